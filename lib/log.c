@@ -1,0 +1,87 @@
+/*
+ * log.c - see log.h. The level is a plain int read without locking: a stale
+ * read after SIGHUP changes it only affects one line.
+ */
+#include "config.h"
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *log_prog = "custos";
+static volatile int log_level = LOG_LVL_INFO;
+
+static const char *const level_names[] = {
+	[LOG_LVL_DEBUG] = "debug",
+	[LOG_LVL_INFO] = "info",
+	[LOG_LVL_WARN] = "warning",
+	[LOG_LVL_ERROR] = "error",
+};
+
+void
+log_init(const char *progname, enum log_level level)
+{
+	log_prog = progname;
+	log_level = level;
+}
+
+void
+log_set_level(enum log_level level)
+{
+	log_level = level;
+}
+
+enum log_level
+log_get_level(void)
+{
+	return (enum log_level)log_level;
+}
+
+int
+log_level_parse(const char *s, enum log_level *out)
+{
+	if (strcasecmp(s, "debug") == 0) *out = LOG_LVL_DEBUG;
+	else if (strcasecmp(s, "info") == 0) *out = LOG_LVL_INFO;
+	else if (strcasecmp(s, "warn") == 0 || strcasecmp(s, "warning") == 0) *out = LOG_LVL_WARN;
+	else if (strcasecmp(s, "error") == 0) *out = LOG_LVL_ERROR;
+	else return -1;
+	return 0;
+}
+
+void
+log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	char line[2048];
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+	int r;
+	va_list ap;
+
+	if ((int)lvl < log_level)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ ", &tm);
+	r = snprintf(line + n, sizeof(line) - n, "%s[%ld] %s: ", log_prog,
+	    (long)getpid(), level_names[lvl]);
+	if (r > 0)
+		n += (size_t)r;
+	if (n >= sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	va_start(ap, fmt);
+	r = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		n += (size_t)r;
+	if (n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, n) < 0) {
+		/* nowhere left to report it */
+	}
+}

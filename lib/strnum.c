@@ -1,0 +1,59 @@
+/*
+ * strnum.c - see strnum.h.
+ */
+#include "config.h"
+#include "strnum.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ctype.h>
+
+long long
+str_to_ll(const char *s, long long min, long long max, const char **errstr)
+{
+	char *end;
+	long long v;
+
+	*errstr = "invalid";
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+		return 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0')
+		return 0;
+	if ((errno == ERANGE && v == LLONG_MIN) || v < min) {
+		*errstr = "too small";
+		return 0;
+	}
+	if ((errno == ERANGE && v == LLONG_MAX) || v > max) {
+		*errstr = "too large";
+		return 0;
+	}
+	*errstr = NULL;
+	return v;
+}
+
+double
+str_to_double(const char *s, const char **errstr)
+{
+	char *end;
+	double v;
+	const char *p;
+
+	*errstr = "invalid";
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+		return 0;
+	for (p = s; *p; p++)
+		if (*p == 'x' || *p == 'X' || *p == 'n' || *p == 'N' ||
+		    *p == 'i' || *p == 'I')
+			return 0;
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end != '\0' || errno == ERANGE || !isfinite(v))
+		return 0;
+	*errstr = NULL;
+	return v;
+}

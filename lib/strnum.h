@@ -1,0 +1,14 @@
+/*
+ * strnum.h - the one checked way to turn text into numbers (after OpenBSD's
+ * strtonum): the whole string must be a number within [min, max]. On error
+ * *errstr says why ("invalid", "too small", "too large") and 0 is returned;
+ * on success *errstr is NULL.
+ */
+#ifndef CUSTOS_STRNUM_H
+#define CUSTOS_STRNUM_H
+
+long long str_to_ll(const char *s, long long min, long long max, const char **errstr);
+/* A finite double; accepts what strtod accepts, except inf/nan and hex. */
+double str_to_double(const char *s, const char **errstr);
+
+#endif

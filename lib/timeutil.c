@@ -1,0 +1,142 @@
+/*
+ * timeutil.c - see timeutil.h. Parsing is by hand (no sscanf/strptime): the
+ * grammar is small and fixed, and every field is range-checked.
+ */
+#include "config.h"
+#include "timeutil.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+int64_t
+time_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+mono_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+mono_now_ms(void)
+{
+	return mono_now_us() / 1000;
+}
+
+void
+rfc3339_format(int64_t us, char out[RFC3339_LEN])
+{
+	time_t sec;
+	int64_t frac;
+	struct tm tm;
+	size_t n;
+
+	sec = (time_t)(us / 1000000);
+	frac = us % 1000000;
+	if (frac < 0) {
+		frac += 1000000;
+		sec--;
+	}
+	gmtime_r(&sec, &tm);
+	n = strftime(out, RFC3339_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (frac)
+		snprintf(out + n, RFC3339_LEN - n, ".%06ldZ", (long)frac);
+	else
+		snprintf(out + n, RFC3339_LEN - n, "Z");
+}
+
+static int
+digits(const char **p, int n, int *out)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		char c = (*p)[i];
+		if (c < '0' || c > '9')
+			return -1;
+		v = v * 10 + (c - '0');
+	}
+	*p += n;
+	*out = v;
+	return 0;
+}
+
+/* days from 1970-01-01 to y-m-d (proleptic Gregorian), no timegm needed */
+static int64_t
+days_from_civil(int y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int
+rfc3339_parse(const char *s, int64_t *us)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int Y, M, D, h, mi, sec, oh = 0, om = 0, sign = 0;
+	int64_t frac = 0, t;
+	const char *p = s;
+
+	if (s == NULL || digits(&p, 4, &Y) || *p++ != '-' || digits(&p, 2, &M) ||
+	    *p++ != '-' || digits(&p, 2, &D))
+		return -1;
+	if (*p != 'T' && *p != 't' && *p != ' ')
+		return -1;
+	p++;
+	if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) ||
+	    *p++ != ':' || digits(&p, 2, &sec))
+		return -1;
+	if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	if (M == 2 && D == 29 && !((Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0))
+		return -1;
+	if (*p == '.') {
+		int nd = 0;
+		p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9') {
+			if (nd < 6) {
+				frac = frac * 10 + (*p - '0');
+				nd++;
+			}
+			p++;
+		}
+		while (nd++ < 6)
+			frac *= 10;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p == '+' ? 1 : -1;
+		p++;
+		if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) || oh > 23 || om > 59)
+			return -1;
+	} else {
+		return -1;
+	}
+	if (*p != '\0')
+		return -1;
+	if (sec == 60)
+		sec = 59;   /* leap second: clamp, a result a second early is harmless */
+	t = days_from_civil(Y, M, D) * 86400 + h * 3600 + mi * 60 + sec;
+	t -= sign * (oh * 3600 + om * 60);
+	*us = t * 1000000 + frac;
+	return 0;
+}

@@ -1,0 +1,24 @@
+/*
+ * timeutil.h - clocks and RFC 3339 timestamps. Wall-clock times are int64
+ * microseconds since the Unix epoch (UTC); durations use the monotonic clock.
+ */
+#ifndef CUSTOS_TIMEUTIL_H
+#define CUSTOS_TIMEUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RFC3339_LEN 32   /* "2026-11-25T06:00:00.123456Z" + NUL, with room */
+
+int64_t time_now_us(void);      /* CLOCK_REALTIME */
+int64_t mono_now_ms(void);      /* CLOCK_MONOTONIC */
+int64_t mono_now_us(void);
+/* Formats as "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" (fraction only when non-zero). */
+void rfc3339_format(int64_t us, char out[RFC3339_LEN]);
+/*
+ * Parses RFC 3339 ("2026-11-25T06:00:00Z", "...T06:00:00.5+01:00"; 't'/'z'
+ * and a space for 'T' accepted). Returns 0 or -1 on anything else.
+ */
+int rfc3339_parse(const char *s, int64_t *us);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * token.h - secrets: SHA-256, random tokens, constant-time comparison.
+ *
+ * A token is 32 random bytes from getrandom(2), shown to the user once as 64
+ * lowercase hex characters. Only its SHA-256 is stored; lookups go by the
+ * hash and the stored hash is compared again in constant time.
+ */
+#ifndef CUSTOS_TOKEN_H
+#define CUSTOS_TOKEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TOKEN_BYTES 32
+#define TOKEN_HEX_LEN (TOKEN_BYTES * 2)
+#define SHA256_LEN 32
+
+void sha256(const void *data, size_t len, uint8_t out[SHA256_LEN]);
+/* Fills out (TOKEN_HEX_LEN + 1 bytes) with a new token. 0 or -1. */
+int token_generate(char out[TOKEN_HEX_LEN + 1]);
+/* SHA-256 of the token text. */
+void token_hash(const char *token, uint8_t out[SHA256_LEN]);
+/* 1 when equal; time depends only on len. */
+int ct_equal(const void *a, const void *b, size_t len);
+/* Lowercase hex of len bytes into out (2*len + 1 bytes). */
+void hex_encode(const uint8_t *in, size_t len, char *out);
+/* Overwrites memory in a way the compiler may not drop. */
+void secure_zero(void *p, size_t len);
+
+#endif
