@@ -1,1 +1,207 @@
-int main(void) { return 0; }
+/*
+ * main.c - custos-serverd: options, start-up, signals, shutdown.
+ *
+ *   custos-serverd -c FILE                run the daemon (applies migrations first)
+ *   custos-serverd -c FILE --migrate      apply pending migrations and exit
+ *   custos-serverd -c FILE --create-token NAME --role admin|viewer
+ *                                         print a new API token and exit
+ *
+ * Signals only set flags; the main thread acts on them: SIGTERM/SIGINT stop
+ * accepting, let in-flight requests and sends finish, and exit; SIGHUP
+ * re-reads the file (a bad file is logged and the old settings stay).
+ */
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "serverd.h"
+#include "serverd/migrate.h"
+#include "auth.h"
+#include "workers.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define START_DB_WAIT_S 30   /* how long start-up waits for PostgreSQL */
+
+struct srv_conf *g_conf;
+volatile sig_atomic_t g_stop;
+volatile sig_atomic_t g_reload;
+
+static struct srv_conf conf_gen[3];   /* current and two previous generations */
+static int conf_cur;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		g_reload = 1;
+	else
+		g_stop = 1;
+}
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: custos-serverd [-c FILE] [--migrate | --create-token NAME --role admin|viewer]\n"
+	    "  -c, --config FILE     configuration file (default: none, built-in defaults)\n"
+	    "      --migrate         apply pending database migrations and exit\n"
+	    "      --create-token N  create an API token named N, print it, and exit\n"
+	    "      --role R          role of the new token: admin or viewer\n"
+	    "  -V, --version         print the version and exit\n");
+}
+
+static PGconn *
+connect_wait(int wait_s)
+{
+	PGconn *c;
+	int i;
+
+	for (i = 0;; i++) {
+		if ((c = db_conn()) != NULL)
+			return c;
+		if (i >= wait_s)
+			return NULL;
+		if (i == 0)
+			log_warn("waiting up to %d s for the database", wait_s);
+		sleep(1);
+	}
+}
+
+static void
+reload(const char *path)
+{
+	char err[512];
+	int next = (conf_cur + 1) % 3;
+	enum log_level lvl;
+
+	/* the generation two back is no longer read by any thread: reuse it */
+	srv_conf_free(&conf_gen[next]);
+	if (srv_conf_load(path, &conf_gen[next], err, sizeof(err)) < 0) {
+		log_error("reload: %s (keeping the running configuration)", err);
+		memset(&conf_gen[next], 0, sizeof(conf_gen[next]));
+		return;
+	}
+	if (strcmp(conf_gen[next].listen, g_conf->listen) != 0 ||
+	    strcmp(conf_gen[next].database, g_conf->database) != 0 ||
+	    conf_gen[next].threads != g_conf->threads)
+		log_warn("reload: listen, database and threads change only on restart");
+	conf_cur = next;
+	g_conf = &conf_gen[next];
+	lvl = (enum log_level)g_conf->log_level;
+	log_set_level(lvl);
+	log_info("reload: configuration re-read from %s", path);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = NULL, *token_name = NULL, *role = NULL;
+	int do_migrate = 0, i, rc = 1;
+	char err[512];
+	struct MHD_Daemon *d = NULL;
+	struct sigaction sa;
+	PGconn *c;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc)
+			path = argv[++i];
+		else if (strcmp(a, "--migrate") == 0)
+			do_migrate = 1;
+		else if (strcmp(a, "--create-token") == 0 && i + 1 < argc)
+			token_name = argv[++i];
+		else if (strcmp(a, "--role") == 0 && i + 1 < argc)
+			role = argv[++i];
+		else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+			printf("custos-serverd %s\n", PACKAGE_VERSION);
+			return 0;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "custos-serverd: unknown or incomplete option \"%s\"\n", a);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if ((token_name == NULL) != (role == NULL)) {
+		fprintf(stderr, "custos-serverd: --create-token and --role go together\n");
+		return 2;
+	}
+	log_init("custos-serverd", LOG_LVL_INFO);
+	if (srv_conf_load(path, &conf_gen[0], err, sizeof(err)) < 0) {
+		fprintf(stderr, "custos-serverd: %s\n", err);
+		return 1;
+	}
+	g_conf = &conf_gen[0];
+	log_set_level((enum log_level)g_conf->log_level);
+	if (db_init(g_conf->database) < 0)
+		goto done;
+
+	if (do_migrate || token_name) {
+		if ((c = db_conn()) == NULL) {
+			fprintf(stderr, "custos-serverd: cannot connect to the database\n");
+			goto done;
+		}
+		if (migrate_run(c) < 0)
+			goto done;
+		if (token_name && auth_create_token(c, token_name, role) < 0)
+			goto done;
+		rc = 0;
+		goto done;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	if ((c = connect_wait(START_DB_WAIT_S)) == NULL) {
+		log_error("database unreachable; giving up");
+		goto done;
+	}
+	if (migrate_run(c) < 0)
+		goto done;
+	db_close();   /* the main thread needs no connection while running */
+	d = http_start(g_conf->listen, (unsigned)g_conf->threads, g_conf->tls_cert,
+	    g_conf->tls_key, err, sizeof(err));
+	if (d == NULL) {
+		log_error("%s", err);
+		goto done;
+	}
+	if (workers_start() < 0) {
+		log_error("cannot start background workers");
+		goto done;
+	}
+	log_info("listening on %s (%s), %lld threads", g_conf->listen,
+	    g_conf->tls_cert ? "https" : "http", g_conf->threads);
+	while (!g_stop) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		if (g_reload) {
+			g_reload = 0;
+			if (path)
+				reload(path);
+		}
+	}
+	log_info("stopping: finishing in-flight work");
+	rc = 0;
+done:
+	http_stop(d);
+	if (d)
+		workers_stop();
+	db_shutdown();
+	for (i = 0; i < 3; i++)
+		srv_conf_free(&conf_gen[i]);
+	return rc;
+}

@@ -180,3 +180,58 @@ CREATE TABLE notification_attempts (
 	ok               boolean NOT NULL,
 	error            text
 );
+
+-- JSON shapes of the API, built where the data is. Timestamps are RFC 3339
+-- in UTC with microseconds; states use their names on the wire.
+CREATE FUNCTION rfc3339(t timestamptz) RETURNS text LANGUAGE sql STABLE AS $$
+	SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+$$;
+
+CREATE FUNCTION status_name(s smallint) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+	SELECT (ARRAY['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'])[s + 1]
+$$;
+
+CREATE FUNCTION agent_json(a agents) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object(
+		'id', a.id, 'name', a.name, 'interval_s', a.interval_s,
+		'contacts', to_jsonb(a.contacts), 'facts', a.facts, 'version', a.version,
+		'state', a.state, 'created_at', rfc3339(a.created_at),
+		'last_checkout_at', rfc3339(a.last_checkout_at),
+		'next_checkout_by', rfc3339(a.next_checkout_by),
+		'checks_revision', a.checks_revision::text)
+$$;
+
+-- in_downtime: an active downtime on the check or on its agent
+CREATE FUNCTION check_in_downtime(check_id bigint, agent_id bigint) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+	SELECT EXISTS (SELECT 1 FROM downtimes d
+		WHERE (d.check_id = $1 OR d.agent_id = $2)
+		  AND d.start_at <= now() AND d.end_at > now())
+$$;
+
+CREATE FUNCTION check_state_json(s check_state, agent_id bigint) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object(
+		'status', status_name(s.status), 'state_type', s.state_type,
+		'attempt', s.attempt, 'since', rfc3339(s.since),
+		'last_result_at', rfc3339(s.last_result_at), 'output', s.output,
+		'value', s.value, 'perfdata', s.perfdata, 'acknowledged', s.acknowledged,
+		'in_downtime', check_in_downtime(s.check_id, agent_id),
+		'flapping', s.flapping, 'flap_pct', s.flap_pct,
+		'last_notified_at', rfc3339(s.last_notified_at))
+$$;
+
+-- the definition only: what the agent downloads
+CREATE FUNCTION check_def_json(c checks) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object(
+		'id', c.id, 'agent_id', c.agent_id, 'name', c.name, 'type', c.type,
+		'params', c.params, 'warning', c.warning, 'critical', c.critical,
+		'max_attempts', c.max_attempts, 'enabled', c.enabled,
+		'contacts', to_jsonb(c.contacts),
+		'created_at', rfc3339(c.created_at), 'updated_at', rfc3339(c.updated_at))
+$$;
+
+CREATE FUNCTION check_json(c checks) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT check_def_json(c) || jsonb_build_object('state',
+		(SELECT check_state_json(s, c.agent_id) FROM check_state s WHERE s.check_id = c.id))
+$$;

@@ -1,0 +1,126 @@
+/*
+ * alert.c - see alert.h. The rules live in one SQL statement so that they
+ * are applied identically by ingest, the periodic jobs and the API, and so
+ * that a batch costs one round trip however many events it has.
+ */
+#include "config.h"
+#include "alert.h"
+#include "db.h"
+#include "log.h"
+
+#include <stdlib.h>
+
+static const struct db_stmt q_record = { "alert_record",
+	"WITH x AS ("
+	"  SELECT * FROM json_to_recordset($1::json) AS x(kind text, agent_id bigint,"
+	"    check_id bigint, status smallint, prev_status smallint, state_type text,"
+	"    attempt integer, value float8, output text, detail jsonb)"
+	"), ev AS ("
+	"  INSERT INTO events (kind, agent_id, check_id, status, prev_status, state_type,"
+	"    attempt, value, output, detail, notify)"
+	"  SELECT x.kind, x.agent_id, x.check_id, x.status, x.prev_status, x.state_type,"
+	"    x.attempt, x.value, x.output, x.detail,"
+	"    CASE"
+	"      WHEN x.kind IN ('DOWNTIME START', 'DOWNTIME END') THEN false"
+	"      WHEN x.check_id IS NULL THEN NOT EXISTS (SELECT 1 FROM downtimes d"
+	"        WHERE d.agent_id = x.agent_id AND d.start_at <= now() AND d.end_at > now())"
+	"      ELSE NOT (check_in_downtime(x.check_id, x.agent_id)"
+	"        OR COALESCE((SELECT a.state = 'down' FROM agents a WHERE a.id = x.agent_id), false)"
+	"        OR (x.kind IN ('PROBLEM', 'RENOTIFY') AND COALESCE((SELECT s.acknowledged"
+	"            FROM check_state s WHERE s.check_id = x.check_id), false))"
+	"        OR (x.kind IN ('PROBLEM', 'RECOVERY', 'RENOTIFY') AND COALESCE((SELECT s.flapping"
+	"            FROM check_state s WHERE s.check_id = x.check_id), false)))"
+	"    END"
+	"  FROM x"
+	"  RETURNING *"
+	"), st AS ("
+	"  UPDATE check_state s SET last_notified_at = now(), notified_status = l.status"
+	"  FROM (SELECT DISTINCT ON (check_id) check_id, status FROM ev"
+	"        WHERE notify AND kind IN ('PROBLEM', 'RECOVERY', 'RENOTIFY')"
+	"        ORDER BY check_id, id DESC) l"
+	"  WHERE s.check_id = l.check_id"
+	"  RETURNING 1"
+	"), n AS ("
+	"  INSERT INTO notifications (event_id, contact_id, channel)"
+	"  SELECT ev.id, ct.id, ch.name"
+	"  FROM ev"
+	"  JOIN contacts ct ON (CASE"
+	"      WHEN ev.kind IN ('PROBLEM', 'RENOTIFY') THEN lower(status_name(ev.status))"
+	"      WHEN ev.kind = 'RECOVERY' THEN 'recovery'"
+	"      WHEN ev.kind LIKE 'FLAPPING%' THEN 'flapping'"
+	"      WHEN ev.kind LIKE 'AGENT%' THEN 'agent'"
+	"      WHEN ev.kind = 'ACKNOWLEDGEMENT' THEN 'acknowledgement'"
+	"    END) = ANY (ct.notify_on)"
+	"  CROSS JOIN LATERAL (VALUES ('email', ct.email), ('pushover', ct.pushover_user),"
+	"    ('webhook', ct.webhook_url)) ch(name, addr)"
+	"  LEFT JOIN checks c ON c.id = ev.check_id"
+	"  LEFT JOIN agents a ON a.id = ev.agent_id"
+	"  WHERE ev.notify AND ch.addr IS NOT NULL AND ch.addr <> ''"
+	"    AND (COALESCE(c.contacts, a.contacts) IS NULL"
+	"         OR ct.id = ANY (COALESCE(c.contacts, a.contacts)))"
+	"  RETURNING 1"
+	")"
+	"SELECT (SELECT count(*) FROM ev), c.n, (SELECT count(*) FROM st),"
+	"  CASE WHEN c.n > 0 THEN pg_notify('custos_outbox', '') END"
+	"  FROM (SELECT count(*) AS n FROM n) c", 1 };
+
+static json_t *
+event_json(const struct alert_event *e)
+{
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "kind", json_string(ev_kind_names[e->kind]));
+	json_object_set_new(o, "agent_id", json_integer(e->agent_id));
+	json_object_set_new(o, "check_id", e->check_id ? json_integer(e->check_id) : json_null());
+	json_object_set_new(o, "status", e->status >= 0 ? json_integer(e->status) : json_null());
+	json_object_set_new(o, "prev_status", e->prev_status >= 0 ? json_integer(e->prev_status) : json_null());
+	json_object_set_new(o, "state_type", e->hard < 0 ? json_null() : json_string(e->hard ? "HARD" : "SOFT"));
+	json_object_set_new(o, "attempt", e->attempt > 0 ? json_integer(e->attempt) : json_null());
+	json_object_set_new(o, "value", e->has_value ? json_real(e->value) : json_null());
+	json_object_set_new(o, "output", e->output ? json_string(e->output) : json_null());
+	json_object_set(o, "detail", e->detail ? e->detail : json_null());
+	return o;
+}
+
+int
+alert_record(PGconn *c, const struct alert_event *ev, size_t n, long *notifications)
+{
+	json_t *arr;
+	char *text = NULL;
+	const char *vals[1];
+	PGresult *r = NULL;
+	size_t i;
+	int rc = 500;
+
+	if (notifications)
+		*notifications = 0;
+	if (n == 0)
+		return 0;
+	if ((arr = json_array()) == NULL)
+		return 500;
+	for (i = 0; i < n; i++)
+		if (json_array_append_new(arr, event_json(&ev[i])) < 0)
+			goto done;
+	if ((text = json_dumps(arr, JSON_COMPACT)) == NULL)
+		goto done;
+	vals[0] = text;
+	r = db_exec(c, &q_record, vals);
+	if (!db_ok(r, PGRES_TUPLES_OK)) {
+		rc = db_fail_status(c, r);
+		goto done;
+	}
+	if (notifications)
+		*notifications = strtol(PQgetvalue(r, 0, 1), NULL, 10);
+	for (i = 0; i < n; i++)
+		log_info("event: %s agent=%lld check=%lld status=%d",
+		    ev_kind_names[ev[i].kind], (long long)ev[i].agent_id,
+		    (long long)ev[i].check_id, ev[i].status);
+	rc = 0;
+done:
+	PQclear(r);
+	free(text);
+	json_decref(arr);
+	return rc;
+}

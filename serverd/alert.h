@@ -1,0 +1,48 @@
+/*
+ * alert.h - recording alert events and queueing their notifications.
+ *
+ * alert_record() is called inside the caller's transaction (the one that
+ * changed the state), so a state change, its events and its outbox rows
+ * commit together or not at all. In one statement it:
+ *   - inserts the events, deciding per event whether it notifies: not
+ *     during a downtime of the check or its agent, not for a check whose
+ *     agent is DOWN, not for an acknowledged problem, not for PROBLEM/
+ *     RECOVERY while flapping; DOWNTIME START/END are recorded only;
+ *   - fans each notifying event out to notifications rows, one per
+ *     contact x channel (email, pushover, webhook) the contact has, for
+ *     contacts whose notify_on has the event's kind, narrowed by the check's
+ *     contacts (else its agent's contacts, else everybody);
+ *   - records last_notified_at/notified_status on the check's state;
+ *   - NOTIFYs custos_outbox, which wakes the senders at COMMIT.
+ */
+#ifndef CUSTOS_ALERT_H
+#define CUSTOS_ALERT_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+struct alert_event {
+	enum ev_kind kind;
+	int64_t agent_id;
+	int64_t check_id;      /* 0 for agent events */
+	int status;            /* -1 when not applicable */
+	int prev_status;       /* -1 when not applicable */
+	int hard;              /* state_type HARD (1) or SOFT (0); -1 n/a */
+	int attempt;           /* 0 when not applicable */
+	int has_value;
+	double value;
+	const char *output;    /* may be NULL */
+	json_t *detail;        /* borrowed; may be NULL */
+};
+
+/*
+ * Records n events. Returns 0, or an HTTP status (503, 500) after which the
+ * caller must roll back. *notifications (may be NULL) gets the number of
+ * outbox rows queued.
+ */
+int alert_record(PGconn *c, const struct alert_event *ev, size_t n, long *notifications);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * api.h - the route handlers, one api_*.c file per resource.
+ */
+#ifndef CUSTOS_API_H
+#define CUSTOS_API_H
+
+#include "http.h"
+
+/* api_agents.c */
+void api_agents_list(struct req *r, struct resp *rs);
+void api_agents_create(struct req *r, struct resp *rs);
+void api_agents_get(struct req *r, struct resp *rs);
+void api_agents_patch(struct req *r, struct resp *rs);
+void api_agents_delete(struct req *r, struct resp *rs);
+void api_agents_token(struct req *r, struct resp *rs);
+
+/* api_checks.c */
+void api_checks_list(struct req *r, struct resp *rs);
+void api_checks_create(struct req *r, struct resp *rs);
+void api_checks_get(struct req *r, struct resp *rs);
+void api_checks_patch(struct req *r, struct resp *rs);
+void api_checks_delete(struct req *r, struct resp *rs);
+void api_checks_history(struct req *r, struct resp *rs);
+
+/* api_agent.c: the agent protocol */
+void api_agent_self(struct req *r, struct resp *rs);
+void api_agent_checks(struct req *r, struct resp *rs);
+void api_agent_checkout(struct req *r, struct resp *rs);
+/* ingest.c */
+void api_check_history_post(struct req *r, struct resp *rs);
+
+/* api_status.c */
+void api_status(struct req *r, struct resp *rs);
+void api_healthz(struct req *r, struct resp *rs);
+
+/* Alerting resources (api_alerts.c etc.) are declared below this line. */
+
+#endif

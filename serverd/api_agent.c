@@ -1,0 +1,186 @@
+/*
+ * api_agent.c - the agent protocol (agent tokens only): who am I, which
+ * checks do I run (with ETag / If-None-Match, so an unchanged set costs the
+ * token lookup and nothing else), and checkout at the end of a run.
+ * POST /api/v1/check_history lives in ingest.c.
+ */
+#include "config.h"
+#include "alert.h"
+#include "api.h"
+#include "apiutil.h"
+#include "db.h"
+#include "log.h"
+#include "timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AGENT_VERSION_MAX 64
+#define AGENT_FACTS_MAX 65536   /* bytes of serialized facts */
+
+static const struct db_stmt q_self = { "agent_self",
+	"SELECT agent_json(a) || jsonb_build_object('server_time', rfc3339(now()))"
+	" FROM agents a WHERE a.id = $1", 1 };
+static const struct db_stmt q_checks = { "agent_checks",
+	"SELECT json_build_object('revision', a.checks_revision::text, 'checks',"
+	"  COALESCE(json_agg(check_def_json(c) ORDER BY c.id) FILTER (WHERE c.id IS NOT NULL),"
+	"  '[]'::json)), a.checks_revision"
+	" FROM agents a LEFT JOIN checks c ON c.agent_id = a.id AND c.enabled"
+	" WHERE a.id = $1 GROUP BY a.id", 1 };
+static const struct db_stmt q_checkout = { "agent_checkout",
+	"WITH old AS (SELECT state FROM agents WHERE id = $1 FOR UPDATE)"
+	" UPDATE agents a SET last_checkout_at = now(),"
+	"  next_checkout_by = now() + make_interval(secs => a.interval_s),"
+	"  version = COALESCE($2, a.version), facts = COALESCE($3::jsonb, a.facts), state = 'up'"
+	" FROM old WHERE a.id = $1"
+	" RETURNING old.state, rfc3339(a.next_checkout_by), a.interval_s", 3 };
+
+void
+api_agent_self(struct req *r, struct resp *rs)
+{
+	char id[24];
+	const char *v[1] = { id_text(r->who.id, id) };
+	PGresult *q = db_exec(r->db, &q_self, v);
+
+	if (!db_ok(q, PGRES_TUPLES_OK))
+		resp_db_error(rs, r->db, q);
+	else if (PQntuples(q) == 0)
+		resp_error(rs, 401, NULL, "unknown token");
+	else
+		api_one(rs, 200, q, 0);
+	PQclear(q);
+}
+
+/* 1 when an If-None-Match list names etag (or is "*"). */
+static int
+etag_matches(const char *inm, const char *etag)
+{
+	size_t el = strlen(etag);
+	const char *p = inm;
+
+	while (p && *p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (*p == '*')
+			return 1;
+		if (strncmp(p, etag, el) == 0 && (p[el] == '\0' || p[el] == ',' || p[el] == ' '))
+			return 1;
+		p = strchr(p, ',');
+	}
+	return 0;
+}
+
+void
+api_agent_checks(struct req *r, struct resp *rs)
+{
+	char id[24];
+	const char *v[1] = { id_text(r->who.id, id) };
+	const char *inm = req_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	PGresult *q;
+
+	/* the revision came with the token lookup: an unchanged set needs no query */
+	snprintf(rs->etag, sizeof(rs->etag), "\"%lld\"", r->who.checks_revision);
+	if (inm && etag_matches(inm, rs->etag)) {
+		rs->status = 304;
+		return;
+	}
+	q = db_exec(r->db, &q_checks, v);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		resp_db_error(rs, r->db, q);
+	} else if (PQntuples(q) == 0) {
+		resp_error(rs, 401, NULL, "unknown token");
+	} else {
+		snprintf(rs->etag, sizeof(rs->etag), "\"%s\"", PQgetvalue(q, 0, 1));
+		api_one(rs, 200, q, 0);
+	}
+	PQclear(q);
+}
+
+void
+api_agent_checkout(struct req *r, struct resp *rs)
+{
+	static const char *const fields[] = { "started_at", "duration_ms", "results",
+		"version", "facts", NULL };
+	const char *version = NULL, *started = NULL;
+	long long dur = 0, nres = 0;
+	char id[24], *facts = NULL;
+	const char *v[3];
+	json_t *jf;
+	PGresult *q = NULL;
+	int64_t us;
+	int in_tx = 0;
+
+	if (jv_object(r, rs) < 0 || jv_known(r->body, fields, rs) < 0 ||
+	    jv_str(r->body, "started_at", 0, 64, &started, rs) < 0 ||
+	    jv_int(r->body, "duration_ms", 0, 0, INT32_MAX, &dur, rs) < 0 ||
+	    jv_int(r->body, "results", 0, 0, INT32_MAX, &nres, rs) < 0 ||
+	    jv_str(r->body, "version", 0, AGENT_VERSION_MAX, &version, rs) < 0)
+		return;
+	if (started && rfc3339_parse(started, &us) < 0) {
+		resp_error(rs, 422, "started_at", "started_at is not an RFC 3339 time");
+		return;
+	}
+	jf = json_object_get(r->body, "facts");
+	if (jf && !json_is_null(jf)) {
+		if (!json_is_object(jf)) {
+			resp_error(rs, 400, "facts", "facts must be an object");
+			return;
+		}
+		if ((facts = json_dumps(jf, JSON_COMPACT)) == NULL) {
+			resp_error(rs, 500, NULL, "out of memory");
+			return;
+		}
+		if (strlen(facts) > AGENT_FACTS_MAX) {
+			resp_error(rs, 422, "facts", "facts larger than %d bytes", AGENT_FACTS_MAX);
+			goto done;
+		}
+	}
+	if (db_cmd(r->db, "BEGIN") < 0) {
+		resp_db_error(rs, r->db, NULL);
+		goto done;
+	}
+	in_tx = 1;
+	v[0] = id_text(r->who.id, id);
+	v[1] = version;
+	v[2] = facts;
+	q = db_exec(r->db, &q_checkout, v);
+	if (!db_ok(q, PGRES_TUPLES_OK) || PQntuples(q) != 1) {
+		resp_db_error(rs, r->db, q);
+		goto done;
+	}
+	if (strcmp(PQgetvalue(q, 0, 0), "down") == 0) {
+		struct alert_event ev;
+		int st;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = EV_AGENT_UP;
+		ev.agent_id = r->who.id;
+		ev.status = ev.prev_status = ev.hard = -1;
+		ev.output = "agent checked out again";
+		if ((st = alert_record(r->db, &ev, 1, NULL)) != 0) {
+			resp_error(rs, st, NULL, st == 503 ? "database unavailable" : "could not record event");
+			goto done;
+		}
+	}
+	{
+		json_t *o = json_pack("{s:s,s:I}", "next_checkout_by", PQgetvalue(q, 0, 1),
+		    "interval_s", (json_int_t)r->who.interval_s);
+		PQclear(q);
+		q = PQexec(r->db, "COMMIT");
+		in_tx = 0;
+		if (!db_ok(q, PGRES_COMMAND_OK)) {
+			json_decref(o);
+			resp_db_error(rs, r->db, q);
+			goto done;
+		}
+		resp_json(rs, 200, o);
+	}
+done:
+	if (in_tx && PQstatus(r->db) == CONNECTION_OK)
+		db_cmd(r->db, "ROLLBACK");
+	PQclear(q);
+	free(facts);
+}

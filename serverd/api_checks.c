@@ -1,0 +1,450 @@
+/*
+ * api_checks.c - /api/v1/checks: check definitions, their state and history.
+ *
+ * A check is validated whole on create and on PATCH (the patch is merged
+ * onto the stored definition first): type and params by the check library
+ * (checks/check.h, the same code the agent runs), thresholds by the Nagios
+ * range parser, contacts against the contacts table.
+ */
+#include "config.h"
+#include "api.h"
+#include "apiutil.h"
+#include "check.h"
+#include "db.h"
+#include "range.h"
+#include "strnum.h"
+#include "timeutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK_NAME_MAX 200
+
+static const char *const check_fields[] = { "agent_id", "name", "type", "params", "warning",
+	"critical", "max_attempts", "enabled", "contacts", NULL };
+
+struct check_in {
+	long long agent_id;
+	const char *name, *type, *warning, *critical;
+	char *params;      /* JSON text, heap */
+	long long max_attempts;
+	int enabled;
+	char *contacts;    /* PostgreSQL array literal or NULL, heap */
+};
+
+static const struct db_stmt q_list = { "checks_list",
+	"SELECT check_json(c), c.id FROM checks c JOIN check_state s ON s.check_id = c.id"
+	" WHERE c.id > $1 AND ($3::bigint IS NULL OR c.agent_id = $3)"
+	" AND ($4::smallint IS NULL OR s.status = $4)"
+	" ORDER BY c.id LIMIT $2", 4 };
+static const struct db_stmt q_get = { "checks_get",
+	"SELECT check_json(c) FROM checks c WHERE c.id = $1", 1 };
+static const struct db_stmt q_def = { "checks_def",
+	"SELECT check_def_json(c) FROM checks c WHERE c.id = $1 FOR UPDATE", 1 };
+static const struct db_stmt q_agent = { "checks_agent_exists",
+	"SELECT 1 FROM agents WHERE id = $1", 1 };
+static const struct db_stmt q_create = { "checks_create",
+	"INSERT INTO checks (agent_id, name, type, params, warning, critical, max_attempts,"
+	" enabled, contacts) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9::bigint[])"
+	" RETURNING id", 9 };
+static const struct db_stmt q_update = { "checks_update",
+	"UPDATE checks SET agent_id = $2, name = $3, type = $4, params = $5::jsonb,"
+	" warning = $6, critical = $7, max_attempts = $8, enabled = $9,"
+	" contacts = $10::bigint[], updated_at = now() WHERE id = $1", 10 };
+static const struct db_stmt q_delete = { "checks_delete",
+	"DELETE FROM checks WHERE id = $1", 1 };
+static const struct db_stmt q_history = { "checks_history",
+	"SELECT json_build_object('id', h.id, 'status', status_name(h.status), 'value', h.value,"
+	"  'output', h.output, 'perfdata', h.perfdata, 'observed_at', rfc3339(h.observed_at),"
+	"  'received_at', rfc3339(h.received_at), 'duration_ms', h.duration_ms,"
+	"  'result_id', h.result_id),"
+	"  (extract(epoch FROM h.observed_at) * 1000000)::bigint || '.' || h.id"
+	" FROM check_history h WHERE h.check_id = $1"
+	"  AND ($2::timestamptz IS NULL OR h.observed_at >= $2)"
+	"  AND ($3::timestamptz IS NULL OR h.observed_at < $3)"
+	"  AND ($5::bigint IS NULL OR (h.observed_at, h.id) <"
+	"       ('epoch'::timestamptz + $5::bigint * interval '1 microsecond', $6::bigint))"
+	" ORDER BY h.observed_at DESC, h.id DESC LIMIT $4", 6 };
+static const struct db_stmt q_exists = { "checks_exists",
+	"SELECT 1 FROM checks WHERE id = $1", 1 };
+
+static const char *
+range_arg(json_t *o, const char *key, struct resp *rs, int *err)
+{
+	json_t *v = json_object_get(o, key);
+	struct nrange nr;
+
+	*err = 0;
+	if (v == NULL || json_is_null(v))
+		return NULL;
+	if (!json_is_string(v)) {
+		resp_error(rs, 400, key, "%s must be a Nagios range string or null", key);
+		*err = 1;
+		return NULL;
+	}
+	if (range_parse(json_string_value(v), &nr) < 0) {
+		resp_error(rs, 422, key, "%s \"%s\" is not a Nagios range (10, 10:, ~:10, 10:20, @10:20)",
+		    key, json_string_value(v));
+		*err = 1;
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+/* Validates a whole definition o into in; 0 or -1 with rs filled. */
+static int
+check_input(struct req *r, json_t *o, struct check_in *in, struct resp *rs)
+{
+	char err[256], aid[24];
+	const char *field = NULL, *v[1];
+	json_t *params;
+	PGresult *q;
+	int e, present;
+
+	memset(in, 0, sizeof(*in));
+	in->max_attempts = 3;
+	in->enabled = 1;
+	if (jv_known(o, check_fields, rs) < 0 ||
+	    jv_int(o, "agent_id", 1, 1, INT64_MAX, &in->agent_id, rs) < 0 ||
+	    jv_str(o, "name", 1, CHECK_NAME_MAX, &in->name, rs) < 0 ||
+	    jv_str(o, "type", 1, 32, &in->type, rs) < 0 ||
+	    jv_int(o, "max_attempts", 0, 1, 100, &in->max_attempts, rs) < 0 ||
+	    jv_bool(o, "enabled", &in->enabled, rs) < 0 ||
+	    jv_ids(o, "contacts", &in->contacts, &present, rs) < 0)
+		return -1;
+	if (*in->name == '\0') {
+		resp_error(rs, 422, "name", "name must not be empty");
+		return -1;
+	}
+	in->warning = range_arg(o, "warning", rs, &e);
+	if (e)
+		return -1;
+	in->critical = range_arg(o, "critical", rs, &e);
+	if (e)
+		return -1;
+	params = json_object_get(o, "params");
+	if (params && json_is_null(params))
+		params = NULL;
+	if (params && !json_is_object(params)) {
+		resp_error(rs, 400, "params", "params must be an object");
+		return -1;
+	}
+	if (check_validate(in->type, params, err, sizeof(err), &field) < 0) {
+		resp_error(rs, 422, field ? field : "params", "%s", err);
+		return -1;
+	}
+	/* the documented default: a process check is CRITICAL when none runs */
+	if (strcmp(in->type, "process") == 0 && in->warning == NULL && in->critical == NULL)
+		in->critical = "1:";
+	in->params = params ? json_dumps(params, JSON_COMPACT) : strdup("{}");
+	if (in->params == NULL) {
+		resp_error(rs, 500, NULL, "out of memory");
+		return -1;
+	}
+	v[0] = id_text(in->agent_id, aid);
+	q = db_exec(r->db, &q_agent, v);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		resp_db_error(rs, r->db, q);
+		PQclear(q);
+		return -1;
+	}
+	e = PQntuples(q) == 0;
+	PQclear(q);
+	if (e) {
+		resp_error(rs, 422, "agent_id", "agent %lld does not exist", in->agent_id);
+		return -1;
+	}
+	return contacts_exist(r, in->contacts, "contacts", rs);
+}
+
+static void
+check_in_free(struct check_in *in)
+{
+	free(in->params);
+	free(in->contacts);
+}
+
+static void
+answer_check(struct req *r, struct resp *rs, int status, int64_t id)
+{
+	char ids[24];
+	const char *v[1] = { id_text(id, ids) };
+	PGresult *q = db_exec(r->db, &q_get, v);
+
+	if (!db_ok(q, PGRES_TUPLES_OK))
+		resp_db_error(rs, r->db, q);
+	else if (PQntuples(q) == 0)
+		resp_error(rs, 404, NULL, "no check %lld", (long long)id);
+	else
+		api_one(rs, status, q, 0);
+	PQclear(q);
+}
+
+static void
+conflict_or_error(struct req *r, struct resp *rs, PGresult *q, const char *name)
+{
+	if (strcmp(db_sqlstate(q), "23505") == 0)
+		resp_error(rs, 409, "name", "this agent already has a check named \"%s\"", name);
+	else
+		resp_db_error(rs, r->db, q);
+}
+
+void
+api_checks_create(struct req *r, struct resp *rs)
+{
+	struct check_in in;
+	char aid[24], ma[24];
+	const char *v[9];
+	const char *es;
+	PGresult *q = NULL;
+	int64_t id;
+
+	memset(&in, 0, sizeof(in));
+	if (jv_object(r, rs) < 0 || check_input(r, r->body, &in, rs) < 0)
+		goto done;
+	v[0] = id_text(in.agent_id, aid);
+	v[1] = in.name;
+	v[2] = in.type;
+	v[3] = in.params;
+	v[4] = in.warning;
+	v[5] = in.critical;
+	v[6] = id_text(in.max_attempts, ma);
+	v[7] = in.enabled ? "true" : "false";
+	v[8] = in.contacts;
+	q = db_exec(r->db, &q_create, v);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		conflict_or_error(r, rs, q, in.name);
+		goto done;
+	}
+	id = str_to_ll(PQgetvalue(q, 0, 0), 1, INT64_MAX, &es);
+	snprintf(rs->location, sizeof(rs->location), "/api/v1/checks/%lld", (long long)id);
+	answer_check(r, rs, 201, id);
+done:
+	PQclear(q);
+	check_in_free(&in);
+}
+
+void
+api_checks_get(struct req *r, struct resp *rs)
+{
+	answer_check(r, rs, 200, r->id[0]);
+}
+
+void
+api_checks_patch(struct req *r, struct resp *rs)
+{
+	struct check_in in;
+	char id[24], aid[24], ma[24];
+	const char *v[10];
+	json_t *cur = NULL, *val;
+	const char *key;
+	PGresult *q = NULL;
+	int in_tx = 0;
+
+	memset(&in, 0, sizeof(in));
+	if (jv_object(r, rs) < 0 || jv_known(r->body, check_fields, rs) < 0)
+		goto done;
+	if (db_cmd(r->db, "BEGIN") < 0) {
+		resp_db_error(rs, r->db, NULL);
+		goto done;
+	}
+	in_tx = 1;
+	v[0] = id_text(r->id[0], id);
+	q = db_exec(r->db, &q_def, v);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		resp_db_error(rs, r->db, q);
+		goto done;
+	}
+	if (PQntuples(q) == 0) {
+		resp_error(rs, 404, NULL, "no check %lld", (long long)r->id[0]);
+		goto done;
+	}
+	if ((cur = json_loads(PQgetvalue(q, 0, 0), 0, NULL)) == NULL) {
+		resp_error(rs, 500, NULL, "out of memory");
+		goto done;
+	}
+	PQclear(q);
+	q = NULL;
+	/* merge: the patch's members replace the stored ones */
+	json_object_del(cur, "id");
+	json_object_del(cur, "created_at");
+	json_object_del(cur, "updated_at");
+	json_object_foreach(r->body, key, val)
+		json_object_set(cur, key, val);
+	if (check_input(r, cur, &in, rs) < 0)
+		goto done;
+	v[1] = id_text(in.agent_id, aid);
+	v[2] = in.name;
+	v[3] = in.type;
+	v[4] = in.params;
+	v[5] = in.warning;
+	v[6] = in.critical;
+	v[7] = id_text(in.max_attempts, ma);
+	v[8] = in.enabled ? "true" : "false";
+	v[9] = in.contacts;
+	q = db_exec(r->db, &q_update, v);
+	if (!db_ok(q, PGRES_COMMAND_OK)) {
+		conflict_or_error(r, rs, q, in.name);
+		goto done;
+	}
+	PQclear(q);
+	q = NULL;
+	if (db_cmd(r->db, "COMMIT") < 0) {
+		resp_db_error(rs, r->db, NULL);
+		in_tx = 0;
+		goto done;
+	}
+	in_tx = 0;
+	answer_check(r, rs, 200, r->id[0]);
+done:
+	if (in_tx && PQstatus(r->db) == CONNECTION_OK)
+		db_cmd(r->db, "ROLLBACK");
+	PQclear(q);
+	json_decref(cur);
+	check_in_free(&in);
+}
+
+void
+api_checks_delete(struct req *r, struct resp *rs)
+{
+	char id[24];
+	const char *v[1] = { id_text(r->id[0], id) };
+	PGresult *q = db_exec(r->db, &q_delete, v);
+
+	if (!db_ok(q, PGRES_COMMAND_OK))
+		resp_db_error(rs, r->db, q);
+	else if (strcmp(PQcmdTuples(q), "0") == 0)
+		resp_error(rs, 404, NULL, "no check %lld", (long long)r->id[0]);
+	else
+		rs->status = 204;
+	PQclear(q);
+}
+
+static int
+status_arg(const char *s, int *out)
+{
+	static const char *const names[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (strcasecmp(s, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	return -1;
+}
+
+void
+api_checks_list(struct req *r, struct resp *rs)
+{
+	char cur[24], lim[24], aid[24], st[4];
+	const char *v[4] = { cur, lim, NULL, NULL };
+	const char *a = req_arg(r, "agent_id"), *s = req_arg(r, "status"), *es;
+	long limit;
+	int64_t cursor;
+	PGresult *q;
+	int sv;
+
+	if ((limit = api_limit(r, rs)) < 0 || (cursor = api_cursor(r, rs)) < 0)
+		return;
+	if (a) {
+		long long n = str_to_ll(a, 1, INT64_MAX, &es);
+		if (es) {
+			resp_error(rs, 400, "agent_id", "agent_id must be a positive integer");
+			return;
+		}
+		v[2] = id_text(n, aid);
+	}
+	if (s) {
+		if (status_arg(s, &sv) < 0) {
+			resp_error(rs, 400, "status", "status must be OK, WARNING, CRITICAL or UNKNOWN");
+			return;
+		}
+		snprintf(st, sizeof(st), "%d", sv);
+		v[3] = st;
+	}
+	id_text(cursor, cur);
+	id_text(limit + 1, lim);
+	q = db_exec(r->db, &q_list, v);
+	if (db_ok(q, PGRES_TUPLES_OK))
+		api_list(rs, q, 0, 1, limit);
+	else
+		resp_db_error(rs, r->db, q);
+	PQclear(q);
+}
+
+/*
+ * History cursors are "<observed_at in us>.<id>" of the last item, so pages
+ * stay stable while new results arrive.
+ */
+void
+api_checks_history(struct req *r, struct resp *rs)
+{
+	char id[24], lim[24], cus[24], cid[24], since[RFC3339_LEN], until[RFC3339_LEN];
+	const char *v[6] = { id, NULL, NULL, lim, NULL, NULL };
+	const char *s, *es;
+	int64_t us;
+	long limit;
+	PGresult *q = NULL;
+
+	id_text(r->id[0], id);
+	if ((limit = api_limit(r, rs)) < 0)
+		return;
+	id_text(limit + 1, lim);
+	if ((s = req_arg(r, "since")) != NULL) {
+		if (rfc3339_parse(s, &us) < 0) {
+			resp_error(rs, 400, "since", "since must be an RFC 3339 time");
+			return;
+		}
+		rfc3339_format(us, since);
+		v[1] = since;
+	}
+	if ((s = req_arg(r, "until")) != NULL) {
+		if (rfc3339_parse(s, &us) < 0) {
+			resp_error(rs, 400, "until", "until must be an RFC 3339 time");
+			return;
+		}
+		rfc3339_format(us, until);
+		v[2] = until;
+	}
+	if ((s = req_arg(r, "cursor")) != NULL && *s) {
+		const char *dot = strchr(s, '.');
+		char a[24];
+		long long t, hid;
+		if (dot == NULL || (size_t)(dot - s) >= sizeof(a)) {
+			resp_error(rs, 400, "cursor", "invalid cursor");
+			return;
+		}
+		memcpy(a, s, (size_t)(dot - s));
+		a[dot - s] = '\0';
+		t = str_to_ll(a, INT64_MIN, INT64_MAX, &es);
+		if (es == NULL)
+			hid = str_to_ll(dot + 1, 1, INT64_MAX, &es);
+		if (es) {
+			resp_error(rs, 400, "cursor", "invalid cursor");
+			return;
+		}
+		v[4] = id_text(t, cus);
+		v[5] = id_text(hid, cid);
+	}
+	{
+		const char *ev[1] = { id };
+		q = db_exec(r->db, &q_exists, ev);
+		if (!db_ok(q, PGRES_TUPLES_OK)) {
+			resp_db_error(rs, r->db, q);
+			goto done;
+		}
+		if (PQntuples(q) == 0) {
+			resp_error(rs, 404, NULL, "no check %lld", (long long)r->id[0]);
+			goto done;
+		}
+		PQclear(q);
+	}
+	q = db_exec(r->db, &q_history, v);
+	if (db_ok(q, PGRES_TUPLES_OK))
+		api_list(rs, q, 0, 1, limit);
+	else
+		resp_db_error(rs, r->db, q);
+done:
+	PQclear(q);
+}

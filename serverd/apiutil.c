@@ -1,0 +1,242 @@
+/*
+ * apiutil.c - see apiutil.h.
+ */
+#include "config.h"
+#include "apiutil.h"
+#include "buf.h"
+#include "db.h"
+#include "strnum.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+jv_object(struct req *r, struct resp *rs)
+{
+	if (r->body == NULL || !json_is_object(r->body)) {
+		resp_error(rs, 400, NULL, "expected a JSON object");
+		return -1;
+	}
+	return 0;
+}
+
+int
+jv_known(json_t *o, const char *const *allowed, struct resp *rs)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(o, key, v) {
+		int i;
+		for (i = 0; allowed[i]; i++)
+			if (strcmp(allowed[i], key) == 0)
+				break;
+		if (allowed[i] == NULL) {
+			resp_error(rs, 422, key, "unknown field \"%s\"", key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+jv_str(json_t *o, const char *key, int required, size_t maxlen, const char **out, struct resp *rs)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (v == NULL || json_is_null(v)) {
+		if (required) {
+			resp_error(rs, 422, key, "%s is required", key);
+			return -1;
+		}
+		return 0;
+	}
+	if (!json_is_string(v)) {
+		resp_error(rs, 400, key, "%s must be a string", key);
+		return -1;
+	}
+	if (json_string_length(v) > maxlen) {
+		resp_error(rs, 422, key, "%s is longer than %zu bytes", key, maxlen);
+		return -1;
+	}
+	if (strlen(json_string_value(v)) != json_string_length(v)) {
+		resp_error(rs, 422, key, "%s contains a NUL character", key);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 1;
+}
+
+int
+jv_int(json_t *o, const char *key, int required, long long min, long long max,
+    long long *out, struct resp *rs)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (v == NULL || json_is_null(v)) {
+		if (required) {
+			resp_error(rs, 422, key, "%s is required", key);
+			return -1;
+		}
+		return 0;
+	}
+	if (!json_is_integer(v)) {
+		resp_error(rs, 400, key, "%s must be an integer", key);
+		return -1;
+	}
+	if (json_integer_value(v) < min || json_integer_value(v) > max) {
+		resp_error(rs, 422, key, "%s must be from %lld to %lld", key, min, max);
+		return -1;
+	}
+	*out = json_integer_value(v);
+	return 1;
+}
+
+int
+jv_bool(json_t *o, const char *key, int *out, struct resp *rs)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_boolean(v)) {
+		resp_error(rs, 400, key, "%s must be true or false", key);
+		return -1;
+	}
+	*out = json_is_true(v);
+	return 1;
+}
+
+int
+jv_ids(json_t *o, const char *key, char **out, int *present, struct resp *rs)
+{
+	json_t *v = json_object_get(o, key), *e;
+	struct buf b;
+	size_t i;
+
+	*out = NULL;
+	*present = v != NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_array(v)) {
+		resp_error(rs, 400, key, "%s must be an array of ids or null", key);
+		return -1;
+	}
+	if (json_array_size(v) > 1000) {
+		resp_error(rs, 422, key, "%s has more than 1000 ids", key);
+		return -1;
+	}
+	buf_init(&b, 1 << 16);
+	buf_adds(&b, "{");
+	json_array_foreach(v, i, e) {
+		if (!json_is_integer(e) || json_integer_value(e) < 1) {
+			resp_error(rs, 400, key, "%s must hold positive integer ids", key);
+			buf_free(&b);
+			return -1;
+		}
+		buf_addf(&b, "%s%lld", i ? "," : "", (long long)json_integer_value(e));
+	}
+	if (buf_adds(&b, "}") < 0) {
+		resp_error(rs, 500, NULL, "out of memory");
+		buf_free(&b);
+		return -1;
+	}
+	*out = buf_take(&b);
+	return 1;
+}
+
+static const struct db_stmt q_contacts_exist = { "contacts_exist",
+	"SELECT x FROM unnest($1::bigint[]) x WHERE NOT EXISTS"
+	" (SELECT 1 FROM contacts c WHERE c.id = x) LIMIT 1", 1 };
+
+int
+contacts_exist(struct req *r, const char *ids, const char *field, struct resp *rs)
+{
+	const char *v[1] = { ids };
+	PGresult *q;
+	int rc = -1;
+
+	if (ids == NULL)
+		return 0;
+	q = db_exec(r->db, &q_contacts_exist, v);
+	if (!db_ok(q, PGRES_TUPLES_OK))
+		resp_db_error(rs, r->db, q);
+	else if (PQntuples(q) > 0)
+		resp_error(rs, 422, field, "contact %s does not exist", PQgetvalue(q, 0, 0));
+	else
+		rc = 0;
+	PQclear(q);
+	return rc;
+}
+
+long
+api_limit(struct req *r, struct resp *rs)
+{
+	const char *s = req_arg(r, "limit"), *es;
+	long long n;
+
+	if (s == NULL)
+		return API_LIST_DEFAULT;
+	n = str_to_ll(s, 1, API_LIST_MAX, &es);
+	if (es) {
+		resp_error(rs, 400, "limit", "limit must be from 1 to %d", API_LIST_MAX);
+		return -1;
+	}
+	return (long)n;
+}
+
+int64_t
+api_cursor(struct req *r, struct resp *rs)
+{
+	const char *s = req_arg(r, "cursor"), *es;
+	long long n;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	n = str_to_ll(s, 1, INT64_MAX, &es);
+	if (es) {
+		resp_error(rs, 400, "cursor", "invalid cursor");
+		return -1;
+	}
+	return n;
+}
+
+void
+api_list(struct resp *rs, PGresult *q, int jcol, int idcol, long limit)
+{
+	json_t *items = json_array(), *o = json_object();
+	int n = PQntuples(q), i;
+
+	if (items == NULL || o == NULL)
+		goto oom;
+	for (i = 0; i < n && i < limit; i++) {
+		json_t *it = json_loads(PQgetvalue(q, i, jcol), JSON_DECODE_ANY, NULL);
+		if (it == NULL || json_array_append_new(items, it) < 0)
+			goto oom;
+	}
+	json_object_set_new(o, "items", items);
+	items = NULL;
+	json_object_set_new(o, "next", n > limit ? json_string(PQgetvalue(q, (int)limit - 1, idcol)) : json_null());
+	resp_json(rs, 200, o);
+	return;
+oom:
+	json_decref(items);
+	json_decref(o);
+	resp_error(rs, 500, NULL, "out of memory");
+}
+
+void
+api_one(struct resp *rs, int status, PGresult *q, int col)
+{
+	json_t *j = json_loads(PQgetvalue(q, 0, col), JSON_DECODE_ANY, NULL);
+
+	resp_json(rs, status, j);
+}
+
+const char *
+id_text(int64_t id, char buf[24])
+{
+	snprintf(buf, 24, "%lld", (long long)id);
+	return buf;
+}

@@ -1,0 +1,52 @@
+/*
+ * apiutil.h - request validation and response helpers shared by the
+ * api_*.c handlers. Every validator fills rs with the right status and the
+ * field name when it fails: 400 for a wrong JSON type, 422 for a value
+ * that breaks a rule or a missing required field.
+ */
+#ifndef CUSTOS_APIUTIL_H
+#define CUSTOS_APIUTIL_H
+
+#include "http.h"
+
+#include <stdint.h>
+
+#define API_LIST_DEFAULT 100
+#define API_LIST_MAX 1000
+
+/* The body must be a JSON object; 0 or -1. */
+int jv_object(struct req *r, struct resp *rs);
+/* Unknown members of o are a 422 naming the member. */
+int jv_known(json_t *o, const char *const *allowed, struct resp *rs);
+/*
+ * Typed getters: return 1 when present (and valid), 0 when absent (or null,
+ * when nullable), -1 on error (rs filled).
+ */
+int jv_str(json_t *o, const char *key, int required, size_t maxlen, const char **out, struct resp *rs);
+int jv_int(json_t *o, const char *key, int required, long long min, long long max,
+    long long *out, struct resp *rs);
+int jv_bool(json_t *o, const char *key, int *out, struct resp *rs);
+/*
+ * An array of positive integer ids (or null): *out is a heap PostgreSQL
+ * array literal ("{1,2}") the caller frees, or NULL for null/absent.
+ */
+int jv_ids(json_t *o, const char *key, char **out, int *present, struct resp *rs);
+/* Checks that every id in the array literal names a contact; 0 or -1. */
+int contacts_exist(struct req *r, const char *ids, const char *field, struct resp *rs);
+
+/* ?limit= (default API_LIST_DEFAULT, at most API_LIST_MAX); -1 on error. */
+long api_limit(struct req *r, struct resp *rs);
+/* ?cursor= as the last id seen (0 when absent); -1 on error. */
+int64_t api_cursor(struct req *r, struct resp *rs);
+/*
+ * Answers a list from q whose column jcol holds each item's JSON and idcol
+ * its id; q has up to limit + 1 rows: a row beyond limit means there is a
+ * next page, whose cursor is the last returned id.
+ */
+void api_list(struct resp *rs, PGresult *q, int jcol, int idcol, long limit);
+/* Parses column col of row 0 (JSON text) into the response with status. */
+void api_one(struct resp *rs, int status, PGresult *q, int col);
+/* Formats an id as text into buf (24 bytes). */
+const char *id_text(int64_t id, char buf[24]);
+
+#endif

@@ -1,0 +1,100 @@
+/*
+ * auth.c - see auth.h.
+ */
+#include "config.h"
+#include "auth.h"
+#include "db.h"
+#include "log.h"
+#include "strnum.h"
+#include "token.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* One round trip resolves either kind of token. */
+static const struct db_stmt q_lookup = { "auth_lookup",
+	"SELECT 'user', id, name, role, token_hash, 0, 0 FROM api_tokens WHERE token_hash = decode($1, 'hex') "
+	"UNION ALL "
+	"SELECT 'agent', id, name, 'agent', token_hash, interval_s, checks_revision FROM agents "
+	"WHERE token_hash = decode($1, 'hex')", 1 };
+
+int
+auth_lookup(PGconn *c, const char *token, struct principal *p)
+{
+	uint8_t h[SHA256_LEN];
+	char hex[SHA256_LEN * 2 + 1];
+	const char *vals[1] = { hex };
+	const char *es;
+	size_t stored_len;
+	unsigned char *stored = NULL;
+	PGresult *r;
+	int rc = 1;
+
+	if (strlen(token) > 256)
+		return 1;
+	token_hash(token, h);
+	hex_encode(h, sizeof(h), hex);
+	r = db_exec(c, &q_lookup, vals);
+	if (!db_ok(r, PGRES_TUPLES_OK)) {
+		rc = db_fail_status(c, r);
+		goto done;
+	}
+	if (PQntuples(r) != 1)
+		goto done;
+	stored = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 4), &stored_len);
+	if (stored == NULL || stored_len != SHA256_LEN || !ct_equal(stored, h, SHA256_LEN))
+		goto done;
+	memset(p, 0, sizeof(*p));
+	p->id = str_to_ll(PQgetvalue(r, 0, 1), 1, INT64_MAX, &es);
+	snprintf(p->name, sizeof(p->name), "%s", PQgetvalue(r, 0, 2));
+	if (strcmp(PQgetvalue(r, 0, 0), "agent") == 0) {
+		p->kind = WHO_AGENT;
+		p->interval_s = str_to_ll(PQgetvalue(r, 0, 5), 0, INT32_MAX, &es);
+		p->checks_revision = str_to_ll(PQgetvalue(r, 0, 6), 0, INT64_MAX, &es);
+	} else {
+		p->kind = strcmp(PQgetvalue(r, 0, 3), "admin") == 0 ? WHO_ADMIN : WHO_VIEWER;
+	}
+	rc = 0;
+done:
+	PQfreemem(stored);
+	PQclear(r);
+	secure_zero(h, sizeof(h));
+	return rc;
+}
+
+int
+auth_create_token(PGconn *c, const char *name, const char *role)
+{
+	char tok[TOKEN_HEX_LEN + 1];
+	uint8_t h[SHA256_LEN];
+	char hex[SHA256_LEN * 2 + 1];
+	const char *vals[3] = { name, role, hex };
+	PGresult *r;
+	int rc = -1;
+
+	if (strcmp(role, "admin") != 0 && strcmp(role, "viewer") != 0) {
+		fprintf(stderr, "custos-serverd: --role must be admin or viewer\n");
+		return -1;
+	}
+	if (token_generate(tok) < 0) {
+		fprintf(stderr, "custos-serverd: getrandom failed\n");
+		return -1;
+	}
+	token_hash(tok, h);
+	hex_encode(h, sizeof(h), hex);
+	r = PQexecParams(c, "INSERT INTO api_tokens (name, role, token_hash) "
+	    "VALUES ($1, $2, decode($3, 'hex'))", 3, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		if (strcmp(db_sqlstate(r), "23505") == 0)
+			fprintf(stderr, "custos-serverd: a token named \"%s\" already exists\n", name);
+		else
+			fprintf(stderr, "custos-serverd: %s", PQerrorMessage(c));
+	} else {
+		printf("%s\n", tok);
+		fflush(stdout);
+		rc = 0;
+	}
+	PQclear(r);
+	secure_zero(tok, sizeof(tok));
+	return rc;
+}

@@ -1,0 +1,117 @@
+/*
+ * config.c - serverd's keys: names, types, ranges and defaults. Every key
+ * here appears, commented with its default, in conf/serverd.conf.sample.
+ */
+#include "config.h"
+#include "serverd.h"
+#include "conf.h"
+#include "log.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const level_choices[] = { "debug", "info", "warning", "error", NULL };
+static const char *const starttls_choices[] = { "off", "try", "require", NULL };
+
+#define S(k) #k, CONF_STR, offsetof(struct srv_conf, k), 0, 0, NULL
+#define I(k, lo, hi) #k, CONF_INT, offsetof(struct srv_conf, k), lo, hi, NULL
+#define B(k) #k, CONF_BOOL, offsetof(struct srv_conf, k), 0, 0, NULL
+#define E(k, c) #k, CONF_ENUM, offsetof(struct srv_conf, k), 0, 0, c
+
+static const struct conf_key srv_keys[] = {
+	{ S(listen) },
+	{ S(database) },
+	{ I(threads, 1, 256) },
+	{ I(max_body_bytes, 1024, 1LL << 30) },
+	{ S(tls_cert) },
+	{ S(tls_key) },
+	{ S(public_url) },
+	{ S(smtp_host) },
+	{ I(smtp_port, 1, 65535) },
+	{ E(smtp_starttls, starttls_choices) },
+	{ B(smtp_verify_cert) },
+	{ S(smtp_user) },
+	{ S(smtp_password) },
+	{ S(smtp_from) },
+	{ S(pushover_token) },
+	{ S(pushover_url) },
+	{ I(renotify_interval_s, 0, 86400 * 30) },
+	{ I(agent_grace_s, 0, 86400 * 7) },
+	{ I(flap_low_pct, 0, 100) },
+	{ I(flap_high_pct, 1, 100) },
+	{ I(sender_threads, 1, 64) },
+	{ I(history_retention_days, 0, 36500) },
+	{ E(log_level, level_choices) },
+	{ NULL, 0, 0, 0, 0, NULL },
+};
+
+static int
+set_defaults(struct srv_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->threads = 4;
+	c->max_body_bytes = 1 << 20;
+	c->smtp_port = 25;
+	c->smtp_starttls = STARTTLS_TRY;
+	c->smtp_verify_cert = 1;
+	c->renotify_interval_s = 0;
+	c->agent_grace_s = 0;
+	c->flap_low_pct = 25;
+	c->flap_high_pct = 50;
+	c->sender_threads = 2;
+	c->history_retention_days = 0;
+	c->log_level = LOG_LVL_INFO;
+	c->listen = strdup("127.0.0.1:8675");
+	c->database = strdup("dbname=custos");
+	c->public_url = strdup("http://127.0.0.1:8675");
+	c->smtp_host = strdup("127.0.0.1");
+	c->smtp_from = strdup("custos@localhost");
+	c->pushover_url = strdup("https://api.pushover.net/1/messages.json");
+	if (!c->listen || !c->database || !c->public_url || !c->smtp_host ||
+	    !c->smtp_from || !c->pushover_url) {
+		conf_free(srv_keys, c);
+		return -1;
+	}
+	return 0;
+}
+
+int
+srv_conf_load(const char *path, struct srv_conf *out, char *err, size_t errlen)
+{
+	if (set_defaults(out) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (path && conf_load(path, srv_keys, out, sizeof(*out), err, errlen) < 0) {
+		conf_free(srv_keys, out);
+		return -1;
+	}
+	if (out->flap_low_pct >= out->flap_high_pct) {
+		snprintf(err, errlen, "%s: flap_low_pct (%lld) must be below flap_high_pct (%lld)",
+		    path ? path : "defaults", out->flap_low_pct, out->flap_high_pct);
+		conf_free(srv_keys, out);
+		return -1;
+	}
+	if ((out->tls_cert == NULL) != (out->tls_key == NULL)) {
+		snprintf(err, errlen, "%s: tls_cert and tls_key must be given together",
+		    path ? path : "defaults");
+		conf_free(srv_keys, out);
+		return -1;
+	}
+	/* public_url is used as a prefix: drop a trailing slash */
+	if (out->public_url) {
+		size_t n = strlen(out->public_url);
+		while (n > 0 && out->public_url[n - 1] == '/')
+			out->public_url[--n] = '\0';
+	}
+	return 0;
+}
+
+void
+srv_conf_free(struct srv_conf *c)
+{
+	if (c)
+		conf_free(srv_keys, c);
+}

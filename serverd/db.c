@@ -1,0 +1,145 @@
+/*
+ * db.c - see db.h. Prepared statements are tracked per connection in a small
+ * table of statement pointers (the statements are static, so the pointer
+ * identifies them); the table is cleared whenever the connection changes.
+ */
+#include "config.h"
+#include "db.h"
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DB_MAX_PREPARED 256   /* distinct statements one connection prepares */
+
+struct db_thread {
+	PGconn *conn;
+	const struct db_stmt *prepared[DB_MAX_PREPARED];
+	int nprepared;
+};
+
+static char *db_conninfo;
+static _Thread_local struct db_thread dbt;
+
+int
+db_init(const char *conninfo)
+{
+	free(db_conninfo);
+	db_conninfo = strdup(conninfo);
+	return db_conninfo ? 0 : -1;
+}
+
+void
+db_shutdown(void)
+{
+	db_close();
+	free(db_conninfo);
+	db_conninfo = NULL;
+}
+
+void
+db_close(void)
+{
+	if (dbt.conn)
+		PQfinish(dbt.conn);
+	dbt.conn = NULL;
+	dbt.nprepared = 0;
+}
+
+static void
+db_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;   /* NOTICEs (e.g. "relation exists, skipping") are not errors */
+}
+
+PGconn *
+db_conn(void)
+{
+	if (dbt.conn && PQstatus(dbt.conn) == CONNECTION_OK)
+		return dbt.conn;
+	db_close();
+	dbt.conn = PQconnectdb(db_conninfo ? db_conninfo : "");
+	if (PQstatus(dbt.conn) != CONNECTION_OK) {
+		log_error("database: %s", PQerrorMessage(dbt.conn));
+		db_close();
+		return NULL;
+	}
+	PQsetNoticeProcessor(dbt.conn, db_notice, NULL);
+	return dbt.conn;
+}
+
+static int
+db_is_prepared(const struct db_stmt *st)
+{
+	int i;
+
+	for (i = 0; i < dbt.nprepared; i++)
+		if (dbt.prepared[i] == st)
+			return 1;
+	return 0;
+}
+
+PGresult *
+db_exec(PGconn *c, const struct db_stmt *st, const char *const *vals)
+{
+	PGresult *r;
+
+	if (c == dbt.conn && !db_is_prepared(st)) {
+		r = PQprepare(c, st->name, st->sql, st->nparams, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			return r;   /* the caller sees the error */
+		PQclear(r);
+		if (dbt.nprepared < DB_MAX_PREPARED)
+			dbt.prepared[dbt.nprepared++] = st;
+	} else if (c != dbt.conn) {
+		return PQexecParams(c, st->sql, st->nparams, NULL, vals, NULL, NULL, 0);
+	}
+	r = PQexecPrepared(c, st->name, st->nparams, vals, NULL, NULL, 0);
+	if (r == NULL)
+		r = PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
+	return r;
+}
+
+int
+db_cmd(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	int ok = r && (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
+
+	if (!ok)
+		log_error("database: %s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+int
+db_ok(const PGresult *r, ExecStatusType want)
+{
+	return r && PQresultStatus(r) == want;
+}
+
+const char *
+db_sqlstate(const PGresult *r)
+{
+	const char *s = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	return s ? s : "";
+}
+
+int
+db_fail_status(PGconn *c, const PGresult *r)
+{
+	const char *st = db_sqlstate(r);
+
+	if (c == NULL || PQstatus(c) != CONNECTION_OK || strncmp(st, "08", 2) == 0 ||
+	    strcmp(st, "57P01") == 0 || strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0) {
+		if (c == dbt.conn)
+			db_close();
+		return 503;
+	}
+	if (strcmp(st, "23505") == 0)
+		return 409;
+	log_error("database: %s", r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+	return 500;
+}

@@ -1,0 +1,70 @@
+/*
+ * engine.h - the alerting state machine of one check, as a pure function.
+ *
+ * engine_step() applies one result to a check's state and says which events
+ * it causes. It knows nothing of the database, time or contacts: ingest.c
+ * loads the states, steps every result in observed order, and writes states
+ * and events back in the same transaction. Unit-tested on its own.
+ *
+ * Semantics (Nagios): a non-OK result raises attempt; the state becomes HARD
+ * when attempt reaches max_attempts. A HARD change (problem, a different
+ * non-OK state, recovery to OK) is an event. A SOFT problem that recovers is
+ * not. Flapping uses the weighted share of state changes over the last 21
+ * results: it starts above high_pct and stops below low_pct.
+ */
+#ifndef CUSTOS_ENGINE_H
+#define CUSTOS_ENGINE_H
+
+#include <stdint.h>
+
+#define ENGINE_FLAP_WINDOW 21   /* results kept for flap detection (Nagios) */
+
+enum status { ST_OK = 0, ST_WARNING = 1, ST_CRITICAL = 2, ST_UNKNOWN = 3 };
+
+enum ev_kind {
+	EV_PROBLEM,          /* HARD change to a non-OK state */
+	EV_RECOVERY,         /* HARD change back to OK */
+	EV_FLAPPING_START,
+	EV_FLAPPING_STOP,
+	EV_ACKNOWLEDGEMENT,
+	EV_DOWNTIME_START,
+	EV_DOWNTIME_END,
+	EV_AGENT_DOWN,
+	EV_AGENT_UP,
+	EV_RENOTIFY,         /* a HARD problem still unacknowledged */
+	EV__COUNT
+};
+
+/* Wire/database names of event kinds ("PROBLEM", "FLAPPING START", ...). */
+extern const char *const ev_kind_names[EV__COUNT];
+extern const char *const status_names[4];
+
+struct eng_state {
+	int status;           /* -1: no result yet */
+	int hard;             /* 1 HARD, 0 SOFT */
+	int attempt;
+	int hard_status;      /* the last HARD status */
+	int acknowledged;
+	int ack_sticky;
+	int flapping;
+	double flap_pct;
+	char flap_history[ENGINE_FLAP_WINDOW + 1];   /* '0'..'3', oldest first */
+	int status_changed;   /* out: this step changed status (for "since") */
+};
+
+struct eng_params {
+	int max_attempts;
+	double flap_low_pct, flap_high_pct;
+};
+
+/*
+ * Applies a result with Nagios status code st (0..3). Writes up to 3 event
+ * kinds into ev and returns how many. The caller decides whether events
+ * notify (downtime, acknowledgement, agent down, flapping).
+ */
+int engine_step(struct eng_state *s, const struct eng_params *p, int st,
+    enum ev_kind ev[3]);
+/* Weighted percentage of state changes in a history string. */
+double engine_flap_pct(const char *hist);
+
+#endif

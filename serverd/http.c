@@ -1,0 +1,507 @@
+/*
+ * http.c - libmicrohttpd glue and the dispatcher.
+ *
+ * MHD runs its own polling threads (a pool of g_conf->threads); a handler
+ * runs on the pool thread that owns the connection, so each thread's
+ * database connection (db.c) is used by one request at a time.
+ *
+ * A request goes: route match (404/405) -> body accumulation, capped at
+ * max_body_bytes (413 without buffering the rest) -> authentication
+ * (401/403) -> JSON parse (400) -> handler -> one response writer. The
+ * answer is always queued on the final call, never the first, so
+ * keep-alive works (MHD closes a connection answered on its first call).
+ */
+#include "config.h"
+#include "http.h"
+#include "auth.h"
+#include "buf.h"
+#include "db.h"
+#include "log.h"
+#include "serverd.h"
+#include "strnum.h"
+#include "timeutil.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdatomic.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define ROUTE_MAX_SEGS 8
+
+struct conn_ctx {
+	struct buf body;
+	int too_big;
+	const struct route *route;
+	int64_t id[2];
+	int64_t t0;
+};
+
+static char *pem_cert, *pem_key;   /* TLS material, owned here */
+static atomic_int in_flight;        /* requests between first call and completion */
+
+/* ---- responses ---------------------------------------------------------- */
+
+void
+resp_json(struct resp *rs, int status, json_t *j)
+{
+	json_decref(rs->json);
+	rs->json = NULL;
+	if (j == NULL) {
+		resp_error(rs, 500, NULL, "out of memory");
+		return;
+	}
+	rs->status = status;
+	rs->json = j;
+}
+
+void
+resp_error(struct resp *rs, int status, const char *field, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	json_t *j;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_decref(rs->json);
+	j = json_object();
+	if (j) {
+		json_object_set_new(j, "error", json_string(msg));
+		if (field)
+			json_object_set_new(j, "field", json_string(field));
+	}
+	rs->status = status;
+	rs->json = j;
+	if (status >= 500)
+		log_error("%d: %s", status, msg);
+}
+
+void
+resp_db_error(struct resp *rs, PGconn *c, const PGresult *r)
+{
+	int st = db_fail_status(c, r);
+
+	if (st == 503)
+		resp_error(rs, 503, NULL, "database unavailable");
+	else if (st == 409)
+		resp_error(rs, 409, NULL, "conflict: already exists");
+	else
+		resp_error(rs, 500, NULL, "internal database error");
+}
+
+const char *
+req_arg(struct req *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->mc, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *
+req_header(struct req *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, key);
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+/* Splits path into segments in place-free fashion: returns count or -1. */
+static int
+split(const char *path, const char *seg[], size_t len[], int max)
+{
+	int n = 0;
+	const char *p = path;
+
+	if (*p != '/')
+		return -1;
+	while (*p) {
+		const char *s;
+		p++;   /* skip '/' */
+		s = p;
+		while (*p && *p != '/')
+			p++;
+		if (n == max)
+			return -1;
+		seg[n] = s;
+		len[n] = (size_t)(p - s);
+		n++;
+	}
+	/* a trailing slash makes an empty last segment: tolerate it */
+	if (n > 1 && len[n - 1] == 0)
+		n--;
+	return n;
+}
+
+static int
+match(const char *pattern, const char *seg[], const size_t len[], int n, int64_t id[2])
+{
+	const char *pseg[ROUTE_MAX_SEGS];
+	size_t plen[ROUTE_MAX_SEGS];
+	int pn = split(pattern, pseg, plen, ROUTE_MAX_SEGS), i, nid = 0;
+
+	if (pn != n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (plen[i] == 4 && memcmp(pseg[i], "{id}", 4) == 0) {
+			char tmp[24];
+			const char *es;
+			if (len[i] == 0 || len[i] >= sizeof(tmp))
+				return 0;
+			memcpy(tmp, seg[i], len[i]);
+			tmp[len[i]] = '\0';
+			id[nid++] = str_to_ll(tmp, 1, INT64_MAX, &es);
+			if (es)
+				return 0;
+		} else if (plen[i] != len[i] || memcmp(pseg[i], seg[i], len[i]) != 0) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Finds the route; on a path match with the wrong method sets *allow. */
+static const struct route *
+route_find(const char *method, const char *path, int64_t id[2], char *allow, size_t allowlen)
+{
+	const char *seg[ROUTE_MAX_SEGS];
+	size_t len[ROUTE_MAX_SEGS];
+	const struct route *rt;
+	int n = split(path, seg, len, ROUTE_MAX_SEGS);
+	size_t off = 0;
+
+	allow[0] = '\0';
+	if (n < 0)
+		return NULL;
+	for (rt = routes; rt->method; rt++) {
+		int64_t tid[2] = { 0, 0 };
+		if (!match(rt->pattern, seg, len, n, tid))
+			continue;
+		if (strcmp(rt->method, method) == 0 ||
+		    (strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0)) {
+			id[0] = tid[0];
+			id[1] = tid[1];
+			return rt;
+		}
+		if (off < allowlen && !strstr(allow, rt->method))
+			off += (size_t)snprintf(allow + off, allowlen - off, "%s%s",
+			    off ? ", " : "", rt->method);
+	}
+	return NULL;
+}
+
+/* ---- the dispatcher ----------------------------------------------------- */
+
+static enum MHD_Result
+send_resp(struct MHD_Connection *mc, struct resp *rs, const char *method,
+    const char *url, int64_t t0)
+{
+	struct MHD_Response *mr;
+	char *text = NULL;
+	size_t len = 0;
+	enum MHD_Result ret;
+
+	if (rs->json && rs->status != 304) {
+		text = json_dumps(rs->json, JSON_COMPACT);
+		if (text == NULL) {
+			rs->status = 500;
+		} else {
+			len = strlen(text);
+			text[len++] = '\n';   /* json_dumps' NUL becomes a newline; len excludes none */
+		}
+	}
+	mr = MHD_create_response_from_buffer(len, text, text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (mr == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	if (text)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	if (rs->etag[0])
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_ETAG, rs->etag);
+	if (rs->location[0])
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_LOCATION, rs->location);
+	if (rs->allow)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, rs->allow);
+	if (rs->status == 401)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"custos\"");
+	if (rs->status == 503)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+	ret = MHD_queue_response(mc, (unsigned)rs->status, mr);
+	MHD_destroy_response(mr);
+	log_debug("%s %s -> %d (%lld us)", method, url, rs->status,
+	    (long long)(mono_now_us() - t0));
+	json_decref(rs->json);
+	rs->json = NULL;
+	return ret;
+}
+
+static const char *
+bearer(struct MHD_Connection *mc)
+{
+	const char *h = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	return *h ? h : NULL;
+}
+
+static void
+dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
+    const char *url, struct resp *rs)
+{
+	const struct route *rt = cx->route;
+	struct req r;
+	const char *tok;
+	json_error_t jerr;
+	int st;
+
+	memset(&r, 0, sizeof(r));
+	r.mc = mc;
+	r.method = method;
+	r.path = url;
+	r.id[0] = cx->id[0];
+	r.id[1] = cx->id[1];
+	if (rt->need != NEED_NONE) {
+		if ((tok = bearer(mc)) == NULL) {
+			resp_error(rs, 401, NULL, "missing bearer token");
+			return;
+		}
+		if ((r.db = db_conn()) == NULL) {
+			resp_error(rs, 503, NULL, "database unavailable");
+			return;
+		}
+		st = auth_lookup(r.db, tok, &r.who);
+		if (st == 1) {
+			resp_error(rs, 401, NULL, "unknown token");
+			return;
+		} else if (st == 503) {
+			resp_error(rs, 503, NULL, "database unavailable");
+			return;
+		} else if (st != 0) {
+			resp_error(rs, 500, NULL, "internal error");
+			return;
+		}
+		switch (rt->need) {
+		case NEED_READ:
+			if (r.who.kind != WHO_ADMIN && r.who.kind != WHO_VIEWER) {
+				resp_error(rs, 403, NULL, "this token may not use this route");
+				return;
+			}
+			break;
+		case NEED_ADMIN:
+			if (r.who.kind != WHO_ADMIN) {
+				resp_error(rs, 403, NULL, "this route needs an admin token");
+				return;
+			}
+			break;
+		case NEED_AGENT:
+			if (r.who.kind != WHO_AGENT) {
+				resp_error(rs, 403, NULL, "this route needs an agent token");
+				return;
+			}
+			break;
+		case NEED_NONE:
+			break;
+		}
+	}
+	if (cx->body.len > 0) {
+		r.body = json_loadb(cx->body.ptr, cx->body.len, JSON_REJECT_DUPLICATES, &jerr);
+		if (r.body == NULL) {
+			resp_error(rs, 400, NULL, "malformed JSON: %s (line %d, column %d)",
+			    jerr.text, jerr.line, jerr.column);
+			return;
+		}
+	}
+	rt->fn(&r, rs);
+	json_decref(r.body);
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+{
+	struct conn_ctx *cx = *con_cls;
+	struct resp rs;
+	char allow[128];
+
+	(void)cls;
+	(void)version;
+	if (cx == NULL) {
+		const char *cl;
+		cx = calloc(1, sizeof(*cx));
+		if (cx == NULL)
+			return MHD_NO;
+		cx->t0 = mono_now_us();
+		atomic_fetch_add(&in_flight, 1);
+		buf_init(&cx->body, (size_t)g_conf->max_body_bytes + 1);
+		cx->route = route_find(method, url, cx->id, allow, sizeof(allow));
+		*con_cls = cx;
+		cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl) {
+			const char *es;
+			long long n = str_to_ll(cl, 0, INT64_MAX, &es);
+			if (es == NULL && n > g_conf->max_body_bytes) {
+				/* answer now, without reading the body; MHD closes the connection */
+				memset(&rs, 0, sizeof(rs));
+				resp_error(&rs, 413, NULL, "body larger than max_body_bytes (%lld)",
+				    g_conf->max_body_bytes);
+				return send_resp(mc, &rs, method, url, cx->t0);
+			}
+		}
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!cx->too_big && buf_add(&cx->body, upload_data, *upload_size) < 0)
+			cx->too_big = 1;   /* keep reading, discard, answer 413 at the end */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	memset(&rs, 0, sizeof(rs));
+	if (cx->too_big) {
+		resp_error(&rs, 413, NULL, "body larger than max_body_bytes (%lld)", g_conf->max_body_bytes);
+	} else if (cx->route == NULL) {
+		route_find(method, url, cx->id, allow, sizeof(allow));
+		if (allow[0]) {
+			resp_error(&rs, 405, NULL, "method %s not allowed here", method);
+			rs.allow = allow;
+		} else {
+			resp_error(&rs, 404, NULL, "no such route: %s", url);
+		}
+	} else {
+		dispatch(cx, mc, method, url, &rs);
+	}
+	if (rs.status == 0)
+		resp_error(&rs, 500, NULL, "handler gave no answer");
+	return send_resp(mc, &rs, method, url, cx->t0);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct conn_ctx *cx = *con_cls;
+
+	(void)cls;
+	(void)mc;
+	(void)toe;
+	if (cx == NULL)
+		return;
+	buf_free(&cx->body);
+	free(cx);
+	atomic_fetch_sub(&in_flight, 1);
+	*con_cls = NULL;
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_warn("http: %s", msg);
+}
+
+static char *
+slurp(const char *path, char *err, size_t errlen)
+{
+	FILE *fp = fopen(path, "r");
+	struct buf b;
+	char chunk[4096];
+	size_t n;
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf_init(&b, 1 << 20);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		if (buf_add(&b, chunk, n) < 0)
+			break;
+	fclose(fp);
+	if (b.failed || b.ptr == NULL) {
+		snprintf(err, errlen, "%s: unreadable or too large", path);
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_take(&b);
+}
+
+struct MHD_Daemon *
+http_start(const char *listen, unsigned threads, const char *tls_cert,
+    const char *tls_key, char *err, size_t errlen)
+{
+	struct sockaddr_in sa;
+	struct MHD_Daemon *d;
+	char host[64];
+	const char *colon = strrchr(listen, ':'), *es;
+	long long port;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+	    MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	size_t hl;
+
+	if (colon == NULL || (hl = (size_t)(colon - listen)) >= sizeof(host)) {
+		snprintf(err, errlen, "listen: expected HOST:PORT, got \"%s\"", listen);
+		return NULL;
+	}
+	memcpy(host, listen, hl);
+	host[hl] = '\0';
+	port = str_to_ll(colon + 1, 1, 65535, &es);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)(es ? 0 : port));
+	if (es || inet_pton(AF_INET, strcmp(host, "*") == 0 || hl == 0 ? "0.0.0.0" : host,
+	    &sa.sin_addr) != 1) {
+		snprintf(err, errlen, "listen: \"%s\" is not IPV4:PORT", listen);
+		return NULL;
+	}
+	if (tls_cert) {
+		if ((pem_cert = slurp(tls_cert, err, errlen)) == NULL ||
+		    (pem_key = slurp(tls_key, err, errlen)) == NULL)
+			return NULL;
+		flags |= MHD_USE_TLS;
+	}
+	d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, NULL,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+	    tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, pem_cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, pem_key,
+	    MHD_OPTION_END);
+	if (d == NULL)
+		snprintf(err, errlen, "cannot listen on %s (in use, or TLS setup failed)", listen);
+	return d;
+}
+
+void
+http_stop(struct MHD_Daemon *d)
+{
+	if (d) {
+		/* stop accepting, let in-flight requests finish (10 s at most),
+		 * then close idle keep-alive connections and join the threads */
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		int i;
+		MHD_socket s = MHD_quiesce_daemon(d);
+		for (i = 0; i < 500 && atomic_load(&in_flight) > 0; i++)
+			nanosleep(&ts, NULL);
+		MHD_stop_daemon(d);
+		if (s != MHD_INVALID_SOCKET)
+			close(s);
+	}
+	free(pem_cert);
+	free(pem_key);
+	pem_cert = pem_key = NULL;
+}

@@ -1,0 +1,72 @@
+/*
+ * http.h - the HTTP glue: libmicrohttpd in, route table dispatch, JSON out.
+ *
+ * A handler gets a parsed request (route ids, JSON body, authenticated
+ * principal, this thread's database connection) and fills a struct resp.
+ * One place (http.c) turns that into status, headers and body, and one
+ * place (resp_error) shapes every error as {"error": ..., "field": ...}.
+ */
+#ifndef CUSTOS_HTTP_H
+#define CUSTOS_HTTP_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <microhttpd.h>
+#include <stdint.h>
+
+enum need { NEED_NONE, NEED_READ, NEED_ADMIN, NEED_AGENT };
+enum who_kind { WHO_NONE, WHO_ADMIN, WHO_VIEWER, WHO_AGENT };
+
+struct principal {
+	enum who_kind kind;
+	int64_t id;                 /* api_tokens.id or agents.id */
+	char name[128];
+	long long interval_s;       /* agents only */
+	long long checks_revision;  /* agents only */
+};
+
+struct req {
+	struct MHD_Connection *mc;
+	const char *method;
+	const char *path;
+	int64_t id[2];              /* the {id} segments of the route, in order */
+	json_t *body;               /* parsed JSON body, or NULL when none; borrowed */
+	struct principal who;
+	PGconn *db;                 /* this thread's connection (NULL for NEED_NONE) */
+};
+
+struct resp {
+	int status;
+	json_t *json;               /* owned by the resp; sent and freed by http.c */
+	char etag[72];
+	char location[128];
+	const char *allow;          /* for 405 */
+};
+
+typedef void (*handler_fn)(struct req *r, struct resp *rs);
+
+struct route {
+	const char *method;
+	const char *pattern;        /* "/api/v1/checks/{id}/history" */
+	handler_fn fn;
+	enum need need;
+};
+
+extern const struct route routes[];   /* routes.c; ends with NULL method */
+
+struct MHD_Daemon *http_start(const char *listen, unsigned threads,
+    const char *tls_cert, const char *tls_key, char *err, size_t errlen);
+void http_stop(struct MHD_Daemon *d);
+
+/* Steals j; a NULL j (allocation failed) becomes a 500. */
+void resp_json(struct resp *rs, int status, json_t *j);
+void resp_error(struct resp *rs, int status, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Maps a failed query to 503/409/500 with a message. */
+void resp_db_error(struct resp *rs, PGconn *c, const PGresult *r);
+/* A query-string argument, or NULL. */
+const char *req_arg(struct req *r, const char *key);
+/* A request header, or NULL. */
+const char *req_header(struct req *r, const char *key);
+
+#endif

@@ -1,0 +1,533 @@
+/*
+ * ingest.c - POST /api/v1/check_history: store results and evaluate them.
+ *
+ * One request is one transaction of five round trips, however many results
+ * it carries (at most INGEST_MAX_RESULTS):
+ *   1. BEGIN
+ *   2. lock the states of the checks named (FOR UPDATE, in id order, so two
+ *      concurrent batches cannot deadlock) and verify they are all the
+ *      agent's own: one foreign or unknown check refuses the whole batch (403)
+ *   3. one INSERT of every result from a JSON array (json_to_recordset);
+ *      ON CONFLICT skips result_ids already stored for this agent, and
+ *      RETURNING tells which ones went in
+ *   4. the engine (engine.c) steps each new result in observed order, and
+ *      one UPDATE writes the states back; events go to alert_record()
+ *   5. COMMIT - only then 201 {"accepted", "duplicates"}.
+ * A result observed before the check's newest evaluated result (a late
+ * resend from an agent's spool) is stored in history but does not move the
+ * state backwards.
+ */
+#include "config.h"
+#include "alert.h"
+#include "api.h"
+#include "db.h"
+#include "engine.h"
+#include "log.h"
+#include "serverd.h"
+#include "strnum.h"
+#include "timeutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define INGEST_MAX_RESULTS 5000     /* per request; more is a 422 */
+#define INGEST_MAX_OUTPUT 65536     /* bytes of output or perfdata per result */
+#define INGEST_MAX_RESULT_ID 128
+
+struct result {
+	int64_t check_id;
+	int status;
+	int has_value;
+	double value;
+	const char *output;     /* borrowed from the request body */
+	const char *perfdata;
+	int64_t observed_us;
+	long long duration_ms;  /* -1 when absent */
+	const char *result_id;  /* NULL when absent */
+	size_t idx;             /* position in the request */
+	int inserted;
+};
+
+struct cstate {
+	int64_t check_id;
+	int64_t agent_id;
+	struct eng_params p;
+	struct eng_state s;
+	int64_t last_us;        /* observed_at of the newest evaluated result */
+	int64_t since_us;       /* 0 = unchanged */
+	const struct result *last;  /* newest result applied, NULL if none */
+};
+
+static const struct db_stmt q_lock = { "ingest_lock",
+	"SELECT c.id, c.agent_id, c.max_attempts, s.status, s.state_type, s.attempt,"
+	"  s.hard_status, s.acknowledged, s.ack_sticky, s.flapping, s.flap_pct, s.flap_history,"
+	"  COALESCE((extract(epoch FROM s.last_result_at) * 1000000)::bigint, 0)"
+	" FROM checks c JOIN check_state s ON s.check_id = c.id"
+	" WHERE c.id = ANY ($1::bigint[]) ORDER BY c.id FOR UPDATE OF s", 1 };
+
+static const struct db_stmt q_insert = { "ingest_insert",
+	"INSERT INTO check_history (check_id, agent_id, status, value, output, perfdata,"
+	"  observed_at, duration_ms, result_id)"
+	" SELECT x.c, $2, x.s, x.v, x.o, x.p, 'epoch'::timestamptz + x.t * interval '1 microsecond', x.d, x.r"
+	" FROM json_to_recordset($1::json) AS x(c bigint, s smallint, v float8, o text,"
+	"  p text, t bigint, d integer, r text)"
+	" ON CONFLICT (agent_id, result_id) WHERE result_id IS NOT NULL DO NOTHING"
+	" RETURNING result_id", 2 };
+
+static const struct db_stmt q_update = { "ingest_update",
+	"UPDATE check_state s SET status = x.status, state_type = x.state_type,"
+	"  attempt = x.attempt, hard_status = x.hard_status,"
+	"  since = COALESCE('epoch'::timestamptz + x.since * interval '1 microsecond', s.since),"
+	"  last_result_at = 'epoch'::timestamptz + x.last * interval '1 microsecond', output = x.output,"
+	"  value = x.value, perfdata = x.perfdata, acknowledged = x.acknowledged,"
+	"  ack_comment = CASE WHEN x.acknowledged THEN s.ack_comment END,"
+	"  ack_expires_at = CASE WHEN x.acknowledged THEN s.ack_expires_at END,"
+	"  flapping = x.flapping, flap_history = x.flap_history, flap_pct = x.flap_pct,"
+	"  updated_at = now()"
+	" FROM json_to_recordset($1::json) AS x(check_id bigint, status smallint,"
+	"  state_type text, attempt integer, hard_status smallint, since bigint, last bigint,"
+	"  output text, value float8, perfdata text, acknowledged boolean, flapping boolean,"
+	"  flap_history text, flap_pct real)"
+	" WHERE s.check_id = x.check_id", 1 };
+
+/* ---- parsing ------------------------------------------------------------ */
+
+/* Validates one result object; on error fills rs and returns -1. */
+static int
+parse_result(json_t *o, size_t idx, int64_t now_us, struct result *res, struct resp *rs)
+{
+	json_t *v;
+	const char *key;
+
+	memset(res, 0, sizeof(*res));
+	res->idx = idx;
+	res->duration_ms = -1;
+	if (!json_is_object(o)) {
+		resp_error(rs, 400, NULL, "result %zu: expected an object", idx);
+		return -1;
+	}
+	json_object_foreach(o, key, v) {
+		static const char *const known[] = { "check_id", "status", "output", "value",
+		    "perfdata", "observed_at", "duration_ms", "result_id", NULL };
+		int i;
+		for (i = 0; known[i]; i++)
+			if (strcmp(key, known[i]) == 0)
+				break;
+		if (known[i] == NULL) {
+			resp_error(rs, 422, key, "result %zu: unknown field \"%s\"", idx, key);
+			return -1;
+		}
+	}
+	v = json_object_get(o, "check_id");
+	if (v == NULL) {
+		resp_error(rs, 422, "check_id", "result %zu: check_id is required", idx);
+		return -1;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 1) {
+		resp_error(rs, 400, "check_id", "result %zu: check_id must be a positive integer", idx);
+		return -1;
+	}
+	res->check_id = json_integer_value(v);
+	v = json_object_get(o, "status");
+	if (v == NULL) {
+		resp_error(rs, 422, "status", "result %zu: status is required", idx);
+		return -1;
+	}
+	if (!json_is_integer(v)) {
+		resp_error(rs, 400, "status", "result %zu: status must be an integer 0..3", idx);
+		return -1;
+	}
+	if (json_integer_value(v) < 0 || json_integer_value(v) > 3) {
+		resp_error(rs, 422, "status", "result %zu: status must be 0 (OK), 1 (WARNING), "
+		    "2 (CRITICAL) or 3 (UNKNOWN)", idx);
+		return -1;
+	}
+	res->status = (int)json_integer_value(v);
+	v = json_object_get(o, "output");
+	if (v && !json_is_null(v)) {
+		if (!json_is_string(v)) {
+			resp_error(rs, 400, "output", "result %zu: output must be a string", idx);
+			return -1;
+		}
+		if (json_string_length(v) > INGEST_MAX_OUTPUT) {
+			resp_error(rs, 422, "output", "result %zu: output longer than %d bytes", idx, INGEST_MAX_OUTPUT);
+			return -1;
+		}
+		res->output = json_string_value(v);
+	}
+	v = json_object_get(o, "value");
+	if (v && !json_is_null(v)) {
+		if (!json_is_number(v)) {
+			resp_error(rs, 400, "value", "result %zu: value must be a number or null", idx);
+			return -1;
+		}
+		res->has_value = 1;
+		res->value = json_number_value(v);
+	}
+	v = json_object_get(o, "perfdata");
+	if (v && !json_is_null(v)) {
+		if (!json_is_string(v)) {
+			resp_error(rs, 400, "perfdata", "result %zu: perfdata must be a string or null", idx);
+			return -1;
+		}
+		if (json_string_length(v) > INGEST_MAX_OUTPUT) {
+			resp_error(rs, 422, "perfdata", "result %zu: perfdata longer than %d bytes", idx, INGEST_MAX_OUTPUT);
+			return -1;
+		}
+		res->perfdata = json_string_value(v);
+	}
+	res->observed_us = now_us;
+	v = json_object_get(o, "observed_at");
+	if (v && !json_is_null(v)) {
+		if (!json_is_string(v)) {
+			resp_error(rs, 400, "observed_at", "result %zu: observed_at must be an RFC 3339 string", idx);
+			return -1;
+		}
+		if (rfc3339_parse(json_string_value(v), &res->observed_us) < 0) {
+			resp_error(rs, 422, "observed_at", "result %zu: observed_at \"%s\" is not RFC 3339",
+			    idx, json_string_value(v));
+			return -1;
+		}
+	}
+	v = json_object_get(o, "duration_ms");
+	if (v && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT32_MAX) {
+			resp_error(rs, 400, "duration_ms", "result %zu: duration_ms must be a non-negative integer", idx);
+			return -1;
+		}
+		res->duration_ms = json_integer_value(v);
+	}
+	v = json_object_get(o, "result_id");
+	if (v && !json_is_null(v)) {
+		if (!json_is_string(v)) {
+			resp_error(rs, 400, "result_id", "result %zu: result_id must be a string or null", idx);
+			return -1;
+		}
+		if (json_string_length(v) == 0 || json_string_length(v) > INGEST_MAX_RESULT_ID) {
+			resp_error(rs, 422, "result_id", "result %zu: result_id must be 1..%d bytes",
+			    idx, INGEST_MAX_RESULT_ID);
+			return -1;
+		}
+		res->result_id = json_string_value(v);
+	}
+	return 0;
+}
+
+static int
+cmp_result(const void *a, const void *b)
+{
+	const struct result *x = a, *y = b;
+
+	if (x->check_id != y->check_id)
+		return x->check_id < y->check_id ? -1 : 1;
+	if (x->observed_us != y->observed_us)
+		return x->observed_us < y->observed_us ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int
+cmp_rid(const void *a, const void *b)
+{
+	const struct result *const *x = a, *const *y = b;
+	int c = strcmp((*x)->result_id, (*y)->result_id);
+
+	return c ? c : ((*x)->idx < (*y)->idx ? -1 : 1);
+}
+
+/* ---- the handler -------------------------------------------------------- */
+
+void
+api_check_history_post(struct req *r, struct resp *rs)
+{
+	struct result *res = NULL;
+	struct result **byrid = NULL;
+	struct cstate *cs = NULL;
+	struct alert_event *evs = NULL;
+	size_t n = 0, i, j, ncs = 0, nrid = 0, nev = 0, accepted = 0, dups = 0;
+	json_t *arr = NULL, *ins = NULL, *upd = NULL;
+	char *ins_text = NULL, *upd_text = NULL, *ids_text = NULL;
+	char agent_id[24];
+	PGresult *q = NULL;
+	int64_t now_us = time_now_us();
+	int in_tx = 0, st;
+
+	if (r->body == NULL) {
+		resp_error(rs, 400, NULL, "expected a result object or an array of them");
+		return;
+	}
+	if (json_is_array(r->body)) {
+		arr = json_incref(r->body);
+	} else if (json_is_object(r->body)) {
+		arr = json_array();
+		if (arr == NULL || json_array_append(arr, r->body) < 0) {
+			resp_error(rs, 500, NULL, "out of memory");
+			goto done;
+		}
+	} else {
+		resp_error(rs, 400, NULL, "expected a result object or an array of them");
+		goto done;
+	}
+	n = json_array_size(arr);
+	if (n > INGEST_MAX_RESULTS) {
+		resp_error(rs, 422, NULL, "%zu results in one request (at most %d)", n, INGEST_MAX_RESULTS);
+		goto done;
+	}
+	if (n == 0) {
+		resp_json(rs, 201, json_pack("{s:i,s:i}", "accepted", 0, "duplicates", 0));
+		goto done;
+	}
+	res = calloc(n, sizeof(*res));
+	byrid = calloc(n, sizeof(*byrid));
+	cs = calloc(n, sizeof(*cs));
+	evs = calloc(n * 3, sizeof(*evs));
+	if (!res || !byrid || !cs || !evs) {
+		resp_error(rs, 500, NULL, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		if (parse_result(json_array_get(arr, i), i, now_us, &res[i], rs) < 0)
+			goto done;
+	}
+	qsort(res, n, sizeof(*res), cmp_result);
+	/* the same result_id twice in one request: the first one counts */
+	for (i = 0; i < n; i++)
+		if (res[i].result_id)
+			byrid[nrid++] = &res[i];
+	qsort(byrid, nrid, sizeof(*byrid), cmp_rid);
+	for (i = 1; i < nrid; i++)
+		if (strcmp(byrid[i]->result_id, byrid[i - 1]->result_id) == 0)
+			byrid[i]->inserted = -1;   /* known duplicate, not sent */
+	/* distinct check ids as a PostgreSQL array literal */
+	{
+		size_t cap = n * 21 + 3, off = 0;
+		if ((ids_text = malloc(cap)) == NULL) {
+			resp_error(rs, 500, NULL, "out of memory");
+			goto done;
+		}
+		ids_text[off++] = '{';
+		for (i = 0; i < n; i++)
+			if (i == 0 || res[i].check_id != res[i - 1].check_id)
+				off += (size_t)snprintf(ids_text + off, cap - off, "%s%lld",
+				    off > 1 ? "," : "", (long long)res[i].check_id);
+		ids_text[off++] = '}';
+		ids_text[off] = '\0';
+	}
+
+	if (db_cmd(r->db, "BEGIN") < 0) {
+		resp_db_error(rs, r->db, NULL);
+		goto done;
+	}
+	in_tx = 1;
+	{
+		const char *v[1] = { ids_text };
+		q = db_exec(r->db, &q_lock, v);
+	}
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		resp_db_error(rs, r->db, q);
+		goto done;
+	}
+	ncs = (size_t)PQntuples(q);
+	for (i = 0; i < ncs; i++) {
+		const char *es;
+		struct cstate *c = &cs[i];
+		c->check_id = str_to_ll(PQgetvalue(q, (int)i, 0), 1, INT64_MAX, &es);
+		c->agent_id = str_to_ll(PQgetvalue(q, (int)i, 1), 1, INT64_MAX, &es);
+		if (c->agent_id != r->who.id) {
+			resp_error(rs, 403, "check_id", "check %lld does not belong to this agent",
+			    (long long)c->check_id);
+			goto done;
+		}
+		c->p.max_attempts = (int)str_to_ll(PQgetvalue(q, (int)i, 2), 1, 1000, &es);
+		c->p.flap_low_pct = (double)g_conf->flap_low_pct;
+		c->p.flap_high_pct = (double)g_conf->flap_high_pct;
+		c->s.status = PQgetisnull(q, (int)i, 3) ? -1 :
+		    (int)str_to_ll(PQgetvalue(q, (int)i, 3), 0, 3, &es);
+		c->s.hard = strcmp(PQgetvalue(q, (int)i, 4), "HARD") == 0;
+		c->s.attempt = (int)str_to_ll(PQgetvalue(q, (int)i, 5), 0, INT32_MAX, &es);
+		c->s.hard_status = (int)str_to_ll(PQgetvalue(q, (int)i, 6), 0, 3, &es);
+		c->s.acknowledged = PQgetvalue(q, (int)i, 7)[0] == 't';
+		c->s.ack_sticky = PQgetvalue(q, (int)i, 8)[0] == 't';
+		c->s.flapping = PQgetvalue(q, (int)i, 9)[0] == 't';
+		c->s.flap_pct = str_to_double(PQgetvalue(q, (int)i, 10), &es);
+		snprintf(c->s.flap_history, sizeof(c->s.flap_history), "%s", PQgetvalue(q, (int)i, 11));
+		c->last_us = str_to_ll(PQgetvalue(q, (int)i, 12), INT64_MIN, INT64_MAX, &es);
+	}
+	PQclear(q);
+	q = NULL;
+	/* every named check must have been found (rows come in id order) */
+	for (i = 0, j = 0; i < n; i++) {
+		if (i > 0 && res[i].check_id == res[i - 1].check_id)
+			continue;
+		if (j >= ncs || cs[j].check_id != res[i].check_id) {
+			resp_error(rs, 403, "check_id", "check %lld does not belong to this agent",
+			    (long long)res[i].check_id);
+			goto done;
+		}
+		j++;
+	}
+
+	/* 3. insert */
+	if ((ins = json_array()) == NULL) {
+		resp_error(rs, 500, NULL, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		if (res[i].inserted < 0)
+			continue;
+		if (json_array_append_new(ins, json_pack("{s:I,s:i,s:o,s:s?,s:s?,s:I,s:o,s:s?}",
+		    "c", (json_int_t)res[i].check_id, "s", res[i].status,
+		    "v", res[i].has_value ? json_real(res[i].value) : json_null(),
+		    "o", res[i].output ? res[i].output : "",
+		    "p", res[i].perfdata,
+		    "t", (json_int_t)res[i].observed_us,
+		    "d", res[i].duration_ms >= 0 ? json_integer(res[i].duration_ms) : json_null(),
+		    "r", res[i].result_id)) < 0) {
+			resp_error(rs, 500, NULL, "out of memory");
+			goto done;
+		}
+	}
+	snprintf(agent_id, sizeof(agent_id), "%lld", (long long)r->who.id);
+	if ((ins_text = json_dumps(ins, JSON_COMPACT)) == NULL) {
+		resp_error(rs, 500, NULL, "out of memory");
+		goto done;
+	}
+	{
+		const char *v[2] = { ins_text, agent_id };
+		q = db_exec(r->db, &q_insert, v);
+	}
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		resp_db_error(rs, r->db, q);
+		goto done;
+	}
+	/* mark what went in: rows without result_id always do; others by id */
+	{
+		int nr = PQntuples(q), k;
+		for (i = 0; i < n; i++)
+			if (res[i].inserted == 0 && res[i].result_id == NULL)
+				res[i].inserted = 1;
+		for (k = 0; k < nr; k++) {
+			const char *rid;
+			size_t lo = 0, hi = nrid;
+			if (PQgetisnull(q, k, 0))
+				continue;
+			rid = PQgetvalue(q, k, 0);
+			/* lower bound: the first occurrence of rid in byrid */
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+				if (strcmp(byrid[mid]->result_id, rid) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo < nrid && strcmp(byrid[lo]->result_id, rid) == 0 && byrid[lo]->inserted == 0)
+				byrid[lo]->inserted = 1;
+		}
+	}
+	PQclear(q);
+	q = NULL;
+
+	/* 4. evaluate, in (check, observed) order */
+	for (i = 0, j = 0; i < n; i++) {
+		struct cstate *c;
+		enum ev_kind ek[3];
+		int k, ne, prev;
+
+		while (j < ncs && cs[j].check_id != res[i].check_id)
+			j++;
+		c = &cs[j];
+		if (res[i].inserted != 1) {
+			dups++;
+			continue;
+		}
+		accepted++;
+		if (res[i].observed_us < c->last_us)
+			continue;   /* late result: history only */
+		prev = c->s.status;
+		ne = engine_step(&c->s, &c->p, res[i].status, ek);
+		c->last_us = res[i].observed_us;
+		c->last = &res[i];
+		if (c->s.status_changed)
+			c->since_us = res[i].observed_us;
+		for (k = 0; k < ne; k++) {
+			struct alert_event *e = &evs[nev++];
+			e->kind = ek[k];
+			e->agent_id = r->who.id;
+			e->check_id = c->check_id;
+			e->status = res[i].status;
+			e->prev_status = ek[k] == EV_RECOVERY ? (prev >= 0 ? prev : -1) : prev;
+			e->hard = c->s.hard;
+			e->attempt = c->s.attempt;
+			e->has_value = res[i].has_value;
+			e->value = res[i].value;
+			e->output = res[i].output;
+		}
+	}
+	if ((upd = json_array()) == NULL) {
+		resp_error(rs, 500, NULL, "out of memory");
+		goto done;
+	}
+	for (j = 0; j < ncs; j++) {
+		struct cstate *c = &cs[j];
+		const struct result *l = c->last;
+		if (l == NULL)
+			continue;
+		if (json_array_append_new(upd, json_pack("{s:I,s:i,s:s,s:i,s:i,s:o,s:I,s:s,s:o,s:s?,s:b,s:b,s:s,s:f}",
+		    "check_id", (json_int_t)c->check_id, "status", c->s.status,
+		    "state_type", c->s.hard ? "HARD" : "SOFT", "attempt", c->s.attempt,
+		    "hard_status", c->s.hard_status,
+		    "since", c->since_us ? json_integer(c->since_us) : json_null(),
+		    "last", (json_int_t)c->last_us, "output", l->output ? l->output : "",
+		    "value", l->has_value ? json_real(l->value) : json_null(),
+		    "perfdata", l->perfdata, "acknowledged", c->s.acknowledged,
+		    "flapping", c->s.flapping, "flap_history", c->s.flap_history,
+		    "flap_pct", c->s.flap_pct)) < 0) {
+			resp_error(rs, 500, NULL, "out of memory");
+			goto done;
+		}
+	}
+	if (json_array_size(upd) > 0) {
+		const char *v[1];
+		if ((upd_text = json_dumps(upd, JSON_COMPACT)) == NULL) {
+			resp_error(rs, 500, NULL, "out of memory");
+			goto done;
+		}
+		v[0] = upd_text;
+		q = db_exec(r->db, &q_update, v);
+		if (!db_ok(q, PGRES_COMMAND_OK)) {
+			resp_db_error(rs, r->db, q);
+			goto done;
+		}
+		PQclear(q);
+		q = NULL;
+	}
+	if (nev > 0 && (st = alert_record(r->db, evs, nev, NULL)) != 0) {
+		if (st == 503)
+			resp_error(rs, 503, NULL, "database unavailable");
+		else
+			resp_error(rs, 500, NULL, "could not record events");
+		goto done;
+	}
+	/* 5. commit; only a committed batch is acknowledged */
+	q = PQexec(r->db, "COMMIT");
+	in_tx = 0;
+	if (!db_ok(q, PGRES_COMMAND_OK)) {
+		resp_db_error(rs, r->db, q);
+		goto done;
+	}
+	resp_json(rs, 201, json_pack("{s:I,s:I}", "accepted", (json_int_t)accepted,
+	    "duplicates", (json_int_t)dups));
+done:
+	if (in_tx && r->db && PQstatus(r->db) == CONNECTION_OK)
+		db_cmd(r->db, "ROLLBACK");
+	PQclear(q);
+	free(ins_text);
+	free(upd_text);
+	free(ids_text);
+	json_decref(ins);
+	json_decref(upd);
+	json_decref(arr);
+	free(evs);
+	free(cs);
+	free(byrid);
+	free(res);
+}

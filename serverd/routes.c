@@ -1,0 +1,38 @@
+/*
+ * routes.c - every route of the REST API, with the role it needs.
+ * Order matters only for readability: a path matches exactly one pattern.
+ */
+#include "config.h"
+#include "api.h"
+
+const struct route routes[] = {
+	{ "GET",    "/healthz",                      api_healthz,          NEED_NONE },
+
+	/* agent protocol */
+	{ "GET",    "/api/v1/agent/self",            api_agent_self,       NEED_AGENT },
+	{ "GET",    "/api/v1/agent/self/checks",     api_agent_checks,     NEED_AGENT },
+	{ "PUT",    "/api/v1/agent/self/checkout",   api_agent_checkout,   NEED_AGENT },
+	{ "POST",   "/api/v1/check_history",         api_check_history_post, NEED_AGENT },
+
+	/* agents */
+	{ "GET",    "/api/v1/agents",                api_agents_list,      NEED_READ },
+	{ "POST",   "/api/v1/agents",                api_agents_create,    NEED_ADMIN },
+	{ "GET",    "/api/v1/agents/{id}",           api_agents_get,       NEED_READ },
+	{ "PATCH",  "/api/v1/agents/{id}",           api_agents_patch,     NEED_ADMIN },
+	{ "DELETE", "/api/v1/agents/{id}",           api_agents_delete,    NEED_ADMIN },
+	{ "POST",   "/api/v1/agents/{id}/token",     api_agents_token,     NEED_ADMIN },
+
+	/* checks */
+	{ "GET",    "/api/v1/checks",                api_checks_list,      NEED_READ },
+	{ "POST",   "/api/v1/checks",                api_checks_create,    NEED_ADMIN },
+	{ "GET",    "/api/v1/checks/{id}",           api_checks_get,       NEED_READ },
+	{ "PATCH",  "/api/v1/checks/{id}",           api_checks_patch,     NEED_ADMIN },
+	{ "DELETE", "/api/v1/checks/{id}",           api_checks_delete,    NEED_ADMIN },
+	{ "GET",    "/api/v1/checks/{id}/history",   api_checks_history,   NEED_READ },
+
+	{ "GET",    "/api/v1/status",                api_status,           NEED_READ },
+
+	/* alerting resources (ack, contacts, downtimes, events, notifications) */
+
+	{ NULL, NULL, NULL, NEED_NONE },
+};
