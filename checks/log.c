@@ -1,0 +1,261 @@
+/*
+ * log.c - the log check: counts the lines added to a file since the last run
+ * that match a POSIX ERE; the value is that count and the output shows the
+ * last match. The read position (device, inode, offset) is kept in
+ * state_dir/log-<hash of the path>.state. A new inode means the file was
+ * rotated: the new file is read from its start (lines written to the old
+ * file after the last run are not seen). A file shorter than the offset
+ * was truncated: read from the start. The first run starts at the end of
+ * the file, so an old log does not raise a storm. A last line without its
+ * newline is left for the next run, unless it is longer than LOG_LINE_MAX.
+ */
+#include "config.h"
+#include "check.h"
+#include "params.h"
+#include "procfs.h"
+#include "strnum.h"
+#include "token.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LOG_LINE_MAX 4096     /* longer lines are matched on their head */
+#define LOG_CHUNK 16384       /* read size */
+#define LOG_SHOW_MAX 200      /* bytes of the last match in the output */
+
+struct log_params {
+	char *path;
+	char *pattern;
+	regex_t re;
+};
+
+static void
+log_free(void *vp)
+{
+	struct log_params *p = vp;
+
+	if (p) {
+		free(p->path);
+		free(p->pattern);
+		regfree(&p->re);
+		free(p);
+	}
+}
+
+static int
+log_parse(json_t *params, void **out, char *err, size_t errlen, const char **field)
+{
+	static const char *const keys[] = { "path", "pattern", NULL };
+	struct log_params *p;
+	const char *path, *pattern;
+	int rc;
+
+	*out = NULL;
+	if (params_allowed(params, keys, err, errlen, field) < 0 ||
+	    params_string(params, "path", 1, 1024, &path, err, errlen, field) < 0 ||
+	    params_string(params, "pattern", 1, 1024, &pattern, err, errlen, field) < 0)
+		return -1;
+	if (path[0] != '/')
+		return params_error("path", err, errlen, field, "must be an absolute path");
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return params_error("path", err, errlen, field, "out of memory");
+	if ((rc = regcomp(&p->re, pattern, REG_EXTENDED | REG_NOSUB)) != 0) {
+		char why[128];
+		regerror(rc, NULL, why, sizeof(why));
+		free(p);
+		return params_error("pattern", err, errlen, field,
+		    "not a POSIX extended regular expression: %s", why);
+	}
+	if ((p->path = strdup(path)) == NULL || (p->pattern = strdup(pattern)) == NULL) {
+		log_free(p);
+		return params_error("path", err, errlen, field, "out of memory");
+	}
+	*out = p;
+	return 0;
+}
+
+struct log_pos {
+	unsigned long long dev, ino, off;
+};
+
+static void
+state_path(const char *dir, const char *path, char *out, size_t size)
+{
+	uint8_t h[SHA256_LEN];
+	char hex[17];
+
+	sha256(path, strlen(path), h);
+	hex_encode(h, 8, hex);
+	snprintf(out, size, "%s/log-%s.state", dir, hex);
+}
+
+/* 1 loaded, 0 none, -1 error */
+static int
+load_pos(const char *file, struct log_pos *pos)
+{
+	char buf[128], *p = buf, *a, *b, *c;
+	size_t len;
+	uint64_t v[3];
+
+	if (procfs_read(NULL, file, buf, sizeof(buf), &len) < 0)
+		return errno == ENOENT ? 0 : -1;
+	a = next_token(&p);
+	b = next_token(&p);
+	c = next_token(&p);
+	if (parse_u64(a, &v[0]) < 0 || parse_u64(b, &v[1]) < 0 || parse_u64(c, &v[2]) < 0)
+		return 0;   /* damaged: start afresh at the end */
+	pos->dev = v[0];
+	pos->ino = v[1];
+	pos->off = v[2];
+	return 1;
+}
+
+static int
+save_pos(const char *file, const struct log_pos *pos)
+{
+	char tmp[600], line[96];
+	int fd, n;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+	n = snprintf(line, sizeof(line), "%llu %llu %llu\n", pos->dev, pos->ino, pos->off);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	if (write(fd, line, (size_t)n) != n) {
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, file) < 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+log_run(const void *vp, struct check_env *env, struct check_out *o)
+{
+	const struct log_params *p = vp;
+	char sfile[512], last[LOG_SHOW_MAX + 1] = "";
+	char *chunk = NULL, *line = NULL;
+	struct log_pos pos = { 0, 0, 0 };
+	struct stat st;
+	size_t linelen = 0, count = 0;
+	unsigned long long consumed;
+	int fd = -1, have, first = 0, rotated = 0;
+	ssize_t r;
+
+	o->label = "LOG";
+	if (env->state_dir == NULL) {
+		check_fail(o, CHECK_UNKNOWN, "no state_dir to keep the read position in");
+		return;
+	}
+	state_path(env->state_dir, p->path, sfile, sizeof(sfile));
+	if ((fd = open(p->path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+		check_fail(o, CHECK_UNKNOWN, "%s: %s", p->path, strerror(errno));
+		goto done;
+	}
+	if ((have = load_pos(sfile, &pos)) < 0) {
+		check_fail(o, CHECK_UNKNOWN, "%s: %s", sfile, strerror(errno));
+		goto done;
+	}
+	if (have == 0) {
+		first = 1;
+		pos.off = (unsigned long long)st.st_size;
+	} else if (pos.dev != (unsigned long long)st.st_dev || pos.ino != (unsigned long long)st.st_ino) {
+		rotated = 1;
+		pos.off = 0;
+	} else if ((unsigned long long)st.st_size < pos.off) {
+		rotated = 2;   /* truncated */
+		pos.off = 0;
+	}
+	pos.dev = (unsigned long long)st.st_dev;
+	pos.ino = (unsigned long long)st.st_ino;
+	if (lseek(fd, (off_t)pos.off, SEEK_SET) < 0) {
+		check_fail(o, CHECK_UNKNOWN, "%s: %s", p->path, strerror(errno));
+		goto done;
+	}
+	if ((chunk = malloc(LOG_CHUNK)) == NULL || (line = malloc(LOG_LINE_MAX + 1)) == NULL) {
+		check_fail(o, CHECK_UNKNOWN, "out of memory");
+		goto done;
+	}
+	consumed = pos.off;
+	while ((r = read(fd, chunk, LOG_CHUNK)) != 0) {
+		ssize_t i;
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			check_fail(o, CHECK_UNKNOWN, "%s: %s", p->path, strerror(errno));
+			goto done;
+		}
+		for (i = 0; i < r; i++) {
+			if (chunk[i] != '\n') {
+				if (linelen < LOG_LINE_MAX)
+					line[linelen] = chunk[i];
+				linelen++;
+				continue;
+			}
+			line[linelen < LOG_LINE_MAX ? linelen : LOG_LINE_MAX] = '\0';
+			consumed += linelen + 1;
+			if (regexec(&p->re, line, 0, NULL, 0) == 0) {
+				size_t n = strlen(line);
+				count++;
+				if (n > LOG_SHOW_MAX)
+					n = LOG_SHOW_MAX;
+				memcpy(last, line, n);
+				last[n] = '\0';
+			}
+			linelen = 0;
+		}
+	}
+	if (linelen > LOG_LINE_MAX) {
+		/* an overlong unterminated line: count it now rather than never */
+		line[LOG_LINE_MAX] = '\0';
+		consumed += linelen;
+		if (regexec(&p->re, line, 0, NULL, 0) == 0) {
+			count++;
+			memcpy(last, line, LOG_SHOW_MAX);
+			last[LOG_SHOW_MAX] = '\0';
+		}
+	}
+	pos.off = consumed;
+	if (save_pos(sfile, &pos) < 0) {
+		check_fail(o, CHECK_UNKNOWN, "%s: cannot save the read position: %s", sfile, strerror(errno));
+		goto done;
+	}
+	check_set_value(o, (double)count, 0);
+	check_detail(o, "%zu line%s matching '%s' in %s", count, count == 1 ? "" : "s",
+	    p->pattern, p->path);
+	if (first)
+		check_detail(o, " (first run: watching from byte %llu)", pos.off);
+	else if (rotated == 1)
+		check_detail(o, " (rotated)");
+	else if (rotated == 2)
+		check_detail(o, " (truncated)");
+	if (count)
+		check_detail(o, ", last: %s", last);
+	o->perf_label = "lines";
+	o->has_min = 1;
+	o->min = 0;
+done:
+	free(chunk);
+	free(line);
+	if (fd >= 0)
+		close(fd);
+}
+
+const struct check_type check_type_log = {
+	.name = "log",
+	.parse_params = log_parse,
+	.free_params = log_free,
+	.run = log_run,
+	.default_critical = "0",
+};
