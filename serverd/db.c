@@ -7,6 +7,7 @@
 #include "db.h"
 #include "log.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,24 @@ struct db_thread {
 
 static char *db_conninfo;
 static _Thread_local struct db_thread dbt;
+static pthread_key_t db_key;          /* closes a thread's connection at its exit */
+static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
+
+static void
+db_thread_exit(void *p)
+{
+	PGconn *c = p;
+
+	/* runs after the thread's _Thread_local storage may be gone: use p */
+	if (c)
+		PQfinish(c);
+}
+
+static void
+db_key_create(void)
+{
+	pthread_key_create(&db_key, db_thread_exit);
+}
 
 int
 db_init(const char *conninfo)
@@ -40,8 +59,10 @@ db_shutdown(void)
 void
 db_close(void)
 {
-	if (dbt.conn)
+	if (dbt.conn) {
 		PQfinish(dbt.conn);
+		pthread_setspecific(db_key, NULL);
+	}
 	dbt.conn = NULL;
 	dbt.nprepared = 0;
 }
@@ -66,6 +87,8 @@ db_conn(void)
 		return NULL;
 	}
 	PQsetNoticeProcessor(dbt.conn, db_notice, NULL);
+	pthread_once(&db_key_once, db_key_create);
+	pthread_setspecific(db_key, dbt.conn);
 	return dbt.conn;
 }
 

@@ -472,10 +472,10 @@ http_start(const char *listen, unsigned threads, const char *tls_cert,
 		flags |= MHD_USE_TLS;
 	}
 	d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 	    tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, pem_cert,

@@ -184,7 +184,8 @@ CREATE TABLE notification_attempts (
 -- JSON shapes of the API, built where the data is. Timestamps are RFC 3339
 -- in UTC with microseconds; states use their names on the wire.
 CREATE FUNCTION rfc3339(t timestamptz) RETURNS text LANGUAGE sql STABLE AS $$
-	SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+	SELECT regexp_replace(to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+		'\.000000$', '') || 'Z'
 $$;
 
 CREATE FUNCTION status_name(s smallint) RETURNS text LANGUAGE sql IMMUTABLE AS $$
