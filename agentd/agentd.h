@@ -1,0 +1,125 @@
+/*
+ * agentd.h - custos-agentd's parts and the state of one agent process.
+ *
+ *   config.c  the config file (keys, defaults) and the token file
+ *   client.c  the HTTP client: one libcurl handle, reused (keep-alive)
+ *   spool.c   results not yet delivered, kept in state_dir
+ *   facts.c   host facts sent at checkout when they change
+ *   run.c     one cycle: self, checks (ETag), run, post, checkout
+ *   main.c    options, modes (--once, daemon, --local, --test), signals
+ */
+#ifndef CUSTOS_AGENTD_H
+#define CUSTOS_AGENTD_H
+
+#include <stddef.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "buf.h"
+#include "check.h"
+
+#define AGENT_NAME "custos-agentd"
+
+struct agent_conf {
+	char *server;            /* base URL, "http://127.0.0.1:8675" */
+	char *token_file;        /* "/etc/custos/agent.token" */
+	char *ca_file;           /* NULL: the system CA store */
+	char *plugin_dir;        /* "/etc/custos/plugins.d" */
+	char *state_dir;         /* "/var/lib/custos-agentd" */
+	long long timeout_s;     /* HTTP requests, and checks without their own */
+	int log_level;           /* enum log_level */
+	long long spool_max;     /* results kept while the server is away */
+	long long jitter_s;      /* daemon start: wait up to this (and < interval) */
+	long long interval_s;    /* 0: the server's interval_s */
+};
+
+/* config.c */
+void conf_defaults(struct agent_conf *cf);
+/* 0, or -1 with "FILE:LINE: reason" in err; cf is unchanged on failure. */
+int agent_conf_load(const char *path, struct agent_conf *cf, char *err, size_t errlen);
+void agent_conf_free(struct agent_conf *cf);
+/*
+ * Reads the token; refuses a file others may read. Returns a heap string
+ * (caller wipes and frees it) or NULL with err.
+ */
+char *token_read(const char *path, char *err, size_t errlen);
+
+/* client.c */
+struct client {
+	CURL *curl;
+	struct curl_slist *headers;   /* Authorization, Content-Type, Accept */
+	char *base;                   /* server URL without a trailing '/' */
+	struct buf resp;              /* last response body (capped) */
+	char etag[128];               /* ETag of the last response, "" if none */
+	long status;                  /* HTTP status of the last response */
+	char errbuf[CURL_ERROR_SIZE];
+};
+int client_init(struct client *cl, const struct agent_conf *cf, const char *token,
+    char *err, size_t errlen);
+void client_free(struct client *cl);
+/*
+ * One request. body may be NULL; if_none_match may be NULL. Returns 0 when
+ * a response arrived (cl->status, cl->resp), -1 on a transport error (err).
+ */
+int client_request(struct client *cl, const char *method, const char *path,
+    const char *body, const char *if_none_match, char *err, size_t errlen);
+/* The server's {"error": ...} text of the last response, or a default. */
+const char *client_error_text(struct client *cl, char *out, size_t size);
+
+/* spool.c: results as JSON text lines */
+struct lines {
+	char **v;
+	size_t n, cap;
+};
+int lines_push(struct lines *l, char *s);   /* takes s; -1 frees it */
+void lines_free(struct lines *l);
+int spool_load(const char *dir, struct lines *out, char *err, size_t errlen);
+/* Replaces the spool with v[from..n), keeping at most max (oldest dropped). */
+int spool_store(const char *dir, const struct lines *l, size_t from, long long max,
+    char *err, size_t errlen);
+
+/* facts.c: a new object (caller decrefs), NULL on allocation failure */
+json_t *facts_collect(const char *proc_root);
+
+/* run.c */
+struct agent_check {
+	struct check_def def;      /* valid unless bad */
+	long long id;
+	char *bad;                 /* why the definition was refused, or NULL */
+};
+
+struct agent {
+	struct agent_conf cf;
+	struct client cl;
+	int have_client;
+	struct check_env env;
+	struct agent_check *checks;
+	size_t nchecks;
+	int have_checks;           /* a list was loaded (possibly empty) */
+	char etag[128];            /* revision of checks, as the server sent it */
+	long long interval_s;      /* from the server */
+	char facts_hash[65];       /* of the facts last delivered */
+	char rid_prefix[17];       /* result_id = prefix-seq */
+	unsigned long long seq;
+	int once;                  /* --once: samples and cache live in state_dir */
+	int self_ok;               /* token verified in this process */
+};
+
+void agent_init(struct agent *a);
+void agent_free(struct agent *a);
+/* (Re)creates the HTTP client from a->cf. 0 or -1 (logged). */
+int agent_connect(struct agent *a);
+/* Loads the cached check list from state_dir (best effort). */
+void agent_load_cache(struct agent *a);
+/*
+ * One cycle. Returns 0 when the results were delivered or spooled, -1
+ * otherwise (logged with the reason).
+ */
+int agent_cycle(struct agent *a);
+/* Replaces the check list from a JSON array; logs refused entries. */
+int agent_set_checks(struct agent *a, json_t *arr, char *err, size_t errlen);
+void agent_clear_checks(struct agent *a);
+/* Runs the checks once; results as JSON objects into out (an array). */
+void agent_run_checks(struct agent *a, json_t *out, int with_ids);
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * config.c - custos-agentd's configuration keys, their defaults, and the
+ * token file. conf/agentd.conf.sample lists the same keys; keep them in step.
+ */
+#include "config.h"
+#include "agentd.h"
+#include "conf.h"
+#include "log.h"
+#include "token.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TOKEN_FILE_MAX 512   /* bytes read from the token file */
+
+static const char *const levels[] = { "debug", "info", "warning", "error", NULL };
+
+#define OFF(f) offsetof(struct agent_conf, f)
+static const struct conf_key agent_keys[] = {
+	{ "server", CONF_STR, OFF(server), 0, 0, NULL },
+	{ "token_file", CONF_STR, OFF(token_file), 0, 0, NULL },
+	{ "ca_file", CONF_STR, OFF(ca_file), 0, 0, NULL },
+	{ "plugin_dir", CONF_STR, OFF(plugin_dir), 0, 0, NULL },
+	{ "state_dir", CONF_STR, OFF(state_dir), 0, 0, NULL },
+	{ "timeout_s", CONF_INT, OFF(timeout_s), 1, 3600, NULL },
+	{ "log_level", CONF_ENUM, OFF(log_level), 0, 0, levels },
+	{ "spool_max", CONF_INT, OFF(spool_max), 0, 1000000, NULL },
+	{ "jitter_s", CONF_INT, OFF(jitter_s), 0, 3600, NULL },
+	{ "interval_s", CONF_INT, OFF(interval_s), 0, 86400, NULL },
+	{ NULL, CONF_STR, 0, 0, 0, NULL },
+};
+
+void
+conf_defaults(struct agent_conf *cf)
+{
+	memset(cf, 0, sizeof(*cf));
+	cf->server = strdup("http://127.0.0.1:8675");
+	cf->token_file = strdup("/etc/custos/agent.token");
+	cf->plugin_dir = strdup("/etc/custos/plugins.d");
+	cf->state_dir = strdup("/var/lib/custos-agentd");
+	cf->timeout_s = 10;
+	cf->log_level = LOG_LVL_INFO;
+	cf->spool_max = 10000;
+	cf->jitter_s = 30;
+	cf->interval_s = 0;
+}
+
+int
+agent_conf_load(const char *path, struct agent_conf *cf, char *err, size_t errlen)
+{
+	struct agent_conf work;
+	const char *s;
+
+	if (conf_copy(agent_keys, &work, cf, sizeof(work)) < 0) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	if (conf_load(path, agent_keys, &work, sizeof(work), err, errlen) < 0) {
+		conf_free(agent_keys, &work);
+		return -1;
+	}
+	/* checks that span a value's meaning, not its syntax */
+	s = work.server;
+	if (s == NULL || (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)) {
+		snprintf(err, errlen, "%s: server: \"%s\" is not an http:// or https:// URL",
+		    path, s ? s : "");
+		conf_free(agent_keys, &work);
+		return -1;
+	}
+	if (work.interval_s != 0 && work.interval_s < 5) {
+		snprintf(err, errlen, "%s: interval_s: %lld is too small (0 = the server's, else 5 or more)",
+		    path, work.interval_s);
+		conf_free(agent_keys, &work);
+		return -1;
+	}
+	if (work.ca_file && *work.ca_file == '\0') {
+		free(work.ca_file);
+		work.ca_file = NULL;
+	}
+	conf_free(agent_keys, cf);
+	*cf = work;
+	return 0;
+}
+
+void
+agent_conf_free(struct agent_conf *cf)
+{
+	conf_free(agent_keys, cf);
+}
+
+char *
+token_read(const char *path, char *err, size_t errlen)
+{
+	char buf[TOKEN_FILE_MAX + 1], *s, *e, *tok;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "token file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "token file %s: not a regular file", path);
+		close(fd);
+		return NULL;
+	}
+	if (st.st_mode & (S_IROTH | S_IWOTH)) {
+		snprintf(err, errlen, "token file %s is readable or writable by everyone (mode %04o): "
+		    "run chmod 600 %s", path, (unsigned)(st.st_mode & 07777), path);
+		close(fd);
+		return NULL;
+	}
+	n = read(fd, buf, TOKEN_FILE_MAX);
+	close(fd);
+	if (n < 0) {
+		snprintf(err, errlen, "token file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf[n] = '\0';
+	for (s = buf; *s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'; s++)
+		;
+	for (e = s; *e > ' ' && *e < 0x7f; e++)
+		;
+	*e = '\0';
+	if (*s == '\0') {
+		snprintf(err, errlen, "token file %s holds no token", path);
+		secure_zero(buf, sizeof(buf));
+		return NULL;
+	}
+	tok = strdup(s);
+	secure_zero(buf, sizeof(buf));
+	if (tok == NULL)
+		snprintf(err, errlen, "out of memory");
+	return tok;
+}

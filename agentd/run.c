@@ -1,0 +1,570 @@
+/*
+ * run.c - one agent cycle, as DESIGN.md's agent protocol has it:
+ *
+ *   GET  /api/v1/agent/self           verify the token, learn interval_s
+ *   GET  /api/v1/agent/self/checks    with If-None-Match: 304 keeps the list
+ *   (run every check; one /proc scan serves all process checks)
+ *   POST /api/v1/check_history        spooled results first, then this run's
+ *   PUT  /api/v1/agent/self/checkout  ends the run, facts when they changed
+ *
+ * When the server cannot be reached (or answers 5xx) the cycle still runs
+ * the checks it last knew (kept in memory, and in state_dir/checks.json so a
+ * cron run or a restart has them too) and spools the results. The check list
+ * is a compact parsed array; the JSON it came from is freed at once.
+ */
+#include "config.h"
+#include "agentd.h"
+#include "log.h"
+#include "samples.h"
+#include "timeutil.h"
+#include "token.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define POST_BATCH_MAX 500             /* results per request */
+#define POST_BODY_MAX (512 * 1024)     /* bytes per request (server: 1 MiB) */
+
+void
+agent_init(struct agent *a)
+{
+	char tok[TOKEN_HEX_LEN + 1];
+
+	memset(a, 0, sizeof(*a));
+	conf_defaults(&a->cf);
+	check_env_init(&a->env);
+	if (token_generate(tok) < 0)
+		snprintf(tok, sizeof(tok), "%016llx%08lx", (unsigned long long)time_now_us(),
+		    (unsigned long)getpid());
+	memcpy(a->rid_prefix, tok, 16);
+	a->rid_prefix[16] = '\0';
+}
+
+void
+agent_clear_checks(struct agent *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nchecks; i++) {
+		check_def_free(&a->checks[i].def);
+		free(a->checks[i].bad);
+	}
+	free(a->checks);
+	a->checks = NULL;
+	a->nchecks = 0;
+	a->have_checks = 0;
+}
+
+void
+agent_free(struct agent *a)
+{
+	agent_clear_checks(a);
+	if (a->have_client)
+		client_free(&a->cl);
+	a->have_client = 0;
+	check_env_free(&a->env);
+	agent_conf_free(&a->cf);
+}
+
+static void
+apply_env(struct agent *a)
+{
+	a->env.plugin_dir = a->cf.plugin_dir;
+	a->env.state_dir = a->cf.state_dir;
+	a->env.ca_file = a->cf.ca_file;
+	a->env.timeout_ms = (int)a->cf.timeout_s * 1000;
+	a->env.self_pid = getpid();
+}
+
+int
+agent_connect(struct agent *a)
+{
+	char err[512];
+	char *token;
+
+	apply_env(a);
+	if ((token = token_read(a->cf.token_file, err, sizeof(err))) == NULL) {
+		log_error("%s", err);
+		return -1;
+	}
+	if (a->have_client)
+		client_free(&a->cl);
+	a->have_client = 0;
+	if (client_init(&a->cl, &a->cf, token, err, sizeof(err)) < 0) {
+		secure_zero(token, strlen(token));
+		free(token);
+		log_error("%s", err);
+		return -1;
+	}
+	secure_zero(token, strlen(token));
+	free(token);
+	a->have_client = 1;
+	a->self_ok = 0;
+	return 0;
+}
+
+int
+agent_set_checks(struct agent *a, json_t *arr, char *err, size_t errlen)
+{
+	struct agent_check *v;
+	json_t *c;
+	size_t i, n;
+
+	if (!json_is_array(arr)) {
+		snprintf(err, errlen, "\"checks\" is not an array");
+		return -1;
+	}
+	n = json_array_size(arr);
+	if ((v = calloc(n ? n : 1, sizeof(*v))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	json_array_foreach(arr, i, c) {
+		char why[512];
+		const char *field = NULL;
+		json_t *id = json_object_get(c, "id");
+
+		v[i].id = json_is_integer(id) ? json_integer_value(id) : 0;
+		if (check_def_from_json(c, &v[i].def, why, sizeof(why), &field) < 0) {
+			/* an agent older than the server may not know a type: say so per check */
+			log_warn("check %lld refused: %s", v[i].id, why);
+			if ((v[i].bad = strdup(why)) == NULL) {
+				size_t j;
+				for (j = 0; j < i; j++) {
+					check_def_free(&v[j].def);
+					free(v[j].bad);
+				}
+				free(v);
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+		}
+	}
+	agent_clear_checks(a);
+	a->checks = v;
+	a->nchecks = n;
+	a->have_checks = 1;
+	return 0;
+}
+
+static void
+state_file(const struct agent *a, const char *name, char *out, size_t size)
+{
+	snprintf(out, size, "%s/%s", a->cf.state_dir, name);
+}
+
+/* Writes text to state_dir/name atomically; logs failures (best effort). */
+static void
+state_write(const struct agent *a, const char *name, const char *text)
+{
+	char path[512], tmp[520];
+	size_t len = strlen(text);
+	int fd;
+
+	state_file(a, name, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
+		log_warn("%s: %s", tmp, strerror(errno));
+		return;
+	}
+	if (write(fd, text, len) != (ssize_t)len) {
+		log_warn("%s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		log_warn("%s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+}
+
+void
+agent_load_cache(struct agent *a)
+{
+	char path[512], err[512];
+	json_error_t je;
+	json_t *j, *etag, *h;
+
+	state_file(a, "checks.json", path, sizeof(path));
+	if ((j = json_load_file(path, 0, &je)) == NULL) {
+		if (access(path, F_OK) == 0)
+			log_warn("%s: %s (ignored)", path, je.text);
+	} else {
+		etag = json_object_get(j, "etag");
+		if (agent_set_checks(a, json_object_get(j, "checks"), err, sizeof(err)) < 0) {
+			log_warn("%s: %s (ignored)", path, err);
+		} else if (json_is_string(etag) && json_string_length(etag) < sizeof(a->etag)) {
+			memcpy(a->etag, json_string_value(etag), json_string_length(etag) + 1);
+		}
+		json_decref(j);
+	}
+	state_file(a, "facts.sha256", path, sizeof(path));
+	if ((j = json_load_file(path, JSON_DECODE_ANY, &je)) != NULL) {
+		h = j;
+		if (json_is_string(h) && json_string_length(h) == 64)
+			memcpy(a->facts_hash, json_string_value(h), 65);
+		json_decref(j);
+	}
+}
+
+static void
+save_cache(struct agent *a, json_t *checks)
+{
+	json_t *j = json_pack("{s:s,s:O}", "etag", a->etag, "checks", checks);
+	char *text;
+
+	if (j == NULL)
+		return;
+	if ((text = json_dumps(j, JSON_COMPACT)) != NULL) {
+		state_write(a, "checks.json", text);
+		free(text);
+	}
+	json_decref(j);
+}
+
+static json_t *
+result_json(struct agent *a, long long check_id, const struct check_result *r,
+    int64_t observed_us, int with_ids)
+{
+	char ts[RFC3339_LEN], rid[64];
+	json_t *o;
+
+	rfc3339_format(observed_us, ts);
+	snprintf(rid, sizeof(rid), "%s-%llu", a->rid_prefix, ++a->seq);
+	o = json_pack("{s:i,s:s,s:s,s:I}", "status", (int)r->status, "output", r->output ? r->output : "",
+	    "observed_at", ts, "duration_ms", (json_int_t)r->duration_ms);
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "value", r->has_value ? json_real(r->value) : json_null());
+	json_object_set_new(o, "perfdata", r->perfdata ? json_string(r->perfdata) : json_null());
+	if (with_ids) {
+		json_object_set_new(o, "check_id", json_integer(check_id));
+		json_object_set_new(o, "result_id", json_string(rid));
+	}
+	return o;
+}
+
+void
+agent_run_checks(struct agent *a, json_t *out, int with_ids)
+{
+	struct check_def **defs;
+	size_t i, n = 0;
+
+	apply_env(a);
+	if ((defs = calloc(a->nchecks ? a->nchecks : 1, sizeof(*defs))) != NULL) {
+		for (i = 0; i < a->nchecks; i++)
+			if (!a->checks[i].bad)
+				defs[n++] = &a->checks[i].def;
+		check_env_begin_run(&a->env, defs, n);
+		free(defs);
+	}
+	for (i = 0; i < a->nchecks; i++) {
+		struct agent_check *ac = &a->checks[i];
+		struct check_result r;
+		json_t *o;
+		int64_t now = time_now_us();
+
+		if (ac->bad) {
+			memset(&r, 0, sizeof(r));
+			r.status = CHECK_UNKNOWN;
+			if ((r.output = malloc(strlen(ac->bad) + 64)) != NULL)
+				snprintf(r.output, strlen(ac->bad) + 64,
+				    "CHECK UNKNOWN - definition refused by this agent: %s", ac->bad);
+		} else {
+			check_run(&ac->def, &a->env, &r);
+			log_debug("check %lld %s: %s", ac->id, ac->def.name, r.output);
+		}
+		o = result_json(a, ac->id, &r, now, with_ids);
+		if (o && !with_ids) {
+			json_object_set_new(o, "name", json_string(ac->bad ? "" : ac->def.name));
+			json_object_set_new(o, "type", json_string(ac->bad ? "" : ac->def.type->name));
+			json_object_set_new(o, "status_name", json_string(check_status_name((int)r.status)));
+		}
+		if (o)
+			json_array_append_new(out, o);
+		else
+			log_error("out of memory: result of check %lld lost", ac->id);
+		check_result_free(&r);
+	}
+	check_env_end_run(&a->env);
+}
+
+/* 1 when a response status means "try again later, keep the results" */
+static int
+retryable(long status)
+{
+	return status >= 500 || status == 408 || status == 429 || status == 401 || status == 0;
+}
+
+/*
+ * Posts l (oldest first) in batches while the server takes them; what is
+ * left goes to the spool. 0 when everything was delivered or spooled.
+ */
+static int
+deliver(struct agent *a, struct lines *l, int online, size_t *delivered)
+{
+	char err[512];
+	struct buf body;
+	size_t i = 0, j;
+
+	*delivered = 0;
+	buf_init(&body, POST_BODY_MAX + 64 * 1024 + 16);
+	while (online && i < l->n) {
+		buf_reset(&body);
+		buf_adds(&body, "[");
+		for (j = i; j < l->n && j - i < POST_BATCH_MAX; j++) {
+			if (j > i && body.len + strlen(l->v[j]) + 2 > POST_BODY_MAX)
+				break;
+			if (j > i)
+				buf_adds(&body, ",");
+			buf_adds(&body, l->v[j]);
+		}
+		if (buf_adds(&body, "]") < 0) {
+			log_error("out of memory building a result batch");
+			break;
+		}
+		if (client_request(&a->cl, "POST", "/api/v1/check_history", body.ptr, NULL,
+		    err, sizeof(err)) < 0) {
+			log_warn("%s: keeping results for later", err);
+			online = 0;
+			break;
+		}
+		if (a->cl.status == 201 || a->cl.status == 200) {
+			json_t *r = a->cl.resp.ptr ? json_loads(a->cl.resp.ptr, 0, NULL) : NULL;
+			log_debug("posted %zu results: accepted %lld, duplicates %lld", j - i,
+			    (long long)json_integer_value(json_object_get(r, "accepted")),
+			    (long long)json_integer_value(json_object_get(r, "duplicates")));
+			json_decref(r);
+			*delivered += j - i;
+			i = j;
+		} else if (retryable(a->cl.status)) {
+			log_warn("posting results: %s: keeping them for later",
+			    client_error_text(&a->cl, err, sizeof(err)));
+			online = 0;
+		} else {
+			/* the server will never take these (a check was deleted meanwhile, ...) */
+			log_error("server refused %zu results, dropped: %s", j - i,
+			    client_error_text(&a->cl, err, sizeof(err)));
+			i = j;
+		}
+		buf_free(&a->cl.resp);
+	}
+	buf_free(&body);
+	if (spool_store(a->cf.state_dir, l, i, a->cf.spool_max, err, sizeof(err)) < 0) {
+		if (i < l->n) {
+			log_error("cannot spool %zu undelivered results: %s", l->n - i, err);
+			return -1;
+		}
+		log_warn("%s", err);
+	} else if (i < l->n) {
+		log_warn("%zu result%s spooled in %s/spool.jsonl", l->n - i,
+		    l->n - i == 1 ? "" : "s", a->cf.state_dir);
+	}
+	return 0;
+}
+
+/* Sends the checkout; facts when they changed. */
+static void
+checkout(struct agent *a, int64_t started_us, int64_t t0_ms, size_t nresults)
+{
+	char ts[RFC3339_LEN], err[512], hex[65];
+	uint8_t h[SHA256_LEN];
+	json_t *body, *facts, *resp;
+	char *text = NULL, *ftext = NULL;
+	int send_facts = 0;
+
+	rfc3339_format(started_us, ts);
+	body = json_pack("{s:s,s:I,s:I,s:s}", "started_at", ts,
+	    "duration_ms", (json_int_t)(mono_now_ms() - t0_ms),
+	    "results", (json_int_t)nresults, "version", PACKAGE_VERSION);
+	if (body == NULL)
+		return;
+	if ((facts = facts_collect(a->env.proc_root)) != NULL &&
+	    (ftext = json_dumps(facts, JSON_COMPACT | JSON_SORT_KEYS)) != NULL) {
+		sha256(ftext, strlen(ftext), h);
+		hex_encode(h, SHA256_LEN, hex);
+		if (strcmp(hex, a->facts_hash) != 0) {
+			json_object_set(body, "facts", facts);
+			send_facts = 1;
+		}
+	}
+	free(ftext);
+	json_decref(facts);
+	if ((text = json_dumps(body, JSON_COMPACT)) == NULL) {
+		json_decref(body);
+		return;
+	}
+	json_decref(body);
+	if (client_request(&a->cl, "PUT", "/api/v1/agent/self/checkout", text, NULL,
+	    err, sizeof(err)) < 0) {
+		log_warn("checkout: %s", err);
+	} else if (a->cl.status != 200) {
+		log_warn("checkout: %s", client_error_text(&a->cl, err, sizeof(err)));
+	} else {
+		resp = json_loads(a->cl.resp.ptr ? a->cl.resp.ptr : "", 0, NULL);
+		if (json_is_integer(json_object_get(resp, "interval_s")))
+			a->interval_s = json_integer_value(json_object_get(resp, "interval_s"));
+		json_decref(resp);
+		if (send_facts) {
+			memcpy(a->facts_hash, hex, sizeof(hex));
+			if (a->once) {
+				char q[70];
+				snprintf(q, sizeof(q), "\"%s\"", hex);
+				state_write(a, "facts.sha256", q);
+			}
+			log_debug("facts sent");
+		}
+	}
+	buf_free(&a->cl.resp);
+	free(text);
+}
+
+/* GET self. 1 ok, 0 server away, -1 token refused */
+static int
+get_self(struct agent *a)
+{
+	char err[512];
+	json_t *j, *iv;
+
+	if (client_request(&a->cl, "GET", "/api/v1/agent/self", NULL, NULL, err, sizeof(err)) < 0) {
+		log_warn("%s", err);
+		return 0;
+	}
+	if (a->cl.status == 401 || a->cl.status == 403) {
+		log_error("the server refused this agent's token (%s): check token_file %s",
+		    client_error_text(&a->cl, err, sizeof(err)), a->cf.token_file);
+		buf_free(&a->cl.resp);
+		return -1;
+	}
+	if (a->cl.status != 200) {
+		log_warn("GET /api/v1/agent/self: %s", client_error_text(&a->cl, err, sizeof(err)));
+		buf_free(&a->cl.resp);
+		return 0;
+	}
+	j = json_loads(a->cl.resp.ptr ? a->cl.resp.ptr : "", 0, NULL);
+	iv = json_object_get(j, "interval_s");
+	if (json_is_integer(iv) && json_integer_value(iv) > 0)
+		a->interval_s = json_integer_value(iv);
+	if (!a->self_ok)
+		log_info("connected to %s as agent \"%s\" (interval %llds)", a->cf.server,
+		    json_is_string(json_object_get(j, "name")) ?
+		    json_string_value(json_object_get(j, "name")) : "?", a->interval_s);
+	json_decref(j);
+	buf_free(&a->cl.resp);
+	a->self_ok = 1;
+	return 1;
+}
+
+/* GET checks. 1 ok (list current), 0 server away, -1 token refused */
+static int
+get_checks(struct agent *a)
+{
+	char err[512];
+	json_error_t je;
+	json_t *j;
+
+	if (client_request(&a->cl, "GET", "/api/v1/agent/self/checks", NULL,
+	    a->have_checks ? a->etag : NULL, err, sizeof(err)) < 0) {
+		log_warn("%s", err);
+		return 0;
+	}
+	if (a->cl.status == 304 && a->have_checks) {
+		buf_free(&a->cl.resp);
+		return 1;
+	}
+	if (a->cl.status == 401 || a->cl.status == 403) {
+		log_error("the server refused this agent's token: %s",
+		    client_error_text(&a->cl, err, sizeof(err)));
+		buf_free(&a->cl.resp);
+		return -1;
+	}
+	if (a->cl.status != 200) {
+		log_warn("GET /api/v1/agent/self/checks: %s", client_error_text(&a->cl, err, sizeof(err)));
+		buf_free(&a->cl.resp);
+		return 0;
+	}
+	if ((j = json_loads(a->cl.resp.ptr ? a->cl.resp.ptr : "", 0, &je)) == NULL) {
+		log_warn("GET /api/v1/agent/self/checks: bad JSON: %s", je.text);
+		buf_free(&a->cl.resp);
+		return 0;
+	}
+	buf_free(&a->cl.resp);
+	if (agent_set_checks(a, json_object_get(j, "checks"), err, sizeof(err)) < 0) {
+		log_warn("GET /api/v1/agent/self/checks: %s", err);
+		json_decref(j);
+		return 0;
+	}
+	if (strlen(a->cl.etag) < sizeof(a->etag))
+		memcpy(a->etag, a->cl.etag, strlen(a->cl.etag) + 1);
+	log_info("check list updated: %zu check%s (revision %s)", a->nchecks,
+	    a->nchecks == 1 ? "" : "s", a->etag[0] ? a->etag : "?");
+	save_cache(a, json_object_get(j, "checks"));
+	json_decref(j);
+	return 1;
+}
+
+int
+agent_cycle(struct agent *a)
+{
+	int64_t started = time_now_us(), t0 = mono_now_ms();
+	struct lines l = { NULL, 0, 0 };
+	json_t *results = NULL, *r;
+	char err[512];
+	size_t i, nnew, delivered = 0;
+	int online = 1, rc;
+
+	if (!a->have_client && agent_connect(a) < 0)
+		return -1;
+	if (a->once && a->env.samples == NULL && (a->env.samples = sample_store_new()) != NULL &&
+	    sample_store_load(a->env.samples, a->cf.state_dir, err, sizeof(err)) < 0)
+		log_warn("%s", err);
+	if (!a->self_ok || a->once) {
+		if ((rc = get_self(a)) < 0)
+			return -1;
+		online = rc;
+	}
+	if (online) {
+		if ((rc = get_checks(a)) < 0) {
+			a->self_ok = 0;
+			return -1;
+		}
+		online = rc;
+	}
+	if (!online)
+		a->self_ok = 0;   /* verify again next time */
+	if (!a->have_checks) {
+		log_error("no check list: the server at %s is unreachable and %s/checks.json "
+		    "holds none", a->cf.server, a->cf.state_dir);
+		return -1;
+	}
+	if ((results = json_array()) == NULL)
+		return -1;
+	agent_run_checks(a, results, 1);
+	nnew = json_array_size(results);
+	if (spool_load(a->cf.state_dir, &l, err, sizeof(err)) < 0)
+		log_warn("%s", err);
+	if (l.n)
+		log_info("resending %zu spooled result%s", l.n, l.n == 1 ? "" : "s");
+	json_array_foreach(results, i, r) {
+		char *s = json_dumps(r, JSON_COMPACT);
+		if (s == NULL || lines_push(&l, s) < 0)
+			log_error("out of memory: a result was lost");
+	}
+	json_decref(results);
+	rc = deliver(a, &l, online, &delivered);
+	lines_free(&l);
+	if (online)
+		checkout(a, started, t0, nnew);
+	if (a->once && a->env.samples &&
+	    sample_store_save(a->env.samples, a->cf.state_dir, err, sizeof(err)) < 0)
+		log_warn("%s", err);
+	log_debug("cycle: %zu checks, %zu results delivered, %lld ms", nnew, delivered,
+	    (long long)(mono_now_ms() - t0));
+	return rc;
+}
