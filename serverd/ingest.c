@@ -4,9 +4,13 @@
  * One request is one transaction of five round trips, however many results
  * it carries (at most INGEST_MAX_RESULTS):
  *   1. BEGIN
- *   2. lock the states of the checks named (FOR UPDATE, in id order, so two
- *      concurrent batches cannot deadlock) and verify they are all the
- *      agent's own: one foreign or unknown check refuses the whole batch (403)
+ *   2. take the agent's transaction-scoped advisory lock (results for one
+ *      agent's checks are evaluated one request at a time; one lock instead
+ *      of a row lock per check), read the states of the checks named and
+ *      verify they are all the agent's own: one foreign or unknown check
+ *      refuses the whole batch (403). Other writers of check_state (ack,
+ *      jobs) touch only columns the engine never writes back blindly: the
+ *      engine only ever clears an acknowledgement.
  *   3. one INSERT of every result from a JSON array (json_to_recordset);
  *      ON CONFLICT skips result_ids already stored for this agent, and
  *      RETURNING tells which ones went in
@@ -33,6 +37,7 @@
 #define INGEST_MAX_RESULTS 5000     /* per request; more is a 422 */
 #define INGEST_MAX_OUTPUT 65536     /* bytes of output or perfdata per result */
 #define INGEST_MAX_RESULT_ID 128
+#define INGEST_LOCK_CLASS "1668642164"  /* advisory lock class: one lock per agent id */
 
 struct result {
 	int64_t check_id;
@@ -56,14 +61,16 @@ struct cstate {
 	int64_t last_us;        /* observed_at of the newest evaluated result */
 	int64_t since_us;       /* 0 = unchanged */
 	const struct result *last;  /* newest result applied, NULL if none */
+	int ack_was;            /* acknowledged when read */
 };
 
 static const struct db_stmt q_lock = { "ingest_lock",
 	"SELECT c.id, c.agent_id, c.max_attempts, s.status, s.state_type, s.attempt,"
 	"  s.hard_status, s.acknowledged, s.ack_sticky, s.flapping, s.flap_pct, s.flap_history,"
 	"  COALESCE((extract(epoch FROM s.last_result_at) * 1000000)::bigint, 0)"
-	" FROM checks c JOIN check_state s ON s.check_id = c.id"
-	" WHERE c.id = ANY ($1::bigint[]) ORDER BY c.id FOR UPDATE OF s", 1 };
+	" FROM (SELECT pg_advisory_xact_lock(" INGEST_LOCK_CLASS ", $2::integer)) l,"
+	"  checks c JOIN check_state s ON s.check_id = c.id"
+	" WHERE c.id = ANY ($1::bigint[]) ORDER BY c.id", 2 };
 
 static const struct db_stmt q_insert = { "ingest_insert",
 	"INSERT INTO check_history (check_id, agent_id, status, value, output, perfdata,"
@@ -79,14 +86,15 @@ static const struct db_stmt q_update = { "ingest_update",
 	"  attempt = x.attempt, hard_status = x.hard_status,"
 	"  since = COALESCE('epoch'::timestamptz + x.since * interval '1 microsecond', s.since),"
 	"  last_result_at = 'epoch'::timestamptz + x.last * interval '1 microsecond', output = x.output,"
-	"  value = x.value, perfdata = x.perfdata, acknowledged = x.acknowledged,"
-	"  ack_comment = CASE WHEN x.acknowledged THEN s.ack_comment END,"
-	"  ack_expires_at = CASE WHEN x.acknowledged THEN s.ack_expires_at END,"
+	"  value = x.value, perfdata = x.perfdata,"
+	"  acknowledged = s.acknowledged AND NOT x.ack_cleared,"
+	"  ack_comment = CASE WHEN x.ack_cleared THEN NULL ELSE s.ack_comment END,"
+	"  ack_expires_at = CASE WHEN x.ack_cleared THEN NULL ELSE s.ack_expires_at END,"
 	"  flapping = x.flapping, flap_history = x.flap_history, flap_pct = x.flap_pct,"
 	"  updated_at = now()"
 	" FROM json_to_recordset($1::json) AS x(check_id bigint, status smallint,"
 	"  state_type text, attempt integer, hard_status smallint, since bigint, last bigint,"
-	"  output text, value float8, perfdata text, acknowledged boolean, flapping boolean,"
+	"  output text, value float8, perfdata text, ack_cleared boolean, flapping boolean,"
 	"  flap_history text, flap_pct real)"
 	" WHERE s.check_id = x.check_id", 1 };
 
@@ -319,7 +327,8 @@ api_check_history_post(struct req *r, struct resp *rs)
 	}
 	in_tx = 1;
 	{
-		const char *v[1] = { ids_text };
+		const char *v[2] = { ids_text, agent_id };
+		snprintf(agent_id, sizeof(agent_id), "%lld", (long long)(r->who.id & 0x7fffffff));
 		q = db_exec(r->db, &q_lock, v);
 	}
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
@@ -345,7 +354,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 		c->s.hard = strcmp(PQgetvalue(q, (int)i, 4), "HARD") == 0;
 		c->s.attempt = (int)str_to_ll(PQgetvalue(q, (int)i, 5), 0, INT32_MAX, &es);
 		c->s.hard_status = (int)str_to_ll(PQgetvalue(q, (int)i, 6), 0, 3, &es);
-		c->s.acknowledged = PQgetvalue(q, (int)i, 7)[0] == 't';
+		c->s.acknowledged = c->ack_was = PQgetvalue(q, (int)i, 7)[0] == 't';
 		c->s.ack_sticky = PQgetvalue(q, (int)i, 8)[0] == 't';
 		c->s.flapping = PQgetvalue(q, (int)i, 9)[0] == 't';
 		c->s.flap_pct = str_to_double(PQgetvalue(q, (int)i, 10), &es);
@@ -478,7 +487,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 		    "since", c->since_us ? json_integer(c->since_us) : json_null(),
 		    "last", (json_int_t)c->last_us, "output", l->output ? l->output : "",
 		    "value", l->has_value ? json_real(l->value) : json_null(),
-		    "perfdata", l->perfdata, "acknowledged", c->s.acknowledged,
+		    "perfdata", l->perfdata, "ack_cleared", c->ack_was && !c->s.acknowledged,
 		    "flapping", c->s.flapping, "flap_history", c->s.flap_history,
 		    "flap_pct", c->s.flap_pct)) < 0) {
 			resp_error(rs, 500, NULL, "out of memory");

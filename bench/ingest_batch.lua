@@ -1,0 +1,41 @@
+-- wrk: POST batches of BATCH results with unique result_ids, one agent
+-- token per wrk thread (set by setup()), check ids from that agent's range.
+local counter = 1
+local threads = {}
+local batch = tonumber(os.getenv("BATCH") or "100")
+
+function setup(thread)
+   local i = #threads + 1
+   thread:set("tid", i)
+   thread:set("token", os.getenv("TOKEN" .. i))
+   thread:set("first", tonumber(os.getenv("FIRST" .. i)))
+   thread:set("nchecks", tonumber(os.getenv("NCHECKS")))
+   table.insert(threads, thread)
+end
+
+function init(args)
+   wrk.method = "POST"
+   wrk.headers["Content-Type"] = "application/json"
+   wrk.headers["Authorization"] = "Bearer " .. token
+end
+
+function request()
+   local parts = {}
+   for k = 1, batch do
+      local cid = first + ((counter * batch + k) % nchecks)
+      -- about 1 result in 200 is CRITICAL, so states change and events fire
+      local st = ((counter * 7 + k * 13) % 200 == 0) and 2 or 0
+      parts[k] = string.format(
+         '{"check_id":%d,"status":%d,"output":"LOAD OK - 0.42 (warn 5, crit 10)","value":0.42,' ..
+         '"perfdata":"load1=0.42;5;10","duration_ms":1,"result_id":"w%d-%d-%d"}',
+         cid, st, tid, counter, k)
+   end
+   counter = counter + 1
+   return wrk.format(nil, "/api/v1/check_history", nil, "[" .. table.concat(parts, ",") .. "]")
+end
+
+function response(status, headers, body)
+   if status ~= 201 then
+      print("unexpected status " .. status .. ": " .. body)
+   end
+end
