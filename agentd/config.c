@@ -72,8 +72,8 @@ agent_conf_load(const char *path, struct agent_conf *cf, char *err, size_t errle
 		conf_free(agent_keys, &work);
 		return -1;
 	}
-	if (work.interval_s != 0 && work.interval_s < 5) {
-		snprintf(err, errlen, "%s: interval_s: %lld is too small (0 = the server's, else 5 or more)",
+	if (work.interval_s < 0) {
+		snprintf(err, errlen, "%s: interval_s: %lld must be 0 (the server's) or more",
 		    path, work.interval_s);
 		conf_free(agent_keys, &work);
 		return -1;
