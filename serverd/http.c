@@ -314,6 +314,8 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 		}
 	}
 	if (cx->body.len > 0) {
+		r.raw = cx->body.ptr;
+		r.raw_len = cx->body.len;
 		r.body = json_loadb(cx->body.ptr, cx->body.len, JSON_REJECT_DUPLICATES, &jerr);
 		if (r.body == NULL) {
 			resp_error(rs, 400, NULL, "malformed JSON: %s (line %d, column %d)",

@@ -31,6 +31,8 @@ struct req {
 	const char *path;
 	int64_t id[2];              /* the {id} segments of the route, in order */
 	json_t *body;               /* parsed JSON body, or NULL when none; borrowed */
+	const char *raw;            /* the body's text (NUL-terminated), or NULL */
+	size_t raw_len;
 	struct principal who;
 	PGconn *db;                 /* this thread's connection (NULL for NEED_NONE) */
 };

@@ -11,11 +11,14 @@
  *      refuses the whole batch (403). Other writers of check_state (ack,
  *      jobs) touch only columns the engine never writes back blindly: the
  *      engine only ever clears an acknowledgement.
- *   3. one INSERT of every result from a JSON array (json_to_recordset);
- *      ON CONFLICT skips result_ids already stored for this agent, and
- *      RETURNING tells which ones went in
+ *   3. one INSERT of every result: the request body itself, already
+ *      validated here, goes to PostgreSQL as one JSON parameter
+ *      (json_to_recordset); ON CONFLICT skips result_ids already stored for
+ *      this agent (or repeated in the batch), RETURNING tells which went in
  *   4. the engine (engine.c) steps each new result in observed order, and
- *      one UPDATE writes the states back; events go to alert_record()
+ *      one UPDATE writes back the states that changed (a steady check's
+ *      state does not change: its newest result is read from history);
+ *      events go to alert_record()
  *   5. COMMIT - only then 201 {"accepted", "duplicates"}.
  * A result observed before the check's newest evaluated result (a late
  * resend from an agent's spool) is stored in history but does not move the
@@ -60,14 +63,15 @@ struct cstate {
 	struct eng_state s;
 	int64_t last_us;        /* observed_at of the newest evaluated result */
 	int64_t since_us;       /* 0 = unchanged */
-	const struct result *last;  /* newest result applied, NULL if none */
-	int ack_was;            /* acknowledged when read */
+	struct eng_state before;  /* as read, to write back only what changed */
 };
 
 static const struct db_stmt q_lock = { "ingest_lock",
 	"SELECT c.id, c.agent_id, c.max_attempts, s.status, s.state_type, s.attempt,"
 	"  s.hard_status, s.acknowledged, s.ack_sticky, s.flapping, s.flap_pct, s.flap_history,"
-	"  COALESCE((extract(epoch FROM s.last_result_at) * 1000000)::bigint, 0)"
+	"  COALESCE((SELECT (extract(epoch FROM h.observed_at) * 1000000)::bigint"
+	"   FROM check_history h WHERE h.check_id = c.id"
+	"   ORDER BY h.observed_at DESC, h.id DESC LIMIT 1), 0)"
 	" FROM (SELECT pg_advisory_xact_lock(" INGEST_LOCK_CLASS ", $2::integer)) l,"
 	"  checks c JOIN check_state s ON s.check_id = c.id"
 	" WHERE c.id = ANY ($1::bigint[]) ORDER BY c.id", 2 };
@@ -75,26 +79,25 @@ static const struct db_stmt q_lock = { "ingest_lock",
 static const struct db_stmt q_insert = { "ingest_insert",
 	"INSERT INTO check_history (check_id, agent_id, status, value, output, perfdata,"
 	"  observed_at, duration_ms, result_id)"
-	" SELECT x.c, $2, x.s, x.v, x.o, x.p, 'epoch'::timestamptz + x.t * interval '1 microsecond', x.d, x.r"
-	" FROM json_to_recordset($1::json) AS x(c bigint, s smallint, v float8, o text,"
-	"  p text, t bigint, d integer, r text)"
+	" SELECT x.check_id, $2, x.status, x.value, COALESCE(x.output, ''), x.perfdata,"
+	"  COALESCE(x.observed_at, $3::timestamptz), x.duration_ms, x.result_id"
+	" FROM json_to_recordset($1::json) AS x(check_id bigint, status smallint, value float8,"
+	"  output text, perfdata text, observed_at timestamptz, duration_ms integer, result_id text)"
 	" ON CONFLICT (agent_id, result_id) WHERE result_id IS NOT NULL DO NOTHING"
-	" RETURNING result_id", 2 };
+	" RETURNING result_id", 3 };
 
 static const struct db_stmt q_update = { "ingest_update",
 	"UPDATE check_state s SET status = x.status, state_type = x.state_type,"
 	"  attempt = x.attempt, hard_status = x.hard_status,"
 	"  since = COALESCE('epoch'::timestamptz + x.since * interval '1 microsecond', s.since),"
-	"  last_result_at = 'epoch'::timestamptz + x.last * interval '1 microsecond', output = x.output,"
-	"  value = x.value, perfdata = x.perfdata,"
 	"  acknowledged = s.acknowledged AND NOT x.ack_cleared,"
 	"  ack_comment = CASE WHEN x.ack_cleared THEN NULL ELSE s.ack_comment END,"
 	"  ack_expires_at = CASE WHEN x.ack_cleared THEN NULL ELSE s.ack_expires_at END,"
 	"  flapping = x.flapping, flap_history = x.flap_history, flap_pct = x.flap_pct,"
 	"  updated_at = now()"
 	" FROM json_to_recordset($1::json) AS x(check_id bigint, status smallint,"
-	"  state_type text, attempt integer, hard_status smallint, since bigint, last bigint,"
-	"  output text, value float8, perfdata text, ack_cleared boolean, flapping boolean,"
+	"  state_type text, attempt integer, hard_status smallint, since bigint,"
+	"  ack_cleared boolean, flapping boolean,"
 	"  flap_history text, flap_pct real)"
 	" WHERE s.check_id = x.check_id", 1 };
 
@@ -221,6 +224,15 @@ parse_result(json_t *o, size_t idx, int64_t now_us, struct result *res, struct r
 	return 0;
 }
 
+/* 1 when the engine changed anything that check_state stores */
+static int
+state_changed(const struct eng_state *a, const struct eng_state *b)
+{
+	return a->status != b->status || a->hard != b->hard || a->attempt != b->attempt ||
+	    a->hard_status != b->hard_status || a->acknowledged != b->acknowledged ||
+	    a->flapping != b->flapping || strcmp(a->flap_history, b->flap_history) != 0;
+}
+
 static int
 cmp_result(const void *a, const void *b)
 {
@@ -252,9 +264,10 @@ api_check_history_post(struct req *r, struct resp *rs)
 	struct cstate *cs = NULL;
 	struct alert_event *evs = NULL;
 	size_t n = 0, i, j, ncs = 0, nrid = 0, nev = 0, accepted = 0, dups = 0;
-	json_t *arr = NULL, *ins = NULL, *upd = NULL;
-	char *ins_text = NULL, *upd_text = NULL, *ids_text = NULL;
-	char agent_id[24];
+	json_t *arr = NULL, *upd = NULL;
+	char *wrapped = NULL, *upd_text = NULL, *ids_text = NULL;
+	const char *body_text;
+	char agent_id[24], now_text[RFC3339_LEN];
 	PGresult *q = NULL;
 	int64_t now_us = time_now_us();
 	int in_tx = 0, st;
@@ -297,14 +310,12 @@ api_check_history_post(struct req *r, struct resp *rs)
 			goto done;
 	}
 	qsort(res, n, sizeof(*res), cmp_result);
-	/* the same result_id twice in one request: the first one counts */
+	/* results by (result_id, position), to mark what the INSERT took: of a
+	 * result_id repeated in the request, PostgreSQL takes the first */
 	for (i = 0; i < n; i++)
 		if (res[i].result_id)
 			byrid[nrid++] = &res[i];
 	qsort(byrid, nrid, sizeof(*byrid), cmp_rid);
-	for (i = 1; i < nrid; i++)
-		if (strcmp(byrid[i]->result_id, byrid[i - 1]->result_id) == 0)
-			byrid[i]->inserted = -1;   /* known duplicate, not sent */
 	/* distinct check ids as a PostgreSQL array literal */
 	{
 		size_t cap = n * 21 + 3, off = 0;
@@ -354,12 +365,13 @@ api_check_history_post(struct req *r, struct resp *rs)
 		c->s.hard = strcmp(PQgetvalue(q, (int)i, 4), "HARD") == 0;
 		c->s.attempt = (int)str_to_ll(PQgetvalue(q, (int)i, 5), 0, INT32_MAX, &es);
 		c->s.hard_status = (int)str_to_ll(PQgetvalue(q, (int)i, 6), 0, 3, &es);
-		c->s.acknowledged = c->ack_was = PQgetvalue(q, (int)i, 7)[0] == 't';
+		c->s.acknowledged = PQgetvalue(q, (int)i, 7)[0] == 't';
 		c->s.ack_sticky = PQgetvalue(q, (int)i, 8)[0] == 't';
 		c->s.flapping = PQgetvalue(q, (int)i, 9)[0] == 't';
 		c->s.flap_pct = str_to_double(PQgetvalue(q, (int)i, 10), &es);
 		snprintf(c->s.flap_history, sizeof(c->s.flap_history), "%s", PQgetvalue(q, (int)i, 11));
 		c->last_us = str_to_ll(PQgetvalue(q, (int)i, 12), INT64_MIN, INT64_MAX, &es);
+		c->before = c->s;
 	}
 	PQclear(q);
 	q = NULL;
@@ -375,33 +387,25 @@ api_check_history_post(struct req *r, struct resp *rs)
 		j++;
 	}
 
-	/* 3. insert */
-	if ((ins = json_array()) == NULL) {
-		resp_error(rs, 500, NULL, "out of memory");
-		goto done;
-	}
-	for (i = 0; i < n; i++) {
-		if (res[i].inserted < 0)
-			continue;
-		if (json_array_append_new(ins, json_pack("{s:I,s:i,s:o,s:s?,s:s?,s:I,s:o,s:s?}",
-		    "c", (json_int_t)res[i].check_id, "s", res[i].status,
-		    "v", res[i].has_value ? json_real(res[i].value) : json_null(),
-		    "o", res[i].output ? res[i].output : "",
-		    "p", res[i].perfdata,
-		    "t", (json_int_t)res[i].observed_us,
-		    "d", res[i].duration_ms >= 0 ? json_integer(res[i].duration_ms) : json_null(),
-		    "r", res[i].result_id)) < 0) {
+	/* 3. insert: the validated body itself is the parameter */
+	snprintf(agent_id, sizeof(agent_id), "%lld", (long long)r->who.id);
+	rfc3339_format(now_us, now_text);
+	if (json_is_array(r->body)) {
+		body_text = r->raw;
+	} else {
+		/* one object: as a one-element array */
+		if ((wrapped = malloc(r->raw_len + 3)) == NULL) {
 			resp_error(rs, 500, NULL, "out of memory");
 			goto done;
 		}
-	}
-	snprintf(agent_id, sizeof(agent_id), "%lld", (long long)r->who.id);
-	if ((ins_text = json_dumps(ins, JSON_COMPACT)) == NULL) {
-		resp_error(rs, 500, NULL, "out of memory");
-		goto done;
+		wrapped[0] = '[';
+		memcpy(wrapped + 1, r->raw, r->raw_len);
+		wrapped[r->raw_len + 1] = ']';
+		wrapped[r->raw_len + 2] = '\0';
+		body_text = wrapped;
 	}
 	{
-		const char *v[2] = { ins_text, agent_id };
+		const char *v[3] = { body_text, agent_id, now_text };
 		q = db_exec(r->db, &q_insert, v);
 	}
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
@@ -454,7 +458,6 @@ api_check_history_post(struct req *r, struct resp *rs)
 		prev = c->s.status;
 		ne = engine_step(&c->s, &c->p, res[i].status, ek);
 		c->last_us = res[i].observed_us;
-		c->last = &res[i];
 		if (c->s.status_changed)
 			c->since_us = res[i].observed_us;
 		for (k = 0; k < ne; k++) {
@@ -477,17 +480,14 @@ api_check_history_post(struct req *r, struct resp *rs)
 	}
 	for (j = 0; j < ncs; j++) {
 		struct cstate *c = &cs[j];
-		const struct result *l = c->last;
-		if (l == NULL)
-			continue;
-		if (json_array_append_new(upd, json_pack("{s:I,s:i,s:s,s:i,s:i,s:o,s:I,s:s,s:o,s:s?,s:b,s:b,s:s,s:f}",
+		if (!state_changed(&c->before, &c->s))
+			continue;   /* the common case: nothing to write */
+		if (json_array_append_new(upd, json_pack("{s:I,s:i,s:s,s:i,s:i,s:o,s:b,s:b,s:s,s:f}",
 		    "check_id", (json_int_t)c->check_id, "status", c->s.status,
 		    "state_type", c->s.hard ? "HARD" : "SOFT", "attempt", c->s.attempt,
 		    "hard_status", c->s.hard_status,
 		    "since", c->since_us ? json_integer(c->since_us) : json_null(),
-		    "last", (json_int_t)c->last_us, "output", l->output ? l->output : "",
-		    "value", l->has_value ? json_real(l->value) : json_null(),
-		    "perfdata", l->perfdata, "ack_cleared", c->ack_was && !c->s.acknowledged,
+		    "ack_cleared", c->before.acknowledged && !c->s.acknowledged,
 		    "flapping", c->s.flapping, "flap_history", c->s.flap_history,
 		    "flap_pct", c->s.flap_pct)) < 0) {
 			resp_error(rs, 500, NULL, "out of memory");
@@ -529,10 +529,9 @@ done:
 	if (in_tx && r->db && PQstatus(r->db) == CONNECTION_OK)
 		db_cmd(r->db, "ROLLBACK");
 	PQclear(q);
-	free(ins_text);
+	free(wrapped);
 	free(upd_text);
 	free(ids_text);
-	json_decref(ins);
 	json_decref(upd);
 	json_decref(arr);
 	free(evs);

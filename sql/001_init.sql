@@ -69,8 +69,11 @@ END $$;
 CREATE TRIGGER checks_revision AFTER INSERT OR UPDATE OR DELETE ON checks
 	FOR EACH ROW EXECUTE FUNCTION checks_bump_revision();
 
--- One row per check: the current state, updated in the transaction that
--- stores the results. status NULL = no result yet (PENDING).
+-- One row per check: the current alerting state, updated in the transaction
+-- that stores the results, and only when it changes: a steady check costs an
+-- INSERT into check_history and nothing else. The newest result (output,
+-- value, perfdata, observed_at) is read from check_history (check_last()).
+-- status NULL = no result yet (PENDING).
 CREATE TABLE check_state (
 	check_id          bigint PRIMARY KEY REFERENCES checks(id) ON DELETE CASCADE,
 	status            smallint CHECK (status BETWEEN 0 AND 3),
@@ -78,10 +81,6 @@ CREATE TABLE check_state (
 	attempt           integer NOT NULL DEFAULT 0,
 	hard_status       smallint NOT NULL DEFAULT 0,     -- last HARD status
 	since             timestamptz,                     -- when status last changed
-	last_result_at    timestamptz,                     -- observed_at of the newest result
-	output            text,
-	value             double precision,
-	perfdata          text,
 	acknowledged      boolean NOT NULL DEFAULT false,
 	ack_comment       text,
 	ack_sticky        boolean NOT NULL DEFAULT true,
@@ -123,6 +122,13 @@ CREATE TABLE check_history (
 CREATE INDEX check_history_check_idx ON check_history (check_id, observed_at DESC, id DESC);
 CREATE UNIQUE INDEX check_history_result_idx ON check_history (agent_id, result_id)
 	WHERE result_id IS NOT NULL;
+
+-- The newest result of a check (by observed_at), through the history index.
+CREATE FUNCTION check_last(check_id bigint) RETURNS check_history
+LANGUAGE sql STABLE AS $$
+	SELECT * FROM check_history h WHERE h.check_id = $1
+	ORDER BY h.observed_at DESC, h.id DESC LIMIT 1
+$$;
 
 CREATE FUNCTION checks_delete_history() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -226,11 +232,12 @@ LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object(
 		'status', status_name(s.status), 'state_type', s.state_type,
 		'attempt', s.attempt, 'since', rfc3339(s.since),
-		'last_result_at', rfc3339(s.last_result_at), 'output', s.output,
-		'value', s.value, 'perfdata', s.perfdata, 'acknowledged', s.acknowledged,
+		'last_result_at', rfc3339(l.observed_at), 'output', l.output,
+		'value', l.value, 'perfdata', l.perfdata, 'acknowledged', s.acknowledged,
 		'in_downtime', check_in_downtime(s.check_id, agent_id),
 		'flapping', s.flapping, 'flap_pct', s.flap_pct,
 		'last_notified_at', rfc3339(s.last_notified_at))
+	FROM (SELECT (check_last(s.check_id)).*) l
 $$;
 
 -- the definition only: what the agent downloads
