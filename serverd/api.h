@@ -35,4 +35,23 @@ void api_healthz(struct req *r, struct resp *rs);
 
 /* Alerting resources (api_alerts.c etc.) are declared below this line. */
 
+/* api_alerts.c: acknowledgements, the event log, the delivery log */
+void api_ack_post(struct req *r, struct resp *rs);
+void api_ack_delete(struct req *r, struct resp *rs);
+void api_events_list(struct req *r, struct resp *rs);
+void api_notifications_list(struct req *r, struct resp *rs);
+
+/* api_contacts.c */
+void api_contacts_list(struct req *r, struct resp *rs);
+void api_contacts_create(struct req *r, struct resp *rs);
+void api_contacts_get(struct req *r, struct resp *rs);
+void api_contacts_patch(struct req *r, struct resp *rs);
+void api_contacts_delete(struct req *r, struct resp *rs);
+
+/* api_downtimes.c */
+void api_downtimes_list(struct req *r, struct resp *rs);
+void api_downtimes_create(struct req *r, struct resp *rs);
+void api_downtimes_get(struct req *r, struct resp *rs);
+void api_downtimes_delete(struct req *r, struct resp *rs);
+
 #endif

@@ -33,6 +33,19 @@ const struct route routes[] = {
 	{ "GET",    "/api/v1/status",                api_status,           NEED_READ },
 
 	/* alerting resources (ack, contacts, downtimes, events, notifications) */
+	{ "POST",   "/api/v1/checks/{id}/ack",       api_ack_post,         NEED_ADMIN },
+	{ "DELETE", "/api/v1/checks/{id}/ack",       api_ack_delete,       NEED_ADMIN },
+	{ "GET",    "/api/v1/contacts",              api_contacts_list,    NEED_READ },
+	{ "POST",   "/api/v1/contacts",              api_contacts_create,  NEED_ADMIN },
+	{ "GET",    "/api/v1/contacts/{id}",         api_contacts_get,     NEED_READ },
+	{ "PATCH",  "/api/v1/contacts/{id}",         api_contacts_patch,   NEED_ADMIN },
+	{ "DELETE", "/api/v1/contacts/{id}",         api_contacts_delete,  NEED_ADMIN },
+	{ "GET",    "/api/v1/downtimes",             api_downtimes_list,   NEED_READ },
+	{ "POST",   "/api/v1/downtimes",             api_downtimes_create, NEED_ADMIN },
+	{ "GET",    "/api/v1/downtimes/{id}",        api_downtimes_get,    NEED_READ },
+	{ "DELETE", "/api/v1/downtimes/{id}",        api_downtimes_delete, NEED_ADMIN },
+	{ "GET",    "/api/v1/events",                api_events_list,      NEED_READ },
+	{ "GET",    "/api/v1/notifications",         api_notifications_list, NEED_READ },
 
 	{ NULL, NULL, NULL, NEED_NONE },
 };

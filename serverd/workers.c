@@ -1,17 +1,51 @@
 /*
- * workers.c - PLACEHOLDER until the alerting work lands: no background
- * threads yet (no notification delivery, no periodic jobs).
+ * workers.c - serverd's background threads: the outbox (a LISTEN thread
+ * and the notification senders, outbox.c) and the periodic jobs (jobs.c).
+ * libcurl's and libesmtp's global state is set up here, before any of
+ * them runs, and torn down after all have ended.
  */
 #include "config.h"
 #include "workers.h"
+#include "jobs.h"
+#include "log.h"
+#include "notify.h"
+#include "outbox.h"
+
+static int notify_ready, outbox_running, jobs_running;
 
 int
 workers_start(void)
 {
+	if (notify_global_init() < 0) {
+		log_error("workers: cannot initialise libcurl");
+		return -1;
+	}
+	notify_ready = 1;
+	outbox_running = 1;   /* outbox_stop() copes with a partial start */
+	if (outbox_start() < 0) {
+		log_error("workers: cannot start the notification senders");
+		workers_stop();
+		return -1;
+	}
+	jobs_running = 1;
+	if (jobs_start() < 0) {
+		log_error("workers: cannot start the jobs thread");
+		workers_stop();
+		return -1;
+	}
 	return 0;
 }
 
 void
 workers_stop(void)
 {
+	if (jobs_running)
+		jobs_stop();
+	jobs_running = 0;
+	if (outbox_running)
+		outbox_stop();
+	outbox_running = 0;
+	if (notify_ready)
+		notify_global_cleanup();
+	notify_ready = 0;
 }

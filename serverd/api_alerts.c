@@ -1,0 +1,302 @@
+/*
+ * api_alerts.c - acknowledgements (/api/v1/checks/{id}/ack), the event log
+ * (/api/v1/events) and the delivery log (/api/v1/notifications).
+ *
+ * An acknowledgement applies to a current problem (non-OK, SOFT or HARD):
+ * an OK or never-run check answers 409. It stops re-notification and the
+ * PROBLEM notifications of the same problem; it is sticky by default
+ * (kept when the problem changes between WARNING/CRITICAL/UNKNOWN) and
+ * always ends when the check returns to OK (engine.c) or at expires_at
+ * (jobs.c). The ACKNOWLEDGEMENT event goes through alert_record(), in the
+ * transaction that sets the flag, so contacts with "acknowledgement" in
+ * notify_on hear who acknowledged and why.
+ */
+#include "config.h"
+#include "alert.h"
+#include "api.h"
+#include "apiutil.h"
+#include "db.h"
+#include "strnum.h"
+#include "timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ACK_COMMENT_MAX 4096
+
+static const char *const ack_fields[] = { "comment", "sticky", "expires_at", NULL };
+
+static const struct db_stmt q_ack_lock = { "ack_lock",
+	"SELECT s.status, c.agent_id, s.state_type, s.attempt, (check_last(s.check_id)).value,"
+	"  COALESCE((check_last(s.check_id)).output, '')"
+	" FROM checks c JOIN check_state s ON s.check_id = c.id WHERE c.id = $1 FOR UPDATE OF s", 1 };
+static const struct db_stmt q_ack_set = { "ack_set",
+	"UPDATE check_state SET acknowledged = true, ack_comment = $2, ack_sticky = $3::boolean,"
+	"  ack_expires_at = 'epoch'::timestamptz + $4::bigint * interval '1 microsecond',"
+	"  updated_at = now() WHERE check_id = $1"
+	" RETURNING json_build_object('check_id', check_id, 'acknowledged', acknowledged,"
+	"  'comment', ack_comment, 'sticky', ack_sticky, 'expires_at', rfc3339(ack_expires_at),"
+	"  'by', $5::text)", 5 };
+static const struct db_stmt q_ack_clear = { "ack_clear",
+	"UPDATE check_state SET acknowledged = false, ack_comment = NULL, ack_expires_at = NULL,"
+	"  updated_at = now() WHERE check_id = $1 RETURNING 1", 1 };
+
+void
+api_ack_post(struct req *r, struct resp *rs)
+{
+	const char *comment = NULL, *exp_s = NULL, *es;
+	int sticky = 1, in_tx = 0, st;
+	int64_t exp_us = 0;
+	char id[24], expv[24];
+	const char *v[5];
+	PGresult *q = NULL;
+	struct alert_event ev;
+	json_t *detail = NULL;
+
+	if (jv_object(r, rs) < 0 || jv_known(r->body, ack_fields, rs) < 0 ||
+	    jv_str(r->body, "comment", 1, ACK_COMMENT_MAX, &comment, rs) < 0 ||
+	    jv_bool(r->body, "sticky", &sticky, rs) < 0 ||
+	    jv_str(r->body, "expires_at", 0, 64, &exp_s, rs) < 0)
+		goto done;
+	if (exp_s) {
+		if (rfc3339_parse(exp_s, &exp_us) < 0) {
+			resp_error(rs, 422, "expires_at", "expires_at \"%s\" is not RFC 3339", exp_s);
+			goto done;
+		}
+		if (exp_us <= time_now_us()) {
+			resp_error(rs, 422, "expires_at", "expires_at is in the past");
+			goto done;
+		}
+	}
+	if (db_cmd(r->db, "BEGIN") < 0) {
+		resp_db_error(rs, r->db, NULL);
+		goto done;
+	}
+	in_tx = 1;
+	v[0] = id_text(r->id[0], id);
+	q = db_exec(r->db, &q_ack_lock, v);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		resp_db_error(rs, r->db, q);
+		if (rs->status == 503)
+			in_tx = 0;   /* the connection was closed: nothing to roll back */
+		goto done;
+	}
+	if (PQntuples(q) == 0) {
+		resp_error(rs, 404, NULL, "no check %lld", (long long)r->id[0]);
+		goto done;
+	}
+	if (PQgetisnull(q, 0, 0) || strcmp(PQgetvalue(q, 0, 0), "0") == 0) {
+		resp_error(rs, 409, NULL, "check %lld is %s: there is no problem to acknowledge",
+		    (long long)r->id[0], PQgetisnull(q, 0, 0) ? "PENDING (no result yet)" : "OK");
+		goto done;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = EV_ACKNOWLEDGEMENT;
+	ev.check_id = r->id[0];
+	ev.agent_id = str_to_ll(PQgetvalue(q, 0, 1), 1, INT64_MAX, &es);
+	ev.status = (int)str_to_ll(PQgetvalue(q, 0, 0), 0, 3, &es);
+	ev.prev_status = -1;
+	ev.hard = strcmp(PQgetvalue(q, 0, 2), "HARD") == 0;
+	ev.attempt = (int)str_to_ll(PQgetvalue(q, 0, 3), 0, INT32_MAX, &es);
+	if (!PQgetisnull(q, 0, 4)) {
+		ev.value = str_to_double(PQgetvalue(q, 0, 4), &es);
+		ev.has_value = es == NULL;
+	}
+	detail = json_pack("{s:s,s:s,s:b,s:s?}", "comment", comment, "by", r->who.name,
+	    "sticky", sticky, "expires_at", exp_s);
+	if (detail == NULL) {
+		resp_error(rs, 500, NULL, "out of memory");
+		goto done;
+	}
+	ev.detail = detail;
+	/* q's output is used by alert_record below: keep q until then */
+	ev.output = PQgetvalue(q, 0, 5);
+	{
+		PGresult *u;
+		snprintf(expv, sizeof(expv), "%lld", (long long)exp_us);
+		v[1] = comment;
+		v[2] = sticky ? "true" : "false";
+		v[3] = exp_s ? expv : NULL;
+		v[4] = r->who.name;
+		u = db_exec(r->db, &q_ack_set, v);
+		if (!db_ok(u, PGRES_TUPLES_OK)) {
+			resp_db_error(rs, r->db, u);
+			if (rs->status == 503)
+				in_tx = 0;
+			PQclear(u);
+			goto done;
+		}
+		if ((st = alert_record(r->db, &ev, 1, NULL)) != 0) {
+			if (st == 503)
+				in_tx = 0;
+			resp_error(rs, st, NULL, st == 503 ? "database unavailable" : "could not record the event");
+			PQclear(u);
+			goto done;
+		}
+		PQclear(q);
+		q = u;
+	}
+	{
+		PGresult *cm = PQexec(r->db, "COMMIT");
+		int ok = db_ok(cm, PGRES_COMMAND_OK);
+		in_tx = 0;
+		if (!ok)
+			resp_db_error(rs, r->db, cm);
+		PQclear(cm);
+		if (!ok)
+			goto done;
+	}
+	api_one(rs, 201, q, 0);
+done:
+	if (in_tx && r->db && PQstatus(r->db) == CONNECTION_OK)
+		db_cmd(r->db, "ROLLBACK");
+	json_decref(detail);
+	PQclear(q);
+}
+
+void
+api_ack_delete(struct req *r, struct resp *rs)
+{
+	char id[24];
+	const char *v[1] = { id_text(r->id[0], id) };
+	PGresult *q = db_exec(r->db, &q_ack_clear, v);
+
+	if (!db_ok(q, PGRES_TUPLES_OK))
+		resp_db_error(rs, r->db, q);
+	else if (PQntuples(q) == 0)
+		resp_error(rs, 404, NULL, "no check %lld", (long long)r->id[0]);
+	else
+		rs->status = 204;
+	PQclear(q);
+}
+
+/* ---- events --------------------------------------------------------------- */
+
+static const struct db_stmt q_events = { "events_list",
+	"SELECT jsonb_build_object('id', e.id, 'created_at', rfc3339(e.created_at), 'kind', e.kind,"
+	"  'agent_id', e.agent_id, 'agent', a.name, 'check_id', e.check_id, 'check', c.name,"
+	"  'status', status_name(e.status), 'prev_status', status_name(e.prev_status),"
+	"  'state_type', e.state_type, 'attempt', e.attempt, 'value', e.value, 'output', e.output,"
+	"  'notify', e.notify, 'detail', e.detail,"
+	"  'notifications', (SELECT count(*) FROM notifications n WHERE n.event_id = e.id)), e.id"
+	" FROM events e LEFT JOIN agents a ON a.id = e.agent_id LEFT JOIN checks c ON c.id = e.check_id"
+	" WHERE e.id > $1 AND ($3::bigint IS NULL OR e.check_id = $3)"
+	"  AND ($4::bigint IS NULL OR e.agent_id = $4) AND ($5::text IS NULL OR e.kind = $5)"
+	" ORDER BY e.id LIMIT $2", 5 };
+
+/* An optional positive id argument: 0 absent, 1 present, -1 error. */
+static int
+id_arg(struct req *r, const char *key, char buf[24], struct resp *rs)
+{
+	const char *s = req_arg(r, key), *es;
+	long long n;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	n = str_to_ll(s, 1, INT64_MAX, &es);
+	if (es) {
+		resp_error(rs, 400, key, "%s must be a positive integer", key);
+		return -1;
+	}
+	id_text(n, buf);
+	return 1;
+}
+
+void
+api_events_list(struct req *r, struct resp *rs)
+{
+	char since[24] = "0", lim[24], check[24], agent[24];
+	const char *v[5], *kind = req_arg(r, "kind");
+	int hc, ha;
+	long limit;
+	PGresult *q;
+
+	if ((limit = api_limit(r, rs)) < 0)
+		return;
+	/* since_id (or cursor, the "next" of the previous page): ids after it */
+	if (id_arg(r, req_arg(r, "since_id") ? "since_id" : "cursor", since, rs) < 0 ||
+	    (hc = id_arg(r, "check_id", check, rs)) < 0 || (ha = id_arg(r, "agent_id", agent, rs)) < 0)
+		return;
+	if (kind && *kind == '\0')
+		kind = NULL;
+	v[0] = since;
+	v[1] = id_text(limit + 1, lim);
+	v[2] = hc ? check : NULL;
+	v[3] = ha ? agent : NULL;
+	v[4] = kind;
+	q = db_exec(r->db, &q_events, v);
+	if (db_ok(q, PGRES_TUPLES_OK))
+		api_list(rs, q, 0, 1, limit);
+	else
+		resp_db_error(rs, r->db, q);
+	PQclear(q);
+}
+
+/* ---- notifications ---------------------------------------------------------- */
+
+static const struct db_stmt q_notifications = { "notifications_list",
+	"SELECT jsonb_build_object('id', n.id, 'event_id', n.event_id, 'kind', e.kind,"
+	"  'agent_id', e.agent_id, 'agent', a.name, 'check_id', e.check_id, 'check', c.name,"
+	"  'status_of_check', status_name(e.status),"
+	"  'contact_id', n.contact_id, 'contact', ct.name, 'channel', n.channel, 'status', n.status,"
+	"  'attempts', n.attempts, 'last_error', n.last_error, 'created_at', rfc3339(n.created_at),"
+	"  'sent_at', rfc3339(n.sent_at),"
+	"  'next_attempt_at', CASE WHEN n.status = 'pending' THEN rfc3339(n.next_attempt_at) END,"
+	"  'attempt_log', COALESCE((SELECT jsonb_agg(jsonb_build_object('at', rfc3339(t.at),"
+	"     'ok', t.ok, 'error', t.error) ORDER BY t.id)"
+	"     FROM notification_attempts t WHERE t.notification_id = n.id), '[]'::jsonb)), n.id"
+	" FROM notifications n JOIN events e ON e.id = n.event_id"
+	" LEFT JOIN contacts ct ON ct.id = n.contact_id"
+	" LEFT JOIN agents a ON a.id = e.agent_id LEFT JOIN checks c ON c.id = e.check_id"
+	" WHERE ($1::bigint = 0 OR n.id < $1) AND ($3::text IS NULL OR n.status = $3)"
+	"  AND ($4::text IS NULL OR n.channel = $4) AND ($5::bigint IS NULL OR n.event_id = $5)"
+	"  AND ($6::bigint IS NULL OR e.check_id = $6) AND ($7::bigint IS NULL OR n.contact_id = $7)"
+	" ORDER BY n.id DESC LIMIT $2", 7 };
+
+void
+api_notifications_list(struct req *r, struct resp *rs)
+{
+	static const char *const statuses[] = { "pending", "sent", "failed", NULL };
+	static const char *const channels[] = { "email", "pushover", "webhook", NULL };
+	char cur[24], lim[24], ev[24], check[24], contact[24];
+	const char *v[7], *status = req_arg(r, "status"), *channel = req_arg(r, "channel");
+	int he, hc, hct, i;
+	long limit;
+	int64_t cursor;
+	PGresult *q;
+
+	if ((limit = api_limit(r, rs)) < 0 || (cursor = api_cursor(r, rs)) < 0 ||
+	    (he = id_arg(r, "event_id", ev, rs)) < 0 || (hc = id_arg(r, "check_id", check, rs)) < 0 ||
+	    (hct = id_arg(r, "contact_id", contact, rs)) < 0)
+		return;
+	if (status) {
+		for (i = 0; statuses[i] && strcmp(statuses[i], status) != 0; i++)
+			;
+		if (statuses[i] == NULL) {
+			resp_error(rs, 400, "status", "status must be pending, sent or failed");
+			return;
+		}
+	}
+	if (channel) {
+		for (i = 0; channels[i] && strcmp(channels[i], channel) != 0; i++)
+			;
+		if (channels[i] == NULL) {
+			resp_error(rs, 400, "channel", "channel must be email, pushover or webhook");
+			return;
+		}
+	}
+	v[0] = id_text(cursor, cur);
+	v[1] = id_text(limit + 1, lim);
+	v[2] = status;
+	v[3] = channel;
+	v[4] = he ? ev : NULL;
+	v[5] = hc ? check : NULL;
+	v[6] = hct ? contact : NULL;
+	q = db_exec(r->db, &q_notifications, v);
+	if (db_ok(q, PGRES_TUPLES_OK))
+		api_list(rs, q, 0, 1, limit);
+	else
+		resp_db_error(rs, r->db, q);
+	PQclear(q);
+}

@@ -1,0 +1,480 @@
+/*
+ * jobs.c - the periodic jobs, run by one thread once a second:
+ *
+ *   agents     an agent 'up' that has not checked out by next_checkout_by
+ *              plus agent_grace_s (0: one more interval_s) becomes 'down',
+ *              with one AGENT DOWN event; 'new' agents are never down.
+ *              (api_agent.c emits AGENT UP at its next checkout.)
+ *   downtimes  DOWNTIME START / DOWNTIME END events (recorded, never
+ *              notified); when a downtime ends, a HARD state its contacts
+ *              were not told about (check_state.notified_status differs)
+ *              is notified then: PROBLEM, or RECOVERY of a problem they
+ *              were told about before the downtime.
+ *   acks       acknowledgements past ack_expires_at are lifted.
+ *   renotify   every renotify_interval_s (0 = never) a RENOTIFY event for
+ *              each HARD problem that was notified, is unacknowledged, not
+ *              flapping, not in downtime and whose agent is not down.
+ *   retention  hourly: check_history older than history_retention_days
+ *              (0 = keep forever) is deleted.
+ *
+ * Each job is its own short transaction that first takes
+ * pg_try_advisory_xact_lock(JOBS_LOCK_CLASS, job): with several serverd
+ * instances on one database exactly one runs a job at a time, and the
+ * others skip it for this tick. Events go through alert_record(), so the
+ * suppression rules and the outbox fan-out are those of ingest. Rows of
+ * check_state are locked in check_id order (as ingest does) or skipped
+ * when locked, so a job and an ingest never deadlock.
+ */
+#include "config.h"
+#include "jobs.h"
+#include "alert.h"
+#include "buf.h"
+#include "db.h"
+#include "log.h"
+#include "serverd.h"
+#include "strnum.h"
+#include "timeutil.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define JOBS_TICK_MS 1000
+#define JOBS_LOCK_CLASS 0x63757374   /* "cust" */
+#define JOBS_BATCH 1000               /* rows one job handles per tick */
+#define RETENTION_EVERY_S 3600
+
+enum job_id { JOB_AGENTS = 1, JOB_DOWNTIMES, JOB_ACKS, JOB_RENOTIFY, JOB_RETENTION };
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv;
+static int stopping, started;
+static pthread_t tid;
+
+static const struct db_stmt q_lock = { "jobs_lock",
+	"SELECT pg_try_advisory_xact_lock($1::int, $2::int)", 2 };
+
+static const struct db_stmt q_agents_down = { "jobs_agents_down",
+	"UPDATE agents a SET state = 'down'"
+	" WHERE a.id IN (SELECT id FROM agents"
+	"   WHERE state = 'up' AND next_checkout_by IS NOT NULL"
+	"     AND now() > next_checkout_by + make_interval(secs =>"
+	"       CASE WHEN $1::int > 0 THEN $1::int ELSE interval_s END)"
+	"   ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED)"
+	" RETURNING a.id, 'no checkout since ' || COALESCE(rfc3339(a.last_checkout_at), 'ever')"
+	"   || ' (expected by ' || rfc3339(a.next_checkout_by) || ')'", 1 };
+
+static const struct db_stmt q_dt_start = { "jobs_dt_start",
+	"UPDATE downtimes d SET started = true"
+	" WHERE d.id IN (SELECT id FROM downtimes WHERE NOT started AND start_at <= now()"
+	"   ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED)"
+	" RETURNING d.id, COALESCE(d.agent_id, (SELECT c.agent_id FROM checks c WHERE c.id = d.check_id)),"
+	"   COALESCE(d.check_id, 0), json_build_object('downtime_id', d.id, 'comment', d.comment,"
+	"   'start', rfc3339(d.start_at), 'end', rfc3339(d.end_at))::text", 0 };
+
+static const struct db_stmt q_dt_end = { "jobs_dt_end",
+	"UPDATE downtimes d SET ended = true"
+	" WHERE d.id IN (SELECT id FROM downtimes WHERE NOT ended AND end_at <= now()"
+	"   ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED)"
+	" RETURNING d.id, COALESCE(d.agent_id, (SELECT c.agent_id FROM checks c WHERE c.id = d.check_id)),"
+	"   COALESCE(d.check_id, 0), json_build_object('downtime_id', d.id, 'comment', d.comment,"
+	"   'start', rfc3339(d.start_at), 'end', rfc3339(d.end_at))::text", 0 };
+
+/* HARD states of the given checks / agents' checks that contacts have not
+ * heard about, now that nothing suppresses them any more */
+static const struct db_stmt q_untold = { "jobs_untold",
+	"SELECT s.check_id, c.agent_id, s.status, COALESCE(s.notified_status, 0), s.attempt,"
+	"  (check_last(s.check_id)).value, COALESCE((check_last(s.check_id)).output, '')"
+	" FROM check_state s JOIN checks c ON c.id = s.check_id JOIN agents a ON a.id = c.agent_id"
+	" WHERE (c.id = ANY ($1::bigint[]) OR c.agent_id = ANY ($2::bigint[])) AND c.enabled"
+	"   AND s.state_type = 'HARD' AND s.status IS NOT NULL"
+	"   AND s.status <> COALESCE(s.notified_status, 0)"
+	"   AND NOT check_in_downtime(c.id, c.agent_id) AND a.state <> 'down'"
+	"   AND NOT s.flapping AND NOT (s.acknowledged AND s.status > 0)"
+	" ORDER BY s.check_id FOR UPDATE OF s", 2 };
+
+static const struct db_stmt q_ack_expire = { "jobs_ack_expire",
+	"UPDATE check_state SET acknowledged = false, ack_comment = NULL, ack_expires_at = NULL,"
+	"  updated_at = now()"
+	" WHERE check_id IN (SELECT check_id FROM check_state"
+	"   WHERE acknowledged AND ack_expires_at <= now()"
+	"   ORDER BY check_id LIMIT 1000 FOR UPDATE SKIP LOCKED)"
+	" RETURNING check_id", 0 };
+
+static const struct db_stmt q_renotify = { "jobs_renotify",
+	"SELECT s.check_id, c.agent_id, s.status, s.attempt,"
+	"  (check_last(s.check_id)).value, COALESCE((check_last(s.check_id)).output, '')"
+	" FROM check_state s JOIN checks c ON c.id = s.check_id JOIN agents a ON a.id = c.agent_id"
+	" WHERE c.enabled AND s.state_type = 'HARD' AND s.status > 0"
+	"   AND NOT s.acknowledged AND NOT s.flapping AND s.notified_status > 0"
+	"   AND s.last_notified_at <= now() - make_interval(secs => $1::int)"
+	"   AND a.state <> 'down' AND NOT check_in_downtime(c.id, c.agent_id)"
+	" ORDER BY s.check_id LIMIT 1000 FOR UPDATE OF s SKIP LOCKED", 1 };
+
+static const struct db_stmt q_retention = { "jobs_retention",
+	"DELETE FROM check_history WHERE received_at < now() - make_interval(days => $1::int)", 1 };
+
+static int64_t
+val_i64(PGresult *q, int row, int col)
+{
+	const char *es;
+	long long v = str_to_ll(PQgetvalue(q, row, col), INT64_MIN, INT64_MAX, &es);
+
+	return es ? 0 : v;
+}
+
+/* ---- downtime end: tell what was held back ---------------------------------- */
+
+int
+jobs_notify_untold(PGconn *c, const char *check_ids, const char *agent_ids, const char *reason)
+{
+	const char *v[2] = { check_ids ? check_ids : "{}", agent_ids ? agent_ids : "{}" };
+	PGresult *q = db_exec(c, &q_untold, v);
+	struct alert_event *ev = NULL;
+	json_t *detail = NULL;
+	int i, n, rc = 500;
+
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		rc = db_fail_status(c, q);
+		goto done;
+	}
+	n = PQntuples(q);
+	if (n == 0) {
+		rc = 0;
+		goto done;
+	}
+	if ((ev = calloc((size_t)n, sizeof(*ev))) == NULL ||
+	    (detail = json_pack("{s:s}", "reason", reason)) == NULL)
+		goto done;
+	for (i = 0; i < n; i++) {
+		const char *es;
+		int st = (int)val_i64(q, i, 2), told = (int)val_i64(q, i, 3);
+		ev[i].kind = st == 0 ? EV_RECOVERY : EV_PROBLEM;
+		ev[i].check_id = val_i64(q, i, 0);
+		ev[i].agent_id = val_i64(q, i, 1);
+		ev[i].status = st;
+		ev[i].prev_status = told;
+		ev[i].hard = 1;
+		ev[i].attempt = (int)val_i64(q, i, 4);
+		if (!PQgetisnull(q, i, 5)) {
+			ev[i].value = str_to_double(PQgetvalue(q, i, 5), &es);
+			ev[i].has_value = es == NULL;
+		}
+		ev[i].output = PQgetvalue(q, i, 6);
+		ev[i].detail = detail;
+	}
+	rc = alert_record(c, ev, (size_t)n, NULL);
+done:
+	json_decref(detail);
+	free(ev);
+	PQclear(q);
+	return rc;
+}
+
+/* ---- the jobs ------------------------------------------------------------- */
+
+static int
+job_agents(PGconn *c)
+{
+	char grace[24];
+	const char *v[1] = { grace };
+	PGresult *q;
+	struct alert_event *ev = NULL;
+	int i, n, rc = -1;
+
+	snprintf(grace, sizeof(grace), "%lld", g_conf->agent_grace_s);
+	q = db_exec(c, &q_agents_down, v);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		db_fail_status(c, q);
+		goto done;
+	}
+	if ((n = PQntuples(q)) == 0) {
+		rc = 0;
+		goto done;
+	}
+	if ((ev = calloc((size_t)n, sizeof(*ev))) == NULL)
+		goto done;
+	for (i = 0; i < n; i++) {
+		ev[i].kind = EV_AGENT_DOWN;
+		ev[i].agent_id = val_i64(q, i, 0);
+		ev[i].status = ev[i].prev_status = ev[i].hard = -1;
+		ev[i].output = PQgetvalue(q, i, 1);
+	}
+	rc = alert_record(c, ev, (size_t)n, NULL) == 0 ? 0 : -1;
+done:
+	free(ev);
+	PQclear(q);
+	return rc;
+}
+
+/* Records DOWNTIME START or END events for the rows of q. */
+static int
+downtime_events(PGconn *c, PGresult *q, enum ev_kind kind)
+{
+	int i, n = PQntuples(q), rc = -1;
+	struct alert_event *ev;
+	json_t **det;
+
+	if (n == 0)
+		return 0;
+	ev = calloc((size_t)n, sizeof(*ev));
+	det = calloc((size_t)n, sizeof(*det));
+	if (ev == NULL || det == NULL)
+		goto done;
+	for (i = 0; i < n; i++) {
+		ev[i].kind = kind;
+		ev[i].agent_id = val_i64(q, i, 1);
+		ev[i].check_id = val_i64(q, i, 2);
+		ev[i].status = ev[i].prev_status = ev[i].hard = -1;
+		det[i] = json_loads(PQgetvalue(q, i, 3), 0, NULL);
+		ev[i].detail = det[i];
+		if (det[i] && json_is_string(json_object_get(det[i], "comment")))
+			ev[i].output = json_string_value(json_object_get(det[i], "comment"));
+	}
+	rc = alert_record(c, ev, (size_t)n, NULL) == 0 ? 0 : -1;
+done:
+	if (det)
+		for (i = 0; i < n; i++)
+			json_decref(det[i]);
+	free(det);
+	free(ev);
+	return rc;
+}
+
+static int
+job_downtimes(PGconn *c)
+{
+	PGresult *q = db_exec(c, &q_dt_start, NULL);
+	struct buf checks, agents;
+	int i, n, rc = -1;
+
+	buf_init(&checks, 1 << 20);
+	buf_init(&agents, 1 << 20);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		db_fail_status(c, q);
+		goto done;
+	}
+	if (downtime_events(c, q, EV_DOWNTIME_START) < 0)
+		goto done;
+	PQclear(q);
+	q = db_exec(c, &q_dt_end, NULL);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		db_fail_status(c, q);
+		goto done;
+	}
+	if ((n = PQntuples(q)) == 0) {
+		rc = 0;
+		goto done;
+	}
+	if (downtime_events(c, q, EV_DOWNTIME_END) < 0)
+		goto done;
+	buf_adds(&checks, "{");
+	buf_adds(&agents, "{");
+	for (i = 0; i < n; i++) {
+		if (val_i64(q, i, 2) > 0)
+			buf_addf(&checks, "%s%s", checks.len > 1 ? "," : "", PQgetvalue(q, i, 2));
+		else
+			buf_addf(&agents, "%s%s", agents.len > 1 ? "," : "", PQgetvalue(q, i, 1));
+	}
+	if (buf_adds(&checks, "}") < 0 || buf_adds(&agents, "}") < 0)
+		goto done;
+	rc = jobs_notify_untold(c, checks.ptr, agents.ptr, "downtime ended") == 0 ? 0 : -1;
+done:
+	buf_free(&checks);
+	buf_free(&agents);
+	PQclear(q);
+	return rc;
+}
+
+static int
+job_acks(PGconn *c)
+{
+	PGresult *q = db_exec(c, &q_ack_expire, NULL);
+	int rc = -1;
+
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		db_fail_status(c, q);
+		goto done;
+	}
+	if (PQntuples(q) > 0)
+		log_info("jobs: %d acknowledgement(s) expired", PQntuples(q));
+	rc = 0;
+done:
+	PQclear(q);
+	return rc;
+}
+
+static int
+job_renotify(PGconn *c)
+{
+	char secs[24];
+	const char *v[1] = { secs };
+	PGresult *q = NULL;
+	struct alert_event *ev = NULL;
+	int i, n, rc = -1;
+
+	if (g_conf->renotify_interval_s <= 0)
+		return 0;
+	snprintf(secs, sizeof(secs), "%lld", g_conf->renotify_interval_s);
+	q = db_exec(c, &q_renotify, v);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		db_fail_status(c, q);
+		goto done;
+	}
+	if ((n = PQntuples(q)) == 0) {
+		rc = 0;
+		goto done;
+	}
+	if ((ev = calloc((size_t)n, sizeof(*ev))) == NULL)
+		goto done;
+	for (i = 0; i < n; i++) {
+		const char *es;
+		ev[i].kind = EV_RENOTIFY;
+		ev[i].check_id = val_i64(q, i, 0);
+		ev[i].agent_id = val_i64(q, i, 1);
+		ev[i].status = (int)val_i64(q, i, 2);
+		ev[i].prev_status = -1;
+		ev[i].hard = 1;
+		ev[i].attempt = (int)val_i64(q, i, 3);
+		if (!PQgetisnull(q, i, 4)) {
+			ev[i].value = str_to_double(PQgetvalue(q, i, 4), &es);
+			ev[i].has_value = es == NULL;
+		}
+		ev[i].output = PQgetvalue(q, i, 5);
+	}
+	rc = alert_record(c, ev, (size_t)n, NULL) == 0 ? 0 : -1;
+done:
+	free(ev);
+	PQclear(q);
+	return rc;
+}
+
+static int
+job_retention(PGconn *c)
+{
+	static _Thread_local int64_t last_run;
+	char days[24];
+	const char *v[1] = { days };
+	PGresult *q;
+	int64_t now = mono_now_ms();
+	int rc = 0;
+
+	if (g_conf->history_retention_days <= 0 ||
+	    (last_run && now - last_run < RETENTION_EVERY_S * 1000LL))
+		return 0;
+	last_run = now;
+	snprintf(days, sizeof(days), "%lld", g_conf->history_retention_days);
+	q = db_exec(c, &q_retention, v);
+	if (!db_ok(q, PGRES_COMMAND_OK)) {
+		db_fail_status(c, q);
+		rc = -1;
+	} else if (strcmp(PQcmdTuples(q), "0") != 0) {
+		log_info("jobs: retention deleted %s history rows", PQcmdTuples(q));
+	}
+	PQclear(q);
+	return rc;
+}
+
+/*
+ * Runs fn in its own transaction under the job's advisory lock; another
+ * instance holding it means this tick skips the job.
+ */
+static void
+run_job(enum job_id id, const char *name, int (*fn)(PGconn *))
+{
+	PGconn *c = db_conn();
+	char cls[24], job[24];
+	const char *v[2] = { cls, job };
+	PGresult *q = NULL;
+	int locked;
+
+	if (c == NULL)
+		return;
+	if (db_cmd(c, "BEGIN") < 0)
+		return;
+	snprintf(cls, sizeof(cls), "%d", JOBS_LOCK_CLASS);
+	snprintf(job, sizeof(job), "%d", (int)id);
+	q = db_exec(c, &q_lock, v);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		if (db_fail_status(c, q) != 503)
+			db_cmd(c, "ROLLBACK");
+		PQclear(q);
+		return;
+	}
+	locked = PQgetvalue(q, 0, 0)[0] == 't';
+	PQclear(q);
+	if (!locked) {
+		db_cmd(c, "ROLLBACK");
+		return;
+	}
+	if (fn(c) < 0) {
+		log_warn("jobs: %s failed; retrying at the next tick", name);
+		c = db_conn();   /* fn may have closed a broken connection */
+		if (c && PQstatus(c) == CONNECTION_OK)
+			db_cmd(c, "ROLLBACK");
+		return;
+	}
+	if (db_cmd(c, "COMMIT") < 0)
+		log_warn("jobs: %s: COMMIT failed", name);
+}
+
+static void *
+jobs_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct timespec ts;
+
+		run_job(JOB_AGENTS, "agents", job_agents);
+		run_job(JOB_DOWNTIMES, "downtimes", job_downtimes);
+		run_job(JOB_ACKS, "acknowledgement expiry", job_acks);
+		run_job(JOB_RENOTIFY, "renotify", job_renotify);
+		run_job(JOB_RETENTION, "retention", job_retention);
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += JOBS_TICK_MS / 1000;
+		pthread_mutex_lock(&mu);
+		while (!stopping)
+			if (pthread_cond_timedwait(&cv, &mu, &ts) == ETIMEDOUT)
+				break;
+		if (stopping) {
+			pthread_mutex_unlock(&mu);
+			break;
+		}
+		pthread_mutex_unlock(&mu);
+	}
+	db_close();
+	return NULL;
+}
+
+int
+jobs_start(void)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&cv, &ca);
+	pthread_condattr_destroy(&ca);
+	stopping = 0;
+	if (pthread_create(&tid, NULL, jobs_main, NULL) != 0)
+		return -1;
+	started = 1;
+	return 0;
+}
+
+void
+jobs_stop(void)
+{
+	pthread_mutex_lock(&mu);
+	stopping = 1;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+	if (started)
+		pthread_join(tid, NULL);
+	started = 0;
+	pthread_cond_destroy(&cv);
+}

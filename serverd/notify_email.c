@@ -1,0 +1,312 @@
+/*
+ * notify_email.c - email through libesmtp, one SMTP session per message.
+ *
+ * The relay is smtp_host:smtp_port; smtp_starttls is off|try|require and
+ * smtp_verify_cert decides whether a certificate libesmtp cannot verify
+ * (its CA store) or one for another host name ends the session; AUTH uses
+ * libesmtp's SASL plugins (PLAIN, LOGIN, CRAM-MD5) with smtp_user and
+ * smtp_password. With AUTH over a link without TLS the password travels in
+ * clear: use smtp_starttls = require with a relay on another host.
+ *
+ * The message is built here in full (RFC 5322, CRLF line ends): From, To,
+ * Subject ("[custos] ..." - RFC 2047-encoded when not ASCII), Date, and a
+ * Message-ID derived from the notification id, stable across retries, so
+ * a receiving system can recognise a resend. libesmtp does dot-stuffing.
+ *
+ * Every SMTP failure is transient (DESIGN.md): the outbox retries with
+ * backoff. Only a contact without a usable address fails permanently.
+ * Ownership: smtp_message_transfer_status() points into the session and
+ * is freed by smtp_destroy_session(), so reasons are copied into err first.
+ */
+#include "config.h"
+#include "notify.h"
+#include "serverd.h"
+#include "log.h"
+
+#include <auth-client.h>
+#include <curl/curl.h>
+#include <libesmtp.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define SMTP_TIMEOUT_MS 15000   /* per protocol step */
+#define EMAIL_MAX 65536         /* bytes of one message */
+
+struct creds {
+	const char *user, *pass;
+};
+
+static int
+auth_interact(auth_client_request_t req, char **result, int fields, void *arg)
+{
+	struct creds *c = arg;
+	int i;
+
+	for (i = 0; i < fields; i++) {
+		if (req[i].flags & AUTH_USER)
+			result[i] = (char *)c->user;
+		else if (req[i].flags & AUTH_PASS)
+			result[i] = (char *)c->pass;
+		else
+			return 0;   /* realm or anything else: not configured */
+	}
+	return 1;
+}
+
+struct evstate {
+	int verify;          /* refuse certificates that do not verify */
+	int cert_refused;
+};
+
+/* libesmtp reports TLS certificate problems here; *ok = 1 accepts. */
+static void
+event_cb(smtp_session_t s, int ev, void *arg, ...)
+{
+	struct evstate *st = arg;
+	va_list ap;
+	int *ok;
+
+	(void)s;
+	va_start(ap, arg);
+	switch (ev) {
+	case SMTP_EV_INVALID_PEER_CERTIFICATE:
+		(void)va_arg(ap, long);      /* the verification result */
+		ok = va_arg(ap, int *);
+		*ok = !st->verify;
+		st->cert_refused |= st->verify;
+		break;
+	case SMTP_EV_NO_PEER_CERTIFICATE:
+	case SMTP_EV_WRONG_PEER_CERTIFICATE:
+		ok = va_arg(ap, int *);
+		*ok = !st->verify;
+		st->cert_refused |= st->verify;
+		break;
+	default:
+		break;
+	}
+	va_end(ap);
+}
+
+/* Appends s with CR and LF turned into spaces (no header injection). */
+static void
+add_header_text(struct buf *b, const char *s)
+{
+	for (; *s; s++)
+		buf_add(b, (*s == '\r' || *s == '\n') ? " " : s, 1);
+}
+
+/* RFC 2047 "B" encoding of a header value that is not plain ASCII. */
+static void
+add_encoded_word(struct buf *b, const char *s)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(s), i;
+	int ascii = 1;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80 || s[i] == '\r' || s[i] == '\n')
+			ascii = 0;
+	if (ascii) {
+		buf_adds(b, s);
+		return;
+	}
+	buf_adds(b, "=?UTF-8?B?");
+	for (i = 0; i < n; i += 3) {
+		unsigned v = (unsigned char)s[i] << 16;
+		char q[4];
+		if (i + 1 < n)
+			v |= (unsigned char)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)s[i + 2];
+		q[0] = tab[(v >> 18) & 63];
+		q[1] = tab[(v >> 12) & 63];
+		q[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		q[3] = i + 2 < n ? tab[v & 63] : '=';
+		buf_add(b, q, 4);
+	}
+	buf_adds(b, "?=");
+}
+
+/* The bare address of "Name <a@b>" or "a@b", into out. */
+static void
+bare_address(const char *from, char *out, size_t outlen)
+{
+	const char *lt = strchr(from, '<'), *gt;
+
+	if (lt && (gt = strchr(lt, '>')) != NULL && gt > lt + 1)
+		snprintf(out, outlen, "%.*s", (int)(gt - lt - 1), lt + 1);
+	else
+		snprintf(out, outlen, "%s", from);
+}
+
+/* Builds the whole message with CRLF line ends into b. */
+static void
+build_message(const struct notice *n, const char *from, const char *from_addr, struct buf *b)
+{
+	struct buf title, body;
+	const char *dom = strchr(from_addr, '@'), *p;
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	buf_init(&title, 4096);
+	buf_init(&body, EMAIL_MAX);
+	notice_title(n, &title);
+	notice_body(n, &body);
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+
+	buf_adds(b, "From: ");
+	add_header_text(b, from);
+	buf_adds(b, "\r\nTo: ");
+	add_header_text(b, n->email);
+	buf_adds(b, "\r\nSubject: [custos] ");
+	{
+		struct buf clean;
+		buf_init(&clean, 8192);
+		add_header_text(&clean, title.ptr ? title.ptr : "");
+		add_encoded_word(b, clean.ptr ? clean.ptr : "");
+		buf_free(&clean);
+	}
+	buf_addf(b, "\r\nDate: %s\r\n", date);
+	buf_addf(b, "Message-ID: <custos.notification.%lld@%s>\r\n", (long long)n->id,
+	    dom && dom[1] ? dom + 1 : "custos.invalid");
+	buf_addf(b, "X-Custos-Notification: %lld\r\nX-Custos-Event: %lld\r\n",
+	    (long long)n->id, (long long)n->event_id);
+	buf_adds(b, "X-Custos-Kind: ");
+	add_header_text(b, n->kind);
+	buf_adds(b, "\r\nAuto-Submitted: auto-generated\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n\r\n");
+	/* the body, LF -> CRLF */
+	for (p = body.ptr ? body.ptr : ""; *p; p++) {
+		if (*p == '\n')
+			buf_adds(b, "\r\n");
+		else if (*p != '\r')
+			buf_add(b, p, 1);
+	}
+	buf_free(&title);
+	buf_free(&body);
+}
+
+/* libcurl's and libesmtp's global state: set up before any thread runs. */
+int
+notify_global_init(void)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return -1;
+	auth_client_init();
+	return 0;
+}
+
+void
+notify_global_cleanup(void)
+{
+	auth_client_exit();
+	curl_global_cleanup();
+}
+
+enum send_verdict
+notify_email(const struct notice *n, char *err, size_t errlen)
+{
+	const struct srv_conf *cf = g_conf;
+	smtp_session_t session = NULL;
+	smtp_message_t message;
+	auth_context_t authctx = NULL;
+	struct creds creds;
+	struct evstate evs;
+	struct buf msg;
+	char server[512], from_addr[320];
+	enum send_verdict v = SEND_RETRY;
+	const smtp_status_t *st;
+
+	buf_init(&msg, EMAIL_MAX);
+	if (*n->email == '\0' || strchr(n->email, '@') == NULL) {
+		snprintf(err, errlen, "contact has no valid email address");
+		v = SEND_FAIL;
+		goto done;
+	}
+	bare_address(cf->smtp_from, from_addr, sizeof(from_addr));
+	build_message(n, cf->smtp_from, from_addr, &msg);
+	if (msg.failed || msg.ptr == NULL) {
+		snprintf(err, errlen, "message too large or out of memory");
+		goto done;
+	}
+	if ((session = smtp_create_session()) == NULL ||
+	    (message = smtp_add_message(session)) == NULL) {
+		snprintf(err, errlen, "libesmtp: cannot create a session");
+		goto done;
+	}
+	if (strchr(cf->smtp_host, ':'))
+		snprintf(server, sizeof(server), "[%s]:%lld", cf->smtp_host, cf->smtp_port);
+	else
+		snprintf(server, sizeof(server), "%s:%lld", cf->smtp_host, cf->smtp_port);
+	smtp_set_server(session, server);
+	smtp_set_timeout(session, Timeout_GREETING | Timeout_OVERRIDE_RFC2822_MINIMUM, SMTP_TIMEOUT_MS);
+	smtp_set_timeout(session, Timeout_ENVELOPE | Timeout_OVERRIDE_RFC2822_MINIMUM, SMTP_TIMEOUT_MS);
+	smtp_set_timeout(session, Timeout_DATA | Timeout_OVERRIDE_RFC2822_MINIMUM, SMTP_TIMEOUT_MS);
+	smtp_set_timeout(session, Timeout_TRANSFER | Timeout_OVERRIDE_RFC2822_MINIMUM, SMTP_TIMEOUT_MS);
+	smtp_set_timeout(session, Timeout_DATA2 | Timeout_OVERRIDE_RFC2822_MINIMUM, SMTP_TIMEOUT_MS);
+	evs.verify = cf->smtp_verify_cert;
+	evs.cert_refused = 0;
+	smtp_set_eventcb(session, event_cb, &evs);
+	smtp_starttls_enable(session, cf->smtp_starttls == STARTTLS_OFF ? Starttls_DISABLED :
+	    cf->smtp_starttls == STARTTLS_REQUIRE ? Starttls_REQUIRED : Starttls_ENABLED);
+	if (cf->smtp_user && *cf->smtp_user) {
+		creds.user = cf->smtp_user;
+		creds.pass = cf->smtp_password ? cf->smtp_password : "";
+		if ((authctx = auth_create_context()) == NULL) {
+			snprintf(err, errlen, "libesmtp: cannot create an AUTH context");
+			goto done;
+		}
+		auth_set_mechanism_flags(authctx, AUTH_PLUGIN_PLAIN, 0);
+		auth_set_interact_cb(authctx, auth_interact, &creds);
+		smtp_auth_set_context(session, authctx);
+	}
+	smtp_set_reverse_path(message, from_addr);
+	/* the headers are ours: keep libesmtp from adding its own To/Message-Id */
+	smtp_set_message_str(message, msg.ptr);
+	if (smtp_add_recipient(message, n->email) == NULL) {
+		snprintf(err, errlen, "libesmtp: cannot add recipient");
+		goto done;
+	}
+	if (!smtp_start_session(session)) {
+		char eb[256];
+		snprintf(err, errlen, "SMTP %s: %s%s", server,
+		    smtp_strerror(smtp_errno(), eb, sizeof(eb)),
+		    evs.cert_refused ? " (certificate not trusted; see smtp_verify_cert)" : "");
+		goto done;
+	}
+	st = smtp_message_transfer_status(message);
+	if (st && st->code >= 200 && st->code < 300) {
+		v = SEND_OK;
+	} else {
+		char eb[256];
+		const smtp_status_t *rs = smtp_reverse_path_status(message);
+		if (st == NULL || st->code == 0) {
+			if (rs && rs->code >= 400)
+				snprintf(err, errlen, "SMTP %s: MAIL FROM refused: %d %s", server,
+				    rs->code, rs->text ? rs->text : "");
+			else
+				snprintf(err, errlen, "SMTP %s: not accepted: %s%s", server,
+				    smtp_strerror(smtp_errno(), eb, sizeof(eb)),
+				    evs.cert_refused ? " (certificate not trusted; see smtp_verify_cert)" : "");
+		} else {
+			snprintf(err, errlen, "SMTP %s: %d %s", server, st->code,
+			    st->text ? st->text : "");
+		}
+		/* strip the CRLF a relay's text may end with */
+		err[strcspn(err, "\r\n")] = '\0';
+	}
+done:
+	if (session)
+		smtp_destroy_session(session);   /* frees the statuses read above */
+	if (authctx)
+		auth_destroy_context(authctx);
+	buf_free(&msg);
+	return v;
+}

@@ -1,0 +1,144 @@
+/*
+ * notify_format.c - the words of a notification, shared by every channel.
+ *
+ * Titles follow DESIGN.md exactly ("PROBLEM web01/sshd is CRITICAL"; the
+ * email subject adds "[custos] "). A RENOTIFY event is a reminder of a
+ * problem and reads as a PROBLEM, so a mail filter needs one rule. The
+ * body is plain text meant to be read on a phone at 3 a.m.: what, where,
+ * how bad, against which threshold, for how long, and where to look.
+ */
+#include "config.h"
+#include "notify.h"
+#include "serverd.h"
+
+#include <jansson.h>
+#include <string.h>
+
+const char *
+notice_status_name(int status)
+{
+	static const char *const names[4] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
+
+	return status >= 0 && status <= 3 ? names[status] : "";
+}
+
+static int
+is_agent_event(const struct notice *n)
+{
+	return n->check_id == 0 || strncmp(n->kind, "AGENT", 5) == 0;
+}
+
+void
+notice_title(const struct notice *n, struct buf *out)
+{
+	const char *verb = n->kind;
+	int with_state = 0;
+
+	if (strcmp(n->kind, "PROBLEM") == 0 || strcmp(n->kind, "RENOTIFY") == 0) {
+		verb = "PROBLEM";
+		with_state = 1;
+	} else if (strcmp(n->kind, "RECOVERY") == 0) {
+		with_state = 1;
+	} else if (strcmp(n->kind, "ACKNOWLEDGEMENT") == 0) {
+		verb = "ACKNOWLEDGED";
+		with_state = 1;
+	}
+	if (is_agent_event(n))
+		buf_addf(out, "%s %s", verb, n->agent);
+	else
+		buf_addf(out, "%s %s/%s", verb, n->agent, n->check);
+	if (with_state && n->status >= 0)
+		buf_addf(out, " is %s", notice_status_name(n->status));
+}
+
+void
+notice_link(const struct notice *n, struct buf *out)
+{
+	const char *base = g_conf && g_conf->public_url ? g_conf->public_url : "";
+
+	if (is_agent_event(n))
+		buf_addf(out, "%s/api/v1/agents/%lld", base, (long long)n->agent_id);
+	else
+		buf_addf(out, "%s/api/v1/checks/%lld", base, (long long)n->check_id);
+}
+
+/* One "Label:  value" line; value may be empty (the line is then skipped). */
+static void
+line(struct buf *out, const char *label, const char *value)
+{
+	if (value && *value)
+		buf_addf(out, "%-10s %s\n", label, value);
+}
+
+static void
+add_detail(struct buf *out, const char *detail)
+{
+	json_t *d, *v;
+
+	if (*detail == '\0' || (d = json_loads(detail, 0, NULL)) == NULL)
+		return;
+	if ((v = json_object_get(d, "comment")) && json_is_string(v))
+		line(out, "Comment:", json_string_value(v));
+	if ((v = json_object_get(d, "by")) && json_is_string(v))
+		line(out, "By:", json_string_value(v));
+	if ((v = json_object_get(d, "expires_at")) && json_is_string(v))
+		line(out, "Expires:", json_string_value(v));
+	if ((v = json_object_get(d, "reason")) && json_is_string(v))
+		line(out, "Reason:", json_string_value(v));
+	json_decref(d);
+}
+
+void
+notice_body(const struct notice *n, struct buf *out)
+{
+	struct buf t;
+
+	buf_init(&t, 4096);
+	notice_title(n, &t);
+	buf_addf(out, "%s%s\n\n", t.ptr ? t.ptr : "",
+	    strcmp(n->kind, "RENOTIFY") == 0 ? " (reminder: still unresolved)" : "");
+	buf_free(&t);
+
+	line(out, "Host:", n->agent);
+	if (!is_agent_event(n)) {
+		if (*n->check_type)
+			buf_addf(out, "%-10s %s (%s)\n", "Check:", n->check, n->check_type);
+		else
+			line(out, "Check:", n->check);
+		if (n->status >= 0) {
+			buf_addf(out, "%-10s %s", "State:", notice_status_name(n->status));
+			if (*n->state_type)
+				buf_addf(out, " (%s", n->state_type);
+			if (n->prev_status >= 0 && n->prev_status != n->status)
+				buf_addf(out, "%s was %s", *n->state_type ? "," : " (",
+				    notice_status_name(n->prev_status));
+			if (*n->state_type || (n->prev_status >= 0 && n->prev_status != n->status))
+				buf_adds(out, ")");
+			buf_adds(out, "\n");
+		}
+		if (n->has_value) {
+			buf_addf(out, "%-10s %g", "Value:", n->value);
+			if (*n->warning || *n->critical)
+				buf_addf(out, " (warning %s, critical %s)",
+				    *n->warning ? n->warning : "none",
+				    *n->critical ? n->critical : "none");
+			buf_adds(out, "\n");
+		} else if (*n->warning || *n->critical) {
+			buf_addf(out, "%-10s none (warning %s, critical %s)\n", "Value:",
+			    *n->warning ? n->warning : "none", *n->critical ? n->critical : "none");
+		}
+		if (n->attempt > 0) {
+			if (n->max_attempts > 0)
+				buf_addf(out, "%-10s %d/%d\n", "Attempts:", n->attempt, n->max_attempts);
+			else
+				buf_addf(out, "%-10s %d\n", "Attempts:", n->attempt);
+		}
+		line(out, "Since:", n->since);
+	}
+	line(out, "Output:", n->output);
+	add_detail(out, n->detail);
+	line(out, "Event:", n->event_at);
+	buf_adds(out, "\n");
+	notice_link(n, out);
+	buf_adds(out, "\n");
+}

@@ -1,0 +1,210 @@
+"""alertlib.py - shared parts of the alerting end-to-end tests.
+
+On top of harness.py: the SMTP sink (smtp_sink.py) and the Pushover stand-in
+(pushover_standin.py) as child processes, and AlertEnv - a private cluster,
+a serverd configured to mail the sink and push to the stand-in, an agent,
+a contact with email + Pushover, and helpers to post results and wait for
+what arrives.
+"""
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+
+from harness import Env, Server, free_port, wait_for  # noqa: F401
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PY = "/usr/bin/python3"
+PO_TOKEN = "a" * 30           # the stand-in checks the format: 30 [A-Za-z0-9]
+PO_USER = "u" * 29 + "1"
+
+
+def _start_child(cmd, log_path):
+    logf = open(log_path, "ab")
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=logf, text=True)
+    line = p.stdout.readline()
+    if not line.startswith("ready"):
+        p.kill()
+        raise RuntimeError("%s did not start: %r" % (cmd[1], line))
+    return p
+
+
+class SmtpSink:
+    def __init__(self, tmp, starttls=False, auth=None, name="mail"):
+        self.dir = os.path.join(tmp, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = free_port()
+        self.starttls = starttls
+        self.auth = auth
+        self.proc = None
+        self.log_path = os.path.join(tmp, name + "-sink.log")
+
+    def start(self):
+        cmd = [PY, os.path.join(HERE, "smtp_sink.py"), "--dir", self.dir,
+               "--port", str(self.port)]
+        if self.starttls:
+            cmd.append("--starttls")
+        if self.auth:
+            cmd += ["--auth", self.auth]
+        self.proc = _start_child(cmd, self.log_path)
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def refuse(self, reply="451 4.3.0 try again later"):
+        with open(os.path.join(self.dir, "refuse"), "w") as f:
+            f.write(reply)
+
+    def accept(self):
+        try:
+            os.unlink(os.path.join(self.dir, "refuse"))
+        except FileNotFoundError:
+            pass
+
+    def messages(self):
+        """Index records of the stored messages, oldest first."""
+        try:
+            with open(os.path.join(self.dir, "index.jsonl")) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
+
+    def subjects(self):
+        return [m["subject"] for m in self.messages()]
+
+    def body(self, rec):
+        with open(os.path.join(self.dir, rec["file"]), "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+
+class Pushover:
+    def __init__(self, tmp, name="pushover"):
+        self.port = free_port()
+        self.log = os.path.join(tmp, name + ".jsonl")
+        self.err = os.path.join(tmp, name + ".log")
+        self.proc = None
+        self.url = "http://127.0.0.1:%d/1/messages.json" % self.port
+
+    def start(self):
+        self.proc = _start_child([PY, os.path.join(HERE, "pushover_standin.py"),
+                                  "--port", str(self.port), "--log", self.log,
+                                  "--token", PO_TOKEN], self.err)
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(10)
+        self.proc = None
+
+    def control(self, fail, code=500):
+        req = urllib.request.Request("http://127.0.0.1:%d/control" % self.port,
+                                     data=json.dumps({"fail": fail, "code": code}).encode(),
+                                     method="POST")
+        urllib.request.urlopen(req, timeout=5).read()
+
+    def requests(self):
+        try:
+            with open(self.log) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
+
+    def accepted(self):
+        return [r for r in self.requests() if r["status"] == 200]
+
+    def titles(self):
+        return [r["fields"].get("title") for r in self.accepted()]
+
+
+class AlertEnv(Env):
+    """Env + SMTP sink + Pushover stand-in + agent + contact."""
+
+    def __init__(self, conf=None, starttls=False, auth=None, start_sink=True,
+                 contact=True, agent_interval=60):
+        import tempfile
+        tmp_probe = tempfile.mkdtemp(prefix="custos-alert-")
+        os.chmod(tmp_probe, 0o755)
+        self.sink = SmtpSink(tmp_probe, starttls=starttls, auth=auth)
+        self.po = Pushover(tmp_probe)
+        settings = {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": str(self.sink.port),
+            "smtp_starttls": "require" if starttls else "off",
+            "smtp_from": "custos@example.test",
+            "pushover_url": self.po.url,
+            "pushover_token": PO_TOKEN,
+            "sender_threads": "2",
+        }
+        if starttls:
+            settings["smtp_verify_cert"] = "false"
+        if auth:
+            u, _, p = auth.partition(":")
+            settings["smtp_user"] = u
+            settings["smtp_password"] = p
+        settings.update(conf or {})
+        self.probe_tmp = tmp_probe
+        if start_sink:
+            self.sink.start()
+        self.po.start()
+        super().__init__(conf=settings)
+        import atexit
+        atexit.register(self.sink.stop)
+        atexit.register(self.po.stop)
+        self.agent_id, self.agent_token = self.make_agent("web01", interval_s=agent_interval)
+        self.contact_id = None
+        if contact:
+            st, c, _ = self.api("POST", "/api/v1/contacts", self.admin, {
+                "name": "oncall", "email": "oncall@example.test", "pushover_user": PO_USER})
+            if st != 201:
+                raise RuntimeError("create contact: %s %s" % (st, c))
+            self.contact_id = c["id"]
+
+    def check(self, name, max_attempts=1, **extra):
+        return self.make_check(self.agent_id, name, "load", {"period": 1},
+                               max_attempts=max_attempts, **extra)
+
+    def post(self, check_id, status, output=None, value=None):
+        st, body, _ = self.post_results(self.agent_token, {
+            "check_id": check_id, "status": status,
+            "output": output or ("status %d" % status), "value": value})
+        if st != 201:
+            raise RuntimeError("post result: %s %s" % (st, body))
+        return body
+
+    def events(self, check_id=None, kind=None):
+        q = "/api/v1/events?limit=1000"
+        if check_id:
+            q += "&check_id=%d" % check_id
+        if kind:
+            q += "&kind=" + urllib.request.quote(kind)
+        st, body, _ = self.api("GET", q, self.admin)
+        return body["items"] if st == 200 else []
+
+    def notifications(self, **filters):
+        q = "/api/v1/notifications?limit=1000"
+        for k, v in filters.items():
+            q += "&%s=%s" % (k, v)
+        st, body, _ = self.api("GET", q, self.admin)
+        return body["items"] if st == 200 else []
+
+    def settle(self, timeout=10.0):
+        """Waits until no notification is pending (or timeout); True when settled."""
+        return wait_for(lambda: all(n["status"] != "pending" for n in self.notifications()),
+                        timeout, 0.05)
+
+    def wait_mail(self, pred, timeout=10.0):
+        return wait_for(lambda: [m for m in self.sink.messages() if pred(m)], timeout, 0.02)
+
+    def wait_push(self, pred, timeout=10.0):
+        return wait_for(lambda: [r for r in self.po.accepted() if pred(r)], timeout, 0.02)
