@@ -185,22 +185,28 @@ static const struct db_stmt q_events = { "events_list",
 	"  AND ($4::bigint IS NULL OR e.agent_id = $4) AND ($5::text IS NULL OR e.kind = $5)"
 	" ORDER BY e.id LIMIT $2", 5 };
 
-/* An optional positive id argument: 0 absent, 1 present, -1 error. */
+/* An optional id argument >= min: 0 absent, 1 present, -1 error. */
 static int
-id_arg(struct req *r, const char *key, char buf[24], struct resp *rs)
+id_arg_min(struct req *r, const char *key, long long min, char buf[24], struct resp *rs)
 {
 	const char *s = req_arg(r, key), *es;
 	long long n;
 
 	if (s == NULL || *s == '\0')
 		return 0;
-	n = str_to_ll(s, 1, INT64_MAX, &es);
+	n = str_to_ll(s, min, INT64_MAX, &es);
 	if (es) {
-		resp_error(rs, 400, key, "%s must be a positive integer", key);
+		resp_error(rs, 400, key, "%s must be an integer from %lld", key, min);
 		return -1;
 	}
 	id_text(n, buf);
 	return 1;
+}
+
+static int
+id_arg(struct req *r, const char *key, char buf[24], struct resp *rs)
+{
+	return id_arg_min(r, key, 1, buf, rs);
 }
 
 void
@@ -215,7 +221,7 @@ api_events_list(struct req *r, struct resp *rs)
 	if ((limit = api_limit(r, rs)) < 0)
 		return;
 	/* since_id (or cursor, the "next" of the previous page): ids after it */
-	if (id_arg(r, req_arg(r, "since_id") ? "since_id" : "cursor", since, rs) < 0 ||
+	if (id_arg_min(r, req_arg(r, "since_id") ? "since_id" : "cursor", 0, since, rs) < 0 ||
 	    (hc = id_arg(r, "check_id", check, rs)) < 0 || (ha = id_arg(r, "agent_id", agent, rs)) < 0)
 		return;
 	if (kind && *kind == '\0')
