@@ -124,6 +124,92 @@ db_exec(PGconn *c, const struct db_stmt *st, const char *const *vals)
 	return r;
 }
 
+/* Prepares st on this thread's connection unless done already; 0 or -1. */
+static int
+db_prepare(PGconn *c, const struct db_stmt *st)
+{
+	PGresult *r;
+	int ok;
+
+	if (st->name == NULL || c != dbt.conn || db_is_prepared(st))
+		return 0;
+	r = PQprepare(c, st->name, st->sql, st->nparams, NULL);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		log_error("database: preparing %s: %s", st->name, PQerrorMessage(c));
+	PQclear(r);
+	if (ok && dbt.nprepared < DB_MAX_PREPARED)
+		dbt.prepared[dbt.nprepared++] = st;
+	return ok ? 0 : -1;
+}
+
+int
+db_pipeline(PGconn *c, int n, const struct db_stmt *const *st,
+    const char *const *const *vals, PGresult **out)
+{
+	int i, sent = 0, rc = 0;
+	PGresult *r;
+
+	for (i = 0; i < n; i++)
+		out[i] = NULL;
+	for (i = 0; i < n; i++)
+		if (db_prepare(c, st[i]) < 0)
+			goto fallback;
+	if (PQenterPipelineMode(c) != 1)
+		goto fallback;
+	for (i = 0; i < n; i++) {
+		int ok;
+		if (st[i]->name && c == dbt.conn)
+			ok = PQsendQueryPrepared(c, st[i]->name, st[i]->nparams, vals[i], NULL, NULL, 0);
+		else
+			ok = PQsendQueryParams(c, st[i]->sql, st[i]->nparams, NULL, vals[i], NULL, NULL, 0);
+		if (!ok)
+			break;
+		sent++;
+	}
+	if (PQpipelineSync(c) != 1)
+		sent = 0;
+	/* collect: each statement's result then NULL; then the sync marker */
+	for (i = 0; i < sent; i++) {
+		PGresult *last = NULL;
+		while ((r = PQgetResult(c)) != NULL) {
+			PQclear(last);
+			last = r;
+		}
+		out[i] = last;
+		if (last == NULL || (PQresultStatus(last) != PGRES_COMMAND_OK &&
+		    PQresultStatus(last) != PGRES_TUPLES_OK))
+			rc = -1;
+	}
+	if (sent > 0) {
+		while ((r = PQgetResult(c)) != NULL) {
+			ExecStatusType t = PQresultStatus(r);
+			PQclear(r);
+			if (t == PGRES_PIPELINE_SYNC)
+				break;
+		}
+	}
+	PQexitPipelineMode(c);
+	for (i = sent; i < n; i++)
+		out[i] = PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
+	if (sent < n)
+		rc = -1;
+	return rc;
+fallback:
+	/* could not prepare: run one by one, stopping at the first failure */
+	for (i = 0; i < n; i++) {
+		out[i] = st[i]->name ? db_exec(c, st[i], vals[i]) :
+		    PQexecParams(c, st[i]->sql, st[i]->nparams, NULL, vals[i], NULL, NULL, 0);
+		if (out[i] == NULL || (PQresultStatus(out[i]) != PGRES_COMMAND_OK &&
+		    PQresultStatus(out[i]) != PGRES_TUPLES_OK)) {
+			for (i++; i < n; i++)
+				out[i] = PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 db_cmd(PGconn *c, const char *sql)
 {

@@ -32,6 +32,15 @@ void db_close(void);
  * The caller owns the PGresult (PQclear). Never returns NULL.
  */
 PGresult *db_exec(PGconn *c, const struct db_stmt *st, const char *const *vals);
+/*
+ * Runs n statements in one round trip (libpq pipeline mode). A statement
+ * with a NULL name is sent unprepared (BEGIN, COMMIT). out[i] receives each
+ * result (the caller clears them all, also on failure; a statement after a
+ * failed one gets PGRES_PIPELINE_ABORTED). Returns 0 when every statement
+ * succeeded, -1 otherwise.
+ */
+int db_pipeline(PGconn *c, int n, const struct db_stmt *const *st,
+    const char *const *const *vals, PGresult **out);
 /* Plain one-off statement without parameters (BEGIN, COMMIT, ...). */
 int db_cmd(PGconn *c, const char *sql);
 /* 1 when r succeeded with the given status (PGRES_TUPLES_OK/COMMAND_OK). */

@@ -76,6 +76,9 @@ static const struct db_stmt q_lock = { "ingest_lock",
 	"  checks c JOIN check_state s ON s.check_id = c.id"
 	" WHERE c.id = ANY ($1::bigint[]) ORDER BY c.id", 2 };
 
+static const struct db_stmt q_begin = { NULL, "BEGIN", 0 };
+static const struct db_stmt q_commit = { NULL, "COMMIT", 0 };
+
 static const struct db_stmt q_insert = { "ingest_insert",
 	"INSERT INTO check_history (check_id, agent_id, status, value, output, perfdata,"
 	"  observed_at, duration_ms, result_id)"
@@ -268,7 +271,8 @@ api_check_history_post(struct req *r, struct resp *rs)
 	char *wrapped = NULL, *upd_text = NULL, *ids_text = NULL;
 	const char *body_text;
 	char agent_id[24], now_text[RFC3339_LEN];
-	PGresult *q = NULL;
+	PGresult *q = NULL, *pr[3] = { NULL, NULL, NULL }, *pr2[2] = { NULL, NULL };
+	char lock_id[24];
 	int64_t now_us = time_now_us();
 	int in_tx = 0, st;
 
@@ -332,19 +336,45 @@ api_check_history_post(struct req *r, struct resp *rs)
 		ids_text[off] = '\0';
 	}
 
-	if (db_cmd(r->db, "BEGIN") < 0) {
-		resp_db_error(rs, r->db, NULL);
-		goto done;
+	/* the insert's parameter: the validated body itself */
+	if (json_is_array(r->body)) {
+		body_text = r->raw;
+	} else {
+		/* one object: as a one-element array */
+		if ((wrapped = malloc(r->raw_len + 3)) == NULL) {
+			resp_error(rs, 500, NULL, "out of memory");
+			goto done;
+		}
+		wrapped[0] = '[';
+		memcpy(wrapped + 1, r->raw, r->raw_len);
+		wrapped[r->raw_len + 1] = ']';
+		wrapped[r->raw_len + 2] = '\0';
+		body_text = wrapped;
 	}
-	in_tx = 1;
+	snprintf(agent_id, sizeof(agent_id), "%lld", (long long)r->who.id);
+	snprintf(lock_id, sizeof(lock_id), "%lld", (long long)(r->who.id & 0x7fffffff));
+	rfc3339_format(now_us, now_text);
+
+	/* 2. and 3. in one round trip: BEGIN, lock and read, insert */
 	{
-		const char *v[2] = { ids_text, agent_id };
-		snprintf(agent_id, sizeof(agent_id), "%lld", (long long)(r->who.id & 0x7fffffff));
-		q = db_exec(r->db, &q_lock, v);
-	}
-	if (!db_ok(q, PGRES_TUPLES_OK)) {
-		resp_db_error(rs, r->db, q);
-		goto done;
+		const struct db_stmt *const pst[3] = { &q_begin, &q_lock, &q_insert };
+		const char *const lv[2] = { ids_text, lock_id };
+		const char *const iv[3] = { body_text, agent_id, now_text };
+		const char *const *const vals[3] = { NULL, lv, iv };
+		int prc = db_pipeline(r->db, 3, pst, vals, pr);
+
+		if (pr[0] && PQresultStatus(pr[0]) == PGRES_COMMAND_OK)
+			in_tx = 1;
+		if (prc < 0) {
+			int k;
+			for (k = 0; k < 3; k++)
+				if (!db_ok(pr[k], PQresultStatus(pr[k]) == PGRES_TUPLES_OK ?
+				    PGRES_TUPLES_OK : PGRES_COMMAND_OK))
+					break;
+			resp_db_error(rs, r->db, k < 3 ? pr[k] : NULL);
+			goto done;
+		}
+		q = pr[1];
 	}
 	ncs = (size_t)PQntuples(q);
 	for (i = 0; i < ncs; i++) {
@@ -373,8 +403,6 @@ api_check_history_post(struct req *r, struct resp *rs)
 		c->last_us = str_to_ll(PQgetvalue(q, (int)i, 12), INT64_MIN, INT64_MAX, &es);
 		c->before = c->s;
 	}
-	PQclear(q);
-	q = NULL;
 	/* every named check must have been found (rows come in id order) */
 	for (i = 0, j = 0; i < n; i++) {
 		if (i > 0 && res[i].check_id == res[i - 1].check_id)
@@ -387,31 +415,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 		j++;
 	}
 
-	/* 3. insert: the validated body itself is the parameter */
-	snprintf(agent_id, sizeof(agent_id), "%lld", (long long)r->who.id);
-	rfc3339_format(now_us, now_text);
-	if (json_is_array(r->body)) {
-		body_text = r->raw;
-	} else {
-		/* one object: as a one-element array */
-		if ((wrapped = malloc(r->raw_len + 3)) == NULL) {
-			resp_error(rs, 500, NULL, "out of memory");
-			goto done;
-		}
-		wrapped[0] = '[';
-		memcpy(wrapped + 1, r->raw, r->raw_len);
-		wrapped[r->raw_len + 1] = ']';
-		wrapped[r->raw_len + 2] = '\0';
-		body_text = wrapped;
-	}
-	{
-		const char *v[3] = { body_text, agent_id, now_text };
-		q = db_exec(r->db, &q_insert, v);
-	}
-	if (!db_ok(q, PGRES_TUPLES_OK)) {
-		resp_db_error(rs, r->db, q);
-		goto done;
-	}
+	q = pr[2];
 	/* mark what went in: rows without result_id always do; others by id */
 	{
 		int nr = PQntuples(q), k;
@@ -436,7 +440,6 @@ api_check_history_post(struct req *r, struct resp *rs)
 				byrid[lo]->inserted = 1;
 		}
 	}
-	PQclear(q);
 	q = NULL;
 
 	/* 4. evaluate, in (check, observed) order */
@@ -494,41 +497,64 @@ api_check_history_post(struct req *r, struct resp *rs)
 			goto done;
 		}
 	}
-	if (json_array_size(upd) > 0) {
-		const char *v[1];
-		if ((upd_text = json_dumps(upd, JSON_COMPACT)) == NULL) {
-			resp_error(rs, 500, NULL, "out of memory");
+	if (json_array_size(upd) > 0 && (upd_text = json_dumps(upd, JSON_COMPACT)) == NULL) {
+		resp_error(rs, 500, NULL, "out of memory");
+		goto done;
+	}
+	if (nev > 0) {
+		/* state changes with events: update, record, then commit */
+		if (upd_text) {
+			const char *v[1] = { upd_text };
+			q = db_exec(r->db, &q_update, v);
+			if (!db_ok(q, PGRES_COMMAND_OK)) {
+				resp_db_error(rs, r->db, q);
+				goto done;
+			}
+			PQclear(q);
+			q = NULL;
+		}
+		if ((st = alert_record(r->db, evs, nev, NULL)) != 0) {
+			if (st == 503)
+				resp_error(rs, 503, NULL, "database unavailable");
+			else
+				resp_error(rs, 500, NULL, "could not record events");
 			goto done;
 		}
-		v[0] = upd_text;
-		q = db_exec(r->db, &q_update, v);
+		q = PQexec(r->db, "COMMIT");
+		in_tx = 0;
 		if (!db_ok(q, PGRES_COMMAND_OK)) {
 			resp_db_error(rs, r->db, q);
 			goto done;
 		}
-		PQclear(q);
-		q = NULL;
+	} else {
+		/* 5. the common case: (update and) commit in one round trip */
+		const struct db_stmt *const st2[2] = { &q_update, &q_commit };
+		const char *const uv[1] = { upd_text };
+		const char *const *const vals[2] = { uv, NULL };
+		int skip = upd_text == NULL;   /* nothing changed: commit only */
+		int prc = db_pipeline(r->db, 2 - skip, st2 + skip, vals + skip, pr2);
+
+		if (prc < 0) {
+			PGresult *bad = pr2[0];
+			if (!skip && db_ok(pr2[0], PGRES_COMMAND_OK))
+				bad = pr2[1];
+			resp_db_error(rs, r->db, bad);
+			goto done;   /* in_tx: the ROLLBACK below ends the failed transaction */
+		}
+		in_tx = 0;
 	}
-	if (nev > 0 && (st = alert_record(r->db, evs, nev, NULL)) != 0) {
-		if (st == 503)
-			resp_error(rs, 503, NULL, "database unavailable");
-		else
-			resp_error(rs, 500, NULL, "could not record events");
-		goto done;
-	}
-	/* 5. commit; only a committed batch is acknowledged */
-	q = PQexec(r->db, "COMMIT");
-	in_tx = 0;
-	if (!db_ok(q, PGRES_COMMAND_OK)) {
-		resp_db_error(rs, r->db, q);
-		goto done;
-	}
+	/* only a committed batch is acknowledged */
 	resp_json(rs, 201, json_pack("{s:I,s:I}", "accepted", (json_int_t)accepted,
 	    "duplicates", (json_int_t)dups));
 done:
 	if (in_tx && r->db && PQstatus(r->db) == CONNECTION_OK)
 		db_cmd(r->db, "ROLLBACK");
-	PQclear(q);
+	if (q != pr[1] && q != pr[2])
+		PQclear(q);
+	for (i = 0; i < 3; i++)
+		PQclear(pr[i]);
+	PQclear(pr2[0]);
+	PQclear(pr2[1]);
 	free(wrapped);
 	free(upd_text);
 	free(ids_text);
