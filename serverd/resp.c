@@ -1,0 +1,73 @@
+/*
+ * resp.c - filling a struct resp: JSON answers and the one error shape,
+ * {"error": ..., "field": ...}; reading query arguments and headers. Separate from http.c so the validators can
+ * be unit-tested without a server.
+ */
+#include "config.h"
+#include "http.h"
+#include "db.h"
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+void
+resp_json(struct resp *rs, int status, json_t *j)
+{
+	json_decref(rs->json);
+	rs->json = NULL;
+	if (j == NULL) {
+		resp_error(rs, 500, NULL, "out of memory");
+		return;
+	}
+	rs->status = status;
+	rs->json = j;
+}
+
+void
+resp_error(struct resp *rs, int status, const char *field, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	json_t *j;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_decref(rs->json);
+	j = json_object();
+	if (j) {
+		json_object_set_new(j, "error", json_string(msg));
+		if (field)
+			json_object_set_new(j, "field", json_string(field));
+	}
+	rs->status = status;
+	rs->json = j;
+	if (status >= 500)
+		log_error("%d: %s", status, msg);
+}
+
+void
+resp_db_error(struct resp *rs, PGconn *c, const PGresult *r)
+{
+	int st = db_fail_status(c, r);
+
+	if (st == 503)
+		resp_error(rs, 503, NULL, "database unavailable");
+	else if (st == 409)
+		resp_error(rs, 409, NULL, "conflict: already exists");
+	else
+		resp_error(rs, 500, NULL, "internal database error");
+}
+
+const char *
+req_arg(struct req *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->mc, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *
+req_header(struct req *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, key);
+}
