@@ -87,6 +87,16 @@ db_conn(void)
 		return NULL;
 	}
 	PQsetNoticeProcessor(dbt.conn, db_notice, NULL);
+	/*
+	 * Our statements are prepared once per connection and their plans do
+	 * not depend on parameter values (id lookups, JSON batches): planning
+	 * them again on every execution (PostgreSQL's custom plans) cost more
+	 * than executing them, so plan once.
+	 */
+	if (db_cmd(dbt.conn, "SET plan_cache_mode = force_generic_plan") < 0) {
+		db_close();
+		return NULL;
+	}
 	pthread_once(&db_key_once, db_key_create);
 	pthread_setspecific(db_key, dbt.conn);
 	return dbt.conn;
