@@ -23,9 +23,14 @@
 #include "serverd.h"
 #include "log.h"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <auth-client.h>
 #include <curl/curl.h>
 #include <libesmtp.h>
+
+#include <arpa/inet.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,7 +66,13 @@ struct evstate {
 	int cert_refused;
 };
 
-/* libesmtp reports TLS certificate problems here; *ok = 1 accepts. */
+/*
+ * libesmtp reports TLS certificate problems here; *ok = 1 accepts. With
+ * verification on, OpenSSL has already checked the chain and the host name
+ * (or IP address) during the handshake (tls_ctx()), which fails at once on
+ * a bad certificate; libesmtp's own name check knows no IP addresses, so
+ * its WRONG_PEER verdict is overridden by OpenSSL's.
+ */
 static void
 event_cb(smtp_session_t s, int ev, void *arg, ...)
 {
@@ -79,15 +90,63 @@ event_cb(smtp_session_t s, int ev, void *arg, ...)
 		st->cert_refused |= st->verify;
 		break;
 	case SMTP_EV_NO_PEER_CERTIFICATE:
-	case SMTP_EV_WRONG_PEER_CERTIFICATE:
 		ok = va_arg(ap, int *);
 		*ok = !st->verify;
 		st->cert_refused |= st->verify;
+		break;
+	case SMTP_EV_WRONG_PEER_CERTIFICATE:
+		ok = va_arg(ap, int *);
+		*ok = 1;
 		break;
 	default:
 		break;
 	}
 	va_end(ap);
+}
+
+/*
+ * A TLS context for one session. libesmtp 1.1 frees a session's context
+ * at smtp_destroy_session() but does not hold a reference on its own
+ * shared default one, so a second session would use freed memory: we
+ * always give it ours (smtp_starttls_set_ctx() takes a reference; we drop
+ * ours after the session). Verification uses the system CA store and the
+ * configured host name or address.
+ */
+static SSL_CTX *
+tls_ctx(const char *host, int verify)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (ctx == NULL)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (verify) {
+		X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(ctx);
+		SSL_CTX_set_default_verify_paths(ctx);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		if (inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1)
+			X509_VERIFY_PARAM_set1_ip_asc(vp, host);
+		else
+			X509_VERIFY_PARAM_set1_host(vp, host, 0);
+	}
+	return ctx;
+}
+
+/* The first OpenSSL error of this thread, for a reason worth reading. */
+static void
+tls_reason(char *out, size_t outlen)
+{
+	unsigned long e = ERR_get_error();
+
+	out[0] = '\0';
+	if (e != 0) {
+		char b[256];
+		ERR_error_string_n(e, b, sizeof(b));
+		snprintf(out, outlen, " (TLS: %s)", b);
+	}
+	ERR_clear_error();
 }
 
 /* Appends s with CR and LF turned into spaces (no header injection). */
@@ -217,6 +276,8 @@ notify_email(const struct notice *n, char *err, size_t errlen)
 	smtp_session_t session = NULL;
 	smtp_message_t message;
 	auth_context_t authctx = NULL;
+	SSL_CTX *ctx = NULL;
+	char tlsr[320] = "";
 	struct creds creds;
 	struct evstate evs;
 	struct buf msg;
@@ -256,6 +317,14 @@ notify_email(const struct notice *n, char *err, size_t errlen)
 	smtp_set_eventcb(session, event_cb, &evs);
 	smtp_starttls_enable(session, cf->smtp_starttls == STARTTLS_OFF ? Starttls_DISABLED :
 	    cf->smtp_starttls == STARTTLS_REQUIRE ? Starttls_REQUIRED : Starttls_ENABLED);
+	if (cf->smtp_starttls != STARTTLS_OFF) {
+		if ((ctx = tls_ctx(cf->smtp_host, cf->smtp_verify_cert)) == NULL) {
+			snprintf(err, errlen, "OpenSSL: cannot create a TLS context");
+			goto done;
+		}
+		ERR_clear_error();
+		smtp_starttls_set_ctx(session, ctx);
+	}
 	if (cf->smtp_user && *cf->smtp_user) {
 		creds.user = cf->smtp_user;
 		creds.pass = cf->smtp_password ? cf->smtp_password : "";
@@ -276,9 +345,11 @@ notify_email(const struct notice *n, char *err, size_t errlen)
 	}
 	if (!smtp_start_session(session)) {
 		char eb[256];
-		snprintf(err, errlen, "SMTP %s: %s%s", server,
-		    smtp_strerror(smtp_errno(), eb, sizeof(eb)),
-		    evs.cert_refused ? " (certificate not trusted; see smtp_verify_cert)" : "");
+		tls_reason(tlsr, sizeof(tlsr));
+		snprintf(err, errlen, "SMTP %s: %s%s%s", server,
+		    smtp_strerror(smtp_errno(), eb, sizeof(eb)), tlsr,
+		    evs.cert_refused || strstr(tlsr, "certificate") ?
+		    " (certificate not trusted; see smtp_verify_cert)" : "");
 		goto done;
 	}
 	st = smtp_message_transfer_status(message);
@@ -291,10 +362,13 @@ notify_email(const struct notice *n, char *err, size_t errlen)
 			if (rs && rs->code >= 400)
 				snprintf(err, errlen, "SMTP %s: MAIL FROM refused: %d %s", server,
 				    rs->code, rs->text ? rs->text : "");
-			else
-				snprintf(err, errlen, "SMTP %s: not accepted: %s%s", server,
-				    smtp_strerror(smtp_errno(), eb, sizeof(eb)),
-				    evs.cert_refused ? " (certificate not trusted; see smtp_verify_cert)" : "");
+			else {
+				tls_reason(tlsr, sizeof(tlsr));
+				snprintf(err, errlen, "SMTP %s: not accepted: %s%s%s", server,
+				    smtp_strerror(smtp_errno(), eb, sizeof(eb)), tlsr,
+				    evs.cert_refused || strstr(tlsr, "certificate") ?
+				    " (certificate not trusted; see smtp_verify_cert)" : "");
+			}
 		} else {
 			snprintf(err, errlen, "SMTP %s: %d %s", server, st->code,
 			    st->text ? st->text : "");
@@ -305,6 +379,7 @@ notify_email(const struct notice *n, char *err, size_t errlen)
 done:
 	if (session)
 		smtp_destroy_session(session);   /* frees the statuses read above */
+	SSL_CTX_free(ctx);                   /* our reference; NULL is fine */
 	if (authctx)
 		auth_destroy_context(authctx);
 	buf_free(&msg);

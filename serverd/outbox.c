@@ -23,6 +23,9 @@
  * round trip; the stable Message-ID / Idempotency-Key lets receivers drop
  * that rare resend.
  *
+ * A SIGHUP makes every waiting row due at once (the admin may just have
+ * fixed the relay's address or password).
+ *
  * Between wake-ups a sender sleeps until the earliest future retry, at
  * most OUTBOX_SAFETY_MS: the cap only matters when a row was held by a
  * serverd that died (its lock goes with its connection, without a NOTIFY).
@@ -139,16 +142,40 @@ wait_for(unsigned long gen, long long ms, int by_notify)
 
 /* ---- the listener --------------------------------------------------------- */
 
+/*
+ * After a SIGHUP (g_conf is replaced) the settings of a channel may have
+ * been fixed - a relay, a password, a token: retry what waits at once
+ * rather than at its backed-off time.
+ */
+static void
+retry_now_after_reload(PGconn *c)
+{
+	PGresult *q = PQexec(c, "UPDATE notifications SET next_attempt_at = now()"
+	    " WHERE status = 'pending' AND next_attempt_at > now()");
+
+	if (db_ok(q, PGRES_COMMAND_OK) && strcmp(PQcmdTuples(q), "0") != 0)
+		log_info("outbox: configuration reloaded: retrying %s pending notification(s) now",
+		    PQcmdTuples(q));
+	PQclear(q);
+	wake_all();
+}
+
 static void *
 listener_main(void *arg)
 {
 	PGconn *c = NULL;
+	const struct srv_conf *seen = g_conf;
 
 	(void)arg;
 	while (!is_stopping()) {
 		PGnotify *nt;
 		struct pollfd pfd;
 		int got = 0;
+
+		if (c != NULL && g_conf != seen) {
+			seen = g_conf;
+			retry_now_after_reload(c);
+		}
 
 		if (c == NULL) {
 			if ((c = db_conn()) == NULL || db_cmd(c, "LISTEN custos_outbox") < 0) {
