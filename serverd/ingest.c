@@ -27,6 +27,8 @@
 #include "config.h"
 #include "alert.h"
 #include "api.h"
+#include "apiutil.h"
+#include "buf.h"
 #include "db.h"
 #include "engine.h"
 #include "log.h"
@@ -68,13 +70,21 @@ struct cstate {
 
 static const struct db_stmt q_lock = { "ingest_lock",
 	"SELECT c.id, c.agent_id, c.max_attempts, s.status, s.state_type, s.attempt,"
-	"  s.hard_status, s.acknowledged, s.ack_sticky, s.flapping, s.flap_pct, s.flap_history,"
-	"  COALESCE((SELECT (extract(epoch FROM h.observed_at) * 1000000)::bigint"
-	"   FROM check_history h WHERE h.check_id = c.id"
-	"   ORDER BY h.observed_at DESC, h.id DESC LIMIT 1), 0)"
+	"  s.hard_status, s.acknowledged, s.ack_sticky, s.flapping, s.flap_pct, s.flap_history"
 	" FROM (SELECT pg_advisory_xact_lock(" INGEST_LOCK_CLASS ", $2::integer)) l,"
 	"  checks c JOIN check_state s ON s.check_id = c.id"
 	" WHERE c.id = ANY ($1::bigint[]) ORDER BY c.id", 2 };
+
+/*
+ * The newest result stored before this request, for checks whose state this
+ * request may change: rows of an agent's checks are only written under the
+ * agent's lock, so every earlier row has an id below this request's first.
+ */
+static const struct db_stmt q_prior = { "ingest_prior",
+	"SELECT x.id, COALESCE((SELECT (extract(epoch FROM h.observed_at) * 1000000)::bigint"
+	"  FROM check_history h WHERE h.check_id = x.id AND h.id < $2"
+	"  ORDER BY h.observed_at DESC, h.id DESC LIMIT 1), 0)"
+	" FROM unnest($1::bigint[]) x(id)", 2 };
 
 static const struct db_stmt q_begin = { NULL, "BEGIN", 0 };
 static const struct db_stmt q_commit = { NULL, "COMMIT", 0 };
@@ -87,7 +97,7 @@ static const struct db_stmt q_insert = { "ingest_insert",
 	" FROM json_to_recordset($1::json) AS x(check_id bigint, status smallint, value float8,"
 	"  output text, perfdata text, observed_at timestamptz, duration_ms integer, result_id text)"
 	" ON CONFLICT (agent_id, result_id) WHERE result_id IS NOT NULL DO NOTHING"
-	" RETURNING result_id", 3 };
+	" RETURNING id, result_id", 3 };
 
 static const struct db_stmt q_update = { "ingest_update",
 	"UPDATE check_state s SET status = x.status, state_type = x.state_type,"
@@ -273,7 +283,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 	char agent_id[24], now_text[RFC3339_LEN];
 	PGresult *q = NULL, *pr[3] = { NULL, NULL, NULL }, *pr2[2] = { NULL, NULL };
 	char lock_id[24];
-	int64_t now_us = time_now_us();
+	int64_t now_us = time_now_us(), min_id = 0;
 	int in_tx = 0, st;
 
 	if (r->body == NULL) {
@@ -400,7 +410,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 		c->s.flapping = PQgetvalue(q, (int)i, 9)[0] == 't';
 		c->s.flap_pct = str_to_double(PQgetvalue(q, (int)i, 10), &es);
 		snprintf(c->s.flap_history, sizeof(c->s.flap_history), "%s", PQgetvalue(q, (int)i, 11));
-		c->last_us = str_to_ll(PQgetvalue(q, (int)i, 12), INT64_MIN, INT64_MAX, &es);
+		c->last_us = INT64_MIN;   /* see "prior" below */
 		c->before = c->s;
 	}
 	/* every named check must have been found (rows come in id order) */
@@ -423,11 +433,14 @@ api_check_history_post(struct req *r, struct resp *rs)
 			if (res[i].inserted == 0 && res[i].result_id == NULL)
 				res[i].inserted = 1;
 		for (k = 0; k < nr; k++) {
-			const char *rid;
+			const char *rid, *es;
 			size_t lo = 0, hi = nrid;
-			if (PQgetisnull(q, k, 0))
+			int64_t id = str_to_ll(PQgetvalue(q, k, 0), 1, INT64_MAX, &es);
+			if (min_id == 0 || id < min_id)
+				min_id = id;
+			if (PQgetisnull(q, k, 1))
 				continue;
-			rid = PQgetvalue(q, k, 0);
+			rid = PQgetvalue(q, k, 1);
 			/* lower bound: the first occurrence of rid in byrid */
 			while (lo < hi) {
 				size_t mid = (lo + hi) / 2;
@@ -441,6 +454,71 @@ api_check_history_post(struct req *r, struct resp *rs)
 		}
 	}
 	q = NULL;
+
+	/*
+	 * Which checks might change state? A check whose every new result
+	 * leaves its state as it is (the steady case) needs nothing more. For
+	 * the others, results observed before the newest one already stored are
+	 * late and must not move the state: fetch that time (one more round
+	 * trip, only when some state may change).
+	 */
+	{
+		struct buf ids;
+		size_t nprior = 0;
+
+		buf_init(&ids, n * 21 + 3);
+		buf_adds(&ids, "{");
+		for (i = 0, j = 0; i < n; i++) {
+			struct eng_state sim;
+			enum ev_kind ek[3];
+			size_t k;
+
+			if (i > 0 && res[i].check_id == res[i - 1].check_id)
+				continue;
+			while (j < ncs && cs[j].check_id != res[i].check_id)
+				j++;
+			sim = cs[j].s;
+			for (k = i; k < n && res[k].check_id == res[i].check_id; k++) {
+				if (res[k].inserted != 1)
+					continue;
+				if (engine_step(&sim, &cs[j].p, res[k].status, ek) > 0 ||
+				    state_changed(&sim, &cs[j].before))
+					break;
+			}
+			if (k < n && res[k].check_id == res[i].check_id) {
+				buf_addf(&ids, "%s%lld", nprior ? "," : "", (long long)cs[j].check_id);
+				nprior++;
+			}
+		}
+		if (buf_adds(&ids, "}") < 0) {
+			buf_free(&ids);
+			resp_error(rs, 500, NULL, "out of memory");
+			goto done;
+		}
+		if (nprior > 0) {
+			char mid[24];
+			const char *v[2] = { ids.ptr, id_text(min_id ? min_id : INT64_MAX, mid) };
+			int k;
+
+			q = db_exec(r->db, &q_prior, v);
+			if (!db_ok(q, PGRES_TUPLES_OK)) {
+				buf_free(&ids);
+				resp_db_error(rs, r->db, q);
+				goto done;
+			}
+			for (k = 0; k < PQntuples(q); k++) {
+				const char *es;
+				int64_t cid = str_to_ll(PQgetvalue(q, k, 0), 1, INT64_MAX, &es);
+				for (j = 0; j < ncs; j++)
+					if (cs[j].check_id == cid)
+						cs[j].last_us = str_to_ll(PQgetvalue(q, k, 1),
+						    INT64_MIN, INT64_MAX, &es);
+			}
+			PQclear(q);
+			q = NULL;
+		}
+		buf_free(&ids);
+	}
 
 	/* 4. evaluate, in (check, observed) order */
 	for (i = 0, j = 0; i < n; i++) {
