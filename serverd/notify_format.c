@@ -117,7 +117,7 @@ notice_body(const struct notice *n, struct buf *out)
 			buf_adds(out, "\n");
 		}
 		if (n->has_value) {
-			buf_addf(out, "%-10s %g", "Value:", n->value);
+			buf_addf(out, "%-10s %.15g", "Value:", n->value);
 			if (*n->warning || *n->critical)
 				buf_addf(out, " (warning %s, critical %s)",
 				    *n->warning ? n->warning : "none",
