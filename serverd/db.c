@@ -157,6 +157,14 @@ int
 db_pipeline(PGconn *c, int n, const struct db_stmt *const *st,
     const char *const *const *vals, PGresult **out)
 {
+	return db_pipeline_bin(c, n, st, vals, NULL, NULL, out);
+}
+
+int
+db_pipeline_bin(PGconn *c, int n, const struct db_stmt *const *st,
+    const char *const *const *vals, const int *const *lens, const int *const *fmts,
+    PGresult **out)
+{
 	int i, sent = 0, rc = 0;
 	PGresult *r;
 
@@ -169,10 +177,11 @@ db_pipeline(PGconn *c, int n, const struct db_stmt *const *st,
 		goto fallback;
 	for (i = 0; i < n; i++) {
 		int ok;
+		const int *l = lens ? lens[i] : NULL, *f = fmts ? fmts[i] : NULL;
 		if (st[i]->name && c == dbt.conn)
-			ok = PQsendQueryPrepared(c, st[i]->name, st[i]->nparams, vals[i], NULL, NULL, 0);
+			ok = PQsendQueryPrepared(c, st[i]->name, st[i]->nparams, vals[i], l, f, 0);
 		else
-			ok = PQsendQueryParams(c, st[i]->sql, st[i]->nparams, NULL, vals[i], NULL, NULL, 0);
+			ok = PQsendQueryParams(c, st[i]->sql, st[i]->nparams, NULL, vals[i], l, f, 0);
 		if (!ok)
 			break;
 		sent++;
@@ -208,8 +217,8 @@ db_pipeline(PGconn *c, int n, const struct db_stmt *const *st,
 fallback:
 	/* could not prepare: run one by one, stopping at the first failure */
 	for (i = 0; i < n; i++) {
-		out[i] = st[i]->name ? db_exec(c, st[i], vals[i]) :
-		    PQexecParams(c, st[i]->sql, st[i]->nparams, NULL, vals[i], NULL, NULL, 0);
+		out[i] = PQexecParams(c, st[i]->sql, st[i]->nparams, NULL, vals[i],
+		    lens ? lens[i] : NULL, fmts ? fmts[i] : NULL, 0);
 		if (out[i] == NULL || (PQresultStatus(out[i]) != PGRES_COMMAND_OK &&
 		    PQresultStatus(out[i]) != PGRES_TUPLES_OK)) {
 			for (i++; i < n; i++)
@@ -262,3 +271,125 @@ db_fail_status(PGconn *c, const PGresult *r)
 	log_error("database: %s", r ? PQresultErrorMessage(r) : PQerrorMessage(c));
 	return 500;
 }
+
+/* ---- binary arrays ----------------------------------------------------- */
+
+static void
+put32(struct db_array *a, uint32_t v)
+{
+	unsigned char b[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16),
+		(unsigned char)(v >> 8), (unsigned char)v };
+
+	buf_add(&a->b, b, 4);
+}
+
+static void
+put64(struct db_array *a, uint64_t v)
+{
+	put32(a, (uint32_t)(v >> 32));
+	put32(a, (uint32_t)v);
+}
+
+void
+db_array_begin(struct db_array *a, uint32_t elem_oid, size_t cap)
+{
+	buf_init(&a->b, cap);
+	a->n = 0;
+	a->has_null = 0;
+	put32(a, 1);          /* ndim */
+	put32(a, 0);          /* has nulls: patched at the end */
+	put32(a, elem_oid);
+	put32(a, 0);          /* dimension: patched at the end */
+	put32(a, 1);          /* lower bound */
+}
+
+void
+db_array_int8(struct db_array *a, int64_t v)
+{
+	put32(a, 8);
+	put64(a, (uint64_t)v);
+	a->n++;
+}
+
+void
+db_array_int4(struct db_array *a, int32_t v)
+{
+	put32(a, 4);
+	put32(a, (uint32_t)v);
+	a->n++;
+}
+
+void
+db_array_int2(struct db_array *a, int16_t v)
+{
+	unsigned char b[2] = { (unsigned char)((uint16_t)v >> 8), (unsigned char)v };
+
+	put32(a, 2);
+	buf_add(&a->b, b, 2);
+	a->n++;
+}
+
+void
+db_array_float8(struct db_array *a, double v)
+{
+	uint64_t u;
+
+	memcpy(&u, &v, sizeof(u));
+	put32(a, 8);
+	put64(a, u);
+	a->n++;
+}
+
+void
+db_array_text(struct db_array *a, const char *s)
+{
+	size_t len;
+
+	if (s == NULL) {
+		db_array_null(a);
+		return;
+	}
+	len = strlen(s);
+	put32(a, (uint32_t)len);
+	buf_add(&a->b, s, len);
+	a->n++;
+}
+
+void
+db_array_time(struct db_array *a, int64_t unix_us)
+{
+	/* timestamptz on the wire: microseconds since 2000-01-01 00:00 UTC */
+	db_array_int8(a, unix_us - INT64_C(946684800000000));
+}
+
+void
+db_array_null(struct db_array *a)
+{
+	put32(a, 0xffffffffu);
+	a->has_null = 1;
+	a->n++;
+}
+
+int
+db_array_end(struct db_array *a)
+{
+	unsigned char *p;
+
+	if (a->b.failed || a->b.ptr == NULL)
+		return -1;
+	p = (unsigned char *)a->b.ptr;
+	p[4] = p[5] = p[6] = 0;
+	p[7] = (unsigned char)a->has_null;
+	p[12] = (unsigned char)((uint32_t)a->n >> 24);
+	p[13] = (unsigned char)((uint32_t)a->n >> 16);
+	p[14] = (unsigned char)((uint32_t)a->n >> 8);
+	p[15] = (unsigned char)a->n;
+	return 0;
+}
+
+void
+db_array_free(struct db_array *a)
+{
+	buf_free(&a->b);
+}
+

@@ -13,6 +13,8 @@
 #include <libpq-fe.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 struct db_stmt {
 	const char *name;   /* unique prepared-statement name */
 	const char *sql;
@@ -41,6 +43,39 @@ PGresult *db_exec(PGconn *c, const struct db_stmt *st, const char *const *vals);
  */
 int db_pipeline(PGconn *c, int n, const struct db_stmt *const *st,
     const char *const *const *vals, PGresult **out);
+/*
+ * The same with binary parameters: lens[i]/fmts[i] (each may be NULL, as
+ * may lens and fmts themselves) give statement i's parameter lengths and
+ * formats (0 text, 1 binary), as for PQexecParams.
+ */
+int db_pipeline_bin(PGconn *c, int n, const struct db_stmt *const *st,
+    const char *const *const *vals, const int *const *lens, const int *const *fmts,
+    PGresult **out);
+/*
+ * A one-dimensional array in PostgreSQL's binary format, to pass a batch of
+ * values as one parameter (unnest($1::bigint[])) without the server parsing
+ * text. Add elements in order, then db_array_end(); a.b.ptr/a.b.len are the
+ * parameter's bytes (format 1). Any failure is sticky: db_array_end()
+ * returns -1. db_array_free() releases the memory.
+ */
+enum { DB_OID_INT8 = 20, DB_OID_INT2 = 21, DB_OID_INT4 = 23, DB_OID_TEXT = 25,
+	DB_OID_FLOAT8 = 701, DB_OID_TIMESTAMPTZ = 1184 };
+struct db_array {
+	struct buf b;
+	int32_t n;
+	int has_null;
+};
+void db_array_begin(struct db_array *a, uint32_t elem_oid, size_t cap);
+void db_array_int8(struct db_array *a, int64_t v);
+void db_array_int4(struct db_array *a, int32_t v);
+void db_array_int2(struct db_array *a, int16_t v);
+void db_array_float8(struct db_array *a, double v);
+void db_array_text(struct db_array *a, const char *s);   /* NULL: SQL NULL */
+void db_array_time(struct db_array *a, int64_t unix_us);
+void db_array_null(struct db_array *a);
+int db_array_end(struct db_array *a);
+void db_array_free(struct db_array *a);
+
 /* Plain one-off statement without parameters (BEGIN, COMMIT, ...). */
 int db_cmd(PGconn *c, const char *sql);
 /* 1 when r succeeded with the given status (PGRES_TUPLES_OK/COMMAND_OK). */

@@ -11,10 +11,10 @@
  *      refuses the whole batch (403). Other writers of check_state (ack,
  *      jobs) touch only columns the engine never writes back blindly: the
  *      engine only ever clears an acknowledgement.
- *   3. one INSERT of every result: the request body itself, already
- *      validated here, goes to PostgreSQL as one JSON parameter
- *      (json_to_recordset); ON CONFLICT skips result_ids already stored for
- *      this agent (or repeated in the batch), RETURNING tells which went in
+ *   3. one INSERT of every result from one binary array per column
+ *      (unnest; the server parses no text); ON CONFLICT skips result_ids
+ *      already stored for this agent (or repeated in the batch), RETURNING
+ *      tells which went in
  *   4. the engine (engine.c) steps each new result in observed order, and
  *      one UPDATE writes back the states that changed (a steady check's
  *      state does not change: its newest result is read from history);
@@ -42,6 +42,7 @@
 #define INGEST_MAX_RESULTS 5000     /* per request; more is a 422 */
 #define INGEST_MAX_OUTPUT 65536     /* bytes of output or perfdata per result */
 #define INGEST_MAX_RESULT_ID 128
+#define INS_COLS 8                  /* array parameters of the insert */
 #define INGEST_LOCK_CLASS "1668642164"  /* advisory lock class: one lock per agent id */
 
 struct result {
@@ -92,12 +93,11 @@ static const struct db_stmt q_commit = { NULL, "COMMIT", 0 };
 static const struct db_stmt q_insert = { "ingest_insert",
 	"INSERT INTO check_history (check_id, agent_id, status, value, output, perfdata,"
 	"  observed_at, duration_ms, result_id)"
-	" SELECT x.check_id, $2, x.status, x.value, COALESCE(x.output, ''), x.perfdata,"
-	"  COALESCE(x.observed_at, $3::timestamptz), x.duration_ms, x.result_id"
-	" FROM json_to_recordset($1::json) AS x(check_id bigint, status smallint, value float8,"
-	"  output text, perfdata text, observed_at timestamptz, duration_ms integer, result_id text)"
+	" SELECT x.c, $9::bigint, x.s, x.v, x.o, x.p, x.t, x.d, x.r"
+	" FROM unnest($1::bigint[], $2::smallint[], $3::float8[], $4::text[], $5::text[],"
+	"  $6::timestamptz[], $7::integer[], $8::text[]) AS x(c, s, v, o, p, t, d, r)"
 	" ON CONFLICT (agent_id, result_id) WHERE result_id IS NOT NULL DO NOTHING"
-	" RETURNING id, result_id", 3 };
+	" RETURNING id, result_id", 9 };
 
 static const struct db_stmt q_update = { "ingest_update",
 	"UPDATE check_state s SET status = x.status, state_type = x.state_type,"
@@ -278,9 +278,12 @@ api_check_history_post(struct req *r, struct resp *rs)
 	struct alert_event *evs = NULL;
 	size_t n = 0, i, j, ncs = 0, nrid = 0, nev = 0, accepted = 0, dups = 0;
 	json_t *arr = NULL, *upd = NULL;
-	char *wrapped = NULL, *upd_text = NULL, *ids_text = NULL;
-	const char *body_text;
-	char agent_id[24], now_text[RFC3339_LEN];
+	char *upd_text = NULL, *ids_text = NULL;
+	char agent_id[24];
+	struct db_array cols[INS_COLS];
+	const char *ins_vals[INS_COLS + 1];
+	int ins_lens[INS_COLS + 1], ins_fmts[INS_COLS + 1], cols_live = 0;
+	struct result **order = NULL;
 	PGresult *q = NULL, *pr[3] = { NULL, NULL, NULL }, *pr2[2] = { NULL, NULL };
 	char lock_id[24];
 	int64_t now_us = time_now_us(), min_id = 0;
@@ -346,32 +349,69 @@ api_check_history_post(struct req *r, struct resp *rs)
 		ids_text[off] = '\0';
 	}
 
-	/* the insert's parameter: the validated body itself */
-	if (json_is_array(r->body)) {
-		body_text = r->raw;
-	} else {
-		/* one object: as a one-element array */
-		if ((wrapped = malloc(r->raw_len + 3)) == NULL) {
-			resp_error(rs, 500, NULL, "out of memory");
-			goto done;
+	/*
+	 * The insert's parameters: one binary array per column, in request
+	 * order (of a result_id repeated in the request the first one counts,
+	 * and PostgreSQL keeps the first it inserts).
+	 */
+	if ((order = malloc(n * sizeof(*order))) == NULL) {
+		resp_error(rs, 500, NULL, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < n; i++)
+		order[res[i].idx] = &res[i];
+	{
+		static const uint32_t oids[INS_COLS] = { DB_OID_INT8, DB_OID_INT2, DB_OID_FLOAT8,
+			DB_OID_TEXT, DB_OID_TEXT, DB_OID_TIMESTAMPTZ, DB_OID_INT4, DB_OID_TEXT };
+		size_t cap = r->raw_len * 2 + n * 64 + 1024;
+		int k;
+
+		for (k = 0; k < INS_COLS; k++)
+			db_array_begin(&cols[k], oids[k], cap);
+		cols_live = 1;
+		for (i = 0; i < n; i++) {
+			const struct result *x = order[i];
+			db_array_int8(&cols[0], x->check_id);
+			db_array_int2(&cols[1], (int16_t)x->status);
+			if (x->has_value)
+				db_array_float8(&cols[2], x->value);
+			else
+				db_array_null(&cols[2]);
+			db_array_text(&cols[3], x->output ? x->output : "");
+			db_array_text(&cols[4], x->perfdata);
+			db_array_time(&cols[5], x->observed_us);
+			if (x->duration_ms >= 0)
+				db_array_int4(&cols[6], (int32_t)x->duration_ms);
+			else
+				db_array_null(&cols[6]);
+			db_array_text(&cols[7], x->result_id);
 		}
-		wrapped[0] = '[';
-		memcpy(wrapped + 1, r->raw, r->raw_len);
-		wrapped[r->raw_len + 1] = ']';
-		wrapped[r->raw_len + 2] = '\0';
-		body_text = wrapped;
+		for (k = 0; k < INS_COLS; k++) {
+			if (db_array_end(&cols[k]) < 0) {
+				resp_error(rs, 500, NULL, "out of memory");
+				goto done;
+			}
+			ins_vals[k] = cols[k].b.ptr;
+			ins_lens[k] = (int)cols[k].b.len;
+			ins_fmts[k] = 1;
+		}
 	}
 	snprintf(agent_id, sizeof(agent_id), "%lld", (long long)r->who.id);
 	snprintf(lock_id, sizeof(lock_id), "%lld", (long long)(r->who.id & 0x7fffffff));
-	rfc3339_format(now_us, now_text);
 
 	/* 2. and 3. in one round trip: BEGIN, lock and read, insert */
 	{
 		const struct db_stmt *const pst[3] = { &q_begin, &q_lock, &q_insert };
 		const char *const lv[2] = { ids_text, lock_id };
-		const char *const iv[3] = { body_text, agent_id, now_text };
-		const char *const *const vals[3] = { NULL, lv, iv };
-		int prc = db_pipeline(r->db, 3, pst, vals, pr);
+		const char *const *const vals[3] = { NULL, lv, ins_vals };
+		const int *const lens[3] = { NULL, NULL, ins_lens };
+		const int *const fmts[3] = { NULL, NULL, ins_fmts };
+		int prc;
+
+		ins_vals[INS_COLS] = agent_id;
+		ins_lens[INS_COLS] = 0;
+		ins_fmts[INS_COLS] = 0;
+		prc = db_pipeline_bin(r->db, 3, pst, vals, lens, fmts, pr);
 
 		if (pr[0] && PQresultStatus(pr[0]) == PGRES_COMMAND_OK)
 			in_tx = 1;
@@ -633,7 +673,10 @@ done:
 		PQclear(pr[i]);
 	PQclear(pr2[0]);
 	PQclear(pr2[1]);
-	free(wrapped);
+	if (cols_live)
+		for (i = 0; i < INS_COLS; i++)
+			db_array_free(&cols[i]);
+	free(order);
 	free(upd_text);
 	free(ids_text);
 	json_decref(upd);
