@@ -10,6 +10,10 @@
  *              were not told about (check_state.notified_status differs)
  *              is notified then: PROBLEM, or RECOVERY of a problem they
  *              were told about before the downtime.
+ *   untold     a HARD state its contacts were not told about (notified_status
+ *              differs) while nothing suppresses it any more - its agent is
+ *              up again, it stopped flapping - is notified now: PROBLEM, or
+ *              RECOVERY of a problem they were told about.
  *   acks       acknowledgements past ack_expires_at are lifted.
  *   renotify   every renotify_interval_s (0 = never) a RENOTIFY event for
  *              each HARD problem that was notified, is unacknowledged, not
@@ -47,7 +51,7 @@
 #define JOBS_BATCH 1000               /* rows one job handles per tick */
 #define RETENTION_EVERY_S 3600
 
-enum job_id { JOB_AGENTS = 1, JOB_DOWNTIMES, JOB_ACKS, JOB_RENOTIFY, JOB_RETENTION };
+enum job_id { JOB_AGENTS = 1, JOB_DOWNTIMES, JOB_ACKS, JOB_RENOTIFY, JOB_RETENTION, JOB_UNTOLD };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv;
@@ -85,16 +89,23 @@ static const struct db_stmt q_dt_end = { "jobs_dt_end",
 
 /* HARD states of the given checks / agents' checks that contacts have not
  * heard about, now that nothing suppresses them any more */
+#define UNTOLD_SQL(filter, lock) \
+	"SELECT s.check_id, c.agent_id, s.status, COALESCE(s.notified_status, 0), s.attempt," \
+	"  (check_last(s.check_id)).value, COALESCE((check_last(s.check_id)).output, '')" \
+	" FROM check_state s JOIN checks c ON c.id = s.check_id JOIN agents a ON a.id = c.agent_id" \
+	" WHERE " filter " AND c.enabled" \
+	"   AND s.state_type = 'HARD' AND s.status IS NOT NULL" \
+	"   AND s.status <> COALESCE(s.notified_status, 0)" \
+	"   AND NOT check_in_downtime(c.id, c.agent_id) AND a.state <> 'down'" \
+	"   AND NOT s.flapping AND NOT (s.acknowledged AND s.status > 0)" \
+	" ORDER BY s.check_id " lock
 static const struct db_stmt q_untold = { "jobs_untold",
-	"SELECT s.check_id, c.agent_id, s.status, COALESCE(s.notified_status, 0), s.attempt,"
-	"  (check_last(s.check_id)).value, COALESCE((check_last(s.check_id)).output, '')"
-	" FROM check_state s JOIN checks c ON c.id = s.check_id JOIN agents a ON a.id = c.agent_id"
-	" WHERE (c.id = ANY ($1::bigint[]) OR c.agent_id = ANY ($2::bigint[])) AND c.enabled"
-	"   AND s.state_type = 'HARD' AND s.status IS NOT NULL"
-	"   AND s.status <> COALESCE(s.notified_status, 0)"
-	"   AND NOT check_in_downtime(c.id, c.agent_id) AND a.state <> 'down'"
-	"   AND NOT s.flapping AND NOT (s.acknowledged AND s.status > 0)"
-	" ORDER BY s.check_id FOR UPDATE OF s", 2 };
+	UNTOLD_SQL("(c.id = ANY ($1::bigint[]) OR c.agent_id = ANY ($2::bigint[]))",
+	    "FOR UPDATE OF s"), 2 };
+/* the sweep: every check, skipping rows an ingest holds (next tick) */
+static const struct db_stmt q_untold_all = { "jobs_untold_all",
+	UNTOLD_SQL("$1::text IS NULL AND $2::text IS NULL",
+	    "LIMIT 1000 FOR UPDATE OF s SKIP LOCKED"), 2 };
 
 static const struct db_stmt q_ack_expire = { "jobs_ack_expire",
 	"UPDATE check_state SET acknowledged = false, ack_comment = NULL, ack_expires_at = NULL,"
@@ -131,12 +142,19 @@ val_i64(PGresult *q, int row, int col)
 int
 jobs_notify_untold(PGconn *c, const char *check_ids, const char *agent_ids, const char *reason)
 {
-	const char *v[2] = { check_ids ? check_ids : "{}", agent_ids ? agent_ids : "{}" };
-	PGresult *q = db_exec(c, &q_untold, v);
+	const char *v[2] = { check_ids, agent_ids };
+	PGresult *q;
 	struct alert_event *ev = NULL;
 	json_t *detail = NULL;
 	int i, n, rc = 500;
 
+	if (check_ids || agent_ids) {
+		v[0] = check_ids ? check_ids : "{}";
+		v[1] = agent_ids ? agent_ids : "{}";
+		q = db_exec(c, &q_untold, v);
+	} else {
+		q = db_exec(c, &q_untold_all, v);
+	}
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
 		rc = db_fail_status(c, q);
 		goto done;
@@ -289,6 +307,17 @@ done:
 	return rc;
 }
 
+/*
+ * What a suppression held back - an agent that was DOWN and is up again,
+ * a check that stopped flapping, a downtime that ended between ticks - is
+ * told once nothing suppresses it any more.
+ */
+static int
+job_untold(PGconn *c)
+{
+	return jobs_notify_untold(c, NULL, NULL, "no longer suppressed") == 0 ? 0 : -1;
+}
+
 static int
 job_acks(PGconn *c)
 {
@@ -431,6 +460,7 @@ jobs_main(void *arg)
 		run_job(JOB_AGENTS, "agents", job_agents);
 		run_job(JOB_DOWNTIMES, "downtimes", job_downtimes);
 		run_job(JOB_ACKS, "acknowledgement expiry", job_acks);
+		run_job(JOB_UNTOLD, "held-back notifications", job_untold);
 		run_job(JOB_RENOTIFY, "renotify", job_renotify);
 		run_job(JOB_RETENTION, "retention", job_retention);
 

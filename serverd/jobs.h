@@ -14,7 +14,7 @@ void jobs_stop(void);
 /*
  * Inside the caller's transaction: for the checks in check_ids and the
  * checks of the agents in agent_ids (PostgreSQL array literals, NULL for
- * none), notifies each HARD state its contacts were not told about and
+ * none; both NULL: every check, skipping rows locked by others), notifies each HARD state its contacts were not told about and
  * that nothing suppresses any more (PROBLEM, or RECOVERY of a problem they
  * were told about), with detail {"reason": reason}. 0, or an HTTP status
  * (503: the connection was closed; 500) after which the caller rolls back.

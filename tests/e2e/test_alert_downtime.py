@@ -62,7 +62,8 @@ t.eq([x["id"] for x in lst["items"]], [d["id"]], "?active=true lists it")
 m = e.wait_mail(lambda m: m["subject"] == "[custos] PROBLEM web01/sshd is CRITICAL", 8)
 t.ok(m, "at the end of the downtime the problem still present is notified", subjects("sshd"))
 if m:
-    t.ok("Reason:    downtime ended" in e.sink.body(m[0]), "... saying why now")
+    b = e.sink.body(m[0])
+    t.ok("Reason:    downtime ended" in b or "Reason:    no longer suppressed" in b, "... saying why now", b)
 t.ok(("DOWNTIME END", False) in kinds(c), "DOWNTIME END event", kinds(c))
 time.sleep(1.5)
 t.eq(subjects("sshd"), ["[custos] PROBLEM web01/sshd is CRITICAL"], "notified once")
@@ -136,4 +137,8 @@ t.ok(e.wait_mail(lambda m: m["subject"] == "[custos] AGENT UP db01"), "AGENT UP 
 t.ok(e.wait_push(lambda r: r["fields"]["title"] == "AGENT UP db01" and r["fields"]["priority"] == "-1"),
      "AGENT UP push, priority -1")
 t.eq(len([m for m in e.sink.messages() if m["subject"] == "[custos] AGENT DOWN db01"]), 1, "one AGENT DOWN mail in all")
+m = e.wait_mail(lambda m: m["subject"] == "[custos] PROBLEM db01/postgres is CRITICAL", 5)
+t.ok(m, "the problem held back while db01 was DOWN is told once it is UP")
+time.sleep(1.5)
+t.eq(len([m for m in e.sink.messages() if "db01/postgres" in m["subject"]]), 1, "... once")
 t.done()
