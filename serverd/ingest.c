@@ -73,8 +73,9 @@ static const struct db_stmt q_lock = { "ingest_lock",
 	"SELECT c.id, c.agent_id, c.max_attempts, s.status, s.state_type, s.attempt,"
 	"  s.hard_status, s.acknowledged, s.ack_sticky, s.flapping, s.flap_pct, s.flap_history"
 	" FROM (SELECT pg_advisory_xact_lock(" INGEST_LOCK_CLASS ", $2::integer)) l,"
-	"  checks c JOIN check_state s ON s.check_id = c.id"
-	" WHERE c.id = ANY ($1::bigint[]) ORDER BY c.id", 2 };
+	"  unnest($1::bigint[]) u(id)"
+	"  JOIN checks c ON c.id = u.id JOIN check_state s ON s.check_id = c.id"
+	" ORDER BY c.id", 2 };
 
 /*
  * The newest result stored before this request, for checks whose state this
