@@ -114,7 +114,7 @@ def main():
         def authenticator(server, session, envelope, mechanism, auth_data):
             ok = (isinstance(auth_data, LoginPassword) and
                   auth_data.login.decode() == user and auth_data.password.decode() == password)
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)   # handled=False: aiosmtpd answers 535
         kw["authenticator"] = authenticator
         kw["auth_required"] = True
         kw["auth_require_tls"] = bool(a.starttls)
