@@ -22,7 +22,8 @@
  *   5. COMMIT - only then 201 {"accepted", "duplicates"}.
  * A result observed before the check's newest evaluated result (a late
  * resend from an agent's spool) is stored in history but does not move the
- * state backwards.
+ * state backwards. A result without observed_at is stamped when it is
+ * inserted, under the agent's lock, so it is never late.
  */
 #include "config.h"
 #include "alert.h"
@@ -52,7 +53,8 @@ struct result {
 	double value;
 	const char *output;     /* borrowed from the request body */
 	const char *perfdata;
-	int64_t observed_us;
+	int64_t observed_us;    /* the agent's, or the request's arrival */
+	int observed_given;     /* observed_at was in the result */
 	long long duration_ms;  /* -1 when absent */
 	const char *result_id;  /* NULL when absent */
 	size_t idx;             /* position in the request */
@@ -69,13 +71,23 @@ struct cstate {
 	struct eng_state before;  /* as read, to write back only what changed */
 };
 
+/*
+ * The agent's lock is its own statement: under READ COMMITTED each statement
+ * reads from a snapshot taken when it starts, so the states must be read by
+ * a statement that starts after the lock is held (or a concurrent request's
+ * committed state changes would be missed).
+ */
+static const struct db_stmt q_agentlock = { "ingest_agentlock",
+	"SELECT pg_advisory_xact_lock(" INGEST_LOCK_CLASS ", $1::integer)", 1 };
+
+/* OFFSET 0 keeps the per-id lookup a nested loop over index scans whatever
+ * the plan's estimate of the array's length (see db.c: plans are generic) */
 static const struct db_stmt q_lock = { "ingest_lock",
-	"SELECT c.id, c.agent_id, c.max_attempts, s.status, s.state_type, s.attempt,"
+	"SELECT x.* FROM unnest($1::bigint[]) u(id),"
+	" LATERAL (SELECT c.id, c.agent_id, c.max_attempts, s.status, s.state_type, s.attempt,"
 	"  s.hard_status, s.acknowledged, s.ack_sticky, s.flapping, s.flap_pct, s.flap_history"
-	" FROM (SELECT pg_advisory_xact_lock(" INGEST_LOCK_CLASS ", $2::integer)) l,"
-	"  unnest($1::bigint[]) u(id)"
-	"  JOIN checks c ON c.id = u.id JOIN check_state s ON s.check_id = c.id"
-	" ORDER BY c.id", 2 };
+	"  FROM checks c JOIN check_state s ON s.check_id = c.id WHERE c.id = u.id OFFSET 0) x"
+	" ORDER BY x.id", 1 };
 
 /*
  * The newest result stored before this request, for checks whose state this
@@ -94,7 +106,7 @@ static const struct db_stmt q_commit = { NULL, "COMMIT", 0 };
 static const struct db_stmt q_insert = { "ingest_insert",
 	"INSERT INTO check_history (check_id, agent_id, status, value, output, perfdata,"
 	"  observed_at, duration_ms, result_id)"
-	" SELECT x.c, $9::bigint, x.s, x.v, x.o, x.p, x.t, x.d, x.r"
+	" SELECT x.c, $9::bigint, x.s, x.v, x.o, x.p, COALESCE(x.t, clock_timestamp()), x.d, x.r"
 	" FROM unnest($1::bigint[], $2::smallint[], $3::float8[], $4::text[], $5::text[],"
 	"  $6::timestamptz[], $7::integer[], $8::text[]) AS x(c, s, v, o, p, t, d, r)"
 	" ON CONFLICT (agent_id, result_id) WHERE result_id IS NOT NULL DO NOTHING"
@@ -208,6 +220,7 @@ parse_result(json_t *o, size_t idx, int64_t now_us, struct result *res, struct r
 			resp_error(rs, 400, "observed_at", "result %zu: observed_at must be an RFC 3339 string", idx);
 			return -1;
 		}
+		res->observed_given = 1;
 		if (rfc3339_parse(json_string_value(v), &res->observed_us) < 0) {
 			resp_error(rs, 422, "observed_at", "result %zu: observed_at \"%s\" is not RFC 3339",
 			    idx, json_string_value(v));
@@ -285,7 +298,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 	const char *ins_vals[INS_COLS + 1];
 	int ins_lens[INS_COLS + 1], ins_fmts[INS_COLS + 1], cols_live = 0;
 	struct result **order = NULL;
-	PGresult *q = NULL, *pr[3] = { NULL, NULL, NULL }, *pr2[2] = { NULL, NULL };
+	PGresult *q = NULL, *pr[4] = { NULL, NULL, NULL, NULL }, *pr2[2] = { NULL, NULL };
 	char lock_id[24];
 	int64_t now_us = time_now_us(), min_id = 0;
 	int in_tx = 0, st;
@@ -380,7 +393,10 @@ api_check_history_post(struct req *r, struct resp *rs)
 				db_array_null(&cols[2]);
 			db_array_text(&cols[3], x->output ? x->output : "");
 			db_array_text(&cols[4], x->perfdata);
-			db_array_time(&cols[5], x->observed_us);
+			if (x->observed_given)
+				db_array_time(&cols[5], x->observed_us);
+			else
+				db_array_null(&cols[5]);   /* stamped under the lock */
 			if (x->duration_ms >= 0)
 				db_array_int4(&cols[6], (int32_t)x->duration_ms);
 			else
@@ -402,30 +418,31 @@ api_check_history_post(struct req *r, struct resp *rs)
 
 	/* 2. and 3. in one round trip: BEGIN, lock and read, insert */
 	{
-		const struct db_stmt *const pst[3] = { &q_begin, &q_lock, &q_insert };
-		const char *const lv[2] = { ids_text, lock_id };
-		const char *const *const vals[3] = { NULL, lv, ins_vals };
-		const int *const lens[3] = { NULL, NULL, ins_lens };
-		const int *const fmts[3] = { NULL, NULL, ins_fmts };
+		const struct db_stmt *const pst[4] = { &q_begin, &q_agentlock, &q_lock, &q_insert };
+		const char *const av[1] = { lock_id };
+		const char *const lv[1] = { ids_text };
+		const char *const *const vals[4] = { NULL, av, lv, ins_vals };
+		const int *const lens[4] = { NULL, NULL, NULL, ins_lens };
+		const int *const fmts[4] = { NULL, NULL, NULL, ins_fmts };
 		int prc;
 
 		ins_vals[INS_COLS] = agent_id;
 		ins_lens[INS_COLS] = 0;
 		ins_fmts[INS_COLS] = 0;
-		prc = db_pipeline_bin(r->db, 3, pst, vals, lens, fmts, pr);
+		prc = db_pipeline_bin(r->db, 4, pst, vals, lens, fmts, pr);
 
 		if (pr[0] && PQresultStatus(pr[0]) == PGRES_COMMAND_OK)
 			in_tx = 1;
 		if (prc < 0) {
 			int k;
-			for (k = 0; k < 3; k++)
+			for (k = 0; k < 4; k++)
 				if (!db_ok(pr[k], PQresultStatus(pr[k]) == PGRES_TUPLES_OK ?
 				    PGRES_TUPLES_OK : PGRES_COMMAND_OK))
 					break;
-			resp_db_error(rs, r->db, k < 3 ? pr[k] : NULL);
+			resp_db_error(rs, r->db, k < 4 ? pr[k] : NULL);
 			goto done;
 		}
-		q = pr[1];
+		q = pr[2];
 	}
 	ncs = (size_t)PQntuples(q);
 	for (i = 0; i < ncs; i++) {
@@ -466,7 +483,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 		j++;
 	}
 
-	q = pr[2];
+	q = pr[3];
 	/* mark what went in: rows without result_id always do; others by id */
 	{
 		int nr = PQntuples(q), k;
@@ -575,7 +592,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 			continue;
 		}
 		accepted++;
-		if (res[i].observed_us < c->last_us)
+		if (res[i].observed_given && res[i].observed_us < c->last_us)
 			continue;   /* late result: history only */
 		prev = c->s.status;
 		ne = engine_step(&c->s, &c->p, res[i].status, ek);
@@ -668,9 +685,9 @@ api_check_history_post(struct req *r, struct resp *rs)
 done:
 	if (in_tx && r->db && PQstatus(r->db) == CONNECTION_OK)
 		db_cmd(r->db, "ROLLBACK");
-	if (q != pr[1] && q != pr[2])
+	if (q != pr[2] && q != pr[3])
 		PQclear(q);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		PQclear(pr[i]);
 	PQclear(pr2[0]);
 	PQclear(pr2[1]);

@@ -242,6 +242,41 @@ env.post_results(atok, {"check_id": load, "status": 0, "observed_at": "2020-01-0
 st, c, _ = api("GET", "/api/v1/checks/%d" % load, A)
 t.eq(c["state"]["status"], "CRITICAL", "an older result does not move the state back")
 
+# concurrent posts for one agent are evaluated one at a time: no lost update
+import threading
+st, c, _ = mk({"agent_id": aid, "name": "race", "type": "load", "params": {"period": 1},
+               "max_attempts": 12})
+race = c["id"]
+errors = []
+
+
+def post_crit(k):
+    from harness import Server as _S  # noqa: F401 (one connection per thread)
+    import http.client as hc
+    import json as js
+    conn = hc.HTTPConnection("127.0.0.1", env.server.port, timeout=30)
+    for j in range(3):
+        conn.request("POST", "/api/v1/check_history", js.dumps(
+            {"check_id": race, "status": 2, "output": "x", "result_id": "race-%d-%d" % (k, j)}),
+            {"Authorization": "Bearer " + atok, "Content-Type": "application/json"})
+        r = conn.getresponse()
+        r.read()
+        if r.status != 201:
+            errors.append(r.status)
+    conn.close()
+
+
+ths = [threading.Thread(target=post_crit, args=(k,)) for k in range(4)]
+for th in ths:
+    th.start()
+for th in ths:
+    th.join()
+st, c, _ = api("GET", "/api/v1/checks/%d" % race, A)
+t.eq((errors, c["state"]["attempt"], c["state"]["state_type"]), ([], 12, "HARD"),
+     "12 concurrent CRITICAL results count 12 attempts exactly")
+t.eq(env.cluster.psql("SELECT count(*) FROM events WHERE check_id = %d" % race), [["1"]],
+     "and make exactly one PROBLEM")
+
 # ---- checkout -----------------------------------------------------------------------
 st, b, _ = api("PUT", "/api/v1/agent/self/checkout", atok,
                {"started_at": "2026-11-25T06:00:00Z", "duration_ms": 12, "results": 3,
