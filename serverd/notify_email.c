@@ -11,7 +11,8 @@
  * The message is built here in full (RFC 5322, CRLF line ends): From, To,
  * Subject ("[custos] ..." - RFC 2047-encoded when not ASCII), Date, and a
  * Message-ID derived from the notification id, stable across retries, so
- * a receiving system can recognise a resend. libesmtp does dot-stuffing.
+ * a receiving system can recognise a resend. The body is quoted-printable
+ * UTF-8 (any output, lines within SMTP's limit). libesmtp dot-stuffs.
  *
  * Every SMTP failure is transient (DESIGN.md): the outbox retries with
  * backoff. Only a contact without a usable address fails permanently.
@@ -157,36 +158,85 @@ add_header_text(struct buf *b, const char *s)
 		buf_add(b, (*s == '\r' || *s == '\n') ? " " : s, 1);
 }
 
-/* RFC 2047 "B" encoding of a header value that is not plain ASCII. */
+/*
+ * RFC 2047 "B" encoding of a header value that is not plain ASCII, as
+ * encoded words of at most 45 input bytes (60 encoded), cut at UTF-8
+ * character boundaries and folded onto continuation lines.
+ */
 static void
 add_encoded_word(struct buf *b, const char *s)
 {
 	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t n = strlen(s), i;
+	size_t n = strlen(s), i, start, end;
 	int ascii = 1;
 
 	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] >= 0x80 || s[i] == '\r' || s[i] == '\n')
+		if ((unsigned char)s[i] >= 0x80)
 			ascii = 0;
 	if (ascii) {
 		buf_adds(b, s);
 		return;
 	}
-	buf_adds(b, "=?UTF-8?B?");
-	for (i = 0; i < n; i += 3) {
-		unsigned v = (unsigned char)s[i] << 16;
-		char q[4];
-		if (i + 1 < n)
-			v |= (unsigned char)s[i + 1] << 8;
-		if (i + 2 < n)
-			v |= (unsigned char)s[i + 2];
-		q[0] = tab[(v >> 18) & 63];
-		q[1] = tab[(v >> 12) & 63];
-		q[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-		q[3] = i + 2 < n ? tab[v & 63] : '=';
-		buf_add(b, q, 4);
+	for (start = 0; start < n; start = end) {
+		end = start + 45 < n ? start + 45 : n;
+		while (end < n && end > start + 1 && ((unsigned char)s[end] & 0xC0) == 0x80)
+			end--;
+		buf_adds(b, start ? "\r\n =?UTF-8?B?" : "=?UTF-8?B?");
+		for (i = start; i < end; i += 3) {
+			unsigned v = (unsigned)(unsigned char)s[i] << 16;
+			char q[4];
+			if (i + 1 < end)
+				v |= (unsigned)(unsigned char)s[i + 1] << 8;
+			if (i + 2 < end)
+				v |= (unsigned char)s[i + 2];
+			q[0] = tab[(v >> 18) & 63];
+			q[1] = tab[(v >> 12) & 63];
+			q[2] = i + 1 < end ? tab[(v >> 6) & 63] : '=';
+			q[3] = i + 2 < end ? tab[v & 63] : '=';
+			buf_add(b, q, 4);
+		}
+		buf_adds(b, "?=");
 	}
-	buf_adds(b, "?=");
+}
+
+/*
+ * The body as quoted-printable (RFC 2045), CRLF line ends: SMTP limits a
+ * line to 998 bytes and a check's output can be one long line, and the
+ * output may hold any byte. Encoded lines stay within 76 characters.
+ */
+static void
+add_quoted_printable(struct buf *b, const char *s)
+{
+	size_t col = 0;
+	const char *p;
+
+	for (p = s; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+		char enc[4];
+		size_t len;
+		int eol_next = p[1] == '\n' || p[1] == '\r' || p[1] == '\0';
+
+		if (ch == '\r')
+			continue;
+		if (ch == '\n') {
+			buf_adds(b, "\r\n");
+			col = 0;
+			continue;
+		}
+		if ((ch >= 33 && ch <= 126 && ch != '=') || ((ch == ' ' || ch == '\t') && !eol_next)) {
+			enc[0] = (char)ch;
+			len = 1;
+		} else {
+			snprintf(enc, sizeof(enc), "=%02X", ch);
+			len = 3;
+		}
+		if (col + len > 75) {
+			buf_adds(b, "=\r\n");   /* soft line break */
+			col = 0;
+		}
+		buf_add(b, enc, len);
+		col += len;
+	}
 }
 
 /* The bare address of "Name <a@b>" or "a@b", into out. */
@@ -206,7 +256,7 @@ static void
 build_message(const struct notice *n, const char *from, const char *from_addr, struct buf *b)
 {
 	struct buf title, body;
-	const char *dom = strchr(from_addr, '@'), *p;
+	const char *dom = strchr(from_addr, '@');
 	char date[64];
 	time_t now = time(NULL);
 	struct tm tm;
@@ -240,14 +290,8 @@ build_message(const struct notice *n, const char *from, const char *from_addr, s
 	buf_adds(b, "\r\nAuto-Submitted: auto-generated\r\n"
 	    "MIME-Version: 1.0\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n"
-	    "Content-Transfer-Encoding: 8bit\r\n\r\n");
-	/* the body, LF -> CRLF */
-	for (p = body.ptr ? body.ptr : ""; *p; p++) {
-		if (*p == '\n')
-			buf_adds(b, "\r\n");
-		else if (*p != '\r')
-			buf_add(b, p, 1);
-	}
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+	add_quoted_printable(b, body.ptr ? body.ptr : "");
 	buf_free(&title);
 	buf_free(&body);
 }

@@ -6,6 +6,8 @@ a serverd configured to mail the sink and push to the stand-in, an agent,
 a contact with email + Pushover, and helpers to post results and wait for
 what arrives.
 """
+import email
+import email.policy
 import json
 import os
 import signal
@@ -82,9 +84,14 @@ class SmtpSink:
     def subjects(self):
         return [m["subject"] for m in self.messages()]
 
-    def body(self, rec):
+    def raw(self, rec):
         with open(os.path.join(self.dir, rec["file"]), "rb") as f:
-            return f.read().decode("utf-8", "replace")
+            return f.read()
+
+    def body(self, rec):
+        """The decoded text of a stored message."""
+        msg = email.message_from_bytes(self.raw(rec), policy=email.policy.default)
+        return msg.get_body(preferencelist=("plain",)).get_content()
 
 
 class Pushover:
@@ -132,9 +139,14 @@ class AlertEnv(Env):
 
     def __init__(self, conf=None, starttls=False, auth=None, start_sink=True,
                  contact=True, agent_interval=60):
+        import atexit
+        import shutil
         import tempfile
         tmp_probe = tempfile.mkdtemp(prefix="custos-alert-")
         os.chmod(tmp_probe, 0o755)
+        # registered first, so it runs last: after the sink and stand-in stopped
+        if not os.environ.get("CUSTOS_KEEP_TMP"):
+            atexit.register(shutil.rmtree, tmp_probe, True)
         self.sink = SmtpSink(tmp_probe, starttls=starttls, auth=auth)
         self.po = Pushover(tmp_probe)
         settings = {
@@ -158,7 +170,6 @@ class AlertEnv(Env):
             self.sink.start()
         self.po.start()
         super().__init__(conf=settings)
-        import atexit
         atexit.register(self.sink.stop)
         atexit.register(self.po.stop)
         self.agent_id, self.agent_token = self.make_agent("web01", interval_s=agent_interval)

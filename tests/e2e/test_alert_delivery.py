@@ -92,6 +92,16 @@ t.eq(len([r for r in e.po.requests() if r["fields"].get("title") == "PROBLEM web
 t.eq(row(bad, "email").get("status"), "sent", "email for the same event is unaffected")
 e.po.control(0)
 
+# ---- long output, a name that is not ASCII -------------------------------------------
+lg = e.check("café", max_attempts=1)
+e.post(lg, 2, "x" * 5000)
+m = e.wait_mail(lambda m: m["subject"] == "[custos] PROBLEM web01/café is CRITICAL")
+t.ok(m, "a UTF-8 check name survives the subject (RFC 2047)", e.sink.subjects()[-3:])
+p = e.wait_push(lambda r: r["fields"].get("title") == "PROBLEM web01/café is CRITICAL")
+t.ok(p and len(p[0]["fields"]["message"]) <= 1024, "5000 bytes of output: the push message is cut to 1024")
+t.ok(m and ("x" * 5000) in e.sink.body(m[0]), "the mail carries the whole output")
+t.ok(m and max(len(x) for x in e.sink.raw(m[0]).split(b"\r\n")) <= 998, "no line over SMTP's 998 bytes")
+
 # ---- the stand-in enforces the API ---------------------------------------------------
 def raw_post(fields):
     data = urllib.parse.urlencode(fields).encode()
