@@ -24,43 +24,60 @@ const char *const status_names[4] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
 /*
  * Nagios weights the 20 transitions of the 21-result window linearly from
  * 0.8 (oldest) to 1.2 (newest), so recent changes count more; the sum is
- * divided by 20. With fewer results the missing transitions count as
- * "no change", so a new check cannot flap on its first few results.
+ * divided by 20. flags holds the newest transitions last; those it lacks
+ * (a short history, or dropped leading no-changes) count as no change, so
+ * a new check cannot flap on its first few results.
  */
 double
-engine_flap_pct(const char *hist)
+engine_flap_pct(const char *flags)
 {
-	size_t n = strlen(hist), i;
+	size_t n = strlen(flags), i;
 	double sum = 0;
 	const double step = 0.4 / (ENGINE_FLAP_WINDOW - 2);
 
-	for (i = 1; i < n; i++) {
-		/* transition i of the window, aligned so the newest has weight 1.2 */
-		size_t pos = (ENGINE_FLAP_WINDOW - n) + i;   /* 1..20 */
-		if (hist[i] != hist[i - 1])
+	if (n > ENGINE_FLAP_WINDOW - 1) {   /* only the newest 20 count */
+		flags += n - (ENGINE_FLAP_WINDOW - 1);
+		n = ENGINE_FLAP_WINDOW - 1;
+	}
+	for (i = 0; i < n; i++) {
+		/* position 1..20 of this transition in the window, 20 the newest */
+		size_t pos = (ENGINE_FLAP_WINDOW - 1) - (n - 1 - i);
+		if (flags[i] == '1')
 			sum += 0.8 + (double)(pos - 1) * step;
 	}
 	return sum * 100.0 / (ENGINE_FLAP_WINDOW - 1);
+}
+
+/* Appends one transition flag, keeping the newest 20 and no leading '0'. */
+static void
+flags_push(char *flags, int changed)
+{
+	size_t n = strlen(flags), skip = 0;
+
+	if (n == 0 && !changed)
+		return;   /* the steady case: nothing to remember */
+	flags[n++] = changed ? '1' : '0';
+	flags[n] = '\0';
+	if (n > ENGINE_FLAP_WINDOW - 1)
+		skip = n - (ENGINE_FLAP_WINDOW - 1);
+	while (flags[skip] == '0')
+		skip++;
+	if (skip)
+		memmove(flags, flags + skip, strlen(flags + skip) + 1);
 }
 
 int
 engine_step(struct eng_state *s, const struct eng_params *p, int st, enum ev_kind ev[3])
 {
 	int nev = 0, prev = s->status, was_flapping = s->flapping;
-	size_t hl;
 
 	if (st < 0 || st > 3)
 		st = ST_UNKNOWN;
 	s->status_changed = prev != st;
 
-	/* flap window */
-	hl = strlen(s->flap_history);
-	if (hl == ENGINE_FLAP_WINDOW) {
-		memmove(s->flap_history, s->flap_history + 1, ENGINE_FLAP_WINDOW - 1);
-		hl--;
-	}
-	s->flap_history[hl] = (char)('0' + st);
-	s->flap_history[hl + 1] = '\0';
+	/* flap window: a transition exists only between two results */
+	if (prev >= 0)
+		flags_push(s->flap_history, prev != st);
 	s->flap_pct = engine_flap_pct(s->flap_history);
 	if (!s->flapping && s->flap_pct > p->flap_high_pct)
 		s->flapping = 1;

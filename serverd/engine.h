@@ -48,7 +48,13 @@ struct eng_state {
 	int ack_sticky;
 	int flapping;
 	double flap_pct;
-	char flap_history[ENGINE_FLAP_WINDOW + 1];   /* '0'..'3', oldest first */
+	/*
+	 * The last 20 transitions between consecutive results, oldest first:
+	 * '1' a change of status, '0' none, with leading '0's dropped (a
+	 * missing transition counts as no change anyway). A steady check keeps
+	 * "" forever, so its state never needs writing back.
+	 */
+	char flap_history[ENGINE_FLAP_WINDOW + 1];   /* 20 flags, one being pushed, NUL */
 	int status_changed;   /* out: this step changed status (for "since") */
 };
 
@@ -64,7 +70,7 @@ struct eng_params {
  */
 int engine_step(struct eng_state *s, const struct eng_params *p, int st,
     enum ev_kind ev[3]);
-/* Weighted percentage of state changes in a history string. */
-double engine_flap_pct(const char *hist);
+/* Weighted percentage of state changes in a transition string (above). */
+double engine_flap_pct(const char *flags);
 
 #endif

@@ -86,7 +86,7 @@ CREATE TABLE check_state (
 	ack_sticky        boolean NOT NULL DEFAULT true,
 	ack_expires_at    timestamptz,
 	flapping          boolean NOT NULL DEFAULT false,
-	flap_history      text NOT NULL DEFAULT '',        -- last 21 statuses, oldest first
+	flap_history      text NOT NULL DEFAULT '',        -- last 20 transitions ('1' = change), see engine.h
 	flap_pct          real NOT NULL DEFAULT 0,
 	last_notified_at  timestamptz,
 	notified_status   smallint,                        -- HARD status last told to contacts

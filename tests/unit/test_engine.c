@@ -155,16 +155,21 @@ static void
 test_flap_pct(void **ctx)
 {
 	(void)ctx;
+	/* the argument is the transitions ('1' a change), oldest first */
 	assert_true(engine_flap_pct("") == 0.0);
-	assert_true(engine_flap_pct("222222222222222222222") == 0.0);
+	assert_true(engine_flap_pct("00000000000000000000") == 0.0);
 	/* 21 alternating results: every one of the 20 transitions, weights 0.8..1.2 */
-	assert_true(engine_flap_pct("202020202020202020202") > 99.99);
-	assert_true(engine_flap_pct("202020202020202020202") < 100.01);
+	assert_true(engine_flap_pct("11111111111111111111") > 99.99);
+	assert_true(engine_flap_pct("11111111111111111111") < 100.01);
+	/* more than 20 flags: only the newest 20 count */
+	assert_true(engine_flap_pct("111111111111111111111111") > 99.99);
+	assert_true(engine_flap_pct("111111111111111111111111") < 100.01);
 	/* one change, newest: weight 1.2 of 20 -> 6 % */
-	assert_true(engine_flap_pct("000000000000000000002") > 5.99);
-	assert_true(engine_flap_pct("000000000000000000002") < 6.01);
-	/* a short history: missing transitions count as no change */
-	assert_true(engine_flap_pct("02") < 10.0);
+	assert_true(engine_flap_pct("1") > 5.99);
+	assert_true(engine_flap_pct("1") < 6.01);
+	/* one change, oldest of the window: weight 0.8 of 20 -> 4 % */
+	assert_true(engine_flap_pct("10000000000000000000") > 3.99);
+	assert_true(engine_flap_pct("10000000000000000000") < 4.01);
 }
 
 static void
