@@ -7,7 +7,9 @@
 #include "alert.h"
 #include "db.h"
 #include "log.h"
+#include "strnum.h"
 
+#include <limits.h>
 #include <stdlib.h>
 
 static const struct db_stmt q_record = { "alert_record",
@@ -91,6 +93,7 @@ alert_record(PGconn *c, const struct alert_event *ev, size_t n, long *notificati
 	char *text = NULL;
 	const char *vals[1];
 	PGresult *r = NULL;
+	const char *es;
 	size_t i;
 	int rc = 500;
 
@@ -112,7 +115,7 @@ alert_record(PGconn *c, const struct alert_event *ev, size_t n, long *notificati
 		goto done;
 	}
 	if (notifications)
-		*notifications = strtol(PQgetvalue(r, 0, 1), NULL, 10);
+		*notifications = (long)str_to_ll(PQgetvalue(r, 0, 1), 0, LONG_MAX, &es);
 	for (i = 0; i < n; i++)
 		log_info("event: %s agent=%lld check=%lld status=%d",
 		    ev_kind_names[ev[i].kind], (long long)ev[i].agent_id,
