@@ -1,8 +1,14 @@
 /*
  * ingest.c - POST /api/v1/check_history: store results and evaluate them.
  *
- * One request is one transaction of five round trips, however many results
- * it carries (at most INGEST_MAX_RESULTS):
+ * The steady case - every result repeats the current status of a check
+ * that is HARD, not flapping and without recent changes - cannot change any
+ * state, and costs one round trip: BEGIN, the agent's lock, one statement
+ * that inserts only if all of that holds (q_steady), COMMIT.
+ *
+ * Otherwise that transaction inserted nothing, and the full path runs, in
+ * one transaction of two or three round trips however many results the
+ * request carries (at most INGEST_MAX_RESULTS):
  *   1. BEGIN
  *   2. take the agent's transaction-scoped advisory lock (results for one
  *      agent's checks are evaluated one request at a time; one lock instead
@@ -20,6 +26,8 @@
  *      state does not change: its newest result is read from history);
  *      events go to alert_record()
  *   5. COMMIT - only then 201 {"accepted", "duplicates"}.
+ * Steps 1-3 share a round trip (libpq pipeline mode), and so do 4-5 when
+ * there are no events.
  * A result observed before the check's newest evaluated result (a late
  * resend from an agent's spool) is stored in history but does not move the
  * state backwards. A result without observed_at is stamped when it is
@@ -99,6 +107,33 @@ static const struct db_stmt q_prior = { "ingest_prior",
 	"  FROM check_history h WHERE h.check_id = x.id AND h.id < $2"
 	"  ORDER BY h.observed_at DESC, h.id DESC LIMIT 1), 0)"
 	" FROM unnest($1::bigint[]) x(id)", 2 };
+
+/*
+ * The steady case in one statement: when every result repeats its check's
+ * current status, and that state is HARD, not flapping and without recent
+ * changes (engine.h: flap_history ""), the engine would change nothing, so
+ * the results are inserted and the request is done. Otherwise (or when a
+ * check is not this agent's) nothing is inserted and the full path runs.
+ * The first row says which; the others are the RETURNING of the insert.
+ */
+static const struct db_stmt q_steady = { "ingest_steady",
+	"WITH chk AS (SELECT NOT EXISTS ("
+	"  SELECT 1 FROM unnest($1::bigint[], $2::smallint[]) r(c, st)"
+	"  LEFT JOIN LATERAL (SELECT c.agent_id, s.status, s.state_type, s.flap_history,"
+	"   s.flapping FROM checks c JOIN check_state s ON s.check_id = c.id"
+	"   WHERE c.id = r.c OFFSET 0) k ON true"
+	"  WHERE k.agent_id IS DISTINCT FROM $9::bigint OR k.status IS DISTINCT FROM r.st"
+	"   OR k.state_type <> 'HARD' OR k.flap_history <> '' OR k.flapping) AS steady),"
+	" ins AS (INSERT INTO check_history (check_id, agent_id, status, value, output, perfdata,"
+	"  observed_at, duration_ms, result_id)"
+	"  SELECT x.c, $9::bigint, x.s, x.v, x.o, x.p, COALESCE(x.t, clock_timestamp()), x.d, x.r"
+	"  FROM unnest($1::bigint[], $2::smallint[], $3::float8[], $4::text[], $5::text[],"
+	"   $6::timestamptz[], $7::integer[], $8::text[]) AS x(c, s, v, o, p, t, d, r)"
+	"  WHERE (SELECT steady FROM chk)"
+	"  ON CONFLICT (agent_id, result_id) WHERE result_id IS NOT NULL DO NOTHING"
+	"  RETURNING id, result_id)"
+	" SELECT (SELECT steady FROM chk), NULL::bigint, NULL::text"
+	" UNION ALL SELECT NULL, id, result_id FROM ins", 9 };
 
 static const struct db_stmt q_begin = { NULL, "BEGIN", 0 };
 static const struct db_stmt q_commit = { NULL, "COMMIT", 0 };
@@ -281,6 +316,50 @@ cmp_rid(const void *a, const void *b)
 	return c ? c : ((*x)->idx < (*y)->idx ? -1 : 1);
 }
 
+/*
+ * Marks the results that a "RETURNING id, result_id" answer (columns idcol
+ * and idcol + 1; rows with a NULL id are skipped) says went in: those
+ * without result_id always do, the others by id (of a result_id repeated in
+ * the request, the first). Returns the smallest id inserted, or 0.
+ */
+static int64_t
+mark_inserted(PGresult *q, int idcol, struct result *res, size_t n,
+    struct result **byrid, size_t nrid)
+{
+	int64_t min_id = 0;
+	int nr = PQntuples(q), k;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (res[i].inserted == 0 && res[i].result_id == NULL)
+			res[i].inserted = 1;
+	for (k = 0; k < nr; k++) {
+		const char *rid, *es;
+		size_t lo = 0, hi = nrid;
+		int64_t id;
+
+		if (PQgetisnull(q, k, idcol))
+			continue;
+		id = str_to_ll(PQgetvalue(q, k, idcol), 1, INT64_MAX, &es);
+		if (min_id == 0 || id < min_id)
+			min_id = id;
+		if (PQgetisnull(q, k, idcol + 1))
+			continue;
+		rid = PQgetvalue(q, k, idcol + 1);
+		/* lower bound: the first occurrence of rid in byrid */
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (strcmp(byrid[mid]->result_id, rid) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < nrid && strcmp(byrid[lo]->result_id, rid) == 0 && byrid[lo]->inserted == 0)
+			byrid[lo]->inserted = 1;
+	}
+	return min_id;
+}
+
 /* ---- the handler -------------------------------------------------------- */
 
 void
@@ -416,6 +495,50 @@ api_check_history_post(struct req *r, struct resp *rs)
 	snprintf(agent_id, sizeof(agent_id), "%lld", (long long)r->who.id);
 	snprintf(lock_id, sizeof(lock_id), "%lld", (long long)(r->who.id & 0x7fffffff));
 
+	ins_vals[INS_COLS] = agent_id;
+	ins_lens[INS_COLS] = 0;
+	ins_fmts[INS_COLS] = 0;
+
+	/* the steady case: BEGIN, lock, insert if steady, COMMIT: one round trip */
+	{
+		const struct db_stmt *const pst[4] = { &q_begin, &q_agentlock, &q_steady, &q_commit };
+		const char *const av[1] = { lock_id };
+		const char *const *const vals[4] = { NULL, av, ins_vals, NULL };
+		const int *const lens[4] = { NULL, NULL, ins_lens, NULL };
+		const int *const fmts[4] = { NULL, NULL, ins_fmts, NULL };
+		int prc = db_pipeline_bin(r->db, 4, pst, vals, lens, fmts, pr), k, steady = 0;
+
+		if (prc < 0) {
+			/* a failed statement leaves the transaction open: roll it back */
+			in_tx = pr[0] && PQresultStatus(pr[0]) == PGRES_COMMAND_OK;
+			for (k = 0; k < 4; k++)
+				if (!db_ok(pr[k], PQresultStatus(pr[k]) == PGRES_TUPLES_OK ?
+				    PGRES_TUPLES_OK : PGRES_COMMAND_OK))
+					break;
+			resp_db_error(rs, r->db, k < 4 ? pr[k] : NULL);
+			goto done;
+		}
+		for (k = 0; k < PQntuples(pr[2]); k++)
+			if (!PQgetisnull(pr[2], k, 0))
+				steady = PQgetvalue(pr[2], k, 0)[0] == 't';
+		if (steady) {
+			mark_inserted(pr[2], 1, res, n, byrid, nrid);
+			for (i = 0; i < n; i++) {
+				if (res[i].inserted == 1)
+					accepted++;
+				else
+					dups++;
+			}
+			resp_json(rs, 201, json_pack("{s:I,s:I}", "accepted", (json_int_t)accepted,
+			    "duplicates", (json_int_t)dups));
+			goto done;
+		}
+		for (k = 0; k < 4; k++) {
+			PQclear(pr[k]);
+			pr[k] = NULL;
+		}
+	}
+
 	/* 2. and 3. in one round trip: BEGIN, lock and read, insert */
 	{
 		const struct db_stmt *const pst[4] = { &q_begin, &q_agentlock, &q_lock, &q_insert };
@@ -424,12 +547,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 		const char *const *const vals[4] = { NULL, av, lv, ins_vals };
 		const int *const lens[4] = { NULL, NULL, NULL, ins_lens };
 		const int *const fmts[4] = { NULL, NULL, NULL, ins_fmts };
-		int prc;
-
-		ins_vals[INS_COLS] = agent_id;
-		ins_lens[INS_COLS] = 0;
-		ins_fmts[INS_COLS] = 0;
-		prc = db_pipeline_bin(r->db, 4, pst, vals, lens, fmts, pr);
+		int prc = db_pipeline_bin(r->db, 4, pst, vals, lens, fmts, pr);
 
 		if (pr[0] && PQresultStatus(pr[0]) == PGRES_COMMAND_OK)
 			in_tx = 1;
@@ -484,33 +602,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 	}
 
 	q = pr[3];
-	/* mark what went in: rows without result_id always do; others by id */
-	{
-		int nr = PQntuples(q), k;
-		for (i = 0; i < n; i++)
-			if (res[i].inserted == 0 && res[i].result_id == NULL)
-				res[i].inserted = 1;
-		for (k = 0; k < nr; k++) {
-			const char *rid, *es;
-			size_t lo = 0, hi = nrid;
-			int64_t id = str_to_ll(PQgetvalue(q, k, 0), 1, INT64_MAX, &es);
-			if (min_id == 0 || id < min_id)
-				min_id = id;
-			if (PQgetisnull(q, k, 1))
-				continue;
-			rid = PQgetvalue(q, k, 1);
-			/* lower bound: the first occurrence of rid in byrid */
-			while (lo < hi) {
-				size_t mid = (lo + hi) / 2;
-				if (strcmp(byrid[mid]->result_id, rid) < 0)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			if (lo < nrid && strcmp(byrid[lo]->result_id, rid) == 0 && byrid[lo]->inserted == 0)
-				byrid[lo]->inserted = 1;
-		}
-	}
+	min_id = mark_inserted(q, 0, res, n, byrid, nrid);
 	q = NULL;
 
 	/*
