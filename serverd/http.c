@@ -191,6 +191,47 @@ bearer(struct MHD_Connection *mc)
 	return *h ? h : NULL;
 }
 
+int
+http_authenticate(struct req *r, enum need need, struct resp *rs)
+{
+	int st = auth_lookup(r->db, r->token, &r->who);
+
+	if (st == 1) {
+		resp_error(rs, 401, NULL, "unknown token");
+		return -1;
+	} else if (st == 503) {
+		resp_error(rs, 503, NULL, "database unavailable");
+		return -1;
+	} else if (st != 0) {
+		resp_error(rs, 500, NULL, "internal error");
+		return -1;
+	}
+	switch (need) {
+	case NEED_READ:
+		if (r->who.kind != WHO_ADMIN && r->who.kind != WHO_VIEWER) {
+			resp_error(rs, 403, NULL, "this token may not use this route");
+			return -1;
+		}
+		break;
+	case NEED_ADMIN:
+		if (r->who.kind != WHO_ADMIN) {
+			resp_error(rs, 403, NULL, "this route needs an admin token");
+			return -1;
+		}
+		break;
+	case NEED_AGENT:
+	case NEED_AGENT_LAZY:
+		if (r->who.kind != WHO_AGENT) {
+			resp_error(rs, 403, NULL, "this route needs an agent token");
+			return -1;
+		}
+		break;
+	case NEED_NONE:
+		break;
+	}
+	return 0;
+}
+
 static void
 dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
     const char *url, struct resp *rs)
@@ -199,7 +240,6 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 	struct req r;
 	const char *tok;
 	json_error_t jerr;
-	int st;
 
 	memset(&r, 0, sizeof(r));
 	r.mc = mc;
@@ -216,45 +256,18 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 			resp_error(rs, 503, NULL, "database unavailable");
 			return;
 		}
-		st = auth_lookup(r.db, tok, &r.who);
-		if (st == 1) {
-			resp_error(rs, 401, NULL, "unknown token");
+		r.token = tok;
+		if (rt->need != NEED_AGENT_LAZY && http_authenticate(&r, rt->need, rs) < 0)
 			return;
-		} else if (st == 503) {
-			resp_error(rs, 503, NULL, "database unavailable");
-			return;
-		} else if (st != 0) {
-			resp_error(rs, 500, NULL, "internal error");
-			return;
-		}
-		switch (rt->need) {
-		case NEED_READ:
-			if (r.who.kind != WHO_ADMIN && r.who.kind != WHO_VIEWER) {
-				resp_error(rs, 403, NULL, "this token may not use this route");
-				return;
-			}
-			break;
-		case NEED_ADMIN:
-			if (r.who.kind != WHO_ADMIN) {
-				resp_error(rs, 403, NULL, "this route needs an admin token");
-				return;
-			}
-			break;
-		case NEED_AGENT:
-			if (r.who.kind != WHO_AGENT) {
-				resp_error(rs, 403, NULL, "this route needs an agent token");
-				return;
-			}
-			break;
-		case NEED_NONE:
-			break;
-		}
 	}
 	if (cx->body.len > 0) {
 		r.raw = cx->body.ptr;
 		r.raw_len = cx->body.len;
 		r.body = json_loadb(cx->body.ptr, cx->body.len, JSON_REJECT_DUPLICATES, &jerr);
 		if (r.body == NULL) {
+			/* who may not use the route hears that first */
+			if (rt->need == NEED_AGENT_LAZY && http_authenticate(&r, NEED_AGENT, rs) < 0)
+				return;
 			resp_error(rs, 400, NULL, "malformed JSON: %s (line %d, column %d)",
 			    jerr.text, jerr.line, jerr.column);
 			return;

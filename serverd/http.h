@@ -14,7 +14,12 @@
 #include <microhttpd.h>
 #include <stdint.h>
 
-enum need { NEED_NONE, NEED_READ, NEED_ADMIN, NEED_AGENT };
+/*
+ * NEED_AGENT_LAZY: an agent token, but the handler authenticates it itself
+ * (r->token; http_authenticate() when it needs the principal), so that the
+ * lookup can share a round trip with the handler's own statements.
+ */
+enum need { NEED_NONE, NEED_READ, NEED_ADMIN, NEED_AGENT, NEED_AGENT_LAZY };
 enum who_kind { WHO_NONE, WHO_ADMIN, WHO_VIEWER, WHO_AGENT };
 
 struct principal {
@@ -33,7 +38,8 @@ struct req {
 	json_t *body;               /* parsed JSON body, or NULL when none; borrowed */
 	const char *raw;            /* the body's text (NUL-terminated), or NULL */
 	size_t raw_len;
-	struct principal who;
+	struct principal who;       /* WHO_NONE until authenticated */
+	const char *token;          /* the bearer token (NEED_AGENT_LAZY routes) */
 	PGconn *db;                 /* this thread's connection (NULL for NEED_NONE) */
 };
 
@@ -59,6 +65,9 @@ extern const struct route routes[];   /* routes.c; ends with NULL method */
 struct MHD_Daemon *http_start(const char *listen, unsigned threads,
     const char *tls_cert, const char *tls_key, char *err, size_t errlen);
 void http_stop(struct MHD_Daemon *d);
+
+/* Looks r->token up and checks it against need; 0, or -1 with rs filled. */
+int http_authenticate(struct req *r, enum need need, struct resp *rs);
 
 /* Steals j; a NULL j (allocation failed) becomes a 500. */
 void resp_json(struct resp *rs, int status, json_t *j);

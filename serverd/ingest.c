@@ -3,8 +3,11 @@
  *
  * The steady case - every result repeats the current status of a check
  * that is HARD, not flapping and without recent changes - cannot change any
- * state, and costs one round trip: BEGIN, the agent's lock, one statement
- * that inserts only if all of that holds (q_steady), COMMIT.
+ * state, and costs one round trip, token check included (the route is
+ * NEED_AGENT_LAZY): BEGIN, the agent's lock, one statement that finds the
+ * agent by its token's hash and inserts only if all of that holds
+ * (q_steady), COMMIT. Anything else (an unknown token too) inserts nothing
+ * there: the token is then checked the usual way and the full path runs.
  *
  * Otherwise that transaction inserted nothing, and the full path runs, in
  * one transaction of two or three round trips however many results the
@@ -44,6 +47,7 @@
 #include "serverd.h"
 #include "strnum.h"
 #include "timeutil.h"
+#include "token.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +91,11 @@ struct cstate {
  */
 static const struct db_stmt q_agentlock = { "ingest_agentlock",
 	"SELECT pg_advisory_xact_lock(" INGEST_LOCK_CLASS ", $1::integer)", 1 };
+/* the same before the token is checked: by the token's hash (no lock when
+ * no agent has it; the steady statement then inserts nothing) */
+static const struct db_stmt q_agentlock_tok = { "ingest_agentlock_tok",
+	"SELECT pg_advisory_xact_lock(" INGEST_LOCK_CLASS ", (SELECT (id & 2147483647)::integer"
+	" FROM agents WHERE token_hash = decode($1, 'hex')))", 1 };
 
 /* OFFSET 0 keeps the per-id lookup a nested loop over index scans whatever
  * the plan's estimate of the array's length (see db.c: plans are generic) */
@@ -117,16 +126,19 @@ static const struct db_stmt q_prior = { "ingest_prior",
  * The first row says which; the others are the RETURNING of the insert.
  */
 static const struct db_stmt q_steady = { "ingest_steady",
-	"WITH chk AS (SELECT NOT EXISTS ("
+	"WITH me AS (SELECT id FROM agents WHERE token_hash = decode($9, 'hex')),"
+	" chk AS (SELECT EXISTS (SELECT 1 FROM me) AND NOT EXISTS ("
 	"  SELECT 1 FROM unnest($1::bigint[], $2::smallint[]) r(c, st)"
 	"  LEFT JOIN LATERAL (SELECT c.agent_id, s.status, s.state_type, s.flap_history,"
 	"   s.flapping FROM checks c JOIN check_state s ON s.check_id = c.id"
 	"   WHERE c.id = r.c OFFSET 0) k ON true"
-	"  WHERE k.agent_id IS DISTINCT FROM $9::bigint OR k.status IS DISTINCT FROM r.st"
+	"  WHERE k.agent_id IS DISTINCT FROM (SELECT id FROM me)"
+	"   OR k.status IS DISTINCT FROM r.st"
 	"   OR k.state_type <> 'HARD' OR k.flap_history <> '' OR k.flapping) AS steady),"
 	" ins AS (INSERT INTO check_history (check_id, agent_id, status, value, output, perfdata,"
 	"  observed_at, duration_ms, result_id)"
-	"  SELECT x.c, $9::bigint, x.s, x.v, x.o, x.p, COALESCE(x.t, clock_timestamp()), x.d, x.r"
+	"  SELECT x.c, (SELECT id FROM me), x.s, x.v, x.o, x.p, COALESCE(x.t, clock_timestamp()),"
+	"   x.d, x.r"
 	"  FROM unnest($1::bigint[], $2::smallint[], $3::float8[], $4::text[], $5::text[],"
 	"   $6::timestamptz[], $7::integer[], $8::text[]) AS x(c, s, v, o, p, t, d, r)"
 	"  WHERE (SELECT steady FROM chk)"
@@ -372,7 +384,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 	size_t n = 0, i, j, ncs = 0, nrid = 0, nev = 0, accepted = 0, dups = 0;
 	json_t *arr = NULL, *upd = NULL;
 	char *upd_text = NULL, *ids_text = NULL;
-	char agent_id[24];
+	char agent_id[24], tok_hex[SHA256_LEN * 2 + 1];
 	struct db_array cols[INS_COLS];
 	const char *ins_vals[INS_COLS + 1];
 	int ins_lens[INS_COLS + 1], ins_fmts[INS_COLS + 1], cols_live = 0;
@@ -404,7 +416,8 @@ api_check_history_post(struct req *r, struct resp *rs)
 		goto done;
 	}
 	if (n == 0) {
-		resp_json(rs, 201, json_pack("{s:i,s:i}", "accepted", 0, "duplicates", 0));
+		if (http_authenticate(r, NEED_AGENT, rs) == 0)
+			resp_json(rs, 201, json_pack("{s:i,s:i}", "accepted", 0, "duplicates", 0));
 		goto done;
 	}
 	res = calloc(n, sizeof(*res));
@@ -492,17 +505,20 @@ api_check_history_post(struct req *r, struct resp *rs)
 			ins_fmts[k] = 1;
 		}
 	}
-	snprintf(agent_id, sizeof(agent_id), "%lld", (long long)r->who.id);
-	snprintf(lock_id, sizeof(lock_id), "%lld", (long long)(r->who.id & 0x7fffffff));
-
-	ins_vals[INS_COLS] = agent_id;
+	{
+		uint8_t h[SHA256_LEN];
+		token_hash(r->token, h);
+		hex_encode(h, sizeof(h), tok_hex);
+		secure_zero(h, sizeof(h));
+	}
+	ins_vals[INS_COLS] = tok_hex;
 	ins_lens[INS_COLS] = 0;
 	ins_fmts[INS_COLS] = 0;
 
 	/* the steady case: BEGIN, lock, insert if steady, COMMIT: one round trip */
 	{
-		const struct db_stmt *const pst[4] = { &q_begin, &q_agentlock, &q_steady, &q_commit };
-		const char *const av[1] = { lock_id };
+		const struct db_stmt *const pst[4] = { &q_begin, &q_agentlock_tok, &q_steady, &q_commit };
+		const char *const av[1] = { tok_hex };
 		const char *const *const vals[4] = { NULL, av, ins_vals, NULL };
 		const int *const lens[4] = { NULL, NULL, ins_lens, NULL };
 		const int *const fmts[4] = { NULL, NULL, ins_fmts, NULL };
@@ -538,6 +554,13 @@ api_check_history_post(struct req *r, struct resp *rs)
 			pr[k] = NULL;
 		}
 	}
+
+	/* the full path: check the token the usual way first */
+	if (http_authenticate(r, NEED_AGENT, rs) < 0)
+		goto done;
+	snprintf(agent_id, sizeof(agent_id), "%lld", (long long)r->who.id);
+	snprintf(lock_id, sizeof(lock_id), "%lld", (long long)(r->who.id & 0x7fffffff));
+	ins_vals[INS_COLS] = agent_id;
 
 	/* 2. and 3. in one round trip: BEGIN, lock and read, insert */
 	{
@@ -777,6 +800,18 @@ api_check_history_post(struct req *r, struct resp *rs)
 done:
 	if (in_tx && r->db && PQstatus(r->db) == CONNECTION_OK)
 		db_cmd(r->db, "ROLLBACK");
+	if (r->who.kind == WHO_NONE && rs->status >= 400 && rs->status < 500) {
+		/* refused before the token was checked: who may not post hears that */
+		struct resp a;
+
+		memset(&a, 0, sizeof(a));
+		if (http_authenticate(r, NEED_AGENT, &a) < 0) {
+			json_decref(rs->json);
+			*rs = a;
+		} else {
+			json_decref(a.json);
+		}
+	}
 	if (q != pr[2] && q != pr[3])
 		PQclear(q);
 	for (i = 0; i < 4; i++)
