@@ -17,6 +17,7 @@ struct db_thread {
 	PGconn *conn;
 	const struct db_stmt *prepared[DB_MAX_PREPARED];
 	int nprepared;
+	int broken;         /* a query said the server is gone: reconnect */
 };
 
 static char *db_conninfo;
@@ -65,6 +66,7 @@ db_close(void)
 	}
 	dbt.conn = NULL;
 	dbt.nprepared = 0;
+	dbt.broken = 0;
 }
 
 static void
@@ -77,7 +79,7 @@ db_notice(void *arg, const char *msg)
 PGconn *
 db_conn(void)
 {
-	if (dbt.conn && PQstatus(dbt.conn) == CONNECTION_OK)
+	if (dbt.conn && !dbt.broken && PQstatus(dbt.conn) == CONNECTION_OK)
 		return dbt.conn;
 	db_close();
 	dbt.conn = PQconnectdb(db_conninfo ? db_conninfo : "");
@@ -262,8 +264,10 @@ db_fail_status(PGconn *c, const PGresult *r)
 
 	if (c == NULL || PQstatus(c) != CONNECTION_OK || strncmp(st, "08", 2) == 0 ||
 	    strcmp(st, "57P01") == 0 || strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0) {
+		/* not closed here: the caller may still hold c (a ROLLBACK in its
+		 * done: path); the next db_conn() replaces it */
 		if (c == dbt.conn)
-			db_close();
+			dbt.broken = 1;
 		return 503;
 	}
 	if (strcmp(st, "23505") == 0)

@@ -82,8 +82,9 @@ int db_cmd(PGconn *c, const char *sql);
 int db_ok(const PGresult *r, ExecStatusType want);
 /* The SQLSTATE of a failed result, or "" */
 const char *db_sqlstate(const PGresult *r);
-/* HTTP status for a failed result: 503 when the connection is gone
- * (and the connection is closed), 409 unique violation, 500 otherwise. */
+/* HTTP status for a failed result: 503 when the connection is gone (it
+ * stays allocated; the thread's next db_conn() replaces it), 409 unique
+ * violation, 500 otherwise. */
 int db_fail_status(PGconn *c, const PGresult *r);
 
 #endif
