@@ -76,6 +76,7 @@ CREATE TRIGGER checks_revision AFTER INSERT OR UPDATE OR DELETE ON checks
 -- status NULL = no result yet (PENDING).
 CREATE TABLE check_state (
 	check_id          bigint PRIMARY KEY REFERENCES checks(id) ON DELETE CASCADE,
+	agent_id          bigint NOT NULL,   -- the check's, kept here for ingest's steady test
 	status            smallint CHECK (status BETWEEN 0 AND 3),
 	state_type        text NOT NULL DEFAULT 'HARD' CHECK (state_type IN ('SOFT', 'HARD')),
 	attempt           integer NOT NULL DEFAULT 0,
@@ -95,11 +96,18 @@ CREATE TABLE check_state (
 
 CREATE FUNCTION checks_create_state() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	INSERT INTO check_state (check_id) VALUES (NEW.id);
+	IF TG_OP = 'INSERT' THEN
+		INSERT INTO check_state (check_id, agent_id) VALUES (NEW.id, NEW.agent_id);
+	ELSE
+		UPDATE check_state SET agent_id = NEW.agent_id WHERE check_id = NEW.id;
+	END IF;
 	RETURN NULL;
 END $$;
 CREATE TRIGGER checks_state AFTER INSERT ON checks
 	FOR EACH ROW EXECUTE FUNCTION checks_create_state();
+CREATE TRIGGER checks_state_agent AFTER UPDATE OF agent_id ON checks
+	FOR EACH ROW WHEN (OLD.agent_id IS DISTINCT FROM NEW.agent_id)
+	EXECUTE FUNCTION checks_create_state();
 
 -- Every result, as posted. result_id is the agent's own id for a result; a
 -- resend of the same result_id is a duplicate and is not stored again.

@@ -290,6 +290,17 @@ t.eq((errors, c["state"]["attempt"], c["state"]["state_type"]), ([], 12, "HARD")
 t.eq(env.cluster.psql("SELECT count(*) FROM events WHERE check_id = %d" % race), [["1"]],
      "and make exactly one PROBLEM")
 
+# a check moved to another agent belongs to that agent at once (steady path too)
+st, c, _ = mk({"agent_id": aid, "name": "moving", "type": "load", "params": {"period": 1}})
+mv = c["id"]
+env.post_results(atok, {"check_id": mv, "status": 0, "result_id": "mv-1"})
+env.post_results(atok, {"check_id": mv, "status": 0, "result_id": "mv-2"})
+api("PATCH", "/api/v1/checks/%d" % mv, A, {"agent_id": other})
+st, b, _ = env.post_results(atok, {"check_id": mv, "status": 0, "result_id": "mv-3"})
+t.eq(st, 403, "after the move the old agent's result -> 403")
+st, b, _ = env.post_results(otok, {"check_id": mv, "status": 0, "result_id": "mv-4"})
+t.eq((st, b), (201, {"accepted": 1, "duplicates": 0}), "and the new agent's is accepted")
+
 # ---- checkout -----------------------------------------------------------------------
 st, b, _ = api("PUT", "/api/v1/agent/self/checkout", atok,
                {"started_at": "2026-11-25T06:00:00Z", "duration_ms": 12, "results": 3,
