@@ -51,7 +51,7 @@ static int
 set_defaults(struct srv_conf *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->threads = 4;
+	c->threads = 8;
 	c->max_body_bytes = 1 << 20;
 	c->smtp_port = 25;
 	c->smtp_starttls = STARTTLS_TRY;
