@@ -37,38 +37,13 @@ static const struct db_stmt q_token = { "agents_token",
 void
 api_agents_list(struct req *r, struct resp *rs)
 {
-	char cur[24], lim[24];
-	const char *v[2] = { cur, lim };
-	long limit;
-	int64_t cursor;
-	PGresult *q;
-
-	if ((limit = api_limit(r, rs)) < 0 || (cursor = api_cursor(r, rs)) < 0)
-		return;
-	id_text(cursor, cur);
-	id_text(limit + 1, lim);
-	q = db_exec(r->db, &q_list, v);
-	if (db_ok(q, PGRES_TUPLES_OK))
-		api_list(rs, q, 0, 1, limit);
-	else
-		resp_db_error(rs, r->db, q);
-	PQclear(q);
+	api_list_page(r, rs, &q_list);
 }
 
 void
 api_agents_get(struct req *r, struct resp *rs)
 {
-	char id[24];
-	const char *v[1] = { id_text(r->id[0], id) };
-	PGresult *q = db_exec(r->db, &q_get, v);
-
-	if (!db_ok(q, PGRES_TUPLES_OK))
-		resp_db_error(rs, r->db, q);
-	else if (PQntuples(q) == 0)
-		resp_error(rs, 404, NULL, "no agent %lld", (long long)r->id[0]);
-	else
-		api_one(rs, 200, q, 0);
-	PQclear(q);
+	api_get_id(r, rs, &q_get, r->id[0], 200, "agent");
 }
 
 /* Adds the freshly made token to an agent object answer. */

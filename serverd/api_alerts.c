@@ -216,7 +216,6 @@ api_events_list(struct req *r, struct resp *rs)
 	const char *v[5], *kind = req_arg(r, "kind");
 	int hc, ha;
 	long limit;
-	PGresult *q;
 
 	if ((limit = api_limit(r, rs)) < 0)
 		return;
@@ -231,12 +230,7 @@ api_events_list(struct req *r, struct resp *rs)
 	v[2] = hc ? check : NULL;
 	v[3] = ha ? agent : NULL;
 	v[4] = kind;
-	q = db_exec(r->db, &q_events, v);
-	if (db_ok(q, PGRES_TUPLES_OK))
-		api_list(rs, q, 0, 1, limit);
-	else
-		resp_db_error(rs, r->db, q);
-	PQclear(q);
+	api_query_list(r, rs, &q_events, v, limit);
 }
 
 /* ---- notifications ---------------------------------------------------------- */
@@ -270,7 +264,6 @@ api_notifications_list(struct req *r, struct resp *rs)
 	int he, hc, hct, i;
 	long limit;
 	int64_t cursor;
-	PGresult *q;
 
 	if ((limit = api_limit(r, rs)) < 0 || (cursor = api_cursor(r, rs)) < 0 ||
 	    (he = id_arg(r, "event_id", ev, rs)) < 0 || (hc = id_arg(r, "check_id", check, rs)) < 0 ||
@@ -299,10 +292,5 @@ api_notifications_list(struct req *r, struct resp *rs)
 	v[4] = he ? ev : NULL;
 	v[5] = hc ? check : NULL;
 	v[6] = hct ? contact : NULL;
-	q = db_exec(r->db, &q_notifications, v);
-	if (db_ok(q, PGRES_TUPLES_OK))
-		api_list(rs, q, 0, 1, limit);
-	else
-		resp_db_error(rs, r->db, q);
-	PQclear(q);
+	api_query_list(r, rs, &q_notifications, v, limit);
 }

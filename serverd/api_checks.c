@@ -167,17 +167,7 @@ check_in_free(struct check_in *in)
 static void
 answer_check(struct req *r, struct resp *rs, int status, int64_t id)
 {
-	char ids[24];
-	const char *v[1] = { id_text(id, ids) };
-	PGresult *q = db_exec(r->db, &q_get, v);
-
-	if (!db_ok(q, PGRES_TUPLES_OK))
-		resp_db_error(rs, r->db, q);
-	else if (PQntuples(q) == 0)
-		resp_error(rs, 404, NULL, "no check %lld", (long long)id);
-	else
-		api_one(rs, status, q, 0);
-	PQclear(q);
+	api_get_id(r, rs, &q_get, id, status, "check");
 }
 
 static void
@@ -342,7 +332,6 @@ api_checks_list(struct req *r, struct resp *rs)
 	const char *a = req_arg(r, "agent_id"), *s = req_arg(r, "status"), *es;
 	long limit;
 	int64_t cursor;
-	PGresult *q;
 	int sv;
 
 	if ((limit = api_limit(r, rs)) < 0 || (cursor = api_cursor(r, rs)) < 0)
@@ -365,12 +354,7 @@ api_checks_list(struct req *r, struct resp *rs)
 	}
 	id_text(cursor, cur);
 	id_text(limit + 1, lim);
-	q = db_exec(r->db, &q_list, v);
-	if (db_ok(q, PGRES_TUPLES_OK))
-		api_list(rs, q, 0, 1, limit);
-	else
-		resp_db_error(rs, r->db, q);
-	PQclear(q);
+	api_query_list(r, rs, &q_list, v, limit);
 }
 
 /*

@@ -63,7 +63,6 @@ api_downtimes_list(struct req *r, struct resp *rs)
 	const char *v[5], *s, *es;
 	long limit;
 	int64_t cursor;
-	PGresult *q;
 
 	if ((limit = api_limit(r, rs)) < 0 || (cursor = api_cursor(r, rs)) < 0)
 		return;
@@ -93,28 +92,13 @@ api_downtimes_list(struct req *r, struct resp *rs)
 		}
 		v[4] = s;
 	}
-	q = db_exec(r->db, &q_list, v);
-	if (db_ok(q, PGRES_TUPLES_OK))
-		api_list(rs, q, 0, 1, limit);
-	else
-		resp_db_error(rs, r->db, q);
-	PQclear(q);
+	api_query_list(r, rs, &q_list, v, limit);
 }
 
 void
 api_downtimes_get(struct req *r, struct resp *rs)
 {
-	char id[24];
-	const char *v[1] = { id_text(r->id[0], id) };
-	PGresult *q = db_exec(r->db, &q_get, v);
-
-	if (!db_ok(q, PGRES_TUPLES_OK))
-		resp_db_error(rs, r->db, q);
-	else if (PQntuples(q) == 0)
-		resp_error(rs, 404, NULL, "no downtime %lld", (long long)r->id[0]);
-	else
-		api_one(rs, 200, q, 0);
-	PQclear(q);
+	api_get_id(r, rs, &q_get, r->id[0], 200, "downtime");
 }
 
 /* An RFC 3339 member into *us; 1 present, 0 absent, -1 error. */

@@ -227,6 +227,51 @@ oom:
 }
 
 void
+api_query_list(struct req *r, struct resp *rs, const struct db_stmt *st,
+    const char *const *vals, long limit)
+{
+	PGresult *q = db_exec(r->db, st, vals);
+
+	if (db_ok(q, PGRES_TUPLES_OK))
+		api_list(rs, q, 0, 1, limit);
+	else
+		resp_db_error(rs, r->db, q);
+	PQclear(q);
+}
+
+void
+api_list_page(struct req *r, struct resp *rs, const struct db_stmt *st)
+{
+	char cur[24], lim[24];
+	const char *v[2] = { cur, lim };
+	long limit;
+	int64_t cursor;
+
+	if ((limit = api_limit(r, rs)) < 0 || (cursor = api_cursor(r, rs)) < 0)
+		return;
+	id_text(cursor, cur);
+	id_text(limit + 1, lim);
+	api_query_list(r, rs, st, v, limit);
+}
+
+void
+api_get_id(struct req *r, struct resp *rs, const struct db_stmt *st, int64_t id,
+    int status, const char *what)
+{
+	char ids[24];
+	const char *v[1] = { id_text(id, ids) };
+	PGresult *q = db_exec(r->db, st, v);
+
+	if (!db_ok(q, PGRES_TUPLES_OK))
+		resp_db_error(rs, r->db, q);
+	else if (PQntuples(q) == 0)
+		resp_error(rs, 404, NULL, "no %s %lld", what, (long long)id);
+	else
+		api_one(rs, status, q, 0);
+	PQclear(q);
+}
+
+void
 api_one(struct resp *rs, int status, PGresult *q, int col)
 {
 	json_t *j = json_loads(PQgetvalue(q, 0, col), JSON_DECODE_ANY, NULL);

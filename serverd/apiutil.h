@@ -7,6 +7,7 @@
 #ifndef CUSTOS_APIUTIL_H
 #define CUSTOS_APIUTIL_H
 
+#include "db.h"
 #include "http.h"
 
 #include <stdint.h>
@@ -44,6 +45,20 @@ int64_t api_cursor(struct req *r, struct resp *rs);
  * next page, whose cursor is the last returned id.
  */
 void api_list(struct resp *rs, PGresult *q, int jcol, int idcol, long limit);
+/*
+ * Runs st with vals and answers its rows as a list (see api_list: column 0
+ * the item, column 1 its id; st asks for limit + 1 rows).
+ */
+void api_query_list(struct req *r, struct resp *rs, const struct db_stmt *st,
+    const char *const *vals, long limit);
+/* A plain page: st takes ($1 cursor, $2 limit + 1); ?cursor= and ?limit= apply. */
+void api_list_page(struct req *r, struct resp *rs, const struct db_stmt *st);
+/*
+ * Runs st with the route's id as its one parameter and answers column 0 of
+ * its row with status, or 404 "no WHAT ID" when there is no row.
+ */
+void api_get_id(struct req *r, struct resp *rs, const struct db_stmt *st, int64_t id,
+    int status, const char *what);
 /* Parses column col of row 0 (JSON text) into the response with status. */
 void api_one(struct resp *rs, int status, PGresult *q, int col);
 /* Formats an id as text into buf (24 bytes). */
