@@ -7,6 +7,7 @@
  */
 #include "config.h"
 #include "agentd.h"
+#include "atomicfile.h"
 #include "log.h"
 
 #include <errno.h>
@@ -133,17 +134,5 @@ spool_store(const char *dir, const struct lines *l, size_t from, long long max,
 		fputs(l->v[i], fp);
 		fputc('\n', fp);
 	}
-	if (fflush(fp) != 0 || ferror(fp) || fsync(fd) < 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		fclose(fp);
-		unlink(tmp);
-		return -1;
-	}
-	fclose(fp);
-	if (rename(tmp, path) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return atomicfile_commit(fp, tmp, path, 1, err, errlen);
 }

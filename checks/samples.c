@@ -3,6 +3,7 @@
  */
 #include "config.h"
 #include "samples.h"
+#include "atomicfile.h"
 #include "procfs.h"
 #include "strnum.h"
 
@@ -133,17 +134,5 @@ sample_store_save(const struct sample_store *st, const char *dir, char *err, siz
 			fprintf(fp, " %llu", (unsigned long long)st->s[i].v[j]);
 		fputc('\n', fp);
 	}
-	if (fflush(fp) != 0 || ferror(fp)) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		fclose(fp);
-		unlink(tmp);
-		return -1;
-	}
-	fclose(fp);
-	if (rename(tmp, path) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return atomicfile_commit(fp, tmp, path, 0, err, errlen);
 }

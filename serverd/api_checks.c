@@ -157,6 +157,21 @@ check_input(struct req *r, json_t *o, struct check_in *in, struct resp *rs)
 	return contacts_exist(r, in->contacts, "contacts", rs);
 }
 
+/* The nine column values of a check, in q_create's order (aid, ma: text space). */
+static void
+check_vals(const struct check_in *in, const char **v, char aid[24], char ma[24])
+{
+	v[0] = id_text(in->agent_id, aid);
+	v[1] = in->name;
+	v[2] = in->type;
+	v[3] = in->params;
+	v[4] = in->warning;
+	v[5] = in->critical;
+	v[6] = id_text(in->max_attempts, ma);
+	v[7] = in->enabled ? "true" : "false";
+	v[8] = in->contacts;
+}
+
 static void
 check_in_free(struct check_in *in)
 {
@@ -192,15 +207,7 @@ api_checks_create(struct req *r, struct resp *rs)
 	memset(&in, 0, sizeof(in));
 	if (jv_object(r, rs) < 0 || check_input(r, r->body, &in, rs) < 0)
 		goto done;
-	v[0] = id_text(in.agent_id, aid);
-	v[1] = in.name;
-	v[2] = in.type;
-	v[3] = in.params;
-	v[4] = in.warning;
-	v[5] = in.critical;
-	v[6] = id_text(in.max_attempts, ma);
-	v[7] = in.enabled ? "true" : "false";
-	v[8] = in.contacts;
+	check_vals(&in, v, aid, ma);
 	q = db_exec(r->db, &q_create, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
 		conflict_or_error(r, rs, q, in.name);
@@ -263,15 +270,7 @@ api_checks_patch(struct req *r, struct resp *rs)
 		json_object_set(cur, key, val);
 	if (check_input(r, cur, &in, rs) < 0)
 		goto done;
-	v[1] = id_text(in.agent_id, aid);
-	v[2] = in.name;
-	v[3] = in.type;
-	v[4] = in.params;
-	v[5] = in.warning;
-	v[6] = in.critical;
-	v[7] = id_text(in.max_attempts, ma);
-	v[8] = in.enabled ? "true" : "false";
-	v[9] = in.contacts;
+	check_vals(&in, v + 1, aid, ma);
 	q = db_exec(r->db, &q_update, v);
 	if (!db_ok(q, PGRES_COMMAND_OK)) {
 		conflict_or_error(r, rs, q, in.name);
