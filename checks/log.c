@@ -3,8 +3,9 @@
  * that match a POSIX ERE; the value is that count and the output shows the
  * last match. The read position (device, inode, offset) is kept in
  * state_dir/log-<hash of the path>.state. A new inode means the file was
- * rotated: the new file is read from its start (lines written to the old
- * file after the last run are not seen). A file shorter than the offset
+ * rotated: if PATH.1 (logrotate's name for the previous file) is the file
+ * last read, the lines written to it since the last run are read first;
+ * then the new file is read from its start. A file shorter than the offset
  * was truncated: read from the start. The first run starts at the end of
  * the file, so an old log does not raise a storm. A last line without its
  * newline is left for the next run, unless it is longer than LOG_LINE_MAX.
@@ -18,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,18 +141,104 @@ save_pos(const char *file, const struct log_pos *pos)
 	return 0;
 }
 
+/*
+ * Reads fd from its current position to its end, counting the complete
+ * lines that match (the last one's head in last). *consumed advances past
+ * every complete line; a last line without its newline is left unread
+ * unless it is longer than LOG_LINE_MAX, or finish is set (a file no longer
+ * written). -1 with errno on a read error.
+ */
+static int
+log_scan_to_end(int fd, const struct log_params *p, unsigned long long *consumed,
+    size_t *count, char *last, char *chunk, char *line, int finish)
+{
+	size_t linelen = 0;
+	ssize_t r;
+
+	while ((r = read(fd, chunk, LOG_CHUNK)) != 0) {
+		ssize_t i;
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		for (i = 0; i < r; i++) {
+			if (chunk[i] != '\n') {
+				if (linelen < LOG_LINE_MAX)
+					line[linelen] = chunk[i];
+				linelen++;
+				continue;
+			}
+			line[linelen < LOG_LINE_MAX ? linelen : LOG_LINE_MAX] = '\0';
+			*consumed += linelen + 1;
+			if (regexec(&p->re, line, 0, NULL, 0) == 0) {
+				size_t n = strlen(line);
+				(*count)++;
+				if (n > LOG_SHOW_MAX)
+					n = LOG_SHOW_MAX;
+				memcpy(last, line, n);
+				last[n] = '\0';
+			}
+			linelen = 0;
+		}
+	}
+	if (linelen > LOG_LINE_MAX || (finish && linelen > 0)) {
+		/* an overlong, or final, unterminated line: count it now rather than never */
+		size_t n = linelen < LOG_LINE_MAX ? linelen : LOG_LINE_MAX;
+		line[n] = '\0';
+		*consumed += linelen;
+		if (regexec(&p->re, line, 0, NULL, 0) == 0) {
+			(*count)++;
+			if (n > LOG_SHOW_MAX)
+				n = LOG_SHOW_MAX;
+			memcpy(last, line, n);
+			last[n] = '\0';
+		}
+	}
+	return 0;
+}
+
+/*
+ * After a rotation: when PATH.1 is the file read last time (same device and
+ * inode), counts the matching lines written to it since then. Errors only
+ * mean those lines cannot be read: 0.
+ */
+static size_t
+rotated_rest(const struct log_params *p, const struct log_pos *old, char *chunk,
+    char *line, char *last)
+{
+	char prev[PATH_MAX];
+	struct stat st;
+	unsigned long long consumed = old->off;
+	size_t count = 0;
+	int fd;
+
+	if ((size_t)snprintf(prev, sizeof(prev), "%s.1", p->path) >= sizeof(prev))
+		return 0;
+	if ((fd = open(prev, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && (unsigned long long)st.st_dev == old->dev &&
+	    (unsigned long long)st.st_ino == old->ino &&
+	    (unsigned long long)st.st_size >= old->off &&
+	    lseek(fd, (off_t)old->off, SEEK_SET) >= 0 &&
+	    log_scan_to_end(fd, p, &consumed, &count, last, chunk, line, 1) < 0)
+		count = 0;
+	close(fd);
+	return count;
+}
+
 static void
 log_run(const void *vp, struct check_env *env, struct check_out *o)
 {
 	const struct log_params *p = vp;
 	char sfile[512], last[LOG_SHOW_MAX + 1] = "";
 	char *chunk = NULL, *line = NULL;
-	struct log_pos pos = { 0, 0, 0 };
+	struct log_pos pos = { 0, 0, 0 }, old = { 0, 0, 0 };
 	struct stat st;
-	size_t linelen = 0, count = 0;
+	size_t count = 0;
 	unsigned long long consumed;
 	int fd = -1, have, first = 0, rotated = 0;
-	ssize_t r;
 
 	o->label = "LOG";
 	if (env->state_dir == NULL) {
@@ -171,6 +259,7 @@ log_run(const void *vp, struct check_env *env, struct check_out *o)
 		pos.off = (unsigned long long)st.st_size;
 	} else if (pos.dev != (unsigned long long)st.st_dev || pos.ino != (unsigned long long)st.st_ino) {
 		rotated = 1;
+		old = pos;
 		pos.off = 0;
 	} else if ((unsigned long long)st.st_size < pos.off) {
 		rotated = 2;   /* truncated */
@@ -186,45 +275,12 @@ log_run(const void *vp, struct check_env *env, struct check_out *o)
 		check_fail(o, CHECK_UNKNOWN, "out of memory");
 		goto done;
 	}
+	if (rotated == 1)
+		count += rotated_rest(p, &old, chunk, line, last);
 	consumed = pos.off;
-	while ((r = read(fd, chunk, LOG_CHUNK)) != 0) {
-		ssize_t i;
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			check_fail(o, CHECK_UNKNOWN, "%s: %s", p->path, strerror(errno));
-			goto done;
-		}
-		for (i = 0; i < r; i++) {
-			if (chunk[i] != '\n') {
-				if (linelen < LOG_LINE_MAX)
-					line[linelen] = chunk[i];
-				linelen++;
-				continue;
-			}
-			line[linelen < LOG_LINE_MAX ? linelen : LOG_LINE_MAX] = '\0';
-			consumed += linelen + 1;
-			if (regexec(&p->re, line, 0, NULL, 0) == 0) {
-				size_t n = strlen(line);
-				count++;
-				if (n > LOG_SHOW_MAX)
-					n = LOG_SHOW_MAX;
-				memcpy(last, line, n);
-				last[n] = '\0';
-			}
-			linelen = 0;
-		}
-	}
-	if (linelen > LOG_LINE_MAX) {
-		/* an overlong unterminated line: count it now rather than never */
-		line[LOG_LINE_MAX] = '\0';
-		consumed += linelen;
-		if (regexec(&p->re, line, 0, NULL, 0) == 0) {
-			count++;
-			memcpy(last, line, LOG_SHOW_MAX);
-			last[LOG_SHOW_MAX] = '\0';
-		}
+	if (log_scan_to_end(fd, p, &consumed, &count, last, chunk, line, 0) < 0) {
+		check_fail(o, CHECK_UNKNOWN, "%s: %s", p->path, strerror(errno));
+		goto done;
 	}
 	pos.off = consumed;
 	if (save_pos(sfile, &pos) < 0) {

@@ -655,13 +655,28 @@ test_log(void **state)
 	assert_true(t.r.value == 0);
 	assert_int_equal(t.r.status, CHECK_OK);
 	done(&t);
-	/* rotation: a new file under the same name is read from its start */
+	/* rotation: what the old file got since the last run (now PATH.1) is
+	 * read first, then the new file under the same name from its start */
+	append(path, "error before rotation\nfine\nlast words err", "a");
 	snprintf(moved, sizeof(moved), "%s.1", path);
 	assert_int_equal(rename(path, moved), 0);
 	append(path, "error after rotation\n", "w");
 	run_json(&t, "proc/basic", json);
-	assert_true(t.r.value == 1);
+	assert_true(t.r.value == 3);
 	assert_non_null(strstr(t.r.output, "rotated"));
+	assert_non_null(strstr(t.r.output, "last: error after rotation"));
+	done(&t);
+	/* a rotation whose old file is gone (compressed, deleted): the new file only */
+	assert_int_equal(unlink(moved), 0);
+	append(path, "error y\n", "a");
+	run_json(&t, "proc/basic", json);
+	done(&t);
+	append(path, "error z\n", "a");
+	assert_int_equal(rename(path, moved), 0);
+	append(path, "error after the second rotation\n", "w");
+	assert_int_equal(unlink(moved), 0);   /* after the new file: no inode reuse */
+	run_json(&t, "proc/basic", json);
+	assert_true(t.r.value == 1);
 	done(&t);
 	/* truncation */
 	append(path, "a\nb\nc\nd\n", "a");
