@@ -66,7 +66,10 @@ c_load = env.make_check(aid, "load", "load", {"period": 1}, warning="1000", crit
                         max_attempts=1)
 c_mem = env.make_check(aid, "memory", "memory", {}, max_attempts=1)
 c_disk = env.make_check(aid, "disk", "disk", {"path": "/"}, max_attempts=1)
-c_proc = env.make_check(aid, "serverd", "process", {"name": "custos-serverd"}, max_attempts=1)
+# the process the server runs as: custos-serverd, or valgrind's tool under
+# scripts/check --valgrind
+SERVERD_COMM = "memcheck-amd64-" if os.environ.get("CUSTOS_VALGRIND") else "custos-serverd"
+c_proc = env.make_check(aid, "serverd", "process", {"name": SERVERD_COMM}, max_attempts=1)
 c_plug = env.make_check(aid, "plugin", "plugin", {"command": "warn.sh"}, max_attempts=1)
 conf, state = agent_files("web01", token)
 
@@ -203,11 +206,11 @@ with open(local, "w") as f:
 r = subprocess.run([AGENTD, "-c", conf, "--local", local], capture_output=True, text=True)
 t.eq(r.returncode, 2, "--local with an unknown type: exit 2")
 t.ok("unknown check type" in r.stderr, "and says which", r.stderr)
-r = subprocess.run([AGENTD, "-c", conf, "--test", "process", "name=custos-serverd"],
+r = subprocess.run([AGENTD, "-c", conf, "--test", "process", "name=" + SERVERD_COMM],
                    capture_output=True, text=True)
 t.eq(r.returncode, 0, "--test exits with the Nagios status")
 # other suites run their own serverd alongside (make -j2): count >= 1
-t.ok(re.match(r"PROCS OK - \d+ process(es)? named 'custos-serverd'", r.stdout) is not None,
+t.ok(re.match(r"PROCS OK - \d+ process(es)? named '%s'" % SERVERD_COMM, r.stdout) is not None,
      "--test prints the line",
      r.stdout)
 r = subprocess.run([AGENTD, "-c", conf, "--test", "tcp", "host=127.0.0.1", "port=1"],
