@@ -395,7 +395,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 
 	if (r->body == NULL) {
 		resp_error(rs, 400, NULL, "expected a result object or an array of them");
-		return;
+		goto done;   /* where an unchecked token is answered first */
 	}
 	if (json_is_array(r->body)) {
 		arr = json_incref(r->body);
