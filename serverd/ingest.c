@@ -175,6 +175,27 @@ static const struct db_stmt q_update = { "ingest_update",
 
 /* ---- parsing ------------------------------------------------------------ */
 
+/* An optional string member of a result (output, perfdata): 0 or -1. */
+static int
+opt_text(json_t *o, const char *key, size_t idx, const char **out, struct resp *rs)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v)) {
+		resp_error(rs, 400, key, "result %zu: %s must be a string or null", idx, key);
+		return -1;
+	}
+	if (json_string_length(v) > INGEST_MAX_OUTPUT) {
+		resp_error(rs, 422, key, "result %zu: %s longer than %d bytes", idx, key,
+		    INGEST_MAX_OUTPUT);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
 /* Validates one result object; on error fills rs and returns -1. */
 static int
 parse_result(json_t *o, size_t idx, int64_t now_us, struct result *res, struct resp *rs)
@@ -226,18 +247,8 @@ parse_result(json_t *o, size_t idx, int64_t now_us, struct result *res, struct r
 		return -1;
 	}
 	res->status = (int)json_integer_value(v);
-	v = json_object_get(o, "output");
-	if (v && !json_is_null(v)) {
-		if (!json_is_string(v)) {
-			resp_error(rs, 400, "output", "result %zu: output must be a string", idx);
-			return -1;
-		}
-		if (json_string_length(v) > INGEST_MAX_OUTPUT) {
-			resp_error(rs, 422, "output", "result %zu: output longer than %d bytes", idx, INGEST_MAX_OUTPUT);
-			return -1;
-		}
-		res->output = json_string_value(v);
-	}
+	if (opt_text(o, "output", idx, &res->output, rs) < 0)
+		return -1;
 	v = json_object_get(o, "value");
 	if (v && !json_is_null(v)) {
 		if (!json_is_number(v)) {
@@ -247,18 +258,8 @@ parse_result(json_t *o, size_t idx, int64_t now_us, struct result *res, struct r
 		res->has_value = 1;
 		res->value = json_number_value(v);
 	}
-	v = json_object_get(o, "perfdata");
-	if (v && !json_is_null(v)) {
-		if (!json_is_string(v)) {
-			resp_error(rs, 400, "perfdata", "result %zu: perfdata must be a string or null", idx);
-			return -1;
-		}
-		if (json_string_length(v) > INGEST_MAX_OUTPUT) {
-			resp_error(rs, 422, "perfdata", "result %zu: perfdata longer than %d bytes", idx, INGEST_MAX_OUTPUT);
-			return -1;
-		}
-		res->perfdata = json_string_value(v);
-	}
+	if (opt_text(o, "perfdata", idx, &res->perfdata, rs) < 0)
+		return -1;
 	res->observed_us = now_us;
 	v = json_object_get(o, "observed_at");
 	if (v && !json_is_null(v)) {
