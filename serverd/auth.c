@@ -3,6 +3,7 @@
  */
 #include "config.h"
 #include "auth.h"
+#include "authcache.h"
 #include "db.h"
 #include "log.h"
 #include "strnum.h"
@@ -29,10 +30,16 @@ auth_lookup(PGconn *c, const char *token, struct principal *p)
 	unsigned char *stored = NULL;
 	PGresult *r;
 	int rc = 1;
+	uint64_t gen;
 
 	if (strlen(token) > 256)
 		return 1;
 	token_hash(token, h);
+	if (authcache_get(h, p)) {
+		secure_zero(h, sizeof(h));
+		return 0;
+	}
+	gen = authcache_gen();
 	hex_encode(h, sizeof(h), hex);
 	r = db_exec(c, &q_lookup, vals);
 	if (!db_ok(r, PGRES_TUPLES_OK)) {
@@ -54,6 +61,7 @@ auth_lookup(PGconn *c, const char *token, struct principal *p)
 	} else {
 		p->kind = strcmp(PQgetvalue(r, 0, 3), "admin") == 0 ? WHO_ADMIN : WHO_VIEWER;
 	}
+	authcache_put(h, p, gen);
 	rc = 0;
 done:
 	PQfreemem(stored);

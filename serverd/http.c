@@ -14,6 +14,7 @@
 #include "config.h"
 #include "http.h"
 #include "auth.h"
+#include "authcache.h"
 #include "buf.h"
 #include "db.h"
 #include "log.h"
@@ -274,6 +275,10 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 		}
 	}
 	rt->fn(&r, rs);
+	/* an admin write may change what cached principals hold (auth.c): the
+	 * cache starts again before the client hears that the write is done */
+	if (rt->need == NEED_ADMIN && rs->status < 400)
+		authcache_invalidate();
 	json_decref(r.body);
 }
 

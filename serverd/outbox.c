@@ -33,6 +33,7 @@
  */
 #include "config.h"
 #include "outbox.h"
+#include "authcache.h"
 #include "db.h"
 #include "log.h"
 #include "notify.h"
@@ -178,13 +179,15 @@ listener_main(void *arg)
 		}
 
 		if (c == NULL) {
-			if ((c = db_conn()) == NULL || db_cmd(c, "LISTEN custos_outbox") < 0) {
+			if ((c = db_conn()) == NULL || db_cmd(c, "LISTEN custos_outbox") < 0 ||
+			    db_cmd(c, "LISTEN custos_auth") < 0) {
 				db_close();
 				c = NULL;
 				wait_for(0, 1000, 0);   /* retry in a second (or at stop) */
 				continue;
 			}
-			log_debug("outbox: listening on custos_outbox");
+			log_debug("outbox: listening on custos_outbox and custos_auth");
+			authcache_enable(1);   /* invalidations reach us from now on */
 			wake_all();   /* whatever was queued while we were not listening */
 		}
 		pfd.fd = PQsocket(c);
@@ -196,17 +199,22 @@ listener_main(void *arg)
 		}
 		if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK) {
 			log_warn("outbox: listener connection lost: %s", PQerrorMessage(c));
+			authcache_enable(0);   /* invalidations could be missed */
 			db_close();
 			c = NULL;
 			continue;
 		}
 		while ((nt = PQnotifies(c)) != NULL) {
-			got = 1;
+			if (strcmp(nt->relname, "custos_auth") == 0)
+				authcache_invalidate();
+			else
+				got = 1;
 			PQfreemem(nt);
 		}
 		if (got)
 			wake_all();
 	}
+	authcache_enable(0);
 	db_close();
 	return NULL;
 }
