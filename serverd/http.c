@@ -456,11 +456,13 @@ http_stop(struct MHD_Daemon *d)
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		int i;
 		MHD_socket s = MHD_quiesce_daemon(d);
+		/* MHD hands the listening socket back: close it so that new
+		 * connections are refused rather than left in the backlog */
+		if (s != MHD_INVALID_SOCKET)
+			close(s);
 		for (i = 0; i < 500 && atomic_load(&in_flight) > 0; i++)
 			nanosleep(&ts, NULL);
 		MHD_stop_daemon(d);
-		if (s != MHD_INVALID_SOCKET)
-			close(s);
 	}
 	free(pem_cert);
 	free(pem_key);
