@@ -138,10 +138,8 @@ api_agent_checkout(struct req *r, struct resp *rs)
 			goto done;
 		}
 	}
-	if (db_cmd(r->db, "BEGIN") < 0) {
-		resp_db_error(rs, r->db, NULL);
+	if (api_begin(r, rs) < 0)
 		goto done;
-	}
 	in_tx = 1;
 	v[0] = id_text(r->who.id, id);
 	v[1] = version;
@@ -169,18 +167,17 @@ api_agent_checkout(struct req *r, struct resp *rs)
 		json_t *o = json_pack("{s:s,s:I}", "next_checkout_by", PQgetvalue(q, 0, 1),
 		    "interval_s", (json_int_t)r->who.interval_s);
 		PQclear(q);
-		q = PQexec(r->db, "COMMIT");
-		in_tx = 0;
-		if (!db_ok(q, PGRES_COMMAND_OK)) {
+		q = NULL;
+		in_tx = 0;   /* a failed COMMIT ends the transaction too */
+		if (api_commit(r, rs) < 0) {
 			json_decref(o);
-			resp_db_error(rs, r->db, q);
 			goto done;
 		}
 		resp_json(rs, 200, o);
 	}
 done:
-	if (in_tx && PQstatus(r->db) == CONNECTION_OK)
-		db_cmd(r->db, "ROLLBACK");
+	if (in_tx)
+		api_rollback(r);
 	PQclear(q);
 	free(facts);
 }

@@ -69,17 +69,13 @@ api_ack_post(struct req *r, struct resp *rs)
 			goto done;
 		}
 	}
-	if (db_cmd(r->db, "BEGIN") < 0) {
-		resp_db_error(rs, r->db, NULL);
+	if (api_begin(r, rs) < 0)
 		goto done;
-	}
 	in_tx = 1;
 	v[0] = id_text(r->id[0], id);
 	q = db_exec(r->db, &q_ack_lock, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
 		resp_db_error(rs, r->db, q);
-		if (rs->status == 503)
-			in_tx = 0;   /* the connection was closed: nothing to roll back */
 		goto done;
 	}
 	if (PQntuples(q) == 0) {
@@ -122,14 +118,10 @@ api_ack_post(struct req *r, struct resp *rs)
 		u = db_exec(r->db, &q_ack_set, v);
 		if (!db_ok(u, PGRES_TUPLES_OK)) {
 			resp_db_error(rs, r->db, u);
-			if (rs->status == 503)
-				in_tx = 0;
 			PQclear(u);
 			goto done;
 		}
 		if ((st = alert_record(r->db, &ev, 1, NULL)) != 0) {
-			if (st == 503)
-				in_tx = 0;
 			resp_error(rs, st, NULL, st == 503 ? "database unavailable" : "could not record the event");
 			PQclear(u);
 			goto done;
@@ -137,20 +129,13 @@ api_ack_post(struct req *r, struct resp *rs)
 		PQclear(q);
 		q = u;
 	}
-	{
-		PGresult *cm = PQexec(r->db, "COMMIT");
-		int ok = db_ok(cm, PGRES_COMMAND_OK);
-		in_tx = 0;
-		if (!ok)
-			resp_db_error(rs, r->db, cm);
-		PQclear(cm);
-		if (!ok)
-			goto done;
-	}
+	in_tx = 0;   /* a failed COMMIT ends the transaction too */
+	if (api_commit(r, rs) < 0)
+		goto done;
 	api_one(rs, 201, q, 0);
 done:
-	if (in_tx && r->db && PQstatus(r->db) == CONNECTION_OK)
-		db_cmd(r->db, "ROLLBACK");
+	if (in_tx)
+		api_rollback(r);
 	json_decref(detail);
 	PQclear(q);
 }

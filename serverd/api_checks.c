@@ -241,10 +241,8 @@ api_checks_patch(struct req *r, struct resp *rs)
 	memset(&in, 0, sizeof(in));
 	if (jv_object(r, rs) < 0 || jv_known(r->body, check_fields, rs) < 0)
 		goto done;
-	if (db_cmd(r->db, "BEGIN") < 0) {
-		resp_db_error(rs, r->db, NULL);
+	if (api_begin(r, rs) < 0)
 		goto done;
-	}
 	in_tx = 1;
 	v[0] = id_text(r->id[0], id);
 	q = db_exec(r->db, &q_def, v);
@@ -278,16 +276,13 @@ api_checks_patch(struct req *r, struct resp *rs)
 	}
 	PQclear(q);
 	q = NULL;
-	if (db_cmd(r->db, "COMMIT") < 0) {
-		resp_db_error(rs, r->db, NULL);
-		in_tx = 0;
+	in_tx = 0;   /* a failed COMMIT ends the transaction too */
+	if (api_commit(r, rs) < 0)
 		goto done;
-	}
-	in_tx = 0;
 	answer_check(r, rs, 200, r->id[0]);
 done:
-	if (in_tx && PQstatus(r->db) == CONNECTION_OK)
-		db_cmd(r->db, "ROLLBACK");
+	if (in_tx)
+		api_rollback(r);
 	PQclear(q);
 	json_decref(cur);
 	check_in_free(&in);

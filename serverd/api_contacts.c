@@ -305,10 +305,8 @@ api_contacts_patch(struct req *r, struct resp *rs)
 	v[10] = in.webhook;
 	v[11] = in.has[F_NOTIFY] ? "true" : "false";
 	v[12] = in.notify_on;
-	if (db_cmd(r->db, "BEGIN") < 0) {
-		resp_db_error(rs, r->db, NULL);
+	if (api_begin(r, rs) < 0)
 		goto done;
-	}
 	in_tx = 1;
 	q = db_exec(r->db, &q_patch, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
@@ -316,8 +314,6 @@ api_contacts_patch(struct req *r, struct resp *rs)
 			resp_error(rs, 409, "name", "a contact named \"%s\" exists", in.name ? in.name : "");
 		else
 			resp_db_error(rs, r->db, q);
-		if (rs->status == 503)
-			in_tx = 0;
 		goto done;
 	}
 	if (PQntuples(q) == 0) {
@@ -328,20 +324,13 @@ api_contacts_patch(struct req *r, struct resp *rs)
 		resp_error(rs, 422, NULL, "a contact needs a channel: email, pushover_user or webhook_url");
 		goto done;
 	}
-	{
-		PGresult *cm = PQexec(r->db, "COMMIT");
-		int ok = db_ok(cm, PGRES_COMMAND_OK);
-		in_tx = 0;
-		if (!ok)
-			resp_db_error(rs, r->db, cm);
-		PQclear(cm);
-		if (!ok)
-			goto done;
-	}
+	in_tx = 0;   /* a failed COMMIT ends the transaction too */
+	if (api_commit(r, rs) < 0)
+		goto done;
 	api_one(rs, 200, q, 0);
 done:
-	if (in_tx && PQstatus(r->db) == CONNECTION_OK)
-		db_cmd(r->db, "ROLLBACK");
+	if (in_tx)
+		api_rollback(r);
 	PQclear(q);
 	free(in.notify_on);
 }

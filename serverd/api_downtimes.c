@@ -186,16 +186,12 @@ api_downtimes_delete(struct req *r, struct resp *rs)
 	json_t *detail = NULL;
 	int in_tx = 0;
 
-	if (db_cmd(r->db, "BEGIN") < 0) {
-		resp_db_error(rs, r->db, NULL);
+	if (api_begin(r, rs) < 0)
 		goto done;
-	}
 	in_tx = 1;
 	q = db_exec(r->db, &q_delete, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
 		resp_db_error(rs, r->db, q);
-		if (rs->status == 503)
-			in_tx = 0;
 		goto done;
 	}
 	if (PQntuples(q) == 0) {
@@ -217,34 +213,23 @@ api_downtimes_delete(struct req *r, struct resp *rs)
 		detail = json_loads(PQgetvalue(q, 0, 3), 0, NULL);
 		ev.detail = detail;
 		if ((st = alert_record(r->db, &ev, 1, NULL)) != 0) {
-			if (st == 503)
-				in_tx = 0;
 			resp_error(rs, st, NULL, "could not record the event");
 			goto done;
 		}
 		snprintf(ids, sizeof(ids), "{%s}", PQgetvalue(q, 0, is_agent ? 0 : 1));
 		if ((st = jobs_notify_untold(r->db, is_agent ? NULL : ids, is_agent ? ids : NULL,
 		    "downtime deleted")) != 0) {
-			if (st == 503)
-				in_tx = 0;   /* the connection was closed */
 			resp_error(rs, st, NULL, "could not notify what the downtime held back");
 			goto done;
 		}
 	}
-	{
-		PGresult *cm = PQexec(r->db, "COMMIT");
-		int ok = db_ok(cm, PGRES_COMMAND_OK);
-		in_tx = 0;
-		if (!ok)
-			resp_db_error(rs, r->db, cm);
-		PQclear(cm);
-		if (!ok)
-			goto done;
-	}
+	in_tx = 0;   /* a failed COMMIT ends the transaction too */
+	if (api_commit(r, rs) < 0)
+		goto done;
 	rs->status = 204;
 done:
-	if (in_tx && PQstatus(r->db) == CONNECTION_OK)
-		db_cmd(r->db, "ROLLBACK");
+	if (in_tx)
+		api_rollback(r);
 	json_decref(detail);
 	PQclear(q);
 }

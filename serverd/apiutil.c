@@ -170,6 +170,37 @@ contacts_exist(struct req *r, const char *ids, const char *field, struct resp *r
 	return rc;
 }
 
+int
+api_begin(struct req *r, struct resp *rs)
+{
+	PGresult *q = PQexec(r->db, "BEGIN");
+	int ok = db_ok(q, PGRES_COMMAND_OK);
+
+	if (!ok)
+		resp_db_error(rs, r->db, q);
+	PQclear(q);
+	return ok ? 0 : -1;
+}
+
+int
+api_commit(struct req *r, struct resp *rs)
+{
+	PGresult *q = PQexec(r->db, "COMMIT");
+	int ok = db_ok(q, PGRES_COMMAND_OK);
+
+	if (!ok)
+		resp_db_error(rs, r->db, q);
+	PQclear(q);
+	return ok ? 0 : -1;
+}
+
+void
+api_rollback(struct req *r)
+{
+	if (r->db && PQstatus(r->db) == CONNECTION_OK)
+		db_cmd(r->db, "ROLLBACK");
+}
+
 long
 api_limit(struct req *r, struct resp *rs)
 {

@@ -35,6 +35,15 @@ int jv_ids(json_t *o, const char *key, char **out, int *present, struct resp *rs
 /* Checks that every id in the array literal names a contact; 0 or -1. */
 int contacts_exist(struct req *r, const char *ids, const char *field, struct resp *rs);
 
+/*
+ * One transaction per request: api_begin() and api_commit() return 0, or -1
+ * with rs filled (503/500); either way a failed COMMIT ends the transaction.
+ * api_rollback() is for done: paths, and does nothing on a lost connection.
+ */
+int api_begin(struct req *r, struct resp *rs);
+int api_commit(struct req *r, struct resp *rs);
+void api_rollback(struct req *r);
+
 /* ?limit= (default API_LIST_DEFAULT, at most API_LIST_MAX); -1 on error. */
 long api_limit(struct req *r, struct resp *rs);
 /* ?cursor= as the last id seen (0 when absent); -1 on error. */
