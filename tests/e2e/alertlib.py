@@ -120,6 +120,23 @@ class Pushover:
                                      method="POST")
         urllib.request.urlopen(req, timeout=5).read()
 
+    def _control(self, obj):
+        req = urllib.request.Request("http://127.0.0.1:%d/control" % self.port,
+                                     data=json.dumps(obj).encode(), method="POST")
+        urllib.request.urlopen(req, timeout=5).read()
+
+    def hold(self):
+        """Message requests wait unanswered until release()."""
+        self._control({"hold": True})
+
+    def release(self):
+        """Held requests are closed without an answer (logged as status 0)."""
+        self._control({"hold": False})
+
+    def held(self):
+        with urllib.request.urlopen("http://127.0.0.1:%d/control" % self.port, timeout=5) as r:
+            return json.loads(r.read())["held"]
+
     def requests(self):
         try:
             with open(self.log) as f:

@@ -14,6 +14,14 @@ Failure injection: POST /control with a JSON body {"fail": N, "code": 500}
 answers the next N message requests with that status (500, 429, 400 ...);
 {"fail": 0} clears it. --fail N --fail-code C do the same at start.
 
+Holding: POST /control {"hold": true} makes every message request wait,
+unanswered, after its body was read (the page is "in flight": the client
+has sent it, nothing has come back). GET /control answers {"held": n},
+the number of requests waiting now. {"hold": false} lets them go: each is
+closed WITHOUT an answer and logged with status 0 ("dropped"), so a test
+can kill serverd while a request is held and know the held request never
+counted as delivered.
+
 Every request to /1/messages.json is appended to --log (JSONL): time
 received, the fields, the status answered. Prints "ready PORT" once
 listening; stops on SIGTERM/SIGINT.
@@ -39,6 +47,9 @@ class State:
         self.token = token
         self.fail = fail
         self.code = code
+        self.hold = threading.Event()      # set: message requests wait
+        self.release = threading.Event()   # set: waiting requests are dropped
+        self.held = 0
 
 
 def validate(f, want_token):
@@ -108,7 +119,25 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(n) if n > 0 else b""
 
     def do_GET(self):
+        if self.path == "/control":
+            with self.state.lock:
+                held = self.state.held
+            self.answer(200, {"status": 1, "held": held})
+            return
         self.answer(404, {"status": 0, "errors": ["not found"]})
+
+    def hold_and_drop(self, received, fields):
+        """Waits while holding is on, then closes without an answer."""
+        st = self.state
+        with st.lock:
+            st.held += 1
+        st.release.wait()
+        with st.lock:
+            st.held -= 1
+            with open(st.log_path, "a") as f:
+                f.write(json.dumps({"received_at": received, "fields": fields,
+                                    "status": 0, "response": "dropped"}) + "\n")
+        self.close_connection = True
 
     def do_POST(self):
         received = time.time()
@@ -118,8 +147,16 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 c = json.loads(raw or b"{}")
                 with st.lock:
-                    st.fail = int(c.get("fail", 0))
-                    st.code = int(c.get("code", 500))
+                    if "hold" in c:
+                        if c["hold"]:
+                            st.release.clear()
+                            st.hold.set()
+                        else:
+                            st.hold.clear()
+                            st.release.set()
+                    if "fail" in c or "hold" not in c:
+                        st.fail = int(c.get("fail", 0))
+                        st.code = int(c.get("code", 500))
                 self.answer(200, {"status": 1})
             except (ValueError, TypeError):
                 self.answer(400, {"status": 0, "errors": ["bad control body"]})
@@ -142,6 +179,9 @@ class Handler(BaseHTTPRequestHandler):
                     fields[k] = v
             except UnicodeDecodeError:
                 errors.append("body is not UTF-8")
+        if st.hold.is_set():
+            self.hold_and_drop(received, fields)
+            return
         with st.lock:
             injected = st.fail > 0
             if injected:

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """test_alert_crash.py - a crash, a restart or a second serverd never drops
 or doubles a notification:
-  - kill -9 right after a HARD change (relay down, so nothing was sent),
-    then restart: delivered once;
+  - kill -9 while the Pushover stand-in holds the page unanswered (and the
+    relay is down), then restart: delivered once on each channel;
   - kill -9 while a sender holds the row lock in the middle of an SMTP
     session (a relay that never answers): the claim rolls back, and after
     the restart the row is delivered once;
@@ -30,17 +30,26 @@ def row(check_id, channel):
     return ns[0] if ns else {}
 
 
-# ---- kill -9 right after the HARD change --------------------------------------------
+# ---- kill -9 while the page is in flight ----------------------------------------------
+# The test owns the window: the relay is down (nothing can be mailed) and the
+# Pushover stand-in holds every request unanswered, so serverd is killed while
+# the page is provably in flight and not yet accepted - never "sometimes
+# before, sometimes after" the send. The held request is then dropped without
+# an answer, so the only page that may count is the one sent after the restart.
 c = e.check("sshd", max_attempts=1)
+e.po.hold()
 e.post(c, 2, "gone")
+t.ok(wait_for(lambda: e.po.held() >= 1, 10), "the Pushover request is in flight (held by the stand-in)")
 e.server.kill9()
-t.ok(e.server.proc is None, "serverd killed with SIGKILL right after the POST")
+t.ok(e.server.proc is None, "serverd killed with SIGKILL while the page is in flight")
+e.po.release()
+t.eq(len(e.po.accepted()), 0, "nothing was accepted before the crash")
 e.sink.start()
 e.server.start()
 t.ok(e.wait_mail(lambda m: m["subject"] == "[custos] PROBLEM web01/sshd is CRITICAL", 20),
      "after the restart the notification is delivered")
-t.ok(wait_for(lambda: row(c, "email").get("status") == "sent", 5), "row sent")
-time.sleep(1.5)
+t.ok(wait_for(lambda: row(c, "email").get("status") == "sent"
+              and row(c, "pushover").get("status") == "sent", 20), "both rows sent")
 t.eq(len(mails("[custos] PROBLEM web01/sshd is CRITICAL")), 1, "exactly once")
 t.eq(len([r for r in e.po.accepted() if r["fields"]["title"] == "PROBLEM web01/sshd is CRITICAL"]), 1,
      "Pushover exactly once")
