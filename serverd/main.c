@@ -15,7 +15,7 @@
 #include "http.h"
 #include "log.h"
 #include "serverd.h"
-#include "serverd/migrate.h"
+#include "migrate.h"
 #include "auth.h"
 #include "workers.h"
 

@@ -7,7 +7,7 @@ cd "${CUSTOS_SRCDIR:-$(dirname "$0")/..}" || exit 1
 n=0
 check() {
 	n=$((n + 1))
-	hits=$(grep -nE "$2" lib/*.c checks/*.c agentd/*.c serverd/*.c 2>/dev/null | grep -v "$3")
+	hits=$(grep -nE "$2" lib/*.c checks/*.c agentd/*.c serverd/*.c serverd/*/*.c cli/*.c 2>/dev/null | grep -v "$3")
 	if [ -z "$hits" ]; then
 		echo "ok $n - no $1"
 	else

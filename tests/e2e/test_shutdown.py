@@ -20,7 +20,7 @@ cid = env.make_check(aid, "load")
 # a settled state first, so the next post takes ingest's steady path
 env.post_results(tok, {"check_id": cid, "status": 0, "result_id": "r0"})
 
-# hold the agent's ingest lock (serverd/ingest.c: INGEST_LOCK_CLASS) from
+# hold the agent's ingest lock (serverd/api/ingest.c: INGEST_LOCK_CLASS) from
 # another session, so that the next post waits inside its transaction
 cmd = ["psql", "-X", "-q", "-t", "-A", env.cluster.conninfo]
 if os.getuid() == 0:

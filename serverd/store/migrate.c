@@ -2,7 +2,7 @@
  * migrate.c - see migrate.h.
  */
 #include "config.h"
-#include "serverd/migrate.h"
+#include "migrate.h"
 #include "db.h"
 #include "log.h"
 
