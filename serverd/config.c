@@ -7,6 +7,7 @@
 #include "conf.h"
 #include "log.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,4 +115,103 @@ srv_conf_free(struct srv_conf *c)
 {
 	if (c)
 		conf_free(srv_keys, c);
+}
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+static pthread_mutex_t snap_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct srv_conf *snap_cur;     /* holds one reference of its own */
+static unsigned long snap_gen;
+
+const struct srv_conf *
+conf_hold(void)
+{
+	struct srv_conf *c;
+
+	pthread_mutex_lock(&snap_mu);
+	c = snap_cur;
+	if (c)
+		c->refs_++;
+	pthread_mutex_unlock(&snap_mu);
+	return c;
+}
+
+static void
+snap_unref_locked(struct srv_conf *c, struct srv_conf **to_free)
+{
+	*to_free = NULL;
+	if (c && --c->refs_ == 0)
+		*to_free = c;
+}
+
+void
+conf_drop(const struct srv_conf *cc)
+{
+	struct srv_conf *c = (struct srv_conf *)cc, *gone;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&snap_mu);
+	snap_unref_locked(c, &gone);
+	pthread_mutex_unlock(&snap_mu);
+	if (gone) {
+		srv_conf_free(gone);
+		free(gone);
+	}
+}
+
+void
+conf_install(struct srv_conf *c)
+{
+	struct srv_conf *old, *gone;
+
+	c->refs_ = 1;
+	pthread_mutex_lock(&snap_mu);
+	old = snap_cur;
+	snap_cur = c;
+	snap_gen++;
+	snap_unref_locked(old, &gone);
+	pthread_mutex_unlock(&snap_mu);
+	if (gone) {
+		srv_conf_free(gone);
+		free(gone);
+	}
+}
+
+long long
+conf_value_ll(size_t offset)
+{
+	long long v;
+
+	pthread_mutex_lock(&snap_mu);
+	memcpy(&v, (const char *)snap_cur + offset, sizeof(v));
+	pthread_mutex_unlock(&snap_mu);
+	return v;
+}
+
+unsigned long
+conf_generation(void)
+{
+	unsigned long g;
+
+	pthread_mutex_lock(&snap_mu);
+	g = snap_gen;
+	pthread_mutex_unlock(&snap_mu);
+	return g;
+}
+
+void
+conf_shutdown(void)
+{
+	struct srv_conf *old, *gone;
+
+	pthread_mutex_lock(&snap_mu);
+	old = snap_cur;
+	snap_cur = NULL;
+	snap_unref_locked(old, &gone);
+	pthread_mutex_unlock(&snap_mu);
+	if (gone) {
+		srv_conf_free(gone);
+		free(gone);
+	}
 }

@@ -28,12 +28,11 @@
 
 #define START_DB_WAIT_S 30   /* how long start-up waits for PostgreSQL */
 
-struct srv_conf *g_conf;
 volatile sig_atomic_t g_stop;
 volatile sig_atomic_t g_reload;
 
-static struct srv_conf conf_gen[3];   /* current and two previous generations */
-static int conf_cur;
+/* the snapshot loaded at start: listen, database and threads are read from it only */
+static const struct srv_conf *start_conf;
 
 static void
 on_signal(int sig)
@@ -77,24 +76,24 @@ static void
 reload(const char *path)
 {
 	char err[512];
-	int next = (conf_cur + 1) % 3;
-	enum log_level lvl;
+	struct srv_conf *next = calloc(1, sizeof(*next));
 
-	/* the generation two back is no longer read by any thread: reuse it */
-	srv_conf_free(&conf_gen[next]);
-	if (srv_conf_load(path, &conf_gen[next], err, sizeof(err)) < 0) {
-		log_error("reload: %s (keeping the running configuration)", err);
-		memset(&conf_gen[next], 0, sizeof(conf_gen[next]));
+	if (next == NULL) {
+		log_error("reload: out of memory (keeping the running configuration)");
 		return;
 	}
-	if (strcmp(conf_gen[next].listen, g_conf->listen) != 0 ||
-	    strcmp(conf_gen[next].database, g_conf->database) != 0 ||
-	    conf_gen[next].threads != g_conf->threads)
+	if (srv_conf_load(path, next, err, sizeof(err)) < 0) {
+		log_error("reload: %s (keeping the running configuration)", err);
+		free(next);
+		return;
+	}
+	if (strcmp(next->listen, start_conf->listen) != 0 ||
+	    strcmp(next->database, start_conf->database) != 0 ||
+	    next->threads != start_conf->threads)
 		log_warn("reload: listen, database and threads change only on restart");
-	conf_cur = next;
-	g_conf = &conf_gen[next];
-	lvl = (enum log_level)g_conf->log_level;
-	log_set_level(lvl);
+	log_set_level((enum log_level)next->log_level);
+	/* readers of the previous snapshot keep it until they drop it */
+	conf_install(next);
 	log_info("reload: configuration re-read from %s", path);
 }
 
@@ -135,13 +134,19 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init("custos-serverd", LOG_LVL_INFO);
-	if (srv_conf_load(path, &conf_gen[0], err, sizeof(err)) < 0) {
-		fprintf(stderr, "custos-serverd: %s\n", err);
-		return 1;
+	{
+		struct srv_conf *first = calloc(1, sizeof(*first));
+
+		if (first == NULL || srv_conf_load(path, first, err, sizeof(err)) < 0) {
+			fprintf(stderr, "custos-serverd: %s\n", first ? err : "out of memory");
+			free(first);
+			return 1;
+		}
+		conf_install(first);
 	}
-	g_conf = &conf_gen[0];
-	log_set_level((enum log_level)g_conf->log_level);
-	if (db_init(g_conf->database) < 0)
+	start_conf = conf_hold();
+	log_set_level((enum log_level)start_conf->log_level);
+	if (db_init(start_conf->database) < 0)
 		goto done;
 
 	if (do_migrate || token_name) {
@@ -173,8 +178,8 @@ main(int argc, char **argv)
 	if (migrate_run(c) < 0)
 		goto done;
 	db_close();   /* the main thread needs no connection while running */
-	d = http_start(g_conf->listen, (unsigned)g_conf->threads, g_conf->tls_cert,
-	    g_conf->tls_key, err, sizeof(err));
+	d = http_start(start_conf->listen, (unsigned)start_conf->threads, start_conf->tls_cert,
+	    start_conf->tls_key, err, sizeof(err));
 	if (d == NULL) {
 		log_error("%s", err);
 		goto done;
@@ -183,8 +188,8 @@ main(int argc, char **argv)
 		log_error("cannot start background workers");
 		goto done;
 	}
-	log_info("listening on %s (%s), %lld threads", g_conf->listen,
-	    g_conf->tls_cert ? "https" : "http", g_conf->threads);
+	log_info("listening on %s (%s), %lld threads", start_conf->listen,
+	    start_conf->tls_cert ? "https" : "http", start_conf->threads);
 	while (!g_stop) {
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
@@ -201,7 +206,7 @@ done:
 	if (d)
 		workers_stop();
 	db_shutdown();
-	for (i = 0; i < 3; i++)
-		srv_conf_free(&conf_gen[i]);
+	conf_drop(start_conf);
+	conf_shutdown();
 	return rc;
 }

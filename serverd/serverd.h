@@ -32,9 +32,37 @@ struct srv_conf {
 	long long sender_threads;
 	long long history_retention_days;  /* 0 = keep forever */
 	int log_level;              /* enum log_level */
+	int refs_;                  /* snapshot references (config.c only) */
 };
 
-extern struct srv_conf *g_conf;
+/*
+ * Configuration snapshots. A loaded configuration is immutable and
+ * reference-counted, so a SIGHUP never frees what a thread still reads.
+ *
+ *   conf_hold()    the current snapshot, with a reference taken. Any thread.
+ *   conf_drop(c)   gives the reference back (NULL is fine); the snapshot is
+ *                  freed when it is no longer current and its last reader
+ *                  dropped it.
+ *   conf_install() (main thread) makes a freshly loaded configuration the
+ *                  current one; it takes ownership of c (heap-allocated).
+ *
+ * How long a reader may hold a snapshot: one unit of work - one HTTP
+ * request, one notification send (the whole SMTP session included: libesmtp's
+ * AUTH callback reads the password from it), one job run. Never across a wait
+ * for new work, so that a reload takes effect at the next unit. Values read
+ * for the whole life of the process (listen, threads, database) are read from
+ * the first snapshot at start only.
+ */
+const struct srv_conf *conf_hold(void);
+void conf_drop(const struct srv_conf *c);
+void conf_install(struct srv_conf *c);
+/* Moves on with every conf_install(): lets a thread notice a reload. */
+unsigned long conf_generation(void);
+/* One scalar setting of the current snapshot, read under a reference. */
+long long conf_value_ll(size_t offset);
+#define CONF_VALUE(field) conf_value_ll(offsetof(struct srv_conf, field))
+/* Frees the current snapshot at exit (after every thread stopped). */
+void conf_shutdown(void);
 
 /* Reads path into *out (defaults first). 0 or -1 with err. */
 int srv_conf_load(const char *path, struct srv_conf *out, char *err, size_t errlen);

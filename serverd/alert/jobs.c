@@ -203,7 +203,7 @@ job_agents(PGconn *c)
 	struct alert_event *ev = NULL;
 	int i, n, rc = -1;
 
-	snprintf(grace, sizeof(grace), "%lld", g_conf->agent_grace_s);
+	snprintf(grace, sizeof(grace), "%lld", CONF_VALUE(agent_grace_s));
 	q = db_exec(c, &q_agents_down, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
 		db_fail_status(c, q);
@@ -345,9 +345,11 @@ job_renotify(PGconn *c)
 	struct alert_event *ev = NULL;
 	int i, n, rc = -1;
 
-	if (g_conf->renotify_interval_s <= 0)
+	long long every = CONF_VALUE(renotify_interval_s);
+
+	if (every <= 0)
 		return 0;
-	snprintf(secs, sizeof(secs), "%lld", g_conf->renotify_interval_s);
+	snprintf(secs, sizeof(secs), "%lld", every);
 	q = db_exec(c, &q_renotify, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
 		db_fail_status(c, q);
@@ -391,11 +393,13 @@ job_retention(PGconn *c)
 	int64_t now = mono_now_ms();
 	int rc = 0;
 
-	if (g_conf->history_retention_days <= 0 ||
+	long long keep = CONF_VALUE(history_retention_days);
+
+	if (keep <= 0 ||
 	    (last_run && now - last_run < RETENTION_EVERY_S * 1000LL))
 		return 0;
 	last_run = now;
-	snprintf(days, sizeof(days), "%lld", g_conf->history_retention_days);
+	snprintf(days, sizeof(days), "%lld", keep);
 	q = db_exec(c, &q_retention, v);
 	if (!db_ok(q, PGRES_COMMAND_OK)) {
 		db_fail_status(c, q);

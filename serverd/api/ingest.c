@@ -392,6 +392,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 	PGresult *q = NULL, *pr[4] = { NULL, NULL, NULL, NULL }, *pr2[2] = { NULL, NULL };
 	char lock_id[24];
 	int64_t now_us = time_now_us(), min_id = 0;
+	double flap_lo, flap_hi;
 	int in_tx = 0, st;
 
 	if (r->body == NULL) {
@@ -585,6 +586,12 @@ api_check_history_post(struct req *r, struct resp *rs)
 		}
 		q = pr[2];
 	}
+	{
+		const struct srv_conf *cf = conf_hold();
+		flap_lo = (double)cf->flap_low_pct;
+		flap_hi = (double)cf->flap_high_pct;
+		conf_drop(cf);
+	}
 	ncs = (size_t)PQntuples(q);
 	for (i = 0; i < ncs; i++) {
 		const char *es;
@@ -597,8 +604,8 @@ api_check_history_post(struct req *r, struct resp *rs)
 			goto done;
 		}
 		c->p.max_attempts = (int)str_to_ll(PQgetvalue(q, (int)i, 2), 1, 1000, &es);
-		c->p.flap_low_pct = (double)g_conf->flap_low_pct;
-		c->p.flap_high_pct = (double)g_conf->flap_high_pct;
+		c->p.flap_low_pct = flap_lo;
+		c->p.flap_high_pct = flap_hi;
 		c->s.status = PQgetisnull(q, (int)i, 3) ? -1 :
 		    (int)str_to_ll(PQgetvalue(q, (int)i, 3), 0, 3, &es);
 		c->s.hard = strcmp(PQgetvalue(q, (int)i, 4), "HARD") == 0;

@@ -42,6 +42,7 @@ struct conn_ctx {
 	const struct route *route;
 	int64_t id[2];
 	int64_t t0;
+	long long max_body;   /* max_body_bytes of the snapshot the request started with */
 };
 
 static char *pem_cert, *pem_key;   /* TLS material, owned here */
@@ -299,18 +300,23 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 			return MHD_NO;
 		cx->t0 = mono_now_us();
 		atomic_fetch_add(&in_flight, 1);
-		buf_init(&cx->body, (size_t)g_conf->max_body_bytes + 1);
+		{
+			const struct srv_conf *cf = conf_hold();
+			cx->max_body = cf->max_body_bytes;
+			conf_drop(cf);
+		}
+		buf_init(&cx->body, (size_t)cx->max_body + 1);
 		cx->route = route_find(method, url, cx->id, allow, sizeof(allow));
 		*con_cls = cx;
 		cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl) {
 			const char *es;
 			long long n = str_to_ll(cl, 0, INT64_MAX, &es);
-			if (es == NULL && n > g_conf->max_body_bytes) {
+			if (es == NULL && n > cx->max_body) {
 				/* answer now, without reading the body; MHD closes the connection */
 				memset(&rs, 0, sizeof(rs));
 				resp_error(&rs, 413, NULL, "body larger than max_body_bytes (%lld)",
-				    g_conf->max_body_bytes);
+				    cx->max_body);
 				return send_resp(mc, &rs, method, url, cx->t0);
 			}
 		}
@@ -324,7 +330,7 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 	}
 	memset(&rs, 0, sizeof(rs));
 	if (cx->too_big) {
-		resp_error(&rs, 413, NULL, "body larger than max_body_bytes (%lld)", g_conf->max_body_bytes);
+		resp_error(&rs, 413, NULL, "body larger than max_body_bytes (%lld)", cx->max_body);
 	} else if (cx->route == NULL) {
 		route_find(method, url, cx->id, allow, sizeof(allow));
 		if (allow[0]) {

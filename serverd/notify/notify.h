@@ -57,6 +57,8 @@ struct notice {
 	const char *pushover_device;
 	int pushover_emergency;
 	const char *webhook_url;
+	/* the configuration snapshot the sender holds for this one send */
+	const struct srv_conf *conf;
 };
 
 #define NOTIFY_ERR_MAX 512

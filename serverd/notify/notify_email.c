@@ -325,7 +325,7 @@ notify_global_cleanup(void)
 enum send_verdict
 notify_email(const struct notice *n, char *err, size_t errlen)
 {
-	const struct srv_conf *cf = g_conf;
+	const struct srv_conf *cf = n->conf;
 	smtp_session_t session = NULL;
 	smtp_message_t message;
 	auth_context_t authctx = NULL;

@@ -54,7 +54,7 @@ notice_title(const struct notice *n, struct buf *out)
 void
 notice_link(const struct notice *n, struct buf *out)
 {
-	const char *base = g_conf && g_conf->public_url ? g_conf->public_url : "";
+	const char *base = n->conf && n->conf->public_url ? n->conf->public_url : "";
 
 	if (is_agent_event(n))
 		buf_addf(out, "%s/api/v1/agents/%lld", base, (long long)n->agent_id);

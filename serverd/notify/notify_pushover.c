@@ -78,7 +78,7 @@ field(CURL *h, struct buf *b, const char *name, const char *value, int *oom)
 enum send_verdict
 notify_pushover(const struct notice *n, char *err, size_t errlen)
 {
-	const struct srv_conf *cf = g_conf;
+	const struct srv_conf *cf = n->conf;
 	struct buf title, body, link, form, resp;
 	CURL *esc = NULL;
 	char num[32];

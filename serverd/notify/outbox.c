@@ -144,7 +144,7 @@ wait_for(unsigned long gen, long long ms, int by_notify)
 /* ---- the listener --------------------------------------------------------- */
 
 /*
- * After a SIGHUP (g_conf is replaced) the settings of a channel may have
+ * After a SIGHUP (a new configuration snapshot is installed) the settings of a channel may have
  * been fixed - a relay, a password, a token: retry what waits at once
  * rather than at its backed-off time.
  */
@@ -165,7 +165,7 @@ static void *
 listener_main(void *arg)
 {
 	PGconn *c = NULL;
-	const struct srv_conf *seen = g_conf;
+	unsigned long seen = conf_generation();
 
 	(void)arg;
 	while (!is_stopping()) {
@@ -173,8 +173,8 @@ listener_main(void *arg)
 		struct pollfd pfd;
 		int got = 0;
 
-		if (c != NULL && g_conf != seen) {
-			seen = g_conf;
+		if (c != NULL && conf_generation() != seen) {
+			seen = conf_generation();
 			retry_now_after_reload(c);
 		}
 
@@ -286,7 +286,7 @@ send_one(long long *next_ms)
 {
 	PGconn *c = db_conn();
 	PGresult *q = NULL;
-	struct notice n;
+	struct notice n = { 0 };
 	char err[NOTIFY_ERR_MAX] = "", secs[24], id[24], hours[24];
 	const char *channel, *status, *v[4];
 	enum send_verdict verdict;
@@ -315,6 +315,7 @@ send_one(long long *next_ms)
 		goto done;
 	}
 	fill_notice(q, &n);
+	n.conf = conf_hold();   /* held for this one send; dropped at done: */
 	channel = PQgetvalue(q, 0, 1);
 	attempts = col_int(q, 2);
 	t0 = mono_now_us();
@@ -379,6 +380,7 @@ done:
 	if (in_tx && !gone && PQstatus(c) == CONNECTION_OK)
 		db_cmd(c, "ROLLBACK");
 	PQclear(q);
+	conf_drop(n.conf);
 	return rc;
 }
 
@@ -419,7 +421,7 @@ int
 outbox_start(void)
 {
 	pthread_condattr_t ca;
-	int i, n = (int)g_conf->sender_threads;
+	int i, n = (int)CONF_VALUE(sender_threads);
 
 	if (n < 1)
 		n = 1;

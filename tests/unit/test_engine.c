@@ -19,7 +19,6 @@
 #include "notify.h"
 #include "serverd.h"
 
-struct srv_conf *g_conf;   /* notify_format.c reads public_url */
 
 static struct eng_state
 fresh(void)
@@ -256,8 +255,8 @@ test_body(void **ctx)
 	(void)ctx;
 	memset(&cf, 0, sizeof(cf));
 	cf.public_url = "https://mon.example.com";
-	g_conf = &cf;
 	memset(&n, 0, sizeof(n));
+	n.conf = &cf;
 	n.kind = "PROBLEM";
 	n.status = 2;
 	n.prev_status = 0;
@@ -287,7 +286,6 @@ test_body(void **ctx)
 	assert_non_null(strstr(b.ptr, "Output:    DISK CRITICAL - 97.5% used\n"));
 	assert_non_null(strstr(b.ptr, "https://mon.example.com/api/v1/checks/12\n"));
 	buf_free(&b);
-	g_conf = NULL;
 }
 
 int
