@@ -44,6 +44,8 @@ static const struct conf_key srv_keys[] = {
 	{ I(flap_high_pct, 1, 100) },
 	{ I(sender_threads, 1, 64) },
 	{ I(history_retention_days, 0, 36500) },
+	{ I(max_clock_skew_s, 0, 86400 * 7) },
+	{ I(max_connections_per_ip, 0, 100000) },
 	{ E(log_level, level_choices) },
 	{ NULL, 0, 0, 0, 0, NULL },
 };
@@ -63,6 +65,8 @@ set_defaults(struct srv_conf *c)
 	c->flap_high_pct = 50;
 	c->sender_threads = 2;
 	c->history_retention_days = 0;
+	c->max_clock_skew_s = 300;
+	c->max_connections_per_ip = 64;
 	c->log_level = LOG_LVL_INFO;
 	c->listen = strdup("127.0.0.1:8675");
 	c->database = strdup("dbname=custos");

@@ -178,7 +178,8 @@ main(int argc, char **argv)
 	if (migrate_run(c) < 0)
 		goto done;
 	db_close();   /* the main thread needs no connection while running */
-	d = http_start(start_conf->listen, (unsigned)start_conf->threads, start_conf->tls_cert,
+	d = http_start(start_conf->listen, (unsigned)start_conf->threads,
+	    (unsigned)start_conf->max_connections_per_ip, start_conf->tls_cert,
 	    start_conf->tls_key, err, sizeof(err));
 	if (d == NULL) {
 		log_error("%s", err);

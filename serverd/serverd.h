@@ -31,6 +31,8 @@ struct srv_conf {
 	long long flap_low_pct, flap_high_pct;
 	long long sender_threads;
 	long long history_retention_days;  /* 0 = keep forever */
+	long long max_clock_skew_s; /* a result stamped further ahead gets the server's time */
+	long long max_connections_per_ip;  /* open connections per client address; 0 = no cap */
 	int log_level;              /* enum log_level */
 	int refs_;                  /* snapshot references (config.c only) */
 };

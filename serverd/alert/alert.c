@@ -86,7 +86,7 @@ event_json(const struct alert_event *e)
 	return o;
 }
 
-int
+enum db_outcome
 alert_record(PGconn *c, const struct alert_event *ev, size_t n, long *notifications)
 {
 	json_t *arr;
@@ -95,14 +95,14 @@ alert_record(PGconn *c, const struct alert_event *ev, size_t n, long *notificati
 	PGresult *r = NULL;
 	const char *es;
 	size_t i;
-	int rc = 500;
+	enum db_outcome rc = DB_NOMEM;
 
 	if (notifications)
 		*notifications = 0;
 	if (n == 0)
-		return 0;
+		return DB_OK;
 	if ((arr = json_array()) == NULL)
-		return 500;
+		return DB_NOMEM;
 	for (i = 0; i < n; i++)
 		if (json_array_append_new(arr, event_json(&ev[i])) < 0)
 			goto done;
@@ -111,7 +111,7 @@ alert_record(PGconn *c, const struct alert_event *ev, size_t n, long *notificati
 	vals[0] = text;
 	r = db_exec(c, &q_record, vals);
 	if (!db_ok(r, PGRES_TUPLES_OK)) {
-		rc = db_fail_status(c, r);
+		rc = db_outcome(c, r);
 		goto done;
 	}
 	if (notifications)
@@ -120,7 +120,7 @@ alert_record(PGconn *c, const struct alert_event *ev, size_t n, long *notificati
 		log_info("event: %s agent=%lld check=%lld status=%d",
 		    ev_kind_names[ev[i].kind], (long long)ev[i].agent_id,
 		    (long long)ev[i].check_id, ev[i].status);
-	rc = 0;
+	rc = DB_OK;
 done:
 	PQclear(r);
 	free(text);

@@ -22,6 +22,7 @@
 #include <libpq-fe.h>
 #include <stdint.h>
 
+#include "db.h"
 #include "engine.h"
 
 struct alert_event {
@@ -39,10 +40,10 @@ struct alert_event {
 };
 
 /*
- * Records n events. Returns 0, or an HTTP status (503, 500) after which the
+ * Records n events. Returns DB_OK, or another outcome after which the
  * caller must roll back. *notifications (may be NULL) gets the number of
  * outbox rows queued.
  */
-int alert_record(PGconn *c, const struct alert_event *ev, size_t n, long *notifications);
+enum db_outcome alert_record(PGconn *c, const struct alert_event *ev, size_t n, long *notifications);
 
 #endif

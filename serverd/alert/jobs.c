@@ -32,6 +32,7 @@
 #include "config.h"
 #include "jobs.h"
 #include "alert.h"
+#include "state.h"
 #include "buf.h"
 #include "db.h"
 #include "log.h"
@@ -107,14 +108,6 @@ static const struct db_stmt q_untold_all = { "jobs_untold_all",
 	UNTOLD_SQL("$1::text IS NULL AND $2::text IS NULL",
 	    "LIMIT 1000 FOR UPDATE OF s SKIP LOCKED"), 2 };
 
-static const struct db_stmt q_ack_expire = { "jobs_ack_expire",
-	"UPDATE check_state SET acknowledged = false, ack_comment = NULL, ack_expires_at = NULL,"
-	"  updated_at = now()"
-	" WHERE check_id IN (SELECT check_id FROM check_state"
-	"   WHERE acknowledged AND ack_expires_at <= now()"
-	"   ORDER BY check_id LIMIT 1000 FOR UPDATE SKIP LOCKED)"
-	" RETURNING check_id", 0 };
-
 static const struct db_stmt q_renotify = { "jobs_renotify",
 	"SELECT s.check_id, c.agent_id, s.status, s.attempt,"
 	"  (check_last(s.check_id)).value, COALESCE((check_last(s.check_id)).output, '')"
@@ -139,14 +132,15 @@ val_i64(PGresult *q, int row, int col)
 
 /* ---- downtime end: tell what was held back ---------------------------------- */
 
-int
+enum db_outcome
 jobs_notify_untold(PGconn *c, const char *check_ids, const char *agent_ids, const char *reason)
 {
 	const char *v[2] = { check_ids, agent_ids };
 	PGresult *q;
 	struct alert_event *ev = NULL;
 	json_t *detail = NULL;
-	int i, n, rc = 500;
+	int i, n;
+	enum db_outcome rc = DB_NOMEM;
 
 	if (check_ids || agent_ids) {
 		v[0] = check_ids ? check_ids : "{}";
@@ -156,12 +150,12 @@ jobs_notify_untold(PGconn *c, const char *check_ids, const char *agent_ids, cons
 		q = db_exec(c, &q_untold_all, v);
 	}
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
-		rc = db_fail_status(c, q);
+		rc = db_outcome(c, q);
 		goto done;
 	}
 	n = PQntuples(q);
 	if (n == 0) {
-		rc = 0;
+		rc = DB_OK;
 		goto done;
 	}
 	if ((ev = calloc((size_t)n, sizeof(*ev))) == NULL ||
@@ -206,7 +200,7 @@ job_agents(PGconn *c)
 	snprintf(grace, sizeof(grace), "%lld", CONF_VALUE(agent_grace_s));
 	q = db_exec(c, &q_agents_down, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
-		db_fail_status(c, q);
+		db_outcome(c, q);
 		goto done;
 	}
 	if ((n = PQntuples(q)) == 0) {
@@ -272,7 +266,7 @@ job_downtimes(PGconn *c)
 	buf_init(&checks, 1 << 20);
 	buf_init(&agents, 1 << 20);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
-		db_fail_status(c, q);
+		db_outcome(c, q);
 		goto done;
 	}
 	if (downtime_events(c, q, EV_DOWNTIME_START) < 0)
@@ -280,7 +274,7 @@ job_downtimes(PGconn *c)
 	PQclear(q);
 	q = db_exec(c, &q_dt_end, NULL);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
-		db_fail_status(c, q);
+		db_outcome(c, q);
 		goto done;
 	}
 	if ((n = PQntuples(q)) == 0) {
@@ -321,19 +315,13 @@ job_untold(PGconn *c)
 static int
 job_acks(PGconn *c)
 {
-	PGresult *q = db_exec(c, &q_ack_expire, NULL);
-	int rc = -1;
+	int n;
 
-	if (!db_ok(q, PGRES_TUPLES_OK)) {
-		db_fail_status(c, q);
-		goto done;
-	}
-	if (PQntuples(q) > 0)
-		log_info("jobs: %d acknowledgement(s) expired", PQntuples(q));
-	rc = 0;
-done:
-	PQclear(q);
-	return rc;
+	if (alert_ack_expire(c, &n) != DB_OK)
+		return -1;
+	if (n > 0)
+		log_info("jobs: %d acknowledgement(s) expired", n);
+	return 0;
 }
 
 static int
@@ -352,7 +340,7 @@ job_renotify(PGconn *c)
 	snprintf(secs, sizeof(secs), "%lld", every);
 	q = db_exec(c, &q_renotify, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
-		db_fail_status(c, q);
+		db_outcome(c, q);
 		goto done;
 	}
 	if ((n = PQntuples(q)) == 0) {
@@ -402,7 +390,7 @@ job_retention(PGconn *c)
 	snprintf(days, sizeof(days), "%lld", keep);
 	q = db_exec(c, &q_retention, v);
 	if (!db_ok(q, PGRES_COMMAND_OK)) {
-		db_fail_status(c, q);
+		db_outcome(c, q);
 		rc = -1;
 	} else if (strcmp(PQcmdTuples(q), "0") != 0) {
 		log_info("jobs: retention deleted %s history rows", PQcmdTuples(q));
@@ -432,7 +420,7 @@ run_job(enum job_id id, const char *name, int (*fn)(PGconn *))
 	snprintf(job, sizeof(job), "%d", (int)id);
 	q = db_exec(c, &q_lock, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
-		if (db_fail_status(c, q) != 503)
+		if (db_outcome(c, q) != DB_UNAVAILABLE)
 			db_cmd(c, "ROLLBACK");
 		PQclear(q);
 		return;

@@ -19,6 +19,6 @@ void jobs_stop(void);
  * were told about), with detail {"reason": reason}. 0, or an HTTP status
  * (503: the connection was closed; 500) after which the caller rolls back.
  */
-int jobs_notify_untold(PGconn *c, const char *check_ids, const char *agent_ids, const char *reason);
+enum db_outcome jobs_notify_untold(PGconn *c, const char *check_ids, const char *agent_ids, const char *reason);
 
 #endif

@@ -32,9 +32,10 @@ static const struct db_stmt q_checkout = { "agent_checkout",
 	"WITH old AS (SELECT state FROM agents WHERE id = $1 FOR UPDATE)"
 	" UPDATE agents a SET last_checkout_at = now(),"
 	"  next_checkout_by = now() + make_interval(secs => a.interval_s),"
-	"  version = COALESCE($2, a.version), facts = COALESCE($3::jsonb, a.facts), state = 'up'"
+	"  version = COALESCE($2, a.version), facts = COALESCE($3::jsonb, a.facts), state = 'up',"
+	"  clock_skew_s = COALESCE($4::float8, a.clock_skew_s)"
 	" FROM old WHERE a.id = $1"
-	" RETURNING old.state, rfc3339(a.next_checkout_by), a.interval_s", 3 };
+	" RETURNING old.state, rfc3339(a.next_checkout_by), a.interval_s", 4 };
 
 void
 api_agent_self(struct req *r, struct resp *rs)
@@ -106,8 +107,8 @@ api_agent_checkout(struct req *r, struct resp *rs)
 		"version", "facts", NULL };
 	const char *version = NULL, *started = NULL;
 	long long dur = 0, nres = 0;
-	char id[24], *facts = NULL;
-	const char *v[3];
+	char id[24], *facts = NULL, skew[32];
+	const char *v[4];
 	json_t *jf;
 	PGresult *q = NULL;
 	int64_t us;
@@ -144,6 +145,13 @@ api_agent_checkout(struct req *r, struct resp *rs)
 	v[0] = id_text(r->who.id, id);
 	v[1] = version;
 	v[2] = facts;
+	v[3] = NULL;
+	if (started) {
+		/* the agent's clock at the end of its run against ours now */
+		double off = (double)(us + dur * 1000 - time_now_us()) / 1e6;
+		snprintf(skew, sizeof(skew), "%.3f", off);
+		v[3] = skew;
+	}
 	q = db_exec(r->db, &q_checkout, v);
 	if (!db_ok(q, PGRES_TUPLES_OK) || PQntuples(q) != 1) {
 		resp_db_error(rs, r->db, q);
@@ -151,15 +159,15 @@ api_agent_checkout(struct req *r, struct resp *rs)
 	}
 	if (strcmp(PQgetvalue(q, 0, 0), "down") == 0) {
 		struct alert_event ev;
-		int st;
+		enum db_outcome st;
 
 		memset(&ev, 0, sizeof(ev));
 		ev.kind = EV_AGENT_UP;
 		ev.agent_id = r->who.id;
 		ev.status = ev.prev_status = ev.hard = -1;
 		ev.output = "agent checked out again";
-		if ((st = alert_record(r->db, &ev, 1, NULL)) != 0) {
-			resp_error(rs, st, NULL, st == 503 ? "database unavailable" : "could not record event");
+		if ((st = alert_record(r->db, &ev, 1, NULL)) != DB_OK) {
+			resp_db_outcome(rs, st, "could not record event");
 			goto done;
 		}
 	}

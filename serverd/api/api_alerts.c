@@ -7,7 +7,9 @@
  * PROBLEM notifications of the same problem; it is sticky by default
  * (kept when the problem changes between WARNING/CRITICAL/UNKNOWN) and
  * always ends when the check returns to OK (engine.c) or at expires_at
- * (jobs.c). The ACKNOWLEDGEMENT event goes through alert_record(), in the
+ * (jobs.c). Both take the check's agent lock first (alert/state.h), so an
+ * ack and an OK result for the same check are applied one after the other
+ * and the ack never outlives its problem. The ACKNOWLEDGEMENT event goes through alert_record(), in the
  * transaction that sets the flag, so contacts with "acknowledgement" in
  * notify_on hear who acknowledged and why.
  */
@@ -16,6 +18,7 @@
 #include "api.h"
 #include "apiutil.h"
 #include "db.h"
+#include "state.h"
 #include "strnum.h"
 #include "timeutil.h"
 
@@ -31,25 +34,16 @@ static const struct db_stmt q_ack_lock = { "ack_lock",
 	"SELECT s.status, c.agent_id, s.state_type, s.attempt, (check_last(s.check_id)).value,"
 	"  COALESCE((check_last(s.check_id)).output, '')"
 	" FROM checks c JOIN check_state s ON s.check_id = c.id WHERE c.id = $1 FOR UPDATE OF s", 1 };
-static const struct db_stmt q_ack_set = { "ack_set",
-	"UPDATE check_state SET acknowledged = true, ack_comment = $2, ack_sticky = $3::boolean,"
-	"  ack_expires_at = 'epoch'::timestamptz + $4::bigint * interval '1 microsecond',"
-	"  updated_at = now() WHERE check_id = $1"
-	" RETURNING json_build_object('check_id', check_id, 'acknowledged', acknowledged,"
-	"  'comment', ack_comment, 'sticky', ack_sticky, 'expires_at', rfc3339(ack_expires_at),"
-	"  'by', $5::text)", 5 };
-static const struct db_stmt q_ack_clear = { "ack_clear",
-	"UPDATE check_state SET acknowledged = false, ack_comment = NULL, ack_expires_at = NULL,"
-	"  updated_at = now() WHERE check_id = $1 RETURNING 1", 1 };
 
 void
 api_ack_post(struct req *r, struct resp *rs)
 {
 	const char *comment = NULL, *exp_s = NULL, *es;
-	int sticky = 1, in_tx = 0, st;
-	int64_t exp_us = 0;
-	char id[24], expv[24];
-	const char *v[5];
+	int sticky = 1, in_tx = 0;
+	enum db_outcome st;
+	int64_t exp_us = 0, agent_id;
+	char id[24];
+	const char *v[1];
 	PGresult *q = NULL;
 	struct alert_event ev;
 	json_t *detail = NULL;
@@ -60,7 +54,7 @@ api_ack_post(struct req *r, struct resp *rs)
 	    jv_str(r->body, "expires_at", 0, 64, &exp_s, rs) < 0)
 		goto done;
 	if (exp_s) {
-		if (rfc3339_parse(exp_s, &exp_us) < 0) {
+		if (rfc3339_parse(exp_s, &exp_us) < 0 || exp_us == 0) {
 			resp_error(rs, 422, "expires_at", "expires_at \"%s\" is not RFC 3339", exp_s);
 			goto done;
 		}
@@ -72,6 +66,10 @@ api_ack_post(struct req *r, struct resp *rs)
 	if (api_begin(r, rs) < 0)
 		goto done;
 	in_tx = 1;
+	if ((st = alert_lock_check(r->db, r->id[0], &agent_id)) != DB_OK) {
+		resp_db_outcome(rs, st, "no such check");
+		goto done;
+	}
 	v[0] = id_text(r->id[0], id);
 	q = db_exec(r->db, &q_ack_lock, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
@@ -109,20 +107,14 @@ api_ack_post(struct req *r, struct resp *rs)
 	/* q's output is used by alert_record below: keep q until then */
 	ev.output = PQgetvalue(q, 0, 5);
 	{
-		PGresult *u;
-		snprintf(expv, sizeof(expv), "%lld", (long long)exp_us);
-		v[1] = comment;
-		v[2] = sticky ? "true" : "false";
-		v[3] = exp_s ? expv : NULL;
-		v[4] = r->who.name;
-		u = db_exec(r->db, &q_ack_set, v);
-		if (!db_ok(u, PGRES_TUPLES_OK)) {
-			resp_db_error(rs, r->db, u);
-			PQclear(u);
+		PGresult *u = NULL;
+		if ((st = alert_ack_set(r->db, r->id[0], comment, sticky, exp_s ? exp_us : 0,
+		    r->who.name, &u)) != DB_OK) {
+			resp_db_outcome(rs, st, NULL);
 			goto done;
 		}
-		if ((st = alert_record(r->db, &ev, 1, NULL)) != 0) {
-			resp_error(rs, st, NULL, st == 503 ? "database unavailable" : "could not record the event");
+		if ((st = alert_record(r->db, &ev, 1, NULL)) != DB_OK) {
+			resp_db_outcome(rs, st, "could not record the event");
 			PQclear(u);
 			goto done;
 		}
@@ -143,17 +135,22 @@ done:
 void
 api_ack_delete(struct req *r, struct resp *rs)
 {
-	char id[24];
-	const char *v[1] = { id_text(r->id[0], id) };
-	PGresult *q = db_exec(r->db, &q_ack_clear, v);
+	int64_t agent_id;
+	enum db_outcome st;
+	char what[48];
 
-	if (!db_ok(q, PGRES_TUPLES_OK))
-		resp_db_error(rs, r->db, q);
-	else if (PQntuples(q) == 0)
-		resp_error(rs, 404, NULL, "no check %lld", (long long)r->id[0]);
-	else
-		rs->status = 204;
-	PQclear(q);
+	snprintf(what, sizeof(what), "no check %lld", (long long)r->id[0]);
+	if (api_begin(r, rs) < 0)
+		return;
+	if ((st = alert_lock_check(r->db, r->id[0], &agent_id)) != DB_OK ||
+	    (st = alert_ack_clear(r->db, r->id[0])) != DB_OK) {
+		resp_db_outcome(rs, st, what);
+		api_rollback(r);
+		return;
+	}
+	if (api_commit(r, rs) < 0)
+		return;
+	rs->status = 204;
 }
 
 /* ---- events --------------------------------------------------------------- */

@@ -202,7 +202,8 @@ api_downtimes_delete(struct req *r, struct resp *rs)
 		/* an active downtime ends now: DOWNTIME END, then what it held back */
 		struct alert_event ev;
 		char ids[32];
-		int is_agent = PQgetvalue(q, 0, 4)[0] == 't', st;
+		int is_agent = PQgetvalue(q, 0, 4)[0] == 't';
+		enum db_outcome st;
 
 		memset(&ev, 0, sizeof(ev));
 		ev.kind = EV_DOWNTIME_END;
@@ -212,14 +213,14 @@ api_downtimes_delete(struct req *r, struct resp *rs)
 		ev.output = "downtime deleted";
 		detail = json_loads(PQgetvalue(q, 0, 3), 0, NULL);
 		ev.detail = detail;
-		if ((st = alert_record(r->db, &ev, 1, NULL)) != 0) {
-			resp_error(rs, st, NULL, "could not record the event");
+		if ((st = alert_record(r->db, &ev, 1, NULL)) != DB_OK) {
+			resp_db_outcome(rs, st, "could not record the event");
 			goto done;
 		}
 		snprintf(ids, sizeof(ids), "{%s}", PQgetvalue(q, 0, is_agent ? 0 : 1));
 		if ((st = jobs_notify_untold(r->db, is_agent ? NULL : ids, is_agent ? ids : NULL,
-		    "downtime deleted")) != 0) {
-			resp_error(rs, st, NULL, "could not notify what the downtime held back");
+		    "downtime deleted")) != DB_OK) {
+			resp_db_outcome(rs, st, "could not notify what the downtime held back");
 			goto done;
 		}
 	}

@@ -38,6 +38,7 @@
  */
 #include "config.h"
 #include "alert.h"
+#include "state.h"
 #include "api.h"
 #include "apiutil.h"
 #include "buf.h"
@@ -56,7 +57,6 @@
 #define INGEST_MAX_OUTPUT 65536     /* bytes of output or perfdata per result */
 #define INGEST_MAX_RESULT_ID 128
 #define INS_COLS 8                  /* array parameters of the insert */
-#define INGEST_LOCK_CLASS "1668642164"  /* advisory lock class: one lock per agent id */
 
 struct result {
 	int64_t check_id;
@@ -67,6 +67,7 @@ struct result {
 	const char *perfdata;
 	int64_t observed_us;    /* the agent's, or the request's arrival */
 	int observed_given;     /* observed_at was in the result */
+	int64_t ahead_us;       /* how far ahead of our clock a refused stamp was, or 0 */
 	long long duration_ms;  /* -1 when absent */
 	const char *result_id;  /* NULL when absent */
 	size_t idx;             /* position in the request */
@@ -80,39 +81,29 @@ struct cstate {
 	struct eng_state s;
 	int64_t last_us;        /* observed_at of the newest evaluated result */
 	int64_t since_us;       /* 0 = unchanged */
+	int enabled;            /* a disabled check's results are history only */
 	struct eng_state before;  /* as read, to write back only what changed */
 };
-
-/*
- * The agent's lock is its own statement: under READ COMMITTED each statement
- * reads from a snapshot taken when it starts, so the states must be read by
- * a statement that starts after the lock is held (or a concurrent request's
- * committed state changes would be missed).
- */
-static const struct db_stmt q_agentlock = { "ingest_agentlock",
-	"SELECT pg_advisory_xact_lock(" INGEST_LOCK_CLASS ", $1::integer)", 1 };
-/* the same before the token is checked: by the token's hash (no lock when
- * no agent has it; the steady statement then inserts nothing) */
-static const struct db_stmt q_agentlock_tok = { "ingest_agentlock_tok",
-	"SELECT pg_advisory_xact_lock(" INGEST_LOCK_CLASS ", (SELECT (id & 2147483647)::integer"
-	" FROM agents WHERE token_hash = decode($1, 'hex')))", 1 };
 
 /* OFFSET 0 keeps the per-id lookup a nested loop over index scans whatever
  * the plan's estimate of the array's length (see db.c: plans are generic) */
 static const struct db_stmt q_lock = { "ingest_lock",
 	"SELECT x.* FROM unnest($1::bigint[]) u(id),"
 	" LATERAL (SELECT c.id, c.agent_id, c.max_attempts, s.status, s.state_type, s.attempt,"
-	"  s.hard_status, s.acknowledged, s.ack_sticky, s.flapping, s.flap_pct, s.flap_history"
+	"  s.hard_status, s.acknowledged, s.ack_sticky, s.flapping, s.flap_pct, s.flap_history,"
+	"  c.enabled"
 	"  FROM checks c JOIN check_state s ON s.check_id = c.id WHERE c.id = u.id OFFSET 0) x"
 	" ORDER BY x.id", 1 };
 
 /*
  * The newest result stored before this request, for checks whose state this
- * request may change: rows of an agent's checks are only written under the
+ * request may change (a stamp stored far ahead of its arrival by a server
+ * older than the max_clock_skew_s rule counts as observed when it came): rows of an agent's checks are only written under the
  * agent's lock, so every earlier row has an id below this request's first.
  */
 static const struct db_stmt q_prior = { "ingest_prior",
-	"SELECT x.id, COALESCE((SELECT (extract(epoch FROM h.observed_at) * 1000000)::bigint"
+	"SELECT x.id, COALESCE((SELECT (extract(epoch FROM"
+	"   LEAST(h.observed_at, h.received_at + interval '5 minutes')) * 1000000)::bigint"
 	"  FROM check_history h WHERE h.check_id = x.id AND h.id < $2"
 	"  ORDER BY h.observed_at DESC, h.id DESC LIMIT 1), 0)"
 	" FROM unnest($1::bigint[]) x(id)", 2 };
@@ -130,8 +121,10 @@ static const struct db_stmt q_steady = { "ingest_steady",
 	" chk AS (SELECT EXISTS (SELECT 1 FROM me) AND NOT EXISTS ("
 	"  SELECT 1 FROM unnest($1::bigint[], $2::smallint[]) r(c, st)"
 	"  LEFT JOIN LATERAL (SELECT s.agent_id, s.status, s.state_type, s.flap_history,"
-	"   s.flapping FROM check_state s WHERE s.check_id = r.c OFFSET 0) k ON true"
+	"   s.flapping, c.enabled FROM check_state s JOIN checks c ON c.id = s.check_id"
+	"   WHERE s.check_id = r.c OFFSET 0) k ON true"
 	"  WHERE k.agent_id IS DISTINCT FROM (SELECT id FROM me)"
+	"   OR NOT k.enabled"
 	"   OR k.status IS DISTINCT FROM r.st"
 	"   OR k.state_type <> 'HARD' OR k.flap_history <> '' OR k.flapping) AS steady),"
 	" ins AS (INSERT INTO check_history (check_id, agent_id, status, value, output, perfdata,"
@@ -158,21 +151,6 @@ static const struct db_stmt q_insert = { "ingest_insert",
 	" ON CONFLICT (agent_id, result_id) WHERE result_id IS NOT NULL DO NOTHING"
 	" RETURNING id, result_id", 9 };
 
-static const struct db_stmt q_update = { "ingest_update",
-	"UPDATE check_state s SET status = x.status, state_type = x.state_type,"
-	"  attempt = x.attempt, hard_status = x.hard_status,"
-	"  since = COALESCE('epoch'::timestamptz + x.since * interval '1 microsecond', s.since),"
-	"  acknowledged = s.acknowledged AND NOT x.ack_cleared,"
-	"  ack_comment = CASE WHEN x.ack_cleared THEN NULL ELSE s.ack_comment END,"
-	"  ack_expires_at = CASE WHEN x.ack_cleared THEN NULL ELSE s.ack_expires_at END,"
-	"  flapping = x.flapping, flap_history = x.flap_history, flap_pct = x.flap_pct,"
-	"  updated_at = now()"
-	" FROM json_to_recordset($1::json) AS x(check_id bigint, status smallint,"
-	"  state_type text, attempt integer, hard_status smallint, since bigint,"
-	"  ack_cleared boolean, flapping boolean,"
-	"  flap_history text, flap_pct real)"
-	" WHERE s.check_id = x.check_id", 1 };
-
 /* ---- parsing ------------------------------------------------------------ */
 
 /* An optional string member of a result (output, perfdata): 0 or -1. */
@@ -198,7 +176,8 @@ opt_text(json_t *o, const char *key, size_t idx, const char **out, struct resp *
 
 /* Validates one result object; on error fills rs and returns -1. */
 static int
-parse_result(json_t *o, size_t idx, int64_t now_us, struct result *res, struct resp *rs)
+parse_result(json_t *o, size_t idx, int64_t now_us, int64_t max_skew_us, struct result *res,
+    struct resp *rs)
 {
 	json_t *v;
 	const char *key;
@@ -272,6 +251,16 @@ parse_result(json_t *o, size_t idx, int64_t now_us, struct result *res, struct r
 			resp_error(rs, 422, "observed_at", "result %zu: observed_at \"%s\" is not RFC 3339",
 			    idx, json_string_value(v));
 			return -1;
+		}
+		/*
+		 * Never trust an agent's clock blindly: a stamp further ahead of
+		 * ours than max_clock_skew_s would make every later result "late"
+		 * and freeze the check. It is stored with our time instead, and
+		 * the offset is shown as the agent's clock_skew_s.
+		 */
+		if (res->observed_us > now_us + max_skew_us) {
+			res->ahead_us = res->observed_us - now_us;
+			res->observed_us = now_us;
 		}
 	}
 	v = json_object_get(o, "duration_ms");
@@ -374,6 +363,30 @@ mark_inserted(PGresult *q, int idcol, struct result *res, size_t n,
 
 /* ---- the handler -------------------------------------------------------- */
 
+static const struct db_stmt q_clock_ahead = { "ingest_clock_ahead",
+	"UPDATE agents SET clock_skew_s = $2::float8 WHERE id = $1", 2 };
+
+/*
+ * After the commit: the agent's clock ran ahead of ours by more than
+ * max_clock_skew_s. Shown on the agent object and logged; the results were
+ * stored with our time. Best effort: a failure here costs nothing stored.
+ */
+static void
+note_clock_ahead(struct req *r, int64_t ahead_us)
+{
+	char id[24], off[32];
+	const char *v[2] = { id_text(r->who.id, id), off };
+	PGresult *q;
+
+	snprintf(off, sizeof(off), "%.3f", (double)ahead_us / 1e6);
+	log_warn("ingest: %s stamps results %.0f s ahead of this server's clock; "
+	    "stored with the server's time (max_clock_skew_s)", r->who.name, (double)ahead_us / 1e6);
+	q = db_exec(r->db, &q_clock_ahead, v);
+	if (!db_ok(q, PGRES_COMMAND_OK))
+		db_outcome(r->db, q);
+	PQclear(q);
+}
+
 void
 api_check_history_post(struct req *r, struct resp *rs)
 {
@@ -393,7 +406,9 @@ api_check_history_post(struct req *r, struct resp *rs)
 	char lock_id[24];
 	int64_t now_us = time_now_us(), min_id = 0;
 	double flap_lo, flap_hi;
-	int in_tx = 0, st;
+	int64_t max_skew_us = CONF_VALUE(max_clock_skew_s) * 1000000LL, ahead_us = 0;
+	int in_tx = 0;
+	enum db_outcome st;
 
 	if (r->body == NULL) {
 		resp_error(rs, 400, NULL, "expected a result object or an array of them");
@@ -430,8 +445,10 @@ api_check_history_post(struct req *r, struct resp *rs)
 		goto done;
 	}
 	for (i = 0; i < n; i++) {
-		if (parse_result(json_array_get(arr, i), i, now_us, &res[i], rs) < 0)
+		if (parse_result(json_array_get(arr, i), i, now_us, max_skew_us, &res[i], rs) < 0)
 			goto done;
+		if (res[i].ahead_us > ahead_us)
+			ahead_us = res[i].ahead_us;
 	}
 	qsort(res, n, sizeof(*res), cmp_result);
 	/* results by (result_id, position), to mark what the INSERT took: of a
@@ -516,9 +533,11 @@ api_check_history_post(struct req *r, struct resp *rs)
 	ins_lens[INS_COLS] = 0;
 	ins_fmts[INS_COLS] = 0;
 
-	/* the steady case: BEGIN, lock, insert if steady, COMMIT: one round trip */
-	{
-		const struct db_stmt *const pst[4] = { &q_begin, &q_agentlock_tok, &q_steady, &q_commit };
+	/* the steady case: BEGIN, lock, insert if steady, COMMIT: one round trip
+	 * (a stamp from an agent ahead of our clock takes the full path: it is
+	 * recorded on the agent) */
+	if (ahead_us == 0) {
+		const struct db_stmt *const pst[4] = { &q_begin, &alert_q_lock_agent_by_token, &q_steady, &q_commit };
 		const char *const av[1] = { tok_hex };
 		const char *const *const vals[4] = { NULL, av, ins_vals, NULL };
 		const int *const lens[4] = { NULL, NULL, ins_lens, NULL };
@@ -565,7 +584,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 
 	/* 2. and 3. in one round trip: BEGIN, lock and read, insert */
 	{
-		const struct db_stmt *const pst[4] = { &q_begin, &q_agentlock, &q_lock, &q_insert };
+		const struct db_stmt *const pst[4] = { &q_begin, &alert_q_lock_agent, &q_lock, &q_insert };
 		const char *const av[1] = { lock_id };
 		const char *const lv[1] = { ids_text };
 		const char *const *const vals[4] = { NULL, av, lv, ins_vals };
@@ -616,6 +635,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 		c->s.flapping = PQgetvalue(q, (int)i, 9)[0] == 't';
 		c->s.flap_pct = str_to_double(PQgetvalue(q, (int)i, 10), &es);
 		snprintf(c->s.flap_history, sizeof(c->s.flap_history), "%s", PQgetvalue(q, (int)i, 11));
+		c->enabled = PQgetvalue(q, (int)i, 12)[0] == 't';
 		c->last_us = INT64_MIN;   /* see "prior" below */
 		c->before = c->s;
 	}
@@ -658,6 +678,8 @@ api_check_history_post(struct req *r, struct resp *rs)
 			while (j < ncs && cs[j].check_id != res[i].check_id)
 				j++;
 			sim = cs[j].s;
+			if (!cs[j].enabled)
+				continue;   /* history only: no state to change */
 			for (k = i; k < n && res[k].check_id == res[i].check_id; k++) {
 				if (res[k].inserted != 1)
 					continue;
@@ -714,6 +736,8 @@ api_check_history_post(struct req *r, struct resp *rs)
 			continue;
 		}
 		accepted++;
+		if (!c->enabled)
+			continue;   /* a disabled check: history only, no state, no event */
 		if (res[i].observed_given && res[i].observed_us < c->last_us)
 			continue;   /* late result: history only */
 		prev = c->s.status;
@@ -763,7 +787,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 		/* state changes with events: update, record, then commit */
 		if (upd_text) {
 			const char *v[1] = { upd_text };
-			q = db_exec(r->db, &q_update, v);
+			q = db_exec(r->db, &alert_q_write_states, v);
 			if (!db_ok(q, PGRES_COMMAND_OK)) {
 				resp_db_error(rs, r->db, q);
 				goto done;
@@ -771,11 +795,8 @@ api_check_history_post(struct req *r, struct resp *rs)
 			PQclear(q);
 			q = NULL;
 		}
-		if ((st = alert_record(r->db, evs, nev, NULL)) != 0) {
-			if (st == 503)
-				resp_error(rs, 503, NULL, "database unavailable");
-			else
-				resp_error(rs, 500, NULL, "could not record events");
+		if ((st = alert_record(r->db, evs, nev, NULL)) != DB_OK) {
+			resp_db_outcome(rs, st, "could not record events");
 			goto done;
 		}
 		q = PQexec(r->db, "COMMIT");
@@ -786,7 +807,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 		}
 	} else {
 		/* 5. the common case: (update and) commit in one round trip */
-		const struct db_stmt *const st2[2] = { &q_update, &q_commit };
+		const struct db_stmt *const st2[2] = { &alert_q_write_states, &q_commit };
 		const char *const uv[1] = { upd_text };
 		const char *const *const vals[2] = { uv, NULL };
 		int skip = upd_text == NULL;   /* nothing changed: commit only */
@@ -801,6 +822,8 @@ api_check_history_post(struct req *r, struct resp *rs)
 		}
 		in_tx = 0;
 	}
+	if (ahead_us > 0)
+		note_clock_ahead(r, ahead_us);
 	/* only a committed batch is acknowledged */
 	resp_json(rs, 201, json_pack("{s:I,s:I}", "accepted", (json_int_t)accepted,
 	    "duplicates", (json_int_t)dups));

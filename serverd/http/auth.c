@@ -19,7 +19,7 @@ static const struct db_stmt q_lookup = { "auth_lookup",
 	"SELECT 'agent', id, name, 'agent', token_hash, interval_s, checks_revision FROM agents "
 	"WHERE token_hash = decode($1, 'hex')", 1 };
 
-int
+enum auth_result
 auth_lookup(PGconn *c, const char *token, struct principal *p)
 {
 	uint8_t h[SHA256_LEN];
@@ -29,11 +29,11 @@ auth_lookup(PGconn *c, const char *token, struct principal *p)
 	size_t stored_len;
 	unsigned char *stored = NULL;
 	PGresult *r;
-	int rc = 1;
+	enum auth_result rc = AUTH_UNKNOWN;
 	uint64_t gen;
 
 	if (strlen(token) > 256)
-		return 1;
+		return AUTH_UNKNOWN;
 	token_hash(token, h);
 	if (authcache_get(h, p)) {
 		secure_zero(h, sizeof(h));
@@ -43,7 +43,7 @@ auth_lookup(PGconn *c, const char *token, struct principal *p)
 	hex_encode(h, sizeof(h), hex);
 	r = db_exec(c, &q_lookup, vals);
 	if (!db_ok(r, PGRES_TUPLES_OK)) {
-		rc = db_fail_status(c, r);
+		rc = db_outcome(c, r) == DB_UNAVAILABLE ? AUTH_UNAVAILABLE : AUTH_ERROR;
 		goto done;
 	}
 	if (PQntuples(r) != 1)
@@ -62,7 +62,7 @@ auth_lookup(PGconn *c, const char *token, struct principal *p)
 		p->kind = strcmp(PQgetvalue(r, 0, 3), "admin") == 0 ? WHO_ADMIN : WHO_VIEWER;
 	}
 	authcache_put(h, p, gen);
-	rc = 0;
+	rc = AUTH_FOUND;
 done:
 	PQfreemem(stored);
 	PQclear(r);

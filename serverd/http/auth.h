@@ -8,8 +8,9 @@
 
 #include "http.h"
 
-/* 0 found (p filled), 1 unknown token, or an HTTP status (503/500) on error. */
-int auth_lookup(PGconn *c, const char *token, struct principal *p);
+enum auth_result { AUTH_FOUND = 0, AUTH_UNKNOWN, AUTH_UNAVAILABLE, AUTH_ERROR };
+/* AUTH_FOUND (p filled), AUTH_UNKNOWN, or the database's failure. */
+enum auth_result auth_lookup(PGconn *c, const char *token, struct principal *p);
 /* Creates an admin/viewer token row and prints the token. 0 or -1. */
 int auth_create_token(PGconn *c, const char *name, const char *role);
 

@@ -43,6 +43,8 @@ struct conn_ctx {
 	int64_t id[2];
 	int64_t t0;
 	long long max_body;   /* max_body_bytes of the snapshot the request started with */
+	int authed;           /* the token was checked at the door (gate()) */
+	struct principal who; /* ... and stands for this principal */
 };
 
 static char *pem_cert, *pem_key;   /* TLS material, owned here */
@@ -196,15 +198,15 @@ bearer(struct MHD_Connection *mc)
 int
 http_authenticate(struct req *r, enum need need, struct resp *rs)
 {
-	int st = auth_lookup(r->db, r->token, &r->who);
+	enum auth_result st = auth_lookup(r->db, r->token, &r->who);
 
-	if (st == 1) {
+	if (st == AUTH_UNKNOWN) {
 		resp_error(rs, 401, NULL, "unknown token");
 		return -1;
-	} else if (st == 503) {
+	} else if (st == AUTH_UNAVAILABLE) {
 		resp_error(rs, 503, NULL, "database unavailable");
 		return -1;
-	} else if (st != 0) {
+	} else if (st != AUTH_FOUND) {
 		resp_error(rs, 500, NULL, "internal error");
 		return -1;
 	}
@@ -234,6 +236,37 @@ http_authenticate(struct req *r, enum need need, struct resp *rs)
 	return 0;
 }
 
+/*
+ * The door: a route that needs a token checks it as soon as the headers are
+ * in, before one byte of the body is read or parsed. No token, an unknown
+ * one or one of the wrong kind is answered there (401/403; 503 when the
+ * database cannot say). A known token is a lookup in memory (authcache.h),
+ * so the hot agent routes pay nothing for the early check.
+ */
+static int
+gate(struct conn_ctx *cx, struct MHD_Connection *mc, struct resp *rs)
+{
+	const struct route *rt = cx->route;
+	struct req r;
+
+	if (rt == NULL || rt->need == NEED_NONE)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	if ((r.token = bearer(mc)) == NULL) {
+		resp_error(rs, 401, NULL, "missing bearer token");
+		return -1;
+	}
+	if ((r.db = db_conn()) == NULL) {
+		resp_error(rs, 503, NULL, "database unavailable");
+		return -1;
+	}
+	if (http_authenticate(&r, rt->need, rs) < 0)
+		return -1;
+	cx->who = r.who;
+	cx->authed = 1;
+	return 0;
+}
+
 static void
 dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
     const char *url, struct resp *rs)
@@ -259,7 +292,9 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 			return;
 		}
 		r.token = tok;
-		if (rt->need != NEED_AGENT_LAZY && http_authenticate(&r, rt->need, rs) < 0)
+		if (cx->authed)
+			r.who = cx->who;
+		else if (rt->need != NEED_AGENT_LAZY && http_authenticate(&r, rt->need, rs) < 0)
 			return;
 	}
 	if (cx->body.len > 0) {
@@ -308,6 +343,9 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 		buf_init(&cx->body, (size_t)cx->max_body + 1);
 		cx->route = route_find(method, url, cx->id, allow, sizeof(allow));
 		*con_cls = cx;
+		memset(&rs, 0, sizeof(rs));
+		if (gate(cx, mc, &rs) < 0)
+			return send_resp(mc, &rs, method, url, cx->t0);
 		cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl) {
 			const char *es;
@@ -405,23 +443,24 @@ slurp(const char *path, char *err, size_t errlen)
 }
 
 struct MHD_Daemon *
-http_start(const char *listen, unsigned threads, const char *tls_cert,
+http_start(const char *addr, unsigned threads, unsigned per_ip, const char *tls_cert,
     const char *tls_key, char *err, size_t errlen)
 {
+	int ls = -1, one = 1;
 	struct sockaddr_in sa;
 	struct MHD_Daemon *d;
 	char host[64];
-	const char *colon = strrchr(listen, ':'), *es;
+	const char *colon = strrchr(addr, ':'), *es;
 	long long port;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
 	    MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	size_t hl;
 
-	if (colon == NULL || (hl = (size_t)(colon - listen)) >= sizeof(host)) {
-		snprintf(err, errlen, "listen: expected HOST:PORT, got \"%s\"", listen);
+	if (colon == NULL || (hl = (size_t)(colon - addr)) >= sizeof(host)) {
+		snprintf(err, errlen, "listen: expected HOST:PORT, got \"%s\"", addr);
 		return NULL;
 	}
-	memcpy(host, listen, hl);
+	memcpy(host, addr, hl);
 	host[hl] = '\0';
 	port = str_to_ll(colon + 1, 1, 65535, &es);
 	memset(&sa, 0, sizeof(sa));
@@ -429,7 +468,7 @@ http_start(const char *listen, unsigned threads, const char *tls_cert,
 	sa.sin_port = htons((uint16_t)(es ? 0 : port));
 	if (es || inet_pton(AF_INET, strcmp(host, "*") == 0 || hl == 0 ? "0.0.0.0" : host,
 	    &sa.sin_addr) != 1) {
-		snprintf(err, errlen, "listen: \"%s\" is not IPV4:PORT", listen);
+		snprintf(err, errlen, "listen: \"%s\" is not IPV4:PORT", addr);
 		return NULL;
 	}
 	if (tls_cert) {
@@ -438,18 +477,34 @@ http_start(const char *listen, unsigned threads, const char *tls_cert,
 			return NULL;
 		flags |= MHD_USE_TLS;
 	}
+	/*
+	 * Our own listening socket, so that an address in use is refused with
+	 * the reason: SO_REUSEADDR (a restart may bind while old connections
+	 * sit in TIME_WAIT) but never SO_REUSEPORT, with which a second serverd
+	 * would start quietly and share the traffic.
+	 */
+	if ((ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 1024) < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
+		if (ls >= 0)
+			close(ls);
+		return NULL;
+	}
 	d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    MHD_OPTION_LISTEN_SOCKET, ls,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)per_ip,
 	    tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, pem_cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, pem_key,
 	    MHD_OPTION_END);
-	if (d == NULL)
-		snprintf(err, errlen, "cannot listen on %s (in use, or TLS setup failed)", listen);
+	if (d == NULL) {
+		snprintf(err, errlen, "cannot serve on %s (TLS setup failed?)", addr);
+		close(ls);
+	}
 	return d;
 }
 

@@ -14,6 +14,8 @@
 #include <microhttpd.h>
 #include <stdint.h>
 
+#include "db.h"
+
 /*
  * NEED_AGENT_LAZY: an agent token, but the handler authenticates it itself
  * (r->token; http_authenticate() when it needs the principal), so that the
@@ -62,7 +64,12 @@ struct route {
 
 extern const struct route routes[];   /* routes.c; ends with NULL method */
 
-struct MHD_Daemon *http_start(const char *listen, unsigned threads,
+/*
+ * Binds listen (refused, with the reason, when the address is in use: no
+ * SO_REUSEPORT) and starts the pool. per_ip caps the open connections of
+ * one client address (0: no cap); more are closed at accept.
+ */
+struct MHD_Daemon *http_start(const char *listen, unsigned threads, unsigned per_ip,
     const char *tls_cert, const char *tls_key, char *err, size_t errlen);
 void http_stop(struct MHD_Daemon *d);
 
@@ -75,6 +82,8 @@ void resp_error(struct resp *rs, int status, const char *field, const char *fmt,
 	__attribute__((format(printf, 4, 5)));
 /* Maps a failed query to 503/409/500 with a message. */
 void resp_db_error(struct resp *rs, PGconn *c, const PGresult *r);
+/* The one map from store outcomes to statuses: 503, 409, 404 (what), 500. */
+void resp_db_outcome(struct resp *rs, enum db_outcome o, const char *what);
 /* A query-string argument, or NULL. */
 const char *req_arg(struct req *r, const char *key);
 /* A request header, or NULL. */

@@ -50,14 +50,31 @@ resp_error(struct resp *rs, int status, const char *field, const char *fmt, ...)
 void
 resp_db_error(struct resp *rs, PGconn *c, const PGresult *r)
 {
-	int st = db_fail_status(c, r);
+	resp_db_outcome(rs, db_outcome(c, r), NULL);
+}
 
-	if (st == 503)
+void
+resp_db_outcome(struct resp *rs, enum db_outcome o, const char *what)
+{
+	switch (o) {
+	case DB_OK:
+		break;
+	case DB_UNAVAILABLE:
 		resp_error(rs, 503, NULL, "database unavailable");
-	else if (st == 409)
+		break;
+	case DB_CONFLICT:
 		resp_error(rs, 409, NULL, "conflict: already exists");
-	else
-		resp_error(rs, 500, NULL, "internal database error");
+		break;
+	case DB_NOT_FOUND:
+		resp_error(rs, 404, NULL, "%s", what ? what : "not found");
+		break;
+	case DB_NOMEM:
+		resp_error(rs, 500, NULL, "out of memory");
+		break;
+	default:
+		resp_error(rs, 500, NULL, "%s", what ? what : "internal database error");
+		break;
+	}
 }
 
 const char *

@@ -303,7 +303,7 @@ send_one(long long *next_ms)
 	v[0] = hours;
 	q = db_exec(c, &q_claim, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
-		gone = db_fail_status(c, q) == 503;   /* 503: c was closed */
+		gone = db_outcome(c, q) == DB_UNAVAILABLE;   /* c is gone */
 		goto done;
 	}
 	if (PQntuples(q) == 0) {
@@ -361,7 +361,7 @@ send_one(long long *next_ms)
 		PGresult *u = db_exec(c, &q_result, v);
 		int ok = db_ok(u, PGRES_COMMAND_OK);
 		if (!ok)
-			gone = db_fail_status(c, u) == 503;
+			gone = db_outcome(c, u) == DB_UNAVAILABLE;
 		PQclear(u);
 		if (!ok)
 			goto done;
@@ -372,7 +372,7 @@ send_one(long long *next_ms)
 	if (!db_ok(q, PGRES_COMMAND_OK)) {
 		log_error("outbox: COMMIT of notification %s failed (%s); it will be sent again",
 		    id, PQerrorMessage(c));
-		gone = db_fail_status(c, q) == 503;
+		gone = db_outcome(c, q) == DB_UNAVAILABLE;
 		goto done;
 	}
 	rc = 1;

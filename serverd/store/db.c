@@ -7,6 +7,7 @@
 #include "db.h"
 #include "log.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,11 +77,46 @@ db_notice(void *arg, const char *msg)
 	(void)msg;   /* NOTICEs (e.g. "relation exists, skipping") are not errors */
 }
 
+/*
+ * 1 when an idle connection is still usable. A connection that PostgreSQL
+ * closed while we were not using it (a restart, an idle timeout) looks fine
+ * to libpq until a query fails on it; the server's goodbye and EOF are
+ * already in the socket, though, so one poll() without waiting tells. This
+ * is how a request that finds its connection dead before doing anything
+ * reconnects and goes on instead of answering 503: every worker recovers on
+ * its next request, not on its next failed one.
+ */
+static int
+db_idle_alive(PGconn *c)
+{
+	struct pollfd pfd;
+	int i;
+
+	pfd.fd = PQsocket(c);
+	if (pfd.fd < 0)
+		return 0;
+	/* readable while idle: a notice, or the server's FATAL message and then
+	 * EOF, which libpq sees only on the read after the message: read until
+	 * nothing is pending (a few rounds at most) */
+	for (i = 0; i < 4; i++) {
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) <= 0)
+			return 1;   /* nothing pending: alive as far as anybody can tell */
+		if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK)
+			return 0;
+	}
+	return 0;   /* still talking while idle: not a state to trust */
+}
+
 PGconn *
 db_conn(void)
 {
-	if (dbt.conn && !dbt.broken && PQstatus(dbt.conn) == CONNECTION_OK)
+	if (dbt.conn && !dbt.broken && PQstatus(dbt.conn) == CONNECTION_OK &&
+	    (PQtransactionStatus(dbt.conn) != PQTRANS_IDLE || db_idle_alive(dbt.conn)))
 		return dbt.conn;
+	if (dbt.conn && !dbt.broken)
+		log_info("database: connection closed by the server while idle; reconnecting");
 	db_close();
 	dbt.conn = PQconnectdb(db_conninfo ? db_conninfo : "");
 	if (PQstatus(dbt.conn) != CONNECTION_OK) {
@@ -257,8 +293,8 @@ db_sqlstate(const PGresult *r)
 	return s ? s : "";
 }
 
-int
-db_fail_status(PGconn *c, const PGresult *r)
+enum db_outcome
+db_outcome(PGconn *c, const PGresult *r)
 {
 	const char *st = db_sqlstate(r);
 
@@ -268,12 +304,12 @@ db_fail_status(PGconn *c, const PGresult *r)
 		 * done: path); the next db_conn() replaces it */
 		if (c == dbt.conn)
 			dbt.broken = 1;
-		return 503;
+		return DB_UNAVAILABLE;
 	}
 	if (strcmp(st, "23505") == 0)
-		return 409;
+		return DB_CONFLICT;
 	log_error("database: %s", r ? PQresultErrorMessage(r) : PQerrorMessage(c));
-	return 500;
+	return DB_ERROR;
 }
 
 /* ---- binary arrays ----------------------------------------------------- */

@@ -82,9 +82,23 @@ int db_cmd(PGconn *c, const char *sql);
 int db_ok(const PGresult *r, ExecStatusType want);
 /* The SQLSTATE of a failed result, or "" */
 const char *db_sqlstate(const PGresult *r);
-/* HTTP status for a failed result: 503 when the connection is gone (it
- * stays allocated; the thread's next db_conn() replaces it), 409 unique
- * violation, 500 otherwise. */
-int db_fail_status(PGconn *c, const PGresult *r);
+/*
+ * What the store layer says happened: database outcomes, never HTTP
+ * statuses (only api/ maps outcomes to statuses, in resp_db_outcome()).
+ */
+enum db_outcome {
+	DB_OK = 0,
+	DB_UNAVAILABLE,   /* the connection is gone or the server is shutting down */
+	DB_CONFLICT,      /* a unique key already holds the value */
+	DB_ERROR,         /* anything else; logged once, on one line */
+	DB_NOT_FOUND,     /* the row asked for does not exist */
+	DB_NOMEM          /* out of memory on our side */
+};
+/*
+ * The outcome of a failed result. DB_UNAVAILABLE marks the connection
+ * broken (it stays allocated: the caller may still hold it; the thread's
+ * next db_conn() replaces it).
+ */
+enum db_outcome db_outcome(PGconn *c, const PGresult *r);
 
 #endif

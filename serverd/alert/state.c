@@ -1,0 +1,173 @@
+/*
+ * state.c - the writes of check_state, under the lock rule of state.h.
+ * The SQL that changes a check's state lives here and nowhere else.
+ */
+#include "config.h"
+#include "state.h"
+#include "strnum.h"
+
+#include <stdio.h>
+
+const struct db_stmt alert_q_lock_agent = { "alert_lock_agent",
+	"SELECT pg_advisory_xact_lock(" ALERT_LOCK_CLASS ", $1::integer)", 1 };
+
+const struct db_stmt alert_q_lock_agent_by_token = { "alert_lock_agent_tok",
+	"SELECT pg_advisory_xact_lock(" ALERT_LOCK_CLASS ", (SELECT (id & 2147483647)::integer"
+	" FROM agents WHERE token_hash = decode($1, 'hex')))", 1 };
+
+const struct db_stmt alert_q_write_states = { "alert_write_states",
+	"UPDATE check_state s SET status = x.status, state_type = x.state_type,"
+	"  attempt = x.attempt, hard_status = x.hard_status,"
+	"  since = COALESCE('epoch'::timestamptz + x.since * interval '1 microsecond', s.since),"
+	"  acknowledged = s.acknowledged AND NOT x.ack_cleared AND x.status <> 0,"
+	"  ack_comment = CASE WHEN x.ack_cleared OR x.status = 0 THEN NULL ELSE s.ack_comment END,"
+	"  ack_expires_at = CASE WHEN x.ack_cleared OR x.status = 0 THEN NULL"
+	"   ELSE s.ack_expires_at END,"
+	"  flapping = x.flapping, flap_history = x.flap_history, flap_pct = x.flap_pct,"
+	"  updated_at = now()"
+	" FROM json_to_recordset($1::json) AS x(check_id bigint, status smallint,"
+	"  state_type text, attempt integer, hard_status smallint, since bigint,"
+	"  ack_cleared boolean, flapping boolean,"
+	"  flap_history text, flap_pct real)"
+	" WHERE s.check_id = x.check_id", 1 };
+
+static const struct db_stmt q_check_agent = { "alert_check_agent",
+	"SELECT agent_id FROM checks WHERE id = $1", 1 };
+
+static const struct db_stmt q_ack_set = { "alert_ack_set",
+	"UPDATE check_state SET acknowledged = true, ack_comment = $2, ack_sticky = $3::boolean,"
+	"  ack_expires_at = 'epoch'::timestamptz + $4::bigint * interval '1 microsecond',"
+	"  updated_at = now() WHERE check_id = $1"
+	" RETURNING json_build_object('check_id', check_id, 'acknowledged', acknowledged,"
+	"  'comment', ack_comment, 'sticky', ack_sticky, 'expires_at', rfc3339(ack_expires_at),"
+	"  'by', $5::text)", 5 };
+
+static const struct db_stmt q_ack_clear = { "alert_ack_clear",
+	"UPDATE check_state SET acknowledged = false, ack_comment = NULL, ack_expires_at = NULL,"
+	"  updated_at = now() WHERE check_id = $1 RETURNING 1", 1 };
+
+/* the try-lock per agent: an agent that is busy now is left for the next tick */
+static const struct db_stmt q_ack_expire = { "alert_ack_expire",
+	"UPDATE check_state SET acknowledged = false, ack_comment = NULL, ack_expires_at = NULL,"
+	"  updated_at = now()"
+	" WHERE check_id IN (SELECT check_id FROM check_state"
+	"   WHERE acknowledged AND ack_expires_at <= now()"
+	"   ORDER BY check_id LIMIT 1000)"
+	"  AND pg_try_advisory_xact_lock(" ALERT_LOCK_CLASS ", (agent_id & 2147483647)::integer)"
+	" RETURNING check_id", 0 };
+
+static enum db_outcome
+run(PGconn *c, const struct db_stmt *st, const char *const *v, ExecStatusType want,
+    PGresult **out)
+{
+	PGresult *q = db_exec(c, st, v);
+	enum db_outcome o = DB_OK;
+
+	if (!db_ok(q, want))
+		o = db_outcome(c, q);
+	if (out && o == DB_OK)
+		*out = q;
+	else
+		PQclear(q);
+	return o;
+}
+
+enum db_outcome
+alert_lock_agent(PGconn *c, int64_t agent_id)
+{
+	char a[24];
+	const char *v[1] = { a };
+
+	snprintf(a, sizeof(a), "%lld", (long long)(agent_id & 0x7fffffff));
+	return run(c, &alert_q_lock_agent, v, PGRES_TUPLES_OK, NULL);
+}
+
+/* The agent that owns check_id now; DB_NOT_FOUND when there is no check. */
+static enum db_outcome
+check_agent(PGconn *c, int64_t check_id, int64_t *agent_id)
+{
+	char id[24];
+	const char *v[1] = { id }, *es;
+	PGresult *q = NULL;
+	enum db_outcome o;
+
+	snprintf(id, sizeof(id), "%lld", (long long)check_id);
+	if ((o = run(c, &q_check_agent, v, PGRES_TUPLES_OK, &q)) != DB_OK)
+		return o;
+	if (PQntuples(q) == 0)
+		o = DB_NOT_FOUND;
+	else
+		*agent_id = str_to_ll(PQgetvalue(q, 0, 0), 1, INT64_MAX, &es);
+	PQclear(q);
+	return o;
+}
+
+enum db_outcome
+alert_lock_check(PGconn *c, int64_t check_id, int64_t *agent_id)
+{
+	int64_t locked = 0, now = 0;
+	enum db_outcome o;
+	int tries;
+
+	/* a check moved between agents after we looked: lock its new agent too
+	 * (locks are held to COMMIT; moves are rare, so a few rounds suffice) */
+	for (tries = 0; tries < 8; tries++) {
+		if ((o = check_agent(c, check_id, &now)) != DB_OK)
+			return o;
+		if (now == locked) {
+			*agent_id = now;
+			return DB_OK;
+		}
+		if ((o = alert_lock_agent(c, now)) != DB_OK)
+			return o;
+		locked = now;
+	}
+	return DB_ERROR;
+}
+
+enum db_outcome
+alert_ack_set(PGconn *c, int64_t check_id, const char *comment, int sticky,
+    int64_t expires_us, const char *by, PGresult **out)
+{
+	char id[24], exp[24];
+	const char *v[5];
+
+	snprintf(id, sizeof(id), "%lld", (long long)check_id);
+	snprintf(exp, sizeof(exp), "%lld", (long long)expires_us);
+	v[0] = id;
+	v[1] = comment;
+	v[2] = sticky ? "true" : "false";
+	v[3] = expires_us ? exp : NULL;
+	v[4] = by;
+	return run(c, &q_ack_set, v, PGRES_TUPLES_OK, out);
+}
+
+enum db_outcome
+alert_ack_clear(PGconn *c, int64_t check_id)
+{
+	char id[24];
+	const char *v[1] = { id };
+	PGresult *q = NULL;
+	enum db_outcome o;
+
+	snprintf(id, sizeof(id), "%lld", (long long)check_id);
+	if ((o = run(c, &q_ack_clear, v, PGRES_TUPLES_OK, &q)) != DB_OK)
+		return o;
+	o = PQntuples(q) == 0 ? DB_NOT_FOUND : DB_OK;
+	PQclear(q);
+	return o;
+}
+
+enum db_outcome
+alert_ack_expire(PGconn *c, int *n)
+{
+	PGresult *q = NULL;
+	enum db_outcome o;
+
+	*n = 0;
+	if ((o = run(c, &q_ack_expire, NULL, PGRES_TUPLES_OK, &q)) != DB_OK)
+		return o;
+	*n = PQntuples(q);
+	PQclear(q);
+	return DB_OK;
+}

@@ -1,0 +1,268 @@
+#!/usr/bin/python3
+"""test_alert_core.py - the alert core's rules, each with the window it
+guards held open by the test:
+
+  - the one lock rule: an acknowledgement and an OK result for the same
+    check, queued behind the agent's lock in both orders (the test holds the
+    lock and releases it once both wait), and then many at once: a check is
+    never left OK *and* acknowledged;
+  - time: a result stamped a day ahead is stored with the server's time, the
+    agent shows clock_skew_s, and later results are not "late"; a checkout
+    measures the skew too;
+  - a disabled check: results stored, no state change, no event;
+  - the HTTP edge: 401/403 before the body is read; a second serverd on the
+    same listen address refused with the reason; the per-address connection
+    cap; after a PostgreSQL restart every worker answers at once."""
+import datetime
+import http.client
+import json
+import os
+import socket
+import subprocess
+import threading
+
+from harness import Env, Server, Tap, SERVERD, wait_for
+
+LOCK_CLASS = 1668642164        # serverd/alert/state.h: ALERT_LOCK_CLASS
+
+t = Tap()
+env = Env(conf={"threads": "4"})
+A = env.admin
+aid, tok = env.make_agent("web01")
+
+
+def rfc3339(dt):
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def request(method, path, token, body=None):
+    """One request on its own connection (safe from any thread)."""
+    c = http.client.HTTPConnection("127.0.0.1", env.server.port, timeout=30)
+    h = {"Authorization": "Bearer " + token}
+    data = None
+    if body is not None:
+        data = json.dumps(body)
+        h["Content-Type"] = "application/json"
+    c.request(method, path, data, h)
+    r = c.getresponse()
+    text = r.read()
+    c.close()
+    return r.status, (json.loads(text) if text else None)
+
+
+def state(cid):
+    st, c, _ = env.api("GET", "/api/v1/checks/%d" % cid, A)
+    return c["state"] if st == 200 else {}
+
+
+def events(cid):
+    st, b, _ = env.api("GET", "/api/v1/events?limit=1000&check_id=%d" % cid, A)
+    return [e["kind"] for e in b["items"]] if st == 200 else []
+
+
+def waiters():
+    return int(env.cluster.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                                " AND classid = %d AND NOT granted" % LOCK_CLASS)[0][0])
+
+
+class Holder:
+    """Holds the agent's lock from a psql session of its own."""
+
+    def __init__(self, agent_id):
+        cmd = ["psql", "-X", "-q", "-t", "-A", env.cluster.conninfo]
+        if os.getuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--"] + cmd
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.p.stdin.write("SELECT pg_advisory_lock(%d, %d);\nSELECT 'locked';\n"
+                           % (LOCK_CLASS, agent_id))
+        self.p.stdin.flush()
+        self.p.stdout.readline()
+        self.ok = self.p.stdout.readline().strip() == "locked"
+
+    def release(self):
+        self.p.stdin.write("SELECT pg_advisory_unlock_all();\n\\q\n")
+        self.p.stdin.flush()
+        self.p.wait(10)
+
+
+def critical(cid):
+    st, _ = request("POST", "/api/v1/check_history", tok, {"check_id": cid, "status": 2,
+                                                          "output": "down"})
+    return st == 201 and state(cid).get("status") == "CRITICAL"
+
+
+# ---- the lock rule, both orders held open -----------------------------------------------
+def race(cid, first):
+    """Queues an ack and an OK result behind the held agent lock, `first` first."""
+    out = {}
+
+    def ack():
+        out["ack"] = request("POST", "/api/v1/checks/%d/ack" % cid, A, {"comment": "on it"})[0]
+
+    def ok():
+        out["ok"] = request("POST", "/api/v1/check_history", tok,
+                            {"check_id": cid, "status": 0, "output": "fine"})[0]
+
+    h = Holder(aid)
+    order = [ack, ok] if first == "ack" else [ok, ack]
+    ths = []
+    for i, fn in enumerate(order):
+        th = threading.Thread(target=fn)
+        th.start()
+        ths.append(th)
+        out["queued%d" % i] = wait_for(lambda: waiters() >= i + 1, 10)
+    h.release()
+    for th in ths:
+        th.join(30)
+    return out
+
+
+for first in ("ack", "ok"):
+    for k in range(3):
+        cid = env.make_check(aid, "race-%s-%d" % (first, k), max_attempts=1)
+        t.ok(critical(cid), "%s first #%d: the check is CRITICAL" % (first, k))
+        out = race(cid, first)
+        t.ok(out.get("queued0") and out.get("queued1"),
+             "%s first #%d: both wait for the agent's lock" % (first, k))
+        s = state(cid)
+        t.eq((s.get("status"), s.get("acknowledged")), ("OK", False),
+             "%s first #%d: OK and not acknowledged" % (first, k))
+        t.eq(out.get("ok"), 201, "%s first #%d: the result is stored" % (first, k))
+        if first == "ack":
+            t.eq(out.get("ack"), 201, "ack first #%d: the ack is taken, then ended by the OK" % k)
+        else:
+            # the OK commits first; the ack then finds no problem (409) - or, if
+            # it slipped in between ingest's two transactions, it is ended by it
+            t.ok(out.get("ack") in (201, 409), "ok first #%d: the ack is refused or ended" % k,
+                 out.get("ack"))
+
+# many at once, no lock held: the invariant holds for every check
+N = 30
+ids = [env.make_check(aid, "many%02d" % i, max_attempts=1) for i in range(N)]
+t.ok(all(critical(c) for c in ids), "%d checks CRITICAL" % N)
+bar = threading.Barrier(2 * N)
+res = {}
+
+
+def go(kind, cid):
+    bar.wait()
+    if kind == "ack":
+        res[("ack", cid)] = request("POST", "/api/v1/checks/%d/ack" % cid, A, {"comment": "x"})[0]
+    else:
+        res[("ok", cid)] = request("POST", "/api/v1/check_history", tok,
+                                   {"check_id": cid, "status": 0})[0]
+
+
+ths = [threading.Thread(target=go, args=(k, c)) for c in ids for k in ("ack", "ok")]
+for th in ths:
+    th.start()
+for th in ths:
+    th.join(60)
+bad = [c for c in ids if state(c).get("acknowledged") or state(c).get("status") != "OK"]
+t.eq(bad, [], "no check is left OK and acknowledged (%d concurrent pairs)" % N)
+t.eq(sorted(set(v for (k, _), v in res.items() if k == "ok")), [201], "every OK stored")
+
+# ---- time ---------------------------------------------------------------------------------
+f = env.make_check(aid, "future", max_attempts=1)
+st, _, _ = env.post_results(tok, {"check_id": f, "status": 2, "output": "ahead",
+                                  "observed_at": rfc3339(now() + datetime.timedelta(days=1))})
+t.eq(st, 201, "a result stamped a day ahead is accepted")
+st, h, _ = env.api("GET", "/api/v1/checks/%d/history" % f, A)
+obs = datetime.datetime.fromisoformat(h["items"][0]["observed_at"].replace("Z", "+00:00"))
+t.ok(abs((obs - now()).total_seconds()) < 300, "... and stored with the server's time",
+     h["items"][0]["observed_at"])
+st, a, _ = env.api("GET", "/api/v1/agents/%d" % aid, A)
+t.ok(a.get("clock_skew_s") is not None and a["clock_skew_s"] > 86000,
+     "the agent shows clock_skew_s", a.get("clock_skew_s"))
+env.post_results(tok, {"check_id": f, "status": 0, "output": "back",
+                       "observed_at": rfc3339(now())})
+t.eq(state(f).get("status"), "OK", "a later result (stamped now) is not late: the check recovers")
+env.post_results(tok, {"check_id": f, "status": 2, "output": "down again"})
+t.eq(state(f).get("status"), "CRITICAL", "and goes down again")
+t.eq(events(f), ["PROBLEM", "RECOVERY", "PROBLEM"], "PROBLEM, RECOVERY, PROBLEM: nothing frozen")
+st, _, _ = env.api("PUT", "/api/v1/agent/self/checkout", tok, {
+    "started_at": rfc3339(now() - datetime.timedelta(seconds=100)), "duration_ms": 0,
+    "results": 0, "version": "t"})
+st, a, _ = env.api("GET", "/api/v1/agents/%d" % aid, A)
+t.ok(-110 < a["clock_skew_s"] < -90, "a checkout measures the skew (agent 100 s behind)",
+     a["clock_skew_s"])
+
+# ---- a disabled check -------------------------------------------------------------------------
+d = env.make_check(aid, "disabled", max_attempts=1)
+st, _, _ = env.api("PATCH", "/api/v1/checks/%d" % d, A, {"enabled": False})
+t.eq(st, 200, "check disabled")
+st, _, _ = env.post_results(tok, [{"check_id": d, "status": 2, "output": "bad"},
+                                  {"check_id": d, "status": 0, "output": "good"},
+                                  {"check_id": d, "status": 2, "output": "bad"}])
+t.eq(st, 201, "results for a disabled check are accepted")
+st, h, _ = env.api("GET", "/api/v1/checks/%d/history" % d, A)
+t.eq(len(h["items"]), 3, "... stored in history")
+t.eq(state(d).get("status"), None, "... change no state")
+t.eq(events(d), [], "... and raise no event")
+
+# ---- 401 / 403 before the body ------------------------------------------------------------------
+def head_only(path, auth):
+    """Sends the headers of a 100 kB POST and no body; returns the status."""
+    s = socket.create_connection(("127.0.0.1", env.server.port), timeout=10)
+    hdr = "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" % path
+    if auth:
+        hdr += "Authorization: Bearer %s\r\n" % auth
+    hdr += "Content-Length: 100000\r\n\r\n"
+    s.sendall(hdr.encode())
+    try:
+        line = s.makefile("rb").readline().decode()
+    except socket.timeout:
+        line = ""
+    s.close()
+    return int(line.split()[1]) if line.startswith("HTTP/") else None
+
+
+t.eq(head_only("/api/v1/check_history", None), 401, "no token: 401 before the body is sent")
+t.eq(head_only("/api/v1/check_history", "x" * 40), 401, "unknown token: 401 before the body")
+t.eq(head_only("/api/v1/checks", tok), 403, "an agent token on an admin route: 403 before the body")
+t.eq(head_only("/api/v1/check_history", A), 403, "an admin token on the agent route: 403 before the body")
+
+# ---- a second serverd on the same address ----------------------------------------------------------
+out = subprocess.run([SERVERD, "-c", env.server.conf_path], capture_output=True, text=True,
+                     timeout=60)
+t.eq(out.returncode, 1, "a second serverd on the same listen address exits 1")
+t.ok("127.0.0.1:%d" % env.server.port in out.stderr and "in use" in out.stderr,
+     "... naming the address and the reason", out.stderr[-300:])
+t.ok(env.server.healthy(), "the first one goes on")
+
+# ---- the per-address cap -------------------------------------------------------------------------------
+s2 = Server(env.tmp, env.cluster, name="capped", conf={"max_connections_per_ip": "3"}).start()
+held = []
+for i in range(2):      # with the one the harness keeps, 3 open connections
+    c = http.client.HTTPConnection("127.0.0.1", s2.port, timeout=10)
+    c.request("GET", "/healthz")
+    r = c.getresponse()
+    r.read()
+    held.append(c)
+st, _, _ = s2.request("GET", "/healthz")
+t.eq(st, 200, "three keep-alive connections from one address are served")
+refused = False
+try:
+    st, _, _ = s2.request("GET", "/healthz", fresh=True)
+except (OSError, http.client.HTTPException):
+    refused = True
+t.ok(refused, "a fourth from the same address is closed at once")
+for c in held:
+    c.close()
+t.ok(wait_for(lambda: s2.healthy(), 10), "once they close, new connections are served")
+s2.stop()
+
+# ---- every worker right after a PostgreSQL restart ---------------------------------------------------------
+for i in range(40):          # every worker has a connection now
+    env.api("GET", "/api/v1/agents", A, fresh=True)
+env.cluster.stop()
+env.cluster.start()
+codes = [env.api("GET", "/api/v1/agents", A, fresh=True)[0] for i in range(40)]
+t.eq(sorted(set(codes)), [200], "after a PostgreSQL restart every request is answered 200")
+t.ok("connection closed by the server while idle" in env.server.log(),
+     "the dead connections were noticed before use", None)
+t.done()
