@@ -19,7 +19,6 @@ const char *const ev_kind_names[EV__COUNT] = {
 	[EV_RENOTIFY] = "RENOTIFY",
 };
 
-const char *const status_names[4] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
 
 /*
  * Nagios weights the 20 transitions of the 21-result window linearly from

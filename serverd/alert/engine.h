@@ -37,7 +37,6 @@ enum ev_kind {
 
 /* Wire/database names of event kinds ("PROBLEM", "FLAPPING START", ...). */
 extern const char *const ev_kind_names[EV__COUNT];
-extern const char *const status_names[4];
 
 struct eng_state {
 	int status;           /* -1: no result yet */

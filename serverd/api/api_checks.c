@@ -133,9 +133,14 @@ check_input(struct req *r, json_t *o, struct check_in *in, struct resp *rs)
 		resp_error(rs, 422, field ? field : "params", "%s", err);
 		return -1;
 	}
-	/* the documented default: a process check is CRITICAL when none runs */
-	if (strcmp(in->type, "process") == 0 && in->warning == NULL && in->critical == NULL)
-		in->critical = "1:";
+	/* a type's default thresholds come from the check registry (the agent
+	 * applies the same), so the API shows what the agent will use: a
+	 * process check is CRITICAL when none runs ("1:"), and so on */
+	if (in->warning == NULL && in->critical == NULL) {
+		const struct check_type *ct = check_type_find(in->type);
+		if (ct && ct->default_critical)
+			in->critical = ct->default_critical;
+	}
 	in->params = params ? json_dumps(params, JSON_COMPACT) : strdup("{}");
 	if (in->params == NULL) {
 		resp_error(rs, 500, NULL, "out of memory");
@@ -307,11 +312,10 @@ api_checks_delete(struct req *r, struct resp *rs)
 static int
 status_arg(const char *s, int *out)
 {
-	static const char *const names[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
 	int i;
 
-	for (i = 0; i < 4; i++)
-		if (strcasecmp(s, names[i]) == 0) {
+	for (i = 0; i < CHECK_STATUS_COUNT; i++)
+		if (strcasecmp(s, check_status_name(i)) == 0) {
 			*out = i;
 			return 0;
 		}

@@ -8,6 +8,7 @@
  * how bad, against which threshold, for how long, and where to look.
  */
 #include "config.h"
+#include "check.h"
 #include "notify.h"
 #include "serverd.h"
 
@@ -17,9 +18,8 @@
 const char *
 notice_status_name(int status)
 {
-	static const char *const names[4] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
-
-	return status >= 0 && status <= 3 ? names[status] : "";
+	/* the one table of status names is the check library's */
+	return status >= 0 && status < CHECK_STATUS_COUNT ? check_status_name(status) : "";
 }
 
 static int

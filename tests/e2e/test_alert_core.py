@@ -191,6 +191,15 @@ st, a, _ = env.api("GET", "/api/v1/agents/%d" % aid, A)
 t.ok(-110 < a["clock_skew_s"] < -90, "a checkout measures the skew (agent 100 s behind)",
      a["clock_skew_s"])
 
+# ---- a type's default thresholds come from the check registry ---------------------------
+for typ, params, want in (("log", {"path": "/var/log/syslog", "pattern": "error"}, "0"),
+                          ("process", {"name": "sshd"}, "1:"),
+                          ("load", {"period": 1}, None)):
+    st, c, _ = env.api("POST", "/api/v1/checks", A, {"agent_id": aid, "name": "dflt-" + typ,
+                                                    "type": typ, "params": params})
+    t.eq((st, c.get("critical") if st == 201 else c), (201, want),
+         "a %s check without thresholds reads back critical %r" % (typ, want))
+
 # ---- a disabled check -------------------------------------------------------------------------
 d = env.make_check(aid, "disabled", max_attempts=1)
 st, _, _ = env.api("PATCH", "/api/v1/checks/%d" % d, A, {"enabled": False})
