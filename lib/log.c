@@ -52,6 +52,37 @@ log_level_parse(const char *s, enum log_level *out)
 	return 0;
 }
 
+/*
+ * One record, one line: libpq's messages (and others) carry their own
+ * newlines and tab-indented hints ("server closed the connection
+ * unexpectedly\n\tThis probably means ..."). Each run of line breaks and
+ * the indentation after it becomes "; ", trailing breaks go, so a grep
+ * finds the whole message and the next record starts on a line of its own.
+ * Returns the new length.
+ */
+static size_t
+one_line(char *s, size_t n)
+{
+	char out[2048];
+	size_t i, o = 0;
+
+	for (i = 0; i < n && o < sizeof(out) - 2; i++) {
+		if (s[i] == '\n' || s[i] == '\r') {
+			while (i + 1 < n && (s[i + 1] == '\n' || s[i + 1] == '\r' ||
+			    s[i + 1] == '\t' || s[i + 1] == ' '))
+				i++;
+			if (i + 1 < n && o > 0) {
+				out[o++] = ';';
+				out[o++] = ' ';
+			}
+			continue;
+		}
+		out[o++] = s[i] == '\t' ? ' ' : s[i];
+	}
+	memcpy(s, out, o);
+	return o;
+}
+
 void
 log_msg(enum log_level lvl, const char *fmt, ...)
 {
@@ -80,6 +111,7 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 		n += (size_t)r;
 	if (n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
+	n = one_line(line, n);
 	line[n++] = '\n';
 	if (write(STDERR_FILENO, line, n) < 0) {
 		/* nowhere left to report it */

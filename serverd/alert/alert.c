@@ -11,6 +11,7 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const struct db_stmt q_record = { "alert_record",
 	"WITH x AS ("
@@ -63,7 +64,16 @@ static const struct db_stmt q_record = { "alert_record",
 	"  RETURNING 1"
 	")"
 	"SELECT (SELECT count(*) FROM ev), c.n, (SELECT count(*) FROM st),"
-	"  CASE WHEN c.n > 0 THEN pg_notify('custos_outbox', '') END"
+	"  CASE WHEN c.n > 0 THEN pg_notify('custos_outbox', '') END,"
+	/* one log line per event, by name: "PROBLEM web01/sshd CRITICAL (HARD 3/3)" */
+	"  (SELECT string_agg(ev.kind || ' ' || COALESCE(a.name, 'agent ' || ev.agent_id)"
+	"     || COALESCE('/' || k.name, '') || COALESCE(' ' || status_name(ev.status), '')"
+	"     || CASE WHEN ev.state_type IS NOT NULL AND k.id IS NOT NULL"
+	"        THEN ' (' || ev.state_type || ' ' || ev.attempt || '/' || k.max_attempts || ')'"
+	"        ELSE '' END"
+	"     || CASE WHEN ev.notify THEN '' ELSE ' [not notified: suppressed]' END,"
+	"     E'\\n' ORDER BY ev.id)"
+	"   FROM ev LEFT JOIN agents a ON a.id = ev.agent_id LEFT JOIN checks k ON k.id = ev.check_id)"
 	"  FROM (SELECT count(*) AS n FROM n) c", 1 };
 
 static json_t *
@@ -116,10 +126,19 @@ alert_record(PGconn *c, const struct alert_event *ev, size_t n, long *notificati
 	}
 	if (notifications)
 		*notifications = (long)str_to_ll(PQgetvalue(r, 0, 1), 0, LONG_MAX, &es);
-	for (i = 0; i < n; i++)
-		log_info("event: %s agent=%lld check=%lld status=%d",
-		    ev_kind_names[ev[i].kind], (long long)ev[i].agent_id,
-		    (long long)ev[i].check_id, ev[i].status);
+	{
+		/* the lines come joined by \n: one log record each */
+		char *lines = PQgetvalue(r, 0, 4), *nl;
+
+		while (*lines) {
+			if ((nl = strchr(lines, '\n')) != NULL)
+				*nl = '\0';
+			log_info("%s", lines);
+			if (nl == NULL)
+				break;
+			lines = nl + 1;
+		}
+	}
 	rc = DB_OK;
 done:
 	PQclear(r);

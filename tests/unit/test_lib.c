@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "log.h"
 #include "strnum.h"
 #include "timeutil.h"
 #include "token.h"
@@ -299,6 +300,38 @@ strnum_checks(void **state)
 	assert_non_null(es);
 }
 
+/* one record, one line: libpq-style multi-line messages are folded */
+static void
+log_one_line(void **state)
+{
+	int p[2], saved;
+	char got[512];
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(p[1], STDERR_FILENO), STDERR_FILENO);
+	log_init("t", LOG_LVL_INFO);
+	log_error("database: server closed the connection unexpectedly\n\tThis probably "
+	    "means the server terminated abnormally\n\tbefore or while processing the request.\n");
+	log_info("x\n");
+	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	close(p[1]);
+	n = read(p[0], got, sizeof(got) - 1);
+	close(p[0]);
+	assert_true(n > 0);
+	got[n] = '\0';
+	assert_non_null(strstr(got, "error: database: server closed the connection unexpectedly; "
+	    "This probably means the server terminated abnormally; before or while processing "
+	    "the request.\n"));
+	assert_non_null(strstr(got, "info: x\n"));
+	/* two records, two lines */
+	assert_int_equal(strchr(strchr(got, '\n') + 1, '\n') - got, n - 1);
+}
+
 int
 main(void)
 {
@@ -313,6 +346,7 @@ main(void)
 		cmocka_unit_test(time_parse),
 		cmocka_unit_test(buf_cap),
 		cmocka_unit_test(strnum_checks),
+		cmocka_unit_test(log_one_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
