@@ -1,40 +1,34 @@
 /*
  * ingest.c - POST /api/v1/check_history: store results and evaluate them.
  *
- * The steady case - every result repeats the current status of a check
- * that is HARD, not flapping and without recent changes - cannot change any
- * state, and costs one round trip, token check included (the route is
- * NEED_AGENT_LAZY): BEGIN, the agent's lock, one statement that finds the
- * agent by its token's hash and inserts only if all of that holds
- * (q_steady), COMMIT. Anything else (an unknown token too) inserts nothing
- * there: the token is then checked the usual way and the full path runs.
- *
- * Otherwise that transaction inserted nothing, and the full path runs, in
- * one transaction of two or three round trips however many results the
- * request carries (at most INGEST_MAX_RESULTS):
- *   1. BEGIN
- *   2. take the agent's transaction-scoped advisory lock (results for one
- *      agent's checks are evaluated one request at a time; one lock instead
- *      of a row lock per check), read the states of the checks named and
- *      verify they are all the agent's own: one foreign or unknown check
- *      refuses the whole batch (403). Other writers of check_state (ack,
- *      jobs) touch only columns the engine never writes back blindly: the
- *      engine only ever clears an acknowledgement.
- *   3. one INSERT of every result from one binary array per column
- *      (unnest; the server parses no text); ON CONFLICT skips result_ids
- *      already stored for this agent (or repeated in the batch), RETURNING
- *      tells which went in
- *   4. the engine (engine.c) steps each new result in observed order, and
- *      one UPDATE writes back the states that changed (a steady check's
- *      state does not change: its newest result is read from history);
- *      events go to alert_record()
- *   5. COMMIT - only then 201 {"accepted", "duplicates"}.
- * Steps 1-3 share a round trip (libpq pipeline mode), and so do 4-5 when
- * there are no events.
- * A result observed before the check's newest evaluated result (a late
- * resend from an agent's spool) is stored in history but does not move the
- * state backwards. A result without observed_at is stamped when it is
- * inserted, under the agent's lock, so it is never late.
+ * The handler (at the end of this file) is a short list of named steps
+ * over one struct batch:
+ *   parse_batch       the body: one result or an array, each validated
+ *                     (a stamp too far ahead gets our time: max_clock_skew_s)
+ *   build_params      the check ids and one binary array per insert column
+ *   try_steady        the steady case - every result repeats the current
+ *                     status of a check that is HARD, enabled, not flapping
+ *                     and without recent changes - cannot change any state:
+ *                     BEGIN, the agent's lock, one statement that inserts
+ *                     only if all of that holds (q_steady), COMMIT: one
+ *                     round trip. Otherwise nothing was inserted and:
+ *   lock_and_insert   BEGIN, the agent's lock (alert/state.h: the one lock
+ *                     rule for check_state), the states of the checks named,
+ *                     the INSERT (ON CONFLICT skips result_ids already
+ *                     stored; RETURNING says which went in): one round trip.
+ *                     A foreign or unknown check refuses the whole batch
+ *                     (403 listing every such check in "check_ids").
+ *   read_prior        for checks whose state may change, the newest result
+ *                     stored before: a result observed before it is late
+ *                     and only kept in history
+ *   evaluate          the engine (engine.c) steps each new result of an
+ *                     enabled check in observed order
+ *   write_and_commit  the changed states go back through alert/
+ *                     (alert_q_write_states), events through alert_record()
+ *                     (outbox rows in the same transaction), COMMIT - and
+ *                     only then 201 {"accepted", "duplicates"}.
+ * A result without observed_at is stamped when it is inserted, under the
+ * agent's lock, so it is never late.
  */
 #include "config.h"
 #include "alert.h"
@@ -387,384 +381,507 @@ note_clock_ahead(struct req *r, int64_t ahead_us)
 	PQclear(q);
 }
 
-void
-api_check_history_post(struct req *r, struct resp *rs)
-{
-	struct result *res = NULL;
-	struct result **byrid = NULL;
-	struct cstate *cs = NULL;
-	struct alert_event *evs = NULL;
-	size_t n = 0, i, j, ncs = 0, nrid = 0, nev = 0, accepted = 0, dups = 0;
-	json_t *arr = NULL, *upd = NULL;
-	char *upd_text = NULL, *ids_text = NULL;
-	char agent_id[24], tok_hex[SHA256_LEN * 2 + 1];
+/*
+ * One request's results on their way in. Every step below fills rs and
+ * returns -1 on failure (0 when it went on, 1 where it says so); the
+ * handler then answers rs, and batch_free() releases all of it, rolling
+ * back an open transaction.
+ */
+struct batch {
+	struct req *r;
+	struct resp *rs;
+	json_t *arr;                /* the results, as an array (a reference) */
+	size_t n;
+	struct result *res;         /* sorted by (check, observed, position) */
+	struct result **order;      /* res in request order */
+	struct result **byrid;      /* results with a result_id, by (result_id, position) */
+	size_t nrid;
+	struct cstate *cs;          /* the checks named, by id */
+	size_t ncs;
+	struct alert_event *evs;    /* at most 3 per result */
+	size_t nev;
+	char *ids_text;             /* the distinct check ids, a PostgreSQL array literal */
 	struct db_array cols[INS_COLS];
+	int cols_live;
 	const char *ins_vals[INS_COLS + 1];
-	int ins_lens[INS_COLS + 1], ins_fmts[INS_COLS + 1], cols_live = 0;
-	struct result **order = NULL;
-	PGresult *q = NULL, *pr[4] = { NULL, NULL, NULL, NULL }, *pr2[2] = { NULL, NULL };
-	char lock_id[24];
-	int64_t now_us = time_now_us(), min_id = 0;
-	double flap_lo, flap_hi;
-	int64_t max_skew_us = CONF_VALUE(max_clock_skew_s) * 1000000LL, ahead_us = 0;
-	int in_tx = 0;
-	enum db_outcome st;
+	int ins_lens[INS_COLS + 1], ins_fmts[INS_COLS + 1];
+	char tok_hex[SHA256_LEN * 2 + 1], agent_id[24], lock_id[24];
+	PGresult *pr[4];            /* the pipelines' results */
+	PGresult *prior;
+	char *upd_text;             /* the states to write back (JSON), or NULL */
+	int in_tx;
+	size_t accepted, dups;
+	int64_t now_us, min_id, max_skew_us, ahead_us;
+};
 
-	if (r->body == NULL) {
-		resp_error(rs, 400, NULL, "expected a result object or an array of them");
-		goto done;   /* where an unchecked token is answered first */
+static void
+batch_free(struct batch *b)
+{
+	size_t i;
+
+	if (b->in_tx && b->r->db && PQstatus(b->r->db) == CONNECTION_OK)
+		db_cmd(b->r->db, "ROLLBACK");
+	for (i = 0; i < 4; i++)
+		PQclear(b->pr[i]);
+	PQclear(b->prior);
+	if (b->cols_live)
+		for (i = 0; i < INS_COLS; i++)
+			db_array_free(&b->cols[i]);
+	free(b->order);
+	free(b->upd_text);
+	free(b->ids_text);
+	json_decref(b->arr);
+	free(b->evs);
+	free(b->cs);
+	free(b->byrid);
+	free(b->res);
+}
+
+static void
+clear_pipeline(struct batch *b)
+{
+	int k;
+
+	for (k = 0; k < 4; k++) {
+		PQclear(b->pr[k]);
+		b->pr[k] = NULL;
 	}
-	if (json_is_array(r->body)) {
-		arr = json_incref(r->body);
-	} else if (json_is_object(r->body)) {
-		arr = json_array();
-		if (arr == NULL || json_array_append(arr, r->body) < 0) {
-			resp_error(rs, 500, NULL, "out of memory");
-			goto done;
-		}
-	} else {
-		resp_error(rs, 400, NULL, "expected a result object or an array of them");
-		goto done;
+}
+
+/* A failed pipeline of n statements: answers the first failure. */
+static int
+pipeline_failed(struct batch *b, int n)
+{
+	int k;
+
+	for (k = 0; k < n; k++)
+		if (!db_ok(b->pr[k], PQresultStatus(b->pr[k]) == PGRES_TUPLES_OK ?
+		    PGRES_TUPLES_OK : PGRES_COMMAND_OK))
+			break;
+	resp_db_error(b->rs, b->r->db, k < n ? b->pr[k] : NULL);
+	return -1;
+}
+
+/* 1. The body: one result or an array of them, each valid, at most
+ * INGEST_MAX_RESULTS; sorted, indexed by result_id. 1: an empty batch,
+ * answered. */
+static int
+parse_batch(struct batch *b)
+{
+	json_t *body = b->r->body;
+	size_t i;
+
+	if (body == NULL || !(json_is_array(body) || json_is_object(body))) {
+		resp_error(b->rs, 400, NULL, "expected a result object or an array of them");
+		return -1;
 	}
-	n = json_array_size(arr);
-	if (n > INGEST_MAX_RESULTS) {
-		resp_error(rs, 422, NULL, "%zu results in one request (at most %d)", n, INGEST_MAX_RESULTS);
-		goto done;
+	if (json_is_array(body)) {
+		b->arr = json_incref(body);
+	} else if ((b->arr = json_array()) == NULL || json_array_append(b->arr, body) < 0) {
+		resp_error(b->rs, 500, NULL, "out of memory");
+		return -1;
 	}
-	if (n == 0) {
-		if (http_authenticate(r, NEED_AGENT, rs) == 0)
-			resp_json(rs, 201, json_pack("{s:i,s:i}", "accepted", 0, "duplicates", 0));
-		goto done;
+	b->n = json_array_size(b->arr);
+	if (b->n > INGEST_MAX_RESULTS) {
+		resp_error(b->rs, 422, NULL, "%zu results in one request (at most %d)", b->n,
+		    INGEST_MAX_RESULTS);
+		return -1;
 	}
-	res = calloc(n, sizeof(*res));
-	byrid = calloc(n, sizeof(*byrid));
-	cs = calloc(n, sizeof(*cs));
-	evs = calloc(n * 3, sizeof(*evs));
-	if (!res || !byrid || !cs || !evs) {
-		resp_error(rs, 500, NULL, "out of memory");
-		goto done;
+	if (b->n == 0) {
+		resp_json(b->rs, 201, json_pack("{s:i,s:i}", "accepted", 0, "duplicates", 0));
+		return 1;
 	}
-	for (i = 0; i < n; i++) {
-		if (parse_result(json_array_get(arr, i), i, now_us, max_skew_us, &res[i], rs) < 0)
-			goto done;
-		if (res[i].ahead_us > ahead_us)
-			ahead_us = res[i].ahead_us;
+	b->res = calloc(b->n, sizeof(*b->res));
+	b->byrid = calloc(b->n, sizeof(*b->byrid));
+	b->cs = calloc(b->n, sizeof(*b->cs));
+	b->evs = calloc(b->n * 3, sizeof(*b->evs));
+	b->order = malloc(b->n * sizeof(*b->order));
+	if (!b->res || !b->byrid || !b->cs || !b->evs || !b->order) {
+		resp_error(b->rs, 500, NULL, "out of memory");
+		return -1;
 	}
-	qsort(res, n, sizeof(*res), cmp_result);
+	for (i = 0; i < b->n; i++) {
+		if (parse_result(json_array_get(b->arr, i), i, b->now_us, b->max_skew_us,
+		    &b->res[i], b->rs) < 0)
+			return -1;
+		if (b->res[i].ahead_us > b->ahead_us)
+			b->ahead_us = b->res[i].ahead_us;
+	}
+	qsort(b->res, b->n, sizeof(*b->res), cmp_result);
+	for (i = 0; i < b->n; i++)
+		b->order[b->res[i].idx] = &b->res[i];
 	/* results by (result_id, position), to mark what the INSERT took: of a
 	 * result_id repeated in the request, PostgreSQL takes the first */
-	for (i = 0; i < n; i++)
-		if (res[i].result_id)
-			byrid[nrid++] = &res[i];
-	qsort(byrid, nrid, sizeof(*byrid), cmp_rid);
-	/* distinct check ids as a PostgreSQL array literal */
-	{
-		size_t cap = n * 21 + 3, off = 0;
-		if ((ids_text = malloc(cap)) == NULL) {
-			resp_error(rs, 500, NULL, "out of memory");
-			goto done;
+	for (i = 0; i < b->n; i++)
+		if (b->res[i].result_id)
+			b->byrid[b->nrid++] = &b->res[i];
+	qsort(b->byrid, b->nrid, sizeof(*b->byrid), cmp_rid);
+	return 0;
+}
+
+/*
+ * 2. The statements' parameters: the distinct check ids as an array
+ * literal, and one binary array per column of the insert, in request order
+ * (of a result_id repeated in the request the first one counts, and
+ * PostgreSQL keeps the first it inserts).
+ */
+static int
+build_params(struct batch *b)
+{
+	static const uint32_t oids[INS_COLS] = { DB_OID_INT8, DB_OID_INT2, DB_OID_FLOAT8,
+		DB_OID_TEXT, DB_OID_TEXT, DB_OID_TIMESTAMPTZ, DB_OID_INT4, DB_OID_TEXT };
+	size_t cap = b->n * 21 + 3, off = 0, i;
+	uint8_t h[SHA256_LEN];
+	int k;
+
+	if ((b->ids_text = malloc(cap)) == NULL) {
+		resp_error(b->rs, 500, NULL, "out of memory");
+		return -1;
+	}
+	b->ids_text[off++] = '{';
+	for (i = 0; i < b->n; i++)
+		if (i == 0 || b->res[i].check_id != b->res[i - 1].check_id)
+			off += (size_t)snprintf(b->ids_text + off, cap - off, "%s%lld",
+			    off > 1 ? "," : "", (long long)b->res[i].check_id);
+	b->ids_text[off++] = '}';
+	b->ids_text[off] = '\0';
+
+	cap = b->r->raw_len * 2 + b->n * 64 + 1024;
+	for (k = 0; k < INS_COLS; k++)
+		db_array_begin(&b->cols[k], oids[k], cap);
+	b->cols_live = 1;
+	for (i = 0; i < b->n; i++) {
+		const struct result *x = b->order[i];
+		db_array_int8(&b->cols[0], x->check_id);
+		db_array_int2(&b->cols[1], (int16_t)x->status);
+		if (x->has_value)
+			db_array_float8(&b->cols[2], x->value);
+		else
+			db_array_null(&b->cols[2]);
+		db_array_text(&b->cols[3], x->output ? x->output : "");
+		db_array_text(&b->cols[4], x->perfdata);
+		if (x->observed_given)
+			db_array_time(&b->cols[5], x->observed_us);
+		else
+			db_array_null(&b->cols[5]);   /* stamped under the lock */
+		if (x->duration_ms >= 0)
+			db_array_int4(&b->cols[6], (int32_t)x->duration_ms);
+		else
+			db_array_null(&b->cols[6]);
+		db_array_text(&b->cols[7], x->result_id);
+	}
+	for (k = 0; k < INS_COLS; k++) {
+		if (db_array_end(&b->cols[k]) < 0) {
+			resp_error(b->rs, 500, NULL, "out of memory");
+			return -1;
 		}
-		ids_text[off++] = '{';
-		for (i = 0; i < n; i++)
-			if (i == 0 || res[i].check_id != res[i - 1].check_id)
-				off += (size_t)snprintf(ids_text + off, cap - off, "%s%lld",
-				    off > 1 ? "," : "", (long long)res[i].check_id);
-		ids_text[off++] = '}';
-		ids_text[off] = '\0';
+		b->ins_vals[k] = b->cols[k].b.ptr;
+		b->ins_lens[k] = (int)b->cols[k].b.len;
+		b->ins_fmts[k] = 1;
 	}
+	token_hash(b->r->token, h);
+	hex_encode(h, sizeof(h), b->tok_hex);
+	secure_zero(h, sizeof(h));
+	b->ins_lens[INS_COLS] = 0;
+	b->ins_fmts[INS_COLS] = 0;
+	snprintf(b->agent_id, sizeof(b->agent_id), "%lld", (long long)b->r->who.id);
+	snprintf(b->lock_id, sizeof(b->lock_id), "%lld", (long long)(b->r->who.id & 0x7fffffff));
+	return 0;
+}
 
-	/*
-	 * The insert's parameters: one binary array per column, in request
-	 * order (of a result_id repeated in the request the first one counts,
-	 * and PostgreSQL keeps the first it inserts).
-	 */
-	if ((order = malloc(n * sizeof(*order))) == NULL) {
-		resp_error(rs, 500, NULL, "out of memory");
-		goto done;
-	}
-	for (i = 0; i < n; i++)
-		order[res[i].idx] = &res[i];
-	{
-		static const uint32_t oids[INS_COLS] = { DB_OID_INT8, DB_OID_INT2, DB_OID_FLOAT8,
-			DB_OID_TEXT, DB_OID_TEXT, DB_OID_TIMESTAMPTZ, DB_OID_INT4, DB_OID_TEXT };
-		size_t cap = r->raw_len * 2 + n * 64 + 1024;
-		int k;
+/* Counts what went in and answers 201 - only ever after COMMIT. */
+static void
+answer_accepted(struct batch *b)
+{
+	size_t i;
 
-		for (k = 0; k < INS_COLS; k++)
-			db_array_begin(&cols[k], oids[k], cap);
-		cols_live = 1;
-		for (i = 0; i < n; i++) {
-			const struct result *x = order[i];
-			db_array_int8(&cols[0], x->check_id);
-			db_array_int2(&cols[1], (int16_t)x->status);
-			if (x->has_value)
-				db_array_float8(&cols[2], x->value);
+	if (b->accepted == 0 && b->dups == 0)
+		for (i = 0; i < b->n; i++) {
+			if (b->res[i].inserted == 1)
+				b->accepted++;
 			else
-				db_array_null(&cols[2]);
-			db_array_text(&cols[3], x->output ? x->output : "");
-			db_array_text(&cols[4], x->perfdata);
-			if (x->observed_given)
-				db_array_time(&cols[5], x->observed_us);
-			else
-				db_array_null(&cols[5]);   /* stamped under the lock */
-			if (x->duration_ms >= 0)
-				db_array_int4(&cols[6], (int32_t)x->duration_ms);
-			else
-				db_array_null(&cols[6]);
-			db_array_text(&cols[7], x->result_id);
+				b->dups++;
 		}
-		for (k = 0; k < INS_COLS; k++) {
-			if (db_array_end(&cols[k]) < 0) {
-				resp_error(rs, 500, NULL, "out of memory");
-				goto done;
-			}
-			ins_vals[k] = cols[k].b.ptr;
-			ins_lens[k] = (int)cols[k].b.len;
-			ins_fmts[k] = 1;
-		}
-	}
-	{
-		uint8_t h[SHA256_LEN];
-		token_hash(r->token, h);
-		hex_encode(h, sizeof(h), tok_hex);
-		secure_zero(h, sizeof(h));
-	}
-	ins_vals[INS_COLS] = tok_hex;
-	ins_lens[INS_COLS] = 0;
-	ins_fmts[INS_COLS] = 0;
+	resp_json(b->rs, 201, json_pack("{s:I,s:I}", "accepted", (json_int_t)b->accepted,
+	    "duplicates", (json_int_t)b->dups));
+}
 
-	/* the steady case: BEGIN, lock, insert if steady, COMMIT: one round trip
-	 * (a stamp from an agent ahead of our clock takes the full path: it is
-	 * recorded on the agent) */
-	if (ahead_us == 0) {
-		const struct db_stmt *const pst[4] = { &q_begin, &alert_q_lock_agent_by_token, &q_steady, &q_commit };
-		const char *const av[1] = { tok_hex };
-		const char *const *const vals[4] = { NULL, av, ins_vals, NULL };
-		const int *const lens[4] = { NULL, NULL, ins_lens, NULL };
-		const int *const fmts[4] = { NULL, NULL, ins_fmts, NULL };
-		int prc = db_pipeline_bin(r->db, 4, pst, vals, lens, fmts, pr), k, steady = 0;
+/*
+ * 3. The steady case in one round trip: BEGIN, the agent's lock, insert if
+ * nothing can change (q_steady), COMMIT. 1: done (answered), 0: not steady,
+ * nothing inserted - take the full path. A stamp from an agent ahead of our
+ * clock always takes the full path (it is recorded on the agent).
+ */
+static int
+try_steady(struct batch *b)
+{
+	const struct db_stmt *const pst[4] = { &q_begin, &alert_q_lock_agent_by_token, &q_steady,
+		&q_commit };
+	const char *const av[1] = { b->tok_hex };
+	const char *const *const vals[4] = { NULL, av, b->ins_vals, NULL };
+	const int *const lens[4] = { NULL, NULL, b->ins_lens, NULL };
+	const int *const fmts[4] = { NULL, NULL, b->ins_fmts, NULL };
+	int k, steady = 0;
 
-		if (prc < 0) {
-			/* a failed statement leaves the transaction open: roll it back */
-			in_tx = pr[0] && PQresultStatus(pr[0]) == PGRES_COMMAND_OK;
-			for (k = 0; k < 4; k++)
-				if (!db_ok(pr[k], PQresultStatus(pr[k]) == PGRES_TUPLES_OK ?
-				    PGRES_TUPLES_OK : PGRES_COMMAND_OK))
-					break;
-			resp_db_error(rs, r->db, k < 4 ? pr[k] : NULL);
-			goto done;
-		}
-		for (k = 0; k < PQntuples(pr[2]); k++)
-			if (!PQgetisnull(pr[2], k, 0))
-				steady = PQgetvalue(pr[2], k, 0)[0] == 't';
-		if (steady) {
-			mark_inserted(pr[2], 1, res, n, byrid, nrid);
-			for (i = 0; i < n; i++) {
-				if (res[i].inserted == 1)
-					accepted++;
-				else
-					dups++;
-			}
-			resp_json(rs, 201, json_pack("{s:I,s:I}", "accepted", (json_int_t)accepted,
-			    "duplicates", (json_int_t)dups));
-			goto done;
-		}
-		for (k = 0; k < 4; k++) {
-			PQclear(pr[k]);
-			pr[k] = NULL;
-		}
+	if (b->ahead_us > 0)
+		return 0;
+	b->ins_vals[INS_COLS] = b->tok_hex;
+	if (db_pipeline_bin(b->r->db, 4, pst, vals, lens, fmts, b->pr) < 0) {
+		/* a failed statement leaves the transaction open: roll it back */
+		b->in_tx = b->pr[0] && PQresultStatus(b->pr[0]) == PGRES_COMMAND_OK;
+		return pipeline_failed(b, 4);
 	}
-
-	/* the full path: check the token the usual way first */
-	if (http_authenticate(r, NEED_AGENT, rs) < 0)
-		goto done;
-	snprintf(agent_id, sizeof(agent_id), "%lld", (long long)r->who.id);
-	snprintf(lock_id, sizeof(lock_id), "%lld", (long long)(r->who.id & 0x7fffffff));
-	ins_vals[INS_COLS] = agent_id;
-
-	/* 2. and 3. in one round trip: BEGIN, lock and read, insert */
-	{
-		const struct db_stmt *const pst[4] = { &q_begin, &alert_q_lock_agent, &q_lock, &q_insert };
-		const char *const av[1] = { lock_id };
-		const char *const lv[1] = { ids_text };
-		const char *const *const vals[4] = { NULL, av, lv, ins_vals };
-		const int *const lens[4] = { NULL, NULL, NULL, ins_lens };
-		const int *const fmts[4] = { NULL, NULL, NULL, ins_fmts };
-		int prc = db_pipeline_bin(r->db, 4, pst, vals, lens, fmts, pr);
-
-		if (pr[0] && PQresultStatus(pr[0]) == PGRES_COMMAND_OK)
-			in_tx = 1;
-		if (prc < 0) {
-			int k;
-			for (k = 0; k < 4; k++)
-				if (!db_ok(pr[k], PQresultStatus(pr[k]) == PGRES_TUPLES_OK ?
-				    PGRES_TUPLES_OK : PGRES_COMMAND_OK))
-					break;
-			resp_db_error(rs, r->db, k < 4 ? pr[k] : NULL);
-			goto done;
-		}
-		q = pr[2];
+	for (k = 0; k < PQntuples(b->pr[2]); k++)
+		if (!PQgetisnull(b->pr[2], k, 0))
+			steady = PQgetvalue(b->pr[2], k, 0)[0] == 't';
+	if (!steady) {
+		clear_pipeline(b);
+		return 0;
 	}
-	{
-		const struct srv_conf *cf = conf_hold();
-		flap_lo = (double)cf->flap_low_pct;
-		flap_hi = (double)cf->flap_high_pct;
-		conf_drop(cf);
+	mark_inserted(b->pr[2], 1, b->res, b->n, b->byrid, b->nrid);
+	answer_accepted(b);
+	return 1;
+}
+
+/*
+ * The 403 of DESIGN.md: every check named that is not this agent's (or no
+ * longer exists), listed in "check_ids" so the agent drops those results
+ * only and resends the rest.
+ */
+static int
+refuse_foreign(struct batch *b, const int64_t *foreign, size_t nf)
+{
+	json_t *ids = json_array();
+	size_t i;
+
+	resp_error(b->rs, 403, "check_id", "check %lld%s does not belong to this agent",
+	    (long long)foreign[0], nf > 1 ? " (and others)" : "");
+	for (i = 0; ids && i < nf; i++)
+		json_array_append_new(ids, json_integer(foreign[i]));
+	if (ids && b->rs->json)
+		json_object_set_new(b->rs->json, "check_ids", ids);
+	else
+		json_decref(ids);
+	return -1;
+}
+
+/*
+ * 4. In one round trip: BEGIN, the agent's lock (alert/state.h), the states
+ * of the checks named (read after the lock), and one INSERT of every result
+ * (ON CONFLICT skips result_ids already stored; RETURNING says which went
+ * in). One foreign or unknown check refuses the whole batch.
+ */
+static int
+lock_and_insert(struct batch *b)
+{
+	const struct db_stmt *const pst[4] = { &q_begin, &alert_q_lock_agent, &q_lock, &q_insert };
+	const char *const av[1] = { b->lock_id };
+	const char *const lv[1] = { b->ids_text };
+	const char *const *const vals[4] = { NULL, av, lv, b->ins_vals };
+	const int *const lens[4] = { NULL, NULL, NULL, b->ins_lens };
+	const int *const fmts[4] = { NULL, NULL, NULL, b->ins_fmts };
+	const struct srv_conf *cf;
+	double flap_lo, flap_hi;
+	int64_t *foreign;
+	size_t i, j, nf = 0;
+	PGresult *q;
+	int rc = -1;
+
+	b->ins_vals[INS_COLS] = b->agent_id;
+	if (db_pipeline_bin(b->r->db, 4, pst, vals, lens, fmts, b->pr) < 0) {
+		b->in_tx = b->pr[0] && PQresultStatus(b->pr[0]) == PGRES_COMMAND_OK;
+		return pipeline_failed(b, 4);
 	}
-	ncs = (size_t)PQntuples(q);
-	for (i = 0; i < ncs; i++) {
+	b->in_tx = 1;
+	cf = conf_hold();
+	flap_lo = (double)cf->flap_low_pct;
+	flap_hi = (double)cf->flap_high_pct;
+	conf_drop(cf);
+	if ((foreign = calloc(b->n, sizeof(*foreign))) == NULL) {
+		resp_error(b->rs, 500, NULL, "out of memory");
+		return -1;
+	}
+	q = b->pr[2];
+	b->ncs = (size_t)PQntuples(q);
+	for (i = 0; i < b->ncs; i++) {
 		const char *es;
-		struct cstate *c = &cs[i];
-		c->check_id = str_to_ll(PQgetvalue(q, (int)i, 0), 1, INT64_MAX, &es);
-		c->agent_id = str_to_ll(PQgetvalue(q, (int)i, 1), 1, INT64_MAX, &es);
-		if (c->agent_id != r->who.id) {
-			resp_error(rs, 403, "check_id", "check %lld does not belong to this agent",
-			    (long long)c->check_id);
-			goto done;
-		}
-		c->p.max_attempts = (int)str_to_ll(PQgetvalue(q, (int)i, 2), 1, 1000, &es);
+		struct cstate *c = &b->cs[i];
+		int row = (int)i;
+
+		c->check_id = str_to_ll(PQgetvalue(q, row, 0), 1, INT64_MAX, &es);
+		c->agent_id = str_to_ll(PQgetvalue(q, row, 1), 1, INT64_MAX, &es);
+		if (c->agent_id != b->r->who.id)
+			foreign[nf++] = c->check_id;
+		c->p.max_attempts = (int)str_to_ll(PQgetvalue(q, row, 2), 1, 1000, &es);
 		c->p.flap_low_pct = flap_lo;
 		c->p.flap_high_pct = flap_hi;
-		c->s.status = PQgetisnull(q, (int)i, 3) ? -1 :
-		    (int)str_to_ll(PQgetvalue(q, (int)i, 3), 0, 3, &es);
-		c->s.hard = strcmp(PQgetvalue(q, (int)i, 4), "HARD") == 0;
-		c->s.attempt = (int)str_to_ll(PQgetvalue(q, (int)i, 5), 0, INT32_MAX, &es);
-		c->s.hard_status = (int)str_to_ll(PQgetvalue(q, (int)i, 6), 0, 3, &es);
-		c->s.acknowledged = PQgetvalue(q, (int)i, 7)[0] == 't';
-		c->s.ack_sticky = PQgetvalue(q, (int)i, 8)[0] == 't';
-		c->s.flapping = PQgetvalue(q, (int)i, 9)[0] == 't';
-		c->s.flap_pct = str_to_double(PQgetvalue(q, (int)i, 10), &es);
-		snprintf(c->s.flap_history, sizeof(c->s.flap_history), "%s", PQgetvalue(q, (int)i, 11));
-		c->enabled = PQgetvalue(q, (int)i, 12)[0] == 't';
-		c->last_us = INT64_MIN;   /* see "prior" below */
+		c->s.status = PQgetisnull(q, row, 3) ? -1 :
+		    (int)str_to_ll(PQgetvalue(q, row, 3), 0, 3, &es);
+		c->s.hard = strcmp(PQgetvalue(q, row, 4), "HARD") == 0;
+		c->s.attempt = (int)str_to_ll(PQgetvalue(q, row, 5), 0, INT32_MAX, &es);
+		c->s.hard_status = (int)str_to_ll(PQgetvalue(q, row, 6), 0, 3, &es);
+		c->s.acknowledged = PQgetvalue(q, row, 7)[0] == 't';
+		c->s.ack_sticky = PQgetvalue(q, row, 8)[0] == 't';
+		c->s.flapping = PQgetvalue(q, row, 9)[0] == 't';
+		c->s.flap_pct = str_to_double(PQgetvalue(q, row, 10), &es);
+		snprintf(c->s.flap_history, sizeof(c->s.flap_history), "%s", PQgetvalue(q, row, 11));
+		c->enabled = PQgetvalue(q, row, 12)[0] == 't';
+		c->last_us = INT64_MIN;   /* see read_prior() */
 		c->before = c->s;
 	}
 	/* every named check must have been found (rows come in id order) */
-	for (i = 0, j = 0; i < n; i++) {
-		if (i > 0 && res[i].check_id == res[i - 1].check_id)
+	for (i = 0, j = 0; i < b->n; i++) {
+		if (i > 0 && b->res[i].check_id == b->res[i - 1].check_id)
 			continue;
-		if (j >= ncs || cs[j].check_id != res[i].check_id) {
-			resp_error(rs, 403, "check_id", "check %lld does not belong to this agent",
-			    (long long)res[i].check_id);
-			goto done;
-		}
-		j++;
+		while (j < b->ncs && b->cs[j].check_id < b->res[i].check_id)
+			j++;
+		if (j >= b->ncs || b->cs[j].check_id != b->res[i].check_id)
+			foreign[nf++] = b->res[i].check_id;
 	}
+	if (nf > 0) {
+		refuse_foreign(b, foreign, nf);
+		goto done;
+	}
+	b->min_id = mark_inserted(b->pr[3], 0, b->res, b->n, b->byrid, b->nrid);
+	rc = 0;
+done:
+	free(foreign);
+	return rc;
+}
 
-	q = pr[3];
-	min_id = mark_inserted(q, 0, res, n, byrid, nrid);
-	q = NULL;
+/* The state of check_id (present: lock_and_insert() refused any other). */
+static struct cstate *
+cstate_of(struct batch *b, int64_t check_id)
+{
+	size_t lo = 0, hi = b->ncs;
 
-	/*
-	 * Which checks might change state? A check whose every new result
-	 * leaves its state as it is (the steady case) needs nothing more. For
-	 * the others, results observed before the newest one already stored are
-	 * late and must not move the state: fetch that time (one more round
-	 * trip, only when some state may change).
-	 */
-	{
-		struct buf ids;
-		size_t nprior = 0;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (b->cs[mid].check_id < check_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return &b->cs[lo];
+}
 
-		buf_init(&ids, n * 21 + 3);
-		buf_adds(&ids, "{");
-		for (i = 0, j = 0; i < n; i++) {
-			struct eng_state sim;
-			enum ev_kind ek[3];
-			size_t k;
+/*
+ * 5. Which checks might change state? A check whose every new result
+ * leaves its state as it is (the steady case) needs nothing more. For the
+ * others, results observed before the newest one already stored are late
+ * and must not move the state: fetch that time (one more round trip, only
+ * when some state may change).
+ */
+static int
+read_prior(struct batch *b)
+{
+	struct buf ids;
+	size_t i, k, nprior = 0;
+	char mid[24];
+	const char *v[2];
+	int row;
 
-			if (i > 0 && res[i].check_id == res[i - 1].check_id)
-				continue;
-			while (j < ncs && cs[j].check_id != res[i].check_id)
-				j++;
-			sim = cs[j].s;
-			if (!cs[j].enabled)
-				continue;   /* history only: no state to change */
-			for (k = i; k < n && res[k].check_id == res[i].check_id; k++) {
-				if (res[k].inserted != 1)
-					continue;
-				if (engine_step(&sim, &cs[j].p, res[k].status, ek) > 0 ||
-				    state_changed(&sim, &cs[j].before))
-					break;
-			}
-			if (k < n && res[k].check_id == res[i].check_id) {
-				buf_addf(&ids, "%s%lld", nprior ? "," : "", (long long)cs[j].check_id);
-				nprior++;
-			}
+	buf_init(&ids, b->n * 21 + 3);
+	buf_adds(&ids, "{");
+	for (i = 0; i < b->n; i = k) {
+		struct cstate *c = cstate_of(b, b->res[i].check_id);
+		struct eng_state sim = c->s;
+		enum ev_kind ek[3];
+		int moves = 0;
+
+		for (k = i; k < b->n && b->res[k].check_id == b->res[i].check_id; k++) {
+			if (moves || !c->enabled || b->res[k].inserted != 1)
+				continue;   /* a disabled check has no state to change */
+			if (engine_step(&sim, &c->p, b->res[k].status, ek) > 0 ||
+			    state_changed(&sim, &c->before))
+				moves = 1;
 		}
-		if (buf_adds(&ids, "}") < 0) {
-			buf_free(&ids);
-			resp_error(rs, 500, NULL, "out of memory");
-			goto done;
+		if (moves) {
+			buf_addf(&ids, "%s%lld", nprior ? "," : "", (long long)c->check_id);
+			nprior++;
 		}
-		if (nprior > 0) {
-			char mid[24];
-			const char *v[2] = { ids.ptr, id_text(min_id ? min_id : INT64_MAX, mid) };
-			int k;
-
-			q = db_exec(r->db, &q_prior, v);
-			if (!db_ok(q, PGRES_TUPLES_OK)) {
-				buf_free(&ids);
-				resp_db_error(rs, r->db, q);
-				goto done;
-			}
-			for (k = 0; k < PQntuples(q); k++) {
-				const char *es;
-				int64_t cid = str_to_ll(PQgetvalue(q, k, 0), 1, INT64_MAX, &es);
-				for (j = 0; j < ncs; j++)
-					if (cs[j].check_id == cid)
-						cs[j].last_us = str_to_ll(PQgetvalue(q, k, 1),
-						    INT64_MIN, INT64_MAX, &es);
-			}
-			PQclear(q);
-			q = NULL;
-		}
+	}
+	if (buf_adds(&ids, "}") < 0) {
 		buf_free(&ids);
+		resp_error(b->rs, 500, NULL, "out of memory");
+		return -1;
 	}
+	if (nprior == 0) {
+		buf_free(&ids);
+		return 0;
+	}
+	v[0] = ids.ptr;
+	v[1] = id_text(b->min_id ? b->min_id : INT64_MAX, mid);
+	b->prior = db_exec(b->r->db, &q_prior, v);
+	buf_free(&ids);
+	if (!db_ok(b->prior, PGRES_TUPLES_OK)) {
+		resp_db_error(b->rs, b->r->db, b->prior);
+		return -1;
+	}
+	for (row = 0; row < PQntuples(b->prior); row++) {
+		const char *es;
+		int64_t cid = str_to_ll(PQgetvalue(b->prior, row, 0), 1, INT64_MAX, &es);
+		cstate_of(b, cid)->last_us = str_to_ll(PQgetvalue(b->prior, row, 1),
+		    INT64_MIN, INT64_MAX, &es);
+	}
+	return 0;
+}
 
-	/* 4. evaluate, in (check, observed) order */
-	for (i = 0, j = 0; i < n; i++) {
-		struct cstate *c;
+/* 6. The engine steps each new result of an enabled check, in (check,
+ * observed) order; late results stay history only. */
+static void
+evaluate(struct batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		struct result *x = &b->res[i];
+		struct cstate *c = cstate_of(b, x->check_id);
 		enum ev_kind ek[3];
 		int k, ne, prev;
 
-		while (j < ncs && cs[j].check_id != res[i].check_id)
-			j++;
-		c = &cs[j];
-		if (res[i].inserted != 1) {
-			dups++;
+		if (x->inserted != 1) {
+			b->dups++;
 			continue;
 		}
-		accepted++;
+		b->accepted++;
 		if (!c->enabled)
 			continue;   /* a disabled check: history only, no state, no event */
-		if (res[i].observed_given && res[i].observed_us < c->last_us)
+		if (x->observed_given && x->observed_us < c->last_us)
 			continue;   /* late result: history only */
 		prev = c->s.status;
-		ne = engine_step(&c->s, &c->p, res[i].status, ek);
-		c->last_us = res[i].observed_us;
+		ne = engine_step(&c->s, &c->p, x->status, ek);
+		c->last_us = x->observed_us;
 		if (c->s.status_changed)
-			c->since_us = res[i].observed_us;
+			c->since_us = x->observed_us;
 		for (k = 0; k < ne; k++) {
-			struct alert_event *e = &evs[nev++];
+			struct alert_event *e = &b->evs[b->nev++];
 			e->kind = ek[k];
-			e->agent_id = r->who.id;
+			e->agent_id = b->r->who.id;
 			e->check_id = c->check_id;
-			e->status = res[i].status;
-			e->prev_status = ek[k] == EV_RECOVERY ? (prev >= 0 ? prev : -1) : prev;
+			e->status = x->status;
+			e->prev_status = prev;
 			e->hard = c->s.hard;
 			e->attempt = c->s.attempt;
-			e->has_value = res[i].has_value;
-			e->value = res[i].value;
-			e->output = res[i].output;
+			e->has_value = x->has_value;
+			e->value = x->value;
+			e->output = x->output;
 		}
 	}
-	if ((upd = json_array()) == NULL) {
-		resp_error(rs, 500, NULL, "out of memory");
+}
+
+/* The states the engine changed, as alert_q_write_states wants them. */
+static int
+changed_states(struct batch *b)
+{
+	json_t *upd = json_array();
+	size_t j;
+	int rc = -1;
+
+	if (upd == NULL)
 		goto done;
-	}
-	for (j = 0; j < ncs; j++) {
-		struct cstate *c = &cs[j];
+	for (j = 0; j < b->ncs; j++) {
+		struct cstate *c = &b->cs[j];
 		if (!state_changed(&c->before, &c->s))
 			continue;   /* the common case: nothing to write */
 		if (json_array_append_new(upd, json_pack("{s:I,s:i,s:s,s:i,s:i,s:o,s:b,s:b,s:s,s:f}",
@@ -774,90 +891,104 @@ api_check_history_post(struct req *r, struct resp *rs)
 		    "since", c->since_us ? json_integer(c->since_us) : json_null(),
 		    "ack_cleared", c->before.acknowledged && !c->s.acknowledged,
 		    "flapping", c->s.flapping, "flap_history", c->s.flap_history,
-		    "flap_pct", c->s.flap_pct)) < 0) {
-			resp_error(rs, 500, NULL, "out of memory");
+		    "flap_pct", c->s.flap_pct)) < 0)
 			goto done;
-		}
 	}
-	if (json_array_size(upd) > 0 && (upd_text = json_dumps(upd, JSON_COMPACT)) == NULL) {
-		resp_error(rs, 500, NULL, "out of memory");
+	if (json_array_size(upd) > 0 && (b->upd_text = json_dumps(upd, JSON_COMPACT)) == NULL)
 		goto done;
-	}
-	if (nev > 0) {
-		/* state changes with events: update, record, then commit */
-		if (upd_text) {
-			const char *v[1] = { upd_text };
-			q = db_exec(r->db, &alert_q_write_states, v);
-			if (!db_ok(q, PGRES_COMMAND_OK)) {
-				resp_db_error(rs, r->db, q);
-				goto done;
-			}
-			PQclear(q);
-			q = NULL;
-		}
-		if ((st = alert_record(r->db, evs, nev, NULL)) != DB_OK) {
-			resp_db_outcome(rs, st, "could not record events");
-			goto done;
-		}
-		q = PQexec(r->db, "COMMIT");
-		in_tx = 0;
-		if (!db_ok(q, PGRES_COMMAND_OK)) {
-			resp_db_error(rs, r->db, q);
-			goto done;
-		}
-	} else {
-		/* 5. the common case: (update and) commit in one round trip */
-		const struct db_stmt *const st2[2] = { &alert_q_write_states, &q_commit };
-		const char *const uv[1] = { upd_text };
-		const char *const *const vals[2] = { uv, NULL };
-		int skip = upd_text == NULL;   /* nothing changed: commit only */
-		int prc = db_pipeline(r->db, 2 - skip, st2 + skip, vals + skip, pr2);
-
-		if (prc < 0) {
-			PGresult *bad = pr2[0];
-			if (!skip && db_ok(pr2[0], PGRES_COMMAND_OK))
-				bad = pr2[1];
-			resp_db_error(rs, r->db, bad);
-			goto done;   /* in_tx: the ROLLBACK below ends the failed transaction */
-		}
-		in_tx = 0;
-	}
-	if (ahead_us > 0)
-		note_clock_ahead(r, ahead_us);
-	/* only a committed batch is acknowledged */
-	resp_json(rs, 201, json_pack("{s:I,s:I}", "accepted", (json_int_t)accepted,
-	    "duplicates", (json_int_t)dups));
+	rc = 0;
 done:
-	if (in_tx && r->db && PQstatus(r->db) == CONNECTION_OK)
-		db_cmd(r->db, "ROLLBACK");
-	if (r->who.kind == WHO_NONE && rs->status >= 400 && rs->status < 500) {
-		/* refused before the token was checked: who may not post hears that */
-		struct resp a;
-
-		memset(&a, 0, sizeof(a));
-		if (http_authenticate(r, NEED_AGENT, &a) < 0) {
-			json_decref(rs->json);
-			*rs = a;
-		} else {
-			json_decref(a.json);
-		}
-	}
-	if (q != pr[2] && q != pr[3])
-		PQclear(q);
-	for (i = 0; i < 4; i++)
-		PQclear(pr[i]);
-	PQclear(pr2[0]);
-	PQclear(pr2[1]);
-	if (cols_live)
-		for (i = 0; i < INS_COLS; i++)
-			db_array_free(&cols[i]);
-	free(order);
-	free(upd_text);
-	free(ids_text);
 	json_decref(upd);
-	json_decref(arr);
-	free(evs);
-	free(cs);
-	free(byrid);
-	free(res);
+	if (rc < 0)
+		resp_error(b->rs, 500, NULL, "out of memory");
+	return rc;
+}
+
+/*
+ * 7. Write back what changed (alert/), record the events (alert_record(),
+ * which queues their notifications in this same transaction), COMMIT.
+ * Without events the write-back and the COMMIT share a round trip.
+ */
+static int
+write_and_commit(struct batch *b)
+{
+	const char *uv[1];
+	enum db_outcome st;
+	PGresult *q;
+
+	if (changed_states(b) < 0)
+		return -1;
+	uv[0] = b->upd_text;
+	if (b->nev == 0) {
+		const struct db_stmt *const st2[2] = { &alert_q_write_states, &q_commit };
+		const char *const *const vals[2] = { uv, NULL };
+		int skip = b->upd_text == NULL;   /* nothing changed: commit only */
+
+		clear_pipeline(b);
+		if (db_pipeline(b->r->db, 2 - skip, st2 + skip, vals + skip, b->pr) < 0) {
+			PGresult *bad = b->pr[0];
+			if (!skip && db_ok(b->pr[0], PGRES_COMMAND_OK))
+				bad = b->pr[1];
+			resp_db_error(b->rs, b->r->db, bad);
+			return -1;   /* in_tx: batch_free() ends the failed transaction */
+		}
+		b->in_tx = 0;
+		return 0;
+	}
+	if (b->upd_text) {
+		q = db_exec(b->r->db, &alert_q_write_states, uv);
+		if (!db_ok(q, PGRES_COMMAND_OK)) {
+			resp_db_error(b->rs, b->r->db, q);
+			PQclear(q);
+			return -1;
+		}
+		PQclear(q);
+	}
+	if ((st = alert_record(b->r->db, b->evs, b->nev, NULL)) != DB_OK) {
+		resp_db_outcome(b->rs, st, "could not record events");
+		return -1;
+	}
+	q = PQexec(b->r->db, "COMMIT");
+	b->in_tx = 0;
+	if (!db_ok(q, PGRES_COMMAND_OK)) {
+		resp_db_error(b->rs, b->r->db, q);
+		PQclear(q);
+		return -1;
+	}
+	PQclear(q);
+	return 0;
+}
+
+/*
+ * POST /api/v1/check_history. The token was checked at the door (http.c),
+ * so r->who is this agent. The steps are named above; see the file's head
+ * for what each costs.
+ */
+void
+api_check_history_post(struct req *r, struct resp *rs)
+{
+	struct batch b;
+	int st;
+
+	memset(&b, 0, sizeof(b));
+	b.r = r;
+	b.rs = rs;
+	b.now_us = time_now_us();
+	b.max_skew_us = CONF_VALUE(max_clock_skew_s) * 1000000LL;
+	if (parse_batch(&b) != 0 || build_params(&b) < 0)
+		goto done;
+	if ((st = try_steady(&b)) != 0)
+		goto done;   /* answered (1) or refused (-1) */
+	if (lock_and_insert(&b) < 0 || read_prior(&b) < 0)
+		goto done;
+	evaluate(&b);
+	if (write_and_commit(&b) < 0)
+		goto done;
+	if (b.ahead_us > 0)
+		note_clock_ahead(r, b.ahead_us);
+	/* only a committed batch is acknowledged */
+	resp_json(rs, 201, json_pack("{s:I,s:I}", "accepted", (json_int_t)b.accepted,
+	    "duplicates", (json_int_t)b.dups));
+done:
+	batch_free(&b);
 }

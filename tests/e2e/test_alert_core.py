@@ -191,6 +191,17 @@ st, a, _ = env.api("GET", "/api/v1/agents/%d" % aid, A)
 t.ok(-110 < a["clock_skew_s"] < -90, "a checkout measures the skew (agent 100 s behind)",
      a["clock_skew_s"])
 
+# ---- 403 names every foreign check -----------------------------------------------------------
+aid2, tok2 = env.make_agent("db01")
+other = env.make_check(aid2, "theirs")
+mine = env.make_check(aid, "mine")
+st, b, _ = env.post_results(tok, [{"check_id": mine, "status": 0}, {"check_id": other, "status": 0},
+                                  {"check_id": 999999, "status": 0}])
+t.eq((st, b.get("check_ids")), (403, [other, 999999]),
+     "a batch naming foreign or unknown checks: 403 listing them all in check_ids")
+st, h, _ = env.api("GET", "/api/v1/checks/%d/history" % mine, A)
+t.eq(len(h["items"]), 0, "... and nothing of the batch is stored")
+
 # ---- a type's default thresholds come from the check registry ---------------------------
 for typ, params, want in (("log", {"path": "/var/log/syslog", "pattern": "error"}, "0"),
                           ("process", {"name": "sshd"}, "1:"),
