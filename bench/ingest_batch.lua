@@ -3,6 +3,10 @@
 local counter = 1
 local threads = {}
 local batch = tonumber(os.getenv("BATCH") or "100")
+-- CHURN=10: that many results in every 100 change their check's state
+-- (OK <-> CRITICAL), so events and outbox rows are written
+local churn = tonumber(os.getenv("CHURN") or "0")
+local last = {}
 
 function setup(thread)
    local i = #threads + 1
@@ -23,8 +27,15 @@ function request()
    local parts = {}
    for k = 1, batch do
       local cid = first + ((counter * batch + k) % nchecks)
-      -- about 1 result in 200 is CRITICAL, so states change and events fire
-      local st = ((counter * 7 + k * 13) % 200 == 0) and 2 or 0
+      local st
+      if churn > 0 then
+         st = last[cid] or 0
+         if (k * churn) % 100 < churn then st = 2 - st end
+         last[cid] = st
+      else
+         -- about 1 result in 200 is CRITICAL, so states change and events fire
+         st = ((counter * 7 + k * 13) % 200 == 0) and 2 or 0
+      end
       parts[k] = string.format(
          '{"check_id":%d,"status":%d,"output":"LOAD OK - 0.42 (warn 5, crit 10)","value":0.42,' ..
          '"perfdata":"load1=0.42;5;10","duration_ms":1,"result_id":"w%d-%d-%d"}',
