@@ -6,6 +6,10 @@ import subprocess
 import sys
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+# the benchmark tools (zabbix-agent, monit, monitoring-plugins, ...) are
+# installed here when a benchmark runs, not by the demo
+subprocess.run([os.path.join(TOP, "scripts", "install-deps"), "--bench"], check=True,
+               stdout=sys.stderr)
 
 
 def bin_dir():

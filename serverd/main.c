@@ -17,6 +17,7 @@
 #include "serverd.h"
 #include "migrate.h"
 #include "auth.h"
+#include "confperm.h"
 #include "workers.h"
 
 #include <signal.h>
@@ -143,6 +144,11 @@ main(int argc, char **argv)
 			return 1;
 		}
 		conf_install(first);
+	}
+	if (path) {
+		/* a 0644 file holding the relay's password or the Pushover token */
+		static const char *const secrets[] = { "smtp_password", "pushover_token", NULL };
+		conf_warn_secret_perms(path, secrets);
 	}
 	start_conf = conf_hold();
 	log_set_level((enum log_level)start_conf->log_level);

@@ -254,6 +254,19 @@ t.ok("127.0.0.1:%d" % env.server.port in out.stderr and "in use" in out.stderr,
      "... naming the address and the reason", out.stderr[-300:])
 t.ok(env.server.healthy(), "the first one goes on")
 
+# ---- a config file holding a secret, readable by everybody ---------------------------------------
+secret = os.path.join(env.tmp, "secret.conf")
+with open(env.server.conf_path) as src, open(secret, "w") as dst:
+    dst.write(src.read() + "smtp_password = hunter2\n")
+os.chmod(secret, 0o644)
+out = subprocess.run([SERVERD, "-c", secret, "--migrate"], capture_output=True, text=True, timeout=60)
+t.ok(out.returncode == 0 and "smtp_password" in out.stderr and "secret.conf" in out.stderr,
+     "serverd warns when a world-readable config holds smtp_password", out.stderr[-300:])
+os.chmod(secret, 0o640)
+out = subprocess.run([SERVERD, "-c", secret, "--migrate"], capture_output=True, text=True, timeout=60)
+t.ok(out.returncode == 0 and "smtp_password" not in out.stderr, "... and not once it is 0640",
+     out.stderr[-300:])
+
 # ---- the per-address cap -------------------------------------------------------------------------------
 s2 = Server(env.tmp, env.cluster, name="capped", conf={"max_connections_per_ip": "3"}).start()
 held = []
