@@ -10,6 +10,7 @@
 #include "strnum.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 static const struct db_stmt q_record = { "alert_record",
@@ -65,6 +66,28 @@ static const struct db_stmt q_record = { "alert_record",
 	"SELECT (SELECT count(*) FROM ev), c.n, (SELECT count(*) FROM st),"
 	"  CASE WHEN c.n > 0 THEN pg_notify('custos_outbox', '') END"
 	"  FROM (SELECT count(*) AS n FROM n) c", 1 };
+
+static const struct db_stmt q_paused = { "alert_channel_paused",
+	"INSERT INTO events (kind, notify, detail) VALUES (upper($1) || ' PAUSED', false,"
+	"  jsonb_build_object('channel', $1::text, 'until', rfc3339(to_timestamp($2::bigint)),"
+	"    'reason', $3::text))", 3 };
+
+int
+alert_channel_paused(PGconn *c, const char *channel, long long until, const char *reason)
+{
+	char u[24];
+	const char *v[3] = { channel, u, reason };
+	PGresult *r;
+	int ok;
+
+	snprintf(u, sizeof(u), "%lld", until);
+	r = db_exec(c, &q_paused, v);
+	ok = db_ok(r, PGRES_COMMAND_OK);
+	PQclear(r);
+	if (ok)
+		log_warn("event: %s PAUSED until %lld: %s", channel, until, reason);
+	return ok ? 0 : -1;
+}
 
 static json_t *
 event_json(const struct alert_event *e)

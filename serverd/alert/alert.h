@@ -45,4 +45,12 @@ struct alert_event {
  */
 int alert_record(PGconn *c, const struct alert_event *ev, size_t n, long *notifications);
 
+/*
+ * Records that a channel's provider paused it (notify/outbox.c: Pushover's
+ * 429 or quota): an event "<CHANNEL> PAUSED" (e.g. "PUSHOVER PAUSED"),
+ * notifying nobody, detail {"channel", "until", "reason"}. until is epoch
+ * seconds. Called in the caller's transaction; 0, or -1 (roll back).
+ */
+int alert_channel_paused(PGconn *c, const char *channel, long long until, const char *reason);
+
 #endif
