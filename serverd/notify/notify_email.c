@@ -18,7 +18,8 @@
  * adds "X-Custos-Resent: yes".
  *
  * A 5xx reply (to MAIL, RCPT or the data) is permanent (DESIGN.md): the
- * notification fails at once; 4xx replies, a relay that cannot be reached
+ * notification fails at once - but not an authentication failure (530,
+ * 534, 535, 538: our configuration, see smtp_permanent()); 4xx replies, a relay that cannot be reached
  * and every protocol timeout are transient and retried by the outbox. Every
  * protocol step waits at most smtp_timeout_s (the outbox's email lease is
  * built on that; see outbox.c). A contact without a usable address fails
@@ -182,6 +183,19 @@ rcpt_cb(smtp_recipient_t r, const char *mailbox, void *arg)
 	(void)mailbox;
 	if (st && st->code > *worst)
 		*worst = st->code;
+}
+
+/*
+ * A 5xx refuses this message for good - but not the AUTH family (530
+ * authentication required, 534, 535 credentials refused, 538): those say
+ * our configuration is wrong, which the admin fixes (a SIGHUP then retries
+ * at once); failing the notification would lose the alert.
+ */
+static int
+smtp_permanent(int code)
+{
+	return code >= 500 && code < 600 && code != 530 && code != 534 && code != 535 &&
+	    code != 538;
 }
 
 /* The highest reply code to RCPT TO of message (one recipient), or 0. */
@@ -457,12 +471,12 @@ notify_email(const struct notice *n, char *err, size_t errlen)
 			if (rs && rs->code >= 400) {
 				snprintf(err, errlen, "SMTP %s: MAIL FROM refused: %d %s", server,
 				    rs->code, rs->text ? rs->text : "");
-				if (rs->code >= 500)
+				if (smtp_permanent(rs->code))
 					v = SEND_FAIL;
 			} else if (rcpt_code(message) >= 400) {
 				snprintf(err, errlen, "SMTP %s: RCPT TO refused: %d", server,
 				    rcpt_code(message));
-				if (rcpt_code(message) >= 500)
+				if (smtp_permanent(rcpt_code(message)))
 					v = SEND_FAIL;
 			} else {
 				tls_reason(tlsr, sizeof(tlsr));
@@ -474,7 +488,7 @@ notify_email(const struct notice *n, char *err, size_t errlen)
 		} else {
 			snprintf(err, errlen, "SMTP %s: %d %s", server, st->code,
 			    st->text ? st->text : "");
-			if (st->code >= 500)
+			if (smtp_permanent(st->code))
 				v = SEND_FAIL;   /* permanent: the relay refuses this message */
 		}
 		/* strip the CRLF a relay's text may end with */
