@@ -483,7 +483,8 @@ cancel_one(PGconn *c, const struct srv_conf *cf)
 {
 	PGresult *q = NULL;
 	char lease[24], tag[64], err[NOTIFY_ERR_MAX] = "", note[NOTIFY_ERR_MAX + 32];
-	const char *v[3], *id, *reason;
+	char id[24], reason[32];
+	const char *v[3];
 	enum send_verdict verdict;
 	int gone = 0, rc = -1;
 
@@ -495,8 +496,9 @@ cancel_one(PGconn *c, const struct srv_conf *cf)
 		PQclear(q);
 		return commit(c, &gone) == 0 ? 0 : -1;
 	}
-	id = PQgetvalue(q, 0, 0);
-	reason = PQgetvalue(q, 0, 3);
+	/* copied: q is cleared before the outcome is recorded */
+	snprintf(id, sizeof(id), "%s", PQgetvalue(q, 0, 0));
+	snprintf(reason, sizeof(reason), "%s", PQgetvalue(q, 0, 3));
 	snprintf(lease, sizeof(lease), "%lld", cf->pushover_timeout_s + LEASE_MARGIN_S);
 	v[0] = id;
 	v[1] = lease;

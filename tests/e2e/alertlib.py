@@ -109,10 +109,10 @@ class SmtpSink:
         except FileNotFoundError:
             return []
 
-    def dropped(self):
-        """Subject and Message-ID of held messages dropped by release(drop=True)."""
+    def held_messages(self):
+        """Subject and Message-ID of every message that was held."""
         try:
-            with open(os.path.join(self.dir, "dropped.jsonl")) as f:
+            with open(os.path.join(self.dir, "held.jsonl")) as f:
                 return [json.loads(line) for line in f if line.strip()]
         except FileNotFoundError:
             return []

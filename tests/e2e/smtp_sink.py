@@ -18,8 +18,8 @@ While a file DIR/hold exists, a message is held after its data was
 received, unanswered (the client waits for the reply to its final dot):
 the mail is "in flight". DIR/held has the number held now. When hold is
 removed, a held message is stored and answered as usual - or, when
-DIR/release says "drop", answered "421" and NOT stored (its Subject and
-Message-ID go to DIR/dropped.jsonl) (a test kills the
+DIR/release says "drop", answered "421" and NOT stored. Every held
+message's Subject and Message-ID are appended to DIR/held.jsonl. (a test kills the
 client while held and knows the held copy never counted).
 "Down" is simply this process not running. Prints "ready PORT" once
 listening; stops on SIGTERM/SIGINT.
@@ -64,23 +64,26 @@ class Sink:
     async def handle_DATA(self, server, session, envelope):
         hold = os.path.join(self.dir, "hold")
         if os.path.exists(hold):
+            data = envelope.original_content or envelope.content
+            if isinstance(data, str):
+                data = data.encode()
+            msg = email.message_from_bytes(data, policy=email.policy.default)
+            with self.lock, open(os.path.join(self.dir, "held.jsonl"), "a") as f:
+                f.write(json.dumps({"subject": str(msg.get("Subject", "")),
+                                    "message_id": str(msg.get("Message-ID", ""))}) + "\n")
             self._held(1)
-            while os.path.exists(hold):
-                await asyncio.sleep(0.01)
-            self._held(-1)
+            try:
+                # a client that goes away cancels this task: the message is not stored
+                while os.path.exists(hold):
+                    await asyncio.sleep(0.01)
+            finally:
+                self._held(-1)
             try:
                 with open(os.path.join(self.dir, "release")) as f:
                     mode = f.read().strip()
             except FileNotFoundError:
                 mode = "accept"
             if mode == "drop":
-                data = envelope.original_content or envelope.content
-                if isinstance(data, str):
-                    data = data.encode()
-                msg = email.message_from_bytes(data, policy=email.policy.default)
-                with self.lock, open(os.path.join(self.dir, "dropped.jsonl"), "a") as f:
-                    f.write(json.dumps({"subject": str(msg.get("Subject", "")),
-                                        "message_id": str(msg.get("Message-ID", ""))}) + "\n")
                 return "421 4.3.0 held message dropped"
         refuse = os.path.join(self.dir, "refuse")
         if os.path.exists(refuse):

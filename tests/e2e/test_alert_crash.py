@@ -59,7 +59,8 @@ e.server.kill9()
 t.ok(e.server.proc is None, "serverd killed with SIGKILL while both are in flight")
 e.po.release()
 e.sink.release(drop=True)
-t.ok(wait_for(lambda: e.po.held() == 0 and e.sink.held() == 0, 10), "the held copies were dropped")
+t.ok(wait_for(lambda: e.po.held() == 0 and e.sink.held() == 0, 10),
+     "the held copies were dropped", (e.po.held(), e.sink.held()))
 t.eq(len(e.po.accepted()) + len(e.sink.messages()), 0, "nothing was accepted before the crash")
 e.server.start()
 t.ok(wait_for(lambda: row(c, "email").get("status") == "sent"
@@ -75,7 +76,7 @@ t.eq([r["fields"]["title"] for r in pages], ["PROBLEM web01/sshd is CRITICAL (re
      "exactly one page accepted, its title ending in \" (resent)\"")
 ms = mails("[custos] PROBLEM web01/sshd is CRITICAL")
 t.eq(len(ms), 1, "exactly one mail accepted")
-dropped = e.sink.dropped()
+dropped = e.sink.held_messages()
 t.ok(ms and dropped and ms[0]["message_id"] == dropped[0]["message_id"],
      "the resent mail keeps the Message-ID of the interrupted one", [ms, dropped])
 t.ok(ms and b"\r\nX-Custos-Resent: yes\r\n" in e.sink.raw(ms[0]), "the resent mail says X-Custos-Resent: yes")
