@@ -38,6 +38,10 @@ static const struct conf_key srv_keys[] = {
 	{ S(smtp_from) },
 	{ S(pushover_token) },
 	{ S(pushover_url) },
+	{ S(smtp_ca_file) },
+	{ I(smtp_timeout_s, 1, 600) },
+	{ I(pushover_timeout_s, 1, 600) },
+	{ I(webhook_timeout_s, 1, 600) },
 	{ I(renotify_interval_s, 0, 86400 * 30) },
 	{ I(agent_grace_s, 0, 86400 * 7) },
 	{ I(flap_low_pct, 0, 100) },
@@ -64,6 +68,9 @@ set_defaults(struct srv_conf *c)
 	c->flap_low_pct = 25;
 	c->flap_high_pct = 50;
 	c->sender_threads = 2;
+	c->smtp_timeout_s = 15;
+	c->pushover_timeout_s = 10;
+	c->webhook_timeout_s = 10;
 	c->history_retention_days = 0;
 	c->max_clock_skew_s = 300;
 	c->max_connections_per_ip = 64;

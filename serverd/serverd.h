@@ -26,10 +26,14 @@ struct srv_conf {
 	int smtp_verify_cert;       /* verify the relay's certificate */
 	char *smtp_user, *smtp_password, *smtp_from;
 	char *pushover_token, *pushover_url;
+	char *smtp_ca_file;         /* CA bundle for the relay (default: system store) */
+	long long smtp_timeout_s;   /* per SMTP protocol step (lease: see outbox.c) */
+	long long pushover_timeout_s;  /* one Pushover request, connect included */
+	long long webhook_timeout_s;   /* one webhook request, connect included */
 	long long renotify_interval_s;
 	long long agent_grace_s;    /* 0 = one more interval */
 	long long flap_low_pct, flap_high_pct;
-	long long sender_threads;
+	long long sender_threads;   /* per channel: each channel has its own */
 	long long history_retention_days;  /* 0 = keep forever */
 	long long max_clock_skew_s; /* a result stamped further ahead gets the server's time */
 	long long max_connections_per_ip;  /* open connections per client address; 0 = no cap */

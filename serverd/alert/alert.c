@@ -10,6 +10,7 @@
 #include "strnum.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +76,29 @@ static const struct db_stmt q_record = { "alert_record",
 	"     E'\\n' ORDER BY ev.id)"
 	"   FROM ev LEFT JOIN agents a ON a.id = ev.agent_id LEFT JOIN checks k ON k.id = ev.check_id)"
 	"  FROM (SELECT count(*) AS n FROM n) c", 1 };
+
+static const struct db_stmt q_paused = { "alert_channel_paused",
+	"INSERT INTO events (kind, notify, detail) VALUES (upper($1) || ' PAUSED', false,"
+	"  jsonb_build_object('channel', $1::text, 'until', rfc3339(to_timestamp($2::bigint)),"
+	"    'reason', $3::text))", 3 };
+
+enum db_outcome
+alert_channel_paused(PGconn *c, const char *channel, long long until, const char *reason)
+{
+	char u[24];
+	const char *v[3] = { channel, u, reason };
+	PGresult *r;
+	enum db_outcome o = DB_OK;
+
+	snprintf(u, sizeof(u), "%lld", until);
+	r = db_exec(c, &q_paused, v);
+	if (!db_ok(r, PGRES_COMMAND_OK))
+		o = db_outcome(c, r);
+	PQclear(r);
+	if (o == DB_OK)
+		log_warn("%s PAUSED until %lld (epoch s): %s", channel, until, reason);
+	return o;
+}
 
 static json_t *
 event_json(const struct alert_event *e)

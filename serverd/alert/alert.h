@@ -46,4 +46,13 @@ struct alert_event {
  */
 enum db_outcome alert_record(PGconn *c, const struct alert_event *ev, size_t n, long *notifications);
 
+/*
+ * Records that a channel's provider paused it (notify/outbox.c: Pushover's
+ * 429 or quota): an event "<CHANNEL> PAUSED" (e.g. "PUSHOVER PAUSED"),
+ * notifying nobody, detail {"channel", "until", "reason"}. until is epoch
+ * seconds. Called in the caller's transaction; DB_OK, or the outcome after
+ * which the caller rolls back.
+ */
+enum db_outcome alert_channel_paused(PGconn *c, const char *channel, long long until, const char *reason);
+
 #endif

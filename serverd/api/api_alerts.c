@@ -225,6 +225,9 @@ static const struct db_stmt q_notifications = { "notifications_list",
 	"  'attempts', n.attempts, 'last_error', n.last_error, 'created_at', rfc3339(n.created_at),"
 	"  'sent_at', rfc3339(n.sent_at),"
 	"  'next_attempt_at', CASE WHEN n.status = 'pending' THEN rfc3339(n.next_attempt_at) END,"
+	"  'lease_until', CASE WHEN n.status = 'sending' THEN rfc3339(n.lease_until) END,"
+	"  'resent', n.resend, 'receipt', n.receipt,"
+	"  'receipt_cancelled_at', rfc3339(n.receipt_cancelled_at), 'receipt_cancel', n.receipt_cancel,"
 	"  'attempt_log', COALESCE((SELECT jsonb_agg(jsonb_build_object('at', rfc3339(t.at),"
 	"     'ok', t.ok, 'error', t.error) ORDER BY t.id)"
 	"     FROM notification_attempts t WHERE t.notification_id = n.id), '[]'::jsonb)), n.id"
@@ -239,7 +242,7 @@ static const struct db_stmt q_notifications = { "notifications_list",
 void
 api_notifications_list(struct req *r, struct resp *rs)
 {
-	static const char *const statuses[] = { "pending", "sent", "failed", NULL };
+	static const char *const statuses[] = { "pending", "sending", "sent", "failed", NULL };
 	static const char *const channels[] = { "email", "pushover", "webhook", NULL };
 	char cur[24], lim[24], ev[24], check[24], contact[24];
 	const char *v[7], *status = req_arg(r, "status"), *channel = req_arg(r, "channel");
@@ -255,7 +258,7 @@ api_notifications_list(struct req *r, struct resp *rs)
 		for (i = 0; statuses[i] && strcmp(statuses[i], status) != 0; i++)
 			;
 		if (statuses[i] == NULL) {
-			resp_error(rs, 400, "status", "status must be pending, sent or failed");
+			resp_error(rs, 400, "status", "status must be pending, sending, sent or failed");
 			return;
 		}
 	}

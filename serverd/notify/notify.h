@@ -10,7 +10,9 @@
  * since when, the output and a link to the check.
  *
  * A sender never touches the database; it answers with a verdict and, when
- * it did not succeed, a reason in err.
+ * it did not succeed, a reason in err. It never runs longer than its
+ * channel's time limit (smtp_timeout_s per SMTP step, pushover_timeout_s,
+ * webhook_timeout_s), which the outbox's lease is built on.
  */
 #ifndef CUSTOS_NOTIFY_H
 #define CUSTOS_NOTIFY_H
@@ -22,8 +24,8 @@
 
 enum send_verdict {
 	SEND_OK,          /* accepted by the relay / the API */
-	SEND_RETRY,       /* transient: try again later (5xx, 429, network, SMTP) */
-	SEND_FAIL,        /* permanent: never retried (Pushover 4xx, bad address) */
+	SEND_RETRY,       /* transient: try again later (HTTP 5xx/408/429, SMTP 4xx, network) */
+	SEND_FAIL,        /* permanent: never retried (SMTP 5xx, HTTP 4xx, bad address) */
 };
 
 /* Every string is borrowed (from a PGresult) and never NULL ("" instead). */
@@ -57,6 +59,8 @@ struct notice {
 	const char *pushover_device;
 	int pushover_emergency;
 	const char *webhook_url;
+	/* an earlier attempt ended in doubt (serverd died mid-send): say so */
+	int resent;
 	/* the configuration snapshot the sender holds for this one send */
 	const struct srv_conf *conf;
 };
@@ -64,6 +68,13 @@ struct notice {
 #define NOTIFY_ERR_MAX 512
 
 /* ---- notify_format.c ---- */
+#define NOTICE_OUTPUT_MAX 1000   /* characters of a check's output in a message */
+/*
+ * The output cut to NOTICE_OUTPUT_MAX characters at a UTF-8 boundary,
+ * ending in "\u2026" when cut; every channel uses it, so a huge or
+ * non-ASCII output always fits its channel.
+ */
+void notice_output(const struct notice *n, struct buf *out);
 /* "PROBLEM web01/sshd is CRITICAL" (no "[custos] " prefix). */
 void notice_title(const struct notice *n, struct buf *out);
 /* The plain-text body, lines ending in "\n". */
@@ -78,16 +89,41 @@ const char *notice_status_name(int status);
 int notify_global_init(void);
 void notify_global_cleanup(void);
 
+/* What notify_http_post() saw of an answer. */
+struct http_reply {
+	long status;              /* HTTP status, 0 when none */
+	long limit_remaining;     /* X-Limit-App-Remaining, -1 when absent */
+	int64_t limit_reset;      /* X-Limit-App-Reset (epoch seconds), 0 when absent */
+};
+
 /*
- * notify_webhook.c: POSTs body to url with libcurl (15 s timeout); *status
- * gets the HTTP status, resp (capped) the answer. 0, or -1 with err on a
- * network failure.
+ * notify_webhook.c: POSTs body to url with libcurl, the whole request
+ * within timeout_ms; rep gets the status and the rate-limit headers, resp
+ * (capped) the answer. idem_key may be NULL. 0, or -1 with err on a
+ * network failure or a timeout.
  */
 int notify_http_post(const char *url, const char *content_type, const char *idem_key,
-    const char *body, size_t len, long *status, struct buf *resp, char *err, size_t errlen);
+    const char *body, size_t len, long timeout_ms, struct http_reply *rep, struct buf *resp,
+    char *err, size_t errlen);
+
+/* What a Pushover send leaves besides its verdict. */
+struct po_result {
+	char receipt[64];         /* priority 2: the receipt Pushover gave, else "" */
+	int64_t pause_until;      /* > 0: pause Pushover until then (epoch s): 429 or quota spent */
+};
 
 enum send_verdict notify_email(const struct notice *n, char *err, size_t errlen);
-enum send_verdict notify_pushover(const struct notice *n, char *err, size_t errlen);
+enum send_verdict notify_pushover(const struct notice *n, struct po_result *res,
+    char *err, size_t errlen);
 enum send_verdict notify_webhook(const struct notice *n, char *err, size_t errlen);
+/*
+ * Cancels the emergency pages tagged tag (POST <base>/1/receipts/
+ * cancel_by_tag/<tag>.json, base = pushover_url without /1/messages.json).
+ * SEND_OK when Pushover accepted it (or knows nothing to cancel).
+ */
+enum send_verdict notify_pushover_cancel(const struct srv_conf *cf, const char *tag,
+    char *err, size_t errlen);
+/* The tag of an emergency page: "custos-check-<id>" (or "custos-agent-<id>"). */
+void notify_pushover_tag(int64_t check_id, int64_t agent_id, char *out, size_t outlen);
 
 #endif

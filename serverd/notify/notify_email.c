@@ -14,8 +14,16 @@
  * a receiving system can recognise a resend. The body is quoted-printable
  * UTF-8 (any output, lines within SMTP's limit). libesmtp dot-stuffs.
  *
- * Every SMTP failure is transient (DESIGN.md): the outbox retries with
- * backoff. Only a contact without a usable address fails permanently.
+ * A resend of an attempt in doubt (n->resent) keeps its Message-ID and
+ * adds "X-Custos-Resent: yes".
+ *
+ * A 5xx reply (to MAIL, RCPT or the data) is permanent (DESIGN.md): the
+ * notification fails at once - but not an authentication failure (530,
+ * 534, 535, 538: our configuration, see smtp_permanent()); 4xx replies, a relay that cannot be reached
+ * and every protocol timeout are transient and retried by the outbox. Every
+ * protocol step waits at most smtp_timeout_s (the outbox's email lease is
+ * built on that; see outbox.c). A contact without a usable address fails
+ * permanently.
  * Ownership: smtp_message_transfer_status() points into the session and
  * is freed by smtp_destroy_session(), so reasons are copied into err first.
  */
@@ -38,7 +46,6 @@
 #include <string.h>
 #include <time.h>
 
-#define SMTP_TIMEOUT_MS 15000   /* per protocol step */
 #define EMAIL_MAX 65536         /* bytes of one message */
 
 struct creds {
@@ -111,10 +118,11 @@ event_cb(smtp_session_t s, int ev, void *arg, ...)
  * shared default one, so a second session would use freed memory: we
  * always give it ours (smtp_starttls_set_ctx() takes a reference; we drop
  * ours after the session). Verification uses the system CA store and the
- * configured host name or address.
+ * configured host name or address; smtp_ca_file, when set, replaces the
+ * system store. NULL when the context (or the CA file) cannot be had.
  */
 static SSL_CTX *
-tls_ctx(const char *host, int verify)
+tls_ctx(const char *host, int verify, const char *ca_file)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	struct in6_addr a6;
@@ -134,7 +142,14 @@ tls_ctx(const char *host, int verify)
 	SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
 	if (verify) {
 		X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(ctx);
-		SSL_CTX_set_default_verify_paths(ctx);
+		if (ca_file && *ca_file) {
+			if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+				SSL_CTX_free(ctx);
+				return NULL;
+			}
+		} else {
+			SSL_CTX_set_default_verify_paths(ctx);
+		}
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 		if (inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1)
 			X509_VERIFY_PARAM_set1_ip_asc(vp, host);
@@ -157,6 +172,40 @@ tls_reason(char *out, size_t outlen)
 		snprintf(out, outlen, " (TLS: %s)", b);
 	}
 	ERR_clear_error();
+}
+
+static void
+rcpt_cb(smtp_recipient_t r, const char *mailbox, void *arg)
+{
+	const smtp_status_t *st = smtp_recipient_status(r);
+	int *worst = arg;
+
+	(void)mailbox;
+	if (st && st->code > *worst)
+		*worst = st->code;
+}
+
+/*
+ * A 5xx refuses this message for good - but not the AUTH family (530
+ * authentication required, 534, 535 credentials refused, 538): those say
+ * our configuration is wrong, which the admin fixes (a SIGHUP then retries
+ * at once); failing the notification would lose the alert.
+ */
+static int
+smtp_permanent(int code)
+{
+	return code >= 500 && code < 600 && code != 530 && code != 534 && code != 535 &&
+	    code != 538;
+}
+
+/* The highest reply code to RCPT TO of message (one recipient), or 0. */
+static int
+rcpt_code(smtp_message_t m)
+{
+	int worst = 0;
+
+	smtp_enumerate_recipients(m, rcpt_cb, &worst);
+	return worst;
 }
 
 /* Appends s with CR and LF turned into spaces (no header injection). */
@@ -294,6 +343,8 @@ build_message(const struct notice *n, const char *from, const char *from_addr, s
 	    dom && dom[1] ? dom + 1 : "custos.invalid");
 	buf_addf(b, "X-Custos-Notification: %lld\r\nX-Custos-Event: %lld\r\n",
 	    (long long)n->id, (long long)n->event_id);
+	if (n->resent)
+		buf_adds(b, "X-Custos-Resent: yes\r\n");
 	buf_adds(b, "X-Custos-Kind: ");
 	add_header_text(b, n->kind);
 	buf_adds(b, "\r\nAuto-Submitted: auto-generated\r\n"
@@ -337,6 +388,7 @@ notify_email(const struct notice *n, char *err, size_t errlen)
 	char server[512], from_addr[320];
 	enum send_verdict v = SEND_RETRY;
 	const smtp_status_t *st;
+	long step_ms;
 
 	buf_init(&msg, EMAIL_MAX);
 	if (*n->email == '\0' || strchr(n->email, '@') == NULL) {
@@ -360,19 +412,23 @@ notify_email(const struct notice *n, char *err, size_t errlen)
 	else
 		snprintf(server, sizeof(server), "%s:%lld", cf->smtp_host, cf->smtp_port);
 	smtp_set_server(session, server);
-	smtp_set_timeout(session, Timeout_GREETING | Timeout_OVERRIDE_RFC2822_MINIMUM, SMTP_TIMEOUT_MS);
-	smtp_set_timeout(session, Timeout_ENVELOPE | Timeout_OVERRIDE_RFC2822_MINIMUM, SMTP_TIMEOUT_MS);
-	smtp_set_timeout(session, Timeout_DATA | Timeout_OVERRIDE_RFC2822_MINIMUM, SMTP_TIMEOUT_MS);
-	smtp_set_timeout(session, Timeout_TRANSFER | Timeout_OVERRIDE_RFC2822_MINIMUM, SMTP_TIMEOUT_MS);
-	smtp_set_timeout(session, Timeout_DATA2 | Timeout_OVERRIDE_RFC2822_MINIMUM, SMTP_TIMEOUT_MS);
+	step_ms = cf->smtp_timeout_s * 1000;
+	smtp_set_timeout(session, Timeout_GREETING | Timeout_OVERRIDE_RFC2822_MINIMUM, step_ms);
+	smtp_set_timeout(session, Timeout_ENVELOPE | Timeout_OVERRIDE_RFC2822_MINIMUM, step_ms);
+	smtp_set_timeout(session, Timeout_DATA | Timeout_OVERRIDE_RFC2822_MINIMUM, step_ms);
+	smtp_set_timeout(session, Timeout_TRANSFER | Timeout_OVERRIDE_RFC2822_MINIMUM, step_ms);
+	smtp_set_timeout(session, Timeout_DATA2 | Timeout_OVERRIDE_RFC2822_MINIMUM, step_ms);
 	evs.verify = cf->smtp_verify_cert;
 	evs.cert_refused = 0;
 	smtp_set_eventcb(session, event_cb, &evs);
 	smtp_starttls_enable(session, cf->smtp_starttls == STARTTLS_OFF ? Starttls_DISABLED :
 	    cf->smtp_starttls == STARTTLS_REQUIRE ? Starttls_REQUIRED : Starttls_ENABLED);
 	if (cf->smtp_starttls != STARTTLS_OFF) {
-		if ((ctx = tls_ctx(cf->smtp_host, cf->smtp_verify_cert)) == NULL) {
-			snprintf(err, errlen, "OpenSSL: cannot create a TLS context");
+		if ((ctx = tls_ctx(cf->smtp_host, cf->smtp_verify_cert, cf->smtp_ca_file)) == NULL) {
+			tls_reason(tlsr, sizeof(tlsr));
+			snprintf(err, errlen, "OpenSSL: cannot create a TLS context%s%s%s", tlsr,
+			    cf->smtp_ca_file && *cf->smtp_ca_file ? "; smtp_ca_file " : "",
+			    cf->smtp_ca_file && *cf->smtp_ca_file ? cf->smtp_ca_file : "");
 			goto done;
 		}
 		ERR_clear_error();
@@ -412,10 +468,17 @@ notify_email(const struct notice *n, char *err, size_t errlen)
 		char eb[256];
 		const smtp_status_t *rs = smtp_reverse_path_status(message);
 		if (st == NULL || st->code == 0) {
-			if (rs && rs->code >= 400)
+			if (rs && rs->code >= 400) {
 				snprintf(err, errlen, "SMTP %s: MAIL FROM refused: %d %s", server,
 				    rs->code, rs->text ? rs->text : "");
-			else {
+				if (smtp_permanent(rs->code))
+					v = SEND_FAIL;
+			} else if (rcpt_code(message) >= 400) {
+				snprintf(err, errlen, "SMTP %s: RCPT TO refused: %d", server,
+				    rcpt_code(message));
+				if (smtp_permanent(rcpt_code(message)))
+					v = SEND_FAIL;
+			} else {
 				tls_reason(tlsr, sizeof(tlsr));
 				snprintf(err, errlen, "SMTP %s: not accepted: %s%s%s", server,
 				    smtp_strerror(smtp_errno(), eb, sizeof(eb)), tlsr,
@@ -425,6 +488,8 @@ notify_email(const struct notice *n, char *err, size_t errlen)
 		} else {
 			snprintf(err, errlen, "SMTP %s: %d %s", server, st->code,
 			    st->text ? st->text : "");
+			if (smtp_permanent(st->code))
+				v = SEND_FAIL;   /* permanent: the relay refuses this message */
 		}
 		/* strip the CRLF a relay's text may end with */
 		err[strcspn(err, "\r\n")] = '\0';

@@ -62,6 +62,26 @@ notice_link(const struct notice *n, struct buf *out)
 		buf_addf(out, "%s/api/v1/checks/%lld", base, (long long)n->check_id);
 }
 
+void
+notice_output(const struct notice *n, struct buf *out)
+{
+	const unsigned char *p = (const unsigned char *)n->output;
+	size_t i = 0, chars = 0;
+
+	/* count characters: every byte that does not continue a UTF-8 sequence */
+	while (p[i] != '\0') {
+		if ((p[i] & 0xC0) != 0x80) {
+			if (chars == NOTICE_OUTPUT_MAX)
+				break;
+			chars++;
+		}
+		i++;
+	}
+	buf_add(out, n->output, i);
+	if (p[i] != '\0')
+		buf_adds(out, "\xe2\x80\xa6");   /* U+2026 HORIZONTAL ELLIPSIS */
+}
+
 /* One "Label:  value" line; value may be empty (the line is then skipped). */
 static void
 line(struct buf *out, const char *label, const char *value)
@@ -135,7 +155,11 @@ notice_body(const struct notice *n, struct buf *out)
 		}
 		line(out, "Since:", n->since);
 	}
-	line(out, "Output:", n->output);
+	if (*n->output) {
+		buf_addf(out, "%-10s ", "Output:");
+		notice_output(n, out);
+		buf_adds(out, "\n");
+	}
 	add_detail(out, n->detail);
 	line(out, "Event:", n->event_at);
 	buf_adds(out, "\n");

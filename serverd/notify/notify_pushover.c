@@ -9,11 +9,21 @@
  * UNKNOWN problems, flapping 0; RECOVERY, AGENT UP and acknowledgements -1.
  * A contact with pushover_emergency gets 2 (with retry 60, expire 3600)
  * instead of 1: an emergency page repeats until acknowledged in the app,
- * which suits an outage and would be absurd for a recovery.
+ * which suits an outage and would be absurd for a recovery. An emergency
+ * page carries tags=custos-check-<id> (custos-agent-<id> for AGENT DOWN);
+ * its receipt goes back to the outbox, which stores it and cancels the
+ * page (notify_pushover_cancel(), by tag) when the check recovers or is
+ * acknowledged (or the agent is up again).
  *
- * Success is HTTP 200 with "status":1. 4xx (but 429) is permanent - the
- * request itself is wrong (bad user key, bad token) and would fail again;
- * 429, 5xx and network errors are retried by the outbox.
+ * A resend of an attempt in doubt has a title ending in " (resent)". The
+ * whole request ends within pushover_timeout_s.
+ *
+ * Success is HTTP 200 with "status":1. 4xx (but 408 and 429) is permanent -
+ * the request itself is wrong (bad user key, bad token) and would fail
+ * again; 408, 429, 5xx and network errors are retried by the outbox. A 429,
+ * or an answer with X-Limit-App-Remaining: 0, pauses Pushover until
+ * X-Limit-App-Reset (res->pause_until; a 429 without the header pauses for
+ * PO_PAUSE_DEFAULT_S).
  */
 #include "config.h"
 #include "notify.h"
@@ -24,12 +34,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define PO_MESSAGE_MAX 1024
 #define PO_TITLE_MAX 250
 #define PO_URL_MAX 512
 #define PO_EMERGENCY_RETRY 60
 #define PO_EMERGENCY_EXPIRE 3600
+#define PO_PAUSE_DEFAULT_S 60       /* a 429 that does not say until when */
+#define PO_RESENT " (resent)"
 
 /* Cuts s (in place) to at most max bytes without splitting a UTF-8 sequence. */
 static void
@@ -75,16 +88,60 @@ field(CURL *h, struct buf *b, const char *name, const char *value, int *oom)
 	curl_free(e);
 }
 
+void
+notify_pushover_tag(int64_t check_id, int64_t agent_id, char *out, size_t outlen)
+{
+	if (check_id)
+		snprintf(out, outlen, "custos-check-%lld", (long long)check_id);
+	else
+		snprintf(out, outlen, "custos-agent-%lld", (long long)agent_id);
+}
+
+/* The rate-limit verdict of an answer: 0, or the epoch second to pause until. */
+static int64_t
+pause_until(const struct http_reply *rep)
+{
+	if (rep->status == 429)
+		return rep->limit_reset > 0 ? rep->limit_reset : (int64_t)time(NULL) + PO_PAUSE_DEFAULT_S;
+	if (rep->limit_remaining == 0 && rep->limit_reset > 0)
+		return rep->limit_reset;
+	return 0;
+}
+
+/* "Pushover answered HTTP 400: [errors]" into err. */
+static void
+http_error(const char *what, const struct http_reply *rep, const struct buf *resp,
+    char *err, size_t errlen)
+{
+	json_t *j = json_loads(resp->ptr ? resp->ptr : "", 0, NULL);
+	json_t *es = j ? json_object_get(j, "errors") : NULL;
+	char *et = es ? json_dumps(es, JSON_COMPACT) : NULL;
+
+	snprintf(err, errlen, "%s answered HTTP %ld%s%s", what, rep->status,
+	    et ? ": " : "", et ? et : "");
+	free(et);
+	json_decref(j);
+}
+
+static int
+permanent(long status)
+{
+	return status >= 400 && status < 500 && status != 408 && status != 429;
+}
+
 enum send_verdict
-notify_pushover(const struct notice *n, char *err, size_t errlen)
+notify_pushover(const struct notice *n, struct po_result *res, char *err, size_t errlen)
 {
 	const struct srv_conf *cf = n->conf;
 	struct buf title, body, link, form, resp;
+	struct http_reply rep;
 	CURL *esc = NULL;
-	char num[32];
-	long status;
+	char num[32], tag[64];
 	int prio, oom = 0;
 	enum send_verdict v = SEND_RETRY;
+
+	res->receipt[0] = '\0';
+	res->pause_until = 0;
 
 	buf_init(&title, 4096);
 	buf_init(&body, 65536);
@@ -109,7 +166,17 @@ notify_pushover(const struct notice *n, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto done;
 	}
-	cut_utf8(title.ptr, PO_TITLE_MAX);
+	if (n->resent) {
+		cut_utf8(title.ptr, PO_TITLE_MAX - (sizeof(PO_RESENT) - 1));
+		title.len = strlen(title.ptr);
+		buf_adds(&title, PO_RESENT);
+		if (title.ptr == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto done;
+		}
+	} else {
+		cut_utf8(title.ptr, PO_TITLE_MAX);
+	}
 	cut_utf8(body.ptr, PO_MESSAGE_MAX);
 	prio = pushover_priority(n);
 	field(esc, &form, "token", cf->pushover_token, &oom);
@@ -125,6 +192,8 @@ notify_pushover(const struct notice *n, char *err, size_t errlen)
 		field(esc, &form, "retry", num, &oom);
 		snprintf(num, sizeof(num), "%d", PO_EMERGENCY_EXPIRE);
 		field(esc, &form, "expire", num, &oom);
+		notify_pushover_tag(n->check_id, n->agent_id, tag, sizeof(tag));
+		field(esc, &form, "tags", tag, &oom);
 	}
 	snprintf(num, sizeof(num), "%lld", (long long)n->event_epoch);
 	field(esc, &form, "timestamp", num, &oom);
@@ -135,25 +204,24 @@ notify_pushover(const struct notice *n, char *err, size_t errlen)
 		goto done;
 	}
 	if (notify_http_post(cf->pushover_url, "application/x-www-form-urlencoded", NULL,
-	    form.ptr, form.len, &status, &resp, err, errlen) < 0)
+	    form.ptr, form.len, cf->pushover_timeout_s * 1000, &rep, &resp, err, errlen) < 0)
 		goto done;   /* network: retry */
-	if (status == 200) {
+	res->pause_until = pause_until(&rep);
+	if (rep.status == 200) {
 		json_t *j = json_loads(resp.ptr ? resp.ptr : "", 0, NULL);
 		json_t *s = j ? json_object_get(j, "status") : NULL;
-		if (s && json_is_integer(s) && json_integer_value(s) == 1)
+		json_t *r = j ? json_object_get(j, "receipt") : NULL;
+		if (s && json_is_integer(s) && json_integer_value(s) == 1) {
 			v = SEND_OK;
-		else
+			if (prio == 2 && r && json_is_string(r))
+				snprintf(res->receipt, sizeof(res->receipt), "%s", json_string_value(r));
+		} else {
 			snprintf(err, errlen, "Pushover answered 200 without \"status\":1");
+		}
 		json_decref(j);
 	} else {
-		json_t *j = json_loads(resp.ptr ? resp.ptr : "", 0, NULL);
-		json_t *es = j ? json_object_get(j, "errors") : NULL;
-		char *et = es ? json_dumps(es, JSON_COMPACT) : NULL;
-		snprintf(err, errlen, "Pushover answered HTTP %ld%s%s", status,
-		    et ? ": " : "", et ? et : "");
-		free(et);
-		json_decref(j);
-		v = (status >= 400 && status < 500 && status != 429) ? SEND_FAIL : SEND_RETRY;
+		http_error("Pushover", &rep, &resp, err, errlen);
+		v = permanent(rep.status) ? SEND_FAIL : SEND_RETRY;
 	}
 done:
 	if (esc)
@@ -161,6 +229,77 @@ done:
 	buf_free(&title);
 	buf_free(&body);
 	buf_free(&link);
+	buf_free(&form);
+	buf_free(&resp);
+	return v;
+}
+
+/*
+ * The receipts API lives beside the messages API: pushover_url without its
+ * "/1/messages.json" (or "/1/messages") tail. 0, or -1 when the URL has
+ * neither.
+ */
+static int
+pushover_base(const char *url, struct buf *out)
+{
+	static const char *const tails[] = { "/1/messages.json", "/1/messages", NULL };
+	size_t n = strlen(url), i;
+
+	for (i = 0; tails[i]; i++) {
+		size_t t = strlen(tails[i]);
+		if (n >= t && strcmp(url + n - t, tails[i]) == 0) {
+			buf_add(out, url, n - t);
+			return out->ptr ? 0 : -1;
+		}
+	}
+	return -1;
+}
+
+enum send_verdict
+notify_pushover_cancel(const struct srv_conf *cf, const char *tag, char *err, size_t errlen)
+{
+	struct buf url, form, resp;
+	struct http_reply rep;
+	CURL *esc = NULL;
+	int oom = 0;
+	enum send_verdict v = SEND_RETRY;
+
+	buf_init(&url, 4096);
+	buf_init(&form, 1024);
+	buf_init(&resp, 16384);
+	err[0] = '\0';
+	if (cf->pushover_token == NULL || *cf->pushover_token == '\0') {
+		snprintf(err, errlen, "pushover_token is not configured");
+		goto done;
+	}
+	if (pushover_base(cf->pushover_url, &url) < 0) {
+		snprintf(err, errlen, "pushover_url does not end in /1/messages.json");
+		v = SEND_FAIL;
+		goto done;
+	}
+	if ((esc = curl_easy_init()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	buf_addf(&url, "/1/receipts/cancel_by_tag/%s.json", tag);
+	field(esc, &form, "token", cf->pushover_token, &oom);
+	if (oom || url.ptr == NULL || form.ptr == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	if (notify_http_post(url.ptr, "application/x-www-form-urlencoded", NULL, form.ptr,
+	    form.len, cf->pushover_timeout_s * 1000, &rep, &resp, err, errlen) < 0)
+		goto done;
+	if (rep.status == 200) {
+		v = SEND_OK;
+	} else {
+		http_error("Pushover", &rep, &resp, err, errlen);
+		v = permanent(rep.status) ? SEND_FAIL : SEND_RETRY;
+	}
+done:
+	if (esc)
+		curl_easy_cleanup(esc);
+	buf_free(&url);
 	buf_free(&form);
 	buf_free(&resp);
 	return v;

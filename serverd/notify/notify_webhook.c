@@ -6,9 +6,12 @@
  *   {"notification_id", "event": {id, kind, status, prev_status, state_type,
  *    attempt, value, output, created_at, detail}, "agent": {id, name},
  *    "check": {id, name, type, warning, critical, max_attempts} | null,
- *    "title", "message", "url"}
- * with an "Idempotency-Key: custos-<notification id>" header, so a receiver
- * can drop the rare resend after a crash between its answer and our COMMIT.
+ *    "title", "message", "url", "resent"}
+ * with an "Idempotency-Key: custos-<notification id>" header, the same on
+ * every attempt; "resent" is true when an earlier attempt ended in doubt
+ * (serverd died mid-send), so a receiver can drop a duplicate knowingly.
+ * The output (event.output and in the message) is cut like in every
+ * message (notice_output()). The request ends within webhook_timeout_s.
  * 2xx is success; 408, 429, 5xx and network errors are retried; any other
  * status is permanent (the receiver refuses this request as such).
  */
@@ -21,8 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#define HTTP_TIMEOUT_MS 15000
 #define HTTP_RESPONSE_MAX 16384   /* bytes of a response body kept */
 
 static size_t
@@ -36,9 +39,44 @@ collect(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;   /* beyond the cap: read and drop */
 }
 
+/* A header value as a number (digits only), or -1. */
+static long long
+header_num(const char *v, size_t n)
+{
+	long long x = 0;
+	size_t i = 0;
+
+	while (i < n && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	if (i == n || v[i] < '0' || v[i] > '9')
+		return -1;
+	for (; i < n && v[i] >= '0' && v[i] <= '9'; i++) {
+		if (x > (INT64_MAX - 9) / 10)
+			return -1;
+		x = x * 10 + (v[i] - '0');
+	}
+	return x;
+}
+
+/* Picks Pushover's rate-limit headers out of the answer. */
+static size_t
+header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct http_reply *rep = arg;
+	size_t n = size * nmemb;
+	static const char rem[] = "x-limit-app-remaining:", rst[] = "x-limit-app-reset:";
+
+	if (n > sizeof(rem) - 1 && strncasecmp(ptr, rem, sizeof(rem) - 1) == 0)
+		rep->limit_remaining = (long)header_num(ptr + sizeof(rem) - 1, n - (sizeof(rem) - 1));
+	else if (n > sizeof(rst) - 1 && strncasecmp(ptr, rst, sizeof(rst) - 1) == 0)
+		rep->limit_reset = header_num(ptr + sizeof(rst) - 1, n - (sizeof(rst) - 1));
+	return n;
+}
+
 int
 notify_http_post(const char *url, const char *content_type, const char *idem_key,
-    const char *body, size_t len, long *status, struct buf *resp, char *err, size_t errlen)
+    const char *body, size_t len, long timeout_ms, struct http_reply *rep, struct buf *resp,
+    char *err, size_t errlen)
 {
 	CURL *h;
 	struct curl_slist *hdrs = NULL, *t;
@@ -46,7 +84,9 @@ notify_http_post(const char *url, const char *content_type, const char *idem_key
 	CURLcode cc;
 	int rc = -1;
 
-	*status = 0;
+	rep->status = 0;
+	rep->limit_remaining = -1;
+	rep->limit_reset = 0;
 	if ((h = curl_easy_init()) == NULL) {
 		snprintf(err, errlen, "libcurl: cannot create a handle");
 		return -1;
@@ -66,8 +106,8 @@ notify_http_post(const char *url, const char *content_type, const char *idem_key
 	hdrs = t;
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)HTTP_TIMEOUT_MS);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)HTTP_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "custos-serverd/" PACKAGE_VERSION);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
@@ -75,11 +115,13 @@ notify_http_post(const char *url, const char *content_type, const char *idem_key
 	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, rep);
 	if ((cc = curl_easy_perform(h)) != CURLE_OK) {
 		snprintf(err, errlen, "%s", curl_easy_strerror(cc));
 		goto done;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rep->status);
 	rc = 0;
 done:
 	if (rc < 0 && err[0] == '\0')
@@ -99,11 +141,12 @@ enum send_verdict
 notify_webhook(const struct notice *n, char *err, size_t errlen)
 {
 	json_t *o = NULL, *check;
-	struct buf title, body, link, resp;
+	struct buf title, body, link, resp, output;
+	struct http_reply rep;
 	char *text = NULL, key[64];
-	long status;
 	enum send_verdict v = SEND_RETRY;
 
+	buf_init(&output, 8192);
 	buf_init(&title, 4096);
 	buf_init(&body, 65536);
 	buf_init(&link, 4096);
@@ -117,11 +160,12 @@ notify_webhook(const struct notice *n, char *err, size_t errlen)
 	notice_title(n, &title);
 	notice_body(n, &body);
 	notice_link(n, &link);
+	notice_output(n, &output);
 	check = n->check_id == 0 ? json_null() : json_pack("{s:I,s:s,s:s,s:o,s:o,s:i}",
 	    "id", (json_int_t)n->check_id, "name", n->check, "type", n->check_type,
 	    "warning", opt_str(n->warning), "critical", opt_str(n->critical),
 	    "max_attempts", n->max_attempts);
-	o = json_pack("{s:I,s:{s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o},s:{s:I,s:s},s:o,s:s,s:s,s:s}",
+	o = json_pack("{s:I,s:{s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o},s:{s:I,s:s},s:o,s:s,s:s,s:s,s:b}",
 	    "notification_id", (json_int_t)n->id,
 	    "event",
 	      "id", (json_int_t)n->event_id, "kind", n->kind,
@@ -130,29 +174,32 @@ notify_webhook(const struct notice *n, char *err, size_t errlen)
 	      "state_type", opt_str(n->state_type),
 	      "attempt", n->attempt > 0 ? json_integer(n->attempt) : json_null(),
 	      "value", n->has_value ? json_real(n->value) : json_null(),
-	      "output", opt_str(n->output),
+	      "output", output.ptr && *output.ptr ? json_string(output.ptr) : json_null(),
 	      "created_at", n->event_at,
 	      "detail", *n->detail ? json_loads(n->detail, JSON_DECODE_ANY, NULL) : json_null(),
 	    "agent", "id", (json_int_t)n->agent_id, "name", n->agent,
 	    "check", check,
 	    "title", title.ptr ? title.ptr : "",
 	    "message", body.ptr ? body.ptr : "",
-	    "url", link.ptr ? link.ptr : "");
+	    "url", link.ptr ? link.ptr : "",
+	    "resent", n->resent);
 	if (o == NULL || (text = json_dumps(o, JSON_COMPACT)) == NULL) {
 		snprintf(err, errlen, "cannot build the webhook body");
 		goto done;
 	}
 	snprintf(key, sizeof(key), "custos-%lld", (long long)n->id);
 	if (notify_http_post(n->webhook_url, "application/json", key, text, strlen(text),
-	    &status, &resp, err, errlen) < 0)
+	    n->conf->webhook_timeout_s * 1000, &rep, &resp, err, errlen) < 0)
 		goto done;
-	if (status >= 200 && status < 300)
+	if (rep.status >= 200 && rep.status < 300)
 		v = SEND_OK;
 	else {
-		snprintf(err, errlen, "webhook answered HTTP %ld", status);
-		v = (status == 408 || status == 429 || status >= 500) ? SEND_RETRY : SEND_FAIL;
+		snprintf(err, errlen, "webhook answered HTTP %ld", rep.status);
+		v = (rep.status == 408 || rep.status == 429 || rep.status >= 500) ?
+		    SEND_RETRY : SEND_FAIL;
 	}
 done:
+	buf_free(&output);
 	free(text);
 	json_decref(o);
 	buf_free(&title);

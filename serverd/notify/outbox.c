@@ -1,38 +1,72 @@
 /*
- * outbox.c - delivering the notifications outbox: one listener thread and
- * sender_threads sender threads.
+ * outbox.c - delivering the notifications outbox: one listener thread and,
+ * per channel (email, Pushover, webhook), sender_threads sender threads.
  *
- * alert_record() inserts outbox rows in the transaction that changed a
- * state and calls pg_notify('custos_outbox'), which PostgreSQL delivers at
- * COMMIT. The listener holds a connection that LISTENs on that channel and
- * wakes every sender the moment a notification arrives; nothing polls for
- * fresh rows. A sender then, in one transaction:
+ * DELIVERY GUARANTEES (DESIGN.md "Alerting semantics")
  *
- *   1. claims the oldest due row: SELECT ... FOR UPDATE OF n SKIP LOCKED
- *      (another sender - in this process or another serverd on the same
- *      database - skips it, so no row is ever sent twice at once);
- *   2. sends it (email, Pushover or webhook) while holding the row lock;
- *   3. records the attempt (notification_attempts) and sets the row to
- *      sent, to failed (permanent error), or back to pending with an
- *      exponential backoff next_attempt_at (1 s, 2 s, 4 s ... 10 min);
- *   4. COMMITs.
- * A crash (or kill -9) before step 4 rolls the claim back and the row is
- * sent again after a restart, by whichever instance gets it first: a
- * notification is never lost. It can be sent twice only when the process
- * dies between the relay's acceptance and the COMMIT, a window of one
- * round trip; the stable Message-ID / Idempotency-Key lets receivers drop
- * that rare resend.
+ *   Never lost. alert_record() inserts outbox rows in the transaction that
+ *   changed a state; a row leaves 'pending'/'sending' only for 'sent' or
+ *   'failed', each committed after the outcome is known.
  *
- * A SIGHUP makes every waiting row due at once (the admin may just have
- * fixed the relay's address or password).
+ *   Never repeated silently. A sender
+ *     1. claims the oldest due row of its channel (SELECT ... FOR UPDATE OF
+ *        n SKIP LOCKED: a row pending and due, or 'sending' with its lease
+ *        run out), records the attempt (notification_attempts, ok NULL),
+ *        sets the row 'sending' with lease_until = now() + the channel's
+ *        lease, and COMMITs - all before any network call;
+ *     2. sends, holding no transaction and no row lock, within the
+ *        channel's time limit;
+ *     3. commits the outcome in one statement: the attempt's ok/error, and
+ *        the row sent, failed, or pending again with a backoff - only if
+ *        the lease is still its own (attempt_id), so a late outcome never
+ *        overwrites a newer attempt.
+ *   A row whose lease ran out with no outcome (its serverd died, or lost
+ *   the database, mid-send) is in doubt: whoever claims it next marks that
+ *   attempt 'interrupted' (ok NULL) and sends again with n->resent set, and
+ *   the message says so: email keeps its Message-ID and adds
+ *   "X-Custos-Resent: yes", a Pushover title ends in " (resent)", a webhook
+ *   keeps its Idempotency-Key and carries "resent": true. Every attempt is
+ *   in the attempt log, the interrupted one included.
  *
- * Between wake-ups a sender sleeps until the earliest future retry, at
- * most OUTBOX_SAFETY_MS: the cap only matters when a row was held by a
- * serverd that died (its lock goes with its connection, without a NOTIFY).
- * A transient failure is retried for OUTBOX_GIVE_UP_H hours, then failed.
+ *   Channels never wait for each other. Each channel has its own threads
+ *   and its own time limit; the lease is that limit plus LEASE_MARGIN_S:
+ *     email     smtp_timeout_s x SMTP_LEASE_STEPS + margin (libesmtp limits
+ *               each protocol step, not the session: a relay slow on more
+ *               than SMTP_LEASE_STEPS steps of one session can outlive the
+ *               lease; the resend is then marked as such - never silent)
+ *     pushover  pushover_timeout_s + margin (libcurl limits the request)
+ *     webhook   webhook_timeout_s + margin
+ *   So a relay that accepts TCP and never greets ties up email senders
+ *   only; pages and webhooks go on.
+ *
+ *   Permanent means permanent. The channel's verdict SEND_FAIL (SMTP 5xx,
+ *   HTTP 4xx but 408/429, a contact without an address) fails the row after
+ *   one attempt. SEND_RETRY retries after 1, 2, 4 ... s (at most
+ *   OUTBOX_BACKOFF_MAX_S) for OUTBOX_GIVE_UP_H hours, then fails it.
+ *   Pushover's 429 or X-Limit-App-Remaining: 0 pauses the Pushover channel
+ *   (table channel_pauses, shared by every serverd on the database) until
+ *   X-Limit-App-Reset, with one event "PUSHOVER PAUSED" (alert.c) per
+ *   pause; email and webhooks go on meanwhile.
+ *
+ *   Emergency pages end. A priority-2 page's receipt is stored with its row.
+ *   Pushover senders, whenever woken (a RECOVERY or ACKNOWLEDGEMENT event
+ *   NOTIFYs custos_outbox: trigger in sql/004_delivery.sql), look for
+ *   receipts not yet cancelled whose check is now OK or acknowledged (or
+ *   whose agent is up again) and cancel them by tag - under the same
+ *   lease-then-call-then-record rule - recording when and why
+ *   (receipt_cancelled_at, receipt_cancel).
+ *
+ * Waking: the listener LISTENs on custos_outbox and wakes every sender the
+ * moment a NOTIFY arrives; nothing polls for fresh rows. Between wake-ups a
+ * sender sleeps until its channel's earliest retry, lease end or pause end,
+ * at most OUTBOX_SAFETY_MS. A SIGHUP makes every waiting row due at once
+ * (the admin may just have fixed the relay's address or password). Each
+ * send holds one configuration snapshot (conf_hold()) from its claim to
+ * its outcome, so a SIGHUP mid-session is safe.
  */
 #include "config.h"
 #include "outbox.h"
+#include "alert.h"
 #include "authcache.h"
 #include "db.h"
 #include "log.h"
@@ -49,8 +83,12 @@
 #include <string.h>
 #include <time.h>
 
-#define OUTBOX_MAX_SENDERS 64
+#define OUTBOX_MAX_SENDERS 64        /* per channel */
 #define OUTBOX_SAFETY_MS 15000       /* longest sleep without a NOTIFY */
+#define OUTBOX_MIN_WAIT_MS 20        /* a due row another sender is claiming */
+#define LEASE_MARGIN_S 3             /* lease = the channel's time limit + this */
+#define SMTP_LEASE_STEPS 4           /* SMTP steps at their full limit a lease covers */
+#define CANCEL_RETRY_S "30"          /* a failed receipt cancel is tried again */
 #define OUTBOX_BACKOFF_MAX_S 600     /* retry at least every 10 minutes */
 #define OUTBOX_GIVE_UP_H 24          /* transient failures: give up after a day */
 #define LISTEN_POLL_MS 250           /* how often the listener looks at the stop flag */
@@ -59,7 +97,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv;
 static unsigned long wake_gen;       /* bumped on every NOTIFY; guarded by mu */
 static int stopping;                 /* guarded by mu */
-static pthread_t listener_tid, sender_tid[OUTBOX_MAX_SENDERS];
+static pthread_t listener_tid, sender_tid[3 * OUTBOX_MAX_SENDERS];
 static int nsenders, listener_started;
 
 static const struct db_stmt q_claim = { "outbox_claim",
@@ -73,28 +111,92 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	"  COALESCE(ct.pushover_emergency, false), COALESCE(ct.webhook_url, ''),"
 	"  COALESCE(a.name, 'agent ' || e.agent_id), COALESCE(c.name, 'check ' || e.check_id),"
 	"  COALESCE(c.type, ''), COALESCE(c.warning, ''), COALESCE(c.critical, ''),"
-	"  COALESCE(c.max_attempts, 0), COALESCE(rfc3339(s.since), '')"
+	"  COALESCE(c.max_attempts, 0), COALESCE(rfc3339(s.since), ''), n.status"
 	" FROM notifications n JOIN events e ON e.id = n.event_id"
 	" LEFT JOIN contacts ct ON ct.id = n.contact_id"
 	" LEFT JOIN agents a ON a.id = e.agent_id"
 	" LEFT JOIN checks c ON c.id = e.check_id"
 	" LEFT JOIN check_state s ON s.check_id = e.check_id"
-	" WHERE n.status = 'pending' AND n.next_attempt_at <= now()"
+	" WHERE n.channel = $2"
+	"  AND ((n.status = 'pending' AND n.next_attempt_at <= now())"
+	"       OR (n.status = 'sending' AND n.lease_until <= now()))"
+	"  AND NOT EXISTS (SELECT 1 FROM channel_pauses p WHERE p.channel = $2 AND p.until > now())"
 	" ORDER BY n.next_attempt_at, n.id LIMIT 1"
-	" FOR UPDATE OF n SKIP LOCKED", 1 };
+	" FOR UPDATE OF n SKIP LOCKED", 2 };
 
+/*
+ * The lease: the attempt before, when its lease ran out with no outcome,
+ * becomes 'interrupted'; a new attempt is recorded (no outcome yet); the
+ * row is 'sending' until now() + $2 s. Returns the attempt's id and
+ * whether this send is a resend.
+ */
+static const struct db_stmt q_lease = { "outbox_lease",
+	"WITH i AS (UPDATE notification_attempts SET error = 'interrupted', finished_at = now()"
+	"  WHERE $3::boolean AND ok IS NULL AND finished_at IS NULL"
+	"    AND id = (SELECT attempt_id FROM notifications WHERE id = $1) RETURNING 1),"
+	" a AS (INSERT INTO notification_attempts (notification_id, ok) VALUES ($1, NULL)"
+	"  RETURNING id)"
+	" UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1,"
+	"  lease_until = now() + make_interval(secs => $2::int), attempt_id = a.id,"
+	"  resend = n.resend OR $3::boolean OR (SELECT count(*) > 0 FROM i)"
+	" FROM a WHERE n.id = $1 RETURNING a.id, n.resend", 3 };
+
+/* The outcome, if the lease is still ours ($5 = our attempt). */
 static const struct db_stmt q_result = { "outbox_result",
-	"WITH a AS (INSERT INTO notification_attempts (notification_id, ok, error)"
-	"  VALUES ($1, $2 = 'sent', $3))"
-	" UPDATE notifications SET attempts = attempts + 1, status = $2, last_error = $3,"
+	"WITH a AS (UPDATE notification_attempts SET ok = ($2 = 'sent'), error = $3,"
+	"  finished_at = now() WHERE id = $5 RETURNING 1)"
+	" UPDATE notifications SET status = $2, last_error = $3, lease_until = NULL,"
 	"  sent_at = CASE WHEN $2 = 'sent' THEN now() END,"
 	"  next_attempt_at = CASE WHEN $2 = 'pending'"
-	"    THEN now() + make_interval(secs => $4::int) ELSE next_attempt_at END"
-	" WHERE id = $1", 4 };
+	"    THEN now() + make_interval(secs => $4::int) ELSE next_attempt_at END,"
+	"  receipt = COALESCE($6, receipt)"
+	" WHERE id = $1 AND status = 'sending' AND attempt_id = $5 RETURNING 1", 6 };
 
+/* When something of channel $1 is due: a retry, a lease end, a pause end. */
 static const struct db_stmt q_next_due = { "outbox_next_due",
-	"SELECT COALESCE(ceil(extract(epoch FROM min(next_attempt_at) - now()) * 1000), -1)::bigint"
-	" FROM notifications WHERE status = 'pending' AND next_attempt_at > now()", 0 };
+	"SELECT CASE WHEN m.t IS NULL THEN -1 ELSE ceil(extract(epoch FROM"
+	"  GREATEST(m.t, (SELECT until FROM channel_pauses WHERE channel = $1)) - now()) * 1000)"
+	"  END::bigint"
+	" FROM (SELECT min(t) AS t FROM ("
+	"  SELECT min(next_attempt_at) AS t FROM notifications"
+	"   WHERE status = 'pending' AND channel = $1"
+	"  UNION ALL SELECT min(lease_until) FROM notifications"
+	"   WHERE status = 'sending' AND channel = $1) x) m", 1 };
+
+/* A pause of channel $1 until $2 (epoch s): true when none was in force. */
+static const struct db_stmt q_pause = { "outbox_pause",
+	"WITH prev AS (SELECT until > now() AS active FROM channel_pauses WHERE channel = $1)"
+	" INSERT INTO channel_pauses AS p (channel, until, reason)"
+	"  VALUES ($1, to_timestamp($2::bigint), $3)"
+	" ON CONFLICT (channel) DO UPDATE SET until = EXCLUDED.until, reason = EXCLUDED.reason"
+	"  WHERE p.until < EXCLUDED.until"
+	" RETURNING NOT COALESCE((SELECT active FROM prev), false)", 3 };
+
+/* An emergency page to cancel: its check is OK or acknowledged, its agent up. */
+static const struct db_stmt q_cancel_claim = { "outbox_cancel_claim",
+	"SELECT n.id, COALESCE(e.check_id, 0), COALESCE(e.agent_id, 0),"
+	"  CASE WHEN e.check_id IS NULL THEN 'agent up' WHEN s.status = 0 THEN 'recovered'"
+	"   ELSE 'acknowledged' END"
+	" FROM notifications n JOIN events e ON e.id = n.event_id"
+	" LEFT JOIN check_state s ON s.check_id = e.check_id"
+	" LEFT JOIN agents a ON a.id = e.agent_id"
+	" WHERE n.receipt IS NOT NULL AND n.receipt_cancelled_at IS NULL"
+	"  AND (n.receipt_lease_until IS NULL OR n.receipt_lease_until <= now())"
+	"  AND CASE WHEN e.check_id IS NULL THEN a.state = 'up'"
+	"   ELSE s.status = 0 OR s.acknowledged END"
+	" ORDER BY n.id LIMIT 1 FOR UPDATE OF n SKIP LOCKED", 0 };
+
+static const struct db_stmt q_cancel_lease = { "outbox_cancel_lease",
+	"UPDATE notifications SET receipt_lease_until = now() + make_interval(secs => $2::int)"
+	" WHERE id = $1", 2 };
+
+/* $2: ok | failed (never again) | retry (in CANCEL_RETRY_S s). */
+static const struct db_stmt q_cancel_done = { "outbox_cancel_done",
+	"UPDATE notifications SET receipt_cancel = $3,"
+	"  receipt_cancelled_at = CASE WHEN $2 = 'ok' THEN now() END,"
+	"  receipt_lease_until = CASE $2 WHEN 'ok' THEN NULL WHEN 'failed' THEN 'infinity'"
+	"   ELSE now() + make_interval(secs => " CANCEL_RETRY_S ") END"
+	" WHERE id = $1", 3 };
 
 /* ---- waking ------------------------------------------------------------- */
 
@@ -221,6 +323,24 @@ listener_main(void *arg)
 
 /* ---- a sender ------------------------------------------------------------- */
 
+struct channel {
+	const char *name;             /* notifications.channel */
+};
+
+static const struct channel channels[] = { { "email" }, { "pushover" }, { "webhook" } };
+#define NCHANNELS (sizeof(channels) / sizeof(channels[0]))
+
+/* The lease of one send on ch, in seconds (see the top of this file). */
+static long long
+lease_s(const struct channel *ch, const struct srv_conf *cf)
+{
+	if (strcmp(ch->name, "email") == 0)
+		return cf->smtp_timeout_s * SMTP_LEASE_STEPS + LEASE_MARGIN_S;
+	if (strcmp(ch->name, "pushover") == 0)
+		return cf->pushover_timeout_s + LEASE_MARGIN_S;
+	return cf->webhook_timeout_s + LEASE_MARGIN_S;
+}
+
 static int
 col_int(PGresult *q, int col)
 {
@@ -276,118 +396,288 @@ fill_notice(PGresult *q, struct notice *n)
 	n->since = PQgetvalue(q, 0, 30);
 }
 
+/* Runs one statement; 0, or -1 with *gone set when the connection was lost. */
+static int
+exec_ok(PGconn *c, const struct db_stmt *st, const char *const *v, ExecStatusType want,
+    PGresult **out, int *gone)
+{
+	PGresult *r = db_exec(c, st, v);
+
+	if (!db_ok(r, want)) {
+		log_error("outbox: %s: %s", st->name, PQerrorMessage(c));
+		*gone = db_outcome(c, r) == DB_UNAVAILABLE;
+		PQclear(r);
+		return -1;
+	}
+	if (out)
+		*out = r;
+	else
+		PQclear(r);
+	return 0;
+}
+
+static int
+commit(PGconn *c, int *gone)
+{
+	PGresult *r = PQexec(c, "COMMIT");
+	int ok = db_ok(r, PGRES_COMMAND_OK);
+
+	if (!ok) {
+		log_error("outbox: COMMIT failed: %s", PQerrorMessage(c));
+		*gone = db_outcome(c, r) == DB_UNAVAILABLE;
+	}
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+/* The wait until ch has something due (lease ends and a pause included), or -1. */
+static long long
+next_due_ms(PGconn *c, const struct channel *ch)
+{
+	const char *v[1] = { ch->name };
+	PGresult *q = db_exec(c, &q_next_due, v);
+	long long ms = -1;
+
+	if (db_ok(q, PGRES_TUPLES_OK) && PQntuples(q) == 1 && !PQgetisnull(q, 0, 0))
+		ms = col_i64(q, 0);
+	PQclear(q);
+	if (ms >= 0 && ms < OUTBOX_MIN_WAIT_MS)
+		ms = OUTBOX_MIN_WAIT_MS;   /* due but claimed by another sender this moment */
+	return ms;
+}
+
+/* Records a pause of ch until (epoch s), with its event when it is a new one. */
+static void
+record_pause(PGconn *c, const struct channel *ch, int64_t until, const char *reason)
+{
+	char u[24];
+	const char *v[3] = { ch->name, u, reason };
+	PGresult *q = NULL;
+	int gone = 0;
+
+	snprintf(u, sizeof(u), "%lld", (long long)until);
+	if (db_cmd(c, "BEGIN") < 0)
+		return;
+	if (exec_ok(c, &q_pause, v, PGRES_TUPLES_OK, &q, &gone) < 0)
+		goto fail;
+	if (PQntuples(q) == 1 && PQgetvalue(q, 0, 0)[0] == 't' &&
+	    alert_channel_paused(c, ch->name, (long long)until, reason) != DB_OK)
+		goto fail;
+	PQclear(q);
+	q = NULL;
+	if (commit(c, &gone) == 0)
+		return;
+fail:
+	PQclear(q);
+	if (!gone && PQstatus(c) == CONNECTION_OK)
+		db_cmd(c, "ROLLBACK");
+}
+
 /*
- * Claims and delivers one due row. Returns 1 when it handled one, 0 when
- * none was due (*next_ms: the wait until the earliest retry, or -1), -1
- * when the database is unavailable.
+ * Cancels one emergency page whose check recovered or was acknowledged
+ * (whose agent is up again): lease, COMMIT, call, record. 1 when it
+ * handled one, 0 when none is waiting, -1 on a database failure.
  */
 static int
-send_one(long long *next_ms)
+cancel_one(PGconn *c, const struct srv_conf *cf)
+{
+	PGresult *q = NULL;
+	char lease[24], tag[64], err[NOTIFY_ERR_MAX] = "", note[NOTIFY_ERR_MAX + 32];
+	char id[24], reason[32];
+	const char *v[3];
+	enum send_verdict verdict;
+	int gone = 0, rc = -1;
+
+	if (db_cmd(c, "BEGIN") < 0)
+		return -1;
+	if (exec_ok(c, &q_cancel_claim, NULL, PGRES_TUPLES_OK, &q, &gone) < 0)
+		goto fail;
+	if (PQntuples(q) == 0) {
+		PQclear(q);
+		return commit(c, &gone) == 0 ? 0 : -1;
+	}
+	/* copied: q is cleared before the outcome is recorded */
+	snprintf(id, sizeof(id), "%s", PQgetvalue(q, 0, 0));
+	snprintf(reason, sizeof(reason), "%s", PQgetvalue(q, 0, 3));
+	snprintf(lease, sizeof(lease), "%lld", cf->pushover_timeout_s + LEASE_MARGIN_S);
+	v[0] = id;
+	v[1] = lease;
+	if (exec_ok(c, &q_cancel_lease, v, PGRES_COMMAND_OK, NULL, &gone) < 0 ||
+	    commit(c, &gone) < 0)
+		goto fail;
+	/* leased and committed: no transaction is open across the call */
+	notify_pushover_tag(col_i64(q, 1), col_i64(q, 2), tag, sizeof(tag));
+	verdict = notify_pushover_cancel(cf, tag, err, sizeof(err));
+	if (verdict == SEND_OK) {
+		snprintf(note, sizeof(note), "%s", reason);
+		log_info("notification %s: emergency page %s cancelled (%s)", id, tag, reason);
+	} else {
+		snprintf(note, sizeof(note), "%s: %s", verdict == SEND_FAIL ? "failed" : "retrying", err);
+		log_warn("notification %s: cancelling emergency page %s: %s", id, tag, note);
+	}
+	v[1] = verdict == SEND_OK ? "ok" : verdict == SEND_FAIL ? "failed" : "retry";
+	v[2] = note;
+	PQclear(q);
+	q = NULL;
+	if (exec_ok(c, &q_cancel_done, v, PGRES_COMMAND_OK, NULL, &gone) < 0)
+		return -1;   /* the lease runs out and the cancel is tried again */
+	return 1;
+fail:
+	if (!gone && PQstatus(c) == CONNECTION_OK)
+		db_cmd(c, "ROLLBACK");
+	PQclear(q);
+	return rc;
+}
+
+/* The backoff after attempts attempts, in seconds. */
+static long long
+backoff_s(int attempts)
+{
+	int shift = attempts < 10 ? attempts : 10;
+	long long d = 1LL << shift;
+
+	return d > OUTBOX_BACKOFF_MAX_S ? OUTBOX_BACKOFF_MAX_S : d;
+}
+
+/*
+ * Claims, leases, sends and records one due row of ch. Returns 1 when it
+ * handled one, 0 when none was due (*next_ms: the wait until something of
+ * ch is due, or -1), -1 when the database is unavailable.
+ */
+static int
+send_one(const struct channel *ch, long long *next_ms)
 {
 	PGconn *c = db_conn();
-	PGresult *q = NULL;
+	PGresult *q = NULL, *l = NULL;
 	struct notice n = { 0 };
-	char err[NOTIFY_ERR_MAX] = "", secs[24], id[24], hours[24];
-	const char *channel, *status, *v[4];
+	struct po_result po = { "", 0 };
+	char err[NOTIFY_ERR_MAX] = "", secs[24], id[24], hours[24], lease[24];
+	const char *status, *v[6], *attempt_id;
+	const struct srv_conf *cf = NULL;
 	enum send_verdict verdict;
-	int attempts, rc = -1, in_tx = 0, gone = 0;
+	int attempts, rc = -1, in_tx = 0, gone = 0, in_doubt;
 	int64_t t0;
+	long long delay;
 
 	*next_ms = -1;
 	if (c == NULL)
 		return -1;
+	cf = conf_hold();   /* held from the lease to the outcome; dropped at done: */
+	if (strcmp(ch->name, "pushover") == 0) {
+		int r;
+		while ((r = cancel_one(c, cf)) == 1)
+			;
+		if (r < 0)
+			goto done;
+	}
 	if (db_cmd(c, "BEGIN") < 0)
 		goto done;
 	in_tx = 1;
 	snprintf(hours, sizeof(hours), "%d", OUTBOX_GIVE_UP_H);
 	v[0] = hours;
-	q = db_exec(c, &q_claim, v);
-	if (!db_ok(q, PGRES_TUPLES_OK)) {
-		gone = db_outcome(c, q) == DB_UNAVAILABLE;   /* c is gone */
+	v[1] = ch->name;
+	if (exec_ok(c, &q_claim, v, PGRES_TUPLES_OK, &q, &gone) < 0)
 		goto done;
-	}
 	if (PQntuples(q) == 0) {
-		PQclear(q);
-		q = db_exec(c, &q_next_due, NULL);
-		if (db_ok(q, PGRES_TUPLES_OK) && PQntuples(q) == 1)
-			*next_ms = col_i64(q, 0);
+		if (commit(c, &gone) < 0)
+			goto done;
+		in_tx = 0;
+		*next_ms = next_due_ms(c, ch);
 		rc = 0;
 		goto done;
 	}
 	fill_notice(q, &n);
-	n.conf = conf_hold();   /* held for this one send; dropped at done: */
-	channel = PQgetvalue(q, 0, 1);
+	n.conf = cf;
 	attempts = col_int(q, 2);
+	in_doubt = strcmp(PQgetvalue(q, 0, 31), "sending") == 0;
+	snprintf(id, sizeof(id), "%lld", (long long)n.id);
+	snprintf(lease, sizeof(lease), "%lld", lease_s(ch, cf));
+	v[0] = id;
+	v[1] = lease;
+	v[2] = in_doubt ? "true" : "false";
+	if (exec_ok(c, &q_lease, v, PGRES_TUPLES_OK, &l, &gone) < 0)
+		goto done;
+	if (PQntuples(l) != 1) {
+		log_error("outbox: notification %s: lease not taken", id);
+		goto done;
+	}
+	if (commit(c, &gone) < 0)
+		goto done;
+	in_tx = 0;
+	/* the lease is committed: from here on no transaction or lock is held */
+	attempt_id = PQgetvalue(l, 0, 0);
+	n.resent = PQgetvalue(l, 0, 1)[0] == 't';
+	if (in_doubt)
+		log_warn("notification %s: the attempt before was interrupted (lease ran out"
+		    " without an outcome): sending again, marked as a resend", id);
 	t0 = mono_now_us();
 	if (PQgetvalue(q, 0, 17)[0] != 't') {
 		snprintf(err, sizeof(err), "the contact was deleted");
 		verdict = SEND_FAIL;
-	} else if (strcmp(channel, "email") == 0) {
+	} else if (strcmp(ch->name, "email") == 0) {
 		verdict = notify_email(&n, err, sizeof(err));
-	} else if (strcmp(channel, "pushover") == 0) {
-		verdict = notify_pushover(&n, err, sizeof(err));
-	} else if (strcmp(channel, "webhook") == 0) {
-		verdict = notify_webhook(&n, err, sizeof(err));
+	} else if (strcmp(ch->name, "pushover") == 0) {
+		verdict = notify_pushover(&n, &po, err, sizeof(err));
 	} else {
-		snprintf(err, sizeof(err), "unknown channel \"%s\"", channel);
-		verdict = SEND_FAIL;
+		verdict = notify_webhook(&n, err, sizeof(err));
 	}
 	if (verdict == SEND_RETRY && PQgetvalue(q, 0, 3)[0] == 't') {
-		size_t l = strlen(err);
-		snprintf(err + l, sizeof(err) - l, " (giving up after %d hours)", OUTBOX_GIVE_UP_H);
+		size_t len = strlen(err);
+		snprintf(err + len, sizeof(err) - len, " (giving up after %d hours)", OUTBOX_GIVE_UP_H);
 		verdict = SEND_FAIL;
 	}
 	status = verdict == SEND_OK ? "sent" : verdict == SEND_FAIL ? "failed" : "pending";
-	{
-		int shift = attempts < 10 ? attempts : 10;
-		long long delay = 1LL << shift;
-		if (delay > OUTBOX_BACKOFF_MAX_S)
-			delay = OUTBOX_BACKOFF_MAX_S;
-		snprintf(secs, sizeof(secs), "%lld", delay);
+	delay = backoff_s(attempts);
+	if (po.pause_until > 0 && verdict == SEND_RETRY) {
+		long long until = (long long)po.pause_until - (long long)time(NULL);
+		if (until > delay)
+			delay = until;   /* no sooner than the provider's reset */
 	}
+	snprintf(secs, sizeof(secs), "%lld", delay);
 	if (verdict == SEND_OK)
-		log_info("notification %lld: %s %s to %s sent in %lld ms", (long long)n.id,
-		    n.kind, channel, n.contact, (long long)((mono_now_us() - t0) / 1000));
+		log_info("notification %s: %s %s to %s sent%s in %lld ms", id, n.kind, ch->name,
+		    n.contact, n.resent ? " (resent)" : "", (long long)((mono_now_us() - t0) / 1000));
 	else
-		log_warn("notification %lld: %s %s to %s %s: %s%s%s", (long long)n.id, n.kind,
-		    channel, n.contact, verdict == SEND_FAIL ? "failed" : "not sent", err,
+		log_warn("notification %s: %s %s to %s %s: %s%s%s", id, n.kind, ch->name, n.contact,
+		    verdict == SEND_FAIL ? "failed" : "not sent", err,
 		    verdict == SEND_RETRY ? "; retry in " : "", verdict == SEND_RETRY ? secs : "");
-	snprintf(id, sizeof(id), "%lld", (long long)n.id);
 	v[0] = id;
 	v[1] = status;
 	v[2] = verdict == SEND_OK ? NULL : err;
 	v[3] = secs;
+	v[4] = attempt_id;
+	v[5] = po.receipt[0] ? po.receipt : NULL;
 	{
-		PGresult *u = db_exec(c, &q_result, v);
-		int ok = db_ok(u, PGRES_COMMAND_OK);
-		if (!ok)
-			gone = db_outcome(c, u) == DB_UNAVAILABLE;
-		PQclear(u);
-		if (!ok)
+		PGresult *u = NULL;
+		if (exec_ok(c, &q_result, v, PGRES_TUPLES_OK, &u, &gone) < 0) {
+			log_error("outbox: notification %s: the outcome (%s) is not recorded; the"
+			    " lease runs out and it is sent again, marked as a resend", id, status);
 			goto done;
+		}
+		if (PQntuples(u) == 0)
+			log_warn("notification %s: the lease ran out during the send and another"
+			    " attempt took it over; this outcome (%s) is recorded in the attempt log only",
+			    id, status);
+		PQclear(u);
 	}
-	PQclear(q);
-	q = PQexec(c, "COMMIT");
-	in_tx = 0;
-	if (!db_ok(q, PGRES_COMMAND_OK)) {
-		log_error("outbox: COMMIT of notification %s failed (%s); it will be sent again",
-		    id, PQerrorMessage(c));
-		gone = db_outcome(c, q) == DB_UNAVAILABLE;
-		goto done;
-	}
+	if (po.pause_until > 0)
+		record_pause(c, ch, po.pause_until, verdict == SEND_OK ?
+		    "X-Limit-App-Remaining: 0" : "HTTP 429 Too Many Requests");
 	rc = 1;
 done:
 	if (in_tx && !gone && PQstatus(c) == CONNECTION_OK)
 		db_cmd(c, "ROLLBACK");
 	PQclear(q);
-	conf_drop(n.conf);
+	PQclear(l);
+	conf_drop(cf);
 	return rc;
 }
 
 static void *
 sender_main(void *arg)
 {
-	(void)arg;
+	const struct channel *ch = arg;
+
 	for (;;) {
 		unsigned long gen;
 		long long next_ms, wait_ms;
@@ -400,7 +690,7 @@ sender_main(void *arg)
 		}
 		gen = wake_gen;
 		pthread_mutex_unlock(&mu);
-		r = send_one(&next_ms);
+		r = send_one(ch, &next_ms);
 		if (r == 1)
 			continue;
 		if (r < 0)
@@ -435,14 +725,15 @@ outbox_start(void)
 	if (pthread_create(&listener_tid, NULL, listener_main, NULL) != 0)
 		return -1;
 	listener_started = 1;
-	for (i = 0; i < n; i++) {
-		if (pthread_create(&sender_tid[i], NULL, sender_main, NULL) != 0) {
-			log_error("outbox: cannot start sender thread %d", i);
-			break;
+	for (i = 0; i < n * (int)NCHANNELS; i++) {
+		const struct channel *ch = &channels[i % NCHANNELS];
+		if (pthread_create(&sender_tid[nsenders], NULL, sender_main, (void *)ch) != 0) {
+			log_error("outbox: cannot start a %s sender thread", ch->name);
+			return -1;   /* outbox_stop() joins the ones started */
 		}
 		nsenders++;
 	}
-	return nsenders > 0 ? 0 : -1;
+	return 0;
 }
 
 void

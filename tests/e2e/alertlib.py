@@ -44,6 +44,11 @@ class SmtpSink:
         self.log_path = os.path.join(tmp, name + "-sink.log")
 
     def start(self):
+        for name in ("hold", "held", "release"):
+            try:
+                os.unlink(os.path.join(self.dir, name))
+            except FileNotFoundError:
+                pass
         cmd = [PY, os.path.join(HERE, "smtp_sink.py"), "--dir", self.dir,
                "--port", str(self.port)]
         if self.starttls:
@@ -73,10 +78,41 @@ class SmtpSink:
         except FileNotFoundError:
             pass
 
+    def hold(self):
+        """Messages wait unanswered after their data until release()."""
+        with open(os.path.join(self.dir, "release"), "w") as f:
+            f.write("accept")
+        open(os.path.join(self.dir, "hold"), "w").close()
+
+    def held(self):
+        try:
+            with open(os.path.join(self.dir, "held")) as f:
+                return int(f.read().strip() or 0)
+        except FileNotFoundError:
+            return 0
+
+    def release(self, drop=False):
+        """Held messages are stored and accepted - or, with drop, refused (421)
+        and not stored."""
+        with open(os.path.join(self.dir, "release"), "w") as f:
+            f.write("drop" if drop else "accept")
+        try:
+            os.unlink(os.path.join(self.dir, "hold"))
+        except FileNotFoundError:
+            pass
+
     def messages(self):
         """Index records of the stored messages, oldest first."""
         try:
             with open(os.path.join(self.dir, "index.jsonl")) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
+
+    def held_messages(self):
+        """Subject and Message-ID of every message that was held."""
+        try:
+            with open(os.path.join(self.dir, "held.jsonl")) as f:
                 return [json.loads(line) for line in f if line.strip()]
         except FileNotFoundError:
             return []
@@ -136,6 +172,14 @@ class Pushover:
     def held(self):
         with urllib.request.urlopen("http://127.0.0.1:%d/control" % self.port, timeout=5) as r:
             return json.loads(r.read())["held"]
+
+    def limit(self, remaining, reset_in):
+        """remaining messages until now+reset_in s (then 429 until that reset)."""
+        self._control({"reset_in": reset_in, "limit_remaining": remaining})
+
+    def receipts(self):
+        with urllib.request.urlopen("http://127.0.0.1:%d/control" % self.port, timeout=5) as r:
+            return json.loads(r.read())["receipts"]
 
     def requests(self):
         try:

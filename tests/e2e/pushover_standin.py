@@ -22,6 +22,23 @@ closed WITHOUT an answer and logged with status 0 ("dropped"), so a test
 can kill serverd while a request is held and know the held request never
 counted as delivered.
 
+Rate limits (https://pushover.net/api#limits): every answer to a message
+carries X-Limit-App-Limit, X-Limit-App-Remaining and X-Limit-App-Reset
+(epoch seconds). POST /control {"limit_remaining": N, "reset_in": S} leaves N
+messages until now+S; once none remain, messages are answered 429 (with
+the headers) until the reset, when the quota is back to --limit. An
+injected 429 ({"fail": N, "code": 429}) carries the headers too, with
+Remaining 0 and the reset "reset_in" (default 2) seconds away.
+
+Receipts (https://pushover.net/api/receipts): an accepted priority-2
+message gets a receipt, remembered with its "tags" (comma-separated).
+GET /1/receipts/R.json?token=T answers its status (acknowledged, expired,
+expires_at ...); POST /1/receipts/R/cancel.json and POST
+/1/receipts/cancel_by_tag/TAG.json, both with token=T in a form body,
+cancel (the latter answers "canceled": n). A bad token is 400, an unknown
+receipt 404. GET /control lists the receipts: {"held", "receipts": [{receipt,
+tags, cancelled, cancelled_by, ...}]}.
+
 Every request to /1/messages.json is appended to --log (JSONL): time
 received, the fields, the status answered. Prints "ready PORT" once
 listening; stops on SIGTERM/SIGINT.
@@ -50,6 +67,13 @@ class State:
         self.hold = threading.Event()      # set: message requests wait
         self.release = threading.Event()   # set: waiting requests are dropped
         self.held = 0
+        self.limit = 10000
+        self.remaining = self.limit
+        self.reset = int(time.time()) + 30 * 86400
+        self.reset_in = 2
+        self.receipts = {}   # receipt -> dict
+        self.tags = {}       # tag -> [receipt]
+        self.cancels = []
 
 
 def validate(f, want_token):
@@ -106,9 +130,12 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
-    def answer(self, code, obj):
+    def answer(self, code, obj, limits=None):
         body = json.dumps(obj).encode()
         self.send_response(code)
+        if limits:
+            for k, v in limits:
+                self.send_header(k, str(v))
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -122,9 +149,85 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/control":
             with self.state.lock:
                 held = self.state.held
-            self.answer(200, {"status": 1, "held": held})
+                receipts = [dict(r) for r in self.state.receipts.values()]
+            self.answer(200, {"status": 1, "held": held, "receipts": receipts})
+            return
+        u = urllib.parse.urlsplit(self.path)
+        m = re.match(r"^/1/receipts/([A-Za-z0-9]+)\.json$", u.path)
+        if m:
+            q = dict(urllib.parse.parse_qsl(u.query))
+            self.receipt_status(m.group(1), q.get("token", ""))
             return
         self.answer(404, {"status": 0, "errors": ["not found"]})
+
+    def token_ok(self, token):
+        return KEY_RE.match(token or "") and (not self.state.token or token == self.state.token)
+
+    def receipt_status(self, receipt, token):
+        req_id = str(uuid.uuid4())
+        if not self.token_ok(token):
+            self.answer(400, {"token": "invalid", "errors": ["application token is invalid"],
+                              "status": 0, "request": req_id})
+            return
+        with self.state.lock:
+            r = self.state.receipts.get(receipt)
+            r = dict(r) if r else None
+        if r is None:
+            self.answer(404, {"receipt": "not found", "errors": ["receipt not found; may be invalid or expired"],
+                              "status": 0, "request": req_id})
+            return
+        now = int(time.time())
+        expired = 1 if r["cancelled"] or now >= r["expires_at"] else 0
+        self.answer(200, {"status": 1, "acknowledged": 0, "acknowledged_at": 0,
+                          "acknowledged_by": "", "acknowledged_by_device": "",
+                          "last_delivered_at": r["created_at"], "expired": expired,
+                          "expires_at": r["expires_at"], "called_back": 0, "called_back_at": 0,
+                          "request": req_id})
+
+    def receipts_post(self, path, raw):
+        """POST /1/receipts/R/cancel.json and /1/receipts/cancel_by_tag/TAG.json."""
+        req_id = str(uuid.uuid4())
+        st = self.state
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip()
+        f = dict(urllib.parse.parse_qsl(raw.decode("utf-8", "replace"))) \
+            if ctype == "application/x-www-form-urlencoded" else {}
+        if not self.token_ok(f.get("token", "")):
+            self.answer(400, {"token": "invalid", "errors": ["application token is invalid"],
+                              "status": 0, "request": req_id})
+            return
+        now = time.time()
+        m = re.match(r"^/1/receipts/cancel_by_tag/([^/]+)\.json$", path)
+        if m:
+            tag = urllib.parse.unquote(m.group(1))
+            n = 0
+            with st.lock:
+                for rc in st.tags.get(tag, []):
+                    r = st.receipts[rc]
+                    if not r["cancelled"] and now < r["expires_at"]:
+                        r["cancelled"] = True
+                        r["cancelled_at"] = now
+                        r["cancelled_by"] = "tag"
+                        n += 1
+                st.cancels.append({"at": now, "tag": tag, "canceled": n})
+            self.answer(200, {"status": 1, "canceled": n, "request": req_id})
+            return
+        m = re.match(r"^/1/receipts/([A-Za-z0-9]+)/cancel\.json$", path)
+        if m:
+            with st.lock:
+                r = st.receipts.get(m.group(1))
+                if r is not None and not r["cancelled"]:
+                    r["cancelled"] = True
+                    r["cancelled_at"] = now
+                    r["cancelled_by"] = "receipt"
+                    st.cancels.append({"at": now, "receipt": m.group(1)})
+            if r is None:
+                self.answer(404, {"receipt": "not found",
+                                  "errors": ["receipt not found; may be invalid or expired"],
+                                  "status": 0, "request": req_id})
+            else:
+                self.answer(200, {"status": 1, "request": req_id})
+            return
+        self.answer(404, {"status": 0, "errors": ["not found"], "request": req_id})
 
     def hold_and_drop(self, received, fields):
         """Waits while holding is on, then closes without an answer."""
@@ -154,12 +257,20 @@ class Handler(BaseHTTPRequestHandler):
                         else:
                             st.hold.clear()
                             st.release.set()
-                    if "fail" in c or "hold" not in c:
+                    if "reset_in" in c:
+                        st.reset_in = int(c["reset_in"])
+                    if "limit_remaining" in c:
+                        st.remaining = int(c["limit_remaining"])
+                        st.reset = int(time.time()) + st.reset_in
+                    if "fail" in c or not ({"hold", "limit_remaining", "reset_in"} & set(c)):
                         st.fail = int(c.get("fail", 0))
                         st.code = int(c.get("code", 500))
                 self.answer(200, {"status": 1})
             except (ValueError, TypeError):
                 self.answer(400, {"status": 0, "errors": ["bad control body"]})
+            return
+        if self.path.startswith("/1/receipts/"):
+            self.receipts_post(self.path.split("?")[0], raw)
             return
         if self.path.split("?")[0] not in ("/1/messages.json", "/1/messages"):
             self.answer(404, {"status": 0, "errors": ["not found"]})
@@ -182,13 +293,26 @@ class Handler(BaseHTTPRequestHandler):
         if st.hold.is_set():
             self.hold_and_drop(received, fields)
             return
+        now = time.time()
         with st.lock:
             injected = st.fail > 0
             if injected:
                 st.fail -= 1
                 code = st.code
+            if now >= st.reset and st.remaining < st.limit:
+                st.remaining = st.limit               # a new period
+                st.reset = int(now) + 30 * 86400
+            over = not injected and st.remaining <= 0
         if injected:
             resp = {"status": 0, "errors": ["injected failure %d" % code], "request": req_id}
+            if code == 429:
+                with st.lock:
+                    st.remaining = 0
+                    st.reset = int(now) + st.reset_in
+        elif over:
+            code = 429
+            resp = {"status": 0, "errors": ["application is over its message limit"],
+                    "request": req_id}
         else:
             more, prio = validate(fields, st.token)
             errors += more
@@ -202,13 +326,26 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 code = 200
                 resp = {"status": 1, "request": req_id}
+                with st.lock:
+                    st.remaining -= 1
                 if prio == 2:
-                    resp["receipt"] = uuid.uuid4().hex[:30]
+                    rc = uuid.uuid4().hex[:30]
+                    resp["receipt"] = rc
+                    tags = [x for x in fields.get("tags", "").split(",") if x]
+                    with st.lock:
+                        st.receipts[rc] = {"receipt": rc, "tags": tags, "created_at": int(now),
+                                           "expires_at": int(now) + int(fields["expire"]),
+                                           "cancelled": False, "cancelled_by": None,
+                                           "title": fields.get("title", "")}
+                        for tg in tags:
+                            st.tags.setdefault(tg, []).append(rc)
         with st.lock:
+            limits = [("X-Limit-App-Limit", st.limit), ("X-Limit-App-Remaining", max(st.remaining, 0)),
+                      ("X-Limit-App-Reset", st.reset)]
             with open(st.log_path, "a") as f:
                 f.write(json.dumps({"received_at": received, "fields": fields,
                                     "status": code, "response": resp}) + "\n")
-        self.answer(code, resp)
+        self.answer(code, resp, limits)
 
 
 def main():

@@ -14,10 +14,18 @@ requires STARTTLS before MAIL; --auth USER:PASS requires AUTH (PLAIN or
 LOGIN) with those credentials. While a file DIR/refuse exists, every
 message is answered with the reply in it (default "451 4.3.0 try again
 later"), e.g. "554 5.7.1 no thanks"; remove the file to accept again.
+While a file DIR/hold exists, a message is held after its data was
+received, unanswered (the client waits for the reply to its final dot):
+the mail is "in flight". DIR/held has the number held now. When hold is
+removed, a held message is stored and answered as usual - or, when
+DIR/release says "drop", answered "421" and NOT stored. Every held
+message's Subject and Message-ID are appended to DIR/held.jsonl. (a test kills the
+client while held and knows the held copy never counted).
 "Down" is simply this process not running. Prints "ready PORT" once
 listening; stops on SIGTERM/SIGINT.
 """
 import argparse
+import asyncio
 import email
 import email.policy
 import json
@@ -37,6 +45,7 @@ class Sink:
         self.dir = directory
         self.lock = threading.Lock()
         self.seq = 0
+        self.held = 0
         os.makedirs(directory, exist_ok=True)
         for name in os.listdir(directory):
             if name.endswith(".eml"):
@@ -45,7 +54,37 @@ class Sink:
                 except ValueError:
                     pass
 
+    def _held(self, delta):
+        with self.lock:
+            self.held += delta
+            with open(os.path.join(self.dir, "held.tmp"), "w") as f:
+                f.write(str(self.held))
+            os.rename(os.path.join(self.dir, "held.tmp"), os.path.join(self.dir, "held"))
+
     async def handle_DATA(self, server, session, envelope):
+        hold = os.path.join(self.dir, "hold")
+        if os.path.exists(hold):
+            data = envelope.original_content or envelope.content
+            if isinstance(data, str):
+                data = data.encode()
+            msg = email.message_from_bytes(data, policy=email.policy.default)
+            with self.lock, open(os.path.join(self.dir, "held.jsonl"), "a") as f:
+                f.write(json.dumps({"subject": str(msg.get("Subject", "")),
+                                    "message_id": str(msg.get("Message-ID", ""))}) + "\n")
+            self._held(1)
+            try:
+                # a client that goes away cancels this task: the message is not stored
+                while os.path.exists(hold):
+                    await asyncio.sleep(0.01)
+            finally:
+                self._held(-1)
+            try:
+                with open(os.path.join(self.dir, "release")) as f:
+                    mode = f.read().strip()
+            except FileNotFoundError:
+                mode = "accept"
+            if mode == "drop":
+                return "421 4.3.0 held message dropped"
         refuse = os.path.join(self.dir, "refuse")
         if os.path.exists(refuse):
             with open(refuse) as f:

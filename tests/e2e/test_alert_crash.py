@@ -1,23 +1,29 @@
 #!/usr/bin/python3
 """test_alert_crash.py - a crash, a restart or a second serverd never drops
-or doubles a notification:
-  - kill -9 while the Pushover stand-in holds the page unanswered (and the
-    relay is down), then restart: delivered once on each channel;
-  - kill -9 while a sender holds the row lock in the middle of an SMTP
-    session (a relay that never answers): the claim rolls back, and after
-    the restart the row is delivered once;
+a notification, and never repeats one silently (DESIGN.md: the lease is
+committed before the network call; a send whose serverd died is in doubt,
+sent again and marked as a resend):
+  - kill -9 while the Pushover stand-in holds the page unanswered and the
+    SMTP sink holds the mail unanswered (both provably in flight), then
+    restart: the interrupted attempt is in the attempt log (ok null, error
+    "interrupted"), the resend says so (" (resent)", X-Custos-Resent: yes,
+    the same Message-ID), and exactly one of each is accepted;
+  - kill -9 while a sender is inside an SMTP session with a relay that
+    accepts TCP and never greets: the same, for the mail;
   - two serverd instances on one database, results posted to both: every
     notification exactly once, and the dead-agent job runs once."""
 import datetime
+import time
 import socket
 import threading
-import time
 
 from alertlib import AlertEnv
 from harness import Server, Tap, wait_for
 
 t = Tap()
-e = AlertEnv(start_sink=False, conf={"agent_grace_s": "1"})
+# short time limits so the leases of the killed serverd end soon:
+# email 2 s x 4 steps + 3 s, Pushover 2 s + 3 s (outbox.c)
+e = AlertEnv(conf={"agent_grace_s": "1", "smtp_timeout_s": "2", "pushover_timeout_s": "2"})
 A = e.admin
 
 
@@ -30,31 +36,52 @@ def row(check_id, channel):
     return ns[0] if ns else {}
 
 
-# ---- kill -9 while the page is in flight ----------------------------------------------
-# The test owns the window: the relay is down (nothing can be mailed) and the
-# Pushover stand-in holds every request unanswered, so serverd is killed while
-# the page is provably in flight and not yet accepted - never "sometimes
-# before, sometimes after" the send. The held request is then dropped without
-# an answer, so the only page that may count is the one sent after the restart.
+def log_of(check_id, channel):
+    return [(a["ok"], a["error"]) for a in row(check_id, channel).get("attempt_log", [])]
+
+
+# ---- kill -9 while the page and the mail are in flight -------------------------------
+# The test owns the window: the stand-in and the sink hold the requests
+# unanswered, so serverd is killed while both are provably in flight and not
+# yet accepted. The held copies are then dropped without acceptance, so the
+# only copies that may count are the resends after the restart.
 c = e.check("sshd", max_attempts=1)
 e.po.hold()
+e.sink.hold()
 e.post(c, 2, "gone")
 t.ok(wait_for(lambda: e.po.held() >= 1, 10), "the Pushover request is in flight (held by the stand-in)")
+t.ok(wait_for(lambda: e.sink.held() >= 1, 10), "the mail is in flight (held by the sink after its data)")
+t.eq((row(c, "pushover").get("status"), row(c, "pushover").get("attempts"), log_of(c, "pushover")),
+     ("sending", 1, [(None, None)]), "Pushover: the lease and the attempt were committed before the send")
+t.eq((row(c, "email").get("status"), log_of(c, "email")), ("sending", [(None, None)]),
+     "email: the lease and the attempt were committed before the send")
 e.server.kill9()
-t.ok(e.server.proc is None, "serverd killed with SIGKILL while the page is in flight")
+t.ok(e.server.proc is None, "serverd killed with SIGKILL while both are in flight")
 e.po.release()
-t.eq(len(e.po.accepted()), 0, "nothing was accepted before the crash")
-e.sink.start()
+e.sink.release(drop=True)
+t.ok(wait_for(lambda: e.po.held() == 0 and e.sink.held() == 0, 10),
+     "the held copies were dropped", (e.po.held(), e.sink.held()))
+t.eq(len(e.po.accepted()) + len(e.sink.messages()), 0, "nothing was accepted before the crash")
 e.server.start()
-t.ok(e.wait_mail(lambda m: m["subject"] == "[custos] PROBLEM web01/sshd is CRITICAL", 20),
-     "after the restart the notification is delivered")
 t.ok(wait_for(lambda: row(c, "email").get("status") == "sent"
-              and row(c, "pushover").get("status") == "sent", 20), "both rows sent")
-t.eq(len(mails("[custos] PROBLEM web01/sshd is CRITICAL")), 1, "exactly once")
-t.eq(len([r for r in e.po.accepted() if r["fields"]["title"] == "PROBLEM web01/sshd is CRITICAL"]), 1,
-     "Pushover exactly once")
+              and row(c, "pushover").get("status") == "sent", 30),
+     "after the restart (and the leases' end) both rows are sent", [row(c, "email"), row(c, "pushover")])
+t.eq(log_of(c, "pushover"), [(None, "interrupted"), (True, None)],
+     "Pushover attempt log: the interrupted attempt, then the resend")
+t.eq(log_of(c, "email"), [(None, "interrupted"), (True, None)],
+     "email attempt log: the interrupted attempt, then the resend")
+t.eq((row(c, "pushover").get("resent"), row(c, "email").get("resent")), (True, True), "rows marked resent")
+pages = [r for r in e.po.accepted() if r["fields"]["title"].startswith("PROBLEM web01/sshd is CRITICAL")]
+t.eq([r["fields"]["title"] for r in pages], ["PROBLEM web01/sshd is CRITICAL (resent)"],
+     "exactly one page accepted, its title ending in \" (resent)\"")
+ms = mails("[custos] PROBLEM web01/sshd is CRITICAL")
+t.eq(len(ms), 1, "exactly one mail accepted")
+dropped = e.sink.held_messages()
+t.ok(ms and dropped and ms[0]["message_id"] == dropped[0]["message_id"],
+     "the resent mail keeps the Message-ID of the interrupted one", [ms, dropped])
+t.ok(ms and b"\r\nX-Custos-Resent: yes\r\n" in e.sink.raw(ms[0]), "the resent mail says X-Custos-Resent: yes")
 
-# ---- kill -9 in the middle of an SMTP session -------------------------------------------
+# ---- kill -9 in the middle of an SMTP session (a relay that never greets) -----------------
 e.sink.stop()
 stall = socket.socket()
 stall.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -69,16 +96,15 @@ def accept_and_hold():
             s, _ = stall.accept()
         except OSError:
             return
-        held.append(s)            # never send the greeting: the sender waits, holding its row lock
+        held.append(s)            # never send the greeting: the sender waits for it
 
 
 threading.Thread(target=accept_and_hold, daemon=True).start()
 m = e.check("mysql", max_attempts=1)
 e.post(m, 2, "mysql down")
 t.ok(wait_for(lambda: len(held) >= 1, 5), "a sender is inside an SMTP session")
-time.sleep(0.3)
-r = row(m, "email")
-t.eq((r.get("status"), r.get("attempts")), ("pending", 0), "the row is claimed but nothing is recorded yet")
+t.ok(wait_for(lambda: row(m, "email").get("status") == "sending", 5), "its lease is committed")
+t.eq(log_of(m, "email"), [(None, None)], "... with the attempt recorded, no outcome yet")
 e.server.kill9()
 try:
     stall.shutdown(socket.SHUT_RDWR)   # wakes the accept() so the port is free again
@@ -87,14 +113,15 @@ except OSError:
 stall.close()
 for s in held:
     s.close()
-time.sleep(0.2)
 e.sink.start()
 e.server.start()
-t.ok(e.wait_mail(lambda x: x["subject"] == "[custos] PROBLEM web01/mysql is CRITICAL", 20),
-     "the claim rolled back with the crash; delivered after the restart")
+t.ok(e.wait_mail(lambda x: x["subject"] == "[custos] PROBLEM web01/mysql is CRITICAL", 30),
+     "the lease ran out with no outcome: delivered after the restart")
 t.ok(wait_for(lambda: row(m, "email").get("status") == "sent", 5), "row sent")
-time.sleep(1)
-t.eq(len(mails("[custos] PROBLEM web01/mysql is CRITICAL")), 1, "exactly once")
+t.eq(log_of(m, "email"), [(None, "interrupted"), (True, None)], "the interrupted attempt is in the log")
+ms = mails("[custos] PROBLEM web01/mysql is CRITICAL")
+t.eq(len(ms), 1, "exactly once")
+t.ok(ms and b"\r\nX-Custos-Resent: yes\r\n" in e.sink.raw(ms[0]), "marked as a resend")
 
 # ---- two instances on one database ------------------------------------------------------
 settings = {}

@@ -76,7 +76,8 @@ t.eq(len([r for r in e.po.requests() if r["fields"].get("title") == "PROBLEM web
 e.po.control(1, 429)
 p4 = e.check("p429", max_attempts=1)
 e.post(p4, 2)
-t.ok(e.wait_push(lambda r: r["fields"]["title"] == "PROBLEM web01/p429 is CRITICAL", 10), "429 is retried")
+t.ok(e.wait_push(lambda r: r["fields"]["title"] == "PROBLEM web01/p429 is CRITICAL", 10),
+     "429 is retried (after the stand-in's X-Limit-App-Reset; see test_alert_channels.py)")
 
 # ---- Pushover 400: failed, not retried ---------------------------------------------------
 e.po.control(100, 400)
@@ -99,7 +100,8 @@ m = e.wait_mail(lambda m: m["subject"] == "[custos] PROBLEM web01/café is CRITI
 t.ok(m, "a UTF-8 check name survives the subject (RFC 2047)", e.sink.subjects()[-3:])
 p = e.wait_push(lambda r: r["fields"].get("title") == "PROBLEM web01/café is CRITICAL")
 t.ok(p and len(p[0]["fields"]["message"]) <= 1024, "5000 bytes of output: the push message is cut to 1024")
-t.ok(m and ("x" * 5000) in e.sink.body(m[0]), "the mail carries the whole output")
+t.ok(m and ("x" * 1000 + "\u2026") in e.sink.body(m[0]) and ("x" * 1001) not in e.sink.body(m[0]),
+     "the mail carries the output cut to 1000 characters, marked with an ellipsis")
 t.ok(m and max(len(x) for x in e.sink.raw(m[0]).split(b"\r\n")) <= 998, "no line over SMTP's 998 bytes")
 
 # ---- the stand-in enforces the API ---------------------------------------------------

@@ -7,6 +7,7 @@ delivered once, over TLS, authenticated. smtp_starttls = require against a
 relay without STARTTLS never sends in clear."""
 import os
 import signal
+import subprocess
 import time
 
 from alertlib import AlertEnv, SmtpSink
@@ -40,7 +41,7 @@ def set_conf(**kv):
 
 c = e.check("sshd", max_attempts=1)
 e.post(c, 2, "gone")
-t.ok(wait_for(lambda: row(c).get("attempts", 0) >= 1, 8), "an attempt was made")
+t.ok(wait_for(lambda: row(c).get("last_error"), 8), "an attempt was made (and its outcome recorded)")
 err = row(c).get("last_error") or ""
 t.ok("certif" in err.lower(), "self-signed certificate refused while smtp_verify_cert is on", err)
 t.eq(e.sink.messages(), [], "nothing delivered")
@@ -67,9 +68,26 @@ plain = SmtpSink(e.probe_tmp, name="plain").start()
 set_conf(smtp_port=str(plain.port), smtp_user="", smtp_password="", smtp_starttls="require")
 d = e.check("disk", max_attempts=1)
 e.post(d, 2)
-t.ok(wait_for(lambda: row(d).get("attempts", 0) >= 1, 8), "an attempt against a relay without STARTTLS")
+t.ok(wait_for(lambda: row(d).get("last_error"), 8), "an attempt against a relay without STARTTLS")
 t.eq((row(d).get("status"), plain.messages()), ("pending", []), "smtp_starttls=require never sends in clear")
 set_conf(smtp_starttls="try")
 t.ok(wait_for(lambda: plain.messages(), 20), "smtp_starttls=try falls back to plain text")
 plain.stop()
+
+# smtp_ca_file: the relay's own (self-signed) certificate as the trust anchor,
+# verification on: delivered over verified TLS; a CA file that does not sign
+# it is refused
+bad_ca = os.path.join(e.probe_tmp, "other-ca.pem")
+subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                bad_ca + ".key", "-out", bad_ca, "-days", "2", "-subj", "/CN=other"],
+               check=True, capture_output=True)
+set_conf(smtp_port=str(e.sink.port), smtp_user="custos", smtp_password="s3cret",
+         smtp_starttls="require", smtp_verify_cert="true", smtp_ca_file=bad_ca)
+f = e.check("ntp", max_attempts=1)
+e.post(f, 2)
+t.ok(wait_for(lambda: "certif" in (row(f).get("last_error") or "").lower(), 8),
+     "smtp_ca_file that does not sign the relay's certificate: refused", row(f))
+set_conf(smtp_ca_file=os.path.join(e.sink.dir, "sink-cert.pem"))
+m = e.wait_mail(lambda m: m["subject"] == "[custos] PROBLEM web01/ntp is CRITICAL", 20)
+t.ok(m and m[0]["tls"], "smtp_ca_file with the relay's CA: delivered over verified TLS", row(f))
 t.done()
