@@ -12,6 +12,7 @@
 #define CUSTOS_AGENTD_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <curl/curl.h>
 #include <jansson.h>
 
@@ -73,6 +74,12 @@ struct lines {
 };
 int lines_push(struct lines *l, char *s);   /* takes s; -1 frees it */
 void lines_free(struct lines *l);
+/*
+ * Removes (and frees) the results in v[from..to) whose check_id is in ids,
+ * a JSON array of integers (a 403's "check_ids"); the others keep their
+ * order. Returns how many were removed.
+ */
+size_t lines_drop_checks(struct lines *l, size_t from, size_t to, json_t *ids);
 int spool_load(const char *dir, struct lines *out, char *err, size_t errlen);
 /* Replaces the spool with v[from..n), keeping at most max (oldest dropped). */
 int spool_store(const char *dir, const struct lines *l, size_t from, long long max,
@@ -119,6 +126,13 @@ int agent_cycle(struct agent *a);
 /* Replaces the check list from a JSON array; logs refused entries. */
 int agent_set_checks(struct agent *a, json_t *arr, char *err, size_t errlen);
 void agent_clear_checks(struct agent *a);
+/*
+ * One result as the JSON object posted to the server (new reference, NULL
+ * only when out of memory). Text from the host that is not valid UTF-8 is
+ * repaired (bad bytes become U+FFFD), never a reason to drop the result.
+ */
+json_t *result_json(struct agent *a, long long check_id, const struct check_result *r,
+    int64_t observed_us, int with_ids);
 /* Runs the checks once; results as JSON objects into out (an array). */
 void agent_run_checks(struct agent *a, json_t *out, int with_ids);
 
