@@ -84,6 +84,47 @@ struct cstate {
 };
 
 /*
+ * Answers 403 listing every check id of res (sorted by check id) that is not
+ * among cs (this agent's rows, sorted) with this agent's id, so the agent
+ * can drop those results and resend the rest (DESIGN.md: "check_ids").
+ * 1 when it answered, 0 when every check is the agent's.
+ */
+static int
+refuse_foreign(const struct result *res, size_t n, const struct cstate *cs,
+    size_t ncs, int64_t agent_id, struct resp *rs)
+{
+	json_t *ids = json_array();
+	size_t i, j = 0, nf = 0;
+	int64_t first = 0;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0 && res[i].check_id == res[i - 1].check_id)
+			continue;
+		while (j < ncs && cs[j].check_id < res[i].check_id)
+			j++;
+		if (j < ncs && cs[j].check_id == res[i].check_id && cs[j].agent_id == agent_id)
+			continue;
+		if (nf++ == 0)
+			first = res[i].check_id;
+		json_array_append_new(ids, json_integer(res[i].check_id));
+	}
+	if (nf == 0) {
+		json_decref(ids);
+		return 0;
+	}
+	if (nf == 1)
+		resp_error(rs, 403, "check_id", "check %lld does not belong to this agent",
+		    (long long)first);
+	else
+		resp_error(rs, 403, "check_id", "%zu checks do not belong to this agent", nf);
+	if (rs->json && ids)
+		json_object_set_new(rs->json, "check_ids", ids);
+	else
+		json_decref(ids);
+	return 1;
+}
+
+/*
  * The agent's lock is its own statement: under READ COMMITTED each statement
  * reads from a snapshot taken when it starts, so the states must be read by
  * a statement that starts after the lock is held (or a concurrent request's
@@ -591,11 +632,6 @@ api_check_history_post(struct req *r, struct resp *rs)
 		struct cstate *c = &cs[i];
 		c->check_id = str_to_ll(PQgetvalue(q, (int)i, 0), 1, INT64_MAX, &es);
 		c->agent_id = str_to_ll(PQgetvalue(q, (int)i, 1), 1, INT64_MAX, &es);
-		if (c->agent_id != r->who.id) {
-			resp_error(rs, 403, "check_id", "check %lld does not belong to this agent",
-			    (long long)c->check_id);
-			goto done;
-		}
 		c->p.max_attempts = (int)str_to_ll(PQgetvalue(q, (int)i, 2), 1, 1000, &es);
 		c->p.flap_low_pct = (double)g_conf->flap_low_pct;
 		c->p.flap_high_pct = (double)g_conf->flap_high_pct;
@@ -612,17 +648,9 @@ api_check_history_post(struct req *r, struct resp *rs)
 		c->last_us = INT64_MIN;   /* see "prior" below */
 		c->before = c->s;
 	}
-	/* every named check must have been found (rows come in id order) */
-	for (i = 0, j = 0; i < n; i++) {
-		if (i > 0 && res[i].check_id == res[i - 1].check_id)
-			continue;
-		if (j >= ncs || cs[j].check_id != res[i].check_id) {
-			resp_error(rs, 403, "check_id", "check %lld does not belong to this agent",
-			    (long long)res[i].check_id);
-			goto done;
-		}
-		j++;
-	}
+	/* every named check must have been found, and be this agent's */
+	if (refuse_foreign(res, n, cs, ncs, r->who.id, rs))
+		goto done;
 
 	q = pr[3];
 	min_id = mark_inserted(q, 0, res, n, byrid, nrid);
