@@ -54,6 +54,15 @@ check_type_find(const char *name)
 	return NULL;
 }
 
+int
+check_default_max_attempts(const char *type)
+{
+	const struct check_type *t = check_type_find(type);
+
+	return t && t->default_max_attempts > 0 ? t->default_max_attempts :
+	    CHECK_MAX_ATTEMPTS_DEFAULT;
+}
+
 void
 check_env_init(struct check_env *env)
 {

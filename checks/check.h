@@ -161,7 +161,18 @@ struct check_type {
 	void (*prepare)(const void *p, struct check_env *env);
 	const char *default_critical;   /* used when neither range is set */
 	int ignore_thresholds;          /* status comes from elsewhere (plugin) */
+	/*
+	 * max_attempts of a new check that does not say (0: CHECK_MAX_ATTEMPTS_DEFAULT).
+	 * log is 1: the lines it counts are gone by the next run, so a
+	 * "sustained for 3 runs" rule would never alert (DESIGN.md).
+	 */
+	int default_max_attempts;
 };
+
+#define CHECK_MAX_ATTEMPTS_DEFAULT 3
+
+/* The default max_attempts of a type; CHECK_MAX_ATTEMPTS_DEFAULT when unknown. */
+int check_default_max_attempts(const char *type);
 
 /* NULL when unknown. */
 const struct check_type *check_type_find(const char *name);

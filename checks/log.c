@@ -13,6 +13,7 @@
 #include "config.h"
 #include "check.h"
 #include "params.h"
+#include "pattern.h"
 #include "procfs.h"
 #include "strnum.h"
 #include "token.h"
@@ -56,23 +57,19 @@ log_parse(json_t *params, void **out, char *err, size_t errlen, const char **fie
 	static const char *const keys[] = { "path", "pattern", NULL };
 	struct log_params *p;
 	const char *path, *pattern;
-	int rc;
 
 	*out = NULL;
 	if (params_allowed(params, keys, err, errlen, field) < 0 ||
 	    params_string(params, "path", 1, 1024, &path, err, errlen, field) < 0 ||
-	    params_string(params, "pattern", 1, 1024, &pattern, err, errlen, field) < 0)
+	    params_string(params, "pattern", 1, PATTERN_MAX, &pattern, err, errlen, field) < 0)
 		return -1;
 	if (path[0] != '/')
 		return params_error("path", err, errlen, field, "must be an absolute path");
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return params_error("path", err, errlen, field, "out of memory");
-	if ((rc = regcomp(&p->re, pattern, REG_EXTENDED | REG_NOSUB)) != 0) {
-		char why[128];
-		regerror(rc, NULL, why, sizeof(why));
+	if (pattern_compile("pattern", pattern, &p->re, err, errlen, field) < 0) {
 		free(p);
-		return params_error("pattern", err, errlen, field,
-		    "not a POSIX extended regular expression: %s", why);
+		return -1;
 	}
 	if ((p->path = strdup(path)) == NULL || (p->pattern = strdup(pattern)) == NULL) {
 		log_free(p);
@@ -314,4 +311,5 @@ const struct check_type check_type_log = {
 	.free_params = log_free,
 	.run = log_run,
 	.default_critical = "0",
+	.default_max_attempts = 1,
 };

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "check.h"
 #include "params.h"
+#include "pattern.h"
 #include "proc.h"
 #include "procfs.h"
 #include "strnum.h"
@@ -24,7 +25,6 @@
 #include <unistd.h>
 
 #define COMM_KERNEL_MAX 15    /* TASK_COMM_LEN - 1 */
-#define PROC_RE_MAX 1024      /* pattern length */
 
 struct process_params {
 	char *name;            /* NULL: any */
@@ -65,12 +65,11 @@ process_parse(json_t *params, void **out, char *err, size_t errlen, const char *
 	static const char *const keys[] = { "name", "cmdline", "pidfile", "user", NULL };
 	struct process_params *p;
 	const char *name, *cmdline, *pidfile, *user;
-	int rc;
 
 	*out = NULL;
 	if (params_allowed(params, keys, err, errlen, field) < 0 ||
 	    params_string(params, "name", 0, 255, &name, err, errlen, field) < 0 ||
-	    params_string(params, "cmdline", 0, PROC_RE_MAX, &cmdline, err, errlen, field) < 0 ||
+	    params_string(params, "cmdline", 0, PATTERN_MAX, &cmdline, err, errlen, field) < 0 ||
 	    params_string(params, "pidfile", 0, 1024, &pidfile, err, errlen, field) < 0 ||
 	    params_string(params, "user", 0, 64, &user, err, errlen, field) < 0)
 		return -1;
@@ -82,12 +81,9 @@ process_parse(json_t *params, void **out, char *err, size_t errlen, const char *
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return params_error("name", err, errlen, field, "out of memory");
 	if (cmdline) {
-		if ((rc = regcomp(&p->cmdline, cmdline, REG_EXTENDED | REG_NOSUB)) != 0) {
-			char why[128];
-			regerror(rc, NULL, why, sizeof(why));
+		if (pattern_compile("cmdline", cmdline, &p->cmdline, err, errlen, field) < 0) {
 			free(p);
-			return params_error("cmdline", err, errlen, field,
-			    "not a POSIX extended regular expression: %s", why);
+			return -1;
 		}
 		if ((p->cmdline_text = strdup(cmdline)) == NULL) {
 			regfree(&p->cmdline);
