@@ -26,6 +26,7 @@ struct agent_conf {
 	char *token_file;        /* "/etc/custos/agent.token" */
 	char *ca_file;           /* NULL: the system CA store */
 	char *plugin_dir;        /* "/etc/custos/plugins.d" */
+	char *log_dirs;          /* "/var/log": where log checks may read (blank-separated) */
 	char *state_dir;         /* "/var/lib/custos-agentd" */
 	long long timeout_s;     /* HTTP requests, and checks without their own */
 	int log_level;           /* enum log_level */
@@ -40,10 +41,17 @@ void conf_defaults(struct agent_conf *cf);
 int agent_conf_load(const char *path, struct agent_conf *cf, char *err, size_t errlen);
 void agent_conf_free(struct agent_conf *cf);
 /*
- * Reads the token; refuses a file others may read. Returns a heap string
- * (caller wipes and frees it) or NULL with err.
+ * Reads the token; refuses a file that is not regular, that its group or
+ * others may read or write, or that another user owns (err then says the
+ * chmod/chown to run). Returns a heap string (caller wipes and frees it) or
+ * NULL with err.
  */
 char *token_read(const char *path, char *err, size_t errlen);
+/*
+ * Makes sure state_dir exists (created with mode 0700 when missing, its
+ * parent too) and is a directory this process can write. 0, or -1 with err.
+ */
+int state_dir_ready(const char *dir, char *err, size_t errlen);
 
 /* client.c */
 struct client {

@@ -16,6 +16,7 @@
 #include "agentd.h"
 #include "log.h"
 #include "samples.h"
+#include "strnum.h"
 #include "timeutil.h"
 #include "token.h"
 #include "utf8.h"
@@ -76,6 +77,7 @@ static void
 apply_env(struct agent *a)
 {
 	a->env.plugin_dir = a->cf.plugin_dir;
+	a->env.log_dirs = a->cf.log_dirs;
 	a->env.state_dir = a->cf.state_dir;
 	a->env.ca_file = a->cf.ca_file;
 	a->env.timeout_ms = (int)a->cf.timeout_s * 1000;
@@ -563,6 +565,41 @@ get_checks(struct agent *a)
 	return 1;
 }
 
+/*
+ * --once: the server declares an agent DOWN when it has not checked out by
+ * interval_s (plus a grace). A cron period longer than interval_s makes the
+ * agent flap DOWN/UP with nobody told why, so each run keeps its start time
+ * in state_dir/last-run and warns when the previous run is further back than
+ * interval_s (with a little slack for cron's own jitter).
+ */
+static void
+warn_cron_period(struct agent *a, int64_t started_us)
+{
+	char path[512], buf[64], *p = buf;
+	long long prev, gap_s, slack;
+	const char *es;
+	ssize_t n;
+	int fd;
+
+	state_file(a, "last-run", path, sizeof(path));
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		p[strcspn(p, " \n")] = '\0';
+		prev = str_to_ll(p, 0, INT64_MAX, &es);
+		gap_s = es ? 0 : (started_us / 1000000) - prev;
+		slack = a->interval_s / 10 > 5 ? a->interval_s / 10 : 5;
+		if (a->interval_s > 0 && gap_s > a->interval_s + slack)
+			log_warn("the server expects this agent every %llds (interval_s) but the last "
+			    "run was %llds ago: it will be marked DOWN between runs; run it more "
+			    "often (cron) or raise the agent's interval_s on the server",
+			    a->interval_s, gap_s);
+	}
+	snprintf(buf, sizeof(buf), "%lld\n", (long long)(started_us / 1000000));
+	state_write(a, "last-run", buf);
+}
+
 int
 agent_cycle(struct agent *a)
 {
@@ -592,6 +629,8 @@ agent_cycle(struct agent *a)
 	}
 	if (!online)
 		a->self_ok = 0;   /* verify again next time */
+	if (a->once)
+		warn_cron_period(a, started);
 	if (!a->have_checks) {
 		log_error("no check list: the server at %s is unreachable and %s/checks.json "
 		    "holds none", a->cf.server, a->cf.state_dir);

@@ -399,10 +399,20 @@ done:
 	free(se.ptr);
 }
 
+/* The check's own timeout ends it; the time limit is a backstop after it. */
+static int
+plugin_time_limit(const void *vp, const struct check_env *env)
+{
+	const struct plugin_params *p = vp;
+
+	return (p->timeout_ms ? p->timeout_ms : env->timeout_ms) + env->kill_grace_ms + CHECK_LIMIT_SLACK_MS;
+}
+
 const struct check_type check_type_plugin = {
 	.name = "plugin",
 	.parse_params = plugin_parse,
 	.free_params = plugin_free,
 	.run = plugin_run,
 	.ignore_thresholds = 1,
+	.time_limit_ms = plugin_time_limit,
 };

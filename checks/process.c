@@ -11,6 +11,7 @@
  */
 #include "config.h"
 #include "check.h"
+#include "hostfile.h"
 #include "params.h"
 #include "pattern.h"
 #include "proc.h"
@@ -18,6 +19,9 @@
 #include "strnum.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <pwd.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -133,19 +137,33 @@ resolve_user(const char *user, uid_t *uid)
 	return 0;
 }
 
-/* Reads a pid from a pidfile. 0, or -1 with a reason. */
+/*
+ * Reads a pid from a pidfile. 0; -1 with a reason when there is no pid
+ * (missing file, no number: the daemon is not running); -2 when the file
+ * may not be read (not a regular file, an I/O error): UNKNOWN.
+ */
 static int
 read_pidfile(const char *path, pid_t *pid, char *err, size_t errlen)
 {
-	char buf[64], *p = buf, *tok;
-	size_t len;
+	char buf[64], *p = buf, *tok, real[PATH_MAX];
 	const char *es;
 	long long n;
+	struct stat st;
+	ssize_t r;
+	int fd;
 
-	if (procfs_read(NULL, path, buf, sizeof(buf), &len) < 0) {
+	/* a regular file only, opened non-blocking: a FIFO or device is refused */
+	if ((fd = hostfile_open(path, NULL, real, sizeof(real), &st, err, errlen)) < 0)
+		return errno == ENOENT ? -1 : -2;
+	do
+		r = read(fd, buf, sizeof(buf) - 1);
+	while (r < 0 && errno == EINTR);
+	close(fd);
+	if (r < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+		return -2;
 	}
+	buf[r] = '\0';
 	tok = next_token(&p);
 	n = str_to_ll(tok, 1, 0x7fffffff, &es);
 	if (tok == NULL || es) {
@@ -185,6 +203,7 @@ process_run(const void *vp, struct check_env *env, struct check_out *o)
 	uid_t uid = 0;
 	pid_t pid = 0;
 	size_t i, count = 0;
+	int rc = 0;
 
 	o->label = "PROCS";
 	if (p->user && resolve_user(p->user, &uid) < 0) {
@@ -204,7 +223,11 @@ process_run(const void *vp, struct check_env *env, struct check_out *o)
 		proc_table_free(env->procs);
 		env->procs = t;
 	}
-	if (p->pidfile && read_pidfile(p->pidfile, &pid, err, sizeof(err)) < 0) {
+	if (p->pidfile && (rc = read_pidfile(p->pidfile, &pid, err, sizeof(err))) == -2) {
+		check_fail(o, CHECK_UNKNOWN, "%s", err);
+		return;
+	}
+	if (p->pidfile && rc < 0) {
 		/* a missing pidfile means the daemon is not running */
 		check_set_value(o, 0, 0);
 		check_detail(o, "0 processes (%s)", err);

@@ -62,6 +62,7 @@ run_json(struct run *t, const char *tree, const char *json)
 	t->env.proc_root = t->root;
 	t->env.plugin_dir = t->plugins;
 	t->env.state_dir = tmpdir;
+	t->env.log_dirs = tmpdir;
 	t->env.first_sample_ms = 0;
 	t->env.kill_grace_ms = 300;
 	if (check_def_from_json(j, &t->d, err, sizeof(err), &field) < 0)
