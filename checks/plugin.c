@@ -238,6 +238,7 @@ add_perf_items(const char *text, struct check_out *o, char *bad, size_t badlen,
 	char item[CHECK_PERF_MAX], err[256];
 	struct perf_item it;
 	size_t n, len;
+	int rc;
 
 	for (;;) {
 		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
@@ -261,10 +262,10 @@ add_perf_items(const char *text, struct check_out *o, char *bad, size_t badlen,
 		}
 		memcpy(item, start, len);
 		item[len] = '\0';
-		if (perfdata_parse(item, &it, 1, &n, err, sizeof(err)) < 0 || n != 1) {
+		if ((rc = perfdata_parse(item, &it, 1, &n, err, sizeof(err))) < 0 || n != 1) {
 			if ((*nbad)++ == 0)
 				snprintf(bad, badlen, "'%.*s': %.100s", len > 40 ? 40 : (int)len, item,
-				    n != 1 ? "not one item" : err);
+				    rc < 0 ? err : "not one item");
 			continue;
 		}
 		if (o->perf.len && buf_adds(&o->perf, " ") < 0)
