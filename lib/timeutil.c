@@ -48,7 +48,12 @@ rfc3339_format(int64_t us, char out[RFC3339_LEN])
 		sec--;
 	}
 	gmtime_r(&sec, &tm);
-	n = strftime(out, RFC3339_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
+	/* not strftime's %Y: RFC 3339 needs four digits for years before 1000
+	 * too (found by tests/fuzz/fuzz_rfc3339.c: "0985-..." came back "985-...") */
+	n = (size_t)snprintf(out, RFC3339_LEN, "%04d-%02d-%02dT%02d:%02d:%02d",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (n >= RFC3339_LEN)
+		n = RFC3339_LEN - 1;
 	if (frac)
 		snprintf(out + n, RFC3339_LEN - n, ".%06ldZ", (long)frac);
 	else

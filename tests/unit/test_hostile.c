@@ -30,6 +30,7 @@
 #include "hostfile.h"
 #include "pattern.h"
 #include "plugin.h"
+#include "timeutil.h"
 #include "utf8.h"
 
 static char srcdir[512];
@@ -130,6 +131,24 @@ test_utf8(void **state)
 	assert_int_equal(utf8_cut("ab\xc3\xa9", 4, 4), 4);
 	assert_int_equal(utf8_cut("\xf0\x9f\x98\x80x", 5, 2), 0);
 	assert_int_equal(utf8_cut("abc", 3, 10), 3);
+}
+
+/* found by fuzz_rfc3339: a year before 1000 must keep its four digits */
+static void
+test_rfc3339_short_year(void **state)
+{
+	char out[RFC3339_LEN];
+	int64_t us, back;
+
+	(void)state;
+	assert_int_equal(rfc3339_parse("0985-01-01T00:00:00-00:30", &us), 0);
+	rfc3339_format(us, out);
+	assert_string_equal(out, "0985-01-01T00:30:00Z");
+	assert_int_equal(rfc3339_parse(out, &back), 0);
+	assert_true(back == us);
+	assert_int_equal(rfc3339_parse("0000-01-01T00:00:00Z", &us), 0);
+	rfc3339_format(us, out);
+	assert_string_equal(out, "0000-01-01T00:00:00Z");
 }
 
 /* ---- patterns -------------------------------------------------------------- */
@@ -734,6 +753,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_rfc3339_short_year),
 		cmocka_unit_test(test_pattern_classes),
 		cmocka_unit_test(test_pattern_bounds),
 		cmocka_unit_test(test_log_files),
