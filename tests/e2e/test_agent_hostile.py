@@ -9,6 +9,7 @@ server's interval_s. Every window is made, not waited for: the spool is
 written by the test, last-run is set by the test."""
 import json
 import os
+import signal
 import stat
 import subprocess
 import time
@@ -183,4 +184,22 @@ t.ok("interval_s" in r.stderr and "3600s ago" in r.stderr.replace("3599s", "3600
      "warns that the last run is further back than interval_s", r.stderr)
 r = once(conf)
 t.eq(r.stdout + r.stderr, "", "the next run, on time, is silent again")
+
+# ---- the daemon runs its checks at start, whatever its jitter --------------
+aid3, token3 = env.make_agent("daemon01", interval_s=3600)
+c_d = env.make_check(aid3, "load", "load", {"period": 1}, max_attempts=1)
+conf3, _ = agent_files("daemon01", token3, {"jitter_s": "3600", "interval_s": "3600"})
+d = subprocess.Popen([AGENTD, "-c", conf3], stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL)
+# with the old start-up wait (a random part of jitter_s, up to an hour) this
+# would almost never arrive; the bound is only there so a bug cannot hang
+t.ok(wait_for(lambda: len(history(c_d)) >= 1, timeout=60, step=0.1),
+     "the daemon's first run is at start, not after its jitter")
+d.send_signal(signal.SIGTERM)
+try:
+    rc = d.wait(30)
+except subprocess.TimeoutExpired:
+    d.kill()
+    rc = None
+t.eq(rc, 0, "SIGTERM: the daemon exits 0")
 t.done()
