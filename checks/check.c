@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define CHECK_NAME_MAX 200   /* a check's name, bytes */
 
@@ -335,8 +337,14 @@ limit_timer(struct check_env *env, int ms)
 			installed = 1;
 		}
 		memset(&sev, 0, sizeof(sev));
-		sev.sigev_notify = SIGEV_SIGNAL;
 		sev.sigev_signo = SIGALRM;
+#ifdef SIGEV_THREAD_ID
+		/* to this thread: curl's resolver threads must not take it */
+		sev.sigev_notify = SIGEV_THREAD_ID;
+		sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+#else
+		sev.sigev_notify = SIGEV_SIGNAL;
+#endif
 		if (timer_create(CLOCK_MONOTONIC, &sev, &env->timer) < 0)
 			return;
 		env->have_timer = 1;

@@ -124,9 +124,9 @@ void check_env_end_run(struct check_env *env);
 /*
  * Runs one check; res is overwritten (free it with check_result_free()).
  * Every check has a time limit (its type's time_limit_ms, else
- * env->timeout_ms): a POSIX timer sends SIGALRM at the limit (the handler,
- * installed at the first run, does nothing but interrupt a blocking call
- * with EINTR), and a check that returns after its limit is UNKNOWN with
+ * env->timeout_ms): a POSIX timer sends SIGALRM to the calling thread at
+ * the limit (the handler, installed at the first run, does nothing but
+ * interrupt a blocking call with EINTR), and a check that returns after its limit is UNKNOWN with
  * the reason, whatever it measured. A system call the kernel will not
  * interrupt (a hard NFS mount in D state) cannot be cut short this way.
  */
