@@ -1,7 +1,7 @@
 /*
  * run.c - one agent cycle, as DESIGN.md's agent protocol has it:
  *
- *   GET  /api/v1/agent/self           verify the token, learn interval_s
+ *   GET  /api/v1/agent/self           verify the token, learn interval_s (daemon)
  *   GET  /api/v1/agent/self/checks    with If-None-Match: 304 keeps the list
  *   (run every check; one /proc scan serves all process checks)
  *   POST /api/v1/check_history        spooled results first, then this run's
@@ -615,7 +615,12 @@ agent_cycle(struct agent *a)
 	if (a->once && a->env.samples == NULL && (a->env.samples = sample_store_new()) != NULL &&
 	    sample_store_load(a->env.samples, a->cf.state_dir, err, sizeof(err)) < 0)
 		log_warn("%s", err);
-	if (!a->self_ok || a->once) {
+	/*
+	 * --once skips GET self: the check download refuses a bad token just
+	 * as clearly, and the checkout answers interval_s; one round trip less
+	 * per cron run (a WAN round trip for a remote server).
+	 */
+	if (!a->self_ok && !a->once) {
 		if ((rc = get_self(a)) < 0)
 			return -1;
 		online = rc;
@@ -629,8 +634,6 @@ agent_cycle(struct agent *a)
 	}
 	if (!online)
 		a->self_ok = 0;   /* verify again next time */
-	if (a->once)
-		warn_cron_period(a, started);
 	if (!a->have_checks) {
 		log_error("no check list: the server at %s is unreachable and %s/checks.json "
 		    "holds none", a->cf.server, a->cf.state_dir);
@@ -654,6 +657,8 @@ agent_cycle(struct agent *a)
 	lines_free(&l);
 	if (online)
 		checkout(a, started, t0, nnew);
+	if (a->once)
+		warn_cron_period(a, started);   /* with the interval_s of the checkout */
 	if (a->once && a->env.samples &&
 	    sample_store_save(a->env.samples, a->cf.state_dir, err, sizeof(err)) < 0)
 		log_warn("%s", err);
