@@ -142,6 +142,12 @@ rfc3339_parse(const char *s, int64_t *us)
 		sec = 59;   /* leap second: clamp, a result a second early is harmless */
 	t = days_from_civil(Y, M, D) * 86400 + h * 3600 + mi * 60 + sec;
 	t -= sign * (oh * 3600 + om * 60);
+	/* an offset must not move the instant out of years 0000-9999, which
+	 * rfc3339_format() could not write back (found by fuzz_rfc3339:
+	 * "0000-01-01T00:00:60+03:00" is in the year -1) */
+	if (t < days_from_civil(0, 1, 1) * 86400 ||
+	    t > days_from_civil(9999, 12, 31) * 86400 + 86399)
+		return -1;
 	*us = t * 1000000 + frac;
 	return 0;
 }

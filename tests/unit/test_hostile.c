@@ -149,6 +149,10 @@ test_rfc3339_short_year(void **state)
 	assert_int_equal(rfc3339_parse("0000-01-01T00:00:00Z", &us), 0);
 	rfc3339_format(us, out);
 	assert_string_equal(out, "0000-01-01T00:00:00Z");
+	/* an offset that moves the instant out of 0000-9999 is refused */
+	assert_int_equal(rfc3339_parse("0000-01-01T00:00:60+03:00", &us), -1);
+	assert_int_equal(rfc3339_parse("9999-12-31T23:59:59-00:01", &us), -1);
+	assert_int_equal(rfc3339_parse("9999-12-31T23:59:59+00:01", &us), 0);
 }
 
 /* ---- patterns -------------------------------------------------------------- */
