@@ -12,6 +12,7 @@
 #define CUSTOS_AGENTD_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <curl/curl.h>
 #include <jansson.h>
 
@@ -25,6 +26,7 @@ struct agent_conf {
 	char *token_file;        /* "/etc/custos/agent.token" */
 	char *ca_file;           /* NULL: the system CA store */
 	char *plugin_dir;        /* "/etc/custos/plugins.d" */
+	char *log_dirs;          /* "/var/log": where log checks may read (blank-separated) */
 	char *state_dir;         /* "/var/lib/custos-agentd" */
 	long long timeout_s;     /* HTTP requests, and checks without their own */
 	int log_level;           /* enum log_level */
@@ -39,10 +41,17 @@ void conf_defaults(struct agent_conf *cf);
 int agent_conf_load(const char *path, struct agent_conf *cf, char *err, size_t errlen);
 void agent_conf_free(struct agent_conf *cf);
 /*
- * Reads the token; refuses a file others may read. Returns a heap string
- * (caller wipes and frees it) or NULL with err.
+ * Reads the token; refuses a file that is not regular, that its group or
+ * others may read or write, or that another user owns (err then says the
+ * chmod/chown to run). Returns a heap string (caller wipes and frees it) or
+ * NULL with err.
  */
 char *token_read(const char *path, char *err, size_t errlen);
+/*
+ * Makes sure state_dir exists (created with mode 0700 when missing, its
+ * parent too) and is a directory this process can write. 0, or -1 with err.
+ */
+int state_dir_ready(const char *dir, char *err, size_t errlen);
 
 /* client.c */
 struct client {
@@ -73,6 +82,12 @@ struct lines {
 };
 int lines_push(struct lines *l, char *s);   /* takes s; -1 frees it */
 void lines_free(struct lines *l);
+/*
+ * Removes (and frees) the results in v[from..to) whose check_id is in ids,
+ * a JSON array of integers (a 403's "check_ids"); the others keep their
+ * order. Returns how many were removed.
+ */
+size_t lines_drop_checks(struct lines *l, size_t from, size_t to, json_t *ids);
 int spool_load(const char *dir, struct lines *out, char *err, size_t errlen);
 /* Replaces the spool with v[from..n), keeping at most max (oldest dropped). */
 int spool_store(const char *dir, const struct lines *l, size_t from, long long max,
@@ -119,6 +134,13 @@ int agent_cycle(struct agent *a);
 /* Replaces the check list from a JSON array; logs refused entries. */
 int agent_set_checks(struct agent *a, json_t *arr, char *err, size_t errlen);
 void agent_clear_checks(struct agent *a);
+/*
+ * One result as the JSON object posted to the server (new reference, NULL
+ * only when out of memory). Text from the host that is not valid UTF-8 is
+ * repaired (bad bytes become U+FFFD), never a reason to drop the result.
+ */
+json_t *result_json(struct agent *a, long long check_id, const struct check_result *r,
+    int64_t observed_us, int with_ids);
 /* Runs the checks once; results as JSON objects into out (an array). */
 void agent_run_checks(struct agent *a, json_t *out, int with_ids);
 

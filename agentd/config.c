@@ -10,11 +10,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <limits.h>
 
 #define TOKEN_FILE_MAX 512   /* bytes read from the token file */
 
@@ -26,6 +28,7 @@ static const struct conf_key agent_keys[] = {
 	{ "token_file", CONF_STR, OFF(token_file), 0, 0, NULL },
 	{ "ca_file", CONF_STR, OFF(ca_file), 0, 0, NULL },
 	{ "plugin_dir", CONF_STR, OFF(plugin_dir), 0, 0, NULL },
+	{ "log_dirs", CONF_STR, OFF(log_dirs), 0, 0, NULL },
 	{ "state_dir", CONF_STR, OFF(state_dir), 0, 0, NULL },
 	{ "timeout_s", CONF_INT, OFF(timeout_s), 1, 3600, NULL },
 	{ "log_level", CONF_ENUM, OFF(log_level), 0, 0, levels },
@@ -42,12 +45,32 @@ conf_defaults(struct agent_conf *cf)
 	cf->server = strdup("http://127.0.0.1:8675");
 	cf->token_file = strdup("/etc/custos/agent.token");
 	cf->plugin_dir = strdup("/etc/custos/plugins.d");
+	cf->log_dirs = strdup("/var/log");
 	cf->state_dir = strdup("/var/lib/custos-agentd");
 	cf->timeout_s = 10;
 	cf->log_level = LOG_LVL_INFO;
 	cf->spool_max = 10000;
 	cf->jitter_s = 30;
 	cf->interval_s = 0;
+}
+
+/* Every entry of log_dirs is an absolute path; an empty list reads nothing. */
+static int
+log_dirs_check(const char *dirs, char *err, size_t errlen, const char *path)
+{
+	const char *s = dirs ? dirs : "", *e;
+
+	while (*s) {
+		s += strspn(s, " \t,:");
+		e = s + strcspn(s, " \t,:");
+		if (e > s && *s != '/') {
+			snprintf(err, errlen, "%s: log_dirs: \"%.*s\" is not an absolute path",
+			    path, (int)(e - s), s);
+			return -1;
+		}
+		s = e;
+	}
+	return 0;
 }
 
 int
@@ -75,6 +98,10 @@ agent_conf_load(const char *path, struct agent_conf *cf, char *err, size_t errle
 	if (work.interval_s < 0) {
 		snprintf(err, errlen, "%s: interval_s: %lld must be 0 (the server's) or more",
 		    path, work.interval_s);
+		conf_free(agent_keys, &work);
+		return -1;
+	}
+	if (log_dirs_check(work.log_dirs, err, errlen, path) < 0) {
 		conf_free(agent_keys, &work);
 		return -1;
 	}
@@ -110,9 +137,23 @@ token_read(const char *path, char *err, size_t errlen)
 		close(fd);
 		return NULL;
 	}
-	if (st.st_mode & (S_IROTH | S_IWOTH)) {
-		snprintf(err, errlen, "token file %s is readable or writable by everyone (mode %04o): "
-		    "run chmod 600 %s", path, (unsigned)(st.st_mode & 07777), path);
+	/* the token is the agent's identity: only its own user may touch it */
+	if (st.st_uid != geteuid()) {
+		struct passwd pw, *me = NULL;
+		char pwbuf[1024];
+
+		getpwuid_r(geteuid(), &pw, pwbuf, sizeof(pwbuf), &me);
+		snprintf(err, errlen, "token file %s is owned by uid %lu, not by this agent's user "
+		    "(uid %lu): run chown %s %s", path, (unsigned long)st.st_uid,
+		    (unsigned long)geteuid(), me ? me->pw_name : "THE_AGENT_USER", path);
+		close(fd);
+		return NULL;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, errlen, "token file %s may be read or written by %s (mode %04o): "
+		    "run chmod 600 %s", path,
+		    (st.st_mode & S_IRWXO) ? "everyone" : "its group",
+		    (unsigned)(st.st_mode & 07777), path);
 		close(fd);
 		return NULL;
 	}
@@ -138,4 +179,57 @@ token_read(const char *path, char *err, size_t errlen)
 	if (tok == NULL)
 		snprintf(err, errlen, "out of memory");
 	return tok;
+}
+
+/* mkdir -p with mode 0700 for what is created; 0 or -1 with errno */
+static int
+mkdir_parents(char *path)
+{
+	char *s;
+	struct stat st;
+
+	for (s = path + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (stat(path, &st) < 0 && mkdir(path, 0755) < 0 && errno != EEXIST) {
+			*s = '/';
+			return -1;
+		}
+		*s = '/';
+	}
+	return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+int
+state_dir_ready(const char *dir, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (dir == NULL || dir[0] != '/' || strlen(dir) >= sizeof(path)) {
+		snprintf(err, errlen, "state_dir \"%s\" must be an absolute path", dir ? dir : "");
+		return -1;
+	}
+	if (stat(dir, &st) < 0) {
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "state_dir %s: %s", dir, strerror(errno));
+			return -1;
+		}
+		memcpy(path, dir, strlen(dir) + 1);
+		if (mkdir_parents(path) < 0 || stat(dir, &st) < 0) {
+			snprintf(err, errlen, "state_dir %s cannot be created: %s", dir, strerror(errno));
+			return -1;
+		}
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "state_dir %s is not a directory", dir);
+		return -1;
+	}
+	if (access(dir, W_OK | X_OK) < 0) {
+		snprintf(err, errlen, "state_dir %s is not writable by this agent's user (uid %lu): %s",
+		    dir, (unsigned long)geteuid(), strerror(errno));
+		return -1;
+	}
+	return 0;
 }

@@ -113,6 +113,9 @@ load_conf(struct agent *a, const char *path, int explicit_path)
 		return -1;
 	}
 	log_set_level((enum log_level)a->cf.log_level);
+	/* cron mails any output: --once keeps info lines to itself (DESIGN.md) */
+	if (a->once && a->cf.log_level == LOG_LVL_INFO)
+		log_set_level(LOG_LVL_WARN);
 	return 0;
 }
 
@@ -129,7 +132,9 @@ run_daemon(struct agent *a, const char *conf_path)
 {
 	sigset_t block, open_mask;
 	struct sigaction sa;
+	char err[512];
 	int64_t next;
+	int first;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -147,22 +152,21 @@ run_daemon(struct agent *a, const char *conf_path)
 	sigdelset(&open_mask, SIGINT);
 	sigdelset(&open_mask, SIGHUP);
 
+	if (state_dir_ready(a->cf.state_dir, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return 1;
+	}
 	agent_load_cache(a);
 	if (agent_connect(a) < 0)
 		return 1;
 	log_info("custos-agentd %s starting (server %s)", PACKAGE_VERSION, a->cf.server);
-	/* wait a random part of the interval (at most jitter_s) so a fleet
-	 * restarted together does not arrive together */
-	{
-		int64_t iv = interval_ms(a), cap = a->cf.jitter_s * 1000;
-		unsigned int j;
-
-		if (cap > iv)
-			cap = iv;
-		j = random_below((unsigned int)cap);
-		log_debug("start jitter %u ms", j);
-		sleep_signalled(j, &open_mask);
-	}
+	/*
+	 * The first run is at once (a restarted agent reports without delay);
+	 * a fleet restarted together is spread by starting the second run a
+	 * random part of jitter_s (less than the interval) early, which sets
+	 * this agent's phase for good.
+	 */
+	first = 1;
 	while (!got_term) {
 		int64_t t0 = mono_now_ms();
 
@@ -182,6 +186,17 @@ run_daemon(struct agent *a, const char *conf_path)
 		/* give back what the run took: the idle agent stays small */
 		malloc_trim(0);
 		next = t0 + interval_ms(a);
+		if (first) {
+			int64_t cap = a->cf.jitter_s * 1000;
+			unsigned int j;
+
+			if (cap >= interval_ms(a))
+				cap = interval_ms(a) - 1;
+			j = random_below(cap > 0 ? (unsigned int)cap : 0);
+			log_debug("jitter: the second run %u ms early", j);
+			next -= j;
+			first = 0;
+		}
 		while (!got_term && !got_hup && mono_now_ms() < next)
 			sleep_signalled(next - mono_now_ms(), &open_mask);
 	}
@@ -245,6 +260,7 @@ run_test(struct agent *a, const char *type, char **kv, int nkv)
 	}
 	json_decref(def);
 	a->env.plugin_dir = a->cf.plugin_dir;
+	a->env.log_dirs = a->cf.log_dirs;
 	a->env.state_dir = a->cf.state_dir;
 	a->env.ca_file = a->cf.ca_file;
 	a->env.timeout_ms = (int)a->cf.timeout_s * 1000;
@@ -375,11 +391,18 @@ main(int argc, char **argv)
 	else if (local)
 		rc = run_local(&a, local);
 	else if (once) {
+		char err[512];
+
 		signal(SIGPIPE, SIG_IGN);
-		agent_load_cache(&a);
-		rc = agent_cycle(&a) < 0 ? 1 : 0;
-		if (rc)
-			log_error("run failed: results not delivered (see above)");
+		if (state_dir_ready(a.cf.state_dir, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			rc = 1;
+		} else {
+			agent_load_cache(&a);
+			rc = agent_cycle(&a) < 0 ? 1 : 0;
+			if (rc)
+				log_error("run failed: results not delivered (see above)");
+		}
 	} else
 		rc = run_daemon(&a, conf_path);
 	agent_free(&a);

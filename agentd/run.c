@@ -1,7 +1,7 @@
 /*
  * run.c - one agent cycle, as DESIGN.md's agent protocol has it:
  *
- *   GET  /api/v1/agent/self           verify the token, learn interval_s
+ *   GET  /api/v1/agent/self           verify the token, learn interval_s (daemon)
  *   GET  /api/v1/agent/self/checks    with If-None-Match: 304 keeps the list
  *   (run every check; one /proc scan serves all process checks)
  *   POST /api/v1/check_history        spooled results first, then this run's
@@ -16,11 +16,14 @@
 #include "agentd.h"
 #include "log.h"
 #include "samples.h"
+#include "strnum.h"
 #include "timeutil.h"
 #include "token.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +77,7 @@ static void
 apply_env(struct agent *a)
 {
 	a->env.plugin_dir = a->cf.plugin_dir;
+	a->env.log_dirs = a->cf.log_dirs;
 	a->env.state_dir = a->cf.state_dir;
 	a->env.ca_file = a->cf.ca_file;
 	a->env.timeout_ms = (int)a->cf.timeout_s * 1000;
@@ -228,24 +232,55 @@ save_cache(struct agent *a, json_t *checks)
 	json_decref(j);
 }
 
+/*
+ * A JSON string of text that came from the host: this is the one place a
+ * result becomes JSON, so invalid UTF-8 is repaired here (each bad byte
+ * becomes U+FFFD, DESIGN.md) and a result is never lost for its bytes.
+ * NULL text gives JSON null. *oom is set when memory ran out.
+ */
 static json_t *
+host_text(const char *text, int *oom)
+{
+	json_t *j;
+	char *fixed;
+
+	if (text == NULL)
+		return json_null();
+	if ((j = json_string(text)) != NULL)
+		return j;
+	if ((fixed = utf8_repair(text, strlen(text))) == NULL ||
+	    (j = json_string(fixed)) == NULL)
+		*oom = 1;
+	free(fixed);
+	return j;
+}
+
+json_t *
 result_json(struct agent *a, long long check_id, const struct check_result *r,
     int64_t observed_us, int with_ids)
 {
 	char ts[RFC3339_LEN], rid[64];
 	json_t *o;
+	int oom = 0;
 
 	rfc3339_format(observed_us, ts);
 	snprintf(rid, sizeof(rid), "%s-%llu", a->rid_prefix, ++a->seq);
-	o = json_pack("{s:i,s:s,s:s,s:I}", "status", (int)r->status, "output", r->output ? r->output : "",
-	    "observed_at", ts, "duration_ms", (json_int_t)r->duration_ms);
-	if (o == NULL)
+	if ((o = json_object()) == NULL)
 		return NULL;
-	json_object_set_new(o, "value", r->has_value ? json_real(r->value) : json_null());
-	json_object_set_new(o, "perfdata", r->perfdata ? json_string(r->perfdata) : json_null());
+	oom |= json_object_set_new(o, "status", json_integer((json_int_t)r->status));
+	oom |= json_object_set_new(o, "output", host_text(r->output ? r->output : "", &oom));
+	oom |= json_object_set_new(o, "observed_at", json_string(ts));
+	oom |= json_object_set_new(o, "duration_ms", json_integer((json_int_t)r->duration_ms));
+	oom |= json_object_set_new(o, "value", r->has_value && isfinite(r->value) ?
+	    json_real(r->value) : json_null());
+	oom |= json_object_set_new(o, "perfdata", host_text(r->perfdata, &oom));
 	if (with_ids) {
-		json_object_set_new(o, "check_id", json_integer(check_id));
-		json_object_set_new(o, "result_id", json_string(rid));
+		oom |= json_object_set_new(o, "check_id", json_integer(check_id));
+		oom |= json_object_set_new(o, "result_id", json_string(rid));
+	}
+	if (oom) {
+		json_decref(o);
+		return NULL;
 	}
 	return o;
 }
@@ -295,11 +330,30 @@ agent_run_checks(struct agent *a, json_t *out, int with_ids)
 	check_env_end_run(&a->env);
 }
 
-/* 1 when a response status means "try again later, keep the results" */
-static int
-retryable(long status)
+/*
+ * A 403 names the checks that are not (or no longer) this agent's in
+ * "check_ids" (DESIGN.md): their results in l->v[from..to) are dropped,
+ * with an error, since the server will never take them. Returns how many;
+ * 0 when the answer names none of them (then nothing is dropped).
+ */
+static size_t
+drop_refused(struct agent *a, struct lines *l, size_t from, size_t to)
 {
-	return status >= 500 || status == 408 || status == 429 || status == 401 || status == 0;
+	char err[512], *ids_text;
+	json_t *r = a->cl.resp.ptr ? json_loads(a->cl.resp.ptr, 0, NULL) : NULL;
+	json_t *ids = json_object_get(r, "check_ids");
+	size_t n = lines_drop_checks(l, from, to, ids);
+
+	if (n > 0) {
+		ids_text = json_dumps(ids, JSON_COMPACT);
+		log_error("the server refused the results of check%s %s (%s): %zu result%s "
+		    "dropped, the others sent again", json_array_size(ids) == 1 ? "" : "s",
+		    ids_text ? ids_text : "?", client_error_text(&a->cl, err, sizeof(err)),
+		    n, n == 1 ? "" : "s");
+		free(ids_text);
+	}
+	json_decref(r);
+	return n;
 }
 
 /*
@@ -343,15 +397,17 @@ deliver(struct agent *a, struct lines *l, int online, size_t *delivered)
 			json_decref(r);
 			*delivered += j - i;
 			i = j;
-		} else if (retryable(a->cl.status)) {
+		} else if (a->cl.status == 403 && drop_refused(a, l, i, j) > 0) {
+			/* the rest of the batch goes again at once (same i) */
+		} else {
+			/*
+			 * Any other refusal keeps every result: a server that
+			 * misbehaves for a while must not cost results. They are
+			 * sent again next run (the spool is bounded by spool_max).
+			 */
 			log_warn("posting results: %s: keeping them for later",
 			    client_error_text(&a->cl, err, sizeof(err)));
 			online = 0;
-		} else {
-			/* the server will never take these (a check was deleted meanwhile, ...) */
-			log_error("server refused %zu results, dropped: %s", j - i,
-			    client_error_text(&a->cl, err, sizeof(err)));
-			i = j;
 		}
 		buf_free(&a->cl.resp);
 	}
@@ -509,6 +565,41 @@ get_checks(struct agent *a)
 	return 1;
 }
 
+/*
+ * --once: the server declares an agent DOWN when it has not checked out by
+ * interval_s (plus a grace). A cron period longer than interval_s makes the
+ * agent flap DOWN/UP with nobody told why, so each run keeps its start time
+ * in state_dir/last-run and warns when the previous run is further back than
+ * interval_s (with a little slack for cron's own jitter).
+ */
+static void
+warn_cron_period(struct agent *a, int64_t started_us)
+{
+	char path[512], buf[64], *p = buf;
+	long long prev, gap_s, slack;
+	const char *es;
+	ssize_t n;
+	int fd;
+
+	state_file(a, "last-run", path, sizeof(path));
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		p[strcspn(p, " \n")] = '\0';
+		prev = str_to_ll(p, 0, INT64_MAX, &es);
+		gap_s = es ? 0 : (started_us / 1000000) - prev;
+		slack = a->interval_s / 10 > 5 ? a->interval_s / 10 : 5;
+		if (a->interval_s > 0 && gap_s > a->interval_s + slack)
+			log_warn("the server expects this agent every %llds (interval_s) but the last "
+			    "run was %llds ago: it will be marked DOWN between runs; run it more "
+			    "often (cron) or raise the agent's interval_s on the server",
+			    a->interval_s, gap_s);
+	}
+	snprintf(buf, sizeof(buf), "%lld\n", (long long)(started_us / 1000000));
+	state_write(a, "last-run", buf);
+}
+
 int
 agent_cycle(struct agent *a)
 {
@@ -524,7 +615,12 @@ agent_cycle(struct agent *a)
 	if (a->once && a->env.samples == NULL && (a->env.samples = sample_store_new()) != NULL &&
 	    sample_store_load(a->env.samples, a->cf.state_dir, err, sizeof(err)) < 0)
 		log_warn("%s", err);
-	if (!a->self_ok || a->once) {
+	/*
+	 * --once skips GET self: the check download refuses a bad token just
+	 * as clearly, and the checkout answers interval_s; one round trip less
+	 * per cron run (a WAN round trip for a remote server).
+	 */
+	if (!a->self_ok && !a->once) {
 		if ((rc = get_self(a)) < 0)
 			return -1;
 		online = rc;
@@ -561,6 +657,8 @@ agent_cycle(struct agent *a)
 	lines_free(&l);
 	if (online)
 		checkout(a, started, t0, nnew);
+	if (a->once)
+		warn_cron_period(a, started);   /* with the interval_s of the checkout */
 	if (a->once && a->env.samples &&
 	    sample_store_save(a->env.samples, a->cf.state_dir, err, sizeof(err)) < 0)
 		log_warn("%s", err);

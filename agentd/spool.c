@@ -47,6 +47,47 @@ lines_free(struct lines *l)
 	memset(l, 0, sizeof(*l));
 }
 
+static int
+id_listed(json_t *ids, json_int_t id)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(ids, i, v)
+		if (json_is_integer(v) && json_integer_value(v) == id)
+			return 1;
+	return 0;
+}
+
+size_t
+lines_drop_checks(struct lines *l, size_t from, size_t to, json_t *ids)
+{
+	size_t i, o, dropped = 0;
+
+	if (!json_is_array(ids) || json_array_size(ids) == 0)
+		return 0;
+	if (to > l->n)
+		to = l->n;
+	for (i = o = from; i < l->n; i++) {
+		json_t *r, *cid;
+		int drop = 0;
+
+		if (i < to && (r = json_loads(l->v[i], 0, NULL)) != NULL) {
+			cid = json_object_get(r, "check_id");
+			drop = json_is_integer(cid) && id_listed(ids, json_integer_value(cid));
+			json_decref(r);
+		}
+		if (drop) {
+			free(l->v[i]);
+			dropped++;
+		} else {
+			l->v[o++] = l->v[i];
+		}
+	}
+	l->n = o;
+	return dropped;
+}
+
 static void
 spool_path(const char *dir, const char *name, char *out, size_t size)
 {

@@ -9,10 +9,14 @@
 #include "samples.h"
 #include "timeutil.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define CHECK_NAME_MAX 200   /* a check's name, bytes */
 
@@ -54,12 +58,22 @@ check_type_find(const char *name)
 	return NULL;
 }
 
+int
+check_default_max_attempts(const char *type)
+{
+	const struct check_type *t = check_type_find(type);
+
+	return t && t->default_max_attempts > 0 ? t->default_max_attempts :
+	    CHECK_MAX_ATTEMPTS_DEFAULT;
+}
+
 void
 check_env_init(struct check_env *env)
 {
 	memset(env, 0, sizeof(*env));
 	env->proc_root = "/proc";
 	env->plugin_dir = "/etc/custos/plugins.d";
+	env->log_dirs = "/var/log";
 	env->timeout_ms = 10000;
 	env->kill_grace_ms = 2000;
 	env->first_sample_ms = 250;
@@ -69,6 +83,9 @@ void
 check_env_free(struct check_env *env)
 {
 	check_env_end_run(env);
+	if (env->have_timer)
+		timer_delete(env->timer);
+	env->have_timer = 0;
 	sample_store_free(env->samples);
 	env->samples = NULL;
 }
@@ -292,13 +309,61 @@ perf_label(struct buf *b, const char *label)
 	buf_adds(b, "'");
 }
 
+static void
+on_time_limit(int sig)
+{
+	(void)sig;   /* only there so a blocking call returns EINTR */
+}
+
+/* Arms (ms > 0) or disarms (ms == 0) the time-limit timer; best effort. */
+static void
+limit_timer(struct check_env *env, int ms)
+{
+	struct itimerspec its;
+
+	if (!env->have_timer) {
+		static int installed;
+		struct sigevent sev;
+		struct sigaction sa;
+
+		if (ms == 0)
+			return;
+		if (!installed) {
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = on_time_limit;   /* no SA_RESTART: interrupt */
+			sigemptyset(&sa.sa_mask);
+			if (sigaction(SIGALRM, &sa, NULL) < 0)
+				return;
+			installed = 1;
+		}
+		memset(&sev, 0, sizeof(sev));
+		sev.sigev_signo = SIGALRM;
+#ifdef SIGEV_THREAD_ID
+		/* to this thread: curl's resolver threads must not take it */
+		sev.sigev_notify = SIGEV_THREAD_ID;
+		sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+#else
+		sev.sigev_notify = SIGEV_SIGNAL;
+#endif
+		if (timer_create(CLOCK_MONOTONIC, &sev, &env->timer) < 0)
+			return;
+		env->have_timer = 1;
+	}
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = ms / 1000;
+	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+	timer_settime(env->timer, 0, &its, NULL);
+}
+
 void
 check_run(const struct check_def *d, struct check_env *env,
     struct check_result *res)
 {
 	struct check_out o;
 	struct buf line, perf;
-	int64_t t0 = mono_now_us();
+	int64_t t0 = mono_now_us(), took_ms;
+	int limit = d->type->time_limit_ms ? d->type->time_limit_ms(d->params, env) :
+	    env->timeout_ms;
 
 	memset(res, 0, sizeof(*res));
 	memset(&o, 0, sizeof(o));
@@ -306,7 +371,27 @@ check_run(const struct check_def *d, struct check_env *env,
 	buf_init(&o.perf, CHECK_PERF_MAX);
 	o.label = "CHECK";
 	o.uom = "";
+	if (limit <= 0)
+		limit = 10000;
+	env->deadline_us = t0 + (int64_t)limit * 1000;
+	limit_timer(env, limit);
 	d->type->run(d->params, env, &o);
+	limit_timer(env, 0);
+	took_ms = (mono_now_us() - t0) / 1000;
+	if (mono_now_us() >= env->deadline_us) {
+		/* whatever it measured is late: the check is stuck, say so */
+		o.forced = 1;
+		o.status = CHECK_UNKNOWN;
+		o.raw_output = 0;
+		o.has_value = 0;
+		o.perf_label = NULL;
+		buf_reset(&o.perf);
+		buf_reset(&o.detail);
+		buf_addf(&o.detail, "%s check stopped at its time limit of %d ms "
+		    "(ran %lld ms; the host did not answer in time)", d->type->name, limit,
+		    (long long)took_ms);
+	}
+	env->deadline_us = 0;
 
 	/* status */
 	if (o.forced)

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 #include <jansson.h>
 
 #include "buf.h"
@@ -59,14 +60,21 @@ struct check_env {
 	const char *plugin_dir;   /* where plugin checks find their executables */
 	const char *state_dir;    /* log offsets, samples for --once; NULL: none */
 	const char *ca_file;      /* extra CA for http checks; NULL: system store */
-	int timeout_ms;           /* default timeout of tcp, http and plugin checks */
+	const char *log_dirs;     /* where log checks may read (hostfile.h); NULL: anywhere */
+	int timeout_ms;           /* default timeout of tcp, http and plugin checks,
+	                           * and the time limit of every other check */
 	int kill_grace_ms;        /* plugin: SIGTERM, then SIGKILL after this */
 	int first_sample_ms;      /* cpu/net: window of the very first sample */
 	pid_t self_pid;           /* never counted by process checks (0: none) */
 	/* per run; check_env_end_run() frees */
 	struct proc_table *procs; /* built by the first process check of a run */
+	int64_t deadline_us;      /* set by check_run(): when the running check must end
+	                           * (monotonic); 0 outside check_run() */
 	int want_cmdline;         /* set by check_env_begin_run() */
 	int want_uid;
+	/* the time-limit timer (check.c), created by the first check_run() */
+	int have_timer;
+	timer_t timer;
 	/* across runs; owned, freed by check_env_free() */
 	struct sample_store *samples;
 };
@@ -113,7 +121,15 @@ void check_env_begin_run(struct check_env *env, struct check_def *const *defs, s
 /* Drops what only one run needed (the /proc scan). */
 void check_env_end_run(struct check_env *env);
 
-/* Runs one check; res is overwritten (free it with check_result_free()). */
+/*
+ * Runs one check; res is overwritten (free it with check_result_free()).
+ * Every check has a time limit (its type's time_limit_ms, else
+ * env->timeout_ms): a POSIX timer sends SIGALRM to the calling thread at
+ * the limit (the handler, installed at the first run, does nothing but
+ * interrupt a blocking call with EINTR), and a check that returns after its limit is UNKNOWN with
+ * the reason, whatever it measured. A system call the kernel will not
+ * interrupt (a hard NFS mount in D state) cannot be cut short this way.
+ */
 void check_run(const struct check_def *d, struct check_env *env,
     struct check_result *res);
 
@@ -161,7 +177,25 @@ struct check_type {
 	void (*prepare)(const void *p, struct check_env *env);
 	const char *default_critical;   /* used when neither range is set */
 	int ignore_thresholds;          /* status comes from elsewhere (plugin) */
+	/*
+	 * max_attempts of a new check that does not say (0: CHECK_MAX_ATTEMPTS_DEFAULT).
+	 * log is 1: the lines it counts are gone by the next run, so a
+	 * "sustained for 3 runs" rule would never alert (DESIGN.md).
+	 */
+	int default_max_attempts;
+	/*
+	 * optional: the time limit of a check that has its own timeout (tcp,
+	 * http, plugin); others get env->timeout_ms.
+	 */
+	int (*time_limit_ms)(const void *p, const struct check_env *env);
 };
+
+#define CHECK_LIMIT_SLACK_MS 1000   /* time limit after a check's own timeout */
+
+#define CHECK_MAX_ATTEMPTS_DEFAULT 3
+
+/* The default max_attempts of a type; CHECK_MAX_ATTEMPTS_DEFAULT when unknown. */
+int check_default_max_attempts(const char *type);
 
 /* NULL when unknown. */
 const struct check_type *check_type_find(const char *name);

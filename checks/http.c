@@ -149,9 +149,19 @@ done:
 	free(body.ptr);
 }
 
+/* The check's own timeout ends it; the time limit is a backstop after it. */
+static int
+http_time_limit(const void *vp, const struct check_env *env)
+{
+	const struct http_params *p = vp;
+
+	return (p->timeout_ms ? p->timeout_ms : env->timeout_ms) + CHECK_LIMIT_SLACK_MS;
+}
+
 const struct check_type check_type_http = {
 	.name = "http",
 	.parse_params = http_parse,
 	.free_params = http_free,
 	.run = http_run,
+	.time_limit_ms = http_time_limit,
 };

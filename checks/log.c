@@ -9,12 +9,21 @@
  * was truncated: read from the start. The first run starts at the end of
  * the file, so an old log does not raise a storm. A last line without its
  * newline is left for the next run, unless it is longer than LOG_LINE_MAX.
+ *
+ * What may be read is the host's decision (hostfile.h): a regular file
+ * under the agent's log_dirs, path resolved first, opened non-blocking. A
+ * run reads at most LOG_READ_MAX bytes and stops when most of its time
+ * limit is used; the position saved is where it stopped, so the rest is
+ * read by the next run and no line is skipped.
  */
 #include "config.h"
 #include "check.h"
+#include "hostfile.h"
 #include "params.h"
+#include "pattern.h"
 #include "procfs.h"
 #include "strnum.h"
+#include "timeutil.h"
 #include "token.h"
 
 #include <errno.h>
@@ -30,6 +39,7 @@
 #define LOG_LINE_MAX 4096     /* longer lines are matched on their head */
 #define LOG_CHUNK 16384       /* read size */
 #define LOG_SHOW_MAX 200      /* bytes of the last match in the output */
+#define LOG_READ_MAX (64ULL * 1024 * 1024)   /* bytes read per run, both files */
 
 struct log_params {
 	char *path;
@@ -56,23 +66,19 @@ log_parse(json_t *params, void **out, char *err, size_t errlen, const char **fie
 	static const char *const keys[] = { "path", "pattern", NULL };
 	struct log_params *p;
 	const char *path, *pattern;
-	int rc;
 
 	*out = NULL;
 	if (params_allowed(params, keys, err, errlen, field) < 0 ||
 	    params_string(params, "path", 1, 1024, &path, err, errlen, field) < 0 ||
-	    params_string(params, "pattern", 1, 1024, &pattern, err, errlen, field) < 0)
+	    params_string(params, "pattern", 1, PATTERN_MAX, &pattern, err, errlen, field) < 0)
 		return -1;
 	if (path[0] != '/')
 		return params_error("path", err, errlen, field, "must be an absolute path");
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return params_error("path", err, errlen, field, "out of memory");
-	if ((rc = regcomp(&p->re, pattern, REG_EXTENDED | REG_NOSUB)) != 0) {
-		char why[128];
-		regerror(rc, NULL, why, sizeof(why));
+	if (pattern_compile("pattern", pattern, &p->re, err, errlen, field) < 0) {
 		free(p);
-		return params_error("pattern", err, errlen, field,
-		    "not a POSIX extended regular expression: %s", why);
+		return -1;
 	}
 	if ((p->path = strdup(path)) == NULL || (p->pattern = strdup(pattern)) == NULL) {
 		log_free(p);
@@ -148,21 +154,41 @@ save_pos(const char *file, const struct log_pos *pos)
  * unless it is longer than LOG_LINE_MAX, or finish is set (a file no longer
  * written). -1 with errno on a read error.
  */
+struct log_budget {
+	unsigned long long left;   /* bytes this run may still read */
+	int64_t stop_us;           /* monotonic time to stop reading at */
+	int stopped;               /* 1: the cap, 2: the time ran out */
+};
+
 static int
 log_scan_to_end(int fd, const struct log_params *p, unsigned long long *consumed,
-    size_t *count, char *last, char *chunk, char *line, int finish)
+    size_t *count, char *last, char *chunk, char *line, int finish,
+    struct log_budget *bud)
 {
 	size_t linelen = 0;
 	ssize_t r;
 
-	while ((r = read(fd, chunk, LOG_CHUNK)) != 0) {
+	for (;;) {
 		ssize_t i;
 
+		/* when stopped, the rest (and a partial line) is read next run */
+		if (bud->left == 0) {
+			bud->stopped = 1;
+			break;
+		}
+		if (mono_now_us() >= bud->stop_us) {
+			bud->stopped = 2;
+			break;
+		}
+		r = read(fd, chunk, bud->left < LOG_CHUNK ? (size_t)bud->left : LOG_CHUNK);
+		if (r == 0)
+			break;
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
+		bud->left -= (unsigned long long)r;
 		for (i = 0; i < r; i++) {
 			if (chunk[i] != '\n') {
 				if (linelen < LOG_LINE_MAX)
@@ -183,7 +209,7 @@ log_scan_to_end(int fd, const struct log_params *p, unsigned long long *consumed
 			linelen = 0;
 		}
 	}
-	if (linelen > LOG_LINE_MAX || (finish && linelen > 0)) {
+	if (linelen > LOG_LINE_MAX || (finish && !bud->stopped && linelen > 0)) {
 		/* an overlong, or final, unterminated line: count it now rather than never */
 		size_t n = linelen < LOG_LINE_MAX ? linelen : LOG_LINE_MAX;
 		line[n] = '\0';
@@ -205,10 +231,11 @@ log_scan_to_end(int fd, const struct log_params *p, unsigned long long *consumed
  * mean those lines cannot be read: 0.
  */
 static size_t
-rotated_rest(const struct log_params *p, const struct log_pos *old, char *chunk,
-    char *line, char *last)
+rotated_rest(const struct log_params *p, const struct check_env *env,
+    const struct log_pos *old, char *chunk, char *line, char *last,
+    struct log_budget *bud)
 {
-	char prev[PATH_MAX];
+	char prev[PATH_MAX], real[PATH_MAX], why[PATH_MAX + 128];
 	struct stat st;
 	unsigned long long consumed = old->off;
 	size_t count = 0;
@@ -216,13 +243,14 @@ rotated_rest(const struct log_params *p, const struct log_pos *old, char *chunk,
 
 	if ((size_t)snprintf(prev, sizeof(prev), "%s.1", p->path) >= sizeof(prev))
 		return 0;
-	if ((fd = open(prev, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = hostfile_open(prev, env->log_dirs, real, sizeof(real), &st, why,
+	    sizeof(why))) < 0)
 		return 0;
-	if (fstat(fd, &st) == 0 && (unsigned long long)st.st_dev == old->dev &&
+	if ((unsigned long long)st.st_dev == old->dev &&
 	    (unsigned long long)st.st_ino == old->ino &&
 	    (unsigned long long)st.st_size >= old->off &&
 	    lseek(fd, (off_t)old->off, SEEK_SET) >= 0 &&
-	    log_scan_to_end(fd, p, &consumed, &count, last, chunk, line, 1) < 0)
+	    log_scan_to_end(fd, p, &consumed, &count, last, chunk, line, 1, bud) < 0)
 		count = 0;
 	close(fd);
 	return count;
@@ -233,8 +261,10 @@ log_run(const void *vp, struct check_env *env, struct check_out *o)
 {
 	const struct log_params *p = vp;
 	char sfile[512], last[LOG_SHOW_MAX + 1] = "";
+	char real[PATH_MAX], why[PATH_MAX + 256];
 	char *chunk = NULL, *line = NULL;
 	struct log_pos pos = { 0, 0, 0 }, old = { 0, 0, 0 };
+	struct log_budget bud;
 	struct stat st;
 	size_t count = 0;
 	unsigned long long consumed;
@@ -245,9 +275,15 @@ log_run(const void *vp, struct check_env *env, struct check_out *o)
 		check_fail(o, CHECK_UNKNOWN, "no state_dir to keep the read position in");
 		return;
 	}
+	/* stop reading with a fifth of the time limit left, to report in time */
+	bud.left = LOG_READ_MAX;
+	bud.stop_us = env->deadline_us ? env->deadline_us -
+	    (env->deadline_us - mono_now_us()) / 5 : INT64_MAX;
+	bud.stopped = 0;
 	state_path(env->state_dir, p->path, sfile, sizeof(sfile));
-	if ((fd = open(p->path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
-		check_fail(o, CHECK_UNKNOWN, "%s: %s", p->path, strerror(errno));
+	if ((fd = hostfile_open(p->path, env->log_dirs, real, sizeof(real), &st, why,
+	    sizeof(why))) < 0) {
+		check_fail(o, CHECK_UNKNOWN, "%s", why);
 		goto done;
 	}
 	if ((have = load_pos(sfile, &pos)) < 0) {
@@ -276,9 +312,9 @@ log_run(const void *vp, struct check_env *env, struct check_out *o)
 		goto done;
 	}
 	if (rotated == 1)
-		count += rotated_rest(p, &old, chunk, line, last);
+		count += rotated_rest(p, env, &old, chunk, line, last, &bud);
 	consumed = pos.off;
-	if (log_scan_to_end(fd, p, &consumed, &count, last, chunk, line, 0) < 0) {
+	if (log_scan_to_end(fd, p, &consumed, &count, last, chunk, line, 0, &bud) < 0) {
 		check_fail(o, CHECK_UNKNOWN, "%s: %s", p->path, strerror(errno));
 		goto done;
 	}
@@ -296,6 +332,10 @@ log_run(const void *vp, struct check_env *env, struct check_out *o)
 		check_detail(o, " (rotated)");
 	else if (rotated == 2)
 		check_detail(o, " (truncated)");
+	if (bud.stopped)
+		check_detail(o, " (stopped after %s, at byte %llu of %llu: the rest next run)",
+		    bud.stopped == 1 ? "the read cap of 64 MiB" : "most of the time limit",
+		    pos.off, (unsigned long long)st.st_size);
 	if (count)
 		check_detail(o, ", last: %s", last);
 	o->perf_label = "lines";
@@ -314,4 +354,5 @@ const struct check_type check_type_log = {
 	.free_params = log_free,
 	.run = log_run,
 	.default_critical = "0",
+	.default_max_attempts = 1,
 };

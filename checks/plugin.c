@@ -6,32 +6,54 @@
  * from the server can run nothing but what the host's admin put in
  * plugin_dir; a symlink there is trusted, which is how plugins are enabled
  * ("ln -s /usr/lib/nagios/plugins/check_ntp_time /etc/custos/plugins.d/").
+ * What runs is the symlink's resolved path (argv[0] too), as if the admin had
+ * typed it: script plugins find their utils.pm/utils.sh beside themselves
+ * (FindBin, the dirname of $0), so Debian's monitoring-plugins work unchanged.
+ *
  * The plugin runs through posix_spawn (vfork-like: cheap for a daemon) with
- * argv and no shell, in its own process group, with stdin from /dev/null, a
+ * argv and no shell, in a session of its own, with stdin from /dev/null, a
  * clean environment (PATH and LC_ALL=C) and default signal dispositions.
+ * The agent is a child subreaper (PR_SET_CHILD_SUBREAPER), so whatever the
+ * plugin leaves behind - a child in another process group, a grandchild
+ * that called setsid() - is re-parented to the agent instead of init; after
+ * the run, on time out or not, the session's group gets SIGKILL and every
+ * child the agent still has is killed and reaped, round after round until
+ * none is left. Nothing a plugin starts outlives its check.
+ *
  * stdout is kept up to PLUGIN_OUT_MAX bytes (the rest is read and dropped so
- * the plugin never blocks), stderr up to PLUGIN_ERR_MAX for when stdout is
- * empty. After the timeout the whole group gets SIGTERM, and SIGKILL
- * kill_grace_ms later. Exit codes 0-3 are the status; anything else, or a
- * death by signal, is UNKNOWN; a timeout is CRITICAL, as Nagios 4 does by
- * default (service_check_timeout_state). The first line's text is the
- * output, its perfdata (when valid) the perfdata, and the first perfdata
- * value the check's value.
+ * the plugin never blocks; the output then says it was cut, and the
+ * perfdata item the cut went through is dropped, not stored corrupted),
+ * stderr up to PLUGIN_ERR_MAX for when stdout is empty. After the timeout
+ * the session gets SIGTERM, and SIGKILL kill_grace_ms later. Exit codes 0-3
+ * are the status; anything else, or a death by signal, is UNKNOWN; a timeout
+ * is CRITICAL, as Nagios 4 does by default (service_check_timeout_state).
+ *
+ * Output, after the plugin guidelines: the first line is "TEXT | PERFDATA";
+ * later lines are long output, and perfdata may follow a '|' on any of them
+ * (then every line after that is perfdata). TEXT is the check's output (cut
+ * at PLUGIN_TEXT_MAX bytes, on a UTF-8 boundary, and marked when so);
+ * perfdata is checked item by item: good items are kept, a bad one is named
+ * in the output and dropped; the first item's value is the check's value.
  */
 #include "config.h"
 #include "check.h"
 #include "params.h"
 #include "perfdata.h"
+#include "plugin.h"
 #include "timeutil.h"
+#include "utf8.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,6 +63,8 @@
 #define PLUGIN_ARGS_MAX 64    /* arguments */
 #define PLUGIN_ARG_LEN 1024   /* bytes per argument */
 #define PLUGIN_REAP_GRACE_MS 100  /* wait for the pipes after the plugin exited */
+#define PLUGIN_TEXT_MAX 768   /* bytes of the first line's text in the output */
+#define PLUGIN_KILL_ROUNDS 64 /* sweeps of leftover children */
 
 struct plugin_params {
 	char *command;
@@ -177,6 +201,16 @@ reap(pid_t pid, int *wstatus, int64_t deadline)
 	}
 }
 
+/* Reaps a child just sent SIGKILL; gives up after a moment (D state). */
+static void
+reap_one(pid_t pid)
+{
+	int64_t deadline = mono_now_ms() + 200;
+
+	while (waitpid(pid, NULL, WNOHANG) == 0 && mono_now_ms() < deadline)
+		sleep_ms(1);
+}
+
 /* trims blanks at both ends, in place */
 static char *
 trim(char *s)
@@ -191,34 +225,223 @@ trim(char *s)
 	return s;
 }
 
+/*
+ * Appends the good perfdata items of text to o->perf; the first bad one is
+ * named in *bad (up to badlen). Items are split on blanks outside quoted
+ * labels, and each is checked alone, so one bad item costs only itself.
+ */
 static void
-parse_output(char *out, struct check_out *o)
+add_perf_items(const char *text, struct check_out *o, char *bad, size_t badlen,
+    size_t *nbad)
 {
-	char *nl, *bar, *text, *perf;
-	struct perf_item item;
-	char err[256];
-	size_t n;
+	const char *p = text, *start;
+	char item[CHECK_PERF_MAX], err[256];
+	struct perf_item it;
+	size_t n, len;
+	int rc;
 
-	if ((nl = strchr(out, '\n')) != NULL)
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		if (*p == '\0')
+			break;
+		start = p;
+		if (*p == '\'') {
+			/* quoted label: to the closing quote ('' is a quote) */
+			for (p++; *p; p++)
+				if (*p == '\'' && *++p != '\'')
+					break;
+		}
+		while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			p++;
+		len = (size_t)(p - start);
+		if (len >= sizeof(item)) {
+			if ((*nbad)++ == 0)
+				snprintf(bad, badlen, "an item of %zu bytes", len);
+			continue;
+		}
+		memcpy(item, start, len);
+		item[len] = '\0';
+		if ((rc = perfdata_parse(item, &it, 1, &n, err, sizeof(err))) < 0 || n != 1) {
+			if ((*nbad)++ == 0)
+				snprintf(bad, badlen, "'%.*s': %.100s", len > 40 ? 40 : (int)len, item,
+				    rc < 0 ? err : "not one item");
+			continue;
+		}
+		if (o->perf.len && buf_adds(&o->perf, " ") < 0)
+			break;
+		if (buf_add(&o->perf, item, len) < 0) {
+			if ((*nbad)++ == 0)
+				snprintf(bad, badlen, "perfdata over %d bytes", CHECK_PERF_MAX);
+			break;
+		}
+		if (!o->has_value && it.value_known) {
+			o->has_value = 1;
+			o->value = it.value;
+		}
+	}
+}
+
+/*
+ * Drops the last blank-separated token of the perfdata in the last line of
+ * out (len bytes): the cut at PLUGIN_OUT_MAX went through it. 1 when a
+ * token was dropped.
+ */
+static int
+drop_cut_item(char *out, size_t len)
+{
+	char *last = out, *bar, *blank;
+
+	if (len == 0)
+		return 0;
+	for (char *q = out; (q = strchr(q, '\n')) != NULL; q++)
+		last = q + 1;
+	if ((bar = strchr(last, '|')) == NULL) {
+		/* no '|' on the last line: inside perfdata only if an earlier line had one */
+		if (last == out || memchr(out, '|', (size_t)(last - out)) == NULL)
+			return 0;
+		bar = last - 1;
+	}
+	blank = strrchr(bar + 1, ' ');
+	if (blank == NULL || blank < bar)
+		blank = bar + 1;
+	*blank = '\0';
+	return 1;
+}
+
+/* Cuts text to PLUGIN_TEXT_MAX bytes on a UTF-8 boundary; 1 when cut. */
+static int
+cut_text(char *text)
+{
+	size_t n = strlen(text), c;
+
+	if (n <= PLUGIN_TEXT_MAX)
+		return 0;
+	c = utf8_cut(text, n, PLUGIN_TEXT_MAX);
+	text[c] = '\0';
+	return 1;
+}
+
+void
+plugin_parse_output(char *out, size_t len, int truncated, struct check_out *o)
+{
+	char *nl, *bar, *text, *rest = NULL, *perf1 = NULL, *more = NULL;
+	char bad[160] = "";
+	size_t nbad = 0;
+	int dropped = 0, cut;
+
+	if (truncated)
+		dropped = drop_cut_item(out, len);
+	if ((nl = strchr(out, '\n')) != NULL) {
 		*nl = '\0';
-	perf = NULL;
+		rest = nl + 1;
+	}
 	if ((bar = strchr(out, '|')) != NULL) {
 		*bar = '\0';
-		perf = trim(bar + 1);
+		perf1 = bar + 1;
 	}
+	/* long output: perfdata starts at the first '|' of a later line */
+	if (rest && (more = strchr(rest, '|')) != NULL)
+		more++;
 	text = trim(out);
-	buf_adds(&o->detail, text);
-	if (perf && *perf) {
-		if (perfdata_parse(perf, &item, 1, &n, err, sizeof(err)) == 0) {
-			buf_adds(&o->perf, perf);
-			if (n > 0 && item.value_known) {
-				o->has_value = 1;
-				o->value = item.value;
-			}
-		} else {
-			/* keep the output; drop perfdata nobody could graph */
-			buf_addf(&o->detail, " (bad perfdata dropped: %s)", err);
+	cut = cut_text(text);
+	buf_adds(&o->detail, *text ? text : "(no text before the perfdata)");
+	if (cut)
+		buf_adds(&o->detail, "... (first line cut)");
+	if (truncated)
+		buf_addf(&o->detail, " (output cut at %d bytes%s)", PLUGIN_OUT_MAX,
+		    dropped ? ", its last perfdata item dropped" : "");
+	if (perf1)
+		add_perf_items(perf1, o, bad, sizeof(bad), &nbad);
+	if (more)
+		add_perf_items(more, o, bad, sizeof(bad), &nbad);
+	if (nbad)
+		buf_addf(&o->detail, " (%zu bad perfdata item%s dropped: %s)", nbad,
+		    nbad == 1 ? "" : "s", bad);
+}
+
+/*
+ * Orphans of a plugin come back to the agent instead of init, so they can
+ * be found and killed (see kill_leftovers()). Once per process.
+ */
+static void
+become_subreaper(void)
+{
+	static int done;
+
+	if (!done && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+		done = 1;
+}
+
+/* Adds the pids in one /proc/self/task/TID/children file to v (up to max). */
+static size_t
+read_children(const char *file, pid_t *v, size_t n, size_t max)
+{
+	char buf[4096], *p, *e;
+	ssize_t r;
+	int fd;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+		return n;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return n;
+	buf[r] = '\0';
+	for (p = buf; *p && n < max; p = e) {
+		long long pid = 0;
+
+		while (*p == ' ' || *p == '\n')
+			p++;
+		for (e = p; *e >= '0' && *e <= '9' && pid < 0x7fffffff; e++)
+			pid = pid * 10 + (*e - '0');
+		if (e == p)
+			break;
+		if (pid > 1)
+			v[n++] = (pid_t)pid;
+	}
+	return n;
+}
+
+/*
+ * Plugins run one at a time and the agent has no other children, so every
+ * child the agent has after a plugin's run is something the plugin left:
+ * kill and reap them all, again while killing one re-parents its own
+ * children to the agent. Bounded: PLUGIN_KILL_ROUNDS sweeps.
+ */
+static void
+kill_leftovers(void)
+{
+	pid_t v[256];
+	char file[64];
+	struct dirent *de;
+	size_t n, i, round;
+	DIR *d;
+
+	for (round = 0; round < PLUGIN_KILL_ROUNDS; round++) {
+		n = 0;
+		if ((d = opendir("/proc/self/task")) == NULL)
+			return;
+		while ((de = readdir(d)) != NULL && n < sizeof(v) / sizeof(v[0])) {
+			if (de->d_name[0] < '0' || de->d_name[0] > '9')
+				continue;
+			if ((size_t)snprintf(file, sizeof(file), "/proc/self/task/%s/children",
+			    de->d_name) >= sizeof(file))
+				continue;
+			n = read_children(file, v, n, sizeof(v) / sizeof(v[0]));
 		}
+		closedir(d);
+		/* zombies already re-parented to us are reaped here too */
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (n == 0)
+			return;
+		for (i = 0; i < n; i++) {
+			kill(-v[i], SIGKILL);   /* its group, if it leads one */
+			kill(v[i], SIGKILL);
+		}
+		for (i = 0; i < n; i++)
+			reap_one(v[i]);
 	}
 }
 
@@ -228,7 +451,7 @@ plugin_run(const void *vp, struct check_env *env, struct check_out *o)
 	const struct plugin_params *p = vp;
 	static char *const envp[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 	    "LC_ALL=C", NULL };
-	char path[1024];
+	char path[PATH_MAX], real[PATH_MAX];
 	char **argv = NULL;
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	struct sink so = { NULL, 0, PLUGIN_OUT_MAX, 0, 1 };
@@ -260,6 +483,12 @@ plugin_run(const void *vp, struct check_env *env, struct check_out *o)
 		    p->command, strerror(errno), env->plugin_dir);
 		return;
 	}
+	/* run what the symlink points to, so a script finds its helpers beside it */
+	if (realpath(path, real) == NULL || strlen(real) >= sizeof(path)) {
+		check_fail(o, CHECK_UNKNOWN, "PLUGIN UNKNOWN - %s: %s", path, strerror(errno));
+		return;
+	}
+	memcpy(path, real, strlen(real) + 1);
 	if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0) {
 		check_fail(o, CHECK_UNKNOWN, "PLUGIN UNKNOWN - %s is not an executable file", path);
 		return;
@@ -289,9 +518,9 @@ plugin_run(const void *vp, struct check_env *env, struct check_out *o)
 	attr_ok = 1;
 	sigemptyset(&none);
 	sigfillset(&all);
-	if ((rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+	become_subreaper();
+	if ((rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID |
 	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0 ||
-	    (rc = posix_spawnattr_setpgroup(&attr, 0)) != 0 ||
 	    (rc = posix_spawnattr_setsigmask(&attr, &none)) != 0 ||
 	    (rc = posix_spawnattr_setsigdefault(&attr, &all)) != 0)
 		goto spawn_fail;
@@ -349,8 +578,9 @@ plugin_run(const void *vp, struct check_env *env, struct check_out *o)
 			waitpid(pid, &wstatus, 0);
 		}
 	}
-	/* leftovers of the group (a backgrounded child) go with the check */
+	/* leftovers (a backgrounded child, one that called setsid) go with the check */
 	kill(-pid, SIGKILL);
+	kill_leftovers();
 	so.ptr[so.len] = '\0';
 	se.ptr[se.len] = '\0';
 
@@ -370,7 +600,7 @@ plugin_run(const void *vp, struct check_env *env, struct check_out *o)
 		    WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0);
 	}
 	if (so.len > 0 && strspn(so.ptr, " \t\r\n") != so.len) {
-		parse_output(so.ptr, o);
+		plugin_parse_output(so.ptr, so.len, so.truncated, o);
 	} else if (se.len > 0) {
 		char *nl = strchr(se.ptr, '\n');
 		if (nl)
@@ -399,10 +629,20 @@ done:
 	free(se.ptr);
 }
 
+/* The check's own timeout ends it; the time limit is a backstop after it. */
+static int
+plugin_time_limit(const void *vp, const struct check_env *env)
+{
+	const struct plugin_params *p = vp;
+
+	return (p->timeout_ms ? p->timeout_ms : env->timeout_ms) + env->kill_grace_ms + CHECK_LIMIT_SLACK_MS;
+}
+
 const struct check_type check_type_plugin = {
 	.name = "plugin",
 	.parse_params = plugin_parse,
 	.free_params = plugin_free,
 	.run = plugin_run,
 	.ignore_thresholds = 1,
+	.time_limit_ms = plugin_time_limit,
 };

@@ -11,12 +11,17 @@
  */
 #include "config.h"
 #include "check.h"
+#include "hostfile.h"
 #include "params.h"
+#include "pattern.h"
 #include "proc.h"
 #include "procfs.h"
 #include "strnum.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <pwd.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -24,7 +29,6 @@
 #include <unistd.h>
 
 #define COMM_KERNEL_MAX 15    /* TASK_COMM_LEN - 1 */
-#define PROC_RE_MAX 1024      /* pattern length */
 
 struct process_params {
 	char *name;            /* NULL: any */
@@ -65,12 +69,11 @@ process_parse(json_t *params, void **out, char *err, size_t errlen, const char *
 	static const char *const keys[] = { "name", "cmdline", "pidfile", "user", NULL };
 	struct process_params *p;
 	const char *name, *cmdline, *pidfile, *user;
-	int rc;
 
 	*out = NULL;
 	if (params_allowed(params, keys, err, errlen, field) < 0 ||
 	    params_string(params, "name", 0, 255, &name, err, errlen, field) < 0 ||
-	    params_string(params, "cmdline", 0, PROC_RE_MAX, &cmdline, err, errlen, field) < 0 ||
+	    params_string(params, "cmdline", 0, PATTERN_MAX, &cmdline, err, errlen, field) < 0 ||
 	    params_string(params, "pidfile", 0, 1024, &pidfile, err, errlen, field) < 0 ||
 	    params_string(params, "user", 0, 64, &user, err, errlen, field) < 0)
 		return -1;
@@ -82,12 +85,9 @@ process_parse(json_t *params, void **out, char *err, size_t errlen, const char *
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return params_error("name", err, errlen, field, "out of memory");
 	if (cmdline) {
-		if ((rc = regcomp(&p->cmdline, cmdline, REG_EXTENDED | REG_NOSUB)) != 0) {
-			char why[128];
-			regerror(rc, NULL, why, sizeof(why));
+		if (pattern_compile("cmdline", cmdline, &p->cmdline, err, errlen, field) < 0) {
 			free(p);
-			return params_error("cmdline", err, errlen, field,
-			    "not a POSIX extended regular expression: %s", why);
+			return -1;
 		}
 		if ((p->cmdline_text = strdup(cmdline)) == NULL) {
 			regfree(&p->cmdline);
@@ -137,19 +137,33 @@ resolve_user(const char *user, uid_t *uid)
 	return 0;
 }
 
-/* Reads a pid from a pidfile. 0, or -1 with a reason. */
+/*
+ * Reads a pid from a pidfile. 0; -1 with a reason when there is no pid
+ * (missing file, no number: the daemon is not running); -2 when the file
+ * may not be read (not a regular file, an I/O error): UNKNOWN.
+ */
 static int
 read_pidfile(const char *path, pid_t *pid, char *err, size_t errlen)
 {
-	char buf[64], *p = buf, *tok;
-	size_t len;
+	char buf[64], *p = buf, *tok, real[PATH_MAX];
 	const char *es;
 	long long n;
+	struct stat st;
+	ssize_t r;
+	int fd;
 
-	if (procfs_read(NULL, path, buf, sizeof(buf), &len) < 0) {
+	/* a regular file only, opened non-blocking: a FIFO or device is refused */
+	if ((fd = hostfile_open(path, NULL, real, sizeof(real), &st, err, errlen)) < 0)
+		return errno == ENOENT ? -1 : -2;
+	do
+		r = read(fd, buf, sizeof(buf) - 1);
+	while (r < 0 && errno == EINTR);
+	close(fd);
+	if (r < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+		return -2;
 	}
+	buf[r] = '\0';
 	tok = next_token(&p);
 	n = str_to_ll(tok, 1, 0x7fffffff, &es);
 	if (tok == NULL || es) {
@@ -189,6 +203,7 @@ process_run(const void *vp, struct check_env *env, struct check_out *o)
 	uid_t uid = 0;
 	pid_t pid = 0;
 	size_t i, count = 0;
+	int rc = 0;
 
 	o->label = "PROCS";
 	if (p->user && resolve_user(p->user, &uid) < 0) {
@@ -208,7 +223,11 @@ process_run(const void *vp, struct check_env *env, struct check_out *o)
 		proc_table_free(env->procs);
 		env->procs = t;
 	}
-	if (p->pidfile && read_pidfile(p->pidfile, &pid, err, sizeof(err)) < 0) {
+	if (p->pidfile && (rc = read_pidfile(p->pidfile, &pid, err, sizeof(err))) == -2) {
+		check_fail(o, CHECK_UNKNOWN, "%s", err);
+		return;
+	}
+	if (p->pidfile && rc < 0) {
 		/* a missing pidfile means the daemon is not running */
 		check_set_value(o, 0, 0);
 		check_detail(o, "0 processes (%s)", err);

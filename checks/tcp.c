@@ -151,9 +151,19 @@ tcp_run(const void *vp, struct check_env *env, struct check_out *o)
 	o->min = 0;
 }
 
+/* The check's own timeout ends it; the time limit is a backstop after it. */
+static int
+tcp_time_limit(const void *vp, const struct check_env *env)
+{
+	const struct tcp_params *p = vp;
+
+	return (p->timeout_ms ? p->timeout_ms : env->timeout_ms) + CHECK_LIMIT_SLACK_MS;
+}
+
 const struct check_type check_type_tcp = {
 	.name = "tcp",
 	.parse_params = tcp_parse,
 	.free_params = tcp_free,
 	.run = tcp_run,
+	.time_limit_ms = tcp_time_limit,
 };

@@ -48,7 +48,12 @@ rfc3339_format(int64_t us, char out[RFC3339_LEN])
 		sec--;
 	}
 	gmtime_r(&sec, &tm);
-	n = strftime(out, RFC3339_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
+	/* not strftime's %Y: RFC 3339 needs four digits for years before 1000
+	 * too (found by tests/fuzz/fuzz_rfc3339.c: "0985-..." came back "985-...") */
+	n = (size_t)snprintf(out, RFC3339_LEN, "%04d-%02d-%02dT%02d:%02d:%02d",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (n >= RFC3339_LEN)
+		n = RFC3339_LEN - 1;
 	if (frac)
 		snprintf(out + n, RFC3339_LEN - n, ".%06ldZ", (long)frac);
 	else
@@ -137,6 +142,12 @@ rfc3339_parse(const char *s, int64_t *us)
 		sec = 59;   /* leap second: clamp, a result a second early is harmless */
 	t = days_from_civil(Y, M, D) * 86400 + h * 3600 + mi * 60 + sec;
 	t -= sign * (oh * 3600 + om * 60);
+	/* an offset must not move the instant out of years 0000-9999, which
+	 * rfc3339_format() could not write back (found by fuzz_rfc3339:
+	 * "0000-01-01T00:00:60+03:00" is in the year -1) */
+	if (t < days_from_civil(0, 1, 1) * 86400 ||
+	    t > days_from_civil(9999, 12, 31) * 86400 + 86399)
+		return -1;
 	*us = t * 1000000 + frac;
 	return 0;
 }

@@ -112,6 +112,9 @@ check_input(struct req *r, json_t *o, struct check_in *in, struct resp *rs)
 	    jv_bool(o, "enabled", &in->enabled, rs) < 0 ||
 	    jv_ids(o, "contacts", &in->contacts, &present, rs) < 0)
 		return -1;
+	/* the type's own default (log: 1, it alerts on the run that saw the lines) */
+	if (json_object_get(o, "max_attempts") == NULL)
+		in->max_attempts = check_default_max_attempts(in->type);
 	if (*in->name == '\0') {
 		resp_error(rs, 422, "name", "name must not be empty");
 		return -1;

@@ -86,7 +86,8 @@ r = row(d, "email")
 t.eq((r.get("attempts"), [a["ok"] for a in r.get("attempt_log", [])]), (1, [False]),
      "after one attempt")
 t.ok("550" in (r.get("last_error") or ""), "last_error has the 550", r.get("last_error"))
-t.eq(row(d, "pushover").get("status"), "sent", "the page for the same event is sent")
+t.ok(wait_for(lambda: row(d, "pushover").get("status") == "sent", 10),
+     "the page for the same event is sent", row(d, "pushover"))
 e.sink.accept()
 
 # ---- Pushover 429: Pushover paused until the reset, email goes on ----------------------

@@ -62,6 +62,7 @@ run_json(struct run *t, const char *tree, const char *json)
 	t->env.proc_root = t->root;
 	t->env.plugin_dir = t->plugins;
 	t->env.state_dir = tmpdir;
+	t->env.log_dirs = tmpdir;
 	t->env.first_sample_ms = 0;
 	t->env.kill_grace_ms = 300;
 	if (check_def_from_json(j, &t->d, err, sizeof(err), &field) < 0)
@@ -718,7 +719,8 @@ test_plugin_exit_codes(void **state)
 	plugin(&t, "ok.sh", NULL);
 	assert_int_equal(t.r.status, CHECK_OK);
 	assert_string_equal(t.r.output, "FIX OK - fine");
-	assert_string_equal(t.r.perfdata, "val=5;10;20;0;100 other=1s");
+	/* perfdata after '|' on a later line (long output) counts too */
+	assert_string_equal(t.r.perfdata, "val=5;10;20;0;100 other=1s more=2");
 	assert_true(t.r.has_value && t.r.value == 5);
 	done(&t);
 	plugin(&t, "warn.sh", NULL);
@@ -752,7 +754,7 @@ test_plugin_exit_codes(void **state)
 	plugin(&t, "badperf.sh", NULL);
 	assert_int_equal(t.r.status, CHECK_OK);
 	assert_null(t.r.perfdata);
-	assert_non_null(strstr(t.r.output, "bad perfdata dropped"));
+	assert_non_null(strstr(t.r.output, "1 bad perfdata item dropped: 'val=abc'"));
 	done(&t);
 	/* argv without a shell: the space stays inside one argument */
 	plugin(&t, "args.sh", ", \"args\": [\"a b\", \"$HOME;ls\"]");

@@ -1,0 +1,111 @@
+/*
+ * utf8.c - see utf8.h. The decoder follows the Unicode standard's table of
+ * well-formed byte sequences (Table 3-7): each invalid byte is replaced by
+ * one U+FFFD and decoding resumes at the next byte.
+ */
+#include "config.h"
+#include "utf8.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+size_t
+utf8_seq_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len, i;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (n == 0)
+		return 0;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;          /* no overlong forms */
+		else if (c == 0xed)
+			hi = 0x9f;          /* no surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;          /* nothing above U+10FFFF */
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+int
+utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, l;
+
+	while (i < n) {
+		if ((l = utf8_seq_len(p + i, n - i)) == 0)
+			return 0;
+		i += l;
+	}
+	return 1;
+}
+
+char *
+utf8_repair(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, o = 0, l, cap;
+	char *out;
+
+	/* worst case: every byte becomes three */
+	if (n > (((size_t)-1) - 1) / 3)
+		return NULL;
+	cap = n * 3 + 1;
+	if (utf8_valid(s, n) && memchr(s, '\0', n) == NULL)
+		cap = n + 1;
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	while (i < n) {
+		if (p[i] == '\0') {
+			out[o++] = ' ';
+			i++;
+		} else if ((l = utf8_seq_len(p + i, n - i)) > 0) {
+			memcpy(out + o, p + i, l);
+			o += l;
+			i += l;
+		} else {
+			memcpy(out + o, UTF8_REPLACEMENT, 3);
+			o += 3;
+			i++;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+size_t
+utf8_cut(const char *s, size_t n, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i;
+
+	if (n <= max)
+		return n;
+	i = max;
+	/* step back over continuation bytes, at most three */
+	while (i > 0 && max - i < 3 && (p[i] & 0xc0) == 0x80)
+		i--;
+	if ((p[i] & 0xc0) == 0x80)
+		return max;   /* not UTF-8 there anyway: cut where asked */
+	return i;
+}
