@@ -44,6 +44,9 @@ static const struct conf_key srv_keys[] = {
 	{ I(flap_high_pct, 1, 100) },
 	{ I(sender_threads, 1, 64) },
 	{ I(history_retention_days, 0, 36500) },
+	{ I(rollup_minute_days, 1, 36500) },
+	{ I(rollup_hour_days, 1, 36500) },
+	{ I(rollup_interval_s, 1, 3600) },
 	{ E(log_level, level_choices) },
 	{ NULL, 0, 0, 0, 0, NULL },
 };
@@ -62,7 +65,10 @@ set_defaults(struct srv_conf *c)
 	c->flap_low_pct = 25;
 	c->flap_high_pct = 50;
 	c->sender_threads = 2;
-	c->history_retention_days = 0;
+	c->history_retention_days = 31;
+	c->rollup_minute_days = 2;
+	c->rollup_hour_days = 400;
+	c->rollup_interval_s = 60;
 	c->log_level = LOG_LVL_INFO;
 	c->listen = strdup("127.0.0.1:8675");
 	c->database = strdup("dbname=custos");

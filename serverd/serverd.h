@@ -31,6 +31,9 @@ struct srv_conf {
 	long long flap_low_pct, flap_high_pct;
 	long long sender_threads;
 	long long history_retention_days;  /* 0 = keep forever */
+	long long rollup_minute_days;      /* minute roll-ups kept (store/history.c) */
+	long long rollup_hour_days;        /* hour roll-ups kept; day ones for ever */
+	long long rollup_interval_s;       /* how often the roll-ups are built */
 	int log_level;              /* enum log_level */
 	int refs_;                  /* snapshot references (config.c only) */
 };

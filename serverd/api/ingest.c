@@ -22,13 +22,15 @@
  *      engine only ever clears an acknowledgement.
  *   3. one INSERT of every result from one binary array per column
  *      (unnest; the server parses no text); ON CONFLICT skips result_ids
- *      already stored for this agent (or repeated in the batch), RETURNING
+ *      already stored for this agent with the same observed_at (a resend
+ *      repeats it; the key must hold the partition key, see
+ *      sql/005_history.sql) or repeated in the batch, RETURNING
  *      tells which went in
  *   4. the engine (engine.c) steps each new result in observed order, and
  *      one UPDATE writes back the states that changed (a steady check's
  *      state does not change: its newest result is read from history);
  *      events go to alert_record()
- *   5. COMMIT - only then 201 {"accepted", "duplicates"}.
+ *   5. COMMIT - only then 201 {"accepted", "duplicates"[, "expired"]}.
  * Steps 1-3 share a round trip (libpq pipeline mode), and so do 4-5 when
  * there are no events.
  * A result observed before the check's newest evaluated result (a late
@@ -43,6 +45,7 @@
 #include "buf.h"
 #include "db.h"
 #include "engine.h"
+#include "history.h"
 #include "log.h"
 #include "serverd.h"
 #include "strnum.h"
@@ -118,6 +121,16 @@ static const struct db_stmt q_prior = { "ingest_prior",
 	" FROM unnest($1::bigint[]) x(id)", 2 };
 
 /*
+ * The de-duplication key holds observed_at (the partition key, see
+ * sql/005_history.sql), which a resend repeats. A result_id sent without
+ * observed_at is stamped anew on each resend, so it is looked up across
+ * the partitions instead (rare: the agent always sends observed_at).
+ */
+#define UNSTAMPED_NEW(agent) \
+	"(x.t IS NOT NULL OR x.r IS NULL OR NOT EXISTS (SELECT 1 FROM check_history h0" \
+	"  WHERE h0.agent_id = " agent " AND h0.result_id = x.r))"
+
+/*
  * The steady case in one statement: when every result repeats its check's
  * current status, and that state is HARD, not flapping and without recent
  * changes (engine.h: flap_history ""), the engine would change nothing, so
@@ -140,8 +153,8 @@ static const struct db_stmt q_steady = { "ingest_steady",
 	"   x.d, x.r"
 	"  FROM unnest($1::bigint[], $2::smallint[], $3::float8[], $4::text[], $5::text[],"
 	"   $6::timestamptz[], $7::integer[], $8::text[]) AS x(c, s, v, o, p, t, d, r)"
-	"  WHERE (SELECT steady FROM chk)"
-	"  ON CONFLICT (agent_id, result_id) WHERE result_id IS NOT NULL DO NOTHING"
+	"  WHERE (SELECT steady FROM chk) AND " UNSTAMPED_NEW("(SELECT id FROM me)")
+	"  ON CONFLICT (agent_id, result_id, observed_at) WHERE result_id IS NOT NULL DO NOTHING"
 	"  RETURNING id, result_id)"
 	" SELECT (SELECT steady FROM chk), NULL::bigint, NULL::text"
 	" UNION ALL SELECT NULL, id, result_id FROM ins", 9 };
@@ -155,7 +168,8 @@ static const struct db_stmt q_insert = { "ingest_insert",
 	" SELECT x.c, $9::bigint, x.s, x.v, x.o, x.p, COALESCE(x.t, clock_timestamp()), x.d, x.r"
 	" FROM unnest($1::bigint[], $2::smallint[], $3::float8[], $4::text[], $5::text[],"
 	"  $6::timestamptz[], $7::integer[], $8::text[]) AS x(c, s, v, o, p, t, d, r)"
-	" ON CONFLICT (agent_id, result_id) WHERE result_id IS NOT NULL DO NOTHING"
+	" WHERE " UNSTAMPED_NEW("$9::bigint")
+	" ON CONFLICT (agent_id, result_id, observed_at) WHERE result_id IS NOT NULL DO NOTHING"
 	" RETURNING id, result_id", 9 };
 
 static const struct db_stmt q_update = { "ingest_update",
@@ -374,6 +388,18 @@ mark_inserted(PGresult *q, int idcol, struct result *res, size_t n,
 
 /* ---- the handler -------------------------------------------------------- */
 
+/* 201's body; "expired" (results older than history_retention_days, not
+ * stored and not to be resent) only when there were any */
+static json_t *
+ingest_answer(size_t accepted, size_t dups, size_t expired)
+{
+	if (expired == 0)
+		return json_pack("{s:I,s:I}", "accepted", (json_int_t)accepted,
+		    "duplicates", (json_int_t)dups);
+	return json_pack("{s:I,s:I,s:I}", "accepted", (json_int_t)accepted,
+	    "duplicates", (json_int_t)dups, "expired", (json_int_t)expired);
+}
+
 void
 api_check_history_post(struct req *r, struct resp *rs)
 {
@@ -381,7 +407,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 	struct result **byrid = NULL;
 	struct cstate *cs = NULL;
 	struct alert_event *evs = NULL;
-	size_t n = 0, i, j, ncs = 0, nrid = 0, nev = 0, accepted = 0, dups = 0;
+	size_t n = 0, i, j, ncs = 0, nrid = 0, nev = 0, accepted = 0, dups = 0, expired = 0;
 	json_t *arr = NULL, *upd = NULL;
 	char *upd_text = NULL, *ids_text = NULL;
 	char agent_id[24], tok_hex[SHA256_LEN * 2 + 1];
@@ -432,6 +458,50 @@ api_check_history_post(struct req *r, struct resp *rs)
 	for (i = 0; i < n; i++) {
 		if (parse_result(json_array_get(arr, i), i, now_us, &res[i], rs) < 0)
 			goto done;
+	}
+	/* history (store/history.h): partitions for the days present; results
+	 * older than the retention window are dropped here, counted "expired" */
+	{
+		int64_t *obs = malloc(n * sizeof(*obs));
+		unsigned char *keep = malloc(n);
+		int ex = HISTORY_ADMIT_FAILED, refused = 0, oom = obs == NULL || keep == NULL;
+
+		if (!oom) {
+			for (i = 0; i < n; i++)
+				obs[i] = res[i].observed_us;
+			ex = history_admit(r->db, obs, n, keep, r->who.kind != WHO_NONE);
+			if (ex == HISTORY_ADMIT_AUTH) {   /* a partition to make: who asks? */
+				refused = http_authenticate(r, NEED_AGENT, rs) < 0;
+				if (!refused)
+					ex = history_admit(r->db, obs, n, keep, 1);
+			}
+		}
+		for (i = 0, j = 0; ex > 0 && i < n; i++)
+			if (keep[i]) {
+				res[j] = res[i];
+				res[j].idx = j;
+				j++;
+			}
+		free(obs);
+		free(keep);
+		if (refused)
+			goto done;
+		if (ex < 0) {
+			if (oom)
+				resp_error(rs, 500, NULL, "out of memory");
+			else if (PQstatus(r->db) != CONNECTION_OK)
+				resp_error(rs, 503, NULL, "database unavailable");
+			else
+				resp_error(rs, 500, NULL, "could not store history");
+			goto done;
+		}
+		expired = (size_t)ex;
+		n -= expired;
+		if (n == 0) {
+			if (http_authenticate(r, NEED_AGENT, rs) == 0)
+				resp_json(rs, 201, ingest_answer(0, 0, expired));
+			goto done;
+		}
 	}
 	qsort(res, n, sizeof(*res), cmp_result);
 	/* results by (result_id, position), to mark what the INSERT took: of a
@@ -546,8 +616,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 				else
 					dups++;
 			}
-			resp_json(rs, 201, json_pack("{s:I,s:I}", "accepted", (json_int_t)accepted,
-			    "duplicates", (json_int_t)dups));
+			resp_json(rs, 201, ingest_answer(accepted, dups, expired));
 			goto done;
 		}
 		for (k = 0; k < 4; k++) {
@@ -802,8 +871,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 		in_tx = 0;
 	}
 	/* only a committed batch is acknowledged */
-	resp_json(rs, 201, json_pack("{s:I,s:I}", "accepted", (json_int_t)accepted,
-	    "duplicates", (json_int_t)dups));
+	resp_json(rs, 201, ingest_answer(accepted, dups, expired));
 done:
 	if (in_tx && r->db && PQstatus(r->db) == CONNECTION_OK)
 		db_cmd(r->db, "ROLLBACK");
