@@ -18,10 +18,13 @@
  *
  * Retention. At start and every hour, partitions of days older than
  * history_retention_days (0 = keep for ever) are dropped, each in its own
- * transaction with a short lock_timeout (DROP of a partition briefly takes
- * the parent's ACCESS EXCLUSIVE lock: it waits for the ingest transactions
- * in flight, never for long, and a timeout simply retries next hour). No
- * row is ever DELETEd from check_history. The minute and hour roll-ups are
+ * transaction with a short lock_timeout: DROP of a partition takes the
+ * parent's ACCESS EXCLUSIVE lock for an instant, so it waits for the
+ * statements in flight and, while it waits, queues new ones behind it - at
+ * most 500 ms, then it gives up and maintenance retries a minute later.
+ * (DETACH PARTITION CONCURRENTLY would avoid the queue but cannot run in a
+ * transaction and leaves a half-detached partition after a crash; not
+ * worth it for one drop a day.) No row is ever DELETEd from check_history. The minute and hour roll-ups are
  * trimmed to rollup_minute_days and rollup_hour_days by batched DELETEs
  * (BRIN on start); day roll-ups are kept for ever. The same UTC-day rule
  * decides what history_admit() refuses as expired, so a result is refused
@@ -279,7 +282,7 @@ drop_partition(PGconn *c, const char *name, int64_t day)
 	if ((sql = malloc(len)) == NULL)
 		goto done;
 	snprintf(sql, len, "DROP TABLE %s", ident);
-	if (db_cmd(c, "SET LOCAL lock_timeout = '2s'") < 0 || db_cmd(c, sql) < 0)
+	if (db_cmd(c, "SET LOCAL lock_timeout = '500ms'") < 0 || db_cmd(c, sql) < 0)
 		goto done;
 	if (db_cmd(c, "COMMIT") < 0)
 		goto done;
