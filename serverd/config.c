@@ -50,6 +50,9 @@ static const struct conf_key srv_keys[] = {
 	{ I(history_retention_days, 0, 36500) },
 	{ I(max_clock_skew_s, 0, 86400 * 7) },
 	{ I(max_connections_per_ip, 0, 100000) },
+	{ I(rollup_minute_days, 1, 36500) },
+	{ I(rollup_hour_days, 1, 36500) },
+	{ I(rollup_interval_s, 1, 3600) },
 	{ E(log_level, level_choices) },
 	{ NULL, 0, 0, 0, 0, NULL },
 };
@@ -71,9 +74,12 @@ set_defaults(struct srv_conf *c)
 	c->smtp_timeout_s = 15;
 	c->pushover_timeout_s = 10;
 	c->webhook_timeout_s = 10;
-	c->history_retention_days = 0;
-	c->max_clock_skew_s = 300;
+		c->max_clock_skew_s = 300;
 	c->max_connections_per_ip = 64;
+	c->history_retention_days = 31;
+	c->rollup_minute_days = 2;
+	c->rollup_hour_days = 400;
+	c->rollup_interval_s = 60;
 	c->log_level = LOG_LVL_INFO;
 	c->listen = strdup("127.0.0.1:8675");
 	c->database = strdup("dbname=custos");

@@ -37,6 +37,9 @@ struct srv_conf {
 	long long history_retention_days;  /* 0 = keep forever */
 	long long max_clock_skew_s; /* a result stamped further ahead gets the server's time */
 	long long max_connections_per_ip;  /* open connections per client address; 0 = no cap */
+	long long rollup_minute_days;      /* minute roll-ups kept (store/history.c) */
+	long long rollup_hour_days;        /* hour roll-ups kept; day ones for ever */
+	long long rollup_interval_s;       /* how often the roll-ups are built */
 	int log_level;              /* enum log_level */
 	int refs_;                  /* snapshot references (config.c only) */
 };

@@ -6,12 +6,13 @@
  */
 #include "config.h"
 #include "workers.h"
+#include "history.h"
 #include "jobs.h"
 #include "log.h"
 #include "notify.h"
 #include "outbox.h"
 
-static int notify_ready, outbox_running, jobs_running;
+static int notify_ready, outbox_running, jobs_running, history_running;
 
 int
 workers_start(void)
@@ -33,12 +34,21 @@ workers_start(void)
 		workers_stop();
 		return -1;
 	}
+	history_running = 1;
+	if (history_start() < 0) {
+		log_error("workers: cannot start the history thread");
+		workers_stop();
+		return -1;
+	}
 	return 0;
 }
 
 void
 workers_stop(void)
 {
+	if (history_running)
+		history_stop();
+	history_running = 0;
 	if (jobs_running)
 		jobs_stop();
 	jobs_running = 0;

@@ -18,8 +18,8 @@
  *   renotify   every renotify_interval_s (0 = never) a RENOTIFY event for
  *              each HARD problem that was notified, is unacknowledged, not
  *              flapping, not in downtime and whose agent is not down.
- *   retention  hourly: check_history older than history_retention_days
- *              (0 = keep forever) is deleted.
+ *
+ * (History retention and roll-ups run on their own thread: store/history.c.)
  *
  * Each job is its own short transaction that first takes
  * pg_try_advisory_xact_lock(JOBS_LOCK_CLASS, job): with several serverd
@@ -50,9 +50,9 @@
 #define JOBS_TICK_MS 1000
 #define JOBS_LOCK_CLASS 0x63757374   /* "cust" */
 #define JOBS_BATCH 1000               /* rows one job handles per tick */
-#define RETENTION_EVERY_S 3600
 
-enum job_id { JOB_AGENTS = 1, JOB_DOWNTIMES, JOB_ACKS, JOB_RENOTIFY, JOB_RETENTION, JOB_UNTOLD };
+/* advisory lock ids: 5 was the retention job (now store/history.c); kept unused */
+enum job_id { JOB_AGENTS = 1, JOB_DOWNTIMES, JOB_ACKS, JOB_RENOTIFY, JOB_UNTOLD = 6 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv;
@@ -117,9 +117,6 @@ static const struct db_stmt q_renotify = { "jobs_renotify",
 	"   AND s.last_notified_at <= now() - make_interval(secs => $1::int)"
 	"   AND a.state <> 'down' AND NOT check_in_downtime(c.id, c.agent_id)"
 	" ORDER BY s.check_id LIMIT 1000 FOR UPDATE OF s SKIP LOCKED", 1 };
-
-static const struct db_stmt q_retention = { "jobs_retention",
-	"DELETE FROM check_history WHERE received_at < now() - make_interval(days => $1::int)", 1 };
 
 static int64_t
 val_i64(PGresult *q, int row, int col)
@@ -371,34 +368,6 @@ done:
 	return rc;
 }
 
-static int
-job_retention(PGconn *c)
-{
-	static _Thread_local int64_t last_run;
-	char days[24];
-	const char *v[1] = { days };
-	PGresult *q;
-	int64_t now = mono_now_ms();
-	int rc = 0;
-
-	long long keep = CONF_VALUE(history_retention_days);
-
-	if (keep <= 0 ||
-	    (last_run && now - last_run < RETENTION_EVERY_S * 1000LL))
-		return 0;
-	last_run = now;
-	snprintf(days, sizeof(days), "%lld", keep);
-	q = db_exec(c, &q_retention, v);
-	if (!db_ok(q, PGRES_COMMAND_OK)) {
-		db_outcome(c, q);
-		rc = -1;
-	} else if (strcmp(PQcmdTuples(q), "0") != 0) {
-		log_info("jobs: retention deleted %s history rows", PQcmdTuples(q));
-	}
-	PQclear(q);
-	return rc;
-}
-
 /*
  * Runs fn in its own transaction under the job's advisory lock; another
  * instance holding it means this tick skips the job.
@@ -454,7 +423,6 @@ jobs_main(void *arg)
 		run_job(JOB_ACKS, "acknowledgement expiry", job_acks);
 		run_job(JOB_UNTOLD, "held-back notifications", job_untold);
 		run_job(JOB_RENOTIFY, "renotify", job_renotify);
-		run_job(JOB_RETENTION, "retention", job_retention);
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_sec += JOBS_TICK_MS / 1000;

@@ -1,6 +1,6 @@
 /*
  * jobs.h - the periodic jobs (see jobs.c): dead agents, downtime start and
- * end, acknowledgement expiry, re-notification, history retention.
+ * end, acknowledgement expiry, re-notification (history retention: store/history.h).
  */
 #ifndef CUSTOS_JOBS_H
 #define CUSTOS_JOBS_H

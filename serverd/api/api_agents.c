@@ -18,6 +18,10 @@ static const char *const agent_fields[] = { "name", "interval_s", "contacts", NU
 
 static const struct db_stmt q_list = { "agents_list",
 	"SELECT agent_json(a), a.id FROM agents a WHERE a.id > $1 ORDER BY a.id LIMIT $2", 2 };
+/* ?search=: name or a fact's string value (sql/005_history.sql) */
+static const struct db_stmt q_search = { "agents_search",
+	"SELECT agent_json(a), a.id FROM agents a WHERE a.id > $1 AND agent_matches(a, $3)"
+	" ORDER BY a.id LIMIT $2", 3 };
 static const struct db_stmt q_get = { "agents_get",
 	"SELECT agent_json(a) FROM agents a WHERE a.id = $1", 1 };
 static const struct db_stmt q_create = { "agents_create",
@@ -37,7 +41,25 @@ static const struct db_stmt q_token = { "agents_token",
 void
 api_agents_list(struct req *r, struct resp *rs)
 {
-	api_list_page(r, rs, &q_list);
+	const char *s = req_arg(r, "search");
+	char cur[24], lim[24];
+	const char *v[3] = { cur, lim, s };
+	int64_t cursor;
+	long limit;
+
+	if (s == NULL) {
+		api_list_page(r, rs, &q_list);
+		return;
+	}
+	if (strlen(s) == 0 || strlen(s) > AGENT_NAME_MAX) {
+		resp_error(rs, 422, "search", "search must be 1..%d bytes", AGENT_NAME_MAX);
+		return;
+	}
+	if ((limit = api_limit(r, rs)) < 0 || (cursor = api_cursor(r, rs)) < 0)
+		return;
+	id_text(cursor, cur);
+	id_text(limit + 1, lim);
+	api_query_list(r, rs, &q_search, v, limit);
 }
 
 void

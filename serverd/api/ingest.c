@@ -4,7 +4,9 @@
  * The handler (at the end of this file) is a short list of named steps
  * over one struct batch:
  *   parse_batch       the body: one result or an array, each validated
- *                     (a stamp too far ahead gets our time: max_clock_skew_s)
+ *                     (a stamp too far ahead gets our time: max_clock_skew_s);
+ *                     admit_history makes the day partitions it needs and
+ *                     drops results older than the retention ("expired")
  *   build_params      the check ids and one binary array per insert column
  *   try_steady        the steady case - every result repeats the current
  *                     status of a check that is HARD, enabled, not flapping
@@ -15,7 +17,9 @@
  *   lock_and_insert   BEGIN, the agent's lock (alert/state.h: the one lock
  *                     rule for check_state), the states of the checks named,
  *                     the INSERT (ON CONFLICT skips result_ids already
- *                     stored; RETURNING says which went in): one round trip.
+ *                     stored with the same observed_at - a resend repeats
+ *                     it, and the key must hold the partition key;
+ *                     RETURNING says which went in): one round trip.
  *                     A foreign or unknown check refuses the whole batch
  *                     (403 listing every such check in "check_ids").
  *   read_prior        for checks whose state may change, the newest result
@@ -38,6 +42,7 @@
 #include "buf.h"
 #include "db.h"
 #include "engine.h"
+#include "history.h"
 #include "log.h"
 #include "serverd.h"
 #include "strnum.h"
@@ -103,6 +108,16 @@ static const struct db_stmt q_prior = { "ingest_prior",
 	" FROM unnest($1::bigint[]) x(id)", 2 };
 
 /*
+ * The de-duplication key holds observed_at (the partition key, see
+ * sql/005_history.sql), which a resend repeats. A result_id sent without
+ * observed_at is stamped anew on each resend, so it is looked up across
+ * the partitions instead (rare: the agent always sends observed_at).
+ */
+#define UNSTAMPED_NEW(agent) \
+	"(x.t IS NOT NULL OR x.r IS NULL OR NOT EXISTS (SELECT 1 FROM check_history h0" \
+	"  WHERE h0.agent_id = " agent " AND h0.result_id = x.r))"
+
+/*
  * The steady case in one statement: when every result repeats its check's
  * current status, and that state is HARD, not flapping and without recent
  * changes (engine.h: flap_history ""), the engine would change nothing, so
@@ -127,8 +142,8 @@ static const struct db_stmt q_steady = { "ingest_steady",
 	"   x.d, x.r"
 	"  FROM unnest($1::bigint[], $2::smallint[], $3::float8[], $4::text[], $5::text[],"
 	"   $6::timestamptz[], $7::integer[], $8::text[]) AS x(c, s, v, o, p, t, d, r)"
-	"  WHERE (SELECT steady FROM chk)"
-	"  ON CONFLICT (agent_id, result_id) WHERE result_id IS NOT NULL DO NOTHING"
+	"  WHERE (SELECT steady FROM chk) AND " UNSTAMPED_NEW("(SELECT id FROM me)")
+	"  ON CONFLICT (agent_id, result_id, observed_at) WHERE result_id IS NOT NULL DO NOTHING"
 	"  RETURNING id, result_id)"
 	" SELECT (SELECT steady FROM chk), NULL::bigint, NULL::text"
 	" UNION ALL SELECT NULL, id, result_id FROM ins", 9 };
@@ -142,7 +157,8 @@ static const struct db_stmt q_insert = { "ingest_insert",
 	" SELECT x.c, $9::bigint, x.s, x.v, x.o, x.p, COALESCE(x.t, clock_timestamp()), x.d, x.r"
 	" FROM unnest($1::bigint[], $2::smallint[], $3::float8[], $4::text[], $5::text[],"
 	"  $6::timestamptz[], $7::integer[], $8::text[]) AS x(c, s, v, o, p, t, d, r)"
-	" ON CONFLICT (agent_id, result_id) WHERE result_id IS NOT NULL DO NOTHING"
+	" WHERE " UNSTAMPED_NEW("$9::bigint")
+	" ON CONFLICT (agent_id, result_id, observed_at) WHERE result_id IS NOT NULL DO NOTHING"
 	" RETURNING id, result_id", 9 };
 
 /* ---- parsing ------------------------------------------------------------ */
@@ -410,7 +426,7 @@ struct batch {
 	PGresult *prior;
 	char *upd_text;             /* the states to write back (JSON), or NULL */
 	int in_tx;
-	size_t accepted, dups;
+	size_t accepted, dups, expired;
 	int64_t now_us, min_id, max_skew_us, ahead_us;
 };
 
@@ -462,6 +478,65 @@ pipeline_failed(struct batch *b, int n)
 	return -1;
 }
 
+/* 201's body; "expired" (results older than history_retention_days, not
+ * stored and not to be resent) only when there were any */
+static json_t *
+ingest_answer(size_t accepted, size_t dups, size_t expired)
+{
+	if (expired == 0)
+		return json_pack("{s:I,s:I}", "accepted", (json_int_t)accepted,
+		    "duplicates", (json_int_t)dups);
+	return json_pack("{s:I,s:I,s:I}", "accepted", (json_int_t)accepted,
+	    "duplicates", (json_int_t)dups, "expired", (json_int_t)expired);
+}
+
+/*
+ * History (store/history.h): the partitions for the days present exist;
+ * results older than the retention window are dropped here and counted
+ * "expired". 0: go on; 1: nothing left to store (answered 201); -1: failed.
+ */
+static int
+admit_history(struct batch *b)
+{
+	int64_t *obs = malloc(b->n * sizeof(*obs));
+	unsigned char *keep = malloc(b->n);
+	size_t i, j;
+	int ex = HISTORY_ADMIT_FAILED, rc = -1;
+
+	if (obs == NULL || keep == NULL) {
+		resp_error(b->rs, 500, NULL, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < b->n; i++)
+		obs[i] = b->res[i].observed_us;
+	/* the token was checked at the door: this agent may make a partition */
+	ex = history_admit(b->r->db, obs, b->n, keep, 1);
+	if (ex < 0) {
+		if (PQstatus(b->r->db) != CONNECTION_OK)
+			resp_error(b->rs, 503, NULL, "database unavailable");
+		else
+			resp_error(b->rs, 500, NULL, "could not store history");
+		goto done;
+	}
+	for (i = 0, j = 0; ex > 0 && i < b->n; i++)
+		if (keep[i]) {
+			b->res[j] = b->res[i];
+			b->res[j].idx = j;
+			j++;
+		}
+	b->expired = (size_t)ex;
+	b->n -= b->expired;
+	rc = 0;
+	if (b->n == 0) {
+		resp_json(b->rs, 201, ingest_answer(0, 0, b->expired));
+		rc = 1;
+	}
+done:
+	free(obs);
+	free(keep);
+	return rc;
+}
+
 /* 1. The body: one result or an array of them, each valid, at most
  * INGEST_MAX_RESULTS; sorted, indexed by result_id. 1: an empty batch,
  * answered. */
@@ -470,6 +545,7 @@ parse_batch(struct batch *b)
 {
 	json_t *body = b->r->body;
 	size_t i;
+	int admitted;
 
 	if (body == NULL || !(json_is_array(body) || json_is_object(body))) {
 		resp_error(b->rs, 400, NULL, "expected a result object or an array of them");
@@ -507,6 +583,8 @@ parse_batch(struct batch *b)
 		if (b->res[i].ahead_us > b->ahead_us)
 			b->ahead_us = b->res[i].ahead_us;
 	}
+	if ((admitted = admit_history(b)) != 0)
+		return admitted;   /* 1: nothing left to store (answered), -1: failed */
 	qsort(b->res, b->n, sizeof(*b->res), cmp_result);
 	for (i = 0; i < b->n; i++)
 		b->order[b->res[i].idx] = &b->res[i];
@@ -602,8 +680,7 @@ answer_accepted(struct batch *b)
 			else
 				b->dups++;
 		}
-	resp_json(b->rs, 201, json_pack("{s:I,s:I}", "accepted", (json_int_t)b->accepted,
-	    "duplicates", (json_int_t)b->dups));
+	resp_json(b->rs, 201, ingest_answer(b->accepted, b->dups, b->expired));
 }
 
 /*
@@ -987,8 +1064,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 	if (b.ahead_us > 0)
 		note_clock_ahead(r, b.ahead_us);
 	/* only a committed batch is acknowledged */
-	resp_json(rs, 201, json_pack("{s:I,s:I}", "accepted", (json_int_t)b.accepted,
-	    "duplicates", (json_int_t)b.dups));
+	resp_json(rs, 201, ingest_answer(b.accepted, b.dups, b.expired));
 done:
 	batch_free(&b);
 }

@@ -21,6 +21,8 @@ const struct route routes[] = {
 	{ "PATCH",  "/api/v1/agents/{id}",           api_agents_patch,     NEED_ADMIN },
 	{ "DELETE", "/api/v1/agents/{id}",           api_agents_delete,    NEED_ADMIN },
 	{ "POST",   "/api/v1/agents/{id}/token",     api_agents_token,     NEED_ADMIN },
+	{ "GET",    "/api/v1/agents/{id}/summary",   api_agents_summary,   NEED_READ },
+	{ "GET",    "/api/v1/agents/{id}/facts",     api_agents_facts,     NEED_READ },
 
 	/* checks */
 	{ "GET",    "/api/v1/checks",                api_checks_list,      NEED_READ },
@@ -29,6 +31,7 @@ const struct route routes[] = {
 	{ "PATCH",  "/api/v1/checks/{id}",           api_checks_patch,     NEED_ADMIN },
 	{ "DELETE", "/api/v1/checks/{id}",           api_checks_delete,    NEED_ADMIN },
 	{ "GET",    "/api/v1/checks/{id}/history",   api_checks_history,   NEED_READ },
+	{ "GET",    "/api/v1/checks/{id}/summary",   api_checks_summary,   NEED_READ },
 
 	{ "GET",    "/api/v1/status",                api_status,           NEED_READ },
 

@@ -1,0 +1,577 @@
+/*
+ * history.c - check_history's day partitions, retention and roll-ups, on
+ * a thread of their own (see history.h; the schema is sql/005_history.sql).
+ *
+ * Partitions. check_history is partitioned by UTC day of observed_at. The
+ * thread makes today's and the next HISTORY_AHEAD_DAYS days' partitions at
+ * start and every hour; history_admit() makes one on demand for a past day
+ * (an agent's spool after an outage) before the batch is inserted, outside
+ * the ingest transaction. Both go through history_partition_ensure(), which
+ * serialises creators on an advisory lock. There is no DEFAULT partition: a
+ * row for a day without a partition fails loudly instead of landing in a
+ * catch-all that would have to be split later. Partitions are not created
+ * years ahead: ingest stamps a result more than max_clock_skew_s in the
+ * future with the server's time (DESIGN.md), so only the days present in
+ * real results exist. Which days exist is remembered in a bitmap, so the
+ * usual batch runs no statement here at all; a day is forgotten when
+ * retention drops it.
+ *
+ * Retention. At start and every hour, partitions of days older than
+ * history_retention_days (0 = keep for ever) are dropped, each in its own
+ * transaction with a short lock_timeout: DROP of a partition takes the
+ * parent's ACCESS EXCLUSIVE lock for an instant, so it waits for the
+ * statements in flight and, while it waits, queues new ones behind it - at
+ * most 500 ms, then it gives up and maintenance retries a minute later.
+ * (DETACH PARTITION CONCURRENTLY would avoid the queue but cannot run in a
+ * transaction and leaves a half-detached partition after a crash; not
+ * worth it for one drop a day.) No row is ever DELETEd from check_history. The minute and hour roll-ups are
+ * trimmed to rollup_minute_days and rollup_hour_days by batched DELETEs
+ * (BRIN on start); day roll-ups are kept for ever. The same UTC-day rule
+ * decides what history_admit() refuses as expired, so a result is refused
+ * exactly when its partition would be dropped.
+ *
+ * Roll-ups. Every rollup_interval_s the rows with id above
+ * rollup_watermark.last_id are added into rollup_minute/hour/day (count,
+ * values, per-state counts) and the watermark is moved, all in one
+ * transaction: a crash (kill -9) at any point leaves either all of it or
+ * none of it, so no row is ever counted twice or lost. Late results are
+ * new ids, so they are counted whatever their observed_at. The upper bound
+ * must not pass an id whose transaction is still in flight (it would commit
+ * later, below the watermark, and never be counted): it is read from the
+ * id sequence while holding check_history's SHARE lock for an instant -
+ * granted only when no insert is in flight (every INSERT holds ROW
+ * EXCLUSIVE on the parent before it draws an id). That briefly queues new
+ * ingest transactions behind the ones in flight, once per roll-up, capped
+ * by lock_timeout. A roll-up runs under an advisory lock, so with several
+ * serverd instances one builds at a time. Minute and hour buckets older
+ * than their retention are not built (a late result still counts in its
+ * day). Known limit: anything inserting into a partition directly (not
+ * through check_history) escapes the SHARE lock; only bench/history does,
+ * and never concurrently with a roll-up.
+ */
+#include "config.h"
+#include "history.h"
+#include "db.h"
+#include "log.h"
+#include "serverd.h"
+#include "strnum.h"
+#include "timeutil.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define HISTORY_LOCK_CLASS 1751741300  /* "hist"; also in 005_history.sql */
+#define HISTORY_LOCK_RETENTION 2       /* advisory lock ids within the class */
+#define HISTORY_LOCK_ROLLUP 3
+#define HISTORY_AHEAD_DAYS 3           /* partitions made ahead of today */
+#define HISTORY_MAINT_EVERY_MS (3600 * 1000LL)
+#define HISTORY_RETRY_MS (60 * 1000LL) /* after a failed maintenance */
+#define HISTORY_TICK_MS 1000
+#define HISTORY_ROLLUP_CHUNK 500000    /* ids per roll-up transaction */
+#define HISTORY_TRIM_BATCH "50000"     /* roll-up rows per trimming DELETE */
+#define HISTORY_CACHE_DAYS 65536       /* days since 1970 remembered (to 2149) */
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv;
+static _Atomic int stopping;   /* read by the loops without mu */
+static int started;
+static pthread_t tid;
+
+/* which day partitions are known to exist, one bit per day since 1970 */
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char known_days[HISTORY_CACHE_DAYS / 8];
+
+static const struct db_stmt q_ensure = { "history_ensure",
+	"SELECT history_partition_ensure('epoch'::date + $1::integer)", 1 };
+static const struct db_stmt q_expired_parts = { "history_expired_parts",
+	"SELECT name, day - 'epoch'::date FROM history_partitions()"
+	" WHERE day < (now() AT TIME ZONE 'UTC')::date - $1::integer", 1 };
+static const struct db_stmt q_trylock = { "history_trylock",
+	"SELECT pg_try_advisory_xact_lock($1::integer, $2::integer)", 2 };
+#define TRIM_SQL(t) \
+	"DELETE FROM " t " WHERE ctid = ANY (ARRAY(SELECT ctid FROM " t \
+	" WHERE start < now() - make_interval(days => $1::integer) LIMIT " HISTORY_TRIM_BATCH "))"
+static const struct db_stmt q_trim_minute = { "history_trim_minute", TRIM_SQL("rollup_minute"), 1 };
+static const struct db_stmt q_trim_hour = { "history_trim_hour", TRIM_SQL("rollup_hour"), 1 };
+
+/* the newest id handed out, and the watermark */
+static const struct db_stmt q_frontier = { "history_frontier",
+	"SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END,"
+	" (SELECT last_id FROM rollup_watermark) FROM check_history_id_seq", 0 };
+static const struct db_stmt q_watermark = { "history_watermark",
+	"SELECT last_id FROM rollup_watermark FOR UPDATE", 0 };
+static const struct db_stmt q_watermark_set = { "history_watermark_set",
+	"UPDATE rollup_watermark SET last_id = $1::bigint, updated_at = now()", 1 };
+/*
+ * Adds the rows with $1 < id <= $2 into one level; $3 > 0: only buckets
+ * starting after now() - $3 days (the level's retention), 0: every bucket.
+ */
+#define ROLLUP_SQL(t, unit) \
+	"INSERT INTO " t " AS r (check_id, start, count, nvalues, vmin, vmax, vsum," \
+	"  ok, warning, critical, unknown)" \
+	" SELECT check_id, date_trunc('" unit "', observed_at, 'UTC'), count(*), count(value)," \
+	"  min(value), max(value), COALESCE(sum(value), 0)," \
+	"  count(*) FILTER (WHERE status = 0), count(*) FILTER (WHERE status = 1)," \
+	"  count(*) FILTER (WHERE status = 2), count(*) FILTER (WHERE status = 3)" \
+	" FROM check_history WHERE id > $1::bigint AND id <= $2::bigint" \
+	"  AND ($3::integer = 0 OR observed_at >= date_trunc('" unit "'," \
+	"   now() - make_interval(days => $3::integer), 'UTC'))" \
+	" GROUP BY 1, 2" \
+	" ON CONFLICT (check_id, start) DO UPDATE SET count = r.count + EXCLUDED.count," \
+	"  nvalues = r.nvalues + EXCLUDED.nvalues, vmin = LEAST(r.vmin, EXCLUDED.vmin)," \
+	"  vmax = GREATEST(r.vmax, EXCLUDED.vmax), vsum = r.vsum + EXCLUDED.vsum," \
+	"  ok = r.ok + EXCLUDED.ok, warning = r.warning + EXCLUDED.warning," \
+	"  critical = r.critical + EXCLUDED.critical, unknown = r.unknown + EXCLUDED.unknown"
+static const struct db_stmt q_rollup_minute = { "history_rollup_minute",
+	ROLLUP_SQL("rollup_minute", "minute"), 3 };
+static const struct db_stmt q_rollup_hour = { "history_rollup_hour",
+	ROLLUP_SQL("rollup_hour", "hour"), 3 };
+static const struct db_stmt q_rollup_day = { "history_rollup_day",
+	ROLLUP_SQL("rollup_day", "day"), 3 };
+
+/* ---- the partition cache -------------------------------------------------- */
+
+static int64_t
+day_of(int64_t us)
+{
+	return us >= 0 ? us / HISTORY_DAY_US : -((-us + HISTORY_DAY_US - 1) / HISTORY_DAY_US);
+}
+
+static int
+cache_has(int64_t day)
+{
+	int yes;
+
+	if (day < 0 || day >= HISTORY_CACHE_DAYS)
+		return 0;
+	pthread_mutex_lock(&cache_mu);
+	yes = (known_days[day / 8] >> (day % 8)) & 1;
+	pthread_mutex_unlock(&cache_mu);
+	return yes;
+}
+
+static void
+cache_set(int64_t day, int on)
+{
+	if (day < 0 || day >= HISTORY_CACHE_DAYS)
+		return;
+	pthread_mutex_lock(&cache_mu);
+	if (on)
+		known_days[day / 8] |= (unsigned char)(1u << (day % 8));
+	else
+		known_days[day / 8] &= (unsigned char)~(1u << (day % 8));
+	pthread_mutex_unlock(&cache_mu);
+}
+
+/* Makes day's partition unless known; 0 or -1 (the statement failed). */
+static int
+ensure_day(PGconn *c, int64_t day)
+{
+	char d[24];
+	const char *v[1] = { d };
+	PGresult *q;
+	int rc = 0;
+
+	if (cache_has(day))
+		return 0;
+	snprintf(d, sizeof(d), "%lld", (long long)day);
+	q = db_exec(c, &q_ensure, v);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		log_error("history: cannot make the partition of day %lld: %s", (long long)day,
+		    PQresultErrorMessage(q));
+		rc = -1;
+		goto done;
+	}
+	if (PQgetvalue(q, 0, 0)[0] == 't')
+		log_info("history: made the partition of day %lld", (long long)day);
+	cache_set(day, 1);
+done:
+	PQclear(q);
+	return rc;
+}
+
+int
+history_admit(PGconn *c, const int64_t *observed_us, size_t n, unsigned char *keep,
+    int may_create)
+{
+	long long days = CONF_VALUE(history_retention_days);
+	int64_t oldest = days > 0 ? day_of(time_now_us()) - days : INT64_MIN;
+	int64_t last = INT64_MIN;
+	int expired = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		int64_t d = day_of(observed_us[i]);
+
+		if (d < oldest) {
+			keep[i] = 0;
+			expired++;
+			continue;
+		}
+		keep[i] = 1;
+		if (d == last)
+			continue;
+		if (!may_create && !cache_has(d))
+			return HISTORY_ADMIT_AUTH;
+		if (ensure_day(c, d) < 0)
+			return HISTORY_ADMIT_FAILED;
+		last = d;
+	}
+	return expired;
+}
+
+/* ---- maintenance: partitions ahead, retention, trimming ------------------- */
+
+/* BEGIN and the advisory lock lock_id: 1 held, 0 another instance has it,
+ * -1 failed (no transaction left open either way when not 1) */
+static int
+begin_locked(PGconn *c, int lock_id)
+{
+	char cls[24], id[24];
+	const char *v[2] = { cls, id };
+	PGresult *q;
+	int held;
+
+	if (db_cmd(c, "BEGIN") < 0)
+		return -1;
+	snprintf(cls, sizeof(cls), "%d", HISTORY_LOCK_CLASS);
+	snprintf(id, sizeof(id), "%d", lock_id);
+	q = db_exec(c, &q_trylock, v);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		PQclear(q);
+		if (PQstatus(c) == CONNECTION_OK)
+			db_cmd(c, "ROLLBACK");
+		return -1;
+	}
+	held = PQgetvalue(q, 0, 0)[0] == 't';
+	PQclear(q);
+	if (!held)
+		db_cmd(c, "ROLLBACK");
+	return held;
+}
+
+static int
+make_ahead(PGconn *c)
+{
+	int64_t today = day_of(time_now_us());
+	int k;
+
+	for (k = 0; k <= HISTORY_AHEAD_DAYS; k++)
+		if (ensure_day(c, today + k) < 0)
+			return -1;
+	return 0;
+}
+
+/* Drops one expired partition in its own transaction; 0 or -1. */
+static int
+drop_partition(PGconn *c, const char *name, int64_t day)
+{
+	char *ident = NULL, *sql = NULL;
+	size_t len;
+	int held, rc = -1;
+
+	if ((held = begin_locked(c, HISTORY_LOCK_RETENTION)) <= 0)
+		return held;   /* another instance is at it: not a failure */
+	if ((ident = PQescapeIdentifier(c, name, strlen(name))) == NULL)
+		goto done;
+	len = strlen(ident) + 16;
+	if ((sql = malloc(len)) == NULL)
+		goto done;
+	snprintf(sql, len, "DROP TABLE %s", ident);
+	if (db_cmd(c, "SET LOCAL lock_timeout = '500ms'") < 0 || db_cmd(c, sql) < 0)
+		goto done;
+	if (db_cmd(c, "COMMIT") < 0)
+		goto done;
+	cache_set(day, 0);
+	log_info("history: retention dropped %s", name);
+	rc = 0;
+done:
+	if (rc < 0 && PQstatus(c) == CONNECTION_OK)
+		db_cmd(c, "ROLLBACK");
+	PQfreemem(ident);
+	free(sql);
+	return rc;
+}
+
+static int
+retention(PGconn *c)
+{
+	long long days = CONF_VALUE(history_retention_days);
+	char dv[24];
+	const char *v[1] = { dv };
+	PGresult *q = NULL;
+	int i, rc = 0;
+
+	if (days <= 0)
+		return 0;
+	snprintf(dv, sizeof(dv), "%lld", days);
+	q = db_exec(c, &q_expired_parts, v);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		log_error("history: listing partitions: %s", PQresultErrorMessage(q));
+		rc = -1;
+		goto done;
+	}
+	for (i = 0; i < PQntuples(q); i++) {
+		const char *es;
+		int64_t day = str_to_ll(PQgetvalue(q, i, 1), INT64_MIN, INT64_MAX, &es);
+
+		if (drop_partition(c, PQgetvalue(q, i, 0), day) < 0) {
+			log_warn("history: could not drop %s; retrying later", PQgetvalue(q, i, 0));
+			rc = -1;
+			if (PQstatus(c) != CONNECTION_OK)
+				break;
+		}
+	}
+done:
+	PQclear(q);
+	return rc;
+}
+
+/* Deletes the roll-up rows of st's table older than days, in batches. */
+static int
+trim(PGconn *c, const struct db_stmt *st, long long days)
+{
+	char dv[24];
+	const char *v[1] = { dv };
+
+	snprintf(dv, sizeof(dv), "%lld", days);
+	for (;;) {
+		PGresult *q = db_exec(c, st, v);
+		int more;
+
+		if (!db_ok(q, PGRES_COMMAND_OK)) {
+			log_error("history: trimming roll-ups: %s", PQresultErrorMessage(q));
+			PQclear(q);
+			return -1;
+		}
+		more = strcmp(PQcmdTuples(q), "0") != 0;
+		PQclear(q);
+		if (!more || stopping)
+			return 0;
+	}
+}
+
+static int
+maintenance(PGconn *c)
+{
+	int rc = 0;
+
+	if (make_ahead(c) < 0)
+		rc = -1;
+	if (retention(c) < 0)
+		rc = -1;
+	if (trim(c, &q_trim_minute, CONF_VALUE(rollup_minute_days)) < 0 ||
+	    trim(c, &q_trim_hour, CONF_VALUE(rollup_hour_days)) < 0)
+		rc = -1;
+	return rc;
+}
+
+/* ---- roll-ups -------------------------------------------------------------- */
+
+/*
+ * The id below which every insert has committed or aborted: *upto; and the
+ * watermark *wm. 0, or -1 (lock timeout, lost connection).
+ */
+static int
+frontier(PGconn *c, int64_t *upto, int64_t *wm)
+{
+	PGresult *q = NULL;
+	const char *es;
+	int rc = -1, in_tx = 0;
+
+	/* nothing new: no lock needed */
+	q = db_exec(c, &q_frontier, NULL);
+	if (!db_ok(q, PGRES_TUPLES_OK))
+		goto done;
+	*upto = str_to_ll(PQgetvalue(q, 0, 0), INT64_MIN, INT64_MAX, &es);
+	*wm = str_to_ll(PQgetvalue(q, 0, 1), INT64_MIN, INT64_MAX, &es);
+	PQclear(q);
+	q = NULL;
+	if (*upto <= *wm) {
+		rc = 0;
+		goto done;
+	}
+	if (db_cmd(c, "BEGIN") < 0)
+		goto done;
+	in_tx = 1;
+	if (db_cmd(c, "SET LOCAL lock_timeout = '1s'") < 0 ||
+	    db_cmd(c, "LOCK TABLE ONLY check_history IN SHARE MODE") < 0)
+		goto done;
+	q = db_exec(c, &q_frontier, NULL);
+	if (!db_ok(q, PGRES_TUPLES_OK))
+		goto done;
+	*upto = str_to_ll(PQgetvalue(q, 0, 0), INT64_MIN, INT64_MAX, &es);
+	*wm = str_to_ll(PQgetvalue(q, 0, 1), INT64_MIN, INT64_MAX, &es);
+	if (db_cmd(c, "COMMIT") < 0)
+		goto done;
+	in_tx = 0;
+	rc = 0;
+done:
+	if (in_tx && PQstatus(c) == CONNECTION_OK)
+		db_cmd(c, "ROLLBACK");
+	PQclear(q);
+	return rc;
+}
+
+/*
+ * One roll-up transaction: rows above the watermark up to upto (at most
+ * HISTORY_ROLLUP_CHUNK of ids). *done_to gets the new watermark. 1 when it
+ * moved, 0 when another instance holds the lock, -1 on failure.
+ */
+static int
+rollup_step(PGconn *c, int64_t upto, int64_t *done_to)
+{
+	static const struct db_stmt *const levels[3] = { &q_rollup_minute, &q_rollup_hour,
+		&q_rollup_day };
+	char from[24], to[24], keep[3][24];
+	PGresult *q = NULL;
+	const char *es;
+	int64_t wm;
+	int held, k, rc = -1;
+
+	snprintf(keep[0], sizeof(keep[0]), "%lld", CONF_VALUE(rollup_minute_days));
+	snprintf(keep[1], sizeof(keep[1]), "%lld", CONF_VALUE(rollup_hour_days));
+	snprintf(keep[2], sizeof(keep[2]), "0");
+	if ((held = begin_locked(c, HISTORY_LOCK_ROLLUP)) <= 0)
+		return held;
+	q = db_exec(c, &q_watermark, NULL);
+	if (!db_ok(q, PGRES_TUPLES_OK) || PQntuples(q) != 1)
+		goto done;
+	wm = str_to_ll(PQgetvalue(q, 0, 0), INT64_MIN, INT64_MAX, &es);
+	PQclear(q);
+	q = NULL;
+	if (upto > wm + HISTORY_ROLLUP_CHUNK)
+		upto = wm + HISTORY_ROLLUP_CHUNK;
+	if (upto <= wm) {
+		*done_to = wm;
+		db_cmd(c, "ROLLBACK");
+		return 1;
+	}
+	snprintf(from, sizeof(from), "%lld", (long long)wm);
+	snprintf(to, sizeof(to), "%lld", (long long)upto);
+	for (k = 0; k < 3; k++) {
+		const char *v[3] = { from, to, keep[k] };
+
+		q = db_exec(c, levels[k], v);
+		if (!db_ok(q, PGRES_COMMAND_OK)) {
+			log_error("history: roll-up: %s", PQresultErrorMessage(q));
+			goto done;
+		}
+		PQclear(q);
+		q = NULL;
+	}
+	{
+		const char *v[1] = { to };
+		q = db_exec(c, &q_watermark_set, v);
+		if (!db_ok(q, PGRES_COMMAND_OK))
+			goto done;
+	}
+	if (db_cmd(c, "COMMIT") < 0)
+		goto done;
+	*done_to = upto;
+	rc = 1;
+done:
+	if (rc < 0 && PQstatus(c) == CONNECTION_OK)
+		db_cmd(c, "ROLLBACK");
+	PQclear(q);
+	return rc;
+}
+
+/* Rolls up everything committed so far, chunk by chunk; 0 or -1. */
+static int
+rollup(PGconn *c)
+{
+	int64_t upto, wm, done_to;
+	int64_t t0 = mono_now_ms();
+	int st;
+
+	if (frontier(c, &upto, &wm) < 0)
+		return -1;
+	while (upto > wm && !stopping) {
+		if ((st = rollup_step(c, upto, &done_to)) < 0)
+			return -1;
+		if (st == 0)
+			return 0;   /* another instance is rolling up */
+		if (done_to <= wm)
+			break;
+		log_debug("history: rolled up ids %lld..%lld", (long long)wm + 1, (long long)done_to);
+		wm = done_to;
+	}
+	if (mono_now_ms() - t0 > 10000)
+		log_info("history: roll-up took %lld ms", (long long)(mono_now_ms() - t0));
+	return 0;
+}
+
+/* ---- the thread -------------------------------------------------------------- */
+
+static void *
+history_main(void *arg)
+{
+	int64_t next_maint = 0, next_rollup = 0;
+
+	(void)arg;
+	for (;;) {
+		struct timespec ts;
+		int64_t now = mono_now_ms();
+		PGconn *c = db_conn();
+
+		if (c != NULL && now >= next_maint) {
+			next_maint = now + (maintenance(c) < 0 ? HISTORY_RETRY_MS : HISTORY_MAINT_EVERY_MS);
+			c = db_conn();   /* a failure may have closed a broken connection */
+		}
+		if (c != NULL && now >= next_rollup) {
+			if (rollup(c) < 0)
+				log_warn("history: roll-up failed; retrying at the next interval");
+			next_rollup = now + CONF_VALUE(rollup_interval_s) * 1000;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += HISTORY_TICK_MS / 1000;
+		pthread_mutex_lock(&mu);
+		while (!stopping)
+			if (pthread_cond_timedwait(&cv, &mu, &ts) == ETIMEDOUT)
+				break;
+		if (stopping) {
+			pthread_mutex_unlock(&mu);
+			break;
+		}
+		pthread_mutex_unlock(&mu);
+	}
+	db_close();
+	return NULL;
+}
+
+int
+history_start(void)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&cv, &ca);
+	pthread_condattr_destroy(&ca);
+	stopping = 0;
+	if (pthread_create(&tid, NULL, history_main, NULL) != 0) {
+		pthread_cond_destroy(&cv);
+		return -1;
+	}
+	started = 1;
+	return 0;
+}
+
+void
+history_stop(void)
+{
+	if (!started)
+		return;
+	pthread_mutex_lock(&mu);
+	stopping = 1;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+	pthread_join(tid, NULL);
+	started = 0;
+	pthread_cond_destroy(&cv);
+}

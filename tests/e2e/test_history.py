@@ -1,0 +1,302 @@
+#!/usr/bin/env python3
+"""History (issue #8): day partitions, retention, roll-ups, summaries,
+availability, inventory search and facts history.
+
+Deterministic: results carry known observed times; roll-ups are waited for
+through their watermark (a condition, never a duration); the roll-up that
+is killed is held on a lock the test owns."""
+import datetime as dt
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Env, Tap, wait_for  # noqa: E402
+
+t = Tap()
+env = Env(conf={"rollup_interval_s": "1", "history_retention_days": "31"})
+A = env.admin
+api = env.api
+psql = env.cluster.psql
+UTC = dt.timezone.utc
+
+
+def iso(d):
+    return d.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def q1(sql):
+    rows = psql(sql)
+    return rows[0][0] if rows else None
+
+
+def rolled_up():
+    """every committed row is counted in the roll-ups"""
+    return q1("SELECT (SELECT last_id FROM rollup_watermark)"
+              " >= (SELECT COALESCE(max(id), 0) FROM check_history)") == "t"
+
+
+def trunc(d, by):
+    if by == "minute":
+        return d.replace(second=0, microsecond=0)
+    if by == "hour":
+        return d.replace(minute=0, second=0, microsecond=0)
+    return d.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def expected(results, by, since, until):
+    """summary items computed here from what was posted"""
+    b = {}
+    for when, status, value in results:
+        s = trunc(when, by)
+        if s < trunc(since, by) or s >= until:
+            continue
+        b.setdefault(s, []).append((status, value))
+    out = []
+    for s in sorted(b):
+        rs = b[s]
+        vals = [v for _, v in rs if v is not None]
+        n = len(rs)
+        ok = sum(1 for st, _ in rs if st == 0)
+        out.append({"start": s.strftime("%Y-%m-%dT%H:%M:%SZ"), "count": n,
+                    "min": min(vals) if vals else None, "max": max(vals) if vals else None,
+                    "avg": round(sum(vals) / len(vals), 6) if vals else None,
+                    "ok": ok, "warning": sum(1 for st, _ in rs if st == 1),
+                    "critical": sum(1 for st, _ in rs if st == 2),
+                    "unknown": sum(1 for st, _ in rs if st == 3),
+                    "ok_ratio": round(ok / n, 6)})
+    return out
+
+
+def summary(path, by, since, until):
+    st, b, _ = api("GET", "%s/summary?by=%s&since=%s&until=%s" % (path, by, iso(since), iso(until)), A)
+    if st != 200:
+        return st, b
+    for it in b["items"]:
+        for k in ("avg", "ok_ratio"):
+            if it.get(k) is not None:
+                it[k] = round(it[k], 6)
+    return st, b["items"]
+
+
+aid, atok = env.make_agent("web01")
+ca = env.make_check(aid, "load")
+cb = env.make_check(aid, "load5")
+now = dt.datetime.now(UTC)
+today = now.date()
+
+# ---- partitions ahead ------------------------------------------------------------------
+def part(d):
+    return q1("SELECT to_regclass('check_history_p%s') IS NOT NULL" % d.strftime("%Y%m%d")) == "t"
+
+
+t.ok(wait_for(lambda: all(part(today + dt.timedelta(days=k)) for k in range(3))),
+     "partitions made ahead: today and the next two days")
+t.eq(q1("SELECT relkind FROM pg_class WHERE relname = 'check_history'"), "p",
+     "check_history is a partitioned table")
+
+# ---- summaries against known observed times --------------------------------------------
+T = (now - dt.timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+S = dt.timedelta(seconds=1)
+posted = [(T, 0, 1.0), (T + 30 * S, 1, 3.0), (T + 59 * S + dt.timedelta(microseconds=999999), 0, 2.0),
+          (T + 60 * S, 2, 10.0), (T + 61 * S, 0, None), (T + 3600 * S, 0, 5.0),
+          (T + 7199 * S, 3, 7.5)]
+st, b, _ = env.post_results(atok, [{"check_id": ca, "status": s, "value": v, "observed_at": iso(w),
+                                    "result_id": "a-%d" % i} for i, (w, s, v) in enumerate(posted)])
+t.eq((st, b), (201, {"accepted": len(posted), "duplicates": 0}), "results posted")
+st, b, _ = env.post_results(atok, {"check_id": ca, "status": 1, "value": 3.0,
+                                   "observed_at": iso(posted[1][0]), "result_id": "a-1"})
+t.eq(b, {"accepted": 0, "duplicates": 1}, "a resend (same result_id and observed_at) is a duplicate")
+
+path = "/api/v1/checks/%d" % ca
+span = (T, T + 2 * 3600 * S)
+st, items = summary(path, "minute", *span)
+t.eq(items, expected(posted, "minute", *span), "minute buckets, read raw or rolled up")
+t.ok(wait_for(rolled_up), "roll-ups caught up")
+st, items = summary(path, "minute", *span)
+t.eq(items, expected(posted, "minute", *span), "minute buckets from the roll-ups")
+t.eq([i["count"] for i in items[:2]], [3, 2], "bucket edges: :59.999999 is the first minute, :60 the next")
+st, items = summary(path, "hour", *span)
+t.eq(items, expected(posted, "hour", *span), "hour buckets")
+t.eq(items[0]["avg"], 4.0, "avg over the results with a value")
+dspan = (T - dt.timedelta(days=2), now)
+st, items = summary(path, "day", *dspan)
+t.eq(items, expected(posted, "day", *dspan), "day buckets")
+st, items = summary(path, "minute", T, T + 60 * S)
+t.eq(len(items), 1, "until is exclusive: one minute bucket")
+st, items = summary(path, "minute", T + 30 * S, T + 61 * S)
+t.eq([i["count"] for i in items], [3, 2], "buckets touched by [since, until) count whole")
+st, b = summary(path, "minute", T + 60 * S, T)
+t.eq(st, 422, "since after until -> 422")
+st, b, _ = api("GET", path + "/summary?by=week", A)
+t.eq(st, 400, "by=week -> 400")
+st, b, _ = api("GET", path + "/summary?by=minute&since=2000-01-01T00:00:00Z", A)
+t.eq(st, 422, "too many buckets -> 422")
+st, b, _ = api("GET", "/api/v1/checks/999999/summary", A)
+t.eq(st, 404, "summary of an unknown check -> 404")
+st, b, _ = api("GET", path + "/summary?by=hour", A)
+t.ok(st == 200 and b["by"] == "hour" and "since" in b and "until" in b, "defaults answer", b)
+
+# late result: counted at once (raw), and once after the roll-up
+late = (T + 10 * S, 3, 100.0)
+posted.append(late)
+env.post_results(atok, {"check_id": ca, "status": 3, "value": 100.0, "observed_at": iso(late[0]),
+                        "result_id": "late-1"})
+st, items = summary(path, "minute", *span)
+t.eq(items, expected(posted, "minute", *span), "a late result is in the summary at once")
+t.ok(wait_for(rolled_up), "roll-ups caught up with the late result")
+st, items = summary(path, "hour", *span)
+t.eq(items, expected(posted, "hour", *span), "a late result is counted once after its roll-up")
+st, items = summary(path, "minute", *span)
+t.eq(items, expected(posted, "minute", *span), "and once in the minute buckets")
+
+# a result posted now (no observed_at) is visible at once in the default window
+st, b, _ = env.post_results(atok, {"check_id": cb, "status": 2, "value": 91.5})
+st, b, _ = api("GET", "/api/v1/checks/%d/summary" % cb, A)
+t.ok(st == 200 and b["by"] == "minute" and sum(i["count"] for i in b["items"]) == 1
+     and b["items"][-1]["critical"] == 1, "a result posted now is in the summary at once", b)
+
+# ---- agent summary: each check's worst state per bucket ---------------------------------
+env.post_results(atok, [{"check_id": cb, "status": 1, "observed_at": iso(T + 5 * S)},
+                        {"check_id": cb, "status": 0, "observed_at": iso(T + 3600 * S)}])
+st, b, _ = api("GET", "/api/v1/agents/%d/summary?by=hour&since=%s&until=%s"
+               % (aid, iso(span[0]), iso(span[1])), A)
+it = b["items"] if st == 200 else []
+t.eq([(i["start"], i["checks"], i["ok"], i["warning"], i["critical"], i["unknown"]) for i in it],
+     [(T.strftime("%Y-%m-%dT%H:%M:%SZ"), 2, 0, 1, 1, 0),
+      ((T + 3600 * S).strftime("%Y-%m-%dT%H:%M:%SZ"), 2, 1, 0, 0, 1)],
+     "agent summary: worst state of each check per bucket")
+viewer = env.server.create_token("viewer1", role="viewer")
+st, _, _ = api("GET", path + "/summary", viewer)
+t.eq(st, 200, "a viewer token reads summaries")
+st, _, _ = api("GET", path + "/summary", atok)
+t.ok(st in (401, 403), "an agent token does not")
+
+# ---- availability ----------------------------------------------------------------------
+t.ok(wait_for(rolled_up), "roll-ups caught up")
+st, c, _ = api("GET", path, A)
+day_ago = now - dt.timedelta(hours=24)
+in24 = [r for r in posted if trunc(r[0], "hour") >= trunc(day_ago, "hour")]
+want = sum(1 for r in in24 if r[1] == 0) / len(in24)
+t.ok(st == 200 and abs(c["availability"]["24h"] - want) < 1e-9
+     and abs(c["availability"]["7d"] - want) < 1e-9 and c["availability"]["30d"] is not None,
+     "availability of a check from the roll-ups", c.get("availability"))
+st, a, _ = api("GET", "/api/v1/agents/%d" % aid, A)
+t.ok(st == 200 and set(a["availability"]) == {"24h", "7d", "30d"}
+     and 0 < a["availability"]["24h"] < 1, "availability of an agent", a.get("availability"))
+
+# ---- expired results and partitions on demand --------------------------------------------
+old = now - dt.timedelta(days=40)
+st, b, _ = env.post_results(atok, {"check_id": ca, "status": 0, "observed_at": iso(old)})
+t.eq((st, b), (201, {"accepted": 0, "duplicates": 0, "expired": 1}),
+     "a result older than the retention window is expired")
+past = now - dt.timedelta(days=10)
+t.ok(not part(past.date()), "no partition for a past day yet")
+st, b, _ = env.post_results(atok, [{"check_id": ca, "status": 0, "observed_at": iso(old)},
+                                   {"check_id": ca, "status": 1, "observed_at": iso(past)}])
+t.eq((st, b), (201, {"accepted": 1, "duplicates": 0, "expired": 1}),
+     "mixed batch: the old one expired, the other stored")
+t.ok(part(past.date()), "the partition of a past day is made on demand")
+t.eq(q1("SELECT count(*) FROM check_history WHERE observed_at < now() - interval '31 days'"), "0",
+     "nothing older than the window was stored")
+st, b, _ = api("POST", "/api/v1/check_history", "0" * 64,
+               {"check_id": ca, "status": 0, "observed_at": iso(now - dt.timedelta(days=9))})
+t.eq(st, 401, "an unknown token makes no partition")
+t.ok(not part((now - dt.timedelta(days=9)).date()), "... and none was made")
+
+# ---- kill -9 during a roll-up --------------------------------------------------------------
+t.ok(wait_for(rolled_up), "roll-ups caught up before the crash")
+holder = subprocess.Popen(
+    (["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else [])
+    + ["psql", "-X", "-q", "-t", "-A", env.cluster.conninfo],
+    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+holder.stdin.write("BEGIN;\nLOCK TABLE rollup_hour IN EXCLUSIVE MODE;\nSELECT 'locked';\n")
+holder.stdin.flush()
+t.eq(holder.stdout.readline().strip(), "locked", "the test holds rollup_hour")
+K = (now - dt.timedelta(hours=5)).replace(minute=7, second=0, microsecond=0)
+crash = [(K + i * S, i % 2, float(i)) for i in range(5)]
+env.post_results(atok, [{"check_id": cb, "status": s, "value": v, "observed_at": iso(w)}
+                        for w, s, v in crash])
+waiting = ("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+           " WHERE c.relname = 'rollup_hour' AND NOT l.granted")
+t.ok(wait_for(lambda: q1(waiting) != "0", 30), "a roll-up is waiting for rollup_hour mid-transaction")
+env.server.kill9()
+holder.stdin.write("ROLLBACK;\n\\q\n")
+holder.stdin.flush()
+holder.wait()
+t.eq(q1("SELECT count(*) FROM rollup_minute WHERE check_id = %d AND start = '%s'" % (cb, iso(K))), "0",
+     "the killed roll-up left nothing behind")
+env.server.start()
+t.ok(wait_for(rolled_up, 30), "roll-ups caught up after the restart")
+kmin = psql("SELECT count, ok, warning FROM rollup_minute WHERE check_id = %d AND start = '%s'"
+            % (cb, iso(K)))
+t.eq(kmin, [["5", "3", "2"]], "minute roll-up counted once after the crash")
+khour = q1("SELECT count FROM rollup_hour WHERE check_id = %d AND start = '%s'"
+           % (cb, iso(K.replace(minute=0))))
+t.eq(khour, "5", "hour roll-up counted once after the crash")
+st, items = summary("/api/v1/checks/%d" % cb, "minute", K, K + 60 * S)
+t.eq(items, expected(crash, "minute", K, K + 60 * S), "summary after the crash")
+
+# ---- retention on a restarted server ---------------------------------------------------------
+d40, d35 = (now - dt.timedelta(days=40)).date(), (now - dt.timedelta(days=35)).date()
+env.server.stop()
+psql("CREATE TABLE deleted_log (n int);"
+     "CREATE FUNCTION log_delete() RETURNS trigger LANGUAGE plpgsql AS"
+     " $$BEGIN INSERT INTO deleted_log VALUES (1); RETURN OLD; END$$;"
+     "CREATE TRIGGER history_deletes BEFORE DELETE ON check_history"
+     " FOR EACH ROW EXECUTE FUNCTION log_delete()")
+for d in (d40, d35):
+    psql("SELECT history_partition_ensure('%s')" % d)
+    psql("INSERT INTO check_history (check_id, agent_id, status, observed_at)"
+         " SELECT %d, %d, 0, '%s'::timestamptz + g * interval '1 minute'"
+         " FROM generate_series(0, 99) g" % (ca, aid, d.isoformat() + "T00:00:00Z"))
+psql("INSERT INTO rollup_minute (check_id, start, count, nvalues, vsum, ok, warning, critical,"
+     " unknown) VALUES (%d, now() - interval '3 days', 1, 0, 0, 1, 0, 0, 0)" % ca)
+kept = q1("SELECT count(*) FROM check_history WHERE observed_at >= now() - interval '31 days'")
+t.ok(part(d40) and part(d35), "old partitions present before the restart")
+env.server.start()
+t.ok(wait_for(lambda: not part(d40) and not part(d35), 30), "retention dropped the old partitions")
+t.eq(q1("SELECT count(*) FROM check_history WHERE observed_at < now() - interval '32 days'"), "0",
+     "their rows are gone")
+t.eq(q1("SELECT count(*) FROM check_history WHERE observed_at >= now() - interval '31 days'"), kept,
+     "the rows inside the window are all there")
+t.eq(q1("SELECT count(*) FROM deleted_log"), "0", "no row was DELETEd from check_history")
+t.eq(q1("SELECT COALESCE(sum(n_tup_del), 0) FROM pg_stat_user_tables"
+        " WHERE relname LIKE 'check_history%'"), "0", "n_tup_del of the history tables is 0")
+t.ok(wait_for(lambda: q1("SELECT count(*) FROM rollup_minute WHERE start < now() - interval '2 days'")
+              == "0"), "minute roll-ups older than rollup_minute_days trimmed")
+
+# ---- inventory: search and facts history ---------------------------------------------------
+facts = {"hostname": "web01", "kernel": "Linux 6.1.0-18-amd64", "os": "Debian GNU/Linux 12",
+         "cpu_model": "Intel(R) Xeon(R) Gold 6230", "interfaces": {"eth0": ["10.20.30.40/24"]}}
+st, _, _ = api("PUT", "/api/v1/agent/self/checkout", atok, {"facts": facts})
+t.eq(st, 200, "checkout with facts")
+bid, btok = env.make_agent("db02")
+api("PUT", "/api/v1/agent/self/checkout", btok, {"facts": dict(facts, kernel="Linux 5.10.0",
+                                                              interfaces={"eth0": ["10.9.9.9/24"]},
+                                                              cpu_model="AMD EPYC 7302")})
+
+
+def search(q):
+    st, b, _ = api("GET", "/api/v1/agents?search=" + q, A)
+    return [x["name"] for x in b["items"]] if st == 200 else st
+
+
+t.eq(search("xeon"), ["web01"], "search by CPU model, case-insensitive")
+t.eq(search("10.20.30"), ["web01"], "search by IP address")
+t.eq(search("debian"), ["web01", "db02"], "search by OS")
+t.eq(search("5.10"), ["db02"], "search by kernel")
+t.eq(search("db0"), ["db02"], "search by name")
+t.eq(search("nothing-like-this"), [], "no match")
+api("PUT", "/api/v1/agent/self/checkout", atok, {"facts": facts})
+api("PUT", "/api/v1/agent/self/checkout", atok, {"facts": dict(facts, kernel="Linux 6.1.0-20-amd64")})
+st, f, _ = api("GET", "/api/v1/agents/%d/facts" % aid, A)
+t.ok(st == 200 and [i["facts"]["kernel"] for i in f["items"]]
+     == ["Linux 6.1.0-20-amd64", "Linux 6.1.0-18-amd64"]
+     and f["facts"]["kernel"] == "Linux 6.1.0-20-amd64",
+     "facts history: one entry per change, newest first", f)
+st, _, _ = api("GET", "/api/v1/agents/999999/facts", A)
+t.eq(st, 404, "facts of an unknown agent -> 404")
+
+t.eq(env.server.stop(), 0, "SIGTERM exits cleanly")
+t.done()
