@@ -32,6 +32,11 @@ struct srv_conf {
 	long long sender_threads;
 	long long history_retention_days;  /* 0 = keep forever */
 	int log_level;              /* enum log_level */
+	/* the operator's face (http/session.c, http/static.c, http/stream.c) */
+	char *www_dir;              /* the dashboard's files */
+	long long session_idle_s;   /* a browser session idle this long ends */
+	long long stream_heartbeat_s;   /* comment line on a quiet /api/v1/stream */
+	long long stream_max;       /* open /api/v1/stream connections, at most */
 	int refs_;                  /* snapshot references (config.c only) */
 };
 
