@@ -18,7 +18,10 @@
 #include "buf.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "serverd.h"
+#include "session.h"
+#include "stream.h"
 #include "strnum.h"
 #include "timeutil.h"
 
@@ -145,6 +148,16 @@ send_resp(struct MHD_Connection *mc, struct resp *rs, const char *method,
 	size_t len = 0;
 	enum MHD_Result ret;
 
+	if (rs->raw) {
+		ret = MHD_queue_response(mc, (unsigned)rs->status, rs->raw);
+		MHD_destroy_response(rs->raw);
+		rs->raw = NULL;
+		json_decref(rs->json);
+		rs->json = NULL;
+		log_debug("%s %s -> %d (%lld us)", method, url, rs->status,
+		    (long long)(mono_now_us() - t0));
+		return ret;
+	}
 	if (rs->json && rs->status != 304) {
 		text = json_dumps(rs->json, JSON_COMPACT);
 		if (text == NULL) {
@@ -240,7 +253,7 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 {
 	const struct route *rt = cx->route;
 	struct req r;
-	const char *tok;
+	const char *tok = NULL;
 	json_error_t jerr;
 
 	memset(&r, 0, sizeof(r));
@@ -249,11 +262,14 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 	r.path = url;
 	r.id[0] = cx->id[0];
 	r.id[1] = cx->id[1];
-	if (rt->need != NEED_NONE) {
-		if ((tok = bearer(mc)) == NULL) {
+	if (rt->need != NEED_NONE && (tok = bearer(mc)) == NULL) {
+		/* no bearer token: a browser session's cookie may stand for one */
+		int s = session_authenticate(&r, rt->need, rs);
+		if (s > 0)
 			resp_error(rs, 401, NULL, "missing bearer token");
+		if (s != 0)
 			return;
-		}
+	} else if (rt->need != NEED_NONE) {
 		if ((r.db = db_conn()) == NULL) {
 			resp_error(rs, 503, NULL, "database unavailable");
 			return;
@@ -262,6 +278,7 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 		if (rt->need != NEED_AGENT_LAZY && http_authenticate(&r, rt->need, rs) < 0)
 			return;
 	}
+	tokens_touch(&r);
 	if (cx->body.len > 0) {
 		r.raw = cx->body.ptr;
 		r.raw_len = cx->body.len;
@@ -344,6 +361,7 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 	}
 	if (rs.status == 0)
 		resp_error(&rs, 500, NULL, "handler gave no answer");
+	metrics_http_observe(cx->route, mono_now_us() - cx->t0);
 	return send_resp(mc, &rs, method, url, cx->t0);
 }
 
@@ -414,7 +432,7 @@ http_start(const char *listen, unsigned threads, const char *tls_cert,
 	const char *colon = strrchr(listen, ':'), *es;
 	long long port;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-	    MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	    MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 	size_t hl;
 
 	if (colon == NULL || (hl = (size_t)(colon - listen)) >= sizeof(host)) {
@@ -450,6 +468,10 @@ http_start(const char *listen, unsigned threads, const char *tls_cert,
 	    MHD_OPTION_END);
 	if (d == NULL)
 		snprintf(err, errlen, "cannot listen on %s (in use, or TLS setup failed)", listen);
+	else if (stream_start(err, errlen) < 0) {
+		MHD_stop_daemon(d);
+		d = NULL;
+	}
 	return d;
 }
 
@@ -462,6 +484,8 @@ http_stop(struct MHD_Daemon *d)
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		int i;
 		MHD_socket s = MHD_quiesce_daemon(d);
+		/* open event streams end now (MHD may not stop with one suspended) */
+		stream_stop();
 		/* MHD hands the listening socket back: close it so that new
 		 * connections are refused rather than left in the backlog */
 		if (s != MHD_INVALID_SOCKET)
