@@ -44,6 +44,7 @@
 #include "db.h"
 #include "engine.h"
 #include "log.h"
+#include "metrics.h"
 #include "serverd.h"
 #include "strnum.h"
 #include "timeutil.h"
@@ -546,6 +547,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 				else
 					dups++;
 			}
+			metrics_count_ingested((long long)accepted);
 			resp_json(rs, 201, json_pack("{s:I,s:I}", "accepted", (json_int_t)accepted,
 			    "duplicates", (json_int_t)dups));
 			goto done;
@@ -802,6 +804,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 		in_tx = 0;
 	}
 	/* only a committed batch is acknowledged */
+	metrics_count_ingested((long long)accepted);
 	resp_json(rs, 201, json_pack("{s:I,s:I}", "accepted", (json_int_t)accepted,
 	    "duplicates", (json_int_t)dups));
 done:

@@ -36,6 +36,7 @@
 #include "authcache.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "serverd.h"
 #include "strnum.h"
@@ -289,6 +290,7 @@ send_one(long long *next_ms)
 	struct notice n = { 0 };
 	char err[NOTIFY_ERR_MAX] = "", secs[24], id[24], hours[24];
 	const char *channel, *status, *v[4];
+	char chan[16];
 	enum send_verdict verdict;
 	int attempts, rc = -1, in_tx = 0, gone = 0;
 	int64_t t0;
@@ -366,6 +368,7 @@ send_one(long long *next_ms)
 		if (!ok)
 			goto done;
 	}
+	snprintf(chan, sizeof(chan), "%s", channel);   /* for metrics, past PQclear */
 	PQclear(q);
 	q = PQexec(c, "COMMIT");
 	in_tx = 0;
@@ -375,6 +378,8 @@ send_one(long long *next_ms)
 		gone = db_fail_status(c, q) == 503;
 		goto done;
 	}
+	if (verdict != SEND_RETRY)
+		metrics_count_notification(chan, verdict == SEND_OK);
 	rc = 1;
 done:
 	if (in_tx && !gone && PQstatus(c) == CONNECTION_OK)
