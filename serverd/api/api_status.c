@@ -27,6 +27,7 @@ static const struct db_stmt q_status = { "status",
 	"    ORDER BY CASE s.status WHEN 2 THEN 0 WHEN 3 THEN 1 ELSE 2 END, s.since, c.id)"
 	"    FROM checks c JOIN check_state s ON s.check_id = c.id JOIN agents a ON a.id = c.agent_id"
 	"    WHERE c.enabled AND s.status > 0), '[]'::json),"
+	" 'last_event_id', (SELECT COALESCE(max(id), 0) FROM events),"
 	" 'server_time', rfc3339(now()))", 0 };
 
 static const struct db_stmt q_ping = { "healthz", "SELECT 1", 0 };
