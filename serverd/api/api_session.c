@@ -60,6 +60,11 @@ api_session_create(struct req *r, struct resp *rs)
 	PGresult *q;
 	int st;
 
+	/* a cross-site form cannot send this type: no logging in behind one's back */
+	if (!session_is_json(req_header(r, "Content-Type"))) {
+		resp_error(rs, 415, NULL, "log in with Content-Type: application/json");
+		return;
+	}
 	if (jv_object(r, rs) < 0 || jv_known(r->body, allowed, rs) < 0 ||
 	    jv_str(r->body, "token", 1, 256, &tok, rs) < 0)
 		return;

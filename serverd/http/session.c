@@ -63,8 +63,8 @@ session_tls(void)
 	return tls;
 }
 
-static int
-is_json(const char *ct)
+int
+session_is_json(const char *ct)
 {
 	size_t n = strlen("application/json");
 
@@ -89,7 +89,7 @@ session_authenticate(struct req *r, enum need need, struct resp *rs)
 		goto out;
 	}
 	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0 &&
-	    !is_json(req_header(r, "Content-Type"))) {
+	    !session_is_json(req_header(r, "Content-Type"))) {
 		resp_error(rs, 403, NULL,
 		    "a write with a session cookie must be Content-Type: application/json");
 		goto out;

@@ -31,6 +31,8 @@
 int session_authenticate(struct req *r, enum need need, struct resp *rs);
 /* The request's session cookie value (64 hex characters), or NULL. */
 const char *session_cookie(struct req *r, char out[TOKEN_HEX_LEN + 1]);
+/* Whether a Content-Type header value is application/json. */
+int session_is_json(const char *content_type);
 /* Whether this server speaks TLS (cookies then carry Secure). */
 int session_tls(void);
 

@@ -230,6 +230,10 @@ function onAgent(a) {
 }
 
 function onEvent(e) {
+  if (S.view === "check" && e.check_id === S.viewId && e.kind === "ACKNOWLEDGEMENT") {
+    S.ackInfo = e.detail;
+    if (S.check) renderCheckState(S.check);
+  }
   if (S.view === "overview" || S.view === "events") {
     S.events.unshift(e);
     if (S.events.length > 500) S.events.length = 500;
@@ -610,6 +614,9 @@ function renderCheckState(c) {
       h("dt", {}, "Type"), h("dd", {}, c.type),
       h("dt", {}, "Last result"), h("dd", {}, s.last_result_at ? age(s.last_result_at, "") : "never", s.last_result_at ? " ago" : ""),
       h("dt", {}, "Value"), h("dd", {}, thresholdWords(c, s.value) || "—")),
+    s.acknowledged && S.ackInfo ? h("p", { id: "ack-info" }, "Acknowledged by " + (S.ackInfo.by || "?")
+      + (S.ackInfo.comment ? ": “" + S.ackInfo.comment + "”" : "")
+      + (S.ackInfo.expires_at ? " (until " + new Date(S.ackInfo.expires_at).toLocaleString() + ")" : "")) : null,
     h("pre", { class: "out", id: "check-output" }, s.output || ""),
     admin ? h("p", { class: "actions" },
       s.acknowledged ? h("button", { type: "button", id: "act-unack", onclick: () => act(() => api("DELETE", "/api/v1/checks/" + c.id + "/ack")) }, "Remove acknowledgement")
@@ -675,6 +682,9 @@ async function renderCheckPage(id) {
     h("td", {}, n.kind), h("td", {}, n.channel), h("td", {}, n.contact || "—"), h("td", {}, n.status + (n.last_error ? ": " + n.last_error : "")),
     h("td", {}, String(n.attempts)))))) : h("p", { class: "muted" }, "None sent."));
   S.events = evs.items.reverse().slice(0, 50);
+  const ack = S.events.find((e) => e.kind === "ACKNOWLEDGEMENT");
+  S.ackInfo = ack ? ack.detail : null;
+  renderCheckState(S.check);
   renderEvents();
 }
 

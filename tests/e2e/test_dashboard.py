@@ -10,6 +10,7 @@ from harness import BUILDDIR, SRCDIR, Env, Tap  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -35,7 +36,7 @@ for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disabl
 drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
 import atexit  # noqa: E402
 atexit.register(drv.quit)
-wait = WebDriverWait(drv, 20)
+wait = WebDriverWait(drv, 20, ignored_exceptions=(StaleElementReferenceException, IndexError))
 
 
 def shot(name):
@@ -116,6 +117,8 @@ css("#dlg-ok")[0].click()
 wait_css("#mark-ack", "the ACK mark appears (from the stream)")
 st, c, _ = env.api("GET", "/api/v1/checks/%d" % sshd, A)
 t.eq(c["state"]["acknowledged"], True, "the check is acknowledged in the API")
+wait_true(lambda: css("#ack-info") and "alice is on it" in css("#ack-info")[0].text,
+          "the page says who acknowledged it, and why")
 shot("04-acknowledged")
 
 # 5. a downtime from the overview's row

@@ -65,6 +65,9 @@ st, e, _ = env.server.request("POST", "/api/v1/session", raw=b"token=abc",
                               headers={"Content-Type": "application/x-www-form-urlencoded"},
                               fresh=True)
 t.eq(st, 400, "a form post is not JSON: 400")
+st, e, _ = env.server.request("POST", "/api/v1/session", raw=('{"token": "%s"}' % V).encode(),
+                              headers={"Content-Type": "text/plain"}, fresh=True)
+t.eq(st, 415, "nor JSON sent as text/plain (a cross-site form can): 415")
 t.eq(env.cluster.psql("SELECT count(*) FROM sessions")[0][0], "1", "refused logins stored nothing")
 st, e, _ = env.api("GET", "/api/v1/status", headers={"Cookie": "custos_session=" + "ab" * 32})
 t.eq(st, 401, "an unknown session: 401")
