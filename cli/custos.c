@@ -59,6 +59,8 @@ static const char usage_text[] =
 	"Configuration: CUSTOS_URL and CUSTOS_TOKEN, or ~/.config/custos/cli.conf\n"
 	"with \"url =\" and \"token_file =\". DURATION: 90s, 15m, 2h, 1d, 1h30m.\n";
 
+static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static int
 usage(const char *fmt, ...)
 {

@@ -25,6 +25,8 @@ CREATE INDEX sessions_token_idx ON sessions (token_id);
 -- 'e<event id>', 'c<check id>' or 'a<agent id>'; PostgreSQL delivers them at
 -- COMMIT and folds duplicates within one transaction. Only changes an
 -- operator sees are sent: a steady check's new result notifies nothing.
+-- (A deleted check or agent is looked up, not found, and sends no frame;
+-- its notification still tells every serverd that /status changed.)
 CREATE FUNCTION stream_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	IF TG_TABLE_NAME = 'events' THEN
@@ -32,9 +34,9 @@ BEGIN
 	ELSIF TG_TABLE_NAME = 'check_state' THEN
 		PERFORM pg_notify('custos_stream', 'c' || NEW.check_id);
 	ELSIF TG_TABLE_NAME = 'checks' THEN
-		PERFORM pg_notify('custos_stream', 'c' || NEW.id);
+		PERFORM pg_notify('custos_stream', 'c' || CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END);
 	ELSIF TG_TABLE_NAME = 'agents' THEN
-		PERFORM pg_notify('custos_stream', 'a' || NEW.id);
+		PERFORM pg_notify('custos_stream', 'a' || CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END);
 	ELSIF TG_TABLE_NAME = 'downtimes' THEN
 		IF TG_OP = 'DELETE' THEN
 			PERFORM pg_notify('custos_stream', CASE WHEN OLD.check_id IS NOT NULL
@@ -60,7 +62,9 @@ CREATE TRIGGER check_state_stream AFTER UPDATE ON check_state
 CREATE TRIGGER checks_stream AFTER UPDATE OF enabled ON checks
 	FOR EACH ROW WHEN (OLD.enabled IS DISTINCT FROM NEW.enabled)
 	EXECUTE FUNCTION stream_notify();
-CREATE TRIGGER agents_stream_insert AFTER INSERT ON agents
+CREATE TRIGGER checks_stream_insert AFTER INSERT OR DELETE ON checks
+	FOR EACH ROW EXECUTE FUNCTION stream_notify();
+CREATE TRIGGER agents_stream_insert AFTER INSERT OR DELETE ON agents
 	FOR EACH ROW EXECUTE FUNCTION stream_notify();
 CREATE TRIGGER agents_stream AFTER UPDATE OF state ON agents
 	FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state)

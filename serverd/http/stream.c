@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,8 @@ static struct stream *streams;
 static int nstreams, stopping, started;
 static int64_t last_event_id;
 static pthread_t listener_tid;
+static atomic_uint_fast64_t change_gen = 1;
+static atomic_int listening;
 
 #define EVENT_JSON "jsonb_build_object('id', e.id, 'created_at', rfc3339(e.created_at)," \
 	" 'kind', e.kind, 'agent_id', e.agent_id, 'agent', a.name, 'check_id', e.check_id," \
@@ -238,6 +241,7 @@ drain(PGconn *c)
 	for (;;) {
 		while ((nt = PQnotifies(c)) != NULL) {
 			const char *p = nt->extra, *es;
+			stream_changed();
 			str_to_ll(p[0] ? p + 1 : "", 1, INT64_MAX, &es);
 			if (es == NULL) {
 				if (p[0] == 'e' && ev.n < STREAM_IDS_MAX)
@@ -304,6 +308,8 @@ listener_main(void *arg)
 				wake(1, 0);
 			}
 			connected_once = 1;
+			stream_changed();
+			atomic_store(&listening, 1);
 			log_debug("stream: listening on custos_stream");
 		}
 		pfd.fd = PQsocket(c);
@@ -313,6 +319,8 @@ listener_main(void *arg)
 			log_error("stream: poll: %s", strerror(errno));
 		if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK) {
 			log_warn("stream: lost the database connection; reconnecting");
+			atomic_store(&listening, 0);
+			stream_changed();
 			db_close();
 			c = NULL;
 			continue;
@@ -320,8 +328,21 @@ listener_main(void *arg)
 		drain(c);
 		wake(0, hb_us);
 	}
+	atomic_store(&listening, 0);
 	db_close();
 	return NULL;
+}
+
+uint64_t
+stream_generation(void)
+{
+	return atomic_load(&listening) ? atomic_load(&change_gen) : 0;
+}
+
+void
+stream_changed(void)
+{
+	atomic_fetch_add(&change_gen, 1);
 }
 
 int

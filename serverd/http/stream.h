@@ -23,6 +23,7 @@
 #define CUSTOS_STREAM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "http.h"
 
@@ -34,6 +35,17 @@ int stream_start(char *err, size_t errlen);
 void stream_stop(void);
 /* Open streams now (for tests and /metrics). */
 int stream_count(void);
+
+/*
+ * What operators see changed: a generation that moves on with every
+ * custos_stream notification (from any serverd), with every write answered
+ * by this one (http.c calls stream_changed()), and whenever the listener
+ * connects or loses its connection. 0 while the listener is not connected:
+ * then nothing may be cached on it. Lets /api/v1/status answer from memory
+ * while nothing changed (api_status.c).
+ */
+uint64_t stream_generation(void);
+void stream_changed(void);
 
 /* The route handler (NEED_READ). */
 void api_stream(struct req *r, struct resp *rs);

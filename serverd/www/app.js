@@ -305,7 +305,7 @@ function renderProblems(changedId) {
   const keep = new Map();
   for (const tr of tbody.children) keep.set(Number(tr.dataset.checkId), tr);
   const rows = [];
-  const limit = Math.min(list.length, S.problemLimit || 500);
+  const limit = Math.min(list.length, S.problemLimit || 1000);
   for (let i = 0; i < limit; i++) {
     const c = list[i];
     let tr = keep.get(c.id);
@@ -443,7 +443,7 @@ async function loadOverviewData(first) {
 
 async function renderOverview() {
   S.view = "overview";
-  S.problemLimit = 500;
+  S.problemLimit = 1000;
   main().replaceChildren(
     h("h1", {}, "Problems"),
     h("table", { id: "problems" }, h("thead", {}, h("tr", {}, h("th", {}, "State"), h("th", {}, "Agent/check"),
@@ -451,7 +451,7 @@ async function renderOverview() {
       S.me.role === "admin" ? h("th", {}, "Actions") : null)), h("tbody", {})),
     h("p", { id: "problems-empty", class: "muted", hidden: true }, "No problems. All is well."),
     h("button", { id: "problems-more", type: "button", hidden: true,
-      onclick: () => { S.problemLimit += 500; renderProblems(); } }, ""),
+      onclick: () => { S.problemLimit += 1000; renderProblems(); } }, ""),
     h("h2", {}, "Agents down and new"), h("div", { id: "agents" }),
     h("h2", {}, "Everything else"),
     h("button", { id: "okline", class: "okline", type: "button", onclick: expandOk }, "…"),

@@ -5,7 +5,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, Server, Tap  # noqa: E402
+from harness import Env, Server, Tap, wait_for  # noqa: E402
 
 t = Tap()
 env = Env(conf={"session_idle_s": "600"})
@@ -123,6 +123,18 @@ st, e, _ = env.api("GET", "/api/v1/status", headers=VC)
 t.eq(st, 401, "revoking the token ends its sessions at once")
 st, e, _ = b.request("GET", "/api/v1/status", headers=VC)
 t.eq(st, 401, "on every serverd")
+
+# /status answers from memory while nothing changed; a change through
+# another serverd reaches it through NOTIFY custos_stream
+st, s1, _ = b.request("GET", "/api/v1/status", A)
+st, s2, _ = b.request("GET", "/api/v1/status", A)
+t.ok(s1["counts"] == s2["counts"] and s2["server_time"] >= s1["server_time"],
+     "B answers /status twice alike, with a fresh server_time")
+env.post_results(atok, [{"check_id": cid, "status": 0, "output": "fine"}])
+t.ok(wait_for(lambda: b.request("GET", "/api/v1/status", A)[1]["counts"]["OK"] ==
+              s1["counts"]["OK"] + 1, 5), "a recovery through A shows in B's /status")
+st, s3, _ = env.api("GET", "/api/v1/status", A)
+t.eq(s3["counts"]["OK"], s1["counts"]["OK"] + 1, "and in A's at once")
 
 # TLS: the cookie is Secure
 tls = Server(env.tmp, env.cluster, name="serverd-tls", conf={
