@@ -54,6 +54,10 @@ static const struct conf_key srv_keys[] = {
 	{ I(rollup_hour_days, 1, 36500) },
 	{ I(rollup_interval_s, 1, 3600) },
 	{ E(log_level, level_choices) },
+	{ S(www_dir) },
+	{ I(session_idle_s, 60, 86400 * 30) },
+	{ I(stream_heartbeat_s, 1, 3600) },
+	{ I(stream_max, 1, 100000) },
 	{ NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -81,14 +85,18 @@ set_defaults(struct srv_conf *c)
 	c->rollup_hour_days = 400;
 	c->rollup_interval_s = 60;
 	c->log_level = LOG_LVL_INFO;
+	c->session_idle_s = 8 * 3600;
+	c->stream_heartbeat_s = 15;
+	c->stream_max = 1000;
 	c->listen = strdup("127.0.0.1:8675");
 	c->database = strdup("dbname=custos");
 	c->public_url = strdup("http://127.0.0.1:8675");
 	c->smtp_host = strdup("127.0.0.1");
 	c->smtp_from = strdup("custos@localhost");
 	c->pushover_url = strdup("https://api.pushover.net/1/messages.json");
+	c->www_dir = strdup(CUSTOS_WWW_DIR);
 	if (!c->listen || !c->database || !c->public_url || !c->smtp_host ||
-	    !c->smtp_from || !c->pushover_url) {
+	    !c->smtp_from || !c->pushover_url || !c->www_dir) {
 		conf_free(srv_keys, c);
 		return -1;
 	}

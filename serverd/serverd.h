@@ -41,6 +41,11 @@ struct srv_conf {
 	long long rollup_hour_days;        /* hour roll-ups kept; day ones for ever */
 	long long rollup_interval_s;       /* how often the roll-ups are built */
 	int log_level;              /* enum log_level */
+	/* the operator's face (http/session.c, http/static.c, http/stream.c) */
+	char *www_dir;              /* the dashboard's files */
+	long long session_idle_s;   /* a browser session idle this long ends */
+	long long stream_heartbeat_s;   /* comment line on a quiet /api/v1/stream */
+	long long stream_max;       /* open /api/v1/stream connections, at most */
 	int refs_;                  /* snapshot references (config.c only) */
 };
 

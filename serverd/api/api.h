@@ -59,4 +59,21 @@ void api_downtimes_create(struct req *r, struct resp *rs);
 void api_downtimes_get(struct req *r, struct resp *rs);
 void api_downtimes_delete(struct req *r, struct resp *rs);
 
+/* The operator's face: tokens, sessions, metrics, the dashboard. */
+/* api_tokens.c */
+void api_tokens_list(struct req *r, struct resp *rs);
+void api_tokens_create(struct req *r, struct resp *rs);
+void api_tokens_delete(struct req *r, struct resp *rs);
+/* api_session.c */
+void api_session_create(struct req *r, struct resp *rs);
+void api_session_get(struct req *r, struct resp *rs);
+void api_session_delete(struct req *r, struct resp *rs);
+/* api_metrics.c */
+void api_metrics(struct req *r, struct resp *rs);
+/* http/stream.c */
+void api_stream(struct req *r, struct resp *rs);
+/* http/static.c: the dashboard's pages and files */
+void www_page(struct req *r, struct resp *rs);
+void www_file(struct req *r, struct resp *rs);
+
 #endif

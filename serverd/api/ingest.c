@@ -44,6 +44,7 @@
 #include "engine.h"
 #include "history.h"
 #include "log.h"
+#include "metrics.h"
 #include "serverd.h"
 #include "strnum.h"
 #include "timeutil.h"
@@ -680,6 +681,7 @@ answer_accepted(struct batch *b)
 			else
 				b->dups++;
 		}
+	metrics_count_ingested((long long)b->accepted);
 	resp_json(b->rs, 201, ingest_answer(b->accepted, b->dups, b->expired));
 }
 
@@ -1064,6 +1066,7 @@ api_check_history_post(struct req *r, struct resp *rs)
 	if (b.ahead_us > 0)
 		note_clock_ahead(r, b.ahead_us);
 	/* only a committed batch is acknowledged */
+	metrics_count_ingested((long long)b.accepted);
 	resp_json(rs, 201, ingest_answer(b.accepted, b.dups, b.expired));
 done:
 	batch_free(&b);

@@ -50,5 +50,21 @@ const struct route routes[] = {
 	{ "GET",    "/api/v1/events",                api_events_list,      NEED_READ },
 	{ "GET",    "/api/v1/notifications",         api_notifications_list, NEED_READ },
 
+	/* the operator's face */
+	{ "GET",    "/api/v1/tokens",                api_tokens_list,      NEED_ADMIN },
+	{ "POST",   "/api/v1/tokens",                api_tokens_create,    NEED_ADMIN },
+	{ "DELETE", "/api/v1/tokens/{id}",           api_tokens_delete,    NEED_ADMIN },
+	{ "POST",   "/api/v1/session",               api_session_create,   NEED_NONE },
+	{ "GET",    "/api/v1/session",               api_session_get,      NEED_READ },
+	{ "DELETE", "/api/v1/session",               api_session_delete,   NEED_NONE },
+	{ "GET",    "/api/v1/stream",                api_stream,           NEED_READ },
+	{ "GET",    "/metrics",                      api_metrics,          NEED_READ },
+	{ "GET",    "/",                             www_page,             NEED_NONE },
+	{ "GET",    "/checks/{id}",                  www_page,             NEED_NONE },
+	{ "GET",    "/agents/{id}",                  www_page,             NEED_NONE },
+	{ "GET",    "/ui/app.js",                    www_file,             NEED_NONE },
+	{ "GET",    "/ui/style.css",                 www_file,             NEED_NONE },
+	{ "GET",    "/ui/favicon.svg",               www_file,             NEED_NONE },
+
 	{ NULL, NULL, NULL, NEED_NONE },
 };

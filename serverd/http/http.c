@@ -18,7 +18,10 @@
 #include "buf.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "serverd.h"
+#include "session.h"
+#include "stream.h"
 #include "strnum.h"
 #include "timeutil.h"
 
@@ -147,6 +150,16 @@ send_resp(struct MHD_Connection *mc, struct resp *rs, const char *method,
 	size_t len = 0;
 	enum MHD_Result ret;
 
+	if (rs->raw) {
+		ret = MHD_queue_response(mc, (unsigned)rs->status, rs->raw);
+		MHD_destroy_response(rs->raw);
+		rs->raw = NULL;
+		json_decref(rs->json);
+		rs->json = NULL;
+		log_debug("%s %s -> %d (%lld us)", method, url, rs->status,
+		    (long long)(mono_now_us() - t0));
+		return ret;
+	}
 	if (rs->json && rs->status != 304) {
 		text = json_dumps(rs->json, JSON_COMPACT);
 		if (text == NULL) {
@@ -244,7 +257,7 @@ http_authenticate(struct req *r, enum need need, struct resp *rs)
  * so the hot agent routes pay nothing for the early check.
  */
 static int
-gate(struct conn_ctx *cx, struct MHD_Connection *mc, struct resp *rs)
+gate(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method, struct resp *rs)
 {
 	const struct route *rt = cx->route;
 	struct req r;
@@ -252,9 +265,19 @@ gate(struct conn_ctx *cx, struct MHD_Connection *mc, struct resp *rs)
 	if (rt == NULL || rt->need == NEED_NONE)
 		return 0;
 	memset(&r, 0, sizeof(r));
+	r.mc = mc;
+	r.method = method;
 	if ((r.token = bearer(mc)) == NULL) {
-		resp_error(rs, 401, NULL, "missing bearer token");
-		return -1;
+		/* no bearer token: a browser session's cookie may stand for one
+		 * (session.h; a write must then be JSON, checked here as well) */
+		int st = session_authenticate(&r, rt->need, rs);
+		if (st > 0)
+			resp_error(rs, 401, NULL, "missing bearer token");
+		if (st != 0)
+			return -1;
+		cx->who = r.who;
+		cx->authed = 1;
+		return 0;
 	}
 	if ((r.db = db_conn()) == NULL) {
 		resp_error(rs, 503, NULL, "database unavailable");
@@ -273,7 +296,6 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 {
 	const struct route *rt = cx->route;
 	struct req r;
-	const char *tok;
 	json_error_t jerr;
 
 	memset(&r, 0, sizeof(r));
@@ -283,7 +305,8 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 	r.id[0] = cx->id[0];
 	r.id[1] = cx->id[1];
 	if (rt->need != NEED_NONE) {
-		if ((tok = bearer(mc)) == NULL) {
+		/* gate() checked the token or the session cookie at the door */
+		if (!cx->authed) {
 			resp_error(rs, 401, NULL, "missing bearer token");
 			return;
 		}
@@ -291,20 +314,15 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 			resp_error(rs, 503, NULL, "database unavailable");
 			return;
 		}
-		r.token = tok;
-		if (cx->authed)
-			r.who = cx->who;
-		else if (rt->need != NEED_AGENT_LAZY && http_authenticate(&r, rt->need, rs) < 0)
-			return;
+		r.token = bearer(mc);   /* NULL under a session cookie */
+		r.who = cx->who;
 	}
+	tokens_touch(&r);
 	if (cx->body.len > 0) {
 		r.raw = cx->body.ptr;
 		r.raw_len = cx->body.len;
 		r.body = json_loadb(cx->body.ptr, cx->body.len, JSON_REJECT_DUPLICATES, &jerr);
 		if (r.body == NULL) {
-			/* who may not use the route hears that first */
-			if (rt->need == NEED_AGENT_LAZY && http_authenticate(&r, NEED_AGENT, rs) < 0)
-				return;
 			resp_error(rs, 400, NULL, "malformed JSON: %s (line %d, column %d)",
 			    jerr.text, jerr.line, jerr.column);
 			return;
@@ -315,6 +333,9 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 	 * cache starts again before the client hears that the write is done */
 	if (rt->need == NEED_ADMIN && rs->status < 400)
 		authcache_invalidate();
+	/* and what /api/v1/status remembers (stream.h) */
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && rs->status < 400)
+		stream_changed();
 	json_decref(r.body);
 }
 
@@ -344,7 +365,7 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 		cx->route = route_find(method, url, cx->id, allow, sizeof(allow));
 		*con_cls = cx;
 		memset(&rs, 0, sizeof(rs));
-		if (gate(cx, mc, &rs) < 0)
+		if (gate(cx, mc, method, &rs) < 0)
 			return send_resp(mc, &rs, method, url, cx->t0);
 		cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl) {
@@ -382,6 +403,7 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 	}
 	if (rs.status == 0)
 		resp_error(&rs, 500, NULL, "handler gave no answer");
+	metrics_http_observe(cx->route, mono_now_us() - cx->t0);
 	return send_resp(mc, &rs, method, url, cx->t0);
 }
 
@@ -453,7 +475,7 @@ http_start(const char *addr, unsigned threads, unsigned per_ip, const char *tls_
 	const char *colon = strrchr(addr, ':'), *es;
 	long long port;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-	    MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	    MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 	size_t hl;
 
 	if (colon == NULL || (hl = (size_t)(colon - addr)) >= sizeof(host)) {
@@ -504,6 +526,9 @@ http_start(const char *addr, unsigned threads, unsigned per_ip, const char *tls_
 	if (d == NULL) {
 		snprintf(err, errlen, "cannot serve on %s (TLS setup failed?)", addr);
 		close(ls);
+	} else if (stream_start(err, errlen) < 0) {
+		MHD_stop_daemon(d);
+		d = NULL;
 	}
 	return d;
 }
@@ -517,6 +542,8 @@ http_stop(struct MHD_Daemon *d)
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		int i;
 		MHD_socket s = MHD_quiesce_daemon(d);
+		/* open event streams end now (MHD may not stop with one suspended) */
+		stream_stop();
 		/* MHD hands the listening socket back: close it so that new
 		 * connections are refused rather than left in the backlog */
 		if (s != MHD_INVALID_SOCKET)

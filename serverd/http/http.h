@@ -51,6 +51,9 @@ struct resp {
 	char etag[72];
 	char location[128];
 	const char *allow;          /* for 405 */
+	/* a response the handler made itself (static files, SSE, cookies):
+	 * queued as is with status, then destroyed by http.c; json is ignored */
+	struct MHD_Response *raw;
 };
 
 typedef void (*handler_fn)(struct req *r, struct resp *rs);

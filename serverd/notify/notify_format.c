@@ -57,9 +57,9 @@ notice_link(const struct notice *n, struct buf *out)
 	const char *base = n->conf && n->conf->public_url ? n->conf->public_url : "";
 
 	if (is_agent_event(n))
-		buf_addf(out, "%s/api/v1/agents/%lld", base, (long long)n->agent_id);
+		buf_addf(out, "%s/agents/%lld", base, (long long)n->agent_id);
 	else
-		buf_addf(out, "%s/api/v1/checks/%lld", base, (long long)n->check_id);
+		buf_addf(out, "%s/checks/%lld", base, (long long)n->check_id);
 }
 
 void

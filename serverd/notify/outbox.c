@@ -70,6 +70,7 @@
 #include "authcache.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "serverd.h"
 #include "strnum.h"
@@ -660,6 +661,8 @@ send_one(const struct channel *ch, long long *next_ms)
 			    id, status);
 		PQclear(u);
 	}
+	if (verdict != SEND_RETRY)
+		metrics_count_notification(ch->name, verdict == SEND_OK);
 	if (po.pause_until > 0)
 		record_pause(c, ch, po.pause_until, verdict == SEND_OK ?
 		    "X-Limit-App-Remaining: 0" : "HTTP 429 Too Many Requests");

@@ -165,7 +165,7 @@ b = h["body"]
 t.eq((b["event"]["kind"], b["event"]["status"], b["agent"]["name"], b["check"]["name"], b["check"]["critical"]),
      ("PROBLEM", "CRITICAL", "web01", "hooked", "1:"), "event, agent and check in the body")
 t.eq(b["title"], "PROBLEM web01/hooked is CRITICAL", "title as in the other channels")
-t.ok(b["url"].endswith("/api/v1/checks/%d" % hk), "link")
+t.ok(b["url"].endswith("/checks/%d" % hk) and "/api/" not in b["url"], "link to the check page")
 t.ok(wait_for(lambda: row(hk, "webhook").get("status") == "sent", 5), "webhook row sent", row(hk, "webhook"))
 hs.shutdown()
 t.done()

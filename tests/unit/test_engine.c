@@ -284,7 +284,7 @@ test_body(void **ctx)
 	assert_non_null(strstr(b.ptr, "Attempts:  3/3\n"));
 	assert_non_null(strstr(b.ptr, "Since:     2026-11-25T05:58:00Z\n"));
 	assert_non_null(strstr(b.ptr, "Output:    DISK CRITICAL - 97.5% used\n"));
-	assert_non_null(strstr(b.ptr, "https://mon.example.com/api/v1/checks/12\n"));
+	assert_non_null(strstr(b.ptr, "https://mon.example.com/checks/12\n"));
 	buf_free(&b);
 }
 

@@ -1,0 +1,212 @@
+/*
+ * api_metrics.c - GET /metrics in the Prometheus text format (0.0.4).
+ *
+ * Gauges of what is (checks by status, agents by state, the outbox's
+ * pending rows and the age of the oldest) come from one query that reads
+ * check_state, agents and the pending part of notifications (its partial
+ * index) - never history. Counters (notifications sent and failed, results
+ * ingested, the request-duration histogram) are this process's own, kept
+ * in memory with atomic adds: like every Prometheus counter they start at
+ * 0 when serverd starts, and each instance behind a load balancer is
+ * scraped on its own.
+ */
+#include "config.h"
+#include "api.h"
+#include "apiutil.h"
+#include "buf.h"
+#include "db.h"
+#include "metrics.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define METRICS_ROUTES 128   /* routes beyond this are counted under "other" */
+#define METRICS_BODY_MAX (1 << 20)
+
+static const char *const channels[] = { "email", "pushover", "webhook" };
+#define NCHANNELS (sizeof(channels) / sizeof(channels[0]))
+
+/* upper bounds of the duration buckets, in microseconds (+Inf follows) */
+static const int64_t bucket_us[] = { 500, 1000, 2500, 5000, 10000, 25000, 50000,
+	100000, 250000, 500000, 1000000, 2500000 };
+#define NBUCKETS (sizeof(bucket_us) / sizeof(bucket_us[0]))
+
+static atomic_llong ingested;
+static atomic_llong sent[NCHANNELS], failed[NCHANNELS];
+
+struct hist {
+	atomic_llong bucket[NBUCKETS + 1];   /* not cumulative; the last is +Inf */
+	atomic_llong sum_us, count;
+};
+static struct hist hists[METRICS_ROUTES + 1];   /* the last: no route matched */
+
+static const struct db_stmt q_gauges = { "metrics_gauges",
+	"SELECT json_build_object("
+	" 'checks', (SELECT json_build_object("
+	"    'OK', count(*) FILTER (WHERE s.status = 0),"
+	"    'WARNING', count(*) FILTER (WHERE s.status = 1),"
+	"    'CRITICAL', count(*) FILTER (WHERE s.status = 2),"
+	"    'UNKNOWN', count(*) FILTER (WHERE s.status = 3),"
+	"    'PENDING', count(*) FILTER (WHERE s.status IS NULL))"
+	"    FROM check_state s JOIN checks c ON c.id = s.check_id WHERE c.enabled),"
+	" 'agents', (SELECT json_build_object("
+	"    'up', count(*) FILTER (WHERE state = 'up'),"
+	"    'down', count(*) FILTER (WHERE state = 'down'),"
+	"    'new', count(*) FILTER (WHERE state = 'new')) FROM agents),"
+	" 'pending', (SELECT COALESCE(json_object_agg(channel, json_build_array(n, age)), '{}')"
+	"    FROM (SELECT channel, count(*) AS n,"
+	"      GREATEST(extract(epoch FROM now() - min(created_at)), 0)::float8 AS age"
+	"      FROM notifications WHERE status = 'pending' GROUP BY channel) p))", 0 };
+
+void
+metrics_count_ingested(long long n)
+{
+	atomic_fetch_add(&ingested, n);
+}
+
+void
+metrics_count_notification(const char *channel, int ok)
+{
+	size_t i;
+
+	for (i = 0; i < NCHANNELS; i++)
+		if (strcmp(channels[i], channel) == 0) {
+			atomic_fetch_add(ok ? &sent[i] : &failed[i], 1);
+			return;
+		}
+}
+
+void
+metrics_http_observe(const struct route *rt, int64_t us)
+{
+	ptrdiff_t i = rt ? rt - routes : METRICS_ROUTES;
+	struct hist *h;
+	size_t b;
+
+	if (i < 0 || i > METRICS_ROUTES)
+		i = METRICS_ROUTES;
+	h = &hists[i];
+	for (b = 0; b < NBUCKETS && us > bucket_us[b]; b++)
+		;
+	atomic_fetch_add(&h->bucket[b], 1);
+	atomic_fetch_add(&h->sum_us, us < 0 ? 0 : us);
+	atomic_fetch_add(&h->count, 1);
+}
+
+static void
+help(struct buf *b, const char *name, const char *type, const char *text)
+{
+	buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+static void
+gauge_obj(struct buf *b, json_t *o, const char *name, const char *label,
+    const char *const *keys)
+{
+	for (; *keys; keys++)
+		buf_addf(b, "%s{%s=\"%s\"} %lld\n", name, label, *keys,
+		    (long long)json_integer_value(json_object_get(o, *keys)));
+}
+
+static void
+histogram(struct buf *b, const char *route, struct hist *h)
+{
+	long long cum = 0, n = atomic_load(&h->count);
+	size_t i;
+
+	if (n == 0)
+		return;
+	for (i = 0; i <= NBUCKETS; i++) {
+		cum += atomic_load(&h->bucket[i]);
+		if (i < NBUCKETS)
+			buf_addf(b, "custos_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %lld\n",
+			    route, (double)bucket_us[i] / 1e6, cum);
+		else
+			buf_addf(b, "custos_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %lld\n",
+			    route, cum);
+	}
+	buf_addf(b, "custos_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", route,
+	    (double)atomic_load(&h->sum_us) / 1e6);
+	buf_addf(b, "custos_http_request_duration_seconds_count{route=\"%s\"} %lld\n", route, n);
+}
+
+void
+api_metrics(struct req *r, struct resp *rs)
+{
+	static const char *const statuses[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN", "PENDING", NULL };
+	static const char *const states[] = { "up", "down", "new", NULL };
+	PGresult *q = db_exec(r->db, &q_gauges, NULL);
+	json_t *g = NULL, *pend;
+	json_error_t jerr;
+	struct buf b;
+	struct MHD_Response *mr;
+	size_t i, len;
+	char *text;
+	int n;
+
+	buf_init(&b, METRICS_BODY_MAX);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		resp_db_error(rs, r->db, q);
+		goto done;
+	}
+	if ((g = json_loads(PQgetvalue(q, 0, 0), 0, &jerr)) == NULL) {
+		resp_error(rs, 500, NULL, "metrics: %s", jerr.text);
+		goto done;
+	}
+	help(&b, "custos_checks", "gauge", "Enabled checks by current status.");
+	gauge_obj(&b, json_object_get(g, "checks"), "custos_checks", "status", statuses);
+	help(&b, "custos_agents", "gauge", "Agents by state.");
+	gauge_obj(&b, json_object_get(g, "agents"), "custos_agents", "state", states);
+	pend = json_object_get(g, "pending");
+	help(&b, "custos_notifications_pending", "gauge", "Notifications waiting to be sent.");
+	for (i = 0; i < NCHANNELS; i++)
+		buf_addf(&b, "custos_notifications_pending{channel=\"%s\"} %lld\n", channels[i],
+		    (long long)json_integer_value(json_array_get(json_object_get(pend, channels[i]), 0)));
+	help(&b, "custos_notifications_oldest_pending_seconds", "gauge",
+	    "Age of the oldest notification waiting to be sent (0 when none).");
+	for (i = 0; i < NCHANNELS; i++)
+		buf_addf(&b, "custos_notifications_oldest_pending_seconds{channel=\"%s\"} %.3f\n",
+		    channels[i], json_number_value(json_array_get(json_object_get(pend, channels[i]), 1)));
+	help(&b, "custos_notifications_sent_total", "counter",
+	    "Notifications delivered by this process.");
+	for (i = 0; i < NCHANNELS; i++)
+		buf_addf(&b, "custos_notifications_sent_total{channel=\"%s\"} %lld\n", channels[i],
+		    (long long)atomic_load(&sent[i]));
+	help(&b, "custos_notifications_failed_total", "counter",
+	    "Notifications this process gave up on (permanent error or too many retries).");
+	for (i = 0; i < NCHANNELS; i++)
+		buf_addf(&b, "custos_notifications_failed_total{channel=\"%s\"} %lld\n", channels[i],
+		    (long long)atomic_load(&failed[i]));
+	help(&b, "custos_results_ingested_total", "counter", "Check results stored by this process.");
+	buf_addf(&b, "custos_results_ingested_total %lld\n", (long long)atomic_load(&ingested));
+	help(&b, "custos_http_request_duration_seconds", "histogram",
+	    "Time from a request's arrival to its answer, by route.");
+	for (n = 0; n < METRICS_ROUTES && routes[n].method; n++) {
+		char label[160];
+		snprintf(label, sizeof(label), "%s %s", routes[n].method, routes[n].pattern);
+		histogram(&b, label, &hists[n]);
+	}
+	histogram(&b, "other", &hists[METRICS_ROUTES]);
+	if (b.failed) {
+		resp_error(rs, 500, NULL, "metrics: answer too large");
+		goto done;
+	}
+	len = b.len;
+	text = buf_take(&b);
+	mr = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (mr == NULL) {
+		free(text);
+		resp_error(rs, 500, NULL, "out of memory");
+		goto done;
+	}
+	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "text/plain; version=0.0.4; charset=utf-8");
+	rs->status = 200;
+	rs->raw = mr;
+done:
+	buf_free(&b);
+	json_decref(g);
+	PQclear(q);
+}

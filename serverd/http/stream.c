@@ -1,0 +1,585 @@
+/*
+ * stream.c - see stream.h.
+ *
+ * Locking: one mutex (mu) guards the ring, the list of streams and each
+ * stream's fields. libmicrohttpd calls reader() on the thread that owns the
+ * connection; reader() suspends the connection under mu when there is
+ * nothing to send, and marks it suspended. Whoever clears that mark (under
+ * mu) must resume the connection, which it does after unlocking: until then
+ * the connection stays suspended, so it cannot be closed and freed.
+ * libmicrohttpd may not stop with suspended connections: stream_stop()
+ * resumes them all and every reader() then ends its stream.
+ */
+#include "config.h"
+#include "stream.h"
+#include "apiutil.h"
+#include "buf.h"
+#include "db.h"
+#include "log.h"
+#include "serverd.h"
+#include "strnum.h"
+#include "timeutil.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STREAM_RING 4096            /* frames kept for streams that lag behind */
+#define STREAM_OUT_MAX (8 << 20)    /* a stream's own queue (replay), at most */
+#define STREAM_BLOCK 32768          /* bytes handed to MHD per call, at most */
+#define STREAM_IDS_MAX 512          /* ids looked up per query */
+#define LISTEN_POLL_MS 250          /* how often the listener looks at the clock */
+
+struct frame {
+	char *text;                 /* "id: ...\nevent: ...\ndata: ...\n\n" */
+	size_t len;
+	int64_t event_id;           /* > 0 for an "event" frame */
+};
+
+struct stream {
+	struct stream *prev, *next;
+	struct MHD_Connection *mc;
+	uint64_t pos;               /* next ring sequence number to send */
+	struct buf out;             /* bytes for this stream only, sent first */
+	size_t off;                 /* of out, already sent */
+	int64_t replayed_upto;      /* ring events up to this id were replayed */
+	int64_t last_write_us;
+	int suspended;
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct frame ring[STREAM_RING];
+static uint64_t head;               /* sequence number of the next frame */
+static struct stream *streams;
+static int nstreams, stopping, started;
+static int64_t last_event_id;
+static pthread_t listener_tid;
+static atomic_uint_fast64_t change_gen = 1;
+static atomic_int listening;
+
+#define EVENT_JSON "jsonb_build_object('id', e.id, 'created_at', rfc3339(e.created_at)," \
+	" 'kind', e.kind, 'agent_id', e.agent_id, 'agent', a.name, 'check_id', e.check_id," \
+	" 'check', c.name, 'status', status_name(e.status)," \
+	" 'prev_status', status_name(e.prev_status), 'state_type', e.state_type," \
+	" 'attempt', e.attempt, 'value', e.value, 'output', e.output, 'notify', e.notify," \
+	" 'detail', e.detail)::text"
+#define CHECK_JSON "(check_json(c) || jsonb_build_object('agent_name', a.name," \
+	" 'agent_state', a.state))::text"
+
+static const struct db_stmt q_events = { "stream_events",
+	"SELECT e.id, " EVENT_JSON " FROM events e"
+	" LEFT JOIN agents a ON a.id = e.agent_id LEFT JOIN checks c ON c.id = e.check_id"
+	" WHERE e.id = ANY($1::bigint[]) ORDER BY e.id", 1 };
+static const struct db_stmt q_checks = { "stream_checks",
+	"SELECT c.id, " CHECK_JSON " FROM checks c JOIN agents a ON a.id = c.agent_id"
+	" WHERE c.id = ANY($1::bigint[]) ORDER BY c.id", 1 };
+static const struct db_stmt q_agents = { "stream_agents",
+	"SELECT a.id, agent_json(a)::text FROM agents a"
+	" WHERE a.id = ANY($1::bigint[]) ORDER BY a.id", 1 };
+static const struct db_stmt q_last = { "stream_last",
+	"SELECT COALESCE(max(id), 0) FROM events", 0 };
+/* Resuming: the events after $1 (at most $2), then their checks and agents. */
+static const struct db_stmt q_replay = { "stream_replay",
+	"WITH ev AS (SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2)"
+	" SELECT 'event', e.id, " EVENT_JSON " FROM ev e"
+	"  LEFT JOIN agents a ON a.id = e.agent_id LEFT JOIN checks c ON c.id = e.check_id"
+	" UNION ALL SELECT 'check', c.id, " CHECK_JSON " FROM checks c JOIN agents a ON a.id = c.agent_id"
+	"  WHERE c.id IN (SELECT check_id FROM ev)"
+	" UNION ALL SELECT 'agent', a.id, agent_json(a)::text FROM agents a"
+	"  WHERE a.id IN (SELECT agent_id FROM ev)"
+	" ORDER BY 1 DESC, 2", 2 };
+
+/* ---- frames ------------------------------------------------------------- */
+
+static int
+frame_add(struct buf *b, int64_t id, const char *event, const char *data)
+{
+	return buf_addf(b, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)id, event, data);
+}
+
+/* Appends a frame to the ring (mu held); takes text. */
+static void
+ring_push_locked(char *text, size_t len, int64_t event_id)
+{
+	struct frame *f = &ring[head % STREAM_RING];
+
+	free(f->text);
+	f->text = text;
+	f->len = len;
+	f->event_id = event_id;
+	head++;
+}
+
+/*
+ * Resumes every suspended stream (all: 1; else only those whose heartbeat
+ * is due). Called without mu.
+ */
+static void
+wake(int all, int64_t hb_us)
+{
+	struct MHD_Connection **mcs;
+	struct stream *s;
+	int n = 0, i;
+	int64_t now = mono_now_us();
+
+	pthread_mutex_lock(&mu);
+	mcs = calloc((size_t)nstreams + 1, sizeof(*mcs));
+	for (s = streams; s && mcs; s = s->next)
+		if (s->suspended && (all || now - s->last_write_us >= hb_us)) {
+			s->suspended = 0;
+			mcs[n++] = s->mc;
+		}
+	pthread_mutex_unlock(&mu);
+	if (mcs == NULL) {
+		log_error("stream: out of memory waking streams");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		MHD_resume_connection(mcs[i]);
+	free(mcs);
+}
+
+/* ---- the listener ------------------------------------------------------- */
+
+struct idset {
+	struct buf lit;             /* "{1,2,3}" */
+	int n;
+};
+
+static void
+idset_add(struct idset *s, const char *id)
+{
+	buf_addf(&s->lit, "%s%s", s->n ? "," : "{", id);
+	s->n++;
+}
+
+/* Runs st for the ids in set and pushes one frame per row. */
+static int
+push_rows(PGconn *c, const struct db_stmt *st, struct idset *set, const char *event)
+{
+	const char *vals[1];
+	PGresult *q;
+	int i, rc = 0;
+
+	if (set->n == 0)
+		return 0;
+	buf_adds(&set->lit, "}");
+	if (set->lit.failed)
+		return -1;
+	vals[0] = set->lit.ptr;
+	q = db_exec(c, st, vals);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		log_warn("stream: %s: %s", st->name, PQresultErrorMessage(q));
+		PQclear(q);
+		return -1;
+	}
+	for (i = 0; i < PQntuples(q); i++) {
+		struct buf b;
+		const char *es;
+		int64_t id = str_to_ll(PQgetvalue(q, i, 0), 1, INT64_MAX, &es);
+		int is_event = strcmp(event, "event") == 0;
+
+		buf_init(&b, STREAM_OUT_MAX);
+		pthread_mutex_lock(&mu);
+		if (is_event && id > last_event_id)
+			last_event_id = id;
+		if (frame_add(&b, is_event ? id : last_event_id, event, PQgetvalue(q, i, 1)) == 0) {
+			size_t len = b.len;
+			ring_push_locked(buf_take(&b), len, is_event ? id : 0);
+		} else {
+			rc = -1;
+		}
+		pthread_mutex_unlock(&mu);
+		buf_free(&b);
+	}
+	PQclear(q);
+	return rc;
+}
+
+static void
+push_reset(const char *why)
+{
+	struct buf b;
+
+	buf_init(&b, 4096);
+	pthread_mutex_lock(&mu);
+	if (buf_addf(&b, "id: %lld\nevent: reset\ndata: {\"reason\":\"%s\"}\n\n",
+	    (long long)last_event_id, why) == 0) {
+		size_t len = b.len;
+		ring_push_locked(buf_take(&b), len, 0);
+	}
+	pthread_mutex_unlock(&mu);
+	buf_free(&b);
+}
+
+static int
+is_stopping(void)
+{
+	int s;
+
+	pthread_mutex_lock(&mu);
+	s = stopping;
+	pthread_mutex_unlock(&mu);
+	return s;
+}
+
+/* Reads the pending notifications and pushes their frames. */
+static void
+drain(PGconn *c)
+{
+	struct idset ev, ck, ag;
+	PGnotify *nt;
+
+	buf_init(&ev.lit, 1 << 20);
+	buf_init(&ck.lit, 1 << 20);
+	buf_init(&ag.lit, 1 << 20);
+	ev.n = ck.n = ag.n = 0;
+	for (;;) {
+		while ((nt = PQnotifies(c)) != NULL) {
+			const char *p = nt->extra, *es;
+			stream_changed();
+			str_to_ll(p[0] ? p + 1 : "", 1, INT64_MAX, &es);
+			if (es == NULL) {
+				if (p[0] == 'e' && ev.n < STREAM_IDS_MAX)
+					idset_add(&ev, p + 1);
+				else if (p[0] == 'c' && ck.n < STREAM_IDS_MAX)
+					idset_add(&ck, p + 1);
+				else if (p[0] == 'a' && ag.n < STREAM_IDS_MAX)
+					idset_add(&ag, p + 1);
+			}
+			PQfreemem(nt);
+		}
+		if (ev.n + ck.n + ag.n == 0)
+			break;
+		/* events first: check and agent frames carry the newest event id */
+		if (push_rows(c, &q_events, &ev, "event") < 0 ||
+		    push_rows(c, &q_checks, &ck, "check") < 0 ||
+		    push_rows(c, &q_agents, &ag, "agent") < 0)
+			push_reset("lookup failed");
+		wake(1, 0);
+		buf_reset(&ev.lit);
+		buf_reset(&ck.lit);
+		buf_reset(&ag.lit);
+		ev.n = ck.n = ag.n = 0;
+		/* more may have arrived meanwhile (or beyond STREAM_IDS_MAX) */
+		if (!PQconsumeInput(c))
+			break;
+	}
+	buf_free(&ev.lit);
+	buf_free(&ck.lit);
+	buf_free(&ag.lit);
+}
+
+static void *
+listener_main(void *arg)
+{
+	PGconn *c = NULL;
+	int connected_once = 0;
+
+	(void)arg;
+	while (!is_stopping()) {
+		struct pollfd pfd;
+		int64_t hb_us = CONF_VALUE(stream_heartbeat_s) * 1000000;
+
+		if (c == NULL) {
+			PGresult *q;
+			const char *es;
+			if ((c = db_conn()) == NULL || db_cmd(c, "LISTEN custos_stream") < 0) {
+				db_close();
+				c = NULL;
+				poll(NULL, 0, 1000);
+				wake(0, hb_us);
+				continue;
+			}
+			q = db_exec(c, &q_last, NULL);
+			if (db_ok(q, PGRES_TUPLES_OK)) {
+				pthread_mutex_lock(&mu);
+				last_event_id = str_to_ll(PQgetvalue(q, 0, 0), 0, INT64_MAX, &es);
+				pthread_mutex_unlock(&mu);
+			}
+			PQclear(q);
+			if (connected_once) {
+				/* what happened while we were away was not seen */
+				push_reset("reconnected");
+				wake(1, 0);
+			}
+			connected_once = 1;
+			stream_changed();
+			atomic_store(&listening, 1);
+			log_debug("stream: listening on custos_stream");
+		}
+		pfd.fd = PQsocket(c);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, LISTEN_POLL_MS) < 0 && errno != EINTR)
+			log_error("stream: poll: %s", strerror(errno));
+		if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK) {
+			log_warn("stream: lost the database connection; reconnecting");
+			atomic_store(&listening, 0);
+			stream_changed();
+			db_close();
+			c = NULL;
+			continue;
+		}
+		drain(c);
+		wake(0, hb_us);
+	}
+	atomic_store(&listening, 0);
+	db_close();
+	return NULL;
+}
+
+uint64_t
+stream_generation(void)
+{
+	return atomic_load(&listening) ? atomic_load(&change_gen) : 0;
+}
+
+void
+stream_changed(void)
+{
+	atomic_fetch_add(&change_gen, 1);
+}
+
+int
+stream_start(char *err, size_t errlen)
+{
+	int e;
+
+	pthread_mutex_lock(&mu);
+	stopping = 0;
+	pthread_mutex_unlock(&mu);
+	if ((e = pthread_create(&listener_tid, NULL, listener_main, NULL)) != 0) {
+		snprintf(err, errlen, "stream: cannot start the listener: %s", strerror(e));
+		return -1;
+	}
+	started = 1;
+	return 0;
+}
+
+void
+stream_stop(void)
+{
+	size_t i;
+
+	pthread_mutex_lock(&mu);
+	stopping = 1;
+	pthread_mutex_unlock(&mu);
+	wake(1, 0);
+	if (started) {
+		pthread_join(listener_tid, NULL);
+		started = 0;
+	}
+	pthread_mutex_lock(&mu);
+	for (i = 0; i < STREAM_RING; i++) {
+		free(ring[i].text);
+		ring[i].text = NULL;
+	}
+	pthread_mutex_unlock(&mu);
+}
+
+int
+stream_count(void)
+{
+	int n;
+
+	pthread_mutex_lock(&mu);
+	n = nstreams;
+	pthread_mutex_unlock(&mu);
+	return n;
+}
+
+/* ---- one stream ----------------------------------------------------------- */
+
+static ssize_t
+reader(void *cls, uint64_t at, char *dst, size_t max)
+{
+	struct stream *s = cls;
+	int64_t now = mono_now_us(), hb_us = CONF_VALUE(stream_heartbeat_s) * 1000000;
+	size_t n = 0;
+
+	(void)at;
+	if (max > STREAM_BLOCK)
+		max = STREAM_BLOCK;
+	pthread_mutex_lock(&mu);
+	if (stopping) {
+		pthread_mutex_unlock(&mu);
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	}
+	/* queue ring frames behind this stream's own bytes, up to one block */
+	while (s->pos < head && s->out.len - s->off < max) {
+		if (head - s->pos > STREAM_RING) {
+			buf_addf(&s->out, "id: %lld\nevent: reset\ndata: {\"reason\":\"lagged\"}\n\n",
+			    (long long)last_event_id);
+			s->pos = head;
+			break;
+		}
+		{
+			struct frame *f = &ring[s->pos % STREAM_RING];
+			s->pos++;
+			if (f->event_id > 0 && f->event_id <= s->replayed_upto)
+				continue;
+			buf_add(&s->out, f->text, f->len);
+		}
+	}
+	if (s->out.failed) {
+		pthread_mutex_unlock(&mu);
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	if (s->out.len > s->off) {
+		n = s->out.len - s->off;
+		if (n > max)
+			n = max;
+		memcpy(dst, s->out.ptr + s->off, n);
+		s->off += n;
+		if (s->off == s->out.len) {
+			buf_reset(&s->out);
+			s->off = 0;
+		}
+	} else if (now - s->last_write_us >= hb_us) {
+		static const char hb[] = ": heartbeat\n\n";
+		n = sizeof(hb) - 1;
+		memcpy(dst, hb, n);
+	}
+	if (n == 0) {
+		/* nothing to say: sleep until the ring grows or the heartbeat */
+		s->suspended = 1;
+		MHD_suspend_connection(s->mc);
+		pthread_mutex_unlock(&mu);
+		return 0;
+	}
+	s->last_write_us = now;
+	pthread_mutex_unlock(&mu);
+	return (ssize_t)n;
+}
+
+static void
+stream_free(void *cls)
+{
+	struct stream *s = cls;
+
+	pthread_mutex_lock(&mu);
+	if (s->prev)
+		s->prev->next = s->next;
+	else if (streams == s)
+		streams = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	nstreams--;
+	pthread_mutex_unlock(&mu);
+	buf_free(&s->out);
+	free(s);
+}
+
+/* Fills b with the frames after last_id; returns the newest event id, or -1. */
+static int64_t
+replay(struct req *r, int64_t last_id, struct buf *b, struct resp *rs)
+{
+	char since[24], lim[24];
+	const char *vals[2] = { id_text(last_id, since), id_text(STREAM_REPLAY_MAX + 1, lim) };
+	PGresult *q = db_exec(r->db, &q_replay, vals);
+	int64_t upto = last_id, nev = 0;
+	int i;
+
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		resp_db_error(rs, r->db, q);
+		PQclear(q);
+		return -1;
+	}
+	for (i = 0; i < PQntuples(q); i++)
+		if (strcmp(PQgetvalue(q, i, 0), "event") == 0)
+			nev++;
+	if (nev > STREAM_REPLAY_MAX) {
+		buf_addf(b, "id: %lld\nevent: reset\ndata: {\"reason\":\"gap too old\"}\n\n",
+		    (long long)last_id);
+		upto = INT64_MAX;   /* what the ring holds is covered by the reset */
+	} else {
+		for (i = 0; i < PQntuples(q); i++) {
+			const char *kind = PQgetvalue(q, i, 0), *es;
+			int64_t id = str_to_ll(PQgetvalue(q, i, 1), 1, INT64_MAX, &es);
+			if (strcmp(kind, "event") == 0 && id > upto)
+				upto = id;
+			frame_add(b, strcmp(kind, "event") == 0 ? id : upto, kind, PQgetvalue(q, i, 2));
+		}
+	}
+	PQclear(q);
+	return upto;
+}
+
+void
+api_stream(struct req *r, struct resp *rs)
+{
+	const char *lei = req_header(r, "Last-Event-ID"), *es;
+	struct stream *s;
+	struct MHD_Response *mr;
+	long long max = CONF_VALUE(stream_max), last_id = -1;
+
+	if (lei == NULL)
+		lei = req_arg(r, "last_event_id");
+	if (lei && *lei) {
+		last_id = str_to_ll(lei, 0, INT64_MAX, &es);
+		if (es) {
+			resp_error(rs, 400, "Last-Event-ID", "Last-Event-ID must be an event id");
+			return;
+		}
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		resp_error(rs, 500, NULL, "out of memory");
+		return;
+	}
+	buf_init(&s->out, STREAM_OUT_MAX);
+	s->mc = r->mc;
+	s->last_write_us = mono_now_us();
+	buf_adds(&s->out, "retry: 2000\n: connected\n\n");
+	pthread_mutex_lock(&mu);
+	if (stopping || nstreams >= max) {
+		pthread_mutex_unlock(&mu);
+		buf_free(&s->out);
+		free(s);
+		resp_error(rs, 503, NULL, "too many open streams (stream_max = %lld)", max);
+		return;
+	}
+	/* join the ring before reading the backlog: nothing falls in between */
+	s->pos = head;
+	s->next = streams;
+	if (streams)
+		streams->prev = s;
+	streams = s;
+	nstreams++;
+	pthread_mutex_unlock(&mu);
+
+	if (last_id >= 0) {
+		struct buf b;
+		int64_t upto;
+		buf_init(&b, STREAM_OUT_MAX);
+		upto = replay(r, last_id, &b, rs);
+		pthread_mutex_lock(&mu);
+		if (upto >= 0) {
+			s->replayed_upto = upto;
+			if (b.len)
+				buf_add(&s->out, b.ptr, b.len);
+		}
+		pthread_mutex_unlock(&mu);
+		buf_free(&b);
+		if (upto < 0) {
+			stream_free(s);
+			return;
+		}
+	}
+	mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, reader, s,
+	    stream_free);
+	if (mr == NULL) {
+		stream_free(s);
+		resp_error(rs, 500, NULL, "out of memory");
+		return;
+	}
+	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+	MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(mr, "X-Accel-Buffering", "no");
+	rs->status = 200;
+	rs->raw = mr;
+}

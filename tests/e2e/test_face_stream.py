@@ -1,0 +1,162 @@
+"""End-to-end: /api/v1/stream - check, agent and event frames driven by
+LISTEN/NOTIFY, Last-Event-ID resume, the reset when the gap is too old,
+the heartbeat (stream_heartbeat_s = 1 here), the cap on open streams, and
+a clean shutdown with streams open."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Env, Tap, wait_for  # noqa: E402
+from sselib import SSE  # noqa: E402
+
+t = Tap()
+env = Env(conf={"stream_heartbeat_s": "1", "stream_max": "3"})
+A = env.admin
+V = env.api("POST", "/api/v1/tokens", A, {"name": "viewer", "role": "viewer"})[1]["token"]
+port = env.server.port
+aid, atok = env.make_agent("web01")
+hard = env.make_check(aid, "sshd", max_attempts=1)
+soft = env.make_check(aid, "disk", max_attempts=3)
+
+s = SSE(port)
+t.eq(s.status, 401, "no token: 401")
+s.close()
+s = SSE(port, V, {"Last-Event-ID": "abc"})
+t.eq(s.status, 400, "a malformed Last-Event-ID: 400")
+s.close()
+
+s = SSE(port, V)
+t.eq(s.status, 200, "a viewer opens the stream")
+t.eq(s.headers.get("content-type"), "text/event-stream", "as text/event-stream")
+t.eq(s.comment(), "connected", "a first comment line arrives at once")
+
+env.post_results(atok, [{"check_id": hard, "status": 2, "output": "sshd is gone"}])
+ev, seen = s.until(lambda f: f["event"] == "event")
+t.ok(ev["data"]["kind"] == "PROBLEM" and ev["data"]["check_id"] == hard and
+     ev["id"] == ev["data"]["id"], "event: event for the PROBLEM, id = the event id", ev)
+if not any(f["event"] == "check" for f in seen):
+    ck, _ = s.until(lambda f: f["event"] == "check")
+else:
+    ck = [f for f in seen if f["event"] == "check"][0]
+t.ok(ck["data"]["id"] == hard and ck["data"]["state"]["status"] == "CRITICAL" and
+     ck["data"]["agent_name"] == "web01", "event: check with the check's new state", ck)
+t.eq(ck["id"], ev["id"], "the check frame carries the newest event id")
+last = ev["id"]
+
+env.post_results(atok, [{"check_id": soft, "status": 1, "output": "91% used"}])
+ck, _ = s.until(lambda f: f["event"] == "check" and f["data"]["id"] == soft)
+t.ok(ck["data"]["state"]["state_type"] == "SOFT" and ck["data"]["state"]["attempt"] == 1,
+     "a SOFT change (no event row) is streamed too", ck["data"]["state"])
+
+env.post_results(atok, [{"check_id": soft, "status": 1, "output": "91% used"},
+                        {"check_id": hard, "status": 2, "output": "sshd is gone"}])
+st, _, _ = env.api("POST", "/api/v1/checks/%d/ack" % hard, A, {"comment": "on it"})
+ck, seen = s.until(lambda f: f["event"] == "check" and f["data"]["id"] == hard)
+t.ok(ck["data"]["state"]["acknowledged"], "an acknowledgement is streamed", ck)
+
+st, _, _ = env.api("POST", "/api/v1/downtimes", A, {
+    "agent_id": aid, "start": "2020-01-01T00:00:00Z", "end": "2099-01-01T00:00:00Z",
+    "comment": "maint"})
+ag, _ = s.until(lambda f: f["event"] == "agent" and f["data"]["id"] == aid)
+t.eq(ag["data"]["name"], "web01", "a downtime for an agent: event: agent")
+
+t.eq(s.comment(), "heartbeat", "a quiet stream gets a heartbeat comment")
+t.eq(s.comment(), "heartbeat", "and another")
+s.close()
+
+# resume: events made while away come first, nothing older
+env.post_results(atok, [{"check_id": hard, "status": 0, "output": "back"}])
+env.post_results(atok, [{"check_id": hard, "status": 2, "output": "gone again"}])
+ids = [int(r[0]) for r in env.cluster.psql("SELECT id FROM events WHERE id > %d ORDER BY id" % last)]
+t.ok(len(ids) >= 2, "events happened while away", ids)
+s = SSE(port, V, {"Last-Event-ID": str(last)})
+got = []
+f = None
+while len(got) < len(ids):
+    f = s.frame()
+    if f["event"] == "event":
+        got.append(f["id"])
+t.eq(got, ids, "Last-Event-ID: the missed events, in order, none older")
+f, _ = s.until(lambda f: f["event"] == "check")
+t.ok(f["data"]["id"] == hard and f["data"]["state"]["status"] == "CRITICAL",
+     "then the current state of their checks", f["data"]["state"])
+s.close()
+
+# the same through ?last_event_id= (for clients that cannot set headers)
+s = SSE(port, V, path="/api/v1/stream?last_event_id=%d" % ids[-2])
+f = s.frame()
+t.eq((f["event"], f["id"]), ("event", ids[-1]), "?last_event_id= resumes too")
+s.close()
+
+# a gap too old: a reset
+env.cluster.psql("INSERT INTO events (kind, agent_id) SELECT 'TEST', %d FROM generate_series(1, 1001)" % aid)
+s = SSE(port, V, {"Last-Event-ID": str(ids[-1])})
+f = s.frame()
+t.eq(f["event"], "reset", "more than 1000 events missed: event: reset")
+s.close()
+
+# the cap: stream_max = 3
+# (the streams closed above free their places at their next heartbeat)
+def open_ok(**kw):
+    box = []
+
+    def once():
+        x = SSE(port, **kw)
+        if x.status == 200:
+            box.append(x)
+            return True
+        x.close()
+        return False
+    return box[0] if wait_for(once, 15) else None
+
+
+streams = [open_ok(token=V) for _ in range(3)]
+t.ok(all(x is not None for x in streams), "three streams open")
+extra = SSE(port, V)
+t.eq(extra.status, 503, "a fourth is refused: 503")
+t.ok("stream_max" in extra.error_body()["error"], "saying why")
+extra.close()
+streams[0].close()
+
+
+def reopened():
+    x = SSE(port, V)
+    if x.status == 200:
+        streams[0] = x
+        return True
+    x.close()
+    return False
+
+
+t.ok(wait_for(reopened, 15), "a closed stream frees its place (seen at its next heartbeat)")
+
+# a cookie session streams too
+st, _, h = env.server.request("POST", "/api/v1/session", body={"token": V}, fresh=True)
+streams[1].close()
+wait_for(lambda: True, 0)
+c = None
+
+
+def cookie_stream():
+    global c
+    x = SSE(port, headers={"Cookie": h["set-cookie"].split(";")[0]})
+    if x.status == 200:
+        c = x
+        return True
+    x.close()
+    return False
+
+
+t.ok(wait_for(cookie_stream, 15), "a session cookie opens a stream")
+
+# shutdown with streams open is clean
+rc = env.server.stop()
+t.eq(rc, 0, "serverd stops cleanly with streams open")
+for x in streams[2:] + [streams[0], c]:
+    try:
+        while True:
+            x.frame()
+    except (EOFError, OSError):
+        pass
+t.ok(True, "the streams ended")
+t.done()
