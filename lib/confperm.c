@@ -64,6 +64,9 @@ conf_secret_exposure(const char *path, const char *const *secret_keys,
 	int fd, rc = -1, whole = 1;
 	size_t i, nkeys = 0;
 
+	msg[0] = '\0';
+	if (path == NULL)
+		return 0;   /* no file: the built-in defaults hold no secret */
 	while (secret_keys[nkeys] && nkeys < sizeof(found) / sizeof(found[0]))
 		nkeys++;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {

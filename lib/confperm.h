@@ -18,7 +18,8 @@
  * Looks at path: when it is readable by others and one of secret_keys
  * (NULL-terminated) is set there to a non-empty value, writes one sentence
  * naming the file, its mode, the keys and the fix into msg and returns 1.
- * Returns 0 when there is nothing to say, -1 when the file cannot be opened
+ * Returns 0 when there is nothing to say (also for a NULL path: a daemon
+ * started without -c runs on defaults), -1 when the file cannot be opened
  * or read (msg says why; the config loader reports that case itself).
  */
 int conf_secret_exposure(const char *path, const char *const *secret_keys,

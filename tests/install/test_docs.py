@@ -138,6 +138,17 @@ for rel in source_files():
             outside.append("%s:%d: %s" % (rel, n, line.strip()))
 t.eq(outside, [], "nothing refers to files outside the repository (../shared, DESIGN.md)")
 
+# the demo installs what running custos needs; benchmark and test tools
+# come with --bench / --test / --valgrind
+deps = read("scripts/install-deps")
+base = re.search(r'^BASE="(.*?)"', deps, re.M | re.S)
+base_pkgs = base.group(1).split() if base else []
+t.ok(base_pkgs and not set(base_pkgs) & {"valgrind", "wrk", "zabbix-agent", "monit", "lintian",
+                                          "debhelper", "libcmocka-dev"},
+     "install-deps without options (the demo's) installs no benchmark or test tools", base_pkgs)
+t.ok(re.search(r'^"\$top/scripts/install-deps"$', read("scripts/demo"), re.M),
+     "scripts/demo runs install-deps without options")
+
 readme = read("README.md")
 m = re.search(r"```sh\n(.*?)```", readme, re.S)
 cmds = [l.split("#")[0].strip() for l in (m.group(1) if m else "").splitlines()]

@@ -117,10 +117,15 @@ t.ok(rc == 0 and not os.path.exists(p("/usr/bin/custos-serverd")), "make uninsta
 t.ok(os.path.exists(p("/etc/custos/serverd.conf")) and not os.path.exists(p("/etc/custos/agentd.conf")),
      "uninstall keeps the changed serverd.conf, removes the untouched agentd.conf")
 
-# --with-systemdsystemunitdir=DIR puts the units there (a new configure, no build)
-rc, out = run("./configure -q --prefix=/usr --sysconfdir=/etc --localstatedir=/var "
-              "--with-systemdsystemunitdir=/usr/lib/systemd/system && "
-              "make install-systemdsystemunitDATA DESTDIR=%s/dest2" % tmp, cwd=src)
-t.ok(rc == 0 and os.path.isfile(os.path.join(tmp, "dest2/usr/lib/systemd/system/custos-serverd.service")),
+# --with-systemdsystemunitdir=DIR puts the units there; --prefix=/usr alone
+# means /etc and /var, not /usr/etc (a new configure, no build)
+rc, out = run("./configure -q --prefix=/usr --with-systemdsystemunitdir=/usr/lib/systemd/system && "
+              "make install-systemdsystemunitDATA install-data-local DESTDIR=%s/dest2" % tmp, cwd=src)
+dest2 = os.path.join(tmp, "dest2")
+t.ok(rc == 0 and os.path.isfile(os.path.join(dest2, "usr/lib/systemd/system/custos-serverd.service")),
      "--with-systemdsystemunitdir=DIR", out[-2000:])
+t.ok(os.path.isfile(os.path.join(dest2, "etc/custos/serverd.conf")) and
+     os.path.isdir(os.path.join(dest2, "var/lib/custos-agentd")) and
+     not os.path.exists(os.path.join(dest2, "usr/etc")),
+     "--prefix=/usr alone: configuration in /etc, state in /var", out[-2000:])
 t.done()

@@ -128,6 +128,9 @@ test_missing_file(void **state)
 	    msg, sizeof(msg)), -1);
 	assert_non_null(strstr(msg, "/nonexistent/custos.conf"));
 	assert_int_equal(conf_warn_secret_perms("/nonexistent/custos.conf", secrets), -1);
+	/* no -c: defaults only, nothing to warn about */
+	assert_int_equal(conf_secret_exposure(NULL, secrets, msg, sizeof(msg)), 0);
+	assert_int_equal(conf_warn_secret_perms(NULL, secrets), 0);
 }
 
 int
