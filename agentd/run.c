@@ -13,6 +13,7 @@
  * is a compact parsed array; the JSON it came from is freed at once.
  */
 #include "config.h"
+#include "atomicfile.h"
 #include "agentd.h"
 #include "log.h"
 #include "samples.h"
@@ -165,27 +166,11 @@ state_file(const struct agent *a, const char *name, char *out, size_t size)
 static void
 state_write(const struct agent *a, const char *name, const char *text)
 {
-	char path[512], tmp[520];
-	size_t len = strlen(text);
-	int fd;
+	char path[512], err[600];
 
 	state_file(a, name, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
-		log_warn("%s: %s", tmp, strerror(errno));
-		return;
-	}
-	if (write(fd, text, len) != (ssize_t)len) {
-		log_warn("%s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		return;
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		log_warn("%s: %s", path, strerror(errno));
-		unlink(tmp);
-	}
+	if (atomicfile_write(path, text, strlen(text), 0, err, sizeof(err)) < 0)
+		log_warn("%s", err);
 }
 
 void

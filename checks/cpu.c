@@ -57,14 +57,6 @@ read_cpu(const char *root, uint64_t v[CPU_FIELDS], char *err, size_t errlen)
 	return 0;
 }
 
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 /* busy % between two samples; -1 when the counters were reset or no time passed */
 static double

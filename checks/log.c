@@ -17,6 +17,7 @@
  * read by the next run and no line is skipped.
  */
 #include "config.h"
+#include "atomicfile.h"
 #include "check.h"
 #include "hostfile.h"
 #include "params.h"
@@ -127,24 +128,10 @@ load_pos(const char *file, struct log_pos *pos)
 static int
 save_pos(const char *file, const struct log_pos *pos)
 {
-	char tmp[600], line[96];
-	int fd, n;
+	char line[96], err[600];
+	int n = snprintf(line, sizeof(line), "%llu %llu %llu\n", pos->dev, pos->ino, pos->off);
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
-	n = snprintf(line, sizeof(line), "%llu %llu %llu\n", pos->dev, pos->ino, pos->off);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
-		return -1;
-	if (write(fd, line, (size_t)n) != n) {
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	close(fd);
-	if (rename(tmp, file) < 0) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return atomicfile_write(file, line, (size_t)n, 0, err, sizeof(err));
 }
 
 /*

@@ -119,14 +119,6 @@ read_iface(const char *root, const char *iface, uint64_t v[4], char *err, size_t
 	return rc;
 }
 
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 /* the metric's rate; -1 after a counter reset or when no time passed */
 static double

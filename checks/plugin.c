@@ -179,11 +179,6 @@ drain(int fd, struct sink *s)
 	}
 }
 
-static void
-sleep_ms(int ms)
-{
-	poll(NULL, 0, ms);
-}
 
 /* waitpid with a deadline; 1 reaped, 0 not yet */
 static int

@@ -16,4 +16,11 @@
 int atomicfile_commit(FILE *fp, const char *tmp, const char *path, int sync,
     char *err, size_t errlen);
 
+/*
+ * Writes len bytes of data to path atomically: PATH.tmp (mode 0600) gets
+ * the bytes, then atomicfile_commit(). 0, or -1 with err (tmp removed).
+ */
+int atomicfile_write(const char *path, const void *data, size_t len, int sync,
+    char *err, size_t errlen);
+
 #endif

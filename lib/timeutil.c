@@ -5,6 +5,8 @@
 #include "config.h"
 #include "timeutil.h"
 
+#include <errno.h>
+
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -150,4 +152,13 @@ rfc3339_parse(const char *s, int64_t *us)
 		return -1;
 	*us = t * 1000000 + frac;
 	return 0;
+}
+
+void
+sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }

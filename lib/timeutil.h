@@ -13,6 +13,8 @@
 int64_t time_now_us(void);      /* CLOCK_REALTIME */
 int64_t mono_now_ms(void);      /* CLOCK_MONOTONIC */
 int64_t mono_now_us(void);
+/* Sleeps ms milliseconds (resumed after a signal). */
+void sleep_ms(int ms);
 /* Formats as "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" (fraction only when non-zero). */
 void rfc3339_format(int64_t us, char out[RFC3339_LEN]);
 /*

@@ -19,6 +19,17 @@ const char *const ev_kind_names[EV__COUNT] = {
 	[EV_RENOTIFY] = "RENOTIFY",
 };
 
+int
+ev_kind_parse(const char *name)
+{
+	int k;
+
+	for (k = 0; name && k < EV__COUNT; k++)
+		if (strcmp(name, ev_kind_names[k]) == 0)
+			return k;
+	return -1;
+}
+
 
 /*
  * Nagios weights the 20 transitions of the 21-result window linearly from

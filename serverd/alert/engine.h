@@ -37,6 +37,9 @@ enum ev_kind {
 
 /* Wire/database names of event kinds ("PROBLEM", "FLAPPING START", ...). */
 extern const char *const ev_kind_names[EV__COUNT];
+/* The kind named name (as stored in events.kind), or -1: the one place a
+ * name becomes a kind, so nothing else compares kind strings. */
+int ev_kind_parse(const char *name);
 
 struct eng_state {
 	int status;           /* -1: no result yet */

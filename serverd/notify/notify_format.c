@@ -9,6 +9,7 @@
  */
 #include "config.h"
 #include "check.h"
+#include "engine.h"
 #include "notify.h"
 #include "serverd.h"
 
@@ -25,21 +26,23 @@ notice_status_name(int status)
 static int
 is_agent_event(const struct notice *n)
 {
-	return n->check_id == 0 || strncmp(n->kind, "AGENT", 5) == 0;
+	int k = ev_kind_parse(n->kind);
+
+	return n->check_id == 0 || k == EV_AGENT_DOWN || k == EV_AGENT_UP;
 }
 
 void
 notice_title(const struct notice *n, struct buf *out)
 {
 	const char *verb = n->kind;
-	int with_state = 0;
+	int with_state = 0, k = ev_kind_parse(n->kind);
 
-	if (strcmp(n->kind, "PROBLEM") == 0 || strcmp(n->kind, "RENOTIFY") == 0) {
+	if (k == EV_PROBLEM || k == EV_RENOTIFY) {
 		verb = "PROBLEM";
 		with_state = 1;
-	} else if (strcmp(n->kind, "RECOVERY") == 0) {
+	} else if (k == EV_RECOVERY) {
 		with_state = 1;
-	} else if (strcmp(n->kind, "ACKNOWLEDGEMENT") == 0) {
+	} else if (k == EV_ACKNOWLEDGEMENT) {
 		verb = "ACKNOWLEDGED";
 		with_state = 1;
 	}
@@ -116,7 +119,7 @@ notice_body(const struct notice *n, struct buf *out)
 	buf_init(&t, 4096);
 	notice_title(n, &t);
 	buf_addf(out, "%s%s\n\n", t.ptr ? t.ptr : "",
-	    strcmp(n->kind, "RENOTIFY") == 0 ? " (reminder: still unresolved)" : "");
+	    ev_kind_parse(n->kind) == EV_RENOTIFY ? " (reminder: still unresolved)" : "");
 	buf_free(&t);
 
 	line(out, "Host:", n->agent);

@@ -26,6 +26,7 @@
  * PO_PAUSE_DEFAULT_S).
  */
 #include "config.h"
+#include "engine.h"
 #include "notify.h"
 #include "serverd.h"
 
@@ -61,14 +62,13 @@ cut_utf8(char *s, size_t max)
 static int
 pushover_priority(const struct notice *n)
 {
-	int p;
+	int p, k = ev_kind_parse(n->kind);
 
-	if (strcmp(n->kind, "PROBLEM") == 0 || strcmp(n->kind, "RENOTIFY") == 0)
+	if (k == EV_PROBLEM || k == EV_RENOTIFY)
 		p = n->status == 2 ? 1 : 0;
-	else if (strcmp(n->kind, "AGENT DOWN") == 0)
+	else if (k == EV_AGENT_DOWN)
 		p = 1;
-	else if (strcmp(n->kind, "RECOVERY") == 0 || strcmp(n->kind, "AGENT UP") == 0 ||
-	    strcmp(n->kind, "ACKNOWLEDGEMENT") == 0)
+	else if (k == EV_RECOVERY || k == EV_AGENT_UP || k == EV_ACKNOWLEDGEMENT)
 		p = -1;
 	else
 		p = 0;

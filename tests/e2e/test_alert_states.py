@@ -41,7 +41,7 @@ if m:
     t.ok("Attempts:  3/3" in body, "body: attempts", body)
     t.ok("Since:" in body and "Output:    PROCESS CRITICAL: 0 processes matching sshd" in body,
          "body: since and output", body)
-    t.ok(("/checks/%d\n" % c) in body and "/api/v1/checks" not in body and body.count("http://127.0.0.1:") >= 1, "body: link to the check", body)
+    t.ok(("/checks/%d" % c) in body and "/api/v1/checks" not in body and body.count("http://127.0.0.1:") >= 1, "body: link to the check", body)
     t.eq(m[0]["rcpt_tos"], ["oncall@example.test"], "envelope recipient is the contact")
     t.eq(m[0]["mail_from"], "custos@example.test", "envelope sender is smtp_from")
     t.ok(m[0]["message_id"].startswith("<custos.notification."), "stable Message-ID", m[0]["message_id"])

@@ -4,6 +4,7 @@ PostgreSQL. Waits are for conditions in the page (WebDriverWait), never for
 time. Screenshots are kept in tests/e2e/screenshots/ (in the build tree)."""
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BUILDDIR, SRCDIR, Env, Tap  # noqa: E402
@@ -45,6 +46,19 @@ def shot(name):
 
 def css(sel):
     return drv.find_elements(By.CSS_SELECTOR, sel)
+
+
+def text_of(sel):
+    """The text of the first element matching sel. A live update may replace
+    the element between finding and reading it: then it is found again."""
+    last = None
+    for _ in range(100):
+        try:
+            return css(sel)[0].text
+        except (StaleElementReferenceException, IndexError) as e:
+            last = e
+            time.sleep(0.02)
+    raise last
 
 
 def wait_css(sel, desc):
@@ -90,10 +104,10 @@ t.eq(css("button.act-ack"), [], "a viewer gets no Ack buttons")
 drv.execute_script("window.__same_page = 1")
 env.post_results(atok, [{"check_id": sshd, "status": 2, "output": "sshd is gone\nsecond line", "value": 95}])
 wait_css('#problems tr[data-check-id="%d"]' % sshd, "the problem appears without a reload")
-row = css('#problems tr[data-check-id="%d"]' % sshd)[0]
-t.ok("CRITICAL" in row.text and "web01/sshd" in row.text and "sshd is gone" in row.text and
-     "second line" not in row.text, "state word, agent/check, first output line", row.text)
-t.ok("for " in row.text, "and since when", row.text)
+row_text = text_of('#problems tr[data-check-id="%d"]' % sshd)
+t.ok("CRITICAL" in row_text and "web01/sshd" in row_text and "sshd is gone" in row_text and
+     "second line" not in row_text, "state word, agent/check, first output line", row_text)
+t.ok("for " in row_text, "and since when", row_text)
 t.eq(drv.execute_script("return window.__same_page"), 1, "the page was not reloaded")
 wait_true(lambda: css('#counts a[data-count="CRITICAL"] b')[0].text == "1", "the summary counts 1 CRITICAL")
 shot("02-viewer-problem")
@@ -105,7 +119,7 @@ wait_css("#login-form", "the mail link without a session: the login form first")
 login(A)
 wait_true(lambda: css("#check-title") and css("#check-title")[0].text == "web01/sshd",
           "then the check page itself")
-t.ok("sshd is gone\nsecond line" in css("#check-output")[0].text, "with the whole output")
+t.ok("sshd is gone\nsecond line" in text_of("#check-output"), "with the whole output")
 wait_css("svg.chart", "and a chart of its history")
 shot("03-check-page")
 
@@ -174,7 +188,7 @@ env.cluster.psql(
     "WHERE c.id = s.check_id AND a.name LIKE 'host%'")
 drv.get(base + "/")
 wait_true(lambda: len(css("#problems tbody tr")) == 102, "2,000 more checks: the 100 new problems are listed")
-ok = css("#okline")[0].text
+ok = text_of("#okline")
 t.ok(ok.startswith("1,900 checks OK on 101 agents"), "the OK checks collapse into one line", ok)
 n = drv.execute_script("return document.querySelectorAll('tr').length")
 t.ok(n < 400, "the page holds no row per OK check (%d rows)" % n)
