@@ -271,8 +271,9 @@ class AlertEnv(Env):
         return body["items"] if st == 200 else []
 
     def settle(self, timeout=10.0):
-        """Waits until no notification is pending (or timeout); True when settled."""
-        return wait_for(lambda: all(n["status"] != "pending" for n in self.notifications()),
+        """Waits until no notification is pending or sending (or timeout); True when settled."""
+        return wait_for(lambda: all(n["status"] not in ("pending", "sending")
+                                    for n in self.notifications()),
                         timeout, 0.05)
 
     def wait_mail(self, pred, timeout=10.0):
