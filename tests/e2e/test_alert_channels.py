@@ -168,4 +168,5 @@ for name, out in (("unicode", "é€✓" * 8000), ("ascii", "y" * 65000)):
                               for ch in ("email", "pushover", "webhook")), 10),
          "%s: every row sent" % name, [row(cid, ch) for ch in ("email", "pushover", "webhook")])
 hs.shutdown()
+t.eq(e.sanitizer_reports(), [], "no sanitizer report in serverd's log")
 t.done()

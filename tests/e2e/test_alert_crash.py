@@ -211,5 +211,6 @@ time.sleep(2.5)
 t.eq(len([x for x in e.events() if x["kind"] == "AGENT DOWN" and x["agent_id"] == aid]), 1,
      "one AGENT DOWN event with two instances")
 t.eq(len(mails("[custos] AGENT DOWN db01")), 1, "one AGENT DOWN mail")
+t.eq(e.sanitizer_reports(s2), [], "no sanitizer report in either serverd's log")
 s2.stop()
 t.done()

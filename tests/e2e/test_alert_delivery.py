@@ -168,4 +168,5 @@ t.eq(b["title"], "PROBLEM web01/hooked is CRITICAL", "title as in the other chan
 t.ok(b["url"].endswith("/api/v1/checks/%d" % hk), "link")
 t.ok(wait_for(lambda: row(hk, "webhook").get("status") == "sent", 5), "webhook row sent", row(hk, "webhook"))
 hs.shutdown()
+t.eq(e.sanitizer_reports(), [], "no sanitizer report in serverd's log")
 t.done()
