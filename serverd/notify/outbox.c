@@ -13,7 +13,8 @@
  *        n SKIP LOCKED: a row pending and due, or 'sending' with its lease
  *        run out), records the attempt (notification_attempts, ok NULL),
  *        sets the row 'sending' with lease_until = now() + the channel's
- *        lease, and COMMITs - all before any network call;
+ *        lease - one statement, committed (one round trip) before any
+ *        network call;
  *     2. sends, holding no transaction and no row lock, within the
  *        channel's time limit;
  *     3. commits the outcome in one statement: the attempt's ok/error, and
@@ -101,7 +102,41 @@ static int stopping;                 /* guarded by mu */
 static pthread_t listener_tid, sender_tid[3 * OUTBOX_MAX_SENDERS];
 static int nsenders, listener_started;
 
+/*
+ * The claim and the lease, in one statement and so one transaction (one
+ * round trip, committed before the send): the oldest due row of channel $2
+ * (pending and due, or 'sending' with its lease run out: in doubt) is
+ * locked (SKIP LOCKED: another sender, here or in another serverd, takes
+ * the next); the attempt before, when in doubt, becomes 'interrupted'; a new
+ * attempt is recorded with no outcome yet; the row is 'sending' until now()
+ * + $3 s. Returns what the channels need, whether the row was in doubt, the
+ * attempt's id and whether this send is a resend.
+ */
 static const struct db_stmt q_claim = { "outbox_claim",
+	"WITH c AS ("
+	"  SELECT n.id, n.status = 'sending' AS in_doubt FROM notifications n"
+	"  WHERE n.channel = $2"
+	"   AND ((n.status = 'pending' AND n.next_attempt_at <= now())"
+	"        OR (n.status = 'sending' AND n.lease_until <= now()))"
+	"   AND NOT EXISTS (SELECT 1 FROM channel_pauses p WHERE p.channel = $2 AND p.until > now())"
+	"  ORDER BY n.next_attempt_at, n.id LIMIT 1"
+	"  FOR UPDATE OF n SKIP LOCKED"
+	"), i AS ("
+	"  UPDATE notification_attempts t SET error = 'interrupted', finished_at = now()"
+	"  FROM c JOIN notifications o ON o.id = c.id"
+	"  WHERE c.in_doubt AND t.id = o.attempt_id AND t.ok IS NULL AND t.finished_at IS NULL"
+	"  RETURNING 1"
+	"), a AS ("
+	"  INSERT INTO notification_attempts (notification_id, ok) SELECT c.id, NULL FROM c"
+	"  RETURNING id, notification_id"
+	"), u AS ("
+	"  UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1,"
+	"   lease_until = now() + make_interval(secs => $3::int), attempt_id = a.id,"
+	"   resend = n.resend OR c.in_doubt"
+	"  FROM a JOIN c ON c.id = a.notification_id WHERE n.id = a.notification_id"
+	"  RETURNING n.id, n.channel, n.attempts - 1 AS attempts, n.created_at, n.event_id,"
+	"   n.contact_id, c.in_doubt, a.id AS attempt_id, n.resend"
+	")"
 	"SELECT n.id, n.channel, n.attempts, n.created_at < now() - make_interval(hours => $1::int),"
 	"  e.id, e.kind, COALESCE(e.status, -1), COALESCE(e.prev_status, -1),"
 	"  COALESCE(e.state_type, ''), COALESCE(e.attempt, 0), e.value, COALESCE(e.output, ''),"
@@ -110,37 +145,15 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	"  n.contact_id IS NOT NULL, COALESCE(ct.name, ''), COALESCE(ct.email, ''),"
 	"  COALESCE(ct.pushover_user, ''), COALESCE(ct.pushover_device, ''),"
 	"  COALESCE(ct.pushover_emergency, false), COALESCE(ct.webhook_url, ''),"
-	"  COALESCE(a.name, 'agent ' || e.agent_id), COALESCE(c.name, 'check ' || e.check_id),"
-	"  COALESCE(c.type, ''), COALESCE(c.warning, ''), COALESCE(c.critical, ''),"
-	"  COALESCE(c.max_attempts, 0), COALESCE(rfc3339(s.since), ''), n.status"
-	" FROM notifications n JOIN events e ON e.id = n.event_id"
+	"  COALESCE(ag.name, 'agent ' || e.agent_id), COALESCE(ch.name, 'check ' || e.check_id),"
+	"  COALESCE(ch.type, ''), COALESCE(ch.warning, ''), COALESCE(ch.critical, ''),"
+	"  COALESCE(ch.max_attempts, 0), COALESCE(rfc3339(s.since), ''),"
+	"  n.in_doubt, n.attempt_id, n.resend, (SELECT count(*) FROM i)"
+	" FROM u n JOIN events e ON e.id = n.event_id"
 	" LEFT JOIN contacts ct ON ct.id = n.contact_id"
-	" LEFT JOIN agents a ON a.id = e.agent_id"
-	" LEFT JOIN checks c ON c.id = e.check_id"
-	" LEFT JOIN check_state s ON s.check_id = e.check_id"
-	" WHERE n.channel = $2"
-	"  AND ((n.status = 'pending' AND n.next_attempt_at <= now())"
-	"       OR (n.status = 'sending' AND n.lease_until <= now()))"
-	"  AND NOT EXISTS (SELECT 1 FROM channel_pauses p WHERE p.channel = $2 AND p.until > now())"
-	" ORDER BY n.next_attempt_at, n.id LIMIT 1"
-	" FOR UPDATE OF n SKIP LOCKED", 2 };
-
-/*
- * The lease: the attempt before, when its lease ran out with no outcome,
- * becomes 'interrupted'; a new attempt is recorded (no outcome yet); the
- * row is 'sending' until now() + $2 s. Returns the attempt's id and
- * whether this send is a resend.
- */
-static const struct db_stmt q_lease = { "outbox_lease",
-	"WITH i AS (UPDATE notification_attempts SET error = 'interrupted', finished_at = now()"
-	"  WHERE $3::boolean AND ok IS NULL AND finished_at IS NULL"
-	"    AND id = (SELECT attempt_id FROM notifications WHERE id = $1) RETURNING 1),"
-	" a AS (INSERT INTO notification_attempts (notification_id, ok) VALUES ($1, NULL)"
-	"  RETURNING id)"
-	" UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1,"
-	"  lease_until = now() + make_interval(secs => $2::int), attempt_id = a.id,"
-	"  resend = n.resend OR $3::boolean OR (SELECT count(*) > 0 FROM i)"
-	" FROM a WHERE n.id = $1 RETURNING a.id, n.resend", 3 };
+	" LEFT JOIN agents ag ON ag.id = e.agent_id"
+	" LEFT JOIN checks ch ON ch.id = e.check_id"
+	" LEFT JOIN check_state s ON s.check_id = e.check_id", 3 };
 
 /* The outcome, if the lease is still ours ($5 = our attempt). */
 static const struct db_stmt q_result = { "outbox_result",
@@ -549,14 +562,14 @@ static int
 send_one(const struct channel *ch, long long *next_ms)
 {
 	PGconn *c = db_conn();
-	PGresult *q = NULL, *l = NULL;
+	PGresult *q = NULL;
 	struct notice n = { 0 };
 	struct po_result po = { "", 0 };
 	char err[NOTIFY_ERR_MAX] = "", secs[24], id[24], hours[24], lease[24];
 	const char *status, *v[6], *attempt_id;
 	const struct srv_conf *cf = NULL;
 	enum send_verdict verdict;
-	int attempts, rc = -1, in_tx = 0, gone = 0, in_doubt;
+	int attempts, rc = -1, gone = 0, in_doubt;
 	int64_t t0;
 	long long delay;
 
@@ -571,43 +584,26 @@ send_one(const struct channel *ch, long long *next_ms)
 		if (r < 0)
 			goto done;
 	}
-	if (db_cmd(c, "BEGIN") < 0)
-		goto done;
-	in_tx = 1;
 	snprintf(hours, sizeof(hours), "%d", OUTBOX_GIVE_UP_H);
+	snprintf(lease, sizeof(lease), "%lld", lease_s(ch, cf));
 	v[0] = hours;
 	v[1] = ch->name;
+	v[2] = lease;
 	if (exec_ok(c, &q_claim, v, PGRES_TUPLES_OK, &q, &gone) < 0)
 		goto done;
 	if (PQntuples(q) == 0) {
-		if (commit(c, &gone) < 0)
-			goto done;
-		in_tx = 0;
 		*next_ms = next_due_ms(c, ch);
 		rc = 0;
 		goto done;
 	}
+	/* the lease is committed: from here on no transaction or lock is held */
 	fill_notice(q, &n);
 	n.conf = cf;
 	attempts = col_int(q, 2);
-	in_doubt = strcmp(PQgetvalue(q, 0, 31), "sending") == 0;
+	in_doubt = PQgetvalue(q, 0, 31)[0] == 't';
+	attempt_id = PQgetvalue(q, 0, 32);
+	n.resent = PQgetvalue(q, 0, 33)[0] == 't';
 	snprintf(id, sizeof(id), "%lld", (long long)n.id);
-	snprintf(lease, sizeof(lease), "%lld", lease_s(ch, cf));
-	v[0] = id;
-	v[1] = lease;
-	v[2] = in_doubt ? "true" : "false";
-	if (exec_ok(c, &q_lease, v, PGRES_TUPLES_OK, &l, &gone) < 0)
-		goto done;
-	if (PQntuples(l) != 1) {
-		log_error("outbox: notification %s: lease not taken", id);
-		goto done;
-	}
-	if (commit(c, &gone) < 0)
-		goto done;
-	in_tx = 0;
-	/* the lease is committed: from here on no transaction or lock is held */
-	attempt_id = PQgetvalue(l, 0, 0);
-	n.resent = PQgetvalue(l, 0, 1)[0] == 't';
 	if (in_doubt)
 		log_warn("notification %s: the attempt before was interrupted (lease ran out"
 		    " without an outcome): sending again, marked as a resend", id);
@@ -668,10 +664,7 @@ send_one(const struct channel *ch, long long *next_ms)
 		    "X-Limit-App-Remaining: 0" : "HTTP 429 Too Many Requests");
 	rc = 1;
 done:
-	if (in_tx && !gone && PQstatus(c) == CONNECTION_OK)
-		db_cmd(c, "ROLLBACK");
 	PQclear(q);
-	PQclear(l);
 	conf_drop(cf);
 	return rc;
 }

@@ -242,6 +242,21 @@ class AlertEnv(Env):
                 raise RuntimeError("create contact: %s %s" % (st, c))
             self.contact_id = c["id"]
 
+    def sanitizer_reports(self, *servers):
+        """Sanitizer reports (ASan, LSan, UBSan, TSan) in the logs of serverd
+        (and of servers): [] when clean. A report that does not crash the
+        server would otherwise go unnoticed."""
+        found = []
+        for s in (self.server,) + servers:
+            try:
+                with open(s.log_path, errors="replace") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            found += [x for x in ("AddressSanitizer", "LeakSanitizer", "ThreadSanitizer",
+                                  "runtime error:") if x in text]
+        return found
+
     def check(self, name, max_attempts=1, **extra):
         return self.make_check(self.agent_id, name, "load", {"period": 1},
                                max_attempts=max_attempts, **extra)
@@ -271,8 +286,9 @@ class AlertEnv(Env):
         return body["items"] if st == 200 else []
 
     def settle(self, timeout=10.0):
-        """Waits until no notification is pending (or timeout); True when settled."""
-        return wait_for(lambda: all(n["status"] != "pending" for n in self.notifications()),
+        """Waits until no notification is pending or sending (or timeout); True when settled."""
+        return wait_for(lambda: all(n["status"] not in ("pending", "sending")
+                                    for n in self.notifications()),
                         timeout, 0.05)
 
     def wait_mail(self, pred, timeout=10.0):

@@ -3,19 +3,23 @@
 a notification, and never repeats one silently (DESIGN.md: the lease is
 committed before the network call; a send whose serverd died is in doubt,
 sent again and marked as a resend):
-  - kill -9 while the Pushover stand-in holds the page unanswered and the
-    SMTP sink holds the mail unanswered (both provably in flight), then
+  - kill -9 while the Pushover stand-in, the SMTP sink and a webhook
+    receiver hold the page, the mail and the webhook unanswered (all
+    provably in flight), then
     restart: the interrupted attempt is in the attempt log (ok null, error
     "interrupted"), the resend says so (" (resent)", X-Custos-Resent: yes,
-    the same Message-ID), and exactly one of each is accepted;
+    the same Message-ID, a webhook with "resent": true and the same
+    Idempotency-Key), and exactly one of each is accepted;
   - kill -9 while a sender is inside an SMTP session with a relay that
     accepts TCP and never greets: the same, for the mail;
   - two serverd instances on one database, results posted to both: every
     notification exactly once, and the dead-agent job runs once."""
 import datetime
-import time
+import json
 import socket
 import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from alertlib import AlertEnv
 from harness import Server, Tap, wait_for
@@ -23,8 +27,42 @@ from harness import Server, Tap, wait_for
 t = Tap()
 # short time limits so the leases of the killed serverd end soon:
 # email 2 s x 4 steps + 3 s, Pushover 2 s + 3 s (outbox.c)
-e = AlertEnv(conf={"agent_grace_s": "1", "smtp_timeout_s": "2", "pushover_timeout_s": "2"})
+e = AlertEnv(conf={"agent_grace_s": "1", "smtp_timeout_s": "2", "pushover_timeout_s": "2",
+                   "webhook_timeout_s": "2"})
 A = e.admin
+
+# a webhook receiver that holds requests unanswered while hook_hold is set
+hooks = []
+hook_hold = threading.Event()
+hook_release = threading.Event()
+
+
+class Hook(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        rec = {"key": self.headers.get("Idempotency-Key"), "body": body, "answered": False}
+        hooks.append(rec)
+        if hook_hold.is_set():
+            hook_release.wait()
+            self.close_connection = True      # dropped without an answer
+            return
+        rec["answered"] = True
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+hs = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+hs.daemon_threads = True
+threading.Thread(target=hs.serve_forever, daemon=True).start()
+st, _, _ = e.api("POST", "/api/v1/contacts", A, {
+    "name": "hook", "webhook_url": "http://127.0.0.1:%d/alerts" % hs.server_address[1]})
+assert st == 201
 
 
 def mails(subject):
@@ -48,9 +86,11 @@ def log_of(check_id, channel):
 c = e.check("sshd", max_attempts=1)
 e.po.hold()
 e.sink.hold()
+hook_hold.set()
 e.post(c, 2, "gone")
 t.ok(wait_for(lambda: e.po.held() >= 1, 10), "the Pushover request is in flight (held by the stand-in)")
 t.ok(wait_for(lambda: e.sink.held() >= 1, 10), "the mail is in flight (held by the sink after its data)")
+t.ok(wait_for(lambda: len(hooks) >= 1, 10), "the webhook is in flight (held by the receiver)")
 t.eq((row(c, "pushover").get("status"), row(c, "pushover").get("attempts"), log_of(c, "pushover")),
      ("sending", 1, [(None, None)]), "Pushover: the lease and the attempt were committed before the send")
 t.eq((row(c, "email").get("status"), log_of(c, "email")), ("sending", [(None, None)]),
@@ -59,6 +99,8 @@ e.server.kill9()
 t.ok(e.server.proc is None, "serverd killed with SIGKILL while both are in flight")
 e.po.release()
 e.sink.release(drop=True)
+hook_hold.clear()
+hook_release.set()
 t.ok(wait_for(lambda: e.po.held() == 0 and e.sink.held() == 0, 10),
      "the held copies were dropped", (e.po.held(), e.sink.held()))
 t.eq(len(e.po.accepted()) + len(e.sink.messages()), 0, "nothing was accepted before the crash")
@@ -80,6 +122,13 @@ dropped = e.sink.held_messages()
 t.ok(ms and dropped and ms[0]["message_id"] == dropped[0]["message_id"],
      "the resent mail keeps the Message-ID of the interrupted one", [ms, dropped])
 t.ok(ms and b"\r\nX-Custos-Resent: yes\r\n" in e.sink.raw(ms[0]), "the resent mail says X-Custos-Resent: yes")
+t.ok(wait_for(lambda: row(c, "webhook").get("status") == "sent", 10), "the webhook row is sent")
+t.eq(log_of(c, "webhook"), [(None, "interrupted"), (True, None)], "webhook attempt log: interrupted, resent")
+mine = [h for h in hooks if h["body"]["check"] and h["body"]["check"]["name"] == "sshd"]
+t.eq([(h["answered"], h["body"]["resent"]) for h in mine], [(False, False), (True, True)],
+     "the held webhook was never answered; the resend carries \"resent\": true")
+t.ok(len(mine) == 2 and mine[0]["key"] == mine[1]["key"], "... and the same Idempotency-Key",
+     [h["key"] for h in mine])
 
 # ---- kill -9 in the middle of an SMTP session (a relay that never greets) -----------------
 e.sink.stop()
@@ -162,5 +211,6 @@ time.sleep(2.5)
 t.eq(len([x for x in e.events() if x["kind"] == "AGENT DOWN" and x["agent_id"] == aid]), 1,
      "one AGENT DOWN event with two instances")
 t.eq(len(mails("[custos] AGENT DOWN db01")), 1, "one AGENT DOWN mail")
+t.eq(e.sanitizer_reports(s2), [], "no sanitizer report in either serverd's log")
 s2.stop()
 t.done()

@@ -6,7 +6,12 @@ in /api/v1/notifications; when the check recovers, or is acknowledged, serverd
 cancels the page (the stand-in implements Pushover's receipts API and
 records the cancel) and records when and why. A page whose problem goes on
 is left ringing."""
-from alertlib import AlertEnv, PO_USER
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from alertlib import AlertEnv, PO_TOKEN, PO_USER
 from harness import Tap, wait_for
 
 t = Tap()
@@ -70,4 +75,33 @@ cid, rc = pages["dns"]
 t.eq((receipt(rc).get("cancelled"), problem_row(cid).get("receipt_cancelled_at")), (False, None),
      "an unresolved, unacknowledged problem's page is not cancelled")
 t.eq(sum(1 for r in e.po.receipts() if r["cancelled"]), 2, "exactly the two pages were cancelled")
+
+# the stand-in enforces the receipts API
+base = "http://127.0.0.1:%d" % e.po.port
+
+
+def call(method, path, form=None):
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    req = urllib.request.Request(base + path, data=data, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as x:
+        return x.code, json.loads(x.read())
+
+
+st, b = call("GET", "/1/receipts/%s.json?token=%s" % (rc, PO_TOKEN))
+t.eq((st, b.get("status"), b.get("expired"), b.get("acknowledged")), (200, 1, 0, 0),
+     "stand-in: a receipt's status, with the token")
+st, b = call("GET", "/1/receipts/%s.json?token=%s" % (rc, "b" * 30))
+t.eq((st, b.get("token")), (400, "invalid"), "stand-in: a wrong token -> 400")
+st, b = call("GET", "/1/receipts/%s.json?token=%s" % ("x" * 30, PO_TOKEN))
+t.eq(st, 404, "stand-in: an unknown receipt -> 404")
+st, b = call("POST", "/1/receipts/%s/cancel.json" % rc, {})
+t.eq(st, 400, "stand-in: a cancel without the token -> 400")
+st, b = call("POST", "/1/receipts/%s/cancel.json" % rc, {"token": PO_TOKEN})
+t.eq((st, receipt(rc).get("cancelled_by")), (200, "receipt"), "stand-in: cancel by receipt")
+st, b = call("POST", "/1/receipts/cancel_by_tag/nothing-here.json", {"token": PO_TOKEN})
+t.eq((st, b.get("canceled")), (200, 0), "stand-in: cancel_by_tag of an unknown tag cancels nothing")
+t.eq(e.sanitizer_reports(), [], "no sanitizer report in serverd's log")
 t.done()

@@ -50,7 +50,7 @@ set_conf(smtp_verify_cert="false")
 t.ok(wait_for(lambda: "certif" not in (row(c).get("last_error") or "certif"), 5),
      "SIGHUP: retried at once with the new settings", row(c))
 err = row(c).get("last_error") or ""
-t.eq(row(c).get("status"), "pending", "wrong password: not delivered, still pending")
+t.ok(row(c).get("status") in ("pending", "sending"), "wrong password: not delivered, still pending", row(c))
 t.ok("535" in err or "auth" in err.lower(), "the wrong password is the reason", err)
 t.eq(e.sink.messages(), [], "nothing delivered with the wrong password")
 
@@ -69,7 +69,8 @@ set_conf(smtp_port=str(plain.port), smtp_user="", smtp_password="", smtp_starttl
 d = e.check("disk", max_attempts=1)
 e.post(d, 2)
 t.ok(wait_for(lambda: row(d).get("last_error"), 8), "an attempt against a relay without STARTTLS")
-t.eq((row(d).get("status"), plain.messages()), ("pending", []), "smtp_starttls=require never sends in clear")
+t.eq((row(d).get("status") in ("pending", "sending"), plain.messages()), (True, []),
+     "smtp_starttls=require never sends in clear")
 set_conf(smtp_starttls="try")
 t.ok(wait_for(lambda: plain.messages(), 20), "smtp_starttls=try falls back to plain text")
 plain.stop()

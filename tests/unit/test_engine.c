@@ -288,6 +288,33 @@ test_body(void **ctx)
 	buf_free(&b);
 }
 
+/* notice_output(): 1000 characters at a UTF-8 boundary, then an ellipsis */
+static void
+test_output_cut(void **ctx)
+{
+	static char big[3 * 1500 + 1];
+	struct notice n;
+	struct buf b;
+	size_t i;
+
+	(void)ctx;
+	for (i = 0; i < 1500; i++)
+		memcpy(big + 3 * i, "\xe2\x82\xac", 3);   /* U+20AC, 3 bytes */
+	memset(&n, 0, sizeof(n));
+	n.output = big;
+	buf_init(&b, 65536);
+	notice_output(&n, &b);
+	assert_non_null(b.ptr);
+	assert_int_equal(b.len, 3 * 1000 + 3);
+	assert_memory_equal(b.ptr + 3 * 1000, "\xe2\x80\xa6", 3);
+	buf_free(&b);
+	big[3 * 1000] = '\0';                            /* exactly 1000: not cut */
+	buf_init(&b, 65536);
+	notice_output(&n, &b);
+	assert_int_equal(b.len, 3 * 1000);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -302,6 +329,7 @@ main(void)
 		cmocka_unit_test(test_flapping_start_stop_once),
 		cmocka_unit_test(test_titles),
 		cmocka_unit_test(test_body),
+		cmocka_unit_test(test_output_cut),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
