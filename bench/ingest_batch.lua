@@ -25,6 +25,7 @@ end
 
 function request()
    local parts = {}
+   local stamp = os.date("!%Y-%m-%dT%H:%M:%SZ")
    for k = 1, batch do
       local cid = first + ((counter * batch + k) % nchecks)
       local st
@@ -36,10 +37,13 @@ function request()
          -- about 1 result in 200 is CRITICAL, so states change and events fire
          st = ((counter * 7 + k * 13) % 200 == 0) and 2 or 0
       end
+      -- stamped like the agent stamps them (observed_at), so de-duplication
+      -- takes the partition key (sql/005_history.sql)
       parts[k] = string.format(
          '{"check_id":%d,"status":%d,"output":"LOAD OK - 0.42 (warn 5, crit 10)","value":0.42,' ..
-         '"perfdata":"load1=0.42;5;10","duration_ms":1,"result_id":"w%d-%d-%d"}',
-         cid, st, tid, counter, k)
+         '"perfdata":"load1=0.42;5;10","duration_ms":1,"result_id":"w%d-%d-%d",' ..
+         '"observed_at":"%s"}',
+         cid, st, tid, counter, k, stamp)
    end
    counter = counter + 1
    return wrk.format(nil, "/api/v1/check_history", nil, "[" .. table.concat(parts, ",") .. "]")
