@@ -146,6 +146,31 @@ CREATE TABLE rollup_watermark (
 );
 INSERT INTO rollup_watermark DEFAULT VALUES;
 
+-- Where the rows not rolled up yet may lie, from lo on: the start of the
+-- oldest partition (not before lo) holding an id above the watermark, or
+-- 'infinity'. A summary reads raw rows only from there, instead of probing
+-- every partition of its range through the check's index: one look at the
+-- right end of each partition's primary key (pages every summary shares).
+-- STABLE: it sees the snapshot of the calling statement, so it agrees with
+-- the roll-ups and the watermark that statement reads.
+CREATE FUNCTION history_raw_floor(lo timestamptz) RETURNS timestamptz
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	wm bigint := (SELECT last_id FROM rollup_watermark);
+	p record;
+	found boolean;
+BEGIN
+	FOR p IN SELECT name, day FROM history_partitions()
+	         WHERE day >= (lo AT TIME ZONE 'UTC')::date LOOP
+		EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE id > $1)', p.name)
+			INTO found USING wm;
+		IF found THEN
+			RETURN GREATEST(lo, p.day::timestamp AT TIME ZONE 'UTC');
+		END IF;
+	END LOOP;
+	RETURN 'infinity';
+END $$;
+
 -- deleting a check deletes its history and its roll-ups
 CREATE OR REPLACE FUNCTION checks_delete_history() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -197,6 +197,9 @@ st, b, _ = env.post_results(atok, [{"check_id": ca, "status": 0, "observed_at": 
 t.eq((st, b), (201, {"accepted": 1, "duplicates": 0, "expired": 1}),
      "mixed batch: the old one expired, the other stored")
 t.ok(part(past.date()), "the partition of a past day is made on demand")
+st, items = summary(path, "day", past - dt.timedelta(days=1), past + dt.timedelta(days=1))
+t.eq([(i["start"], i["count"], i["warning"]) for i in items],
+     [(past.strftime("%Y-%m-%dT00:00:00Z"), 1, 1)], "a result of a past day is in its day's summary")
 t.eq(q1("SELECT count(*) FROM check_history WHERE observed_at < now() - interval '31 days'"), "0",
      "nothing older than the window was stored")
 st, b, _ = api("POST", "/api/v1/check_history", "0" * 64,
