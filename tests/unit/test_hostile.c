@@ -190,6 +190,8 @@ static const char *const worst_refused[] = {
 	"(.{255}){255}",
 	"((a{15}){15}){15}",
 	"((x+){200}){20}",
+	"\\Y{,777}{77}.s",
+	"7{,255}{6,79}7",
 	NULL,
 };
 
@@ -228,6 +230,11 @@ test_pattern_classes(void **state)
 		expect_pattern(ty, key, "(ab){2}+", 0, "stacked repetition");
 		expect_pattern(ty, key, "a{256}", 0, "count above 255");
 		expect_pattern(ty, key, "a{1,99999}", 0, "count above 255");
+		/* glibc's "{,n}" is a count too (fuzz_params found it) */
+		expect_pattern(ty, key, "7{,776}{6,79}7", 0, "");
+		expect_pattern(ty, key, "a{,3}{2}", 0, "stacked repetition");
+		expect_pattern(ty, key, "(a{,200}){,200}", 0, "expand too far");
+		expect_pattern(ty, key, "a{,3}b{,}", 1, NULL);
 		for (i = 0; worst_refused[i]; i++)
 			expect_pattern(ty, key, worst_refused[i], 0, "");
 		for (i = 0; worst_accepted[i]; i++)
