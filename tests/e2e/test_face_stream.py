@@ -67,7 +67,12 @@ t.eq(s.comment(), "heartbeat", "a quiet stream gets a heartbeat comment")
 t.eq(s.comment(), "heartbeat", "and another")
 s.close()
 
-# resume: events made while away come first, nothing older
+# resume: events made while away come first, nothing older. The downtime's
+# DOWNTIME START event is made by the jobs thread within a tick: wait for it,
+# so that no event of another source lands amid the ones counted below.
+t.ok(wait_for(lambda: env.cluster.psql(
+    "SELECT count(*) FROM events WHERE kind = 'DOWNTIME START'")[0][0] == "1", 15),
+    "the downtime's start is recorded")
 env.post_results(atok, [{"check_id": hard, "status": 0, "output": "back"}])
 env.post_results(atok, [{"check_id": hard, "status": 2, "output": "gone again"}])
 ids = [int(r[0]) for r in env.cluster.psql("SELECT id FROM events WHERE id > %d ORDER BY id" % last)]
@@ -80,7 +85,7 @@ while len(got) < len(ids):
     if f["event"] == "event":
         got.append(f["id"])
 t.eq(got, ids, "Last-Event-ID: the missed events, in order, none older")
-f, _ = s.until(lambda f: f["event"] == "check")
+f, _ = s.until(lambda f: f["event"] == "check" and f["data"]["id"] == hard)
 t.ok(f["data"]["id"] == hard and f["data"]["state"]["status"] == "CRITICAL",
      "then the current state of their checks", f["data"]["state"])
 s.close()
