@@ -36,11 +36,13 @@ t.ok(ev["data"]["kind"] == "PROBLEM" and ev["data"]["check_id"] == hard and
      ev["id"] == ev["data"]["id"], "event: event for the PROBLEM, id = the event id", ev)
 # the frame of this check (a frame for another check - e.g. the creation of
 # "disk" above, when its notification reaches the stream late - is not it)
-mine = [f for f in seen if f["event"] == "check" and f["data"]["id"] == hard]
-if not mine:
-    ck, _ = s.until(lambda f: f["event"] == "check" and f["data"]["id"] == hard)
-else:
-    ck = mine[0]
+def changed(f):
+    return (f["event"] == "check" and f["data"]["id"] == hard and
+            f["data"]["state"]["status"] == "CRITICAL")
+
+
+mine = [f for f in seen if changed(f)]
+ck = mine[0] if mine else s.until(changed)[0]
 t.ok(ck["data"]["id"] == hard and ck["data"]["state"]["status"] == "CRITICAL" and
      ck["data"]["agent_name"] == "web01", "event: check with the check's new state", ck)
 t.eq(ck["id"], ev["id"], "the check frame carries the newest event id")

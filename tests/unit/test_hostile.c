@@ -662,6 +662,24 @@ sleeping(const char *arg)
 	return found;
 }
 
+/*
+ * 1 once no process runs "sleep <tag>" any more. SIGKILL is delivered at
+ * once but the process leaves /proc a moment later: look again for up to
+ * 5 s (the test fails only if it is still there then).
+ */
+static int
+gone(const char *tag)
+{
+	int i;
+
+	for (i = 0; i < 500; i++) {
+		if (!sleeping(tag))
+			return 1;
+		sleep_ms(10);
+	}
+	return 0;
+}
+
 static void
 test_plugin_session_killed(void **state)
 {
@@ -673,15 +691,15 @@ test_plugin_session_killed(void **state)
 	plugin_check(&t, "setsid.sh", NULL);
 	assert_int_equal(t.r.status, CHECK_OK);
 	assert_string_equal(t.r.output, "SETSID OK - left two children");
-	assert_false(sleeping("31338"));
-	assert_false(sleeping("31339"));
+	assert_true(gone("31338"));
+	assert_true(gone("31339"));
 	done(&t);
 	/* hangs past its timeout: the same children go with it */
 	plugin_check(&t, "setsid.sh", ", \"args\": [\"hang\"], \"timeout_ms\": 500");
 	assert_int_equal(t.r.status, CHECK_CRITICAL);
 	assert_non_null(strstr(t.r.output, "timed out"));
-	assert_false(sleeping("31338"));
-	assert_false(sleeping("31339"));
+	assert_true(gone("31338"));
+	assert_true(gone("31339"));
 	assert_false(sleeping("31340"));
 	free_run(&t);
 }
