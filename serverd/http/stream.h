@@ -13,8 +13,9 @@
  * Frames: "event: event" (a row of /api/v1/events), "event: check" (a
  * check with its state and agent_name), "event: agent", each with
  * "id: <newest event id>"; "event: reset" tells the client to fetch
- * everything again (it fell too far behind, or the server missed
- * notifications while reconnecting to PostgreSQL). A client that
+ * everything again (it fell too far behind, the server missed
+ * notifications while reconnecting to PostgreSQL, or more changed within
+ * one round than one lookup takes: stream.c, drain()). A client that
  * reconnects with Last-Event-ID gets the events after that id (and the
  * current state of their checks and agents) first, or a reset when more
  * than STREAM_REPLAY_MAX happened since.

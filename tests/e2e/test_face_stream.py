@@ -120,6 +120,19 @@ def open_ok(**kw):
     return box[0] if wait_for(once, 15) else None
 
 
+# more checks change in one commit than one round of lookups takes (512):
+# a reset, so the page fetches everything again - never a silent gap
+s = open_ok(token=V)
+t.ok(s is not None and s.comment() == "connected",
+     "a stream is open (it joined before saying so)")
+env.cluster.psql("INSERT INTO checks (agent_id, name, type, params) SELECT %d, 'bulk' || g,"
+                 " 'load', '{\"period\":1}' FROM generate_series(1, 600) g" % aid)
+f, _ = s.until(lambda f: f["event"] == "reset", limit=1000)
+t.eq(f["data"].get("reason"), "too many changes at once",
+     "600 checks changed at once: event: reset, saying why")
+s.close()
+env.cluster.psql("DELETE FROM checks WHERE name LIKE 'bulk%'")
+
 streams = [open_ok(token=V) for _ in range(3)]
 t.ok(all(x is not None for x in streams), "three streams open")
 extra = SSE(port, V)
