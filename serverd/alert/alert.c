@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct db_stmt q_record = { "alert_record",
+const struct db_stmt alert_q_record = { "alert_record",
 	"WITH x AS ("
 	"  SELECT * FROM json_to_recordset($1::json) AS x(kind text, agent_id bigint,"
 	"    check_id bigint, status smallint, prev_status smallint, state_type text,"
@@ -120,53 +120,65 @@ event_json(const struct alert_event *e)
 	return o;
 }
 
+char *
+alert_record_text(const struct alert_event *ev, size_t n)
+{
+	json_t *arr = json_array();
+	char *text = NULL;
+	size_t i;
+
+	if (arr == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (json_array_append_new(arr, event_json(&ev[i])) < 0)
+			goto done;
+	text = json_dumps(arr, JSON_COMPACT);
+done:
+	json_decref(arr);
+	return text;
+}
+
+enum db_outcome
+alert_record_done(PGconn *c, PGresult *r, long *notifications)
+{
+	const char *es;
+	char *lines, *nl;
+
+	if (notifications)
+		*notifications = 0;
+	if (!db_ok(r, PGRES_TUPLES_OK))
+		return db_outcome(c, r);
+	if (notifications)
+		*notifications = (long)str_to_ll(PQgetvalue(r, 0, 1), 0, LONG_MAX, &es);
+	/* the lines come joined by \n: one log record each */
+	lines = PQgetvalue(r, 0, 4);
+	while (*lines) {
+		if ((nl = strchr(lines, '\n')) != NULL)
+			*nl = '\0';
+		log_info("%s", lines);
+		if (nl == NULL)
+			break;
+		lines = nl + 1;
+	}
+	return DB_OK;
+}
+
 enum db_outcome
 alert_record(PGconn *c, const struct alert_event *ev, size_t n, long *notifications)
 {
-	json_t *arr;
-	char *text = NULL;
 	const char *vals[1];
-	PGresult *r = NULL;
-	const char *es;
-	size_t i;
-	enum db_outcome rc = DB_NOMEM;
+	PGresult *r;
+	enum db_outcome rc;
 
 	if (notifications)
 		*notifications = 0;
 	if (n == 0)
 		return DB_OK;
-	if ((arr = json_array()) == NULL)
+	if ((vals[0] = alert_record_text(ev, n)) == NULL)
 		return DB_NOMEM;
-	for (i = 0; i < n; i++)
-		if (json_array_append_new(arr, event_json(&ev[i])) < 0)
-			goto done;
-	if ((text = json_dumps(arr, JSON_COMPACT)) == NULL)
-		goto done;
-	vals[0] = text;
-	r = db_exec(c, &q_record, vals);
-	if (!db_ok(r, PGRES_TUPLES_OK)) {
-		rc = db_outcome(c, r);
-		goto done;
-	}
-	if (notifications)
-		*notifications = (long)str_to_ll(PQgetvalue(r, 0, 1), 0, LONG_MAX, &es);
-	{
-		/* the lines come joined by \n: one log record each */
-		char *lines = PQgetvalue(r, 0, 4), *nl;
-
-		while (*lines) {
-			if ((nl = strchr(lines, '\n')) != NULL)
-				*nl = '\0';
-			log_info("%s", lines);
-			if (nl == NULL)
-				break;
-			lines = nl + 1;
-		}
-	}
-	rc = DB_OK;
-done:
+	r = db_exec(c, &alert_q_record, vals);
+	rc = alert_record_done(c, r, notifications);
 	PQclear(r);
-	free(text);
-	json_decref(arr);
+	free((char *)vals[0]);
 	return rc;
 }

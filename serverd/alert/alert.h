@@ -47,6 +47,17 @@ struct alert_event {
 enum db_outcome alert_record(PGconn *c, const struct alert_event *ev, size_t n, long *notifications);
 
 /*
+ * The same in pieces, for a caller that sends it in a pipeline with its
+ * other statements (ingest): alert_q_record takes one parameter, the text
+ * alert_record_text() makes (malloc'd; NULL when out of memory; n >= 1);
+ * alert_record_done() reads its result (logs the events) and returns the
+ * outcome. The caller keeps and clears the PGresult.
+ */
+extern const struct db_stmt alert_q_record;
+char *alert_record_text(const struct alert_event *ev, size_t n);
+enum db_outcome alert_record_done(PGconn *c, PGresult *r, long *notifications);
+
+/*
  * Records that a channel's provider paused it (notify/outbox.c: Pushover's
  * 429 or quota): an event "<CHANNEL> PAUSED" (e.g. "PUSHOVER PAUSED"),
  * notifying nobody, detail {"channel", "until", "reason"}. until is epoch

@@ -11,10 +11,6 @@
 const struct db_stmt alert_q_lock_agent = { "alert_lock_agent",
 	"SELECT pg_advisory_xact_lock(" ALERT_LOCK_CLASS ", $1::integer)", 1 };
 
-const struct db_stmt alert_q_lock_agent_by_token = { "alert_lock_agent_tok",
-	"SELECT pg_advisory_xact_lock(" ALERT_LOCK_CLASS ", (SELECT (id & 2147483647)::integer"
-	" FROM agents WHERE token_hash = decode($1, 'hex')))", 1 };
-
 const struct db_stmt alert_q_write_states = { "alert_write_states",
 	"UPDATE check_state s SET status = x.status, state_type = x.state_type,"
 	"  attempt = x.attempt, hard_status = x.hard_status,"

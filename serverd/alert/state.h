@@ -35,9 +35,6 @@
 
 /* The agent lock by agent id ($1, already masked to 31 bits), for pipelines. */
 extern const struct db_stmt alert_q_lock_agent;
-/* The same by the hex SHA-256 of an agent's token ($1): no lock when no
- * agent has that token (used before the token was checked). */
-extern const struct db_stmt alert_q_lock_agent_by_token;
 /*
  * Writes back the states the engine changed: $1 a JSON array of
  * {check_id, status, state_type, attempt, hard_status, since (µs since the

@@ -7,30 +7,34 @@
  *                     (a stamp too far ahead gets our time: max_clock_skew_s);
  *                     admit_history makes the day partitions it needs and
  *                     drops results older than the retention ("expired")
- *   build_params      the check ids and one binary array per insert column
- *   try_steady        the steady case - every result repeats the current
- *                     status of a check that is HARD, enabled, not flapping
- *                     and without recent changes - cannot change any state:
- *                     BEGIN, the agent's lock, one statement that inserts
- *                     only if all of that holds (q_steady), COMMIT: one
- *                     round trip. Otherwise nothing was inserted and:
- *   lock_and_insert   BEGIN, the agent's lock (alert/state.h: the one lock
- *                     rule for check_state), the states of the checks named,
- *                     the INSERT (ON CONFLICT skips result_ids already
- *                     stored with the same observed_at - a resend repeats
- *                     it, and the key must hold the partition key;
- *                     RETURNING says which went in): one round trip.
+ *   build_params      one binary array per insert column, and per distinct
+ *                     check its id and the one status all its results
+ *                     carry (-1 when they differ)
+ *   store_and_read    one round trip: BEGIN, the agent's lock (alert/state.h:
+ *                     the one lock rule for check_state), and q_ingest - one
+ *                     statement that inserts every result (ON CONFLICT skips
+ *                     result_ids already stored with the same observed_at: a
+ *                     resend repeats it, and the key must hold the partition
+ *                     key; RETURNING says which went in) and returns the
+ *                     state of each check that may change, with the newest
+ *                     result stored before this request (a result observed
+ *                     before it is late and only kept in history). A check
+ *                     whose results all repeat its current status while it
+ *                     is HARD, enabled, not flapping and without recent
+ *                     changes (engine.h: flap_history "") cannot change, so
+ *                     it is neither returned nor evaluated: under a steady
+ *                     fleet most checks cost their INSERT and nothing more.
  *                     A foreign or unknown check refuses the whole batch
- *                     (403 listing every such check in "check_ids").
- *   read_prior        for checks whose state may change, the newest result
- *                     stored before: a result observed before it is late
- *                     and only kept in history
- *   evaluate          the engine (engine.c) steps each new result of an
- *                     enabled check in observed order
- *   write_and_commit  the changed states go back through alert/
- *                     (alert_q_write_states), events through alert_record()
- *                     (outbox rows in the same transaction), COMMIT - and
- *                     only then 201 {"accepted", "duplicates"}.
+ *                     (403 listing every such check in "check_ids"), and
+ *                     then nothing is inserted.
+ *   evaluate          the engine (engine.c) steps each new result of the
+ *                     checks returned, in observed order
+ *   write_and_commit  the second round trip: the changed states through
+ *                     alert/ (alert_q_write_states), the events through
+ *                     alert_q_record (outbox rows in the same transaction),
+ *                     COMMIT - and only then 201 {"accepted", "duplicates"}.
+ * Two round trips whatever the batch holds; both are pipelines, so a
+ * request never waits for PostgreSQL more than twice.
  * A result without observed_at is stamped when it is inserted, under the
  * agent's lock, so it is never late.
  */
@@ -39,7 +43,6 @@
 #include "state.h"
 #include "api.h"
 #include "apiutil.h"
-#include "buf.h"
 #include "db.h"
 #include "engine.h"
 #include "history.h"
@@ -48,7 +51,6 @@
 #include "serverd.h"
 #include "strnum.h"
 #include "timeutil.h"
-#include "token.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -85,29 +87,6 @@ struct cstate {
 	struct eng_state before;  /* as read, to write back only what changed */
 };
 
-/* OFFSET 0 keeps the per-id lookup a nested loop over index scans whatever
- * the plan's estimate of the array's length (see db.c: plans are generic) */
-static const struct db_stmt q_lock = { "ingest_lock",
-	"SELECT x.* FROM unnest($1::bigint[]) u(id),"
-	" LATERAL (SELECT c.id, c.agent_id, c.max_attempts, s.status, s.state_type, s.attempt,"
-	"  s.hard_status, s.acknowledged, s.ack_sticky, s.flapping, s.flap_pct, s.flap_history,"
-	"  c.enabled"
-	"  FROM checks c JOIN check_state s ON s.check_id = c.id WHERE c.id = u.id OFFSET 0) x"
-	" ORDER BY x.id", 1 };
-
-/*
- * The newest result stored before this request, for checks whose state this
- * request may change (a stamp stored far ahead of its arrival by a server
- * older than the max_clock_skew_s rule counts as observed when it came): rows of an agent's checks are only written under the
- * agent's lock, so every earlier row has an id below this request's first.
- */
-static const struct db_stmt q_prior = { "ingest_prior",
-	"SELECT x.id, COALESCE((SELECT (extract(epoch FROM"
-	"   LEAST(h.observed_at, h.received_at + interval '5 minutes')) * 1000000)::bigint"
-	"  FROM check_history h WHERE h.check_id = x.id AND h.id < $2"
-	"  ORDER BY h.observed_at DESC, h.id DESC LIMIT 1), 0)"
-	" FROM unnest($1::bigint[]) x(id)", 2 };
-
 /*
  * The de-duplication key holds observed_at (the partition key, see
  * sql/005_history.sql), which a resend repeats. A result_id sent without
@@ -119,48 +98,58 @@ static const struct db_stmt q_prior = { "ingest_prior",
 	"  WHERE h0.agent_id = " agent " AND h0.result_id = x.r))"
 
 /*
- * The steady case in one statement: when every result repeats its check's
- * current status, and that state is HARD, not flapping and without recent
- * changes (engine.h: flap_history ""), the engine would change nothing, so
- * the results are inserted and the request is done. Otherwise (or when a
- * check is not this agent's) nothing is inserted and the full path runs.
- * The first row says which; the others are the RETURNING of the insert.
+ * Store and read in one statement, under the agent's lock (taken by the
+ * statement before it). $1..$8 the results' columns, $9 the agent, $10
+ * the distinct checks named, $11 per check the status all its results
+ * carry (-1: they differ).
+ *
+ * k: the checks named with their states (OFFSET 0 keeps the per-id lookup
+ * a nested loop over index scans whatever the plan's estimate of the
+ * array's length; see db.c: plans are generic). ins: the insert, only when
+ * every check named is this agent's. The answer: one row per check that
+ * is foreign or may change ('k'; the insert's rows are not visible to this
+ * statement, so "the newest result before" is the newest before this
+ * request - the recent partitions first, as check_last() does, and a stamp
+ * stored far ahead of its arrival by a server older than the
+ * max_clock_skew_s rule counts as observed when it came), then one row per
+ * result inserted ('i': its id and result_id).
  */
-static const struct db_stmt q_steady = { "ingest_steady",
-	"WITH me AS (SELECT id FROM agents WHERE token_hash = decode($9, 'hex')),"
-	" chk AS (SELECT EXISTS (SELECT 1 FROM me) AND NOT EXISTS ("
-	"  SELECT 1 FROM unnest($1::bigint[], $2::smallint[]) r(c, st)"
-	"  LEFT JOIN LATERAL (SELECT s.agent_id, s.status, s.state_type, s.flap_history,"
-	"   s.flapping, c.enabled FROM check_state s JOIN checks c ON c.id = s.check_id"
-	"   WHERE s.check_id = r.c OFFSET 0) k ON true"
-	"  WHERE k.agent_id IS DISTINCT FROM (SELECT id FROM me)"
-	"   OR NOT k.enabled"
-	"   OR k.status IS DISTINCT FROM r.st"
-	"   OR k.state_type <> 'HARD' OR k.flap_history <> '' OR k.flapping) AS steady),"
+static const struct db_stmt q_ingest = { "ingest",
+	"WITH k AS (SELECT u.id, u.st, x.*"
+	"  FROM unnest($10::bigint[], $11::smallint[]) u(id, st)"
+	"  LEFT JOIN LATERAL (SELECT c.agent_id, c.max_attempts, s.status, s.state_type,"
+	"   s.attempt, s.hard_status, s.acknowledged, s.ack_sticky, s.flapping, s.flap_pct,"
+	"   s.flap_history, c.enabled"
+	"   FROM checks c JOIN check_state s ON s.check_id = c.id WHERE c.id = u.id OFFSET 0) x"
+	"  ON true),"
+	" mine AS (SELECT NOT EXISTS (SELECT 1 FROM k WHERE k.agent_id IS DISTINCT FROM $9::bigint) AS ok),"
 	" ins AS (INSERT INTO check_history (check_id, agent_id, status, value, output, perfdata,"
-	"  observed_at, duration_ms, result_id)"
-	"  SELECT x.c, (SELECT id FROM me), x.s, x.v, x.o, x.p, COALESCE(x.t, clock_timestamp()),"
-	"   x.d, x.r"
+	"   observed_at, duration_ms, result_id)"
+	"  SELECT x.c, $9::bigint, x.s, x.v, x.o, x.p, COALESCE(x.t, clock_timestamp()), x.d, x.r"
 	"  FROM unnest($1::bigint[], $2::smallint[], $3::float8[], $4::text[], $5::text[],"
 	"   $6::timestamptz[], $7::integer[], $8::text[]) AS x(c, s, v, o, p, t, d, r)"
-	"  WHERE (SELECT steady FROM chk) AND " UNSTAMPED_NEW("(SELECT id FROM me)")
+	"  WHERE (SELECT ok FROM mine) AND " UNSTAMPED_NEW("$9::bigint")
 	"  ON CONFLICT (agent_id, result_id, observed_at) WHERE result_id IS NOT NULL DO NOTHING"
 	"  RETURNING id, result_id)"
-	" SELECT (SELECT steady FROM chk), NULL::bigint, NULL::text"
-	" UNION ALL SELECT NULL, id, result_id FROM ins", 9 };
+	" SELECT 'k', NULL::bigint, NULL::text, k.id, k.agent_id, k.max_attempts, k.status,"
+	"  k.state_type, k.attempt, k.hard_status, k.acknowledged, k.ack_sticky, k.flapping,"
+	"  k.flap_pct, k.flap_history, k.enabled, COALESCE(p.us, 0)"
+	" FROM k LEFT JOIN LATERAL (SELECT (extract(epoch FROM"
+	"   LEAST(h.observed_at, h.received_at + interval '5 minutes')) * 1000000)::bigint AS us"
+	"  FROM ((SELECT h1.observed_at, h1.received_at FROM check_history h1"
+	"    WHERE h1.check_id = k.id AND h1.observed_at >= now() - interval '1 day'"
+	"    ORDER BY h1.observed_at DESC, h1.id DESC LIMIT 1)"
+	"   UNION ALL (SELECT h2.observed_at, h2.received_at FROM check_history h2"
+	"    WHERE h2.check_id = k.id ORDER BY h2.observed_at DESC, h2.id DESC LIMIT 1)) h"
+	"  WHERE k.agent_id = $9::bigint LIMIT 1) p ON true"
+	" WHERE k.agent_id IS DISTINCT FROM $9::bigint"
+	"  OR (k.enabled AND (k.st IS DISTINCT FROM k.status OR k.state_type <> 'HARD'"
+	"   OR k.flap_history <> '' OR k.flapping))"
+	" UNION ALL SELECT 'i', id, result_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+	"  NULL, NULL, NULL, NULL, NULL, NULL FROM ins", 11 };
 
 static const struct db_stmt q_begin = { NULL, "BEGIN", 0 };
 static const struct db_stmt q_commit = { NULL, "COMMIT", 0 };
-
-static const struct db_stmt q_insert = { "ingest_insert",
-	"INSERT INTO check_history (check_id, agent_id, status, value, output, perfdata,"
-	"  observed_at, duration_ms, result_id)"
-	" SELECT x.c, $9::bigint, x.s, x.v, x.o, x.p, COALESCE(x.t, clock_timestamp()), x.d, x.r"
-	" FROM unnest($1::bigint[], $2::smallint[], $3::float8[], $4::text[], $5::text[],"
-	"  $6::timestamptz[], $7::integer[], $8::text[]) AS x(c, s, v, o, p, t, d, r)"
-	" WHERE " UNSTAMPED_NEW("$9::bigint")
-	" ON CONFLICT (agent_id, result_id, observed_at) WHERE result_id IS NOT NULL DO NOTHING"
-	" RETURNING id, result_id", 9 };
 
 /* ---- parsing ------------------------------------------------------------ */
 
@@ -332,13 +321,12 @@ cmp_rid(const void *a, const void *b)
  * Marks the results that a "RETURNING id, result_id" answer (columns idcol
  * and idcol + 1; rows with a NULL id are skipped) says went in: those
  * without result_id always do, the others by id (of a result_id repeated in
- * the request, the first). Returns the smallest id inserted, or 0.
+ * the request, the first).
  */
-static int64_t
+static void
 mark_inserted(PGresult *q, int idcol, struct result *res, size_t n,
     struct result **byrid, size_t nrid)
 {
-	int64_t min_id = 0;
 	int nr = PQntuples(q), k;
 	size_t i;
 
@@ -346,16 +334,10 @@ mark_inserted(PGresult *q, int idcol, struct result *res, size_t n,
 		if (res[i].inserted == 0 && res[i].result_id == NULL)
 			res[i].inserted = 1;
 	for (k = 0; k < nr; k++) {
-		const char *rid, *es;
+		const char *rid;
 		size_t lo = 0, hi = nrid;
-		int64_t id;
 
-		if (PQgetisnull(q, k, idcol))
-			continue;
-		id = str_to_ll(PQgetvalue(q, k, idcol), 1, INT64_MAX, &es);
-		if (min_id == 0 || id < min_id)
-			min_id = id;
-		if (PQgetisnull(q, k, idcol + 1))
+		if (PQgetisnull(q, k, idcol) || PQgetisnull(q, k, idcol + 1))
 			continue;
 		rid = PQgetvalue(q, k, idcol + 1);
 		/* lower bound: the first occurrence of rid in byrid */
@@ -369,7 +351,6 @@ mark_inserted(PGresult *q, int idcol, struct result *res, size_t n,
 		if (lo < nrid && strcmp(byrid[lo]->result_id, rid) == 0 && byrid[lo]->inserted == 0)
 			byrid[lo]->inserted = 1;
 	}
-	return min_id;
 }
 
 /* ---- the handler -------------------------------------------------------- */
@@ -413,22 +394,21 @@ struct batch {
 	struct result **order;      /* res in request order */
 	struct result **byrid;      /* results with a result_id, by (result_id, position) */
 	size_t nrid;
-	struct cstate *cs;          /* the checks named, by id */
+	struct cstate *cs;          /* the checks that may change, by id */
 	size_t ncs;
 	struct alert_event *evs;    /* at most 3 per result */
 	size_t nev;
-	char *ids_text;             /* the distinct check ids, a PostgreSQL array literal */
-	struct db_array cols[INS_COLS];
+	struct db_array cols[INS_COLS + 2];   /* the insert's columns, then $10, $11 */
 	int cols_live;
-	const char *ins_vals[INS_COLS + 1];
-	int ins_lens[INS_COLS + 1], ins_fmts[INS_COLS + 1];
-	char tok_hex[SHA256_LEN * 2 + 1], agent_id[24], lock_id[24];
+	const char *ins_vals[INS_COLS + 3];
+	int ins_lens[INS_COLS + 3], ins_fmts[INS_COLS + 3];
+	char agent_id[24], lock_id[24];
 	PGresult *pr[4];            /* the pipelines' results */
-	PGresult *prior;
 	char *upd_text;             /* the states to write back (JSON), or NULL */
+	char *ev_text;              /* the events to record (JSON), or NULL */
 	int in_tx;
 	size_t accepted, dups, expired;
-	int64_t now_us, min_id, max_skew_us, ahead_us;
+	int64_t now_us, max_skew_us, ahead_us;
 };
 
 static void
@@ -440,13 +420,12 @@ batch_free(struct batch *b)
 		db_cmd(b->r->db, "ROLLBACK");
 	for (i = 0; i < 4; i++)
 		PQclear(b->pr[i]);
-	PQclear(b->prior);
 	if (b->cols_live)
-		for (i = 0; i < INS_COLS; i++)
+		for (i = 0; i < INS_COLS + 2; i++)
 			db_array_free(&b->cols[i]);
 	free(b->order);
 	free(b->upd_text);
-	free(b->ids_text);
+	free(b->ev_text);
 	json_decref(b->arr);
 	free(b->evs);
 	free(b->cs);
@@ -599,35 +578,22 @@ parse_batch(struct batch *b)
 }
 
 /*
- * 2. The statements' parameters: the distinct check ids as an array
- * literal, and one binary array per column of the insert, in request order
- * (of a result_id repeated in the request the first one counts, and
- * PostgreSQL keeps the first it inserts).
+ * 2. The statement's parameters: one binary array per column of the
+ * insert, in request order (of a result_id repeated in the request the
+ * first one counts, and PostgreSQL keeps the first it inserts); then the
+ * distinct checks and, per check, the status all its results carry, or -1.
  */
 static int
 build_params(struct batch *b)
 {
-	static const uint32_t oids[INS_COLS] = { DB_OID_INT8, DB_OID_INT2, DB_OID_FLOAT8,
-		DB_OID_TEXT, DB_OID_TEXT, DB_OID_TIMESTAMPTZ, DB_OID_INT4, DB_OID_TEXT };
-	size_t cap = b->n * 21 + 3, off = 0, i;
-	uint8_t h[SHA256_LEN];
-	int k;
+	static const uint32_t oids[INS_COLS + 2] = { DB_OID_INT8, DB_OID_INT2, DB_OID_FLOAT8,
+		DB_OID_TEXT, DB_OID_TEXT, DB_OID_TIMESTAMPTZ, DB_OID_INT4, DB_OID_TEXT,
+		DB_OID_INT8, DB_OID_INT2 };
+	size_t cap = b->r->raw_len * 2 + b->n * 64 + 1024, i, k;
+	int c;
 
-	if ((b->ids_text = malloc(cap)) == NULL) {
-		resp_error(b->rs, 500, NULL, "out of memory");
-		return -1;
-	}
-	b->ids_text[off++] = '{';
-	for (i = 0; i < b->n; i++)
-		if (i == 0 || b->res[i].check_id != b->res[i - 1].check_id)
-			off += (size_t)snprintf(b->ids_text + off, cap - off, "%s%lld",
-			    off > 1 ? "," : "", (long long)b->res[i].check_id);
-	b->ids_text[off++] = '}';
-	b->ids_text[off] = '\0';
-
-	cap = b->r->raw_len * 2 + b->n * 64 + 1024;
-	for (k = 0; k < INS_COLS; k++)
-		db_array_begin(&b->cols[k], oids[k], cap);
+	for (c = 0; c < INS_COLS + 2; c++)
+		db_array_begin(&b->cols[c], oids[c], c < INS_COLS ? cap : b->n * 16 + 64);
 	b->cols_live = 1;
 	for (i = 0; i < b->n; i++) {
 		const struct result *x = b->order[i];
@@ -649,77 +615,30 @@ build_params(struct batch *b)
 			db_array_null(&b->cols[6]);
 		db_array_text(&b->cols[7], x->result_id);
 	}
-	for (k = 0; k < INS_COLS; k++) {
-		if (db_array_end(&b->cols[k]) < 0) {
+	/* res is sorted by check: one entry per run of a check's results */
+	for (i = 0; i < b->n; i = k) {
+		int st = b->res[i].status;
+		for (k = i + 1; k < b->n && b->res[k].check_id == b->res[i].check_id; k++)
+			if (b->res[k].status != st)
+				st = -1;
+		db_array_int8(&b->cols[INS_COLS], b->res[i].check_id);
+		db_array_int2(&b->cols[INS_COLS + 1], (int16_t)st);
+	}
+	for (c = 0; c < INS_COLS + 2; c++) {
+		if (db_array_end(&b->cols[c]) < 0) {
 			resp_error(b->rs, 500, NULL, "out of memory");
 			return -1;
 		}
-		b->ins_vals[k] = b->cols[k].b.ptr;
-		b->ins_lens[k] = (int)b->cols[k].b.len;
-		b->ins_fmts[k] = 1;
+		b->ins_vals[c < INS_COLS ? c : c + 1] = b->cols[c].b.ptr;
+		b->ins_lens[c < INS_COLS ? c : c + 1] = (int)b->cols[c].b.len;
+		b->ins_fmts[c < INS_COLS ? c : c + 1] = 1;
 	}
-	token_hash(b->r->token, h);
-	hex_encode(h, sizeof(h), b->tok_hex);
-	secure_zero(h, sizeof(h));
-	b->ins_lens[INS_COLS] = 0;
-	b->ins_fmts[INS_COLS] = 0;
 	snprintf(b->agent_id, sizeof(b->agent_id), "%lld", (long long)b->r->who.id);
 	snprintf(b->lock_id, sizeof(b->lock_id), "%lld", (long long)(b->r->who.id & 0x7fffffff));
+	b->ins_vals[INS_COLS] = b->agent_id;   /* $9, as text */
+	b->ins_lens[INS_COLS] = 0;
+	b->ins_fmts[INS_COLS] = 0;
 	return 0;
-}
-
-/* Counts what went in and answers 201 - only ever after COMMIT. */
-static void
-answer_accepted(struct batch *b)
-{
-	size_t i;
-
-	if (b->accepted == 0 && b->dups == 0)
-		for (i = 0; i < b->n; i++) {
-			if (b->res[i].inserted == 1)
-				b->accepted++;
-			else
-				b->dups++;
-		}
-	metrics_count_ingested((long long)b->accepted);
-	resp_json(b->rs, 201, ingest_answer(b->accepted, b->dups, b->expired));
-}
-
-/*
- * 3. The steady case in one round trip: BEGIN, the agent's lock, insert if
- * nothing can change (q_steady), COMMIT. 1: done (answered), 0: not steady,
- * nothing inserted - take the full path. A stamp from an agent ahead of our
- * clock always takes the full path (it is recorded on the agent).
- */
-static int
-try_steady(struct batch *b)
-{
-	const struct db_stmt *const pst[4] = { &q_begin, &alert_q_lock_agent_by_token, &q_steady,
-		&q_commit };
-	const char *const av[1] = { b->tok_hex };
-	const char *const *const vals[4] = { NULL, av, b->ins_vals, NULL };
-	const int *const lens[4] = { NULL, NULL, b->ins_lens, NULL };
-	const int *const fmts[4] = { NULL, NULL, b->ins_fmts, NULL };
-	int k, steady = 0;
-
-	if (b->ahead_us > 0)
-		return 0;
-	b->ins_vals[INS_COLS] = b->tok_hex;
-	if (db_pipeline_bin(b->r->db, 4, pst, vals, lens, fmts, b->pr) < 0) {
-		/* a failed statement leaves the transaction open: roll it back */
-		b->in_tx = b->pr[0] && PQresultStatus(b->pr[0]) == PGRES_COMMAND_OK;
-		return pipeline_failed(b, 4);
-	}
-	for (k = 0; k < PQntuples(b->pr[2]); k++)
-		if (!PQgetisnull(b->pr[2], k, 0))
-			steady = PQgetvalue(b->pr[2], k, 0)[0] == 't';
-	if (!steady) {
-		clear_pipeline(b);
-		return 0;
-	}
-	mark_inserted(b->pr[2], 1, b->res, b->n, b->byrid, b->nrid);
-	answer_accepted(b);
-	return 1;
 }
 
 /*
@@ -744,32 +663,39 @@ refuse_foreign(struct batch *b, const int64_t *foreign, size_t nf)
 	return -1;
 }
 
+static int
+cmp_cstate(const void *a, const void *b)
+{
+	const struct cstate *x = a, *y = b;
+
+	return x->check_id < y->check_id ? -1 : x->check_id > y->check_id;
+}
+
 /*
- * 4. In one round trip: BEGIN, the agent's lock (alert/state.h), the states
- * of the checks named (read after the lock), and one INSERT of every result
- * (ON CONFLICT skips result_ids already stored; RETURNING says which went
- * in). One foreign or unknown check refuses the whole batch.
+ * 3. In one round trip: BEGIN, the agent's lock (alert/state.h), and
+ * q_ingest: every result inserted, and the states of the checks that may
+ * change read after the lock, each with its newest result stored before.
+ * One foreign or unknown check refuses the whole batch (nothing inserted).
  */
 static int
-lock_and_insert(struct batch *b)
+store_and_read(struct batch *b)
 {
-	const struct db_stmt *const pst[4] = { &q_begin, &alert_q_lock_agent, &q_lock, &q_insert };
+	const struct db_stmt *const pst[3] = { &q_begin, &alert_q_lock_agent, &q_ingest };
 	const char *const av[1] = { b->lock_id };
-	const char *const lv[1] = { b->ids_text };
-	const char *const *const vals[4] = { NULL, av, lv, b->ins_vals };
-	const int *const lens[4] = { NULL, NULL, NULL, b->ins_lens };
-	const int *const fmts[4] = { NULL, NULL, NULL, b->ins_fmts };
+	const char *const *const vals[3] = { NULL, av, b->ins_vals };
+	const int *const lens[3] = { NULL, NULL, b->ins_lens };
+	const int *const fmts[3] = { NULL, NULL, b->ins_fmts };
 	const struct srv_conf *cf;
 	double flap_lo, flap_hi;
 	int64_t *foreign;
-	size_t i, j, nf = 0;
+	size_t nf = 0;
 	PGresult *q;
-	int rc = -1;
+	int row, rc = -1;
 
-	b->ins_vals[INS_COLS] = b->agent_id;
-	if (db_pipeline_bin(b->r->db, 4, pst, vals, lens, fmts, b->pr) < 0) {
+	if (db_pipeline_bin(b->r->db, 3, pst, vals, lens, fmts, b->pr) < 0) {
+		/* a failed statement leaves the transaction open: roll it back */
 		b->in_tx = b->pr[0] && PQresultStatus(b->pr[0]) == PGRES_COMMAND_OK;
-		return pipeline_failed(b, 4);
+		return pipeline_failed(b, 3);
 	}
 	b->in_tx = 1;
 	cf = conf_hold();
@@ -781,54 +707,53 @@ lock_and_insert(struct batch *b)
 		return -1;
 	}
 	q = b->pr[2];
-	b->ncs = (size_t)PQntuples(q);
-	for (i = 0; i < b->ncs; i++) {
+	for (row = 0; row < PQntuples(q); row++) {
 		const char *es;
-		struct cstate *c = &b->cs[i];
-		int row = (int)i;
+		struct cstate *c;
+		int64_t id;
 
-		c->check_id = str_to_ll(PQgetvalue(q, row, 0), 1, INT64_MAX, &es);
-		c->agent_id = str_to_ll(PQgetvalue(q, row, 1), 1, INT64_MAX, &es);
-		if (c->agent_id != b->r->who.id)
-			foreign[nf++] = c->check_id;
-		c->p.max_attempts = (int)str_to_ll(PQgetvalue(q, row, 2), 1, 1000, &es);
+		if (PQgetvalue(q, row, 0)[0] != 'k')
+			continue;
+		id = str_to_ll(PQgetvalue(q, row, 3), 1, INT64_MAX, &es);
+		if (PQgetisnull(q, row, 4) ||
+		    str_to_ll(PQgetvalue(q, row, 4), 1, INT64_MAX, &es) != b->r->who.id) {
+			foreign[nf++] = id;   /* not this agent's, or no such check */
+			continue;
+		}
+		c = &b->cs[b->ncs++];
+		c->check_id = id;
+		c->agent_id = b->r->who.id;
+		c->p.max_attempts = (int)str_to_ll(PQgetvalue(q, row, 5), 1, 1000, &es);
 		c->p.flap_low_pct = flap_lo;
 		c->p.flap_high_pct = flap_hi;
-		c->s.status = PQgetisnull(q, row, 3) ? -1 :
-		    (int)str_to_ll(PQgetvalue(q, row, 3), 0, 3, &es);
-		c->s.hard = strcmp(PQgetvalue(q, row, 4), "HARD") == 0;
-		c->s.attempt = (int)str_to_ll(PQgetvalue(q, row, 5), 0, INT32_MAX, &es);
-		c->s.hard_status = (int)str_to_ll(PQgetvalue(q, row, 6), 0, 3, &es);
-		c->s.acknowledged = PQgetvalue(q, row, 7)[0] == 't';
-		c->s.ack_sticky = PQgetvalue(q, row, 8)[0] == 't';
-		c->s.flapping = PQgetvalue(q, row, 9)[0] == 't';
-		c->s.flap_pct = str_to_double(PQgetvalue(q, row, 10), &es);
-		snprintf(c->s.flap_history, sizeof(c->s.flap_history), "%s", PQgetvalue(q, row, 11));
-		c->enabled = PQgetvalue(q, row, 12)[0] == 't';
-		c->last_us = INT64_MIN;   /* see read_prior() */
+		c->s.status = PQgetisnull(q, row, 6) ? -1 :
+		    (int)str_to_ll(PQgetvalue(q, row, 6), 0, 3, &es);
+		c->s.hard = strcmp(PQgetvalue(q, row, 7), "HARD") == 0;
+		c->s.attempt = (int)str_to_ll(PQgetvalue(q, row, 8), 0, INT32_MAX, &es);
+		c->s.hard_status = (int)str_to_ll(PQgetvalue(q, row, 9), 0, 3, &es);
+		c->s.acknowledged = PQgetvalue(q, row, 10)[0] == 't';
+		c->s.ack_sticky = PQgetvalue(q, row, 11)[0] == 't';
+		c->s.flapping = PQgetvalue(q, row, 12)[0] == 't';
+		c->s.flap_pct = str_to_double(PQgetvalue(q, row, 13), &es);
+		snprintf(c->s.flap_history, sizeof(c->s.flap_history), "%s", PQgetvalue(q, row, 14));
+		c->enabled = PQgetvalue(q, row, 15)[0] == 't';
+		c->last_us = str_to_ll(PQgetvalue(q, row, 16), INT64_MIN, INT64_MAX, &es);
 		c->before = c->s;
-	}
-	/* every named check must have been found (rows come in id order) */
-	for (i = 0, j = 0; i < b->n; i++) {
-		if (i > 0 && b->res[i].check_id == b->res[i - 1].check_id)
-			continue;
-		while (j < b->ncs && b->cs[j].check_id < b->res[i].check_id)
-			j++;
-		if (j >= b->ncs || b->cs[j].check_id != b->res[i].check_id)
-			foreign[nf++] = b->res[i].check_id;
 	}
 	if (nf > 0) {
 		refuse_foreign(b, foreign, nf);
 		goto done;
 	}
-	b->min_id = mark_inserted(b->pr[3], 0, b->res, b->n, b->byrid, b->nrid);
+	qsort(b->cs, b->ncs, sizeof(*b->cs), cmp_cstate);
+	mark_inserted(q, 1, b->res, b->n, b->byrid, b->nrid);
 	rc = 0;
 done:
 	free(foreign);
 	return rc;
 }
 
-/* The state of check_id (present: lock_and_insert() refused any other). */
+/* The state of check_id, or NULL: a check that cannot change (the steady
+ * case) was not read. */
 static struct cstate *
 cstate_of(struct batch *b, int64_t check_id)
 {
@@ -841,73 +766,11 @@ cstate_of(struct batch *b, int64_t check_id)
 		else
 			hi = mid;
 	}
-	return &b->cs[lo];
+	return lo < b->ncs && b->cs[lo].check_id == check_id ? &b->cs[lo] : NULL;
 }
 
-/*
- * 5. Which checks might change state? A check whose every new result
- * leaves its state as it is (the steady case) needs nothing more. For the
- * others, results observed before the newest one already stored are late
- * and must not move the state: fetch that time (one more round trip, only
- * when some state may change).
- */
-static int
-read_prior(struct batch *b)
-{
-	struct buf ids;
-	size_t i, k, nprior = 0;
-	char mid[24];
-	const char *v[2];
-	int row;
-
-	buf_init(&ids, b->n * 21 + 3);
-	buf_adds(&ids, "{");
-	for (i = 0; i < b->n; i = k) {
-		struct cstate *c = cstate_of(b, b->res[i].check_id);
-		struct eng_state sim = c->s;
-		enum ev_kind ek[3];
-		int moves = 0;
-
-		for (k = i; k < b->n && b->res[k].check_id == b->res[i].check_id; k++) {
-			if (moves || !c->enabled || b->res[k].inserted != 1)
-				continue;   /* a disabled check has no state to change */
-			if (engine_step(&sim, &c->p, b->res[k].status, ek) > 0 ||
-			    state_changed(&sim, &c->before))
-				moves = 1;
-		}
-		if (moves) {
-			buf_addf(&ids, "%s%lld", nprior ? "," : "", (long long)c->check_id);
-			nprior++;
-		}
-	}
-	if (buf_adds(&ids, "}") < 0) {
-		buf_free(&ids);
-		resp_error(b->rs, 500, NULL, "out of memory");
-		return -1;
-	}
-	if (nprior == 0) {
-		buf_free(&ids);
-		return 0;
-	}
-	v[0] = ids.ptr;
-	v[1] = id_text(b->min_id ? b->min_id : INT64_MAX, mid);
-	b->prior = db_exec(b->r->db, &q_prior, v);
-	buf_free(&ids);
-	if (!db_ok(b->prior, PGRES_TUPLES_OK)) {
-		resp_db_error(b->rs, b->r->db, b->prior);
-		return -1;
-	}
-	for (row = 0; row < PQntuples(b->prior); row++) {
-		const char *es;
-		int64_t cid = str_to_ll(PQgetvalue(b->prior, row, 0), 1, INT64_MAX, &es);
-		cstate_of(b, cid)->last_us = str_to_ll(PQgetvalue(b->prior, row, 1),
-		    INT64_MIN, INT64_MAX, &es);
-	}
-	return 0;
-}
-
-/* 6. The engine steps each new result of an enabled check, in (check,
- * observed) order; late results stay history only. */
+/* 4. The engine steps each new result of the checks read (those that may
+ * change), in (check, observed) order; late results stay history only. */
 static void
 evaluate(struct batch *b)
 {
@@ -924,8 +787,8 @@ evaluate(struct batch *b)
 			continue;
 		}
 		b->accepted++;
-		if (!c->enabled)
-			continue;   /* a disabled check: history only, no state, no event */
+		if (c == NULL || !c->enabled)
+			continue;   /* steady, or disabled (history only, no state, no event) */
 		if (x->observed_given && x->observed_us < c->last_us)
 			continue;   /* late result: history only */
 		prev = c->s.status;
@@ -984,57 +847,54 @@ done:
 }
 
 /*
- * 7. Write back what changed (alert/), record the events (alert_record(),
- * which queues their notifications in this same transaction), COMMIT.
- * Without events the write-back and the COMMIT share a round trip.
+ * 5. In the second round trip: write back what changed (alert/), record
+ * the events (alert_q_record, which queues their notifications in this
+ * same transaction), COMMIT. A failure anywhere leaves the transaction
+ * open (in_tx) and batch_free() rolls it back.
  */
 static int
 write_and_commit(struct batch *b)
 {
-	const char *uv[1];
+	const struct db_stmt *pst[3];
+	const char *uv[1], *ev[1];
+	const char *const *vals[3];
+	int n = 0, k, rec = -1;
 	enum db_outcome st;
-	PGresult *q;
 
 	if (changed_states(b) < 0)
 		return -1;
+	if (b->nev > 0 && (b->ev_text = alert_record_text(b->evs, b->nev)) == NULL) {
+		resp_error(b->rs, 500, NULL, "out of memory");
+		return -1;
+	}
 	uv[0] = b->upd_text;
-	if (b->nev == 0) {
-		const struct db_stmt *const st2[2] = { &alert_q_write_states, &q_commit };
-		const char *const *const vals[2] = { uv, NULL };
-		int skip = b->upd_text == NULL;   /* nothing changed: commit only */
-
-		clear_pipeline(b);
-		if (db_pipeline(b->r->db, 2 - skip, st2 + skip, vals + skip, b->pr) < 0) {
-			PGresult *bad = b->pr[0];
-			if (!skip && db_ok(b->pr[0], PGRES_COMMAND_OK))
-				bad = b->pr[1];
-			resp_db_error(b->rs, b->r->db, bad);
-			return -1;   /* in_tx: batch_free() ends the failed transaction */
-		}
-		b->in_tx = 0;
-		return 0;
-	}
+	ev[0] = b->ev_text;
 	if (b->upd_text) {
-		q = db_exec(b->r->db, &alert_q_write_states, uv);
-		if (!db_ok(q, PGRES_COMMAND_OK)) {
-			resp_db_error(b->rs, b->r->db, q);
-			PQclear(q);
-			return -1;
-		}
-		PQclear(q);
+		pst[n] = &alert_q_write_states;
+		vals[n++] = uv;
 	}
-	if ((st = alert_record(b->r->db, b->evs, b->nev, NULL)) != DB_OK) {
-		resp_db_outcome(b->rs, st, "could not record events");
+	if (b->ev_text) {
+		rec = n;
+		pst[n] = &alert_q_record;
+		vals[n++] = ev;
+	}
+	pst[n] = &q_commit;
+	vals[n++] = NULL;
+	clear_pipeline(b);
+	if (db_pipeline(b->r->db, n, pst, vals, b->pr) < 0) {
+		for (k = 0; k < n; k++)
+			if (PQresultStatus(b->pr[k]) != PGRES_COMMAND_OK &&
+			    PQresultStatus(b->pr[k]) != PGRES_TUPLES_OK)
+				break;
+		if (k == rec && (st = alert_record_done(b->r->db, b->pr[k], NULL)) != DB_OK)
+			resp_db_outcome(b->rs, st, "could not record events");
+		else
+			resp_db_error(b->rs, b->r->db, k < n ? b->pr[k] : NULL);
 		return -1;
 	}
-	q = PQexec(b->r->db, "COMMIT");
 	b->in_tx = 0;
-	if (!db_ok(q, PGRES_COMMAND_OK)) {
-		resp_db_error(b->rs, b->r->db, q);
-		PQclear(q);
-		return -1;
-	}
-	PQclear(q);
+	if (rec >= 0)
+		alert_record_done(b->r->db, b->pr[rec], NULL);   /* logs the events */
 	return 0;
 }
 
@@ -1047,18 +907,13 @@ void
 api_check_history_post(struct req *r, struct resp *rs)
 {
 	struct batch b;
-	int st;
 
 	memset(&b, 0, sizeof(b));
 	b.r = r;
 	b.rs = rs;
 	b.now_us = time_now_us();
 	b.max_skew_us = CONF_VALUE(max_clock_skew_s) * 1000000LL;
-	if (parse_batch(&b) != 0 || build_params(&b) < 0)
-		goto done;
-	if ((st = try_steady(&b)) != 0)
-		goto done;   /* answered (1) or refused (-1) */
-	if (lock_and_insert(&b) < 0 || read_prior(&b) < 0)
+	if (parse_batch(&b) != 0 || build_params(&b) < 0 || store_and_read(&b) < 0)
 		goto done;
 	evaluate(&b);
 	if (write_and_commit(&b) < 0)

@@ -92,9 +92,16 @@ class Cluster:
 
     def __init__(self, tmp):
         self.dir = os.path.join(tmp, "pg")
-        self.port = free_port()
-        out = subprocess.run([PGCTL, "start", self.dir, str(self.port), "fast"],
-                             capture_output=True, text=True)
+        # free_port() only finds a port that was free a moment ago: another
+        # process (a parallel test, a benchmark) may take it first. Then
+        # PostgreSQL cannot bind; start again, afresh, on another port.
+        for attempt in range(5):
+            self.port = free_port()
+            out = subprocess.run([PGCTL, "start", self.dir, str(self.port), "fast"],
+                                 capture_output=True, text=True)
+            if out.returncode == 0 or "already in use" not in out.stderr or attempt == 4:
+                break
+            shutil.rmtree(self.dir, ignore_errors=True)
         if out.returncode != 0:
             raise RuntimeError("pgctl start failed: " + out.stderr)
         self.conninfo = out.stdout.strip()

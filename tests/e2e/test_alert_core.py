@@ -224,6 +224,41 @@ t.eq(len(h["items"]), 3, "... stored in history")
 t.eq(state(d).get("status"), None, "... change no state")
 t.eq(events(d), [], "... and raise no event")
 
+# ---- one batch, a steady check beside changing ones -------------------------------------------
+# Ingest reads and evaluates only the checks whose state may change
+# (serverd/api/ingest.c, q_ingest): a steady check's results are stored and
+# its state row is not touched; the others are evaluated as ever, late
+# results included.
+s1 = env.make_check(aid, "steady", max_attempts=1)
+s2 = env.make_check(aid, "moving", max_attempts=1)
+for _ in range(2):
+    st, _, _ = env.post_results(tok, [{"check_id": s1, "status": 0, "output": "fine"},
+                                      {"check_id": s2, "status": 0, "output": "fine"}])
+touched = env.cluster.psql("SELECT updated_at FROM check_state WHERE check_id = %d" % s1)[0][0]
+st, b, _ = env.post_results(tok, [{"check_id": s1, "status": 0, "output": "fine"},
+                                  {"check_id": s2, "status": 2, "output": "down"},
+                                  {"check_id": s1, "status": 0, "output": "fine"}])
+t.eq((st, b.get("accepted")), (201, 3), "a mixed batch: all three stored")
+t.eq((state(s2).get("status"), events(s2)), ("CRITICAL", ["PROBLEM"]),
+     "the changing check raises its PROBLEM")
+t.eq((state(s1).get("status"), events(s1)), ("OK", []), "the steady one stays OK, no event")
+t.eq(env.cluster.psql("SELECT updated_at FROM check_state WHERE check_id = %d" % s1)[0][0],
+     touched, "... and its state row is not even written")
+st, h, _ = env.api("GET", "/api/v1/checks/%d/history" % s1, A)
+t.eq(len(h["items"]), 4, "... while its results are in history")
+hour_ago = rfc3339(now() - datetime.timedelta(hours=1))
+two_days_ago = rfc3339(now() - datetime.timedelta(days=2))
+st, _, _ = env.post_results(tok, [{"check_id": s1, "status": 0, "output": "fine"},
+                                  {"check_id": s2, "status": 0, "output": "old news",
+                                   "observed_at": hour_ago},
+                                  {"check_id": s2, "status": 0, "output": "older news",
+                                   "observed_at": two_days_ago}])
+t.eq((st, state(s2).get("status"), events(s2)), (201, "CRITICAL", ["PROBLEM"]),
+     "results observed before the newest stored one are late: the check stays CRITICAL")
+st, _, _ = env.post_results(tok, [{"check_id": s2, "status": 0, "output": "back"}])
+t.eq((state(s2).get("status"), events(s2)), ("OK", ["PROBLEM", "RECOVERY"]),
+     "a current OK recovers it")
+
 # ---- 401 / 403 before the body ------------------------------------------------------------------
 def head_only(path, auth):
     """Sends the headers of a 100 kB POST and no body; returns the status."""
