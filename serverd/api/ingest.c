@@ -7,34 +7,35 @@
  *                     (a stamp too far ahead gets our time: max_clock_skew_s);
  *                     admit_history makes the day partitions it needs and
  *                     drops results older than the retention ("expired")
- *   build_params      one binary array per insert column, and per distinct
- *                     check its id and the one status all its results
- *                     carry (-1 when they differ)
+ *   build_params      per distinct check its id and the one status all its
+ *                     results carry (-1 when they differ), as binary arrays
  *   store_and_read    one round trip: BEGIN, the agent's lock (alert/state.h:
- *                     the one lock rule for check_state), and q_ingest - one
- *                     statement that inserts every result (ON CONFLICT skips
- *                     result_ids already stored with the same observed_at: a
- *                     resend repeats it, and the key must hold the partition
- *                     key; RETURNING says which went in) and returns the
+ *                     the one lock rule for check_state), and q_states: the
  *                     state of each check that may change, with the newest
- *                     result stored before this request (a result observed
- *                     before it is late and only kept in history). A check
- *                     whose results all repeat its current status while it
- *                     is HARD, enabled, not flapping and without recent
- *                     changes (engine.h: flap_history "") cannot change, so
- *                     it is neither returned nor evaluated: under a steady
- *                     fleet most checks cost their INSERT and nothing more.
- *                     A foreign or unknown check refuses the whole batch
- *                     (403 listing every such check in "check_ids"), and
- *                     then nothing is inserted.
+ *                     result stored before. A check whose results all repeat
+ *                     its current status while it is HARD, enabled, not
+ *                     flapping and without recent changes (engine.h:
+ *                     flap_history "") cannot change, so it is neither read
+ *                     nor evaluated: in a steady fleet most checks cost their
+ *                     row and nothing more. A foreign or unknown check
+ *                     refuses the whole batch (403 listing every such check
+ *                     in "check_ids"), and nothing is stored.
+ *                     Then every result in one COPY (binary), the cheapest
+ *                     way into PostgreSQL (heap rows written a page at a
+ *                     time). When a result is already stored (a resend: the
+ *                     COPY meets the unique key, which holds observed_at), or
+ *                     carries a result_id without observed_at, the
+ *                     transaction starts over the careful way: q_ingest_dedup,
+ *                     one INSERT ... ON CONFLICT DO NOTHING whose RETURNING
+ *                     says which results went in.
  *   evaluate          the engine (engine.c) steps each new result of the
- *                     checks returned, in observed order
- *   write_and_commit  the second round trip: the changed states through
+ *                     checks read, in observed order
+ *   write_and_commit  the last round trip: the changed states through
  *                     alert/ (alert_q_write_states), the events through
  *                     alert_q_record (outbox rows in the same transaction),
  *                     COMMIT - and only then 201 {"accepted", "duplicates"}.
- * Two round trips whatever the batch holds; both are pipelines, so a
- * request never waits for PostgreSQL more than twice.
+ * Four round trips (the pipeline, COPY's two, the pipeline that commits)
+ * whatever the batch holds; the time goes into CPU, not waiting.
  * A result without observed_at is stamped when it is inserted, under the
  * agent's lock, so it is never late.
  */
@@ -88,63 +89,87 @@ struct cstate {
 };
 
 /*
- * The de-duplication key holds observed_at (the partition key, see
- * sql/005_history.sql), which a resend repeats. A result_id sent without
- * observed_at is stamped anew on each resend, so it is looked up across
- * the partitions instead (rare: the agent always sends observed_at).
+ * The checks named, as the statements below read them under the agent's
+ * lock (taken by the statement before): AG the agent, IDS the distinct
+ * checks named, STS per check the status all its results carry (-1: they
+ * differ).
+ *
+ * ks: their states, by one index scan of check_state's key
+ * (check_state.agent_id is the check's, kept by a trigger). mine: every
+ * check named exists and is this agent's. mv: the checks that may change
+ * (see the file's head); for those, their definitions and the newest result
+ * stored before (the recent partitions first, as check_last() does; a stamp
+ * stored far ahead of its arrival by a server older than the
+ * max_clock_skew_s rule counts as observed when it came).
+ * The rows: 'k' per check that may change, or per check that is foreign or
+ * unknown (agent_id not ours).
  */
-#define UNSTAMPED_NEW(agent) \
-	"(x.t IS NOT NULL OR x.r IS NULL OR NOT EXISTS (SELECT 1 FROM check_history h0" \
-	"  WHERE h0.agent_id = " agent " AND h0.result_id = x.r))"
+#define STATES_CTES(AG, IDS, STS) \
+	"ks AS (SELECT s.check_id, s.agent_id, s.status, s.state_type, s.attempt," \
+	"   s.hard_status, s.acknowledged, s.ack_sticky, s.flapping, s.flap_pct, s.flap_history" \
+	"  FROM check_state s WHERE s.check_id = ANY (" IDS "))," \
+	" mine AS (SELECT count(*) FILTER (WHERE ks.agent_id = " AG ")" \
+	"   = cardinality(" IDS ") AS ok FROM ks)," \
+	" mv AS MATERIALIZED (SELECT ks.* FROM ks JOIN unnest(" IDS ", " STS ") u(id, st)" \
+	"   ON u.id = ks.check_id" \
+	"  WHERE (SELECT ok FROM mine) AND (u.st IS DISTINCT FROM ks.status" \
+	"   OR ks.state_type <> 'HARD' OR ks.flap_history <> '' OR ks.flapping))"
+#define STATES_ROWS(AG, IDS) \
+	" SELECT 'k', NULL::bigint, NULL::text, mv.check_id, mv.agent_id, c.max_attempts, mv.status," \
+	"  mv.state_type, mv.attempt, mv.hard_status, mv.acknowledged, mv.ack_sticky, mv.flapping," \
+	"  mv.flap_pct, mv.flap_history, c.enabled, COALESCE(p.us, 0)" \
+	" FROM mv JOIN LATERAL (SELECT c.max_attempts, c.enabled FROM checks c" \
+	"   WHERE c.id = mv.check_id OFFSET 0) c ON true" \
+	" LEFT JOIN LATERAL (SELECT (extract(epoch FROM" \
+	"   LEAST(h.observed_at, h.received_at + interval '5 minutes')) * 1000000)::bigint AS us" \
+	"  FROM ((SELECT h1.observed_at, h1.received_at FROM check_history h1" \
+	"    WHERE h1.check_id = mv.check_id AND h1.observed_at >= now() - interval '1 day'" \
+	"    ORDER BY h1.observed_at DESC, h1.id DESC LIMIT 1)" \
+	"   UNION ALL (SELECT h2.observed_at, h2.received_at FROM check_history h2" \
+	"    WHERE h2.check_id = mv.check_id ORDER BY h2.observed_at DESC, h2.id DESC LIMIT 1)) h" \
+	"  LIMIT 1) p ON c.enabled" \
+	" WHERE c.enabled" \
+	" UNION ALL SELECT 'k', NULL, NULL, u.id, ks.agent_id, NULL, NULL, NULL, NULL, NULL, NULL," \
+	"  NULL, NULL, NULL, NULL, NULL, NULL" \
+	" FROM unnest(" IDS ") u(id) LEFT JOIN ks ON ks.check_id = u.id" \
+	" WHERE NOT (SELECT ok FROM mine) AND ks.agent_id IS DISTINCT FROM " AG
+
+/* The usual way in: read the states ($1 the agent, $2 the checks, $3 their
+ * statuses), then COPY the results (copy_results()). */
+static const struct db_stmt q_states = { "ingest_states",
+	"WITH " STATES_CTES("$1::bigint", "$2::bigint[]", "$3::smallint[]")
+	STATES_ROWS("$1::bigint", "$2::bigint[]"), 3 };
+
+static const char copy_sql[] = "COPY check_history (check_id, agent_id, status, value,"
+	" output, perfdata, observed_at, duration_ms, result_id) FROM STDIN (FORMAT binary)";
+#define COPY_FIELDS 9
 
 /*
- * Store and read in one statement, under the agent's lock (taken by the
- * statement before it). $1..$8 the results' columns, $9 the agent, $10
- * the distinct checks named, $11 per check the status all its results
- * carry (-1: they differ).
- *
- * k: the checks named with their states (OFFSET 0 keeps the per-id lookup
- * a nested loop over index scans whatever the plan's estimate of the
- * array's length; see db.c: plans are generic). ins: the insert, only when
- * every check named is this agent's. The answer: one row per check that
- * is foreign or may change ('k'; the insert's rows are not visible to this
- * statement, so "the newest result before" is the newest before this
- * request - the recent partitions first, as check_last() does, and a stamp
- * stored far ahead of its arrival by a server older than the
- * max_clock_skew_s rule counts as observed when it came), then one row per
- * result inserted ('i': its id and result_id).
+ * The careful way in, in one statement: $1..$8 the results' columns, $9
+ * the agent, $10, $11 as IDS and STS above. The INSERT skips what is
+ * already stored (ON CONFLICT: the key holds observed_at, which a resend
+ * repeats; see sql/005_history.sql); its rows ('i': id and result_id) say
+ * what went in, after the 'k' rows. The insert's rows are not visible to
+ * the statement, so the states and "the newest before" are as they were.
+ * Taken when a COPY met a duplicate (an agent's resend after a lost answer,
+ * a result_id repeated in the request), and for results with a result_id
+ * but no observed_at, which are looked up across the partitions instead
+ * (rare: the agent always sends observed_at). Speculative insertion and
+ * the row-at-a-time INSERT cost about twice a COPY's CPU per row, hence
+ * not the usual way.
  */
-static const struct db_stmt q_ingest = { "ingest",
-	"WITH k AS (SELECT u.id, u.st, x.*"
-	"  FROM unnest($10::bigint[], $11::smallint[]) u(id, st)"
-	"  LEFT JOIN LATERAL (SELECT c.agent_id, c.max_attempts, s.status, s.state_type,"
-	"   s.attempt, s.hard_status, s.acknowledged, s.ack_sticky, s.flapping, s.flap_pct,"
-	"   s.flap_history, c.enabled"
-	"   FROM checks c JOIN check_state s ON s.check_id = c.id WHERE c.id = u.id OFFSET 0) x"
-	"  ON true),"
-	" mine AS (SELECT NOT EXISTS (SELECT 1 FROM k WHERE k.agent_id IS DISTINCT FROM $9::bigint) AS ok),"
+static const struct db_stmt q_ingest_dedup = { "ingest_dedup",
+	"WITH " STATES_CTES("$9::bigint", "$10::bigint[]", "$11::smallint[]") ","
 	" ins AS (INSERT INTO check_history (check_id, agent_id, status, value, output, perfdata,"
 	"   observed_at, duration_ms, result_id)"
 	"  SELECT x.c, $9::bigint, x.s, x.v, x.o, x.p, COALESCE(x.t, clock_timestamp()), x.d, x.r"
 	"  FROM unnest($1::bigint[], $2::smallint[], $3::float8[], $4::text[], $5::text[],"
 	"   $6::timestamptz[], $7::integer[], $8::text[]) AS x(c, s, v, o, p, t, d, r)"
-	"  WHERE (SELECT ok FROM mine) AND " UNSTAMPED_NEW("$9::bigint")
+	"  WHERE (SELECT ok FROM mine) AND (x.t IS NOT NULL OR x.r IS NULL OR NOT EXISTS ("
+	"   SELECT 1 FROM check_history h0 WHERE h0.agent_id = $9::bigint AND h0.result_id = x.r))"
 	"  ON CONFLICT (agent_id, result_id, observed_at) WHERE result_id IS NOT NULL DO NOTHING"
 	"  RETURNING id, result_id)"
-	" SELECT 'k', NULL::bigint, NULL::text, k.id, k.agent_id, k.max_attempts, k.status,"
-	"  k.state_type, k.attempt, k.hard_status, k.acknowledged, k.ack_sticky, k.flapping,"
-	"  k.flap_pct, k.flap_history, k.enabled, COALESCE(p.us, 0)"
-	" FROM k LEFT JOIN LATERAL (SELECT (extract(epoch FROM"
-	"   LEAST(h.observed_at, h.received_at + interval '5 minutes')) * 1000000)::bigint AS us"
-	"  FROM ((SELECT h1.observed_at, h1.received_at FROM check_history h1"
-	"    WHERE h1.check_id = k.id AND h1.observed_at >= now() - interval '1 day'"
-	"    ORDER BY h1.observed_at DESC, h1.id DESC LIMIT 1)"
-	"   UNION ALL (SELECT h2.observed_at, h2.received_at FROM check_history h2"
-	"    WHERE h2.check_id = k.id ORDER BY h2.observed_at DESC, h2.id DESC LIMIT 1)) h"
-	"  WHERE k.agent_id = $9::bigint LIMIT 1) p ON true"
-	" WHERE k.agent_id IS DISTINCT FROM $9::bigint"
-	"  OR (k.enabled AND (k.st IS DISTINCT FROM k.status OR k.state_type <> 'HARD'"
-	"   OR k.flap_history <> '' OR k.flapping))"
+	STATES_ROWS("$9::bigint", "$10::bigint[]")
 	" UNION ALL SELECT 'i', id, result_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
 	"  NULL, NULL, NULL, NULL, NULL, NULL FROM ins", 11 };
 
@@ -578,43 +603,19 @@ parse_batch(struct batch *b)
 }
 
 /*
- * 2. The statement's parameters: one binary array per column of the
- * insert, in request order (of a result_id repeated in the request the
- * first one counts, and PostgreSQL keeps the first it inserts); then the
- * distinct checks and, per check, the status all its results carry, or -1.
+ * 2. The parameters every way in needs: the distinct checks and, per
+ * check, the status all its results carry, or -1 (binary arrays, $10 and
+ * $11 of q_ingest_dedup), the agent and its lock key.
  */
 static int
 build_params(struct batch *b)
 {
-	static const uint32_t oids[INS_COLS + 2] = { DB_OID_INT8, DB_OID_INT2, DB_OID_FLOAT8,
-		DB_OID_TEXT, DB_OID_TEXT, DB_OID_TIMESTAMPTZ, DB_OID_INT4, DB_OID_TEXT,
-		DB_OID_INT8, DB_OID_INT2 };
-	size_t cap = b->r->raw_len * 2 + b->n * 64 + 1024, i, k;
+	size_t i, k;
 	int c;
 
-	for (c = 0; c < INS_COLS + 2; c++)
-		db_array_begin(&b->cols[c], oids[c], c < INS_COLS ? cap : b->n * 16 + 64);
+	db_array_begin(&b->cols[INS_COLS], DB_OID_INT8, b->n * 16 + 64);
+	db_array_begin(&b->cols[INS_COLS + 1], DB_OID_INT2, b->n * 16 + 64);
 	b->cols_live = 1;
-	for (i = 0; i < b->n; i++) {
-		const struct result *x = b->order[i];
-		db_array_int8(&b->cols[0], x->check_id);
-		db_array_int2(&b->cols[1], (int16_t)x->status);
-		if (x->has_value)
-			db_array_float8(&b->cols[2], x->value);
-		else
-			db_array_null(&b->cols[2]);
-		db_array_text(&b->cols[3], x->output ? x->output : "");
-		db_array_text(&b->cols[4], x->perfdata);
-		if (x->observed_given)
-			db_array_time(&b->cols[5], x->observed_us);
-		else
-			db_array_null(&b->cols[5]);   /* stamped under the lock */
-		if (x->duration_ms >= 0)
-			db_array_int4(&b->cols[6], (int32_t)x->duration_ms);
-		else
-			db_array_null(&b->cols[6]);
-		db_array_text(&b->cols[7], x->result_id);
-	}
 	/* res is sorted by check: one entry per run of a check's results */
 	for (i = 0; i < b->n; i = k) {
 		int st = b->res[i].status;
@@ -624,20 +625,79 @@ build_params(struct batch *b)
 		db_array_int8(&b->cols[INS_COLS], b->res[i].check_id);
 		db_array_int2(&b->cols[INS_COLS + 1], (int16_t)st);
 	}
-	for (c = 0; c < INS_COLS + 2; c++) {
+	for (c = INS_COLS; c < INS_COLS + 2; c++) {
 		if (db_array_end(&b->cols[c]) < 0) {
 			resp_error(b->rs, 500, NULL, "out of memory");
 			return -1;
 		}
-		b->ins_vals[c < INS_COLS ? c : c + 1] = b->cols[c].b.ptr;
-		b->ins_lens[c < INS_COLS ? c : c + 1] = (int)b->cols[c].b.len;
-		b->ins_fmts[c < INS_COLS ? c : c + 1] = 1;
+		b->ins_vals[c + 1] = b->cols[c].b.ptr;
+		b->ins_lens[c + 1] = (int)b->cols[c].b.len;
+		b->ins_fmts[c + 1] = 1;
 	}
 	snprintf(b->agent_id, sizeof(b->agent_id), "%lld", (long long)b->r->who.id);
 	snprintf(b->lock_id, sizeof(b->lock_id), "%lld", (long long)(b->r->who.id & 0x7fffffff));
 	b->ins_vals[INS_COLS] = b->agent_id;   /* $9, as text */
 	b->ins_lens[INS_COLS] = 0;
 	b->ins_fmts[INS_COLS] = 0;
+	return 0;
+}
+
+/* One result's fields, as an array element or a COPY field each (db.h). */
+static void
+put_fields(struct db_array *col, int ncol, const struct result *x, int64_t agent,
+    int64_t unstamped_us)
+{
+#define COL(k) (&col[ncol > 1 ? (k) : 0])
+	db_array_int8(COL(0), x->check_id);
+	if (ncol == 1)
+		db_array_int8(COL(0), agent);
+	db_array_int2(COL(1), (int16_t)x->status);
+	if (x->has_value)
+		db_array_float8(COL(2), x->value);
+	else
+		db_array_null(COL(2));
+	db_array_text(COL(3), x->output ? x->output : "");
+	db_array_text(COL(4), x->perfdata);
+	if (x->observed_given)
+		db_array_time(COL(5), x->observed_us);
+	else if (unstamped_us)
+		db_array_time(COL(5), unstamped_us);
+	else
+		db_array_null(COL(5));   /* stamped by the INSERT, under the lock */
+	if (x->duration_ms >= 0)
+		db_array_int4(COL(6), (int32_t)x->duration_ms);
+	else
+		db_array_null(COL(6));
+	db_array_text(COL(7), x->result_id);
+#undef COL
+}
+
+/*
+ * The columns of q_ingest_dedup's INSERT ($1..$8): one binary array each,
+ * in request order (of a result_id repeated in the request the first one
+ * counts, and PostgreSQL keeps the first it inserts).
+ */
+static int
+build_columns(struct batch *b)
+{
+	static const uint32_t oids[INS_COLS] = { DB_OID_INT8, DB_OID_INT2, DB_OID_FLOAT8,
+		DB_OID_TEXT, DB_OID_TEXT, DB_OID_TIMESTAMPTZ, DB_OID_INT4, DB_OID_TEXT };
+	size_t i;
+	int c;
+
+	for (c = 0; c < INS_COLS; c++)
+		db_array_begin(&b->cols[c], oids[c], b->r->raw_len * 2 + b->n * 64 + 1024);
+	for (i = 0; i < b->n; i++)
+		put_fields(b->cols, INS_COLS, b->order[i], b->r->who.id, 0);
+	for (c = 0; c < INS_COLS; c++) {
+		if (db_array_end(&b->cols[c]) < 0) {
+			resp_error(b->rs, 500, NULL, "out of memory");
+			return -1;
+		}
+		b->ins_vals[c] = b->cols[c].b.ptr;
+		b->ins_lens[c] = (int)b->cols[c].b.len;
+		b->ins_fmts[c] = 1;
+	}
 	return 0;
 }
 
@@ -672,41 +732,20 @@ cmp_cstate(const void *a, const void *b)
 }
 
 /*
- * 3. In one round trip: BEGIN, the agent's lock (alert/state.h), and
- * q_ingest: every result inserted, and the states of the checks that may
- * change read after the lock, each with its newest result stored before.
- * One foreign or unknown check refuses the whole batch (nothing inserted).
+ * The 'k' rows of q_states or q_ingest_dedup: the checks that may change
+ * into b->cs (by id), and every foreign or unknown check into foreign[]
+ * (*nf of them).
  */
-static int
-store_and_read(struct batch *b)
+static void
+read_states(struct batch *b, PGresult *q, int64_t *foreign, size_t *nf)
 {
-	const struct db_stmt *const pst[3] = { &q_begin, &alert_q_lock_agent, &q_ingest };
-	const char *const av[1] = { b->lock_id };
-	const char *const *const vals[3] = { NULL, av, b->ins_vals };
-	const int *const lens[3] = { NULL, NULL, b->ins_lens };
-	const int *const fmts[3] = { NULL, NULL, b->ins_fmts };
-	const struct srv_conf *cf;
-	double flap_lo, flap_hi;
-	int64_t *foreign;
-	size_t nf = 0;
-	PGresult *q;
-	int row, rc = -1;
+	const struct srv_conf *cf = conf_hold();
+	double flap_lo = (double)cf->flap_low_pct, flap_hi = (double)cf->flap_high_pct;
+	int row;
 
-	if (db_pipeline_bin(b->r->db, 3, pst, vals, lens, fmts, b->pr) < 0) {
-		/* a failed statement leaves the transaction open: roll it back */
-		b->in_tx = b->pr[0] && PQresultStatus(b->pr[0]) == PGRES_COMMAND_OK;
-		return pipeline_failed(b, 3);
-	}
-	b->in_tx = 1;
-	cf = conf_hold();
-	flap_lo = (double)cf->flap_low_pct;
-	flap_hi = (double)cf->flap_high_pct;
 	conf_drop(cf);
-	if ((foreign = calloc(b->n, sizeof(*foreign))) == NULL) {
-		resp_error(b->rs, 500, NULL, "out of memory");
-		return -1;
-	}
-	q = b->pr[2];
+	b->ncs = 0;
+	*nf = 0;
 	for (row = 0; row < PQntuples(q); row++) {
 		const char *es;
 		struct cstate *c;
@@ -717,10 +756,11 @@ store_and_read(struct batch *b)
 		id = str_to_ll(PQgetvalue(q, row, 3), 1, INT64_MAX, &es);
 		if (PQgetisnull(q, row, 4) ||
 		    str_to_ll(PQgetvalue(q, row, 4), 1, INT64_MAX, &es) != b->r->who.id) {
-			foreign[nf++] = id;   /* not this agent's, or no such check */
+			foreign[(*nf)++] = id;   /* not this agent's, or no such check */
 			continue;
 		}
 		c = &b->cs[b->ncs++];
+		memset(c, 0, sizeof(*c));
 		c->check_id = id;
 		c->agent_id = b->r->who.id;
 		c->p.max_attempts = (int)str_to_ll(PQgetvalue(q, row, 5), 1, 1000, &es);
@@ -740,12 +780,126 @@ store_and_read(struct batch *b)
 		c->last_us = str_to_ll(PQgetvalue(q, row, 16), INT64_MIN, INT64_MAX, &es);
 		c->before = c->s;
 	}
+	qsort(b->cs, b->ncs, sizeof(*b->cs), cmp_cstate);
+}
+
+/*
+ * The results in one COPY, under the lock (the states were read before,
+ * so the rows are not "the newest before"). A result without observed_at
+ * is stamped now, under the lock, so it is never late. Returns 0, 1 when a
+ * result was already stored (unique_violation: the transaction is rolled
+ * back, take the careful way), -1 on failure (answered).
+ */
+static int
+copy_results(struct batch *b)
+{
+	struct db_array rows;
+	int64_t now = time_now_us();
+	PGresult *q;
+	size_t i;
+	int rc = -1;
+
+	db_copy_begin(&rows);
+	for (i = 0; i < b->n; i++) {
+		db_copy_row(&rows, COPY_FIELDS);
+		put_fields(&rows, 1, b->order[i], b->r->who.id, now);
+	}
+	if (db_copy_end(&rows) < 0) {
+		db_array_free(&rows);
+		resp_error(b->rs, 500, NULL, "out of memory");
+		return -1;
+	}
+	q = db_copy_in(b->r->db, copy_sql, &rows);
+	db_array_free(&rows);
+	if (db_ok(q, PGRES_COMMAND_OK)) {
+		for (i = 0; i < b->n; i++)
+			b->res[i].inserted = 1;
+		rc = 0;
+	} else if (strcmp(db_sqlstate(q), "23505") == 0) {
+		if (db_cmd(b->r->db, "ROLLBACK") < 0)
+			resp_db_error(b->rs, b->r->db, NULL);
+		else
+			rc = 1;
+		b->in_tx = rc != 1;
+	} else {
+		resp_db_error(b->rs, b->r->db, q);
+	}
+	PQclear(q);
+	return rc;
+}
+
+/* The careful way in (q_ingest_dedup): BEGIN, the lock, one statement. */
+static int
+ingest_dedup(struct batch *b, int64_t *foreign, size_t *nf)
+{
+	const struct db_stmt *const pst[3] = { &q_begin, &alert_q_lock_agent, &q_ingest_dedup };
+	const char *const av[1] = { b->lock_id };
+	const char *const *const vals[3] = { NULL, av, b->ins_vals };
+	const int *const lens[3] = { NULL, NULL, b->ins_lens };
+	const int *const fmts[3] = { NULL, NULL, b->ins_fmts };
+
+	clear_pipeline(b);
+	if (build_columns(b) < 0)
+		return -1;
+	if (db_pipeline_bin(b->r->db, 3, pst, vals, lens, fmts, b->pr) < 0) {
+		/* a failed statement leaves the transaction open: roll it back */
+		b->in_tx = b->pr[0] && PQresultStatus(b->pr[0]) == PGRES_COMMAND_OK;
+		return pipeline_failed(b, 3);
+	}
+	b->in_tx = 1;
+	read_states(b, b->pr[2], foreign, nf);
+	if (*nf == 0)
+		mark_inserted(b->pr[2], 1, b->res, b->n, b->byrid, b->nrid);
+	return 0;
+}
+
+/*
+ * 3. BEGIN, the agent's lock (alert/state.h) and the states of the checks
+ * named (q_states) in one round trip; one foreign or unknown check refuses
+ * the whole batch. Then every result in one COPY - or, when a result was
+ * already stored or has a result_id without observed_at, all over again
+ * the careful way (q_ingest_dedup).
+ */
+static int
+store_and_read(struct batch *b)
+{
+	const struct db_stmt *const pst[3] = { &q_begin, &alert_q_lock_agent, &q_states };
+	const char *const av[1] = { b->lock_id };
+	const char *const sv[3] = { b->agent_id, b->ins_vals[INS_COLS + 1],
+		b->ins_vals[INS_COLS + 2] };
+	const int sl[3] = { 0, b->ins_lens[INS_COLS + 1], b->ins_lens[INS_COLS + 2] };
+	const int sf[3] = { 0, 1, 1 };
+	const char *const *const vals[3] = { NULL, av, sv };
+	const int *const lens[3] = { NULL, NULL, sl };
+	const int *const fmts[3] = { NULL, NULL, sf };
+	int64_t *foreign;
+	size_t nf = 0, i;
+	int rc = -1, careful = 0;
+
+	if ((foreign = calloc(b->n, sizeof(*foreign))) == NULL) {
+		resp_error(b->rs, 500, NULL, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < b->n; i++)
+		if (b->res[i].result_id && !b->res[i].observed_given)
+			careful = 1;
+	if (!careful) {
+		if (db_pipeline_bin(b->r->db, 3, pst, vals, lens, fmts, b->pr) < 0) {
+			b->in_tx = b->pr[0] && PQresultStatus(b->pr[0]) == PGRES_COMMAND_OK;
+			pipeline_failed(b, 3);
+			goto done;
+		}
+		b->in_tx = 1;
+		read_states(b, b->pr[2], foreign, &nf);
+		if (nf == 0 && (careful = copy_results(b)) < 0)
+			goto done;
+	}
+	if (careful && ingest_dedup(b, foreign, &nf) < 0)
+		goto done;
 	if (nf > 0) {
 		refuse_foreign(b, foreign, nf);
 		goto done;
 	}
-	qsort(b->cs, b->ncs, sizeof(*b->cs), cmp_cstate);
-	mark_inserted(q, 1, b->res, b->n, b->byrid, b->nrid);
 	rc = 0;
 done:
 	free(foreign);

@@ -433,3 +433,58 @@ db_array_free(struct db_array *a)
 	buf_free(&a->b);
 }
 
+/* ---- COPY in binary ----------------------------------------------------- */
+
+void
+db_copy_begin(struct db_array *a)
+{
+	static const char sig[11] = "PGCOPY\n\377\r\n";   /* with its NUL: 11 bytes */
+
+	buf_init(&a->b, (size_t)1 << 30);
+	a->n = 0;
+	a->has_null = 0;
+	buf_add(&a->b, sig, sizeof(sig));
+	put32(a, 0);          /* flags */
+	put32(a, 0);          /* header extension length */
+}
+
+void
+db_copy_row(struct db_array *a, int nfields)
+{
+	unsigned char b[2] = { (unsigned char)(nfields >> 8), (unsigned char)nfields };
+
+	buf_add(&a->b, b, 2);
+}
+
+int
+db_copy_end(struct db_array *a)
+{
+	static const unsigned char trailer[2] = { 0xff, 0xff };
+
+	buf_add(&a->b, trailer, 2);
+	return a->b.failed ? -1 : 0;
+}
+
+PGresult *
+db_copy_in(PGconn *c, const char *sql, const struct db_array *a)
+{
+	PGresult *r = PQexec(c, sql), *last;
+
+	if (r == NULL)
+		return PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
+	if (PQresultStatus(r) != PGRES_COPY_IN)
+		return r;
+	PQclear(r);
+	if (PQputCopyData(c, a->b.ptr, (int)a->b.len) != 1)
+		PQputCopyEnd(c, "could not send the rows");
+	else
+		PQputCopyEnd(c, NULL);
+	/* the COPY's own result, then NULL */
+	last = NULL;
+	while ((r = PQgetResult(c)) != NULL) {
+		PQclear(last);
+		last = r;
+	}
+	return last ? last : PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
+}
+

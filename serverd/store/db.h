@@ -76,6 +76,20 @@ void db_array_null(struct db_array *a);
 int db_array_end(struct db_array *a);
 void db_array_free(struct db_array *a);
 
+/*
+ * Rows in COPY's binary format, for COPY ... FROM STDIN (FORMAT binary):
+ * a field is encoded as an array element is, so the db_array_* element
+ * functions add the fields. db_copy_begin(), then for each row
+ * db_copy_row() with its number of fields followed by the fields, then
+ * db_copy_end() (-1: out of memory). db_copy_in() runs sql (a COPY ...
+ * FROM STDIN) with those bytes and returns its final result (never NULL;
+ * the caller clears it); a failure is the result's error, as for db_exec().
+ */
+void db_copy_begin(struct db_array *a);
+void db_copy_row(struct db_array *a, int nfields);
+int db_copy_end(struct db_array *a);
+PGresult *db_copy_in(PGconn *c, const char *sql, const struct db_array *a);
+
 /* Plain one-off statement without parameters (BEGIN, COMMIT, ...). */
 int db_cmd(PGconn *c, const char *sql);
 /* 1 when r succeeded with the given status (PGRES_TUPLES_OK/COMMAND_OK). */
