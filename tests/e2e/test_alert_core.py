@@ -259,6 +259,32 @@ st, _, _ = env.post_results(tok, [{"check_id": s2, "status": 0, "output": "back"
 t.eq((state(s2).get("status"), events(s2)), ("OK", ["PROBLEM", "RECOVERY"]),
      "a current OK recovers it")
 
+# ---- a big batch goes in by COPY (ingest.c: INGEST_COPY_MIN and more) ------------------------
+# and a batch holding something already stored is taken again with
+# INSERT ... ON CONFLICT: the answer counts the duplicates all the same
+big = [env.make_check(aid, "big%02d" % i, max_attempts=1) for i in range(20)]
+stamp = rfc3339(now())
+batch = [{"check_id": c, "status": 0, "output": "fine", "result_id": "big-%d" % c,
+          "observed_at": stamp} for c in big]
+batch[7] = dict(batch[7], status=2, output="down")
+st, b, _ = env.post_results(tok, batch)
+t.eq((st, b), (201, {"accepted": 20, "duplicates": 0}), "a batch of 20: all stored")
+t.eq((state(big[7]).get("status"), events(big[7])), ("CRITICAL", ["PROBLEM"]),
+     "... and evaluated: the one CRITICAL raises its PROBLEM")
+more = [{"check_id": c, "status": 0, "output": "fine", "result_id": "big2-%d" % c,
+         "observed_at": rfc3339(now())} for c in big[:5]]
+st, b, _ = env.post_results(tok, batch + more)
+t.eq((st, b), (201, {"accepted": 5, "duplicates": 20}),
+     "the same 20 again with 5 new: 5 accepted, 20 duplicates")
+n_rows = int(env.cluster.psql("SELECT count(*) FROM check_history WHERE result_id LIKE 'big%'")[0][0])
+t.eq(n_rows, 25, "... and 25 rows stored, none twice")
+t.eq(state(big[7]).get("status"), "CRITICAL", "a resent result changes no state")
+st, b, _ = env.post_results(tok, [{"check_id": c, "status": 0} for c in big] +
+                            [{"check_id": other, "status": 0}])
+t.eq((st, b.get("check_ids")), (403, [other]), "a big batch with a foreign check: 403")
+n_after = int(env.cluster.psql("SELECT count(*) FROM check_history WHERE check_id = %d" % big[0])[0][0])
+t.eq(n_after, 2, "... and nothing of it is stored")
+
 # ---- 401 / 403 before the body ------------------------------------------------------------------
 def head_only(path, auth):
     """Sends the headers of a 100 kB POST and no body; returns the status."""
