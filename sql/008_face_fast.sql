@@ -10,23 +10,27 @@
 -- itself; the two functions below do the rest.
 
 -- The newest result (by observed_at, then id: what check_last() returns) of
--- each of the given checks, as one set: the day partitions are probed
--- newest first, each with one query for all the checks still without a
--- result, so the usual case (every problem reported today) is one probe
--- per check into one partition; partitions made ahead and still empty cost
--- one quick look each. Days are disjoint ranges of observed_at, so the
--- first partition holding a row of a check holds its newest row. A check
--- without a row in any day partition is finally looked up in check_history
--- itself (whatever other partitions it may have). STABLE: it reads the
--- snapshot of the calling statement.
+-- each of the given checks, as one set. The partitions (history_partitions()
+-- of sql/005) are taken newest first, each as the range of observed_at from
+-- its first day up to where the next newer one starts, so run-time pruning
+-- leaves one partition per query; an empty range is skipped after one look;
+-- otherwise one query probes it for all the checks still without a result
+-- (one index probe per check). A check's newest row lies in the newest
+-- range holding any of its rows, so the first range that answers for a
+-- check answers right. The usual case - every problem reported today - is
+-- one probe per check into one partition, where a probe of the partitioned
+-- table costs one probe per partition and check (31 with 31 days kept).
+-- Checks without a row in any of those ranges are looked up in the whole
+-- of check_history last. STABLE: it reads the calling statement's snapshot.
 CREATE FUNCTION check_last_many(ids bigint[])
 RETURNS TABLE (check_id bigint, observed_at timestamptz, output text,
                value double precision, perfdata text)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	todo bigint[] := ARRAY(SELECT DISTINCT x FROM unnest(ids) x WHERE x IS NOT NULL);
-	p record;
-	got bigint[];
+	d date;
+	lo timestamptz;
+	hi timestamptz := 'infinity';
 	a_id bigint[] := '{}';
 	a_at timestamptz[] := '{}';
 	a_out text[] := '{}';
@@ -37,24 +41,34 @@ DECLARE
 	r_out text[];
 	r_val double precision[];
 	r_perf text[];
-	probe CONSTANT text :=
-		'SELECT array_agg(i.id), array_agg(l.observed_at), array_agg(l.output),'
-		' array_agg(l.value), array_agg(l.perfdata)'
-		' FROM unnest($1) i(id) CROSS JOIN LATERAL (SELECT h.observed_at, h.output, h.value, h.perfdata'
-		'   FROM %s h WHERE h.check_id = i.id'
-		'   ORDER BY h.observed_at DESC, h.id DESC LIMIT 1) l';
 BEGIN
-	FOR p IN SELECT name FROM history_partitions() ORDER BY day DESC LOOP
+	FOR d IN SELECT day FROM history_partitions() ORDER BY day DESC LOOP
 		EXIT WHEN cardinality(todo) = 0;
-		EXECUTE format(probe, quote_ident(p.name)) INTO r_id, r_at, r_out, r_val, r_perf USING todo;
-		CONTINUE WHEN r_id IS NULL;
-		a_id := a_id || r_id; a_at := a_at || r_at; a_out := a_out || r_out;
-		a_val := a_val || r_val; a_perf := a_perf || r_perf;
-		got := r_id;
-		todo := ARRAY(SELECT x FROM unnest(todo) x EXCEPT SELECT y FROM unnest(got) y);
+		lo := d::timestamp AT TIME ZONE 'UTC';
+		PERFORM FROM check_history h WHERE h.observed_at >= lo AND h.observed_at < hi LIMIT 1;
+		IF FOUND THEN
+			SELECT array_agg(i.id), array_agg(l.observed_at), array_agg(l.output),
+			       array_agg(l.value), array_agg(l.perfdata)
+			INTO r_id, r_at, r_out, r_val, r_perf
+			FROM unnest(todo) i(id) CROSS JOIN LATERAL (
+				SELECT h.observed_at, h.output, h.value, h.perfdata FROM check_history h
+				WHERE h.check_id = i.id AND h.observed_at >= lo AND h.observed_at < hi
+				ORDER BY h.observed_at DESC, h.id DESC LIMIT 1) l;
+			IF r_id IS NOT NULL THEN
+				a_id := a_id || r_id; a_at := a_at || r_at; a_out := a_out || r_out;
+				a_val := a_val || r_val; a_perf := a_perf || r_perf;
+				todo := ARRAY(SELECT x FROM unnest(todo) x EXCEPT SELECT y FROM unnest(r_id) y);
+			END IF;
+		END IF;
+		hi := lo;
 	END LOOP;
 	IF cardinality(todo) > 0 THEN
-		EXECUTE format(probe, 'check_history') INTO r_id, r_at, r_out, r_val, r_perf USING todo;
+		SELECT array_agg(i.id), array_agg(l.observed_at), array_agg(l.output),
+		       array_agg(l.value), array_agg(l.perfdata)
+		INTO r_id, r_at, r_out, r_val, r_perf
+		FROM unnest(todo) i(id) CROSS JOIN LATERAL (
+			SELECT h.observed_at, h.output, h.value, h.perfdata FROM check_history h
+			WHERE h.check_id = i.id ORDER BY h.observed_at DESC, h.id DESC LIMIT 1) l;
 		IF r_id IS NOT NULL THEN
 			a_id := a_id || r_id; a_at := a_at || r_at; a_out := a_out || r_out;
 			a_val := a_val || r_val; a_perf := a_perf || r_perf;
