@@ -299,6 +299,12 @@ function problemRow(c) {
     actions);
 }
 
+// Into an empty table (the first paint after login or a reload) only the
+// first FIRST_ROWS rows go at once - more than a screen holds - and the
+// rest after the frame that paints them: 500 rows built at once cost a few
+// hundred ms of a loaded phone or VM before anything shows.
+const FIRST_ROWS = 60;
+
 function renderProblems(changedId) {
   const tbody = $("#problems tbody");
   if (!tbody) return;
@@ -306,7 +312,11 @@ function renderProblems(changedId) {
   const keep = new Map();
   for (const tr of tbody.children) keep.set(Number(tr.dataset.checkId), tr);
   const rows = [];
-  const limit = Math.min(list.length, S.problemLimit || 1000);
+  let limit = Math.min(list.length, S.problemLimit || 1000);
+  if (!tbody.firstChild && limit > FIRST_ROWS) {
+    limit = FIRST_ROWS;
+    requestAnimationFrame(() => setTimeout(() => renderProblems(), 0));
+  }
   for (let i = 0; i < limit; i++) {
     const c = list[i];
     let tr = keep.get(c.id);
@@ -338,8 +348,9 @@ function renderProblems(changedId) {
   }
   $("#problems-empty").hidden = list.length > 0;
   const more = $("#problems-more");
-  more.hidden = list.length <= limit;
-  more.textContent = "Show " + fmtNum(list.length - limit) + " more";
+  const shown = Math.min(list.length, S.problemLimit || 1000);
+  more.hidden = list.length <= shown;
+  more.textContent = "Show " + fmtNum(list.length - shown) + " more";
   if (S.sel >= rows.length) S.sel = rows.length - 1;
   markSel();
 }
