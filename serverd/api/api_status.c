@@ -14,49 +14,264 @@
 #include "timeutil.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /*
- * The problems are built here rather than with check_json() per row: that
- * function reads the last result once per column it expands and asks for
- * downtimes per check, which at 500 problems cost seconds. Here the last
- * result is one LATERAL index probe per problem and the active downtimes
- * are read once. The "state" object has exactly check_state_json()'s keys
- * (sql/001_init.sql): change both together.
+ * Right after a change the answer is computed again; at 10,000 checks with
+ * 500 problems that must stay within the budget (DESIGN.md: p99 <= 30 ms).
+ * So PostgreSQL does only what needs the data, set-based, and the JSON is
+ * written here:
+ *
+ *  - counts: one pass over check_state grouped by status, the disabled
+ *    checks (few; a partial index, sql/008_face_fast.sql) left out by an
+ *    anti-join, instead of joining 10,000 states with their checks;
+ *  - problems: the non-OK states (one pass over check_state), their check
+ *    and agent by primary key, the newest result of all of them at once
+ *    with check_last_many() (008: the day partitions newest first, one
+ *    probe per check into the partition that has its result, instead of a
+ *    probe into every partition per check), the active downtimes read once;
+ *    availability is not part of this answer and is not computed;
+ *  - plain columns (timestamps as microseconds): json_build_object() and
+ *    its kin cost ~20 us a problem in PostgreSQL (a type lookup per
+ *    argument per call), writing the same JSON here costs ~1 us.
+ *
+ * The counts and totals ride in the "head" column of the first row only
+ * (the LEFT JOIN keeps one row when nothing is wrong), so the answer is one
+ * statement and one snapshot. A problem object has check_def_json()'s keys
+ * plus "agent_name", and its "state" exactly check_state_json()'s keys
+ * (sql/001_init.sql): change them together. Values are written as
+ * PostgreSQL's JSON functions write them: timestamps by rfc3339() (same
+ * text as rfc3339_format()), numbers as their text output (NaN and
+ * Infinity quoted as strings), strings escaped as escape_json() does.
  */
-static const struct db_stmt q_status = { "status",
-	"WITH dt AS MATERIALIZED (SELECT check_id, agent_id FROM downtimes"
-	"  WHERE start_at <= now() AND end_at > now())"
-	" SELECT json_build_object("
-	" 'counts', (SELECT json_build_object("
-	"    'OK', count(*) FILTER (WHERE s.status = 0),"
-	"    'WARNING', count(*) FILTER (WHERE s.status = 1),"
-	"    'CRITICAL', count(*) FILTER (WHERE s.status = 2),"
-	"    'UNKNOWN', count(*) FILTER (WHERE s.status = 3),"
-	"    'PENDING', count(*) FILTER (WHERE s.status IS NULL))"
-	"    FROM check_state s JOIN checks c ON c.id = s.check_id WHERE c.enabled),"
-	" 'agents', (SELECT json_build_object("
-	"    'up', count(*) FILTER (WHERE state = 'up'),"
-	"    'down', count(*) FILTER (WHERE state = 'down'),"
-	"    'new', count(*) FILTER (WHERE state = 'new')) FROM agents),"
-	" 'problems', COALESCE((SELECT json_agg(check_def_json(c) || jsonb_build_object("
-	"    'agent_name', a.name, 'state', jsonb_build_object("
-	"      'status', status_name(s.status), 'state_type', s.state_type,"
-	"      'attempt', s.attempt, 'since', rfc3339(s.since),"
-	"      'last_result_at', rfc3339(l.observed_at), 'output', l.output,"
-	"      'value', l.value, 'perfdata', l.perfdata, 'acknowledged', s.acknowledged,"
-	"      'in_downtime', (c.id IN (SELECT check_id FROM dt WHERE check_id IS NOT NULL)"
-	"        OR c.agent_id IN (SELECT agent_id FROM dt WHERE agent_id IS NOT NULL)),"
-	"      'flapping', s.flapping, 'flap_pct', s.flap_pct,"
-	"      'last_notified_at', rfc3339(s.last_notified_at)))"
-	"    ORDER BY CASE s.status WHEN 2 THEN 0 WHEN 3 THEN 1 ELSE 2 END, s.since, c.id)"
-	"    FROM checks c JOIN check_state s ON s.check_id = c.id JOIN agents a ON a.id = c.agent_id"
-	"    LEFT JOIN LATERAL (SELECT h.output, h.value, h.perfdata, h.observed_at"
-	"      FROM check_history h WHERE h.check_id = c.id"
-	"      ORDER BY h.observed_at DESC, h.id DESC LIMIT 1) l ON true"
-	"    WHERE c.enabled AND s.status > 0), '[]'::json),"
-	" 'last_event_id', (SELECT COALESCE(max(id), 0) FROM events))", 0 };
+enum {
+	C_HEAD, C_ID, C_AGENT_ID, C_NAME, C_TYPE, C_PARAMS, C_WARNING, C_CRITICAL,
+	C_MAX_ATTEMPTS, C_ENABLED, C_CONTACTS, C_CREATED, C_UPDATED, C_AGENT_NAME,
+	C_STATUS, C_STATE_TYPE, C_ATTEMPT, C_SINCE, C_LAST, C_OUTPUT, C_VALUE,
+	C_PERFDATA, C_ACK, C_IN_DOWNTIME, C_FLAPPING, C_FLAP_PCT, C_NOTIFIED, C_NCOLS
+};
+
+#define US(t) "(extract(epoch FROM " t ") * 1000000)::int8"
+
+static const struct db_stmt q_status = { "status_fast",
+	"WITH p AS MATERIALIZED (SELECT check_id, agent_id, status, state_type, attempt, since,"
+	"    acknowledged, flapping, flap_pct, last_notified_at FROM check_state WHERE status > 0),"
+	" l AS MATERIALIZED (SELECT * FROM check_last_many(ARRAY(SELECT check_id FROM p))),"
+	" dt AS MATERIALIZED (SELECT check_id, agent_id FROM downtimes"
+	"    WHERE start_at <= now() AND end_at > now()),"
+	" n AS MATERIALIZED (SELECT s.status, count(*) AS n FROM check_state s"
+	"    WHERE NOT EXISTS (SELECT FROM checks c WHERE c.id = s.check_id AND NOT c.enabled)"
+	"    GROUP BY s.status),"
+	" head AS (SELECT concat_ws(' ',"
+	"    COALESCE((SELECT n FROM n WHERE status = 0), 0),"
+	"    COALESCE((SELECT n FROM n WHERE status = 1), 0),"
+	"    COALESCE((SELECT n FROM n WHERE status = 2), 0),"
+	"    COALESCE((SELECT n FROM n WHERE status = 3), 0),"
+	"    COALESCE((SELECT n FROM n WHERE status IS NULL), 0),"
+	"    a.up, a.down, a.new, (SELECT COALESCE(max(id), 0) FROM events)) AS head"
+	"    FROM (SELECT count(*) FILTER (WHERE state = 'up') AS up,"
+	"      count(*) FILTER (WHERE state = 'down') AS down,"
+	"      count(*) FILTER (WHERE state = 'new') AS new FROM agents) a)"
+	" SELECT CASE WHEN x.ord IS NULL OR x.ord = 1 THEN head.head END,"
+	"  x.id, x.agent_id, x.name, x.type, x.params, x.warning, x.critical, x.max_attempts,"
+	"  x.enabled, x.contacts, x.created_us, x.updated_us, x.agent_name, x.status,"
+	"  x.state_type, x.attempt, x.since_us, x.last_us, x.output, x.value, x.perfdata,"
+	"  x.acknowledged, x.in_downtime, x.flapping, x.flap_pct, x.notified_us"
+	" FROM head LEFT JOIN ("
+	"  SELECT row_number() OVER (ORDER BY CASE p.status WHEN 2 THEN 0 WHEN 3 THEN 1 ELSE 2 END,"
+	"      p.since, p.check_id) AS ord,"
+	"    c.id, c.agent_id, c.name, c.type, c.params, c.warning, c.critical, c.max_attempts,"
+	"    c.enabled, c.contacts, " US("c.created_at") " AS created_us,"
+	"    " US("c.updated_at") " AS updated_us, a.name AS agent_name, p.status,"
+	"    p.state_type, p.attempt, " US("p.since") " AS since_us,"
+	"    " US("l.observed_at") " AS last_us, l.output, l.value, l.perfdata, p.acknowledged,"
+	"    (p.check_id IN (SELECT check_id FROM dt WHERE check_id IS NOT NULL)"
+	"      OR p.agent_id IN (SELECT agent_id FROM dt WHERE agent_id IS NOT NULL)) AS in_downtime,"
+	"    p.flapping, p.flap_pct, " US("p.last_notified_at") " AS notified_us"
+	"  FROM p"
+	"  CROSS JOIN LATERAL (SELECT * FROM checks c WHERE c.id = p.check_id OFFSET 0) c"
+	"  CROSS JOIN LATERAL (SELECT a.name FROM agents a WHERE a.id = c.agent_id OFFSET 0) a"
+	"  LEFT JOIN l ON l.check_id = p.check_id"
+	"  WHERE c.enabled) x ON true"
+	" ORDER BY x.ord", 0 };
+
+/* A JSON string as PostgreSQL's escape_json() writes it. */
+static void
+add_json_str(struct buf *b, const char *s)
+{
+	const char *run = s;
+
+	buf_adds(b, "\"");
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		const char *esc = NULL;
+		char u[8];
+
+		switch (ch) {
+		case '\b': esc = "\\b"; break;
+		case '\f': esc = "\\f"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		default:
+			if (ch < ' ') {
+				snprintf(u, sizeof(u), "\\u%04x", ch);
+				esc = u;
+			}
+		}
+		if (esc) {
+			buf_add(b, run, (size_t)(s - run));
+			buf_adds(b, esc);
+			run = s + 1;
+		}
+	}
+	buf_add(b, run, (size_t)(s - run));
+	buf_adds(b, "\"");
+}
+
+/* "key": then the value of column col of row i, as kind says */
+enum jkind { J_STR, J_RAW, J_NUM, J_BOOL, J_TIME, J_STATUS, J_INT8_ARRAY };
+
+static void
+add_field(struct buf *b, const char *key, const PGresult *q, int i, int col, enum jkind kind)
+{
+	static const char *const names[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
+	const char *v = PQgetvalue(q, i, col);
+	char t[RFC3339_LEN];
+	long long n;
+
+	buf_addf(b, "\"%s\": ", key);
+	if (PQgetisnull(q, i, col)) {
+		buf_adds(b, "null");
+		return;
+	}
+	switch (kind) {
+	case J_STR:
+		add_json_str(b, v);
+		break;
+	case J_RAW:     /* integers, jsonb */
+		buf_adds(b, v);
+		break;
+	case J_NUM:     /* float text output: NaN and the infinities are no JSON numbers */
+		if (strcmp(v, "NaN") == 0 || strcmp(v, "Infinity") == 0 || strcmp(v, "-Infinity") == 0)
+			add_json_str(b, v);
+		else
+			buf_adds(b, v);
+		break;
+	case J_BOOL:
+		buf_adds(b, v[0] == 't' ? "true" : "false");
+		break;
+	case J_TIME:
+		rfc3339_format((int64_t)strtoll(v, NULL, 10), t);
+		add_json_str(b, t);
+		break;
+	case J_STATUS:
+		n = strtoll(v, NULL, 10);
+		if (n >= 0 && n <= 3)
+			add_json_str(b, names[n]);
+		else
+			buf_adds(b, "null");
+		break;
+	case J_INT8_ARRAY:   /* "{1,2}" -> [1, 2], as to_jsonb() writes it */
+		buf_adds(b, "[");
+		for (v++; *v && *v != '}'; v++)
+			if (*v == ',')
+				buf_adds(b, ", ");
+			else
+				buf_add(b, v, 1);
+		buf_adds(b, "]");
+		break;
+	}
+}
+
+/*
+ * The answer without "server_time" ("{...}", NUL-terminated) built from
+ * q_status's rows, or NULL when out of memory or the result is malformed.
+ */
+static char *
+status_json(const PGresult *q, size_t *len)
+{
+	long long h[9];
+	struct buf b;
+	int i, n = PQntuples(q);
+
+	if (n < 1 || PQnfields(q) != C_NCOLS || PQgetisnull(q, 0, C_HEAD) ||
+	    sscanf(PQgetvalue(q, 0, C_HEAD), "%lld %lld %lld %lld %lld %lld %lld %lld %lld",
+	    &h[0], &h[1], &h[2], &h[3], &h[4], &h[5], &h[6], &h[7], &h[8]) != 9)
+		return NULL;
+	buf_init(&b, (size_t)1 << 30);
+	buf_addf(&b, "{\"counts\": {\"OK\": %lld, \"WARNING\": %lld, \"CRITICAL\": %lld, "
+	    "\"UNKNOWN\": %lld, \"PENDING\": %lld}, \"agents\": {\"up\": %lld, \"down\": %lld, "
+	    "\"new\": %lld}, \"problems\": [", h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
+	for (i = 0; i < n; i++) {
+		if (PQgetisnull(q, i, C_ID))
+			continue;   /* the head's row when nothing is wrong */
+		buf_adds(&b, i ? ", {" : "{");
+		add_field(&b, "id", q, i, C_ID, J_RAW);
+		buf_adds(&b, ", ");
+		add_field(&b, "agent_id", q, i, C_AGENT_ID, J_RAW);
+		buf_adds(&b, ", ");
+		add_field(&b, "name", q, i, C_NAME, J_STR);
+		buf_adds(&b, ", ");
+		add_field(&b, "type", q, i, C_TYPE, J_STR);
+		buf_adds(&b, ", ");
+		add_field(&b, "params", q, i, C_PARAMS, J_RAW);
+		buf_adds(&b, ", ");
+		add_field(&b, "warning", q, i, C_WARNING, J_STR);
+		buf_adds(&b, ", ");
+		add_field(&b, "critical", q, i, C_CRITICAL, J_STR);
+		buf_adds(&b, ", ");
+		add_field(&b, "max_attempts", q, i, C_MAX_ATTEMPTS, J_RAW);
+		buf_adds(&b, ", ");
+		add_field(&b, "enabled", q, i, C_ENABLED, J_BOOL);
+		buf_adds(&b, ", ");
+		add_field(&b, "contacts", q, i, C_CONTACTS, J_INT8_ARRAY);
+		buf_adds(&b, ", ");
+		add_field(&b, "created_at", q, i, C_CREATED, J_TIME);
+		buf_adds(&b, ", ");
+		add_field(&b, "updated_at", q, i, C_UPDATED, J_TIME);
+		buf_adds(&b, ", ");
+		add_field(&b, "agent_name", q, i, C_AGENT_NAME, J_STR);
+		buf_adds(&b, ", \"state\": {");
+		add_field(&b, "status", q, i, C_STATUS, J_STATUS);
+		buf_adds(&b, ", ");
+		add_field(&b, "state_type", q, i, C_STATE_TYPE, J_STR);
+		buf_adds(&b, ", ");
+		add_field(&b, "attempt", q, i, C_ATTEMPT, J_RAW);
+		buf_adds(&b, ", ");
+		add_field(&b, "since", q, i, C_SINCE, J_TIME);
+		buf_adds(&b, ", ");
+		add_field(&b, "last_result_at", q, i, C_LAST, J_TIME);
+		buf_adds(&b, ", ");
+		add_field(&b, "output", q, i, C_OUTPUT, J_STR);
+		buf_adds(&b, ", ");
+		add_field(&b, "value", q, i, C_VALUE, J_NUM);
+		buf_adds(&b, ", ");
+		add_field(&b, "perfdata", q, i, C_PERFDATA, J_STR);
+		buf_adds(&b, ", ");
+		add_field(&b, "acknowledged", q, i, C_ACK, J_BOOL);
+		buf_adds(&b, ", ");
+		add_field(&b, "in_downtime", q, i, C_IN_DOWNTIME, J_BOOL);
+		buf_adds(&b, ", ");
+		add_field(&b, "flapping", q, i, C_FLAPPING, J_BOOL);
+		buf_adds(&b, ", ");
+		add_field(&b, "flap_pct", q, i, C_FLAP_PCT, J_NUM);
+		buf_adds(&b, ", ");
+		add_field(&b, "last_notified_at", q, i, C_NOTIFIED, J_TIME);
+		buf_adds(&b, "}}");
+	}
+	buf_addf(&b, "], \"last_event_id\": %lld}", h[8]);
+	if (b.failed) {
+		buf_free(&b);
+		return NULL;
+	}
+	*len = b.len;
+	return buf_take(&b);
+}
 
 static const struct db_stmt q_ping = { "healthz", "SELECT 1", 0 };
 
@@ -68,48 +283,88 @@ static const struct db_stmt q_ping = { "healthz", "SELECT 1", 0 };
  * acknowledgement expiry, which their jobs then write), /status answers
  * from memory. A change through another serverd is seen when its NOTIFY
  * arrives (a millisecond or so).
+ *
+ * After a change, the requests that arrive while one of them computes the
+ * answer for the same generation wait for it instead of running the same
+ * query beside it (every open page asks about a second after a change):
+ * its snapshot is taken after that generation was read, so it holds every
+ * change the waiters could have seen. A request under a newer generation
+ * computes its own.
  */
 #define STATUS_CACHE_MS 5000
 
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cache_cv = PTHREAD_COND_INITIALIZER;
 static char *cache_text;        /* "{...}" without server_time; owned here */
 static size_t cache_len;
 static uint64_t cache_gen;
 static int64_t cache_at_ms;
+static uint64_t busy_gen;       /* generation being computed, 0 when none */
 
-/* A copy of the cached text, or NULL when stale. */
+/* a copy of the cached text if it is fresh for gen; with cache_mu held */
 static char *
-cache_get(size_t *len)
+cache_copy(uint64_t gen, int64_t now_ms, size_t *len)
 {
-	char *t = NULL;
-	uint64_t g = stream_generation();
+	char *t;
 
-	pthread_mutex_lock(&cache_mu);
-	if (g != 0 && cache_text && cache_gen == g && mono_now_ms() - cache_at_ms < STATUS_CACHE_MS &&
-	    (t = malloc(cache_len + 1)) != NULL) {
+	if (gen == 0 || cache_text == NULL || cache_gen != gen || now_ms - cache_at_ms >= STATUS_CACHE_MS)
+		return NULL;
+	if ((t = malloc(cache_len + 1)) != NULL) {
 		memcpy(t, cache_text, cache_len + 1);
 		*len = cache_len;
+	}
+	return t;
+}
+
+/*
+ * A copy of the cached text for generation gen, waiting while another
+ * request computes exactly that generation; or NULL, and then *mine is 1
+ * when this request computes it (it must call cache_done()).
+ */
+static char *
+cache_get(uint64_t gen, size_t *len, int *mine)
+{
+	char *t;
+
+	*mine = 0;
+	pthread_mutex_lock(&cache_mu);
+	while ((t = cache_copy(gen, mono_now_ms(), len)) == NULL && gen != 0 && busy_gen == gen)
+		pthread_cond_wait(&cache_cv, &cache_mu);
+	if (t == NULL && gen != 0 && busy_gen == 0) {
+		busy_gen = gen;
+		*mine = 1;
 	}
 	pthread_mutex_unlock(&cache_mu);
 	return t;
 }
 
+/*
+ * Keeps text (NULL: the query failed) as the answer for gen unless a newer
+ * one is kept already; mine: this request was the one computing (it ends
+ * that, and wakes the waiters).
+ */
 static void
-cache_put(const char *text, uint64_t gen, int64_t at_ms)
+cache_done(const char *text, size_t len, uint64_t gen, int64_t at_ms, int mine)
 {
-	char *t = strdup(text);
+	char *t = text && gen != 0 ? malloc(len + 1) : NULL;
 
-	if (t == NULL || gen == 0) {
-		free(t);
-		return;
-	}
+	if (t)
+		memcpy(t, text, len + 1);
 	pthread_mutex_lock(&cache_mu);
-	free(cache_text);
-	cache_text = t;
-	cache_len = strlen(t);
-	cache_gen = gen;
-	cache_at_ms = at_ms;
+	if (t && gen >= cache_gen) {
+		free(cache_text);
+		cache_text = t;
+		t = NULL;
+		cache_len = len;
+		cache_gen = gen;
+		cache_at_ms = at_ms;
+	}
+	if (mine) {
+		busy_gen = 0;
+		pthread_cond_broadcast(&cache_cv);
+	}
 	pthread_mutex_unlock(&cache_mu);
+	free(t);
 }
 
 void
@@ -119,28 +374,34 @@ api_status(struct req *r, struct resp *rs)
 	int64_t at = mono_now_ms();
 	char now[RFC3339_LEN], *text;
 	size_t len = 0;
+	int mine;
 	struct buf b;
 	struct MHD_Response *mr;
-	PGresult *q = NULL;
+	PGresult *q;
 
-	if ((text = cache_get(&len)) == NULL) {
+	if ((text = cache_get(gen, &len, &mine)) == NULL) {
 		q = db_exec(r->db, &q_status, NULL);
 		if (!db_ok(q, PGRES_TUPLES_OK)) {
+			cache_done(NULL, 0, gen, at, mine);
 			resp_db_error(rs, r->db, q);
 			PQclear(q);
 			return;
 		}
-		cache_put(PQgetvalue(q, 0, 0), gen, at);
-		len = (size_t)PQgetlength(q, 0, 0);
+		text = status_json(q, &len);
+		PQclear(q);
+		cache_done(text, len, gen, at, mine);
+		if (text == NULL) {
+			resp_error(rs, 500, NULL, "out of memory");
+			return;
+		}
 	}
 	/* {"server_time": "...", + the rest after the opening brace */
 	rfc3339_format(time_now_us(), now);
 	buf_init(&b, (size_t)1 << 30);
 	buf_addf(&b, "{\"server_time\": \"%s\", ", now);
-	buf_add(&b, (text ? text : PQgetvalue(q, 0, 0)) + 1, len - 1);
+	buf_add(&b, text + 1, len - 1);
 	buf_adds(&b, "\n");
 	free(text);
-	PQclear(q);
 	if (b.failed) {
 		buf_free(&b);
 		resp_error(rs, 500, NULL, "out of memory");

@@ -149,7 +149,7 @@ function showLogin(msg) {
     try {
       await api("POST", "/api/v1/session", { token: input.value.trim() });
       input.value = "";
-      await start();
+      await start(true);
     } catch (x) {
       err.textContent = x.status === 401 ? "Unknown token." : x.message;
     }
@@ -267,9 +267,10 @@ function sortedProblems() {
     if (S.countFilter === "unacked" && (c.state.acknowledged || c.state.in_downtime)) return false;
     return matches(c.agent_name, c.name, c.state.output);
   });
+  const since = new Map(list.map((c) => [c.id, Date.parse(c.state.since) || 0]));
   list.sort((a, b) => (SEV[a.state.status] ?? 3) - (SEV[b.state.status] ?? 3)
     || (a.state.acknowledged ? 1 : 0) - (b.state.acknowledged ? 1 : 0)
-    || (Date.parse(a.state.since) || 0) - (Date.parse(b.state.since) || 0)
+    || since.get(a.id) - since.get(b.id)
     || a.id - b.id);
   return list;
 }
@@ -298,6 +299,12 @@ function problemRow(c) {
     actions);
 }
 
+// Into an empty table (the first paint after login or a reload) only the
+// first FIRST_ROWS rows go at once - more than a screen holds - and the
+// rest after the frame that paints them: 500 rows built at once cost a few
+// hundred ms of a loaded phone or VM before anything shows.
+const FIRST_ROWS = 60;
+
 function renderProblems(changedId) {
   const tbody = $("#problems tbody");
   if (!tbody) return;
@@ -305,7 +312,11 @@ function renderProblems(changedId) {
   const keep = new Map();
   for (const tr of tbody.children) keep.set(Number(tr.dataset.checkId), tr);
   const rows = [];
-  const limit = Math.min(list.length, S.problemLimit || 1000);
+  let limit = Math.min(list.length, S.problemLimit || 1000);
+  if (!tbody.firstChild && limit > FIRST_ROWS) {
+    limit = FIRST_ROWS;
+    requestAnimationFrame(() => setTimeout(() => renderProblems(), 0));
+  }
   for (let i = 0; i < limit; i++) {
     const c = list[i];
     let tr = keep.get(c.id);
@@ -321,17 +332,25 @@ function renderProblems(changedId) {
     rows.push(tr);
   }
   for (const tr of keep.values()) tr.remove();
-  // move rows into order without rebuilding the ones in place
-  let prev = null;
-  for (const tr of rows) {
-    const want = prev ? prev.nextSibling : tbody.firstChild;
-    if (want !== tr) tbody.insertBefore(tr, want);
-    prev = tr;
+  if (!tbody.firstChild) {
+    // the first paint: every row at once
+    const frag = document.createDocumentFragment();
+    frag.append(...rows);
+    tbody.append(frag);
+  } else {
+    // move rows into order without rebuilding the ones in place
+    let prev = null;
+    for (const tr of rows) {
+      const want = prev ? prev.nextSibling : tbody.firstChild;
+      if (want !== tr) tbody.insertBefore(tr, want);
+      prev = tr;
+    }
   }
   $("#problems-empty").hidden = list.length > 0;
   const more = $("#problems-more");
-  more.hidden = list.length <= limit;
-  more.textContent = "Show " + fmtNum(list.length - limit) + " more";
+  const shown = Math.min(list.length, S.problemLimit || 1000);
+  more.hidden = list.length <= shown;
+  more.textContent = "Show " + fmtNum(list.length - shown) + " more";
   if (S.sel >= rows.length) S.sel = rows.length - 1;
   markSel();
 }
@@ -421,21 +440,26 @@ async function loadDowntimes() {
   return m;
 }
 
+// The problems are painted from /status alone (one request; the one asked
+// for together with /session right after a login); agents, downtimes and
+// the day's events follow, in parallel, after that paint.
 async function loadOverviewData(first) {
-  const st = await api("GET", "/api/v1/status");
+  const pre = first ? S.prefetch : null;
+  S.prefetch = null;
+  const st = await (pre || api("GET", "/api/v1/status"));
   S.status = st;
   S.clockOffset = Date.parse(st.server_time) - Date.now();
   S.problems = new Map(st.problems.map((c) => [c.id, c]));
   renderCounts();
   renderProblems();
+  const evp = first ? api("GET", "/api/v1/events?since_id=" + Math.max(0, st.last_event_id - 200) + "&limit=200") : null;
   const [agents, dts] = await Promise.all([loadAgents(), loadDowntimes()]);
   S.agents = agents;
   S.downtimes = dts;
   renderProblems();
   renderAgents();
-  if (first) {
-    const since = Math.max(0, st.last_event_id - 200);
-    const ev = await api("GET", "/api/v1/events?since_id=" + since + "&limit=200");
+  if (evp) {
+    const ev = await evp;
     S.events = ev.items.reverse();
     renderEvents();
   }
@@ -457,13 +481,15 @@ async function renderOverview() {
     h("button", { id: "okline", class: "okline", type: "button", onclick: expandOk }, "…"),
     h("div", { id: "oklist" }),
     h("h2", {}, "Today's events"), h("div", { id: "events" }));
+  if (S.okOpen) expandOk().catch(() => {});
   await loadOverviewData(true);
 }
 
 async function expandOk() {
   const box = $("#oklist");
-  if (box.dataset.open) { delete box.dataset.open; box.replaceChildren(); return; }
+  if (box.dataset.open) { delete box.dataset.open; S.okOpen = false; box.replaceChildren(); return; }
   box.dataset.open = "1";
+  S.okOpen = true;   // stays open when the overview is drawn again (a stream reset)
   const tbody = h("tbody", {});
   let cursor = null;
   const more = h("button", { type: "button" }, "More");
@@ -565,18 +591,29 @@ function okZone(r) {
   return [a === "~" || a === "" ? -Infinity : Number(a), b === "" || b === undefined ? Infinity : Number(b)];
 }
 
-function chart(items, c) {
-  const pts = items.filter((i) => i.value !== null && i.value !== undefined)
-    .map((i) => [Date.parse(i.observed_at), i.value]).sort((a, b) => a[0] - b[0]);
+// The chart reads GET /api/v1/checks/{id}/summary (roll-ups, always
+// current), never raw history: the last hour by minute (<= 60 buckets), the
+// last day by hour (<= 24), the last 30 days by day (<= 30) - the API's own
+// defaults per bucket size. The line is each bucket's average, the shaded
+// band its min..max; the x axis is the whole window, so gaps show.
+const RANGES = {
+  hour: { by: "minute", ms: 3600e3, label: "hour", step: 60e3 },
+  day: { by: "hour", ms: 86400e3, label: "day", step: 3600e3 },
+  month: { by: "day", ms: 30 * 86400e3, label: "30 days", step: 86400e3 },
+};
+
+function chart(items, c, range, t0, t1) {
+  const pts = items.filter((i) => i.avg !== null && i.avg !== undefined)
+    .map((i) => [Date.parse(i.start) + range.step / 2, i.avg, i.min ?? i.avg, i.max ?? i.avg])
+    .sort((a, b) => a[0] - b[0]);
   const W = 600, H = 160;
   const el = svg("svg", { class: "chart", viewBox: "0 0 " + W + " " + H, preserveAspectRatio: "none", role: "img",
-    "aria-label": "value over time" });
-  if (pts.length < 2) {
-    const t = svg("text", { x: 10, y: 20 }); t.textContent = "not enough values to draw"; el.append(t);
+    "aria-label": "value over the last " + range.label, "data-by": range.by, "data-points": pts.length });
+  if (pts.length < 1) {
+    const t = svg("text", { x: 10, y: 20 }); t.textContent = "no values in the last " + range.label; el.append(t);
     return el;
   }
-  const t0 = pts[0][0], t1 = pts[pts.length - 1][0];
-  let lo = Math.min(...pts.map((p) => p[1])), hi = Math.max(...pts.map((p) => p[1]));
+  let lo = Math.min(...pts.map((p) => p[2])), hi = Math.max(...pts.map((p) => p[3]));
   for (const z of [okZone(c.warning), okZone(c.critical)]) {
     if (z) for (const b of z) if (isFinite(b)) { lo = Math.min(lo, b); hi = Math.max(hi, b); }
   }
@@ -589,10 +626,32 @@ function chart(items, c) {
     if (isFinite(z[1])) el.append(svg("rect", { class: cls, x: 0, y: 0, width: W, height: Math.max(0, Y(z[1])) }));
     if (isFinite(z[0])) el.append(svg("rect", { class: cls, x: 0, y: Y(z[0]), width: W, height: Math.max(0, H - Y(z[0])) }));
   }
-  el.append(svg("polyline", { class: "line", points: pts.map((p) => X(p[0]).toFixed(1) + "," + Y(p[1]).toFixed(1)).join(" ") }));
+  const xy = (t, v) => X(t).toFixed(1) + "," + Y(v).toFixed(1);
+  el.append(svg("polygon", { class: "range", points: pts.map((p) => xy(p[0], p[3]))
+    .concat(pts.slice().reverse().map((p) => xy(p[0], p[2]))).join(" ") }));
+  if (pts.length === 1) {
+    const p = pts[0], w = Math.max(2, (range.step / Math.max(1, t1 - t0)) * W / 2);
+    el.append(svg("polyline", { class: "line", points: (X(p[0]) - w).toFixed(1) + "," + Y(p[1]).toFixed(1)
+      + " " + (X(p[0]) + w).toFixed(1) + "," + Y(p[1]).toFixed(1) }));
+  } else {
+    el.append(svg("polyline", { class: "line", points: pts.map((p) => xy(p[0], p[1])).join(" ") }));
+  }
   const l1 = svg("text", { x: 4, y: 12 }); l1.textContent = String(hi); el.append(l1);
   const l2 = svg("text", { x: 4, y: H - 4 }); l2.textContent = String(lo); el.append(l2);
   return el;
+}
+
+async function loadChart(c, key) {
+  const range = RANGES[key];
+  S.chartRange = key;
+  const t1 = now(), t0 = t1 - range.ms;
+  const j = await api("GET", "/api/v1/checks/" + c.id + "/summary?by=" + range.by
+    + "&since=" + encodeURIComponent(new Date(t0).toISOString())
+    + "&until=" + encodeURIComponent(new Date(t1).toISOString()));
+  if (S.view !== "check" || S.viewId !== c.id || S.chartRange !== key) return;
+  $("#chart-title").textContent = "Value, last " + range.label;
+  for (const b of document.querySelectorAll("#chart-ranges button")) b.setAttribute("aria-pressed", String(b.dataset.range === key));
+  $("#check-chart").replaceChildren(chart(j.items, c, range, t0, t1));
 }
 
 function renderCheckState(c) {
@@ -653,7 +712,11 @@ async function renderCheckPage(id) {
   S.view = "check";
   S.viewId = id;
   main().replaceChildren(h("h1", { id: "check-title" }, "check " + id), h("div", { id: "check-state" }),
-    h("h2", {}, "Value, last day"), h("div", { id: "check-chart" }),
+    h("h2", { id: "chart-title" }, "Value, last day"),
+    h("p", { id: "chart-ranges", class: "ranges" }, Object.entries(RANGES).map(([k, r]) =>
+      h("button", { type: "button", "data-range": k, "aria-pressed": String(k === "day"),
+        onclick: () => { if (S.check) loadChart(S.check, k).catch((x) => { $("#check-chart").textContent = x.message; }); } }, r.label))),
+    h("div", { id: "check-chart" }),
     h("h2", {}, "Last 50 results"), h("div", { id: "check-history" }),
     h("h2", {}, "Notifications"), h("div", { id: "check-notifications" }),
     h("h2", {}, "Events"), h("div", { id: "events" }));
@@ -664,13 +727,11 @@ async function renderCheckPage(id) {
     main().replaceChildren(h("h1", {}, "check " + id), h("p", { class: "error" }, x.message));
     return;
   }
-  const since = new Date(now() - 86400e3).toISOString();
-  const [hist, day, notes, evs] = await Promise.all([
+  const [hist, notes, evs] = await Promise.all([
     api("GET", "/api/v1/checks/" + id + "/history?limit=50"),
-    api("GET", "/api/v1/checks/" + id + "/history?limit=1000&since=" + encodeURIComponent(since)),
     api("GET", "/api/v1/notifications?check_id=" + id + "&limit=50"),
-    api("GET", "/api/v1/events?check_id=" + id + "&limit=1000")]);
-  $("#check-chart").replaceChildren(chart(day.items, c));
+    api("GET", "/api/v1/events?check_id=" + id + "&limit=1000"),
+    loadChart(c, "day")]);
   $("#check-history").replaceChildren(h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "State"), h("th", {}, "Observed"),
     h("th", {}, "Value"), h("th", { class: "hide-s" }, "Output"))),
   h("tbody", {}, hist.items.map((i) => h("tr", {}, h("td", {}, stBadge(i.status)),
@@ -757,12 +818,14 @@ async function route() {
   const q = new URLSearchParams(location.search);
   let m;
   S.sel = -1;
+  if (!isOverviewRoute()) S.prefetch = null;
   try {
     if ((m = p.match(/^\/checks\/(\d+)\/?$/))) await renderCheckPage(Number(m[1]));
     else if ((m = p.match(/^\/agents\/(\d+)\/?$/))) await renderAgentPage(Number(m[1]));
     else if (q.get("view") === "events") await renderEventsView();
     else if (q.get("view") === "notifications") await renderNotificationsView();
     else { document.title = "custos"; await renderOverview(); }
+    S.prefetch = null;
   } catch (x) {
     if (x.status === 401) showLogin("Your session ended; log in again.");
     else main().append(h("p", { class: "error", role: "alert" }, x.message));
@@ -815,7 +878,20 @@ $("#filter").addEventListener("input", (e) => {
 
 // ---- start ---------------------------------------------------------------------------------
 
-async function start() {
+// The overview's /status is asked for together with /session (not after
+// it): from the login's Enter to the problems on screen is then the login
+// POST and one more round trip. Without a session both answer 401.
+function isOverviewRoute() {
+  const q = new URLSearchParams(location.search);
+  return !/^\/(checks|agents)\/\d+\/?$/.test(location.pathname) && !q.get("view");
+}
+
+async function start(loggedIn) {
+  // just logged in: the cookie is good, so the stream opens first (changes
+  // after the /status read below then reach the page)
+  if (loggedIn) connect();
+  const st = isOverviewRoute() ? api("GET", "/api/v1/status") : null;
+  if (st) st.catch(() => {});   // its failure is handled where it is used
   try {
     S.me = await api("GET", "/api/v1/session");
   } catch (x) {
@@ -826,7 +902,8 @@ async function start() {
   }
   $("#bar").hidden = false;
   document.body.dataset.role = S.me.role;
-  connect();
+  if (!loggedIn) connect();
+  S.prefetch = st;
   await route();
 }
 

@@ -121,6 +121,18 @@ wait_true(lambda: css("#check-title") and css("#check-title")[0].text == "web01/
           "then the check page itself")
 t.ok("sshd is gone\nsecond line" in text_of("#check-output"), "with the whole output")
 wait_css("svg.chart", "and a chart of its history")
+t.eq(css("svg.chart")[0].get_attribute("data-by"), "hour", "the chart shows the last day by hour")
+res = drv.execute_script("return performance.getEntriesByType('resource').map((e) => e.name)")
+t.ok(any("/api/v1/checks/%d/summary?by=hour&since=" % sshd in r for r in res) and
+     not any("/history?limit=1000" in r for r in res),
+     "the chart reads the summary API, not raw history", [r for r in res if "/checks/" in r])
+css('#chart-ranges button[data-range="hour"]')[0].click()
+wait_true(lambda: css("svg.chart")[0].get_attribute("data-by") == "minute",
+          "the hour switch redraws the chart by minute")
+st, summ, _ = env.api("GET", "/api/v1/checks/%d/summary?by=minute" % sshd, A)
+t.eq(int(css("svg.chart")[0].get_attribute("data-points")),
+     len([i for i in summ["items"] if i["avg"] is not None]),
+     "one point per minute bucket the summary API has")
 shot("03-check-page")
 
 # 4. an admin acknowledges it from the page and sees the mark
