@@ -333,8 +333,11 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 	 * cache starts again before the client hears that the write is done */
 	if (rt->need == NEED_ADMIN && rs->status < 400)
 		authcache_invalidate();
-	/* and what /api/v1/status remembers (stream.h) */
-	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && rs->status < 400)
+	/* and what /api/v1/status remembers (stream.h); a login or logout
+	 * changes nothing it shows, and a login is followed by /status at
+	 * once (the dashboard's first paint): answered from memory */
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && rs->status < 400 &&
+	    strcmp(url, "/api/v1/session") != 0)
 		stream_changed();
 	json_decref(r.body);
 }

@@ -18,6 +18,22 @@ aid, atok = env.make_agent("web01")
 hard = env.make_check(aid, "sshd", max_attempts=1)
 soft = env.make_check(aid, "disk", max_attempts=3)
 
+# Opens a stream once one is allowed: stream_max = 3 here, and a closed
+# stream frees its place only at its next heartbeat (1 s), so a test that
+# opened three must wait for that, not race it.
+def open_ok(**kw):
+    box = []
+
+    def once():
+        x = SSE(port, **kw)
+        if x.status == 200:
+            box.append(x)
+            return True
+        x.close()
+        return False
+    return box[0] if wait_for(once, 15) else None
+
+
 s = SSE(port)
 t.eq(s.status, 401, "no token: 401")
 s.close()
@@ -79,7 +95,7 @@ env.post_results(atok, [{"check_id": hard, "status": 0, "output": "back"}])
 env.post_results(atok, [{"check_id": hard, "status": 2, "output": "gone again"}])
 ids = [int(r[0]) for r in env.cluster.psql("SELECT id FROM events WHERE id > %d ORDER BY id" % last)]
 t.ok(len(ids) >= 2, "events happened while away", ids)
-s = SSE(port, V, {"Last-Event-ID": str(last)})
+s = open_ok(token=V, headers={"Last-Event-ID": str(last)})
 got = []
 f = None
 while len(got) < len(ids):
@@ -93,31 +109,19 @@ t.ok(f["data"]["id"] == hard and f["data"]["state"]["status"] == "CRITICAL",
 s.close()
 
 # the same through ?last_event_id= (for clients that cannot set headers)
-s = SSE(port, V, path="/api/v1/stream?last_event_id=%d" % ids[-2])
+s = open_ok(token=V, path="/api/v1/stream?last_event_id=%d" % ids[-2])
 f = s.frame()
 t.eq((f["event"], f["id"]), ("event", ids[-1]), "?last_event_id= resumes too")
 s.close()
 
 # a gap too old: a reset
 env.cluster.psql("INSERT INTO events (kind, agent_id) SELECT 'TEST', %d FROM generate_series(1, 1001)" % aid)
-s = SSE(port, V, {"Last-Event-ID": str(ids[-1])})
+s = open_ok(token=V, headers={"Last-Event-ID": str(ids[-1])})
 f = s.frame()
 t.eq(f["event"], "reset", "more than 1000 events missed: event: reset")
 s.close()
 
 # the cap: stream_max = 3
-# (the streams closed above free their places at their next heartbeat)
-def open_ok(**kw):
-    box = []
-
-    def once():
-        x = SSE(port, **kw)
-        if x.status == 200:
-            box.append(x)
-            return True
-        x.close()
-        return False
-    return box[0] if wait_for(once, 15) else None
 
 
 # more checks change in one commit than one round of lookups takes (512):
