@@ -141,4 +141,12 @@ m = e.wait_mail(lambda m: m["subject"] == "[custos] PROBLEM db01/postgres is CRI
 t.ok(m, "the problem held back while db01 was DOWN is told once it is UP")
 time.sleep(1.5)
 t.eq(len([m for m in e.sink.messages() if "db01/postgres" in m["subject"]]), 1, "... once")
+
+# a check with no result yet shows its agent's downtime too (sql/009)
+qid, _ = e.make_agent("quiet01")
+fresh = e.make_check(qid, "never-ran")
+st, _, _ = e.api("POST", "/api/v1/downtimes", A, {"agent_id": qid, "end": iso(600), "comment": "rack move"})
+st2, chk, _ = e.api("GET", "/api/v1/checks/%d" % fresh, A)
+t.eq((st, st2, chk["state"]["status"], chk["state"]["in_downtime"]), (201, 200, None, True),
+     "a check without results in its agent's downtime: in_downtime true")
 t.done()
