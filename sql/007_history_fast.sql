@@ -91,7 +91,7 @@ END $$;
 -- it agrees with the roll-ups and the watermark that statement reads.
 CREATE OR REPLACE FUNCTION history_raw_floor(lo timestamptz) RETURNS timestamptz
 LANGUAGE sql STABLE AS $$
-	SELECT COALESCE(GREATEST(lo, min(t.day)::timestamp AT TIME ZONE 'UTC'), 'infinity')
+	SELECT GREATEST(lo, COALESCE(min(t.day)::timestamp AT TIME ZONE 'UTC', 'infinity'))
 	FROM history_tops() t
 	WHERE t.day >= (lo AT TIME ZONE 'UTC')::date
 	  AND t.top > (SELECT last_id FROM rollup_watermark)
