@@ -87,7 +87,7 @@
 #define HISTORY_ROLLUP_CHUNK 500000    /* ids per roll-up transaction */
 #define HISTORY_TRIM_BATCH "50000"     /* roll-up rows per trimming DELETE */
 #define HISTORY_CACHE_DAYS 65536       /* days since 1970 remembered (to 2149) */
-#define HISTORY_DETACH_LOCK_TIMEOUT "2s" /* DETACH CONCURRENTLY's lock and wait */
+#define HISTORY_DETACH_LOCK_TIMEOUT "5s" /* DETACH CONCURRENTLY's lock and wait */
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv;
@@ -102,7 +102,8 @@ static unsigned char known_days[HISTORY_CACHE_DAYS / 8];
 static const struct db_stmt q_ensure = { "history_ensure",
 	"SELECT history_partition_ensure('epoch'::date + $1::integer)", 1 };
 static const struct db_stmt q_retention_list = { "history_retention_list",
-	"SELECT name, day - 'epoch'::date, state FROM history_retention_list($1::integer)", 1 };
+	"SELECT name, day - 'epoch'::date, state FROM history_retention_list($1::integer)"
+	" ORDER BY state <> 'pending', day", 1 };   /* a pending detach refuses any other */
 static const struct db_stmt q_session_trylock = { "history_session_trylock",
 	"SELECT pg_try_advisory_lock($1::integer, $2::integer)", 2 };
 static const struct db_stmt q_session_unlock = { "history_session_unlock",
