@@ -316,6 +316,7 @@ summary(struct req *r, struct resp *rs, const struct db_stmt *by_level, const ch
 		resp_error(rs, 500, NULL, "out of memory");
 		goto done;
 	}
+	/* MUST_FREE: the response owns text from here on (not when it fails) */
 	if ((mr = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE)) == NULL) {
 		free(text);
 		resp_error(rs, 500, NULL, "out of memory");
