@@ -15,8 +15,18 @@
  * per bucket. Roll-ups and watermark commit together, so the statement's
  * snapshot never counts a row twice or misses one. The raw rows are looked
  * for only from the oldest partition holding ids above the watermark
- * (history_raw_floor(); usually today's): probing every day of a month
- * through the check's index cost ~150 ms cold in bench/history. Minute buckets exist for
+ * (RAW_FLOOR, from history_tops() of sql/007; usually today's): probing
+ * every day of a month through the check's index cost ~150 ms cold in
+ * bench/history.
+ *
+ * Where the time of an hour-by-month summary went (bench/history, 1/10 of
+ * the issue's scale): ~10 ms of json_build_object/to_char over 720 buckets
+ * in PostgreSQL (now: plain columns, JSON made here with jansson), ~2-6 ms
+ * of history_raw_floor()'s one dynamic EXECUTE per partition (now an
+ * InitPlan over history_tops(), cached with the statement), and ~575 heap
+ * pages of rollup_hour per check (now an index-only scan of its covering
+ * primary key, ~10 pages); and one round trip for the existence of the
+ * check (now the same statement: no row means no check). Minute buckets exist for
  * rollup_minute_days and hour buckets for rollup_hour_days: older buckets
  * of those sizes are not answered (ask by=day).
  *
@@ -32,13 +42,16 @@
 #include "config.h"
 #include "api.h"
 #include "apiutil.h"
+#include "buf.h"
 #include "db.h"
 #include "strnum.h"
 #include "timeutil.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SUMMARY_MAX_BUCKETS 100000
 
@@ -54,22 +67,35 @@ static const struct {
 	[BY_DAY] = { "day", 86400000000LL, 90 * 86400000000LL },
 };
 
-/* a bucket's start: whole seconds, so to_char alone (rfc3339() costs a
- * regexp per bucket: 720 of them for a month by hour) */
-#define BUCKET_START "to_char(start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
 /* the first bucket start and the end of the last bucket touched by [$2, $3) */
 #define LO(u) "date_trunc('" u "', $2::timestamptz, 'UTC')"
 #define HI(u) "((date_trunc('" u "', $3::timestamptz - interval '1 microsecond', 'UTC')" \
 	" AT TIME ZONE 'UTC' + interval '1 " u "') AT TIME ZONE 'UTC')"
 
+/*
+ * Where raw rows may lie (history_raw_floor() of 007 written out, so that
+ * history_tops() is inlined into the statement's cached plan instead of
+ * being planned at every call of a non-inlinable SQL function): an
+ * InitPlan, evaluated once per request.
+ */
+#define RAW_FLOOR(u) \
+	"(SELECT GREATEST(" LO(u) ", COALESCE(min(t.day)::timestamp AT TIME ZONE 'UTC', 'infinity'))" \
+	"  FROM history_tops() t WHERE t.day >= (" LO(u) " AT TIME ZONE 'UTC')::date" \
+	"   AND t.top > (SELECT last_id FROM rollup_watermark))"
+
+/*
+ * One row per bucket with results, oldest first: the start (seconds since
+ * the epoch), count, checks (agents only), min, max, avg, ok, warning,
+ * critical, unknown, ok_ratio; the JSON text is put together in C from the
+ * columns' text (json_build_object over 720 buckets cost ~10 ms in
+ * PostgreSQL; building and dumping jansson objects ~4 ms here). No row at
+ * all: no such check; one row of nulls: the check has no results there.
+ */
 #define CHECK_SQL(t, u) \
-	"SELECT COALESCE(json_agg(json_build_object('start', " BUCKET_START ", 'count', n," \
-	"  'min', vmin, 'max', vmax, 'avg', CASE WHEN nv > 0 THEN vs / nv END," \
-	"  'ok', ok, 'warning', w, 'critical', c, 'unknown', u, 'ok_ratio', ok::float8 / n)" \
-	"  ORDER BY start), '[]')::text" \
-	" FROM (SELECT start, sum(count) n, sum(nvalues) nv, min(vmin) vmin, max(vmax) vmax," \
-	"   sum(vsum) vs, sum(ok) ok, sum(warning) w, sum(critical) c, sum(unknown) u" \
+	"SELECT extract(epoch FROM b.start)::bigint, b.n, NULL, b.vmin, b.vmax," \
+	"  CASE WHEN b.nv > 0 THEN b.vs / b.nv END, b.ok, b.w, b.c, b.u, b.ok::float8 / b.n" \
+	" FROM checks k LEFT JOIN LATERAL (SELECT start, sum(count) n, sum(nvalues) nv, min(vmin) vmin," \
+	"   max(vmax) vmax, sum(vsum) vs, sum(ok) ok, sum(warning) w, sum(critical) c, sum(unknown) u" \
 	"  FROM (SELECT x.start, x.count, x.nvalues, x.vmin, x.vmax, x.vsum, x.ok, x.warning," \
 	"    x.critical, x.unknown FROM " t " x" \
 	"    WHERE x.check_id = $1 AND x.start >= " LO(u) " AND x.start < $3::timestamptz" \
@@ -77,15 +103,16 @@ static const struct {
 	"   SELECT date_trunc('" u "', h.observed_at, 'UTC'), 1, (h.value IS NOT NULL)::int," \
 	"    h.value, h.value, COALESCE(h.value, 0), (h.status = 0)::int, (h.status = 1)::int," \
 	"    (h.status = 2)::int, (h.status = 3)::int FROM check_history h" \
-	"    WHERE h.check_id = $1 AND h.observed_at >= history_raw_floor(" LO(u) ") AND h.observed_at < " HI(u) \
+	"    WHERE h.check_id = $1 AND h.observed_at >= " RAW_FLOOR(u) " AND h.observed_at < " HI(u) \
 	"     AND h.id > (SELECT last_id FROM rollup_watermark)) r" \
-	"  GROUP BY start) b"
+	"  GROUP BY start) b ON true" \
+	" WHERE k.id = $1 ORDER BY b.start"
 
+/* the same columns per agent: ok..unknown count checks per worst state */
 #define AGENT_SQL(t, u) \
-	"SELECT COALESCE(json_agg(json_build_object('start', " BUCKET_START ", 'count', n," \
-	"  'checks', k, 'min', NULL, 'max', NULL, 'avg', NULL, 'ok', ok, 'warning', w," \
-	"  'critical', c, 'unknown', u, 'ok_ratio', ok::float8 / k) ORDER BY start), '[]')::text" \
-	" FROM (SELECT start, sum(n) n, count(*) k," \
+	"SELECT extract(epoch FROM b.start)::bigint, b.n, b.k, NULL, NULL, NULL, b.ok, b.w, b.c, b.u," \
+	"  b.ok::float8 / b.k" \
+	" FROM agents a LEFT JOIN LATERAL (SELECT start, sum(n) n, count(*) k," \
 	"   count(*) FILTER (WHERE c = 0 AND u = 0 AND w = 0) ok," \
 	"   count(*) FILTER (WHERE w > 0 AND c = 0 AND u = 0) w," \
 	"   count(*) FILTER (WHERE c > 0) c, count(*) FILTER (WHERE u > 0 AND c = 0) u" \
@@ -98,10 +125,11 @@ static const struct {
 	"    SELECT h.check_id, date_trunc('" u "', h.observed_at, 'UTC'), 1, (h.status = 1)::int," \
 	"     (h.status = 2)::int, (h.status = 3)::int FROM check_history h" \
 	"     WHERE h.check_id IN (SELECT id FROM checks WHERE agent_id = $1)" \
-	"      AND h.observed_at >= history_raw_floor(" LO(u) ") AND h.observed_at < " HI(u) \
+	"      AND h.observed_at >= " RAW_FLOOR(u) " AND h.observed_at < " HI(u) \
 	"      AND h.id > (SELECT last_id FROM rollup_watermark)) r" \
 	"   GROUP BY 1, 2) per" \
-	"  GROUP BY start) b"
+	"  GROUP BY start) b ON true" \
+	" WHERE a.id = $1 ORDER BY b.start"
 
 static const struct db_stmt q_check[] = {
 	[BY_MINUTE] = { "summary_check_minute", CHECK_SQL("rollup_minute", "minute"), 3 },
@@ -113,10 +141,6 @@ static const struct db_stmt q_agent[] = {
 	[BY_HOUR] = { "summary_agent_hour", AGENT_SQL("rollup_hour", "hour"), 3 },
 	[BY_DAY] = { "summary_agent_day", AGENT_SQL("rollup_day", "day"), 3 },
 };
-static const struct db_stmt q_check_exists = { "summary_check_exists",
-	"SELECT 1 FROM checks WHERE id = $1", 1 };
-static const struct db_stmt q_agent_exists = { "summary_agent_exists",
-	"SELECT 1 FROM agents WHERE id = $1", 1 };
 
 /* the current facts and their changes, newest first */
 static const struct db_stmt q_facts = { "agents_facts",
@@ -167,23 +191,119 @@ summary_args(struct req *r, struct resp *rs, enum bucket *by, int64_t *since, in
 	return 0;
 }
 
+/* two digits of v at p */
 static void
-summary(struct req *r, struct resp *rs, const struct db_stmt *exists,
-    const struct db_stmt *by_level, const char *what)
+put2(char *p, int v)
+{
+	p[0] = (char)('0' + v / 10 % 10);
+	p[1] = (char)('0' + v % 10);
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" of sec (seconds since the epoch, UTC); 0 or -1 */
+static int
+bucket_start(int64_t sec, char out[24])
+{
+	time_t t = (time_t)sec;
+	struct tm tm;
+	int y;
+
+	if (gmtime_r(&t, &tm) == NULL || (y = tm.tm_year + 1900) < 0 || y > 9999)
+		return -1;
+	put2(out, y / 100);
+	put2(out + 2, y % 100);
+	out[4] = '-';
+	put2(out + 5, tm.tm_mon + 1);
+	out[7] = '-';
+	put2(out + 8, tm.tm_mday);
+	out[10] = 'T';
+	put2(out + 11, tm.tm_hour);
+	out[13] = ':';
+	put2(out + 14, tm.tm_min);
+	out[16] = ':';
+	put2(out + 17, tm.tm_sec);
+	out[19] = 'Z';
+	out[20] = '\0';
+	return 0;
+}
+
+/*
+ * ,"key":value with the column's text as the value: PostgreSQL's output of
+ * integers and of float8 (shortest exact form) is JSON as it stands, but
+ * for SQL NULL, NaN and the infinities, which become null.
+ */
+static void
+add_num(struct buf *b, const char *key, const PGresult *q, int row, int col)
+{
+	const char *v = PQgetvalue(q, row, col);
+
+	buf_adds(b, key);
+	if (PQgetisnull(q, row, col) || v[0] == 'N' || v[0] == 'I' || (v[0] == '-' && v[1] == 'I'))
+		buf_adds(b, "null");
+	else
+		buf_add(b, v, (size_t)PQgetlength(q, row, col));
+}
+
+/* The answer's text from the rows of CHECK_SQL or AGENT_SQL, or NULL (out of memory). */
+static char *
+summary_text(const PGresult *q, int agent, const char *by, const char *since,
+    const char *until, size_t *len)
+{
+	struct buf b;
+	const char *sep = "";
+	int i;
+
+	buf_init(&b, (size_t)1 << 30);
+	buf_addf(&b, "{\"by\":\"%s\",\"since\":\"%s\",\"until\":\"%s\",\"items\":[", by, since, until);
+	for (i = 0; i < PQntuples(q); i++) {
+		char start[24];
+		const char *es;
+
+		if (PQgetisnull(q, i, 0))
+			continue;   /* the row of a check or agent without buckets */
+		if (bucket_start(str_to_ll(PQgetvalue(q, i, 0), INT64_MIN, INT64_MAX, &es), start) < 0)
+			continue;   /* beyond year 9999: not a bucket we store */
+		buf_addf(&b, "%s{\"start\":\"%s\"", sep, start);
+		add_num(&b, ",\"count\":", q, i, 1);
+		if (agent)
+			add_num(&b, ",\"checks\":", q, i, 2);
+		add_num(&b, ",\"min\":", q, i, 3);
+		add_num(&b, ",\"max\":", q, i, 4);
+		add_num(&b, ",\"avg\":", q, i, 5);
+		add_num(&b, ",\"ok\":", q, i, 6);
+		add_num(&b, ",\"warning\":", q, i, 7);
+		add_num(&b, ",\"critical\":", q, i, 8);
+		add_num(&b, ",\"unknown\":", q, i, 9);
+		add_num(&b, ",\"ok_ratio\":", q, i, 10);
+		buf_adds(&b, "}");
+		sep = ",";
+	}
+	buf_adds(&b, "]}\n");
+	if (b.failed) {
+		buf_free(&b);
+		return NULL;
+	}
+	*len = b.len;
+	return buf_take(&b);
+}
+
+static void
+summary(struct req *r, struct resp *rs, const struct db_stmt *by_level, const char *what)
 {
 	char id[24], sv[RFC3339_LEN], uv[RFC3339_LEN];
 	const char *v[3] = { id, sv, uv };
 	enum bucket by;
 	int64_t since, until;
 	PGresult *q = NULL;
-	json_t *items;
+	struct MHD_Response *mr;
+	char *text;
+	size_t len = 0;
 
 	if (summary_args(r, rs, &by, &since, &until) < 0)
 		return;
 	id_text(r->id[0], id);
 	rfc3339_format(since, sv);
 	rfc3339_format(until, uv);
-	q = db_exec(r->db, exists, v);
+	q = db_exec(r->db, &by_level[by], v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
 		resp_db_error(rs, r->db, q);
 		goto done;
@@ -192,18 +312,19 @@ summary(struct req *r, struct resp *rs, const struct db_stmt *exists,
 		resp_error(rs, 404, NULL, "no %s %lld", what, (long long)r->id[0]);
 		goto done;
 	}
-	PQclear(q);
-	q = db_exec(r->db, &by_level[by], v);
-	if (!db_ok(q, PGRES_TUPLES_OK) || PQntuples(q) != 1) {
-		resp_db_error(rs, r->db, q);
+	if ((text = summary_text(q, by_level == q_agent, buckets[by].name, sv, uv, &len)) == NULL) {
+		resp_error(rs, 500, NULL, "out of memory");
 		goto done;
 	}
-	if ((items = json_loads(PQgetvalue(q, 0, 0), 0, NULL)) == NULL) {
-		resp_error(rs, 500, NULL, "bad summary from the database");
+	/* MUST_FREE: the response owns text from here on (not when it fails) */
+	if ((mr = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE)) == NULL) {
+		free(text);
+		resp_error(rs, 500, NULL, "out of memory");
 		goto done;
 	}
-	resp_json(rs, 200, json_pack("{s:s,s:s,s:s,s:o}", "by", buckets[by].name,
-	    "since", sv, "until", uv, "items", items));
+	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	rs->status = 200;
+	rs->raw = mr;
 done:
 	PQclear(q);
 }
@@ -211,13 +332,13 @@ done:
 void
 api_checks_summary(struct req *r, struct resp *rs)
 {
-	summary(r, rs, &q_check_exists, q_check, "check");
+	summary(r, rs, q_check, "check");
 }
 
 void
 api_agents_summary(struct req *r, struct resp *rs)
 {
-	summary(r, rs, &q_agent_exists, q_agent, "agent");
+	summary(r, rs, q_agent, "agent");
 }
 
 void

@@ -150,6 +150,42 @@ t.eq(items, expected(posted, "hour", *span), "a late result is counted once afte
 st, items = summary(path, "minute", *span)
 t.eq(items, expected(posted, "minute", *span), "and once in the minute buckets")
 
+# late results of a past day, at an hour's edges, while the roll-up is held (the test owns the
+# window: rollup_hour locked, so the watermark cannot move): read raw from their old partition
+# at once (the raw floor goes back to it), then counted once from the roll-ups
+t.ok(wait_for(rolled_up), "roll-ups caught up before the held one")
+held_rollup = subprocess.Popen(
+    (["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else [])
+    + ["psql", "-X", "-q", "-t", "-A", env.cluster.conninfo],
+    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+held_rollup.stdin.write("BEGIN;\nLOCK TABLE rollup_hour IN EXCLUSIVE MODE;\nSELECT 'locked';\n")
+held_rollup.stdin.flush()
+t.eq(held_rollup.stdout.readline().strip(), "locked", "the test holds rollup_hour")
+P = (now - dt.timedelta(days=14)).replace(hour=12, minute=0, second=0, microsecond=0)
+US = dt.timedelta(microseconds=1)
+late2 = [(P - US, 0, 8.0), (P, 2, 4.0), (P + 3600 * S - US, 1, 6.0), (P + 3600 * S, 3, None)]
+st, b, _ = env.post_results(atok, [{"check_id": ca, "status": s_, "value": v, "observed_at": iso(w),
+                                    "result_id": "late2-%d" % i} for i, (w, s_, v) in enumerate(late2)])
+t.eq((st, b), (201, {"accepted": 4, "duplicates": 0}), "late results of a past day posted")
+posted += late2
+t.eq(q1("SELECT count(*) FROM check_history WHERE id > (SELECT last_id FROM rollup_watermark)"
+        " AND observed_at < now() - interval '13 days'"), "4", "they are above the watermark")
+pspan = (P - 3600 * S, P + 2 * 3600 * S)
+st, items = summary(path, "hour", *pspan)
+t.eq(items, expected(posted, "hour", *pspan), "hour buckets at once: :59:59.999999 and :00 apart")
+t.eq([i["count"] for i in items], [1, 2, 1], "bucket edges of a late past hour")
+mspan = (now - dt.timedelta(days=30), now)
+st, items = summary(path, "hour", *mspan)
+t.eq(items, expected(posted, "hour", *mspan), "hour buckets over 30 days, raw and rolled up merged")
+st, items = summary(path, "day", *mspan)
+t.eq(items, expected(posted, "day", *mspan), "day buckets over 30 days, raw and rolled up merged")
+held_rollup.stdin.write("ROLLBACK;\n\\q\n")
+held_rollup.stdin.flush()
+held_rollup.wait()
+t.ok(wait_for(rolled_up, 30), "roll-ups caught up with the late past results")
+st, items = summary(path, "hour", *mspan)
+t.eq(items, expected(posted, "hour", *mspan), "the late past results counted once from the roll-ups")
+
 # a result posted now (no observed_at) is visible at once in the default window
 st, b, _ = env.post_results(atok, {"check_id": cb, "status": 2, "value": 91.5})
 st, b, _ = api("GET", "/api/v1/checks/%d/summary" % cb, A)
@@ -241,24 +277,87 @@ st, items = summary("/api/v1/checks/%d" % cb, "minute", K, K + 60 * S)
 t.eq(items, expected(crash, "minute", K, K + 60 * S), "summary after the crash")
 
 # ---- retention on a restarted server ---------------------------------------------------------
-d40, d35 = (now - dt.timedelta(days=40)).date(), (now - dt.timedelta(days=35)).date()
+# Expired days in every state a retention run can meet: attached partitions (d40, d35), a
+# DETACH ... CONCURRENTLY interrupted half-way ("pending", d38), a table detached but not
+# dropped (d37); and a detached day table inside the window (din), which is not retention's.
+def pname(d):
+    return "check_history_p" + d.strftime("%Y%m%d")
+
+
+def psql_session(*stmts):
+    """the statements one by one in one session, outside any transaction block"""
+    cmd = ["psql", "-X", "-q", "-t", "-A", env.cluster.conninfo]
+    for st in stmts:
+        cmd += ["-c", st]
+    if os.getuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--"] + cmd
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
+def hold_reader():
+    """a session that holds check_history (ACCESS SHARE) until told to let go"""
+    h = subprocess.Popen(
+        (["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else [])
+        + ["psql", "-X", "-q", "-t", "-A", env.cluster.conninfo],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    h.stdin.write("BEGIN;\nSELECT count(*) >= 0 FROM check_history;\n")
+    h.stdin.flush()
+    return h, h.stdout.readline().strip() == "t"
+
+
+def let_go(h):
+    h.stdin.write("ROLLBACK;\n\\q\n")
+    h.stdin.flush()
+    h.wait()
+
+
+def state(d):
+    """'attached', 'pending', 'detached' or None (no such table)"""
+    return q1("SELECT CASE WHEN i.inhrelid IS NULL THEN 'detached' WHEN i.inhdetachpending"
+              " THEN 'pending' ELSE 'attached' END FROM pg_class c LEFT JOIN pg_inherits i"
+              " ON i.inhrelid = c.oid WHERE c.relname = '%s'" % pname(d))
+
+
+d40, d38, d37, d35 = [(now - dt.timedelta(days=k)).date() for k in (40, 38, 37, 35)]
+din = (now - dt.timedelta(days=20)).date()
+xid, _ = env.make_agent("facts-x")
+yid, _ = env.make_agent("facts-y")
 env.server.stop()
 psql("CREATE TABLE deleted_log (n int);"
      "CREATE FUNCTION log_delete() RETURNS trigger LANGUAGE plpgsql AS"
      " $$BEGIN INSERT INTO deleted_log VALUES (1); RETURN OLD; END$$;"
      "CREATE TRIGGER history_deletes BEFORE DELETE ON check_history"
      " FOR EACH ROW EXECUTE FUNCTION log_delete()")
-for d in (d40, d35):
+for d in (d40, d38, d37, d35):
     psql("SELECT history_partition_ensure('%s')" % d)
     psql("INSERT INTO check_history (check_id, agent_id, status, observed_at)"
          " SELECT %d, %d, 0, '%s'::timestamptz + g * interval '1 minute'"
          " FROM generate_series(0, 99) g" % (ca, aid, d.isoformat() + "T00:00:00Z"))
 psql("INSERT INTO rollup_minute (check_id, start, count, nvalues, vsum, ok, warning, critical,"
      " unknown) VALUES (%d, now() - interval '3 days', 1, 0, 0, 1, 0, 0, 0)" % ca)
+# d38: a reader holds check_history, so the detach's wait for it times out half-way
+holder, held = hold_reader()
+t.ok(held, "a reader holds check_history")
+out = psql_session("SET lock_timeout = '200ms'",
+                   "ALTER TABLE check_history DETACH PARTITION %s CONCURRENTLY" % pname(d38))
+let_go(holder)
+t.ok("lock timeout" in out.stderr and state(d38) == "pending",
+     "a DETACH CONCURRENTLY interrupted half-way leaves its partition pending", out.stderr)
+psql("ALTER TABLE check_history DETACH PARTITION %s" % pname(d37))
+psql("CREATE TABLE %s (LIKE check_history)" % pname(din))
+t.eq([state(d) for d in (d40, d38, d37, d35, din)],
+     ["attached", "pending", "detached", "attached", "detached"], "the states retention will meet")
+# facts history: X's two old entries go, its recent one stays; Y keeps its newest though old
+for agent, days in ((xid, 45), (xid, 40), (xid, 1), (yid, 50), (yid, 45)):
+    psql("INSERT INTO agent_facts_history (agent_id, changed_at, facts) VALUES"
+         " (%d, now() - interval '%d days', '{\"age\": %d}')" % (agent, days, days))
 kept = q1("SELECT count(*) FROM check_history WHERE observed_at >= now() - interval '31 days'")
-t.ok(part(d40) and part(d35), "old partitions present before the restart")
 env.server.start()
-t.ok(wait_for(lambda: not part(d40) and not part(d35), 30), "retention dropped the old partitions")
+t.ok(wait_for(lambda: all(state(d) is None for d in (d40, d38, d37, d35)), 30),
+     "retention finished the pending detach, dropped the detached table and the old partitions",
+     [state(d) for d in (d40, d38, d37, d35)])
+t.eq(state(din), "detached", "a detached table of a day inside the window is left alone")
+psql("DROP TABLE %s" % pname(din))
 t.eq(q1("SELECT count(*) FROM check_history WHERE observed_at < now() - interval '32 days'"), "0",
      "their rows are gone")
 t.eq(q1("SELECT count(*) FROM check_history WHERE observed_at >= now() - interval '31 days'"), kept,
@@ -266,8 +365,62 @@ t.eq(q1("SELECT count(*) FROM check_history WHERE observed_at >= now() - interva
 t.eq(q1("SELECT count(*) FROM deleted_log"), "0", "no row was DELETEd from check_history")
 t.eq(q1("SELECT COALESCE(sum(n_tup_del), 0) FROM pg_stat_user_tables"
         " WHERE relname LIKE 'check_history%'"), "0", "n_tup_del of the history tables is 0")
+t.eq(q1("SELECT count(*) FROM pg_proc WHERE proname = 'history_tops' AND (prosrc LIKE '%%%s%%'"
+        " OR prosrc LIKE '%%%s%%')" % (pname(d40), pname(d35))), "0",
+     "history_tops() no longer names the dropped partitions")
+st, items = summary(path, "day", now - dt.timedelta(days=60), now)
+t.eq(st, 200, "a day summary over the dropped days answers")
 t.ok(wait_for(lambda: q1("SELECT count(*) FROM rollup_minute WHERE start < now() - interval '2 days'")
               == "0"), "minute roll-ups older than rollup_minute_days trimmed")
+t.eq(psql("SELECT agent_id, facts->>'age' FROM agent_facts_history WHERE agent_id IN (%d, %d)"
+          " ORDER BY id" % (xid, yid)), [[str(xid), "1"], [str(yid), "45"]],
+     "facts history: older than the window gone, each agent's newest kept")
+
+# ---- retention blocks neither ingest nor readers ---------------------------------------------
+# A reader holds check_history while retention detaches d33: the detach waits for it (as it
+# must) holding no lock on check_history (its first step marked the partition and committed),
+# and a result posted meanwhile is stored. (A plain DROP would ask for ACCESS EXCLUSIVE and
+# queue every insert behind it.)
+d33 = (now - dt.timedelta(days=33)).date()
+env.server.stop()
+psql("SELECT history_partition_ensure('%s')" % d33)
+psql("INSERT INTO check_history (check_id, agent_id, status, observed_at)"
+     " VALUES (%d, %d, 0, '%sT12:00:00Z')" % (ca, aid, d33.isoformat()))
+# The test owns the window: its session holds the partition creators' advisory lock, so the
+# history thread stops at history_tops_make() just before retention; the session then takes
+# check_history as a reader and lets the advisory lock go (retention's detach then waits for
+# the reader, up to its 5 s lock_timeout; past that it would be finished a minute later).
+holder = subprocess.Popen(
+    (["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else [])
+    + ["psql", "-X", "-q", "-t", "-A", env.cluster.conninfo],
+    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+holder.stdin.write("SELECT pg_advisory_lock(1751741300, 1) IS NOT NULL;\n")
+holder.stdin.flush()
+t.eq(holder.stdout.readline().strip(), "t", "the test holds the partition creators' lock")
+env.server.start()
+t.ok(wait_for(lambda: q1("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT history_tops_make()'"
+                         " AND wait_event = 'advisory'") == "1", 30),
+     "the history thread waits for it before retention")
+holder.stdin.write("BEGIN;\nSELECT count(*) >= 0 FROM check_history;\n"
+                   "SELECT pg_advisory_unlock(1751741300, 1);\n")
+holder.stdin.flush()
+t.eq([holder.stdout.readline().strip() for _ in range(2)], ["t", "t"],
+     "a reader holds check_history; the lock is let go")
+detaching = ("SELECT a.pid FROM pg_stat_activity a"
+             " WHERE a.query LIKE 'ALTER TABLE check_history DETACH PARTITION %%%s%% CONCURRENTLY'"
+             " AND a.wait_event = 'virtualxid'" % pname(d33))
+pid = wait_for(lambda: q1(detaching), 30)
+t.ok(pid is not None, "retention's detach waits for the reader")
+t.eq(q1("SELECT count(*) FROM pg_locks WHERE pid = %s AND relation = 'check_history'::regclass"
+        % (pid or "0")), "0", "... holding no lock on check_history meanwhile")
+st, b, _ = env.post_results(atok, {"check_id": cb, "status": 0, "value": 1.5, "result_id": "during"})
+t.eq((st, b), (201, {"accepted": 1, "duplicates": 0}), "a result is posted while the detach waits")
+t.eq(psql("SELECT (SELECT count(*) FROM check_history WHERE result_id = 'during'),"
+          " (SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = '%s'::regclass)" % pname(d33)),
+     [["1", "t"]], "... and stored while the partition was still being detached")
+let_go(holder)
+# done at once, or (if the detach's lock_timeout ran out first) FINALIZEd by the retry a minute later
+t.ok(wait_for(lambda: state(d33) is None, 100), "the partition is gone once the reader let go")
 
 # ---- inventory: search and facts history ---------------------------------------------------
 facts = {"hostname": "web01", "kernel": "Linux 6.1.0-18-amd64", "os": "Debian GNU/Linux 12",
