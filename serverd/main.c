@@ -9,6 +9,8 @@
  * Signals only set flags; the main thread acts on them: SIGTERM/SIGINT stop
  * accepting, let in-flight requests and sends finish, and exit; SIGHUP
  * re-reads the file (a bad file is logged and the old settings stay).
+ * Every other thread is started with those signals blocked, so the handler
+ * always runs on the main thread, the one that reads the flags.
  */
 #include "config.h"
 #include "db.h"
@@ -20,6 +22,7 @@
 #include "confperm.h"
 #include "workers.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +109,7 @@ main(int argc, char **argv)
 	char err[512];
 	struct MHD_Daemon *d = NULL;
 	struct sigaction sa;
+	sigset_t flagsigs;
 	PGconn *c;
 
 	for (i = 1; i < argc; i++) {
@@ -176,6 +180,12 @@ main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	/* threads inherit this mask: blocked until every thread is started */
+	sigemptyset(&flagsigs);
+	sigaddset(&flagsigs, SIGTERM);
+	sigaddset(&flagsigs, SIGINT);
+	sigaddset(&flagsigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &flagsigs, NULL);
 
 	if ((c = connect_wait(START_DB_WAIT_S)) == NULL) {
 		log_error("database unreachable; giving up");
@@ -195,6 +205,8 @@ main(int argc, char **argv)
 		log_error("cannot start background workers");
 		goto done;
 	}
+	/* every thread is started: the signals may come in, to this one */
+	pthread_sigmask(SIG_UNBLOCK, &flagsigs, NULL);
 	log_info("listening on %s (%s), %lld threads", start_conf->listen,
 	    start_conf->tls_cert ? "https" : "http", start_conf->threads);
 	while (!g_stop) {
