@@ -11,8 +11,10 @@
 #include "buf.h"
 #include "db.h"
 #include "stream.h"
+#include "strnum.h"
 #include "timeutil.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +145,7 @@ add_field(struct buf *b, const char *key, const PGresult *q, int i, int col, enu
 	const char *v = PQgetvalue(q, i, col);
 	char t[RFC3339_LEN];
 	long long n;
+	const char *es;
 
 	buf_addf(b, "\"%s\": ", key);
 	if (PQgetisnull(q, i, col)) {
@@ -166,12 +169,12 @@ add_field(struct buf *b, const char *key, const PGresult *q, int i, int col, enu
 		buf_adds(b, v[0] == 't' ? "true" : "false");
 		break;
 	case J_TIME:
-		rfc3339_format((int64_t)strtoll(v, NULL, 10), t);
+		rfc3339_format((int64_t)str_to_ll(v, INT64_MIN, INT64_MAX, &es), t);
 		add_json_str(b, t);
 		break;
 	case J_STATUS:
-		n = strtoll(v, NULL, 10);
-		if (n >= 0 && n <= 3)
+		n = str_to_ll(v, 0, 3, &es);
+		if (es == NULL)
 			add_json_str(b, names[n]);
 		else
 			buf_adds(b, "null");
@@ -188,6 +191,30 @@ add_field(struct buf *b, const char *key, const PGresult *q, int i, int col, enu
 	}
 }
 
+/* The head row's nine counts, "n n n n n n n n n": 0, or -1 if malformed. */
+static int
+parse_head(const char *s, long long h[9])
+{
+	char tok[24];
+	const char *es;
+	int k;
+
+	for (k = 0; k < 9; k++) {
+		size_t n = strcspn(s, " ");
+		if (n == 0 || n >= sizeof(tok))
+			return -1;
+		memcpy(tok, s, n);
+		tok[n] = '\0';
+		h[k] = str_to_ll(tok, 0, LLONG_MAX, &es);
+		if (es)
+			return -1;
+		s += n;
+		if (*s == ' ')
+			s++;
+	}
+	return *s == '\0' ? 0 : -1;
+}
+
 /*
  * The answer without "server_time" ("{...}", NUL-terminated) built from
  * q_status's rows, or NULL when out of memory or the result is malformed.
@@ -200,8 +227,7 @@ status_json(const PGresult *q, size_t *len)
 	int i, n = PQntuples(q);
 
 	if (n < 1 || PQnfields(q) != C_NCOLS || PQgetisnull(q, 0, C_HEAD) ||
-	    sscanf(PQgetvalue(q, 0, C_HEAD), "%lld %lld %lld %lld %lld %lld %lld %lld %lld",
-	    &h[0], &h[1], &h[2], &h[3], &h[4], &h[5], &h[6], &h[7], &h[8]) != 9)
+	    parse_head(PQgetvalue(q, 0, C_HEAD), h) < 0)
 		return NULL;
 	buf_init(&b, (size_t)1 << 30);
 	buf_addf(&b, "{\"counts\": {\"OK\": %lld, \"WARNING\": %lld, \"CRITICAL\": %lld, "
