@@ -48,6 +48,12 @@ def css(sel):
     return drv.find_elements(By.CSS_SELECTOR, sel)
 
 
+def click(sel):
+    """Clicks the first element matching sel. A live update may replace the
+    element between finding and clicking it: then it is found again."""
+    wait.until(lambda d: css(sel)[0].click() or True)
+
+
 def text_of(sel):
     """The text of the first element matching sel. A live update may replace
     the element between finding and reading it: then it is found again."""
@@ -126,7 +132,7 @@ res = drv.execute_script("return performance.getEntriesByType('resource').map((e
 t.ok(any("/api/v1/checks/%d/summary?by=hour&since=" % sshd in r for r in res) and
      not any("/history?limit=1000" in r for r in res),
      "the chart reads the summary API, not raw history", [r for r in res if "/checks/" in r])
-css('#chart-ranges button[data-range="hour"]')[0].click()
+click('#chart-ranges button[data-range="hour"]')
 wait_true(lambda: css("svg.chart")[0].get_attribute("data-by") == "minute",
           "the hour switch redraws the chart by minute")
 st, summ, _ = env.api("GET", "/api/v1/checks/%d/summary?by=minute" % sshd, A)
@@ -136,10 +142,10 @@ t.eq(int(css("svg.chart")[0].get_attribute("data-points")),
 shot("03-check-page")
 
 # 4. an admin acknowledges it from the page and sees the mark
-css("#act-ack")[0].click()
+click("#act-ack")
 wait_css("#ack-comment", "the acknowledge dialog opens")
 css("#ack-comment")[0].send_keys("alice is on it")
-css("#dlg-ok")[0].click()
+click("#dlg-ok")
 wait_css("#mark-ack", "the ACK mark appears (from the stream)")
 st, c, _ = env.api("GET", "/api/v1/checks/%d" % sshd, A)
 t.eq(c["state"]["acknowledged"], True, "the check is acknowledged in the API")
@@ -149,16 +155,16 @@ shot("04-acknowledged")
 
 # 5. a downtime from the overview's row
 env.post_results(atok, [{"check_id": disk, "status": 1, "output": "91% used", "value": 91}])
-css("a.brand")[0].click()
+click("a.brand")
 wait_css('#problems tr[data-check-id="%d"] button.act-dt' % disk, "the overview lists the new problem with actions")
 wait_css('#problems tr[data-check-id="%d"] .mark-ack' % sshd, "the acknowledged row carries its mark")
 rows = [r.get_attribute("data-check-id") for r in css("#problems tbody tr")]
 t.eq(rows, [str(sshd), str(disk)], "CRITICAL before WARNING")
-css('#problems tr[data-check-id="%d"] button.act-dt' % disk)[0].click()
+click('#problems tr[data-check-id="%d"] button.act-dt' % disk)
 wait_css("#dt-for", "the downtime dialog opens")
 t.eq(css("#dt-for")[0].get_attribute("value"), "2", "'for 2 h' is the default")
 css("#dt-comment")[0].send_keys("disk swap")
-css("#dlg-ok")[0].click()
+click("#dlg-ok")
 wait_css('#problems tr[data-check-id="%d"] .mark-dt' % disk, "the row shows it is in downtime")
 st, dts, _ = env.api("GET", "/api/v1/downtimes?check_id=%d" % disk, A)
 t.ok(len(dts["items"]) == 1 and dts["items"][0]["comment"] == "disk swap", "one downtime stored", dts)
