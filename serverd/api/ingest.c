@@ -96,8 +96,11 @@ struct cstate {
  * checks named, STS per check the status all its results carry (-1: they
  * differ).
  *
- * ks: their states, by one index scan of check_state's key
- * (check_state.agent_id is the check's, kept by a trigger). mine: every
+ * ks: their states, one probe of check_state's key per check (OFFSET 0
+ * keeps it a nested loop: "check_id = ANY (IDS)" was planned, generic, as
+ * a scan of the whole table comparing every row with every id, the largest
+ * single cost of a batch; check_state.agent_id is the check's, kept by a
+ * trigger). mine: every
  * check named exists and is this agent's. mv: the checks that may change
  * (see the file's head); for those, their definitions and the newest result
  * stored before (the recent partitions first, as check_last() does; a stamp
@@ -107,9 +110,10 @@ struct cstate {
  * unknown (agent_id not ours).
  */
 #define STATES_CTES(AG, IDS, STS) \
-	"ks AS (SELECT s.check_id, s.agent_id, s.status, s.state_type, s.attempt," \
+	"ks AS (SELECT s.* FROM unnest(" IDS ") k(id) CROSS JOIN LATERAL" \
+	"  (SELECT s.check_id, s.agent_id, s.status, s.state_type, s.attempt," \
 	"   s.hard_status, s.acknowledged, s.ack_sticky, s.flapping, s.flap_pct, s.flap_history" \
-	"  FROM check_state s WHERE s.check_id = ANY (" IDS "))," \
+	"   FROM check_state s WHERE s.check_id = k.id OFFSET 0) s)," \
 	" mine AS (SELECT count(*) FILTER (WHERE ks.agent_id = " AG ")" \
 	"   = cardinality(" IDS ") AS ok FROM ks)," \
 	" mv AS MATERIALIZED (SELECT ks.* FROM ks JOIN unnest(" IDS ", " STS ") u(id, st)" \
