@@ -18,6 +18,7 @@
 #include "log.h"
 #include "serverd.h"
 #include "migrate.h"
+#include "api.h"
 #include "auth.h"
 #include "confperm.h"
 #include "workers.h"
@@ -194,6 +195,9 @@ main(int argc, char **argv)
 	if (migrate_run(c) < 0)
 		goto done;
 	db_close();   /* the main thread needs no connection while running */
+	/* what every worker's connection prepares and plans when it opens */
+	api_status_warm();
+	api_ingest_warm();
 	d = http_start(start_conf->listen, (unsigned)start_conf->threads,
 	    (unsigned)start_conf->max_connections_per_ip, start_conf->tls_cert,
 	    start_conf->tls_key, err, sizeof(err));

@@ -394,6 +394,12 @@ cache_done(const char *text, size_t len, uint64_t gen, int64_t at_ms, int mine)
 }
 
 void
+api_status_warm(void)
+{
+	db_warm(&q_status);
+}
+
+void
 api_status(struct req *r, struct resp *rs)
 {
 	uint64_t gen = stream_generation();

@@ -310,7 +310,7 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 			resp_error(rs, 401, NULL, "missing bearer token");
 			return;
 		}
-		if ((r.db = db_conn()) == NULL) {
+		if ((r.db = db_conn_worker()) == NULL) {
 			resp_error(rs, 503, NULL, "database unavailable");
 			return;
 		}

@@ -19,6 +19,7 @@ struct db_thread {
 	const struct db_stmt *prepared[DB_MAX_PREPARED];
 	int nprepared;
 	int broken;         /* a query said the server is gone: reconnect */
+	int worker;         /* an HTTP worker: new connections are warmed (db_warm) */
 };
 
 static char *db_conninfo;
@@ -110,6 +111,58 @@ db_idle_alive(PGconn *c)
 }
 
 PGconn *
+db_conn_worker(void)
+{
+	dbt.worker = 1;
+	return db_conn();
+}
+
+static const struct db_stmt *warm[DB_MAX_WARM];
+static int nwarm;
+
+void
+db_warm(const struct db_stmt *st)
+{
+	if (nwarm < DB_MAX_WARM)
+		warm[nwarm++] = st;
+}
+
+static int db_prepare(PGconn *c, const struct db_stmt *st);
+
+/*
+ * The registered statements on a new connection: prepared, and their
+ * generic plans made by EXPLAIN EXECUTE (which plans without running).
+ * A failure costs only the head start: the statement is prepared again
+ * when first used.
+ */
+static void
+db_warm_conn(PGconn *c)
+{
+	char sql[256];
+	int i, k;
+
+	for (i = 0; i < nwarm; i++) {
+		size_t n;
+		PGresult *r;
+		if (db_prepare(c, warm[i]) < 0)
+			continue;
+		/* one without parameters is run (db.h: then it must only read),
+		 * which readies what it calls too (check_last_many()'s plans) */
+		n = (size_t)snprintf(sql, sizeof(sql), "%sEXECUTE %s",
+		    warm[i]->nparams ? "EXPLAIN (COSTS OFF) " : "", warm[i]->name);
+		for (k = 0; k < warm[i]->nparams && n + 8 < sizeof(sql); k++)
+			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%sNULL", k ? ", " : "(");
+		if (warm[i]->nparams > 0 && n + 2 < sizeof(sql))
+			snprintf(sql + n, sizeof(sql) - n, ")");
+		r = PQexec(c, sql);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			log_warn("database: planning %s ahead: %s", warm[i]->name,
+			    PQresultErrorMessage(r));
+		PQclear(r);
+	}
+}
+
+PGconn *
 db_conn(void)
 {
 	if (dbt.conn && !dbt.broken && PQstatus(dbt.conn) == CONNECTION_OK &&
@@ -135,6 +188,8 @@ db_conn(void)
 		db_close();
 		return NULL;
 	}
+	if (dbt.worker)
+		db_warm_conn(dbt.conn);
 	pthread_once(&db_key_once, db_key_create);
 	pthread_setspecific(db_key, dbt.conn);
 	return dbt.conn;
