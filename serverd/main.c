@@ -197,7 +197,6 @@ main(int argc, char **argv)
 	db_close();   /* the main thread needs no connection while running */
 	/* what every worker's connection prepares and plans when it opens */
 	api_status_warm();
-	api_ingest_warm();
 	d = http_start(start_conf->listen, (unsigned)start_conf->threads,
 	    (unsigned)start_conf->max_connections_per_ip, start_conf->tls_cert,
 	    start_conf->tls_key, err, sizeof(err));

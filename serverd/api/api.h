@@ -36,10 +36,9 @@ void api_agents_facts(struct req *r, struct resp *rs);
 
 /* api_status.c */
 void api_status(struct req *r, struct resp *rs);
-/* registers the hot statements of /api/v1/status and of ingest with
- * db_warm() (api_status.c, ingest.c); before the workers start */
+/* registers /api/v1/status's statement with db_warm(); before the
+ * workers start */
 void api_status_warm(void);
-void api_ingest_warm(void);
 void api_healthz(struct req *r, struct resp *rs);
 
 /* Alerting resources (api_alerts.c etc.) are declared below this line. */

@@ -1063,16 +1063,6 @@ write_and_commit(struct batch *b)
 	return 0;
 }
 
-/* The statements of every batch, planned when a connection opens (db.h). */
-void
-api_ingest_warm(void)
-{
-	db_warm(&alert_q_lock_agent);
-	db_warm(&q_states);
-	db_warm(&alert_q_write_states);
-	db_warm(&alert_q_record);
-}
-
 /*
  * POST /api/v1/check_history. The token was checked at the door (http.c),
  * so r->who is this agent. The steps are named above; see the file's head
