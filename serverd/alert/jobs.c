@@ -38,14 +38,12 @@
 #include "log.h"
 #include "serverd.h"
 #include "strnum.h"
+#include "ticker.h"
 #include "timeutil.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define JOBS_TICK_MS 1000
 #define JOBS_LOCK_CLASS 0x63757374   /* "cust" */
@@ -54,10 +52,6 @@
 /* advisory lock ids: 5 was the retention job (now store/history.c); kept unused */
 enum job_id { JOB_AGENTS = 1, JOB_DOWNTIMES, JOB_ACKS, JOB_RENOTIFY, JOB_UNTOLD = 6 };
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv;
-static int stopping, started;
-static pthread_t tid;
 
 static const struct db_stmt q_lock = { "jobs_lock",
 	"SELECT pg_try_advisory_xact_lock($1::int, $2::int)", 2 };
@@ -411,60 +405,27 @@ run_job(enum job_id id, const char *name, int (*fn)(PGconn *))
 		log_warn("jobs: %s: COMMIT failed", name);
 }
 
-static void *
-jobs_main(void *arg)
+static void
+jobs_tick(struct ticker *t)
 {
-	(void)arg;
-	for (;;) {
-		struct timespec ts;
-
-		run_job(JOB_AGENTS, "agents", job_agents);
-		run_job(JOB_DOWNTIMES, "downtimes", job_downtimes);
-		run_job(JOB_ACKS, "acknowledgement expiry", job_acks);
-		run_job(JOB_UNTOLD, "held-back notifications", job_untold);
-		run_job(JOB_RENOTIFY, "renotify", job_renotify);
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += JOBS_TICK_MS / 1000;
-		pthread_mutex_lock(&mu);
-		while (!stopping)
-			if (pthread_cond_timedwait(&cv, &mu, &ts) == ETIMEDOUT)
-				break;
-		if (stopping) {
-			pthread_mutex_unlock(&mu);
-			break;
-		}
-		pthread_mutex_unlock(&mu);
-	}
-	db_close();
-	return NULL;
+	(void)t;
+	run_job(JOB_AGENTS, "agents", job_agents);
+	run_job(JOB_DOWNTIMES, "downtimes", job_downtimes);
+	run_job(JOB_ACKS, "acknowledgement expiry", job_acks);
+	run_job(JOB_UNTOLD, "held-back notifications", job_untold);
+	run_job(JOB_RENOTIFY, "renotify", job_renotify);
 }
+
+static struct ticker jobs = { .name = "jobs", .tick = jobs_tick, .period_ms = JOBS_TICK_MS };
 
 int
 jobs_start(void)
 {
-	pthread_condattr_t ca;
-
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&cv, &ca);
-	pthread_condattr_destroy(&ca);
-	stopping = 0;
-	if (pthread_create(&tid, NULL, jobs_main, NULL) != 0)
-		return -1;
-	started = 1;
-	return 0;
+	return ticker_start(&jobs);
 }
 
 void
 jobs_stop(void)
 {
-	pthread_mutex_lock(&mu);
-	stopping = 1;
-	pthread_cond_broadcast(&cv);
-	pthread_mutex_unlock(&mu);
-	if (started)
-		pthread_join(tid, NULL);
-	started = 0;
-	pthread_cond_destroy(&cv);
+	ticker_stop(&jobs);
 }

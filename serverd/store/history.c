@@ -68,14 +68,13 @@
 #include "log.h"
 #include "serverd.h"
 #include "strnum.h"
+#include "ticker.h"
 #include "timeutil.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define HISTORY_LOCK_CLASS 1751741300  /* "hist"; also in 005_history.sql */
 #define HISTORY_LOCK_RETENTION 2       /* advisory lock ids within the class */
@@ -89,11 +88,7 @@
 #define HISTORY_CACHE_DAYS 65536       /* days since 1970 remembered (to 2149) */
 #define HISTORY_DETACH_LOCK_TIMEOUT "5s" /* DETACH CONCURRENTLY's lock and wait */
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv;
-static _Atomic int stopping;   /* read by the loops without mu */
-static int started;
-static pthread_t tid;
+static struct ticker hist;   /* the thread (ticker.h); defined below */
 
 /* which day partitions are known to exist, one bit per day since 1970 */
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -309,7 +304,7 @@ trim(PGconn *c, const struct db_stmt *st, long long days)
 		}
 		more = strcmp(PQcmdTuples(q), "0") != 0;
 		PQclear(q);
-		if (!more || stopping)
+		if (!more || ticker_stopping(&hist))
 			return 0;
 	}
 }
@@ -417,7 +412,7 @@ retention(PGconn *c)
 		rc = -1;
 		goto done;
 	}
-	for (i = 0; i < PQntuples(q) && !stopping; i++) {
+	for (i = 0; i < PQntuples(q) && !ticker_stopping(&hist); i++) {
 		const char *es;
 		int64_t day = str_to_ll(PQgetvalue(q, i, 1), INT64_MIN, INT64_MAX, &es);
 
@@ -572,7 +567,7 @@ rollup(PGconn *c)
 
 	if (frontier(c, &upto, &wm) < 0)
 		return -1;
-	while (upto > wm && !stopping) {
+	while (upto > wm && !ticker_stopping(&hist)) {
 		if ((st = rollup_step(c, upto, &done_to)) < 0)
 			return -1;
 		if (st == 0)
@@ -589,70 +584,38 @@ rollup(PGconn *c)
 
 /* ---- the thread -------------------------------------------------------------- */
 
-static void *
-history_main(void *arg)
+/* the thread's schedule (only it reads and writes these) */
+static int64_t next_maint, next_rollup;
+
+static void
+history_tick(struct ticker *t)
 {
-	int64_t next_maint = 0, next_rollup = 0;
+	int64_t now = mono_now_ms();
+	PGconn *c = db_conn();
 
-	(void)arg;
-	for (;;) {
-		struct timespec ts;
-		int64_t now = mono_now_ms();
-		PGconn *c = db_conn();
-
-		if (c != NULL && now >= next_maint) {
-			next_maint = now + (maintenance(c) < 0 ? HISTORY_RETRY_MS : HISTORY_MAINT_EVERY_MS);
-			c = db_conn();   /* a failure may have closed a broken connection */
-		}
-		if (c != NULL && now >= next_rollup) {
-			if (rollup(c) < 0)
-				log_warn("history: roll-up failed; retrying at the next interval");
-			next_rollup = now + CONF_VALUE(rollup_interval_s) * 1000;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += HISTORY_TICK_MS / 1000;
-		pthread_mutex_lock(&mu);
-		while (!stopping)
-			if (pthread_cond_timedwait(&cv, &mu, &ts) == ETIMEDOUT)
-				break;
-		if (stopping) {
-			pthread_mutex_unlock(&mu);
-			break;
-		}
-		pthread_mutex_unlock(&mu);
+	(void)t;
+	if (c != NULL && now >= next_maint) {
+		next_maint = now + (maintenance(c) < 0 ? HISTORY_RETRY_MS : HISTORY_MAINT_EVERY_MS);
+		c = db_conn();   /* a failure may have closed a broken connection */
 	}
-	db_close();
-	return NULL;
+	if (c != NULL && now >= next_rollup) {
+		if (rollup(c) < 0)
+			log_warn("history: roll-up failed; retrying at the next interval");
+		next_rollup = now + CONF_VALUE(rollup_interval_s) * 1000;
+	}
 }
+
+static struct ticker hist = { .name = "history", .tick = history_tick, .period_ms = HISTORY_TICK_MS };
 
 int
 history_start(void)
 {
-	pthread_condattr_t ca;
-
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&cv, &ca);
-	pthread_condattr_destroy(&ca);
-	stopping = 0;
-	if (pthread_create(&tid, NULL, history_main, NULL) != 0) {
-		pthread_cond_destroy(&cv);
-		return -1;
-	}
-	started = 1;
-	return 0;
+	next_maint = next_rollup = 0;
+	return ticker_start(&hist);
 }
 
 void
 history_stop(void)
 {
-	if (!started)
-		return;
-	pthread_mutex_lock(&mu);
-	stopping = 1;
-	pthread_cond_broadcast(&cv);
-	pthread_mutex_unlock(&mu);
-	pthread_join(tid, NULL);
-	started = 0;
-	pthread_cond_destroy(&cv);
+	ticker_stop(&hist);
 }

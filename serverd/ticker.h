@@ -1,0 +1,34 @@
+/*
+ * ticker.h - a background thread that does one thing every period: the
+ * periodic jobs (alert/jobs.c) and the history thread (store/history.c).
+ *
+ * ticker_stop() wakes the thread's wait at once and joins it; a tick
+ * already under way finishes first, so a long one polls ticker_stopping()
+ * between its steps. The thread closes its own database connection
+ * (db_close()) before it ends.
+ */
+#ifndef CUSTOS_TICKER_H
+#define CUSTOS_TICKER_H
+
+#include <pthread.h>
+
+struct ticker {
+	const char *name;               /* for the log */
+	void (*tick)(struct ticker *t);
+	long period_ms;                 /* from the end of one tick to the next */
+	/* the rest is the ticker's own */
+	pthread_t tid;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	_Atomic int stopping;           /* read by ticks without mu */
+	int started;
+};
+
+/* Starts the thread (name, tick and period_ms set); 0 or -1. */
+int ticker_start(struct ticker *t);
+/* Stops and joins it; nothing when it was not started. */
+void ticker_stop(struct ticker *t);
+/* 1 once ticker_stop() was called: a long tick should return. */
+int ticker_stopping(struct ticker *t);
+
+#endif
