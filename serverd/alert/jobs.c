@@ -113,7 +113,7 @@ static const struct db_stmt q_renotify = { "jobs_renotify",
 	" ORDER BY s.check_id LIMIT 1000 FOR UPDATE OF s SKIP LOCKED", 1 };
 
 static int64_t
-val_i64(PGresult *q, int row, int col)
+val_i64(const PGresult *q, int row, int col)
 {
 	const char *es;
 	long long v = str_to_ll(PQgetvalue(q, row, col), INT64_MIN, INT64_MAX, &es);
@@ -121,96 +121,112 @@ val_i64(PGresult *q, int row, int col)
 	return es ? 0 : v;
 }
 
-/* ---- downtime end: tell what was held back ---------------------------------- */
-
-enum db_outcome
-jobs_notify_untold(PGconn *c, const char *check_ids, const char *agent_ids, const char *reason)
+/*
+ * Runs st and records one event per row of it, as fill makes it from the
+ * row (detail: every event's, or NULL). DB_OK, or what went wrong.
+ */
+static enum db_outcome
+record_rows(PGconn *c, const struct db_stmt *st, const char *const *v,
+    void (*fill)(const PGresult *q, int row, struct alert_event *e), json_t *detail)
 {
-	const char *v[2] = { check_ids, agent_ids };
-	PGresult *q;
+	PGresult *q = db_exec(c, st, v);
 	struct alert_event *ev = NULL;
-	json_t *detail = NULL;
-	int i, n;
 	enum db_outcome rc = DB_NOMEM;
+	int i, n;
 
-	if (check_ids || agent_ids) {
-		v[0] = check_ids ? check_ids : "{}";
-		v[1] = agent_ids ? agent_ids : "{}";
-		q = db_exec(c, &q_untold, v);
-	} else {
-		q = db_exec(c, &q_untold_all, v);
-	}
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
 		rc = db_outcome(c, q);
 		goto done;
 	}
-	n = PQntuples(q);
-	if (n == 0) {
+	if ((n = PQntuples(q)) == 0) {
 		rc = DB_OK;
 		goto done;
 	}
-	if ((ev = calloc((size_t)n, sizeof(*ev))) == NULL ||
-	    (detail = json_pack("{s:s}", "reason", reason)) == NULL)
+	if ((ev = calloc((size_t)n, sizeof(*ev))) == NULL)
 		goto done;
 	for (i = 0; i < n; i++) {
-		const char *es;
-		int st = (int)val_i64(q, i, 2), told = (int)val_i64(q, i, 3);
-		ev[i].kind = st == 0 ? EV_RECOVERY : EV_PROBLEM;
-		ev[i].check_id = val_i64(q, i, 0);
-		ev[i].agent_id = val_i64(q, i, 1);
-		ev[i].status = st;
-		ev[i].prev_status = told;
-		ev[i].hard = 1;
-		ev[i].attempt = (int)val_i64(q, i, 4);
-		if (!PQgetisnull(q, i, 5)) {
-			ev[i].value = str_to_double(PQgetvalue(q, i, 5), &es);
-			ev[i].has_value = es == NULL;
-		}
-		ev[i].output = PQgetvalue(q, i, 6);
+		fill(q, i, &ev[i]);
 		ev[i].detail = detail;
 	}
 	rc = alert_record(c, ev, (size_t)n, NULL);
 done:
-	json_decref(detail);
 	free(ev);
 	PQclear(q);
 	return rc;
 }
 
+/* A check's HARD event from columns check_id, agent_id, status (0..2)
+ * and attempt, value, output (from column col on). */
+static void
+fill_check_event(const PGresult *q, int i, struct alert_event *e, enum ev_kind kind,
+    int prev, int col)
+{
+	const char *es;
+
+	e->kind = kind;
+	e->check_id = val_i64(q, i, 0);
+	e->agent_id = val_i64(q, i, 1);
+	e->status = (int)val_i64(q, i, 2);
+	e->prev_status = prev;
+	e->hard = 1;
+	e->attempt = (int)val_i64(q, i, col);
+	if (!PQgetisnull(q, i, col + 1)) {
+		e->value = str_to_double(PQgetvalue(q, i, col + 1), &es);
+		e->has_value = es == NULL;
+	}
+	e->output = PQgetvalue(q, i, col + 2);
+}
+
+/* ---- downtime end: tell what was held back ---------------------------------- */
+
+/* q_untold's rows: check_id, agent_id, status, the status last told,
+ * attempt, value, output */
+static void
+fill_untold(const PGresult *q, int i, struct alert_event *e)
+{
+	fill_check_event(q, i, e, val_i64(q, i, 2) == 0 ? EV_RECOVERY : EV_PROBLEM,
+	    (int)val_i64(q, i, 3), 4);
+}
+
+enum db_outcome
+jobs_notify_untold(PGconn *c, const char *check_ids, const char *agent_ids, const char *reason)
+{
+	const char *v[2] = { NULL, NULL };   /* both NULL: the sweep (q_untold_all) */
+	json_t *detail = json_pack("{s:s}", "reason", reason);
+	enum db_outcome rc;
+
+	if (detail == NULL)
+		return DB_NOMEM;
+	if (check_ids || agent_ids) {
+		v[0] = check_ids ? check_ids : "{}";
+		v[1] = agent_ids ? agent_ids : "{}";
+	}
+	rc = record_rows(c, check_ids || agent_ids ? &q_untold : &q_untold_all, v, fill_untold,
+	    detail);
+	json_decref(detail);
+	return rc;
+}
+
 /* ---- the jobs ------------------------------------------------------------- */
+
+/* q_agents_down's rows: agent id, what to say */
+static void
+fill_agent_down(const PGresult *q, int i, struct alert_event *e)
+{
+	e->kind = EV_AGENT_DOWN;
+	e->agent_id = val_i64(q, i, 0);
+	e->status = e->prev_status = e->hard = -1;
+	e->output = PQgetvalue(q, i, 1);
+}
 
 static int
 job_agents(PGconn *c)
 {
 	char grace[24];
 	const char *v[1] = { grace };
-	PGresult *q;
-	struct alert_event *ev = NULL;
-	int i, n, rc = -1;
 
 	snprintf(grace, sizeof(grace), "%lld", CONF_VALUE(agent_grace_s));
-	q = db_exec(c, &q_agents_down, v);
-	if (!db_ok(q, PGRES_TUPLES_OK)) {
-		db_outcome(c, q);
-		goto done;
-	}
-	if ((n = PQntuples(q)) == 0) {
-		rc = 0;
-		goto done;
-	}
-	if ((ev = calloc((size_t)n, sizeof(*ev))) == NULL)
-		goto done;
-	for (i = 0; i < n; i++) {
-		ev[i].kind = EV_AGENT_DOWN;
-		ev[i].agent_id = val_i64(q, i, 0);
-		ev[i].status = ev[i].prev_status = ev[i].hard = -1;
-		ev[i].output = PQgetvalue(q, i, 1);
-	}
-	rc = alert_record(c, ev, (size_t)n, NULL) == 0 ? 0 : -1;
-done:
-	free(ev);
-	PQclear(q);
-	return rc;
+	return record_rows(c, &q_agents_down, v, fill_agent_down, NULL) == DB_OK ? 0 : -1;
 }
 
 /* Records DOWNTIME START or END events for the rows of q. */
@@ -315,51 +331,24 @@ job_acks(PGconn *c)
 	return 0;
 }
 
+/* q_renotify's rows: check_id, agent_id, status, attempt, value, output */
+static void
+fill_renotify(const PGresult *q, int i, struct alert_event *e)
+{
+	fill_check_event(q, i, e, EV_RENOTIFY, -1, 3);
+}
+
 static int
 job_renotify(PGconn *c)
 {
 	char secs[24];
 	const char *v[1] = { secs };
-	PGresult *q = NULL;
-	struct alert_event *ev = NULL;
-	int i, n, rc = -1;
-
 	long long every = CONF_VALUE(renotify_interval_s);
 
 	if (every <= 0)
 		return 0;
 	snprintf(secs, sizeof(secs), "%lld", every);
-	q = db_exec(c, &q_renotify, v);
-	if (!db_ok(q, PGRES_TUPLES_OK)) {
-		db_outcome(c, q);
-		goto done;
-	}
-	if ((n = PQntuples(q)) == 0) {
-		rc = 0;
-		goto done;
-	}
-	if ((ev = calloc((size_t)n, sizeof(*ev))) == NULL)
-		goto done;
-	for (i = 0; i < n; i++) {
-		const char *es;
-		ev[i].kind = EV_RENOTIFY;
-		ev[i].check_id = val_i64(q, i, 0);
-		ev[i].agent_id = val_i64(q, i, 1);
-		ev[i].status = (int)val_i64(q, i, 2);
-		ev[i].prev_status = -1;
-		ev[i].hard = 1;
-		ev[i].attempt = (int)val_i64(q, i, 3);
-		if (!PQgetisnull(q, i, 4)) {
-			ev[i].value = str_to_double(PQgetvalue(q, i, 4), &es);
-			ev[i].has_value = es == NULL;
-		}
-		ev[i].output = PQgetvalue(q, i, 5);
-	}
-	rc = alert_record(c, ev, (size_t)n, NULL) == 0 ? 0 : -1;
-done:
-	free(ev);
-	PQclear(q);
-	return rc;
+	return record_rows(c, &q_renotify, v, fill_renotify, NULL) == DB_OK ? 0 : -1;
 }
 
 /*
