@@ -2,6 +2,9 @@
  * alert.c - see alert.h. The rules live in one SQL statement so that they
  * are applied identically by ingest, the periodic jobs and the API, and so
  * that a batch costs one round trip however many events it has.
+ * Each event's check and agent are looked up by key (LATERAL ... OFFSET 0):
+ * the plan is generic (db.c), and a plain join was planned as a scan of
+ * every check per batch.
  */
 #include "config.h"
 #include "alert.h"
@@ -57,8 +60,10 @@ const struct db_stmt alert_q_record = { "alert_record",
 	"    END) = ANY (ct.notify_on)"
 	"  CROSS JOIN LATERAL (VALUES ('email', ct.email), ('pushover', ct.pushover_user),"
 	"    ('webhook', ct.webhook_url)) ch(name, addr)"
-	"  LEFT JOIN checks c ON c.id = ev.check_id"
-	"  LEFT JOIN agents a ON a.id = ev.agent_id"
+	"  LEFT JOIN LATERAL (SELECT c.contacts FROM checks c WHERE c.id = ev.check_id OFFSET 0) c"
+	"   ON true"
+	"  LEFT JOIN LATERAL (SELECT a.contacts FROM agents a WHERE a.id = ev.agent_id OFFSET 0) a"
+	"   ON true"
 	"  WHERE ev.notify AND ch.addr IS NOT NULL AND ch.addr <> ''"
 	"    AND (COALESCE(c.contacts, a.contacts) IS NULL"
 	"         OR ct.id = ANY (COALESCE(c.contacts, a.contacts)))"
@@ -74,7 +79,10 @@ const struct db_stmt alert_q_record = { "alert_record",
 	"        ELSE '' END"
 	"     || CASE WHEN ev.notify THEN '' ELSE ' [not notified: suppressed]' END,"
 	"     E'\\n' ORDER BY ev.id)"
-	"   FROM ev LEFT JOIN agents a ON a.id = ev.agent_id LEFT JOIN checks k ON k.id = ev.check_id)"
+	"   FROM ev"
+	"   LEFT JOIN LATERAL (SELECT a.name FROM agents a WHERE a.id = ev.agent_id OFFSET 0) a ON true"
+	"   LEFT JOIN LATERAL (SELECT k.id, k.name, k.max_attempts FROM checks k"
+	"    WHERE k.id = ev.check_id OFFSET 0) k ON true)"
 	"  FROM (SELECT count(*) AS n FROM n) c", 1 };
 
 static const struct db_stmt q_paused = { "alert_channel_paused",
