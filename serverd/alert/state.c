@@ -1,6 +1,8 @@
 /*
  * state.c - the writes of check_state, under the lock rule of state.h.
- * The SQL that changes a check's state lives here and nowhere else.
+ * The SQL that changes a check's state lives here and nowhere else, but
+ * for the write-back of a batch's states, which is a function of the
+ * schema's (sql/011_state_write.sql) for its plan's sake.
  */
 #include "config.h"
 #include "state.h"
@@ -11,21 +13,10 @@
 const struct db_stmt alert_q_lock_agent = { "alert_lock_agent",
 	"SELECT pg_advisory_xact_lock(" ALERT_LOCK_CLASS ", $1::integer)", 1 };
 
+/* the UPDATE itself is sql/011_state_write.sql's check_state_write(): a
+ * function, so that its plan can be pinned to key lookups */
 const struct db_stmt alert_q_write_states = { "alert_write_states",
-	"UPDATE check_state s SET status = x.status, state_type = x.state_type,"
-	"  attempt = x.attempt, hard_status = x.hard_status,"
-	"  since = COALESCE('epoch'::timestamptz + x.since * interval '1 microsecond', s.since),"
-	"  acknowledged = s.acknowledged AND NOT x.ack_cleared AND x.status <> 0,"
-	"  ack_comment = CASE WHEN x.ack_cleared OR x.status = 0 THEN NULL ELSE s.ack_comment END,"
-	"  ack_expires_at = CASE WHEN x.ack_cleared OR x.status = 0 THEN NULL"
-	"   ELSE s.ack_expires_at END,"
-	"  flapping = x.flapping, flap_history = x.flap_history, flap_pct = x.flap_pct,"
-	"  updated_at = now()"
-	" FROM json_to_recordset($1::json) AS x(check_id bigint, status smallint,"
-	"  state_type text, attempt integer, hard_status smallint, since bigint,"
-	"  ack_cleared boolean, flapping boolean,"
-	"  flap_history text, flap_pct real)"
-	" WHERE s.check_id = x.check_id", 1 };
+	"SELECT check_state_write($1::json)", 1 };
 
 static const struct db_stmt q_check_agent = { "alert_check_agent",
 	"SELECT agent_id FROM checks WHERE id = $1", 1 };
