@@ -68,9 +68,8 @@ static atomic_int listening;
 	" 'prev_status', status_name(e.prev_status), 'state_type', e.state_type," \
 	" 'attempt', e.attempt, 'value', e.value, 'output', e.output, 'notify', e.notify," \
 	" 'detail', e.detail)::text"
-#define CHECK_JSON_OF(C) "(check_json(" C ") || jsonb_build_object('agent_name', a.name," \
+#define CHECK_JSON "(check_json(c) || jsonb_build_object('agent_name', a.name," \
 	" 'agent_state', a.state))::text"
-#define CHECK_JSON CHECK_JSON_OF("c")
 
 /*
  * A round's rows, by id: one key lookup per id (LATERAL ... OFFSET 0). The
@@ -84,11 +83,34 @@ static const struct db_stmt q_events = { "stream_events",
 	" LEFT JOIN LATERAL (SELECT a.name FROM agents a WHERE a.id = e.agent_id OFFSET 0) a ON true"
 	" LEFT JOIN LATERAL (SELECT c.name FROM checks c WHERE c.id = e.check_id OFFSET 0) c ON true"
 	" ORDER BY e.id", 1 };
+/*
+ * The checks' frames: exactly CHECK_JSON's text (check_json(): definition,
+ * state, availability), but the newest results of all of them found at
+ * once (check_last_many(), as /api/v1/status does) and the state written
+ * here: check_json() one check at a time cost ~2 ms a check, so a round of
+ * 500 changed checks took a second of PostgreSQL's time (~90 ms this way).
+ * check_state_json() (sql/) has the same keys: change them together.
+ */
 static const struct db_stmt q_checks = { "stream_checks",
-	"SELECT (k.c).id, " CHECK_JSON_OF("k.c") " FROM unnest($1::bigint[]) u(id)"
+	"WITH ids AS MATERIALIZED (SELECT DISTINCT x AS id FROM unnest($1::bigint[]) x),"
+	" l AS MATERIALIZED (SELECT * FROM check_last_many(ARRAY(SELECT id FROM ids)))"
+	" SELECT (k.c).id, (check_def_json(k.c) || jsonb_build_object("
+	"  'state', CASE WHEN s.check_id IS NOT NULL THEN jsonb_build_object("
+	"   'status', status_name(s.status), 'state_type', s.state_type,"
+	"   'attempt', s.attempt, 'since', rfc3339(s.since),"
+	"   'last_result_at', rfc3339(l.observed_at), 'output', l.output,"
+	"   'value', l.value, 'perfdata', l.perfdata, 'acknowledged', s.acknowledged,"
+	"   'in_downtime', check_in_downtime(s.check_id, (k.c).agent_id),"
+	"   'flapping', s.flapping, 'flap_pct', s.flap_pct,"
+	"   'last_notified_at', rfc3339(s.last_notified_at)) END,"
+	"  'availability', check_availability(ARRAY[(k.c).id]),"
+	"  'agent_name', a.name, 'agent_state', a.state))::text"
+	" FROM ids u"
 	" CROSS JOIN LATERAL (SELECT c FROM checks c WHERE c.id = u.id OFFSET 0) k"
 	" CROSS JOIN LATERAL (SELECT a.name, a.state FROM agents a"
 	"  WHERE a.id = (k.c).agent_id OFFSET 0) a"
+	" LEFT JOIN LATERAL (SELECT s.* FROM check_state s WHERE s.check_id = u.id OFFSET 0) s ON true"
+	" LEFT JOIN l ON l.check_id = u.id"
 	" ORDER BY 1", 1 };
 static const struct db_stmt q_agents = { "stream_agents",
 	"SELECT (k.a).id, agent_json(k.a)::text FROM unnest($1::bigint[]) u(id)"

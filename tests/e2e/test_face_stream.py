@@ -62,6 +62,18 @@ ck = mine[0] if mine else s.until(changed)[0]
 t.ok(ck["data"]["id"] == hard and ck["data"]["state"]["status"] == "CRITICAL" and
      ck["data"]["agent_name"] == "web01", "event: check with the check's new state", ck)
 t.eq(ck["id"], ev["id"], "the check frame carries the newest event id")
+# the frame is built set-based (stream.c), the API's object by check_json():
+# the same object, plus the agent's name and state
+api_ck = env.api("GET", "/api/v1/checks/%d" % hard, A)[1]
+api_ag = env.api("GET", "/api/v1/agents/%d" % api_ck["agent_id"], A)[1]
+frame = dict(ck["data"])
+t.eq((frame.pop("agent_name", None), frame.pop("agent_state", None)), ("web01", api_ag["state"]),
+     "the check frame names its agent and the agent's state")
+# (availability apart: a roll-up may run between the two)
+t.ok("availability" in frame, "the check frame has the availability", frame)
+frame.pop("availability", None)
+api_ck.pop("availability", None)
+t.eq(frame, api_ck, "the check frame is GET /api/v1/checks/{id}'s object")
 last = ev["id"]
 
 env.post_results(atok, [{"check_id": soft, "status": 1, "output": "91% used"}])
