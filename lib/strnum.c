@@ -57,3 +57,17 @@ str_to_double(const char *s, const char **errstr)
 	*errstr = NULL;
 	return v;
 }
+
+int
+str_json_real(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end != '\0' || ((v == HUGE_VAL || v == -HUGE_VAL) && errno == ERANGE))
+		return -1;
+	*out = v;
+	return 0;
+}

@@ -10,5 +10,12 @@
 long long str_to_ll(const char *s, long long min, long long max, const char **errstr);
 /* A finite double; accepts what strtod accepts, except inf/nan and hex. */
 double str_to_double(const char *s, const char **errstr);
+/*
+ * A JSON number's text (RFC 8259's grammar, already checked by the caller,
+ * NUL-terminated) read as jansson reads a real: by strtod. 0, or -1 when it
+ * overflows to infinity (jansson's "real number overflow"); an underflow
+ * to zero or a subnormal is no error there, and none here.
+ */
+int str_json_real(const char *s, double *out);
 
 #endif

@@ -3,8 +3,11 @@
  *
  * The handler (at the end of this file) is a short list of named steps
  * over one struct batch:
- *   parse_batch       the body: one result or an array, each validated
- *                     (a stamp too far ahead gets our time: max_clock_skew_s);
+ *   parse_batch       the body: one result or an array, each validated, read
+ *                     from the raw text in one pass (ingest_parse.c: no
+ *                     json_t per value; http.c leaves this route's body
+ *                     unparsed) (a stamp too far ahead gets our time:
+ *                     max_clock_skew_s);
  *                     admit_history makes the day partitions it needs and
  *                     drops results older than the retention ("expired")
  *   build_params      per distinct check its id and the one status all its
@@ -49,6 +52,7 @@
 #include "db.h"
 #include "engine.h"
 #include "history.h"
+#include "ingest_parse.h"
 #include "log.h"
 #include "metrics.h"
 #include "serverd.h"
@@ -58,27 +62,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define INGEST_MAX_RESULTS 5000     /* per request; more is a 422 */
-#define INGEST_MAX_OUTPUT 65536     /* bytes of output or perfdata per result */
-#define INGEST_MAX_RESULT_ID 128
 #define INGEST_COPY_MIN 16          /* smaller batches go in by one INSERT */
 #define INS_COLS 8                  /* array parameters of the insert */
-
-struct result {
-	int64_t check_id;
-	int status;
-	int has_value;
-	double value;
-	const char *output;     /* borrowed from the request body */
-	const char *perfdata;
-	int64_t observed_us;    /* the agent's, or the request's arrival */
-	int observed_given;     /* observed_at was in the result */
-	int64_t ahead_us;       /* how far ahead of our clock a refused stamp was, or 0 */
-	long long duration_ms;  /* -1 when absent */
-	const char *result_id;  /* NULL when absent */
-	size_t idx;             /* position in the request */
-	int inserted;
-};
 
 struct cstate {
 	int64_t check_id;
@@ -183,142 +168,6 @@ static const struct db_stmt q_ingest_dedup = { "ingest_dedup",
 static const struct db_stmt q_begin = { NULL, "BEGIN", 0 };
 static const struct db_stmt q_commit = { NULL, "COMMIT", 0 };
 
-/* ---- parsing ------------------------------------------------------------ */
-
-/* An optional string member of a result (output, perfdata): 0 or -1. */
-static int
-opt_text(json_t *o, const char *key, size_t idx, const char **out, struct resp *rs)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_string(v)) {
-		resp_error(rs, 400, key, "result %zu: %s must be a string or null", idx, key);
-		return -1;
-	}
-	if (json_string_length(v) > INGEST_MAX_OUTPUT) {
-		resp_error(rs, 422, key, "result %zu: %s longer than %d bytes", idx, key,
-		    INGEST_MAX_OUTPUT);
-		return -1;
-	}
-	*out = json_string_value(v);
-	return 0;
-}
-
-/* Validates one result object; on error fills rs and returns -1. */
-static int
-parse_result(json_t *o, size_t idx, int64_t now_us, int64_t max_skew_us, struct result *res,
-    struct resp *rs)
-{
-	json_t *v;
-	const char *key;
-
-	memset(res, 0, sizeof(*res));
-	res->idx = idx;
-	res->duration_ms = -1;
-	if (!json_is_object(o)) {
-		resp_error(rs, 400, NULL, "result %zu: expected an object", idx);
-		return -1;
-	}
-	json_object_foreach(o, key, v) {
-		static const char *const known[] = { "check_id", "status", "output", "value",
-		    "perfdata", "observed_at", "duration_ms", "result_id", NULL };
-		int i;
-		for (i = 0; known[i]; i++)
-			if (strcmp(key, known[i]) == 0)
-				break;
-		if (known[i] == NULL) {
-			resp_error(rs, 422, key, "result %zu: unknown field \"%s\"", idx, key);
-			return -1;
-		}
-	}
-	v = json_object_get(o, "check_id");
-	if (v == NULL) {
-		resp_error(rs, 422, "check_id", "result %zu: check_id is required", idx);
-		return -1;
-	}
-	if (!json_is_integer(v) || json_integer_value(v) < 1) {
-		resp_error(rs, 400, "check_id", "result %zu: check_id must be a positive integer", idx);
-		return -1;
-	}
-	res->check_id = json_integer_value(v);
-	v = json_object_get(o, "status");
-	if (v == NULL) {
-		resp_error(rs, 422, "status", "result %zu: status is required", idx);
-		return -1;
-	}
-	if (!json_is_integer(v)) {
-		resp_error(rs, 400, "status", "result %zu: status must be an integer 0..3", idx);
-		return -1;
-	}
-	if (json_integer_value(v) < 0 || json_integer_value(v) > 3) {
-		resp_error(rs, 422, "status", "result %zu: status must be 0 (OK), 1 (WARNING), "
-		    "2 (CRITICAL) or 3 (UNKNOWN)", idx);
-		return -1;
-	}
-	res->status = (int)json_integer_value(v);
-	if (opt_text(o, "output", idx, &res->output, rs) < 0)
-		return -1;
-	v = json_object_get(o, "value");
-	if (v && !json_is_null(v)) {
-		if (!json_is_number(v)) {
-			resp_error(rs, 400, "value", "result %zu: value must be a number or null", idx);
-			return -1;
-		}
-		res->has_value = 1;
-		res->value = json_number_value(v);
-	}
-	if (opt_text(o, "perfdata", idx, &res->perfdata, rs) < 0)
-		return -1;
-	res->observed_us = now_us;
-	v = json_object_get(o, "observed_at");
-	if (v && !json_is_null(v)) {
-		if (!json_is_string(v)) {
-			resp_error(rs, 400, "observed_at", "result %zu: observed_at must be an RFC 3339 string", idx);
-			return -1;
-		}
-		res->observed_given = 1;
-		if (rfc3339_parse(json_string_value(v), &res->observed_us) < 0) {
-			resp_error(rs, 422, "observed_at", "result %zu: observed_at \"%s\" is not RFC 3339",
-			    idx, json_string_value(v));
-			return -1;
-		}
-		/*
-		 * Never trust an agent's clock blindly: a stamp further ahead of
-		 * ours than max_clock_skew_s would make every later result "late"
-		 * and freeze the check. It is stored with our time instead, and
-		 * the offset is shown as the agent's clock_skew_s.
-		 */
-		if (res->observed_us > now_us + max_skew_us) {
-			res->ahead_us = res->observed_us - now_us;
-			res->observed_us = now_us;
-		}
-	}
-	v = json_object_get(o, "duration_ms");
-	if (v && !json_is_null(v)) {
-		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT32_MAX) {
-			resp_error(rs, 400, "duration_ms", "result %zu: duration_ms must be a non-negative integer", idx);
-			return -1;
-		}
-		res->duration_ms = json_integer_value(v);
-	}
-	v = json_object_get(o, "result_id");
-	if (v && !json_is_null(v)) {
-		if (!json_is_string(v)) {
-			resp_error(rs, 400, "result_id", "result %zu: result_id must be a string or null", idx);
-			return -1;
-		}
-		if (json_string_length(v) == 0 || json_string_length(v) > INGEST_MAX_RESULT_ID) {
-			resp_error(rs, 422, "result_id", "result %zu: result_id must be 1..%d bytes",
-			    idx, INGEST_MAX_RESULT_ID);
-			return -1;
-		}
-		res->result_id = json_string_value(v);
-	}
-	return 0;
-}
-
 /* 1 when the engine changed anything that check_state stores */
 static int
 state_changed(const struct eng_state *a, const struct eng_state *b)
@@ -420,9 +269,9 @@ note_clock_ahead(struct req *r, int64_t ahead_us)
 struct batch {
 	struct req *r;
 	struct resp *rs;
-	json_t *arr;                /* the results, as an array (a reference) */
+	struct ingest_body body;    /* the results and their strings (ingest_parse.h) */
 	size_t n;
-	struct result *res;         /* sorted by (check, observed, position) */
+	struct result *res;         /* body.res, sorted by (check, observed, position) */
 	struct result **order;      /* res in request order */
 	struct result **byrid;      /* results with a result_id, by (result_id, position) */
 	size_t nrid;
@@ -458,11 +307,10 @@ batch_free(struct batch *b)
 	free(b->order);
 	free(b->upd_text);
 	free(b->ev_text);
-	json_decref(b->arr);
 	free(b->evs);
 	free(b->cs);
 	free(b->byrid);
-	free(b->res);
+	ingest_body_free(&b->body);
 }
 
 static void
@@ -549,52 +397,40 @@ done:
 	return rc;
 }
 
-/* 1. The body: one result or an array of them, each valid, at most
- * INGEST_MAX_RESULTS; sorted, indexed by result_id. 1: an empty batch,
- * answered. */
+/*
+ * 1. The body: one result or an array of them, each valid, at most
+ * INGEST_MAX_RESULTS, read straight from the raw text (ingest_parse.h:
+ * jansson's rules, without a json_t per value); sorted, indexed by
+ * result_id. 1: an empty batch, answered.
+ */
 static int
 parse_batch(struct batch *b)
 {
-	json_t *body = b->r->body;
+	struct ingest_err e;
 	size_t i;
 	int admitted;
 
-	if (body == NULL || !(json_is_array(body) || json_is_object(body))) {
-		resp_error(b->rs, 400, NULL, "expected a result object or an array of them");
+	if (ingest_parse(b->r->raw, b->r->raw_len, b->now_us, b->max_skew_us, &b->body, &e) < 0) {
+		resp_error(b->rs, e.status, e.field, "%s", e.msg);
 		return -1;
 	}
-	if (json_is_array(body)) {
-		b->arr = json_incref(body);
-	} else if ((b->arr = json_array()) == NULL || json_array_append(b->arr, body) < 0) {
-		resp_error(b->rs, 500, NULL, "out of memory");
-		return -1;
-	}
-	b->n = json_array_size(b->arr);
-	if (b->n > INGEST_MAX_RESULTS) {
-		resp_error(b->rs, 422, NULL, "%zu results in one request (at most %d)", b->n,
-		    INGEST_MAX_RESULTS);
-		return -1;
-	}
+	b->res = b->body.res;
+	b->n = b->body.n;
 	if (b->n == 0) {
 		resp_json(b->rs, 201, json_pack("{s:i,s:i}", "accepted", 0, "duplicates", 0));
 		return 1;
 	}
-	b->res = calloc(b->n, sizeof(*b->res));
 	b->byrid = calloc(b->n, sizeof(*b->byrid));
 	b->cs = calloc(b->n, sizeof(*b->cs));
 	b->evs = calloc(b->n * 3, sizeof(*b->evs));
 	b->order = malloc(b->n * sizeof(*b->order));
-	if (!b->res || !b->byrid || !b->cs || !b->evs || !b->order) {
+	if (!b->byrid || !b->cs || !b->evs || !b->order) {
 		resp_error(b->rs, 500, NULL, "out of memory");
 		return -1;
 	}
-	for (i = 0; i < b->n; i++) {
-		if (parse_result(json_array_get(b->arr, i), i, b->now_us, b->max_skew_us,
-		    &b->res[i], b->rs) < 0)
-			return -1;
+	for (i = 0; i < b->n; i++)
 		if (b->res[i].ahead_us > b->ahead_us)
 			b->ahead_us = b->res[i].ahead_us;
-	}
 	if ((admitted = admit_history(b)) != 0)
 		return admitted;   /* 1: nothing left to store (answered), -1: failed */
 	qsort(b->res, b->n, sizeof(*b->res), cmp_result);

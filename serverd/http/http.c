@@ -7,7 +7,8 @@
  *
  * A request goes: route match (404/405) -> body accumulation, capped at
  * max_body_bytes (413 without buffering the rest) -> authentication
- * (401/403) -> JSON parse (400) -> handler -> one response writer. The
+ * (401/403) -> JSON parse (400; not for a BODY_RAW route, whose handler
+ * reads the raw body itself) -> handler -> one response writer. The
  * answer is always queued on the final call, never the first, so
  * keep-alive works (MHD closes a connection answered on its first call).
  */
@@ -321,8 +322,9 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 	if (cx->body.len > 0) {
 		r.raw = cx->body.ptr;
 		r.raw_len = cx->body.len;
-		r.body = json_loadb(cx->body.ptr, cx->body.len, JSON_REJECT_DUPLICATES, &jerr);
-		if (r.body == NULL) {
+		if (rt->body == BODY_JSON &&
+		    (r.body = json_loadb(cx->body.ptr, cx->body.len, JSON_REJECT_DUPLICATES,
+		    &jerr)) == NULL) {
 			resp_error(rs, 400, NULL, "malformed JSON: %s (line %d, column %d)",
 			    jerr.text, jerr.line, jerr.column);
 			return;

@@ -37,7 +37,8 @@ struct req {
 	const char *method;
 	const char *path;
 	int64_t id[2];              /* the {id} segments of the route, in order */
-	json_t *body;               /* parsed JSON body, or NULL when none; borrowed */
+	json_t *body;               /* parsed JSON body, or NULL when none (or
+	                             * a BODY_RAW route); borrowed */
 	const char *raw;            /* the body's text (NUL-terminated), or NULL */
 	size_t raw_len;
 	struct principal who;       /* WHO_NONE until authenticated */
@@ -58,11 +59,20 @@ struct resp {
 
 typedef void (*handler_fn)(struct req *r, struct resp *rs);
 
+/*
+ * What http.c makes of a route's body: BODY_JSON parses it with jansson
+ * (r->body; a 400 when it is not JSON), BODY_RAW leaves r->body NULL and
+ * the handler reads r->raw itself (POST /api/v1/check_history, whose
+ * batches cost jansson a json_t per value: ingest_parse.h).
+ */
+enum body { BODY_JSON, BODY_RAW };
+
 struct route {
 	const char *method;
 	const char *pattern;        /* "/api/v1/checks/{id}/history" */
 	handler_fn fn;
 	enum need need;
+	enum body body;
 };
 
 extern const struct route routes[];   /* routes.c; ends with NULL method */
