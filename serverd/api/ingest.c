@@ -3,11 +3,10 @@
  *
  * The handler (at the end of this file) is a short list of named steps
  * over one struct batch:
- *   parse_batch       the body: one result or an array, each validated, read
- *                     from the raw text in one pass (ingest_parse.c: no
- *                     json_t per value; http.c leaves this route's body
- *                     unparsed) (a stamp too far ahead gets our time:
- *                     max_clock_skew_s);
+ *   parse_batch       the body (one result or an array), read from the raw
+ *                     text in one pass by ingest_parse.c (http.c leaves it
+ *                     unparsed: BODY_RAW), each result validated (a stamp
+ *                     too far ahead gets our time: max_clock_skew_s);
  *                     admit_history makes the day partitions it needs and
  *                     drops results older than the retention ("expired")
  *   build_params      per distinct check its id and the one status all its
