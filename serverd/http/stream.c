@@ -34,6 +34,7 @@
 #define STREAM_IDS_MAX 512          /* ids looked up per query */
 #define LISTEN_POLL_MS 250          /* how often the listener looks at the clock */
 #define STREAM_COALESCE_MS 100      /* one round of lookups at most this often */
+#define STREAM_ROUND_SHARE 4        /* and after a round that took T, not before T x this */
 
 struct frame {
 	char *text;                 /* "id: ...\nevent: ...\ndata: ...\n\n" */
@@ -328,12 +329,18 @@ collect(PGconn *c, struct round *rd)
  * round, each id once. Under batched ingest at full speed this is the
  * difference between the listener keeping a core busy and a few queries a
  * second; a change still reaches an open page well within DESIGN.md's
- * 500 ms.
+ * 500 ms. A round's lookups may take long themselves (500 changed checks:
+ * ~90 ms of PostgreSQL): the next round then waits STREAM_ROUND_SHARE times
+ * as long as the last one took, so the stream's lookups take at most about
+ * a quarter of one PostgreSQL backend's time however fast results arrive
+ * (bench/dashboard: ingest beside 500 streams had dropped to half),
+ * and changes arriving meanwhile are coalesced into fewer, larger rounds.
  */
 static void
-drain(PGconn *c, int64_t *last_round_us)
+drain(PGconn *c, int64_t *next_round_us)
 {
 	struct round *rd = malloc(sizeof(*rd));
+	int64_t t0, t1;
 	int open, i;
 
 	if (rd == NULL) {
@@ -355,7 +362,7 @@ drain(PGconn *c, int64_t *last_round_us)
 		if (!open)
 			continue;
 		for (;;) {
-			int64_t wait_us = *last_round_us + STREAM_COALESCE_MS * 1000 - mono_now_us();
+			int64_t wait_us = *next_round_us - mono_now_us();
 			struct pollfd pfd = { .fd = PQsocket(c), .events = POLLIN, .revents = 0 };
 
 			if (wait_us <= 0 || is_stopping())
@@ -366,12 +373,16 @@ drain(PGconn *c, int64_t *last_round_us)
 				break;   /* the caller sees the connection is gone */
 			collect(c, rd);
 		}
-		*last_round_us = mono_now_us();
+		t0 = mono_now_us();
 		/* events first: check and agent frames carry the newest event id */
 		if (push_rows(c, &q_events, &rd->ev, "event") < 0 ||
 		    push_rows(c, &q_checks, &rd->ck, "check") < 0 ||
 		    push_rows(c, &q_agents, &rd->ag, "agent") < 0)
 			push_reset("lookup failed");
+		t1 = mono_now_us();
+		*next_round_us = t0 + STREAM_COALESCE_MS * 1000;
+		if (t1 + (t1 - t0) * (STREAM_ROUND_SHARE - 1) > *next_round_us)
+			*next_round_us = t1 + (t1 - t0) * (STREAM_ROUND_SHARE - 1);
 		else if (rd->ev.overflow || rd->ck.overflow || rd->ag.overflow)
 			push_reset("too many changes at once");
 		wake(1, 0);
@@ -386,7 +397,7 @@ listener_main(void *arg)
 {
 	PGconn *c = NULL;
 	int connected_once = 0;
-	int64_t last_round_us = 0;
+	int64_t next_round_us = 0;
 
 	(void)arg;
 	while (!is_stopping()) {
@@ -433,7 +444,7 @@ listener_main(void *arg)
 			c = NULL;
 			continue;
 		}
-		drain(c, &last_round_us);
+		drain(c, &next_round_us);
 		wake(0, hb_us);
 	}
 	atomic_store(&listening, 0);
