@@ -379,12 +379,12 @@ drain(PGconn *c, int64_t *next_round_us)
 		    push_rows(c, &q_checks, &rd->ck, "check") < 0 ||
 		    push_rows(c, &q_agents, &rd->ag, "agent") < 0)
 			push_reset("lookup failed");
+		else if (rd->ev.overflow || rd->ck.overflow || rd->ag.overflow)
+			push_reset("too many changes at once");
 		t1 = mono_now_us();
 		*next_round_us = t0 + STREAM_COALESCE_MS * 1000;
 		if (t1 + (t1 - t0) * (STREAM_ROUND_SHARE - 1) > *next_round_us)
 			*next_round_us = t1 + (t1 - t0) * (STREAM_ROUND_SHARE - 1);
-		else if (rd->ev.overflow || rd->ck.overflow || rd->ag.overflow)
-			push_reset("too many changes at once");
 		wake(1, 0);
 		if (!PQconsumeInput(c))
 			break;
