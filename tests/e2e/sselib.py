@@ -3,6 +3,7 @@ socket, HTTP/1.1 chunked decoding, frames as dicts. Every read has a
 socket timeout, so a frame that never comes fails the test instead of
 hanging it."""
 import json
+import time
 import socket
 
 
@@ -65,8 +66,14 @@ class SSE:
 
     def frame(self):
         """The next frame with data: {"event", "id", "data"} (comments are
-        collected in self.comments)."""
+        collected in self.comments). Heartbeats keep the socket from timing
+        out, so only comments for 2 x the socket timeout fail the test
+        instead of waiting forever."""
+        give_up = time.monotonic() + 2 * (self.sock.gettimeout() or 15)
         while True:
+            if time.monotonic() > give_up:
+                raise AssertionError("no frame with data within %.0f s" %
+                                     (2 * (self.sock.gettimeout() or 15)))
             while b"\n\n" not in self.body:
                 self._more_body()
             i = self.body.index(b"\n\n")
