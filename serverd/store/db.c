@@ -123,38 +123,28 @@ static int nwarm;
 void
 db_warm(const struct db_stmt *st)
 {
-	if (nwarm < DB_MAX_WARM)
+	if (st->nparams == 0 && nwarm < DB_MAX_WARM)
 		warm[nwarm++] = st;
 }
 
 static int db_prepare(PGconn *c, const struct db_stmt *st);
 
 /*
- * The registered statements on a new connection: prepared, and their
- * generic plans made by EXPLAIN EXECUTE (which plans without running).
+ * The registered statements on a new connection: prepared and run once,
+ * which plans them and readies what they call (check_last_many()'s plans).
  * A failure costs only the head start: the statement is prepared again
  * when first used.
  */
 static void
 db_warm_conn(PGconn *c)
 {
-	char sql[256];
-	int i, k;
+	int i;
 
 	for (i = 0; i < nwarm; i++) {
-		size_t n;
 		PGresult *r;
 		if (db_prepare(c, warm[i]) < 0)
 			continue;
-		/* one without parameters is run (db.h: then it must only read),
-		 * which readies what it calls too (check_last_many()'s plans) */
-		n = (size_t)snprintf(sql, sizeof(sql), "%sEXECUTE %s",
-		    warm[i]->nparams ? "EXPLAIN (COSTS OFF) " : "", warm[i]->name);
-		for (k = 0; k < warm[i]->nparams && n + 8 < sizeof(sql); k++)
-			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%sNULL", k ? ", " : "(");
-		if (warm[i]->nparams > 0 && n + 2 < sizeof(sql))
-			snprintf(sql + n, sizeof(sql) - n, ")");
-		r = PQexec(c, sql);
+		r = PQexecPrepared(c, warm[i]->name, 0, NULL, NULL, NULL, 0);
 		if (PQresultStatus(r) != PGRES_TUPLES_OK)
 			log_warn("database: planning %s ahead: %s", warm[i]->name,
 			    PQresultErrorMessage(r));
