@@ -36,6 +36,10 @@
  *                     alert/ (alert_q_write_states), the events through
  *                     alert_q_record (outbox rows in the same transaction),
  *                     COMMIT - and only then 201 {"accepted", "duplicates"}.
+ *                     Behind the COMMIT, in the same pipeline, the live
+ *                     stream is told which checks changed (q_stream_after:
+ *                     a NOTIFY inside the batch's transaction would hold a
+ *                     cluster-wide lock across its commit's flush).
  * Four round trips for a batch (the pipeline, COPY's two, the pipeline
  * that commits), two for a small one (INGEST_COPY_MIN: an alert's single
  * result is not held up by the COPY's exchanges).
@@ -167,6 +171,21 @@ static const struct db_stmt q_ingest_dedup = { "ingest_dedup",
 static const struct db_stmt q_begin = { NULL, "BEGIN", 0 };
 static const struct db_stmt q_commit = { NULL, "COMMIT", 0 };
 
+/* After the COMMIT, in its own transaction: the live stream's notifications
+ * of the checks whose state changed (sql/013_stream_after_commit.sql says
+ * why not inside the batch's transaction). $1: '{id,...}'. */
+static const struct db_stmt q_stream_after = { "ingest_stream_after",
+	"SELECT stream_notify_checks($1::bigint[])", 1 };
+
+/* 1 when the change is one the live stream shows (the check_state_stream
+ * trigger's columns: flap_history and flap_pct alone are not) */
+static int
+state_shown_changed(const struct eng_state *a, const struct eng_state *b)
+{
+	return a->status != b->status || a->hard != b->hard || a->attempt != b->attempt ||
+	    a->acknowledged != b->acknowledged || a->flapping != b->flapping;
+}
+
 /* 1 when the engine changed anything that check_state stores */
 static int
 state_changed(const struct eng_state *a, const struct eng_state *b)
@@ -286,6 +305,7 @@ struct batch {
 	PGresult *pr[4];            /* the pipelines' results */
 	char *upd_text;             /* the states to write back (JSON), or NULL */
 	char *ev_text;              /* the events to record (JSON), or NULL */
+	char *shown_text;           /* '{id,...}' of changes the stream shows, or NULL */
 	int in_tx;
 	size_t accepted, dups, expired;
 	int64_t now_us, max_skew_us, ahead_us;
@@ -306,6 +326,7 @@ batch_free(struct batch *b)
 	free(b->order);
 	free(b->upd_text);
 	free(b->ev_text);
+	free(b->shown_text);
 	free(b->evs);
 	free(b->cs);
 	free(b->byrid);
@@ -822,11 +843,12 @@ evaluate(struct batch *b)
 static int
 changed_states(struct batch *b)
 {
-	struct buf t;
+	struct buf t, ids;
 	size_t j;
-	int n = 0;
+	int n = 0, nid = 0, failed;
 
 	buf_init(&t, (size_t)1 << 30);
+	buf_init(&ids, (size_t)1 << 30);
 	for (j = 0; j < b->ncs; j++) {
 		struct cstate *c = &b->cs[j];
 		char since[24] = "null";
@@ -841,31 +863,40 @@ changed_states(struct batch *b)
 		    c->s.attempt, c->s.hard_status, since,
 		    c->before.acknowledged && !c->s.acknowledged ? "true" : "false",
 		    c->s.flapping ? "true" : "false", c->s.flap_history, c->s.flap_pct);
+		if (state_shown_changed(&c->before, &c->s))
+			buf_addf(&ids, "%s%lld", nid++ ? "," : "{", (long long)c->check_id);
 	}
 	if (n > 0 && buf_adds(&t, "]") == 0)
 		b->upd_text = buf_take(&t);
-	if (t.failed) {
-		buf_free(&t);
+	if (nid > 0 && buf_adds(&ids, "}") == 0)
+		b->shown_text = buf_take(&ids);
+	failed = t.failed || ids.failed;
+	buf_free(&t);
+	buf_free(&ids);
+	if (failed) {
 		resp_error(b->rs, 500, NULL, "out of memory");
 		return -1;
 	}
-	buf_free(&t);
 	return 0;
 }
 
 /*
  * 5. In the second round trip: write back what changed (alert/), record
  * the events (alert_q_record, which queues their notifications in this
- * same transaction), COMMIT. A failure anywhere leaves the transaction
- * open (in_tx) and batch_free() rolls it back.
+ * same transaction), COMMIT, and then, in a transaction of its own, tell
+ * the live stream which checks changed (q_stream_after). A failure up to
+ * the COMMIT leaves the transaction open (in_tx) and batch_free() rolls it
+ * back; one after it is only logged: the batch is stored, and the stream
+ * shows the checks at their next change (or a reconnecting page reads them
+ * afresh).
  */
 static int
 write_and_commit(struct batch *b)
 {
-	const struct db_stmt *pst[3];
-	const char *uv[1], *ev[1];
-	const char *const *vals[3];
-	int n = 0, k, rec = -1;
+	const struct db_stmt *pst[4];
+	const char *uv[1], *ev[1], *sv[1];
+	const char *const *vals[4];
+	int n = 0, k, rec = -1, shown = -1;
 	enum db_outcome st;
 
 	if (changed_states(b) < 0)
@@ -876,6 +907,7 @@ write_and_commit(struct batch *b)
 	}
 	uv[0] = b->upd_text;
 	ev[0] = b->ev_text;
+	sv[0] = b->shown_text;
 	if (b->upd_text) {
 		pst[n] = &alert_q_write_states;
 		vals[n++] = uv;
@@ -887,17 +919,30 @@ write_and_commit(struct batch *b)
 	}
 	pst[n] = &q_commit;
 	vals[n++] = NULL;
+	if (b->shown_text) {
+		shown = n;
+		pst[n] = &q_stream_after;
+		vals[n++] = sv;
+	}
 	clear_pipeline(b);
 	if (db_pipeline(b->r->db, n, pst, vals, b->pr) < 0) {
 		for (k = 0; k < n; k++)
 			if (PQresultStatus(b->pr[k]) != PGRES_COMMAND_OK &&
 			    PQresultStatus(b->pr[k]) != PGRES_TUPLES_OK)
 				break;
-		if (k == rec && (st = alert_record_done(b->r->db, b->pr[k], NULL)) != DB_OK)
-			resp_db_outcome(b->rs, st, "could not record events");
-		else
-			resp_db_error(b->rs, b->r->db, k < n ? b->pr[k] : NULL);
-		return -1;
+		if (k == shown) {
+			/* committed: the stream's notifications alone failed (the
+			 * cause is logged by db_outcome(), on its own line) */
+			db_outcome(b->r->db, b->pr[k]);
+			log_warn("ingest: %s: results stored, but the live stream was not told"
+			    " of the changes of checks %s", b->r->who.name, b->shown_text);
+		} else {
+			if (k == rec && (st = alert_record_done(b->r->db, b->pr[k], NULL)) != DB_OK)
+				resp_db_outcome(b->rs, st, "could not record events");
+			else
+				resp_db_error(b->rs, b->r->db, k < n ? b->pr[k] : NULL);
+			return -1;
+		}
 	}
 	b->in_tx = 0;
 	if (rec >= 0)
