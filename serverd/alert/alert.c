@@ -70,7 +70,7 @@ const struct db_stmt alert_q_record = { "alert_record",
 	"  RETURNING 1"
 	")"
 	"SELECT (SELECT count(*) FROM ev), c.n, (SELECT count(*) FROM st),"
-	"  CASE WHEN c.n > 0 THEN pg_notify('custos_outbox', '') END,"
+	"  CASE WHEN c.n > 0 THEN notify_or_defer('custos_outbox', '') END,"
 	/* one log line per event, by name: "PROBLEM web01/sshd CRITICAL (HARD 3/3)" */
 	"  (SELECT string_agg(ev.kind || ' ' || COALESCE(a.name, 'agent ' || ev.agent_id)"
 	"     || COALESCE('/' || k.name, '') || COALESCE(' ' || status_name(ev.status), '')"

@@ -13,7 +13,8 @@
  *     contacts whose notify_on has the event's kind, narrowed by the check's
  *     contacts (else its agent's contacts, else everybody);
  *   - records last_notified_at/notified_status on the check's state;
- *   - NOTIFYs custos_outbox, which wakes the senders at COMMIT.
+ *   - NOTIFYs custos_outbox, which wakes the senders at COMMIT (in
+ *     ingest's transactions, right after it: alert_q_lock_ingest).
  */
 #ifndef CUSTOS_ALERT_H
 #define CUSTOS_ALERT_H

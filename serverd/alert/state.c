@@ -13,6 +13,13 @@
 const struct db_stmt alert_q_lock_agent = { "alert_lock_agent",
 	"SELECT pg_advisory_xact_lock(" ALERT_LOCK_CLASS ", $1::integer)", 1 };
 
+const struct db_stmt alert_q_lock_ingest = { "alert_lock_ingest",
+	"SELECT pg_advisory_xact_lock(" ALERT_LOCK_CLASS ", $1::integer),"
+	"  set_config('custos.after_commit', 'on', true)", 1 };
+
+const struct db_stmt alert_q_after_commit = { "alert_after_commit",
+	"SELECT after_commit_notify($1::bigint[])", 1 };
+
 /* the UPDATE itself is sql/011_state_write.sql's check_state_write(): a
  * function, so that its plan can be pinned to key lookups */
 const struct db_stmt alert_q_write_states = { "alert_write_states",

@@ -36,6 +36,15 @@
 /* The agent lock by agent id ($1, already masked to 31 bits), for pipelines. */
 extern const struct db_stmt alert_q_lock_agent;
 /*
+ * The same lock for ingest, whose transaction leaves its notifications
+ * (the live stream's, the senders' wake-up) until after its COMMIT: the
+ * caller then names the checks it changed to alert_q_after_commit, in a
+ * transaction of its own (sql/013_stream_after_commit.sql says why).
+ */
+extern const struct db_stmt alert_q_lock_ingest;
+/* $1: '{check_id,...}' whose state the committed transaction changed, or NULL */
+extern const struct db_stmt alert_q_after_commit;
+/*
  * Writes back the states the engine changed: $1 a JSON array of
  * {check_id, status, state_type, attempt, hard_status, since (µs since the
  * epoch, or null: unchanged), ack_cleared, flapping, flap_history,

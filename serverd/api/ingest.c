@@ -37,8 +37,9 @@
  *                     alert_q_record (outbox rows in the same transaction),
  *                     COMMIT - and only then 201 {"accepted", "duplicates"}.
  *                     Behind the COMMIT, in the same pipeline, the live
- *                     stream is told which checks changed (q_stream_after:
- *                     a NOTIFY inside the batch's transaction would hold a
+ *                     stream is told which checks changed, and the events'
+ *                     notifications go out (alert_q_after_commit: a NOTIFY
+ *                     inside the batch's transaction would hold a
  *                     cluster-wide lock across its commit's flush).
  * Four round trips for a batch (the pipeline, COPY's two, the pipeline
  * that commits), two for a small one (INGEST_COPY_MIN: an alert's single
@@ -170,12 +171,6 @@ static const struct db_stmt q_ingest_dedup = { "ingest_dedup",
 
 static const struct db_stmt q_begin = { NULL, "BEGIN", 0 };
 static const struct db_stmt q_commit = { NULL, "COMMIT", 0 };
-
-/* After the COMMIT, in its own transaction: the live stream's notifications
- * of the checks whose state changed (sql/013_stream_after_commit.sql says
- * why not inside the batch's transaction). $1: '{id,...}'. */
-static const struct db_stmt q_stream_after = { "ingest_stream_after",
-	"SELECT stream_notify_checks($1::bigint[])", 1 };
 
 /* 1 when the change is one the live stream shows (the check_state_stream
  * trigger's columns: flap_history and flap_pct alone are not) */
@@ -695,7 +690,7 @@ copy_results(struct batch *b)
 static int
 ingest_dedup(struct batch *b, int64_t *foreign, size_t *nf)
 {
-	const struct db_stmt *const pst[3] = { &q_begin, &alert_q_lock_agent, &q_ingest_dedup };
+	const struct db_stmt *const pst[3] = { &q_begin, &alert_q_lock_ingest, &q_ingest_dedup };
 	const char *const av[1] = { b->lock_id };
 	const char *const *const vals[3] = { NULL, av, b->ins_vals };
 	const int *const lens[3] = { NULL, NULL, b->ins_lens };
@@ -728,7 +723,7 @@ ingest_dedup(struct batch *b, int64_t *foreign, size_t *nf)
 static int
 store_and_read(struct batch *b)
 {
-	const struct db_stmt *const pst[3] = { &q_begin, &alert_q_lock_agent, &q_states };
+	const struct db_stmt *const pst[3] = { &q_begin, &alert_q_lock_ingest, &q_states };
 	const char *const av[1] = { b->lock_id };
 	const char *const sv[3] = { b->agent_id, b->ins_vals[INS_COLS + 1],
 		b->ins_vals[INS_COLS + 2] };
@@ -883,12 +878,14 @@ changed_states(struct batch *b)
 /*
  * 5. In the second round trip: write back what changed (alert/), record
  * the events (alert_q_record, which queues their notifications in this
- * same transaction), COMMIT, and then, in a transaction of its own, tell
- * the live stream which checks changed (q_stream_after). A failure up to
- * the COMMIT leaves the transaction open (in_tx) and batch_free() rolls it
- * back; one after it is only logged: the batch is stored, and the stream
- * shows the checks at their next change (or a reconnecting page reads them
- * afresh).
+ * same transaction), COMMIT, and then, in a transaction of its own, send
+ * the notifications the transaction left for after its COMMIT
+ * (alert_q_after_commit: the checks changed, the events, the senders'
+ * wake-up). A failure up to the COMMIT leaves the transaction open (in_tx)
+ * and batch_free() rolls it back; one after it is only logged: the batch
+ * is stored, the senders look at the outbox within OUTBOX_SAFETY_MS anyway,
+ * and the stream shows the checks at their next change (or a reconnecting
+ * page reads them afresh).
  */
 static int
 write_and_commit(struct batch *b)
@@ -919,9 +916,11 @@ write_and_commit(struct batch *b)
 	}
 	pst[n] = &q_commit;
 	vals[n++] = NULL;
-	if (b->shown_text) {
+	/* only events leave notifications pending (sql/013): a batch that
+	 * merely moved flap windows sends nothing more */
+	if (b->shown_text || b->ev_text) {
 		shown = n;
-		pst[n] = &q_stream_after;
+		pst[n] = &alert_q_after_commit;
 		vals[n++] = sv;
 	}
 	clear_pipeline(b);
@@ -931,11 +930,13 @@ write_and_commit(struct batch *b)
 			    PQresultStatus(b->pr[k]) != PGRES_TUPLES_OK)
 				break;
 		if (k == shown) {
-			/* committed: the stream's notifications alone failed (the
-			 * cause is logged by db_outcome(), on its own line) */
+			/* committed: only the notifications failed (the cause is
+			 * logged by db_outcome(), on its own line) */
 			db_outcome(b->r->db, b->pr[k]);
-			log_warn("ingest: %s: results stored, but the live stream was not told"
-			    " of the changes of checks %s", b->r->who.name, b->shown_text);
+			log_warn("ingest: %s: results stored, but their notifications were not sent"
+			    " (the live stream misses the changes of checks %s; the senders look"
+			    " at the outbox within 15 s)", b->r->who.name,
+			    b->shown_text ? b->shown_text : "{}");
 		} else {
 			if (k == rec && (st = alert_record_done(b->r->db, b->pr[k], NULL)) != DB_OK)
 				resp_db_outcome(b->rs, st, "could not record events");

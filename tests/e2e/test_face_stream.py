@@ -198,25 +198,25 @@ def cookie_stream():
 
 t.ok(wait_for(cookie_stream, 15), "a session cookie opens a stream")
 
-# ingest tells the stream after its COMMIT (sql/013): when that telling
+# ingest sends its notifications after its COMMIT (sql/013): when that
 # fails, the batch is stored and answered 201 all the same, and the log
 # says which checks the stream missed
-env.cluster.psql("ALTER FUNCTION stream_notify_checks(bigint[]) RENAME TO saved_notify;"
-                 " CREATE FUNCTION stream_notify_checks(ids bigint[]) RETURNS void"
+env.cluster.psql("ALTER FUNCTION after_commit_notify(bigint[]) RENAME TO saved_notify;"
+                 " CREATE FUNCTION after_commit_notify(ids bigint[]) RETURNS void"
                  " LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'test: no notifications'; END $$")
 before = env.api("GET", "/api/v1/checks/%d" % soft, A)[1]["state"]
 st, body, _ = env.api("POST", "/api/v1/check_history", atok,
                       [{"check_id": soft, "status": 0 if before["status"] != "OK" else 2,
                         "output": "changed"}])
 t.eq((st, body.get("accepted") if isinstance(body, dict) else body), (201, 1),
-     "a failed stream notification after the COMMIT: still 201")
+     "notifications failing after the COMMIT: still 201")
 after = env.api("GET", "/api/v1/checks/%d" % soft, A)[1]["state"]
 t.ok(after["status"] != before["status"] or after["attempt"] != before["attempt"],
      "and the state change is stored", (before, after))
-t.ok(wait_for(lambda: "live stream was not told of the changes of checks {%d}" % soft
+t.ok(wait_for(lambda: "the live stream misses the changes of checks {%d}" % soft
               in env.server.log(), 5), "and logged, naming the check")
-env.cluster.psql("DROP FUNCTION stream_notify_checks(bigint[]);"
-                 " ALTER FUNCTION saved_notify(bigint[]) RENAME TO stream_notify_checks")
+env.cluster.psql("DROP FUNCTION after_commit_notify(bigint[]);"
+                 " ALTER FUNCTION saved_notify(bigint[]) RENAME TO after_commit_notify")
 
 # shutdown with streams open is clean
 rc = env.server.stop()
