@@ -85,7 +85,10 @@ struct cstate {
  * lock (taken by the statement before): AG the agent, IDS the distinct
  * checks named, STS per check the status all its results carry (-1: they
  * differ), FIRST per check the earliest observed_at of its results (µs),
- * SKEW max_clock_skew_s.
+ * SKEW max_clock_skew_s, LOW the least FIRST: a plain parameter, so that
+ * PostgreSQL drops the partitions before LOW's day (and those after now +
+ * SKEW) when the statement starts, instead of setting up a scan of each of
+ * the retention's 31 days for every batch (0.1 ms a batch).
  *
  * ks: their states, one probe of check_state's key per check (OFFSET 0
  * keeps it a nested loop: "check_id = ANY (IDS)" was planned, generic, as
@@ -118,7 +121,7 @@ struct cstate {
 	"   ON u.id = ks.check_id" \
 	"  WHERE (SELECT ok FROM mine) AND (u.st IS DISTINCT FROM ks.status" \
 	"   OR ks.state_type <> 'HARD' OR ks.flap_history <> '' OR ks.flapping))"
-#define STATES_ROWS(AG, IDS, SKEW) \
+#define STATES_ROWS(AG, IDS, SKEW, LOW) \
 	" SELECT 'k', NULL::bigint, NULL::text, mv.check_id, mv.agent_id, c.max_attempts, mv.status," \
 	"  mv.state_type, mv.attempt, mv.hard_status, mv.acknowledged, mv.ack_sticky, mv.flapping," \
 	"  mv.flap_pct, mv.flap_history, c.enabled, COALESCE(p.us, 0)" \
@@ -128,6 +131,7 @@ struct cstate {
 	"   LEAST(h.observed_at, h.received_at + interval '5 minutes')) * 1000000)::bigint AS us" \
 	"  FROM check_history h WHERE h.check_id = mv.check_id" \
 	"   AND h.observed_at > 'epoch'::timestamptz + mv.first * interval '1 microsecond'" \
+	"   AND h.observed_at > 'epoch'::timestamptz + " LOW " * interval '1 microsecond'" \
 	"   AND h.observed_at <= now() + " SKEW " * interval '1 second'" \
 	"  ORDER BY h.observed_at DESC, h.id DESC LIMIT 1) p ON c.enabled" \
 	" WHERE c.enabled" \
@@ -140,7 +144,7 @@ struct cstate {
  * statuses), then COPY the results (copy_results()). */
 static const struct db_stmt q_states = { "ingest_states",
 	"WITH " STATES_CTES("$1::bigint", "$2::bigint[]", "$3::smallint[]", "$4::bigint[]")
-	STATES_ROWS("$1::bigint", "$2::bigint[]", "$5::integer"), 5 };
+	STATES_ROWS("$1::bigint", "$2::bigint[]", "$5::integer", "$6::bigint"), 6 };
 
 static const char copy_sql[] = "COPY check_history (check_id, agent_id, status, value,"
 	" output, perfdata, observed_at, duration_ms, result_id) FROM STDIN (FORMAT binary)";
@@ -148,7 +152,7 @@ static const char copy_sql[] = "COPY check_history (check_id, agent_id, status, 
 
 /*
  * The careful way in, in one statement: $1..$8 the results' columns, $9
- * the agent, $10..$13 as IDS, STS, FIRST and SKEW above. The INSERT skips what is
+ * the agent, $10..$14 as IDS, STS, FIRST, SKEW and LOW above. The INSERT skips what is
  * already stored (ON CONFLICT: the key holds observed_at, which a resend
  * repeats; see sql/005_history.sql); its rows ('i': id and result_id) say
  * what went in, after the 'k' rows. The insert's rows are not visible to
@@ -171,9 +175,9 @@ static const struct db_stmt q_ingest_dedup = { "ingest_dedup",
 	"   SELECT 1 FROM check_history h0 WHERE h0.agent_id = $9::bigint AND h0.result_id = x.r))"
 	"  ON CONFLICT (agent_id, result_id, observed_at) WHERE result_id IS NOT NULL DO NOTHING"
 	"  RETURNING id, result_id)"
-	STATES_ROWS("$9::bigint", "$10::bigint[]", "$13::integer")
+	STATES_ROWS("$9::bigint", "$10::bigint[]", "$13::integer", "$14::bigint")
 	" UNION ALL SELECT 'i', id, result_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
-	"  NULL, NULL, NULL, NULL, NULL, NULL FROM ins", 13 };
+	"  NULL, NULL, NULL, NULL, NULL, NULL FROM ins", 14 };
 
 static const struct db_stmt q_begin = { NULL, "BEGIN", 0 };
 static const struct db_stmt q_commit = { NULL, "COMMIT", 0 };
@@ -300,9 +304,9 @@ struct batch {
 	size_t nev;
 	struct db_array cols[INS_COLS + 3];   /* the insert's columns, then $10..$12 */
 	int cols_live;
-	const char *ins_vals[INS_COLS + 5];
-	int ins_lens[INS_COLS + 5], ins_fmts[INS_COLS + 5];
-	char agent_id[24], lock_id[24], skew_s[24];
+	const char *ins_vals[INS_COLS + 6];
+	int ins_lens[INS_COLS + 6], ins_fmts[INS_COLS + 6];
+	char agent_id[24], lock_id[24], skew_s[24], low_us[24];
 	PGresult *pr[4];            /* the pipelines' results */
 	char *upd_text;             /* the states to write back (JSON), or NULL */
 	char *ev_text;              /* the events to record (JSON), or NULL */
@@ -477,6 +481,7 @@ static int
 build_params(struct batch *b)
 {
 	size_t i, k;
+	int64_t low = b->now_us;
 	int c;
 
 	db_array_begin(&b->cols[INS_COLS], DB_OID_INT8, b->n * 16 + 64);
@@ -497,6 +502,8 @@ build_params(struct batch *b)
 		db_array_int8(&b->cols[INS_COLS], b->res[i].check_id);
 		db_array_int2(&b->cols[INS_COLS + 1], (int16_t)st);
 		db_array_int8(&b->cols[INS_COLS + 2], first);
+		if (first < low)
+			low = first;
 	}
 	for (c = INS_COLS; c < INS_COLS + 3; c++) {
 		if (db_array_end(&b->cols[c]) < 0) {
@@ -513,9 +520,13 @@ build_params(struct batch *b)
 	b->ins_vals[INS_COLS] = b->agent_id;   /* $9, as text */
 	b->ins_lens[INS_COLS] = 0;
 	b->ins_fmts[INS_COLS] = 0;
+	snprintf(b->low_us, sizeof(b->low_us), "%lld", (long long)low);
 	b->ins_vals[INS_COLS + 4] = b->skew_s;   /* $13, as text */
 	b->ins_lens[INS_COLS + 4] = 0;
 	b->ins_fmts[INS_COLS + 4] = 0;
+	b->ins_vals[INS_COLS + 5] = b->low_us;   /* $14, as text */
+	b->ins_lens[INS_COLS + 5] = 0;
+	b->ins_fmts[INS_COLS + 5] = 0;
 	return 0;
 }
 
@@ -744,11 +755,11 @@ store_and_read(struct batch *b)
 {
 	const struct db_stmt *const pst[3] = { &q_begin, &alert_q_lock_ingest, &q_states };
 	const char *const av[1] = { b->lock_id };
-	const char *const sv[5] = { b->agent_id, b->ins_vals[INS_COLS + 1],
-		b->ins_vals[INS_COLS + 2], b->ins_vals[INS_COLS + 3], b->skew_s };
-	const int sl[5] = { 0, b->ins_lens[INS_COLS + 1], b->ins_lens[INS_COLS + 2],
-		b->ins_lens[INS_COLS + 3], 0 };
-	const int sf[5] = { 0, 1, 1, 1, 0 };
+	const char *const sv[6] = { b->agent_id, b->ins_vals[INS_COLS + 1],
+		b->ins_vals[INS_COLS + 2], b->ins_vals[INS_COLS + 3], b->skew_s, b->low_us };
+	const int sl[6] = { 0, b->ins_lens[INS_COLS + 1], b->ins_lens[INS_COLS + 2],
+		b->ins_lens[INS_COLS + 3], 0, 0 };
+	const int sf[6] = { 0, 1, 1, 1, 0, 0 };
 	const char *const *const vals[3] = { NULL, av, sv };
 	const int *const lens[3] = { NULL, NULL, sl };
 	const int *const fmts[3] = { NULL, NULL, sf };
