@@ -164,20 +164,28 @@ static const char copy_sql[] = "COPY check_history (check_id, agent_id, status, 
  * the row-at-a-time INSERT cost about twice a COPY's CPU per row, hence
  * not the usual way.
  */
-static const struct db_stmt q_ingest_dedup = { "ingest_dedup",
-	"WITH " STATES_CTES("$9::bigint", "$10::bigint[]", "$11::smallint[]", "$12::bigint[]") ","
-	" ins AS (INSERT INTO check_history (check_id, agent_id, status, value, output, perfdata,"
-	"   observed_at, duration_ms, result_id)"
-	"  SELECT x.c, $9::bigint, x.s, x.v, x.o, x.p, COALESCE(x.t, clock_timestamp()), x.d, x.r"
-	"  FROM unnest($1::bigint[], $2::smallint[], $3::float8[], $4::text[], $5::text[],"
-	"   $6::timestamptz[], $7::integer[], $8::text[]) AS x(c, s, v, o, p, t, d, r)"
-	"  WHERE (SELECT ok FROM mine) AND (x.t IS NOT NULL OR x.r IS NULL OR NOT EXISTS ("
-	"   SELECT 1 FROM check_history h0 WHERE h0.agent_id = $9::bigint AND h0.result_id = x.r))"
-	"  ON CONFLICT (agent_id, result_id, observed_at) WHERE result_id IS NOT NULL DO NOTHING"
-	"  RETURNING id, result_id)"
-	STATES_ROWS("$9::bigint", "$10::bigint[]", "$13::integer", "$14::bigint")
-	" UNION ALL SELECT 'i', id, result_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
-	"  NULL, NULL, NULL, NULL, NULL, NULL FROM ins", 14 };
+#define INGEST_DEDUP(RID_LOOKUP) \
+	"WITH " STATES_CTES("$9::bigint", "$10::bigint[]", "$11::smallint[]", "$12::bigint[]") "," \
+	" ins AS (INSERT INTO check_history (check_id, agent_id, status, value, output, perfdata," \
+	"   observed_at, duration_ms, result_id)" \
+	"  SELECT x.c, $9::bigint, x.s, x.v, x.o, x.p, COALESCE(x.t, clock_timestamp()), x.d, x.r" \
+	"  FROM unnest($1::bigint[], $2::smallint[], $3::float8[], $4::text[], $5::text[]," \
+	"   $6::timestamptz[], $7::integer[], $8::text[]) AS x(c, s, v, o, p, t, d, r)" \
+	"  WHERE (SELECT ok FROM mine)" RID_LOOKUP \
+	"  ON CONFLICT (agent_id, result_id, observed_at) WHERE result_id IS NOT NULL DO NOTHING" \
+	"  RETURNING id, result_id)" \
+	STATES_ROWS("$9::bigint", "$10::bigint[]", "$13::integer", "$14::bigint") \
+	" UNION ALL SELECT 'i', id, result_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL," \
+	"  NULL, NULL, NULL, NULL, NULL, NULL FROM ins"
+static const struct db_stmt q_ingest_dedup = { "ingest_dedup", INGEST_DEDUP(""), 14 };
+/* the same, for a batch with a result_id but no observed_at: that result
+ * is looked for in every partition (its key cannot name one), a lookup
+ * whose setting up alone costs a scan per partition, so it is not made
+ * for the batches that do not need it (the agent always sends observed_at) */
+static const struct db_stmt q_ingest_dedup_rid = { "ingest_dedup_rid", INGEST_DEDUP(
+	" AND (x.t IS NOT NULL OR x.r IS NULL OR NOT EXISTS ("
+	"   SELECT 1 FROM check_history h0 WHERE h0.agent_id = $9::bigint AND h0.result_id = x.r))"),
+	14 };
 
 static const struct db_stmt q_begin = { NULL, "BEGIN", 0 };
 static const struct db_stmt q_commit = { NULL, "COMMIT", 0 };
@@ -718,9 +726,10 @@ copy_results(struct batch *b)
 
 /* The careful way in (q_ingest_dedup): BEGIN, the lock, one statement. */
 static int
-ingest_dedup(struct batch *b, int64_t *foreign, size_t *nf)
+ingest_dedup(struct batch *b, int64_t *foreign, size_t *nf, int rid_lookup)
 {
-	const struct db_stmt *const pst[3] = { &q_begin, &alert_q_lock_ingest, &q_ingest_dedup };
+	const struct db_stmt *const pst[3] = { &q_begin, &alert_q_lock_ingest,
+		rid_lookup ? &q_ingest_dedup_rid : &q_ingest_dedup };
 	const char *const av[1] = { b->lock_id };
 	const char *const *const vals[3] = { NULL, av, b->ins_vals };
 	const int *const lens[3] = { NULL, NULL, b->ins_lens };
@@ -765,7 +774,7 @@ store_and_read(struct batch *b)
 	const int *const fmts[3] = { NULL, NULL, sf };
 	int64_t *foreign;
 	size_t nf = 0, i;
-	int rc = -1, careful = 0;
+	int rc = -1, careful = 0, rid_lookup = 0;
 
 	if ((foreign = calloc(b->n, sizeof(*foreign))) == NULL) {
 		resp_error(b->rs, 500, NULL, "out of memory");
@@ -776,7 +785,7 @@ store_and_read(struct batch *b)
 	careful = b->n < INGEST_COPY_MIN;
 	for (i = 0; i < b->n; i++)
 		if (b->res[i].result_id && !b->res[i].observed_given)
-			careful = 1;
+			careful = rid_lookup = 1;
 	if (!careful) {
 		if (db_pipeline_bin(b->r->db, 3, pst, vals, lens, fmts, b->pr) < 0) {
 			b->in_tx = b->pr[0] && PQresultStatus(b->pr[0]) == PGRES_COMMAND_OK;
@@ -788,7 +797,7 @@ store_and_read(struct batch *b)
 		if (nf == 0 && (careful = copy_results(b)) < 0)
 			goto done;
 	}
-	if (careful && ingest_dedup(b, foreign, &nf) < 0)
+	if (careful && ingest_dedup(b, foreign, &nf, rid_lookup) < 0)
 		goto done;
 	if (nf > 0) {
 		refuse_foreign(b, foreign, nf);
