@@ -78,36 +78,33 @@ CREATE TRIGGER check_state_stream AFTER UPDATE ON check_state
 	  AND current_setting('custos.after_commit', true) IS DISTINCT FROM 'on')
 	EXECUTE FUNCTION stream_notify();
 
--- 006's, with an event's notification deferred in ingest's transactions
-CREATE OR REPLACE FUNCTION stream_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+-- an event's stream notification: 006's trigger outside ingest's
+-- transactions, kept for after the COMMIT inside them
+DROP TRIGGER events_stream ON events;
+CREATE TRIGGER events_stream AFTER INSERT ON events
+	FOR EACH ROW WHEN (current_setting('custos.after_commit', true) IS DISTINCT FROM 'on')
+	EXECUTE FUNCTION stream_notify();
+CREATE FUNCTION events_stream_after() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	IF TG_TABLE_NAME = 'events' THEN
-		PERFORM notify_or_defer('custos_stream', 'e' || NEW.id);
-	ELSIF TG_TABLE_NAME = 'check_state' THEN
-		PERFORM pg_notify('custos_stream', 'c' || NEW.check_id);
-	ELSIF TG_TABLE_NAME = 'checks' THEN
-		PERFORM pg_notify('custos_stream', 'c' || CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END);
-	ELSIF TG_TABLE_NAME = 'agents' THEN
-		PERFORM pg_notify('custos_stream', 'a' || CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END);
-	ELSIF TG_TABLE_NAME = 'downtimes' THEN
-		IF TG_OP = 'DELETE' THEN
-			PERFORM pg_notify('custos_stream', CASE WHEN OLD.check_id IS NOT NULL
-				THEN 'c' || OLD.check_id ELSE 'a' || OLD.agent_id END);
-		ELSE
-			PERFORM pg_notify('custos_stream', CASE WHEN NEW.check_id IS NOT NULL
-				THEN 'c' || NEW.check_id ELSE 'a' || NEW.agent_id END);
-		END IF;
-	END IF;
+	PERFORM after_commit_add('e' || NEW.id);
 	RETURN NULL;
-END $$;
+END
+$$;
+CREATE TRIGGER events_stream_after AFTER INSERT ON events
+	FOR EACH ROW WHEN (current_setting('custos.after_commit', true) = 'on')
+	EXECUTE FUNCTION events_stream_after();
 
--- 010's, the same way
+-- 010's wake-up, the same way: whether a page may be ringing is asked in
+-- one place, and outbox_wake() wakes the senders now or after the COMMIT
+CREATE FUNCTION outbox_page_ringing(ev events) RETURNS boolean LANGUAGE sql STABLE AS $$
+	SELECT EXISTS (SELECT 1 FROM notifications n JOIN events e ON e.id = n.event_id
+	               WHERE n.receipt IS NOT NULL AND n.receipt_cancelled_at IS NULL
+	                 AND (e.check_id = ev.check_id
+	                      OR (ev.check_id IS NULL AND e.agent_id = ev.agent_id)))
+$$;
 CREATE OR REPLACE FUNCTION outbox_wake() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	IF EXISTS (SELECT 1 FROM notifications n JOIN events e ON e.id = n.event_id
-	           WHERE n.receipt IS NOT NULL AND n.receipt_cancelled_at IS NULL
-	             AND (e.check_id = NEW.check_id
-	                  OR (NEW.check_id IS NULL AND e.agent_id = NEW.agent_id))) THEN
+	IF outbox_page_ringing(NEW) THEN
 		PERFORM notify_or_defer('custos_outbox', '');
 	END IF;
 	RETURN NULL;

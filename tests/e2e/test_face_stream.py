@@ -3,6 +3,7 @@ LISTEN/NOTIFY, Last-Event-ID resume, the reset when the gap is too old,
 the heartbeat (stream_heartbeat_s = 1 here), the cap on open streams, and
 a clean shutdown with streams open."""
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -217,6 +218,46 @@ t.ok(wait_for(lambda: "the live stream misses the changes of checks {%d}" % soft
               in env.server.log(), 5), "and logged, naming the check")
 env.cluster.psql("DROP FUNCTION after_commit_notify(bigint[]);"
                  " ALTER FUNCTION saved_notify(bigint[]) RENAME TO after_commit_notify")
+
+# the deferral itself (sql/013), on one connection: inside a transaction
+# marked custos.after_commit nothing is notified, not even at its COMMIT;
+# after_commit_notify() then sends the event's and the named checks'
+# notifications; a rolled-back transaction leaves nothing to send
+def psql_script(sql):
+    cmd = ["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", env.cluster.conninfo]
+    if os.getuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--"] + cmd
+    return subprocess.run(cmd, input=sql, capture_output=True, text=True).stdout
+
+
+out = psql_script("""LISTEN custos_stream;
+BEGIN;
+SELECT set_config('custos.after_commit', 'on', true);
+INSERT INTO events (kind, notify) VALUES ('TEST', false) RETURNING 'id=' || id;
+COMMIT;
+SELECT 'committed';
+SELECT after_commit_notify(ARRAY[424242]::bigint[]);
+SELECT 'sent';
+BEGIN;
+SELECT set_config('custos.after_commit', 'on', true);
+INSERT INTO events (kind, notify) VALUES ('TEST', false);
+ROLLBACK;
+SELECT after_commit_notify(NULL);
+SELECT 'again';
+""")
+lines = out.splitlines()
+evid = next((x[3:] for x in lines if x.startswith("id=")), None)
+pos = {k: (lines.index(k) if k in lines else -1) for k in ("committed", "sent", "again")}
+got = [x for x in lines if x.startswith("Asynchronous notification")]
+t.ok(evid is not None and pos["committed"] > 0 and not any(
+    "custos_stream" in x for x in lines[:pos["committed"] + 1]),
+    "after_commit on: no notification at the COMMIT", out)
+t.ok(len(got) == 2 and '"e%s"' % evid in got[0] and '"c424242"' in got[1] and
+     pos["committed"] < lines.index(got[0]) < pos["sent"],
+     "after_commit_notify(): the event's, then the named check's", out)
+t.ok(pos["again"] > pos["sent"] and not any(
+    x.startswith("Asynchronous") for x in lines[pos["sent"] + 1:]),
+    "a rolled-back transaction leaves nothing to send", out)
 
 # shutdown with streams open is clean
 rc = env.server.stop()
