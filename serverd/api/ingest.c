@@ -88,7 +88,8 @@ struct cstate {
  * SKEW max_clock_skew_s, LOW the least FIRST: a plain parameter, so that
  * PostgreSQL drops the partitions before LOW's day (and those after now +
  * SKEW) when the statement starts, instead of setting up a scan of each of
- * the retention's 31 days for every batch (0.1 ms a batch).
+ * the retention's 31 days for every batch (~0.1 ms a batch on 34
+ * partitions, by EXPLAIN ANALYZE).
  *
  * ks: their states, one probe of check_state's key per check (OFFSET 0
  * keeps it a nested loop: "check_id = ANY (IDS)" was planned, generic, as
@@ -101,8 +102,8 @@ struct cstate {
  * of the batch's late, so one probe of the check's index in the partition
  * of FIRST's day (run-time partition pruning; the common answer is
  * "none"), where looking for the newest whatever its age probed every
- * recent partition, the empty ones made ahead included (bench/ingest: 15 %
- * of the throughput). A stamp stored further ahead than max_clock_skew_s
+ * recent partition, the empty ones made ahead included. A stamp stored
+ * further ahead than max_clock_skew_s
  * (by a server older than that rule) is not looked at: a future stamp
  * never makes later results late; one within it counts as observed at
  * most 5 minutes after it came, as before.
