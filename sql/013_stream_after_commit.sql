@@ -7,9 +7,8 @@
 -- changed a check's status or attempt NOTIFYed (the check_state_stream
 -- trigger, and events_stream and the outbox wake-ups for its events), so
 -- those batches committed one at a time, each waiting for its own WAL flush
--- instead of sharing one (bench/ingest: 50,000 results/s and 29.7 ms of
--- PostgreSQL CPU per 1,000 rows with the trigger; 60,000 and 22.6 ms
--- without it).
+-- instead of sharing one (bench/ingest in alternating runs, this change
+-- among others: bench/README.md, "The fourth rework").
 --
 -- So ingest sets custos.after_commit = 'on' for its transaction (with its
 -- lock: alert_q_lock_ingest in serverd/alert/state.c), and then:
