@@ -76,6 +76,16 @@ flags_push(char *flags, int changed)
 		memmove(flags, flags + skip, strlen(flags + skip) + 1);
 }
 
+void
+engine_flap_replay(const char *statuses, char *flags)
+{
+	size_t i;
+
+	flags[0] = '\0';
+	for (i = 1; statuses[0] && statuses[i]; i++)
+		flags_push(flags, statuses[i] != statuses[i - 1]);
+}
+
 int
 engine_step(struct eng_state *s, const struct eng_params *p, int st, enum ev_kind ev[3])
 {

@@ -74,5 +74,12 @@ int engine_step(struct eng_state *s, const struct eng_params *p, int st,
     enum ev_kind ev[3]);
 /* Weighted percentage of state changes in a transition string (above). */
 double engine_flap_pct(const char *flags);
+/*
+ * The transition string (flap_history above) of a run of results, given as
+ * their status digits 0-3 oldest first ("0020"). flags must hold
+ * ENGINE_FLAP_WINDOW + 1 bytes. The same string engine_step() would have
+ * built stepping those results one by one.
+ */
+void engine_flap_replay(const char *statuses, char *flags);
 
 #endif

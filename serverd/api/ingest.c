@@ -15,11 +15,16 @@
  *                     the one lock rule for check_state), and q_states: the
  *                     state of each check that may change, with the newest
  *                     result stored before. A check whose results all repeat
- *                     its current status while it is HARD, enabled, not
- *                     flapping and without recent changes (engine.h:
- *                     flap_history "") cannot change, so it is neither read
- *                     nor evaluated: in a steady fleet most checks cost their
- *                     row and nothing more. A foreign or unknown check
+ *                     its current status while it is HARD and not flapping
+ *                     cannot change (a repeated status never raises the flap
+ *                     share: a '0' pushed only moves older changes to lower
+ *                     weights), so it is neither read nor evaluated, recent
+ *                     changes or not: in a steady fleet, and in the 20
+ *                     results after a blip, a check costs its row and nothing
+ *                     more. A check that is read gets its flap window from
+ *                     its newest 21 stored results (those of the last two
+ *                     days), not from check_state.flap_history, which is as
+ *                     of its last write. A foreign or unknown check
  *                     refuses the whole batch (403 listing every such check
  *                     in "check_ids"), and nothing is stored.
  *                     Then every result in one COPY (binary), the cheapest
@@ -121,11 +126,13 @@ struct cstate {
 	"   JOIN unnest(" IDS ", " STS ", " FIRST ") u(id, st, first)" \
 	"   ON u.id = ks.check_id" \
 	"  WHERE (SELECT ok FROM mine) AND (u.st IS DISTINCT FROM ks.status" \
-	"   OR ks.state_type <> 'HARD' OR ks.flap_history <> '' OR ks.flapping))"
+	"   OR ks.state_type <> 'HARD' OR ks.flapping))"
+#define FLAP_RESULTS "21"   /* ENGINE_FLAP_WINDOW, as text */
+_Static_assert(ENGINE_FLAP_WINDOW == 21, "FLAP_RESULTS must be ENGINE_FLAP_WINDOW");
 #define STATES_ROWS(AG, IDS, SKEW, LOW) \
 	" SELECT 'k', NULL::bigint, NULL::text, mv.check_id, mv.agent_id, c.max_attempts, mv.status," \
 	"  mv.state_type, mv.attempt, mv.hard_status, mv.acknowledged, mv.ack_sticky, mv.flapping," \
-	"  mv.flap_pct, mv.flap_history, c.enabled, COALESCE(p.us, 0)" \
+	"  mv.flap_pct, mv.flap_history, c.enabled, COALESCE(p.us, 0), f.recent" \
 	" FROM mv JOIN LATERAL (SELECT c.max_attempts, c.enabled FROM checks c" \
 	"   WHERE c.id = mv.check_id OFFSET 0) c ON true" \
 	" LEFT JOIN LATERAL (SELECT (extract(epoch FROM" \
@@ -135,9 +142,14 @@ struct cstate {
 	"   AND h.observed_at > 'epoch'::timestamptz + " LOW " * interval '1 microsecond'" \
 	"   AND h.observed_at <= now() + " SKEW " * interval '1 second'" \
 	"  ORDER BY h.observed_at DESC, h.id DESC LIMIT 1) p ON c.enabled" \
+	" LEFT JOIN LATERAL (SELECT string_agg(r.status::text, '' ORDER BY r.observed_at, r.id)" \
+	"   AS recent FROM (SELECT h.status, h.observed_at, h.id FROM check_history h" \
+	"   WHERE h.check_id = mv.check_id AND h.observed_at > now() - interval '2 days'" \
+	"    AND h.observed_at <= now() + " SKEW " * interval '1 second'" \
+	"   ORDER BY h.observed_at DESC, h.id DESC LIMIT " FLAP_RESULTS ") r) f ON c.enabled" \
 	" WHERE c.enabled" \
 	" UNION ALL SELECT 'k', NULL, NULL, u.id, ks.agent_id, NULL, NULL, NULL, NULL, NULL, NULL," \
-	"  NULL, NULL, NULL, NULL, NULL, NULL" \
+	"  NULL, NULL, NULL, NULL, NULL, NULL, NULL" \
 	" FROM unnest(" IDS ") u(id) LEFT JOIN ks ON ks.check_id = u.id" \
 	" WHERE NOT (SELECT ok FROM mine) AND ks.agent_id IS DISTINCT FROM " AG
 
@@ -177,7 +189,7 @@ static const char copy_sql[] = "COPY check_history (check_id, agent_id, status, 
 	"  RETURNING id, result_id)" \
 	STATES_ROWS("$9::bigint", "$10::bigint[]", "$13::integer", "$14::bigint") \
 	" UNION ALL SELECT 'i', id, result_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL," \
-	"  NULL, NULL, NULL, NULL, NULL, NULL FROM ins"
+	"  NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM ins"
 static const struct db_stmt q_ingest_dedup = { "ingest_dedup", INGEST_DEDUP(""), 14 };
 /* the same, for a batch with a result_id but no observed_at: that result
  * is looked for in every partition (its key cannot name one), a lookup
@@ -672,7 +684,11 @@ read_states(struct batch *b, PGresult *q, int64_t *foreign, size_t *nf)
 		c->s.ack_sticky = PQgetvalue(q, row, 11)[0] == 't';
 		c->s.flapping = PQgetvalue(q, row, 12)[0] == 't';
 		c->s.flap_pct = str_to_double(PQgetvalue(q, row, 13), &es);
-		snprintf(c->s.flap_history, sizeof(c->s.flap_history), "%s", PQgetvalue(q, row, 14));
+		/* the flap window from the check's newest stored results, not
+		 * from check_state.flap_history: a HARD check that is not
+		 * flapping is not read while its results repeat its status, so
+		 * the stored string is that of its last change */
+		engine_flap_replay(PQgetvalue(q, row, 17), c->s.flap_history);
 		c->enabled = PQgetvalue(q, row, 15)[0] == 't';
 		c->last_us = str_to_ll(PQgetvalue(q, row, 16), INT64_MIN, INT64_MAX, &es);
 		c->before = c->s;
