@@ -116,16 +116,31 @@ class Cluster:
         if out.returncode != 0:
             raise RuntimeError("pgctl start failed: " + out.stderr)
 
+    def psql_cmd(self, *args):
+        """psql as the superuser on this cluster, quiet and unaligned, then args."""
+        cmd = ["psql", "-X", "-q", "-t", "-A", self.conninfo] + list(args)
+        return (["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []) + cmd
+
     def psql(self, sql):
         """Runs SQL as the superuser; returns stdout rows (tab-separated)."""
-        cmd = ["psql", "-X", "-q", "-t", "-A", "-F", "\t", "-v", "ON_ERROR_STOP=1",
-               self.conninfo, "-c", sql]
-        if os.getuid() == 0:
-            cmd = ["runuser", "-u", "postgres", "--"] + cmd
-        out = subprocess.run(cmd, capture_output=True, text=True)
+        out = subprocess.run(self.psql_cmd("-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql),
+                             capture_output=True, text=True)
         if out.returncode != 0:
             raise RuntimeError("psql: " + out.stderr)
         return [line.split("\t") for line in out.stdout.splitlines() if line != ""]
+
+    def psql_script(self, sql):
+        """Runs a script in one session (stopping at its first error); returns
+        its whole output, the notifications psql shows included."""
+        return subprocess.run(self.psql_cmd("-v", "ON_ERROR_STOP=1"), input=sql,
+                              capture_output=True, text=True).stdout
+
+    def session(self):
+        """A psql session of its own, fed through .stdin and read through
+        .stdout (text, one line per row): for a test that holds a lock or a
+        transaction open while it does something else."""
+        return subprocess.Popen(self.psql_cmd(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                text=True)
 
 
 class Server:

@@ -73,10 +73,7 @@ class Holder:
     """Holds the agent's lock from a psql session of its own."""
 
     def __init__(self, agent_id):
-        cmd = ["psql", "-X", "-q", "-t", "-A", env.cluster.conninfo]
-        if os.getuid() == 0:
-            cmd = ["runuser", "-u", "postgres", "--"] + cmd
-        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.p = env.cluster.session()
         self.p.stdin.write("SELECT pg_advisory_lock(%d, %d);\nSELECT 'locked';\n"
                            % (LOCK_CLASS, agent_id))
         self.p.stdin.flush()

@@ -3,7 +3,6 @@ LISTEN/NOTIFY, Last-Event-ID resume, the reset when the gap is too old,
 the heartbeat (stream_heartbeat_s = 1 here), the cap on open streams, and
 a clean shutdown with streams open."""
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -223,14 +222,7 @@ env.cluster.psql("DROP FUNCTION after_commit_notify(bigint[]);"
 # marked custos.after_commit nothing is notified, not even at its COMMIT;
 # after_commit_notify() then sends the event's and the named checks'
 # notifications; a rolled-back transaction leaves nothing to send
-def psql_script(sql):
-    cmd = ["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", env.cluster.conninfo]
-    if os.getuid() == 0:
-        cmd = ["runuser", "-u", "postgres", "--"] + cmd
-    return subprocess.run(cmd, input=sql, capture_output=True, text=True).stdout
-
-
-out = psql_script("""LISTEN custos_stream;
+out = env.cluster.psql_script("""LISTEN custos_stream;
 BEGIN;
 SELECT set_config('custos.after_commit', 'on', true);
 INSERT INTO events (kind, notify) VALUES ('TEST', false) RETURNING 'id=' || id;

@@ -154,10 +154,7 @@ t.eq(items, expected(posted, "minute", *span), "and once in the minute buckets")
 # window: rollup_hour locked, so the watermark cannot move): read raw from their old partition
 # at once (the raw floor goes back to it), then counted once from the roll-ups
 t.ok(wait_for(rolled_up), "roll-ups caught up before the held one")
-held_rollup = subprocess.Popen(
-    (["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else [])
-    + ["psql", "-X", "-q", "-t", "-A", env.cluster.conninfo],
-    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+held_rollup = env.cluster.session()
 held_rollup.stdin.write("BEGIN;\nLOCK TABLE rollup_hour IN EXCLUSIVE MODE;\nSELECT 'locked';\n")
 held_rollup.stdin.flush()
 t.eq(held_rollup.stdout.readline().strip(), "locked", "the test holds rollup_hour")
@@ -245,10 +242,7 @@ t.ok(not part((now - dt.timedelta(days=9)).date()), "... and none was made")
 
 # ---- kill -9 during a roll-up --------------------------------------------------------------
 t.ok(wait_for(rolled_up), "roll-ups caught up before the crash")
-holder = subprocess.Popen(
-    (["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else [])
-    + ["psql", "-X", "-q", "-t", "-A", env.cluster.conninfo],
-    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+holder = env.cluster.session()
 holder.stdin.write("BEGIN;\nLOCK TABLE rollup_hour IN EXCLUSIVE MODE;\nSELECT 'locked';\n")
 holder.stdin.flush()
 t.eq(holder.stdout.readline().strip(), "locked", "the test holds rollup_hour")
@@ -286,20 +280,15 @@ def pname(d):
 
 def psql_session(*stmts):
     """the statements one by one in one session, outside any transaction block"""
-    cmd = ["psql", "-X", "-q", "-t", "-A", env.cluster.conninfo]
+    args = []
     for st in stmts:
-        cmd += ["-c", st]
-    if os.getuid() == 0:
-        cmd = ["runuser", "-u", "postgres", "--"] + cmd
-    return subprocess.run(cmd, capture_output=True, text=True)
+        args += ["-c", st]
+    return subprocess.run(env.cluster.psql_cmd(*args), capture_output=True, text=True)
 
 
 def hold_reader():
     """a session that holds check_history (ACCESS SHARE) until told to let go"""
-    h = subprocess.Popen(
-        (["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else [])
-        + ["psql", "-X", "-q", "-t", "-A", env.cluster.conninfo],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    h = env.cluster.session()
     h.stdin.write("BEGIN;\nSELECT count(*) >= 0 FROM check_history;\n")
     h.stdin.flush()
     return h, h.stdout.readline().strip() == "t"
@@ -390,10 +379,7 @@ psql("INSERT INTO check_history (check_id, agent_id, status, observed_at)"
 # history thread stops at history_tops_make() just before retention; the session then takes
 # check_history as a reader and lets the advisory lock go (retention's detach then waits for
 # the reader, up to its 5 s lock_timeout; past that it would be finished a minute later).
-holder = subprocess.Popen(
-    (["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else [])
-    + ["psql", "-X", "-q", "-t", "-A", env.cluster.conninfo],
-    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+holder = env.cluster.session()
 holder.stdin.write("SELECT pg_advisory_lock(1751741300, 1) IS NOT NULL;\n")
 holder.stdin.flush()
 t.eq(holder.stdout.readline().strip(), "t", "the test holds the partition creators' lock")

@@ -5,7 +5,6 @@ import os
 import http.client
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -22,10 +21,7 @@ env.post_results(tok, {"check_id": cid, "status": 0, "result_id": "r0"})
 
 # hold the agent's ingest lock (serverd/api/ingest.c: INGEST_LOCK_CLASS) from
 # another session, so that the next post waits inside its transaction
-cmd = ["psql", "-X", "-q", "-t", "-A", env.cluster.conninfo]
-if os.getuid() == 0:
-    cmd = ["runuser", "-u", "postgres", "--"] + cmd
-holder = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+holder = env.cluster.session()
 holder.stdin.write("SELECT pg_advisory_lock(1668642164, %d);\nSELECT 'locked';\n" % aid)
 holder.stdin.flush()
 t.eq(holder.stdout.readline().strip(), "", "lock taken")
