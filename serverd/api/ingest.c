@@ -23,8 +23,8 @@
  *                     results after a blip, a check costs its row and nothing
  *                     more. A check that is read gets its flap window from
  *                     its newest 21 stored results (those of the last two
- *                     days), not from check_state.flap_history, which is as
- *                     of its last write. A foreign or unknown check
+ *                     days) (check_state keeps no window: sql/014). A
+ *                     foreign or unknown check
  *                     refuses the whole batch (403 listing every such check
  *                     in "check_ids"), and nothing is stored.
  *                     Then every result in one COPY (binary), the cheapest
@@ -118,7 +118,7 @@ struct cstate {
 #define STATES_CTES(AG, IDS, STS, FIRST) \
 	"ks AS (SELECT s.* FROM unnest(" IDS ") k(id) CROSS JOIN LATERAL" \
 	"  (SELECT s.check_id, s.agent_id, s.status, s.state_type, s.attempt," \
-	"   s.hard_status, s.acknowledged, s.ack_sticky, s.flapping, s.flap_pct, s.flap_history" \
+	"   s.hard_status, s.acknowledged, s.ack_sticky, s.flapping, s.flap_pct" \
 	"   FROM check_state s WHERE s.check_id = k.id OFFSET 0) s)," \
 	" mine AS (SELECT count(*) FILTER (WHERE ks.agent_id = " AG ")" \
 	"   = cardinality(" IDS ") AS ok FROM ks)," \
@@ -132,7 +132,7 @@ _Static_assert(ENGINE_FLAP_WINDOW == 21, "FLAP_RESULTS must be ENGINE_FLAP_WINDO
 #define STATES_ROWS(AG, IDS, SKEW, LOW) \
 	" SELECT 'k', NULL::bigint, NULL::text, mv.check_id, mv.agent_id, c.max_attempts, mv.status," \
 	"  mv.state_type, mv.attempt, mv.hard_status, mv.acknowledged, mv.ack_sticky, mv.flapping," \
-	"  mv.flap_pct, mv.flap_history, c.enabled, COALESCE(p.us, 0), f.recent" \
+	"  mv.flap_pct, c.enabled, COALESCE(p.us, 0), f.recent" \
 	" FROM mv JOIN LATERAL (SELECT c.max_attempts, c.enabled FROM checks c" \
 	"   WHERE c.id = mv.check_id OFFSET 0) c ON true" \
 	" LEFT JOIN LATERAL (SELECT (extract(epoch FROM" \
@@ -149,7 +149,7 @@ _Static_assert(ENGINE_FLAP_WINDOW == 21, "FLAP_RESULTS must be ENGINE_FLAP_WINDO
 	"   ORDER BY h.observed_at DESC, h.id DESC LIMIT " FLAP_RESULTS ") r) f ON c.enabled" \
 	" WHERE c.enabled" \
 	" UNION ALL SELECT 'k', NULL, NULL, u.id, ks.agent_id, NULL, NULL, NULL, NULL, NULL, NULL," \
-	"  NULL, NULL, NULL, NULL, NULL, NULL, NULL" \
+	"  NULL, NULL, NULL, NULL, NULL, NULL" \
 	" FROM unnest(" IDS ") u(id) LEFT JOIN ks ON ks.check_id = u.id" \
 	" WHERE NOT (SELECT ok FROM mine) AND ks.agent_id IS DISTINCT FROM " AG
 
@@ -189,7 +189,7 @@ static const char copy_sql[] = "COPY check_history (check_id, agent_id, status, 
 	"  RETURNING id, result_id)" \
 	STATES_ROWS("$9::bigint", "$10::bigint[]", "$13::integer", "$14::bigint") \
 	" UNION ALL SELECT 'i', id, result_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL," \
-	"  NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM ins"
+	"  NULL, NULL, NULL, NULL, NULL, NULL FROM ins"
 static const struct db_stmt q_ingest_dedup = { "ingest_dedup", INGEST_DEDUP(""), 14 };
 /* the same, for a batch with a result_id but no observed_at: that result
  * is looked for in every partition (its key cannot name one), a lookup
@@ -204,7 +204,7 @@ static const struct db_stmt q_begin = { NULL, "BEGIN", 0 };
 static const struct db_stmt q_commit = { NULL, "COMMIT", 0 };
 
 /* 1 when the change is one the live stream shows (the check_state_stream
- * trigger's columns: flap_history and flap_pct alone are not) */
+ * trigger's columns: flap_pct alone is not) */
 static int
 state_shown_changed(const struct eng_state *a, const struct eng_state *b)
 {
@@ -212,7 +212,9 @@ state_shown_changed(const struct eng_state *a, const struct eng_state *b)
 	    a->acknowledged != b->acknowledged || a->flapping != b->flapping;
 }
 
-/* 1 when the engine changed anything that check_state stores */
+/* 1 when the engine changed anything that check_state stores: the flap
+ * window moved means a result was evaluated, and flap_pct is then written
+ * (check_state.flap_pct is as of the check's last evaluated change) */
 static int
 state_changed(const struct eng_state *a, const struct eng_state *b)
 {
@@ -684,13 +686,12 @@ read_states(struct batch *b, PGresult *q, int64_t *foreign, size_t *nf)
 		c->s.ack_sticky = PQgetvalue(q, row, 11)[0] == 't';
 		c->s.flapping = PQgetvalue(q, row, 12)[0] == 't';
 		c->s.flap_pct = str_to_double(PQgetvalue(q, row, 13), &es);
-		/* the flap window from the check's newest stored results, not
-		 * from check_state.flap_history: a HARD check that is not
-		 * flapping is not read while its results repeat its status, so
-		 * the stored string is that of its last change */
-		engine_flap_replay(PQgetvalue(q, row, 17), c->s.flap_history);
-		c->enabled = PQgetvalue(q, row, 15)[0] == 't';
-		c->last_us = str_to_ll(PQgetvalue(q, row, 16), INT64_MIN, INT64_MAX, &es);
+		/* the flap window from the check's newest stored results (a
+		 * HARD check that is not flapping is not read while its results
+		 * repeat its status, so no stored window could be current) */
+		engine_flap_replay(PQgetvalue(q, row, 16), c->s.flap_history);
+		c->enabled = PQgetvalue(q, row, 14)[0] == 't';
+		c->last_us = str_to_ll(PQgetvalue(q, row, 15), INT64_MIN, INT64_MAX, &es);
 		c->before = c->s;
 	}
 	qsort(b->cs, b->ncs, sizeof(*b->cs), cmp_cstate);
@@ -910,11 +911,11 @@ changed_states(struct batch *b)
 			snprintf(since, sizeof(since), "%lld", (long long)c->since_us);
 		buf_addf(&t, "%s{\"check_id\":%lld,\"status\":%d,\"state_type\":\"%s\","
 		    "\"attempt\":%d,\"hard_status\":%d,\"since\":%s,\"ack_cleared\":%s,"
-		    "\"flapping\":%s,\"flap_history\":\"%s\",\"flap_pct\":%.17g}",
+		    "\"flapping\":%s,\"flap_pct\":%.17g}",
 		    n++ ? "," : "[", (long long)c->check_id, c->s.status, c->s.hard ? "HARD" : "SOFT",
 		    c->s.attempt, c->s.hard_status, since,
 		    c->before.acknowledged && !c->s.acknowledged ? "true" : "false",
-		    c->s.flapping ? "true" : "false", c->s.flap_history, c->s.flap_pct);
+		    c->s.flapping ? "true" : "false", c->s.flap_pct);
 		if (state_shown_changed(&c->before, &c->s))
 			buf_addf(&ids, "%s%lld", nid++ ? "," : "{", (long long)c->check_id);
 	}
