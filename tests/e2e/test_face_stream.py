@@ -251,6 +251,38 @@ t.ok(pos["again"] > pos["sent"] and not any(
     x.startswith("Asynchronous") for x in lines[pos["sent"] + 1:]),
     "a rolled-back transaction leaves nothing to send", out)
 
+# a transaction that records many events keeps their notifications in time
+# linear in their number (sql/015: one append per INSERT statement, the
+# senders' wake-up a flag): 3,000 events in one statement give 3,000 stream
+# notifications, each once, and however many wake-ups were asked, one
+out = env.cluster.psql_script("""LISTEN custos_stream;
+LISTEN custos_outbox;
+BEGIN;
+SELECT set_config('custos.after_commit', 'on', true);
+SET LOCAL track_functions = 'pl';
+INSERT INTO events (kind, notify) SELECT 'TEST', false FROM generate_series(1, 3000)
+  RETURNING 'id=' || id;
+SELECT 'calls=' || pg_stat_get_xact_function_calls('events_stream_after'::regproc);
+SELECT notify_or_defer('custos_outbox', '');
+SELECT notify_or_defer('custos_outbox', '');
+COMMIT;
+SELECT 'committed';
+SELECT after_commit_notify(NULL);
+SELECT 'sent';
+""")
+lines = out.splitlines()
+ids = sorted(int(x[3:]) for x in lines if x.startswith("id="))
+sent = lines.index("sent") if "sent" in lines else -1
+streamed = [x.split('payload "e', 1)[1].split('"', 1)[0] for x in lines
+            if x.startswith('Asynchronous notification "custos_stream"')]
+woken = [x for x in lines if x.startswith('Asynchronous notification "custos_outbox"')]
+t.ok(len(ids) == 3000 and lines.index("committed") < sent and sorted(map(int, streamed)) == ids,
+     "3,000 events in one statement: each one's notification, once, after the COMMIT",
+     (len(ids), len(streamed), out[-2000:]))
+t.eq(len(woken), 1, "two wake-ups asked for, one sent")
+t.ok("calls=1" in lines, "the 3,000 events were kept by one call, not one per event",
+     [x for x in lines if x.startswith("calls=")])
+
 # shutdown with streams open is clean
 rc = env.server.stop()
 t.eq(rc, 0, "serverd stops cleanly with streams open")
