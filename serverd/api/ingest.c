@@ -476,9 +476,20 @@ parse_batch(struct batch *b)
 		resp_error(b->rs, 500, NULL, "out of memory");
 		return -1;
 	}
-	for (i = 0; i < b->n; i++)
+	for (i = 0; i < b->n; i++) {
+		if (b->res[i].ahead_us == 0)
+			continue;
 		if (b->res[i].ahead_us > b->ahead_us)
 			b->ahead_us = b->res[i].ahead_us;
+		/*
+		 * A stamp too far ahead is replaced by our time, which a resend
+		 * (the agent's answer lost) cannot repeat: the key that holds
+		 * observed_at would not see the duplicate. Such a result goes in
+		 * as one without observed_at: stamped when inserted, never late,
+		 * its result_id looked up across the partitions.
+		 */
+		b->res[i].observed_given = 0;
+	}
 	if ((admitted = admit_history(b)) != 0)
 		return admitted;   /* 1: nothing left to store (answered), -1: failed */
 	qsort(b->res, b->n, sizeof(*b->res), cmp_result);

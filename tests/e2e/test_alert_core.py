@@ -181,6 +181,21 @@ t.eq(state(f).get("status"), "OK", "a later result (stamped now) is not late: th
 env.post_results(tok, {"check_id": f, "status": 2, "output": "down again"})
 t.eq(state(f).get("status"), "CRITICAL", "and goes down again")
 t.eq(events(f), ["PROBLEM", "RECOVERY", "PROBLEM"], "PROBLEM, RECOVERY, PROBLEM: nothing frozen")
+# the agent resends a result stamped ahead (its answer was lost): the stamp the
+# server gave it cannot be repeated, so the result_id alone finds the duplicate;
+# stored and counted once, in a single post and in a batch of the COPY's size
+g = env.make_check(aid, "future-resent", max_attempts=3)
+ahead = rfc3339(now() + datetime.timedelta(days=1))
+one = {"check_id": g, "status": 2, "output": "ahead", "observed_at": ahead, "result_id": "fut-1"}
+batch = [dict(one, result_id="fut-b%d" % i) for i in range(20)]
+firsts = [env.post_results(tok, x)[1] for x in (one, batch)]
+agains = [env.post_results(tok, x)[1] for x in (one, batch)]
+t.eq(firsts, [{"accepted": 1, "duplicates": 0}, {"accepted": 20, "duplicates": 0}],
+     "results stamped ahead, with result_ids: stored")
+t.eq(agains, [{"accepted": 0, "duplicates": 1}, {"accepted": 0, "duplicates": 20}],
+     "the same results again: duplicates, not stored twice")
+t.eq(env.cluster.psql("SELECT count(*) FROM check_history WHERE check_id = %d" % g), [["21"]],
+     "21 rows in the history")
 st, _, _ = env.api("PUT", "/api/v1/agent/self/checkout", tok, {
     "started_at": rfc3339(now() - datetime.timedelta(seconds=100)), "duration_ms": 0,
     "results": 0, "version": "t"})
