@@ -132,7 +132,8 @@ _Static_assert(ENGINE_FLAP_WINDOW == 21, "FLAP_RESULTS must be ENGINE_FLAP_WINDO
 #define STATES_ROWS(AG, IDS, SKEW, LOW) \
 	" SELECT 'k', NULL::bigint, NULL::text, mv.check_id, mv.agent_id, c.max_attempts, mv.status," \
 	"  mv.state_type, mv.attempt, mv.hard_status, mv.acknowledged, mv.ack_sticky, mv.flapping," \
-	"  mv.flap_pct, c.enabled, COALESCE(p.us, 0), f.recent" \
+	"  mv.flap_pct, c.enabled, COALESCE(p.us, 0)," \
+	"  check_flap_recent(mv.check_id, " SKEW ", " FLAP_RESULTS ")" \
 	" FROM mv JOIN LATERAL (SELECT c.max_attempts, c.enabled FROM checks c" \
 	"   WHERE c.id = mv.check_id OFFSET 0) c ON true" \
 	" LEFT JOIN LATERAL (SELECT (extract(epoch FROM" \
@@ -142,11 +143,6 @@ _Static_assert(ENGINE_FLAP_WINDOW == 21, "FLAP_RESULTS must be ENGINE_FLAP_WINDO
 	"   AND h.observed_at > 'epoch'::timestamptz + " LOW " * interval '1 microsecond'" \
 	"   AND h.observed_at <= now() + " SKEW " * interval '1 second'" \
 	"  ORDER BY h.observed_at DESC, h.id DESC LIMIT 1) p ON c.enabled" \
-	" LEFT JOIN LATERAL (SELECT string_agg(r.status::text, '' ORDER BY r.observed_at, r.id)" \
-	"   AS recent FROM (SELECT h.status, h.observed_at, h.id FROM check_history h" \
-	"   WHERE h.check_id = mv.check_id AND h.observed_at > now() - interval '2 days'" \
-	"    AND h.observed_at <= now() + " SKEW " * interval '1 second'" \
-	"   ORDER BY h.observed_at DESC, h.id DESC LIMIT " FLAP_RESULTS ") r) f ON c.enabled" \
 	" WHERE c.enabled" \
 	" UNION ALL SELECT 'k', NULL, NULL, u.id, ks.agent_id, NULL, NULL, NULL, NULL, NULL, NULL," \
 	"  NULL, NULL, NULL, NULL, NULL, NULL" \
