@@ -11,9 +11,8 @@
 -- instead of taking the first row of the index, which holds them in that
 -- order. The plan stayed until the next ANALYZE; meanwhile each lookup read
 -- a day's rows (bench/dashboard: 1.75 s for a round of 326 checks, ~5 ms a
--- check, holding back the cleanup of check_state for the whole statement:
--- ingest beside 500 open streams fell to half). Turning sorting off for the
--- function made /status slower instead (its other statements).
+-- check). Turning sorting off for the whole function made /status slower
+-- instead (its other statements).
 --
 -- Now each day is asked by its partition's name (EXECUTE): a plan for one
 -- table, made for that call, where the index scan gives the order and a
