@@ -47,7 +47,8 @@ extern const struct db_stmt alert_q_after_commit;
 /*
  * Writes back the states the engine changed: $1 a JSON array of
  * {check_id, status, state_type, attempt, hard_status, since (µs since the
- * epoch, or null: unchanged), ack_cleared, flapping, flap_pct}. An acknowledgement never survives a state that is OK.
+ * epoch, or null: unchanged), ack_cleared, flapping, flap_pct}. An
+ * acknowledgement never survives a state that is OK.
  */
 extern const struct db_stmt alert_q_write_states;
 

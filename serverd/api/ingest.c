@@ -23,10 +23,11 @@
  *                     results after a blip, a check costs its row and nothing
  *                     more. A check that is read gets its flap window from
  *                     its newest 21 stored results (those of the last two
- *                     days) (check_state keeps no window: sql/014). A
- *                     foreign or unknown check
- *                     refuses the whole batch (403 listing every such check
- *                     in "check_ids"), and nothing is stored.
+ *                     days; check_state keeps no window, sql/014), read
+ *                     by check_flap_recent() (sql/017). A foreign or
+ *                     unknown check refuses the whole batch (403 listing
+ *                     every such check in "check_ids"), and nothing is
+ *                     stored.
  *                     Then every result in one COPY (binary), the cheapest
  *                     way into PostgreSQL (heap rows written a page at a
  *                     time). When a result is already stored (a resend: the
