@@ -18,7 +18,9 @@
 -- table, made for that call, where the index scan gives the order and a
 -- sort can only add to it. Same answers as before (each partition is one
 -- day: exactly the range the old loop asked); the checks found in no day
--- partition are still looked up in the whole of check_history last.
+-- partition are still looked up in the whole of check_history last. A day
+-- that retention drops between the list and its turn is skipped (through
+-- the parent, as before, it would simply not have been there).
 CREATE OR REPLACE FUNCTION check_last_many(ids bigint[])
 RETURNS TABLE (check_id bigint, observed_at timestamptz, output text,
                value double precision, perfdata text)
@@ -40,14 +42,21 @@ DECLARE
 BEGIN
 	FOR part IN SELECT name FROM history_partitions() ORDER BY day DESC LOOP
 		EXIT WHEN cardinality(todo) = 0;
-		EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I)', part) INTO found_any;
-		CONTINUE WHEN NOT found_any;
-		EXECUTE format('SELECT array_agg(i.id), array_agg(l.observed_at), array_agg(l.output),'
-		  ' array_agg(l.value), array_agg(l.perfdata)'
-		  ' FROM unnest($1) i(id) CROSS JOIN LATERAL ('
-		  '  SELECT h.observed_at, h.output, h.value, h.perfdata FROM %I h'
-		  '  WHERE h.check_id = i.id ORDER BY h.observed_at DESC, h.id DESC LIMIT 1) l', part)
-		  INTO r_id, r_at, r_out, r_val, r_perf USING todo;
+		BEGIN
+			EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I)', part) INTO found_any;
+			CONTINUE WHEN NOT found_any;
+			EXECUTE format('SELECT array_agg(i.id), array_agg(l.observed_at),'
+			  ' array_agg(l.output), array_agg(l.value), array_agg(l.perfdata)'
+			  ' FROM unnest($1) i(id) CROSS JOIN LATERAL ('
+			  '  SELECT h.observed_at, h.output, h.value, h.perfdata FROM %I h'
+			  '  WHERE h.check_id = i.id ORDER BY h.observed_at DESC, h.id DESC LIMIT 1) l',
+			  part)
+			  INTO r_id, r_at, r_out, r_val, r_perf USING todo;
+		EXCEPTION WHEN undefined_table THEN
+			-- retention dropped this day (the oldest) after the list was
+			-- read: nothing of it is history any more
+			CONTINUE;
+		END;
 		IF r_id IS NOT NULL THEN
 			a_id := a_id || r_id; a_at := a_at || r_at; a_out := a_out || r_out;
 			a_val := a_val || r_val; a_perf := a_perf || r_perf;
