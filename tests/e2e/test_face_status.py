@@ -160,6 +160,44 @@ env.cluster.psql("DROP FUNCTION history_partitions();"
                  " ALTER FUNCTION saved_partitions() RENAME TO history_partitions")
 t.eq(got, [[str(old), "t"]], "a listed day that is gone is skipped")
 
+# a check's newest results are read from the newest end of its index even
+# when the plan is made on statistics of one row per check (sql/016, 017):
+# 300 checks with one result each in yesterday's partition (UTC), analysed;
+# then one of them gets 3,000 more there. Each lookup, in a transaction of
+# its own, may fetch only what it returns (heap rows fetched through the
+# partition's indexes), not the check's 3,001 rows sorted.
+a3, _ = env.make_agent("stats01")
+day = env.cluster.psql("SELECT (now() AT TIME ZONE 'UTC')::date - 1")[0][0]
+noon = "('%s 12:00'::timestamp AT TIME ZONE 'UTC')" % day
+env.cluster.psql(
+    "SELECT history_partition_ensure('%s');"
+    "INSERT INTO checks (agent_id, name, type, params) SELECT %d, 's' || g, 'load', '{}'"
+    " FROM generate_series(1, 300) g;"
+    "INSERT INTO check_history (check_id, agent_id, status, output, observed_at)"
+    " SELECT id, %d, 0, 'one', %s - interval '1 hour' FROM checks WHERE agent_id = %d;"
+    "ANALYZE check_history" % (day, a3, a3, noon, a3))
+busy = int(env.cluster.psql("SELECT min(id) FROM checks WHERE agent_id = %d" % a3)[0][0])
+env.cluster.psql("INSERT INTO check_history (check_id, agent_id, status, output, observed_at)"
+                 " SELECT %d, %d, g %% 2, 'many', %s - g * interval '1 millisecond'"
+                 " FROM generate_series(0, 2999) g" % (busy, a3, noon))
+part = env.cluster.psql("SELECT history_partition_name('%s')" % day)[0][0]
+
+
+def fetched(call):
+    out = env.cluster.psql_script(
+        "BEGIN;\n%s;\nSELECT 'fetched=' || sum(pg_stat_get_xact_tuples_fetched(indexrelid))"
+        " FROM pg_index WHERE indrelid = '%s'::regclass;\nCOMMIT;\n" % (call, part))
+    return [x for x in out.splitlines() if x.startswith("fetched=")]
+
+
+for n in range(6):   # PL/pgSQL makes its generic plan after five calls
+    flap = fetched("SELECT check_flap_recent(%d, 300, 21)" % busy)
+    many = fetched("SELECT count(*) FROM check_last_many(ARRAY[%d]::bigint[])" % busy)
+t.eq(flap, ["fetched=21"], "the flap window's 21 results: 21 rows fetched, not the day's")
+t.eq(many, ["fetched=1"], "check_last_many: one row fetched for the newest")
+t.eq(fetched("SELECT (check_last(%d)).output" % busy), ["fetched=1"],
+     "check_last: one row fetched for the newest")
+
 # an agent-wide downtime
 env.api("POST", "/api/v1/downtimes", A, {"agent_id": a2, "start": "2020-01-01T00:00:00Z",
                                           "end": "2099-01-01T00:00:00Z"})
