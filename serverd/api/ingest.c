@@ -35,7 +35,11 @@
  *                     carries a result_id without observed_at, the
  *                     transaction starts over the careful way: q_ingest_dedup,
  *                     one INSERT ... ON CONFLICT DO NOTHING whose RETURNING
- *                     says which results went in.
+ *                     says which results went in. Where the stored stamp
+ *                     may not be the one sent (no observed_at, a stamp too
+ *                     far ahead and so stored with our time, or an agent
+ *                     whose clock was last seen that far ahead, resending
+ *                     such results), every result_id is looked up as well.
  *   evaluate          the engine (engine.c) steps each new result of the
  *                     checks read, in observed order
  *   write_and_commit  the last round trip: the changed states through
@@ -150,11 +154,21 @@ _Static_assert(ENGINE_FLAP_WINDOW == 21, "FLAP_RESULTS must be ENGINE_FLAP_WINDO
 	" FROM unnest(" IDS ") u(id) LEFT JOIN ks ON ks.check_id = u.id" \
 	" WHERE NOT (SELECT ok FROM mine) AND ks.agent_id IS DISTINCT FROM " AG
 
+/* a row 'a' when agent AG's clock was last seen further ahead than SKEW */
+#define AGENT_AHEAD_ROW(AG, SKEW) \
+	" UNION ALL SELECT 'a', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL," \
+	"  NULL, NULL, NULL, NULL, NULL FROM agents a" \
+	"  WHERE a.id = " AG " AND a.clock_skew_s > " SKEW
+
 /* The usual way in: read the states ($1 the agent, $2 the checks, $3 their
- * statuses), then COPY the results (copy_results()). */
+ * statuses), then COPY the results (copy_results()). One row 'a' more when
+ * the agent's clock was last seen further ahead than max_clock_skew_s: its
+ * results may be resends of results we stamped with our time (see
+ * parse_batch), which only their result_id finds. */
 static const struct db_stmt q_states = { "ingest_states",
 	"WITH " STATES_CTES("$1::bigint", "$2::bigint[]", "$3::smallint[]", "$4::bigint[]")
-	STATES_ROWS("$1::bigint", "$2::bigint[]", "$5::integer", "$6::bigint"), 6 };
+	STATES_ROWS("$1::bigint", "$2::bigint[]", "$5::integer", "$6::bigint")
+	AGENT_AHEAD_ROW("$1::bigint", "$5::integer"), 6 };
 
 static const char copy_sql[] = "COPY check_history (check_id, agent_id, status, value,"
 	" output, perfdata, observed_at, duration_ms, result_id) FROM STDIN (FORMAT binary)";
@@ -186,14 +200,18 @@ static const char copy_sql[] = "COPY check_history (check_id, agent_id, status, 
 	"  RETURNING id, result_id)" \
 	STATES_ROWS("$9::bigint", "$10::bigint[]", "$13::integer", "$14::bigint") \
 	" UNION ALL SELECT 'i', id, result_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL," \
-	"  NULL, NULL, NULL, NULL, NULL, NULL FROM ins"
+	"  NULL, NULL, NULL, NULL, NULL, NULL FROM ins" \
+	AGENT_AHEAD_ROW("$9::bigint", "$13::integer")
 static const struct db_stmt q_ingest_dedup = { "ingest_dedup", INGEST_DEDUP(""), 14 };
-/* the same, for a batch with a result_id but no observed_at: that result
- * is looked for in every partition (its key cannot name one), a lookup
- * whose setting up alone costs a scan per partition, so it is not made
- * for the batches that do not need it (the agent always sends observed_at) */
+/* the same, for a batch where a stored stamp may differ from the one sent:
+ * a result with a result_id but no observed_at, or stamped too far ahead
+ * (stored with our time), or from an agent whose clock was (its resends
+ * may repeat a result we stamped). Every result_id is looked for in every
+ * partition (the key cannot name one), a lookup whose setting up alone
+ * costs a scan per partition, so it is not made for the batches that do
+ * not need it (the agent always sends observed_at, and its clock is right) */
 static const struct db_stmt q_ingest_dedup_rid = { "ingest_dedup_rid", INGEST_DEDUP(
-	" AND (x.t IS NOT NULL OR x.r IS NULL OR NOT EXISTS ("
+	" AND (x.r IS NULL OR NOT EXISTS ("
 	"   SELECT 1 FROM check_history h0 WHERE h0.agent_id = $9::bigint AND h0.result_id = x.r))"),
 	14 };
 
@@ -705,6 +723,18 @@ read_states(struct batch *b, PGresult *q, int64_t *foreign, size_t *nf)
 	qsort(b->cs, b->ncs, sizeof(*b->cs), cmp_cstate);
 }
 
+/* 1 when q_states said the agent's clock was last seen too far ahead */
+static int
+agent_clock_ahead(PGresult *q)
+{
+	int row;
+
+	for (row = 0; row < PQntuples(q); row++)
+		if (PQgetvalue(q, row, 0)[0] == 'a')
+			return 1;
+	return 0;
+}
+
 /*
  * The results in one COPY, under the lock (the states were read before,
  * so the rows are not "the newest before"). A result without observed_at
@@ -770,6 +800,15 @@ ingest_dedup(struct batch *b, int64_t *foreign, size_t *nf, int rid_lookup)
 		return pipeline_failed(b, 3);
 	}
 	b->in_tx = 1;
+	if (!rid_lookup && b->nrid > 0 && agent_clock_ahead(b->pr[2])) {
+		/* once more, every result_id looked up (q_states's 'a' row) */
+		if (db_cmd(b->r->db, "ROLLBACK") < 0) {
+			resp_db_error(b->rs, b->r->db, NULL);
+			return -1;
+		}
+		b->in_tx = 0;
+		return ingest_dedup(b, foreign, nf, 1);
+	}
 	read_states(b, b->pr[2], foreign, nf);
 	if (*nf == 0)
 		mark_inserted(b->pr[2], 1, b->res, b->n, b->byrid, b->nrid);
@@ -780,8 +819,10 @@ ingest_dedup(struct batch *b, int64_t *foreign, size_t *nf, int rid_lookup)
  * 3. BEGIN, the agent's lock (alert/state.h) and the states of the checks
  * named (q_states) in one round trip; one foreign or unknown check refuses
  * the whole batch. Then every result in one COPY - or, when a result was
- * already stored or has a result_id without observed_at, all over again
- * the careful way (q_ingest_dedup). A batch of fewer than INGEST_COPY_MIN
+ * already stored, has a result_id without observed_at (or stamped too far
+ * ahead), or the agent's clock was last seen too far ahead (the 'a' row),
+ * all over again the careful way (q_ingest_dedup; in the last three cases
+ * with every result_id looked up). A batch of fewer than INGEST_COPY_MIN
  * results takes the careful way at once: one round trip instead of three,
  * and a single row costs an INSERT about what it costs a COPY.
  */
@@ -820,7 +861,15 @@ store_and_read(struct batch *b)
 		}
 		b->in_tx = 1;
 		read_states(b, b->pr[2], foreign, &nf);
-		if (nf == 0 && (careful = copy_results(b)) < 0)
+		if (nf == 0 && b->nrid > 0 && agent_clock_ahead(b->pr[2])) {
+			/* the careful way, every result_id looked up */
+			if (db_cmd(b->r->db, "ROLLBACK") < 0) {
+				resp_db_error(b->rs, b->r->db, NULL);
+				goto done;
+			}
+			b->in_tx = 0;
+			careful = rid_lookup = 1;
+		} else if (nf == 0 && (careful = copy_results(b)) < 0)
 			goto done;
 	}
 	if (careful && ingest_dedup(b, foreign, &nf, rid_lookup) < 0)

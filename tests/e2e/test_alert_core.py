@@ -196,6 +196,32 @@ t.eq(agains, [{"accepted": 0, "duplicates": 1}, {"accepted": 0, "duplicates": 20
      "the same results again: duplicates, not stored twice")
 t.eq(env.cluster.psql("SELECT count(*) FROM check_history WHERE check_id = %d" % g), [["21"]],
      "21 rows in the history")
+# later, the agent's stamp has come within max_clock_skew_s of our clock
+# while its clock is still seen ahead (clock_skew_s, as note_clock_ahead()
+# left it): a resend of a result that was stored with our time must still
+# be a duplicate. The stored copy is written as such a first post left it
+# (our stamp, a minute ago); the resend carries the agent's own stamp,
+# now within the skew. In a batch of the COPY's size and in a single post.
+k = env.make_check(aid, "ahead-then-within", max_attempts=3)
+env.cluster.psql(
+    "INSERT INTO check_history (check_id, agent_id, status, output, observed_at, result_id)"
+    " VALUES (%d, %d, 2, 'first', now() - interval '1 minute', 'back-1'),"
+    " (%d, %d, 2, 'first', now() - interval '1 minute', 'back-single');"
+    "UPDATE agents SET clock_skew_s = 400 WHERE id = %d" % (k, aid, k, aid, aid))
+within = rfc3339(now() + datetime.timedelta(seconds=200))
+resend = [{"check_id": k, "status": 2, "output": "first", "observed_at": within,
+           "result_id": "back-1"}] + [
+    {"check_id": k, "status": 2, "output": "new", "observed_at": within,
+     "result_id": "back-%d" % i} for i in range(2, 21)]
+got = [env.post_results(tok, resend)[1],
+       env.post_results(tok, {"check_id": k, "status": 2, "output": "first",
+                              "observed_at": within, "result_id": "back-single"})[1]]
+t.eq(got, [{"accepted": 19, "duplicates": 1}, {"accepted": 0, "duplicates": 1}],
+     "agent clock seen ahead: a resend stamped within the skew is still a duplicate")
+t.eq(env.cluster.psql("SELECT result_id, count(*) FROM check_history WHERE result_id IN"
+                      " ('back-1', 'back-single') GROUP BY 1 ORDER BY 1"),
+     [["back-1", "1"], ["back-single", "1"]], "each stored once")
+env.cluster.psql("UPDATE agents SET clock_skew_s = 0 WHERE id = %d" % aid)
 st, _, _ = env.api("PUT", "/api/v1/agent/self/checkout", tok, {
     "started_at": rfc3339(now() - datetime.timedelta(seconds=100)), "duration_ms": 0,
     "results": 0, "version": "t"})
