@@ -342,6 +342,7 @@ struct batch {
 	size_t nev;
 	struct db_array cols[INS_COLS + 3];   /* the insert's columns, then $10..$12 */
 	int cols_live;
+	int ins_built;              /* cols[0..INS_COLS) made (build_columns) */
 	const char *ins_vals[INS_COLS + 6];
 	int ins_lens[INS_COLS + 6], ins_fmts[INS_COLS + 6];
 	char agent_id[24], lock_id[24], skew_s[24], low_us[24];
@@ -792,8 +793,11 @@ ingest_dedup(struct batch *b, int64_t *foreign, size_t *nf, int rid_lookup)
 	const int *const fmts[3] = { NULL, NULL, b->ins_fmts };
 
 	clear_pipeline(b);
-	if (build_columns(b) < 0)
-		return -1;
+	if (!b->ins_built) {
+		if (build_columns(b) < 0)
+			return -1;
+		b->ins_built = 1;
+	}
 	if (db_pipeline_bin(b->r->db, 3, pst, vals, lens, fmts, b->pr) < 0) {
 		/* a failed statement leaves the transaction open: roll it back */
 		b->in_tx = b->pr[0] && PQresultStatus(b->pr[0]) == PGRES_COMMAND_OK;
