@@ -19,6 +19,7 @@ import atexit
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -61,6 +62,15 @@ class Tap:
             print("# " + line)
 
     def done(self):
+        # every serverd still running ends here, by SIGTERM: a sanitizer's
+        # or valgrind's report (a leak included) makes its exit status
+        # non-zero, and that is a failure of the suite, not a line in a
+        # log nobody reads
+        for srv in list(SERVERS):
+            if srv.proc is not None and srv.proc.poll() is None:
+                rc = srv.stop()
+                self.ok(rc == 0, "%s exits cleanly at the end (no sanitizer or valgrind report)"
+                        % srv.name, "exit status %r\n%s" % (rc, srv.reports()))
         print("1..%d" % self.n)
         sys.exit(0)
 
@@ -143,6 +153,9 @@ class Cluster:
                                 text=True)
 
 
+SERVERS = []   # every Server made: Tap.done() stops the ones still running
+
+
 class Server:
     """One custos-serverd process with its own config file."""
 
@@ -166,6 +179,7 @@ class Server:
             for k, v in settings.items():
                 f.write("%s = %s\n" % (k, v))
         self.conn = None
+        SERVERS.append(self)
         atexit.register(self.stop)
 
     def start(self, wait=True):
@@ -192,6 +206,16 @@ class Server:
                 return f.read()[-4000:]
         except OSError:
             return ""
+
+    def reports(self):
+        """The sanitizers' and valgrind's lines in this server's log."""
+        try:
+            with open(self.log_path, "r", errors="replace") as f:
+                lines = [x.rstrip() for x in f if re.search(
+                    r"Sanitizer|runtime error|^==\d+==|^    #\d+ ", x)]
+        except OSError:
+            return ""
+        return "\n".join(lines[:40])
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
