@@ -5,7 +5,7 @@
 -- session setting from a row trigger. Every append copies the whole
 -- setting, so a transaction recording n events cost about n^2 / 2 copied
 -- entries: a batch of 5,000 results during an outage (up to three events
--- each) would copy gigabytes before it could commit. Now:
+-- each) would copy about a gigabyte before it could commit. Now:
 --   - one append per INSERT statement, from a statement trigger over the
 --     rows it inserted (ingest records a batch's events in one statement);
 --   - the senders' wake-up is a flag of its own (custos.after_commit_wake),
