@@ -14,6 +14,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char path[64];
 
+static void
+teardown(void)
+{
+	unlink(path);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -21,8 +27,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[1024];
 	FILE *fp;
 
-	if (path[0] == '\0')
+	if (path[0] == '\0') {
 		snprintf(path, sizeof(path), "/tmp/custos-fuzz-conf-%ld", (long)getpid());
+		atexit(teardown);
+	}
 	if ((fp = fopen(path, "w")) == NULL)
 		return 0;
 	fwrite(data, 1, size, fp);

@@ -41,6 +41,27 @@ static const char *const checks[] = {
 static char root[64];
 static struct check_def defs[NCHECKS];
 
+/* at exit: the fixture's files, its directories, then its root */
+static void
+teardown(void)
+{
+	char path[256];
+	size_t i;
+
+	for (i = 0; i < NFILES; i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, files[i]);
+		unlink(path);
+	}
+	for (i = 0; i < NFILES; i++) {
+		const char *slash = strchr(files[i], '/');
+		if (slash) {
+			snprintf(path, sizeof(path), "%s/%.*s", root, (int)(slash - files[i]), files[i]);
+			rmdir(path);
+		}
+	}
+	rmdir(root);
+}
+
 static void
 setup(void)
 {
@@ -51,6 +72,7 @@ setup(void)
 
 	snprintf(root, sizeof(root), "/tmp/custos-fuzz-proc-%ld", (long)getpid());
 	mkdir(root, 0700);
+	atexit(teardown);
 	for (i = 0; i < NFILES; i++) {
 		const char *slash = strchr(files[i], '/');
 		if (slash) {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +29,17 @@
 
 static char srcdir[512];
 static char tmpdir[] = "/tmp/custos-test-checks-XXXXXX";
+
+/* nftw(): removes each entry, the directory itself last */
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
 
 static void
 fixture(char *out, size_t size, const char *rel)
@@ -938,6 +950,7 @@ main(void)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	rc = cmocka_run_group_tests_name("checks", tests, NULL, NULL);
-	rmdir(tmpdir);
+	/* the directory and whatever the tests left in it (state files) */
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return rc;
 }
