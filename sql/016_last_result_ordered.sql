@@ -17,10 +17,12 @@
 -- Now each day is asked by its partition's name (EXECUTE): a plan for one
 -- table, made for that call, where the index scan gives the order and a
 -- sort can only add to it. Same answers as before (each partition is one
--- day: exactly the range the old loop asked); the checks found in no day
--- partition are still looked up in the whole of check_history last. A day
--- that retention drops between the list and its turn is skipped (through
--- the parent, as before, it would simply not have been there).
+-- day: exactly the range the old loop asked). 008's last look through the
+-- whole of check_history, for the checks found in no day, is gone: every
+-- partition is a day partition (history_partition_ensure() makes them all),
+-- so it could find nothing and only probed every partition again for each
+-- check without results. A day that retention drops between the list and
+-- its turn is skipped (through the parent it would not have been there).
 CREATE OR REPLACE FUNCTION check_last_many(ids bigint[])
 RETURNS TABLE (check_id bigint, observed_at timestamptz, output text,
                value double precision, perfdata text)
@@ -63,17 +65,5 @@ BEGIN
 			todo := ARRAY(SELECT x FROM unnest(todo) x EXCEPT SELECT y FROM unnest(r_id) y);
 		END IF;
 	END LOOP;
-	IF cardinality(todo) > 0 THEN
-		SELECT array_agg(i.id), array_agg(l.observed_at), array_agg(l.output),
-		       array_agg(l.value), array_agg(l.perfdata)
-		INTO r_id, r_at, r_out, r_val, r_perf
-		FROM unnest(todo) i(id) CROSS JOIN LATERAL (
-			SELECT h.observed_at, h.output, h.value, h.perfdata FROM check_history h
-			WHERE h.check_id = i.id ORDER BY h.observed_at DESC, h.id DESC LIMIT 1) l;
-		IF r_id IS NOT NULL THEN
-			a_id := a_id || r_id; a_at := a_at || r_at; a_out := a_out || r_out;
-			a_val := a_val || r_val; a_perf := a_perf || r_perf;
-		END IF;
-	END IF;
 	RETURN QUERY SELECT * FROM unnest(a_id, a_at, a_out, a_val, a_perf);
 END $$;

@@ -724,7 +724,21 @@ read_states(struct batch *b, PGresult *q, int64_t *foreign, size_t *nf)
 	qsort(b->cs, b->ncs, sizeof(*b->cs), cmp_cstate);
 }
 
-/* 1 when q_states said the agent's clock was last seen too far ahead */
+/* Rolls the open transaction back, for the batch to go in again the
+ * careful way: 0, or -1 (answered; in_tx stays set for batch_free). */
+static int
+restart_careful(struct batch *b)
+{
+	if (db_cmd(b->r->db, "ROLLBACK") < 0) {
+		resp_db_error(b->rs, b->r->db, NULL);
+		return -1;
+	}
+	b->in_tx = 0;
+	return 0;
+}
+
+/* 1 when q_states (or q_ingest_dedup) said the agent's clock was last seen
+ * too far ahead (the 'a' row) */
 static int
 agent_clock_ahead(PGresult *q)
 {
@@ -769,11 +783,7 @@ copy_results(struct batch *b)
 			b->res[i].inserted = 1;
 		rc = 0;
 	} else if (strcmp(db_sqlstate(q), "23505") == 0) {
-		if (db_cmd(b->r->db, "ROLLBACK") < 0)
-			resp_db_error(b->rs, b->r->db, NULL);
-		else
-			rc = 1;
-		b->in_tx = rc != 1;
+		rc = restart_careful(b) < 0 ? -1 : 1;
 	} else {
 		resp_db_error(b->rs, b->r->db, q);
 	}
@@ -804,15 +814,9 @@ ingest_dedup(struct batch *b, int64_t *foreign, size_t *nf, int rid_lookup)
 		return pipeline_failed(b, 3);
 	}
 	b->in_tx = 1;
-	if (!rid_lookup && b->nrid > 0 && agent_clock_ahead(b->pr[2])) {
-		/* once more, every result_id looked up (q_states's 'a' row) */
-		if (db_cmd(b->r->db, "ROLLBACK") < 0) {
-			resp_db_error(b->rs, b->r->db, NULL);
-			return -1;
-		}
-		b->in_tx = 0;
-		return ingest_dedup(b, foreign, nf, 1);
-	}
+	if (!rid_lookup && b->nrid > 0 && agent_clock_ahead(b->pr[2]))
+		/* once more, every result_id looked up */
+		return restart_careful(b) < 0 ? -1 : ingest_dedup(b, foreign, nf, 1);
 	read_states(b, b->pr[2], foreign, nf);
 	if (*nf == 0)
 		mark_inserted(b->pr[2], 1, b->res, b->n, b->byrid, b->nrid);
@@ -867,11 +871,8 @@ store_and_read(struct batch *b)
 		read_states(b, b->pr[2], foreign, &nf);
 		if (nf == 0 && b->nrid > 0 && agent_clock_ahead(b->pr[2])) {
 			/* the careful way, every result_id looked up */
-			if (db_cmd(b->r->db, "ROLLBACK") < 0) {
-				resp_db_error(b->rs, b->r->db, NULL);
+			if (restart_careful(b) < 0)
 				goto done;
-			}
-			b->in_tx = 0;
 			careful = rid_lookup = 1;
 		} else if (nf == 0 && (careful = copy_results(b)) < 0)
 			goto done;
