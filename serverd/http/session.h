@@ -13,10 +13,12 @@
  * The cookie's name: under TLS (session_tls()) "__Host-custos_session",
  * with Secure; a browser then keeps it only if this host set it over HTTPS
  * with Path=/ and no Domain, so a neighbouring subdomain cannot plant one
- * (cookie tossing). Browsers refuse __Host- without Secure, and a Secure cookie
- * set over plain http is kept only for a local address: over plain HTTP
- * (which custos means for 127.0.0.1 only) it is "custos_session", without
- * Secure. A server reads only the name it sets. A request that carries the
+ * (cookie tossing). Browsers refuse __Host- without Secure, and a Secure
+ * cookie set over plain http is dropped, or kept for localhost only by
+ * some browsers (Chromium counts http://127.0.0.1 as a secure context, not
+ * every browser does): over plain HTTP (which custos means for 127.0.0.1
+ * only) it is "custos_session", without Secure, which every browser keeps.
+ * A server reads only the name it sets. A request that carries the
  * cookie twice (as a planted one and the real one would be) is refused, not
  * answered for whichever came first.
  *
