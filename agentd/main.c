@@ -113,7 +113,7 @@ load_conf(struct agent *a, const char *path, int explicit_path)
 		return -1;
 	}
 	log_set_level((enum log_level)a->cf.log_level);
-	/* cron mails any output: --once keeps info lines to itself (DESIGN.md) */
+	/* cron mails any output: --once keeps info lines to itself (docs/agent.md) */
 	if (a->once && a->cf.log_level == LOG_LVL_INFO)
 		log_set_level(LOG_LVL_WARN);
 	return 0;

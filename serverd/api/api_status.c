@@ -22,7 +22,7 @@
 
 /*
  * Right after a change the answer is computed again; at 10,000 checks with
- * 500 problems that must stay within the budget (DESIGN.md: p99 <= 30 ms).
+ * 500 problems that must stay within the budget (docs/design.md: p99 <= 30 ms).
  * So PostgreSQL does only what needs the data, set-based, and the JSON is
  * written here:
  *

@@ -1,6 +1,6 @@
 /*
  * api_summary.c - GET /api/v1/checks/{id}/summary, GET /api/v1/agents/{id}/summary
- * and GET /api/v1/agents/{id}/facts (issue #8; the tables are in
+ * and GET /api/v1/agents/{id}/facts (docs/history.md; the tables are in
  * sql/005_history.sql, the roll-ups are built by store/history.c).
  *
  * A summary answers {"by", "since", "until", "items"}: one item per bucket

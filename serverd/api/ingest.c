@@ -640,7 +640,7 @@ build_columns(struct batch *b)
 }
 
 /*
- * The 403 of DESIGN.md: every check named that is not this agent's (or no
+ * The 403 of docs/api.md: every check named that is not this agent's (or no
  * longer exists), listed in "check_ids" so the agent drops those results
  * only and resends the rest.
  */

@@ -328,7 +328,7 @@ collect(PGconn *c, struct round *rd)
  * every STREAM_COALESCE_MS: notifications arriving meanwhile join the next
  * round, each id once. Under batched ingest at full speed this is the
  * difference between the listener keeping a core busy and a few queries a
- * second; a change still reaches an open page well within DESIGN.md's
+ * second; a change still reaches an open page well within the budget's
  * 500 ms. A round's lookups may take long themselves (500 changed checks:
  * ~90 ms of PostgreSQL): the next round then waits STREAM_ROUND_SHARE times
  * as long as the last one took, so the stream's lookups take at most about

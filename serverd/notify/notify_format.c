@@ -1,7 +1,7 @@
 /*
  * notify_format.c - the words of a notification, shared by every channel.
  *
- * Titles follow DESIGN.md exactly ("PROBLEM web01/sshd is CRITICAL"; the
+ * Titles follow docs/alerting.md exactly ("PROBLEM web01/sshd is CRITICAL"; the
  * email subject adds "[custos] "). A RENOTIFY event is a reminder of a
  * problem and reads as a PROBLEM, so a mail filter needs one rule. The
  * body is plain text meant to be read on a phone at 3 a.m.: what, where,

@@ -11,7 +11,7 @@
  * row for a day without a partition fails loudly instead of landing in a
  * catch-all that would have to be split later. Partitions are not created
  * years ahead: ingest stamps a result more than max_clock_skew_s in the
- * future with the server's time (DESIGN.md), so only the days present in
+ * future with the server's time (docs/design.md), so only the days present in
  * real results exist. Which days exist is remembered in a bitmap, so the
  * usual batch runs no statement here at all; a day is forgotten when
  * retention drops it.
