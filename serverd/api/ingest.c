@@ -205,8 +205,9 @@ static const char copy_sql[] = "COPY check_history (check_id, agent_id, status, 
 static const struct db_stmt q_ingest_dedup = { "ingest_dedup", INGEST_DEDUP(""), 14 };
 /* the same, for a batch where a stored stamp may differ from the one sent:
  * a result with a result_id but no observed_at, or stamped too far ahead
- * (stored with our time), or from an agent whose clock was (its resends
- * may repeat a result we stamped). Every result_id is looked for in every
+ * (stored with our time), or from an agent whose clock was last seen that
+ * far ahead (its resends may repeat a result we stamped with our time).
+ * Every result_id is looked for in every
  * partition (the key cannot name one), a lookup whose setting up alone
  * costs a scan per partition, so it is not made for the batches that do
  * not need it (the agent always sends observed_at, and its clock is right) */
@@ -996,7 +997,7 @@ changed_states(struct batch *b)
 }
 
 /*
- * 5. In the second round trip: write back what changed (alert/), record
+ * 5. In the last round trip: write back what changed (alert/), record
  * the events (alert_q_record, which queues their notifications in this
  * same transaction), COMMIT, and then, in a transaction of its own, send
  * the notifications the transaction left for after its COMMIT
