@@ -36,8 +36,9 @@
  *    probe into every partition per check), the active downtimes read once;
  *    availability is not part of this answer and is not computed;
  *  - plain columns (timestamps as microseconds): json_build_object() and
- *    its kin cost ~20 us a problem in PostgreSQL (a type lookup per
- *    argument per call), writing the same JSON here costs ~1 us.
+ *    its kin look up every argument's type on every call in PostgreSQL,
+ *    about twenty times what writing the same JSON here costs
+ *    (bench/README.md, "Figures behind the code").
  *
  * The counts and totals ride in the "head" column of the first row only
  * (the LEFT JOIN keeps one row when nothing is wrong), so the answer is one

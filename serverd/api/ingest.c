@@ -98,8 +98,8 @@ struct cstate {
  * SKEW max_clock_skew_s, LOW the least FIRST: a plain parameter, so that
  * PostgreSQL drops the partitions before LOW's day (and those after now +
  * SKEW) when the statement starts, instead of setting up a scan of each of
- * the retention's 31 days for every batch (~0.1 ms a batch on 34
- * partitions, by EXPLAIN ANALYZE).
+ * the retention's 31 days for every batch (bench/README.md, "Figures
+ * behind the code").
  *
  * ks: their states, one probe of check_state's key per check (OFFSET 0
  * keeps it a nested loop: "check_id = ANY (IDS)" was planned, generic, as

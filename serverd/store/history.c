@@ -25,7 +25,7 @@
  * queues behind it) and waits for the transactions already using
  * check_history; then history_tops() (sql/007) is remade without it and the
  * detached table is dropped, which locks that table alone, so the unlinking
- * of its files (~160 ms for 1.44 M rows on this disk) blocks nobody. A
+ * of its files (a noticeable pause for a day's rows) blocks nobody. A
  * plain DROP of a partition held the parent's ACCESS EXCLUSIVE lock for
  * that whole time, with every insert and summary queued behind it. DETACH
  * CONCURRENTLY cannot run in a transaction block, and an interruption
