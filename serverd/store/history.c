@@ -65,6 +65,7 @@
 #include "config.h"
 #include "history.h"
 #include "db.h"
+#include "invariant.h"
 #include "log.h"
 #include "serverd.h"
 #include "strnum.h"
@@ -542,6 +543,9 @@ rollup_step(PGconn *c, int64_t upto, int64_t *done_to)
 	}
 	{
 		const char *v[1] = { to };
+
+		/* the watermark only moves forward, by at most a chunk */
+		CUSTOS_ASSERT(upto > wm && upto - wm <= HISTORY_ROLLUP_CHUNK);
 		q = db_exec(c, &q_watermark_set, v);
 		if (!db_ok(q, PGRES_COMMAND_OK))
 			goto done;
