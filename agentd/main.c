@@ -259,12 +259,7 @@ run_test(struct agent *a, const char *type, char **kv, int nkv)
 		return 3;
 	}
 	json_decref(def);
-	a->env.plugin_dir = a->cf.plugin_dir;
-	a->env.log_dirs = a->cf.log_dirs;
-	a->env.state_dir = a->cf.state_dir;
-	a->env.ca_file = a->cf.ca_file;
-	a->env.timeout_ms = (int)a->cf.timeout_s * 1000;
-	a->env.self_pid = getpid();
+	agent_apply_env(a);
 	if ((a->env.samples = sample_store_new()) != NULL &&
 	    sample_store_load(a->env.samples, a->cf.state_dir, err, sizeof(err)) < 0)
 		log_debug("%s", err);

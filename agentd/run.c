@@ -74,8 +74,8 @@ agent_free(struct agent *a)
 	agent_conf_free(&a->cf);
 }
 
-static void
-apply_env(struct agent *a)
+void
+agent_apply_env(struct agent *a)
 {
 	a->env.plugin_dir = a->cf.plugin_dir;
 	a->env.log_dirs = a->cf.log_dirs;
@@ -91,7 +91,7 @@ agent_connect(struct agent *a)
 	char err[512];
 	char *token;
 
-	apply_env(a);
+	agent_apply_env(a);
 	if ((token = token_read(a->cf.token_file, err, sizeof(err))) == NULL) {
 		log_error("%s", err);
 		return -1;
@@ -276,7 +276,7 @@ agent_run_checks(struct agent *a, json_t *out, int with_ids)
 	struct check_def **defs;
 	size_t i, n = 0;
 
-	apply_env(a);
+	agent_apply_env(a);
 	if ((defs = calloc(a->nchecks ? a->nchecks : 1, sizeof(*defs))) != NULL) {
 		for (i = 0; i < a->nchecks; i++)
 			if (!a->checks[i].bad)
