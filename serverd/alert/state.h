@@ -12,9 +12,9 @@
  * the one job that changes a state, acknowledgement expiry, takes it per
  * agent with the try- variant and leaves agents that are busy for its
  * next tick (the other jobs change no state: alert/jobs.c). So two
- * writers of one check never interleave: an acknowledgement and an OK result that arrive
- * together are applied one after the other, in either order, and the ack
- * never outlives the problem (OK first: the ack sees OK and is refused
+ * writers of one check never interleave: an acknowledgement and an OK
+ * result that arrive together are applied one after the other, in either
+ * order, and the ack never outlives the problem (OK first: the ack sees OK and is refused
  * with 409; ack first: the OK reads the ack and clears it).
  *
  * Columns that only record what was notified (last_notified_at,
