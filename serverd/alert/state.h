@@ -14,8 +14,9 @@
  * next tick (the other jobs change no state: alert/jobs.c). So two
  * writers of one check never interleave: an acknowledgement and an OK
  * result that arrive together are applied one after the other, in either
- * order, and the ack never outlives the problem (OK first: the ack sees OK and is refused
- * with 409; ack first: the OK reads the ack and clears it).
+ * order, and the ack never outlives the problem (OK first: the ack sees
+ * OK and is refused with 409; ack first: the OK reads the ack and clears
+ * it).
  *
  * Columns that only record what was notified (last_notified_at,
  * notified_status, written by alert_record()) are bookkeeping of the
