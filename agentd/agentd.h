@@ -119,6 +119,10 @@ void agent_init(struct agent *a);
 void agent_free(struct agent *a);
 /* (Re)creates the HTTP client from a->cf. 0 or -1 (logged). */
 int agent_connect(struct agent *a);
+/* Copies what the checks need of a->cf into a->env (agent_connect(),
+ * agent_run_checks() and --test call it): the one place a key reaches the
+ * check library. */
+void agent_apply_env(struct agent *a);
 /* Loads the cached check list from state_dir (best effort). */
 void agent_load_cache(struct agent *a);
 /*

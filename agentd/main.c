@@ -113,7 +113,7 @@ load_conf(struct agent *a, const char *path, int explicit_path)
 		return -1;
 	}
 	log_set_level((enum log_level)a->cf.log_level);
-	/* cron mails any output: --once keeps info lines to itself (DESIGN.md) */
+	/* cron mails any output: --once keeps info lines to itself (docs/agent.md) */
 	if (a->once && a->cf.log_level == LOG_LVL_INFO)
 		log_set_level(LOG_LVL_WARN);
 	return 0;
@@ -259,12 +259,7 @@ run_test(struct agent *a, const char *type, char **kv, int nkv)
 		return 3;
 	}
 	json_decref(def);
-	a->env.plugin_dir = a->cf.plugin_dir;
-	a->env.log_dirs = a->cf.log_dirs;
-	a->env.state_dir = a->cf.state_dir;
-	a->env.ca_file = a->cf.ca_file;
-	a->env.timeout_ms = (int)a->cf.timeout_s * 1000;
-	a->env.self_pid = getpid();
+	agent_apply_env(a);
 	if ((a->env.samples = sample_store_new()) != NULL &&
 	    sample_store_load(a->env.samples, a->cf.state_dir, err, sizeof(err)) < 0)
 		log_debug("%s", err);

@@ -1,5 +1,5 @@
 /*
- * run.c - one agent cycle, as DESIGN.md's agent protocol has it:
+ * run.c - one agent cycle, as docs/api.md's agent protocol has it:
  *
  *   GET  /api/v1/agent/self           verify the token, learn interval_s (daemon)
  *   GET  /api/v1/agent/self/checks    with If-None-Match: 304 keeps the list
@@ -74,8 +74,8 @@ agent_free(struct agent *a)
 	agent_conf_free(&a->cf);
 }
 
-static void
-apply_env(struct agent *a)
+void
+agent_apply_env(struct agent *a)
 {
 	a->env.plugin_dir = a->cf.plugin_dir;
 	a->env.log_dirs = a->cf.log_dirs;
@@ -91,7 +91,7 @@ agent_connect(struct agent *a)
 	char err[512];
 	char *token;
 
-	apply_env(a);
+	agent_apply_env(a);
 	if ((token = token_read(a->cf.token_file, err, sizeof(err))) == NULL) {
 		log_error("%s", err);
 		return -1;
@@ -220,7 +220,7 @@ save_cache(struct agent *a, json_t *checks)
 /*
  * A JSON string of text that came from the host: this is the one place a
  * result becomes JSON, so invalid UTF-8 is repaired here (each bad byte
- * becomes U+FFFD, DESIGN.md) and a result is never lost for its bytes.
+ * becomes U+FFFD, docs/agent.md) and a result is never lost for its bytes.
  * NULL text gives JSON null. *oom is set when memory ran out.
  */
 static json_t *
@@ -276,7 +276,7 @@ agent_run_checks(struct agent *a, json_t *out, int with_ids)
 	struct check_def **defs;
 	size_t i, n = 0;
 
-	apply_env(a);
+	agent_apply_env(a);
 	if ((defs = calloc(a->nchecks ? a->nchecks : 1, sizeof(*defs))) != NULL) {
 		for (i = 0; i < a->nchecks; i++)
 			if (!a->checks[i].bad)
@@ -317,7 +317,7 @@ agent_run_checks(struct agent *a, json_t *out, int with_ids)
 
 /*
  * A 403 names the checks that are not (or no longer) this agent's in
- * "check_ids" (DESIGN.md): their results in l->v[from..to) are dropped,
+ * "check_ids" (docs/api.md): their results in l->v[from..to) are dropped,
  * with an error, since the server will never take them. Returns how many;
  * 0 when the answer names none of them (then nothing is dropped).
  */

@@ -1,9 +1,10 @@
 /*
  * serverd.h - custos-serverd's configuration and process-wide state.
  *
- * The configuration is read at start and on SIGHUP; g_conf points at the
- * current one. Keys that only matter at start (listen, threads, database,
- * tls_*) are ignored on reload, with a warning when they changed.
+ * The configuration is read at start and on SIGHUP; conf_hold() (below)
+ * hands out the current one. Keys that only matter at start (listen,
+ * threads, database, tls_*) are ignored on reload, with a warning when
+ * they changed.
  */
 #ifndef CUSTOS_SERVERD_H
 #define CUSTOS_SERVERD_H

@@ -1,14 +1,17 @@
 /*
  * http.c - libmicrohttpd glue and the dispatcher.
  *
- * MHD runs its own polling threads (a pool of g_conf->threads); a handler
- * runs on the pool thread that owns the connection, so each thread's
- * database connection (db.c) is used by one request at a time.
+ * MHD runs its own polling threads (a pool of the configuration's
+ * threads); a handler runs on the pool thread that owns the connection, so
+ * each thread's database connection (db.c) is used by one request at a
+ * time.
  *
- * A request goes: route match (404/405) -> body accumulation, capped at
- * max_body_bytes (413 without buffering the rest) -> authentication
- * (401/403) -> JSON parse (400; not for a BODY_RAW route, whose handler
- * reads the raw body itself) -> handler -> one response writer. The
+ * A request goes: route match (404/405) -> authentication at the door,
+ * as soon as the headers are in (gate(): 401/403, before a byte of the
+ * body is read) -> body accumulation, capped at max_body_bytes (413
+ * without buffering the rest) -> JSON parse (400; not for a BODY_RAW
+ * route, whose handler reads the raw body itself) -> handler -> one
+ * response writer. The
  * answer is always queued on the final call, never the first, so
  * keep-alive works (MHD closes a connection answered on its first call).
  */

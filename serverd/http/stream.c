@@ -88,8 +88,9 @@ static const struct db_stmt q_events = { "stream_events",
  * The checks' frames: exactly CHECK_JSON's text (check_json(): definition,
  * state, availability), but the newest results of all of them found at
  * once (check_last_many(), as /api/v1/status does) and the state written
- * here: check_json() one check at a time cost ~2 ms a check, so a round of
- * 500 changed checks took a second of PostgreSQL's time (~90 ms this way).
+ * here: check_json() one check at a time made a round of many changed
+ * checks cost about ten times the PostgreSQL time it costs this way
+ * (figures: bench/README.md, "Figures behind the code").
  * check_state_json() (sql/) has the same keys: change them together.
  */
 static const struct db_stmt q_checks = { "stream_checks",
@@ -328,9 +329,9 @@ collect(PGconn *c, struct round *rd)
  * every STREAM_COALESCE_MS: notifications arriving meanwhile join the next
  * round, each id once. Under batched ingest at full speed this is the
  * difference between the listener keeping a core busy and a few queries a
- * second; a change still reaches an open page well within DESIGN.md's
- * 500 ms. A round's lookups may take long themselves (500 changed checks:
- * ~90 ms of PostgreSQL): the next round then waits STREAM_ROUND_SHARE times
+ * second; a change still reaches an open page well within the budget's
+ * 500 ms. A round's lookups may take long themselves (many changed
+ * checks; bench/README.md): the next round then waits STREAM_ROUND_SHARE times
  * as long as the last one took, so the stream's lookups take at most about
  * a quarter of one PostgreSQL backend's time however fast results arrive
  * (bench/dashboard: ingest beside 500 streams had dropped to half),
