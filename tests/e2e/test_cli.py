@@ -12,7 +12,7 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BUILDDIR, Env, Tap, wait_for  # noqa: E402
+from harness import BUILDDIR, SRCDIR, Env, Tap, wait_for  # noqa: E402
 
 t = Tap()
 env = Env()
@@ -58,6 +58,20 @@ rc, out, err = run("status", token=None, url=None)
 t.ok(rc == 2 and "CUSTOS_URL" in err, "no configuration: exit 2 saying what is missing", err)
 rc, out, err = run("--help")
 t.ok(rc == 0 and "custos [--json] COMMAND" in out, "--help: exit 0")
+
+# custos help is made from the command table (cli/main.c): every row of it
+# is listed, each command (and verb) named once, and it needs no server
+src = open(os.path.join(SRCDIR, "cli", "main.c")).read()
+table = src[src.index("const struct cli_cmd cli_cmds[]"):]
+table = table[:table.index("{ NULL, NULL")]
+rows = re.findall(r'\{\s*"([a-z-]+)",\s*(?:NULL|"([a-z-]+)"),', table)
+rc, out, err = run("help", token=None, url=None)
+listed = [ln.split()[:2] for ln in out.splitlines() if re.match(r"  [a-z]", ln)]
+missing = [(n, v) for n, v in rows
+           if not any(x[0] == n and (not v or (len(x) > 1 and x[1] == v)) for x in listed)]
+t.ok(rc == 0 and len(rows) >= 13 and not missing and out.startswith("usage: custos"),
+     "custos help lists every command of the table (%d rows)" % len(rows), (rc, missing, out))
+t.eq(len(set(rows)), len(rows), "each command and verb is one row of the table")
 
 # status, problems
 rc, out, err = run("status")

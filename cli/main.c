@@ -1,0 +1,342 @@
+/*
+ * main.c - custos(1), the operator's command line: a thin client of the
+ * REST API (libcurl + jansson) that names checks AGENT/CHECK and agents
+ * by their name, prints tables for people or, with --json, the API's own
+ * JSON for scripts.
+ *
+ * The layout, one concern per file (their contracts are in cli.h):
+ *   main.c      the option table, the command table, the usage (generated
+ *               from both: `custos help` and --help), and the dispatch
+ *   commands.c  one function per row of the command table
+ *   http.c      the one HTTP client: cli.conf and the environment, the
+ *               URL's scheme check, the CA file, the token, requests,
+ *               whole lists, names resolved to ids through the lists
+ *   print.c     the tables, --json, and the escaping of what the server
+ *               sent (control characters never reach the terminal)
+ *   follow.c    `events -f`: the live stream, reconnecting
+ *
+ * A command is one row of cli_cmds[] below plus one function; its row says
+ * how many words it takes and which options, so a wrong count or an
+ * option it does not take is refused here, before anything is read or
+ * sent, and its line of the usage comes from the row. A new option is one
+ * enum value (cli.h) and one row of cli_opts[].
+ *
+ * Exit status: 0 success, 1 the request was refused or failed (the API's
+ * error is printed), 2 a usage error (nothing was sent). See custos(1).
+ */
+#include "config.h"
+#include "cli.h"
+#include "strnum.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_WORDS 64
+#define HELP_COL 30             /* the usage's first column, in bytes */
+
+static int cmd_help(const struct cli_args *a);
+
+/* ---- the options --------------------------------------------------------------- */
+
+enum opt_kind { V_FLAG, V_TEXT, V_DURATION, V_NUMBER };
+
+struct cli_opt {
+	enum cli_opt_id id;
+	const char *name, *alias;       /* alias: NULL or a second spelling */
+	const char *value;              /* how the usage names its value; NULL for a flag */
+	enum opt_kind kind;
+	long long min, max;             /* V_NUMBER's range */
+};
+
+static const struct cli_opt cli_opts[] = {
+	{ O_JSON,    "--json",    NULL,        NULL,       V_FLAG,     0, 0 },
+	{ O_CA_FILE, "--ca-file", NULL,        "FILE",     V_TEXT,     0, 0 },
+	{ O_FOLLOW,  "-f",        "--follow",  NULL,       V_FLAG,     0, 0 },
+	{ O_MESSAGE, "-m",        "--message", "TEXT",     V_TEXT,     0, 0 },
+	{ O_EXPIRES, "--expires", NULL,        "DURATION", V_DURATION, 0, 0 },
+	{ O_FOR,     "--for",     NULL,        "DURATION", V_DURATION, 0, 0 },
+	{ O_LIMIT,   "-n",        NULL,        "N",        V_NUMBER,   1, 1000 },
+};
+#define N_OPTS (sizeof(cli_opts) / sizeof(cli_opts[0]))
+#define OPTS_ALL (OPT(O_JSON) | OPT(O_CA_FILE))   /* taken by every command */
+
+/* ---- the commands ---------------------------------------------------------------- */
+
+const struct cli_cmd cli_cmds[] = {
+	/* name       verb      args (as the usage shows them)
+	 *                      usage                                  words  options */
+	{ "status",   NULL,     "",
+	                        "counts and current problems",         0, 0, 0, cmd_status },
+	{ "problems", NULL,     "",
+	                        "current problems, worst first",       0, 0, 0, cmd_problems },
+	{ "agents",   NULL,     "",
+	                        "every agent and its state",           0, 0, 0, cmd_agents },
+	{ "checks",   NULL,     "[AGENT]",
+	                        "checks (of one agent) with their state", 0, 1, 0, cmd_checks },
+	{ "history",  NULL,     "AGENT/CHECK [-n N]",
+	                        "the newest results of a check",       1, 1, OPT(O_LIMIT), cmd_history },
+	{ "ack",      NULL,     "AGENT/CHECK [-m TEXT] [--expires DURATION]",
+	                        "acknowledge a problem",               1, 1, OPT(O_MESSAGE) | OPT(O_EXPIRES),
+	                                                                     cmd_ack },
+	{ "unack",    NULL,     "AGENT/CHECK",
+	                        "remove an acknowledgement",           1, 1, 0, cmd_unack },
+	{ "downtime", NULL,     "AGENT[/CHECK] --for DURATION [-m TEXT]",
+	                        "a downtime from now",                 1, 1, OPT(O_FOR) | OPT(O_MESSAGE),
+	                                                                     cmd_downtime },
+	{ "events",   NULL,     "[-f]",
+	                        "recent events; -f follows the stream", 0, 0, OPT(O_FOLLOW), cmd_events },
+	{ "tokens",   NULL,     "",
+	                        "the API tokens (never the tokens themselves)", 0, 0, 0, cmd_tokens },
+	{ "tokens",   "create", "NAME ROLE",
+	                        "a token (ROLE: admin or viewer), shown once", 2, 2, 0, cmd_tokens_create },
+	{ "tokens",   "revoke", "NAME",
+	                        "revoke a token",                      1, 1, 0, cmd_tokens_revoke },
+	{ "help",     NULL,     "",
+	                        "this list",                           0, 0, 0, cmd_help },
+	{ NULL, NULL, NULL, NULL, 0, 0, 0, NULL },
+};
+
+/* ---- the usage --------------------------------------------------------------------- */
+
+static const char usage_head[] = "usage: custos [--json] COMMAND [ARGS]\n";
+static const char usage_tail[] =
+	"Options: --json (the API's JSON), --ca-file FILE (CA certificates for an\n"
+	"https:// server)\n"
+	"Configuration: ~/.config/custos/cli.conf with \"url =\", \"token_file =\" and\n"
+	"\"ca_file =\"; CUSTOS_URL, CUSTOS_TOKEN and CUSTOS_CA_FILE override it.\n"
+	"DURATION: 90s, 15m, 2h, 1d, 1h30m.\n";
+
+/* One line per row: "  name verb args", the usage in a column (or below). */
+static void
+print_usage(FILE *f)
+{
+	const struct cli_cmd *c;
+
+	fputs(usage_head, f);
+	for (c = cli_cmds; c->name; c++) {
+		char left[128];
+		snprintf(left, sizeof(left), "%s%s%s%s%s", c->name, c->verb ? " " : "",
+		    c->verb ? c->verb : "", c->args[0] ? " " : "", c->args);
+		if (strlen(left) <= HELP_COL)
+			fprintf(f, "  %-*s %s\n", HELP_COL, left, c->usage);
+		else
+			fprintf(f, "  %s\n  %-*s %s\n", left, HELP_COL, "", c->usage);
+	}
+	fputs(usage_tail, f);
+}
+
+int
+usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt) {
+		fputs("custos: ", stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	print_usage(stderr);
+	return EXIT_USAGE;
+}
+
+static int
+cmd_help(const struct cli_args *a)
+{
+	(void)a;
+	print_usage(stdout);
+	return 0;
+}
+
+/* ---- parsing ------------------------------------------------------------------------ */
+
+/* "90s", "15m", "2h", "1d", "1w", "1h30m", or plain seconds; -1 if bad. */
+static long long
+parse_duration(const char *s)
+{
+	long long total = 0;
+	const char *p = s;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	while (*p) {
+		char num[24];
+		size_t n = 0;
+		long long v, mul;
+		const char *es;
+		while (p[n] >= '0' && p[n] <= '9')
+			n++;
+		if (n == 0 || n >= sizeof(num))
+			return -1;
+		memcpy(num, p, n);
+		num[n] = '\0';
+		v = str_to_ll(num, 0, 100LL * 365 * 86400, &es);
+		if (es)
+			return -1;
+		p += n;
+		switch (*p) {
+		case 's': mul = 1; p++; break;
+		case 'm': mul = 60; p++; break;
+		case 'h': mul = 3600; p++; break;
+		case 'd': mul = 86400; p++; break;
+		case 'w': mul = 7 * 86400; p++; break;
+		case '\0': mul = 1; break;
+		default: return -1;
+		}
+		total += v * mul;
+		if (total > 100LL * 365 * 86400)
+			return -1;
+	}
+	return total > 0 ? total : -1;
+}
+
+static const struct cli_opt *
+find_opt(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < N_OPTS; i++)
+		if (strcmp(s, cli_opts[i].name) == 0 ||
+		    (cli_opts[i].alias && strcmp(s, cli_opts[i].alias) == 0))
+			return &cli_opts[i];
+	return NULL;
+}
+
+/* Checks the value v of option o into a; 0, or EXIT_USAGE after saying why. */
+static int
+set_opt(struct cli_args *a, const struct cli_opt *o, const char *given, const char *v)
+{
+	const char *es;
+
+	a->val[o->id] = v;
+	switch (o->kind) {
+	case V_FLAG:
+	case V_TEXT:
+		break;
+	case V_DURATION:
+		if ((a->num[o->id] = parse_duration(v)) < 0)
+			return usage("%s: \"%s\" is not a duration (90s, 15m, 2h, 1d)", given, v);
+		break;
+	case V_NUMBER:
+		a->num[o->id] = str_to_ll(v, o->min, o->max, &es);
+		if (es)
+			return usage("%s: a number from %lld to %lld", given, o->min, o->max);
+		break;
+	}
+	return 0;
+}
+
+/* The row for words[0] (and words[1] when it is one of its verbs); NULL if none. */
+static const struct cli_cmd *
+find_cmd(char **words, int n, int *used)
+{
+	const struct cli_cmd *c, *plain = NULL;
+
+	for (c = cli_cmds; c->name; c++) {
+		if (strcmp(c->name, words[0]) != 0)
+			continue;
+		if (c->verb == NULL)
+			plain = c;
+		else if (n > 1 && strcmp(c->verb, words[1]) == 0) {
+			*used = 2;
+			return c;
+		}
+	}
+	*used = 1;
+	return plain;
+}
+
+static int
+has_verbs(const char *name)
+{
+	const struct cli_cmd *c;
+
+	for (c = cli_cmds; c->name; c++)
+		if (c->verb && strcmp(c->name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* "-f goes with events": the commands that take option o. */
+static int
+misplaced(const struct cli_opt *o)
+{
+	const struct cli_cmd *c;
+	char with[256] = "";
+	size_t len = 0;
+
+	for (c = cli_cmds; c->name; c++)
+		if (c->opts & OPT(o->id))
+			len += (size_t)snprintf(with + len, len < sizeof(with) ? sizeof(with) - len : 0,
+			    "%s%s%s%s", len ? ", " : "", c->name, c->verb ? " " : "",
+			    c->verb ? c->verb : "");
+	return usage("%s goes with %s", o->name, with);
+}
+
+int
+main(int argc, char **argv)
+{
+	char *words[MAX_WORDS];
+	struct cli_args a;
+	const struct cli_cmd *c;
+	const struct cli_opt *o;
+	int n = 0, i, used, rc;
+
+	memset(&a, 0, sizeof(a));
+	/* options may stand anywhere; what is left are the command's words */
+	for (i = 1; i < argc; i++) {
+		const char *s = argv[i];
+		if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+			print_usage(stdout);
+			return 0;
+		} else if (strcmp(s, "--version") == 0) {
+			printf("custos %s\n", PACKAGE_VERSION);
+			return 0;
+		} else if ((o = find_opt(s)) != NULL) {
+			if (o->kind != V_FLAG && i + 1 >= argc)
+				return usage("%s needs a value", s);
+			if ((rc = set_opt(&a, o, s, o->kind == V_FLAG ? "" : argv[++i])) != 0)
+				return rc;
+		} else if (s[0] == '-' && s[1] != '\0') {
+			return usage("unknown option %s", s);
+		} else if (n < MAX_WORDS) {
+			words[n++] = argv[i];
+		} else {
+			return usage("too many arguments");
+		}
+	}
+	if (n == 0)
+		return usage(NULL);
+
+	/* usage errors first, before any configuration or network */
+	if ((c = find_cmd(words, n, &used)) == NULL) {
+		if (has_verbs(words[0]))
+			return usage("%s: unknown subcommand \"%s\"", words[0], n > 1 ? words[1] : "");
+		return usage("unknown command \"%s\"", words[0]);
+	}
+	for (i = 0; i < (int)N_OPTS; i++)
+		if (a.val[cli_opts[i].id] && !((c->opts | OPTS_ALL) & OPT(cli_opts[i].id)))
+			return misplaced(&cli_opts[i]);
+	a.argc = n - used;
+	a.argv = words + used;
+	if (a.argc < c->min_args || a.argc > c->max_args) {
+		if (c->verb == NULL && has_verbs(c->name) && a.argc > c->max_args)
+			return usage("%s: unknown subcommand \"%s\"", c->name, a.argv[0]);
+		if (c->max_args == 0)
+			return usage("%s%s%s takes no arguments", c->name, c->verb ? " " : "",
+			    c->verb ? c->verb : "");
+		return usage("%s%s%s: expected %s", c->name, c->verb ? " " : "",
+		    c->verb ? c->verb : "", c->args);
+	}
+
+	opt_json = a.val[O_JSON] != NULL;
+	colour = isatty(1) && getenv("NO_COLOR") == NULL && !opt_json;
+	http_init(a.val[O_CA_FILE]);
+	rc = c->fn(&a);
+	http_close();
+	return rc;
+}
