@@ -20,10 +20,29 @@ enum cli_opt_id {
 	O_JSON,                 /* --json (every command) */
 	O_CA_FILE,              /* --ca-file FILE (every command) */
 	O_FOLLOW,               /* -f, --follow */
-	O_MESSAGE,              /* -m, --message TEXT */
+	O_MESSAGE,              /* -m, --message, --comment TEXT */
 	O_EXPIRES,              /* --expires DURATION */
 	O_FOR,                  /* --for DURATION */
 	O_LIMIT,                /* -n N */
+	O_START,                /* --start TIME */
+	O_END,                  /* --end TIME */
+	O_CANCEL,               /* --cancel ID */
+	O_ACTIVE,               /* --active */
+	O_NAME,                 /* --name NEW (a rename) */
+	O_INTERVAL,             /* --interval SECONDS */
+	O_CONTACTS,             /* --contacts NAME,... */
+	O_TYPE,                 /* --type TYPE */
+	O_PARAM,                /* --param KEY=VALUE, again and again */
+	O_WARNING,              /* --warning RANGE */
+	O_CRITICAL,             /* --critical RANGE */
+	O_ATTEMPTS,             /* --attempts N */
+	O_ENABLE,               /* --enable */
+	O_DISABLE,              /* --disable */
+	O_EMAIL,                /* --email ADDRESS */
+	O_PUSHOVER_USER,        /* --pushover-user KEY */
+	O_PUSHOVER_DEVICE,      /* --pushover-device NAME */
+	O_WEBHOOK_URL,          /* --webhook-url URL */
+	O_NOTIFY_ON,            /* --notify-on KIND,... */
 	O_COUNT
 };
 #define OPT(id) (1u << (id))
@@ -31,14 +50,18 @@ enum cli_opt_id {
 /*
  * A command line once parsed: the words after the command's name (and
  * verb), and the options given. val[id] is NULL when option id was not
- * given ("" for a flag); num[id] is a DURATION's seconds or N, checked
- * against the option's range before the command runs.
+ * given ("" for a flag); num[id] is a DURATION's seconds, a TIME
+ * ("now", RFC 3339, or +DURATION from now) or N, checked against the
+ * option's range before the command runs.
  */
+#define MAX_PARAMS 32
 struct cli_args {
 	int argc;
 	char **argv;
 	const char *val[O_COUNT];
-	long long num[O_COUNT];
+	long long num[O_COUNT];         /* a TIME is in microseconds since the epoch */
+	const char *params[MAX_PARAMS]; /* every --param, in order (the only repeated option) */
+	int nparams;
 };
 
 /*
@@ -92,6 +115,12 @@ int http_get_all(const char *path, json_t **items);
  * AGENT and CHECK apart (see split_check()) and sets *aid too.
  */
 int agent_id(const char *name, long long *id);
+/*
+ * The id of the object of list path (e.g. "/api/v1/contacts") named word,
+ * or, when none is, whose id word is (all digits): 0, or an exit status
+ * after saying "no WHAT named ...".
+ */
+int object_id(const char *path, const char *what, const char *word, long long *id);
 int check_id(const char *agent, const char *check, long long *aid, long long *id);
 /* AGENT/CHECK into agent (a copy) and *check (in spec); -1 when it is not that. */
 int split_check(const char *spec, char agent[256], const char **check);
@@ -133,6 +162,8 @@ void print_json(json_t *j);
 /* j as JSON with --json, else msg; consumes j; 0. */
 int print_done(json_t *j, const char *msg);
 void print_problems(json_t *problems);
+/* One "key  value" line per member; a nested object's as "key.member". */
+void print_object(json_t *o);
 void print_event(json_t *e);    /* one line (one JSON object with --json), flushed */
 
 const char *col(const char *status);    /* the colour of a status ("" without) */
@@ -155,5 +186,25 @@ int cmd_events(const struct cli_args *a);
 int cmd_tokens(const struct cli_args *a);
 int cmd_tokens_create(const struct cli_args *a);
 int cmd_tokens_revoke(const struct cli_args *a);
+
+/* ---- objects.c: show, create, edit, delete of each object ---------------------- */
+
+int cmd_agents_show(const struct cli_args *a);
+int cmd_agents_create(const struct cli_args *a);
+int cmd_agents_edit(const struct cli_args *a);
+int cmd_agents_delete(const struct cli_args *a);
+int cmd_checks_show(const struct cli_args *a);
+int cmd_checks_create(const struct cli_args *a);
+int cmd_checks_edit(const struct cli_args *a);
+int cmd_checks_delete(const struct cli_args *a);
+int cmd_contacts(const struct cli_args *a);
+int cmd_contacts_show(const struct cli_args *a);
+int cmd_contacts_create(const struct cli_args *a);
+int cmd_contacts_edit(const struct cli_args *a);
+int cmd_contacts_delete(const struct cli_args *a);
+int cmd_downtimes(const struct cli_args *a);
+int cmd_downtimes_show(const struct cli_args *a);
+int cmd_downtimes_delete(const struct cli_args *a);
+int cmd_tokens_show(const struct cli_args *a);
 
 #endif

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "timeutil.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -232,17 +233,40 @@ cmd_unack(const struct cli_args *a)
 	return ack(a, 1);
 }
 
+/*
+ * downtime AGENT[/CHECK] (--for DURATION | --end TIME) [--start TIME]
+ * [-m TEXT], or downtime --cancel ID; downtimes create is the first.
+ */
 int
 cmd_downtime(const struct cli_args *a)
 {
-	const char *spec = a->argv[0], *check, *text = a->val[O_MESSAGE];
+	const char *spec, *check, *text = a->val[O_MESSAGE];
 	long long aid = 0, id = 0;
-	char agent[256], start[RFC3339_LEN], end[RFC3339_LEN], msg[400];
+	int64_t from, to;
+	char agent[256], start[RFC3339_LEN], end[RFC3339_LEN], msg[400], path[64];
 	json_t *body, *out;
 	int rc;
 
-	if (a->val[O_FOR] == NULL)
-		return usage("downtime needs --for DURATION (90s, 15m, 2h, 1d)");
+	if (a->val[O_CANCEL]) {
+		if (a->argc || a->val[O_FOR] || a->val[O_START] || a->val[O_END] || text)
+			return usage("downtime --cancel ID takes nothing else");
+		snprintf(path, sizeof(path), "/api/v1/downtimes/%lld", a->num[O_CANCEL]);
+		if ((rc = http_request("DELETE", path, NULL, &out)) != 0)
+			return rc;
+		snprintf(msg, sizeof(msg), "downtime %lld cancelled", a->num[O_CANCEL]);
+		return print_done(out, msg);
+	}
+	if (a->argc != 1)
+		return usage("downtime needs one AGENT or AGENT/CHECK (or --cancel ID)");
+	spec = a->argv[0];
+	if (a->val[O_FOR] && a->val[O_END])
+		return usage("downtime: --for or --end, not both");
+	if (a->val[O_FOR] == NULL && a->val[O_END] == NULL)
+		return usage("downtime needs --for DURATION (90s, 15m, 2h, 1d) or --end TIME");
+	from = a->val[O_START] ? a->num[O_START] : time_now_us();
+	to = a->val[O_FOR] ? from + a->num[O_FOR] * 1000000 : a->num[O_END];
+	if (to <= from)
+		return usage("downtime: --end must be after the start");
 	if (strchr(spec, '/')) {
 		if (split_check(spec, agent, &check) < 0)
 			return usage("expected AGENT or AGENT/CHECK, got \"%s\"", spec);
@@ -251,8 +275,8 @@ cmd_downtime(const struct cli_args *a)
 	} else if ((rc = agent_id(spec, &aid)) != 0) {
 		return rc;
 	}
-	rfc3339_in(0, start);
-	rfc3339_in(a->num[O_FOR], end);
+	rfc3339_format(from, start);
+	rfc3339_format(to, end);
 	body = json_pack("{s:s, s:s, s:s}", "start", start, "end", end, "comment",
 	    text ? text : "");
 	json_object_set_new(body, id ? "check_id" : "agent_id", json_integer(id ? id : aid));
@@ -371,4 +395,29 @@ cmd_tokens_revoke(const struct cli_args *a)
 	if ((rc = http_request("DELETE", path, NULL, &out)) != 0)
 		return rc;
 	return print_done(out, "token revoked");
+}
+
+int
+cmd_tokens_show(const struct cli_args *a)
+{
+	json_t *items, *t, *found = NULL;
+	size_t i;
+	int rc;
+
+	if ((rc = http_get_all("/api/v1/tokens", &items)) != 0)
+		return rc;
+	json_array_foreach(items, i, t)
+		if (strcmp(jstr(t, "name", ""), a->argv[0]) == 0)
+			found = t;
+	if (found == NULL) {
+		fprintf(stderr, "custos: no token named \"%s\"\n", a->argv[0]);
+		json_decref(items);
+		return EXIT_REFUSED;
+	}
+	if (opt_json)
+		print_json(found);
+	else
+		print_object(found);
+	json_decref(items);
+	return 0;
 }

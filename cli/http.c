@@ -16,10 +16,12 @@
 #include "cli.h"
 #include "buf.h"
 #include "conf.h"
+#include "strnum.h"
 #include "token.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,24 +376,36 @@ http_get_all(const char *path, json_t **items)
 /* ---- names ------------------------------------------------------------------ */
 
 int
-agent_id(const char *name, long long *id)
+object_id(const char *path, const char *what, const char *word, long long *id)
 {
-	json_t *items, *a;
+	json_t *items, *o;
+	const char *es;
+	long long n = str_to_ll(word, 1, INT64_MAX, &es);
 	size_t i;
 	int rc;
 
 	*id = 0;
-	if ((rc = http_get_all("/api/v1/agents", &items)) != 0)
+	if ((rc = http_get_all(path, &items)) != 0)
 		return rc;
-	json_array_foreach(items, i, a)
-		if (strcmp(jstr(a, "name", ""), name) == 0)
-			*id = (long long)json_integer_value(json_object_get(a, "id"));
+	json_array_foreach(items, i, o)
+		if (strcmp(jstr(o, "name", ""), word) == 0)
+			*id = (long long)json_integer_value(json_object_get(o, "id"));
+	if (*id == 0 && es == NULL)
+		json_array_foreach(items, i, o)
+			if (json_integer_value(json_object_get(o, "id")) == n)
+				*id = n;
 	json_decref(items);
 	if (*id == 0) {
-		fprintf(stderr, "custos: no agent named \"%s\"\n", name);
+		fprintf(stderr, "custos: no %s named \"%s\"\n", what, word);
 		return EXIT_REFUSED;
 	}
 	return 0;
+}
+
+int
+agent_id(const char *name, long long *id)
+{
+	return object_id("/api/v1/agents", "agent", name, id);
 }
 
 int

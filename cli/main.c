@@ -27,8 +27,10 @@
 #include "config.h"
 #include "cli.h"
 #include "strnum.h"
+#include "timeutil.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +43,7 @@ static int cmd_help(const struct cli_args *a);
 
 /* ---- the options --------------------------------------------------------------- */
 
-enum opt_kind { V_FLAG, V_TEXT, V_DURATION, V_NUMBER };
+enum opt_kind { V_FLAG, V_TEXT, V_DURATION, V_NUMBER, V_TIME, V_PARAM };
 
 struct cli_opt {
 	enum cli_opt_id id;
@@ -51,19 +53,47 @@ struct cli_opt {
 	long long min, max;             /* V_NUMBER's range */
 };
 
+/* An option may have two rows (two spellings beyond name and alias): one id. */
 static const struct cli_opt cli_opts[] = {
-	{ O_JSON,    "--json",    NULL,        NULL,       V_FLAG,     0, 0 },
-	{ O_CA_FILE, "--ca-file", NULL,        "FILE",     V_TEXT,     0, 0 },
-	{ O_FOLLOW,  "-f",        "--follow",  NULL,       V_FLAG,     0, 0 },
-	{ O_MESSAGE, "-m",        "--message", "TEXT",     V_TEXT,     0, 0 },
-	{ O_EXPIRES, "--expires", NULL,        "DURATION", V_DURATION, 0, 0 },
-	{ O_FOR,     "--for",     NULL,        "DURATION", V_DURATION, 0, 0 },
-	{ O_LIMIT,   "-n",        NULL,        "N",        V_NUMBER,   1, 1000 },
+	{ O_JSON,     "--json",       NULL,        NULL,       V_FLAG,     0, 0 },
+	{ O_CA_FILE,  "--ca-file",    NULL,        "FILE",     V_TEXT,     0, 0 },
+	{ O_FOLLOW,   "-f",           "--follow",  NULL,       V_FLAG,     0, 0 },
+	{ O_MESSAGE,  "-m",           "--message", "TEXT",     V_TEXT,     0, 0 },
+	{ O_MESSAGE,  "--comment",    NULL,        "TEXT",     V_TEXT,     0, 0 },
+	{ O_EXPIRES,  "--expires",    NULL,        "DURATION", V_DURATION, 0, 0 },
+	{ O_FOR,      "--for",        NULL,        "DURATION", V_DURATION, 0, 0 },
+	{ O_LIMIT,    "-n",           NULL,        "N",        V_NUMBER,   1, 1000 },
+	{ O_START,    "--start",      NULL,        "TIME",     V_TIME,     0, 0 },
+	{ O_END,      "--end",        NULL,        "TIME",     V_TIME,     0, 0 },
+	{ O_CANCEL,   "--cancel",     NULL,        "ID",       V_NUMBER,   1, INT64_MAX },
+	{ O_ACTIVE,   "--active",     NULL,        NULL,       V_FLAG,     0, 0 },
+	{ O_NAME,     "--name",       NULL,        "NEW",      V_TEXT,     0, 0 },
+	{ O_INTERVAL, "--interval",   NULL,        "SECONDS",  V_NUMBER,   5, 86400 },
+	{ O_CONTACTS, "--contacts",   NULL,        "NAME,...", V_TEXT,     0, 0 },
+	{ O_TYPE,     "--type",       NULL,        "TYPE",     V_TEXT,     0, 0 },
+	{ O_PARAM,    "--param",      "-p",        "KEY=VALUE", V_PARAM,   0, 0 },
+	{ O_WARNING,  "--warning",    NULL,        "RANGE",    V_TEXT,     0, 0 },
+	{ O_CRITICAL, "--critical",   NULL,        "RANGE",    V_TEXT,     0, 0 },
+	{ O_ATTEMPTS, "--attempts",   NULL,        "N",        V_NUMBER,   1, 100 },
+	{ O_ENABLE,   "--enable",     NULL,        NULL,       V_FLAG,     0, 0 },
+	{ O_DISABLE,  "--disable",    NULL,        NULL,       V_FLAG,     0, 0 },
+	{ O_EMAIL,    "--email",      NULL,        "ADDRESS",  V_TEXT,     0, 0 },
+	{ O_PUSHOVER_USER, "--pushover-user", NULL, "KEY",     V_TEXT,     0, 0 },
+	{ O_PUSHOVER_DEVICE, "--pushover-device", NULL, "NAME", V_TEXT,    0, 0 },
+	{ O_WEBHOOK_URL, "--webhook-url", NULL,    "URL",      V_TEXT,     0, 0 },
+	{ O_NOTIFY_ON, "--notify-on", NULL,        "KIND,...", V_TEXT,     0, 0 },
 };
 #define N_OPTS (sizeof(cli_opts) / sizeof(cli_opts[0]))
 #define OPTS_ALL (OPT(O_JSON) | OPT(O_CA_FILE))   /* taken by every command */
 
 /* ---- the commands ---------------------------------------------------------------- */
+
+#define AGENT_OPTS (OPT(O_INTERVAL) | OPT(O_CONTACTS))
+#define CHECK_OPTS (OPT(O_TYPE) | OPT(O_PARAM) | OPT(O_WARNING) | OPT(O_CRITICAL) | \
+	OPT(O_ATTEMPTS) | OPT(O_CONTACTS) | OPT(O_ENABLE) | OPT(O_DISABLE))
+#define CONTACT_OPTS (OPT(O_EMAIL) | OPT(O_PUSHOVER_USER) | OPT(O_PUSHOVER_DEVICE) | \
+	OPT(O_WEBHOOK_URL) | OPT(O_NOTIFY_ON))
+#define DOWNTIME_OPTS (OPT(O_FOR) | OPT(O_START) | OPT(O_END) | OPT(O_MESSAGE))
 
 const struct cli_cmd cli_cmds[] = {
 	/* name       verb      args (as the usage shows them)
@@ -72,28 +102,94 @@ const struct cli_cmd cli_cmds[] = {
 	                        "counts and current problems",         0, 0, 0, cmd_status },
 	{ "problems", NULL,     "",
 	                        "current problems, worst first",       0, 0, 0, cmd_problems },
-	{ "agents",   NULL,     "",
-	                        "every agent and its state",           0, 0, 0, cmd_agents },
-	{ "checks",   NULL,     "[AGENT]",
-	                        "checks (of one agent) with their state", 0, 1, 0, cmd_checks },
 	{ "history",  NULL,     "AGENT/CHECK [-n N]",
 	                        "the newest results of a check",       1, 1, OPT(O_LIMIT), cmd_history },
+	{ "events",   NULL,     "[-f]",
+	                        "recent events; -f follows the stream", 0, 0, OPT(O_FOLLOW), cmd_events },
 	{ "ack",      NULL,     "AGENT/CHECK [-m TEXT] [--expires DURATION]",
 	                        "acknowledge a problem",               1, 1, OPT(O_MESSAGE) | OPT(O_EXPIRES),
 	                                                                     cmd_ack },
 	{ "unack",    NULL,     "AGENT/CHECK",
 	                        "remove an acknowledgement",           1, 1, 0, cmd_unack },
-	{ "downtime", NULL,     "AGENT[/CHECK] --for DURATION [-m TEXT]",
-	                        "a downtime from now",                 1, 1, OPT(O_FOR) | OPT(O_MESSAGE),
+	{ "downtime", NULL,     "AGENT[/CHECK] --for DURATION|--end TIME [--start TIME] [-m TEXT] "
+	                        "| --cancel ID",
+	                        "a downtime (from now, or --start); --cancel ends one",
+	                                                               0, 1, DOWNTIME_OPTS | OPT(O_CANCEL),
 	                                                                     cmd_downtime },
-	{ "events",   NULL,     "[-f]",
-	                        "recent events; -f follows the stream", 0, 0, OPT(O_FOLLOW), cmd_events },
+
+	{ "agents",   NULL,     "",
+	                        "every agent and its state",           0, 0, 0, cmd_agents },
+	{ "agents",   "list",   "",
+	                        "the same",                            0, 0, 0, cmd_agents },
+	{ "agents",   "show",   "AGENT",
+	                        "one agent, its facts and state",      1, 1, 0, cmd_agents_show },
+	{ "agents",   "create", "NAME [--interval SECONDS] [--contacts NAME,...]",
+	                        "a new agent: its token and agentd.conf lines, once",
+	                                                               1, 1, AGENT_OPTS, cmd_agents_create },
+	{ "agents",   "edit",   "AGENT [--name NEW] [--interval SECONDS] [--contacts NAME,...]",
+	                        "change an agent",                     1, 1, AGENT_OPTS | OPT(O_NAME),
+	                                                                     cmd_agents_edit },
+	{ "agents",   "delete", "AGENT",
+	                        "remove an agent, its checks and their history",
+	                                                               1, 1, 0, cmd_agents_delete },
+
+	{ "checks",   NULL,     "[AGENT]",
+	                        "checks (of one agent) with their state", 0, 1, 0, cmd_checks },
+	{ "checks",   "list",   "[AGENT]",
+	                        "the same",                            0, 1, 0, cmd_checks },
+	{ "checks",   "show",   "AGENT/CHECK",
+	                        "one check, its parameters and state", 1, 1, 0, cmd_checks_show },
+	{ "checks",   "create", "AGENT/CHECK --type TYPE [--param KEY=VALUE]... [--warning RANGE] "
+	                        "[--critical RANGE] [--attempts N] [--contacts NAME,...] [--disable]",
+	                        "a new check",                         1, 1, CHECK_OPTS, cmd_checks_create },
+	{ "checks",   "edit",   "AGENT/CHECK [--name NEW] [--param KEY=VALUE]... [--warning RANGE] "
+	                        "[--critical RANGE] [--attempts N] [--contacts NAME,...] "
+	                        "[--enable|--disable]",
+	                        "change a check",                      1, 1, CHECK_OPTS | OPT(O_NAME),
+	                                                                     cmd_checks_edit },
+	{ "checks",   "delete", "AGENT/CHECK",
+	                        "remove a check and its history",      1, 1, 0, cmd_checks_delete },
+
+	{ "contacts", NULL,     "",
+	                        "who is told, and how",                0, 0, 0, cmd_contacts },
+	{ "contacts", "list",   "",
+	                        "the same",                            0, 0, 0, cmd_contacts },
+	{ "contacts", "show",   "CONTACT",
+	                        "one contact",                         1, 1, 0, cmd_contacts_show },
+	{ "contacts", "create", "NAME [--email ADDRESS] [--pushover-user KEY] [--pushover-device NAME] "
+	                        "[--webhook-url URL] [--notify-on KIND,...]",
+	                        "a new contact",                       1, 1, CONTACT_OPTS, cmd_contacts_create },
+	{ "contacts", "edit",   "CONTACT [--name NEW] [--email ADDRESS] [--pushover-user KEY] "
+	                        "[--pushover-device NAME] [--webhook-url URL] [--notify-on KIND,...]",
+	                        "change a contact (\"\" clears a field)", 1, 1, CONTACT_OPTS | OPT(O_NAME),
+	                                                                     cmd_contacts_edit },
+	{ "contacts", "delete", "CONTACT",
+	                        "remove a contact",                    1, 1, 0, cmd_contacts_delete },
+
+	{ "downtimes", NULL,    "[AGENT[/CHECK]] [--active]",
+	                        "downtimes, newest first",             0, 1, OPT(O_ACTIVE), cmd_downtimes },
+	{ "downtimes", "list",  "[AGENT[/CHECK]] [--active]",
+	                        "the same",                            0, 1, OPT(O_ACTIVE), cmd_downtimes },
+	{ "downtimes", "show",  "ID",
+	                        "one downtime",                        1, 1, 0, cmd_downtimes_show },
+	{ "downtimes", "create", "AGENT[/CHECK] --for DURATION|--end TIME [--start TIME] [-m TEXT]",
+	                        "as downtime",                         1, 1, DOWNTIME_OPTS, cmd_downtime },
+	{ "downtimes", "delete", "ID",
+	                        "as downtime --cancel ID",             1, 1, 0, cmd_downtimes_delete },
+
 	{ "tokens",   NULL,     "",
 	                        "the API tokens (never the tokens themselves)", 0, 0, 0, cmd_tokens },
+	{ "tokens",   "list",   "",
+	                        "the same",                            0, 0, 0, cmd_tokens },
+	{ "tokens",   "show",   "NAME",
+	                        "one token's name, role and use",      1, 1, 0, cmd_tokens_show },
 	{ "tokens",   "create", "NAME ROLE",
 	                        "a token (ROLE: admin or viewer), shown once", 2, 2, 0, cmd_tokens_create },
-	{ "tokens",   "revoke", "NAME",
+	{ "tokens",   "delete", "NAME",
 	                        "revoke a token",                      1, 1, 0, cmd_tokens_revoke },
+	{ "tokens",   "revoke", "NAME",
+	                        "the same",                            1, 1, 0, cmd_tokens_revoke },
+
 	{ "help",     NULL,     "",
 	                        "this list",                           0, 0, 0, cmd_help },
 	{ NULL, NULL, NULL, NULL, 0, 0, 0, NULL },
@@ -107,9 +203,13 @@ static const char usage_tail[] =
 	"https:// server)\n"
 	"Configuration: ~/.config/custos/cli.conf with \"url =\", \"token_file =\" and\n"
 	"\"ca_file =\"; CUSTOS_URL, CUSTOS_TOKEN and CUSTOS_CA_FILE override it.\n"
-	"DURATION: 90s, 15m, 2h, 1d, 1h30m.\n";
+	"DURATION: 90s, 15m, 2h, 1d, 1h30m. TIME: now, +2h, 2026-11-28T02:00:00Z.\n"
+	"AGENT, CONTACT: a name or an id. \"agent\" is \"agents\", and so on.\n";
 
-/* One line per row: "  name verb args", the usage in a column (or below). */
+/*
+ * One entry per row: "  name verb args" and the usage in a column, or,
+ * when that is too long, the args wrapped below and the usage under them.
+ */
 static void
 print_usage(FILE *f)
 {
@@ -117,13 +217,37 @@ print_usage(FILE *f)
 
 	fputs(usage_head, f);
 	for (c = cli_cmds; c->name; c++) {
-		char left[128];
+		char left[512];
+		const char *p;
+		size_t col;
 		snprintf(left, sizeof(left), "%s%s%s%s%s", c->name, c->verb ? " " : "",
 		    c->verb ? c->verb : "", c->args[0] ? " " : "", c->args);
-		if (strlen(left) <= HELP_COL)
+		if (strlen(left) <= HELP_COL) {
 			fprintf(f, "  %-*s %s\n", HELP_COL, left, c->usage);
-		else
-			fprintf(f, "  %s\n  %-*s %s\n", left, HELP_COL, "", c->usage);
+			continue;
+		}
+		/* words to column 78, then again from column 6 */
+		fputs("  ", f);
+		for (p = left, col = 2; *p; ) {
+			size_t w = 0;
+			int depth = 0;
+			/* a word, or a [group of words] kept on one line */
+			for (; p[w] && (p[w] != ' ' || depth > 0); w++)
+				depth += p[w] == '[' ? 1 : p[w] == ']' ? -1 : 0;
+			if (col > 2 && col + 1 + w > 78) {
+				fputs("\n      ", f);
+				col = 6;
+			} else if (col > 2) {
+				fputc(' ', f);
+				col++;
+			}
+			fwrite(p, 1, w, f);
+			col += w;
+			p += w;
+			while (*p == ' ')
+				p++;
+		}
+		fprintf(f, "\n  %-*s %s\n", HELP_COL, "", c->usage);
 	}
 	fputs(usage_tail, f);
 }
@@ -226,6 +350,26 @@ set_opt(struct cli_args *a, const struct cli_opt *o, const char *given, const ch
 		if (es)
 			return usage("%s: a number from %lld to %lld", given, o->min, o->max);
 		break;
+	case V_TIME: {
+		int64_t us;
+		long long d;
+		if (strcmp(v, "now") == 0)
+			us = time_now_us();
+		else if (v[0] == '+' && (d = parse_duration(v + 1)) > 0)
+			us = time_now_us() + d * 1000000;
+		else if (rfc3339_parse(v, &us) < 0)
+			return usage("%s: \"%s\" is not a time (now, +2h, 2026-11-28T02:00:00Z)",
+			    given, v);
+		a->num[o->id] = us;
+		break;
+	}
+	case V_PARAM:
+		if (strchr(v, '=') == NULL || v[0] == '=')
+			return usage("%s: \"%s\" is not KEY=VALUE (or KEY:=JSON)", given, v);
+		if (a->nparams >= MAX_PARAMS)
+			return usage("%s: at most %d", given, MAX_PARAMS);
+		a->params[a->nparams++] = v;
+		break;
 	}
 	return 0;
 }
@@ -248,6 +392,25 @@ find_cmd(char **words, int n, int *used)
 	}
 	*used = 1;
 	return plain;
+}
+
+/* A command's singular works too ("agent create" is "agents create"). */
+static char *
+plural(char *word, char buf[64])
+{
+	const struct cli_cmd *c;
+
+	for (c = cli_cmds; c->name; c++)
+		if (strcmp(c->name, word) == 0)
+			return word;
+	snprintf(buf, 64, "%s", word);
+	if (strlen(buf) + 2 > 64)
+		return word;
+	memcpy(buf + strlen(buf), "s", 2);
+	for (c = cli_cmds; c->name; c++)
+		if (strcmp(c->name, buf) == 0)
+			return buf;
+	return word;
 }
 
 static int
@@ -280,7 +443,7 @@ misplaced(const struct cli_opt *o)
 int
 main(int argc, char **argv)
 {
-	char *words[MAX_WORDS];
+	char *words[MAX_WORDS], plural_buf[64];
 	struct cli_args a;
 	const struct cli_cmd *c;
 	const struct cli_opt *o;
@@ -313,6 +476,7 @@ main(int argc, char **argv)
 		return usage(NULL);
 
 	/* usage errors first, before any configuration or network */
+	words[0] = plural(words[0], plural_buf);
 	if ((c = find_cmd(words, n, &used)) == NULL) {
 		if (has_verbs(words[0]))
 			return usage("%s: unknown subcommand \"%s\"", words[0], n > 1 ? words[1] : "");

@@ -226,6 +226,41 @@ print_problems(json_t *problems)
 	}
 }
 
+static void
+print_members(json_t *o, const char *prefix)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(o, k, v) {
+		char key[128];
+		snprintf(key, sizeof(key), "%s%s%s", prefix, prefix[0] ? "." : "", k);
+		if (json_is_object(v) && json_object_size(v) > 0) {
+			print_members(v, key);
+			continue;
+		}
+		printf("%-24s ", key);
+		if (json_is_string(v)) {
+			char out[OUT_WIDTH + 8];
+			const char *s = json_string_value(v);
+			/* a check's output: its first line, as in the tables */
+			fputs(strchr(s, '\n') ? first_line(s, out) : s, stdout);
+		} else if (json_is_null(v)) {
+			fputs("-", stdout);
+		} else {
+			/* numbers, booleans, arrays: as JSON (their strings were cleaned) */
+			json_dumpf(v, stdout, JSON_COMPACT | JSON_ENCODE_ANY);
+		}
+		putchar('\n');
+	}
+}
+
+void
+print_object(json_t *o)
+{
+	print_members(o, "");
+}
+
 void
 print_event(json_t *e)
 {
