@@ -142,9 +142,9 @@ const struct cli_cmd cli_cmds[] = {
 	{ "checks",   "create", "AGENT/CHECK --type TYPE [--param KEY=VALUE]... [--warning RANGE] "
 	                        "[--critical RANGE] [--attempts N] [--contacts NAME,...] [--disable]",
 	                        "a new check",                         1, 1, CHECK_OPTS, cmd_checks_create },
-	{ "checks",   "edit",   "AGENT/CHECK [--name NEW] [--param KEY=VALUE]... [--warning RANGE] "
-	                        "[--critical RANGE] [--attempts N] [--contacts NAME,...] "
-	                        "[--enable|--disable]",
+	{ "checks",   "edit",   "AGENT/CHECK [--name NEW] [--type TYPE] [--param KEY=VALUE]... "
+	                        "[--warning RANGE] [--critical RANGE] [--attempts N] "
+	                        "[--contacts NAME,...] [--enable|--disable]",
 	                        "change a check",                      1, 1, CHECK_OPTS | OPT(O_NAME),
 	                                                                     cmd_checks_edit },
 	{ "checks",   "delete", "AGENT/CHECK",
@@ -210,8 +210,10 @@ static const char usage_tail[] =
  * One entry per row: "  name verb args" and the usage in a column, or,
  * when that is too long, the args wrapped below and the usage under them.
  */
+static const char *usage_of;    /* the command whose rows a usage error shows */
+
 static void
-print_usage(FILE *f)
+print_usage(FILE *f, const char *only)
 {
 	const struct cli_cmd *c;
 
@@ -220,6 +222,8 @@ print_usage(FILE *f)
 		char left[512];
 		const char *p;
 		size_t col;
+		if (only && strcmp(c->name, only) != 0)
+			continue;
 		snprintf(left, sizeof(left), "%s%s%s%s%s", c->name, c->verb ? " " : "",
 		    c->verb ? c->verb : "", c->args[0] ? " " : "", c->args);
 		if (strlen(left) <= HELP_COL) {
@@ -249,7 +253,7 @@ print_usage(FILE *f)
 		}
 		fprintf(f, "\n  %-*s %s\n", HELP_COL, "", c->usage);
 	}
-	fputs(usage_tail, f);
+	fputs(only ? "`custos help` lists every command.\n" : usage_tail, f);
 }
 
 int
@@ -264,7 +268,7 @@ usage(const char *fmt, ...)
 		va_end(ap);
 		fputc('\n', stderr);
 	}
-	print_usage(stderr);
+	print_usage(stderr, usage_of);
 	return EXIT_USAGE;
 }
 
@@ -272,7 +276,7 @@ static int
 cmd_help(const struct cli_args *a)
 {
 	(void)a;
-	print_usage(stdout);
+	print_usage(stdout, NULL);
 	return 0;
 }
 
@@ -454,7 +458,7 @@ main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		const char *s = argv[i];
 		if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
-			print_usage(stdout);
+			print_usage(stdout, NULL);
 			return 0;
 		} else if (strcmp(s, "--version") == 0) {
 			printf("custos %s\n", PACKAGE_VERSION);
@@ -478,10 +482,14 @@ main(int argc, char **argv)
 	/* usage errors first, before any configuration or network */
 	words[0] = plural(words[0], plural_buf);
 	if ((c = find_cmd(words, n, &used)) == NULL) {
-		if (has_verbs(words[0]))
+		if (has_verbs(words[0])) {
+			usage_of = words[0];
 			return usage("%s: unknown subcommand \"%s\"", words[0], n > 1 ? words[1] : "");
+		}
 		return usage("unknown command \"%s\"", words[0]);
 	}
+	/* from here on, a usage error shows this command's lines only */
+	usage_of = c->name;
 	for (i = 0; i < (int)N_OPTS; i++)
 		if (a.val[cli_opts[i].id] && !((c->opts | OPTS_ALL) & OPT(cli_opts[i].id)))
 			return misplaced(&cli_opts[i]);
