@@ -7,7 +7,10 @@
  * The layout, one concern per file (their contracts are in cli.h):
  *   main.c      the option table, the command table, the usage (generated
  *               from both: `custos help` and --help), and the dispatch
- *   commands.c  one function per row of the command table
+ *   commands.c  the operator's commands (status, problems, history, events,
+ *               ack, downtime, the lists of agents, checks and tokens)
+ *   objects.c   show, create, edit and delete of agents, checks, contacts,
+ *               downtimes and tokens (names resolved to ids)
  *   http.c      the one HTTP client: cli.conf and the environment, the
  *               URL's scheme check, the CA file, the token, requests,
  *               whole lists, names resolved to ids through the lists
@@ -15,11 +18,12 @@
  *               sent (control characters never reach the terminal)
  *   follow.c    `events -f`: the live stream, reconnecting
  *
- * A command is one row of cli_cmds[] below plus one function; its row says
- * how many words it takes and which options, so a wrong count or an
- * option it does not take is refused here, before anything is read or
- * sent, and its line of the usage comes from the row. A new option is one
- * enum value (cli.h) and one row of cli_opts[].
+ * A command is one row of cli_cmds[] below plus one function (declared in
+ * cli.h): its row says how many words it takes and which options, so a
+ * wrong count or an option it does not take is refused here, before
+ * anything is read or sent, and its lines of the usage come from the row.
+ * A new option is one enum value (cli.h) and one row of cli_opts[]; the
+ * function finds it, checked and parsed, in its struct cli_args.
  *
  * Exit status: 0 success, 1 the request was refused or failed (the API's
  * error is printed), 2 a usage error (nothing was sent). See custos(1).
