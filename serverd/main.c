@@ -3,7 +3,7 @@
  *
  *   custos-serverd -c FILE                run the daemon (applies migrations first)
  *   custos-serverd -c FILE --migrate      apply pending migrations and exit
- *   custos-serverd -c FILE --create-token NAME --role admin|viewer
+ *   custos-serverd -c FILE --create-token NAME --role admin|operator|viewer
  *                                         print a new API token and exit
  *
  * Signals only set flags; the main thread acts on them: SIGTERM/SIGINT stop
@@ -21,6 +21,7 @@
 #include "api.h"
 #include "auth.h"
 #include "confperm.h"
+#include "login.h"
 #include "workers.h"
 
 #include <pthread.h>
@@ -52,11 +53,11 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: custos-serverd [-c FILE] [--migrate | --create-token NAME --role admin|viewer]\n"
+	    "usage: custos-serverd [-c FILE] [--migrate | --create-token NAME --role admin|operator|viewer]\n"
 	    "  -c, --config FILE     configuration file (default: none, built-in defaults)\n"
 	    "      --migrate         apply pending database migrations and exit\n"
 	    "      --create-token N  create an API token named N, print it, and exit\n"
-	    "      --role R          role of the new token: admin or viewer\n"
+	    "      --role R          role of the new token: admin, operator or viewer\n"
 	    "  -V, --version         print the version and exit\n");
 }
 
@@ -157,6 +158,10 @@ main(int argc, char **argv)
 	}
 	start_conf = conf_hold();
 	log_set_level((enum log_level)start_conf->log_level);
+	if (login_init() < 0) {
+		fprintf(stderr, "custos-serverd: libsodium failed to initialise\n");
+		goto done;
+	}
 	if (db_init(start_conf->database) < 0)
 		goto done;
 

@@ -63,6 +63,13 @@ void api_downtimes_get(struct req *r, struct resp *rs);
 void api_downtimes_delete(struct req *r, struct resp *rs);
 
 /* The operator's face: tokens, sessions, metrics, the dashboard. */
+/* api_users.c */
+void api_users_list(struct req *r, struct resp *rs);
+void api_users_create(struct req *r, struct resp *rs);
+void api_users_get(struct req *r, struct resp *rs);
+void api_users_patch(struct req *r, struct resp *rs);
+void api_users_delete(struct req *r, struct resp *rs);
+
 /* api_tokens.c */
 void api_tokens_list(struct req *r, struct resp *rs);
 void api_tokens_create(struct req *r, struct resp *rs);

@@ -249,6 +249,15 @@ api_checks_patch(struct req *r, struct resp *rs)
 	memset(&in, 0, sizeof(in));
 	if (jv_object(r, rs) < 0 || jv_known(r->body, check_fields, rs) < 0)
 		goto done;
+	/* the route is NEED_OPERATOR: an operator enables and disables, no more */
+	if (r->who.kind != WHO_ADMIN) {
+		json_object_foreach(r->body, key, val)
+			if (strcmp(key, "enabled") != 0) {
+				resp_error(rs, 403, key, "an operator may change only \"enabled\" of a "
+				    "check; \"%s\" needs the admin role", key);
+				goto done;
+			}
+	}
 	if (api_begin(r, rs) < 0)
 		goto done;
 	in_tx = 1;

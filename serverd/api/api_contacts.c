@@ -12,6 +12,9 @@
  * list (a list left empty then tells nobody, as it names nobody); its
  * pending notifications fail with "the contact was deleted".
  * Anyone but an admin reads a contact without its secrets (CONTACT_REDACTED).
+ * A contact is a user too (sql/024_users.sql, api_users.c): one made here
+ * is a viewer without a password, and a user's role, time zone and
+ * password are not shown nor changed here.
  */
 #include "config.h"
 #include "api.h"
@@ -100,7 +103,7 @@ struct contact_in {
 
 enum { F_NAME, F_EMAIL, F_PO_USER, F_PO_DEVICE, F_EMERG, F_WEBHOOK, F_NOTIFY };
 
-static int
+int
 valid_email(const char *s)
 {
 	const char *at = strchr(s, '@');
@@ -113,7 +116,7 @@ valid_email(const char *s)
 	return 1;
 }
 
-static int
+int
 valid_pushover_key(const char *s)
 {
 	size_t n = strlen(s), i;

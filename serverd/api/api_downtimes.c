@@ -29,7 +29,8 @@ static const char *const downtime_fields[] = { "agent_id", "check_id", "start", 
 #define DOWNTIME_JSON \
 	"jsonb_build_object('id', d.id, 'agent_id', d.agent_id, 'check_id', d.check_id," \
 	" 'start', rfc3339(d.start_at), 'end', rfc3339(d.end_at), 'comment', d.comment," \
-	" 'active', d.start_at <= now() AND d.end_at > now(), 'created_at', rfc3339(d.created_at))"
+	" 'active', d.start_at <= now() AND d.end_at > now(), 'created_at', rfc3339(d.created_at)," \
+	" 'created_by', d.created_by)"
 
 static const struct db_stmt q_list = { "downtimes_list",
 	"SELECT " DOWNTIME_JSON ", d.id FROM downtimes d"
@@ -44,17 +45,17 @@ static const struct db_stmt q_target = { "downtimes_target",
 	"SELECT (SELECT count(*) FROM agents WHERE id = $1::bigint),"
 	"  (SELECT count(*) FROM checks WHERE id = $2::bigint)", 2 };
 static const struct db_stmt q_create = { "downtimes_create",
-	"INSERT INTO downtimes AS d (agent_id, check_id, start_at, end_at, comment)"
+	"INSERT INTO downtimes AS d (agent_id, check_id, start_at, end_at, comment, created_by)"
 	" VALUES ($1::bigint, $2::bigint,"
 	"  COALESCE('epoch'::timestamptz + $3::bigint * interval '1 microsecond', now()),"
-	"  'epoch'::timestamptz + $4::bigint * interval '1 microsecond', COALESCE($5, ''))"
-	" RETURNING " DOWNTIME_JSON, 5 };
+	"  'epoch'::timestamptz + $4::bigint * interval '1 microsecond', COALESCE($5, ''), $6)"
+	" RETURNING " DOWNTIME_JSON, 6 };
 static const struct db_stmt q_delete = { "downtimes_delete",
 	"DELETE FROM downtimes d WHERE d.id = $1"
 	" RETURNING COALESCE(d.agent_id, (SELECT c.agent_id FROM checks c WHERE c.id = d.check_id)),"
 	"  COALESCE(d.check_id, 0), NOT d.ended AND d.start_at <= now() AND d.end_at > now(),"
 	"  json_build_object('downtime_id', d.id, 'comment', d.comment, 'start', rfc3339(d.start_at),"
-	"  'end', rfc3339(d.end_at), 'reason', 'deleted')::text, d.agent_id IS NOT NULL", 1 };
+	"  'end', rfc3339(d.end_at), 'reason', 'deleted', 'by', $2::text)::text, d.agent_id IS NOT NULL", 2 };
 
 void
 api_downtimes_list(struct req *r, struct resp *rs)
@@ -123,7 +124,7 @@ api_downtimes_create(struct req *r, struct resp *rs)
 	long long agent_id = 0, check_id = 0;
 	int ha, hc, hs;
 	int64_t start = 0, end = 0;
-	const char *comment = NULL, *v[5];
+	const char *comment = NULL, *v[6];
 	char a[24], c[24], st[24], en[24];
 	PGresult *q = NULL;
 
@@ -167,6 +168,7 @@ api_downtimes_create(struct req *r, struct resp *rs)
 	v[2] = hs ? st : NULL;
 	v[3] = en;
 	v[4] = comment;
+	v[5] = r->who.name;   /* the user's name under a user's session, else the token's */
 	q = db_exec(r->db, &q_create, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
 		resp_db_error(rs, r->db, q);
@@ -181,7 +183,7 @@ void
 api_downtimes_delete(struct req *r, struct resp *rs)
 {
 	char id[24];
-	const char *v[1] = { id_text(r->id[0], id) }, *es;
+	const char *v[2] = { id_text(r->id[0], id), r->who.name }, *es;
 	PGresult *q = NULL;
 	json_t *detail = NULL;
 	int in_tx = 0;

@@ -1,6 +1,6 @@
 /*
- * api_tokens.c - /api/v1/tokens: the admin and viewer API tokens (admin
- * only). A token is shown once, when made; only its SHA-256 is kept.
+ * api_tokens.c - /api/v1/tokens: the admin, operator and viewer API
+ * tokens (admin only). A token is shown once, when made; only its SHA-256 is kept.
  *
  * Revoking deletes the row; the api_tokens trigger (002, 006) NOTIFYs
  * custos_auth at COMMIT, so every serverd's token cache (authcache.h)
@@ -13,6 +13,7 @@
 #include "config.h"
 #include "api.h"
 #include "apiutil.h"
+#include "auth.h"
 #include "db.h"
 #include "token.h"
 
@@ -68,8 +69,8 @@ api_tokens_create(struct req *r, struct resp *rs)
 		resp_error(rs, 422, "name", "name must not be empty");
 		return;
 	}
-	if (strcmp(role, "admin") != 0 && strcmp(role, "viewer") != 0) {
-		resp_error(rs, 422, "role", "role must be admin or viewer");
+	if (auth_role_kind(role) == WHO_NONE) {
+		resp_error(rs, 422, "role", "role must be admin, operator or viewer");
 		return;
 	}
 	if (token_generate(tok) < 0) {

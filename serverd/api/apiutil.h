@@ -32,6 +32,9 @@ int jv_bool(json_t *o, const char *key, int *out, struct resp *rs);
  * array literal ("{1,2}") the caller frees, or NULL for null/absent.
  */
 int jv_ids(json_t *o, const char *key, char **out, int *present, struct resp *rs);
+/* api_contacts.c's rules, which users (api_users.c) share: 1 when valid. */
+int valid_email(const char *s);
+int valid_pushover_key(const char *s);
 /* Checks that every id in the array literal names a contact; 0 or -1. */
 int contacts_exist(struct req *r, const char *ids, const char *field, struct resp *rs);
 

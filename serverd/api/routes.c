@@ -29,7 +29,8 @@ const struct route routes[] = {
 	{ "GET",    "/api/v1/checks",                api_checks_list,      NEED_READ,       BODY_JSON },
 	{ "POST",   "/api/v1/checks",                api_checks_create,    NEED_ADMIN,      BODY_JSON },
 	{ "GET",    "/api/v1/checks/{id}",           api_checks_get,       NEED_READ,       BODY_JSON },
-	{ "PATCH",  "/api/v1/checks/{id}",           api_checks_patch,     NEED_ADMIN,      BODY_JSON },
+	/* an operator may PATCH {"enabled"} only (api_checks.c) */
+	{ "PATCH",  "/api/v1/checks/{id}",           api_checks_patch,     NEED_OPERATOR,   BODY_JSON },
 	{ "DELETE", "/api/v1/checks/{id}",           api_checks_delete,    NEED_ADMIN,      BODY_JSON },
 	{ "GET",    "/api/v1/checks/{id}/history",   api_checks_history,   NEED_READ,       BODY_JSON },
 	{ "GET",    "/api/v1/checks/{id}/summary",   api_checks_summary,   NEED_READ,       BODY_JSON },
@@ -37,19 +38,26 @@ const struct route routes[] = {
 	{ "GET",    "/api/v1/status",                api_status,           NEED_READ,       BODY_JSON },
 
 	/* alerting resources (ack, contacts, downtimes, events, notifications) */
-	{ "POST",   "/api/v1/checks/{id}/ack",       api_ack_post,         NEED_ADMIN,      BODY_JSON },
-	{ "DELETE", "/api/v1/checks/{id}/ack",       api_ack_delete,       NEED_ADMIN,      BODY_JSON },
+	{ "POST",   "/api/v1/checks/{id}/ack",       api_ack_post,         NEED_OPERATOR,   BODY_JSON },
+	{ "DELETE", "/api/v1/checks/{id}/ack",       api_ack_delete,       NEED_OPERATOR,   BODY_JSON },
 	{ "GET",    "/api/v1/contacts",              api_contacts_list,    NEED_READ,       BODY_JSON },
 	{ "POST",   "/api/v1/contacts",              api_contacts_create,  NEED_ADMIN,      BODY_JSON },
 	{ "GET",    "/api/v1/contacts/{id}",         api_contacts_get,     NEED_READ,       BODY_JSON },
 	{ "PATCH",  "/api/v1/contacts/{id}",         api_contacts_patch,   NEED_ADMIN,      BODY_JSON },
 	{ "DELETE", "/api/v1/contacts/{id}",         api_contacts_delete,  NEED_ADMIN,      BODY_JSON },
 	{ "GET",    "/api/v1/downtimes",             api_downtimes_list,   NEED_READ,       BODY_JSON },
-	{ "POST",   "/api/v1/downtimes",             api_downtimes_create, NEED_ADMIN,      BODY_JSON },
+	{ "POST",   "/api/v1/downtimes",             api_downtimes_create, NEED_OPERATOR,   BODY_JSON },
 	{ "GET",    "/api/v1/downtimes/{id}",        api_downtimes_get,    NEED_READ,       BODY_JSON },
-	{ "DELETE", "/api/v1/downtimes/{id}",        api_downtimes_delete, NEED_ADMIN,      BODY_JSON },
+	{ "DELETE", "/api/v1/downtimes/{id}",        api_downtimes_delete, NEED_OPERATOR,   BODY_JSON },
 	{ "GET",    "/api/v1/events",                api_events_list,      NEED_READ,       BODY_JSON },
 	{ "GET",    "/api/v1/notifications",         api_notifications_list, NEED_READ,       BODY_JSON },
+
+	/* people (api_users.c): a user is a contact that may log in */
+	{ "GET",    "/api/v1/users",                 api_users_list,       NEED_READ,       BODY_JSON },
+	{ "POST",   "/api/v1/users",                 api_users_create,     NEED_ADMIN,      BODY_JSON },
+	{ "GET",    "/api/v1/users/{id}",            api_users_get,        NEED_READ,       BODY_JSON },
+	{ "PATCH",  "/api/v1/users/{id}",            api_users_patch,      NEED_ADMIN,      BODY_JSON },
+	{ "DELETE", "/api/v1/users/{id}",            api_users_delete,     NEED_ADMIN,      BODY_JSON },
 
 	/* the operator's face */
 	{ "GET",    "/api/v1/tokens",                api_tokens_list,      NEED_ADMIN,      BODY_JSON },

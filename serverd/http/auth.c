@@ -19,6 +19,33 @@ static const struct db_stmt q_lookup = { "auth_lookup",
 	"SELECT 'agent', id, name, 'agent', token_hash, interval_s, checks_revision FROM agents "
 	"WHERE token_hash = decode($1, 'hex')", 1 };
 
+enum who_kind
+auth_role_kind(const char *role)
+{
+	if (strcmp(role, "admin") == 0)
+		return WHO_ADMIN;
+	if (strcmp(role, "operator") == 0)
+		return WHO_OPERATOR;
+	if (strcmp(role, "viewer") == 0)
+		return WHO_VIEWER;
+	return WHO_NONE;
+}
+
+const char *
+auth_role_name(enum who_kind kind)
+{
+	switch (kind) {
+	case WHO_ADMIN:
+		return "admin";
+	case WHO_OPERATOR:
+		return "operator";
+	case WHO_VIEWER:
+		return "viewer";
+	default:
+		return NULL;
+	}
+}
+
 enum auth_result
 auth_lookup(PGconn *c, const char *token, struct principal *p)
 {
@@ -59,7 +86,9 @@ auth_lookup(PGconn *c, const char *token, struct principal *p)
 		p->interval_s = str_to_ll(PQgetvalue(r, 0, 5), 0, INT32_MAX, &es);
 		p->checks_revision = str_to_ll(PQgetvalue(r, 0, 6), 0, INT64_MAX, &es);
 	} else {
-		p->kind = strcmp(PQgetvalue(r, 0, 3), "admin") == 0 ? WHO_ADMIN : WHO_VIEWER;
+		p->kind = auth_role_kind(PQgetvalue(r, 0, 3));
+		if (p->kind == WHO_NONE)   /* the table's CHECK allows no other */
+			goto done;
 	}
 	authcache_put(h, p, gen);
 	rc = AUTH_FOUND;
@@ -80,8 +109,8 @@ auth_create_token(PGconn *c, const char *name, const char *role)
 	PGresult *r;
 	int rc = -1;
 
-	if (strcmp(role, "admin") != 0 && strcmp(role, "viewer") != 0) {
-		fprintf(stderr, "custos-serverd: --role must be admin or viewer\n");
+	if (auth_role_kind(role) == WHO_NONE) {
+		fprintf(stderr, "custos-serverd: --role must be admin, operator or viewer\n");
 		return -1;
 	}
 	if (token_generate(tok) < 0) {

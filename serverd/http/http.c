@@ -250,8 +250,15 @@ http_authenticate(struct req *r, enum need need, struct resp *rs)
 	}
 	switch (need) {
 	case NEED_READ:
-		if (r->who.kind != WHO_ADMIN && r->who.kind != WHO_VIEWER) {
+		if (r->who.kind != WHO_ADMIN && r->who.kind != WHO_OPERATOR &&
+		    r->who.kind != WHO_VIEWER) {
 			resp_error(rs, 403, NULL, "this token may not use this route");
+			return -1;
+		}
+		break;
+	case NEED_OPERATOR:
+		if (r->who.kind != WHO_ADMIN && r->who.kind != WHO_OPERATOR) {
+			resp_error(rs, 403, NULL, "this route needs an operator or admin token");
 			return -1;
 		}
 		break;
@@ -356,8 +363,9 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 	}
 	rt->fn(&r, rs);
 	/* an admin write may change what cached principals hold (auth.c): the
-	 * cache starts again before the client hears that the write is done */
-	if (rt->need == NEED_ADMIN && rs->status < 400)
+	 * cache starts again before the client hears that the write is done
+	 * (an operator's too: enabling a check moves its agent's revision) */
+	if ((rt->need == NEED_ADMIN || rt->need == NEED_OPERATOR) && rs->status < 400)
 		authcache_invalidate();
 	/* and what /api/v1/status remembers (stream.h); a login or logout
 	 * changes nothing it shows, and a login is followed by /status at

@@ -22,13 +22,16 @@
  * NEED_AGENT: the door (gate() in http.c) authenticates every token
  * before the body is read, so the handler finds r->who filled. The name
  * stays on POST /api/v1/check_history only until the two are merged.
+ * NEED_OPERATOR: what an operator does on a bad day (acknowledge, set a
+ * downtime, enable or disable a check), an admin too; no configuration.
  */
-enum need { NEED_NONE, NEED_READ, NEED_ADMIN, NEED_AGENT, NEED_AGENT_LAZY };
-enum who_kind { WHO_NONE, WHO_ADMIN, WHO_VIEWER, WHO_AGENT };
+enum need { NEED_NONE, NEED_READ, NEED_OPERATOR, NEED_ADMIN, NEED_AGENT, NEED_AGENT_LAZY };
+enum who_kind { WHO_NONE, WHO_ADMIN, WHO_OPERATOR, WHO_VIEWER, WHO_AGENT };
 
 struct principal {
 	enum who_kind kind;
-	int64_t id;                 /* api_tokens.id or agents.id */
+	int is_user;                /* a person's session: id is the user's (contacts.id) */
+	int64_t id;                 /* api_tokens.id, agents.id, or the user's id */
 	char name[128];
 	long long interval_s;       /* agents only */
 	long long checks_revision;  /* agents only */

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 #include "session.h"
+#include "auth.h"
 #include "db.h"
 #include "log.h"
 #include "serverd.h"
@@ -19,16 +20,20 @@
 #define TOUCH_EVERY_US (60LL * 1000000)
 
 /*
- * The session's token, when the session is still fresh (used within
- * session_idle_s, made within session_max_s); refreshes it.
+ * The session's token or user, when the session is still fresh (used
+ * within session_idle_s, made within session_max_s); refreshes it. The
+ * role is read at every request: a user's new role applies at once.
  */
 static const struct db_stmt q_session = { "session_auth",
 	"WITH s AS (UPDATE sessions SET last_seen_at = now()"
 	"  WHERE id_hash = decode($1, 'hex')"
 	"  AND last_seen_at > now() - make_interval(secs => $2::int)"
 	"  AND created_at > now() - make_interval(secs => $3::int)"
-	"  RETURNING token_id)"
-	" SELECT t.id, t.name, t.role FROM s JOIN api_tokens t ON t.id = s.token_id", 3 };
+	"  RETURNING token_id, user_id)"
+	" SELECT COALESCE(t.id, u.id), COALESCE(t.name, u.name), COALESCE(t.role, u.role),"
+	"  s.user_id IS NOT NULL FROM s LEFT JOIN api_tokens t ON t.id = s.token_id"
+	"  LEFT JOIN contacts u ON u.id = s.user_id"
+	" WHERE t.id IS NOT NULL OR u.id IS NOT NULL", 3 };
 
 static const struct db_stmt q_touch = { "token_touch",
 	"UPDATE api_tokens SET last_used_at = now() WHERE id = $1", 1 };
@@ -153,9 +158,15 @@ session_authenticate(struct req *r, enum need need, struct resp *rs)
 		memset(&r->who, 0, sizeof(r->who));
 		r->who.id = str_to_ll(PQgetvalue(q, 0, 0), 1, INT64_MAX, &es);
 		snprintf(r->who.name, sizeof(r->who.name), "%s", PQgetvalue(q, 0, 1));
-		r->who.kind = strcmp(PQgetvalue(q, 0, 2), "admin") == 0 ? WHO_ADMIN : WHO_VIEWER;
+		r->who.kind = auth_role_kind(PQgetvalue(q, 0, 2));
+		r->who.is_user = PQgetvalue(q, 0, 3)[0] == 't';
 		if (need == NEED_ADMIN && r->who.kind != WHO_ADMIN)
-			resp_error(rs, 403, NULL, "this route needs an admin token");
+			resp_error(rs, 403, NULL, "this route needs the admin role");
+		else if (need == NEED_OPERATOR && r->who.kind != WHO_ADMIN &&
+		    r->who.kind != WHO_OPERATOR)
+			resp_error(rs, 403, NULL, "this route needs the operator or admin role");
+		else if (r->who.kind == WHO_NONE)
+			resp_error(rs, 403, NULL, "this session has no role");
 		else
 			rc = 0;
 	}
@@ -182,7 +193,8 @@ tokens_touch(struct req *r)
 	const char *vals[1] = { id };
 	PGresult *q;
 
-	if ((r->who.kind != WHO_ADMIN && r->who.kind != WHO_VIEWER) || r->db == NULL)
+	if ((r->who.kind != WHO_ADMIN && r->who.kind != WHO_OPERATOR &&
+	    r->who.kind != WHO_VIEWER) || r->who.is_user || r->db == NULL)
 		return;
 	pthread_mutex_lock(&touch_mu);
 	t = &touched[(uint64_t)r->who.id % TOUCH_SLOTS];

@@ -1,10 +1,14 @@
 /*
- * session.h - browser sessions: a cookie that stands for an API token.
+ * session.h - browser sessions: a cookie that stands for an API token or
+ * for a user (a person: api_users.c).
  *
- * POST /api/v1/session {"token"} (api_session.c) checks an admin or viewer
- * token and stores a new session: only the SHA-256 of the cookie's random
- * value, with the token's id, in PostgreSQL (table sessions), so that every
- * serverd behind a load balancer accepts it. A session is refused once idle
+ * POST /api/v1/session {"token"} (api_session.c) checks an admin, operator
+ * or viewer token, {"user", "password"} a user's password (login.h), and
+ * stores a new session: only the SHA-256 of the cookie's random value,
+ * with the token's or the user's id, in PostgreSQL (table sessions), so
+ * that every serverd behind a load balancer accepts it. A user's session
+ * has the user's role, read again at every request; it ends when the user
+ * is deleted or their password changes or is removed. A session is refused once idle
  * for session_idle_s or session_max_s after its login however much it is
  * used (a stolen cookie is not good for ever), and goes with its token (ON
  * DELETE CASCADE): revoking a token ends its sessions on every instance at
@@ -63,7 +67,7 @@ int session_is_json(const char *content_type);
 int session_tls(void);
 
 /*
- * Remembers that an admin/viewer principal used the API: api_tokens.
+ * Remembers that an API token (not a user's session) was used: api_tokens.
  * last_used_at is written at most once a minute per token and process,
  * so the figure lags by up to a minute. No-op for other principals.
  */

@@ -1,0 +1,298 @@
+/*
+ * api_users.c - /api/v1/users: the people. A user is a contact (the same
+ * row of table contacts, the same id: sql/024_users.sql) with a role, a
+ * time zone and, to log in to the dashboard, a password.
+ *
+ *   name            unique among users and contacts, as a contact's name
+ *   email           optional; pushover_user optional (a secret: redacted
+ *                   for anyone but an admin, as a contact's is)
+ *   tz              an IANA zone name found under /usr/share/zoneinfo
+ *                   (default UTC); quiet hours and rotations read it
+ *   role            admin, operator or viewer (default viewer: http.h)
+ *   password        write-only, LOGIN_PASSWORD_MIN..MAX bytes, stored as
+ *                   an argon2id string (login.h); null removes it. Reads
+ *                   say only "has_password". A new or removed password
+ *                   ends the user's sessions.
+ *
+ * A user needs no channel (a viewer may only log in); one made through
+ * /api/v1/contacts is a viewer without a password. Deleting a user is
+ * deleting the contact (api_contacts.c): it leaves every contacts list,
+ * and its sessions end.
+ */
+#include "config.h"
+#include "api.h"
+#include "apiutil.h"
+#include "auth.h"
+#include "db.h"
+#include "login.h"
+#include "token.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define USER_NAME_MAX 200
+#define EMAIL_MAX 254
+#define PUSHOVER_KEY_LEN 30
+#define TZ_MAX 64
+#define ZONEINFO "/usr/share/zoneinfo/"
+
+static const char *const user_fields[] = { "name", "email", "pushover_user", "tz", "role",
+	"password", NULL };
+
+#define USER_PUBLIC \
+	"jsonb_build_object('id', u.id, 'name', u.name, 'email', u.email, 'tz', u.tz," \
+	" 'role', u.role, 'has_password', u.password_hash IS NOT NULL," \
+	" 'created_at', rfc3339(u.created_at))"
+#define USER_JSON "(" USER_PUBLIC " || jsonb_build_object('pushover_user', u.pushover_user))"
+/* a viewer's or an operator's read: as CONTACT_REDACTED in api_contacts.c */
+#define USER_REDACTED \
+	"(" USER_PUBLIC " || jsonb_build_object('redacted', CASE WHEN" \
+	" COALESCE(u.pushover_user, '') <> '' THEN '[\"pushover_user\"]'::jsonb" \
+	" ELSE '[]'::jsonb END))"
+
+static const struct db_stmt q_list = { "users_list",
+	"SELECT " USER_JSON ", u.id FROM contacts u WHERE u.id > $1 ORDER BY u.id LIMIT $2", 2 };
+static const struct db_stmt q_list_redacted = { "users_list_redacted",
+	"SELECT " USER_REDACTED ", u.id FROM contacts u WHERE u.id > $1 ORDER BY u.id LIMIT $2", 2 };
+static const struct db_stmt q_get = { "users_get",
+	"SELECT " USER_JSON " FROM contacts u WHERE u.id = $1", 1 };
+static const struct db_stmt q_get_redacted = { "users_get_redacted",
+	"SELECT " USER_REDACTED " FROM contacts u WHERE u.id = $1", 1 };
+static const struct db_stmt q_create = { "users_create",
+	"INSERT INTO contacts AS u (name, email, pushover_user, tz, role, password_hash)"
+	" VALUES ($1, $2, $3, COALESCE($4, 'UTC'), COALESCE($5, 'viewer'), $6)"
+	" RETURNING " USER_JSON, 6 };
+/* (present, value) pairs for the nullable members; a password written ends the sessions */
+static const struct db_stmt q_patch = { "users_patch",
+	"WITH s AS (DELETE FROM sessions WHERE user_id = $1 AND $9::boolean)"
+	" UPDATE contacts AS u SET name = COALESCE($2, u.name),"
+	"  email = CASE WHEN $3::boolean THEN $4 ELSE u.email END,"
+	"  pushover_user = CASE WHEN $5::boolean THEN $6 ELSE u.pushover_user END,"
+	"  tz = COALESCE($7, u.tz), role = COALESCE($8, u.role),"
+	"  password_hash = CASE WHEN $9::boolean THEN $10 ELSE u.password_hash END"
+	" WHERE u.id = $1 RETURNING " USER_JSON, 10 };
+static const struct db_stmt q_delete = { "users_delete",
+	"WITH d AS (DELETE FROM contacts WHERE id = $1 RETURNING id),"
+	" c AS (UPDATE checks SET contacts = array_remove(contacts, $1::bigint)"
+	"   WHERE $1::bigint = ANY (contacts) AND EXISTS (SELECT 1 FROM d)),"
+	" a AS (UPDATE agents SET contacts = array_remove(contacts, $1::bigint)"
+	"   WHERE $1::bigint = ANY (contacts) AND EXISTS (SELECT 1 FROM d))"
+	" SELECT count(*) FROM d", 1 };
+
+struct user_in {
+	const char *name, *email, *po_user, *tz, *role;
+	int has_email, has_po_user, has_password;
+	char hash[LOGIN_HASH_MAX];   /* the new password's, when has_password and set */
+	int hashed;
+};
+
+/*
+ * An IANA zone name: letters, digits and "_+-/" in components that are not
+ * "." or "..", naming a TZif file under /usr/share/zoneinfo.
+ */
+static int
+valid_tz(const char *s)
+{
+	char path[sizeof(ZONEINFO) + TZ_MAX], magic[4];
+	const char *p;
+	struct stat st;
+	int fd, ok;
+
+	if (*s == '\0' || *s == '/' || strlen(s) > TZ_MAX)
+		return 0;
+	for (p = s; *p; p++)
+		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
+		    !(*p >= '0' && *p <= '9') && !strchr("_+-/", *p))
+			return 0;
+	for (p = s; *p; p = *p ? p + 1 : p) {
+		size_t n = strcspn(p, "/");
+		if (n == 0 || (p[0] == '.' && (n == 1 || (n == 2 && p[1] == '.'))))
+			return 0;
+		p += n;
+	}
+	snprintf(path, sizeof(path), ZONEINFO "%s", s);
+	/* the name's rules keep it inside ZONEINFO; a link there (US/Eastern) is a zone too */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
+	    memcmp(magic, "TZif", 4) == 0;
+	close(fd);
+	return ok;
+}
+
+/* A nullable string member with a validity rule; "" counts as null. */
+static int
+opt_member(json_t *o, const char *key, size_t max, int (*ok)(const char *), const char *rule,
+    const char **out, int *has, struct resp *rs)
+{
+	*has = json_object_get(o, key) != NULL;
+	if (jv_str(o, key, 0, max, out, rs) < 0)
+		return -1;
+	if (*out && **out == '\0')
+		*out = NULL;
+	if (*out && !ok(*out)) {
+		resp_error(rs, 422, key, "%s is not %s", key, rule);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_user(json_t *o, int creating, struct user_in *in, struct resp *rs)
+{
+	json_t *pw;
+
+	memset(in, 0, sizeof(*in));
+	if (jv_known(o, user_fields, rs) < 0 ||
+	    jv_str(o, "name", creating, USER_NAME_MAX, &in->name, rs) < 0)
+		return -1;
+	if (in->name && *in->name == '\0') {
+		resp_error(rs, 422, "name", "name must not be empty");
+		return -1;
+	}
+	if (opt_member(o, "email", EMAIL_MAX, valid_email, "an email address (user@domain)",
+	    &in->email, &in->has_email, rs) < 0 ||
+	    opt_member(o, "pushover_user", PUSHOVER_KEY_LEN, valid_pushover_key,
+	    "a Pushover user key (30 letters and digits)", &in->po_user, &in->has_po_user, rs) < 0)
+		return -1;
+	if (jv_str(o, "tz", 0, TZ_MAX, &in->tz, rs) < 0)
+		return -1;
+	if (in->tz && !valid_tz(in->tz)) {
+		resp_error(rs, 422, "tz", "tz \"%s\" is not a time zone of /usr/share/zoneinfo "
+		    "(an IANA name such as Europe/Paris or UTC)", in->tz);
+		return -1;
+	}
+	if (jv_str(o, "role", 0, 16, &in->role, rs) < 0)
+		return -1;
+	if (in->role && auth_role_kind(in->role) == WHO_NONE) {
+		resp_error(rs, 422, "role", "role must be admin, operator or viewer");
+		return -1;
+	}
+	pw = json_object_get(o, "password");
+	in->has_password = pw != NULL;
+	if (pw != NULL && !json_is_null(pw)) {
+		const char *s;
+		if (jv_str(o, "password", 0, LOGIN_PASSWORD_MAX, &s, rs) < 0)
+			return -1;
+		if (strlen(s) < LOGIN_PASSWORD_MIN) {
+			resp_error(rs, 422, "password", "a password has at least %d characters",
+			    LOGIN_PASSWORD_MIN);
+			return -1;
+		}
+		if (login_hash_begin() < 0) {
+			resp_error(rs, 503, "password", "too many passwords being hashed: try again");
+			return -1;
+		}
+		in->hashed = login_hash(s, in->hash) == 0;
+		login_hash_end();
+		if (!in->hashed) {
+			resp_error(rs, 500, "password", "could not hash the password (out of memory)");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+api_users_list(struct req *r, struct resp *rs)
+{
+	api_list_page(r, rs, r->who.kind == WHO_ADMIN ? &q_list : &q_list_redacted);
+}
+
+void
+api_users_get(struct req *r, struct resp *rs)
+{
+	api_get_id(r, rs, r->who.kind == WHO_ADMIN ? &q_get : &q_get_redacted, r->id[0], 200,
+	    "user");
+}
+
+void
+api_users_create(struct req *r, struct resp *rs)
+{
+	struct user_in in;
+	const char *v[6];
+	PGresult *q = NULL;
+
+	if (jv_object(r, rs) < 0 || parse_user(r->body, 1, &in, rs) < 0)
+		goto done;
+	v[0] = in.name;
+	v[1] = in.email;
+	v[2] = in.po_user;
+	v[3] = in.tz;
+	v[4] = in.role;
+	v[5] = in.hashed ? in.hash : NULL;
+	q = db_exec(r->db, &q_create, v);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		if (strcmp(db_sqlstate(q), "23505") == 0)
+			resp_error(rs, 409, "name", "a user or contact named \"%s\" exists", in.name);
+		else
+			resp_db_error(rs, r->db, q);
+		goto done;
+	}
+	api_one(rs, 201, q, 0);
+	if (rs->status == 201)
+		snprintf(rs->location, sizeof(rs->location), "/api/v1/users/%lld",
+		    (long long)json_integer_value(json_object_get(rs->json, "id")));
+done:
+	PQclear(q);
+	secure_zero(&in, sizeof(in));
+}
+
+void
+api_users_patch(struct req *r, struct resp *rs)
+{
+	struct user_in in;
+	char id[24];
+	const char *v[10];
+	PGresult *q = NULL;
+
+	if (jv_object(r, rs) < 0 || parse_user(r->body, 0, &in, rs) < 0)
+		goto done;
+	v[0] = id_text(r->id[0], id);
+	v[1] = in.name;
+	v[2] = in.has_email ? "true" : "false";
+	v[3] = in.email;
+	v[4] = in.has_po_user ? "true" : "false";
+	v[5] = in.po_user;
+	v[6] = in.tz;
+	v[7] = in.role;
+	v[8] = in.has_password ? "true" : "false";
+	v[9] = in.hashed ? in.hash : NULL;
+	q = db_exec(r->db, &q_patch, v);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		if (strcmp(db_sqlstate(q), "23505") == 0)
+			resp_error(rs, 409, "name", "a user or contact named \"%s\" exists",
+			    in.name ? in.name : "");
+		else
+			resp_db_error(rs, r->db, q);
+		goto done;
+	}
+	if (PQntuples(q) == 0) {
+		resp_error(rs, 404, NULL, "no user %lld", (long long)r->id[0]);
+		goto done;
+	}
+	api_one(rs, 200, q, 0);
+done:
+	PQclear(q);
+	secure_zero(&in, sizeof(in));
+}
+
+void
+api_users_delete(struct req *r, struct resp *rs)
+{
+	char id[24];
+	const char *v[1] = { id_text(r->id[0], id) };
+	PGresult *q = db_exec(r->db, &q_delete, v);
+
+	if (!db_ok(q, PGRES_TUPLES_OK))
+		resp_db_error(rs, r->db, q);
+	else if (strcmp(PQgetvalue(q, 0, 0), "0") == 0)
+		resp_error(rs, 404, NULL, "no user %lld", (long long)r->id[0]);
+	else
+		rs->status = 204;
+	PQclear(q);
+}
