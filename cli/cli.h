@@ -43,6 +43,10 @@ enum cli_opt_id {
 	O_PUSHOVER_DEVICE,      /* --pushover-device NAME */
 	O_WEBHOOK_URL,          /* --webhook-url URL */
 	O_NOTIFY_ON,            /* --notify-on KIND,... */
+	O_ROLE,                 /* --role ROLE */
+	O_TZ,                   /* --tz ZONE */
+	O_PASSWORD_STDIN,       /* --password-stdin */
+	O_NO_PASSWORD,          /* --no-password */
 	O_COUNT
 };
 #define OPT(id) (1u << (id))
@@ -206,5 +210,10 @@ int cmd_downtimes(const struct cli_args *a);
 int cmd_downtimes_show(const struct cli_args *a);
 int cmd_downtimes_delete(const struct cli_args *a);
 int cmd_tokens_show(const struct cli_args *a);
+int cmd_users(const struct cli_args *a);
+int cmd_users_show(const struct cli_args *a);
+int cmd_users_create(const struct cli_args *a);
+int cmd_users_edit(const struct cli_args *a);
+int cmd_users_delete(const struct cli_args *a);
 
 #endif

@@ -355,8 +355,9 @@ cmd_tokens_create(const struct cli_args *a)
 	json_t *body, *out;
 	int rc;
 
-	if (strcmp(role, "admin") != 0 && strcmp(role, "viewer") != 0)
-		return usage("tokens create: ROLE must be admin or viewer, not \"%s\"", role);
+	if (strcmp(role, "admin") != 0 && strcmp(role, "operator") != 0 &&
+	    strcmp(role, "viewer") != 0)
+		return usage("tokens create: ROLE must be admin, operator or viewer, not \"%s\"", role);
 	body = json_pack("{s:s, s:s}", "name", name, "role", role);
 	rc = http_request("POST", "/api/v1/tokens", body, &out);
 	json_decref(body);

@@ -86,6 +86,10 @@ static const struct cli_opt cli_opts[] = {
 	{ O_PUSHOVER_DEVICE, "--pushover-device", NULL, "NAME", V_TEXT,    0, 0 },
 	{ O_WEBHOOK_URL, "--webhook-url", NULL,    "URL",      V_TEXT,     0, 0 },
 	{ O_NOTIFY_ON, "--notify-on", NULL,        "KIND,...", V_TEXT,     0, 0 },
+	{ O_ROLE,     "--role",       NULL,        "ROLE",     V_TEXT,     0, 0 },
+	{ O_TZ,       "--tz",         NULL,        "ZONE",     V_TEXT,     0, 0 },
+	{ O_PASSWORD_STDIN, "--password-stdin", NULL, NULL,    V_FLAG,     0, 0 },
+	{ O_NO_PASSWORD, "--no-password", NULL,    NULL,       V_FLAG,     0, 0 },
 };
 #define N_OPTS (sizeof(cli_opts) / sizeof(cli_opts[0]))
 #define OPTS_ALL (OPT(O_JSON) | OPT(O_CA_FILE))   /* taken by every command */
@@ -97,6 +101,8 @@ static const struct cli_opt cli_opts[] = {
 	OPT(O_ATTEMPTS) | OPT(O_CONTACTS) | OPT(O_ENABLE) | OPT(O_DISABLE))
 #define CONTACT_OPTS (OPT(O_EMAIL) | OPT(O_PUSHOVER_USER) | OPT(O_PUSHOVER_DEVICE) | \
 	OPT(O_WEBHOOK_URL) | OPT(O_NOTIFY_ON))
+#define USER_OPTS (OPT(O_EMAIL) | OPT(O_PUSHOVER_USER) | OPT(O_ROLE) | OPT(O_TZ) | \
+	OPT(O_PASSWORD_STDIN))
 #define DOWNTIME_OPTS (OPT(O_FOR) | OPT(O_START) | OPT(O_END) | OPT(O_MESSAGE))
 
 const struct cli_cmd cli_cmds[] = {
@@ -170,6 +176,23 @@ const struct cli_cmd cli_cmds[] = {
 	{ "contacts", "delete", "CONTACT",
 	                        "remove a contact",                    1, 1, 0, cmd_contacts_delete },
 
+	{ "users",    NULL,     "",
+	                        "the people: role, time zone, channels", 0, 0, 0, cmd_users },
+	{ "users",    "list",   "",
+	                        "the same",                            0, 0, 0, cmd_users },
+	{ "users",    "show",   "USER",
+	                        "one user",                            1, 1, 0, cmd_users_show },
+	{ "users",    "create", "NAME [--role ROLE] [--tz ZONE] [--email ADDRESS] [--pushover-user KEY] "
+	                        "[--password-stdin]",
+	                        "a new user (a contact who may log in)", 1, 1, USER_OPTS, cmd_users_create },
+	{ "users",    "edit",   "USER [--name NEW] [--role ROLE] [--tz ZONE] [--email ADDRESS] "
+	                        "[--pushover-user KEY] [--password-stdin|--no-password]",
+	                        "change a user (\"\" clears a field)", 1, 1,
+	                                                               USER_OPTS | OPT(O_NAME) | OPT(O_NO_PASSWORD),
+	                                                                     cmd_users_edit },
+	{ "users",    "delete", "USER",
+	                        "remove a user (and the contact)",     1, 1, 0, cmd_users_delete },
+
 	{ "downtimes", NULL,    "[AGENT[/CHECK]] [--active]",
 	                        "downtimes, newest first",             0, 1, OPT(O_ACTIVE), cmd_downtimes },
 	{ "downtimes", "list",  "[AGENT[/CHECK]] [--active]",
@@ -188,7 +211,7 @@ const struct cli_cmd cli_cmds[] = {
 	{ "tokens",   "show",   "NAME",
 	                        "one token's name, role and use",      1, 1, 0, cmd_tokens_show },
 	{ "tokens",   "create", "NAME ROLE",
-	                        "a token (ROLE: admin or viewer), shown once", 2, 2, 0, cmd_tokens_create },
+	                        "a token (ROLE: admin, operator or viewer), shown once", 2, 2, 0, cmd_tokens_create },
 	{ "tokens",   "delete", "NAME",
 	                        "revoke a token",                      1, 1, 0, cmd_tokens_revoke },
 	{ "tokens",   "revoke", "NAME",

@@ -1,6 +1,6 @@
 /*
  * objects.c - show, create, edit and delete for each object of the API
- * (agents, checks, contacts, downtimes; tokens' show: the rest of tokens
+ * (agents, checks, contacts, users, downtimes; tokens' show: the rest of tokens
  * and the lists of agents and checks are in commands.c). One function per
  * row of the table in main.c, as there.
  *
@@ -541,6 +541,158 @@ cmd_contacts_delete(const struct cli_args *a)
 		return rc;
 	snprintf(path, sizeof(path), "/api/v1/contacts/%lld", id);
 	snprintf(msg, sizeof(msg), "contact %s deleted", a->argv[0]);
+	return delete(path, msg);
+}
+
+/* ---- users ----------------------------------------------------------------------- */
+
+/*
+ * The password, one line of standard input (its newline dropped), into
+ * body; 0 or an exit status. Never an argument: ps(1) would show it.
+ */
+static int
+read_password(json_t *body)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, stdin);
+	int rc = 0;
+
+	if (n <= 0) {
+		rc = usage("--password-stdin: no password on standard input");
+	} else {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (n == 0)
+			rc = usage("--password-stdin: the password is empty");
+		else
+			json_object_set_new(body, "password", json_stringn(line, (size_t)n));
+	}
+	if (line) {
+		memset(line, 0, cap);
+		free(line);
+	}
+	return rc;
+}
+
+/* The members of a user that create and edit share; 0 or an exit status. */
+static int
+user_body(const struct cli_args *a, json_t *body)
+{
+	if (a->val[O_NAME])
+		json_object_set_new(body, "name", json_string(a->val[O_NAME]));
+	if (a->val[O_EMAIL])
+		set_text(body, "email", a->val[O_EMAIL]);
+	if (a->val[O_PUSHOVER_USER])
+		set_text(body, "pushover_user", a->val[O_PUSHOVER_USER]);
+	if (a->val[O_ROLE])
+		json_object_set_new(body, "role", json_string(a->val[O_ROLE]));
+	if (a->val[O_TZ])
+		json_object_set_new(body, "tz", json_string(a->val[O_TZ]));
+	if (a->val[O_PASSWORD_STDIN] && a->val[O_NO_PASSWORD])
+		return usage("--password-stdin and --no-password: one or the other");
+	if (a->val[O_NO_PASSWORD])
+		json_object_set_new(body, "password", json_null());
+	if (a->val[O_PASSWORD_STDIN])
+		return read_password(body);
+	return 0;
+}
+
+int
+cmd_users(const struct cli_args *a)
+{
+	json_t *items, *u, *k;
+	size_t i, j;
+	int rc;
+
+	(void)a;
+	if ((rc = http_get_all("/api/v1/users", &items)) != 0)
+		return rc;
+	if (opt_json) {
+		print_json(items);
+	} else {
+		printf("%-20s %-9s %-20s %-32s %-9s %s\n", "USER", "ROLE", "TZ", "EMAIL", "PUSHOVER",
+		    "PASSWORD");
+		json_array_foreach(items, i, u) {
+			/* a non-admin sees that a user has a Pushover key, not the key */
+			int po = json_is_string(json_object_get(u, "pushover_user"));
+			json_array_foreach(json_object_get(u, "redacted"), j, k)
+				po |= strcmp(json_string_value(k) ? json_string_value(k) : "",
+				    "pushover_user") == 0;
+			printf("%-20s %-9s %-20s %-32s %-9s %s\n", jstr(u, "name", "?"),
+			    jstr(u, "role", "?"), jstr(u, "tz", "?"), jstr(u, "email", "-"),
+			    po ? "yes" : "-",
+			    json_is_true(json_object_get(u, "has_password")) ? "yes" : "-");
+		}
+	}
+	json_decref(items);
+	return 0;
+}
+
+int
+cmd_users_show(const struct cli_args *a)
+{
+	char path[64];
+	long long id;
+	int rc;
+
+	if ((rc = object_id("/api/v1/users", "user", a->argv[0], &id)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/users/%lld", id);
+	return show(path);
+}
+
+int
+cmd_users_create(const struct cli_args *a)
+{
+	json_t *body = json_pack("{s:s}", "name", a->argv[0]), *out = NULL;
+	char msg[300];
+	int rc;
+
+	if ((rc = user_body(a, body)) == 0)
+		rc = http_request("POST", "/api/v1/users", body, &out);
+	json_decref(body);
+	snprintf(msg, sizeof(msg), "user %s created (id %lld)", a->argv[0],
+	    (long long)json_integer_value(json_object_get(out, "id")));
+	return rc ? rc : print_done(out, msg);
+}
+
+int
+cmd_users_edit(const struct cli_args *a)
+{
+	json_t *body = json_object(), *out = NULL;
+	char path[64], msg[300];
+	long long id;
+	int rc;
+
+	if ((rc = user_body(a, body)) != 0) {
+		json_decref(body);
+		return rc;
+	}
+	if (json_object_size(body) == 0) {
+		json_decref(body);
+		return usage("users edit: nothing to change");
+	}
+	if ((rc = object_id("/api/v1/users", "user", a->argv[0], &id)) == 0) {
+		snprintf(path, sizeof(path), "/api/v1/users/%lld", id);
+		rc = http_request("PATCH", path, body, &out);
+	}
+	json_decref(body);
+	snprintf(msg, sizeof(msg), "user %s changed", a->argv[0]);
+	return rc ? rc : print_done(out, msg);
+}
+
+int
+cmd_users_delete(const struct cli_args *a)
+{
+	char path[64], msg[300];
+	long long id;
+	int rc;
+
+	if ((rc = object_id("/api/v1/users", "user", a->argv[0], &id)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/users/%lld", id);
+	snprintf(msg, sizeof(msg), "user %s deleted", a->argv[0]);
 	return delete(path, msg);
 }
 

@@ -8,10 +8,11 @@ downtimes recording the person, contacts kept as users by the migration
 import glob
 import json
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, Tap  # noqa: E402
+from harness import BUILDDIR, Env, Tap  # noqa: E402
 
 t = Tap()
 env = Env()
@@ -253,6 +254,44 @@ t.eq(rows, [["ROW", "old1", "o1@example.org", PO, "critical", "-", "viewer", "UT
             ["ROW", "old2", "-", "-", "warning,critical,unknown,recovery,flapping,agent,"
              "acknowledgement", "https://chat.example.org/x", "viewer", "UTC", "t"]],
      "an old-schema database: every contact kept by 024, a viewer in UTC without a password")
+
+# ---- the command line: custos users ----------------------------------------------------
+
+
+def cli(*args, stdin=None):
+    e = {"HOME": env.tmp, "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "CUSTOS_TOKEN": A,
+         "CUSTOS_URL": "http://127.0.0.1:%d" % S.port}
+    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+        if k in os.environ:
+            e[k] = os.environ[k]
+    p = subprocess.run([os.path.join(BUILDDIR, "custos")] + list(args), input=stdin,
+                       capture_output=True, text=True, env=e, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+rc, out, err = cli("users", "create", "dana", "--role", "operator", "--tz", "Asia/Tokyo",
+                   "--email", "dana@example.org", "--password-stdin", stdin="dana-password-1\n")
+t.ok(rc == 0 and "user dana created" in out, "custos users create --password-stdin", (rc, out, err))
+t.eq(login("dana", "dana-password-1")[0], 204, "dana logs in with the password read from stdin")
+rc, out, err = cli("users")
+line = [x for x in out.splitlines() if x.startswith("dana ")]
+t.ok(rc == 0 and line and "operator" in line[0] and "Asia/Tokyo" in line[0] and
+     line[0].rstrip().endswith("yes"), "custos users lists her: role, zone, a password", out)
+rc, out, err = cli("users", "show", "dana", "--json")
+t.ok(rc == 0 and json.loads(out)["role"] == "operator" and "argon" not in out,
+     "custos users show --json", (rc, out, err))
+rc, out, err = cli("users", "edit", "dana", "--role", "viewer", "--no-password")
+t.ok(rc == 0 and "user dana changed" in out, "custos users edit --role --no-password", (rc, out, err))
+t.eq(login("dana", "dana-password-1")[0], 401, "then her password no longer logs in")
+rc, out, err = cli("users", "create", "erin", "--password-stdin", stdin="")
+t.ok(rc == 2 and "no password" in err, "--password-stdin with nothing to read: a usage error",
+     (rc, err))
+rc, out, err = cli("users", "create", "erin", "--tz", "Nowhere/Land")
+t.ok(rc != 0 and "tz" in err, "a bad zone: the server's 422, said", (rc, err))
+rc, out, err = cli("users", "delete", "dana")
+t.ok(rc == 0 and "user dana deleted" in out, "custos users delete", (rc, out, err))
+rc, out, err = cli("tokens", "create", "cli-op", "operator")
+t.eq(rc, 0, "custos tokens create NAME operator")
 
 # ---- slowed per address: beyond 20 failures from one address, everyone waits ----------------
 codes = []
