@@ -123,6 +123,12 @@ agent_conf_free(struct agent_conf *cf)
 char *
 token_read(const char *path, char *err, size_t errlen)
 {
+	return token_read_owned(path, (uid_t)-1, err, errlen);
+}
+
+char *
+token_read_owned(const char *path, uid_t also_uid, char *err, size_t errlen)
+{
 	char buf[TOKEN_FILE_MAX + 1], *s, *e, *tok;
 	struct stat st;
 	ssize_t n;
@@ -138,7 +144,7 @@ token_read(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	/* the token is the agent's identity: only its own user may touch it */
-	if (st.st_uid != geteuid()) {
+	if (st.st_uid != geteuid() && (also_uid == (uid_t)-1 || st.st_uid != also_uid)) {
 		struct passwd pw, *me = NULL;
 		char pwbuf[1024];
 
