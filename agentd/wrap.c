@@ -149,8 +149,8 @@ report(struct wrap *w, json_t *r)
 		log_error("heartbeat \"%s\": out of memory: report lost", w->name);
 		return;
 	}
-	if (w->not_found)
-		return;
+	if (w->not_found || (!w->can_send && !w->can_spool))
+		return;   /* said once already */
 	if (w->can_send) {
 		if (w->can_spool)
 			hb_spool_flush(&w->a->cl, w->a->cf.state_dir, WRAP_FLUSH_MAX, &away);
