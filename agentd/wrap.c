@@ -32,10 +32,12 @@
 #include "config.h"
 #include "agentd.h"
 #include "log.h"
+#include "strnum.h"
 #include "timeutil.h"
 #include "token.h"
 #include "utf8.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -498,12 +500,75 @@ done:
 		sigaction(sigs[i], &old_sa[i], NULL);
 }
 
+/* ---- descriptors ------------------------------------------------------------ */
+
+/*
+ * The command gets the descriptors we were given (cron's, a script's fd 3)
+ * but none of ours: libcurl's connection and its wake-up socketpair are not
+ * all close-on-exec. So the open descriptors are noted before anything is
+ * opened, and every other one is made close-on-exec before the fork.
+ */
+#define FDS_NOTED_MAX 256
+
+struct fdset {
+	int v[FDS_NOTED_MAX];
+	size_t n;
+	int overflow;            /* more than we note: leave every fd alone */
+};
+
+static int
+fd_walk(struct fdset *s, int mark)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	const char *es;
+	size_t i;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		long long fd = str_to_ll(e->d_name, 3, INT32_MAX, &es);
+
+		if (es || fd == dirfd(d))
+			continue;
+		if (!mark) {
+			if (s->n == FDS_NOTED_MAX)
+				s->overflow = 1;
+			else
+				s->v[s->n++] = (int)fd;
+			continue;
+		}
+		for (i = 0; i < s->n && s->v[i] != (int)fd; i++)
+			;
+		if (i == s->n)
+			fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	}
+	closedir(d);
+	return 0;
+}
+
+static void
+fds_note_inherited(struct fdset *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (fd_walk(s, 0) < 0)
+		s->overflow = 1;
+}
+
+static void
+fds_ours_cloexec(struct fdset *s)
+{
+	if (!s->overflow)
+		fd_walk(s, 1);
+}
+
 /* ---- the mode -------------------------------------------------------------- */
 
 int
 agent_wrap(struct agent *a, int reporting, const struct wrap_opts *o)
 {
 	struct wrap w = { a, o->name, 0, 0, 0 };
+	struct fdset inherited;
 	struct run *rn;
 	char err[1024], note[600];
 	int64_t started, ended;
@@ -511,6 +576,7 @@ agent_wrap(struct agent *a, int reporting, const struct wrap_opts *o)
 	char *text;
 	int lockfd = -1, code;
 
+	fds_note_inherited(&inherited);
 	signal(SIGPIPE, SIG_IGN);
 	if (reporting) {
 		if (state_dir_ready(a->cf.state_dir, err, sizeof(err)) < 0)
@@ -553,14 +619,7 @@ agent_wrap(struct agent *a, int reporting, const struct wrap_opts *o)
 			close(lockfd);
 		return WRAP_EXIT_FAILED;
 	}
-	if (w.can_send) {
-		/* the kept-alive connection to the server is not the command's */
-		curl_socket_t sock;
-
-		if (curl_easy_getinfo(a->cl.curl, CURLINFO_ACTIVESOCKET, &sock) == CURLE_OK &&
-		    sock != CURL_SOCKET_BAD)
-			fcntl(sock, F_SETFD, FD_CLOEXEC);
-	}
+	fds_ours_cloexec(&inherited);
 	run_command(o->argv, o->timeout_s, rn);
 	ended = time_now_us();
 

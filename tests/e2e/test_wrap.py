@@ -178,6 +178,16 @@ with srv.mu:
     auth = [a for (m, p, a, b) in srv.reqs if p == HB + "ok-job"]
 t.ok(auth and all(a == "Bearer " + TOKEN for a in auth), "sent with the agent's token", auth)
 
+# the command gets the descriptors we were given, none of the wrapper's own
+rfd, wfd = os.pipe()
+r = subprocess.run([AGENTD, "-c", conf, "--wrap", "fd-job", "--", "sh", "-c",
+                    "ls /proc/$$/fd"], capture_output=True, text=True, timeout=60,
+                   pass_fds=(wfd,))
+os.close(rfd)
+os.close(wfd)
+t.eq(sorted(int(x) for x in r.stdout.split()), [0, 1, 2, wfd],
+     "the command inherits our descriptors, not the wrapper's (server connection)")
+
 # ---- a failing command, a signal, a command not found ----------------------
 r = wrap("fail-job", ["sh", "-c", "echo failing; exit 3"])
 t.eq(r.returncode, 3, "a command that exits 3: our exit status is 3")
