@@ -314,7 +314,9 @@ hb_spool_flush(struct client *cl, const char *state_dir, size_t max_send, int *a
 			unlink(path);
 			break;
 		case HB_AWAY:
-			log_info("%s: %zu spooled heartbeat report%s kept for later", err, l.n - i,
+			/* a refused token needs a person; a server away does not */
+			log_msg(cl->status == 401 || cl->status == 403 ? LOG_LVL_ERROR : LOG_LVL_INFO,
+			    "%s: %zu spooled heartbeat report%s kept for later", err, l.n - i,
 			    l.n - i == 1 ? "" : "s");
 			*away = 1;
 			break;
