@@ -571,7 +571,7 @@ agent_wrap(struct agent *a, int reporting, const struct wrap_opts *o)
 	struct fdset inherited;
 	struct run *rn;
 	char err[1024], note[600];
-	int64_t started, ended;
+	int64_t started, ended, mono0;
 	json_t *r;
 	char *text;
 	int lockfd = -1, code;
@@ -609,6 +609,7 @@ agent_wrap(struct agent *a, int reporting, const struct wrap_opts *o)
 	}
 
 	started = time_now_us();
+	mono0 = mono_now_us();
 	r = hb_report_new(HB_START, started);
 	report(&w, r);
 	json_decref(r);
@@ -621,7 +622,12 @@ agent_wrap(struct agent *a, int reporting, const struct wrap_opts *o)
 	}
 	fds_ours_cloexec(&inherited);
 	run_command(o->argv, o->timeout_s, rn);
-	ended = time_now_us();
+	/*
+	 * The end is the start plus the run's duration on the monotonic clock:
+	 * a wall clock stepped back during the run (NTP) must not make the end
+	 * come before the start, which the server would refuse.
+	 */
+	ended = started + (mono_now_us() - mono0);
 
 	note[0] = '\0';
 	if (rn->fork_errno) {

@@ -23,6 +23,7 @@ class StandIn:
 
         class H(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"   # keep-alive, as the real server
+            disable_nagle_algorithm = True  # headers and body are two writes
 
             def log_message(self, *a):
                 pass
