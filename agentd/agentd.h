@@ -130,9 +130,12 @@ int hb_spool_add(const char *state_dir, const char *name, json_t *report, long l
 /*
  * Sends up to max_send spooled reports, oldest first, removing each the
  * server stored or refused for good; stops at the first it did not take
- * now (*away set). Returns how many were stored.
+ * now (*away set), and starts no new request after max_ms (-1: no limit),
+ * so a slow server delays a cron job by a bounded time. Returns how many
+ * were stored.
  */
-size_t hb_spool_flush(struct client *cl, const char *state_dir, size_t max_send, int *away);
+size_t hb_spool_flush(struct client *cl, const char *state_dir, size_t max_send,
+    int64_t max_ms, int *away);
 /* Makes state_dir/sub (0700, owned like state_dir) and its path in out. 0 or -1. */
 int hb_subdir(const char *state_dir, const char *sub, char *out, size_t size,
     char *err, size_t errlen);

@@ -279,8 +279,10 @@ load_entry(const char *path)
 }
 
 size_t
-hb_spool_flush(struct client *cl, const char *state_dir, size_t max_send, int *away)
+hb_spool_flush(struct client *cl, const char *state_dir, size_t max_send,
+    int64_t max_ms, int *away)
 {
+	int64_t t0 = mono_now_ms();
 	char dir[600], path[1200], err[1024];
 	struct lines l = { NULL, 0, 0 };
 	size_t i, sent = 0;
@@ -291,7 +293,7 @@ hb_spool_flush(struct client *cl, const char *state_dir, size_t max_send, int *a
 		log_warn("%s", err);
 		return 0;
 	}
-	for (i = 0; i < l.n && sent < max_send; i++) {
+	for (i = 0; i < l.n && sent < max_send && (max_ms < 0 || mono_now_ms() - t0 < max_ms); i++) {
 		json_t *j;
 		const char *name;
 

@@ -646,7 +646,7 @@ agent_cycle(struct agent *a)
 
 		checkout(a, started, t0, nnew);
 		/* what --wrap could not send (the server was away) goes with the agent's run */
-		hb_spool_flush(&a->cl, a->cf.state_dir, (size_t)-1, &away);
+		hb_spool_flush(&a->cl, a->cf.state_dir, (size_t)-1, -1, &away);
 	}
 	if (a->once)
 		warn_cron_period(a, started);   /* with the interval_s of the checkout */

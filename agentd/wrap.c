@@ -16,7 +16,8 @@
  *     sent by the next --wrap or agent run; reports already spooled are sent
  *     before a new one, so the server sees them in order.
  *   - A report waits at most WRAP_CONNECT_S to connect and WRAP_TOTAL_S in
- *     all: a server that hangs delays a cron job by seconds, not forever.
+ *     all, and spooled reports are sent for WRAP_FLUSH_MS at most: a server
+ *     that hangs or crawls delays a cron job by seconds, not forever.
  *   - The command's output still reaches our stdout and stderr as it comes
  *     (cron mails it as before; >/dev/null on the crontab line silences it
  *     without losing it from the report): two pipes, so stdout stays stdout.
@@ -53,6 +54,7 @@
 #define WRAP_CONNECT_S 3          /* connect timeout of a report */
 #define WRAP_TOTAL_S 5            /* whole request of a report */
 #define WRAP_FLUSH_MAX 100        /* spooled reports one --wrap run sends; the agent sends all */
+#define WRAP_FLUSH_MS 5000        /* ... and no new one after this long */
 #define WRAP_GRACE_MS 5000        /* SIGTERM to SIGKILL */
 #define WRAP_READ_CHUNK 65536
 
@@ -155,7 +157,8 @@ report(struct wrap *w, json_t *r)
 		return;   /* said once already */
 	if (w->can_send) {
 		if (w->can_spool)
-			hb_spool_flush(&w->a->cl, w->a->cf.state_dir, WRAP_FLUSH_MAX, &away);
+			hb_spool_flush(&w->a->cl, w->a->cf.state_dir, WRAP_FLUSH_MAX,
+			    WRAP_FLUSH_MS, &away);
 		if (!away) {
 			switch (hb_send(&w->a->cl, w->name, r, err, sizeof(err))) {
 			case HB_SENT:
