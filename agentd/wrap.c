@@ -577,8 +577,12 @@ agent_wrap(struct agent *a, int reporting, const struct wrap_opts *o)
 	int64_t started, ended, mono0;
 	json_t *r;
 	char *text;
-	int lockfd = -1, code;
+	int lockfd = -1, code, fd;
 
+	/* a closed stdin/stdout/stderr would be taken by our pipes: /dev/null it is */
+	for (fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			log_warn("fd %d was closed and cannot be opened on /dev/null", fd);
 	fds_note_inherited(&inherited);
 	signal(SIGPIPE, SIG_IGN);
 	if (reporting) {

@@ -114,6 +114,13 @@ os.close(wfd)
 t.eq(sorted(int(x) for x in r.stdout.split()), [0, 1, 2, wfd],
      "the command inherits our descriptors, not the wrapper's (server connection)")
 
+# started with stdout closed (cron with >&-): the command's output is still reported
+r = subprocess.run("exec %s -c %s --wrap closed-job -- sh -c 'echo kept' >&-" % (AGENTD, conf),
+                   shell=True, capture_output=True, text=True, timeout=60)
+t.eq(r.returncode, 0, "started with stdout closed: exit 0")
+rep = srv.reports("closed-job")
+t.ok(rep and rep[-1].get("output") == "kept\n", "the output is still in the report", rep)
+
 # ---- a failing command, a signal, a command not found ----------------------
 r = wrap("fail-job", ["sh", "-c", "echo failing; exit 3"])
 t.eq(r.returncode, 3, "a command that exits 3: our exit status is 3")
