@@ -57,6 +57,7 @@
 #define WRAP_FLUSH_MS 5000        /* ... and no new one after this long */
 #define WRAP_GRACE_MS 5000        /* SIGTERM to SIGKILL */
 #define WRAP_READ_CHUNK 65536
+#define WRAP_DRAIN_MAX (1024 * 1024)   /* read after the command exited, at most */
 
 /* ---- the output ring ------------------------------------------------------- */
 
@@ -312,23 +313,30 @@ pass_through(int *fd, const char *p, size_t n)
 	}
 }
 
-/* Reads what is there; 1 at end of file (or error), 0 otherwise. */
+/*
+ * Reads what is there, up to budget bytes: a writer faster than we are
+ * (yes(1)) must not keep the loop from its timers. 1 at end of file (or
+ * error), 0 otherwise.
+ */
 static int
-read_some(int fd, int *to, struct tail *t, char *buf)
+read_some(int fd, int *to, struct tail *t, char *buf, size_t budget)
 {
+	size_t got = 0;
 	ssize_t n;
 
-	for (;;) {
+	while (got < budget) {
 		n = read(fd, buf, WRAP_READ_CHUNK);
 		if (n > 0) {
 			tail_add(t, buf, (size_t)n);
 			pass_through(to, buf, (size_t)n);
+			got += (size_t)n;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		return n == 0 || errno != EAGAIN;
 	}
+	return 0;
 }
 
 static int
@@ -449,9 +457,9 @@ run_command(char **argv, long long timeout_s, struct run *rn)
 		if (reaped) {
 			/* what the command wrote before it exited is in the pipes */
 			if (outp[0] >= 0)
-				read_some(outp[0], &to_out, &rn->out, buf);
+				read_some(outp[0], &to_out, &rn->out, buf, WRAP_DRAIN_MAX);
 			if (errp[0] >= 0)
-				read_some(errp[0], &to_err, &rn->out, buf);
+				read_some(errp[0], &to_err, &rn->out, buf, WRAP_DRAIN_MAX);
 			/* after a timeout, what it started goes too (or gets the SIGKILL) */
 			if (!rn->timed_out || rn->killed || !group_alive(pid))
 				break;
@@ -479,10 +487,12 @@ run_command(char **argv, long long timeout_s, struct run *rn)
 		for (i = 0; i < (size_t)nf; i++) {
 			if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			if (pf[i].fd == outp[0] && read_some(outp[0], &to_out, &rn->out, buf)) {
+			if (pf[i].fd == outp[0] &&
+			    read_some(outp[0], &to_out, &rn->out, buf, WRAP_READ_CHUNK)) {
 				close(outp[0]);
 				outp[0] = -1;
-			} else if (pf[i].fd == errp[0] && read_some(errp[0], &to_err, &rn->out, buf)) {
+			} else if (pf[i].fd == errp[0] &&
+			    read_some(errp[0], &to_err, &rn->out, buf, WRAP_READ_CHUNK)) {
 				close(errp[0]);
 				errp[0] = -1;
 			}

@@ -165,6 +165,15 @@ with open(pidfile2) as f:
     gpid2 = int(f.read())
 t.ok(wait_for(lambda: gone(gpid2), 5), "its grandchild, ignoring SIGTERM, was killed too")
 
+# a command that writes as fast as it can does not keep the timer from firing
+r = subprocess.run([AGENTD, "-c", conf, "--wrap", "yes-job", "--timeout", "1", "--", "yes"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+t.eq(r.returncode, 124, "--timeout 1 on yes(1), flooding its output: 124")
+rep = srv.reports("yes-job")
+out = rep[-1].get("output", "") if rep else ""
+t.ok(out.startswith("[") and "y\ny\ny\n" in out and len(out.encode()) <= 10000,
+     "its last 10 kB reported", out[:100])
+
 # ---- output past 10 kB: the last 10 kB, valid UTF-8, all of it passed through
 r = subprocess.run([AGENTD, "-c", conf, "--wrap", "big-job", "--", "sh", "-c",
                     "i=0; while [ $i -lt 3000 ]; do echo \"line $i \u00e9\u00e9\u00e9\"; "
