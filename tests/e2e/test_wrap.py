@@ -8,9 +8,11 @@ process group (a grandchild included, and one that ignores SIGTERM), --lock
 run twice at once (the window held open by a fifo), output past 10 kB,
 reports spooled while the server is down, slow or failing and sent later
 with their real times by the next --wrap or by --once, a refused check
-(404) or body (422) not spooled, and a broken configuration that still runs
-the job. At the end, when the real server has heartbeat checks, one run
-against it."""
+(404) or body (422) not spooled, a refused token said and kept, a broken
+configuration that still runs the job, the descriptors the command gets, a
+command flooding its output under --timeout, and (as root) root wrapping a
+job for an agent that runs as another user. At the end, when the real
+server has heartbeat checks and the route, one run against it."""
 import atexit
 import json
 import os
@@ -29,6 +31,7 @@ t = Tap()
 if not os.access(AGENTD, os.X_OK):
     t.bail("custos-agentd not built at " + AGENTD)
 tmp = tempfile.mkdtemp(prefix="custos-wrap-")
+os.chmod(tmp, 0o755)   # the agent's own user (nobody) reads its files here
 atexit.register(lambda: os.environ.get("CUSTOS_KEEP_TMP") or shutil.rmtree(tmp, True))
 TOKEN = "c0ffee" * 10
 
@@ -309,6 +312,39 @@ t.ok("refused this agent's token" in r.stderr, "said again while spooled reports
 t.eq(len(spooled()), 4, "and this run's kept too")
 wrap("other", ["true"])
 t.eq(spooled(), [], "sent with the right token")
+
+# ---- root wrapping a job of an agent that runs as another user -------------
+if os.geteuid() == 0:
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    st2 = os.path.join(tmp, "state-nobody")
+    os.makedirs(st2)
+    os.chown(st2, nobody.pw_uid, nobody.pw_gid)
+    os.chmod(st2, 0o700)
+    tok2 = os.path.join(tmp, "token-nobody")
+    with open(tok2, "w") as f:
+        f.write(TOKEN + "\n")
+    os.chmod(tok2, 0o600)
+    os.chown(tok2, nobody.pw_uid, nobody.pw_gid)
+    conf_nb = make_conf("nobody-down", down_port, {"token_file": tok2, "state_dir": st2})
+    r = wrap("nb-job", ["true"], "--lock", c=conf_nb)
+    t.eq(r.returncode, 0, "root with the agent user's token and state_dir: exit 0")
+    t.ok("owned by uid" not in r.stderr, "the token of state_dir's owner is taken", r.stderr)
+    hb2 = os.path.join(st2, "heartbeats")
+    owners = {os.stat(os.path.join(d, n)).st_uid for d in (hb2, os.path.join(st2, "locks"))
+              for n in os.listdir(d)} | {os.stat(hb2).st_uid}
+    t.eq(owners, {nobody.pw_uid}, "the spool and lock files root made belong to the agent's user")
+    t.eq(len([n for n in os.listdir(hb2) if n.endswith(".json")]), 2, "both reports spooled")
+    conf_nb_up = make_conf("nobody-up", srv.port, {"token_file": tok2, "state_dir": st2})
+    r = subprocess.run(["runuser", "-u", "nobody", "--", AGENTD, "-c", conf_nb_up, "--once"],
+                       capture_output=True, text=True, timeout=60)
+    t.eq(r.returncode, 0, "the agent, as its own user, runs --once", )
+    t.eq([n for n in os.listdir(hb2) if n.endswith(".json")], [],
+         "and sends and removes what root spooled")
+    if r.returncode:
+        t.diag(r.stderr)
+else:
+    t.ok(True, "root wrapping another user's agent # SKIP not root")
 
 # ---- no configuration: the job runs anyway ------------------------------------
 r = wrap("noconf", ["sh", "-c", "exit 4"], c=os.path.join(tmp, "missing.conf"))
