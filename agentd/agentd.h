@@ -141,6 +141,7 @@ int hb_subdir(const char *state_dir, const char *sub, char *out, size_t size,
     char *err, size_t errlen);
 
 /* wrap.c: custos-agentd --wrap NAME -- CMD ARGS... */
+#define WRAP_NAME_MAX 200        /* bytes of a check's name, as the server allows */
 #define WRAP_EXIT_USAGE 2        /* bad options: nothing was run */
 #define WRAP_EXIT_LOCKED 75      /* --lock: a previous run holds the lock (EX_TEMPFAIL) */
 #define WRAP_EXIT_TIMEOUT 124    /* --timeout expired, as timeout(1) */

@@ -70,7 +70,12 @@ hb_send(struct client *cl, const char *name, json_t *report, char *err, size_t e
 		snprintf(err, errlen, "out of memory");
 		return HB_AWAY;
 	}
-	snprintf(path, sizeof(path), "/api/v1/agent/self/heartbeats/%s", esc);
+	if ((size_t)snprintf(path, sizeof(path), "/api/v1/agent/self/heartbeats/%s", esc) >=
+	    sizeof(path)) {
+		curl_free(esc);
+		snprintf(err, errlen, "heartbeat \"%.40s...\": the name is too long", name);
+		return HB_REFUSED;
+	}
 	curl_free(esc);
 	if ((body = json_dumps(report, JSON_COMPACT)) == NULL) {
 		snprintf(err, errlen, "out of memory");

@@ -401,6 +401,11 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (wo.name) {
+		if (strlen(wo.name) > WRAP_NAME_MAX) {
+			fprintf(stderr, "custos-agentd: --wrap: a check name is at most %d bytes\n",
+			    WRAP_NAME_MAX);
+			return WRAP_EXIT_USAGE;
+		}
 		if (wo.name[0] == '\0' || optind >= argc) {
 			fprintf(stderr, "custos-agentd: --wrap needs a check name and a command: "
 			    "--wrap NAME -- CMD [ARG ...]\n");

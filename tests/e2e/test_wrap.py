@@ -355,7 +355,8 @@ t.ok("not reported" in r.stderr, "and stderr says the run is not reported", r.st
 for args, what in ((["--wrap", "x"], "--wrap without a command"),
                    (["--lock", "--", "true"], "--lock without --wrap"),
                    (["--wrap", "x", "--timeout", "soon", "--", "true"], "--timeout soon"),
-                   (["--wrap", "x", "--once", "--", "true"], "--wrap with --once")):
+                   (["--wrap", "x", "--once", "--", "true"], "--wrap with --once"),
+                   (["--wrap", "n" * 201, "--", "true"], "a 201-byte name")):
     r = subprocess.run([AGENTD, "-c", conf] + args, capture_output=True, text=True, timeout=30)
     t.eq(r.returncode, 2, "usage error (%s): exit 2, nothing run" % what)
 
