@@ -54,6 +54,7 @@ static const char usage_text[] =
 	"  ack AGENT/CHECK [-m TEXT] [--expires DURATION]\n"
 	"  unack AGENT/CHECK\n"
 	"  downtime AGENT[/CHECK] --for DURATION [-m TEXT]\n"
+	"  backtest AGENT/CHECK [--warning R] [--critical R] [--max-attempts N] [--since 30d]\n"
 	"  events [-f]                    recent events; -f follows the stream\n"
 	"  tokens [create NAME ROLE | revoke NAME]\n"
 	"Configuration: CUSTOS_URL and CUSTOS_TOKEN, or ~/.config/custos/cli.conf\n"
@@ -705,6 +706,60 @@ cmd_downtime(const char *spec, const char *dur, const char *text)
 	return rc ? rc : done_json(out, msg);
 }
 
+/* What other thresholds would have caused (POST .../backtest): "with warning
+ * 80: 14 pages in 30 days instead of 3". opt[]: warning, critical,
+ * max_attempts, since, each NULL when not given. */
+static int
+cmd_backtest(const char *spec, char *const opt[4])
+{
+	static const char *const key[4] = { "warning", "critical", "max_attempts", "since" };
+	long long aid, id = check_id(spec, &aid), ma;
+	char path[64], with[300] = "", span[32];
+	json_t *body = json_object(), *out, *p, *c;
+	int64_t since, until;
+	const char *es;
+	int k, rc;
+	size_t w = 0;
+
+	if (id <= 0) {
+		json_decref(body);
+		return id == -2 ? usage("expected AGENT/CHECK, got \"%s\"", spec) : EXIT_REFUSED;
+	}
+	for (k = 0; k < 4; k++) {
+		if (opt[k] == NULL)
+			continue;
+		ma = k == 2 ? str_to_ll(opt[k], 1, 100, &es) : 0;
+		json_object_set_new(body, key[k], k == 2 ? json_integer(ma) : json_string(opt[k]));
+		if (k < 3 && w < sizeof(with))
+			w += (size_t)snprintf(with + w, sizeof(with) - w, "%s %s %s", w ? "," : " with",
+			    k == 2 ? "max attempts" : key[k], opt[k]);
+	}
+	snprintf(path, sizeof(path), "/api/v1/checks/%lld/backtest", id);
+	rc = request("POST", path, body, &out);
+	json_decref(body);
+	if (rc || opt_json)
+		return rc ? rc : done_json(out, "");
+	p = json_object_get(out, "proposed");
+	c = json_object_get(out, "current");
+	if (rfc3339_parse(jstr(out, "since", ""), &since) < 0 || rfc3339_parse(jstr(out, "until", ""), &until) < 0)
+		since = until = 0;
+	if (until - since >= 86400LL * 1000000)
+		snprintf(span, sizeof(span), "%lld days", (long long)((until - since + 43200000000LL) / 86400000000LL));
+	else
+		snprintf(span, sizeof(span), "%lld hours", (long long)((until - since + 1800000000LL) / 3600000000LL));
+	printf("%s%s: %lld pages in %s instead of %lld (HARD problems %lld instead of %lld, "
+	    "flapping %lld instead of %lld; %lld results)\n", spec, *with ? with : " as now",
+	    (long long)json_integer_value(json_object_get(p, "notifications")), span,
+	    (long long)json_integer_value(json_object_get(c, "notifications")),
+	    (long long)json_integer_value(json_object_get(p, "hard_problems")),
+	    (long long)json_integer_value(json_object_get(c, "hard_problems")),
+	    (long long)json_integer_value(json_object_get(p, "flaps")),
+	    (long long)json_integer_value(json_object_get(c, "flaps")),
+	    (long long)json_integer_value(json_object_get(out, "results")));
+	json_decref(out);
+	return 0;
+}
+
 static void
 print_event(json_t *e)
 {
@@ -966,7 +1021,8 @@ cmd_tokens(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	char *args[64], *msg = NULL, *expires = NULL, *dur = NULL;
+	char *args[64], *msg = NULL, *expires = NULL, *dur = NULL, *bt[4] = { NULL };
+	const char *bterr;
 	long limit = 50;
 	int n = 0, i, follow_it = 0, rc;
 	const char *cmd;
@@ -1000,6 +1056,11 @@ main(int argc, char **argv)
 				if (es)
 					return usage("-n: a number from 1 to 1000");
 			}
+		} else if (strcmp(a, "--warning") == 0 || strcmp(a, "--critical") == 0 ||
+		    strcmp(a, "--max-attempts") == 0 || strcmp(a, "--since") == 0) {
+			if (i + 1 >= argc)
+				return usage("%s needs a value", a);
+			bt[a[2] == 'w' ? 0 : a[2] == 'c' ? 1 : a[2] == 'm' ? 2 : 3] = argv[++i];
 		} else if (a[0] == '-' && a[1] != '\0') {
 			return usage("unknown option %s", a);
 		} else if (n < (int)(sizeof(args) / sizeof(args[0]))) {
@@ -1037,9 +1098,15 @@ main(int argc, char **argv)
 	if ((strcmp(cmd, "history") == 0 || strcmp(cmd, "ack") == 0 ||
 	    strcmp(cmd, "unack") == 0) && strchr(args[1], '/') == NULL)
 		return usage("%s: expected AGENT/CHECK, got \"%s\"", cmd, args[1]);
+	if ((bt[0] || bt[1] || bt[2] || bt[3]) != (strcmp(cmd, "backtest") == 0) ||
+	    (strcmp(cmd, "backtest") == 0 && (n != 2 || strchr(args[1], '/') == NULL)))
+		return usage("backtest AGENT/CHECK and at least one of --warning, --critical, "
+		    "--max-attempts, --since");
+	if (bt[2] && (str_to_ll(bt[2], 1, 100, &bterr), bterr))
+		return usage("--max-attempts: a number from 1 to 100");
 	{
 		static const char *const known[] = { "status", "problems", "agents", "checks",
-			"history", "ack", "unack", "downtime", "events", "tokens", NULL };
+			"history", "ack", "unack", "downtime", "events", "tokens", "backtest", NULL };
 		const char *const *k;
 		for (k = known; *k && strcmp(*k, cmd) != 0; k++)
 			;
@@ -1072,6 +1139,8 @@ main(int argc, char **argv)
 		rc = cmd_downtime(args[1], dur, msg);
 	else if (strcmp(cmd, "events") == 0)
 		rc = cmd_events(follow_it);
+	else if (strcmp(cmd, "backtest") == 0)
+		rc = cmd_backtest(args[1], bt);
 	else
 		rc = cmd_tokens(n - 1, args + 1);
 	curl_global_cleanup();

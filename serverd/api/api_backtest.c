@@ -107,6 +107,8 @@ since_member(json_t *o, int64_t now_us, int64_t *since_us, struct resp *rs)
 	memcpy(num, s, len - 1);
 	num[len - 1] = '\0';
 	v = str_to_ll(num, 1, BACKTEST_SINCE_MAX_S, &es);
+	if (es && strcmp(es, "too large") != 0)
+		goto bad;
 	if (es || v * unit > BACKTEST_SINCE_MAX_S)
 		goto far;
 	*since_us = now_us - v * unit * 1000000;
