@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "check.h"
+#include "token.h"
 
 #define AGENT_NAME "custos-agentd"
 
@@ -40,13 +41,7 @@ void conf_defaults(struct agent_conf *cf);
 /* 0, or -1 with "FILE:LINE: reason" in err; cf is unchanged on failure. */
 int agent_conf_load(const char *path, struct agent_conf *cf, char *err, size_t errlen);
 void agent_conf_free(struct agent_conf *cf);
-/*
- * Reads the token; refuses a file that is not regular, that its group or
- * others may read or write, or that another user owns (err then says the
- * chmod/chown to run). Returns a heap string (caller wipes and frees it) or
- * NULL with err.
- */
-char *token_read(const char *path, char *err, size_t errlen);
+/* token_read() is in lib/token.h (the CLI reads its token file the same way) */
 /*
  * Makes sure state_dir exists (created with mode 0700 when missing, its
  * parent too) and is a directory this process can write. 0, or -1 with err.

@@ -1,9 +1,17 @@
 /*
  * custos.c - the operator's command line: a thin client of the REST API
- * (libcurl + jansson). It reads CUSTOS_URL and CUSTOS_TOKEN, or
- * ~/.config/custos/cli.conf ("url =", "token_file ="), names checks
- * AGENT/CHECK, prints human tables (colour only on a terminal, never with
- * NO_COLOR) or, with --json, the API's own JSON.
+ * (libcurl + jansson). It reads ~/.config/custos/cli.conf ("url =",
+ * "token_file =", "ca_file ="), overridden by CUSTOS_URL, CUSTOS_TOKEN,
+ * CUSTOS_CA_FILE and --ca-file, names checks AGENT/CHECK, prints human
+ * tables (colour only on a terminal, never with NO_COLOR) or, with --json,
+ * the API's own JSON.
+ *
+ * What it prints came from a server, and from agents before that: every
+ * string of an answer is made harmless for a terminal first (tty_clean():
+ * an output holding ESC ] 0 ; ... could retitle the window, or redraw a
+ * CRITICAL row as a green OK). The URL is http(s) only, its user:password@
+ * is never printed, and the token file is read as custos-agentd reads its
+ * own (token_read(): the owner's, mode 0600).
  *
  * Exit status: 0 success, 1 the request was refused or failed (the API's
  * error is printed), 2 a usage error. See custos(1).
@@ -13,9 +21,13 @@
 #include "conf.h"
 #include "strnum.h"
 #include "timeutil.h"
+#include "token.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <strings.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,15 +44,19 @@
 struct cli_conf {
 	char *url;
 	char *token_file;
+	char *ca_file;
 };
 
 static const struct conf_key cli_keys[] = {
 	{ "url", CONF_STR, offsetof(struct cli_conf, url), 0, 0, NULL },
 	{ "token_file", CONF_STR, offsetof(struct cli_conf, token_file), 0, 0, NULL },
+	{ "ca_file", CONF_STR, offsetof(struct cli_conf, ca_file), 0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, NULL },
 };
 
 static char *base_url;          /* without a trailing slash */
+static char *shown_url;         /* base_url without user:password@, for messages */
+static char *ca_file;           /* CA certificates for https (NULL: the system's) */
 static char *token;
 static int opt_json, colour;
 
@@ -57,8 +73,10 @@ static const char usage_text[] =
 	"  backtest AGENT/CHECK [--warning R] [--critical R] [--max-attempts N] [--since 30d]\n"
 	"  events [-f]                    recent events; -f follows the stream\n"
 	"  tokens [create NAME ROLE | revoke NAME]\n"
-	"Configuration: CUSTOS_URL and CUSTOS_TOKEN, or ~/.config/custos/cli.conf\n"
-	"with \"url =\" and \"token_file =\". DURATION: 90s, 15m, 2h, 1d, 1h30m.\n";
+	"Options: --ca-file FILE (CA certificates for an https:// server)\n"
+	"Configuration: ~/.config/custos/cli.conf with \"url =\", \"token_file =\" and\n"
+	"\"ca_file =\"; CUSTOS_URL, CUSTOS_TOKEN and CUSTOS_CA_FILE override it.\n"
+	"DURATION: 90s, 15m, 2h, 1d, 1h30m.\n";
 
 static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -80,43 +98,84 @@ usage(const char *fmt, ...)
 
 /* ---- configuration ---------------------------------------------------------- */
 
-static char *
-read_token_file(const char *path)
+/*
+ * Checks url: http:// or https:// only (libcurl would also take file://,
+ * ftp://, ...; the token must go nowhere else). Sets shown_url (url
+ * without user:password@) and *loopback (the host is 127.0.0.0/8, ::1 or
+ * localhost). 0, or -1 after saying why.
+ */
+static int
+check_url(const char *url, int *loopback)
 {
-	FILE *fp = fopen(path, "r");
-	char line[512];
-	size_t n;
+	const char *sep = strstr(url, "://"), *auth, *end, *at, *h;
+	char host[256];
+	struct in_addr a4;
+	struct in6_addr a6;
+	size_t hl;
 
-	if (fp == NULL) {
-		fprintf(stderr, "custos: token_file %s: %s\n", path, strerror(errno));
-		return NULL;
+	*loopback = 0;
+	if (sep == NULL || sep == url) {
+		fprintf(stderr, "custos: the server's URL must start with http:// or https://\n");
+		return -1;
 	}
-	if (fgets(line, sizeof(line), fp) == NULL) {
-		fclose(fp);
-		fprintf(stderr, "custos: token_file %s is empty\n", path);
-		return NULL;
+	if (!((sep - url == 4 && strncasecmp(url, "http", 4) == 0) ||
+	    (sep - url == 5 && strncasecmp(url, "https", 5) == 0))) {
+		fprintf(stderr, "custos: the server's URL is %.*s://...: only http:// and https:// "
+		    "are spoken\n", (int)(sep - url < 16 ? sep - url : 16), url);
+		return -1;
 	}
-	fclose(fp);
-	n = strcspn(line, "\r\n \t");
-	line[n] = '\0';
-	return strdup(line);
+	auth = sep + 3;
+	end = auth + strcspn(auth, "/?#");
+	/* the last '@' of the authority ends its user:password */
+	for (at = NULL, h = auth; h < end; h++)
+		if (*h == '@')
+			at = h;
+	h = at ? at + 1 : auth;
+	if ((shown_url = malloc(strlen(url) + 1)) == NULL) {
+		fprintf(stderr, "custos: out of memory\n");
+		return -1;
+	}
+	memcpy(shown_url, url, (size_t)(auth - url));
+	strcpy(shown_url + (auth - url), h);
+	if (*h == '[') {
+		h++;
+		hl = strcspn(h, "]");
+	} else {
+		hl = strcspn(h, ":/?#");
+	}
+	if (hl == 0 || h + hl > end || hl >= sizeof(host)) {
+		fprintf(stderr, "custos: %s: no host in the server's URL\n", shown_url);
+		return -1;
+	}
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*loopback = strcasecmp(host, "localhost") == 0 ||
+	    (inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127) ||
+	    (inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6));
+	return 0;
 }
 
-/* 0, or EXIT_USAGE when the server or the token is not known. */
+/*
+ * 0, or EXIT_USAGE when the server or the token is not known, or the URL
+ * or the token file is refused. ca (from --ca-file) wins over
+ * CUSTOS_CA_FILE, which wins over cli.conf; so do CUSTOS_URL and
+ * CUSTOS_TOKEN over url and token_file.
+ */
 static int
-load_config(void)
+load_config(const char *ca)
 {
 	const char *u = getenv("CUSTOS_URL"), *t = getenv("CUSTOS_TOKEN");
+	const char *ce = getenv("CUSTOS_CA_FILE");
 	const char *home = getenv("HOME"), *xdg = getenv("XDG_CONFIG_HOME");
-	struct cli_conf cf = { NULL, NULL };
+	struct cli_conf cf = { NULL, NULL, NULL };
 	char path[4096], err[512];
-	int have_file = 0;
+	int have_file = 0, loopback;
 
 	if (xdg && *xdg)
 		snprintf(path, sizeof(path), "%s/custos/cli.conf", xdg);
 	else
 		snprintf(path, sizeof(path), "%s/.config/custos/cli.conf", home ? home : ".");
-	if ((!u || !*u || !t || !*t) && access(path, R_OK) == 0) {
+	if (access(path, F_OK) == 0) {
 		if (conf_load(path, cli_keys, &cf, sizeof(cf), err, sizeof(err)) < 0) {
 			fprintf(stderr, "custos: %s\n", err);
 			return EXIT_USAGE;
@@ -124,10 +183,21 @@ load_config(void)
 		have_file = 1;
 	}
 	base_url = strdup(u && *u ? u : cf.url ? cf.url : "");
-	if (t && *t)
+	if (ca && *ca)
+		ca_file = strdup(ca);
+	else if (ce && *ce)
+		ca_file = strdup(ce);
+	else if (cf.ca_file && *cf.ca_file)
+		ca_file = strdup(cf.ca_file);
+	if (t && *t) {
 		token = strdup(t);
-	else if (cf.token_file)
-		token = read_token_file(cf.token_file);
+	} else if (cf.token_file) {
+		if ((token = token_read(cf.token_file, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "custos: %s\n", err);
+			conf_free(cli_keys, &cf);
+			return EXIT_USAGE;
+		}
+	}
 	if (have_file)
 		conf_free(cli_keys, &cf);
 	if (base_url == NULL || *base_url == '\0') {
@@ -140,6 +210,11 @@ load_config(void)
 	}
 	while (*base_url && base_url[strlen(base_url) - 1] == '/')
 		base_url[strlen(base_url) - 1] = '\0';
+	if (check_url(base_url, &loopback) < 0)
+		return EXIT_USAGE;
+	if (!loopback && strncasecmp(base_url, "http://", 7) == 0)
+		fprintf(stderr, "custos: warning: %s is plain http to another host: the token "
+		    "crosses the network readable; use https://\n", shown_url);
 	return 0;
 }
 
@@ -149,6 +224,100 @@ static size_t
 on_body(char *p, size_t sz, size_t n, void *ud)
 {
 	return buf_add(ud, p, sz * n) < 0 ? 0 : sz * n;
+}
+
+/* What every handle shares: http(s) only, the CA file, the agent string. */
+static void
+curl_common(CURL *c)
+{
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	if (ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "custos-cli/" PACKAGE_VERSION);
+}
+
+/*
+ * s made harmless for a terminal, appended to b: C0 controls (but a
+ * newline when keep_nl), DEL, the C1 controls U+0080-U+009F (CSI, OSC, ...
+ * on terminals that take them) and the bidirectional overrides and
+ * isolates (U+202A-U+202E, U+2066-U+2069: text that reads other than it
+ * is) become visible escapes: ESC is "\x1b", U+009B "\u009b". Jansson
+ * gives only valid UTF-8; a byte that is not is escaped all the same.
+ */
+static void
+tty_clean(struct buf *b, const char *s, int keep_nl)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned cp;
+		if (*p < 0x20 || *p == 0x7f) {
+			if (*p == '\n' && keep_nl)
+				buf_add(b, "\n", 1);
+			else
+				buf_addf(b, "\\x%02x", *p);
+			p++;
+			continue;
+		}
+		if (*p < 0x80) {
+			buf_add(b, (const char *)p++, 1);
+			continue;
+		}
+		if ((p[0] & 0xE0) == 0xC0 && (p[1] & 0xC0) == 0x80) {
+			cp = (unsigned)(p[0] & 0x1F) << 6 | (p[1] & 0x3F);
+			if (cp >= 0x80 && cp <= 0x9f)
+				buf_addf(b, "\\u%04x", cp);
+			else
+				buf_add(b, (const char *)p, 2);
+			p += 2;
+		} else if ((p[0] & 0xF0) == 0xE0 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80) {
+			cp = (unsigned)(p[0] & 0x0F) << 12 | (unsigned)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
+			if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+				buf_addf(b, "\\u%04x", cp);
+			else
+				buf_add(b, (const char *)p, 3);
+			p += 3;
+		} else if ((p[0] & 0xF8) == 0xF0 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80 &&
+		    (p[3] & 0xC0) == 0x80) {
+			buf_add(b, (const char *)p, 4);
+			p += 4;
+		} else {
+			buf_addf(b, "\\x%02x", *p++);
+		}
+	}
+}
+
+/*
+ * Every string of j (in place) through tty_clean(): what the tables print
+ * comes from here. A check's output keeps its newlines (the tables cut it
+ * at the first); a name or any other member does not.
+ */
+static void
+json_tty_clean(json_t *j, const char *key)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_object(j)) {
+		json_object_foreach(j, k, v)
+			json_tty_clean(v, k);
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			json_tty_clean(v, key);
+	} else if (json_is_string(j)) {
+		struct buf b;
+		buf_init(&b, BODY_MAX);
+		tty_clean(&b, json_string_value(j), key && strcmp(key, "output") == 0);
+		if (!b.failed && b.len != json_string_length(j))
+			json_string_setn(j, b.ptr, b.len);
+		buf_free(&b);
+	}
 }
 
 /*
@@ -198,10 +367,11 @@ request(const char *method, const char *path, json_t *body, json_t **out)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "custos-cli/" PACKAGE_VERSION);
+	curl_common(c);
 	if ((cc = curl_easy_perform(c)) != CURLE_OK) {
-		fprintf(stderr, "custos: %s: %s\n", url.ptr, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		/* libcurl's message names the host, never the user:password */
+		fprintf(stderr, "custos: %s%s: %s\n", shown_url, path,
+		    errbuf[0] ? errbuf : curl_easy_strerror(cc));
 		goto done;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -209,12 +379,16 @@ request(const char *method, const char *path, json_t *body, json_t **out)
 		*out = json_loadb(resp.ptr, resp.len, 0, &jerr);
 	if (status >= 200 && status < 300) {
 		if (resp.len > 0 && *out == NULL) {
-			fprintf(stderr, "custos: %s: the answer is not JSON: %s\n", url.ptr, jerr.text);
+			fprintf(stderr, "custos: %s%s: the answer is not JSON\n", shown_url, path);
 			goto done;
 		}
+		/* the tables print from it: --json prints the JSON, escaped as JSON is */
+		if (!opt_json)
+			json_tty_clean(*out, NULL);
 		rc = 0;
 		goto done;
 	}
+	json_tty_clean(*out, NULL);
 	{
 		const char *msg = json_string_value(json_object_get(*out, "error"));
 		const char *field = json_string_value(json_object_get(*out, "field"));
@@ -821,6 +995,8 @@ sse_frame(struct sse *s, char *text)
 	if (data && strcmp(s->event, "event") == 0) {
 		json_error_t jerr;
 		json_t *e = json_loads(data, 0, &jerr);
+		if (e && !opt_json)
+			json_tty_clean(e, NULL);
 		if (e)
 			print_event(e);
 		json_decref(e);
@@ -888,7 +1064,7 @@ follow(long long since)
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		curl_common(c);
 		curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
 		/* heartbeats come every stream_heartbeat_s: silence this long means gone */
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -1021,7 +1197,7 @@ cmd_tokens(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	char *args[64], *msg = NULL, *expires = NULL, *dur = NULL, *bt[4] = { NULL };
+	char *args[64], *msg = NULL, *expires = NULL, *dur = NULL, *ca = NULL, *bt[4] = { NULL };
 	const char *bterr;
 	long limit = 50;
 	int n = 0, i, follow_it = 0, rc;
@@ -1041,10 +1217,13 @@ main(int argc, char **argv)
 		} else if (strcmp(a, "-f") == 0 || strcmp(a, "--follow") == 0) {
 			follow_it = 1;
 		} else if (strcmp(a, "-m") == 0 || strcmp(a, "--message") == 0 ||
-		    strcmp(a, "--expires") == 0 || strcmp(a, "--for") == 0 || strcmp(a, "-n") == 0) {
+		    strcmp(a, "--expires") == 0 || strcmp(a, "--for") == 0 || strcmp(a, "-n") == 0 ||
+		    strcmp(a, "--ca-file") == 0) {
 			if (i + 1 >= argc)
 				return usage("%s needs a value", a);
-			if (a[1] == 'm' || strcmp(a, "--message") == 0)
+			if (strcmp(a, "--ca-file") == 0)
+				ca = argv[++i];
+			else if (a[1] == 'm' || strcmp(a, "--message") == 0)
 				msg = argv[++i];
 			else if (strcmp(a, "--expires") == 0)
 				expires = argv[++i];
@@ -1114,7 +1293,7 @@ main(int argc, char **argv)
 			return usage("unknown command \"%s\"", cmd);
 	}
 
-	if ((rc = load_config()) != 0)
+	if ((rc = load_config(ca)) != 0)
 		goto out;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "custos: libcurl failed to start\n");
@@ -1146,6 +1325,8 @@ main(int argc, char **argv)
 	curl_global_cleanup();
 out:
 	free(base_url);
+	free(shown_url);
+	free(ca_file);
 	if (token)
 		memset(token, 0, strlen(token));
 	free(token);

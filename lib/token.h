@@ -27,4 +27,14 @@ void hex_encode(const uint8_t *in, size_t len, char *out);
 /* Overwrites memory in a way the compiler may not drop. */
 void secure_zero(void *p, size_t len);
 
+#define TOKEN_FILE_MAX 512   /* bytes read from a token file */
+/*
+ * Reads a token file (custos-agentd's token_file, the CLI's): refuses a
+ * file that is not regular, that its group or others may read or write, or
+ * that another user than the effective one owns (err then says the
+ * chmod/chown to run). Returns a heap string (caller wipes and frees it)
+ * or NULL with err.
+ */
+char *token_read(const char *path, char *err, size_t errlen);
+
 #endif

@@ -44,6 +44,7 @@ struct srv_conf {
 	/* the operator's face (http/session.c, http/static.c, http/stream.c) */
 	char *www_dir;              /* the dashboard's files */
 	long long session_idle_s;   /* a browser session idle this long ends */
+	long long session_max_s;    /* and one this old ends however used */
 	long long stream_heartbeat_s;   /* comment line on a quiet /api/v1/stream */
 	long long stream_max;       /* open /api/v1/stream connections, at most */
 	int refs_;                  /* snapshot references (config.c only) */

@@ -142,6 +142,25 @@ route_find(const char *method, const char *path, int64_t id[2], char *allow, siz
 
 /* ---- the dispatcher ----------------------------------------------------- */
 
+/*
+ * Headers every answer carries unless its handler set its own: no answer
+ * is sniffed into another type (a JSON error echoing a name must never be
+ * run as HTML), and no JSON answer is kept by a browser or a proxy (it
+ * holds monitoring data, some of it for the logged-in role only). Pages
+ * and files set their own (static.c: no-cache, CSP), the stream too.
+ */
+static void
+safe_headers(struct MHD_Response *mr)
+{
+	const char *ct = MHD_get_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE);
+
+	if (MHD_get_response_header(mr, "X-Content-Type-Options") == NULL)
+		MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+	if (ct && strncmp(ct, "application/json", 16) == 0 &&
+	    MHD_get_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL) == NULL)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+}
+
 static enum MHD_Result
 send_resp(struct MHD_Connection *mc, struct resp *rs, const char *method,
     const char *url, int64_t t0)
@@ -152,6 +171,7 @@ send_resp(struct MHD_Connection *mc, struct resp *rs, const char *method,
 	enum MHD_Result ret;
 
 	if (rs->raw) {
+		safe_headers(rs->raw);
 		ret = MHD_queue_response(mc, (unsigned)rs->status, rs->raw);
 		MHD_destroy_response(rs->raw);
 		rs->raw = NULL;
@@ -187,6 +207,7 @@ send_resp(struct MHD_Connection *mc, struct resp *rs, const char *method,
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"custos\"");
 	if (rs->status == 503)
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+	safe_headers(mr);
 	ret = MHD_queue_response(mc, (unsigned)rs->status, mr);
 	MHD_destroy_response(mr);
 	log_debug("%s %s -> %d (%lld us)", method, url, rs->status,

@@ -9,6 +9,7 @@
 #ifndef CUSTOS_HTTP_H
 #define CUSTOS_HTTP_H
 
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <microhttpd.h>
@@ -101,5 +102,7 @@ void resp_db_outcome(struct resp *rs, enum db_outcome o, const char *what);
 const char *req_arg(struct req *r, const char *key);
 /* A request header, or NULL. */
 const char *req_header(struct req *r, const char *key);
+/* The client's address as text (out, INET6_ADDRSTRLEN bytes), "?" if unknown. */
+const char *req_client(struct req *r, char out[INET6_ADDRSTRLEN]);
 
 #endif

@@ -594,16 +594,42 @@ stream_free(void *cls)
 	free(s);
 }
 
-/* Fills b with the frames after last_id; returns the newest event id, or -1. */
+/*
+ * Fills b with the frames after last_id; returns the id up to which the
+ * ring's event frames are already covered (replayed, or behind a reset),
+ * or -1. That id is never beyond the newest event that exists: reader()
+ * skips every ring event up to it, so a Last-Event-ID from another
+ * database or a gap answered by a reset must not stop the events that
+ * come next (it did, for good, when this was INT64_MAX or the client's id).
+ * The newest id is read before the backlog and after the stream joined the
+ * ring: an event newer than it is in the ring, or in the backlog, or both.
+ */
 static int64_t
 replay(struct req *r, int64_t last_id, struct buf *b, struct resp *rs)
 {
 	char since[24], lim[24];
 	const char *vals[2] = { id_text(last_id, since), id_text(STREAM_REPLAY_MAX + 1, lim) };
-	PGresult *q = db_exec(r->db, &q_replay, vals);
-	int64_t upto = last_id, nev = 0;
+	PGresult *q = db_exec(r->db, &q_last, NULL);
+	int64_t upto = last_id, nev = 0, newest;
+	const char *es;
 	int i;
 
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		resp_db_error(rs, r->db, q);
+		PQclear(q);
+		return -1;
+	}
+	newest = str_to_ll(PQgetvalue(q, 0, 0), 0, INT64_MAX, &es);
+	PQclear(q);
+	if (es)
+		newest = 0;
+	if (last_id > newest) {
+		/* not an id of this database (restored, or replaced): start over */
+		buf_addf(b, "id: %lld\nevent: reset\ndata: {\"reason\":\"unknown id\"}\n\n",
+		    (long long)newest);
+		return newest;
+	}
+	q = db_exec(r->db, &q_replay, vals);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
 		resp_db_error(rs, r->db, q);
 		PQclear(q);
@@ -614,11 +640,11 @@ replay(struct req *r, int64_t last_id, struct buf *b, struct resp *rs)
 			nev++;
 	if (nev > STREAM_REPLAY_MAX) {
 		buf_addf(b, "id: %lld\nevent: reset\ndata: {\"reason\":\"gap too old\"}\n\n",
-		    (long long)last_id);
-		upto = INT64_MAX;   /* what the ring holds is covered by the reset */
+		    (long long)newest);
+		upto = newest;   /* the events up to it are covered by the reset */
 	} else {
 		for (i = 0; i < PQntuples(q); i++) {
-			const char *kind = PQgetvalue(q, i, 0), *es;
+			const char *kind = PQgetvalue(q, i, 0);
 			int64_t id = str_to_ll(PQgetvalue(q, i, 1), 1, INT64_MAX, &es);
 			if (strcmp(kind, "event") == 0 && id > upto)
 				upto = id;

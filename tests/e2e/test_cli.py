@@ -1,6 +1,8 @@
 """End-to-end: the custos command line against a real serverd: every
 command, --json, the configuration file, and the exit statuses (0 done,
-1 refused, 2 usage)."""
+1 refused, 2 usage); what it received shown as text, never as terminal
+controls; the URL (http(s) only, no user:password printed, a warning for
+plain http to another host), --ca-file, the token file's mode and owner."""
 import json
 import os
 import re
@@ -163,6 +165,29 @@ p.terminate()
 p.wait(10)
 p.stderr.close()
 
+# what a check printed (a plugin, a log line) reaches the terminal as text:
+# ESC ] 0 ; ... BEL retitles the window, ESC [ 2K CR ESC [ 32m redraws the
+# row as a green OK; C1 CSI (U+009B), DEL and a right-to-left override too
+motd = env.make_check(aid, "motd", max_attempts=1)
+motd2 = env.make_check(aid, "motd2", max_attempts=1)
+evil = "\x1b]0;pwned\x07\x1b[2K\r\x1b[32mOK"
+shown = "\\x1b]0;pwned\\x07\\x1b[2K\\x0d\\x1b[32mOK"
+evil2 = "C1 \u009b31m del \x7f rlo \u202eKO\ttab"
+shown2 = "C1 \\u009b31m del \\x7f rlo \\u202eKO\\x09tab"
+env.post_results(atok, [{"check_id": motd, "status": 2, "output": evil + "\nsecond line"},
+                        {"check_id": motd2, "status": 2, "output": evil2}])
+raw = [chr(c) for c in list(range(0, 0x20)) + [0x7f] + list(range(0x80, 0xa0))] + ["\u202e"]
+for args in (("problems",), ("checks", "web01"), ("history", "web01/motd"),
+             ("history", "web01/motd2"), ("events",)):
+    rc, out, err = run(*args)
+    lines = out.splitlines()
+    t.ok(rc == 0 and any(shown in x or shown2 in x for x in lines) and
+         not any(c in out for c in raw if c != "\n"),
+         "%s: a stored escape sequence is shown as text" % " ".join(args), repr(out))
+rc, out, err = run("history", "web01/motd", "--json")
+t.ok(rc == 0 and "\x1b" not in out and json.loads(out)["items"][0]["output"].startswith(evil),
+     "--json: the output as JSON (ESC escaped by JSON itself)", repr(out[:300]))
+
 # tokens
 rc, out, err = run("tokens")
 t.ok(rc == 0 and re.search(r"^admin\s+admin", out, re.M) and re.search(r"^viewer\s+viewer", out, re.M),
@@ -184,20 +209,82 @@ t.ok(rc == 1 and "no token named" in err, "revoking an unknown name: exit 1")
 # the configuration file
 cfdir = os.path.join(HOME, ".config", "custos")
 os.makedirs(cfdir)
-with open(os.path.join(HOME, "tok"), "w") as f:
+tokf = os.path.join(HOME, "tok")
+with open(tokf, "w") as f:
     f.write(V + "\n")
 with open(os.path.join(cfdir, "cli.conf"), "w") as f:
-    f.write("# test\nurl = %s/\ntoken_file = %s\n" % (URL, os.path.join(HOME, "tok")))
+    f.write("# test\nurl = %s/\ntoken_file = %s\n" % (URL, tokf))
+# the token file is read as custos-agentd reads its own: its owner's only
+for mode, why in ((0o644, "world-readable"), (0o640, "group-readable"),
+                  (0o602, "world-writable")):
+    os.chmod(tokf, mode)
+    rc, out, err = run("status", token=None, url=None)
+    t.ok(rc == 2 and "chmod 600" in err and V not in err + out,
+         "a %s token file (%04o) is refused, saying how to fix it" % (why, mode), err)
+os.chmod(tokf, 0o600)
 rc, out, err = run("status", token=None, url=None)
-t.ok(rc == 0 and "CRITICAL" in out, "cli.conf: url = and token_file =", err)
+t.ok(rc == 0 and "CRITICAL" in out, "cli.conf: url = and token_file = (mode 0600)", err)
+if os.geteuid() == 0:
+    os.chown(tokf, 65534, -1)
+    rc, out, err = run("status", token=None, url=None)
+    t.ok(rc == 2 and "chown" in err, "a token file another user owns is refused", err)
+    os.chown(tokf, 0, -1)
 with open(os.path.join(cfdir, "cli.conf"), "a") as f:
     f.write("colour = yes\n")
 rc, out, err = run("status", token=None, url=None)
 t.ok(rc == 2 and "colour" in err, "an unknown key in cli.conf: exit 2 naming it", err)
+# cli.conf is read whenever it exists (for ca_file); the environment wins
+with open(os.path.join(cfdir, "cli.conf"), "w") as f:
+    f.write("url = http://127.0.0.1:1\ntoken_file = %s\n" % tokf)
+rc, out, err = run("status")
+t.ok(rc == 0 and "CRITICAL" in out, "CUSTOS_URL and CUSTOS_TOKEN override cli.conf", err)
+os.unlink(os.path.join(cfdir, "cli.conf"))
 
 # an unreachable server, an unknown token
 rc, out, err = run("status", url="http://127.0.0.1:1")
 t.ok(rc == 1 and "127.0.0.1:1" in err, "an unreachable server: exit 1 saying so", err)
 rc, out, err = run("status", token="0" * 64)
 t.ok(rc == 1 and "unknown token (HTTP 401)" in err, "an unknown token: exit 1", err)
+
+# the URL: http(s) only, user:password never printed, plain http to
+# another host warned about
+for url in ("ftp://127.0.0.1/", "file:///etc/passwd", "127.0.0.1:%d" % env.server.port,
+            "gopher://127.0.0.1:%d" % env.server.port):
+    rc, out, err = run("status", url=url)
+    t.ok(rc == 2 and "http://" in err and "https://" in err,
+         "%s: refused, exit 2" % url, (rc, err))
+rc, out, err = run("status", url="http://alice:s3cretpw@127.0.0.1:1/")
+t.ok(rc == 1 and "127.0.0.1:1" in err and "s3cretpw" not in err + out and "alice" not in err,
+     "user:password@ in the URL: never printed, even in an error", err)
+rc, out, err = run("status", url="http://alice:s3cretpw@127.0.0.1:%d" % env.server.port)
+t.ok(rc == 0 and "s3cretpw" not in err + out, "and it works, printing none of it", err)
+rc, out, err = run("status", url="http://alice:s3cretpw@0.0.0.0:1")
+t.ok(rc == 1 and "warning" in err and "plain http" in err and "s3cretpw" not in err,
+     "plain http to another host than this one: a warning", err)
+for url in (URL, "http://localhost:%d" % env.server.port):
+    rc, out, err = run("status", url=url)
+    t.ok(rc == 0 and "warning" not in err, "no warning for %s" % url, err)
+
+# https with a private CA: --ca-file, CUSTOS_CA_FILE, ca_file in cli.conf
+from harness import Server  # noqa: E402
+key, crt = os.path.join(env.tmp, "k.pem"), os.path.join(env.tmp, "c.pem")
+subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                "-keyout", key, "-out", crt], capture_output=True, check=True)
+tls = Server(env.tmp, env.cluster, name="serverd-tls",
+             conf={"tls_cert": crt, "tls_key": key}).start(wait=False)
+TURL = "https://127.0.0.1:%d" % tls.port
+t.ok(wait_for(lambda: run("status", url=TURL, extra_env={"CUSTOS_CA_FILE": crt})[0] == 0, 30),
+     "CUSTOS_CA_FILE: the private CA verifies the server")
+rc, out, err = run("status", url=TURL)
+t.ok(rc == 1 and "certificate" in err.lower(), "without it: refused, saying why", err)
+rc, out, err = run("status", "--ca-file", crt, url=TURL)
+t.ok(rc == 0 and "CRITICAL" in out, "--ca-file FILE", err)
+with open(os.path.join(cfdir, "cli.conf"), "w") as f:
+    f.write("ca_file = %s\n" % crt)
+rc, out, err = run("status", url=TURL)
+t.ok(rc == 0 and "CRITICAL" in out, "ca_file = in cli.conf", err)
+rc, out, err = run("status", "--ca-file", os.path.join(env.tmp, "nosuch.pem"), url=TURL)
+t.ok(rc == 1, "--ca-file wins over cli.conf (a missing file: refused)", err)
+os.unlink(os.path.join(cfdir, "cli.conf"))
 t.done()
