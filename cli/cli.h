@@ -43,6 +43,7 @@ enum cli_opt_id {
 	O_PUSHOVER_DEVICE,      /* --pushover-device NAME */
 	O_WEBHOOK_URL,          /* --webhook-url URL */
 	O_NOTIFY_ON,            /* --notify-on KIND,... */
+	O_SINCE,                /* --since DURATION|TIME (backtest) */
 	O_COUNT
 };
 #define OPT(id) (1u << (id))
@@ -186,6 +187,7 @@ int cmd_events(const struct cli_args *a);
 int cmd_tokens(const struct cli_args *a);
 int cmd_tokens_create(const struct cli_args *a);
 int cmd_tokens_revoke(const struct cli_args *a);
+int cmd_backtest(const struct cli_args *a);
 
 /* ---- objects.c: show, create, edit, delete of each object ---------------------- */
 

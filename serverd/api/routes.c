@@ -33,6 +33,7 @@ const struct route routes[] = {
 	{ "DELETE", "/api/v1/checks/{id}",           api_checks_delete,    NEED_ADMIN,      BODY_JSON },
 	{ "GET",    "/api/v1/checks/{id}/history",   api_checks_history,   NEED_READ,       BODY_JSON },
 	{ "GET",    "/api/v1/checks/{id}/summary",   api_checks_summary,   NEED_READ,       BODY_JSON },
+	{ "POST",   "/api/v1/checks/{id}/backtest",  api_checks_backtest,  NEED_READ,       BODY_JSON },
 
 	{ "GET",    "/api/v1/status",                api_status,           NEED_READ,       BODY_JSON },
 
