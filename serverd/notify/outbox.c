@@ -21,13 +21,32 @@
  *        the row sent, failed, or pending again with a backoff - only if
  *        the lease is still its own (attempt_id), so a late outcome never
  *        overwrites a newer attempt.
- *   A row whose lease ran out with no outcome (its serverd died, or lost
- *   the database, mid-send) is in doubt: whoever claims it next marks that
+ *   A row left 'sending' with no outcome (its serverd died, or lost the
+ *   database, mid-send) is in doubt: whoever claims it next marks that
  *   attempt 'interrupted' (ok NULL) and sends again with n->resent set, and
  *   the message says so: email keeps its Message-ID and adds
  *   "X-Custos-Resent: yes", a Pushover title ends in " (resent)", a webhook
  *   keeps its Idempotency-Key and carries "resent": true. Every attempt is
  *   in the attempt log, the interrupted one included.
+ *
+ *   Taken over at once when its holder died. A lease names the serverd
+ *   instance that took it (holder.h: its advisory lock proves it lives).
+ *   A lease whose holder's lock is gone is claimable at once, not when it
+ *   runs out; the holder thread wakes the senders when it sees one. A live
+ *   but slow holder keeps its lease until it runs out.
+ *
+ *   In order per check, contact and channel. A row is not claimed while an
+ *   earlier row of its series (the check; the agent for agent events),
+ *   contact and channel is pending (new, or backing off after a failure)
+ *   or sending (in flight, or in doubt): a retry never lets a newer row
+ *   overtake, and two senders never take consecutive events of one series
+ *   at once (the later one waits on the earlier's open status, which every
+ *   snapshot sees until its outcome is committed). The sender that records
+ *   an outcome claims again at once, so the next row goes without a wake.
+ *   A PROBLEM (RENOTIFY, AGENT DOWN) whose check recovered (agent came up)
+ *   by the time it is sent carries n->resolved_since: its title says
+ *   " (resolved since)" (notify_format.c), never a bare PROBLEM after its
+ *   RECOVERY.
  *
  *   Channels never wait for each other. Each channel has its own threads
  *   and its own time limit; the lease is that limit plus LEASE_MARGIN_S:
@@ -133,7 +152,7 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	"  WHERE n.channel = $2"
 	"   AND ((n.status = 'pending' AND n.next_attempt_at <= now())"
 	"        OR (n.status = 'sending' AND (n.lease_until <= now()"
-	"            OR ($4::boolean AND n.holder IS NOT NULL"
+	"            OR ($4::boolean AND n.holder <> $5::int"
 	"                AND NOT EXISTS (SELECT 1 FROM live WHERE live.id = n.holder)))))"
 	"   AND NOT EXISTS (SELECT 1 FROM channel_pauses p WHERE p.channel = $2 AND p.until > now())"
 	"   AND" OPEN_BEFORE("n")
@@ -693,8 +712,9 @@ send_one(const struct channel *ch, long long *next_ms)
 			goto done;
 		}
 		if (PQntuples(u) == 0)
-			log_warn("notification %s: the lease ran out during the send and another"
-			    " attempt took it over; this outcome (%s) is recorded in the attempt log only",
+			log_warn("notification %s: the lease ran out (or this serverd lost its lock) during"
+			    " the send and another attempt took it over; this outcome (%s) is recorded in"
+			    " the attempt log only",
 			    id, status);
 		PQclear(u);
 	}

@@ -57,6 +57,8 @@ def in_flight(check_id, srv=None):
     rows = {ch: row(check_id, ch, srv=srv) for ch in ("email", "pushover")}
     t.eq([(rows[ch].get("status"), log_of(rows[ch])) for ch in ("email", "pushover")],
          [("sending", [(None, None)])] * 2, "both leased, the attempt recorded with no outcome")
+    t.ok(all(isinstance(rows[ch].get("holder"), int) for ch in rows),
+         "each lease names its holder (the serverd instance)", rows)
     return rows
 
 
