@@ -48,6 +48,14 @@ static const struct db_stmt q_register = { "holder_register",
 	" INSERT INTO serverd_instances (host, pid) VALUES ($1, $2::int) RETURNING id", 2 };
 
 /*
+ * Our row again, after a new session took the lock: an instance starting
+ * while PostgreSQL was coming back may have removed it as dead.
+ */
+static const struct db_stmt q_reinstate = { "holder_reinstate",
+	"INSERT INTO serverd_instances (id, host, pid) VALUES ($1::int, $2, $3::int)"
+	" ON CONFLICT (id) DO NOTHING", 3 };
+
+/*
  * The lock, and ($2: the grace has passed) whether a lease of a dead holder
  * waits: one round trip a tick. The lease index (status 'sending') keeps
  * the second part to the rows in flight.
@@ -85,6 +93,15 @@ holder_now(int *id)
 	return judge;
 }
 
+static void
+who_am_i(char *host, size_t hostlen, char *pid, size_t pidlen)
+{
+	if (gethostname(host, hostlen) != 0)
+		snprintf(host, hostlen, "unknown");
+	host[hostlen - 1] = '\0';
+	snprintf(pid, pidlen, "%ld", (long)getpid());
+}
+
 /* Registers this process; its id, or 0 when the database said no. */
 static int
 register_instance(PGconn *c)
@@ -95,10 +112,7 @@ register_instance(PGconn *c)
 	const char *es;
 	long long id = 0;
 
-	if (gethostname(host, sizeof(host)) != 0)
-		snprintf(host, sizeof(host), "unknown");
-	host[sizeof(host) - 1] = '\0';
-	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	who_am_i(host, sizeof(host), pid, sizeof(pid));
 	r = db_exec(c, &q_register, v);
 	if (db_ok(r, PGRES_TUPLES_OK) && PQntuples(r) == 1)
 		id = str_to_ll(PQgetvalue(r, 0, 0), 1, INT32_MAX, &es);
@@ -121,7 +135,7 @@ holder_tick(struct ticker *t)
 	PGresult *r;
 	char idt[24];
 	const char *v[2];
-	int id, judge, dead = 0;
+	int id, judge, dead = 0, first = 0;
 	int64_t since;
 
 	(void)t;
@@ -136,9 +150,12 @@ holder_tick(struct ticker *t)
 		set_state(id, 0);
 		return;
 	}
-	if (id == 0 && (id = register_instance(c)) == 0) {
-		set_state(0, 0);
-		return;
+	if (id == 0) {
+		if ((id = register_instance(c)) == 0) {
+			set_state(0, 0);
+			return;
+		}
+		first = 1;
 	}
 	judge = since && mono_now_ms() - since >= HOLDER_GRACE_MS;
 	snprintf(idt, sizeof(idt), "%d", id);
@@ -161,6 +178,16 @@ holder_tick(struct ticker *t)
 	case '2':   /* a new session: taken now; the grace starts again */
 		if (db_cmd(c, HOLDER_KEEPALIVES) < 0)
 			log_warn("holder: cannot set TCP keepalives: %s", PQerrorMessage(c));
+		if (!first) {   /* not just registered: our row may be gone */
+			char host[256], pid[24];
+			const char *w[3] = { idt, host, pid };
+			PGresult *q;
+			who_am_i(host, sizeof(host), pid, sizeof(pid));
+			q = db_exec(c, &q_reinstate, w);
+			if (!db_ok(q, PGRES_COMMAND_OK))
+				log_warn("holder: instance %d: %s", id, PQerrorMessage(c));
+			PQclear(q);
+		}
 		log_info("holder: instance %d holds its lock%s", id, since ? " again" : "");
 		since = mono_now_ms();
 		break;

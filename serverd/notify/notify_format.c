@@ -125,7 +125,8 @@ notice_body(const struct notice *n, struct buf *out)
 	buf_init(&t, 4096);
 	notice_title(n, &t);
 	buf_addf(out, "%s%s\n\n", t.ptr ? t.ptr : "",
-	    ev_kind_parse(n->kind) == EV_RENOTIFY ? " (reminder: still unresolved)" : "");
+	    ev_kind_parse(n->kind) == EV_RENOTIFY && !(n->resolved_since && *n->resolved_since) ?
+	    " (reminder: still unresolved)" : "");
 	buf_free(&t);
 
 	line(out, "Resolved:", n->resolved_since);

@@ -12,10 +12,13 @@ notifications of one check to one contact on one channel go in event order
     waits; the PROBLEM is resent marked " (resolved since)" and goes first;
     never a bare PROBLEM after its RECOVERY;
   - the relay answering 451: the PROBLEM mail backs off, its RECOVERY does
-    not overtake it, and the late PROBLEM says it was resolved since.
+    not overtake it, and the late PROBLEM says it was resolved since;
+  - a PostgreSQL restart with a page in flight: every lock is gone for a
+    moment, and still nobody takes the live holder's lease over.
 Every window is held open by the test (the sink, the stand-in, a 451), not
 waited out."""
 import datetime
+import signal
 import time
 
 from alertlib import AlertEnv
@@ -192,6 +195,49 @@ t.eq(subjects("delta"), ["[custos] PROBLEM web01/delta is CRITICAL (resolved sin
 ms = [m for m in e.sink.messages() if "web01/delta " in m["subject"]]
 t.ok(ms and b"X-Custos-Resent" not in e.sink.raw(ms[0]), "... but not as a resend: it was never in doubt")
 t.eq(titles("delta"), ["PROBLEM web01/delta is CRITICAL", "RECOVERY web01/delta is OK"], "pages in order")
+
+# ---- a PostgreSQL restart does not make a live holder look dead -----------------------------
+# Every advisory lock goes with the restart, the live holders' too; each
+# serverd takes its own again on reconnecting, and none judges another dead
+# before it has held its own for the grace (HOLDER_GRACE_MS, 2 s). The test
+# makes the holder the slow one to come back: it is stopped (SIGSTOP) across
+# the restart and let go only once the other serverd holds its lock again.
+# The page in flight stays with its live holder, and is resent (marked) only
+# when its lease runs out: its holder could not record the outcome over the
+# connection the restart broke.
+e.po.hold()
+x = e.check("echo")
+e.post(x, 2, "echo down")
+t.ok(wait_for(lambda: e.po.held() >= 1, 10), "the page is in flight (held by the stand-in)")
+p0 = row(x, "pushover")
+t.ok(p0.get("status") == "sending" and isinstance(p0.get("holder"), int),
+     "leased by the first serverd (the only one running)", p0)
+s2.start()
+
+
+def live():
+    try:
+        return int(e.cluster.psql("SELECT count(*) FROM serverd_live()")[0][0])
+    except Exception:
+        return -1
+
+
+t.ok(wait_for(lambda: live() == 2, 10), "both serverd hold their locks")
+e.server.proc.send_signal(signal.SIGSTOP)
+e.cluster.stop()
+e.cluster.start()
+t.ok(wait_for(lambda: live() == 1, 15), "after the restart the second serverd holds its lock again")
+e.server.proc.send_signal(signal.SIGCONT)
+t.ok(wait_for(lambda: live() == 2, 10), "... and the first, let go, holds its own again")
+time.sleep(3)                   # past the grace and a few looks for dead holders
+t.eq((log_of(wait_for(lambda: row(x, "pushover", srv=s2), 10) or {}), e.po.held()), ([(None, None)], 1),
+     "no takeover: the lease stays with its live holder, the page is not sent twice")
+e.po.release()
+t.ok(wait_for(lambda: row(x, "pushover").get("status") == "sent", 60),
+     "after the lease ran out the page is resent", row(x, "pushover"))
+t.eq((log_of(row(x, "pushover")), titles("echo")),
+     ([(None, "interrupted"), (True, None)], ["PROBLEM web01/echo is CRITICAL (resent)"]), "marked")
+s2.stop()
 
 # ---- never a bare PROBLEM after its RECOVERY, on any channel --------------------------------
 def bare_after_recovery(seq):
