@@ -58,13 +58,16 @@ static const struct db_stmt q_reinstate = { "holder_reinstate",
 /*
  * The lock, and ($2: the grace has passed) whether a lease of a dead holder
  * waits: one round trip a tick. The lease index (status 'sending') keeps
- * the second part to the rows in flight.
+ * the second part to the rows in flight; a paused channel's rows wait for
+ * its pause to end and need no wake meanwhile.
  */
 static const struct db_stmt q_hold = { "holder_hold",
 	"SELECT serverd_hold($1::int),"
 	" CASE WHEN $2::boolean THEN EXISTS (SELECT 1 FROM notifications n"
 	"   WHERE n.status = 'sending' AND n.lease_until > now() AND n.holder IS NOT NULL"
-	"    AND n.holder <> $1::int AND n.holder NOT IN (SELECT serverd_live()))"
+	"    AND n.holder <> $1::int AND n.holder NOT IN (SELECT serverd_live())"
+	"    AND NOT EXISTS (SELECT 1 FROM channel_pauses p"
+	"                    WHERE p.channel = n.channel AND p.until > now()))"
 	"  ELSE false END", 2 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
