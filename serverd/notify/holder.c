@@ -21,6 +21,7 @@
 #include "holder.h"
 #include "db.h"
 #include "log.h"
+#include "serverd.h"
 #include "strnum.h"
 #include "ticker.h"
 #include "timeutil.h"
@@ -84,16 +85,23 @@ set_state(int id, int64_t since)
 	pthread_mutex_unlock(&mu);
 }
 
+/* 1 when a lock held since since (monotonic ms; 0: not held) is past the grace. */
+static int
+past_grace(int64_t since)
+{
+	return since && mono_now_ms() - since >= (int64_t)CONF_VALUE(takeover_grace_s) * 1000;
+}
+
 int
 holder_now(int *id)
 {
-	int judge;
+	int64_t since;
 
 	pthread_mutex_lock(&mu);
 	*id = held_since_ms ? my_id : 0;
-	judge = held_since_ms && mono_now_ms() - held_since_ms >= HOLDER_GRACE_MS;
+	since = held_since_ms;
 	pthread_mutex_unlock(&mu);
-	return judge;
+	return past_grace(since);
 }
 
 static void
@@ -160,7 +168,7 @@ holder_tick(struct ticker *t)
 		}
 		first = 1;
 	}
-	judge = since && mono_now_ms() - since >= HOLDER_GRACE_MS;
+	judge = past_grace(since);
 	snprintf(idt, sizeof(idt), "%d", id);
 	v[0] = idt;
 	v[1] = judge ? "true" : "false";

@@ -13,14 +13,14 @@
 #define CUSTOS_HOLDER_H
 
 /*
- * How long this instance must have held its lock without a break before it
- * judges another instance dead. After a PostgreSQL restart or failover
- * every lock is gone at once; each instance takes its own again within
- * about HOLDER_TICK_MS of getting its connection back, so one that has held
- * its own for this long (and so has seen the server up that long) does not
- * mistake a live but not yet reconnected instance for a dead one.
+ * The grace: how long this instance must have held its lock without a
+ * break before it judges another instance dead (takeover_grace_s, 2 s by
+ * default). After a PostgreSQL restart or failover every lock is gone at
+ * once; each instance takes its own again within about HOLDER_TICK_MS of
+ * getting its connection back, so one that has held its own for the grace
+ * (and so has seen the server up that long) does not mistake a live but
+ * not yet reconnected instance for a dead one.
  */
-#define HOLDER_GRACE_MS 2000
 #define HOLDER_TICK_MS 500      /* the lock is checked (and taken again) this often */
 
 /*
@@ -38,7 +38,7 @@ void holder_stop(void);
 /*
  * *id: this instance's id while it holds its lock, else 0 (a lease taken
  * then names no holder and ends only when it runs out). Returns 1 when the
- * lock has been held for HOLDER_GRACE_MS: only then may leases of holders
+ * lock has been held for the grace: only then may leases of holders
  * whose lock is gone be taken over. Safe from any thread.
  */
 int holder_now(int *id);
