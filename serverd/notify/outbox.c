@@ -131,13 +131,14 @@ static int nsenders, listener_started, holder_started;
  * lock for the grace (holder.h) - with a holder whose lock is gone (that
  * serverd died). A row waits while an earlier one of the same check (of
  * the same agent, for agent events), contact and channel is still pending
- * or sending (the same series: the order rule, see the top of this
- * file). The attempt before, when in doubt, becomes 'interrupted'; a new attempt is recorded
- * with no outcome yet; the row is 'sending' until now() + $3 s, held by $5
- * (NULL when this instance does not hold its lock). Returns what the
- * channels need, whether the row was in doubt, the attempt's id, whether
- * this send is a resend, and when the problem it tells of was resolved
- * since (the first RECOVERY of its check, AGENT UP of its agent, after it).
+ * or sending (the same series: the order rule, see the top of this file).
+ * The attempt before, when in doubt, becomes 'interrupted'; a new attempt
+ * is recorded with no outcome yet; the row is 'sending' until now() + $3 s,
+ * held by $5 (NULL when this instance does not hold its lock). Returns
+ * what the channels need, whether the row was in doubt, the attempt's id,
+ * whether this send is a resend, and when the problem it tells of was
+ * resolved since (the first RECOVERY of its check, AGENT UP of its agent,
+ * after it).
  */
 #define OPEN_BEFORE(n) \
 	" NOT EXISTS (SELECT 1 FROM notifications p WHERE p.status IN ('pending', 'sending')" \
