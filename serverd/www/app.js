@@ -356,8 +356,9 @@ function onEvent(e) {
     if (S.events.length > 500) S.events.length = 500;
     renderEvents();
   }
-  if (S.view === "events" && eventPasses(e) && !S.eventsQuery.to) {
+  if (S.view === "events" && eventPasses(e) && !S.eventsQuery.to && (!S.eventsQuery.kind || e.kind === S.eventsQuery.kind)) {
     S.events.unshift(e);
+    S.eventsBuf.unshift(e);
     renderEvents();
   }
 }
@@ -796,6 +797,7 @@ function syncFilterControls() {
 }
 
 function sortHead(key, label, cls) {
+  if (isWall()) return h("th", { class: cls || null }, label);
   return h("th", { "data-sort": key, class: cls || null },
     h("button", { type: "button", class: "sort", onclick: () => {
       const cur = qget("sort") || "state";
@@ -1478,20 +1480,21 @@ async function eventsPage(first) {
   let before = S.eventsBefore;
   const kind = q.kind ? "&kind=" + encodeURIComponent(q.kind) : "";
   let windows = 0;
-  while (S.events.length < want && before > 0 && windows < 40) {
+  while (S.eventsBuf.length < want && before > 0 && windows < 40) {
     const from = Math.max(0, before - 1000);
     const j = await api("GET", "/api/v1/events?since_id=" + from + "&limit=1000" + kind);
     const got = j.items.filter((e) => e.id <= before).reverse();
-    for (const e of got) if (eventPasses(e)) S.events.push(e);
+    for (const e of got) if (eventPasses(e)) S.eventsBuf.push(e);
     before = from;
     windows++;
     if (q.from && got.length && Date.parse(got[got.length - 1].created_at) < q.from) { before = 0; break; }
   }
   S.eventsBefore = before;
+  S.events = S.eventsBuf.slice(0, want);
   renderEvents();
-  const older = $("#events-older");
-  older.hidden = before <= 0;
-  $("#events-n").textContent = fmtNum(S.events.length) + " events" + (before > 0 ? "" : " (all history searched)");
+  const more = before > 0 || S.eventsBuf.length > S.events.length;
+  $("#events-older").hidden = !more;
+  $("#events-n").textContent = fmtNum(S.events.length) + " events shown" + (more ? "" : " (all history searched)");
   if (first) ready("events");
 }
 
@@ -1525,6 +1528,7 @@ async function loadEvents() {
     from: f ? new Date(f).getTime() : 0, to: t ? new Date(t).getTime() : 0 };
   const st = await api("GET", "/api/v1/status");
   S.events = [];
+  S.eventsBuf = [];
   S.eventsBefore = st.last_event_id;
   await eventsPage(true);
 }
