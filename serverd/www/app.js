@@ -453,10 +453,17 @@ function allRows() {
   return out;
 }
 
+// the overview's filters, read from the URL once per render (not per row)
+function filters() {
+  const q = new URLSearchParams(location.search);
+  return { ack: q.get("ack") || "", dt: q.get("dt") || "", flap: q.get("flap") || "",
+    state: (q.get("state") || "").split(",").filter(Boolean) };
+}
+
 // every filter but the state's: the counts are counted after these
-function passesBase(c) {
+function passesBase(c, f) {
   const s = c.state || {};
-  const ack = qget("ack"), dt = qget("dt"), flap = qget("flap");
+  const { ack, dt, flap } = f;
   if (ack === "yes" && !s.acknowledged) return false;
   if (ack === "no" && s.acknowledged) return false;
   if (dt === "yes" && !inDowntime(c)) return false;
@@ -465,10 +472,9 @@ function passesBase(c) {
   return matches(c.agent_name, c.name, s.output);
 }
 
-function passesState(c) {
-  const want = qget("state");
-  if (!want) return true;
-  const set = want.split(",");
+function passesState(c, f) {
+  const set = f.state;
+  if (!set.length) return true;
   return set.includes(rowState(c)) || (set.includes("DOWN") && agentDown(c));
 }
 
@@ -480,14 +486,15 @@ const SORTS = {
 };
 
 function sortedProblems() {
-  const base = allRows().filter(passesBase);
-  const list = base.filter(passesState);
+  const f = filters();
+  const base = allRows().filter((c) => passesBase(c, f));
+  const list = base.filter((c) => passesState(c, f));
   const since = new Map(list.map((c) => [c.id, Date.parse(c.state && c.state.since) || 0]));
   const by = SORTS[qget("sort")];
   const dir = qget("dir") === "desc" ? -1 : 1;
   list.sort((a, b) => (by ? dir * by(a, b) || a.id - b.id
     : (SEV[rowState(a)] ?? 3) - (SEV[rowState(b)] ?? 3)
-    || (a.state.acknowledged ? 1 : 0) - (b.state.acknowledged ? 1 : 0)
+    || (a.state && a.state.acknowledged ? 1 : 0) - (b.state && b.state.acknowledged ? 1 : 0)
     || since.get(a.id) - since.get(b.id)
     || a.id - b.id));
   return { list, base };
@@ -588,7 +595,7 @@ function renderProblems(changedId) {
 // aside), so each equals the rows of its state on screen
 function renderCounts(base) {
   if (!S.status) return;
-  if (!base) base = allRows().filter(passesBase);
+  if (!base) { const f = filters(); base = allRows().filter((c) => passesBase(c, f)); }
   const n = { CRITICAL: 0, WARNING: 0, UNKNOWN: 0 };
   let unhandled = 0;
   for (const c of base) {
