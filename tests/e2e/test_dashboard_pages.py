@@ -192,6 +192,23 @@ wait.until(lambda d: css("#main[data-ready=overview]"))
 t.ok(set(drv.execute_script(ROWSTATES)) == {"CRITICAL"} and
      css('#counts a[data-count="CRITICAL"].on'), "the bookmarked URL opens the same view")
 
+# hosts: every agent, its worst state and counts, since when; sortable
+drv.get(base + "/?view=hosts")
+wait.until(lambda d: css("#main[data-ready=hosts]"))
+HOSTS = ("return [...document.querySelectorAll('#hosts-table tbody tr')].map((r) => "
+         "[...r.cells].map((c) => c.innerText))")
+rows = {r[0]: r for r in drv.execute_script(HOSTS)}
+t.ok(rows.get("web01", [])[1:7] == ["UP", "CRITICAL", "2", "1", "0", "1"],
+     "web01: up, worst CRITICAL, 2 critical, 1 warning, 0 unknown, 1 OK", rows.get("web01"))
+t.ok(rows.get("db01", [])[1:3] == ["DOWN", "UNKNOWN"] and rows["db01"][7].startswith("down for"),
+     "db01: DOWN, its checks UNKNOWN, down for ...", rows.get("db01"))
+t.eq(list(rows)[0], "db01", "worst first by default")
+wait.until(lambda d: css('#hosts-table th[data-sort="name"] button')[0].click() or True)
+wait_true(lambda: [r[0] for r in drv.execute_script(HOSTS)] == ["db01", "web01"] and "hsort=name" in drv.current_url,
+          "a click on Agent sorts by name, kept in the URL")
+wait.until(lambda d: css('#hosts-table th[data-sort="name"] button')[0].click() or True)
+wait_true(lambda: [r[0] for r in drv.execute_script(HOSTS)] == ["web01", "db01"], "a second click reverses it")
+
 # events: a SOFT to HARD change says so
 drv.get(base + "/?view=events")
 wait.until(lambda d: css("#main[data-ready=events]"))
