@@ -1117,7 +1117,7 @@ function thresholdWords(c, v) {
     const lo = a === "~" || a === "" ? null : a, hi = b === "" || b === undefined ? null : b;
     if (inside) return "inside " + (lo ?? "−∞") + "…" + (hi ?? "∞");
     if (lo !== null && hi !== null && lo !== "0") return "outside " + lo + "…" + hi;
-    if (hi !== null && (lo === null || lo === "0")) return "above " + hi + (lo === "0" ? " (or below 0)" : "");
+    if (hi !== null && (lo === null || lo === "0")) return "above " + hi;
     if (lo !== null) return "below " + lo;
     return r;
   };

@@ -201,7 +201,10 @@ export function drawChart(box, items, opt) {
       document.createElement("br"),
       "avg " + fmtValue(best.avg) + " · min " + fmtValue(best.min) + " · max " + fmtValue(best.max)
         + " · " + best.count + (best.count === 1 ? " result" : " results"));
-    tip.style.left = Math.min(W - 200, Math.max(0, bx + 8)) + "px";
+    // beside the rule, on the side with room (in the box's own pixels)
+    const scale = svg.getBoundingClientRect().width / W || 1;
+    if (bx > W / 2) { tip.style.left = ""; tip.style.right = ((W - bx) * scale + 8) + "px"; }
+    else { tip.style.right = ""; tip.style.left = (bx * scale + 8) + "px"; }
     if (dragX !== null) {
       sel.setAttribute("x", Math.min(dragX, x).toFixed(1));
       sel.setAttribute("width", Math.abs(x - dragX).toFixed(1));

@@ -32,7 +32,7 @@ V = env.api("POST", "/api/v1/tokens", A, {"name": "viewer", "role": "viewer"})[1
 base = "http://127.0.0.1:%d" % env.server.port
 HOSTILE = '<img src=x onerror="window.__xss=1">'
 
-aid, atok = env.make_agent("web01")
+aid, atok = env.make_agent("web01", interval_s=86400)   # stays up however slow the run
 st, _, _ = env.api("PUT", "/api/v1/agent/self/checkout", atok, {
     "started_at": datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"), "duration_ms": 12,
     "results": 3, "version": "0.1.0", "facts": {
