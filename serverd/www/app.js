@@ -322,7 +322,15 @@ function onCheck(c) {
     else if (c.enabled && agentDown(c)) S.downChecks.set(c.id, c);
     if (isProblem || had) renderProblems(c.id);
     scheduleRefresh();
-  } else if (S.view === "check" && S.viewId === c.id) {
+    return;
+  }
+  // elsewhere the header's counts follow too
+  if (S.status) {
+    const st = c.state && c.state.status;
+    if (c.enabled && st && st !== "OK") S.problems.set(c.id, c); else S.problems.delete(c.id);
+    renderCounts();
+  }
+  if (S.view === "check" && S.viewId === c.id) {
     c.agent_name = S.check ? S.check.agent_name : c.agent_name;
     renderCheckState(c);
   } else if (S.view === "agent" && S.viewId === c.agent_id) {
@@ -616,7 +624,10 @@ function renderCounts(base) {
     href: "#", "data-count": k, class: on(k) ? "on" : null, title: "filter: " + label,
     onclick: (e) => {
       e.preventDefault();
-      if (!["overview", "wall"].includes(S.view)) { nav("/"); return; }
+      if (!["overview", "wall"].includes(S.view)) {
+        nav(k === "unacked" ? "/?ack=no&dt=no" : "/?state=" + (k === "down" ? "DOWN" : k));
+        return;
+      }
       if (k === "unacked") qset(on(k) ? { ack: "", dt: "" } : { ack: "no", dt: "no" });
       else qset({ state: on(k) ? "" : (k === "down" ? "DOWN" : k) });
       syncFilterControls();
@@ -904,6 +915,8 @@ const WORST = ["CRITICAL", "UNKNOWN", "WARNING", "PENDING", "OK"];
 async function loadHosts() {
   const [st] = await Promise.all([api("GET", "/api/v1/status"), loadAgents(), loadAgentSince()]);
   S.status = st;
+  S.problems = new Map(st.problems.map((c) => [c.id, c]));
+  renderCounts();
   const zero = () => new Map([...S.agents.keys()].map((id) => [id, { CRITICAL: 0, WARNING: 0, UNKNOWN: 0, OK: 0, PENDING: 0 }]));
   const quick = zero();
   for (const c of st.problems) {
@@ -1579,7 +1592,21 @@ async function route() {
   S.sel = -1;
   delete main().dataset.ready;
   document.body.classList.toggle("wall", isOverviewRoute() && qget("wall") === "1");
-  if (!isOverviewRoute()) S.prefetch = null;
+  if (!isOverviewRoute()) {
+    S.prefetch = null;
+    // the header's counts on every page: from the last /status, or a fresh one
+    if (S.status) renderCounts();
+    else {
+      // with the agents: a DOWN agent's checks count as UNKNOWN here too
+      Promise.all([api("GET", "/api/v1/status"), S.agentsLoaded ? null : loadAgents()]).then(([st]) => {
+        if (S.status) return;
+        S.status = st;
+        S.clockOffset = Date.parse(st.server_time) - Date.now();
+        S.problems = new Map(st.problems.map((c) => [c.id, c]));
+        renderCounts();
+      }, () => {});
+    }
+  }
   $("#filter").value = qget("q");
   S.filter = qget("q").trim();
   for (const a of document.querySelectorAll("#bar .views a[data-view]")) {

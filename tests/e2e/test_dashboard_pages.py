@@ -226,6 +226,9 @@ t.ok("eth0: 10.0.0.5/24, fe80::1/64" in facts and "8.0 GiB" in facts and HOSTILE
 # the chart: local-time axis, a value on hover
 drv.get(base + "/checks/%d" % load)
 wait.until(lambda d: css("#main[data-ready=check]"))
+wait_true(lambda: css('#counts a[data-count="CRITICAL"] b') and
+          int(css('#counts a[data-count="CRITICAL"] b')[0].text) == c["CRITICAL"][0] + 1,
+          "a check page, opened by its address, shows the header's counts too")
 css('#chart-ranges button[data-range="1h"]')[0].click()
 wait_true(lambda: css("svg.chart")[0].get_attribute("data-by") == "minute", "1 h: by minute")
 ticks = [(e.get_attribute("data-t"), e.text) for e in css("svg.chart g.xtick")]
