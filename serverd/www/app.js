@@ -1568,18 +1568,48 @@ async function loadEvents() {
   await eventsPage(true);
 }
 
-async function renderNotificationsView() {
-  S.view = "notifications";
-  const j = await api("GET", "/api/v1/notifications?limit=200");
-  put(main(), h("h1", {}, "Notifications"), h("table", { id: "notifications" }, h("thead", {}, h("tr", {},
-    h("th", {}, "Created"), h("th", {}, "Kind"), h("th", {}, "Agent/check"), h("th", { class: "hide-s" }, "Channel"), h("th", { class: "hide-s" }, "Contact"),
-    h("th", {}, "Status"), h("th", { class: "hide-s" }, "Attempts"), h("th", { class: "hide-s" }, "Last error"))),
-  h("tbody", {}, j.items.filter((n) => matches(n.agent, n.check, n.contact, n.channel, n.status)).map((n) => h("tr", {},
+// the delivery log, newest first: the API's own filters (status, channel)
+// and its cursor to page back; the text box narrows what is shown
+function notificationRow(n) {
+  return h("tr", { "data-notification-id": n.id },
     h("td", { title: absTime(n.created_at) }, localTime(n.created_at)), h("td", {}, str(n.kind)),
     h("td", {}, n.check_id ? h("a", { href: "/checks/" + n.check_id, "data-nav": true }, str(n.agent) + "/" + str(n.check)) : str(n.agent)),
     h("td", { class: "hide-s" }, str(n.channel)), h("td", { class: "hide-s" }, str(n.contact, "—")), h("td", {}, str(n.status)),
     h("td", { class: "hide-s" }, str(n.attempts, "0")),
-    h("td", { class: "out hide-s" }, str(n.last_error)))))));
+    h("td", { class: "out hide-s" }, str(n.last_error)));
+}
+
+async function notificationsPage(tbody, more) {
+  const q = "/api/v1/notifications?limit=200" + (qget("status") ? "&status=" + encodeURIComponent(qget("status")) : "")
+    + (qget("channel") ? "&channel=" + encodeURIComponent(qget("channel")) : "")
+    + (S.notesCursor ? "&cursor=" + encodeURIComponent(S.notesCursor) : "");
+  const j = await api("GET", q);
+  tbody.append(...j.items.filter((n) => matches(n.agent, n.check, n.contact, n.channel, n.status, n.last_error)).map(notificationRow));
+  S.notesCursor = j.next;
+  more.hidden = !j.next;
+}
+
+async function renderNotificationsView() {
+  S.view = "notifications";
+  S.notesCursor = null;
+  const sel = (id, key, opts) => {
+    const e = h("select", { id, onchange: () => { qset({ [key]: e.value }); route(); } },
+      opts.map((v) => h("option", { value: v }, v || "any")));
+    e.value = qget(key);
+    return e;
+  };
+  const tbody = h("tbody", {});
+  const more = h("button", { type: "button", id: "notes-older", hidden: true }, "Older notifications");
+  more.addEventListener("click", () => notificationsPage(tbody, more).catch((x) => { more.after(h("span", { class: "error" }, " " + x.message)); }));
+  put(main(), h("h1", {}, "Notifications"),
+    h("form", { class: "filters", onsubmit: (e) => e.preventDefault() },
+      h("label", {}, "Status ", sel("nf-status", "status", ["", "pending", "sent", "failed"])), " ",
+      h("label", {}, "Channel ", sel("nf-channel", "channel", ["", "email", "pushover", "webhook"]))),
+    h("table", { id: "notifications" }, h("thead", {}, h("tr", {},
+      h("th", {}, "Created"), h("th", {}, "Kind"), h("th", {}, "Agent/check"), h("th", { class: "hide-s" }, "Channel"), h("th", { class: "hide-s" }, "Contact"),
+      h("th", {}, "Status"), h("th", { class: "hide-s" }, "Attempts"), h("th", { class: "hide-s" }, "Last error"))), tbody),
+    more);
+  await notificationsPage(tbody, more);
 }
 
 // ---- routing and keys --------------------------------------------------------------------
@@ -1678,7 +1708,10 @@ $("#filter").addEventListener("input", (e) => {
     clearTimeout(S.evTimer);
     S.evTimer = setTimeout(() => loadEvents().catch(() => {}), 300);
   } else if (S.view === "downtimes") loadDowntimeList().catch(() => {});
-  else renderEvents();
+  else if (S.view === "notifications") {
+    clearTimeout(S.evTimer);
+    S.evTimer = setTimeout(() => route(), 300);
+  } else renderEvents();
 });
 
 // ---- start ---------------------------------------------------------------------------------

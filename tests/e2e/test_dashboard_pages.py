@@ -264,4 +264,11 @@ wait_true(lambda: css("#chart-unzoom") and css("#chart-unzoom")[0].is_displayed(
           "a drag across the chart zooms (and offers to reset)")
 t.ok(css("#check-avail .av")[0].text.endswith("24 h"), "availability 24 h / 7 d / 30 d is shown",
      css("#check-avail")[0].text)
+drv.get(base + "/?view=notifications&status=failed&channel=email")
+wait.until(lambda d: css("#main[data-ready=notifications]"))
+t.ok(css("#nf-status")[0].get_attribute("value") == "failed" and
+     css("#nf-channel")[0].get_attribute("value") == "email", "the notifications' filters come from the URL")
+res = drv.execute_script("return performance.getEntriesByType('resource').map((e) => e.name)")
+t.ok(any("/api/v1/notifications?limit=200&status=failed&channel=email" in r for r in res),
+     "and go to the API", [r for r in res if "notifications" in r])
 t.done()
