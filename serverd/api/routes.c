@@ -65,6 +65,8 @@ const struct route routes[] = {
 	{ "GET",    "/checks/{id}",                  www_page,             NEED_NONE,       BODY_JSON },
 	{ "GET",    "/agents/{id}",                  www_page,             NEED_NONE,       BODY_JSON },
 	{ "GET",    "/ui/app.js",                    www_file,             NEED_NONE,       BODY_JSON },
+	{ "GET",    "/ui/chart.js",                  www_file,             NEED_NONE,       BODY_JSON },
+	{ "GET",    "/ui/stream-worker.js",          www_file,             NEED_NONE,       BODY_JSON },
 	{ "GET",    "/ui/style.css",                 www_file,             NEED_NONE,       BODY_JSON },
 	{ "GET",    "/ui/favicon.svg",               www_file,             NEED_NONE,       BODY_JSON },
 
