@@ -6,6 +6,7 @@
  *   (run every check; one /proc scan serves all process checks)
  *   POST /api/v1/check_history        spooled results first, then this run's
  *   PUT  /api/v1/agent/self/checkout  ends the run, facts when they changed
+ *   POST /api/v1/agent/self/heartbeats/NAME  heartbeat reports --wrap spooled
  *
  * When the server cannot be reached (or answers 5xx) the cycle still runs
  * the checks it last knew (kept in memory, and in state_dir/checks.json so a
@@ -640,8 +641,13 @@ agent_cycle(struct agent *a)
 	json_decref(results);
 	rc = deliver(a, &l, online, &delivered);
 	lines_free(&l);
-	if (online)
+	if (online) {
+		int away;
+
 		checkout(a, started, t0, nnew);
+		/* what --wrap could not send (the server was away) goes with the agent's run */
+		hb_spool_flush(&a->cl, a->cf.state_dir, (size_t)-1, -1, &away);
+	}
 	if (a->once)
 		warn_cron_period(a, started);   /* with the interval_s of the checkout */
 	if (a->once && a->env.samples &&

@@ -47,6 +47,7 @@ enum cli_opt_id {
 	O_TZ,                   /* --tz ZONE */
 	O_PASSWORD_STDIN,       /* --password-stdin */
 	O_NO_PASSWORD,          /* --no-password */
+	O_SINCE,                /* --since DURATION|TIME (backtest) */
 	O_COUNT
 };
 #define OPT(id) (1u << (id))
@@ -190,6 +191,7 @@ int cmd_events(const struct cli_args *a);
 int cmd_tokens(const struct cli_args *a);
 int cmd_tokens_create(const struct cli_args *a);
 int cmd_tokens_revoke(const struct cli_args *a);
+int cmd_backtest(const struct cli_args *a);
 
 /* ---- objects.c: show, create, edit, delete of each object ---------------------- */
 

@@ -234,6 +234,75 @@ cmd_unack(const struct cli_args *a)
 }
 
 /*
+ * backtest AGENT/CHECK: what other thresholds would have caused (POST
+ * .../backtest): "with warning 80: 14 pages in 30 days instead of 3". An
+ * option not given keeps the check's current value (the server's rule).
+ */
+int
+cmd_backtest(const struct cli_args *a)
+{
+	static const struct { enum cli_opt_id id; const char *key, *shown; } opt[] = {
+		{ O_WARNING, "warning", "warning" },
+		{ O_CRITICAL, "critical", "critical" },
+		{ O_ATTEMPTS, "max_attempts", "max attempts" },
+		{ O_SINCE, "since", NULL },
+	};
+	const char *spec = a->argv[0], *check;
+	char agent[256], path[64], with[300] = "", span[32];
+	long long aid, id, d;
+	int64_t since, until;
+	json_t *body, *out, *p, *c;
+	size_t k, w = 0;
+	int rc;
+
+	if (split_check(spec, agent, &check) < 0)
+		return usage("backtest: expected AGENT/CHECK, got \"%s\"", spec);
+	if (!a->val[O_WARNING] && !a->val[O_CRITICAL] && !a->val[O_ATTEMPTS] && !a->val[O_SINCE])
+		return usage("backtest needs at least one of --warning, --critical, "
+		    "--max-attempts, --since");
+	if ((rc = check_id(agent, check, &aid, &id)) != 0)
+		return rc;
+	body = json_object();
+	for (k = 0; k < sizeof(opt) / sizeof(opt[0]); k++) {
+		const char *v = a->val[opt[k].id];
+
+		if (v == NULL)
+			continue;
+		json_object_set_new(body, opt[k].key, opt[k].id == O_ATTEMPTS ?
+		    json_integer(a->num[O_ATTEMPTS]) : json_string(v));
+		if (opt[k].shown && w < sizeof(with))
+			w += (size_t)snprintf(with + w, sizeof(with) - w, "%s %s %s",
+			    w ? "," : " with", opt[k].shown, v);
+	}
+	snprintf(path, sizeof(path), "/api/v1/checks/%lld/backtest", id);
+	rc = http_request("POST", path, body, &out);
+	json_decref(body);
+	if (rc || opt_json)
+		return rc ? rc : print_done(out, "");
+	p = json_object_get(out, "proposed");
+	c = json_object_get(out, "current");
+	if (rfc3339_parse(jstr(out, "since", ""), &since) < 0 ||
+	    rfc3339_parse(jstr(out, "until", ""), &until) < 0)
+		since = until = 0;
+	d = (long long)(until - since);
+	if (d >= 86400LL * 1000000)
+		snprintf(span, sizeof(span), "%lld days", (d + 43200000000LL) / 86400000000LL);
+	else
+		snprintf(span, sizeof(span), "%lld hours", (d + 1800000000LL) / 3600000000LL);
+	printf("%s%s: %lld pages in %s instead of %lld (HARD problems %lld instead of %lld, "
+	    "flapping %lld instead of %lld; %lld results)\n", spec, *with ? with : " as now",
+	    (long long)json_integer_value(json_object_get(p, "notifications")), span,
+	    (long long)json_integer_value(json_object_get(c, "notifications")),
+	    (long long)json_integer_value(json_object_get(p, "hard_problems")),
+	    (long long)json_integer_value(json_object_get(c, "hard_problems")),
+	    (long long)json_integer_value(json_object_get(p, "flaps")),
+	    (long long)json_integer_value(json_object_get(c, "flaps")),
+	    (long long)json_integer_value(json_object_get(out, "results")));
+	json_decref(out);
+	return 0;
+}
+
+/*
  * downtime AGENT[/CHECK] (--for DURATION | --end TIME) [--start TIME]
  * [-m TEXT], or downtime --cancel ID; downtimes create is the first.
  */

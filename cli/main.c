@@ -79,6 +79,7 @@ static const struct cli_opt cli_opts[] = {
 	{ O_WARNING,  "--warning",    NULL,        "RANGE",    V_TEXT,     0, 0 },
 	{ O_CRITICAL, "--critical",   NULL,        "RANGE",    V_TEXT,     0, 0 },
 	{ O_ATTEMPTS, "--attempts",   NULL,        "N",        V_NUMBER,   1, 100 },
+	{ O_ATTEMPTS, "--max-attempts", NULL,      "N",        V_NUMBER,   1, 100 },
 	{ O_ENABLE,   "--enable",     NULL,        NULL,       V_FLAG,     0, 0 },
 	{ O_DISABLE,  "--disable",    NULL,        NULL,       V_FLAG,     0, 0 },
 	{ O_EMAIL,    "--email",      NULL,        "ADDRESS",  V_TEXT,     0, 0 },
@@ -90,6 +91,7 @@ static const struct cli_opt cli_opts[] = {
 	{ O_TZ,       "--tz",         NULL,        "ZONE",     V_TEXT,     0, 0 },
 	{ O_PASSWORD_STDIN, "--password-stdin", NULL, NULL,    V_FLAG,     0, 0 },
 	{ O_NO_PASSWORD, "--no-password", NULL,    NULL,       V_FLAG,     0, 0 },
+	{ O_SINCE,    "--since",      NULL,        "30d",      V_TEXT,     0, 0 },
 };
 #define N_OPTS (sizeof(cli_opts) / sizeof(cli_opts[0]))
 #define OPTS_ALL (OPT(O_JSON) | OPT(O_CA_FILE))   /* taken by every command */
@@ -126,6 +128,13 @@ const struct cli_cmd cli_cmds[] = {
 	                        "a downtime (from now, or --start); --cancel ends one",
 	                                                               0, 1, DOWNTIME_OPTS | OPT(O_CANCEL),
 	                                                                     cmd_downtime },
+
+	{ "backtest", NULL,     "AGENT/CHECK [--warning RANGE] [--critical RANGE] [--max-attempts N] "
+	                        "[--since 30d]",
+	                        "what other thresholds would have paged, beside what these did",
+	                                                               1, 1, OPT(O_WARNING) | OPT(O_CRITICAL) |
+	                                                               OPT(O_ATTEMPTS) | OPT(O_SINCE),
+	                                                                     cmd_backtest },
 
 	{ "agents",   NULL,     "",
 	                        "every agent and its state",           0, 0, 0, cmd_agents },

@@ -159,6 +159,12 @@ ct_equal(const void *a, const void *b, size_t len)
 char *
 token_read(const char *path, char *err, size_t errlen)
 {
+	return token_read_owned(path, (uid_t)-1, err, errlen);
+}
+
+char *
+token_read_owned(const char *path, uid_t also_uid, char *err, size_t errlen)
+{
 	char buf[TOKEN_FILE_MAX + 1], *s, *e, *tok;
 	struct stat st;
 	ssize_t n;
@@ -174,7 +180,7 @@ token_read(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	/* the token is an identity: only the user it belongs to may touch it */
-	if (st.st_uid != geteuid()) {
+	if (st.st_uid != geteuid() && (also_uid == (uid_t)-1 || st.st_uid != also_uid)) {
 		struct passwd pw, *me = NULL;
 		char pwbuf[1024];
 

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define TOKEN_BYTES 32
 #define TOKEN_HEX_LEN (TOKEN_BYTES * 2)
@@ -36,5 +37,11 @@ void secure_zero(void *p, size_t len);
  * or NULL with err.
  */
 char *token_read(const char *path, char *err, size_t errlen);
+/*
+ * token_read(), also accepting a file owned by also_uid ((uid_t)-1: none):
+ * root running `custos-agentd --wrap` reads the token of an agent that runs
+ * as another user (the owner of its state_dir).
+ */
+char *token_read_owned(const char *path, uid_t also_uid, char *err, size_t errlen);
 
 #endif

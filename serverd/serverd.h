@@ -35,6 +35,7 @@ struct srv_conf {
 	long long agent_grace_s;    /* 0 = one more interval */
 	long long flap_low_pct, flap_high_pct;
 	long long sender_threads;   /* per channel: each channel has its own */
+	long long takeover_grace_s; /* lock held this long before judging others dead (holder.h) */
 	long long history_retention_days;  /* 0 = keep forever */
 	long long max_clock_skew_s; /* a result stamped further ahead gets the server's time */
 	long long max_connections_per_ip;  /* open connections per client address; 0 = no cap */

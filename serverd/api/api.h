@@ -34,6 +34,10 @@ void api_checks_summary(struct req *r, struct resp *rs);
 void api_agents_summary(struct req *r, struct resp *rs);
 void api_agents_facts(struct req *r, struct resp *rs);
 
+/* api_backtest.c: what other thresholds would have caused (NEED_READ:
+ * it changes nothing) */
+void api_checks_backtest(struct req *r, struct resp *rs);
+
 /* api_status.c */
 void api_status(struct req *r, struct resp *rs);
 /* registers /api/v1/status's statement with db_warm(); before the

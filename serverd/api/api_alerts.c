@@ -226,6 +226,7 @@ static const struct db_stmt q_notifications = { "notifications_list",
 	"  'sent_at', rfc3339(n.sent_at),"
 	"  'next_attempt_at', CASE WHEN n.status = 'pending' THEN rfc3339(n.next_attempt_at) END,"
 	"  'lease_until', CASE WHEN n.status = 'sending' THEN rfc3339(n.lease_until) END,"
+	"  'holder', CASE WHEN n.status = 'sending' THEN n.holder END,"
 	"  'resent', n.resend, 'receipt', n.receipt,"
 	"  'receipt_cancelled_at', rfc3339(n.receipt_cancelled_at), 'receipt_cancel', n.receipt_cancel,"
 	"  'attempt_log', COALESCE((SELECT jsonb_agg(jsonb_build_object('at', rfc3339(t.at),"

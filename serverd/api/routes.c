@@ -34,6 +34,7 @@ const struct route routes[] = {
 	{ "DELETE", "/api/v1/checks/{id}",           api_checks_delete,    NEED_ADMIN,      BODY_JSON },
 	{ "GET",    "/api/v1/checks/{id}/history",   api_checks_history,   NEED_READ,       BODY_JSON },
 	{ "GET",    "/api/v1/checks/{id}/summary",   api_checks_summary,   NEED_READ,       BODY_JSON },
+	{ "POST",   "/api/v1/checks/{id}/backtest",  api_checks_backtest,  NEED_READ,       BODY_JSON },
 
 	{ "GET",    "/api/v1/status",                api_status,           NEED_READ,       BODY_JSON },
 
@@ -72,6 +73,8 @@ const struct route routes[] = {
 	{ "GET",    "/checks/{id}",                  www_page,             NEED_NONE,       BODY_JSON },
 	{ "GET",    "/agents/{id}",                  www_page,             NEED_NONE,       BODY_JSON },
 	{ "GET",    "/ui/app.js",                    www_file,             NEED_NONE,       BODY_JSON },
+	{ "GET",    "/ui/chart.js",                  www_file,             NEED_NONE,       BODY_JSON },
+	{ "GET",    "/ui/stream-worker.js",          www_file,             NEED_NONE,       BODY_JSON },
 	{ "GET",    "/ui/style.css",                 www_file,             NEED_NONE,       BODY_JSON },
 	{ "GET",    "/ui/favicon.svg",               www_file,             NEED_NONE,       BODY_JSON },
 

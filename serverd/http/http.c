@@ -369,9 +369,10 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 		authcache_invalidate();
 	/* and what /api/v1/status remembers (stream.h); a login or logout
 	 * changes nothing it shows, and a login is followed by /status at
-	 * once (the dashboard's first paint): answered from memory */
+	 * once (the dashboard's first paint): answered from memory; a route a
+	 * viewer may use changes nothing, whatever its method (a backtest) */
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && rs->status < 400 &&
-	    strcmp(url, "/api/v1/session") != 0)
+	    rt->need != NEED_READ && strcmp(url, "/api/v1/session") != 0)
 		stream_changed();
 	json_decref(r.body);
 }

@@ -61,6 +61,13 @@ struct notice {
 	const char *webhook_url;
 	/* an earlier attempt ended in doubt (serverd died mid-send): say so */
 	int resent;
+	/*
+	 * A PROBLEM (RENOTIFY, AGENT DOWN) whose check recovered (agent came
+	 * up) after it, by the time it is sent: RFC 3339 of that RECOVERY
+	 * (AGENT UP); "" or NULL when not. The title ends in " (resolved
+	 * since)" and a page is no longer urgent.
+	 */
+	const char *resolved_since;
 	/* the configuration snapshot the sender holds for this one send */
 	const struct srv_conf *conf;
 };
@@ -75,6 +82,7 @@ struct notice {
  * non-ASCII output always fits its channel.
  */
 void notice_output(const struct notice *n, struct buf *out);
+#define NOTICE_RESOLVED " (resolved since)"   /* ends the title of a resolved problem */
 /* "PROBLEM web01/sshd is CRITICAL" (no "[custos] " prefix). */
 void notice_title(const struct notice *n, struct buf *out);
 /* The plain-text body, lines ending in "\n". */

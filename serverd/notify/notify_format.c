@@ -3,7 +3,11 @@
  *
  * Titles follow docs/alerting.md exactly ("PROBLEM web01/sshd is CRITICAL"; the
  * email subject adds "[custos] "). A RENOTIFY event is a reminder of a
- * problem and reads as a PROBLEM, so a mail filter needs one rule. The
+ * problem and reads as a PROBLEM, so a mail filter needs one rule. A
+ * problem sent after it was resolved (a resend after a crash, a retry
+ * after an outage) says so in its title, " (resolved since)", and in a
+ * "Resolved:" line first in the body: never a bare PROBLEM after its
+ * RECOVERY (docs/alerting-delivery.md). The
  * body is plain text meant to be read on a phone at 3 a.m.: what, where,
  * how bad, against which threshold, for how long, and where to look.
  */
@@ -54,6 +58,8 @@ notice_title(const struct notice *n, struct buf *out)
 		buf_addf(out, "%s %s/%s", verb, n->agent, n->check);
 	if (with_state && n->status >= 0)
 		buf_addf(out, " is %s", notice_status_name(n->status));
+	if (n->resolved_since && *n->resolved_since)
+		buf_adds(out, NOTICE_RESOLVED);
 }
 
 void
@@ -121,9 +127,11 @@ notice_body(const struct notice *n, struct buf *out)
 	buf_init(&t, 4096);
 	notice_title(n, &t);
 	buf_addf(out, "%s%s\n\n", t.ptr ? t.ptr : "",
-	    ev_kind_parse(n->kind) == EV_RENOTIFY ? " (reminder: still unresolved)" : "");
+	    ev_kind_parse(n->kind) == EV_RENOTIFY && !(n->resolved_since && *n->resolved_since) ?
+	    " (reminder: still unresolved)" : "");
 	buf_free(&t);
 
+	line(out, "Resolved:", n->resolved_since);
 	line(out, "Host:", n->agent);
 	if (!is_agent_event(n)) {
 		if (*n->check_type)

@@ -15,8 +15,10 @@
  * page (notify_pushover_cancel(), by tag) when the check recovers or is
  * acknowledged (or the agent is up again).
  *
- * A resend of an attempt in doubt has a title ending in " (resent)". The
- * whole request ends within pushover_timeout_s.
+ * A resend of an attempt in doubt has a title ending in " (resent)". A
+ * problem resolved by the time it is sent (notice_title(): " (resolved
+ * since)") goes at priority 0, never 1 or 2: nothing to wake anybody for.
+ * The whole request ends within pushover_timeout_s.
  *
  * Success is HTTP 200 with "status":1. 4xx (but 408 and 429) is permanent -
  * the request itself is wrong (bad user key, bad token) and would fail
@@ -72,6 +74,8 @@ pushover_priority(const struct notice *n)
 		p = -1;
 	else
 		p = 0;
+	if (n->resolved_since && *n->resolved_since && p > 0)
+		p = 0;   /* over already: tell, but neither alarm nor ring until acknowledged */
 	if (p == 1 && n->pushover_emergency)
 		p = 2;
 	return p;

@@ -6,10 +6,12 @@
  *   {"notification_id", "event": {id, kind, status, prev_status, state_type,
  *    attempt, value, output, created_at, detail}, "agent": {id, name},
  *    "check": {id, name, type, warning, critical, max_attempts} | null,
- *    "title", "message", "url", "resent"}
+ *    "title", "message", "url", "resent", "resolved_since"}
  * with an "Idempotency-Key: custos-<notification id>" header, the same on
  * every attempt; "resent" is true when an earlier attempt ended in doubt
- * (serverd died mid-send), so a receiver can drop a duplicate knowingly.
+ * (serverd died mid-send), so a receiver can drop a duplicate knowingly;
+ * "resolved_since" is the time of the RECOVERY (AGENT UP) that came after
+ * this problem by the time it was sent, or null.
  * The output (event.output and in the message) is cut like in every
  * message (notice_output()). The request ends within webhook_timeout_s.
  * 2xx is success; 408, 429, 5xx and network errors are retried; any other
@@ -165,7 +167,7 @@ notify_webhook(const struct notice *n, char *err, size_t errlen)
 	    "id", (json_int_t)n->check_id, "name", n->check, "type", n->check_type,
 	    "warning", opt_str(n->warning), "critical", opt_str(n->critical),
 	    "max_attempts", n->max_attempts);
-	o = json_pack("{s:I,s:{s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o},s:{s:I,s:s},s:o,s:s,s:s,s:s,s:b}",
+	o = json_pack("{s:I,s:{s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o},s:{s:I,s:s},s:o,s:s,s:s,s:s,s:b,s:o}",
 	    "notification_id", (json_int_t)n->id,
 	    "event",
 	      "id", (json_int_t)n->event_id, "kind", n->kind,
@@ -182,7 +184,8 @@ notify_webhook(const struct notice *n, char *err, size_t errlen)
 	    "title", title.ptr ? title.ptr : "",
 	    "message", body.ptr ? body.ptr : "",
 	    "url", link.ptr ? link.ptr : "",
-	    "resent", n->resent);
+	    "resent", n->resent,
+	    "resolved_since", opt_str(n->resolved_since ? n->resolved_since : ""));
 	if (o == NULL || (text = json_dumps(o, JSON_COMPACT)) == NULL) {
 		snprintf(err, errlen, "cannot build the webhook body");
 		goto done;

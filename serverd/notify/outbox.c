@@ -21,13 +21,32 @@
  *        the row sent, failed, or pending again with a backoff - only if
  *        the lease is still its own (attempt_id), so a late outcome never
  *        overwrites a newer attempt.
- *   A row whose lease ran out with no outcome (its serverd died, or lost
- *   the database, mid-send) is in doubt: whoever claims it next marks that
+ *   A row left 'sending' with no outcome (its serverd died, or lost the
+ *   database, mid-send) is in doubt: whoever claims it next marks that
  *   attempt 'interrupted' (ok NULL) and sends again with n->resent set, and
  *   the message says so: email keeps its Message-ID and adds
  *   "X-Custos-Resent: yes", a Pushover title ends in " (resent)", a webhook
  *   keeps its Idempotency-Key and carries "resent": true. Every attempt is
  *   in the attempt log, the interrupted one included.
+ *
+ *   Taken over at once when its holder died. A lease names the serverd
+ *   instance that took it (holder.h: its advisory lock proves it lives).
+ *   A lease whose holder's lock is gone is claimable at once, not when it
+ *   runs out; the holder thread wakes the senders when it sees one. A live
+ *   but slow holder keeps its lease until it runs out.
+ *
+ *   In order per check, contact and channel. A row is not claimed while an
+ *   earlier row of its series (the check; the agent for agent events),
+ *   contact and channel is pending (new, or backing off after a failure)
+ *   or sending (in flight, or in doubt): a retry never lets a newer row
+ *   overtake, and two senders never take consecutive events of one series
+ *   at once (the later one waits on the earlier's open status, which every
+ *   snapshot sees until its outcome is committed). The sender that records
+ *   an outcome claims again at once, so the next row goes without a wake.
+ *   A PROBLEM (RENOTIFY, AGENT DOWN) whose check recovered (agent came up)
+ *   by the time it is sent carries n->resolved_since: its title says
+ *   " (resolved since)" (notify_format.c), never a bare PROBLEM after its
+ *   RECOVERY.
  *
  *   Channels never wait for each other. Each channel has its own threads
  *   and its own time limit; the lease is that limit plus LEASE_MARGIN_S:
@@ -70,6 +89,7 @@
 #include "alert.h"
 #include "authcache.h"
 #include "db.h"
+#include "holder.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -100,25 +120,43 @@ static pthread_cond_t cv;
 static unsigned long wake_gen;       /* bumped on every NOTIFY; guarded by mu */
 static int stopping;                 /* guarded by mu */
 static pthread_t listener_tid, sender_tid[3 * OUTBOX_MAX_SENDERS];
-static int nsenders, listener_started;
+static int nsenders, listener_started, holder_started;
 
 /*
  * The claim and the lease, in one statement and so one transaction (one
  * round trip, committed before the send): the oldest due row of channel $2
- * (pending and due, or 'sending' with its lease run out: in doubt) is
- * locked (SKIP LOCKED: another sender, here or in another serverd, takes
- * the next); the attempt before, when in doubt, becomes 'interrupted'; a new
- * attempt is recorded with no outcome yet; the row is 'sending' until now()
- * + $3 s. Returns what the channels need, whether the row was in doubt, the
- * attempt's id and whether this send is a resend.
+ * is locked (SKIP LOCKED: another sender, here or in another serverd, takes
+ * the next). Due is: pending and its time come; or 'sending' (in doubt)
+ * with its lease run out, or - when $4, this instance has held its own
+ * lock for the grace (holder.h) - with a holder whose lock is gone (that
+ * serverd died). A row waits while an earlier one of the same check (of
+ * the same agent, for agent events), contact and channel is still pending
+ * or sending (the same series: the order rule, see the top of this file).
+ * The attempt before, when in doubt, becomes 'interrupted'; a new attempt
+ * is recorded with no outcome yet; the row is 'sending' until now() + $3 s,
+ * held by $5 (NULL when this instance does not hold its lock). Returns
+ * what the channels need, whether the row was in doubt, the attempt's id,
+ * whether this send is a resend, and when the problem it tells of was
+ * resolved since (the first RECOVERY of its check, AGENT UP of its agent,
+ * after it).
  */
+#define OPEN_BEFORE(n) \
+	" NOT EXISTS (SELECT 1 FROM notifications p WHERE p.status IN ('pending', 'sending')" \
+	"  AND p.contact_id = " n ".contact_id AND p.channel = " n ".channel" \
+	"  AND p.series = " n ".series AND p.event_id < " n ".event_id)"
+
 static const struct db_stmt q_claim = { "outbox_claim",
-	"WITH c AS ("
-	"  SELECT n.id, n.status = 'sending' AS in_doubt FROM notifications n"
+	"WITH live AS MATERIALIZED (SELECT l.id FROM serverd_live() AS l(id)),"
+	" c AS ("
+	"  SELECT n.id, n.status = 'sending' AS in_doubt"
+	"  FROM notifications n"
 	"  WHERE n.channel = $2"
 	"   AND ((n.status = 'pending' AND n.next_attempt_at <= now())"
-	"        OR (n.status = 'sending' AND n.lease_until <= now()))"
+	"        OR (n.status = 'sending' AND (n.lease_until <= now()"
+	"            OR ($4::boolean AND n.holder <> $5::int"
+	"                AND NOT EXISTS (SELECT 1 FROM live WHERE live.id = n.holder)))))"
 	"   AND NOT EXISTS (SELECT 1 FROM channel_pauses p WHERE p.channel = $2 AND p.until > now())"
+	"   AND" OPEN_BEFORE("n")
 	"  ORDER BY n.next_attempt_at, n.id LIMIT 1"
 	"  FOR UPDATE OF n SKIP LOCKED"
 	"), i AS ("
@@ -132,7 +170,7 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	"), u AS ("
 	"  UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1,"
 	"   lease_until = now() + make_interval(secs => $3::int), attempt_id = a.id,"
-	"   resend = n.resend OR c.in_doubt"
+	"   resend = n.resend OR c.in_doubt, holder = $5::int"
 	"  FROM a JOIN c ON c.id = a.notification_id WHERE n.id = a.notification_id"
 	"  RETURNING n.id, n.channel, n.attempts - 1 AS attempts, n.created_at, n.event_id,"
 	"   n.contact_id, c.in_doubt, a.id AS attempt_id, n.resend"
@@ -148,32 +186,47 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	"  COALESCE(ag.name, 'agent ' || e.agent_id), COALESCE(ch.name, 'check ' || e.check_id),"
 	"  COALESCE(ch.type, ''), COALESCE(ch.warning, ''), COALESCE(ch.critical, ''),"
 	"  COALESCE(ch.max_attempts, 0), COALESCE(rfc3339(s.since), ''),"
-	"  n.in_doubt, n.attempt_id, n.resend, (SELECT count(*) FROM i)"
+	"  n.in_doubt, n.attempt_id, n.resend, (SELECT count(*) FROM i),"
+	"  COALESCE(CASE"
+	"   WHEN e.kind IN ('PROBLEM', 'RENOTIFY') AND e.check_id IS NOT NULL THEN"
+	"    (SELECT rfc3339(r.created_at) FROM events r WHERE r.check_id = e.check_id"
+	"      AND r.id > e.id AND r.kind = 'RECOVERY' ORDER BY r.id LIMIT 1)"
+	"   WHEN e.kind = 'AGENT DOWN' THEN"
+	"    (SELECT rfc3339(r.created_at) FROM events r WHERE r.check_id IS NULL"
+	"      AND r.agent_id = e.agent_id AND r.id > e.id AND r.kind = 'AGENT UP'"
+	"      ORDER BY r.id LIMIT 1)"
+	"   END, '')"
 	" FROM u n JOIN events e ON e.id = n.event_id"
 	" LEFT JOIN contacts ct ON ct.id = n.contact_id"
 	" LEFT JOIN agents ag ON ag.id = e.agent_id"
 	" LEFT JOIN checks ch ON ch.id = e.check_id"
-	" LEFT JOIN check_state s ON s.check_id = e.check_id", 3 };
+	" LEFT JOIN check_state s ON s.check_id = e.check_id", 5 };
 
 /* The outcome, if the lease is still ours ($5 = our attempt). */
 static const struct db_stmt q_result = { "outbox_result",
 	"WITH a AS (UPDATE notification_attempts SET ok = ($2 = 'sent'), error = $3,"
 	"  finished_at = now() WHERE id = $5 RETURNING 1)"
-	" UPDATE notifications SET status = $2, last_error = $3, lease_until = NULL,"
+	" UPDATE notifications SET status = $2, last_error = $3, lease_until = NULL, holder = NULL,"
 	"  sent_at = CASE WHEN $2 = 'sent' THEN now() END,"
 	"  next_attempt_at = CASE WHEN $2 = 'pending'"
 	"    THEN now() + make_interval(secs => $4::int) ELSE next_attempt_at END,"
 	"  receipt = COALESCE($6, receipt)"
 	" WHERE id = $1 AND status = 'sending' AND attempt_id = $5 RETURNING 1", 6 };
 
-/* When something of channel $1 is due: a retry, a lease end, a pause end. */
+/*
+ * When something of channel $1 is due: a retry, a lease end, a pause end. A
+ * pending row behind an earlier open one of its check, contact and channel
+ * is not counted: it becomes due when that one's outcome is recorded, by a
+ * sender that then claims again at once. A lease of a holder that died is
+ * announced by the holder thread (holder.c).
+ */
 static const struct db_stmt q_next_due = { "outbox_next_due",
 	"SELECT CASE WHEN m.t IS NULL THEN -1 ELSE ceil(extract(epoch FROM"
 	"  GREATEST(m.t, (SELECT until FROM channel_pauses WHERE channel = $1)) - now()) * 1000)"
 	"  END::bigint"
 	" FROM (SELECT min(t) AS t FROM ("
-	"  SELECT min(next_attempt_at) AS t FROM notifications"
-	"   WHERE status = 'pending' AND channel = $1"
+	"  SELECT min(n.next_attempt_at) AS t FROM notifications n"
+	"   WHERE n.status = 'pending' AND n.channel = $1 AND" OPEN_BEFORE("n")
 	"  UNION ALL SELECT min(lease_until) FROM notifications"
 	"   WHERE status = 'sending' AND channel = $1) x) m", 1 };
 
@@ -565,11 +618,11 @@ send_one(const struct channel *ch, long long *next_ms)
 	PGresult *q = NULL;
 	struct notice n = { 0 };
 	struct po_result po = { "", 0 };
-	char err[NOTIFY_ERR_MAX] = "", secs[24], id[24], hours[24], lease[24];
+	char err[NOTIFY_ERR_MAX] = "", secs[24], id[24], hours[24], lease[24], me[24];
 	const char *status, *v[6], *attempt_id;
 	const struct srv_conf *cf = NULL;
 	enum send_verdict verdict;
-	int attempts, rc = -1, gone = 0, in_doubt;
+	int attempts, rc = -1, gone = 0, in_doubt, my_id, judge;
 	int64_t t0;
 	long long delay;
 
@@ -586,9 +639,13 @@ send_one(const struct channel *ch, long long *next_ms)
 	}
 	snprintf(hours, sizeof(hours), "%d", OUTBOX_GIVE_UP_H);
 	snprintf(lease, sizeof(lease), "%lld", lease_s(ch, cf));
+	judge = holder_now(&my_id);
+	snprintf(me, sizeof(me), "%d", my_id);
 	v[0] = hours;
 	v[1] = ch->name;
 	v[2] = lease;
+	v[3] = judge ? "true" : "false";
+	v[4] = my_id ? me : NULL;   /* no lock held now: a lease that only runs out */
 	if (exec_ok(c, &q_claim, v, PGRES_TUPLES_OK, &q, &gone) < 0)
 		goto done;
 	if (PQntuples(q) == 0) {
@@ -603,10 +660,14 @@ send_one(const struct channel *ch, long long *next_ms)
 	in_doubt = PQgetvalue(q, 0, 31)[0] == 't';
 	attempt_id = PQgetvalue(q, 0, 32);
 	n.resent = PQgetvalue(q, 0, 33)[0] == 't';
+	n.resolved_since = PQgetvalue(q, 0, 35);
 	snprintf(id, sizeof(id), "%lld", (long long)n.id);
 	if (in_doubt)
-		log_warn("notification %s: the attempt before was interrupted (lease ran out"
-		    " without an outcome): sending again, marked as a resend", id);
+		log_warn("notification %s: the attempt before was interrupted (its serverd died,"
+		    " or its lease ran out, without an outcome): sending again, marked as a resend", id);
+	if (*n.resolved_since)
+		log_info("notification %s: its problem was resolved since %s: marked so", id,
+		    n.resolved_since);
 	t0 = mono_now_us();
 	if (PQgetvalue(q, 0, 17)[0] != 't') {
 		snprintf(err, sizeof(err), "the contact was deleted");
@@ -652,8 +713,9 @@ send_one(const struct channel *ch, long long *next_ms)
 			goto done;
 		}
 		if (PQntuples(u) == 0)
-			log_warn("notification %s: the lease ran out during the send and another"
-			    " attempt took it over; this outcome (%s) is recorded in the attempt log only",
+			log_warn("notification %s: the lease ran out (or this serverd lost its lock) during"
+			    " the send and another attempt took it over; this outcome (%s) is recorded in"
+			    " the attempt log only",
 			    id, status);
 		PQclear(u);
 	}
@@ -718,6 +780,9 @@ outbox_start(void)
 	pthread_cond_init(&cv, &ca);
 	pthread_condattr_destroy(&ca);
 	stopping = 0;
+	if (holder_start(wake_all) < 0)
+		return -1;
+	holder_started = 1;
 	if (pthread_create(&listener_tid, NULL, listener_main, NULL) != 0)
 		return -1;
 	listener_started = 1;
@@ -747,5 +812,9 @@ outbox_stop(void)
 	for (i = 0; i < nsenders; i++)
 		pthread_join(sender_tid[i], NULL);
 	nsenders = 0;
+	/* after the senders: no lease of ours is in flight when the lock goes */
+	if (holder_started)
+		holder_stop();
+	holder_started = 0;
 	pthread_cond_destroy(&cv);
 }

@@ -199,8 +199,9 @@ db_is_prepared(const struct db_stmt *st)
 	return 0;
 }
 
-PGresult *
-db_exec(PGconn *c, const struct db_stmt *st, const char *const *vals)
+/* db_exec() and db_exec_bin(): results in text (fmt 0) or binary (1) */
+static PGresult *
+exec_fmt(PGconn *c, const struct db_stmt *st, const char *const *vals, int fmt)
 {
 	PGresult *r;
 
@@ -212,12 +213,24 @@ db_exec(PGconn *c, const struct db_stmt *st, const char *const *vals)
 		if (dbt.nprepared < DB_MAX_PREPARED)
 			dbt.prepared[dbt.nprepared++] = st;
 	} else if (c != dbt.conn) {
-		return PQexecParams(c, st->sql, st->nparams, NULL, vals, NULL, NULL, 0);
+		return PQexecParams(c, st->sql, st->nparams, NULL, vals, NULL, NULL, fmt);
 	}
-	r = PQexecPrepared(c, st->name, st->nparams, vals, NULL, NULL, 0);
+	r = PQexecPrepared(c, st->name, st->nparams, vals, NULL, NULL, fmt);
 	if (r == NULL)
 		r = PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
 	return r;
+}
+
+PGresult *
+db_exec(PGconn *c, const struct db_stmt *st, const char *const *vals)
+{
+	return exec_fmt(c, st, vals, 0);
+}
+
+PGresult *
+db_exec_bin(PGconn *c, const struct db_stmt *st, const char *const *vals)
+{
+	return exec_fmt(c, st, vals, 1);
 }
 
 /* Prepares st on this thread's connection unless done already; 0 or -1. */

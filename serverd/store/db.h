@@ -53,6 +53,13 @@ void db_close(void);
  */
 PGresult *db_exec(PGconn *c, const struct db_stmt *st, const char *const *vals);
 /*
+ * The same with every column of the result in PostgreSQL's binary format
+ * (network byte order; a timestamptz is int64 microseconds since
+ * 2000-01-01): for a reader of many rows (store/results.c), which then
+ * pays no text conversion on either side.
+ */
+PGresult *db_exec_bin(PGconn *c, const struct db_stmt *st, const char *const *vals);
+/*
  * Runs n statements in one round trip (libpq pipeline mode). A statement
  * with a NULL name is sent unprepared (BEGIN, COMMIT). out[i] receives each
  * result (the caller clears them all, also on failure; a statement after a

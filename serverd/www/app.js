@@ -1,17 +1,27 @@
-// custos dashboard - plain ES module, no build step, no third-party code.
+// custos dashboard - plain ES modules, no build step, no third-party code.
 //
-// One page for every route (/, /checks/{id}, /agents/{id}, /?view=events,
-// /?view=notifications). It asks /api/v1/session who it is and shows the
-// login form first when there is no session; the cookie then stands for the
-// token's role on every API call. The overview renders /api/v1/status (the
-// server aggregates: counts, problems) and follows /api/v1/stream: a check
-// frame updates or moves its row in place, and a debounced re-read of
-// /status (only after a change arrives, never on a timer) keeps the counts
-// exact. OK checks are never rendered one row each: they collapse into one
-// line that expands into pages of 100.
+// One page for every route: / (problems; ?wall=1 for a wall screen),
+// /?view=hosts, /?view=downtimes, /?view=events, /?view=notifications,
+// /checks/{id}, /agents/{id}. It asks /api/v1/session who it is and shows
+// the login form first when there is no session; the cookie then stands
+// for the token's role on every API call. The overview renders
+// /api/v1/status (the server aggregates: counts, problems) and follows the
+// live stream, which one SharedWorker (stream-worker.js) holds for every
+// tab of the browser: a check frame updates or moves its row in place, and
+// after any break of the stream the page re-reads /api/v1/status for what
+// it missed. OK checks are never rendered one row each: they collapse into
+// one line that expands into pages of 100.
+//
+// The overview's filters (state, acknowledged, in downtime, flapping,
+// text) and sort live in the URL, so a view can be bookmarked. The counts
+// in the header are counted from the same rows the table shows, so they
+// always agree with the screen. A check whose agent is DOWN has no current
+// state: it is listed as UNKNOWN, marked AGENT DOWN with its last state.
 //
 // All text from the API goes into the DOM as text nodes (h() below), never
-// as HTML.
+// as HTML; the page has no inline script (the CSP forbids it).
+
+import { drawChart, fmtValue, fmtLocal } from "/ui/chart.js";
 
 const $ = (sel, el = document) => el.querySelector(sel);
 const main = () => $("#main");
@@ -21,17 +31,19 @@ const S = {
   me: null,              // {name, role}
   status: null,          // last /api/v1/status
   problems: new Map(),   // check id -> check (with state, agent_name)
+  downChecks: new Map(), // check id -> check, the checks of DOWN agents not in problems
   downtimes: new Map(),  // "c<id>" / "a<id>" -> end (RFC 3339), active ones
-  agents: [],            // every agent (for DOWN/NEW)
+  agents: new Map(),     // agent id -> agent
+  agentsLoaded: false,
   events: [],            // newest first
   clockOffset: 0,        // server time - local time, ms
   filter: "",
-  countFilter: null,     // "CRITICAL" | "WARNING" | "UNKNOWN" | "down" | "unacked" | null
+  selected: new Set(),   // check ids ticked for a bulk action
   sel: -1,
-  es: null,
   lastDown: null,
   view: null,
   refreshTimer: null,
+  stream: null,
 };
 
 // ---- small helpers -----------------------------------------------------------
@@ -44,18 +56,21 @@ function h(tag, attrs, ...kids) {
     else if (k === "text") el.textContent = v;
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const k of kids.flat()) {
+  for (const k of kids.flat(Infinity)) {
     if (k === null || k === undefined || k === false) continue;
     el.append(k instanceof Node ? k : document.createTextNode(String(k)));
   }
   return el;
 }
 
-function svg(tag, attrs) {
-  const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
-  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, v);
-  return el;
+// replaceChildren() that skips null, undefined and false (which
+// replaceChildren itself would show as the text "null")
+function put(el, ...kids) {
+  el.replaceChildren(...kids.flat(Infinity).filter((k) => k !== null && k !== undefined && k !== false));
 }
+
+// a server string for the page: never "null" or "undefined"
+const str = (x, dflt = "") => (x === null || x === undefined ? dflt : String(x));
 
 class ApiError extends Error {
   constructor(status, msg) { super(msg); this.status = status; }
@@ -89,11 +104,17 @@ function dur(ms) {
 function absTime(t) {
   if (!t) return "";
   const d = new Date(t);
+  if (isNaN(d)) return "";
   return d.toISOString().replace(".000Z", "Z") + " (local " + d.toLocaleString() + ")";
 }
 
+function localTime(t) {
+  const d = new Date(t);
+  return t && !isNaN(d) ? d.toLocaleString() : "—";
+}
+
 function age(t, prefix = "for ") {
-  if (!t) return h("span", { class: "age muted" }, "never");
+  if (!t || isNaN(Date.parse(t))) return h("span", { class: "age muted" }, "never");
   return h("time", { class: "age", datetime: t, title: absTime(t), "data-prefix": prefix },
     prefix + dur(now() - Date.parse(t)));
 }
@@ -109,14 +130,32 @@ function stBadge(name) {
   return h("span", { class: "st st-" + n }, n);
 }
 
-function firstLine(s) { return (s || "").split("\n")[0]; }
+function agBadge(state) {
+  const s = state || "new";
+  return h("span", { class: "st st-" + s }, s.toUpperCase());
+}
 
-function fmtNum(n) { return Number(n).toLocaleString("en-US"); }
+function firstLine(s) { return str(s).split("\n")[0]; }
+
+function fmtNum(n) { return Number(n || 0).toLocaleString("en-US"); }
+
+function pct(r) {
+  return typeof r === "number" && isFinite(r) ? (Math.floor(r * 10000) / 100).toFixed(2) + " %" : "—";
+}
 
 function matches(...fields) {
   if (!S.filter) return true;
   const f = S.filter.toLowerCase();
-  return fields.some((x) => (x || "").toString().toLowerCase().includes(f));
+  return fields.some((x) => str(x).toLowerCase().includes(f));
+}
+
+// the URL's query: the view's filters, so a view can be bookmarked
+function qget(k) { return new URLSearchParams(location.search).get(k) || ""; }
+function qset(changes) {
+  const q = new URLSearchParams(location.search);
+  for (const [k, v] of Object.entries(changes)) { if (v) q.set(k, v); else q.delete(k); }
+  const s = q.toString();
+  history.replaceState(null, "", location.pathname + (s ? "?" + s : ""));
 }
 
 function nav(path) {
@@ -132,10 +171,13 @@ document.addEventListener("click", (e) => {
 });
 window.addEventListener("popstate", () => route());
 
+function ready(view) { main().dataset.ready = view; }
+
 // ---- login -----------------------------------------------------------------------
 
 function showLogin(msg) {
   $("#bar").hidden = true;
+  document.body.classList.remove("wall");
   const err = h("p", { class: "error", role: "alert", id: "login-error" }, msg || "");
   const input = h("input", { type: "password", id: "token", name: "token", autocomplete: "current-password",
     required: true, "aria-label": "API token", placeholder: "API token" });
@@ -154,18 +196,24 @@ function showLogin(msg) {
       err.textContent = x.status === 401 ? "Unknown token." : x.message;
     }
   });
-  main().replaceChildren(form);
+  put(main(), form);
+  main().dataset.ready = "login";
   input.focus();
 }
 
 $("#logout").addEventListener("click", async () => {
   try { await api("DELETE", "/api/v1/session"); } catch (e) { /* gone anyway */ }
-  if (S.es) { S.es.close(); S.es = null; }
+  streamStop();
   S.me = null;
   showLogin("Logged out.");
 });
 
 // ---- the live stream -------------------------------------------------------------
+//
+// One SharedWorker holds the stream for every tab (stream-worker.js says
+// why); where a browser has no SharedWorker (Chrome on Android) the tab
+// holds its own EventSource. Either way the stream is closed on pagehide:
+// a page left for the back/forward cache keeps no connection open.
 
 function setLive(up) {
   const el = $("#live");
@@ -182,121 +230,312 @@ function setLive(up) {
   }
 }
 
-function connect() {
-  if (S.es) S.es.close();
-  // EventSource reconnects by itself and sends Last-Event-ID
-  const es = new EventSource("/api/v1/stream");
-  S.es = es;
-  es.onopen = () => setLive(true);
-  es.onerror = () => {
-    setLive(false);
-    if (es.readyState === EventSource.CLOSED) {
-      // refused (session gone?): find out, and retry
-      api("GET", "/api/v1/session").then(() => setTimeout(connect, 2000),
-        (x) => { if (x.status === 401) showLogin("Your session ended; log in again."); });
-    }
-  };
-  es.addEventListener("check", (m) => onCheck(JSON.parse(m.data)));
-  es.addEventListener("agent", (m) => onAgent(JSON.parse(m.data)));
-  es.addEventListener("event", (m) => onEvent(JSON.parse(m.data)));
-  es.addEventListener("reset", () => reloadView());
+function onStream(m) {
+  switch (m.type) {
+  case "up":
+    setLive(true);
+    if (m.again) reloadData();   // what the break hid: read it again
+    break;
+  case "down": setLive(false); break;
+  case "closed":
+    api("GET", "/api/v1/session").catch((x) => {
+      if (x.status === 401 && S.me) { S.me = null; streamStop(); showLogin("Your session ended; log in again."); }
+    });
+    break;
+  case "check": onCheck(m.data); break;
+  case "agent": onAgent(m.data); break;
+  case "event": onEvent(m.data); break;
+  case "reset": reloadData(); break;
+  default: break;
+  }
 }
 
+function connect(restart) {
+  if (S.stream) {
+    if (restart) S.stream.restart();
+    return;
+  }
+  if (typeof SharedWorker === "function") {
+    try {
+      const w = new SharedWorker("/ui/stream-worker.js", { name: "custos-stream" });
+      w.port.onmessage = (e) => onStream(e.data);
+      w.port.start();
+      w.port.postMessage({ type: restart ? "restart" : "hello" });
+      S.stream = {
+        restart: () => w.port.postMessage({ type: "restart" }),
+        stop: () => w.port.postMessage({ type: "bye" }),
+      };
+      return;
+    } catch (e) { /* fall through: a stream of this tab's own */ }
+  }
+  let es = null, wasUp = false, broken = false, retry = null;
+  const open = () => {
+    if (es) es.close();
+    const src = new EventSource("/api/v1/stream");
+    es = src;
+    src.onopen = () => { onStream({ type: "up", again: wasUp || broken }); wasUp = true; broken = false; };
+    src.onerror = () => {
+      broken = true;
+      onStream({ type: "down" });
+      if (src.readyState === EventSource.CLOSED) {
+        onStream({ type: "closed" });
+        retry = setTimeout(() => { if (S.stream) open(); }, 2000);
+      }
+    };
+    for (const kind of ["check", "agent", "event", "reset"]) {
+      src.addEventListener(kind, (m) => {
+        try { onStream({ type: kind, data: JSON.parse(m.data) }); } catch (x) { /* not JSON */ }
+      });
+    }
+  };
+  S.stream = {
+    restart: () => { wasUp = false; open(); },
+    stop: () => { clearTimeout(retry); if (es) es.close(); es = null; },
+  };
+  open();
+}
+
+function streamStop() {
+  if (S.stream) { S.stream.stop(); S.stream = null; }
+}
+
+window.addEventListener("pagehide", () => streamStop());
+window.addEventListener("pageshow", (e) => {
+  // back from the back/forward cache: join the stream again, read again
+  if (e.persisted && S.me) { connect(false); reloadData(); }
+});
+
 function onCheck(c) {
-  if (S.view === "overview") {
+  const old = S.problems.get(c.id) || S.downChecks.get(c.id);
+  if (!c.agent_name) c.agent_name = (old && old.agent_name) || agentName(c.agent_id);
+  if (c.agent_state) {
+    const a = S.agents.get(c.agent_id);
+    if (a) a.state = c.agent_state;
+  }
+  if (S.view === "overview" || S.view === "wall") {
     const st = c.state && c.state.status;
-    const isProblem = c.enabled && st && st !== "OK" && st !== null;
-    const had = S.problems.has(c.id);
+    const isProblem = c.enabled && st && st !== "OK";
+    const had = S.problems.has(c.id) || S.downChecks.has(c.id);
+    S.problems.delete(c.id);
+    S.downChecks.delete(c.id);
     if (isProblem) S.problems.set(c.id, c);
-    else S.problems.delete(c.id);
+    else if (c.enabled && agentDown(c)) S.downChecks.set(c.id, c);
     if (isProblem || had) renderProblems(c.id);
     scheduleRefresh();
-  } else if (S.view === "check" && S.viewId === c.id) {
+    return;
+  }
+  // elsewhere the header's counts follow too
+  if (S.status) {
+    const st = c.state && c.state.status;
+    if (c.enabled && st && st !== "OK") S.problems.set(c.id, c); else S.problems.delete(c.id);
+    renderCounts();
+  }
+  if (S.view === "check" && S.viewId === c.id) {
+    c.agent_name = S.check ? S.check.agent_name : c.agent_name;
     renderCheckState(c);
   } else if (S.view === "agent" && S.viewId === c.agent_id) {
+    scheduleRefresh();
+  } else if (S.view === "hosts") {
     scheduleRefresh();
   }
 }
 
 function onAgent(a) {
-  if (S.view === "overview") {
-    const i = S.agents.findIndex((x) => x.id === a.id);
-    if (i >= 0) S.agents[i] = a; else S.agents.push(a);
+  const prev = S.agents.get(a.id);
+  S.agents.set(a.id, a);
+  if (S.view === "overview" || S.view === "wall") {
+    if (!prev || prev.state !== a.state) loadDownChecks().then(() => { renderProblems(); renderAgents(); }, () => {});
     renderAgents();
-    scheduleRefresh();
-  } else if (S.view === "agent" && S.viewId === a.id) {
+    renderProblems();
+  } else if ((S.view === "agent" && S.viewId === a.id) || S.view === "hosts") {
     scheduleRefresh();
   }
 }
 
 function onEvent(e) {
-  if (S.view === "check" && e.check_id === S.viewId && e.kind === "ACKNOWLEDGEMENT") {
-    S.ackInfo = e.detail;
+  if (S.view === "check" && e.check_id === S.viewId) {
+    if (e.kind === "ACKNOWLEDGEMENT") S.ackInfo = e.detail;
+    S.events.unshift(e);
+    renderEvents();
     if (S.check) renderCheckState(S.check);
   }
-  if (S.view === "overview" || S.view === "events") {
+  if (S.view === "overview") {
     S.events.unshift(e);
     if (S.events.length > 500) S.events.length = 500;
     renderEvents();
   }
+  if (S.view === "events" && eventPasses(e) && !S.eventsQuery.to && (!S.eventsQuery.kind || e.kind === S.eventsQuery.kind)) {
+    S.events.unshift(e);
+    S.eventsBuf.unshift(e);
+    renderEvents();
+  }
 }
 
-// After a change arrives, re-read what the frames do not carry (counts,
-// downtimes): at most once a second, and only when something changed.
+// After a change arrives, re-read what the frames do not carry (downtimes,
+// counts of OK checks): at most once a second, and only when something
+// changed.
 function scheduleRefresh() {
   if (S.refreshTimer) return;
   S.refreshTimer = setTimeout(async () => {
     S.refreshTimer = null;
     try {
-      if (S.view === "overview") await loadOverviewData(false);
+      if (S.view === "overview" || S.view === "wall") await loadOverviewData(false);
       else if (S.view === "agent") await renderAgentPage(S.viewId, true);
+      else if (S.view === "hosts") await loadHosts();
     } catch (e) { /* the next change tries again */ }
   }, 1000);
 }
 
-// ---- overview -----------------------------------------------------------------------
+// the stream came back after a break, or told us to start again: read the
+// view's data again (never the whole page: filters and selection stay)
+function reloadData() {
+  if (!S.me) return;
+  if (S.view === "overview" || S.view === "wall") loadOverviewData(false).catch(() => scheduleRefresh());
+  else if (S.view === "check") loadCheck(S.viewId).catch(() => {});
+  else if (S.view === "agent") renderAgentPage(S.viewId, true).catch(() => {});
+  else if (S.view === "hosts") loadHosts().catch(() => {});
+}
 
-function isDown(c) {
+// ---- overview: problems ------------------------------------------------------------
+
+function agentName(id) {
+  const a = S.agents.get(id);
+  return a ? a.name : "agent " + id;
+}
+
+// since when an agent is in its state: the newest AGENT UP / AGENT DOWN
+// event of it (loadAgentSince), else its due checkout (DOWN) or creation
+function agentSince(a) {
+  const e = S.agentSince && S.agentSince.get(a.id);
+  if (a.state_since) return a.state_since;
+  if (e && e.state === a.state) return e.at;
+  if (a.state === "down") return a.next_checkout_by;
+  // up without an AGENT UP event: up since its first checkout, near its creation
+  return e ? null : a.created_at;
+}
+
+function sinceWords(a) {
+  const t = agentSince(a);
+  return t ? age(t, a.state === "down" ? "down for " : a.state === "up" ? "up for " : "new for ") : "—";
+}
+
+async function loadAgentSince(agentId) {
+  const m = S.agentSince || new Map();
+  const st = await api("GET", "/api/v1/status");
+  for (const [kind, state] of [["AGENT DOWN", "down"], ["AGENT UP", "up"]]) {
+    let since = Math.max(0, st.last_event_id - 100000);
+    for (let i = 0; i < 20; i++) {
+      const j = await api("GET", "/api/v1/events?kind=" + encodeURIComponent(kind) + "&limit=1000&since_id=" + since
+        + (agentId ? "&agent_id=" + agentId : ""));
+      for (const e of j.items) {
+        const cur = m.get(e.agent_id);
+        if (!cur || cur.id < e.id) m.set(e.agent_id, { id: e.id, at: e.created_at, state });
+      }
+      if (!j.next) break;
+      since = j.next;
+    }
+  }
+  S.agentSince = m;
+}
+
+function agentDown(c) {
+  const a = S.agents.get(c.agent_id);
+  return a ? a.state === "down" : c.agent_state === "down";
+}
+
+function dtEnd(c) {
   return S.downtimes.get("c" + c.id) || S.downtimes.get("a" + c.agent_id) || null;
 }
 
-function sortedProblems() {
-  const list = [...S.problems.values()].filter((c) => {
-    const st = c.state.status;
-    if (S.countFilter && SEV[S.countFilter] !== undefined && st !== S.countFilter) return false;
-    if (S.countFilter === "unacked" && (c.state.acknowledged || c.state.in_downtime)) return false;
-    return matches(c.agent_name, c.name, c.state.output);
-  });
-  const since = new Map(list.map((c) => [c.id, Date.parse(c.state.since) || 0]));
-  list.sort((a, b) => (SEV[a.state.status] ?? 3) - (SEV[b.state.status] ?? 3)
-    || (a.state.acknowledged ? 1 : 0) - (b.state.acknowledged ? 1 : 0)
-    || since.get(a.id) - since.get(b.id)
-    || a.id - b.id);
-  return list;
+function inDowntime(c) { return !!(c.state && c.state.in_downtime) || !!dtEnd(c); }
+
+// the state a row shows: a DOWN agent's checks have none of their own
+function rowState(c) {
+  if (agentDown(c)) return "UNKNOWN";
+  return (c.state && c.state.status) || "PENDING";
 }
 
+function allRows() {
+  const out = [...S.problems.values()];
+  for (const c of S.downChecks.values()) if (!S.problems.has(c.id)) out.push(c);
+  return out;
+}
+
+// the overview's filters, read from the URL once per render (not per row)
+function filters() {
+  const q = new URLSearchParams(location.search);
+  return { ack: q.get("ack") || "", dt: q.get("dt") || "", flap: q.get("flap") || "",
+    state: (q.get("state") || "").split(",").filter(Boolean) };
+}
+
+// every filter but the state's: the counts are counted after these
+function passesBase(c, f) {
+  const s = c.state || {};
+  const { ack, dt, flap } = f;
+  if (ack === "yes" && !s.acknowledged) return false;
+  if (ack === "no" && s.acknowledged) return false;
+  if (dt === "yes" && !inDowntime(c)) return false;
+  if (dt === "no" && inDowntime(c)) return false;
+  if (flap === "yes" && !s.flapping) return false;
+  return matches(c.agent_name, c.name, s.output);
+}
+
+function passesState(c, f) {
+  const set = f.state;
+  if (!set.length) return true;
+  return set.includes(rowState(c)) || (set.includes("DOWN") && agentDown(c));
+}
+
+const SORTS = {
+  state: null,
+  check: (a, b) => (a.agent_name + "/" + a.name).localeCompare(b.agent_name + "/" + b.name),
+  output: (a, b) => firstLine(a.state && a.state.output).localeCompare(firstLine(b.state && b.state.output)),
+  since: (a, b) => (Date.parse(a.state && a.state.since) || 0) - (Date.parse(b.state && b.state.since) || 0),
+};
+
+function sortedProblems() {
+  const f = filters();
+  const base = allRows().filter((c) => passesBase(c, f));
+  const list = base.filter((c) => passesState(c, f));
+  const since = new Map(list.map((c) => [c.id, Date.parse(c.state && c.state.since) || 0]));
+  const by = SORTS[qget("sort")];
+  const dir = qget("dir") === "desc" ? -1 : 1;
+  list.sort((a, b) => (by ? dir * by(a, b) || a.id - b.id
+    : (SEV[rowState(a)] ?? 3) - (SEV[rowState(b)] ?? 3)
+    || (a.state && a.state.acknowledged ? 1 : 0) - (b.state && b.state.acknowledged ? 1 : 0)
+    || since.get(a.id) - since.get(b.id)
+    || a.id - b.id));
+  return { list, base };
+}
+
+function isWall() { return S.view === "wall"; }
+
 function problemRow(c) {
-  const s = c.state;
-  const dtEnd = isDown(c);
+  const s = c.state || {};
+  const end = dtEnd(c);
+  const down = agentDown(c);
   const marks = [];
+  if (down) marks.push(h("span", { class: "mark mark-down", title: "the agent is DOWN: no current state" },
+    "AGENT DOWN · last " + str(s.status, "PENDING")));
   if (s.acknowledged) marks.push(h("span", { class: "mark mark-ack", title: "acknowledged" }, "ACK"));
-  if (s.in_downtime || dtEnd) marks.push(h("span", { class: "mark mark-dt",
-    title: dtEnd ? "in downtime until " + absTime(dtEnd) : "in downtime" },
-    dtEnd ? "DOWNTIME until " + new Date(dtEnd).toLocaleString() : "DOWNTIME"));
+  if (s.in_downtime || end) marks.push(h("span", { class: "mark mark-dt",
+    title: end ? "in downtime until " + absTime(end) : "in downtime" },
+    end ? "DOWNTIME until " + localTime(end) : "DOWNTIME"));
   if (s.flapping) marks.push(h("span", { class: "mark mark-flap" }, "FLAPPING"));
-  if (c.agent_state === "down") marks.push(h("span", { class: "mark" }, "AGENT DOWN"));
-  const actions = S.me.role === "admin" ? h("td", { class: "actions" },
-    h("button", { type: "button", class: "act-ack", onclick: () => ackDialog(c) }, "Ack"), " ",
-    h("button", { type: "button", class: "act-dt", onclick: () => downtimeDialog({ check: c }) }, "Downtime"))
-    : null;
-  return h("tr", { "data-check-id": c.id, "data-status": s.status },
-    h("td", {}, stBadge(s.status)),
-    h("td", {}, h("a", { href: "/checks/" + c.id, "data-nav": true }, c.agent_name + "/" + c.name),
-      s.state_type === "SOFT" ? h("span", { class: "muted" }, " (SOFT " + s.attempt + "/" + c.max_attempts + ")") : null),
+  const admin = S.me.role === "admin" && !isWall();
+  const st = rowState(c);
+  return h("tr", { "data-check-id": c.id, "data-status": st },
+    admin ? h("td", { class: "pick" }, h("input", { type: "checkbox", class: "pick-one", "aria-label": "select",
+      checked: S.selected.has(c.id), onchange: (e) => { if (e.target.checked) S.selected.add(c.id); else S.selected.delete(c.id); renderBulk(); } })) : null,
+    h("td", {}, stBadge(st)),
+    h("td", {}, h("a", { href: "/checks/" + c.id, "data-nav": true }, str(c.agent_name, "agent " + c.agent_id) + "/" + str(c.name)),
+      s.state_type === "SOFT" && !down ? h("span", { class: "muted" }, " (SOFT " + str(s.attempt, "?") + "/" + str(c.max_attempts, "?") + ")") : null),
     h("td", { class: "out hide-s" }, firstLine(s.output)),
     h("td", {}, age(s.since)),
     h("td", { class: "marks" }, marks),
-    actions);
+    admin ? h("td", { class: "actions" },
+      h("button", { type: "button", class: "act-ack", onclick: () => ackDialog([c]) }, "Ack"), " ",
+      h("button", { type: "button", class: "act-dt", onclick: () => downtimeDialog({ check: c }) }, "Downtime")) : null);
 }
 
 // Into an empty table (the first paint after login or a reload) only the
@@ -308,7 +547,7 @@ const FIRST_ROWS = 60;
 function renderProblems(changedId) {
   const tbody = $("#problems tbody");
   if (!tbody) return;
-  const list = sortedProblems();
+  const { list, base } = sortedProblems();
   const keep = new Map();
   for (const tr of tbody.children) keep.set(Number(tr.dataset.checkId), tr);
   const rows = [];
@@ -320,11 +559,11 @@ function renderProblems(changedId) {
   for (let i = 0; i < limit; i++) {
     const c = list[i];
     let tr = keep.get(c.id);
-    const key = JSON.stringify([c.state, isDown(c), c.agent_state]);
+    const key = JSON.stringify([c.state, dtEnd(c), agentDown(c), c.agent_name]);
     if (!tr || tr.dataset.key !== key) {
       const fresh = problemRow(c);
       fresh.dataset.key = key;
-      if (tr) { tr.replaceWith(fresh); }
+      if (tr) tr.replaceWith(fresh);
       tr = fresh;
       if (c.id === changedId) tr.classList.add("flash");
     }
@@ -333,7 +572,6 @@ function renderProblems(changedId) {
   }
   for (const tr of keep.values()) tr.remove();
   if (!tbody.firstChild) {
-    // the first paint: every row at once
     const frag = document.createDocumentFragment();
     frag.append(...rows);
     tbody.append(frag);
@@ -346,87 +584,157 @@ function renderProblems(changedId) {
       prev = tr;
     }
   }
-  $("#problems-empty").hidden = list.length > 0;
+  const empty = $("#problems-empty");
+  empty.hidden = list.length > 0;
+  empty.textContent = base.length || !S.status ? "No problems match the filters." : "No problems. All is well.";
   const more = $("#problems-more");
   const shown = Math.min(list.length, S.problemLimit || 1000);
-  more.hidden = list.length <= shown;
-  more.textContent = "Show " + fmtNum(list.length - shown) + " more";
+  if (more) {
+    more.hidden = list.length <= shown;
+    more.textContent = "Show " + fmtNum(list.length - shown) + " more";
+  }
   if (S.sel >= rows.length) S.sel = rows.length - 1;
   markSel();
+  renderCounts(base);
+  renderOkLine();
 }
 
-function renderCounts() {
-  const st = S.status;
-  if (!st) return;
-  const unacked = [...S.problems.values()].filter((c) => !c.state.acknowledged && !c.state.in_downtime).length;
-  const items = [
-    ["CRITICAL", st.counts.CRITICAL, "st-CRITICAL"], ["WARNING", st.counts.WARNING, "st-WARNING"],
-    ["UNKNOWN", st.counts.UNKNOWN, "st-UNKNOWN"], ["down", st.agents.down, "st-down"],
-    ["unacked", unacked, ""],
-  ];
-  const label = { down: "agents DOWN", unacked: "unacknowledged" };
-  $("#counts").replaceChildren(...items.map(([k, n]) => h("a", {
-    href: "#", "data-count": k, class: S.countFilter === k ? "on" : null,
-    onclick: (e) => { e.preventDefault(); S.countFilter = S.countFilter === k ? null : k; renderCounts(); renderProblems(); renderAgents(); },
-  }, h("b", {}, fmtNum(n)), " ", label[k] || k)));
-  const okl = $("#okline");
-  if (okl) {
-    const up = st.agents.up + st.agents.down + st.agents.new;
-    okl.textContent = fmtNum(st.counts.OK) + " checks OK on " + fmtNum(up) + " agents"
-      + (st.counts.PENDING ? ", " + fmtNum(st.counts.PENDING) + " pending" : "") + " ▸";
+// the header's counts: of the rows the filters leave (the state filter
+// aside), so each equals the rows of its state on screen
+function renderCounts(base) {
+  if (!S.status) return;
+  if (!base) { const f = filters(); base = allRows().filter((c) => passesBase(c, f)); }
+  const n = { CRITICAL: 0, WARNING: 0, UNKNOWN: 0 };
+  let unhandled = 0;
+  for (const c of base) {
+    const st = rowState(c);
+    if (n[st] !== undefined) n[st]++;
+    if (!(c.state && c.state.acknowledged) && !inDowntime(c)) unhandled++;
   }
+  let down = 0;
+  if (S.agentsLoaded) { for (const a of S.agents.values()) if (a.state === "down") down++; } else down = S.status.agents.down;
+  const states = qget("state").split(",").filter(Boolean);
+  const items = [
+    ["CRITICAL", n.CRITICAL, "CRITICAL"], ["WARNING", n.WARNING, "WARNING"],
+    ["UNKNOWN", n.UNKNOWN, "UNKNOWN"], ["down", down, "agents DOWN"], ["unacked", unhandled, "unhandled"],
+  ];
+  const on = (k) => (k === "unacked" ? qget("ack") === "no" && qget("dt") === "no"
+    : k === "down" ? states.includes("DOWN") : states.includes(k));
+  put($("#counts"), ...items.map(([k, num, label]) => h("a", {
+    href: "#", "data-count": k, class: on(k) ? "on" : null, title: "filter: " + label,
+    onclick: (e) => {
+      e.preventDefault();
+      if (!["overview", "wall"].includes(S.view)) {
+        nav(k === "unacked" ? "/?ack=no&dt=no" : "/?state=" + (k === "down" ? "DOWN" : k));
+        return;
+      }
+      if (k === "unacked") qset(on(k) ? { ack: "", dt: "" } : { ack: "no", dt: "no" });
+      else qset({ state: on(k) ? "" : (k === "down" ? "DOWN" : k) });
+      syncFilterControls();
+      renderProblems();
+      renderAgents();
+    },
+  }, h("b", {}, fmtNum(num)), " ", label)));
+}
+
+function renderOkLine() {
+  const okl = $("#okline");
+  const st = S.status;
+  if (!okl || !st) return;
+  let okDown = 0, pendDown = 0;
+  for (const c of S.downChecks.values()) {
+    if (c.state && c.state.status === "OK") okDown++;
+    else if (!c.state || !c.state.status) pendDown++;
+  }
+  let agents = st.agents.up + st.agents.down + st.agents.new;
+  if (S.agentsLoaded) agents = S.agents.size;
+  const ok = Math.max(0, st.counts.OK - okDown), pend = Math.max(0, st.counts.PENDING - pendDown);
+  okl.textContent = fmtNum(ok) + " checks OK on " + fmtNum(agents) + " agents"
+    + (pend ? ", " + fmtNum(pend) + " pending" : "") + (okDown + pendDown ? " (without the DOWN agents' checks)" : "") + " ▸";
+}
+
+function renderBulk() {
+  const bar = $("#bulk");
+  if (!bar) return;
+  for (const id of [...S.selected]) if (!S.problems.has(id) && !S.downChecks.has(id)) S.selected.delete(id);
+  bar.hidden = S.selected.size === 0;
+  $("#bulk-n").textContent = fmtNum(S.selected.size) + " selected";
+  const all = $("#pick-all");
+  if (all) {
+    const boxes = document.querySelectorAll("#problems tbody input.pick-one");
+    all.checked = boxes.length > 0 && [...boxes].every((b) => b.checked);
+  }
+}
+
+function selectedChecks() {
+  return [...S.selected].map((id) => S.problems.get(id) || S.downChecks.get(id)).filter(Boolean);
 }
 
 function renderAgents() {
   const el = $("#agents");
   if (!el) return;
-  const bad = S.agents.filter((a) => (a.state === "down" || (a.state === "new" && S.countFilter !== "down"))
-    && matches(a.name));
+  const bad = [...S.agents.values()].filter((a) => (a.state === "down" || a.state === "new") && matches(a.name));
   bad.sort((a, b) => (a.state === "down" ? 0 : 1) - (b.state === "down" ? 0 : 1) || a.name.localeCompare(b.name));
-  if (!bad.length) { el.replaceChildren(h("p", { class: "muted" }, "Every agent is up.")); return; }
-  el.replaceChildren(h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "State"), h("th", {}, "Agent"),
+  if (!bad.length) { put(el, h("p", { class: "muted" }, S.agentsLoaded ? "Every agent is up." : "…")); return; }
+  put(el, h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "State"), h("th", {}, "Agent"),
     h("th", {}, "Since"), h("th", { class: "hide-s" }, "Last checkout"))),
-  h("tbody", {}, bad.map((a) => h("tr", { "data-agent-id": a.id },
-    h("td", {}, h("span", { class: "st st-" + a.state }, a.state.toUpperCase())),
-    h("td", {}, h("a", { href: "/agents/" + a.id, "data-nav": true }, a.name)),
-    h("td", {}, a.state === "down" ? age(a.next_checkout_by, "down for ") : age(a.created_at, "new for ")),
+  h("tbody", {}, bad.slice(0, 200).map((a) => h("tr", { "data-agent-id": a.id },
+    h("td", {}, agBadge(a.state)),
+    h("td", {}, h("a", { href: "/agents/" + a.id, "data-nav": true }, str(a.name))),
+    h("td", {}, sinceWords(a)),
     h("td", { class: "hide-s" }, a.last_checkout_at ? age(a.last_checkout_at, "") : "never"))))));
 }
 
+// "CRITICAL (soft 2/3) → CRITICAL (hard)": a change of state type says so
+function changeWords(e) {
+  const type = e.state_type ? " (" + e.state_type.toLowerCase() + (e.state_type === "SOFT" && e.attempt ? " " + e.attempt : "") + ")" : "";
+  if (e.prev_status && e.status) {
+    if (e.prev_status === e.status && e.state_type === "HARD") return e.prev_status + " (soft) → " + e.status + " (hard)";
+    return e.prev_status + " → " + e.status + type;
+  }
+  return e.status ? e.status + type : "";
+}
+
 function eventRow(e) {
-  const what = e.check ? (e.agent + "/" + e.check) : (e.agent || "");
-  const change = e.prev_status && e.status ? e.prev_status + " → " + e.status : (e.status || "");
+  const what = e.check ? str(e.agent) + "/" + str(e.check) : str(e.agent);
+  const d = e.detail && typeof e.detail === "object" ? e.detail : null;
+  const note = e.kind === "ACKNOWLEDGEMENT" && d
+    ? "by " + str(d.by, "?") + (d.comment ? ": “" + str(d.comment) + "”" : "") : firstLine(e.output);
   return h("tr", { "data-event-id": e.id },
-    h("td", { class: "age", title: absTime(e.created_at) }, new Date(e.created_at).toLocaleTimeString()),
-    h("td", {}, e.kind),
+    h("td", { class: "age", title: absTime(e.created_at) }, S.view === "overview" ? new Date(e.created_at).toLocaleTimeString() : localTime(e.created_at)),
+    h("td", {}, str(e.kind)),
     h("td", {}, e.check_id ? h("a", { href: "/checks/" + e.check_id, "data-nav": true }, what)
       : e.agent_id ? h("a", { href: "/agents/" + e.agent_id, "data-nav": true }, what) : what),
-    h("td", {}, change),
-    h("td", { class: "out hide-s" }, firstLine(e.output)));
+    h("td", { class: "change" }, changeWords(e)),
+    h("td", { class: "out hide-s" }, note));
 }
 
 function renderEvents() {
   const el = $("#events");
   if (!el) return;
-  let list = S.events.filter((e) => matches(e.agent, e.check, e.kind, e.output));
+  let list = S.events;
+  if (S.view === "events") list = list.filter(eventPasses);
+  else list = list.filter((e) => matches(e.agent, e.check, e.kind, e.output));
   if (S.view === "overview") {
     const today = new Date(now()); today.setHours(0, 0, 0, 0);
     list = list.filter((e) => Date.parse(e.created_at) >= today.getTime()).slice(0, 50);
   }
-  if (!list.length) { el.replaceChildren(h("p", { class: "muted" }, "No events.")); return; }
-  el.replaceChildren(h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Time"), h("th", {}, "Kind"),
+  if (!list.length) { put(el, h("p", { class: "muted" }, "No events.")); return; }
+  put(el, h("table", { class: "events" }, h("thead", {}, h("tr", {}, h("th", {}, "Time"), h("th", {}, "Kind"),
     h("th", {}, "Agent/check"), h("th", {}, "Change"), h("th", { class: "hide-s" }, "Output"))),
   h("tbody", {}, list.map(eventRow))));
 }
 
 async function loadAgents() {
   let all = [], cursor = null;
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < 50; i++) {
     const j = await api("GET", "/api/v1/agents?limit=1000" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
     all = all.concat(j.items);
     if (!j.next) break;
     cursor = j.next;
   }
+  S.agents = new Map(all.map((a) => [a.id, a]));
+  S.agentsLoaded = true;
   return all;
 }
 
@@ -440,6 +748,23 @@ async function loadDowntimes() {
   return m;
 }
 
+// the checks of DOWN agents that /status does not list (OK or pending
+// ones): they are shown and counted as UNKNOWN, not as OK
+async function loadDownChecks() {
+  const down = [...S.agents.values()].filter((a) => a.state === "down").slice(0, 100);
+  const lists = await Promise.all(down.map((a) =>
+    api("GET", "/api/v1/checks?agent_id=" + a.id + "&limit=1000").then((j) => j.items, () => [])));
+  const m = new Map();
+  for (let i = 0; i < down.length; i++) {
+    for (const c of lists[i]) {
+      if (!c.enabled || S.problems.has(c.id)) continue;
+      c.agent_name = down[i].name;
+      m.set(c.id, c);
+    }
+  }
+  S.downChecks = m;
+}
+
 // The problems are painted from /status alone (one request; the one asked
 // for together with /session right after a login); agents, downtimes and
 // the day's events follow, in parallel, after that paint.
@@ -450,14 +775,16 @@ async function loadOverviewData(first) {
   S.status = st;
   S.clockOffset = Date.parse(st.server_time) - Date.now();
   S.problems = new Map(st.problems.map((c) => [c.id, c]));
-  renderCounts();
+  for (const id of [...S.downChecks.keys()]) if (S.problems.has(id)) S.downChecks.delete(id);
   renderProblems();
-  const evp = first ? api("GET", "/api/v1/events?since_id=" + Math.max(0, st.last_event_id - 200) + "&limit=200") : null;
-  const [agents, dts] = await Promise.all([loadAgents(), loadDowntimes()]);
-  S.agents = agents;
+  const wall = isWall();
+  const evp = first && !wall ? api("GET", "/api/v1/events?since_id=" + Math.max(0, st.last_event_id - 200) + "&limit=200") : null;
+  const [, dts] = await Promise.all([loadAgents(), loadDowntimes()]);
   S.downtimes = dts;
+  await loadDownChecks();
   renderProblems();
   renderAgents();
+  renderBulk();
   if (evp) {
     const ev = await evp;
     S.events = ev.items.reverse();
@@ -465,29 +792,96 @@ async function loadOverviewData(first) {
   }
 }
 
+const FILTERS = [
+  ["state", "State", [["", "any"], ["CRITICAL", "CRITICAL"], ["WARNING", "WARNING"], ["UNKNOWN", "UNKNOWN"], ["DOWN", "agent DOWN"]]],
+  ["ack", "Acknowledged", [["", "any"], ["yes", "yes"], ["no", "no"]]],
+  ["dt", "In downtime", [["", "any"], ["yes", "yes"], ["no", "no"]]],
+  ["flap", "Flapping", [["", "any"], ["yes", "yes"]]],
+];
+
+function syncFilterControls() {
+  for (const [k] of FILTERS) {
+    const sel = $("#f-" + k);
+    if (sel) {
+      const v = qget(k);
+      if (![...sel.options].some((o) => o.value === v)) sel.append(h("option", { value: v }, v));
+      sel.value = v;
+    }
+  }
+  for (const th of document.querySelectorAll("#problems th[data-sort]")) {
+    const on = (qget("sort") || "state") === th.dataset.sort;
+    th.setAttribute("aria-sort", on ? (qget("dir") === "desc" ? "descending" : "ascending") : "none");
+  }
+}
+
+function sortHead(key, label, cls) {
+  if (isWall()) return h("th", { class: cls || null }, label);
+  return h("th", { "data-sort": key, class: cls || null },
+    h("button", { type: "button", class: "sort", onclick: () => {
+      const cur = qget("sort") || "state";
+      if (cur === key) qset({ dir: qget("dir") === "desc" ? "" : "desc" });
+      else qset({ sort: key === "state" ? "" : key, dir: "" });
+      syncFilterControls();
+      renderProblems();
+    } }, label));
+}
+
 async function renderOverview() {
-  S.view = "overview";
+  const wall = qget("wall") === "1";
+  S.view = wall ? "wall" : "overview";
+  document.body.classList.toggle("wall", wall);
   S.problemLimit = 1000;
-  main().replaceChildren(
-    h("h1", {}, "Problems"),
-    h("table", { id: "problems" }, h("thead", {}, h("tr", {}, h("th", {}, "State"), h("th", {}, "Agent/check"),
-      h("th", { class: "hide-s" }, "Output"), h("th", {}, "Since"), h("th", {}, "Marks"),
-      S.me.role === "admin" ? h("th", {}, "Actions") : null)), h("tbody", {})),
-    h("p", { id: "problems-empty", class: "muted", hidden: true }, "No problems. All is well."),
+  const admin = S.me.role === "admin" && !wall;
+  const table = h("table", { id: "problems" }, h("thead", {}, h("tr", {},
+    admin ? h("th", { class: "pick" }, h("input", { type: "checkbox", id: "pick-all", "aria-label": "select every row shown",
+      onchange: (e) => {
+        for (const b of document.querySelectorAll("#problems tbody input.pick-one")) {
+          b.checked = e.target.checked;
+          const id = Number(b.closest("tr").dataset.checkId);
+          if (e.target.checked) S.selected.add(id); else S.selected.delete(id);
+        }
+        renderBulk();
+      } })) : null,
+    sortHead("state", "State"), sortHead("check", "Agent/check"), sortHead("output", "Output", "hide-s"),
+    sortHead("since", "Since"), h("th", {}, "Marks"), admin ? h("th", {}, "Actions") : null)), h("tbody", {}));
+  const parts = [h("h1", {}, wall ? "Problems" : "Problems")];
+  if (!wall) {
+    parts.push(h("form", { class: "filters", id: "filters", onsubmit: (e) => e.preventDefault() },
+      FILTERS.map(([k, label, opts]) => h("label", {}, label + " ",
+        h("select", { id: "f-" + k, onchange: (e) => { qset({ [k]: e.target.value }); renderProblems(); renderAgents(); } },
+          opts.map(([v, t]) => h("option", { value: v }, t)))))));
+    if (admin) {
+      parts.push(h("div", { id: "bulk", class: "bulk", hidden: true },
+        h("span", { id: "bulk-n" }, ""), " ",
+        h("button", { type: "button", id: "bulk-ack", onclick: () => ackDialog(selectedChecks()) }, "Acknowledge"), " ",
+        h("button", { type: "button", id: "bulk-dt", onclick: () => downtimeDialog({ checks: selectedChecks() }) }, "Downtime"), " ",
+        h("button", { type: "button", id: "bulk-clear", onclick: () => {
+          S.selected.clear();
+          for (const b of document.querySelectorAll("#problems input[type=checkbox]")) b.checked = false;
+          renderBulk();
+        } }, "Clear")));
+    }
+  }
+  parts.push(table,
+    h("p", { id: "problems-empty", class: "muted", hidden: true }, ""),
     h("button", { id: "problems-more", type: "button", hidden: true,
-      onclick: () => { S.problemLimit += 1000; renderProblems(); } }, ""),
-    h("h2", {}, "Agents down and new"), h("div", { id: "agents" }),
-    h("h2", {}, "Everything else"),
-    h("button", { id: "okline", class: "okline", type: "button", onclick: expandOk }, "…"),
-    h("div", { id: "oklist" }),
-    h("h2", {}, "Today's events"), h("div", { id: "events" }));
-  if (S.okOpen) expandOk().catch(() => {});
+      onclick: () => { S.problemLimit += 1000; renderProblems(); } }, ""));
+  if (!wall) {
+    parts.push(h("h2", {}, "Agents down and new"), h("div", { id: "agents" }),
+      h("h2", {}, "Everything else"),
+      h("button", { id: "okline", class: "okline", type: "button", onclick: expandOk }, "…"),
+      h("div", { id: "oklist" }),
+      h("h2", {}, "Today's events"), h("div", { id: "events" }));
+  }
+  put(main(), ...parts);
+  syncFilterControls();
+  if (S.okOpen && !wall) expandOk().catch(() => {});
   await loadOverviewData(true);
 }
 
 async function expandOk() {
   const box = $("#oklist");
-  if (box.dataset.open) { delete box.dataset.open; S.okOpen = false; box.replaceChildren(); return; }
+  if (box.dataset.open) { delete box.dataset.open; S.okOpen = false; put(box); return; }
   box.dataset.open = "1";
   S.okOpen = true;   // stays open when the overview is drawn again (a stream reset)
   const tbody = h("tbody", {});
@@ -497,15 +891,128 @@ async function expandOk() {
     const j = await api("GET", "/api/v1/checks?status=OK&limit=100" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
     for (const c of j.items) {
       tbody.append(h("tr", {}, h("td", {}, stBadge("OK")),
-        h("td", {}, h("a", { href: "/checks/" + c.id, "data-nav": true }, "check " + c.name)),
+        h("td", {}, h("a", { href: "/checks/" + c.id, "data-nav": true }, agentName(c.agent_id) + "/" + str(c.name))),
         h("td", { class: "out hide-s" }, firstLine(c.state && c.state.output))));
     }
     cursor = j.next;
     more.hidden = !cursor;
   }
   more.addEventListener("click", page);
-  box.replaceChildren(h("table", {}, tbody), more);
+  put(box, h("table", {}, tbody), more);
   await page();
+}
+
+// ---- hosts -------------------------------------------------------------------------
+
+const HOST_COLS = [
+  ["name", "Agent"], ["state", "State"], ["worst", "Worst check"], ["CRITICAL", "Crit"], ["WARNING", "Warn"],
+  ["UNKNOWN", "Unkn"], ["OK", "OK"], ["since", "Up / down since"], ["avail", "Avail. 7 d"], ["checkout", "Last checkout"],
+];
+const WORST = ["CRITICAL", "UNKNOWN", "WARNING", "PENDING", "OK"];
+
+// the problems' counts per agent come with /status and are drawn at once;
+// the OK counts need every check (paged, 1,000 at a time) and follow
+async function loadHosts() {
+  const [st] = await Promise.all([api("GET", "/api/v1/status"), loadAgents(), loadAgentSince()]);
+  S.status = st;
+  S.problems = new Map(st.problems.map((c) => [c.id, c]));
+  renderCounts();
+  const zero = () => new Map([...S.agents.keys()].map((id) => [id, { CRITICAL: 0, WARNING: 0, UNKNOWN: 0, OK: 0, PENDING: 0 }]));
+  const quick = zero();
+  for (const c of st.problems) {
+    const p = quick.get(c.agent_id);
+    if (p && c.state && p[c.state.status] !== undefined) p[c.state.status]++;
+  }
+  if (!S.hostCounts || !S.hostOkKnown) { S.hostCounts = quick; S.hostOkKnown = false; renderHosts(); }
+  const per = zero();
+  let cursor = null;
+  for (let i = 0; i < 100; i++) {
+    const j = await api("GET", "/api/v1/checks?limit=1000" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
+    for (const c of j.items) {
+      const p = per.get(c.agent_id);
+      if (!p || !c.enabled) continue;
+      p[(c.state && c.state.status) || "PENDING"]++;
+    }
+    if (!j.next) break;
+    cursor = j.next;
+  }
+  if (S.view !== "hosts") return;
+  S.hostCounts = per;
+  S.hostOkKnown = true;
+  renderHosts();
+}
+
+function hostRows() {
+  const rows = [...S.agents.values()].filter((a) => matches(a.name)).map((a) => {
+    const n = S.hostCounts.get(a.id) || {};
+    const worst = a.state === "down" ? "UNKNOWN" : WORST.find((w) => n[w] > 0) || (S.hostOkKnown ? "PENDING" : "OK");
+    return { a, n, worst };
+  });
+  const stWant = qget("hstate");
+  const list = stWant ? rows.filter((r) => r.a.state === stWant) : rows;
+  const key = qget("hsort") || "worst";
+  const dir = qget("hdir") === "desc" ? -1 : 1;
+  const val = (r) => {
+    switch (key) {
+    case "name": return str(r.a.name);
+    case "state": return ["down", "new", "up"].indexOf(r.a.state);
+    // DOWN agents first, then by their worst check, the most CRITICAL first
+    case "worst": return (r.a.state === "down" ? -1 : WORST.indexOf(r.worst)) * 1e6 - (r.n.CRITICAL || 0);
+    case "since": return Date.parse(agentSince(r.a)) || 0;
+    case "avail": return r.a.availability && typeof r.a.availability["7d"] === "number" ? r.a.availability["7d"] : 2;
+    case "checkout": return Date.parse(r.a.last_checkout_at) || 0;
+    default: return -(r.n[key] || 0);
+    }
+  };
+  list.sort((x, y) => {
+    const a = val(x), b = val(y);
+    return dir * (typeof a === "string" ? a.localeCompare(b) : a - b) || str(x.a.name).localeCompare(str(y.a.name));
+  });
+  return list;
+}
+
+function renderHosts() {
+  const box = $("#hosts");
+  if (!box || !S.hostCounts) return;
+  const list = hostRows();
+  const limit = S.hostLimit || 500;
+  const cur = qget("hsort") || "worst";
+  const admin = S.me.role === "admin";
+  const thead = h("tr", {}, HOST_COLS.map(([k, label]) => h("th", { "data-sort": k,
+    "aria-sort": cur === k ? (qget("hdir") === "desc" ? "descending" : "ascending") : "none",
+    class: ["UNKNOWN", "OK", "avail", "checkout"].includes(k) ? "hide-s" : null },
+  h("button", { type: "button", class: "sort", onclick: () => {
+    if (cur === k) qset({ hdir: qget("hdir") === "desc" ? "" : "desc" }); else qset({ hsort: k === "worst" ? "" : k, hdir: "" });
+    renderHosts();
+  } }, label))), admin ? h("th", {}, "") : null);
+  put(box, h("table", { id: "hosts-table" }, h("thead", {}, thead),
+    h("tbody", {}, list.slice(0, limit).map(({ a, n, worst }) => h("tr", { "data-agent-id": a.id, "data-worst": worst },
+      h("td", {}, h("a", { href: "/agents/" + a.id, "data-nav": true }, str(a.name))),
+      h("td", {}, agBadge(a.state)),
+      h("td", {}, stBadge(worst)),
+      h("td", { class: "num" }, fmtNum(n.CRITICAL)), h("td", { class: "num" }, fmtNum(n.WARNING)),
+      h("td", { class: "num hide-s" }, fmtNum(n.UNKNOWN)), h("td", { class: "num hide-s" }, S.hostOkKnown ? fmtNum(n.OK) : "…"),
+      h("td", {}, sinceWords(a)),
+      h("td", { class: "num hide-s" }, pct(a.availability && a.availability["7d"])),
+      h("td", { class: "hide-s" }, a.last_checkout_at ? age(a.last_checkout_at, "") : "never"),
+      admin ? h("td", {}, h("button", { type: "button", class: "act-host-dt", title: "a downtime for every check of " + str(a.name),
+        onclick: () => downtimeDialog({ agent: a }) }, "Mute")) : null)))),
+  list.length > limit ? h("button", { type: "button", onclick: () => { S.hostLimit = limit + 500; renderHosts(); } },
+    "Show " + fmtNum(list.length - limit) + " more") : null);
+  $("#hosts-n").textContent = fmtNum(list.length) + " agents";
+}
+
+async function renderHostsView() {
+  S.view = "hosts";
+  S.hostCounts = null;
+  S.hostOkKnown = false;
+  S.hostLimit = 500;
+  const sel = h("select", { id: "f-hstate", onchange: (e) => { qset({ hstate: e.target.value }); renderHosts(); } },
+    [["", "any"], ["up", "up"], ["down", "DOWN"], ["new", "new"]].map(([v, t]) => h("option", { value: v }, t)));
+  sel.value = qget("hstate");
+  put(main(), h("h1", {}, "Hosts"), h("form", { class: "filters", onsubmit: (e) => e.preventDefault() },
+    h("label", {}, "State ", sel), " ", h("span", { id: "hosts-n", class: "muted" }, "")), h("div", { id: "hosts" }, "…"));
+  await loadHosts();
 }
 
 // ---- dialogs: acknowledge, downtime ---------------------------------------------------
@@ -513,17 +1020,20 @@ async function expandOk() {
 function dialog(title, body, onOk) {
   const dlg = $("#dlg");
   $("#dlg-title").textContent = title;
-  $("#dlg-body").replaceChildren(...body);
+  put($("#dlg-body"), ...body);
   $("#dlg-error").textContent = "";
   const form = $("#dlg-form");
   form.onsubmit = async (e) => {
     e.preventDefault();
     $("#dlg-error").textContent = "";
+    $("#dlg-ok").disabled = true;
     try {
       await onOk();
       dlg.close();
     } catch (x) {
       $("#dlg-error").textContent = x.message;   // the API's own message
+    } finally {
+      $("#dlg-ok").disabled = false;
     }
   };
   $("#dlg-cancel").onclick = () => dlg.close();
@@ -532,126 +1042,149 @@ function dialog(title, body, onOk) {
   if (f) f.focus();
 }
 
-const DURATIONS = [["", "no expiry"], ["1", "1 h"], ["2", "2 h"], ["4", "4 h"], ["8", "8 h"], ["24", "1 day"], ["168", "1 week"]];
+// runs fn over items, a few at a time; throws one error naming each failure
+async function each(items, fn, label) {
+  const errs = [];
+  let i = 0;
+  const worker = async () => {
+    while (i < items.length) {
+      const it = items[i++];
+      try { await fn(it); } catch (x) { errs.push(label(it) + ": " + x.message); }
+    }
+  };
+  await Promise.all([1, 2, 3, 4].map(worker));
+  if (errs.length) throw new Error(errs.length + " of " + items.length + " failed: " + errs.slice(0, 5).join("; "));
+}
 
-function ackDialog(c) {
+const DURATIONS = [["", "no expiry"], ["1", "1 h"], ["2", "2 h"], ["4", "4 h"], ["8", "8 h"], ["24", "1 day"], ["168", "1 week"]];
+const cname = (c) => str(c.agent_name, "agent " + c.agent_id) + "/" + str(c.name);
+
+function ackDialog(list) {
+  if (!list.length) return;
   const comment = h("input", { id: "ack-comment", required: true, maxlength: 1000, placeholder: "who looks at it, what is known" });
   const exp = h("select", { id: "ack-expires" }, DURATIONS.map(([v, t]) => h("option", { value: v }, t)));
-  dialog("Acknowledge " + c.agent_name + "/" + c.name, [
+  dialog("Acknowledge " + (list.length === 1 ? cname(list[0]) : fmtNum(list.length) + " problems"), [
     h("label", {}, "Comment", comment), h("label", {}, "Expires after", exp)], async () => {
     const body = { comment: comment.value };
     if (exp.value) body.expires_at = new Date(now() + Number(exp.value) * 3600e3).toISOString();
-    await api("POST", "/api/v1/checks/" + c.id + "/ack", body);
+    await each(list, (c) => api("POST", "/api/v1/checks/" + c.id + "/ack", body), cname);
+    for (const c of list) S.selected.delete(c.id);
+    renderBulk();
+    for (const b of document.querySelectorAll("#problems input[type=checkbox]")) b.checked = S.selected.has(Number(b.closest("tr") && b.closest("tr").dataset.checkId));
   });
 }
 
 function localInput(ms) {
-  const d = new Date(ms - new Date().getTimezoneOffset() * 60e3);
+  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60e3);
   return d.toISOString().slice(0, 16);
 }
 
-function downtimeDialog({ check, agent }) {
-  const name = check ? check.agent_name + "/" + check.name : agent.name;
+// a downtime for one check (or its agent), for an agent, or for many checks
+function downtimeDialog({ check, agent, checks }) {
+  const name = check ? cname(check) : agent ? str(agent.name) : fmtNum(checks.length) + " checks";
   const scope = check ? h("select", { id: "dt-scope" },
-    h("option", { value: "check" }, "this check"), h("option", { value: "agent" }, "the whole agent " + check.agent_name)) : null;
+    h("option", { value: "check" }, "this check"), h("option", { value: "agent" }, "the whole agent " + str(check.agent_name))) : null;
   const forSel = h("select", { id: "dt-for" }, DURATIONS.slice(1).map(([v, t]) => h("option", { value: v, selected: v === "2" }, t)),
     h("option", { value: "custom" }, "from … to …"));
   const start = h("input", { id: "dt-start", type: "datetime-local", value: localInput(now()) });
   const end = h("input", { id: "dt-end", type: "datetime-local", value: localInput(now() + 2 * 3600e3) });
-  const custom = h("div", { hidden: true }, h("label", {}, "Start", start), h("label", {}, "End", end));
+  const custom = h("div", { hidden: true }, h("label", {}, "Start (local time)", start), h("label", {}, "End (local time)", end));
   forSel.addEventListener("change", () => { custom.hidden = forSel.value !== "custom"; });
   const comment = h("input", { id: "dt-comment", maxlength: 1000, placeholder: "why" });
   dialog("Downtime for " + name, [scope ? h("label", {}, "For", scope) : null,
-    h("label", {}, "Duration", forSel), custom, h("label", {}, "Comment", comment)].filter(Boolean), async () => {
-    let s, e;
-    if (forSel.value === "custom") { s = new Date(start.value); e = new Date(end.value); }
-    else { s = new Date(now()); e = new Date(now() + Number(forSel.value) * 3600e3); }
-    if (!(e > s)) throw new Error("the end must be after the start");
-    const body = { start: s.toISOString(), end: e.toISOString(), comment: comment.value };
-    if (check && (!scope || scope.value === "check")) body.check_id = check.id;
-    else body.agent_id = check ? check.agent_id : agent.id;
-    await api("POST", "/api/v1/downtimes", body);
+    h("label", {}, "Duration", forSel), custom, h("label", {}, "Comment", comment)], async () => {
+    const [s, e] = dtWindow(forSel.value, start.value, end.value);
+    const base = { start: s.toISOString(), end: e.toISOString(), comment: comment.value };
+    if (checks) {
+      await each(checks, (c) => api("POST", "/api/v1/downtimes", { ...base, check_id: c.id }), cname);
+    } else if (check && (!scope || scope.value === "check")) {
+      await api("POST", "/api/v1/downtimes", { ...base, check_id: check.id });
+    } else {
+      await api("POST", "/api/v1/downtimes", { ...base, agent_id: check ? check.agent_id : agent.id });
+    }
+    if (S.view === "downtimes") await loadDowntimeList();
+    else scheduleRefresh();
   });
+}
+
+function dtWindow(forVal, startVal, endVal) {
+  let s, e;
+  if (forVal === "custom") { s = new Date(startVal); e = new Date(endVal); }
+  else { s = new Date(now()); e = new Date(now() + Number(forVal) * 3600e3); }
+  if (isNaN(s) || isNaN(e)) throw new Error("give a start and an end");
+  if (!(e > s)) throw new Error("the end must be after the start");
+  return [s, e];
 }
 
 // ---- check page -------------------------------------------------------------------------
 
+// "value 91, warning outside 85, critical outside 95", in words
 function thresholdWords(c, v) {
   const parts = [];
-  if (v !== null && v !== undefined) parts.push("value " + v);
-  if (c.warning) parts.push("warning outside " + c.warning);
-  if (c.critical) parts.push("critical outside " + c.critical);
+  if (typeof v === "number") parts.push("value " + fmtValue(v));
+  const words = (r) => {
+    if (!r) return null;
+    const inside = r.startsWith("@");
+    const s = inside ? r.slice(1) : r;
+    const [a, b] = s.includes(":") ? s.split(":") : ["0", s];
+    const lo = a === "~" || a === "" ? null : a, hi = b === "" || b === undefined ? null : b;
+    if (inside) return "inside " + (lo ?? "−∞") + "…" + (hi ?? "∞");
+    if (lo !== null && hi !== null && lo !== "0") return "outside " + lo + "…" + hi;
+    if (hi !== null && (lo === null || lo === "0")) return "above " + hi;
+    if (lo !== null) return "below " + lo;
+    return r;
+  };
+  if (c.warning) parts.push("warning " + words(c.warning));
+  if (c.critical) parts.push("critical " + words(c.critical));
   return parts.join(", ");
 }
 
-// simple Nagios ranges "N", "N:", "~:N", "N:M" as [lo, hi] of the OK zone
-function okZone(r) {
-  if (!r || r.startsWith("@")) return null;
-  const [a, b] = r.includes(":") ? r.split(":") : ["0", r];
-  return [a === "~" || a === "" ? -Infinity : Number(a), b === "" || b === undefined ? Infinity : Number(b)];
-}
-
-// The chart reads GET /api/v1/checks/{id}/summary (roll-ups, always
-// current), never raw history: the last hour by minute (<= 60 buckets), the
-// last day by hour (<= 24), the last 30 days by day (<= 30) - the API's own
-// defaults per bucket size. The line is each bucket's average, the shaded
-// band its min..max; the x axis is the whole window, so gaps show.
+// The chart's ranges: each asks the summary API for buckets the API keeps
+// (minute buckets for 2 days, hour buckets for 400): at most 360 points.
 const RANGES = {
-  hour: { by: "minute", ms: 3600e3, label: "hour", step: 60e3 },
-  day: { by: "hour", ms: 86400e3, label: "day", step: 3600e3 },
-  month: { by: "day", ms: 30 * 86400e3, label: "30 days", step: 86400e3 },
+  "1h": { by: "minute", ms: 3600e3, step: 60e3 },
+  "6h": { by: "minute", ms: 6 * 3600e3, step: 60e3 },
+  "24h": { by: "hour", ms: 86400e3, step: 3600e3 },
+  "7d": { by: "hour", ms: 7 * 86400e3, step: 3600e3 },
+  "30d": { by: "day", ms: 30 * 86400e3, step: 86400e3 },
 };
 
-function chart(items, c, range, t0, t1) {
-  const pts = items.filter((i) => i.avg !== null && i.avg !== undefined)
-    .map((i) => [Date.parse(i.start) + range.step / 2, i.avg, i.min ?? i.avg, i.max ?? i.avg])
-    .sort((a, b) => a[0] - b[0]);
-  const W = 600, H = 160;
-  const el = svg("svg", { class: "chart", viewBox: "0 0 " + W + " " + H, preserveAspectRatio: "none", role: "img",
-    "aria-label": "value over the last " + range.label, "data-by": range.by, "data-points": pts.length });
-  if (pts.length < 1) {
-    const t = svg("text", { x: 10, y: 20 }); t.textContent = "no values in the last " + range.label; el.append(t);
-    return el;
-  }
-  let lo = Math.min(...pts.map((p) => p[2])), hi = Math.max(...pts.map((p) => p[3]));
-  for (const z of [okZone(c.warning), okZone(c.critical)]) {
-    if (z) for (const b of z) if (isFinite(b)) { lo = Math.min(lo, b); hi = Math.max(hi, b); }
-  }
-  if (hi === lo) { hi += 1; lo -= 1; }
-  const X = (t) => ((t - t0) / Math.max(1, t1 - t0)) * W;
-  const Y = (v) => H - ((v - lo) / (hi - lo)) * (H - 10) - 5;
-  for (const [r, cls] of [[c.warning, "band-w"], [c.critical, "band-c"]]) {
-    const z = okZone(r);
-    if (!z) continue;
-    if (isFinite(z[1])) el.append(svg("rect", { class: cls, x: 0, y: 0, width: W, height: Math.max(0, Y(z[1])) }));
-    if (isFinite(z[0])) el.append(svg("rect", { class: cls, x: 0, y: Y(z[0]), width: W, height: Math.max(0, H - Y(z[0])) }));
-  }
-  const xy = (t, v) => X(t).toFixed(1) + "," + Y(v).toFixed(1);
-  el.append(svg("polygon", { class: "range", points: pts.map((p) => xy(p[0], p[3]))
-    .concat(pts.slice().reverse().map((p) => xy(p[0], p[2]))).join(" ") }));
-  if (pts.length === 1) {
-    const p = pts[0], w = Math.max(2, (range.step / Math.max(1, t1 - t0)) * W / 2);
-    el.append(svg("polyline", { class: "line", points: (X(p[0]) - w).toFixed(1) + "," + Y(p[1]).toFixed(1)
-      + " " + (X(p[0]) + w).toFixed(1) + "," + Y(p[1]).toFixed(1) }));
-  } else {
-    el.append(svg("polyline", { class: "line", points: pts.map((p) => xy(p[0], p[1])).join(" ") }));
-  }
-  const l1 = svg("text", { x: 4, y: 12 }); l1.textContent = String(hi); el.append(l1);
-  const l2 = svg("text", { x: 4, y: H - 4 }); l2.textContent = String(lo); el.append(l2);
-  return el;
+function byFor(span) {
+  if (span <= 6 * 3600e3) return ["minute", 60e3];
+  if (span <= 14 * 86400e3) return ["hour", 3600e3];
+  return ["day", 86400e3];
 }
 
-async function loadChart(c, key) {
-  const range = RANGES[key];
+async function loadChart(c, key, zoom) {
   S.chartRange = key;
-  const t1 = now(), t0 = t1 - range.ms;
-  const j = await api("GET", "/api/v1/checks/" + c.id + "/summary?by=" + range.by
+  let t0, t1, by, step;
+  if (zoom) {
+    [t0, t1] = zoom;
+    [by, step] = byFor(t1 - t0);
+  } else {
+    const r = RANGES[key];
+    t1 = now(); t0 = t1 - r.ms; by = r.by; step = r.step;
+  }
+  const token = S.chartToken = {};
+  const j = await api("GET", "/api/v1/checks/" + c.id + "/summary?by=" + by
     + "&since=" + encodeURIComponent(new Date(t0).toISOString())
     + "&until=" + encodeURIComponent(new Date(t1).toISOString()));
-  if (S.view !== "check" || S.viewId !== c.id || S.chartRange !== key) return;
-  $("#chart-title").textContent = "Value, last " + range.label;
-  for (const b of document.querySelectorAll("#chart-ranges button")) b.setAttribute("aria-pressed", String(b.dataset.range === key));
-  $("#check-chart").replaceChildren(chart(j.items, c, range, t0, t1));
+  if (S.view !== "check" || S.viewId !== c.id || S.chartToken !== token) return;
+  $("#chart-title").textContent = zoom ? "Value, " + fmtLocal(t0) + " – " + fmtLocal(t1) : "Value, last " + key;
+  for (const b of document.querySelectorAll("#chart-ranges button[data-range]")) {
+    b.setAttribute("aria-pressed", String(!zoom && b.dataset.range === key));
+  }
+  $("#chart-unzoom").hidden = !zoom;
+  const box = $("#check-chart");
+  const svgEl = drawChart(box, j.items, { t0, t1, step, warning: c.warning, critical: c.critical,
+    onZoom: (a, b) => loadChart(c, key, [a, b]).catch((x) => { box.textContent = x.message; }) });
+  svgEl.dataset.by = by;
+}
+
+function availability(av) {
+  const a = av || {};
+  return h("span", { class: "avail" }, ["24h", "7d", "30d"].map((k) =>
+    h("span", { class: "av", "data-range": k }, h("b", {}, pct(a[k])), " " + k.replace("h", " h").replace("d", " d") + " ")));
 }
 
 function renderCheckState(c) {
@@ -659,27 +1192,31 @@ function renderCheckState(c) {
   if (!el) return;
   S.check = c;
   const s = c.state || {};
-  const dtEnd = S.downtimes.get("c" + c.id) || S.downtimes.get("a" + c.agent_id);
+  const end = dtEnd(c);
   const admin = S.me.role === "admin";
-  el.replaceChildren(
-    h("p", {}, stBadge(s.status), " ", s.state_type || "", s.state_type === "SOFT" ? " attempt " + s.attempt + "/" + c.max_attempts : "",
-      " ", s.since ? age(s.since, "since ") : "", " ",
+  const ack = s.acknowledged && S.ackInfo ? S.ackInfo : null;
+  put(el, 
+    h("p", { class: "state-line" }, stBadge(s.status), " ",
+      s.state_type ? s.state_type + (s.state_type === "SOFT" ? " attempt " + str(s.attempt, "?") + "/" + str(c.max_attempts, "?") : "") + " " : "",
+      s.since ? age(s.since, "since ") : "", " ",
       s.acknowledged ? h("span", { class: "mark mark-ack", id: "mark-ack" }, "ACK") : null,
-      s.in_downtime || dtEnd ? h("span", { class: "mark mark-dt", id: "mark-dt" }, dtEnd ? "DOWNTIME until " + new Date(dtEnd).toLocaleString() : "DOWNTIME") : null,
+      s.in_downtime || end ? h("span", { class: "mark mark-dt", id: "mark-dt" }, end ? "DOWNTIME until " + localTime(end) : "DOWNTIME") : null,
       s.flapping ? h("span", { class: "mark mark-flap" }, "FLAPPING " + Math.round(s.flap_pct || 0) + " %") : null,
+      c.agent_state === "down" || agentDown(c) ? h("span", { class: "mark mark-down" }, "AGENT DOWN: this state is its last") : null,
       c.enabled ? null : h("span", { class: "mark" }, "DISABLED")),
     h("dl", { class: "grid" },
-      h("dt", {}, "Agent"), h("dd", {}, h("a", { href: "/agents/" + c.agent_id, "data-nav": true }, c.agent_name || ("agent " + c.agent_id))),
-      h("dt", {}, "Type"), h("dd", {}, c.type),
-      h("dt", {}, "Last result"), h("dd", {}, s.last_result_at ? age(s.last_result_at, "") : "never", s.last_result_at ? " ago" : ""),
-      h("dt", {}, "Value"), h("dd", {}, thresholdWords(c, s.value) || "—")),
-    s.acknowledged && S.ackInfo ? h("p", { id: "ack-info" }, "Acknowledged by " + (S.ackInfo.by || "?")
-      + (S.ackInfo.comment ? ": “" + S.ackInfo.comment + "”" : "")
-      + (S.ackInfo.expires_at ? " (until " + new Date(S.ackInfo.expires_at).toLocaleString() + ")" : "")) : null,
-    h("pre", { class: "out", id: "check-output" }, s.output || ""),
+      h("dt", {}, "Agent"), h("dd", {}, h("a", { href: "/agents/" + c.agent_id, "data-nav": true }, str(c.agent_name, "agent " + c.agent_id))),
+      h("dt", {}, "Type"), h("dd", {}, str(c.type)),
+      h("dt", {}, "Last result"), h("dd", {}, s.last_result_at ? [age(s.last_result_at, ""), " ago"] : "never"),
+      h("dt", {}, "Value"), h("dd", {}, thresholdWords(c, s.value) || "—"),
+      h("dt", {}, "Availability"), h("dd", { id: "check-avail" }, availability(c.availability))),
+    ack ? h("p", { id: "ack-info" }, "Acknowledged by " + str(ack.by, "?")
+      + (ack.comment ? ": “" + str(ack.comment) + "”" : "")
+      + (ack.expires_at ? " (until " + localTime(ack.expires_at) + ")" : "")) : null,
+    h("pre", { class: "out", id: "check-output" }, str(s.output)),
     admin ? h("p", { class: "actions" },
       s.acknowledged ? h("button", { type: "button", id: "act-unack", onclick: () => act(() => api("DELETE", "/api/v1/checks/" + c.id + "/ack")) }, "Remove acknowledgement")
-        : h("button", { type: "button", id: "act-ack", onclick: () => ackDialog(c), disabled: s.status === "OK" || !s.status }, "Acknowledge"), " ",
+        : h("button", { type: "button", id: "act-ack", onclick: () => ackDialog([c]), disabled: s.status === "OK" || !s.status }, "Acknowledge"), " ",
       h("button", { type: "button", id: "act-dt", onclick: () => downtimeDialog({ check: c }) }, "Downtime"), " ",
       h("button", { type: "button", id: "act-enable", onclick: () => act(() => api("PATCH", "/api/v1/checks/" + c.id, { enabled: !c.enabled })) },
         c.enabled ? "Disable" : "Enable"),
@@ -701,9 +1238,11 @@ async function loadCheck(id) {
   const c = await api("GET", "/api/v1/checks/" + id);
   const [agent, dts] = await Promise.all([api("GET", "/api/v1/agents/" + c.agent_id), loadDowntimes()]);
   c.agent_name = agent.name;
+  c.agent_state = agent.state;
+  S.agents.set(agent.id, agent);
   S.downtimes = dts;
-  $("#check-title").textContent = agent.name + "/" + c.name;
-  document.title = agent.name + "/" + c.name + " - custos";
+  $("#check-title").textContent = str(agent.name) + "/" + str(c.name);
+  document.title = str(agent.name) + "/" + str(c.name) + " - custos";
   renderCheckState(c);
   return c;
 }
@@ -711,12 +1250,17 @@ async function loadCheck(id) {
 async function renderCheckPage(id) {
   S.view = "check";
   S.viewId = id;
-  main().replaceChildren(h("h1", { id: "check-title" }, "check " + id), h("div", { id: "check-state" }),
-    h("h2", { id: "chart-title" }, "Value, last day"),
-    h("p", { id: "chart-ranges", class: "ranges" }, Object.entries(RANGES).map(([k, r]) =>
-      h("button", { type: "button", "data-range": k, "aria-pressed": String(k === "day"),
-        onclick: () => { if (S.check) loadChart(S.check, k).catch((x) => { $("#check-chart").textContent = x.message; }); } }, r.label))),
-    h("div", { id: "check-chart" }),
+  S.events = [];
+  S.ackInfo = null;
+  put(main(), h("h1", { id: "check-title" }, "check " + id), h("div", { id: "check-state" }),
+    h("h2", { id: "chart-title" }, "Value, last 24h"),
+    h("p", { id: "chart-ranges", class: "ranges" }, Object.keys(RANGES).map((k) =>
+      h("button", { type: "button", "data-range": k, "aria-pressed": String(k === "24h"),
+        onclick: () => { if (S.check) loadChart(S.check, k).catch((x) => { $("#check-chart").textContent = x.message; }); } }, k)),
+    " ", h("button", { type: "button", id: "chart-unzoom", hidden: true,
+      onclick: () => { if (S.check) loadChart(S.check, S.chartRange).catch(() => {}); } }, "Reset zoom"),
+    h("span", { class: "muted hint" }, " drag across the chart to zoom")),
+    h("div", { id: "check-chart", class: "chart-box" }),
     h("h2", {}, "Last 50 results"), h("div", { id: "check-history" }),
     h("h2", {}, "Notifications"), h("div", { id: "check-notifications" }),
     h("h2", {}, "Events"), h("div", { id: "events" }));
@@ -724,24 +1268,26 @@ async function renderCheckPage(id) {
   try {
     c = await loadCheck(id);
   } catch (x) {
-    main().replaceChildren(h("h1", {}, "check " + id), h("p", { class: "error" }, x.message));
+    put(main(), h("h1", {}, "check " + id), h("p", { class: "error" }, x.message));
     return;
   }
   const [hist, notes, evs] = await Promise.all([
     api("GET", "/api/v1/checks/" + id + "/history?limit=50"),
     api("GET", "/api/v1/notifications?check_id=" + id + "&limit=50"),
     api("GET", "/api/v1/events?check_id=" + id + "&limit=1000"),
-    loadChart(c, "day")]);
-  $("#check-history").replaceChildren(h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "State"), h("th", {}, "Observed"),
+    loadChart(c, "24h").catch((x) => { $("#check-chart").textContent = x.message; })]);
+  put($("#check-history"), hist.items.length ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "State"), h("th", {}, "Observed"),
     h("th", {}, "Value"), h("th", { class: "hide-s" }, "Output"))),
   h("tbody", {}, hist.items.map((i) => h("tr", {}, h("td", {}, stBadge(i.status)),
-    h("td", { title: absTime(i.observed_at) }, new Date(i.observed_at).toLocaleString()),
-    h("td", {}, i.value === null ? "—" : String(i.value)), h("td", { class: "out hide-s" }, firstLine(i.output)))))));
-  $("#check-notifications").replaceChildren(notes.items.length ? h("table", {}, h("thead", {}, h("tr", {},
-    h("th", {}, "Time"), h("th", {}, "Kind"), h("th", {}, "Channel"), h("th", {}, "Contact"), h("th", {}, "Status"), h("th", {}, "Attempts"))),
-  h("tbody", {}, notes.items.map((n) => h("tr", {}, h("td", { title: absTime(n.created_at) }, new Date(n.created_at).toLocaleString()),
-    h("td", {}, n.kind), h("td", {}, n.channel), h("td", {}, n.contact || "—"), h("td", {}, n.status + (n.last_error ? ": " + n.last_error : "")),
-    h("td", {}, String(n.attempts)))))) : h("p", { class: "muted" }, "None sent."));
+    h("td", { title: absTime(i.observed_at) }, localTime(i.observed_at)),
+    h("td", {}, typeof i.value === "number" ? fmtValue(i.value) : "—"), h("td", { class: "out hide-s" }, firstLine(i.output))))))
+    : h("p", { class: "muted" }, "No results yet."));
+  put($("#check-notifications"), notes.items.length ? h("table", {}, h("thead", {}, h("tr", {},
+    h("th", {}, "Time"), h("th", {}, "Kind"), h("th", {}, "Channel"), h("th", { class: "hide-s" }, "Contact"), h("th", {}, "Status"), h("th", { class: "hide-s" }, "Attempts"))),
+  h("tbody", {}, notes.items.map((n) => h("tr", {}, h("td", { title: absTime(n.created_at) }, localTime(n.created_at)),
+    h("td", {}, str(n.kind)), h("td", {}, str(n.channel)), h("td", { class: "hide-s" }, str(n.contact, "—")),
+    h("td", {}, str(n.status) + (n.last_error ? ": " + str(n.last_error) : "")),
+    h("td", { class: "hide-s" }, str(n.attempts, "0")))))) : h("p", { class: "muted" }, "None sent."));
   S.events = evs.items.reverse().slice(0, 50);
   const ack = S.events.find((e) => e.kind === "ACKNOWLEDGEMENT");
   S.ackInfo = ack ? ack.detail : null;
@@ -751,63 +1297,319 @@ async function renderCheckPage(id) {
 
 // ---- agent page ------------------------------------------------------------------------
 
+function fmtBytes(n) {
+  if (typeof n !== "number") return str(n);
+  const u = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  return (i ? n.toFixed(1) : String(n)) + " " + u[i];
+}
+
+// a fact's value as text: lists joined, objects as "key: value" lines
+function factText(k, v) {
+  if (v === null || v === undefined) return "—";
+  if (typeof v === "number" && /bytes$/.test(k)) return fmtBytes(v);
+  if (Array.isArray(v)) return v.map((x) => factText("", x)).join(", ");
+  if (typeof v === "object") return Object.entries(v).map(([a, b]) => a + ": " + factText(a, b)).join("\n");
+  return String(v);
+}
+
+function factsChanges(items) {
+  // items newest first; each change against the one before it
+  const out = [];
+  for (let i = 0; i < items.length; i++) {
+    const cur = items[i].facts || {}, prev = (items[i + 1] && items[i + 1].facts) || null;
+    const keys = prev ? [...new Set([...Object.keys(cur), ...Object.keys(prev)])]
+      .filter((k) => JSON.stringify(cur[k]) !== JSON.stringify(prev[k])) : ["first report"];
+    out.push([items[i].changed_at, keys]);
+  }
+  return out;
+}
+
 async function renderAgentPage(id, refresh) {
   if (!refresh) {
     S.view = "agent";
     S.viewId = id;
-    main().replaceChildren(h("h1", { id: "agent-title" }, "agent " + id), h("div", { id: "agent-state" }),
+    put(main(), h("h1", { id: "agent-title" }, "agent " + id), h("div", { id: "agent-state" }),
       h("h2", {}, "Checks"), h("div", { id: "agent-checks" }), h("h2", {}, "Facts"), h("div", { id: "agent-facts" }),
       h("h2", {}, "Downtimes"), h("div", { id: "agent-downtimes" }));
   }
   let a;
   try { a = await api("GET", "/api/v1/agents/" + id); } catch (x) {
-    main().replaceChildren(h("h1", {}, "agent " + id), h("p", { class: "error" }, x.message));
+    put(main(), h("h1", {}, "agent " + id), h("p", { class: "error" }, x.message));
     return;
   }
-  const [checks, dts] = await Promise.all([api("GET", "/api/v1/checks?agent_id=" + id + "&limit=1000"),
-    api("GET", "/api/v1/downtimes?agent_id=" + id + "&limit=100")]);
-  $("#agent-title").textContent = a.name;
-  document.title = a.name + " - custos";
-  $("#agent-state").replaceChildren(h("p", {}, h("span", { class: "st st-" + a.state }, a.state.toUpperCase()), " ",
-    a.state === "down" ? age(a.next_checkout_by, "down for ") : ""),
-  h("dl", { class: "grid" }, h("dt", {}, "Last checkout"), h("dd", {}, a.last_checkout_at ? age(a.last_checkout_at, "") : "never", a.last_checkout_at ? " ago" : ""),
-    h("dt", {}, "Version"), h("dd", {}, a.version || "—"), h("dt", {}, "Interval"), h("dd", {}, a.interval_s + " s")),
+  S.agents.set(a.id, a);
+  const [checks, dts, fh] = await Promise.all([api("GET", "/api/v1/checks?agent_id=" + id + "&limit=1000"),
+    api("GET", "/api/v1/downtimes?agent_id=" + id + "&limit=100"),
+    api("GET", "/api/v1/agents/" + id + "/facts").catch(() => ({ items: [] })),
+    loadAgentSince(id).catch(() => {})]);
+  if (S.view !== "agent" || S.viewId !== id) return;
+  const down = a.state === "down";
+  $("#agent-title").textContent = str(a.name);
+  document.title = str(a.name) + " - custos";
+  put($("#agent-state"), h("p", {}, agBadge(a.state), " ",
+    sinceWords(a)),
+  h("dl", { class: "grid" },
+    h("dt", {}, "Last checkout"), h("dd", {}, a.last_checkout_at ? [age(a.last_checkout_at, ""), " ago"] : "never"),
+    h("dt", {}, "Next checkout by"), h("dd", {}, localTime(a.next_checkout_by)),
+    h("dt", {}, "Version"), h("dd", {}, str(a.version, "—")),
+    h("dt", {}, "Interval"), h("dd", {}, str(a.interval_s, "?") + " s"),
+    typeof a.clock_skew_s === "number" && a.clock_skew_s ? [h("dt", {}, "Clock skew"), h("dd", {}, a.clock_skew_s + " s")] : null,
+    h("dt", {}, "Availability"), h("dd", { id: "agent-avail" }, availability(a.availability))),
   S.me.role === "admin" ? h("p", { class: "actions" }, h("button", { type: "button", id: "act-agent-dt",
     onclick: () => downtimeDialog({ agent: a }) }, "Downtime for the agent")) : null);
-  $("#agent-checks").replaceChildren(h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "State"), h("th", {}, "Check"), h("th", {}, "Since"), h("th", { class: "hide-s" }, "Output"))),
-    h("tbody", {}, checks.items.map((c) => h("tr", { "data-check-id": c.id }, h("td", {}, stBadge(c.state && c.state.status)),
-      h("td", {}, h("a", { href: "/checks/" + c.id, "data-nav": true }, c.name), c.enabled ? "" : " (disabled)"),
-      h("td", {}, c.state && c.state.since ? age(c.state.since, "") : "—"), h("td", { class: "out hide-s" }, firstLine(c.state && c.state.output)))))));
-  const facts = a.facts || {};
-  $("#agent-facts").replaceChildren(Object.keys(facts).length ? h("dl", { class: "grid" }, Object.entries(facts).map(([k, v]) =>
-    [h("dt", {}, k), h("dd", { class: "out" }, typeof v === "string" ? v : JSON.stringify(v))])) : h("p", { class: "muted" }, "No facts reported."));
-  $("#agent-downtimes").replaceChildren(dts.items.length ? h("ul", {}, dts.items.map((d) => h("li", {},
-    (d.check_id ? "check " + d.check_id : "whole agent") + ": " + new Date(d.start).toLocaleString() + " → " + new Date(d.end).toLocaleString()
-    + (d.active ? " (active)" : "") + (d.comment ? " — " + d.comment : "")))) : h("p", { class: "muted" }, "None."));
+  put($("#agent-checks"), h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "State"), h("th", {}, "Check"),
+    h("th", {}, "Since"), h("th", { class: "hide-s" }, "Avail. 7 d"), h("th", { class: "hide-s" }, "Output"))),
+  h("tbody", {}, checks.items.map((c) => {
+    const st = c.state && c.state.status;
+    return h("tr", { "data-check-id": c.id, "data-status": down ? "UNKNOWN" : st || "PENDING" },
+      h("td", {}, stBadge(down ? "UNKNOWN" : st), down ? h("span", { class: "mark mark-down" }, "AGENT DOWN · last " + str(st, "PENDING")) : null),
+      h("td", {}, h("a", { href: "/checks/" + c.id, "data-nav": true }, str(c.name)), c.enabled ? "" : " (disabled)"),
+      h("td", {}, c.state && c.state.since ? age(c.state.since, "") : "—"),
+      h("td", { class: "hide-s" }, pct(c.availability && c.availability["7d"])),
+      h("td", { class: "out hide-s" }, firstLine(c.state && c.state.output)));
+  }))));
+  const facts = a.facts && typeof a.facts === "object" ? a.facts : {};
+  const changes = factsChanges(fh.items || []).slice(0, 20);
+  put($("#agent-facts"), Object.keys(facts).length ? h("dl", { class: "grid facts" }, Object.entries(facts).map(([k, v]) =>
+    [h("dt", {}, k), h("dd", { class: "out" }, factText(k, v))])) : h("p", { class: "muted" }, "No facts reported."),
+  changes.length ? h("details", { class: "fact-changes" }, h("summary", {}, "Changes (" + changes.length + ")"),
+    h("ul", {}, changes.map(([t, keys]) => h("li", {}, h("span", { title: absTime(t) }, localTime(t)), ": " + keys.join(", "))))) : null);
+  put($("#agent-downtimes"), dts.items.length ? downtimeTable(dts.items) : h("p", { class: "muted" }, "None."));
+  ready("agent");
+}
+
+// ---- downtimes ---------------------------------------------------------------------------
+
+function dtKind(d) {
+  const t = now();
+  if (Date.parse(d.end) <= t) return "past";
+  if (Date.parse(d.start) > t) return "scheduled";
+  return "active";
+}
+
+function dtTarget(d) {
+  if (d.check_id) {
+    const c = S.dtChecks && S.dtChecks.get(d.check_id);
+    return h("a", { href: "/checks/" + d.check_id, "data-nav": true }, c ? cname(c) : "check " + d.check_id);
+  }
+  return h("a", { href: "/agents/" + d.agent_id, "data-nav": true }, agentName(d.agent_id) + " (whole agent)");
+}
+
+function downtimeTable(items) {
+  const admin = S.me.role === "admin";
+  return h("table", { class: "downtimes" }, h("thead", {}, h("tr", {}, h("th", {}, "When"), h("th", {}, "For"),
+    h("th", {}, "Start"), h("th", {}, "End"), h("th", { class: "hide-s" }, "Comment"), admin ? h("th", {}, "") : null)),
+  h("tbody", {}, items.map((d) => {
+    const k = dtKind(d);
+    return h("tr", { "data-downtime-id": d.id, "data-kind": k },
+      h("td", {}, h("span", { class: "mark mark-" + k }, k)),
+      h("td", {}, dtTarget(d)),
+      h("td", { title: absTime(d.start) }, localTime(d.start)),
+      h("td", { title: absTime(d.end) }, localTime(d.end), k === "active" ? [" (", age(d.end, "in "), ")"] : null),
+      h("td", { class: "hide-s" }, str(d.comment)),
+      admin ? h("td", {}, k === "past" ? null : h("button", { type: "button", class: "dt-cancel", onclick: async (e) => {
+        const btn = e.target;
+        btn.disabled = true;
+        try {
+          await api("DELETE", "/api/v1/downtimes/" + d.id);
+          btn.closest("tr").remove();
+          if (S.view === "downtimes") await loadDowntimeList();
+        } catch (x) {
+          btn.disabled = false;
+          btn.after(h("span", { class: "error" }, " " + x.message));
+        }
+      } }, k === "active" ? "End now" : "Cancel")) : null);
+  })));
+}
+
+async function loadDowntimeList() {
+  const [j] = await Promise.all([api("GET", "/api/v1/downtimes?limit=1000"), S.agentsLoaded ? null : loadAgents()]);
+  S.dtChecks = S.dtChecks || new Map();
+  const need = [...new Set(j.items.filter((d) => d.check_id && !S.dtChecks.has(d.check_id)).map((d) => d.check_id))].slice(0, 200);
+  await Promise.all(need.map((id) => api("GET", "/api/v1/checks/" + id).then((c) => {
+    c.agent_name = agentName(c.agent_id);
+    S.dtChecks.set(id, c);
+  }, () => {})));
+  const items = j.items.filter((d) => matches(d.comment, d.check_id ? cname(S.dtChecks.get(d.check_id) || {}) : agentName(d.agent_id)));
+  const cur = items.filter((d) => dtKind(d) !== "past").sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
+  const past = items.filter((d) => dtKind(d) === "past").slice(0, 50);
+  put($("#dt-current"), cur.length ? downtimeTable(cur) : h("p", { class: "muted" }, "No downtime now or scheduled."));
+  put($("#dt-past"), past.length ? downtimeTable(past) : h("p", { class: "muted" }, "None."));
+}
+
+async function renderDowntimesView() {
+  S.view = "downtimes";
+  const admin = S.me.role === "admin";
+  const parts = [h("h1", {}, "Downtimes")];
+  if (admin) {
+    if (!S.agentsLoaded) await loadAgents();
+    const list = h("datalist", { id: "dt-targets" }, [...S.agents.values()].slice(0, 2000).map((a) => h("option", { value: str(a.name) })));
+    const target = h("input", { id: "dtn-target", list: "dt-targets", required: true, placeholder: "agent, or agent/check", autocomplete: "off" });
+    const forSel = h("select", { id: "dtn-for" }, DURATIONS.slice(1).map(([v, t]) => h("option", { value: v, selected: v === "2" }, t)),
+      h("option", { value: "custom" }, "from … to …"));
+    const start = h("input", { id: "dtn-start", type: "datetime-local", value: localInput(now()) });
+    const end = h("input", { id: "dtn-end", type: "datetime-local", value: localInput(now() + 2 * 3600e3) });
+    const custom = h("span", { hidden: true }, h("label", {}, "Start ", start), " ", h("label", {}, "End ", end));
+    forSel.addEventListener("change", () => { custom.hidden = forSel.value !== "custom"; });
+    const comment = h("input", { id: "dtn-comment", maxlength: 1000, placeholder: "why" });
+    const err = h("span", { class: "error", id: "dtn-error", role: "alert" });
+    const form = h("form", { id: "dt-new", class: "filters" },
+      h("label", {}, "For ", target), " ", h("label", {}, "Duration ", forSel), " ", custom, " ",
+      h("label", {}, "Comment ", comment), " ", h("button", { type: "submit", id: "dtn-ok" }, "Schedule"), " ", err, list);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      err.textContent = "";
+      try {
+        const [s, en] = dtWindow(forSel.value, start.value, end.value);
+        const body = { start: s.toISOString(), end: en.toISOString(), comment: comment.value };
+        const t = target.value.trim();
+        const slash = t.indexOf("/");
+        const aname = slash >= 0 ? t.slice(0, slash) : t;
+        const ag = [...S.agents.values()].find((a) => a.name === aname);
+        if (!ag) throw new Error("no agent named " + aname);
+        if (slash >= 0) {
+          const cn = t.slice(slash + 1);
+          const cs = await api("GET", "/api/v1/checks?agent_id=" + ag.id + "&limit=1000");
+          const c = cs.items.find((x) => x.name === cn);
+          if (!c) throw new Error("no check " + cn + " on " + aname);
+          body.check_id = c.id;
+        } else body.agent_id = ag.id;
+        await api("POST", "/api/v1/downtimes", body);
+        target.value = ""; comment.value = "";
+        await loadDowntimeList();
+      } catch (x) { err.textContent = x.message; }
+    });
+    parts.push(form);
+  }
+  parts.push(h("h2", {}, "Now and scheduled"), h("div", { id: "dt-current" }, "…"),
+    h("h2", {}, "Ended (the last 50)"), h("div", { id: "dt-past" }));
+  put(main(), ...parts);
+  await loadDowntimeList();
 }
 
 // ---- events and notifications views ----------------------------------------------------
+//
+// The events API pages forwards (since_id, oldest first); the page walks
+// backwards in windows of ids, newest first, keeping what the filters
+// pass, until it has a page to show or reaches the oldest event.
+
+const KINDS = ["PROBLEM", "RECOVERY", "ACKNOWLEDGEMENT", "FLAPPING START", "FLAPPING STOP", "DOWNTIME START",
+  "DOWNTIME END", "AGENT DOWN", "AGENT UP", "RENOTIFY"];
+
+function eventPasses(e) {
+  const q = S.eventsQuery || {};
+  if (q.agent && !str(e.agent).toLowerCase().includes(q.agent.toLowerCase())) return false;
+  if (q.check && !str(e.check).toLowerCase().includes(q.check.toLowerCase())) return false;
+  const t = Date.parse(e.created_at);
+  if (q.from && t < q.from) return false;
+  if (q.to && t > q.to) return false;
+  if (S.filter && !matches(e.agent, e.check, e.kind, e.output, e.detail && e.detail.comment)) return false;
+  return true;
+}
+
+async function eventsPage(first) {
+  const q = S.eventsQuery;
+  const want = S.events.length + 100;
+  let before = S.eventsBefore;
+  const kind = q.kind ? "&kind=" + encodeURIComponent(q.kind) : "";
+  let windows = 0;
+  while (S.eventsBuf.length < want && before > 0 && windows < 40) {
+    const from = Math.max(0, before - 1000);
+    const j = await api("GET", "/api/v1/events?since_id=" + from + "&limit=1000" + kind);
+    const got = j.items.filter((e) => e.id <= before).reverse();
+    for (const e of got) if (eventPasses(e)) S.eventsBuf.push(e);
+    before = from;
+    windows++;
+    if (q.from && got.length && Date.parse(got[got.length - 1].created_at) < q.from) { before = 0; break; }
+  }
+  S.eventsBefore = before;
+  S.events = S.eventsBuf.slice(0, want);
+  renderEvents();
+  const more = before > 0 || S.eventsBuf.length > S.events.length;
+  $("#events-older").hidden = !more;
+  $("#events-n").textContent = fmtNum(S.events.length) + " events shown" + (more ? "" : " (all history searched)");
+  if (first) ready("events");
+}
 
 async function renderEventsView() {
   S.view = "events";
-  main().replaceChildren(h("h1", {}, "Events"), h("div", { id: "events" }));
+  const kind = h("select", { id: "ev-kind" }, h("option", { value: "" }, "any"), KINDS.map((k) => h("option", { value: k }, k)));
+  const agent = h("input", { id: "ev-agent", placeholder: "agent", size: 10 });
+  const check = h("input", { id: "ev-check", placeholder: "check", size: 10 });
+  const from = h("input", { id: "ev-from", type: "datetime-local" });
+  const to = h("input", { id: "ev-to", type: "datetime-local" });
+  kind.value = qget("kind"); agent.value = qget("agent"); check.value = qget("check");
+  from.value = qget("from"); to.value = qget("to");
+  const form = h("form", { class: "filters", id: "ev-filters" },
+    h("label", {}, "Kind ", kind), " ", h("label", {}, "Agent ", agent), " ", h("label", {}, "Check ", check), " ",
+    h("label", {}, "From ", from), " ", h("label", {}, "To ", to), " ", h("button", { type: "submit" }, "Apply"));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    qset({ kind: kind.value, agent: agent.value.trim(), check: check.value.trim(), from: from.value, to: to.value });
+    loadEvents().catch((x) => { $("#events").textContent = x.message; });
+  });
+  kind.addEventListener("change", () => form.requestSubmit());
+  put(main(), h("h1", {}, "Events"), form, h("p", { class: "muted", id: "events-n" }, ""),
+    h("div", { id: "events" }),
+    h("button", { type: "button", id: "events-older", hidden: true, onclick: () => eventsPage(false).catch(() => {}) }, "Older events"));
+  await loadEvents();
+}
+
+async function loadEvents() {
+  const f = qget("from"), t = qget("to");
+  S.eventsQuery = { kind: qget("kind"), agent: qget("agent"), check: qget("check"),
+    from: f ? new Date(f).getTime() : 0, to: t ? new Date(t).getTime() : 0 };
   const st = await api("GET", "/api/v1/status");
-  const ev = await api("GET", "/api/v1/events?since_id=" + Math.max(0, st.last_event_id - 500) + "&limit=500");
-  S.events = ev.items.reverse();
-  renderEvents();
+  S.events = [];
+  S.eventsBuf = [];
+  S.eventsBefore = st.last_event_id;
+  await eventsPage(true);
+}
+
+// the delivery log, newest first: the API's own filters (status, channel)
+// and its cursor to page back; the text box narrows what is shown
+function notificationRow(n) {
+  return h("tr", { "data-notification-id": n.id },
+    h("td", { title: absTime(n.created_at) }, localTime(n.created_at)), h("td", {}, str(n.kind)),
+    h("td", {}, n.check_id ? h("a", { href: "/checks/" + n.check_id, "data-nav": true }, str(n.agent) + "/" + str(n.check)) : str(n.agent)),
+    h("td", { class: "hide-s" }, str(n.channel)), h("td", { class: "hide-s" }, str(n.contact, "—")), h("td", {}, str(n.status)),
+    h("td", { class: "hide-s" }, str(n.attempts, "0")),
+    h("td", { class: "out hide-s" }, str(n.last_error)));
+}
+
+async function notificationsPage(tbody, more) {
+  const q = "/api/v1/notifications?limit=200" + (qget("status") ? "&status=" + encodeURIComponent(qget("status")) : "")
+    + (qget("channel") ? "&channel=" + encodeURIComponent(qget("channel")) : "")
+    + (S.notesCursor ? "&cursor=" + encodeURIComponent(S.notesCursor) : "");
+  const j = await api("GET", q);
+  tbody.append(...j.items.filter((n) => matches(n.agent, n.check, n.contact, n.channel, n.status, n.last_error)).map(notificationRow));
+  S.notesCursor = j.next;
+  more.hidden = !j.next;
 }
 
 async function renderNotificationsView() {
   S.view = "notifications";
-  const j = await api("GET", "/api/v1/notifications?limit=200");
-  main().replaceChildren(h("h1", {}, "Notifications"), h("table", { id: "notifications" }, h("thead", {}, h("tr", {},
-    h("th", {}, "Created"), h("th", {}, "Kind"), h("th", {}, "Agent/check"), h("th", {}, "Channel"), h("th", {}, "Contact"),
-    h("th", {}, "Status"), h("th", {}, "Attempts"), h("th", { class: "hide-s" }, "Last error"))),
-  h("tbody", {}, j.items.filter((n) => matches(n.agent, n.check, n.contact, n.channel, n.status)).map((n) => h("tr", {},
-    h("td", { title: absTime(n.created_at) }, new Date(n.created_at).toLocaleString()), h("td", {}, n.kind),
-    h("td", {}, n.check_id ? h("a", { href: "/checks/" + n.check_id, "data-nav": true }, (n.agent || "") + "/" + (n.check || "")) : (n.agent || "")),
-    h("td", {}, n.channel), h("td", {}, n.contact || "—"), h("td", {}, n.status), h("td", {}, String(n.attempts)),
-    h("td", { class: "out hide-s" }, n.last_error || ""))))));
+  S.notesCursor = null;
+  const sel = (id, key, opts) => {
+    const e = h("select", { id, onchange: () => { qset({ [key]: e.value }); route(); } },
+      opts.map((v) => h("option", { value: v }, v || "any")));
+    e.value = qget(key);
+    return e;
+  };
+  const tbody = h("tbody", {});
+  const more = h("button", { type: "button", id: "notes-older", hidden: true }, "Older notifications");
+  more.addEventListener("click", () => notificationsPage(tbody, more).catch((x) => { more.after(h("span", { class: "error" }, " " + x.message)); }));
+  put(main(), h("h1", {}, "Notifications"),
+    h("form", { class: "filters", onsubmit: (e) => e.preventDefault() },
+      h("label", {}, "Status ", sel("nf-status", "status", ["", "pending", "sent", "failed"])), " ",
+      h("label", {}, "Channel ", sel("nf-channel", "channel", ["", "email", "pushover", "webhook"]))),
+    h("table", { id: "notifications" }, h("thead", {}, h("tr", {},
+      h("th", {}, "Created"), h("th", {}, "Kind"), h("th", {}, "Agent/check"), h("th", { class: "hide-s" }, "Channel"), h("th", { class: "hide-s" }, "Contact"),
+      h("th", {}, "Status"), h("th", { class: "hide-s" }, "Attempts"), h("th", { class: "hide-s" }, "Last error"))), tbody),
+    more);
+  await notificationsPage(tbody, more);
 }
 
 // ---- routing and keys --------------------------------------------------------------------
@@ -815,24 +1617,50 @@ async function renderNotificationsView() {
 async function route() {
   if (!S.me) return;
   const p = location.pathname;
-  const q = new URLSearchParams(location.search);
+  const view = qget("view");
   let m;
   S.sel = -1;
-  if (!isOverviewRoute()) S.prefetch = null;
+  delete main().dataset.ready;
+  document.body.classList.toggle("wall", isOverviewRoute() && qget("wall") === "1");
+  if (!isOverviewRoute()) {
+    S.prefetch = null;
+    // the header's counts on every page: from the last /status, or a fresh one
+    if (S.status) renderCounts();
+    else {
+      // with the agents: a DOWN agent's checks count as UNKNOWN here too
+      Promise.all([api("GET", "/api/v1/status"), S.agentsLoaded ? null : loadAgents()]).then(([st]) => {
+        if (S.status) return;
+        S.status = st;
+        S.clockOffset = Date.parse(st.server_time) - Date.now();
+        S.problems = new Map(st.problems.map((c) => [c.id, c]));
+        renderCounts();
+      }, () => {});
+    }
+  }
+  $("#filter").value = qget("q");
+  S.filter = qget("q").trim();
+  for (const a of document.querySelectorAll("#bar .views a[data-view]")) {
+    a.classList.toggle("on", a.dataset.view === (view || (p === "/" ? "overview" : "")));
+  }
   try {
     if ((m = p.match(/^\/checks\/(\d+)\/?$/))) await renderCheckPage(Number(m[1]));
     else if ((m = p.match(/^\/agents\/(\d+)\/?$/))) await renderAgentPage(Number(m[1]));
-    else if (q.get("view") === "events") await renderEventsView();
-    else if (q.get("view") === "notifications") await renderNotificationsView();
+    else if (view === "events") { document.title = "Events - custos"; await renderEventsView(); }
+    else if (view === "notifications") { document.title = "Notifications - custos"; await renderNotificationsView(); }
+    else if (view === "hosts") { document.title = "Hosts - custos"; await renderHostsView(); }
+    else if (view === "downtimes") { document.title = "Downtimes - custos"; await renderDowntimesView(); }
     else { document.title = "custos"; await renderOverview(); }
     S.prefetch = null;
+    ready(S.view);
   } catch (x) {
-    if (x.status === 401) showLogin("Your session ended; log in again.");
-    else main().append(h("p", { class: "error", role: "alert" }, x.message));
+    if (x.status === 401) { S.me = null; streamStop(); showLogin("Your session ended; log in again."); }
+    else {
+      main().append(h("p", { class: "error", role: "alert" }, x.message));
+      // a wall screen does not wait for a click: try again
+      if (isWall()) setTimeout(() => { if (isWall()) route(); }, 5000);
+    }
   }
 }
-
-function reloadView() { route(); }
 
 function markSel() {
   const rows = [...document.querySelectorAll("#problems tbody tr")];
@@ -843,11 +1671,13 @@ function markSel() {
 
 function selected() {
   const tr = markSel();
-  return tr ? S.problems.get(Number(tr.dataset.checkId)) : null;
+  if (!tr) return null;
+  const id = Number(tr.dataset.checkId);
+  return S.problems.get(id) || S.downChecks.get(id) || null;
 }
 
 document.addEventListener("keydown", (e) => {
-  if (!S.me || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (!S.me || e.ctrlKey || e.metaKey || e.altKey || isWall()) return;
   if ($("#dlg").open || $("#help").open) return;
   const inField = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement.tagName);
   if (inField) {
@@ -861,7 +1691,7 @@ document.addEventListener("keydown", (e) => {
   case "j": S.sel = Math.min(rows - 1, S.sel + 1); markSel(); break;
   case "k": S.sel = Math.max(0, S.sel - 1); markSel(); break;
   case "Enter": { const c = selected(); if (c) nav("/checks/" + c.id); break; }
-  case "a": { const c = S.view === "check" ? S.check : selected(); if (c && admin) { e.preventDefault(); ackDialog(c); } break; }
+  case "a": { const c = S.view === "check" ? S.check : selected(); if (c && admin) { e.preventDefault(); ackDialog([c]); } break; }
   case "d": { const c = S.view === "check" ? S.check : selected(); if (c && admin) { e.preventDefault(); downtimeDialog({ check: c }); } break; }
   case "g": nav("/"); break;
   case "?": $("#help").showModal(); break;
@@ -871,9 +1701,17 @@ document.addEventListener("keydown", (e) => {
 
 $("#filter").addEventListener("input", (e) => {
   S.filter = e.target.value.trim();
-  renderProblems();
-  renderAgents();
-  renderEvents();
+  qset({ q: S.filter });
+  if (S.view === "overview") { renderProblems(); renderAgents(); renderEvents(); }
+  else if (S.view === "hosts") renderHosts();
+  else if (S.view === "events") {
+    clearTimeout(S.evTimer);
+    S.evTimer = setTimeout(() => loadEvents().catch(() => {}), 300);
+  } else if (S.view === "downtimes") loadDowntimeList().catch(() => {});
+  else if (S.view === "notifications") {
+    clearTimeout(S.evTimer);
+    S.evTimer = setTimeout(() => route(), 300);
+  } else renderEvents();
 });
 
 // ---- start ---------------------------------------------------------------------------------
@@ -882,27 +1720,26 @@ $("#filter").addEventListener("input", (e) => {
 // it): from the login's Enter to the problems on screen is then the login
 // POST and one more round trip. Without a session both answer 401.
 function isOverviewRoute() {
-  const q = new URLSearchParams(location.search);
-  return !/^\/(checks|agents)\/\d+\/?$/.test(location.pathname) && !q.get("view");
+  return !/^\/(checks|agents)\/\d+\/?$/.test(location.pathname) && !qget("view");
 }
 
 async function start(loggedIn) {
   // just logged in: the cookie is good, so the stream opens first (changes
   // after the /status read below then reach the page)
-  if (loggedIn) connect();
+  if (loggedIn) connect(true);
   const st = isOverviewRoute() ? api("GET", "/api/v1/status") : null;
   if (st) st.catch(() => {});   // its failure is handled where it is used
   try {
     S.me = await api("GET", "/api/v1/session");
   } catch (x) {
     if (x.status === 401) { showLogin(); return; }
-    main().replaceChildren(h("p", { class: "error", role: "alert" }, "custos is unreachable: " + x.message));
-    setTimeout(start, 5000);
+    put(main(), h("p", { class: "error", role: "alert" }, "custos is unreachable: " + x.message + "; trying again"));
+    setTimeout(() => start(false), 3000);
     return;
   }
   $("#bar").hidden = false;
   document.body.dataset.role = S.me.role;
-  if (!loggedIn) connect();
+  if (!loggedIn) connect(false);
   S.prefetch = st;
   await route();
 }
@@ -912,4 +1749,4 @@ setInterval(() => {
   if (S.lastDown) setLive(false);
 }, 10000);
 
-start();
+start(false);

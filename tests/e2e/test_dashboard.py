@@ -137,7 +137,7 @@ res = drv.execute_script("return performance.getEntriesByType('resource').map((e
 t.ok(any("/api/v1/checks/%d/summary?by=hour&since=" % sshd in r for r in res) and
      not any("/history?limit=1000" in r for r in res),
      "the chart reads the summary API, not raw history", [r for r in res if "/checks/" in r])
-click('#chart-ranges button[data-range="hour"]')
+click('#chart-ranges button[data-range="1h"]')
 wait_true(lambda: css("svg.chart")[0].get_attribute("data-by") == "minute",
           "the hour switch redraws the chart by minute")
 st, summ, _ = env.api("GET", "/api/v1/checks/%d/summary?by=minute" % sshd, A)

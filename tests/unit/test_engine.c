@@ -288,6 +288,48 @@ test_body(void **ctx)
 	buf_free(&b);
 }
 
+/* A problem resolved by the time it is sent says so, in the title and first in the body. */
+static void
+test_resolved_since(void **ctx)
+{
+	struct notice n;
+	struct buf b;
+
+	(void)ctx;
+	memset(&n, 0, sizeof(n));
+	n.kind = "RENOTIFY";
+	n.status = 2;
+	n.prev_status = -1;
+	n.agent = "web01";
+	n.agent_id = 1;
+	n.check = "sshd";
+	n.check_id = 7;
+	n.state_type = n.warning = n.critical = n.output = n.check_type = "";
+	n.since = n.detail = "";
+	n.event_at = "2026-11-25T06:00:00Z";
+	n.resolved_since = "2026-11-25T06:01:30Z";
+	buf_init(&b, 65536);
+	notice_title(&n, &b);
+	assert_non_null(b.ptr);
+	assert_string_equal(b.ptr, "PROBLEM web01/sshd is CRITICAL (resolved since)");
+	buf_free(&b);
+	buf_init(&b, 65536);
+	notice_body(&n, &b);
+	assert_non_null(b.ptr);
+	/* no "reminder: still unresolved" for a reminder resolved since */
+	assert_non_null(strstr(b.ptr, "PROBLEM web01/sshd is CRITICAL (resolved since)\n\n"
+	    "Resolved:  2026-11-25T06:01:30Z\nHost:      web01\n"));
+	assert_null(strstr(b.ptr, "still unresolved"));
+	buf_free(&b);
+	n.resolved_since = "";
+	buf_init(&b, 65536);
+	notice_body(&n, &b);
+	assert_non_null(b.ptr);
+	assert_non_null(strstr(b.ptr, "(reminder: still unresolved)"));
+	assert_null(strstr(b.ptr, "Resolved:"));
+	buf_free(&b);
+}
+
 /* notice_output(): 1000 characters at a UTF-8 boundary, then an ellipsis */
 static void
 test_output_cut(void **ctx)
@@ -328,6 +370,7 @@ main(void)
 		cmocka_unit_test(test_flap_pct),
 		cmocka_unit_test(test_flapping_start_stop_once),
 		cmocka_unit_test(test_titles),
+		cmocka_unit_test(test_resolved_since),
 		cmocka_unit_test(test_body),
 		cmocka_unit_test(test_output_cut),
 	};

@@ -1,0 +1,260 @@
+#!/usr/bin/python3
+"""test_alert_order.py - a dead holder's lease is taken over at once, and the
+notifications of one check to one contact on one channel go in event order
+(docs/alerting-delivery.md, "Takeover" and "Order"):
+  - kill -9 while the SMTP sink and the Pushover stand-in hold the mail and
+    the page unanswered; restart: both are resent, marked, long before
+    their leases (123 s and 33 s here) would have run out - the delay after
+    the restart is printed;
+  - the same with a second serverd up and the first killed: the second
+    sends them;
+  - a PROBLEM in flight (then in doubt) and its RECOVERY due: the RECOVERY
+    waits; the PROBLEM is resent marked " (resolved since)" and goes first;
+    never a bare PROBLEM after its RECOVERY;
+  - the relay answering 451: the PROBLEM mail backs off, its RECOVERY does
+    not overtake it, and the late PROBLEM says it was resolved since;
+  - a PostgreSQL restart with a page in flight and its holder slow to come
+    back: every lock is gone for a moment, and still nobody takes the live
+    holder's lease over (takeover_grace_s).
+Every window is held open by the test (the sink, the stand-in, a 451), not
+waited out."""
+import datetime
+import signal
+import time
+
+from alertlib import AlertEnv
+from harness import Server, Tap, wait_for
+
+t = Tap()
+# long time limits, so the leases of a killed serverd (email 30 s x 4 + 3,
+# Pushover 30 + 3) cannot be what ends them within this test's waits
+e = AlertEnv(conf={"smtp_timeout_s": "30", "pushover_timeout_s": "30"})
+
+
+def ts(s):
+    return datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+def row(check_id, channel, kind="PROBLEM", srv=None):
+    st, body, _ = (srv or e.server).request(
+        "GET", "/api/v1/notifications?limit=100&check_id=%d&channel=%s" % (check_id, channel), e.admin)
+    ns = [n for n in (body["items"] if st == 200 else []) if n["kind"] == kind]
+    return ns[0] if ns else {}
+
+
+def log_of(n):
+    return [(a["ok"], a["error"]) for a in n.get("attempt_log", [])]
+
+
+def subjects(name):
+    return [m["subject"] for m in e.sink.messages() if ("web01/%s " % name) in m["subject"]]
+
+
+def titles(name):
+    return [r["fields"]["title"] for r in e.po.accepted() if ("web01/%s " % name) in r["fields"]["title"]]
+
+
+def in_flight(check_id, srv=None):
+    """Holds the mail and the page of check_id in flight; returns their rows."""
+    t.ok(wait_for(lambda: e.po.held() >= 1 and e.sink.held() >= 1, 10),
+         "the page and the mail are in flight (held by the stand-in and the sink)")
+    rows = {ch: row(check_id, ch, srv=srv) for ch in ("email", "pushover")}
+    t.eq([(rows[ch].get("status"), log_of(rows[ch])) for ch in ("email", "pushover")],
+         [("sending", [(None, None)])] * 2, "both leased, the attempt recorded with no outcome")
+    t.ok(all(isinstance(rows[ch].get("holder"), int) for ch in rows),
+         "each lease names its holder (the serverd instance)", rows)
+    return rows
+
+
+def drop_held():
+    e.po.release()
+    e.sink.release(drop=True)
+    t.ok(wait_for(lambda: e.po.held() == 0 and e.sink.held() == 0, 10), "the held copies are dropped")
+
+
+def taken_over(check_id, leased, srv, t0, who):
+    """Both rows resent after t0 and before their leases would have ended."""
+    done = {}
+
+    def sent():
+        for ch in ("email", "pushover"):
+            if ch not in done and row(check_id, ch, srv=srv).get("status") == "sent":
+                done[ch] = time.monotonic() - t0
+        return len(done) == 2
+    t.ok(wait_for(sent, 30, 0.02), "%s: both are sent again" % who,
+         [row(check_id, ch, srv=srv) for ch in ("email", "pushover")])
+    t.diag("%s: resent %.2f s (email) and %.2f s (Pushover) after %s"
+           % (who, done.get("email", -1), done.get("pushover", -1),
+              "the restart began" if who == "restart" else "the kill"))
+    for ch in ("email", "pushover"):
+        n = row(check_id, ch, srv=srv)
+        t.eq((log_of(n), n.get("resent")), ([(None, "interrupted"), (True, None)], True),
+             "%s, %s: the interrupted attempt, then the resend, marked" % (who, ch))
+        at = n["attempt_log"][-1]["at"] if n.get("attempt_log") else None
+        t.ok(at and ts(at) < ts(leased[ch]["lease_until"]),
+             "%s, %s: taken over before its lease would have run out (%s)" % (who, ch, leased[ch]["lease_until"]),
+             at)
+
+
+# ---- kill -9 with a mail and a page in flight; the restarted serverd resends them ----------
+a = e.check("alpha")
+e.po.hold()
+e.sink.hold()
+e.post(a, 2, "alpha down")
+leased = in_flight(a)
+e.server.kill9()
+drop_held()
+t0 = time.monotonic()
+e.server.start()
+taken_over(a, leased, None, t0, "restart")
+t.eq(titles("alpha"), ["PROBLEM web01/alpha is CRITICAL (resent)"], "one page, marked (resent)")
+ms = [m for m in e.sink.messages() if m["subject"] == "[custos] PROBLEM web01/alpha is CRITICAL"]
+t.ok(len(ms) == 1 and b"\r\nX-Custos-Resent: yes\r\n" in e.sink.raw(ms[0]),
+     "one mail, marked X-Custos-Resent", ms)
+
+# ---- the same with a second serverd up: it takes the dead one's leases ---------------------
+settings = {}
+with open(e.server.conf_path) as f:
+    for line in f:
+        k, _, v = line.partition(" = ")
+        if k not in ("listen", "public_url"):
+            settings[k] = v.strip()
+b = e.check("bravo")
+e.po.hold()
+e.sink.hold()
+e.post(b, 2, "bravo down")
+leased = in_flight(b)           # leased by the only serverd running: the first
+s2 = Server(e.tmp, e.cluster, name="serverd2", conf=settings).start()
+e.server.kill9()
+t0 = time.monotonic()
+drop_held()
+taken_over(b, leased, s2, t0, "second instance")
+with open(s2.log_path, errors="replace") as f:
+    s2_log = f.read()
+t.ok("PROBLEM email to oncall sent (resent)" in s2_log and "PROBLEM pushover to oncall sent (resent)" in s2_log,
+     "the second serverd sent both resends")
+t.eq(titles("bravo"), ["PROBLEM web01/bravo is CRITICAL (resent)"], "one page, marked (resent)")
+t.eq(subjects("bravo"), ["[custos] PROBLEM web01/bravo is CRITICAL"], "one mail")
+e.server.start()
+s2.stop()
+
+# ---- a PROBLEM in doubt and its RECOVERY due: the RECOVERY waits ----------------------------
+c = e.check("charlie")
+e.po.hold()
+e.sink.hold()
+e.post(c, 2, "charlie down")
+in_flight(c)
+e.post(c, 0, "charlie back")
+t.ok(wait_for(lambda: row(c, "email", "RECOVERY") and row(c, "pushover", "RECOVERY"), 5),
+     "the RECOVERY is in the outbox (mail and page)")
+time.sleep(1.5)                 # long enough for a free sender to have taken it
+t.eq([(row(c, ch, "RECOVERY").get("status"), row(c, ch, "RECOVERY").get("attempts"))
+      for ch in ("email", "pushover")], [("pending", 0)] * 2,
+     "while its PROBLEM is in flight the RECOVERY is not attempted (mail and page)")
+e.server.kill9()                # the PROBLEM is in doubt now
+drop_held()
+e.server.start()
+t.ok(wait_for(lambda: all(row(c, ch, k).get("status") == "sent"
+                          for ch in ("email", "pushover") for k in ("PROBLEM", "RECOVERY")), 30),
+     "after the restart the PROBLEM and then the RECOVERY are sent")
+t.eq(subjects("charlie"), ["[custos] PROBLEM web01/charlie is CRITICAL (resolved since)",
+                           "[custos] RECOVERY web01/charlie is OK"],
+     "mail: the PROBLEM, marked resolved since, then the RECOVERY")
+t.eq(titles("charlie"), ["PROBLEM web01/charlie is CRITICAL (resolved since) (resent)",
+                         "RECOVERY web01/charlie is OK"],
+     "page: the PROBLEM, marked resolved since and resent, then the RECOVERY")
+pages = [r for r in e.po.accepted() if "web01/charlie " in r["fields"]["title"]]
+t.eq(pages[0]["fields"].get("priority") if pages else None, "0",
+     "a resolved PROBLEM's page has priority 0: nothing to wake anybody for")
+ms = [m for m in e.sink.messages() if "web01/charlie " in m["subject"]]
+t.ok(ms and "Resolved:" in e.sink.body(ms[0]), "the mail's body says when it was resolved")
+t.ok(all(ts(row(c, ch, "PROBLEM")["sent_at"]) <= ts(row(c, ch, "RECOVERY")["attempt_log"][0]["at"])
+         for ch in ("email", "pushover")), "the RECOVERY's first attempt came after the PROBLEM was sent")
+
+# ---- a retry back-off never lets a newer row overtake --------------------------------------
+d = e.check("delta")
+e.sink.refuse("451 4.3.0 try again later")
+e.post(d, 2, "delta down")
+t.ok(wait_for(lambda: row(d, "email").get("attempts", 0) >= 2, 10), "the relay answers 451: the mail is retried")
+t.ok(e.wait_push(lambda r: r["fields"]["title"] == "PROBLEM web01/delta is CRITICAL", 10),
+     "the page went at once (channels never wait for each other)")
+e.post(d, 0, "delta back")
+t.ok(wait_for(lambda: row(d, "email", "RECOVERY"), 5), "the RECOVERY mail is in the outbox")
+seen = row(d, "email").get("attempts", 0)
+t.ok(wait_for(lambda: row(d, "email").get("attempts", 0) > seen, 10),
+     "the PROBLEM mail was retried (and backed off) after the RECOVERY came due")
+r = row(d, "email", "RECOVERY")
+t.eq((r.get("status"), r.get("attempts")), ("pending", 0),
+     "the RECOVERY mail waits behind the PROBLEM's back-off")
+t.ok(e.wait_push(lambda r: r["fields"]["title"] == "RECOVERY web01/delta is OK", 10),
+     "the RECOVERY page went (its PROBLEM page was sent)")
+e.sink.accept()
+t.ok(wait_for(lambda: row(d, "email", "RECOVERY").get("status") == "sent", 30), "the relay is back: both mails go")
+t.eq(subjects("delta"), ["[custos] PROBLEM web01/delta is CRITICAL (resolved since)",
+                         "[custos] RECOVERY web01/delta is OK"],
+     "in event order, the late PROBLEM marked resolved since")
+ms = [m for m in e.sink.messages() if "web01/delta " in m["subject"]]
+t.ok(ms and b"X-Custos-Resent" not in e.sink.raw(ms[0]), "... but not as a resend: it was never in doubt")
+t.eq(titles("delta"), ["PROBLEM web01/delta is CRITICAL", "RECOVERY web01/delta is OK"], "pages in order")
+
+# ---- a PostgreSQL restart does not make a live holder look dead -----------------------------
+# Every advisory lock goes with the restart, the live holders' too; each
+# serverd takes its own again on reconnecting, and none judges another dead
+# before it has held its own for the grace (takeover_grace_s). The test makes
+# the holder the slow one to come back: it is stopped (SIGSTOP) across the
+# restart and let go only once the other serverd holds its lock again; that
+# one's grace (10 s here) is what keeps it from judging the holder dead
+# meanwhile, however slowly a loaded host lets the holder reconnect.
+# The page in flight stays with its live holder, and is resent (marked) only
+# when its lease runs out: its holder could not record the outcome over the
+# connection the restart broke.
+e.po.hold()
+x = e.check("echo")
+e.post(x, 2, "echo down")
+t.ok(wait_for(lambda: e.po.held() >= 1, 10), "the page is in flight (held by the stand-in)")
+p0 = row(x, "pushover")
+t.ok(p0.get("status") == "sending" and isinstance(p0.get("holder"), int),
+     "leased by the first serverd (the only one running)", p0)
+s3 = Server(e.tmp, e.cluster, name="serverd3", conf=dict(settings, takeover_grace_s="10")).start()
+
+
+def live():
+    try:
+        return int(e.cluster.psql("SELECT count(*) FROM serverd_live()")[0][0])
+    except Exception:
+        return -1
+
+
+t.ok(wait_for(lambda: live() == 2, 10), "both serverd hold their locks")
+e.server.proc.send_signal(signal.SIGSTOP)
+e.cluster.stop()
+e.cluster.start()
+t.ok(wait_for(lambda: live() == 1, 15), "after the restart the second serverd holds its lock again")
+e.server.proc.send_signal(signal.SIGCONT)
+t.ok(wait_for(lambda: live() == 2, 10), "... and the first, let go, holds its own again")
+time.sleep(3)                   # past the grace and a few looks for dead holders
+t.eq((log_of(wait_for(lambda: row(x, "pushover", srv=s3), 10) or {}), e.po.held()), ([(None, None)], 1),
+     "no takeover: the lease stays with its live holder, the page is not sent twice")
+e.po.release()
+t.ok(wait_for(lambda: row(x, "pushover").get("status") == "sent", 60),
+     "after the lease ran out the page is resent", row(x, "pushover"))
+t.eq((log_of(row(x, "pushover")), titles("echo")),
+     ([(None, "interrupted"), (True, None)], ["PROBLEM web01/echo is CRITICAL (resent)"]), "marked")
+s3.stop()
+
+# ---- never a bare PROBLEM after its RECOVERY, on any channel --------------------------------
+def bare_after_recovery(seq):
+    recovered = False
+    for s in seq:
+        if "RECOVERY" in s:
+            recovered = True
+        elif recovered and "PROBLEM" in s and "(resolved since)" not in s:
+            return s
+    return None
+
+
+t.eq([bare_after_recovery(subjects(n)) for n in ("alpha", "bravo", "charlie", "delta")] +
+     [bare_after_recovery(titles(n)) for n in ("alpha", "bravo", "charlie", "delta")],
+     [None] * 8, "no bare PROBLEM after its RECOVERY (mail and page)")
+t.eq(e.sanitizer_reports(s2, s3), [], "no sanitizer report in any serverd's log")
+t.done()

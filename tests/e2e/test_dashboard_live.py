@@ -1,0 +1,196 @@
+"""End-to-end: the dashboard live, in headless Chromium. Eight tabs at once
+all stay live (one stream for the browser, held by a SharedWorker); closed
+tabs leave no warning in serverd's log; 50 problems selected and
+acknowledged at once; the wall (?wall=1) survives a serverd restart without
+a click; downtimes are scheduled and cancelled from their page; the events
+page filters by kind and agent and pages back through history."""
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import BUILDDIR, SRCDIR, Env, Tap  # noqa: E402
+
+from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+t = Tap()
+SHOTS = os.path.join(BUILDDIR, "tests", "e2e", "screenshots")
+os.makedirs(SHOTS, exist_ok=True)
+env = Env(conf={"www_dir": os.path.join(SRCDIR, "serverd", "www")})
+A = env.admin
+base = "http://127.0.0.1:%d" % env.server.port
+aid, atok = env.make_agent("web01")
+first = env.make_check(aid, "first", max_attempts=1)
+env.post_results(atok, [{"check_id": first, "status": 0, "output": "ok"}])
+
+opts = webdriver.ChromeOptions()
+opts.binary_location = "/usr/bin/chromium"
+for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+          "--window-size=1280,900", "--lang=en-US"):
+    opts.add_argument(a)
+drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+import atexit  # noqa: E402
+atexit.register(drv.quit)
+wait = WebDriverWait(drv, 30, ignored_exceptions=(StaleElementReferenceException, IndexError))
+
+
+def css(sel):
+    return drv.find_elements(By.CSS_SELECTOR, sel)
+
+
+def shot(name):
+    drv.save_screenshot(os.path.join(SHOTS, name + ".png"))
+
+
+def wait_true(fn, desc, timeout=30):
+    try:
+        WebDriverWait(drv, timeout, ignored_exceptions=(StaleElementReferenceException, IndexError)) \
+            .until(lambda d: fn())
+        return t.ok(True, desc)
+    except Exception as e:  # noqa: BLE001
+        shot("live-failed-" + re.sub(r"\W+", "_", desc)[:40])
+        return t.ok(False, desc, e.__class__.__name__)
+
+
+def click(sel):
+    wait.until(lambda d: css(sel)[0].click() or True)
+
+
+def log_warnings():
+    with open(env.server.log_path, errors="replace") as f:
+        return [x for x in f if re.search(r"\b(warn|warning|error)\b", x, re.I) and "http:" in x]
+
+
+# 1. eight tabs at once, all live
+drv.get(base + "/")
+wait.until(lambda d: css("#token"))
+css("#token")[0].send_keys(A + Keys.ENTER)
+wait.until(lambda d: css("#main[data-ready=overview]"))
+handles = [drv.current_window_handle]
+for i in range(7):
+    drv.switch_to.new_window("tab")
+    drv.get(base + "/")
+    handles.append(drv.current_window_handle)
+up = []
+for hd in handles:
+    drv.switch_to.window(hd)
+    try:
+        wait.until(lambda d: css("#main[data-ready=overview]") and
+                   css("#live")[0].get_attribute("data-state") == "up")
+        up.append(hd)
+    except Exception:  # noqa: BLE001
+        pass
+t.eq(len(up), 8, "eight tabs open at once: every one loads and is live")
+env.post_results(atok, [{"check_id": first, "status": 2, "output": "first is down"}])
+seen = 0
+for hd in handles:
+    drv.switch_to.window(hd)
+    try:
+        wait.until(lambda d: css('#problems tr[data-check-id="%d"]' % first))
+        seen += 1
+    except Exception:  # noqa: BLE001
+        pass
+t.eq(seen, 8, "a state change appears in all eight")
+streams = [x for x in drv.execute_script(
+    "return performance.getEntriesByType('resource').map((e) => e.name)") if "/api/v1/stream" in x]
+t.eq(streams, [], "no tab opened a stream of its own (the SharedWorker holds it)")
+
+# closing seven tabs (and, later, the stream going away) logs no warning
+before = log_warnings()
+for hd in handles[1:]:
+    drv.switch_to.window(hd)
+    drv.close()
+drv.switch_to.window(handles[0])
+env.post_results(atok, [{"check_id": first, "status": 1, "output": "first is better"}])
+wait_true(lambda: css('#problems tr[data-check-id="%d"][data-status="WARNING"]' % first),
+          "the last tab stays live after the others closed")
+drv.get(base + "/?view=events")   # a page left: pagehide closes its stream cleanly
+wait.until(lambda d: css("#main[data-ready=events]"))
+drv.get(base + "/")
+wait.until(lambda d: css("#main[data-ready=overview]"))
+# a heartbeat (every 15 s) is where a half-open stream would fail: wait past one
+time.sleep(16)
+t.eq(log_warnings()[len(before):], [], "closed tabs and pages left log no warning in serverd")
+
+# 2. select 50 problems and acknowledge them
+ids = [env.make_check(aid, "bulk%02d" % i, max_attempts=1) for i in range(50)]
+env.post_results(atok, [{"check_id": c, "status": 2, "output": "bulk down"} for c in ids])
+drv.get(base + "/?q=bulk")
+wait_true(lambda: len(css("#problems tbody tr")) == 50, "the filter 'bulk' (from the URL) shows the 50 problems")
+click("#pick-all")
+wait_true(lambda: css("#bulk-n") and css("#bulk-n")[0].text == "50 selected", "select all: 50 selected")
+click("#bulk-ack")
+wait.until(lambda d: css("#ack-comment"))
+css("#ack-comment")[0].send_keys("mass outage, bob is on it")
+click("#dlg-ok")
+
+
+def acked():
+    _, j, _ = env.api("GET", "/api/v1/checks?limit=1000", A)
+    return sum(1 for c in j["items"] if c["id"] in ids and c["state"]["acknowledged"])
+
+
+wait_true(lambda: acked() == 50, "all 50 are acknowledged in the API")
+wait_true(lambda: len(css("#problems tbody tr .mark-ack")) == 50, "and all 50 rows carry the ACK mark")
+shot("live-bulk-acked")
+
+# 3. the wall survives a serverd restart without a click
+drv.get(base + "/?wall=1")
+wait.until(lambda d: css("#main[data-ready=wall]"))
+t.ok(not css("#filter")[0].is_displayed() and not css("#problems input[type=checkbox]") and
+     not css("#problems button"), "the wall: no filter, no checkboxes, no buttons")
+big = drv.execute_script("return parseFloat(getComputedStyle(document.querySelector('main')).fontSize)")
+t.ok(big >= 20, "large type", big)
+env.server.stop()
+wait_true(lambda: css("#live")[0].get_attribute("data-state") == "down", "serverd stopped: the wall says so")
+env.server.start()
+wall = env.make_check(aid, "after-restart", max_attempts=1)
+env.post_results(atok, [{"check_id": wall, "status": 2, "output": "posted right after the restart"}])
+wait_true(lambda: css('#problems tr[data-check-id="%d"]' % wall),
+          "a problem posted right after the restart appears on the wall, no click", 40)
+shot("live-wall")
+
+# 4. downtimes: schedule from the page, see it, cancel it
+drv.get(base + "/?view=downtimes")
+wait.until(lambda d: css("#main[data-ready=downtimes]"))
+css("#dtn-target")[0].send_keys("web01/first")
+css("#dtn-comment")[0].send_keys("disk swap")
+click("#dtn-ok")
+wait_true(lambda: css("#dt-current tr[data-downtime-id]"), "a scheduled downtime is listed")
+_, dts, _ = env.api("GET", "/api/v1/downtimes?active=true", A)
+t.ok(len(dts["items"]) == 1 and dts["items"][0]["check_id"] == first and
+     dts["items"][0]["comment"] == "disk swap", "stored for web01/first", dts)
+row = css("#dt-current tr[data-downtime-id]")[0]
+t.ok("web01/first" in row.text and "active" in row.text, "the row names the check and says active", row.text)
+click("#dt-current button.dt-cancel")
+wait_true(lambda: not css("#dt-current tr[data-downtime-id]"), "End now removes it from the list")
+_, dts, _ = env.api("GET", "/api/v1/downtimes?active=true", A)
+t.eq(dts["items"], [], "and from the API")
+
+# 5. events: filters and paging back
+drv.get(base + "/?view=events&kind=ACKNOWLEDGEMENT")
+wait.until(lambda d: css("#main[data-ready=events]"))
+kinds = {e.text for e in css("#events tbody td:nth-child(2)")}
+t.eq(kinds, {"ACKNOWLEDGEMENT"}, "kind=ACKNOWLEDGEMENT (from the URL) lists only those")
+t.ok("by " in css("#events tbody tr")[0].text and "mass outage" in css("#events tbody tr")[0].text,
+     "with the author and the comment", css("#events tbody tr")[0].text)
+drv.get(base + "/?view=events")
+wait.until(lambda d: css("#main[data-ready=events]"))
+n1 = len(css("#events tbody tr"))
+t.eq(n1, 100, "the events page shows the newest 100")
+click("#events-older")
+wait_true(lambda: len(css("#events tbody tr")) > 100, "'Older events' pages back")
+ids_shown = [int(r.get_attribute("data-event-id")) for r in css("#events tbody tr")]
+t.ok(ids_shown == sorted(ids_shown, reverse=True) and len(set(ids_shown)) == len(ids_shown),
+     "newest first, none twice")
+drv.get(base + "/?view=events&check=after-restart")
+wait.until(lambda d: css("#main[data-ready=events]"))
+t.ok(css("#events tbody tr") and all("after-restart" in r.text for r in css("#events tbody tr")),
+     "check=after-restart lists only its events")
+t.done()
