@@ -32,7 +32,7 @@ struct principal {
 	enum who_kind kind;
 	int is_user;                /* a person's session: id is the user's (contacts.id) */
 	int64_t id;                 /* api_tokens.id, agents.id, or the user's id */
-	char name[128];
+	char name[256];              /* a token's (128), a user's (200) or an agent's: whole */
 	long long interval_s;       /* agents only */
 	long long checks_revision;  /* agents only */
 };

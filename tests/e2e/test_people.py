@@ -255,6 +255,15 @@ t.eq(rows, [["ROW", "old1", "o1@example.org", PO, "critical", "-", "viewer", "UT
              "acknowledgement", "https://chat.example.org/x", "viewer", "UTC", "t"]],
      "an old-schema database: every contact kept by 024, a viewer in UTC without a password")
 
+# a name of the longest kind (200 bytes, not ASCII) is recorded whole
+LONG = "é" * 100
+st, u, _ = api("POST", "/api/v1/users", A, {"name": LONG, "role": "operator",
+                                            "password": "long-name-pw"})
+LC = cookie(LONG, "long-name-pw")
+st, dt, _ = as_(LC, "POST", "/api/v1/downtimes", {"check_id": cid, "end": "2099-01-01T00:00:00Z"})
+t.ok(st == 201 and dt.get("created_by") == LONG, "a 200-byte name is recorded whole", (st, dt))
+as_(LC, "DELETE", "/api/v1/downtimes/%d" % dt["id"])
+
 # ---- the command line: custos users ----------------------------------------------------
 
 
