@@ -103,6 +103,10 @@ match(const char *pattern, const char *seg[], const size_t len[], int n, int64_t
 			id[nid++] = str_to_ll(tmp, 1, INT64_MAX, &es);
 			if (es)
 				return 0;
+		} else if (plen[i] == 3 && memcmp(pseg[i], "{*}", 3) == 0) {
+			/* any non-empty segment; the handler reads it from r->path */
+			if (len[i] == 0)
+				return 0;
 		} else if (plen[i] != len[i] || memcmp(pseg[i], seg[i], len[i]) != 0) {
 			return 0;
 		}
@@ -187,6 +191,8 @@ send_resp(struct MHD_Connection *mc, struct resp *rs, const char *method,
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"custos\"");
 	if (rs->status == 503)
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+	else if (rs->retry_after[0])
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, rs->retry_after);
 	ret = MHD_queue_response(mc, (unsigned)rs->status, mr);
 	MHD_destroy_response(mr);
 	log_debug("%s %s -> %d (%lld us)", method, url, rs->status,

@@ -1,0 +1,893 @@
+/*
+ * hbeat.c - see hbeat.h. One function, apply(), turns a heartbeat's row
+ * and what happened (a report, a missed run, a run open too long) into a
+ * result, the new state and the row's new columns; hbeat_report() and the
+ * watcher each wrap it in their transaction:
+ *   history_admit (no transaction yet: it may make a day partition)
+ *   BEGIN, the agent's lock (state.h), [the report id, once], q_read
+ *   apply: INSERT the result, engine_step, check_state_write, alert_record,
+ *          UPDATE heartbeats
+ *   COMMIT
+ * Times are µs since the epoch in C and in the statements' parameters.
+ */
+#include "config.h"
+#include "hbeat.h"
+#include "alert.h"
+#include "engine.h"
+#include "heartbeat.h"
+#include "history.h"
+#include "log.h"
+#include "schedule.h"
+#include "serverd.h"
+#include "state.h"
+#include "strnum.h"
+#include "ticker.h"
+#include "timeutil.h"
+#include "tz.h"
+#include "utf8.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define US 1000000LL
+#define EP(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+#define TS(p) "('epoch'::timestamptz + " p "::bigint * interval '1 microsecond')"
+#define HBEAT_DUE_BATCH 500
+#define FLAP_RESULTS "21"
+
+/* The heartbeat, its check and its state, locked (FOR UPDATE OF h). The
+ * watcher's variant only while it is still due (claimed: SKIP LOCKED). */
+#define READ_SQL(extra) \
+	"SELECT c.agent_id, c.params::text, c.max_attempts, c.enabled, s.status," \
+	"  s.state_type, s.attempt, s.hard_status, s.acknowledged, s.ack_sticky, s.flapping," \
+	"  s.flap_pct, check_flap_recent(c.id, $2::integer, " FLAP_RESULTS ")," \
+	"  " EP("h.created_at") ", " EP("h.anchor_at") ", " EP("h.expected_at") "," \
+	"  " EP("h.late_at") ", " EP("h.last_success_at") ", h.last_duration_ms," \
+	"  h.last_exit_code, " EP("h.last_result_at") ", " EP("h.started_at") "," \
+	"  " EP("h.run_deadline") ", " EP("now()") \
+	" FROM heartbeats h JOIN checks c ON c.id = h.check_id" \
+	" JOIN check_state s ON s.check_id = h.check_id" \
+	" WHERE h.check_id = $1 " extra " FOR UPDATE OF h"
+static const struct db_stmt q_read = { "hbeat_read", READ_SQL(""), 2 };
+static const struct db_stmt q_read_due = { "hbeat_read_due",
+	READ_SQL("AND LEAST(h.late_at, h.run_deadline) <= now() AND c.enabled") " SKIP LOCKED", 2 };
+
+static const struct db_stmt q_report_once = { "hbeat_report_once",
+	"INSERT INTO heartbeat_reports (check_id, report_id) VALUES ($1, $2)"
+	" ON CONFLICT DO NOTHING RETURNING 1", 2 };
+static const struct db_stmt q_status = { "hbeat_status",
+	"SELECT COALESCE(status, -1) FROM check_state WHERE check_id = $1", 1 };
+
+static const struct db_stmt q_insert = { "hbeat_insert",
+	"INSERT INTO check_history (check_id, agent_id, status, value, output, perfdata,"
+	"  observed_at, duration_ms, result_id)"
+	" VALUES ($1, $2, $3, $4::float8, $5, $6, " TS("$7") ", $8, $9)"
+	" ON CONFLICT DO NOTHING", 9 };
+
+static const struct db_stmt q_write = { "hbeat_write",
+	"UPDATE heartbeats SET anchor_at = " TS("$2") ", expected_at = " TS("$3") ","
+	"  late_at = " TS("$4") ", last_ping_at = GREATEST(" TS("$5") ", last_ping_at),"
+	"  last_success_at = " TS("$6") ", last_duration_ms = $7, last_exit_code = $8,"
+	"  last_result_at = " TS("$9") ", started_at = " TS("$10") ","
+	"  run_deadline = " TS("$11")
+	" WHERE check_id = $1", 11 };
+
+static const struct db_stmt q_sync_read = { "hbeat_sync_read",
+	"SELECT c.type, c.params::text, c.enabled, h.check_id IS NOT NULL,"
+	"  " EP("h.anchor_at") ", " EP("h.started_at") ", " EP("now()")
+	" FROM checks c LEFT JOIN heartbeats h ON h.check_id = c.id WHERE c.id = $1", 1 };
+static const struct db_stmt q_sync_insert = { "hbeat_sync_insert",
+	"INSERT INTO heartbeats (check_id, ping_uuid) VALUES ($1, $2::uuid)", 2 };
+static const struct db_stmt q_sync_delete = { "hbeat_sync_delete",
+	"DELETE FROM heartbeats WHERE check_id = $1", 1 };
+static const struct db_stmt q_sync_sched = { "hbeat_sync_sched",
+	"UPDATE heartbeats SET expected_at = " TS("$2") ", late_at = " TS("$3") ","
+	"  run_deadline = " TS("$4") " WHERE check_id = $1", 4 };
+
+static const struct db_stmt q_due = { "hbeat_due",
+	"SELECT h.check_id, c.agent_id FROM heartbeats h JOIN checks c ON c.id = h.check_id"
+	" WHERE LEAST(h.late_at, h.run_deadline) <= now()"
+	" ORDER BY LEAST(h.late_at, h.run_deadline) LIMIT " "500", 0 };
+_Static_assert(HBEAT_DUE_BATCH == 500, "q_due's LIMIT");
+static const struct db_stmt q_next = { "hbeat_next",
+	"SELECT (extract(epoch FROM LEAST(late_at, run_deadline) - clock_timestamp()) * 1000)::bigint"
+	" FROM heartbeats WHERE LEAST(late_at, run_deadline) IS NOT NULL"
+	" ORDER BY LEAST(late_at, run_deadline) LIMIT 1", 0 };
+static const struct db_stmt q_prune = { "hbeat_prune",
+	"DELETE FROM heartbeat_reports WHERE received_at < now() - interval '30 days'", 0 };
+
+/* ---- the row, as read -------------------------------------------------------- */
+
+struct hbrow {
+	int64_t check_id, agent_id;
+	struct heartbeat_params hp;
+	int params_ok;
+	int enabled;
+	struct eng_params ep;
+	struct eng_state s, before;
+	/* the heartbeat's columns, µs (0: NULL) */
+	int64_t created, anchor, expected, late, last_success, last_result, started, run_deadline;
+	int64_t last_duration_ms;   /* -1: NULL */
+	int last_exit;              /* -1: NULL */
+	int64_t now;
+	/* what apply() changes besides */
+	int64_t last_ping;          /* 0: unchanged */
+};
+
+static int64_t
+col_i64(const PGresult *q, int col, int64_t null_value)
+{
+	const char *es;
+	long long v;
+
+	if (PQgetisnull(q, 0, col))
+		return null_value;
+	v = str_to_ll(PQgetvalue(q, 0, col), INT64_MIN, INT64_MAX, &es);
+	return es ? null_value : v;
+}
+
+static void
+read_row(const PGresult *q, int64_t check_id, struct hbrow *w)
+{
+	const struct srv_conf *cf = conf_hold();
+	char err[256];
+	const char *field, *es;
+	json_t *params;
+
+	memset(w, 0, sizeof(*w));
+	w->check_id = check_id;
+	w->agent_id = col_i64(q, 0, 0);
+	params = json_loads(PQgetvalue(q, 0, 1), 0, NULL);
+	w->params_ok = params && heartbeat_params_parse(params, &w->hp, err, sizeof(err),
+	    &field) == 0;
+	if (!w->params_ok)
+		log_warn("heartbeat %lld: params unreadable: %s", (long long)check_id,
+		    params ? err : "not JSON");
+	json_decref(params);
+	w->ep.max_attempts = (int)col_i64(q, 2, 1);
+	w->ep.flap_low_pct = (double)cf->flap_low_pct;
+	w->ep.flap_high_pct = (double)cf->flap_high_pct;
+	conf_drop(cf);
+	w->enabled = PQgetvalue(q, 0, 3)[0] == 't';
+	w->s.status = (int)col_i64(q, 4, -1);
+	w->s.hard = strcmp(PQgetvalue(q, 0, 5), "HARD") == 0;
+	w->s.attempt = (int)col_i64(q, 6, 0);
+	w->s.hard_status = (int)col_i64(q, 7, 0);
+	w->s.acknowledged = PQgetvalue(q, 0, 8)[0] == 't';
+	w->s.ack_sticky = PQgetvalue(q, 0, 9)[0] == 't';
+	w->s.flapping = PQgetvalue(q, 0, 10)[0] == 't';
+	w->s.flap_pct = str_to_double(PQgetvalue(q, 0, 11), &es);
+	engine_flap_replay(PQgetvalue(q, 0, 12), w->s.flap_history);
+	w->before = w->s;
+	w->created = col_i64(q, 13, 0);
+	w->anchor = col_i64(q, 14, 0);
+	w->expected = col_i64(q, 15, 0);
+	w->late = col_i64(q, 16, 0);
+	w->last_success = col_i64(q, 17, 0);
+	w->last_duration_ms = col_i64(q, 18, -1);
+	w->last_exit = (int)col_i64(q, 19, -1);
+	w->last_result = col_i64(q, 20, 0);
+	w->started = col_i64(q, 21, 0);
+	w->run_deadline = col_i64(q, 22, 0);
+	w->now = col_i64(q, 23, time_now_us());
+}
+
+/* ---- words ----------------------------------------------------------------- */
+
+/* "HH:MM" (date 0) or "YYYY-MM-DD HH:MM" of instant us in zone z */
+static void
+fmt_local(const struct tz *z, int64_t us, int date, char *out, size_t len)
+{
+	int64_t s = us / US, l = z ? tz_to_local(z, s) : s, days, y, sec;
+	unsigned m, d;
+
+	days = l >= 0 ? l / 86400 : -((-l + 86399) / 86400);
+	sec = l - days * 86400;
+	tz_civil_from_days(days, &y, &m, &d);
+	if (date)
+		snprintf(out, len, "%04lld-%02u-%02u %02lld:%02lld", (long long)y, m, d,
+		    (long long)(sec / 3600), (long long)(sec / 60 % 60));
+	else
+		snprintf(out, len, "%02lld:%02lld", (long long)(sec / 3600), (long long)(sec / 60 % 60));
+}
+
+/* "12.3 s", "4 min", "2 h", "2 h 5 min", "3 d 2 h" */
+static void
+fmt_dur(int64_t ms, char *out, size_t len)
+{
+	int64_t s = ms / 1000;
+
+	if (ms < 0)
+		ms = 0;
+	if (ms < 60000)
+		snprintf(out, len, "%.1f s", (double)ms / 1000.0);
+	else if (s < 3600)
+		snprintf(out, len, "%lld min", (long long)(s / 60));
+	else if (s < 86400 && s / 60 % 60 == 0)
+		snprintf(out, len, "%lld h", (long long)(s / 3600));
+	else if (s < 86400)
+		snprintf(out, len, "%lld h %lld min", (long long)(s / 3600), (long long)(s / 60 % 60));
+	else
+		snprintf(out, len, "%lld d %lld h", (long long)(s / 86400), (long long)(s / 3600 % 24));
+}
+
+/* ---- the schedule ---------------------------------------------------------- */
+
+/* The run expected next after anchor (µs), or 0 when none can be said. */
+static int64_t
+next_after(const struct heartbeat_params *hp, int64_t anchor_us)
+{
+	int64_t n = schedule_next(&hp->sched, hp->tz, anchor_us / US);
+
+	return n < 0 ? 0 : n * US;
+}
+
+/* expected/late from anchor; a schedule whose deadline already passed
+ * (PATCHed, re-enabled) starts from now instead */
+static void
+reschedule(struct hbrow *w, int64_t anchor, int from_now_if_past)
+{
+	w->expected = next_after(&w->hp, anchor);
+	if (from_now_if_past && w->expected && w->expected + w->hp.grace_s * US <= w->now)
+		w->expected = next_after(&w->hp, w->now);
+	w->late = w->expected ? w->expected + w->hp.grace_s * US : 0;
+}
+
+static int64_t
+run_limit_us(const struct heartbeat_params *hp)
+{
+	return (hp->max_duration_s > 0 ? hp->max_duration_s : hp->grace_s) * US;
+}
+
+/* ---- apply: a result and everything it moves ----------------------------- */
+
+struct outcome {
+	int status;             /* -1: no result (a plain start) */
+	int step;               /* evaluate it (else history only) */
+	int has_value;
+	double value;
+	char output[HBEAT_OUTPUT_MAX + 512];
+	char perfdata[96];
+	int64_t observed;
+	int64_t duration_ms;    /* -1: none */
+	const char *result_id;
+};
+
+static enum db_outcome
+exec_ok(PGconn *c, const struct db_stmt *st, const char *const *v, ExecStatusType want)
+{
+	PGresult *q = db_exec(c, st, v);
+	enum db_outcome o = db_ok(q, want) ? DB_OK : db_outcome(c, q);
+
+	PQclear(q);
+	return o;
+}
+
+static const char *
+i64(int64_t v, char buf[24])
+{
+	snprintf(buf, 24, "%lld", (long long)v);
+	return buf;
+}
+
+static const char *
+ts_or_null(int64_t us, char buf[24])
+{
+	return us ? i64(us, buf) : NULL;
+}
+
+/* The row's columns back (q_write). */
+static enum db_outcome
+write_row(PGconn *c, const struct hbrow *w)
+{
+	char b[11][24];
+	const char *v[11];
+
+	v[0] = i64(w->check_id, b[0]);
+	v[1] = i64(w->anchor ? w->anchor : w->now, b[1]);
+	v[2] = ts_or_null(w->expected, b[2]);
+	v[3] = ts_or_null(w->late, b[3]);
+	v[4] = ts_or_null(w->last_ping, b[4]);
+	v[5] = ts_or_null(w->last_success, b[5]);
+	v[6] = w->last_duration_ms >= 0 ? i64(w->last_duration_ms, b[6]) : NULL;
+	v[7] = w->last_exit >= 0 ? i64(w->last_exit, b[7]) : NULL;
+	v[8] = ts_or_null(w->last_result, b[8]);
+	v[9] = ts_or_null(w->started, b[9]);
+	v[10] = ts_or_null(w->run_deadline, b[10]);
+	return exec_ok(c, &q_write, v, PGRES_COMMAND_OK);
+}
+
+/* Stores o's result and, when o->step, evaluates it (engine, state, events). */
+static enum db_outcome
+store_result(PGconn *c, struct hbrow *w, const struct outcome *o)
+{
+	char b[6][24], val[40], since[24] = "null", *state = NULL;
+	const char *v[9];
+	struct alert_event ev[3];
+	enum ev_kind ek[3];
+	enum db_outcome rc;
+	int ne = 0, k, prev;
+
+	v[0] = i64(w->check_id, b[0]);
+	v[1] = i64(w->agent_id, b[1]);
+	v[2] = i64(o->status, b[2]);
+	snprintf(val, sizeof(val), "%.17g", o->value);
+	v[3] = o->has_value ? val : NULL;
+	v[4] = o->output;
+	v[5] = o->perfdata[0] ? o->perfdata : NULL;
+	v[6] = i64(o->observed, b[3]);
+	v[7] = o->duration_ms >= 0 && o->duration_ms <= INT32_MAX ? i64(o->duration_ms, b[4]) : NULL;
+	v[8] = o->result_id;
+	if ((rc = exec_ok(c, &q_insert, v, PGRES_COMMAND_OK)) != DB_OK)
+		return rc;
+	if (!o->step || !w->enabled)
+		return DB_OK;
+	prev = w->s.status;
+	ne = engine_step(&w->s, &w->ep, o->status, ek);
+	if (w->s.status_changed)
+		i64(o->observed, since);
+	{
+		struct buf t;
+		buf_init(&t, 4096);
+		buf_addf(&t, "[{\"check_id\":%lld,\"status\":%d,\"state_type\":\"%s\","
+		    "\"attempt\":%d,\"hard_status\":%d,\"since\":%s,\"ack_cleared\":%s,"
+		    "\"flapping\":%s,\"flap_pct\":%.17g}]",
+		    (long long)w->check_id, w->s.status, w->s.hard ? "HARD" : "SOFT",
+		    w->s.attempt, w->s.hard_status, since,
+		    w->before.acknowledged && !w->s.acknowledged ? "true" : "false",
+		    w->s.flapping ? "true" : "false", w->s.flap_pct);
+		if (t.failed) {
+			buf_free(&t);
+			return DB_NOMEM;
+		}
+		state = buf_take(&t);
+	}
+	{
+		const char *sv[1] = { state };
+		rc = exec_ok(c, &alert_q_write_states, sv, PGRES_TUPLES_OK);
+		free(state);
+		if (rc != DB_OK)
+			return rc;
+	}
+	w->before = w->s;
+	memset(ev, 0, sizeof(ev));
+	for (k = 0; k < ne; k++) {
+		ev[k].kind = ek[k];
+		ev[k].agent_id = w->agent_id;
+		ev[k].check_id = w->check_id;
+		ev[k].status = o->status;
+		ev[k].prev_status = prev;
+		ev[k].hard = w->s.hard;
+		ev[k].attempt = w->s.attempt;
+		ev[k].has_value = o->has_value;
+		ev[k].value = o->value;
+		ev[k].output = o->output;
+	}
+	return ne > 0 ? alert_record(c, ev, (size_t)ne, NULL) : DB_OK;
+}
+
+/* The output: a summary line, then the report's own text, if any. */
+static void
+set_output(struct outcome *o, const char *summary, const char *text)
+{
+	if (text && *text)
+		snprintf(o->output, sizeof(o->output), "%s\n%s", summary, text);
+	else
+		snprintf(o->output, sizeof(o->output), "%s", summary);
+}
+
+/* What report r does to row w: fills o (status -1: no result). */
+static void
+decide_report(struct hbrow *w, const struct hbeat_report *r, struct outcome *o)
+{
+	char t1[64], t2[64], d[64], sum[256];
+	const struct tz *z = w->hp.tz;
+	int64_t at = r->at_us, start;
+	int code = -1, ok;
+
+	memset(o, 0, sizeof(*o));
+	o->status = -1;
+	o->duration_ms = -1;
+	o->observed = at;
+	o->result_id = r->report_id;
+	o->step = at >= w->last_result;
+	w->last_ping = at;
+	if (r->kind == HB_START) {
+		if (w->started && w->started <= at) {
+			fmt_local(z, at, 0, t1, sizeof(t1));
+			fmt_local(z, w->started, 0, t2, sizeof(t2));
+			o->status = ST_WARNING;
+			snprintf(sum, sizeof(sum), "overlapping runs: a run started %s while the run"
+			    " started %s (%s) is still open", t1, t2, tz_name(z));
+			set_output(o, sum, r->output);
+		}
+		if (at >= w->started) {
+			/* while a run is open its own deadline stands in for the
+			 * schedule's: a long run is not a missed one */
+			w->started = at;
+			w->run_deadline = at + run_limit_us(&w->hp);
+			w->late = 0;
+		}
+		if (o->status >= 0 && o->step)
+			w->last_result = at;
+		return;
+	}
+	/* an end: success, fail or an exit code */
+	if (r->kind == HB_SUCCESS)
+		code = 0;
+	else if (r->kind == HB_EXIT)
+		code = r->exit_code;
+	ok = r->kind == HB_SUCCESS || (r->kind == HB_EXIT && code == 0);
+	start = r->started_us ? r->started_us : (w->started && w->started <= at ? w->started : 0);
+	if (start) {
+		o->duration_ms = (at - start) / 1000;
+		o->has_value = 1;
+		o->value = (double)(at - start) / 1e6;
+	}
+	if (o->has_value && code >= 0)
+		snprintf(o->perfdata, sizeof(o->perfdata), "duration=%.3fs exit=%d", o->value, code);
+	else if (o->has_value)
+		snprintf(o->perfdata, sizeof(o->perfdata), "duration=%.3fs", o->value);
+	else if (code >= 0)
+		snprintf(o->perfdata, sizeof(o->perfdata), "exit=%d", code);
+	fmt_dur(o->duration_ms, d, sizeof(d));
+	if (ok && w->hp.max_duration_s > 0 && start && at - start > w->hp.max_duration_s * US) {
+		char lim[64];
+		fmt_dur(w->hp.max_duration_s * 1000, lim, sizeof(lim));
+		o->status = ST_WARNING;
+		snprintf(sum, sizeof(sum), "the run succeeded but took %s, longer than"
+		    " max_duration_s (%s)", d, lim);
+	} else if (ok) {
+		o->status = ST_OK;
+		if (start)
+			snprintf(sum, sizeof(sum), "the run succeeded after %s", d);
+		else
+			snprintf(sum, sizeof(sum), "the run succeeded");
+	} else {
+		o->status = ST_CRITICAL;
+		if (code > 0)
+			snprintf(sum, sizeof(sum), "the run failed with exit code %d%s%s", code,
+			    start ? " after " : "", start ? d : "");
+		else
+			snprintf(sum, sizeof(sum), "the run failed%s%s", start ? " after " : "",
+			    start ? d : "");
+	}
+	set_output(o, sum, r->output);
+	/* a success newer than the last one is news even when a miss was
+	 * recorded after it happened (a spooled report) */
+	if (ok && at > w->last_success)
+		o->step = 1;
+	if (o->step && at > w->last_result)
+		w->last_result = at;
+	/* the run is over: the open one ends when this end is not older */
+	if (w->started && at >= w->started) {
+		w->started = 0;
+		w->run_deadline = 0;
+	}
+	if (at >= w->anchor) {
+		if (ok)
+			w->last_success = at;
+		if (o->duration_ms >= 0 || code >= 0) {
+			w->last_duration_ms = o->duration_ms;
+			w->last_exit = code;
+		}
+		w->anchor = at;
+		reschedule(w, at, 0);
+	} else if (ok && at > w->last_success) {
+		w->last_success = at;
+	}
+}
+
+static enum db_outcome
+apply(PGconn *c, struct hbrow *w, const struct outcome *o)
+{
+	enum db_outcome rc = DB_OK;
+
+	if (o->status >= 0 && (rc = store_result(c, w, o)) != DB_OK)
+		return rc;
+	return write_row(c, w);
+}
+
+/* The partition of at's day exists (before the transaction); 0, 1 when at
+ * is older than the retention (no result stored), -1 on failure. */
+static int
+admit(PGconn *c, int64_t at)
+{
+	unsigned char keep = 1;
+	int ex = history_admit(c, &at, 1, &keep, 1);
+
+	return ex < 0 ? -1 : !keep;
+}
+
+/* BEGIN and the agent's lock, one round trip */
+static enum db_outcome
+begin_locked(PGconn *c, int64_t agent_id)
+{
+	if (db_cmd(c, "BEGIN") < 0)
+		return PQstatus(c) == CONNECTION_OK ? DB_ERROR : DB_UNAVAILABLE;
+	return alert_lock_agent(c, agent_id);
+}
+
+static enum db_outcome
+read_locked(PGconn *c, const struct db_stmt *st, int64_t check_id, struct hbrow *w)
+{
+	char id[24], skew[24];
+	const char *v[2] = { i64(check_id, id), i64(CONF_VALUE(max_clock_skew_s), skew) };
+	PGresult *q = db_exec(c, st, v);
+	enum db_outcome rc = DB_OK;
+
+	if (!db_ok(q, PGRES_TUPLES_OK))
+		rc = db_outcome(c, q);
+	else if (PQntuples(q) == 0)
+		rc = DB_NOT_FOUND;
+	else
+		read_row(q, check_id, w);
+	PQclear(q);
+	return rc;
+}
+
+static void
+rollback(PGconn *c)
+{
+	if (PQstatus(c) == CONNECTION_OK)
+		db_cmd(c, "ROLLBACK");
+}
+
+static int
+status_of(PGconn *c, int64_t check_id)
+{
+	char id[24];
+	const char *v[1] = { i64(check_id, id) }, *es;
+	PGresult *q = db_exec(c, &q_status, v);
+	int st = -1;
+
+	if (db_ok(q, PGRES_TUPLES_OK) && PQntuples(q) == 1)
+		st = (int)str_to_ll(PQgetvalue(q, 0, 0), -1, 3, &es);
+	PQclear(q);
+	return st;
+}
+
+enum db_outcome
+hbeat_report(PGconn *c, int64_t check_id, int64_t agent_id, const struct hbeat_report *r,
+    int *status, int *dup)
+{
+	struct hbrow w;
+	struct outcome *o = NULL;
+	enum db_outcome rc;
+	int expired;
+
+	*status = -1;
+	*dup = 0;
+	if ((expired = admit(c, r->at_us)) < 0)
+		return PQstatus(c) == CONNECTION_OK ? DB_ERROR : DB_UNAVAILABLE;
+	if ((o = malloc(sizeof(*o))) == NULL)
+		return DB_NOMEM;
+	if ((rc = begin_locked(c, agent_id)) != DB_OK)
+		goto fail;
+	if (r->report_id) {
+		char id[24];
+		const char *v[2] = { i64(check_id, id), r->report_id };
+		PGresult *q = db_exec(c, &q_report_once, v);
+		if (!db_ok(q, PGRES_TUPLES_OK)) {
+			rc = db_outcome(c, q);
+			PQclear(q);
+			goto fail;
+		}
+		*dup = PQntuples(q) == 0;
+		PQclear(q);
+		if (*dup) {
+			rollback(c);
+			*status = status_of(c, check_id);
+			free(o);
+			return DB_OK;
+		}
+	}
+	if ((rc = read_locked(c, &q_read, check_id, &w)) != DB_OK)
+		goto fail;
+	if (!w.params_ok) {
+		rc = DB_ERROR;
+		goto fail;
+	}
+	decide_report(&w, r, o);
+	if (expired)
+		o->status = -1;   /* older than the history keeps: the schedule only */
+	if ((rc = apply(c, &w, o)) != DB_OK)
+		goto fail;
+	if (db_cmd(c, "COMMIT") < 0) {
+		rc = PQstatus(c) == CONNECTION_OK ? DB_ERROR : DB_UNAVAILABLE;
+		free(o);
+		return rc;
+	}
+	*status = w.s.status;
+	free(o);
+	hbeat_wake();
+	return DB_OK;
+fail:
+	rollback(c);
+	free(o);
+	return rc;
+}
+
+/* ---- create / change --------------------------------------------------------- */
+
+int
+hbeat_new_uuid(char out[37])
+{
+	unsigned char b[16];
+	size_t got = 0;
+	int i, k = 0;
+
+	while (got < sizeof(b)) {
+		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	/* all 128 bits random; shown as a uuid, which PostgreSQL stores as is */
+	for (i = 0; i < 16; i++) {
+		static const char hex[] = "0123456789abcdef";
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[k++] = '-';
+		out[k++] = hex[b[i] >> 4];
+		out[k++] = hex[b[i] & 15];
+	}
+	out[k] = '\0';
+	return 0;
+}
+
+enum db_outcome
+hbeat_sync(PGconn *c, int64_t check_id, const char *ping_uuid)
+{
+	char id[24], b[3][24], err[256];
+	const char *v[4] = { i64(check_id, id) }, *field;
+	struct hbrow w;
+	PGresult *q = db_exec(c, &q_sync_read, v);
+	enum db_outcome rc = DB_OK;
+	json_t *params = NULL;
+	int is_hb, has_row, enabled;
+	int64_t anchor, started;
+
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		rc = db_outcome(c, q);
+		goto done;
+	}
+	if (PQntuples(q) == 0) {
+		rc = DB_NOT_FOUND;
+		goto done;
+	}
+	is_hb = strcmp(PQgetvalue(q, 0, 0), "heartbeat") == 0;
+	enabled = PQgetvalue(q, 0, 2)[0] == 't';
+	has_row = PQgetvalue(q, 0, 3)[0] == 't';
+	if (!is_hb) {
+		if (has_row)
+			rc = exec_ok(c, &q_sync_delete, v, PGRES_COMMAND_OK);
+		goto done;
+	}
+	memset(&w, 0, sizeof(w));
+	w.now = col_i64(q, 6, time_now_us());
+	anchor = col_i64(q, 4, w.now);
+	started = col_i64(q, 5, 0);
+	params = json_loads(PQgetvalue(q, 0, 1), 0, NULL);
+	if (params == NULL || heartbeat_params_parse(params, &w.hp, err, sizeof(err), &field) < 0) {
+		rc = DB_ERROR;   /* validated by the API before: cannot happen */
+		goto done;
+	}
+	if (!has_row) {
+		const char *iv[2] = { id, ping_uuid };
+		if ((rc = exec_ok(c, &q_sync_insert, iv, PGRES_COMMAND_OK)) != DB_OK)
+			goto done;
+		anchor = w.now;
+	}
+	/* a disabled heartbeat is never late; enabled again, it counts from now */
+	if (enabled) {
+		reschedule(&w, anchor, 1);
+		if (started) {
+			/* an open run: its own deadline stands in for the schedule's,
+			 * unless it passed (then it was said, or is not worth saying) */
+			w.run_deadline = started + run_limit_us(&w.hp);
+			if (w.run_deadline <= w.now) {
+				w.run_deadline = 0;
+				reschedule(&w, started, 1);
+			} else {
+				w.late = 0;
+			}
+		}
+	}
+	v[1] = ts_or_null(w.expected, b[0]);
+	v[2] = ts_or_null(w.late, b[1]);
+	v[3] = ts_or_null(w.run_deadline, b[2]);
+	rc = exec_ok(c, &q_sync_sched, v, PGRES_COMMAND_OK);
+done:
+	json_decref(params);
+	PQclear(q);
+	return rc;
+}
+
+/* ---- the watcher --------------------------------------------------------------- */
+
+/* What is due on w at its now: a run open too long, else a missed run. */
+static int
+decide_due(struct hbrow *w, struct outcome *o)
+{
+	char t1[64], t2[64], d[64], sum[512];
+	const struct tz *z = w->hp.tz;
+
+	memset(o, 0, sizeof(*o));
+	o->duration_ms = -1;
+	o->step = 1;
+	o->status = ST_CRITICAL;
+	if (w->run_deadline && w->run_deadline <= w->now &&
+	    (!w->late || w->late > w->now || w->run_deadline <= w->late)) {
+		fmt_local(z, w->started, 0, t1, sizeof(t1));
+		fmt_dur((w->run_deadline - w->started) / 1000, d, sizeof(d));
+		snprintf(o->output, sizeof(o->output), "started %s (%s), still running after %s",
+		    t1, tz_name(z), d);
+		o->observed = w->run_deadline;
+		w->run_deadline = 0;   /* said once; the run stays open */
+		/* and the schedule resumes: the run after the one that started */
+		reschedule(w, w->started, 0);
+	} else if (w->late && w->late <= w->now) {
+		fmt_local(z, w->expected, 0, t1, sizeof(t1));
+		if (w->last_success) {
+			fmt_local(z, w->last_success, 1, t2, sizeof(t2));
+			if (w->last_duration_ms >= 0) {
+				fmt_dur(w->last_duration_ms, d, sizeof(d));
+				snprintf(sum, sizeof(sum), "; last success %s, took %s", t2, d);
+			} else {
+				snprintf(sum, sizeof(sum), "; last success %s", t2);
+			}
+		} else {
+			fmt_local(z, w->created, 1, t2, sizeof(t2));
+			snprintf(sum, sizeof(sum), "; no success since it was made (%s)", t2);
+		}
+		snprintf(o->output, sizeof(o->output), "the %s run (%s) has not reported%s", t1,
+		    tz_name(z), sum);
+		o->observed = w->late;
+		/* the run after the missed one is expected next */
+		w->expected = next_after(&w->hp, w->expected);
+		w->late = w->expected ? w->expected + w->hp.grace_s * US : 0;
+	} else {
+		return 0;
+	}
+	/* a miss is news whatever came before it: always evaluated */
+	if (o->observed > w->last_result)
+		w->last_result = o->observed;
+	return 1;
+}
+
+static int64_t due_lateness_max_us;   /* the watcher thread's own */
+
+/* Claims and records what is due on one heartbeat; 0 or -1. */
+static int
+handle_due(PGconn *c, int64_t check_id, int64_t agent_id)
+{
+	struct hbrow w;
+	struct outcome *o = malloc(sizeof(*o));
+	enum db_outcome rc;
+	int64_t now = time_now_us();
+
+	if (o == NULL)
+		return -1;
+	/* the result is stamped at its deadline, which is today or yesterday */
+	if (admit(c, now) < 0 || admit(c, now - 86400 * US) < 0) {
+		free(o);
+		return -1;
+	}
+	if ((rc = begin_locked(c, agent_id)) != DB_OK)
+		goto fail;
+	rc = read_locked(c, &q_read_due, check_id, &w);
+	if (rc == DB_NOT_FOUND) {   /* done by another serverd, or no longer due */
+		rollback(c);
+		free(o);
+		return 0;
+	}
+	if (rc != DB_OK)
+		goto fail;
+	if (!w.params_ok) {
+		rc = DB_ERROR;
+		goto fail;
+	}
+	while (decide_due(&w, o)) {
+		if (w.now - o->observed > due_lateness_max_us)
+			due_lateness_max_us = w.now - o->observed;
+		if ((rc = store_result(c, &w, o)) != DB_OK)
+			goto fail;
+	}
+	if ((rc = write_row(c, &w)) != DB_OK)
+		goto fail;
+	free(o);
+	if (db_cmd(c, "COMMIT") < 0)
+		return -1;
+	return 0;
+fail:
+	log_warn("heartbeat %lld: could not record what is due (%d)", (long long)check_id, (int)rc);
+	rollback(c);
+	free(o);
+	return -1;
+}
+
+static void
+watch_tick(struct ticker *t)
+{
+	PGconn *c = db_conn();
+	PGresult *q = NULL;
+	int i, n, failed = 0;
+	long long wait = HBEAT_POLL_MS;
+	static int64_t last_prune;
+
+	t->next_ms = 1000;   /* after a failure */
+	if (c == NULL)
+		return;
+	do {
+		q = db_exec(c, &q_due, NULL);
+		if (!db_ok(q, PGRES_TUPLES_OK)) {
+			db_outcome(c, q);
+			PQclear(q);
+			return;
+		}
+		n = PQntuples(q);
+		for (i = 0; i < n && !ticker_stopping(t); i++) {
+			const char *es;
+			int64_t id = str_to_ll(PQgetvalue(q, i, 0), 1, INT64_MAX, &es);
+			int64_t ag = str_to_ll(PQgetvalue(q, i, 1), 1, INT64_MAX, &es);
+			if (handle_due(c, id, ag) < 0) {
+				failed = 1;
+				if ((c = db_conn()) == NULL)
+					break;
+			}
+		}
+		PQclear(q);
+		q = NULL;
+	} while (n == HBEAT_DUE_BATCH && !failed && c && !ticker_stopping(t));
+	if (c == NULL || failed)
+		return;
+	if (time_now_us() - last_prune > 3600 * US) {
+		PGresult *p = db_exec(c, &q_prune, NULL);
+		if (!db_ok(p, PGRES_COMMAND_OK))
+			db_outcome(c, p);
+		PQclear(p);
+		last_prune = time_now_us();
+	}
+	q = db_exec(c, &q_next, NULL);
+	if (db_ok(q, PGRES_TUPLES_OK)) {
+		if (PQntuples(q) == 1 && !PQgetisnull(q, 0, 0)) {
+			const char *es;
+			long long ms = str_to_ll(PQgetvalue(q, 0, 0), INT64_MIN, INT64_MAX, &es);
+			if (es == NULL && ms < wait)
+				wait = ms < 1 ? 1 : ms + 1;   /* +1: never before the deadline */
+		}
+	} else {
+		db_outcome(c, q);
+	}
+	PQclear(q);
+	t->next_ms = (long)wait;
+}
+
+static struct ticker watcher = { .name = "heartbeats", .tick = watch_tick,
+	.period_ms = HBEAT_POLL_MS };
+
+int
+hbeat_watch_start(void)
+{
+	return ticker_start(&watcher);
+}
+
+void
+hbeat_watch_stop(void)
+{
+	ticker_stop(&watcher);
+	if (due_lateness_max_us > 0)
+		log_info("heartbeats: the latest miss was recorded %.3f s after its deadline",
+		    (double)due_lateness_max_us / 1e6);
+}
+
+void
+hbeat_wake(void)
+{
+	ticker_wake(&watcher);
+}
