@@ -63,8 +63,8 @@ static const struct db_stmt q_status = { "hbeat_status",
 
 static const struct db_stmt q_insert = { "hbeat_insert",
 	"INSERT INTO check_history (check_id, agent_id, status, value, output, perfdata,"
-	"  observed_at, duration_ms, result_id)"
-	" VALUES ($1, $2, $3, $4::float8, $5, $6, " TS("$7") ", $8, $9)"
+	"  observed_at, duration_ms, result_id, received_at)"
+	" VALUES ($1, $2, $3, $4::float8, $5, $6, " TS("$7") ", $8, $9, clock_timestamp())"
 	" ON CONFLICT DO NOTHING", 9 };
 
 static const struct db_stmt q_write = { "hbeat_write",
@@ -300,6 +300,15 @@ write_row(PGconn *c, const struct hbrow *w)
 	return exec_ok(c, &q_write, v, PGRES_COMMAND_OK);
 }
 
+/* 1 when the engine changed what check_state stores (as ingest.c asks) */
+static int
+state_changed(const struct eng_state *a, const struct eng_state *b)
+{
+	return a->status != b->status || a->hard != b->hard || a->attempt != b->attempt ||
+	    a->hard_status != b->hard_status || a->acknowledged != b->acknowledged ||
+	    a->flapping != b->flapping || strcmp(a->flap_history, b->flap_history) != 0;
+}
+
 /* Stores o's result and, when o->step, evaluates it (engine, state, events). */
 static enum db_outcome
 store_result(PGconn *c, struct hbrow *w, const struct outcome *o)
@@ -329,6 +338,8 @@ store_result(PGconn *c, struct hbrow *w, const struct outcome *o)
 	ne = engine_step(&w->s, &w->ep, o->status, ek);
 	if (w->s.status_changed)
 		i64(o->observed, since);
+	if (!state_changed(&w->before, &w->s))
+		return DB_OK;   /* a repeated status: nothing to write, no event */
 	{
 		struct buf t;
 		buf_init(&t, 4096);
