@@ -103,8 +103,9 @@ match(const char *pattern, const char *seg[], const size_t len[], int n, int64_t
 			id[nid++] = str_to_ll(tmp, 1, INT64_MAX, &es);
 			if (es)
 				return 0;
-		} else if (plen[i] == 3 && memcmp(pseg[i], "{*}", 3) == 0) {
-			/* any non-empty segment; the handler reads it from r->path */
+		} else if (plen[i] > 2 && pseg[i][0] == '{' && pseg[i][plen[i] - 1] == '}') {
+			/* {uuid}, {name}: any non-empty segment; the handler reads
+			 * it from r->path */
 			if (len[i] == 0)
 				return 0;
 		} else if (plen[i] != len[i] || memcmp(pseg[i], seg[i], len[i]) != 0) {

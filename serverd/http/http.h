@@ -70,7 +70,8 @@ enum body { BODY_JSON, BODY_RAW };
 
 struct route {
 	const char *method;
-	const char *pattern;        /* "/api/v1/checks/{id}/history"; "{*}" matches
+	const char *pattern;        /* "/api/v1/checks/{id}/history"; {id} is a
+	                             * positive integer (r->id), any other {word}
 	                             * any segment, which the handler reads from
 	                             * r->path itself */
 	handler_fn fn;
