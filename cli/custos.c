@@ -587,6 +587,9 @@ cmd_checks(const char *agent)
 			    json_is_false(json_object_get(c, "enabled")) ? " (off)" : "");
 			printf("%-32s %-8s %s%-9s%s %-14s %s\n", name, jstr(c, "type", "?"), col(st), st,
 			    reset(), ago(jstr(s, "since", NULL), t), first_line(jstr(s, "output", ""), out));
+			/* a heartbeat's ping URL (shown to admin tokens only) */
+			if (json_is_string(json_object_get(c, "ping_url")))
+				printf("%-32s ping: %s\n", "", jstr(c, "ping_url", ""));
 		}
 	}
 	json_decref(items);
