@@ -27,6 +27,7 @@
 #include "utf8.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,21 +40,36 @@
 #define FLAP_RESULTS "21"
 
 /* The heartbeat, its check and its state, locked (FOR UPDATE OF h). The
- * watcher's variant only while it is still due (claimed: SKIP LOCKED). */
-#define READ_SQL(extra) \
+ * watcher's variant only while it is still due (claimed: SKIP LOCKED). The
+ * flap window (column 12) is read apart, by q_flap, and only when the
+ * result may change the state (load_flap()): a steady heartbeat's success
+ * pays nothing for it, as a steady check's result in ingest does not. */
+#define READ_SQL(where) \
 	"SELECT c.agent_id, c.params::text, c.max_attempts, c.enabled, s.status," \
 	"  s.state_type, s.attempt, s.hard_status, s.acknowledged, s.ack_sticky, s.flapping," \
-	"  s.flap_pct, check_flap_recent(c.id, $2::integer, " FLAP_RESULTS ")," \
+	"  s.flap_pct, NULL::text," \
 	"  " EP("h.created_at") ", " EP("h.anchor_at") ", " EP("h.expected_at") "," \
 	"  " EP("h.late_at") ", " EP("h.last_success_at") ", h.last_duration_ms," \
 	"  h.last_exit_code, " EP("h.last_result_at") ", " EP("h.started_at") "," \
-	"  " EP("h.run_deadline") ", " EP("now()") \
+	"  " EP("h.run_deadline") ", " EP("now()") ", h.check_id" \
 	" FROM heartbeats h JOIN checks c ON c.id = h.check_id" \
 	" JOIN check_state s ON s.check_id = h.check_id" \
-	" WHERE h.check_id = $1 " extra " FOR UPDATE OF h"
-static const struct db_stmt q_read = { "hbeat_read", READ_SQL(""), 2 };
+	" WHERE " where " FOR UPDATE OF h"
+static const struct db_stmt q_read = { "hbeat_read", READ_SQL("h.check_id = $1"), 1 };
+static const struct db_stmt q_read_uuid = { "hbeat_read_uuid",
+	READ_SQL("h.ping_uuid = $1::uuid"), 1 };
 static const struct db_stmt q_read_due = { "hbeat_read_due",
-	READ_SQL("AND LEAST(h.late_at, h.run_deadline) <= now() AND c.enabled") " SKIP LOCKED", 2 };
+	READ_SQL("h.check_id = $1 AND LEAST(h.late_at, h.run_deadline) <= now() AND c.enabled")
+	" SKIP LOCKED", 1 };
+static const struct db_stmt q_flap = { "hbeat_flap",
+	"SELECT check_flap_recent($1, $2::integer, " FLAP_RESULTS ")", 2 };
+/* a ping's lock: its heartbeat's agent, found by the uuid (state.h's rule:
+ * the lock in a statement of its own, before the state is read) */
+static const struct db_stmt q_lock_uuid = { "hbeat_lock_uuid",
+	"SELECT pg_advisory_xact_lock(" ALERT_LOCK_CLASS ", (c.agent_id & 2147483647)::integer)"
+	" FROM heartbeats h JOIN checks c ON c.id = h.check_id WHERE h.ping_uuid = $1::uuid", 1 };
+static const struct db_stmt q_begin = { NULL, "BEGIN", 0 };
+static const struct db_stmt q_commit = { NULL, "COMMIT", 0 };
 
 static const struct db_stmt q_report_once = { "hbeat_report_once",
 	"INSERT INTO heartbeat_reports (check_id, report_id) VALUES ($1, $2)"
@@ -115,6 +131,7 @@ struct hbrow {
 	int64_t now;
 	/* what apply() changes besides */
 	int64_t last_ping;          /* 0: unchanged */
+	int flap_loaded;            /* s.flap_history was read (load_flap()) */
 };
 
 static int64_t
@@ -160,7 +177,6 @@ read_row(const PGresult *q, int64_t check_id, struct hbrow *w)
 	w->s.ack_sticky = PQgetvalue(q, 0, 9)[0] == 't';
 	w->s.flapping = PQgetvalue(q, 0, 10)[0] == 't';
 	w->s.flap_pct = str_to_double(PQgetvalue(q, 0, 11), &es);
-	engine_flap_replay(PQgetvalue(q, 0, 12), w->s.flap_history);
 	w->before = w->s;
 	w->created = col_i64(q, 13, 0);
 	w->anchor = col_i64(q, 14, 0);
@@ -173,6 +189,7 @@ read_row(const PGresult *q, int64_t check_id, struct hbrow *w)
 	w->started = col_i64(q, 21, 0);
 	w->run_deadline = col_i64(q, 22, 0);
 	w->now = col_i64(q, 23, time_now_us());
+	w->check_id = col_i64(q, 24, check_id);
 }
 
 /* ---- words ----------------------------------------------------------------- */
@@ -242,6 +259,10 @@ run_limit_us(const struct heartbeat_params *hp)
 	return (hp->max_duration_s > 0 ? hp->max_duration_s : hp->grace_s) * US;
 }
 
+/* when the watcher wakes up next (µs, wall clock): a report that sets an
+ * earlier deadline wakes it (hbeat_report) */
+static _Atomic int64_t watch_until_us;
+
 /* ---- apply: a result and everything it moves ----------------------------- */
 
 struct outcome {
@@ -279,13 +300,10 @@ ts_or_null(int64_t us, char buf[24])
 	return us ? i64(us, buf) : NULL;
 }
 
-/* The row's columns back (q_write). */
-static enum db_outcome
-write_row(PGconn *c, const struct hbrow *w)
+/* q_write's values for w (b: their text) */
+static void
+write_vals(const struct hbrow *w, char b[11][24], const char *v[11])
 {
-	char b[11][24];
-	const char *v[11];
-
 	v[0] = i64(w->check_id, b[0]);
 	v[1] = i64(w->anchor ? w->anchor : w->now, b[1]);
 	v[2] = ts_or_null(w->expected, b[2]);
@@ -297,7 +315,34 @@ write_row(PGconn *c, const struct hbrow *w)
 	v[8] = ts_or_null(w->last_result, b[8]);
 	v[9] = ts_or_null(w->started, b[9]);
 	v[10] = ts_or_null(w->run_deadline, b[10]);
+}
+
+/* The row's columns back (q_write). */
+static enum db_outcome
+write_row(PGconn *c, const struct hbrow *w)
+{
+	char b[11][24];
+	const char *v[11];
+
+	write_vals(w, b, v);
 	return exec_ok(c, &q_write, v, PGRES_COMMAND_OK);
+}
+
+/* q_insert's values for o's result on w (b, val: their text) */
+static void
+insert_vals(const struct hbrow *w, const struct outcome *o, char b[5][24], char val[40],
+    const char *v[9])
+{
+	v[0] = i64(w->check_id, b[0]);
+	v[1] = i64(w->agent_id, b[1]);
+	v[2] = i64(o->status, b[2]);
+	snprintf(val, 40, "%.17g", o->value);
+	v[3] = o->has_value ? val : NULL;
+	v[4] = o->output;
+	v[5] = o->perfdata[0] ? o->perfdata : NULL;
+	v[6] = i64(o->observed, b[3]);
+	v[7] = o->duration_ms >= 0 && o->duration_ms <= INT32_MAX ? i64(o->duration_ms, b[4]) : NULL;
+	v[8] = o->result_id;
 }
 
 /* 1 when the engine changed what check_state stores (as ingest.c asks) */
@@ -309,31 +354,52 @@ state_changed(const struct eng_state *a, const struct eng_state *b)
 	    a->flapping != b->flapping || strcmp(a->flap_history, b->flap_history) != 0;
 }
 
+/* 1 when a result of status st may change w's state: anything but a
+ * repeat of a HARD status that is not flapping (ingest.c's steady rule) */
+static int
+may_change(const struct hbrow *w, int st)
+{
+	return st != w->s.status || !w->s.hard || w->s.flapping;
+}
+
+/* The flap window from the check's newest stored results (q_flap). */
+static enum db_outcome
+load_flap(PGconn *c, struct hbrow *w)
+{
+	char id[24], skew[24];
+	const char *v[2] = { i64(w->check_id, id), i64(CONF_VALUE(max_clock_skew_s), skew) };
+	PGresult *q = db_exec(c, &q_flap, v);
+	enum db_outcome rc = DB_OK;
+
+	if (!db_ok(q, PGRES_TUPLES_OK) || PQntuples(q) != 1) {
+		rc = db_outcome(c, q);
+	} else {
+		engine_flap_replay(PQgetvalue(q, 0, 0), w->s.flap_history);
+		memcpy(w->before.flap_history, w->s.flap_history, sizeof(w->s.flap_history));
+		w->flap_loaded = 1;
+	}
+	PQclear(q);
+	return rc;
+}
+
 /* Stores o's result and, when o->step, evaluates it (engine, state, events). */
 static enum db_outcome
 store_result(PGconn *c, struct hbrow *w, const struct outcome *o)
 {
-	char b[6][24], val[40], since[24] = "null", *state = NULL;
+	char b[5][24], val[40], since[24] = "null", *state = NULL;
 	const char *v[9];
 	struct alert_event ev[3];
 	enum ev_kind ek[3];
 	enum db_outcome rc;
 	int ne = 0, k, prev;
 
-	v[0] = i64(w->check_id, b[0]);
-	v[1] = i64(w->agent_id, b[1]);
-	v[2] = i64(o->status, b[2]);
-	snprintf(val, sizeof(val), "%.17g", o->value);
-	v[3] = o->has_value ? val : NULL;
-	v[4] = o->output;
-	v[5] = o->perfdata[0] ? o->perfdata : NULL;
-	v[6] = i64(o->observed, b[3]);
-	v[7] = o->duration_ms >= 0 && o->duration_ms <= INT32_MAX ? i64(o->duration_ms, b[4]) : NULL;
-	v[8] = o->result_id;
+	insert_vals(w, o, b, val, v);
 	if ((rc = exec_ok(c, &q_insert, v, PGRES_COMMAND_OK)) != DB_OK)
 		return rc;
-	if (!o->step || !w->enabled)
-		return DB_OK;
+	if (!o->step || !w->enabled || !may_change(w, o->status))
+		return DB_OK;   /* history only, or a repeat that changes nothing */
+	if (!w->flap_loaded && (rc = load_flap(c, w)) != DB_OK)
+		return rc;
 	prev = w->s.status;
 	ne = engine_step(&w->s, &w->ep, o->status, ek);
 	if (w->s.status_changed)
@@ -525,8 +591,8 @@ begin_locked(PGconn *c, int64_t agent_id)
 static enum db_outcome
 read_locked(PGconn *c, const struct db_stmt *st, int64_t check_id, struct hbrow *w)
 {
-	char id[24], skew[24];
-	const char *v[2] = { i64(check_id, id), i64(CONF_VALUE(max_clock_skew_s), skew) };
+	char id[24];
+	const char *v[1] = { i64(check_id, id) };
 	PGresult *q = db_exec(c, st, v);
 	enum db_outcome rc = DB_OK;
 
@@ -561,14 +627,82 @@ status_of(PGconn *c, int64_t check_id)
 	return st;
 }
 
+/* The first failed statement of a pipeline of n: its outcome. */
+static enum db_outcome
+pipeline_outcome(PGconn *c, PGresult **pr, int n)
+{
+	int k;
+
+	for (k = 0; k < n; k++)
+		if (PQresultStatus(pr[k]) != PGRES_COMMAND_OK &&
+		    PQresultStatus(pr[k]) != PGRES_TUPLES_OK)
+			return db_outcome(c, pr[k]);
+	return DB_ERROR;
+}
+
+static void
+clear_all(PGresult **pr, int n)
+{
+	int k;
+
+	for (k = 0; k < n; k++) {
+		PQclear(pr[k]);
+		pr[k] = NULL;
+	}
+}
+
+/*
+ * The end of a report's transaction: its result, the row and COMMIT. The
+ * common case - a result that repeats a steady state, or none - is one
+ * round trip (a pipeline); one that may change the state goes through
+ * store_result() (the flap window, the engine, the state, events).
+ */
+static enum db_outcome
+finish_report(PGconn *c, struct hbrow *w, const struct outcome *o)
+{
+	char ib[5][24], val[40], wb[11][24];
+	const char *iv[9], *wv[11];
+	const struct db_stmt *st[3];
+	const char *const *vals[3];
+	PGresult *pr[3] = { NULL, NULL, NULL };
+	enum db_outcome rc = DB_OK;
+	int n = 0;
+
+	if (o->status >= 0 && o->step && w->enabled && may_change(w, o->status)) {
+		if ((rc = apply(c, w, o)) != DB_OK)
+			return rc;
+		return db_cmd(c, "COMMIT") < 0 ?
+		    (PQstatus(c) == CONNECTION_OK ? DB_ERROR : DB_UNAVAILABLE) : DB_OK;
+	}
+	if (o->status >= 0) {
+		insert_vals(w, o, ib, val, iv);
+		st[n] = &q_insert;
+		vals[n++] = iv;
+	}
+	write_vals(w, wb, wv);
+	st[n] = &q_write;
+	vals[n++] = wv;
+	st[n] = &q_commit;
+	vals[n++] = NULL;
+	if (db_pipeline(c, n, st, vals, pr) < 0)
+		rc = pipeline_outcome(c, pr, n);
+	clear_all(pr, n);
+	return rc;
+}
+
 enum db_outcome
-hbeat_report(PGconn *c, int64_t check_id, int64_t agent_id, const struct hbeat_report *r,
-    int *status, int *dup)
+hbeat_report(PGconn *c, const char *uuid, int64_t *check_id, int64_t agent_id,
+    const struct hbeat_report *r, int *status, int *dup)
 {
 	struct hbrow w;
 	struct outcome *o = NULL;
-	enum db_outcome rc;
-	int expired;
+	const struct db_stmt *st[4];
+	const char *const *vals[4];
+	const char *v_uuid[1] = { uuid }, *v_lock[1], *v_once[2], *v_id[1];
+	char id[24], lk[24];
+	PGresult *pr[4] = { NULL, NULL, NULL, NULL };
+	enum db_outcome rc = DB_OK;
+	int expired, n = 0, ilock, ionce = -1, iread, began = 0;
 
 	*status = -1;
 	*dup = 0;
@@ -576,28 +710,52 @@ hbeat_report(PGconn *c, int64_t check_id, int64_t agent_id, const struct hbeat_r
 		return PQstatus(c) == CONNECTION_OK ? DB_ERROR : DB_UNAVAILABLE;
 	if ((o = malloc(sizeof(*o))) == NULL)
 		return DB_NOMEM;
-	if ((rc = begin_locked(c, agent_id)) != DB_OK)
-		goto fail;
-	if (r->report_id) {
-		char id[24];
-		const char *v[2] = { i64(check_id, id), r->report_id };
-		PGresult *q = db_exec(c, &q_report_once, v);
-		if (!db_ok(q, PGRES_TUPLES_OK)) {
-			rc = db_outcome(c, q);
-			PQclear(q);
-			goto fail;
-		}
-		*dup = PQntuples(q) == 0;
-		PQclear(q);
-		if (*dup) {
-			rollback(c);
-			*status = status_of(c, check_id);
-			free(o);
-			return DB_OK;
+	/* one round trip: BEGIN, the agent's lock, [the report id], the read */
+	st[n] = &q_begin;
+	vals[n++] = NULL;
+	ilock = n;
+	if (uuid) {
+		st[n] = &q_lock_uuid;
+		vals[n++] = v_uuid;
+	} else {
+		snprintf(lk, sizeof(lk), "%lld", (long long)(agent_id & 0x7fffffff));
+		v_lock[0] = lk;
+		v_id[0] = i64(*check_id, id);
+		st[n] = &alert_q_lock_agent;
+		vals[n++] = v_lock;
+		if (r->report_id) {
+			v_once[0] = id;
+			v_once[1] = r->report_id;
+			ionce = n;
+			st[n] = &q_report_once;
+			vals[n++] = v_once;
 		}
 	}
-	if ((rc = read_locked(c, &q_read, check_id, &w)) != DB_OK)
+	iread = n;
+	st[n] = uuid ? &q_read_uuid : &q_read;
+	vals[n++] = uuid ? v_uuid : v_id;
+	if (db_pipeline(c, n, st, vals, pr) < 0) {
+		began = PQresultStatus(pr[0]) == PGRES_COMMAND_OK;
+		rc = pipeline_outcome(c, pr, n);
 		goto fail;
+	}
+	began = 1;
+	if ((uuid && PQntuples(pr[ilock]) == 0) || PQntuples(pr[iread]) == 0) {
+		rc = DB_NOT_FOUND;
+		goto fail;
+	}
+	if (ionce >= 0 && PQntuples(pr[ionce]) == 0) {
+		/* a resend: nothing stored */
+		*dup = 1;
+		rollback(c);
+		*status = status_of(c, *check_id);
+		clear_all(pr, n);
+		free(o);
+		return DB_OK;
+	}
+	read_row(pr[iread], uuid ? 0 : *check_id, &w);
+	*check_id = w.check_id;
+	clear_all(pr, n);
 	if (!w.params_ok) {
 		rc = DB_ERROR;
 		goto fail;
@@ -605,19 +763,23 @@ hbeat_report(PGconn *c, int64_t check_id, int64_t agent_id, const struct hbeat_r
 	decide_report(&w, r, o);
 	if (expired)
 		o->status = -1;   /* older than the history keeps: the schedule only */
-	if ((rc = apply(c, &w, o)) != DB_OK)
+	if ((rc = finish_report(c, &w, o)) != DB_OK) {
+		began = PQstatus(c) == CONNECTION_OK &&
+		    PQtransactionStatus(c) != PQTRANS_IDLE;
 		goto fail;
-	if (db_cmd(c, "COMMIT") < 0) {
-		rc = PQstatus(c) == CONNECTION_OK ? DB_ERROR : DB_UNAVAILABLE;
-		free(o);
-		return rc;
 	}
 	*status = w.s.status;
 	free(o);
-	hbeat_wake();
+	/* only a deadline before the watcher's wake-up needs it sooner (a
+	 * success moves the deadline later: the common ping wakes nobody) */
+	if ((w.late && w.late < atomic_load(&watch_until_us)) ||
+	    (w.run_deadline && w.run_deadline < atomic_load(&watch_until_us)))
+		hbeat_wake();
 	return DB_OK;
 fail:
-	rollback(c);
+	clear_all(pr, n);
+	if (began)
+		rollback(c);
 	free(o);
 	return rc;
 }
@@ -759,8 +921,12 @@ decide_due(struct hbrow *w, struct outcome *o)
 		snprintf(o->output, sizeof(o->output), "the %s run (%s) has not reported%s", t1,
 		    tz_name(z), sum);
 		o->observed = w->late;
-		/* the run after the missed one is expected next */
+		/* the run after the missed one is expected next; runs whose
+		 * deadlines passed meanwhile too (serverd was stopped for a day)
+		 * are one miss, not one result each */
 		w->expected = next_after(&w->hp, w->expected);
+		if (w->expected && w->expected + w->hp.grace_s * US <= w->now)
+			w->expected = next_after(&w->hp, w->now - w->hp.grace_s * US);
 		w->late = w->expected ? w->expected + w->hp.grace_s * US : 0;
 	} else {
 		return 0;
@@ -773,53 +939,109 @@ decide_due(struct hbrow *w, struct outcome *o)
 
 static int64_t due_lateness_max_us;   /* the watcher thread's own */
 
-/* Claims and records what is due on one heartbeat; 0 or -1. */
+#define HBEAT_GROUP_MAX 100   /* due heartbeats of one agent per transaction */
+
+struct due {
+	int64_t check_id, agent_id;
+	int pos;                 /* in deadline order */
+};
+
 static int
-handle_due(PGconn *c, int64_t check_id, int64_t agent_id)
+cmp_due(const void *a, const void *b)
+{
+	const struct due *x = a, *y = b;
+
+	if (x->agent_id != y->agent_id)
+		return x->agent_id < y->agent_id ? -1 : 1;
+	return x->pos - y->pos;
+}
+
+/*
+ * Claims and records what is due on the heartbeats d[0..n) of one agent,
+ * in one transaction under its lock (a burst of misses - every job at the
+ * top of the hour - costs one commit per agent, not one per miss). A row
+ * another serverd did first, or that is no longer due, is skipped. 0 or -1
+ * (rolled back; the rows are due again at the next tick).
+ */
+static int
+handle_due(PGconn *c, const struct due *d, size_t n)
 {
 	struct hbrow w;
 	struct outcome *o = malloc(sizeof(*o));
 	enum db_outcome rc;
 	int64_t now = time_now_us();
+	size_t i;
 
 	if (o == NULL)
 		return -1;
-	/* the result is stamped at its deadline, which is today or yesterday */
+	/* the results are stamped at their deadlines, today or yesterday */
 	if (admit(c, now) < 0 || admit(c, now - 86400 * US) < 0) {
 		free(o);
 		return -1;
 	}
-	if ((rc = begin_locked(c, agent_id)) != DB_OK)
+	if ((rc = begin_locked(c, d[0].agent_id)) != DB_OK)
 		goto fail;
-	rc = read_locked(c, &q_read_due, check_id, &w);
-	if (rc == DB_NOT_FOUND) {   /* done by another serverd, or no longer due */
-		rollback(c);
-		free(o);
-		return 0;
-	}
-	if (rc != DB_OK)
-		goto fail;
-	if (!w.params_ok) {
-		rc = DB_ERROR;
-		goto fail;
-	}
-	while (decide_due(&w, o)) {
-		if (w.now - o->observed > due_lateness_max_us)
-			due_lateness_max_us = w.now - o->observed;
-		if ((rc = store_result(c, &w, o)) != DB_OK)
+	for (i = 0; i < n; i++) {
+		rc = read_locked(c, &q_read_due, d[i].check_id, &w);
+		if (rc == DB_NOT_FOUND)
+			continue;   /* done by another serverd, or no longer due */
+		if (rc != DB_OK)
+			goto fail;
+		if (!w.params_ok) {
+			/* cannot say when it is due: never, rather than every tick */
+			w.late = w.run_deadline = 0;
+		} else {
+			while (decide_due(&w, o)) {
+				if (w.now - o->observed > due_lateness_max_us)
+					due_lateness_max_us = w.now - o->observed;
+				if ((rc = store_result(c, &w, o)) != DB_OK)
+					goto fail;
+			}
+		}
+		if ((rc = write_row(c, &w)) != DB_OK)
 			goto fail;
 	}
-	if ((rc = write_row(c, &w)) != DB_OK)
-		goto fail;
 	free(o);
 	if (db_cmd(c, "COMMIT") < 0)
 		return -1;
 	return 0;
 fail:
-	log_warn("heartbeat %lld: could not record what is due (%d)", (long long)check_id, (int)rc);
+	log_warn("heartbeats of agent %lld: could not record what is due (%d)",
+	    (long long)d[0].agent_id, (int)rc);
 	rollback(c);
 	free(o);
 	return -1;
+}
+
+/* The rows of q_due, by agent then deadline, in groups of one agent. */
+static int
+handle_due_rows(struct ticker *t, PGconn **cp, PGresult *q)
+{
+	int n = PQntuples(q), i, k, failed = 0;
+	struct due *d;
+
+	if (n == 0)
+		return 0;
+	if ((d = calloc((size_t)n, sizeof(*d))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const char *es;
+		d[i].check_id = str_to_ll(PQgetvalue(q, i, 0), 1, INT64_MAX, &es);
+		d[i].agent_id = str_to_ll(PQgetvalue(q, i, 1), 1, INT64_MAX, &es);
+		d[i].pos = i;
+	}
+	qsort(d, (size_t)n, sizeof(*d), cmp_due);
+	for (i = 0; i < n && !ticker_stopping(t); i = k) {
+		for (k = i + 1; k < n && k - i < HBEAT_GROUP_MAX && d[k].agent_id == d[i].agent_id; k++)
+			;
+		if (handle_due(*cp, d + i, (size_t)(k - i)) < 0) {
+			failed = 1;
+			if ((*cp = db_conn()) == NULL)
+				break;
+		}
+	}
+	free(d);
+	return failed ? -1 : 0;
 }
 
 static void
@@ -827,11 +1049,12 @@ watch_tick(struct ticker *t)
 {
 	PGconn *c = db_conn();
 	PGresult *q = NULL;
-	int i, n, failed = 0;
+	int n, failed = 0;
 	long long wait = HBEAT_POLL_MS;
 	static int64_t last_prune;
 
 	t->next_ms = 1000;   /* after a failure */
+	atomic_store(&watch_until_us, time_now_us() + 1000 * 1000);
 	if (c == NULL)
 		return;
 	do {
@@ -842,16 +1065,7 @@ watch_tick(struct ticker *t)
 			return;
 		}
 		n = PQntuples(q);
-		for (i = 0; i < n && !ticker_stopping(t); i++) {
-			const char *es;
-			int64_t id = str_to_ll(PQgetvalue(q, i, 0), 1, INT64_MAX, &es);
-			int64_t ag = str_to_ll(PQgetvalue(q, i, 1), 1, INT64_MAX, &es);
-			if (handle_due(c, id, ag) < 0) {
-				failed = 1;
-				if ((c = db_conn()) == NULL)
-					break;
-			}
-		}
+		failed = handle_due_rows(t, &c, q) < 0;
 		PQclear(q);
 		q = NULL;
 	} while (n == HBEAT_DUE_BATCH && !failed && c && !ticker_stopping(t));
@@ -877,6 +1091,7 @@ watch_tick(struct ticker *t)
 	}
 	PQclear(q);
 	t->next_ms = (long)wait;
+	atomic_store(&watch_until_us, time_now_us() + wait * 1000);
 }
 
 static struct ticker watcher = { .name = "heartbeats", .tick = watch_tick,

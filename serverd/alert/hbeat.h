@@ -21,7 +21,9 @@
  *
  * The watcher: a heartbeat is late when late_at (the expected run +
  * grace_s) passes with no end report: CRITICAL at that moment, saying which
- * run is missing; then the next run is expected. A run open past
+ * run is missing; then the next run is expected (the next whose deadline is
+ * still ahead). The due heartbeats of one agent are handled in one
+ * transaction, so a burst of misses costs a commit per agent. A run open past
  * max_duration_s (grace_s when unset) is CRITICAL once ("still running").
  * The thread sleeps until the earliest deadline (at most
  * HBEAT_POLL_MS, so that deadlines set by another serverd are seen), and
@@ -53,13 +55,15 @@ struct hbeat_report {
 };
 
 /*
- * Applies r to heartbeat check_id of agent_id, in a transaction of its own
- * (c must have none open). *status gets the check's status afterwards
- * (-1: none yet), *dup 1 when report_id was seen before (nothing stored).
- * DB_OK, DB_NOT_FOUND (no such heartbeat), or a failure (rolled back).
+ * Applies r, in a transaction of its own (c must have none open), to the
+ * heartbeat whose ping uuid is uuid (then *check_id gets its check), or,
+ * with uuid NULL, to heartbeat *check_id of agent_id. *status gets the
+ * check's status afterwards (-1: none yet), *dup 1 when r->report_id was
+ * taken before (nothing stored). DB_OK, DB_NOT_FOUND (no such heartbeat),
+ * or a failure (rolled back).
  */
-enum db_outcome hbeat_report(PGconn *c, int64_t check_id, int64_t agent_id,
-    const struct hbeat_report *r, int *status, int *dup);
+enum db_outcome hbeat_report(PGconn *c, const char *uuid, int64_t *check_id,
+    int64_t agent_id, const struct hbeat_report *r, int *status, int *dup);
 
 /*
  * Inside the caller's transaction, after a check was created or changed:

@@ -42,9 +42,6 @@
 #define PING_PREFIX "/ping/"
 #define AGENT_PREFIX "/api/v1/agent/self/heartbeats/"
 
-static const struct db_stmt q_by_uuid = { "hb_by_uuid",
-	"SELECT h.check_id, c.agent_id FROM heartbeats h JOIN checks c ON c.id = h.check_id"
-	" WHERE h.ping_uuid = $1::uuid", 1 };
 static const struct db_stmt q_by_name = { "hb_by_name",
 	"SELECT c.id FROM checks c JOIN heartbeats h ON h.check_id = c.id"
 	" WHERE c.agent_id = $1 AND c.name = $2", 2 };
@@ -204,9 +201,8 @@ api_ping(struct req *r, struct resp *rs)
 	unsigned char akey[17], ukey[17];
 	char uuid[37], *text = NULL;
 	struct hbeat_report rep;
-	const char *v[1] = { uuid }, *es;
-	PGresult *q = NULL;
-	int64_t now = time_now_us(), check_id, agent_id;
+	const char *es;
+	int64_t now = time_now_us(), check_id = 0;
 	long wait;
 	int status, dup;
 	enum db_outcome o;
@@ -246,24 +242,18 @@ api_ping(struct req *r, struct resp *rs)
 		resp_error(rs, 503, NULL, "database unavailable");
 		return;
 	}
-	q = db_exec(r->db, &q_by_uuid, v);
-	if (!db_ok(q, PGRES_TUPLES_OK)) {
-		resp_db_error(rs, r->db, q);
-		goto done;
-	}
-	if (PQntuples(q) == 0) {
-		resp_error(rs, 404, NULL, "no such ping URL");
-		goto done;
-	}
-	check_id = str_to_ll(PQgetvalue(q, 0, 0), 1, INT64_MAX, &es);
-	agent_id = str_to_ll(PQgetvalue(q, 0, 1), 1, INT64_MAX, &es);
 	if ((text = tail_text(r->raw, r->raw_len)) == NULL) {
 		resp_error(rs, 500, NULL, "out of memory");
-		goto done;
+		return;
 	}
 	rep.output = text;
 	rep.at_us = now;
-	if ((o = hbeat_report(r->db, check_id, agent_id, &rep, &status, &dup)) != DB_OK) {
+	/* the uuid is looked up under the lock it takes (hbeat.h) */
+	o = hbeat_report(r->db, uuid, &check_id, 0, &rep, &status, &dup);
+	if (o == DB_NOT_FOUND) {
+		resp_error(rs, 404, NULL, "no such ping URL");
+		goto done;
+	} else if (o != DB_OK) {
 		resp_db_outcome(rs, o, "heartbeat");
 		goto done;
 	}
@@ -271,7 +261,6 @@ api_ping(struct req *r, struct resp *rs)
 	    "status", status >= 0 ? json_string(check_status_name(status)) : json_null()));
 done:
 	free(text);
-	PQclear(q);
 }
 
 /* ---- the agent's report -------------------------------------------------------- */
@@ -399,7 +388,7 @@ api_agent_heartbeat(struct req *r, struct resp *rs)
 		goto done;
 	}
 	rep.output = text;
-	if ((o = hbeat_report(r->db, check_id, r->who.id, &rep, &status, &dup)) != DB_OK) {
+	if ((o = hbeat_report(r->db, NULL, &check_id, r->who.id, &rep, &status, &dup)) != DB_OK) {
 		resp_db_outcome(rs, o, "heartbeat");
 		goto done;
 	}
