@@ -58,9 +58,31 @@
 static const struct db_stmt q_read = { "hbeat_read", READ_SQL("h.check_id = $1"), 1 };
 static const struct db_stmt q_read_uuid = { "hbeat_read_uuid",
 	READ_SQL("h.ping_uuid = $1::uuid"), 1 };
-static const struct db_stmt q_read_due = { "hbeat_read_due",
-	READ_SQL("h.check_id = $1 AND LEAST(h.late_at, h.run_deadline) <= now() AND c.enabled")
-	" SKIP LOCKED", 1 };
+/* the watcher's: the due heartbeats among $1, claimed; the flap window
+ * (column 12) read where a CRITICAL result may change the state */
+static const struct db_stmt q_read_due_many = { "hbeat_read_due_many",
+	"SELECT r.* FROM unnest($1::bigint[]) k(id) CROSS JOIN LATERAL ("
+	"SELECT c.agent_id, c.params::text, c.max_attempts, c.enabled, s.status,"
+	"  s.state_type, s.attempt, s.hard_status, s.acknowledged, s.ack_sticky, s.flapping,"
+	"  s.flap_pct, CASE WHEN s.status IS DISTINCT FROM 2 OR s.state_type <> 'HARD'"
+	"   OR s.flapping THEN COALESCE(check_flap_recent(c.id, $2::integer, " FLAP_RESULTS "),"
+	"   '') END,"
+	"  " EP("h.created_at") ", " EP("h.anchor_at") ", " EP("h.expected_at") ","
+	"  " EP("h.late_at") ", " EP("h.last_success_at") ", h.last_duration_ms,"
+	"  h.last_exit_code, " EP("h.last_result_at") ", " EP("h.started_at") ","
+	"  " EP("h.run_deadline") ", " EP("now()") ", h.check_id"
+	" FROM heartbeats h JOIN checks c ON c.id = h.check_id"
+	" JOIN check_state s ON s.check_id = h.check_id"
+	" WHERE h.check_id = k.id AND LEAST(h.late_at, h.run_deadline) <= now() AND c.enabled"
+	" OFFSET 0 FOR UPDATE OF h SKIP LOCKED) r", 2 };
+static const struct db_stmt q_insert_many = { "hbeat_insert_many",
+	"INSERT INTO check_history (check_id, agent_id, status, value, output, perfdata,"
+	"  observed_at, duration_ms, received_at)"
+	" SELECT x.c, x.a, x.s, x.v, x.o, x.p, " TS("x.t") ", x.d, clock_timestamp()"
+	" FROM json_to_recordset($1::json) AS x(c bigint, a bigint, s smallint, v float8,"
+	"  o text, p text, t bigint, d integer)", 1 };
+static const struct db_stmt q_write_due = { "hbeat_write_due",
+	"SELECT heartbeats_write_due($1::json)", 1 };
 static const struct db_stmt q_flap = { "hbeat_flap",
 	"SELECT check_flap_recent($1, $2::integer, " FLAP_RESULTS ")", 2 };
 /* a ping's lock: its heartbeat's agent, found by the uuid (state.h's rule:
@@ -135,19 +157,19 @@ struct hbrow {
 };
 
 static int64_t
-col_i64(const PGresult *q, int col, int64_t null_value)
+col_i64(const PGresult *q, int row, int col, int64_t null_value)
 {
 	const char *es;
 	long long v;
 
-	if (PQgetisnull(q, 0, col))
+	if (PQgetisnull(q, row, col))
 		return null_value;
-	v = str_to_ll(PQgetvalue(q, 0, col), INT64_MIN, INT64_MAX, &es);
+	v = str_to_ll(PQgetvalue(q, row, col), INT64_MIN, INT64_MAX, &es);
 	return es ? null_value : v;
 }
 
 static void
-read_row(const PGresult *q, int64_t check_id, struct hbrow *w)
+read_row(const PGresult *q, int row, int64_t check_id, struct hbrow *w)
 {
 	const struct srv_conf *cf = conf_hold();
 	char err[256];
@@ -156,40 +178,45 @@ read_row(const PGresult *q, int64_t check_id, struct hbrow *w)
 
 	memset(w, 0, sizeof(*w));
 	w->check_id = check_id;
-	w->agent_id = col_i64(q, 0, 0);
-	params = json_loads(PQgetvalue(q, 0, 1), 0, NULL);
+	w->agent_id = col_i64(q, row, 0, 0);
+	params = json_loads(PQgetvalue(q, row, 1), 0, NULL);
 	w->params_ok = params && heartbeat_params_parse(params, &w->hp, err, sizeof(err),
 	    &field) == 0;
 	if (!w->params_ok)
 		log_warn("heartbeat %lld: params unreadable: %s", (long long)check_id,
 		    params ? err : "not JSON");
 	json_decref(params);
-	w->ep.max_attempts = (int)col_i64(q, 2, 1);
+	w->ep.max_attempts = (int)col_i64(q, row, 2, 1);
 	w->ep.flap_low_pct = (double)cf->flap_low_pct;
 	w->ep.flap_high_pct = (double)cf->flap_high_pct;
 	conf_drop(cf);
-	w->enabled = PQgetvalue(q, 0, 3)[0] == 't';
-	w->s.status = (int)col_i64(q, 4, -1);
-	w->s.hard = strcmp(PQgetvalue(q, 0, 5), "HARD") == 0;
-	w->s.attempt = (int)col_i64(q, 6, 0);
-	w->s.hard_status = (int)col_i64(q, 7, 0);
-	w->s.acknowledged = PQgetvalue(q, 0, 8)[0] == 't';
-	w->s.ack_sticky = PQgetvalue(q, 0, 9)[0] == 't';
-	w->s.flapping = PQgetvalue(q, 0, 10)[0] == 't';
-	w->s.flap_pct = str_to_double(PQgetvalue(q, 0, 11), &es);
+	w->enabled = PQgetvalue(q, row, 3)[0] == 't';
+	w->s.status = (int)col_i64(q, row, 4, -1);
+	w->s.hard = strcmp(PQgetvalue(q, row, 5), "HARD") == 0;
+	w->s.attempt = (int)col_i64(q, row, 6, 0);
+	w->s.hard_status = (int)col_i64(q, row, 7, 0);
+	w->s.acknowledged = PQgetvalue(q, row, 8)[0] == 't';
+	w->s.ack_sticky = PQgetvalue(q, row, 9)[0] == 't';
+	w->s.flapping = PQgetvalue(q, row, 10)[0] == 't';
+	w->s.flap_pct = str_to_double(PQgetvalue(q, row, 11), &es);
 	w->before = w->s;
-	w->created = col_i64(q, 13, 0);
-	w->anchor = col_i64(q, 14, 0);
-	w->expected = col_i64(q, 15, 0);
-	w->late = col_i64(q, 16, 0);
-	w->last_success = col_i64(q, 17, 0);
-	w->last_duration_ms = col_i64(q, 18, -1);
-	w->last_exit = (int)col_i64(q, 19, -1);
-	w->last_result = col_i64(q, 20, 0);
-	w->started = col_i64(q, 21, 0);
-	w->run_deadline = col_i64(q, 22, 0);
-	w->now = col_i64(q, 23, time_now_us());
-	w->check_id = col_i64(q, 24, check_id);
+	w->created = col_i64(q, row, 13, 0);
+	w->anchor = col_i64(q, row, 14, 0);
+	w->expected = col_i64(q, row, 15, 0);
+	w->late = col_i64(q, row, 16, 0);
+	w->last_success = col_i64(q, row, 17, 0);
+	w->last_duration_ms = col_i64(q, row, 18, -1);
+	w->last_exit = (int)col_i64(q, row, 19, -1);
+	w->last_result = col_i64(q, row, 20, 0);
+	w->started = col_i64(q, row, 21, 0);
+	w->run_deadline = col_i64(q, row, 22, 0);
+	w->now = col_i64(q, row, 23, time_now_us());
+	w->check_id = col_i64(q, row, 24, check_id);
+	if (!PQgetisnull(q, row, 12)) {
+		engine_flap_replay(PQgetvalue(q, row, 12), w->s.flap_history);
+		memcpy(w->before.flap_history, w->s.flap_history, sizeof(w->s.flap_history));
+		w->flap_loaded = 1;
+	}
 }
 
 /* ---- words ----------------------------------------------------------------- */
@@ -579,33 +606,6 @@ admit(PGconn *c, int64_t at)
 	return ex < 0 ? -1 : !keep;
 }
 
-/* BEGIN and the agent's lock, one round trip */
-static enum db_outcome
-begin_locked(PGconn *c, int64_t agent_id)
-{
-	if (db_cmd(c, "BEGIN") < 0)
-		return PQstatus(c) == CONNECTION_OK ? DB_ERROR : DB_UNAVAILABLE;
-	return alert_lock_agent(c, agent_id);
-}
-
-static enum db_outcome
-read_locked(PGconn *c, const struct db_stmt *st, int64_t check_id, struct hbrow *w)
-{
-	char id[24];
-	const char *v[1] = { i64(check_id, id) };
-	PGresult *q = db_exec(c, st, v);
-	enum db_outcome rc = DB_OK;
-
-	if (!db_ok(q, PGRES_TUPLES_OK))
-		rc = db_outcome(c, q);
-	else if (PQntuples(q) == 0)
-		rc = DB_NOT_FOUND;
-	else
-		read_row(q, check_id, w);
-	PQclear(q);
-	return rc;
-}
-
 static void
 rollback(PGconn *c)
 {
@@ -753,7 +753,7 @@ hbeat_report(PGconn *c, const char *uuid, int64_t *check_id, int64_t agent_id,
 		free(o);
 		return DB_OK;
 	}
-	read_row(pr[iread], uuid ? 0 : *check_id, &w);
+	read_row(pr[iread], 0, uuid ? 0 : *check_id, &w);
 	*check_id = w.check_id;
 	clear_all(pr, n);
 	if (!w.params_ok) {
@@ -842,9 +842,9 @@ hbeat_sync(PGconn *c, int64_t check_id, const char *ping_uuid)
 		goto done;
 	}
 	memset(&w, 0, sizeof(w));
-	w.now = col_i64(q, 6, time_now_us());
-	anchor = col_i64(q, 4, w.now);
-	started = col_i64(q, 5, 0);
+	w.now = col_i64(q, 0, 6, time_now_us());
+	anchor = col_i64(q, 0, 4, w.now);
+	started = col_i64(q, 0, 5, 0);
 	params = json_loads(PQgetvalue(q, 0, 1), 0, NULL);
 	if (params == NULL || heartbeat_params_parse(params, &w.hp, err, sizeof(err), &field) < 0) {
 		rc = DB_ERROR;   /* validated by the API before: cannot happen */
@@ -956,37 +956,138 @@ cmp_due(const void *a, const void *b)
 	return x->pos - y->pos;
 }
 
+static json_t *
+tsj(int64_t us)
+{
+	return us ? json_integer((json_int_t)us) : json_null();
+}
+
+/* One state of check_state_write()'s array (as ingest.c writes it). */
+static void
+state_json(struct buf *t, const struct hbrow *w, int64_t since_us)
+{
+	char since[24] = "null";
+
+	if (since_us)
+		i64(since_us, since);
+	buf_addf(t, "%s{\"check_id\":%lld,\"status\":%d,\"state_type\":\"%s\","
+	    "\"attempt\":%d,\"hard_status\":%d,\"since\":%s,\"ack_cleared\":%s,"
+	    "\"flapping\":%s,\"flap_pct\":%.17g}", t->len ? "," : "[",
+	    (long long)w->check_id, w->s.status, w->s.hard ? "HARD" : "SOFT",
+	    w->s.attempt, w->s.hard_status, since,
+	    w->before.acknowledged && !w->s.acknowledged ? "true" : "false",
+	    w->s.flapping ? "true" : "false", w->s.flap_pct);
+}
+
+/* What the watcher writes for one group, set-based (handle_due()). */
+struct due_batch {
+	json_t *results;            /* q_insert_many's rows */
+	json_t *rows;               /* heartbeats_write_due()'s */
+	struct buf states;          /* check_state_write()'s array, "[..." */
+	struct alert_event *ev;
+	char **outs;                /* the events' outputs, owned */
+	size_t nev;
+};
+
+/* Evaluates o on w into b (engine, state, events: as store_result()). */
+static int
+due_result(struct due_batch *b, struct hbrow *w, const struct outcome *o)
+{
+	enum ev_kind ek[3];
+	int ne, k, prev;
+
+	if (json_array_append_new(b->results, json_pack("{s:I,s:I,s:i,s:n,s:s,s:n,s:I,s:n}",
+	    "c", (json_int_t)w->check_id, "a", (json_int_t)w->agent_id, "s", o->status, "v",
+	    "o", o->output, "p", "t", (json_int_t)o->observed, "d")) < 0)
+		return -1;
+	if (!w->enabled || !may_change(w, o->status))
+		return 0;
+	prev = w->s.status;
+	ne = engine_step(&w->s, &w->ep, o->status, ek);
+	if (state_changed(&w->before, &w->s)) {
+		state_json(&b->states, w, w->s.status_changed ? o->observed : 0);
+		w->before = w->s;
+	}
+	for (k = 0; k < ne; k++) {
+		struct alert_event *e = &b->ev[b->nev];
+		if ((b->outs[b->nev] = strdup(o->output)) == NULL)
+			return -1;
+		e->kind = ek[k];
+		e->agent_id = w->agent_id;
+		e->check_id = w->check_id;
+		e->status = o->status;
+		e->prev_status = prev;
+		e->hard = w->s.hard;
+		e->attempt = w->s.attempt;
+		e->output = b->outs[b->nev];
+		b->nev++;
+	}
+	return 0;
+}
+
 /*
  * Claims and records what is due on the heartbeats d[0..n) of one agent,
- * in one transaction under its lock (a burst of misses - every job at the
- * top of the hour - costs one commit per agent, not one per miss). A row
- * another serverd did first, or that is no longer due, is skipped. 0 or -1
- * (rolled back; the rows are due again at the next tick).
+ * in one transaction under its lock, set-based: one round trip reads and
+ * claims them all (q_read_due_many), one writes every result, state,
+ * event and row and commits. A row another serverd did first, or that is
+ * no longer due, is not among those read. 0 or -1 (rolled back; the rows
+ * are due again at the next tick).
  */
 static int
 handle_due(PGconn *c, const struct due *d, size_t n)
 {
-	struct hbrow w;
+	const struct db_stmt *st[5];
+	const char *const *vals[5];
+	const char *v_lock[1], *v_read[2], *v_res[1], *v_st[1], *v_ev[1], *v_rows[1];
+	char lk[24], skew[24], *res_text = NULL, *rows_text = NULL, *ev_text = NULL;
+	PGresult *pr[5] = { NULL, NULL, NULL, NULL, NULL };
+	struct due_batch b;
 	struct outcome *o = malloc(sizeof(*o));
-	enum db_outcome rc;
+	struct buf ids;
+	struct hbrow w;
 	int64_t now = time_now_us();
-	size_t i;
+	int np = 0, i, nrows, rec = -1, rc = -1, began = 0;
+	size_t k;
 
-	if (o == NULL)
-		return -1;
+	memset(&b, 0, sizeof(b));
+	buf_init(&ids, (size_t)1 << 20);
+	buf_init(&b.states, (size_t)1 << 30);
+	for (k = 0; k < n; k++)
+		buf_addf(&ids, "%s%lld", k ? "," : "{", (long long)d[k].check_id);
+	if (o == NULL || buf_adds(&ids, "}") < 0)
+		goto done;
 	/* the results are stamped at their deadlines, today or yesterday */
-	if (admit(c, now) < 0 || admit(c, now - 86400 * US) < 0) {
-		free(o);
-		return -1;
+	if (admit(c, now) < 0 || admit(c, now - 86400 * US) < 0)
+		goto done;
+	snprintf(lk, sizeof(lk), "%lld", (long long)(d[0].agent_id & 0x7fffffff));
+	v_lock[0] = lk;
+	v_read[0] = ids.ptr;
+	v_read[1] = i64(CONF_VALUE(max_clock_skew_s), skew);
+	st[0] = &q_begin;
+	vals[0] = NULL;
+	st[1] = &alert_q_lock_agent;
+	vals[1] = v_lock;
+	st[2] = &q_read_due_many;
+	vals[2] = v_read;
+	if (db_pipeline(c, 3, st, vals, pr) < 0) {
+		began = PQresultStatus(pr[0]) == PGRES_COMMAND_OK;
+		pipeline_outcome(c, pr, 3);
+		goto done;
 	}
-	if ((rc = begin_locked(c, d[0].agent_id)) != DB_OK)
-		goto fail;
-	for (i = 0; i < n; i++) {
-		rc = read_locked(c, &q_read_due, d[i].check_id, &w);
-		if (rc == DB_NOT_FOUND)
-			continue;   /* done by another serverd, or no longer due */
-		if (rc != DB_OK)
-			goto fail;
+	began = 1;
+	if ((nrows = PQntuples(pr[2])) == 0) {   /* done by another serverd */
+		rc = 0;
+		goto done;
+	}
+	/* at most two results a row (a run open too long, then a miss) */
+	b.results = json_array();
+	b.rows = json_array();
+	b.ev = calloc((size_t)nrows * 6, sizeof(*b.ev));
+	b.outs = calloc((size_t)nrows * 6, sizeof(*b.outs));
+	if (!b.results || !b.rows || !b.ev || !b.outs)
+		goto done;
+	for (i = 0; i < nrows; i++) {
+		read_row(pr[2], i, 0, &w);
 		if (!w.params_ok) {
 			/* cannot say when it is due: never, rather than every tick */
 			w.late = w.run_deadline = 0;
@@ -994,23 +1095,78 @@ handle_due(PGconn *c, const struct due *d, size_t n)
 			while (decide_due(&w, o)) {
 				if (w.now - o->observed > due_lateness_max_us)
 					due_lateness_max_us = w.now - o->observed;
-				if ((rc = store_result(c, &w, o)) != DB_OK)
-					goto fail;
+				if (due_result(&b, &w, o) < 0)
+					goto done;
 			}
 		}
-		if ((rc = write_row(c, &w)) != DB_OK)
-			goto fail;
+		if (json_array_append_new(b.rows, json_pack("{s:I,s:o,s:o,s:o,s:o}",
+		    "c", (json_int_t)w.check_id, "e", tsj(w.expected), "l", tsj(w.late),
+		    "r", tsj(w.last_result), "d", tsj(w.run_deadline))) < 0)
+			goto done;
 	}
+	clear_all(pr, 3);
+	/* one round trip: results, states, events, rows, COMMIT */
+	if (json_array_size(b.results) > 0) {
+		if ((res_text = json_dumps(b.results, JSON_COMPACT)) == NULL)
+			goto done;
+		v_res[0] = res_text;
+		st[np] = &q_insert_many;
+		vals[np++] = v_res;
+	}
+	if (b.states.len > 0) {
+		if (buf_adds(&b.states, "]") < 0)
+			goto done;
+		v_st[0] = b.states.ptr;
+		st[np] = &alert_q_write_states;
+		vals[np++] = v_st;
+	}
+	if (b.nev > 0) {
+		if ((ev_text = alert_record_text(b.ev, b.nev)) == NULL)
+			goto done;
+		v_ev[0] = ev_text;
+		rec = np;
+		st[np] = &alert_q_record;
+		vals[np++] = v_ev;
+	}
+	if ((rows_text = json_dumps(b.rows, JSON_COMPACT)) == NULL)
+		goto done;
+	v_rows[0] = rows_text;
+	st[np] = &q_write_due;
+	vals[np++] = v_rows;
+	st[np] = &q_commit;
+	vals[np++] = NULL;
+	if (db_pipeline(c, np, st, vals, pr) < 0) {
+		if (rec >= 0 && PQresultStatus(pr[rec]) != PGRES_TUPLES_OK &&
+		    PQresultStatus(pr[rec]) != PGRES_COMMAND_OK)
+			alert_record_done(c, pr[rec], NULL);
+		else
+			pipeline_outcome(c, pr, np);
+		goto done;
+	}
+	began = 0;
+	if (rec >= 0)
+		alert_record_done(c, pr[rec], NULL);   /* logs the events */
+	rc = 0;
+done:
+	if (rc < 0)
+		log_warn("heartbeats of agent %lld: could not record what is due",
+		    (long long)d[0].agent_id);
+	clear_all(pr, 5);
+	if (began && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_IDLE)
+		rollback(c);
+	for (k = 0; b.outs && k < b.nev; k++)
+		free(b.outs[k]);
+	free(b.outs);
+	free(b.ev);
+	json_decref(b.results);
+	json_decref(b.rows);
+	buf_free(&b.states);
+	buf_free(&ids);
+	free(res_text);
+	free(rows_text);
+	free(ev_text);
 	free(o);
-	if (db_cmd(c, "COMMIT") < 0)
-		return -1;
-	return 0;
-fail:
-	log_warn("heartbeats of agent %lld: could not record what is due (%d)",
-	    (long long)d[0].agent_id, (int)rc);
-	rollback(c);
-	free(o);
-	return -1;
+	return rc;
 }
 
 /* The rows of q_due, by agent then deadline, in groups of one agent. */

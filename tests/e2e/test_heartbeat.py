@@ -237,6 +237,27 @@ for bad in ({"kind": "success", "colour": 1}, {"kind": 3}, {"kind": "later"},
 st, r, _ = api("POST", R, A, {"kind": "success"})
 t.eq(st, 403, "the route needs an agent token")
 
+# a report spooled during an outage, arriving after its miss was recorded
+c12 = hb("spooled")
+psql("UPDATE heartbeats SET late_at = now() WHERE check_id = %d" % c12["id"])
+ok = wait_for(lambda: state(c12["id"]).get("status") == "CRITICAL", 10)
+at = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+st, r, _ = api("POST", "/api/v1/agent/self/heartbeats/spooled", agent_token,
+               {"kind": "success", "at": at, "id": "late-1"})
+t.ok(ok and st == 201 and r.get("status") == "OK",
+     "a spooled success older than the recorded miss still recovers the check", (ok, st, r))
+
+# disabled: never late; enabled again: counts from then
+st, _, _ = api("PATCH", "/api/v1/checks/%d" % c12["id"], A, {"enabled": False})
+t.eq(q1("SELECT late_at IS NULL FROM heartbeats WHERE check_id = %d" % c12["id"]), "t",
+     "a disabled heartbeat has no deadline")
+st, c12b, _ = api("PATCH", "/api/v1/checks/%d" % c12["id"], A, {"enabled": True})
+t.ok(st == 200 and c12b["heartbeat"]["late_at"] is not None, "enabled again, it has one", c12b)
+st, c12c, _ = api("PATCH", "/api/v1/checks/%d" % c12["id"], A,
+                  {"type": "load", "params": {"period": 1}})
+t.eq(q1("SELECT count(*) FROM heartbeats WHERE check_id = %d" % c12["id"]), "0",
+     "a heartbeat changed into another type loses its ping URL")
+
 # ---- two serverd on one database: one result per miss ---------------------------------
 s2 = Server(env.tmp, env.cluster, name="serverd2")
 s2.start()
