@@ -1,13 +1,21 @@
 /*
- * hbeat.c - see hbeat.h. One function, apply(), turns a heartbeat's row
- * and what happened (a report, a missed run, a run open too long) into a
- * result, the new state and the row's new columns; hbeat_report() and the
- * watcher each wrap it in their transaction:
+ * hbeat.c - see hbeat.h. decide_report() and decide_due() turn a
+ * heartbeat's row and what happened (a report; a missed run or a run open
+ * too long) into a result and the row's new columns; the engine, the state
+ * write-back and alert_record() then do what they do for every result.
+ *
+ * A report (hbeat_report), in two round trips in the common case:
  *   history_admit (no transaction yet: it may make a day partition)
- *   BEGIN, the agent's lock (state.h), [the report id, once], q_read
- *   apply: INSERT the result, engine_step, check_state_write, alert_record,
- *          UPDATE heartbeats
- *   COMMIT
+ *   BEGIN, the agent's lock (by ping uuid, or by agent), [the report id,
+ *   once], the row read and locked                        -- one pipeline
+ *   the result, the row, COMMIT                           -- one pipeline
+ * and, when the result may change the state (not a repeat of a steady
+ * HARD status), the flap window, the engine, the state and the events
+ * statement by statement (store_result) before the COMMIT.
+ *
+ * The watcher (watch_tick), per agent with due heartbeats, set-based:
+ *   BEGIN, the agent's lock, every due row read and claimed  -- one pipeline
+ *   every result, state, event and row, COMMIT               -- one pipeline
  * Times are µs since the epoch in C and in the statements' parameters.
  */
 #include "config.h"
@@ -64,7 +72,8 @@ static const struct db_stmt q_read_due_many = { "hbeat_read_due_many",
 	"SELECT r.* FROM unnest($1::bigint[]) k(id) CROSS JOIN LATERAL ("
 	"SELECT c.agent_id, c.params::text, c.max_attempts, c.enabled, s.status,"
 	"  s.state_type, s.attempt, s.hard_status, s.acknowledged, s.ack_sticky, s.flapping,"
-	"  s.flap_pct, CASE WHEN s.status IS DISTINCT FROM 2 OR s.state_type <> 'HARD'"
+	"  s.flap_pct, CASE WHEN s.status IS NULL THEN ''"   /* no result yet: no window */
+	"   WHEN s.status <> 2 OR s.state_type <> 'HARD'"
 	"   OR s.flapping THEN COALESCE(check_flap_recent(c.id, $2::integer, " FLAP_RESULTS "),"
 	"   '') END,"
 	"  " EP("h.created_at") ", " EP("h.anchor_at") ", " EP("h.expected_at") ","
@@ -73,7 +82,11 @@ static const struct db_stmt q_read_due_many = { "hbeat_read_due_many",
 	"  " EP("h.run_deadline") ", " EP("now()") ", h.check_id"
 	" FROM heartbeats h JOIN checks c ON c.id = h.check_id"
 	" JOIN check_state s ON s.check_id = h.check_id"
-	" WHERE h.check_id = k.id AND LEAST(h.late_at, h.run_deadline) <= now() AND c.enabled"
+	/* "+ 0 s": not the due index's expression, so the plan takes the key
+	 * (a generic plan took heartbeats_due_idx, estimating one due row, and
+	 * filtered every due row by id: quadratic in a burst of misses) */
+	" WHERE h.check_id = k.id AND LEAST(h.late_at, h.run_deadline) + interval '0 s' <= now()"
+	"  AND c.enabled"
 	" OFFSET 0 FOR UPDATE OF h SKIP LOCKED) r", 2 };
 static const struct db_stmt q_insert_many = { "hbeat_insert_many",
 	"INSERT INTO check_history (check_id, agent_id, status, value, output, perfdata,"
@@ -395,9 +408,14 @@ load_flap(PGconn *c, struct hbrow *w)
 {
 	char id[24], skew[24];
 	const char *v[2] = { i64(w->check_id, id), i64(CONF_VALUE(max_clock_skew_s), skew) };
-	PGresult *q = db_exec(c, &q_flap, v);
+	PGresult *q;
 	enum db_outcome rc = DB_OK;
 
+	if (w->s.status < 0) {
+		w->flap_loaded = 1;   /* no result yet: an empty window */
+		return DB_OK;
+	}
+	q = db_exec(c, &q_flap, v);
 	if (!db_ok(q, PGRES_TUPLES_OK) || PQntuples(q) != 1) {
 		rc = db_outcome(c, q);
 	} else {
