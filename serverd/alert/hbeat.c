@@ -44,7 +44,7 @@
 #define US 1000000LL
 #define EP(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 #define TS(p) "('epoch'::timestamptz + " p "::bigint * interval '1 microsecond')"
-#define HBEAT_DUE_BATCH 500
+#define HBEAT_DUE_BATCH 5000   /* due rows read per round: ~50 per agent in a burst */
 #define FLAP_RESULTS "21"
 
 /* The heartbeat, its check and its state, locked (FOR UPDATE OF h). The
@@ -141,8 +141,8 @@ static const struct db_stmt q_sync_sched = { "hbeat_sync_sched",
 static const struct db_stmt q_due = { "hbeat_due",
 	"SELECT h.check_id, c.agent_id FROM heartbeats h JOIN checks c ON c.id = h.check_id"
 	" WHERE LEAST(h.late_at, h.run_deadline) <= now()"
-	" ORDER BY LEAST(h.late_at, h.run_deadline) LIMIT " "500", 0 };
-_Static_assert(HBEAT_DUE_BATCH == 500, "q_due's LIMIT");
+	" ORDER BY LEAST(h.late_at, h.run_deadline) LIMIT " "5000", 0 };
+_Static_assert(HBEAT_DUE_BATCH == 5000, "q_due's LIMIT");
 static const struct db_stmt q_next = { "hbeat_next",
 	"SELECT (extract(epoch FROM LEAST(late_at, run_deadline) - clock_timestamp()) * 1000)::bigint"
 	" FROM heartbeats WHERE LEAST(late_at, run_deadline) IS NOT NULL"
