@@ -6,18 +6,22 @@
  *   spool.c   results not yet delivered, kept in state_dir
  *   facts.c   host facts sent at checkout when they change
  *   run.c     one cycle: self, checks (ETag), run, post, checkout
- *   main.c    options, modes (--once, daemon, --local, --test), signals
+ *   heartbeat.c  heartbeat reports, and their spool in state_dir/heartbeats
+ *   wrap.c    --wrap: run a cron job's command, report its start and end
+ *   main.c    options, modes (--once, daemon, --local, --test, --wrap), signals
  */
 #ifndef CUSTOS_AGENTD_H
 #define CUSTOS_AGENTD_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <curl/curl.h>
 #include <jansson.h>
 
 #include "buf.h"
 #include "check.h"
+#include "token.h"
 
 #define AGENT_NAME "custos-agentd"
 
@@ -40,13 +44,8 @@ void conf_defaults(struct agent_conf *cf);
 /* 0, or -1 with "FILE:LINE: reason" in err; cf is unchanged on failure. */
 int agent_conf_load(const char *path, struct agent_conf *cf, char *err, size_t errlen);
 void agent_conf_free(struct agent_conf *cf);
-/*
- * Reads the token; refuses a file that is not regular, that its group or
- * others may read or write, or that another user owns (err then says the
- * chmod/chown to run). Returns a heap string (caller wipes and frees it) or
- * NULL with err.
- */
-char *token_read(const char *path, char *err, size_t errlen);
+/* token_read() and token_read_owned() are in lib/token.h (the CLI reads its
+ * token file the same way) */
 /*
  * Makes sure state_dir exists (created with mode 0700 when missing, its
  * parent too) and is a directory this process can write. 0, or -1 with err.
@@ -96,6 +95,84 @@ int spool_store(const char *dir, const struct lines *l, size_t from, long long m
 /* facts.c: a new object (caller decrefs), NULL on allocation failure */
 json_t *facts_collect(const char *proc_root);
 
+struct agent;
+
+/* heartbeat.c: reports of custos-agentd --wrap, and their spool */
+#define HB_OUTPUT_MAX 10000      /* bytes of output in a report (server: 10 kB) */
+#define HB_ID_LEN 32             /* hex characters of a report id */
+enum hb_kind { HB_START, HB_SUCCESS, HB_FAIL, HB_EXIT };
+enum hb_outcome {
+	HB_SENT,      /* stored (201) or already stored (200) */
+	HB_REFUSED,   /* never to be taken (404, 422, other 4xx): not kept */
+	HB_AWAY,      /* not taken now (network, timeout, 5xx, 408, 429, 401/403): keep */
+};
+const char *hb_kind_name(enum hb_kind k);
+/* {"kind", "at", "id"} with a new random id; NULL when out of memory. */
+json_t *hb_report_new(enum hb_kind kind, int64_t at_us);
+/* POSTs one report for heartbeat name; err says why unless HB_SENT. */
+enum hb_outcome hb_send(struct client *cl, const char *name, json_t *report,
+    char *err, size_t errlen);
+/*
+ * Keeps report (not stolen) in state_dir/heartbeats/ until it is sent; at
+ * most max reports are kept (the oldest dropped). 0 or -1 (err).
+ */
+int hb_spool_add(const char *state_dir, const char *name, json_t *report, long long max,
+    char *err, size_t errlen);
+/*
+ * Sends up to max_send spooled reports, oldest first, removing each the
+ * server stored or refused for good; stops at the first it did not take
+ * now (*away set), and starts no new request after max_ms (-1: no limit),
+ * so a slow server delays a cron job by a bounded time. Returns how many
+ * were stored.
+ */
+size_t hb_spool_flush(struct client *cl, const char *state_dir, size_t max_send,
+    int64_t max_ms, int *away);
+/* Makes state_dir/sub (0700, owned like state_dir) and its path in out. 0 or -1. */
+int hb_subdir(const char *state_dir, const char *sub, char *out, size_t size,
+    char *err, size_t errlen);
+
+/* wrap.c: custos-agentd --wrap NAME -- CMD ARGS... */
+#define WRAP_NAME_MAX 200        /* bytes of a check's name, as the server allows */
+#define WRAP_EXIT_USAGE 2        /* bad options: nothing was run */
+#define WRAP_EXIT_LOCKED 75      /* --lock: a previous run holds the lock (EX_TEMPFAIL) */
+#define WRAP_EXIT_TIMEOUT 124    /* --timeout expired, as timeout(1) */
+#define WRAP_EXIT_FAILED 125     /* the command could not be started (fork failed) */
+#define WRAP_EXIT_NOEXEC 126     /* found but not executable, as a shell */
+#define WRAP_EXIT_NOTFOUND 127   /* not found, as a shell */
+
+/*
+ * The last bytes of a command's output (stdout and stderr, as they came):
+ * a ring of HB_OUTPUT_MAX bytes, so a command that prints gigabytes costs
+ * no more memory than one that prints a line.
+ */
+struct tail {
+	char buf[HB_OUTPUT_MAX];
+	size_t start, len;               /* the kept bytes: buf[start..] wrapping */
+	unsigned long long total;        /* bytes seen */
+};
+void tail_add(struct tail *t, const char *p, size_t n);
+/*
+ * The kept output as valid UTF-8 text (a heap string, caller frees; NULL
+ * when out of memory) of at most max bytes, note (may be NULL) appended:
+ * invalid bytes become U+FFFD, NULs spaces, and when the front had to go
+ * the text starts at a character boundary with a line saying how much
+ * output there was.
+ */
+char *tail_text(const struct tail *t, const char *note, size_t max);
+
+struct wrap_opts {
+	const char *name;        /* the heartbeat check's name */
+	char **argv;             /* the command, NULL-terminated */
+	long long timeout_s;     /* 0: none */
+	int lock;                /* --lock */
+};
+/*
+ * Runs the command and reports it; returns the exit status to exit with.
+ * reporting is 0 when the configuration could not be read: the command
+ * still runs (the job matters more than its report), unreported.
+ */
+int agent_wrap(struct agent *a, int reporting, const struct wrap_opts *o);
+
 /* run.c */
 struct agent_check {
 	struct check_def def;      /* valid unless bad */
@@ -124,6 +201,10 @@ void agent_init(struct agent *a);
 void agent_free(struct agent *a);
 /* (Re)creates the HTTP client from a->cf. 0 or -1 (logged). */
 int agent_connect(struct agent *a);
+/* Copies what the checks need of a->cf into a->env (agent_connect(),
+ * agent_run_checks() and --test call it): the one place a key reaches the
+ * check library. */
+void agent_apply_env(struct agent *a);
 /* Loads the cached check list from state_dir (best effort). */
 void agent_load_cache(struct agent *a);
 /*

@@ -9,8 +9,6 @@
 #include "token.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +16,6 @@
 #include <unistd.h>
 #include <limits.h>
 
-#define TOKEN_FILE_MAX 512   /* bytes read from the token file */
 
 static const char *const levels[] = { "debug", "info", "warning", "error", NULL };
 
@@ -118,67 +115,6 @@ void
 agent_conf_free(struct agent_conf *cf)
 {
 	conf_free(agent_keys, cf);
-}
-
-char *
-token_read(const char *path, char *err, size_t errlen)
-{
-	char buf[TOKEN_FILE_MAX + 1], *s, *e, *tok;
-	struct stat st;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "token file %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "token file %s: not a regular file", path);
-		close(fd);
-		return NULL;
-	}
-	/* the token is the agent's identity: only its own user may touch it */
-	if (st.st_uid != geteuid()) {
-		struct passwd pw, *me = NULL;
-		char pwbuf[1024];
-
-		getpwuid_r(geteuid(), &pw, pwbuf, sizeof(pwbuf), &me);
-		snprintf(err, errlen, "token file %s is owned by uid %lu, not by this agent's user "
-		    "(uid %lu): run chown %s %s", path, (unsigned long)st.st_uid,
-		    (unsigned long)geteuid(), me ? me->pw_name : "THE_AGENT_USER", path);
-		close(fd);
-		return NULL;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		snprintf(err, errlen, "token file %s may be read or written by %s (mode %04o): "
-		    "run chmod 600 %s", path,
-		    (st.st_mode & S_IRWXO) ? "everyone" : "its group",
-		    (unsigned)(st.st_mode & 07777), path);
-		close(fd);
-		return NULL;
-	}
-	n = read(fd, buf, TOKEN_FILE_MAX);
-	close(fd);
-	if (n < 0) {
-		snprintf(err, errlen, "token file %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	buf[n] = '\0';
-	for (s = buf; *s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'; s++)
-		;
-	for (e = s; *e > ' ' && *e < 0x7f; e++)
-		;
-	*e = '\0';
-	if (*s == '\0') {
-		snprintf(err, errlen, "token file %s holds no token", path);
-		secure_zero(buf, sizeof(buf));
-		return NULL;
-	}
-	tok = strdup(s);
-	secure_zero(buf, sizeof(buf));
-	if (tok == NULL)
-		snprintf(err, errlen, "out of memory");
-	return tok;
 }
 
 /* mkdir -p with mode 0700 for what is created; 0 or -1 with errno */

@@ -5,6 +5,8 @@
  *   custos-agentd -c FILE --once      one cycle, for cron; exit 0 when delivered/spooled
  *   custos-agentd [-c FILE] --local CHECKS.json    serverless: JSON lines on stdout
  *   custos-agentd [-c FILE] --test TYPE key=value...  one check, printed like a plugin
+ *   custos-agentd [-c FILE] --wrap NAME [--lock] [--timeout S] -- CMD ARGS...
+ *                                     a cron job, reported to heartbeat check NAME
  *
  * Signals only set flags. They stay blocked while a cycle runs and are
  * let through only inside pselect() between cycles, so SIGTERM finishes the
@@ -55,6 +57,7 @@ usage(FILE *fp)
 	    "usage: custos-agentd [-c FILE] [--once]\n"
 	    "       custos-agentd [-c FILE] --local CHECKS.json\n"
 	    "       custos-agentd [-c FILE] --test TYPE [key=value ...]\n"
+	    "       custos-agentd [-c FILE] --wrap NAME [--lock] [--timeout S] -- CMD [ARG ...]\n"
 	    "\n"
 	    "  -c, --config FILE   configuration (default %s)\n"
 	    "      --once          one run (for cron); exit 0 when the results were\n"
@@ -65,6 +68,12 @@ usage(FILE *fp)
 	    "                      status is the Nagios code. key=value sets a param (JSON\n"
 	    "                      values such as 22, true or [\"-w\",\"5\"] are taken as such);\n"
 	    "                      warning=RANGE and critical=RANGE set the thresholds\n"
+	    "      --wrap NAME     run CMD and report its start, exit code and output to\n"
+	    "                      the heartbeat check NAME; exit with CMD's status\n"
+	    "      --lock          with --wrap: refuse (exit 75, reported) while a previous\n"
+	    "                      run of NAME still runs\n"
+	    "      --timeout S     with --wrap: kill CMD's process group after S seconds\n"
+	    "                      (exit 124, reported)\n"
 	    "  -v, --verbose       log_level debug\n"
 	    "  -V, --version\n", DEFAULT_CONF);
 }
@@ -113,7 +122,7 @@ load_conf(struct agent *a, const char *path, int explicit_path)
 		return -1;
 	}
 	log_set_level((enum log_level)a->cf.log_level);
-	/* cron mails any output: --once keeps info lines to itself (DESIGN.md) */
+	/* cron mails any output: --once keeps info lines to itself (docs/agent.md) */
 	if (a->once && a->cf.log_level == LOG_LVL_INFO)
 		log_set_level(LOG_LVL_WARN);
 	return 0;
@@ -259,12 +268,7 @@ run_test(struct agent *a, const char *type, char **kv, int nkv)
 		return 3;
 	}
 	json_decref(def);
-	a->env.plugin_dir = a->cf.plugin_dir;
-	a->env.log_dirs = a->cf.log_dirs;
-	a->env.state_dir = a->cf.state_dir;
-	a->env.ca_file = a->cf.ca_file;
-	a->env.timeout_ms = (int)a->cf.timeout_s * 1000;
-	a->env.self_pid = getpid();
+	agent_apply_env(a);
 	if ((a->env.samples = sample_store_new()) != NULL &&
 	    sample_store_load(a->env.samples, a->cf.state_dir, err, sizeof(err)) < 0)
 		log_debug("%s", err);
@@ -344,14 +348,18 @@ main(int argc, char **argv)
 		{ "once", no_argument, NULL, 'o' },
 		{ "local", required_argument, NULL, 'l' },
 		{ "test", required_argument, NULL, 't' },
+		{ "wrap", required_argument, NULL, 'w' },
+		{ "lock", no_argument, NULL, 'L' },
+		{ "timeout", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *conf_path = DEFAULT_CONF, *local = NULL, *test = NULL;
+	const char *conf_path = DEFAULT_CONF, *local = NULL, *test = NULL, *es;
+	struct wrap_opts wo = { NULL, NULL, 0, 0 };
 	struct agent a;
-	int c, once = 0, verbose = 0, explicit_conf = 0, rc;
+	int c, once = 0, verbose = 0, explicit_conf = 0, rc, timeout_set = 0;
 
 	log_init(AGENT_NAME, LOG_LVL_INFO);
 	while ((c = getopt_long(argc, argv, "+c:vVh", opts, NULL)) != -1) {
@@ -360,6 +368,17 @@ main(int argc, char **argv)
 		case 'o': once = 1; break;
 		case 'l': local = optarg; break;
 		case 't': test = optarg; break;
+		case 'w': wo.name = optarg; break;
+		case 'L': wo.lock = 1; break;
+		case 'T':
+			wo.timeout_s = str_to_ll(optarg, 1, 31LL * 86400, &es);
+			if (es) {
+				fprintf(stderr, "custos-agentd: --timeout %s: %s (seconds, 1 to %lld)\n",
+				    optarg, es, 31LL * 86400);
+				return WRAP_EXIT_USAGE;
+			}
+			timeout_set = 1;
+			break;
 		case 'v': verbose = 1; break;
 		case 'V': printf("custos-agentd %s\n", PACKAGE_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
@@ -368,19 +387,46 @@ main(int argc, char **argv)
 		if (test)
 			break;   /* the rest is key=value */
 	}
-	if ((local != NULL) + (test != NULL) + once > 1) {
-		fprintf(stderr, "custos-agentd: --once, --local and --test exclude each other\n");
+	if ((local != NULL) + (test != NULL) + once + (wo.name != NULL) > 1) {
+		fprintf(stderr, "custos-agentd: --once, --local, --test and --wrap exclude each other\n");
 		return 2;
 	}
-	if (!test && optind < argc) {
+	if (!wo.name && (wo.lock || timeout_set)) {
+		fprintf(stderr, "custos-agentd: --lock and --timeout go with --wrap NAME\n");
+		return 2;
+	}
+	if (wo.name) {
+		if (strlen(wo.name) > WRAP_NAME_MAX) {
+			fprintf(stderr, "custos-agentd: --wrap: a check name is at most %d bytes\n",
+			    WRAP_NAME_MAX);
+			return WRAP_EXIT_USAGE;
+		}
+		if (wo.name[0] == '\0' || optind >= argc) {
+			fprintf(stderr, "custos-agentd: --wrap needs a check name and a command: "
+			    "--wrap NAME -- CMD [ARG ...]\n");
+			return WRAP_EXIT_USAGE;
+		}
+		wo.argv = argv + optind;
+	} else if (!test && optind < argc) {
 		usage(stderr);
 		return 2;
 	}
 	agent_init(&a);
-	a.once = once;
+	a.once = once || wo.name;
 	rc = load_conf(&a, conf_path, explicit_conf || (!local && !test));
 	if (verbose)
 		log_set_level(LOG_LVL_DEBUG);
+	if (wo.name) {
+		/* a broken configuration costs the report, never the job */
+		if (rc < 0)
+			log_error("the run of \"%s\" is not reported: the configuration cannot be read",
+			    wo.name);
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		rc = agent_wrap(&a, rc == 0, &wo);
+		agent_free(&a);
+		curl_global_cleanup();
+		return rc;
+	}
 	if (rc < 0) {
 		agent_free(&a);
 		return 2;

@@ -1,11 +1,12 @@
 /*
- * run.c - one agent cycle, as DESIGN.md's agent protocol has it:
+ * run.c - one agent cycle, as docs/api.md's agent protocol has it:
  *
  *   GET  /api/v1/agent/self           verify the token, learn interval_s (daemon)
  *   GET  /api/v1/agent/self/checks    with If-None-Match: 304 keeps the list
  *   (run every check; one /proc scan serves all process checks)
  *   POST /api/v1/check_history        spooled results first, then this run's
  *   PUT  /api/v1/agent/self/checkout  ends the run, facts when they changed
+ *   POST /api/v1/agent/self/heartbeats/NAME  heartbeat reports --wrap spooled
  *
  * When the server cannot be reached (or answers 5xx) the cycle still runs
  * the checks it last knew (kept in memory, and in state_dir/checks.json so a
@@ -74,8 +75,8 @@ agent_free(struct agent *a)
 	agent_conf_free(&a->cf);
 }
 
-static void
-apply_env(struct agent *a)
+void
+agent_apply_env(struct agent *a)
 {
 	a->env.plugin_dir = a->cf.plugin_dir;
 	a->env.log_dirs = a->cf.log_dirs;
@@ -91,7 +92,7 @@ agent_connect(struct agent *a)
 	char err[512];
 	char *token;
 
-	apply_env(a);
+	agent_apply_env(a);
 	if ((token = token_read(a->cf.token_file, err, sizeof(err))) == NULL) {
 		log_error("%s", err);
 		return -1;
@@ -220,7 +221,7 @@ save_cache(struct agent *a, json_t *checks)
 /*
  * A JSON string of text that came from the host: this is the one place a
  * result becomes JSON, so invalid UTF-8 is repaired here (each bad byte
- * becomes U+FFFD, DESIGN.md) and a result is never lost for its bytes.
+ * becomes U+FFFD, docs/agent.md) and a result is never lost for its bytes.
  * NULL text gives JSON null. *oom is set when memory ran out.
  */
 static json_t *
@@ -276,7 +277,7 @@ agent_run_checks(struct agent *a, json_t *out, int with_ids)
 	struct check_def **defs;
 	size_t i, n = 0;
 
-	apply_env(a);
+	agent_apply_env(a);
 	if ((defs = calloc(a->nchecks ? a->nchecks : 1, sizeof(*defs))) != NULL) {
 		for (i = 0; i < a->nchecks; i++)
 			if (!a->checks[i].bad)
@@ -317,7 +318,7 @@ agent_run_checks(struct agent *a, json_t *out, int with_ids)
 
 /*
  * A 403 names the checks that are not (or no longer) this agent's in
- * "check_ids" (DESIGN.md): their results in l->v[from..to) are dropped,
+ * "check_ids" (docs/api.md): their results in l->v[from..to) are dropped,
  * with an error, since the server will never take them. Returns how many;
  * 0 when the answer names none of them (then nothing is dropped).
  */
@@ -640,8 +641,13 @@ agent_cycle(struct agent *a)
 	json_decref(results);
 	rc = deliver(a, &l, online, &delivered);
 	lines_free(&l);
-	if (online)
+	if (online) {
+		int away;
+
 		checkout(a, started, t0, nnew);
+		/* what --wrap could not send (the server was away) goes with the agent's run */
+		hb_spool_flush(&a->cl, a->cf.state_dir, (size_t)-1, -1, &away);
+	}
 	if (a->once)
 		warn_cron_period(a, started);   /* with the interval_s of the checkout */
 	if (a->once && a->env.samples &&

@@ -40,7 +40,7 @@ def main_iface():
     return "lo"
 
 
-# the standard set of DESIGN.md: load, cpu, memory, swap, disk /, five
+# the standard set of docs/design.md: load, cpu, memory, swap, disk /, five
 # process checks, net
 PROCS = ["custos-serverd", "postgres", "cron", "sshd", "init"]
 

@@ -180,7 +180,7 @@ struct check_type {
 	/*
 	 * max_attempts of a new check that does not say (0: CHECK_MAX_ATTEMPTS_DEFAULT).
 	 * log is 1: the lines it counts are gone by the next run, so a
-	 * "sustained for 3 runs" rule would never alert (DESIGN.md).
+	 * "sustained for 3 runs" rule would never alert (docs/plugins.md).
 	 */
 	int default_max_attempts;
 	/*

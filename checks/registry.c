@@ -1,6 +1,8 @@
 /*
  * registry.c - the compiled-in table of check types. Adding a type is one
- * new file that defines its struct check_type and one row here.
+ * new file that defines its struct check_type, its declaration in types.h,
+ * one row here and the file's name in Makefile.am (libchecks_a_SOURCES);
+ * then docs/plugins.md and docs/api.md say what its params are.
  */
 #include "config.h"
 #include "check.h"

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 #include "buf.h"
+#include "invariant.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,6 +63,7 @@ buf_grow(struct buf *b, size_t need)
 		ncap *= 2;
 	if (ncap > b->toobig)
 		ncap = b->toobig;
+	CUSTOS_ASSERT(ncap >= need + 1);   /* the cap was checked above: room for the NUL */
 	p = realloc(b->ptr, ncap);
 	if (p == NULL)
 		return buf_fail(b);
@@ -79,6 +81,7 @@ buf_add(struct buf *b, const void *mem, size_t len)
 		memcpy(b->ptr + b->len, mem, len);
 	b->len += len;
 	b->ptr[b->len] = '\0';
+	CUSTOS_ASSERT(b->len < b->cap && b->cap <= b->toobig);
 	return 0;
 }
 
@@ -107,6 +110,7 @@ buf_addf(struct buf *b, const char *fmt, ...)
 	vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
+	CUSTOS_ASSERT(b->len < b->cap && b->ptr[b->len] == '\0');   /* always NUL-terminated */
 	return 0;
 }
 

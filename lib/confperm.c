@@ -44,7 +44,7 @@ value_empty(const char *v)
 	return *v == '\0' || *v == '#' || (v[0] == '"' && v[1] == '"');
 }
 
-/* Appends ", key" (or "key" first) to names; silently stops when full. */
+/* Appends " and key" (or "key" first) to names; silently stops when full. */
 static void
 add_name(char *names, size_t len, const char *key)
 {

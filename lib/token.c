@@ -6,7 +6,13 @@
 #include "token.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #ifdef HAVE_SYS_RANDOM_H
 #include <sys/random.h>
 #endif
@@ -148,4 +154,71 @@ ct_equal(const void *a, const void *b, size_t len)
 	for (i = 0; i < len; i++)
 		d |= x[i] ^ y[i];
 	return d == 0;
+}
+
+char *
+token_read(const char *path, char *err, size_t errlen)
+{
+	return token_read_owned(path, (uid_t)-1, err, errlen);
+}
+
+char *
+token_read_owned(const char *path, uid_t also_uid, char *err, size_t errlen)
+{
+	char buf[TOKEN_FILE_MAX + 1], *s, *e, *tok;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "token file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "token file %s: not a regular file", path);
+		close(fd);
+		return NULL;
+	}
+	/* the token is an identity: only the user it belongs to may touch it */
+	if (st.st_uid != geteuid() && (also_uid == (uid_t)-1 || st.st_uid != also_uid)) {
+		struct passwd pw, *me = NULL;
+		char pwbuf[1024];
+
+		getpwuid_r(geteuid(), &pw, pwbuf, sizeof(pwbuf), &me);
+		snprintf(err, errlen, "token file %s is owned by uid %lu, not by the user that reads "
+		    "it (uid %lu): run chown %s %s", path, (unsigned long)st.st_uid,
+		    (unsigned long)geteuid(), me ? me->pw_name : "THE_USER", path);
+		close(fd);
+		return NULL;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, errlen, "token file %s may be read or written by %s (mode %04o): "
+		    "run chmod 600 %s", path,
+		    (st.st_mode & S_IRWXO) ? "everyone" : "its group",
+		    (unsigned)(st.st_mode & 07777), path);
+		close(fd);
+		return NULL;
+	}
+	n = read(fd, buf, TOKEN_FILE_MAX);
+	close(fd);
+	if (n < 0) {
+		snprintf(err, errlen, "token file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf[n] = '\0';
+	for (s = buf; *s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'; s++)
+		;
+	for (e = s; *e > ' ' && *e < 0x7f; e++)
+		;
+	*e = '\0';
+	if (*s == '\0') {
+		snprintf(err, errlen, "token file %s holds no token", path);
+		secure_zero(buf, sizeof(buf));
+		return NULL;
+	}
+	tok = strdup(s);
+	secure_zero(buf, sizeof(buf));
+	if (tok == NULL)
+		snprintf(err, errlen, "out of memory");
+	return tok;
 }

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define TOKEN_BYTES 32
 #define TOKEN_HEX_LEN (TOKEN_BYTES * 2)
@@ -26,5 +27,21 @@ int ct_equal(const void *a, const void *b, size_t len);
 void hex_encode(const uint8_t *in, size_t len, char *out);
 /* Overwrites memory in a way the compiler may not drop. */
 void secure_zero(void *p, size_t len);
+
+#define TOKEN_FILE_MAX 512   /* bytes read from a token file */
+/*
+ * Reads a token file (custos-agentd's token_file, the CLI's): refuses a
+ * file that is not regular, that its group or others may read or write, or
+ * that another user than the effective one owns (err then says the
+ * chmod/chown to run). Returns a heap string (caller wipes and frees it)
+ * or NULL with err.
+ */
+char *token_read(const char *path, char *err, size_t errlen);
+/*
+ * token_read(), also accepting a file owned by also_uid ((uid_t)-1: none):
+ * root running `custos-agentd --wrap` reads the token of an agent that runs
+ * as another user (the owner of its state_dir).
+ */
+char *token_read_owned(const char *path, uid_t also_uid, char *err, size_t errlen);
 
 #endif

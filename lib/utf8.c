@@ -5,6 +5,7 @@
  */
 #include "config.h"
 #include "utf8.h"
+#include "invariant.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,8 @@ utf8_repair(const char *s, size_t n)
 			i++;
 		}
 	}
+	/* within the allocation (the NUL included), and what it promises */
+	CUSTOS_ASSERT(o < cap && utf8_valid(out, o) && memchr(out, '\0', o) == NULL);
 	out[o] = '\0';
 	return out;
 }

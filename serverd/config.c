@@ -58,6 +58,7 @@ static const struct conf_key srv_keys[] = {
 	{ E(log_level, level_choices) },
 	{ S(www_dir) },
 	{ I(session_idle_s, 60, 86400 * 30) },
+	{ I(session_max_s, 300, 86400 * 365) },
 	{ I(stream_heartbeat_s, 1, 3600) },
 	{ I(stream_max, 1, 100000) },
 	{ NULL, 0, 0, 0, 0, NULL },
@@ -90,6 +91,7 @@ set_defaults(struct srv_conf *c)
 	c->rollup_interval_s = 60;
 	c->log_level = LOG_LVL_INFO;
 	c->session_idle_s = 8 * 3600;
+	c->session_max_s = 7 * 86400;
 	c->stream_heartbeat_s = 15;
 	c->stream_max = 1000;
 	c->listen = strdup("127.0.0.1:8675");

@@ -1,9 +1,10 @@
 /*
  * serverd.h - custos-serverd's configuration and process-wide state.
  *
- * The configuration is read at start and on SIGHUP; g_conf points at the
- * current one. Keys that only matter at start (listen, threads, database,
- * tls_*) are ignored on reload, with a warning when they changed.
+ * The configuration is read at start and on SIGHUP; conf_hold() (below)
+ * hands out the current one. Keys that only matter at start (listen,
+ * threads, database, tls_*) are ignored on reload, with a warning when
+ * they changed.
  */
 #ifndef CUSTOS_SERVERD_H
 #define CUSTOS_SERVERD_H
@@ -46,6 +47,7 @@ struct srv_conf {
 	/* the operator's face (http/session.c, http/static.c, http/stream.c) */
 	char *www_dir;              /* the dashboard's files */
 	long long session_idle_s;   /* a browser session idle this long ends */
+	long long session_max_s;    /* and one this old ends however used */
 	long long stream_heartbeat_s;   /* comment line on a quiet /api/v1/stream */
 	long long stream_max;       /* open /api/v1/stream connections, at most */
 	int refs_;                  /* snapshot references (config.c only) */

@@ -1,5 +1,5 @@
 -- 004_delivery.sql - leases for the outbox, attempts in doubt, emergency
--- receipts and channel pauses (DESIGN.md "Alerting semantics": delivery
+-- receipts and channel pauses (docs/design.md, invariants: delivery
 -- never loses and never repeats silently; permanent means permanent;
 -- emergency pages end). Owned by serverd/notify/outbox.c.
 

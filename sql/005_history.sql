@@ -1,4 +1,4 @@
--- 005_history.sql - history that stays fast for years (issue #8).
+-- 005_history.sql - history that stays fast for years (docs/history.md).
 --
 -- check_history becomes a table partitioned by day (UTC) of observed_at,
 -- one partition per day named check_history_pYYYYMMDD. Retention drops whole

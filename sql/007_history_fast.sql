@@ -1,5 +1,5 @@
 -- 007_history_fast.sql - summaries within budget, retention without a lock
--- on check_history (issue #8, second round; the decisions are in
+-- on check_history (docs/history.md; the decisions are in
 -- serverd/store/history.c and serverd/api/api_summary.c).
 --
 -- 1. The hour and day roll-ups' primary keys carry every column (INCLUDE):

@@ -1,5 +1,5 @@
 -- 008_face_fast.sql - /api/v1/status recomputed cheaply after a change
--- (issue #9: <= 30 ms at 10,000 checks with 500 problems).
+-- (docs/design.md, budgets: <= 30 ms at 10,000 checks with 500 problems).
 --
 -- What the old query spent, measured as backend CPU at that size: ~10 ms in
 -- json_build_object/jsonb_build_object (they look up every argument's type

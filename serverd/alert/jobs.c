@@ -25,9 +25,13 @@
  * pg_try_advisory_xact_lock(JOBS_LOCK_CLASS, job): with several serverd
  * instances on one database exactly one runs a job at a time, and the
  * others skip it for this tick. Events go through alert_record(), so the
- * suppression rules and the outbox fan-out are those of ingest. Rows of
- * check_state are locked in check_id order (as ingest does) or skipped
- * when locked, so a job and an ingest never deadlock.
+ * suppression rules and the outbox fan-out are those of ingest. Of the
+ * jobs only acknowledgement expiry changes a check's state, and it takes
+ * the agent's lock with the try- variant (alert/state.h), leaving a busy
+ * agent for the next tick. The others lock check_state rows only to write
+ * what was notified (notified_status, last_notified_at: bookkeeping, not
+ * state), in check_id order, and their sweeps skip rows that are locked
+ * (an ingest holds them), so a job never waits for an ingest.
  */
 #include "config.h"
 #include "jobs.h"

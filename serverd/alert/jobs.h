@@ -14,10 +14,11 @@ void jobs_stop(void);
 /*
  * Inside the caller's transaction: for the checks in check_ids and the
  * checks of the agents in agent_ids (PostgreSQL array literals, NULL for
- * none; both NULL: every check, skipping rows locked by others), notifies each HARD state its contacts were not told about and
- * that nothing suppresses any more (PROBLEM, or RECOVERY of a problem they
- * were told about), with detail {"reason": reason}. 0, or an HTTP status
- * (503: the connection was closed; 500) after which the caller rolls back.
+ * none; both NULL: every check, skipping rows locked by others), notifies
+ * each HARD state its contacts were not told about and that nothing
+ * suppresses any more (PROBLEM, or RECOVERY of a problem they were told
+ * about), with detail {"reason": reason}. DB_OK, or the store outcome
+ * (DB_UNAVAILABLE: the connection broke) after which the caller rolls back.
  */
 enum db_outcome jobs_notify_untold(PGconn *c, const char *check_ids, const char *agent_ids, const char *reason);
 

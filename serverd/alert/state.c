@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include "state.h"
+#include "invariant.h"
 #include "strnum.h"
 
 #include <stdio.h>
@@ -72,6 +73,7 @@ alert_lock_agent(PGconn *c, int64_t agent_id)
 	char a[24];
 	const char *v[1] = { a };
 
+	CUSTOS_ASSERT(agent_id > 0);   /* an agents.id: the lock of no agent locks nothing */
 	snprintf(a, sizeof(a), "%lld", (long long)(agent_id & 0x7fffffff));
 	return run(c, &alert_q_lock_agent, v, PGRES_TUPLES_OK, NULL);
 }
@@ -109,6 +111,7 @@ alert_lock_check(PGconn *c, int64_t check_id, int64_t *agent_id)
 		if ((o = check_agent(c, check_id, &now)) != DB_OK)
 			return o;
 		if (now == locked) {
+			CUSTOS_ASSERT(locked > 0);   /* the lock rule holds: its agent's lock is ours */
 			*agent_id = now;
 			return DB_OK;
 		}
@@ -126,6 +129,7 @@ alert_ack_set(PGconn *c, int64_t check_id, const char *comment, int sticky,
 	char id[24], exp[24];
 	const char *v[5];
 
+	CUSTOS_ASSERT(check_id > 0 && expires_us >= 0);   /* 0: no expiry */
 	snprintf(id, sizeof(id), "%lld", (long long)check_id);
 	snprintf(exp, sizeof(exp), "%lld", (long long)expires_us);
 	v[0] = id;

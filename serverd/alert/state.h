@@ -9,12 +9,14 @@
  * so the read must start after the lock is held). The lock is held to
  * COMMIT. Ingest takes it once per request for the posting agent; an
  * acknowledgement takes it for the check's agent (alert_lock_check());
- * the periodic jobs take it per agent with the try- variant and leave
- * agents that are busy for their next tick. So two writers of one check
- * never interleave: an acknowledgement and an OK result that arrive
- * together are applied one after the other, in either order, and the ack
- * never outlives the problem (OK first: the ack sees OK and is refused
- * with 409; ack first: the OK reads the ack and clears it).
+ * the one job that changes a state, acknowledgement expiry, takes it per
+ * agent with the try- variant and leaves agents that are busy for its
+ * next tick (the other jobs change no state: alert/jobs.c). So two
+ * writers of one check never interleave: an acknowledgement and an OK
+ * result that arrive together are applied one after the other, in either
+ * order, and the ack never outlives the problem (OK first: the ack sees
+ * OK and is refused with 409; ack first: the OK reads the ack and clears
+ * it).
  *
  * Columns that only record what was notified (last_notified_at,
  * notified_status, written by alert_record()) are bookkeeping of the

@@ -34,7 +34,7 @@ void api_agent_checkout(struct req *r, struct resp *rs);
 /* ingest.c */
 void api_check_history_post(struct req *r, struct resp *rs);
 
-/* api_summary.c: roll-up summaries, facts history (issue #8) */
+/* api_summary.c: roll-up summaries, facts history (docs/history.md) */
 void api_checks_summary(struct req *r, struct resp *rs);
 void api_agents_summary(struct req *r, struct resp *rs);
 void api_agents_facts(struct req *r, struct resp *rs);

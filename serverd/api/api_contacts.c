@@ -11,6 +11,7 @@
  * Deleting a contact removes it from every check's and agent's contacts
  * list (a list left empty then tells nobody, as it names nobody); its
  * pending notifications fail with "the contact was deleted".
+ * Anyone but an admin reads a contact without its secrets (CONTACT_REDACTED).
  */
 #include "config.h"
 #include "api.h"
@@ -33,11 +34,24 @@ static const char *const contact_fields[] = { "name", "email", "pushover_user",
 static const char *const kinds[] = { "warning", "critical", "unknown", "recovery",
 	"flapping", "agent", "acknowledgement", NULL };
 
-#define CONTACT_JSON \
+#define CONTACT_PUBLIC \
 	"jsonb_build_object('id', ct.id, 'name', ct.name, 'email', ct.email," \
-	" 'pushover_user', ct.pushover_user, 'pushover_device', ct.pushover_device," \
-	" 'pushover_emergency', ct.pushover_emergency, 'webhook_url', ct.webhook_url," \
+	" 'pushover_device', ct.pushover_device, 'pushover_emergency', ct.pushover_emergency," \
 	" 'notify_on', to_jsonb(ct.notify_on), 'created_at', rfc3339(ct.created_at))"
+#define CONTACT_JSON \
+	"(" CONTACT_PUBLIC " || jsonb_build_object('pushover_user', ct.pushover_user," \
+	" 'webhook_url', ct.webhook_url))"
+/*
+ * What a viewer reads: the secret members left out, and "redacted" naming
+ * the ones the contact has. A webhook URL is the chat's password (whoever
+ * has it posts to the channel) and a Pushover user key, with any
+ * application token, pages the person: only an admin, who can change them
+ * anyway, reads them.
+ */
+#define CONTACT_REDACTED \
+	"(" CONTACT_PUBLIC " || jsonb_build_object('redacted', to_jsonb(array_remove(ARRAY[" \
+	" CASE WHEN COALESCE(ct.pushover_user, '') <> '' THEN 'pushover_user' END," \
+	" CASE WHEN COALESCE(ct.webhook_url, '') <> '' THEN 'webhook_url' END], NULL))))"
 #define HAS_CHANNEL \
 	"(COALESCE(ct.email, '') <> '' OR COALESCE(ct.pushover_user, '') <> ''" \
 	" OR COALESCE(ct.webhook_url, '') <> '')"
@@ -46,6 +60,10 @@ static const struct db_stmt q_list = { "contacts_list",
 	"SELECT " CONTACT_JSON ", ct.id FROM contacts ct WHERE ct.id > $1 ORDER BY ct.id LIMIT $2", 2 };
 static const struct db_stmt q_get = { "contacts_get",
 	"SELECT " CONTACT_JSON " FROM contacts ct WHERE ct.id = $1", 1 };
+static const struct db_stmt q_list_redacted = { "contacts_list_redacted",
+	"SELECT " CONTACT_REDACTED ", ct.id FROM contacts ct WHERE ct.id > $1 ORDER BY ct.id LIMIT $2", 2 };
+static const struct db_stmt q_get_redacted = { "contacts_get_redacted",
+	"SELECT " CONTACT_REDACTED " FROM contacts ct WHERE ct.id = $1", 1 };
 static const struct db_stmt q_create = { "contacts_create",
 	"INSERT INTO contacts AS ct (name, email, pushover_user, pushover_device, pushover_emergency,"
 	"  webhook_url, notify_on)"
@@ -240,13 +258,14 @@ parse_contact(json_t *o, int creating, struct contact_in *in, struct resp *rs)
 void
 api_contacts_list(struct req *r, struct resp *rs)
 {
-	api_list_page(r, rs, &q_list);
+	api_list_page(r, rs, r->who.kind == WHO_ADMIN ? &q_list : &q_list_redacted);
 }
 
 void
 api_contacts_get(struct req *r, struct resp *rs)
 {
-	api_get_id(r, rs, &q_get, r->id[0], 200, "contact");
+	api_get_id(r, rs, r->who.kind == WHO_ADMIN ? &q_get : &q_get_redacted, r->id[0], 200,
+	    "contact");
 }
 
 void

@@ -7,6 +7,7 @@
 #include "apiutil.h"
 #include "auth.h"
 #include "db.h"
+#include "log.h"
 #include "serverd.h"
 #include "session.h"
 #include "token.h"
@@ -16,8 +17,9 @@
 
 static const struct db_stmt q_create = { "session_create",
 	"WITH gone AS (DELETE FROM sessions"
-	"  WHERE last_seen_at < now() - make_interval(secs => $3::int))"
-	" INSERT INTO sessions (id_hash, token_id) VALUES (decode($1, 'hex'), $2)", 3 };
+	"  WHERE last_seen_at < now() - make_interval(secs => $3::int)"
+	"  OR created_at < now() - make_interval(secs => $4::int))"
+	" INSERT INTO sessions (id_hash, token_id) VALUES (decode($1, 'hex'), $2)", 4 };
 
 static const struct db_stmt q_delete = { "session_delete",
 	"DELETE FROM sessions WHERE id_hash = decode($1, 'hex')", 1 };
@@ -34,8 +36,9 @@ answer_cookie(struct resp *rs, const char *value, int clear)
 		resp_error(rs, 500, NULL, "out of memory");
 		return;
 	}
+	/* Secure exactly when the name is __Host- (session.h) */
 	snprintf(hdr, sizeof(hdr), "%s=%s; HttpOnly; SameSite=Strict; Path=/%s%s",
-	    SESSION_COOKIE, value, session_tls() ? "; Secure" : "",
+	    session_cookie_name(), value, session_tls() ? "; Secure" : "",
 	    clear ? "; Max-Age=0" : "");
 	if (MHD_add_response_header(mr, MHD_HTTP_HEADER_SET_COOKIE, hdr) != MHD_YES ||
 	    MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES) {
@@ -53,12 +56,13 @@ api_session_create(struct req *r, struct resp *rs)
 {
 	static const char *const allowed[] = { "token", NULL };
 	const char *tok;
-	char sid[TOKEN_HEX_LEN + 1], hex[SHA256_LEN * 2 + 1], tid[24], idle[24];
-	const char *vals[3] = { hex, tid, idle };
+	char sid[TOKEN_HEX_LEN + 1], hex[SHA256_LEN * 2 + 1], tid[24], idle[24], max[24];
+	char addr[INET6_ADDRSTRLEN];
+	const char *vals[4] = { hex, tid, idle, max };
 	uint8_t h[SHA256_LEN];
 	struct principal p;
 	PGresult *q;
-	int st;
+	enum auth_result st;
 
 	/* a cross-site form cannot send this type: no logging in behind one's back */
 	if (!session_is_json(req_header(r, "Content-Type"))) {
@@ -73,12 +77,15 @@ api_session_create(struct req *r, struct resp *rs)
 		return;
 	}
 	st = auth_lookup(r->db, tok, &p);
-	if (st == 1 || (st == 0 && p.kind != WHO_ADMIN && p.kind != WHO_VIEWER)) {
-		/* an agent's token opens no session: same answer as an unknown one */
+	if (st == AUTH_UNKNOWN || (st == AUTH_FOUND && p.kind != WHO_ADMIN && p.kind != WHO_VIEWER)) {
+		/* an agent's token opens no session: same answer as an unknown one;
+		 * the log says which, and from where (someone guessing tokens) */
+		log_warn("session: failed login from %s (%s)", req_client(r, addr),
+		    st == AUTH_UNKNOWN ? "unknown token" : "an agent's token");
 		resp_error(rs, 401, "token", "unknown token");
 		return;
-	} else if (st != 0) {
-		resp_error(rs, st == 503 ? 503 : 500, NULL, st == 503 ?
+	} else if (st != AUTH_FOUND) {
+		resp_error(rs, st == AUTH_UNAVAILABLE ? 503 : 500, NULL, st == AUTH_UNAVAILABLE ?
 		    "database unavailable" : "internal error");
 		return;
 	}
@@ -90,6 +97,7 @@ api_session_create(struct req *r, struct resp *rs)
 	hex_encode(h, sizeof(h), hex);
 	id_text(p.id, tid);
 	snprintf(idle, sizeof(idle), "%lld", CONF_VALUE(session_idle_s));
+	snprintf(max, sizeof(max), "%lld", CONF_VALUE(session_max_s));
 	q = db_exec(r->db, &q_create, vals);
 	if (db_ok(q, PGRES_COMMAND_OK))
 		answer_cookie(rs, sid, 0);
@@ -115,8 +123,9 @@ api_session_delete(struct req *r, struct resp *rs)
 	uint8_t h[SHA256_LEN];
 	PGresult *q;
 
-	if (session_cookie(r, sid) == NULL) {
-		answer_cookie(rs, "", 1);   /* nothing to end; clear it anyway */
+	if (session_cookie(r, sid) <= 0) {
+		/* nothing to end (or twice the cookie: which one?); clear it anyway */
+		answer_cookie(rs, "", 1);
 		return;
 	}
 	if ((r->db = db_conn()) == NULL) {

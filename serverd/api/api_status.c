@@ -22,7 +22,7 @@
 
 /*
  * Right after a change the answer is computed again; at 10,000 checks with
- * 500 problems that must stay within the budget (DESIGN.md: p99 <= 30 ms).
+ * 500 problems that must stay within the budget (docs/design.md: p99 <= 30 ms).
  * So PostgreSQL does only what needs the data, set-based, and the JSON is
  * written here:
  *
@@ -36,8 +36,9 @@
  *    probe into every partition per check), the active downtimes read once;
  *    availability is not part of this answer and is not computed;
  *  - plain columns (timestamps as microseconds): json_build_object() and
- *    its kin cost ~20 us a problem in PostgreSQL (a type lookup per
- *    argument per call), writing the same JSON here costs ~1 us.
+ *    its kin look up every argument's type on every call in PostgreSQL,
+ *    about twenty times what writing the same JSON here costs
+ *    (bench/README.md, "Figures behind the code").
  *
  * The counts and totals ride in the "head" column of the first row only
  * (the LEFT JOIN keeps one row when nothing is wrong), so the answer is one

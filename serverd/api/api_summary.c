@@ -1,6 +1,6 @@
 /*
  * api_summary.c - GET /api/v1/checks/{id}/summary, GET /api/v1/agents/{id}/summary
- * and GET /api/v1/agents/{id}/facts (issue #8; the tables are in
+ * and GET /api/v1/agents/{id}/facts (docs/history.md; the tables are in
  * sql/005_history.sql, the roll-ups are built by store/history.c).
  *
  * A summary answers {"by", "since", "until", "items"}: one item per bucket
@@ -16,16 +16,16 @@
  * snapshot never counts a row twice or misses one. The raw rows are looked
  * for only from the oldest partition holding ids above the watermark
  * (RAW_FLOOR, from history_tops() of sql/007; usually today's): probing
- * every day of a month through the check's index cost ~150 ms cold in
- * bench/history.
+ * every day of a month through the check's index cost several times the
+ * budget, cold.
  *
- * Where the time of an hour-by-month summary went (bench/history, 1/10 of
- * the issue's scale): ~10 ms of json_build_object/to_char over 720 buckets
- * in PostgreSQL (now: plain columns, JSON made here with jansson), ~2-6 ms
- * of history_raw_floor()'s one dynamic EXECUTE per partition (now an
- * InitPlan over history_tops(), cached with the statement), and ~575 heap
- * pages of rollup_hour per check (now an index-only scan of its covering
- * primary key, ~10 pages); and one round trip for the existence of the
+ * Where the time of an hour-by-month summary went (figures in
+ * bench/README.md, "Figures behind the code"): json_build_object/to_char
+ * over 720 buckets in PostgreSQL (now: plain columns, JSON made here with
+ * jansson), history_raw_floor()'s one dynamic EXECUTE per partition (now
+ * an InitPlan over history_tops(), cached with the statement), and the
+ * heap pages of rollup_hour per check (now an index-only scan of its
+ * covering primary key); and one round trip for the existence of the
  * check (now the same statement: no row means no check). Minute buckets exist for
  * rollup_minute_days and hour buckets for rollup_hour_days: older buckets
  * of those sizes are not answered (ask by=day).
@@ -87,8 +87,8 @@ static const struct {
  * One row per bucket with results, oldest first: the start (seconds since
  * the epoch), count, checks (agents only), min, max, avg, ok, warning,
  * critical, unknown, ok_ratio; the JSON text is put together in C from the
- * columns' text (json_build_object over 720 buckets cost ~10 ms in
- * PostgreSQL; building and dumping jansson objects ~4 ms here). No row at
+ * columns' text (json_build_object over 720 buckets cost PostgreSQL more
+ * than building and dumping jansson objects costs here). No row at
  * all: no such check; one row of nulls: the check has no results there.
  */
 #define CHECK_SQL(t, u) \

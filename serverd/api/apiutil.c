@@ -170,10 +170,11 @@ contacts_exist(struct req *r, const char *ids, const char *field, struct resp *r
 	return rc;
 }
 
-int
-api_begin(struct req *r, struct resp *rs)
+/* BEGIN or COMMIT: 0, or -1 with rs filled */
+static int
+tx_cmd(struct req *r, struct resp *rs, const char *sql)
 {
-	PGresult *q = PQexec(r->db, "BEGIN");
+	PGresult *q = PQexec(r->db, sql);
 	int ok = db_ok(q, PGRES_COMMAND_OK);
 
 	if (!ok)
@@ -183,15 +184,15 @@ api_begin(struct req *r, struct resp *rs)
 }
 
 int
+api_begin(struct req *r, struct resp *rs)
+{
+	return tx_cmd(r, rs, "BEGIN");
+}
+
+int
 api_commit(struct req *r, struct resp *rs)
 {
-	PGresult *q = PQexec(r->db, "COMMIT");
-	int ok = db_ok(q, PGRES_COMMAND_OK);
-
-	if (!ok)
-		resp_db_error(rs, r->db, q);
-	PQclear(q);
-	return ok ? 0 : -1;
+	return tx_cmd(r, rs, "COMMIT");
 }
 
 void

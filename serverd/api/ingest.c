@@ -98,8 +98,8 @@ struct cstate {
  * SKEW max_clock_skew_s, LOW the least FIRST: a plain parameter, so that
  * PostgreSQL drops the partitions before LOW's day (and those after now +
  * SKEW) when the statement starts, instead of setting up a scan of each of
- * the retention's 31 days for every batch (~0.1 ms a batch on 34
- * partitions, by EXPLAIN ANALYZE).
+ * the retention's 31 days for every batch (bench/README.md, "Figures
+ * behind the code").
  *
  * ks: their states, one probe of check_state's key per check (OFFSET 0
  * keeps it a nested loop: "check_id = ANY (IDS)" was planned, generic, as
@@ -205,8 +205,9 @@ static const char copy_sql[] = "COPY check_history (check_id, agent_id, status, 
 static const struct db_stmt q_ingest_dedup = { "ingest_dedup", INGEST_DEDUP(""), 14 };
 /* the same, for a batch where a stored stamp may differ from the one sent:
  * a result with a result_id but no observed_at, or stamped too far ahead
- * (stored with our time), or from an agent whose clock was (its resends
- * may repeat a result we stamped). Every result_id is looked for in every
+ * (stored with our time), or from an agent whose clock was last seen that
+ * far ahead (its resends may repeat a result we stamped with our time).
+ * Every result_id is looked for in every
  * partition (the key cannot name one), a lookup whose setting up alone
  * costs a scan per partition, so it is not made for the batches that do
  * not need it (the agent always sends observed_at, and its clock is right) */
@@ -640,7 +641,7 @@ build_columns(struct batch *b)
 }
 
 /*
- * The 403 of DESIGN.md: every check named that is not this agent's (or no
+ * The 403 of docs/api.md: every check named that is not this agent's (or no
  * longer exists), listed in "check_ids" so the agent drops those results
  * only and resends the rest.
  */
@@ -996,7 +997,7 @@ changed_states(struct batch *b)
 }
 
 /*
- * 5. In the second round trip: write back what changed (alert/), record
+ * 5. In the last round trip: write back what changed (alert/), record
  * the events (alert_q_record, which queues their notifications in this
  * same transaction), COMMIT, and then, in a transaction of its own, send
  * the notifications the transaction left for after its COMMIT

@@ -1,14 +1,17 @@
 /*
  * http.c - libmicrohttpd glue and the dispatcher.
  *
- * MHD runs its own polling threads (a pool of g_conf->threads); a handler
- * runs on the pool thread that owns the connection, so each thread's
- * database connection (db.c) is used by one request at a time.
+ * MHD runs its own polling threads (a pool of the configuration's
+ * threads); a handler runs on the pool thread that owns the connection, so
+ * each thread's database connection (db.c) is used by one request at a
+ * time.
  *
- * A request goes: route match (404/405) -> body accumulation, capped at
- * max_body_bytes (413 without buffering the rest) -> authentication
- * (401/403) -> JSON parse (400; not for a BODY_RAW route, whose handler
- * reads the raw body itself) -> handler -> one response writer. The
+ * A request goes: route match (404/405) -> authentication at the door,
+ * as soon as the headers are in (gate(): 401/403, before a byte of the
+ * body is read) -> body accumulation, capped at max_body_bytes (413
+ * without buffering the rest) -> JSON parse (400; not for a BODY_RAW
+ * route, whose handler reads the raw body itself) -> handler -> one
+ * response writer. The
  * answer is always queued on the final call, never the first, so
  * keep-alive works (MHD closes a connection answered on its first call).
  */
@@ -147,6 +150,25 @@ route_find(const char *method, const char *path, int64_t id[2], char *allow, siz
 
 /* ---- the dispatcher ----------------------------------------------------- */
 
+/*
+ * Headers every answer carries unless its handler set its own: no answer
+ * is sniffed into another type (a JSON error echoing a name must never be
+ * run as HTML), and no JSON answer is kept by a browser or a proxy (it
+ * holds monitoring data, some of it for the logged-in role only). Pages
+ * and files set their own (static.c: no-cache, CSP), the stream too.
+ */
+static void
+safe_headers(struct MHD_Response *mr)
+{
+	const char *ct = MHD_get_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE);
+
+	if (MHD_get_response_header(mr, "X-Content-Type-Options") == NULL)
+		MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+	if (ct && strncmp(ct, "application/json", 16) == 0 &&
+	    MHD_get_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL) == NULL)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+}
+
 static enum MHD_Result
 send_resp(struct MHD_Connection *mc, struct resp *rs, const char *method,
     const char *url, int64_t t0)
@@ -157,6 +179,7 @@ send_resp(struct MHD_Connection *mc, struct resp *rs, const char *method,
 	enum MHD_Result ret;
 
 	if (rs->raw) {
+		safe_headers(rs->raw);
 		ret = MHD_queue_response(mc, (unsigned)rs->status, rs->raw);
 		MHD_destroy_response(rs->raw);
 		rs->raw = NULL;
@@ -194,6 +217,7 @@ send_resp(struct MHD_Connection *mc, struct resp *rs, const char *method,
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, "5");
 	else if (rs->retry_after[0])
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, rs->retry_after);
+	safe_headers(mr);
 	ret = MHD_queue_response(mc, (unsigned)rs->status, mr);
 	MHD_destroy_response(mr);
 	log_debug("%s %s -> %d (%lld us)", method, url, rs->status,

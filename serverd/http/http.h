@@ -9,6 +9,7 @@
 #ifndef CUSTOS_HTTP_H
 #define CUSTOS_HTTP_H
 
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <microhttpd.h>
@@ -17,9 +18,10 @@
 #include "db.h"
 
 /*
- * NEED_AGENT_LAZY: an agent token, but the handler authenticates it itself
- * (r->token; http_authenticate() when it needs the principal), so that the
- * lookup can share a round trip with the handler's own statements.
+ * What a route needs (routes.c). NEED_AGENT_LAZY is today the same as
+ * NEED_AGENT: the door (gate() in http.c) authenticates every token
+ * before the body is read, so the handler finds r->who filled. The name
+ * stays on POST /api/v1/check_history only until the two are merged.
  */
 enum need { NEED_NONE, NEED_READ, NEED_ADMIN, NEED_AGENT, NEED_AGENT_LAZY };
 enum who_kind { WHO_NONE, WHO_ADMIN, WHO_VIEWER, WHO_AGENT };
@@ -42,7 +44,7 @@ struct req {
 	const char *raw;            /* the body's text (NUL-terminated), or NULL */
 	size_t raw_len;
 	struct principal who;       /* WHO_NONE until authenticated */
-	const char *token;          /* the bearer token (NEED_AGENT_LAZY routes) */
+	const char *token;          /* the bearer token (NULL under a session cookie) */
 	PGconn *db;                 /* this thread's connection (NULL for NEED_NONE) */
 };
 
@@ -105,5 +107,7 @@ void resp_db_outcome(struct resp *rs, enum db_outcome o, const char *what);
 const char *req_arg(struct req *r, const char *key);
 /* A request header, or NULL. */
 const char *req_header(struct req *r, const char *key);
+/* The client's address as text (out, INET6_ADDRSTRLEN bytes), "?" if unknown. */
+const char *req_client(struct req *r, char out[INET6_ADDRSTRLEN]);
 
 #endif

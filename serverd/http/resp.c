@@ -8,8 +8,11 @@
 #include "db.h"
 #include "log.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 void
 resp_json(struct resp *rs, int status, json_t *j)
@@ -87,4 +90,21 @@ const char *
 req_header(struct req *r, const char *key)
 {
 	return MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, key);
+}
+
+const char *
+req_client(struct req *r, char out[INET6_ADDRSTRLEN])
+{
+	const union MHD_ConnectionInfo *ci = r->mc ? MHD_get_connection_info(r->mc,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	snprintf(out, INET6_ADDRSTRLEN, "?");
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+		    INET6_ADDRSTRLEN);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+		    INET6_ADDRSTRLEN);
+	return out;
 }

@@ -101,6 +101,14 @@ www_page(struct req *r, struct resp *rs)
 void
 www_file(struct req *r, struct resp *rs)
 {
-	/* the route matched "/ui/NAME" exactly: NAME is one of ours */
-	serve(rs, r->path + strlen("/ui/"));
+	/* the route matched "/ui/NAME" exactly: NAME is one of ours, but the
+	 * matcher tolerates a trailing slash, and "app.js/" is no file (it
+	 * was opened, failed with ENOTDIR and answered 500) */
+	const char *name = r->path + strlen("/ui/");
+
+	if (strchr(name, '/') != NULL) {
+		resp_error(rs, 404, NULL, "no such file");
+		return;
+	}
+	serve(rs, name);
 }

@@ -88,8 +88,9 @@ static const struct db_stmt q_events = { "stream_events",
  * The checks' frames: exactly CHECK_JSON's text (check_json(): definition,
  * state, availability), but the newest results of all of them found at
  * once (check_last_many(), as /api/v1/status does) and the state written
- * here: check_json() one check at a time cost ~2 ms a check, so a round of
- * 500 changed checks took a second of PostgreSQL's time (~90 ms this way).
+ * here: check_json() one check at a time made a round of many changed
+ * checks cost about ten times the PostgreSQL time it costs this way
+ * (figures: bench/README.md, "Figures behind the code").
  * check_state_json() (sql/) has the same keys: change them together.
  */
 static const struct db_stmt q_checks = { "stream_checks",
@@ -328,9 +329,9 @@ collect(PGconn *c, struct round *rd)
  * every STREAM_COALESCE_MS: notifications arriving meanwhile join the next
  * round, each id once. Under batched ingest at full speed this is the
  * difference between the listener keeping a core busy and a few queries a
- * second; a change still reaches an open page well within DESIGN.md's
- * 500 ms. A round's lookups may take long themselves (500 changed checks:
- * ~90 ms of PostgreSQL): the next round then waits STREAM_ROUND_SHARE times
+ * second; a change still reaches an open page well within the budget's
+ * 500 ms. A round's lookups may take long themselves (many changed
+ * checks; bench/README.md): the next round then waits STREAM_ROUND_SHARE times
  * as long as the last one took, so the stream's lookups take at most about
  * a quarter of one PostgreSQL backend's time however fast results arrive
  * (bench/dashboard: ingest beside 500 streams had dropped to half),
@@ -594,16 +595,42 @@ stream_free(void *cls)
 	free(s);
 }
 
-/* Fills b with the frames after last_id; returns the newest event id, or -1. */
+/*
+ * Fills b with the frames after last_id; returns the id up to which the
+ * ring's event frames are already covered (replayed, or behind a reset),
+ * or -1. That id is never beyond the newest event that exists: reader()
+ * skips every ring event up to it, so a Last-Event-ID from another
+ * database or a gap answered by a reset must not stop the events that
+ * come next (it did, for good, when this was INT64_MAX or the client's id).
+ * The newest id is read before the backlog and after the stream joined the
+ * ring: an event newer than it is in the ring, or in the backlog, or both.
+ */
 static int64_t
 replay(struct req *r, int64_t last_id, struct buf *b, struct resp *rs)
 {
 	char since[24], lim[24];
 	const char *vals[2] = { id_text(last_id, since), id_text(STREAM_REPLAY_MAX + 1, lim) };
-	PGresult *q = db_exec(r->db, &q_replay, vals);
-	int64_t upto = last_id, nev = 0;
+	PGresult *q = db_exec(r->db, &q_last, NULL);
+	int64_t upto = last_id, nev = 0, newest;
+	const char *es;
 	int i;
 
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		resp_db_error(rs, r->db, q);
+		PQclear(q);
+		return -1;
+	}
+	newest = str_to_ll(PQgetvalue(q, 0, 0), 0, INT64_MAX, &es);
+	PQclear(q);
+	if (es)
+		newest = 0;
+	if (last_id > newest) {
+		/* not an id of this database (restored, or replaced): start over */
+		buf_addf(b, "id: %lld\nevent: reset\ndata: {\"reason\":\"unknown id\"}\n\n",
+		    (long long)newest);
+		return newest;
+	}
+	q = db_exec(r->db, &q_replay, vals);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
 		resp_db_error(rs, r->db, q);
 		PQclear(q);
@@ -614,11 +641,11 @@ replay(struct req *r, int64_t last_id, struct buf *b, struct resp *rs)
 			nev++;
 	if (nev > STREAM_REPLAY_MAX) {
 		buf_addf(b, "id: %lld\nevent: reset\ndata: {\"reason\":\"gap too old\"}\n\n",
-		    (long long)last_id);
-		upto = INT64_MAX;   /* what the ring holds is covered by the reset */
+		    (long long)newest);
+		upto = newest;   /* the events up to it are covered by the reset */
 	} else {
 		for (i = 0; i < PQntuples(q); i++) {
-			const char *kind = PQgetvalue(q, i, 0), *es;
+			const char *kind = PQgetvalue(q, i, 0);
 			int64_t id = str_to_ll(PQgetvalue(q, i, 1), 1, INT64_MAX, &es);
 			if (strcmp(kind, "event") == 0 && id > upto)
 				upto = id;

@@ -18,7 +18,9 @@
  * one round than one lookup takes: stream.c, drain()). A client that
  * reconnects with Last-Event-ID gets the events after that id (and the
  * current state of their checks and agents) first, or a reset when more
- * than STREAM_REPLAY_MAX happened since.
+ * than STREAM_REPLAY_MAX happened since or the id is beyond the newest
+ * event (the reset's id is then the newest event's); either way the
+ * events that come after are sent.
  */
 #ifndef CUSTOS_STREAM_H
 #define CUSTOS_STREAM_H

@@ -17,8 +17,9 @@
  * A resend of an attempt in doubt (n->resent) keeps its Message-ID and
  * adds "X-Custos-Resent: yes".
  *
- * A 5xx reply (to MAIL, RCPT or the data) is permanent (DESIGN.md): the
- * notification fails at once - but not an authentication failure (530,
+ * A 5xx reply (to MAIL, RCPT or the data) is permanent
+ * (docs/alerting-delivery.md): the notification fails at once - but not
+ * an authentication failure (530,
  * 534, 535, 538: our configuration, see smtp_permanent()); 4xx replies, a relay that cannot be reached
  * and every protocol timeout are transient and retried by the outbox. Every
  * protocol step waits at most smtp_timeout_s (the outbox's email lease is

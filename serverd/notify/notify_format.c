@@ -1,7 +1,7 @@
 /*
  * notify_format.c - the words of a notification, shared by every channel.
  *
- * Titles follow DESIGN.md exactly ("PROBLEM web01/sshd is CRITICAL"; the
+ * Titles follow docs/alerting.md exactly ("PROBLEM web01/sshd is CRITICAL"; the
  * email subject adds "[custos] "). A RENOTIFY event is a reminder of a
  * problem and reads as a PROBLEM, so a mail filter needs one rule. The
  * body is plain text meant to be read on a phone at 3 a.m.: what, where,
@@ -19,7 +19,9 @@
 const char *
 notice_status_name(int status)
 {
-	/* the one table of status names is the check library's */
+	/* the check library's table of status names (not yet the only one:
+	 * api_status.c, api_metrics.c and sql/001's status_name() spell the
+	 * same four names; docs/decisions.md) */
 	return status >= 0 && status < CHECK_STATUS_COUNT ? check_status_name(status) : "";
 }
 

@@ -1,5 +1,5 @@
 /*
- * notify_pushover.c - Pushover through libcurl, as DESIGN.md fixes it.
+ * notify_pushover.c - Pushover through libcurl (docs/alerting.md, Pushover).
  *
  * POST {pushover_url} (form-encoded) with token (pushover_token), user
  * (the contact's key), device (when the contact names one), message (the

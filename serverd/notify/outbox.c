@@ -2,7 +2,7 @@
  * outbox.c - delivering the notifications outbox: one listener thread and,
  * per channel (email, Pushover, webhook), sender_threads sender threads.
  *
- * DELIVERY GUARANTEES (DESIGN.md "Alerting semantics")
+ * DELIVERY GUARANTEES (docs/design.md, invariants; docs/alerting-delivery.md)
  *
  *   Never lost. alert_record() inserts outbox rows in the transaction that
  *   changed a state; a row leaves 'pending'/'sending' only for 'sent' or

@@ -5,8 +5,10 @@
  */
 #include "config.h"
 #include "db.h"
+#include "invariant.h"
 #include "log.h"
 
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -123,6 +125,7 @@ static int nwarm;
 void
 db_warm(const struct db_stmt *st)
 {
+	CUSTOS_ASSERT(nwarm < DB_MAX_WARM);   /* db.h: at most DB_MAX_WARM */
 	if (st->nparams == 0 && nwarm < DB_MAX_WARM)
 		warm[nwarm++] = st;
 }
@@ -498,6 +501,7 @@ db_copy_row(struct db_array *a, int nfields)
 {
 	unsigned char b[2] = { (unsigned char)(nfields >> 8), (unsigned char)nfields };
 
+	CUSTOS_ASSERT(nfields > 0 && nfields <= 0x7fff);   /* COPY's field count: int16 */
 	buf_add(&a->b, b, 2);
 }
 
@@ -520,6 +524,7 @@ db_copy_in(PGconn *c, const char *sql, const struct db_array *a)
 	if (PQresultStatus(r) != PGRES_COPY_IN)
 		return r;
 	PQclear(r);
+	CUSTOS_ASSERT(a->b.len <= INT_MAX);   /* db_copy_begin()'s cap keeps it an int */
 	if (PQputCopyData(c, a->b.ptr, (int)a->b.len) != 1)
 		PQputCopyEnd(c, "could not send the rows");
 	else

@@ -25,12 +25,12 @@ struct db_stmt {
  * Registers st, a statement without parameters that only reads, to be
  * prepared and run once on every new HTTP worker connection, before the
  * connection's first request: for the statements whose first run must not
- * pay preparing and planning (the dashboard's /api/v1/status: ~60 ms at
- * 10,000 checks, against ~15 ms warm). One with parameters is ignored.
+ * pay preparing and planning (the dashboard's /api/v1/status, whose first
+ * run costs several times a warm one). One with parameters is ignored.
  * The plan is made with the statistics of that moment and kept until
  * they change (autoanalyze): a statement whose best plan depends on how
  * big its tables have grown since (ingest's, on a new install) is better
- * planned at its first use; bench/ingest ran 25 % slower with them here.
+ * planned at its first use (bench/README.md, "Figures behind the code").
  * Call before any worker starts; at most DB_MAX_WARM.
  */
 #define DB_MAX_WARM 16

@@ -32,7 +32,9 @@
  * A missing partition is made (one short transaction of its own) only when
  * may_create is true - the request's agent is authenticated, so that an
  * unknown token cannot make tables. Otherwise HISTORY_ADMIT_AUTH is
- * returned: authenticate, then call again with may_create set.
+ * returned: authenticate, then call again with may_create set. (Ingest,
+ * the one caller, always passes 1: the door in http.c authenticated the
+ * agent before its body was read.)
  *
  * Returns the number of expired results (>= 0), HISTORY_ADMIT_AUTH, or
  * HISTORY_ADMIT_FAILED when a partition could not be made: the statement

@@ -1,4 +1,4 @@
-"""test_agent_hostile.py - issue #11 end to end: custos-agentd --once against
+"""test_agent_hostile.py - docs/agent.md end to end: custos-agentd --once against
 a real custos-serverd + PostgreSQL on a hostile host. Results with invalid
 UTF-8 arrive repaired; a 403 naming a foreign check drops only its results
 and delivers the rest in the same run; the server answers 422 naming the

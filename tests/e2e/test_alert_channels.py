@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """test_alert_channels.py - channels never wait for each other, permanent
 means permanent, Pushover's rate limit pauses Pushover only, and any output
-fits every channel (DESIGN.md "Alerting semantics"):
+fits every channel (docs/design.md, invariants):
   - a relay that accepts TCP and never greets: pages still go out at once,
     while the email senders sit in their SMTP sessions; mails are delivered
     once the relay is back;

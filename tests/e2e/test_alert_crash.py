@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """test_alert_crash.py - a crash, a restart or a second serverd never drops
-a notification, and never repeats one silently (DESIGN.md: the lease is
+a notification, and never repeats one silently (docs/design.md: the lease is
 committed before the network call; a send whose serverd died is in doubt,
 sent again and marked as a resend):
   - kill -9 while the Pushover stand-in, the SMTP sink and a webhook

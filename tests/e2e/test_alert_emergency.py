@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""test_alert_emergency.py - emergency pages end (DESIGN.md): a contact with
+"""test_alert_emergency.py - emergency pages end (docs/alerting.md): a contact with
 pushover_emergency gets priority 2 with retry/expire and
 tags=custos-check-<id>; the receipt is stored with the notification and shown
 in /api/v1/notifications; when the check recovers, or is acknowledged, serverd

@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Env, Tap, SERVERD, SRCDIR, wait_for  # noqa: E402
 
 t = Tap()
-# results stamped 2026-01-01 and 2020 below: keep all history (issue #8 retention)
+# results stamped 2026-01-01 and 2020 below: keep all history (docs/history.md, retention)
 env = Env(conf={"max_body_bytes": "16384", "history_retention_days": "0"})
 A = env.admin
 api = env.api

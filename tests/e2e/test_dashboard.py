@@ -8,6 +8,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BUILDDIR, SRCDIR, Env, Tap  # noqa: E402
+import harness  # noqa: E402
+import importlib.util  # noqa: E402
+harness.need(os.path.exists("/usr/bin/chromium") and os.path.exists("/usr/bin/chromedriver")
+             and importlib.util.find_spec("selenium") is not None,
+             "Chromium, chromedriver or python3-selenium", "scripts/install-deps --test")
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402

@@ -1,6 +1,8 @@
 """End-to-end: browser sessions (/api/v1/session) - cookie flags, the
 cookie standing for its token's role, the JSON-only rule for writes, idle
-expiry, logout, wrong tokens, revocation; accepted by a second serverd."""
+expiry and the absolute lifetime, a duplicated cookie refused, failed
+logins logged, logout, wrong tokens, revocation; accepted by a second
+serverd; under TLS the __Host- cookie."""
 import os
 import sys
 
@@ -8,7 +10,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Env, Server, Tap, wait_for  # noqa: E402
 
 t = Tap()
-env = Env(conf={"session_idle_s": "600"})
+env = Env(conf={"session_idle_s": "600", "session_max_s": "3600"})
 A = env.admin
 V = env.api("POST", "/api/v1/tokens", A, {"name": "viewer", "role": "viewer"})[1]["token"]
 aid, atok = env.make_agent("web01")
@@ -59,6 +61,12 @@ t.ok(h_stored != VC["Cookie"].split("=")[1], "only the cookie's hash is stored")
 for tok, why in [("0" * 64, "an unknown token"), (atok, "an agent's token")]:
     st, e, h = login(tok)
     t.ok(st == 401 and "set-cookie" not in h, "%s opens no session" % why, (st, e))
+# logged at warning (there is no notice level) with the client's address
+fails = [x for x in env.server.log().splitlines() if "failed login" in x]
+t.ok(len(fails) == 2 and all(" warning: " in x and "from 127.0.0.1" in x for x in fails) and
+     "unknown token" in fails[0] and "agent's token" in fails[1] and
+     not any(atok in x for x in fails), "each failed login logged as a warning, with the address",
+     fails)
 st, e, _ = env.server.request("POST", "/api/v1/session", body={"tok": V}, fresh=True)
 t.eq(st, 422, "an unknown member: 422")
 st, e, _ = env.server.request("POST", "/api/v1/session", raw=b"token=abc",
@@ -104,6 +112,50 @@ t.eq(st, 200, "a session used within session_idle_s still works")
 st, e, _ = env.api("GET", "/api/v1/status", headers=VC)
 t.eq(st, 200, "and its use refreshed it")
 
+# the absolute lifetime: session_max_s (3600 here) after its login a
+# session ends, however recently it was used
+env.cluster.psql("UPDATE sessions SET created_at = now() - interval '3500 seconds'")
+st, e, _ = env.api("GET", "/api/v1/status", headers=VC)
+t.eq(st, 200, "a session in use and younger than session_max_s works")
+env.cluster.psql("UPDATE sessions SET created_at = now() - interval '3601 seconds'")
+st, e, _ = env.api("GET", "/api/v1/status", headers=VC)
+t.eq(st, 401, "one older than session_max_s is refused though used a moment ago")
+st, body, h = login(V)
+t.eq(env.cluster.psql("SELECT count(*) FROM sessions")[0][0], "1",
+     "the next login deleted it")
+VC = {"Cookie": cookie_of(h)}
+
+# the cookie twice (a planted one beside the real one): refused, whichever
+# comes first, whether in one Cookie header or in two
+other = "custos_session=" + "cd" * 32
+import socket  # noqa: E402
+
+
+def raw_status(cookie_headers):
+    with socket.create_connection(("127.0.0.1", env.server.port), timeout=10) as sk:
+        sk.sendall(("GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+                    "".join("Cookie: %s\r\n" % c for c in cookie_headers) +
+                    "Connection: close\r\n\r\n").encode())
+        data = b""
+        while True:
+            d = sk.recv(65536)
+            if not d:
+                break
+            data += d
+    return int(data.split(b" ", 2)[1])
+
+
+for hdrs, why in [
+        (["%s; %s" % (VC["Cookie"], other)], "the real one first"),
+        (["%s; %s" % (other, VC["Cookie"])], "the real one second"),
+        (["%s; %s" % (VC["Cookie"], VC["Cookie"])], "the real one twice"),
+        ([VC["Cookie"], other], "in two Cookie headers")]:
+    t.eq(raw_status(hdrs), 401, "the session cookie sent twice (%s): 401" % why)
+t.ok("sent the session cookie twice" in env.server.log(), "and logged")
+t.eq(raw_status(["theme=dark; %s; lang=en" % VC["Cookie"]]), 200,
+     "once, among other cookies: 200")
+t.eq(raw_status(["theme=dark", VC["Cookie"]]), 200, "once, in a second Cookie header: 200")
+
 # logout
 st, e, h = env.api("DELETE", "/api/v1/session", headers=VC)
 t.eq(st, 204, "logout: 204")
@@ -136,6 +188,17 @@ t.ok(wait_for(lambda: b.request("GET", "/api/v1/status", A)[1]["counts"]["OK"] =
 st, s3, _ = env.api("GET", "/api/v1/status", A)
 t.eq(s3["counts"]["OK"], s1["counts"]["OK"] + 1, "and in A's at once")
 
+# behind a proxy that ends TLS (public_url https://): the __Host- cookie too
+px = Server(env.tmp, env.cluster, name="serverd-proxied",
+            conf={"public_url": "https://custos.example.test"}).start()
+st, _, h = px.request("POST", "/api/v1/session", body={"token": A}, fresh=True)
+sc = h.get("set-cookie", "")
+t.ok(st == 204 and sc.startswith("__Host-custos_session=") and "; Secure" in sc,
+     "public_url https:// behind a proxy: __Host-custos_session, Secure", sc)
+st, _, _ = px.request("GET", "/api/v1/session", headers={"Cookie": sc.split(";")[0]}, fresh=True)
+t.eq(st, 200, "and read back")
+t.eq(px.stop(), 0, "that serverd exits cleanly")
+
 # TLS: the cookie is Secure
 tls = Server(env.tmp, env.cluster, name="serverd-tls", conf={
     "tls_cert": os.path.join(env.tmp, "c.pem"), "tls_key": os.path.join(env.tmp, "k.pem")})
@@ -165,4 +228,26 @@ def tls_login():
 
 res = wait_for(tls_login, 30)
 t.ok(res and res[0] == 204 and "; Secure" in res[1], "under TLS the cookie is Secure", res)
+parts = [p.strip() for p in (res[1] if res else "").split(";")]
+t.ok(parts[0].startswith("__Host-custos_session=") and "Path=/" in parts and
+     not any(p.lower().startswith("domain") for p in parts),
+     "named __Host-custos_session, Path=/, no Domain (a browser keeps it only so)", res)
+
+
+def tls_get(path, cookie):
+    c = http.client.HTTPSConnection("127.0.0.1", tls.port, timeout=10,
+                                    context=ssl._create_unverified_context())
+    c.request("GET", path, headers={"Cookie": cookie})
+    r = c.getresponse()
+    r.read()
+    c.close()
+    return r.status
+
+
+host_cookie = parts[0]
+t.eq(tls_get("/api/v1/session", host_cookie), 200, "the __Host- cookie opens the session")
+t.eq(tls_get("/api/v1/session", host_cookie.replace("__Host-", "")), 401,
+     "the same value under the plain name is not read under TLS")
+t.eq(tls_get("/api/v1/session", "%s; %s" % (host_cookie, host_cookie)), 401,
+     "the __Host- cookie twice: 401")
 t.done()

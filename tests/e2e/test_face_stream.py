@@ -126,12 +126,28 @@ f = s.frame()
 t.eq((f["event"], f["id"]), ("event", ids[-1]), "?last_event_id= resumes too")
 s.close()
 
-# a gap too old: a reset
-env.cluster.psql("INSERT INTO events (kind, agent_id) SELECT 'TEST', %d FROM generate_series(1, 1001)" % aid)
-s = open_ok(token=V, headers={"Last-Event-ID": str(ids[-1])})
-f = s.frame()
-t.eq(f["event"], "reset", "more than 1000 events missed: event: reset")
-s.close()
+# a gap too old: a reset, and the events after it still come (the replay
+# once marked every later event as replayed, and the stream went silent)
+def next_event_after_resume(lei, why):
+    x = open_ok(token=V, headers={"Last-Event-ID": str(lei)})
+    f = x.frame()
+    newest = int(env.cluster.psql("SELECT max(id) FROM events")[0][0])
+    t.eq((f["event"], f["data"].get("reason"), f["id"]), ("reset", why, newest),
+         "Last-Event-ID %d: event: reset (%s), its id the newest event's" % (lei, why))
+    cur = env.api("GET", "/api/v1/checks/%d" % hard, A)[1]["state"]["status"]
+    env.post_results(atok, [{"check_id": hard, "status": 0 if cur != "OK" else 2,
+                             "output": "after the reset"}])
+    want = int(env.cluster.psql("SELECT max(id) FROM events")[0][0])
+    ev, _ = x.until(lambda f: f["event"] == "event")
+    t.ok(ev["id"] == want and ev["data"]["check_id"] == hard,
+         "and the next event is delivered (%s)" % why, ev)
+    x.close()
+
+
+back = int(env.cluster.psql("SELECT max(id) FROM events")[0][0])
+env.cluster.psql("INSERT INTO events (kind, agent_id) SELECT 'TEST', %d FROM generate_series(1, 1050)" % aid)
+next_event_after_resume(back, "gap too old")
+next_event_after_resume(back + 10 ** 9, "unknown id")
 
 # the cap: stream_max = 3
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""History (issue #8): day partitions, retention, roll-ups, summaries,
+"""History (docs/history.md): day partitions, retention, roll-ups, summaries,
 availability, inventory search and facts history.
 
 Deterministic: results carry known observed times; roll-ups are waited for

@@ -3,7 +3,10 @@
  * configuration (log_dirs, bad values), the token file's rules (group,
  * world, owner), state_dir creation, the result encoding (invalid UTF-8 in
  * output and perfdata repaired, a NaN value sent as null), and the spool:
- * a 403 naming one check drops that check's results only, in order.
+ * a 403 naming one check drops that check's results only, in order; and
+ * for --wrap the output ring (the last bytes kept across every wrap-around,
+ * cut on a character boundary, within the report's limit with a note) and
+ * the heartbeat spool (one private file a report, bounded by spool_max).
  */
 #include "config.h"
 #include <stdarg.h>
@@ -16,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -269,6 +273,158 @@ test_spool_403(void **state)
 	lines_free(&l);
 }
 
+/* ---- --wrap: the output ring and the heartbeat spool ------------------------ */
+
+static void
+test_tail(void **state)
+{
+	static struct tail t;
+	static char ref[25000];
+	const char *euro = "\xe2\x82\xac";
+	char *s, *body;
+	size_t i, hl;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	s = tail_text(&t, NULL, HB_OUTPUT_MAX);
+	assert_string_equal(s, "");
+	free(s);
+	tail_add(&t, "abc", 3);
+	tail_add(&t, "def\n", 4);
+	s = tail_text(&t, NULL, HB_OUTPUT_MAX);
+	assert_string_equal(s, "abcdef\n");   /* nothing cut: no header */
+	free(s);
+	s = tail_text(&t, "note\n", HB_OUTPUT_MAX);
+	assert_string_equal(s, "abcdef\nnote\n");
+	free(s);
+
+	/* chunks that wrap the ring at every offset keep exactly the last bytes */
+	memset(&t, 0, sizeof(t));
+	for (i = 0; i < sizeof(ref); i++)
+		ref[i] = (char)('a' + i % 26);
+	for (i = 0; i < sizeof(ref); i += 7)
+		tail_add(&t, ref + i, i + 7 <= sizeof(ref) ? 7 : sizeof(ref) - i);
+	assert_int_equal(t.total, sizeof(ref));
+	assert_int_equal(t.len, HB_OUTPUT_MAX);
+	s = tail_text(&t, NULL, 2 * HB_OUTPUT_MAX);
+	assert_non_null(strstr(s, "[25000 bytes of output; the last ones follow]\n"));
+	body = strchr(s, '\n') + 1;
+	assert_int_equal(strlen(body), HB_OUTPUT_MAX);
+	assert_memory_equal(body, ref + sizeof(ref) - HB_OUTPUT_MAX, HB_OUTPUT_MAX);
+	free(s);
+	/* at the report's limit the header and a note fit, the front gives way */
+	s = tail_text(&t, "\ncustos-agentd: timed out\n", HB_OUTPUT_MAX);
+	assert_true(strlen(s) <= HB_OUTPUT_MAX);
+	assert_true(strlen(s) >= HB_OUTPUT_MAX - 3);
+	assert_non_null(strstr(s, "bytes of output"));
+	hl = strlen(s) - strlen("\ncustos-agentd: timed out\n");
+	assert_string_equal(s + hl, "\ncustos-agentd: timed out\n");
+	assert_memory_equal(s + hl - 10, ref + sizeof(ref) - 10, 10);
+	free(s);
+	/* one write larger than the ring */
+	memset(&t, 0, sizeof(t));
+	tail_add(&t, ref, 15000);
+	assert_int_equal(t.len, HB_OUTPUT_MAX);
+	s = tail_text(&t, NULL, 2 * HB_OUTPUT_MAX);
+	body = strchr(s, '\n') + 1;
+	assert_memory_equal(body, ref + 5000, HB_OUTPUT_MAX);
+	free(s);
+
+	/* a cut inside a character starts at the next one: no U+FFFD */
+	memset(&t, 0, sizeof(t));
+	for (i = 0; i < 4000; i++)
+		tail_add(&t, euro, 3);
+	s = tail_text(&t, NULL, 2 * HB_OUTPUT_MAX);
+	assert_null(strstr(s, UTF8_REPLACEMENT));
+	body = strchr(s, '\n') + 1;
+	assert_int_equal(strlen(body), 9999);   /* 10000 kept, one continuation byte dropped */
+	assert_memory_equal(body, euro, 3);
+	assert_true(utf8_valid(s, strlen(s)));
+	free(s);
+	/* and so does a cut to the limit */
+	s = tail_text(&t, "x\n", 5000);
+	assert_true(strlen(s) <= 5000);
+	assert_true(utf8_valid(s, strlen(s)));
+	assert_null(strstr(s, UTF8_REPLACEMENT));
+	free(s);
+
+	/* invalid bytes are repaired, NUL becomes a space */
+	memset(&t, 0, sizeof(t));
+	tail_add(&t, "a\xff" "b\0c", 5);
+	s = tail_text(&t, NULL, HB_OUTPUT_MAX);
+	assert_string_equal(s, "a" UTF8_REPLACEMENT "b c");
+	free(s);
+	/* a note longer than the limit is cut itself */
+	s = tail_text(&t, "0123456789abcdef", 10);
+	assert_true(strlen(s) <= 10);
+	free(s);
+}
+
+/* Counts the report files in dir; with rm, removes every file and dir. */
+static int
+count_files(const char *dir, int rm)
+{
+	char path[900];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+
+		if (e->d_name[0] == '.')
+			continue;
+		n += len > 5 && strcmp(e->d_name + len - 5, ".json") == 0;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (rm)
+			unlink(path);
+	}
+	closedir(d);
+	if (rm)
+		rmdir(dir);
+	return n;
+}
+
+static void
+test_hb_spool(void **state)
+{
+	char err[512], dir[600];
+	json_t *r[3], *bad;
+	int i;
+	struct stat st;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/heartbeats", tmpdir);
+	for (i = 0; i < 3; i++) {
+		r[i] = hb_report_new(i == 0 ? HB_START : HB_EXIT, 1796000000000000LL + i * 1000000LL);
+		assert_non_null(r[i]);
+		assert_int_equal(strlen(json_string_value(json_object_get(r[i], "id"))), HB_ID_LEN);
+		assert_string_equal(json_string_value(json_object_get(r[i], "kind")),
+		    i == 0 ? "start" : "exit");
+	}
+	assert_string_not_equal(json_string_value(json_object_get(r[0], "id")),
+	    json_string_value(json_object_get(r[1], "id")));
+	assert_int_equal(hb_spool_add(tmpdir, "backup", r[0], 2, err, sizeof(err)), 0);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(hb_spool_add(tmpdir, "backup", r[1], 2, err, sizeof(err)), 0);
+	assert_int_equal(count_files(dir, 0), 2);
+	/* spool_max: the oldest goes */
+	assert_int_equal(hb_spool_add(tmpdir, "backup", r[2], 2, err, sizeof(err)), 0);
+	assert_int_equal(count_files(dir, 0), 2);
+	/* a report without a proper id is refused, nothing written */
+	bad = json_pack("{s:s,s:s,s:s}", "kind", "exit", "at", "2026-12-06T00:00:00Z",
+	    "id", "../../etc/x");
+	assert_int_equal(hb_spool_add(tmpdir, "backup", bad, 10, err, sizeof(err)), -1);
+	assert_int_equal(count_files(dir, 0), 2);
+	json_decref(bad);
+	assert_int_equal(hb_spool_add(tmpdir, "backup", r[2], 0, err, sizeof(err)), -1);
+	for (i = 0; i < 3; i++)
+		json_decref(r[i]);
+	assert_int_equal(count_files(dir, 1), 2);
+}
+
 int
 main(void)
 {
@@ -278,6 +434,8 @@ main(void)
 		cmocka_unit_test(test_state_dir),
 		cmocka_unit_test(test_result_json),
 		cmocka_unit_test(test_spool_403),
+		cmocka_unit_test(test_tail),
+		cmocka_unit_test(test_hb_spool),
 	};
 	int rc;
 

@@ -2,7 +2,7 @@
  * test_engine.c - unit tests for the alerting state machine (serverd/
  * engine.c: soft/hard, recovery, changes between problem states,
  * acknowledgements, flapping) and for the words of a notification
- * (serverd/notify_format.c: the subjects DESIGN.md fixes). cmocka, TAP out.
+ * (serverd/notify/notify_format.c: the subjects of docs/alerting.md). cmocka, TAP out.
  */
 #include "config.h"
 

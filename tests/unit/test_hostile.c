@@ -1,5 +1,5 @@
 /*
- * test_hostile.c - the check library on a hostile host (issue #11): text
+ * test_hostile.c - the check library on a hostile host (docs/agent.md): text
  * that is not UTF-8, patterns built to eat the host (each class refused,
  * the worst accepted ones compiled under a memory and CPU limit in a forked
  * child), files that are not what they say (FIFO, device, /proc, a symlink

@@ -1,0 +1,210 @@
+/*
+ * cli.h - what the parts of custos(1) offer each other. The layout is
+ * described at the top of main.c; each section below names its file.
+ */
+#ifndef CUSTOS_CLI_H
+#define CUSTOS_CLI_H
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#define EXIT_REFUSED 1          /* the request was refused or failed */
+#define EXIT_USAGE 2            /* a usage error: nothing was sent */
+#define BODY_MAX (64 << 20)     /* an answer larger than this is an error */
+#define OUT_WIDTH 60            /* output column, in bytes, in tables */
+
+/* ---- main.c: options, the command table, usage ---------------------------- */
+
+/* Every option of every command; which command takes which is its row's opts. */
+enum cli_opt_id {
+	O_JSON,                 /* --json (every command) */
+	O_CA_FILE,              /* --ca-file FILE (every command) */
+	O_FOLLOW,               /* -f, --follow */
+	O_MESSAGE,              /* -m, --message, --comment TEXT */
+	O_EXPIRES,              /* --expires DURATION */
+	O_FOR,                  /* --for DURATION */
+	O_LIMIT,                /* -n N */
+	O_START,                /* --start TIME */
+	O_END,                  /* --end TIME */
+	O_CANCEL,               /* --cancel ID */
+	O_ACTIVE,               /* --active */
+	O_NAME,                 /* --name NEW (a rename) */
+	O_INTERVAL,             /* --interval SECONDS */
+	O_CONTACTS,             /* --contacts NAME,... */
+	O_TYPE,                 /* --type TYPE */
+	O_PARAM,                /* --param KEY=VALUE, again and again */
+	O_WARNING,              /* --warning RANGE */
+	O_CRITICAL,             /* --critical RANGE */
+	O_ATTEMPTS,             /* --attempts N */
+	O_ENABLE,               /* --enable */
+	O_DISABLE,              /* --disable */
+	O_EMAIL,                /* --email ADDRESS */
+	O_PUSHOVER_USER,        /* --pushover-user KEY */
+	O_PUSHOVER_DEVICE,      /* --pushover-device NAME */
+	O_WEBHOOK_URL,          /* --webhook-url URL */
+	O_NOTIFY_ON,            /* --notify-on KIND,... */
+	O_COUNT
+};
+#define OPT(id) (1u << (id))
+
+/*
+ * A command line once parsed: the words after the command's name (and
+ * verb), and the options given. val[id] is NULL when option id was not
+ * given ("" for a flag); num[id] is a DURATION's seconds, a TIME
+ * ("now", RFC 3339, or +DURATION from now) or N, checked against the
+ * option's range before the command runs.
+ */
+#define MAX_PARAMS 32
+struct cli_args {
+	int argc;
+	char **argv;
+	const char *val[O_COUNT];
+	long long num[O_COUNT];         /* a TIME is in microseconds since the epoch */
+	const char *params[MAX_PARAMS]; /* every --param, in order (the only repeated option) */
+	int nparams;
+};
+
+/*
+ * One row per command. name (and verb, when the command has several) is
+ * what the user types; args and usage are its line of `custos help`;
+ * min_args..max_args words may follow; opts are the options it takes
+ * beyond --json and --ca-file. fn checks what it can without the server
+ * before its first request (a usage error sends nothing) and returns the
+ * exit status.
+ */
+struct cli_cmd {
+	const char *name;
+	const char *verb;       /* NULL: the command itself */
+	const char *args;       /* as `custos help` shows them */
+	const char *usage;      /* one line, what it does */
+	int min_args, max_args;
+	unsigned opts;          /* OPT(O_...) | ... */
+	int (*fn)(const struct cli_args *);
+};
+
+extern const struct cli_cmd cli_cmds[];
+
+/* Prints "custos: FMT" (when fmt) and the usage to stderr; EXIT_USAGE. */
+int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- http.c: the one HTTP client --------------------------------------------- */
+
+/*
+ * The configuration (cli.conf, CUSTOS_URL, CUSTOS_TOKEN, CUSTOS_CA_FILE,
+ * and ca, --ca-file's value, borrowed until http_close()) is read at the
+ * first request, not before: a command checks its words first, and a
+ * usage error needs no configuration and sends nothing.
+ */
+void http_init(const char *ca);
+void http_close(void);          /* frees it all; the token is wiped */
+
+/*
+ * One request. body (borrowed) is sent as JSON when not NULL. On a 2xx
+ * answer returns 0 and *out (owned by the caller; NULL for an empty body),
+ * its strings made harmless for a terminal unless --json. Otherwise prints
+ * why and returns EXIT_REFUSED, or EXIT_USAGE when the configuration is
+ * missing or refused.
+ */
+int http_request(const char *method, const char *path, json_t *body, json_t **out);
+/* GETs every page of a list into one array (*items, the caller's); as above. */
+int http_get_all(const char *path, json_t **items);
+
+/*
+ * Names to ids, through the lists (the API takes ids): 0 and *id, or an
+ * exit status after saying why ("no agent named ..."). check_id takes
+ * AGENT and CHECK apart (see split_check()) and sets *aid too.
+ */
+int agent_id(const char *name, long long *id);
+/*
+ * The id of the object of list path (e.g. "/api/v1/contacts") named word,
+ * or, when none is, whose id word is (all digits): 0, or an exit status
+ * after saying "no WHAT named ...".
+ */
+int object_id(const char *path, const char *what, const char *word, long long *id);
+int check_id(const char *agent, const char *check, long long *aid, long long *id);
+/* AGENT/CHECK into agent (a copy) and *check (in spec); -1 when it is not that. */
+int split_check(const char *spec, char agent[256], const char **check);
+
+/*
+ * A handle for base_url + path, set up as every request is (http(s) only,
+ * the CA file, the agent string, the token, Accept: accept, and extra, a
+ * header line, when not NULL); *hdr is the caller's to free with
+ * curl_slist_free_all() after the transfer. NULL after saying why.
+ * Only after a successful http_request() (the configuration is read).
+ */
+CURL *http_handle(const char *path, const char *accept, const char *extra,
+    struct curl_slist **hdr);
+const char *http_shown_url(void);       /* the URL without user:password@ */
+
+/*
+ * Follows /api/v1/stream from event since (Last-Event-ID), printing each
+ * event with print_event(), reconnecting until killed or refused (the
+ * exit status). follow.c, on http.c's configuration.
+ */
+int http_follow(long long since);
+
+/* ---- print.c: tables, escapes, --json ------------------------------------------ */
+
+extern int opt_json;            /* --json: the API's JSON, not tables */
+extern int colour;              /* colour in tables (a terminal, no NO_COLOR) */
+
+/*
+ * s made harmless for a terminal, appended to b: C0 controls (but a
+ * newline when keep_nl), DEL, C1 controls and the bidirectional overrides
+ * become visible escapes.
+ */
+struct buf;
+void tty_clean(struct buf *b, const char *s, int keep_nl);
+/* Every string of j (in place) through tty_clean(); "output" keeps its newlines. */
+void json_tty_clean(json_t *j, const char *key);
+
+void print_json(json_t *j);
+/* j as JSON with --json, else msg; consumes j; 0. */
+int print_done(json_t *j, const char *msg);
+void print_problems(json_t *problems);
+/* One "key  value" line per member; a nested object's as "key.member". */
+void print_object(json_t *o);
+void print_event(json_t *e);    /* one line (one JSON object with --json), flushed */
+
+const char *col(const char *status);    /* the colour of a status ("" without) */
+const char *reset(void);
+const char *ago(const char *rfc3339, char out[32]);     /* "3 h 12 min", "-" */
+const char *first_line(const char *s, char out[OUT_WIDTH + 8]);
+const char *jstr(json_t *o, const char *key, const char *dflt);
+
+/* ---- commands.c: one function per row of the table ---------------------------- */
+
+int cmd_status(const struct cli_args *a);
+int cmd_problems(const struct cli_args *a);
+int cmd_agents(const struct cli_args *a);
+int cmd_checks(const struct cli_args *a);
+int cmd_history(const struct cli_args *a);
+int cmd_ack(const struct cli_args *a);
+int cmd_unack(const struct cli_args *a);
+int cmd_downtime(const struct cli_args *a);
+int cmd_events(const struct cli_args *a);
+int cmd_tokens(const struct cli_args *a);
+int cmd_tokens_create(const struct cli_args *a);
+int cmd_tokens_revoke(const struct cli_args *a);
+
+/* ---- objects.c: show, create, edit, delete of each object ---------------------- */
+
+int cmd_agents_show(const struct cli_args *a);
+int cmd_agents_create(const struct cli_args *a);
+int cmd_agents_edit(const struct cli_args *a);
+int cmd_agents_delete(const struct cli_args *a);
+int cmd_checks_show(const struct cli_args *a);
+int cmd_checks_create(const struct cli_args *a);
+int cmd_checks_edit(const struct cli_args *a);
+int cmd_checks_delete(const struct cli_args *a);
+int cmd_contacts(const struct cli_args *a);
+int cmd_contacts_show(const struct cli_args *a);
+int cmd_contacts_create(const struct cli_args *a);
+int cmd_contacts_edit(const struct cli_args *a);
+int cmd_contacts_delete(const struct cli_args *a);
+int cmd_downtimes(const struct cli_args *a);
+int cmd_downtimes_show(const struct cli_args *a);
+int cmd_downtimes_delete(const struct cli_args *a);
+int cmd_tokens_show(const struct cli_args *a);
+
+#endif

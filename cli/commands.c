@@ -1,0 +1,423 @@
+/*
+ * commands.c - the operator's commands, one function per row of the
+ * table in main.c. Each is given its words and options already checked
+ * against its row (count, which options, durations and numbers parsed);
+ * it checks the rest of its words before its first request, so that a
+ * usage error sends nothing, then asks the API and prints (print.c).
+ */
+#include "config.h"
+#include "cli.h"
+#include "timeutil.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void
+rfc3339_in(long long secs, char out[RFC3339_LEN])
+{
+	rfc3339_format(time_now_us() + secs * 1000000, out);
+}
+
+/* ---- what is broken ------------------------------------------------------------ */
+
+static int
+status(int problems_only)
+{
+	json_t *st;
+	int rc = http_request("GET", "/api/v1/status", NULL, &st);
+	json_t *cn, *ag;
+
+	if (rc)
+		return rc;
+	if (opt_json) {
+		print_json(problems_only ? json_object_get(st, "problems") : st);
+		json_decref(st);
+		return 0;
+	}
+	if (!problems_only) {
+		cn = json_object_get(st, "counts");
+		ag = json_object_get(st, "agents");
+		printf("checks: %s%lld CRITICAL%s, %s%lld WARNING%s, %s%lld UNKNOWN%s, %lld OK, %lld pending\n",
+		    col("CRITICAL"), (long long)json_integer_value(json_object_get(cn, "CRITICAL")), reset(),
+		    col("WARNING"), (long long)json_integer_value(json_object_get(cn, "WARNING")), reset(),
+		    col("UNKNOWN"), (long long)json_integer_value(json_object_get(cn, "UNKNOWN")), reset(),
+		    (long long)json_integer_value(json_object_get(cn, "OK")),
+		    (long long)json_integer_value(json_object_get(cn, "PENDING")));
+		printf("agents: %lld up, %s%lld down%s, %lld new\n",
+		    (long long)json_integer_value(json_object_get(ag, "up")),
+		    col("down"), (long long)json_integer_value(json_object_get(ag, "down")), reset(),
+		    (long long)json_integer_value(json_object_get(ag, "new")));
+		putchar('\n');
+	}
+	print_problems(json_object_get(st, "problems"));
+	json_decref(st);
+	return 0;
+}
+
+int
+cmd_status(const struct cli_args *a)
+{
+	(void)a;
+	return status(0);
+}
+
+int
+cmd_problems(const struct cli_args *a)
+{
+	(void)a;
+	return status(1);
+}
+
+int
+cmd_agents(const struct cli_args *a)
+{
+	json_t *items, *ag;
+	size_t i;
+	int rc;
+
+	(void)a;
+	if ((rc = http_get_all("/api/v1/agents", &items)) != 0)
+		return rc;
+	if (opt_json) {
+		print_json(items);
+	} else {
+		printf("%-24s %-6s %-16s %-10s %s\n", "AGENT", "STATE", "LAST CHECKOUT", "INTERVAL", "VERSION");
+		json_array_foreach(items, i, ag) {
+			char t[32], iv[24];
+			const char *st = jstr(ag, "state", "?");
+			snprintf(iv, sizeof(iv), "%llds", (long long)json_integer_value(json_object_get(ag, "interval_s")));
+			printf("%-24s %s%-6s%s %-16s %-10s %s\n", jstr(ag, "name", "?"), col(st), st, reset(),
+			    json_is_string(json_object_get(ag, "last_checkout_at")) ?
+			    ago(jstr(ag, "last_checkout_at", NULL), t) : "never", iv, jstr(ag, "version", "-"));
+		}
+	}
+	json_decref(items);
+	return 0;
+}
+
+int
+cmd_checks(const struct cli_args *args)
+{
+	const char *agent = args->argc > 0 ? args->argv[0] : NULL;
+	json_t *agents, *items, *c, *a;
+	char path[64] = "/api/v1/checks";
+	long long aid = 0;
+	size_t i;
+	int rc;
+
+	if ((rc = http_get_all("/api/v1/agents", &agents)) != 0)
+		return rc;
+	if (agent) {
+		json_array_foreach(agents, i, a)
+			if (strcmp(jstr(a, "name", ""), agent) == 0)
+				aid = (long long)json_integer_value(json_object_get(a, "id"));
+		if (aid == 0) {
+			fprintf(stderr, "custos: no agent named \"%s\"\n", agent);
+			json_decref(agents);
+			return EXIT_REFUSED;
+		}
+		snprintf(path, sizeof(path), "/api/v1/checks?agent_id=%lld", aid);
+	}
+	if ((rc = http_get_all(path, &items)) != 0) {
+		json_decref(agents);
+		return rc;
+	}
+	if (opt_json) {
+		print_json(items);
+	} else {
+		printf("%-32s %-8s %-9s %-14s %s\n", "CHECK", "TYPE", "STATUS", "FOR", "OUTPUT");
+		json_array_foreach(items, i, c) {
+			json_t *s = json_object_get(c, "state");
+			const char *st = jstr(s, "status", "PENDING"), *an = "?";
+			char name[256], t[32], out[OUT_WIDTH + 8];
+			size_t j;
+			json_array_foreach(agents, j, a)
+				if (json_integer_value(json_object_get(a, "id")) ==
+				    json_integer_value(json_object_get(c, "agent_id")))
+					an = jstr(a, "name", "?");
+			snprintf(name, sizeof(name), "%s/%s%s", an, jstr(c, "name", "?"),
+			    json_is_false(json_object_get(c, "enabled")) ? " (off)" : "");
+			printf("%-32s %-8s %s%-9s%s %-14s %s\n", name, jstr(c, "type", "?"), col(st), st,
+			    reset(), ago(jstr(s, "since", NULL), t), first_line(jstr(s, "output", ""), out));
+		}
+	}
+	json_decref(items);
+	json_decref(agents);
+	return 0;
+}
+
+int
+cmd_history(const struct cli_args *a)
+{
+	const char *spec = a->argv[0], *check;
+	long long aid, id;
+	char agent[256], path[96];
+	json_t *j, *items, *h;
+	size_t i;
+	int rc;
+
+	if (split_check(spec, agent, &check) < 0)
+		return usage("history: expected AGENT/CHECK, got \"%s\"", spec);
+	if ((rc = check_id(agent, check, &aid, &id)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/checks/%lld/history?limit=%lld", id,
+	    a->val[O_LIMIT] ? a->num[O_LIMIT] : 50);
+	if ((rc = http_request("GET", path, NULL, &j)) != 0)
+		return rc;
+	items = json_object_get(j, "items");
+	if (opt_json) {
+		print_json(j);
+	} else {
+		printf("%-24s %-9s %-12s %s\n", "OBSERVED", "STATUS", "VALUE", "OUTPUT");
+		json_array_foreach(items, i, h) {
+			const char *st = jstr(h, "status", "?");
+			char v[32], out[OUT_WIDTH + 8];
+			json_t *jv = json_object_get(h, "value");
+			if (json_is_number(jv))
+				snprintf(v, sizeof(v), "%g", json_number_value(jv));
+			else
+				snprintf(v, sizeof(v), "-");
+			printf("%-24s %s%-9s%s %-12s %s\n", jstr(h, "observed_at", "?"), col(st), st, reset(),
+			    v, first_line(jstr(h, "output", ""), out));
+		}
+	}
+	json_decref(j);
+	return 0;
+}
+
+/* ---- who knows ---------------------------------------------------------------- */
+
+static int
+ack(const struct cli_args *a, int remove)
+{
+	const char *spec = a->argv[0], *check, *text = a->val[O_MESSAGE];
+	const char *expires = a->val[O_EXPIRES];
+	long long aid, id;
+	char agent[256], path[64], when[RFC3339_LEN], msg[300];
+	json_t *body = NULL, *out;
+	int rc;
+
+	if (split_check(spec, agent, &check) < 0)
+		return usage("%s: expected AGENT/CHECK, got \"%s\"", remove ? "unack" : "ack", spec);
+	if ((rc = check_id(agent, check, &aid, &id)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/checks/%lld/ack", id);
+	if (remove) {
+		rc = http_request("DELETE", path, NULL, &out);
+		snprintf(msg, sizeof(msg), "%s: acknowledgement removed", spec);
+	} else {
+		body = json_pack("{s:s}", "comment", text ? text : "acknowledged with custos(1)");
+		if (expires) {
+			rfc3339_in(a->num[O_EXPIRES], when);
+			json_object_set_new(body, "expires_at", json_string(when));
+		}
+		rc = http_request("POST", path, body, &out);
+		snprintf(msg, sizeof(msg), "%s: acknowledged%s%s", spec, expires ? " until " : "",
+		    expires ? when : "");
+	}
+	json_decref(body);
+	return rc ? rc : print_done(out, msg);
+}
+
+int
+cmd_ack(const struct cli_args *a)
+{
+	return ack(a, 0);
+}
+
+int
+cmd_unack(const struct cli_args *a)
+{
+	return ack(a, 1);
+}
+
+/*
+ * downtime AGENT[/CHECK] (--for DURATION | --end TIME) [--start TIME]
+ * [-m TEXT], or downtime --cancel ID; downtimes create is the first.
+ */
+int
+cmd_downtime(const struct cli_args *a)
+{
+	const char *spec, *check, *text = a->val[O_MESSAGE];
+	long long aid = 0, id = 0;
+	int64_t from, to;
+	char agent[256], start[RFC3339_LEN], end[RFC3339_LEN], msg[400], path[64];
+	json_t *body, *out;
+	int rc;
+
+	if (a->val[O_CANCEL]) {
+		if (a->argc || a->val[O_FOR] || a->val[O_START] || a->val[O_END] || text)
+			return usage("downtime --cancel ID takes nothing else");
+		snprintf(path, sizeof(path), "/api/v1/downtimes/%lld", a->num[O_CANCEL]);
+		if ((rc = http_request("DELETE", path, NULL, &out)) != 0)
+			return rc;
+		snprintf(msg, sizeof(msg), "downtime %lld cancelled", a->num[O_CANCEL]);
+		return print_done(out, msg);
+	}
+	if (a->argc != 1)
+		return usage("downtime needs one AGENT or AGENT/CHECK (or --cancel ID)");
+	spec = a->argv[0];
+	if (a->val[O_FOR] && a->val[O_END])
+		return usage("downtime: --for or --end, not both");
+	if (a->val[O_FOR] == NULL && a->val[O_END] == NULL)
+		return usage("downtime needs --for DURATION (90s, 15m, 2h, 1d) or --end TIME");
+	from = a->val[O_START] ? a->num[O_START] : time_now_us();
+	to = a->val[O_FOR] ? from + a->num[O_FOR] * 1000000 : a->num[O_END];
+	if (to <= from)
+		return usage("downtime: --end must be after the start");
+	if (strchr(spec, '/')) {
+		if (split_check(spec, agent, &check) < 0)
+			return usage("expected AGENT or AGENT/CHECK, got \"%s\"", spec);
+		if ((rc = check_id(agent, check, &aid, &id)) != 0)
+			return rc;
+	} else if ((rc = agent_id(spec, &aid)) != 0) {
+		return rc;
+	}
+	rfc3339_format(from, start);
+	rfc3339_format(to, end);
+	body = json_pack("{s:s, s:s, s:s}", "start", start, "end", end, "comment",
+	    text ? text : "");
+	json_object_set_new(body, id ? "check_id" : "agent_id", json_integer(id ? id : aid));
+	rc = http_request("POST", "/api/v1/downtimes", body, &out);
+	json_decref(body);
+	snprintf(msg, sizeof(msg), "%s: in downtime until %s", spec, end);
+	return rc ? rc : print_done(out, msg);
+}
+
+/* ---- what happened -------------------------------------------------------------- */
+
+int
+cmd_events(const struct cli_args *a)
+{
+	int follow_it = a->val[O_FOLLOW] != NULL, rc;
+	json_t *st, *j, *items;
+	char path[96];
+	long long last;
+	size_t i;
+
+	if ((rc = http_request("GET", "/api/v1/status", NULL, &st)) != 0)
+		return rc;
+	last = (long long)json_integer_value(json_object_get(st, "last_event_id"));
+	json_decref(st);
+	snprintf(path, sizeof(path), "/api/v1/events?since_id=%lld&limit=50", last > 50 ? last - 50 : 0);
+	if ((rc = http_request("GET", path, NULL, &j)) != 0)
+		return rc;
+	items = json_object_get(j, "items");
+	if (opt_json && !follow_it) {
+		print_json(j);
+	} else {
+		json_t *e;
+		if (!opt_json)
+			printf("%-8s %-24s %-16s %-32s %-22s %s\n", "ID", "TIME", "KIND", "AGENT/CHECK",
+			    "CHANGE", "OUTPUT");
+		json_array_foreach(items, i, e)
+			print_event(e);
+	}
+	json_decref(j);
+	fflush(stdout);
+	return follow_it ? http_follow(last) : 0;
+}
+
+/* ---- API tokens ------------------------------------------------------------------ */
+
+int
+cmd_tokens(const struct cli_args *a)
+{
+	json_t *items, *t;
+	size_t i;
+	int rc;
+
+	(void)a;
+	if ((rc = http_get_all("/api/v1/tokens", &items)) != 0)
+		return rc;
+	if (opt_json) {
+		print_json(items);
+	} else {
+		printf("%-24s %-7s %-22s %s\n", "NAME", "ROLE", "CREATED", "LAST USED");
+		json_array_foreach(items, i, t) {
+			char ag[32];
+			printf("%-24s %-7s %-22s %s\n", jstr(t, "name", "?"), jstr(t, "role", "?"),
+			    jstr(t, "created_at", "?"),
+			    json_is_string(json_object_get(t, "last_used_at")) ?
+			    ago(jstr(t, "last_used_at", NULL), ag) : "never");
+		}
+	}
+	json_decref(items);
+	return 0;
+}
+
+int
+cmd_tokens_create(const struct cli_args *a)
+{
+	const char *name = a->argv[0], *role = a->argv[1];
+	json_t *body, *out;
+	int rc;
+
+	if (strcmp(role, "admin") != 0 && strcmp(role, "viewer") != 0)
+		return usage("tokens create: ROLE must be admin or viewer, not \"%s\"", role);
+	body = json_pack("{s:s, s:s}", "name", name, "role", role);
+	rc = http_request("POST", "/api/v1/tokens", body, &out);
+	json_decref(body);
+	if (rc)
+		return rc;
+	if (opt_json)
+		print_json(out);
+	else
+		printf("%s\n", jstr(out, "token", ""));
+	if (!opt_json && isatty(1))
+		fprintf(stderr, "custos: this token is shown once; keep it now\n");
+	json_decref(out);
+	return 0;
+}
+
+int
+cmd_tokens_revoke(const struct cli_args *a)
+{
+	json_t *items, *t, *out;
+	long long id = 0;
+	char path[64];
+	size_t i;
+	int rc;
+
+	if ((rc = http_get_all("/api/v1/tokens", &items)) != 0)
+		return rc;
+	json_array_foreach(items, i, t)
+		if (strcmp(jstr(t, "name", ""), a->argv[0]) == 0)
+			id = (long long)json_integer_value(json_object_get(t, "id"));
+	json_decref(items);
+	if (id == 0) {
+		fprintf(stderr, "custos: no token named \"%s\"\n", a->argv[0]);
+		return EXIT_REFUSED;
+	}
+	snprintf(path, sizeof(path), "/api/v1/tokens/%lld", id);
+	if ((rc = http_request("DELETE", path, NULL, &out)) != 0)
+		return rc;
+	return print_done(out, "token revoked");
+}
+
+int
+cmd_tokens_show(const struct cli_args *a)
+{
+	json_t *items, *t, *found = NULL;
+	size_t i;
+	int rc;
+
+	if ((rc = http_get_all("/api/v1/tokens", &items)) != 0)
+		return rc;
+	json_array_foreach(items, i, t)
+		if (strcmp(jstr(t, "name", ""), a->argv[0]) == 0)
+			found = t;
+	if (found == NULL) {
+		fprintf(stderr, "custos: no token named \"%s\"\n", a->argv[0]);
+		json_decref(items);
+		return EXIT_REFUSED;
+	}
+	if (opt_json)
+		print_json(found);
+	else
+		print_object(found);
+	json_decref(items);
+	return 0;
+}

@@ -1,0 +1,654 @@
+/*
+ * objects.c - show, create, edit and delete for each object of the API
+ * (agents, checks, contacts, downtimes; tokens' show: the rest of tokens
+ * and the lists of agents and checks are in commands.c). One function per
+ * row of the table in main.c, as there.
+ *
+ * The API takes ids; these commands take names (an agent's, AGENT/CHECK,
+ * a contact's, in --contacts too), resolved to ids here through the list
+ * routes, or an id when no object has that name. A downtime has no name:
+ * its id. A field set to "" is cleared (sent as null) where the API allows
+ * it; an edit sends only what was given (PATCH), but --param is merged
+ * into the check's parameters as they are.
+ */
+#include "config.h"
+#include "cli.h"
+#include "strnum.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The default path of agentd.conf's token_file, for the lines to paste. */
+#define AGENT_TOKEN_FILE "/etc/custos/agent.token"
+
+/* ---- helpers ------------------------------------------------------------------- */
+
+static int
+parse_id(const char *what, const char *word, long long *id)
+{
+	const char *es;
+
+	*id = str_to_ll(word, 1, INT64_MAX, &es);
+	if (es)
+		return usage("%s: expected an ID (a number), got \"%s\"", what, word);
+	return 0;
+}
+
+/* "" as JSON null (clears the member), else the string. */
+static void
+set_text(json_t *body, const char *key, const char *v)
+{
+	json_object_set_new(body, key, v[0] ? json_string(v) : json_null());
+}
+
+/* "a,b,c" as a JSON array of strings (borrowed words copied). */
+static json_t *
+csv_array(const char *csv)
+{
+	json_t *arr = json_array();
+	const char *p = csv;
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		if (n > 0)
+			json_array_append_new(arr, json_stringn(p, n));
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return arr;
+}
+
+/*
+ * --contacts NAME,... as the ids the API takes (*out, the caller's):
+ * "" is null (no contacts of its own). 0, or an exit status.
+ */
+static int
+contact_ids(const char *csv, json_t **out)
+{
+	json_t *names, *items, *n, *c;
+	size_t i, j;
+	int rc;
+
+	*out = NULL;
+	if (csv[0] == '\0') {
+		*out = json_null();
+		return 0;
+	}
+	if ((rc = http_get_all("/api/v1/contacts", &items)) != 0)
+		return rc;
+	names = csv_array(csv);
+	*out = json_array();
+	json_array_foreach(names, i, n) {
+		const char *name = json_string_value(n), *es;
+		long long id = 0, num = str_to_ll(name, 1, INT64_MAX, &es);
+		json_array_foreach(items, j, c)
+			if (strcmp(jstr(c, "name", ""), name) == 0)
+				id = (long long)json_integer_value(json_object_get(c, "id"));
+		if (id == 0 && es == NULL)
+			json_array_foreach(items, j, c)
+				if (json_integer_value(json_object_get(c, "id")) == num)
+					id = num;
+		if (id == 0) {
+			fprintf(stderr, "custos: no contact named \"%s\"\n", name);
+			json_decref(*out);
+			*out = NULL;
+			rc = EXIT_REFUSED;
+			break;
+		}
+		json_array_append_new(*out, json_integer(id));
+	}
+	json_decref(names);
+	json_decref(items);
+	return rc;
+}
+
+/*
+ * KEY=VALUE: an integer, true or false as such, anything else a string;
+ * KEY:=JSON for the rest (a list of plugin arguments, a string of digits).
+ * Sets it in params; 0, or EXIT_USAGE after saying why.
+ */
+static int
+set_param(json_t *params, const char *kv)
+{
+	const char *eq = strchr(kv, '='), *v = eq + 1, *es;
+	size_t klen = (size_t)(eq - kv);
+	char key[128];
+	json_t *val;
+	long long n;
+
+	if (klen > 0 && kv[klen - 1] == ':') {
+		json_error_t jerr;
+		klen--;
+		if ((val = json_loads(v, JSON_DECODE_ANY, &jerr)) == NULL)
+			return usage("--param %.*s:=: not JSON (%s)", (int)klen, kv, jerr.text);
+	} else if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
+		val = json_boolean(v[0] == 't');
+	} else {
+		n = str_to_ll(v, INT64_MIN, INT64_MAX, &es);
+		val = es == NULL && v[0] ? json_integer(n) : json_string(v);
+	}
+	if (klen == 0 || klen >= sizeof(key)) {
+		json_decref(val);
+		return usage("--param: \"%s\" has no KEY", kv);
+	}
+	memcpy(key, kv, klen);
+	key[klen] = '\0';
+	json_object_set_new(params, key, val);
+	return 0;
+}
+
+/* GET path and print it (an object) as key/value lines, or JSON. */
+static int
+show(const char *path)
+{
+	json_t *o;
+	int rc;
+
+	if ((rc = http_request("GET", path, NULL, &o)) != 0)
+		return rc;
+	if (opt_json)
+		print_json(o);
+	else
+		print_object(o);
+	json_decref(o);
+	return 0;
+}
+
+/* DELETE path; prints msg (or the JSON answer, none: nothing). */
+static int
+delete(const char *path, const char *msg)
+{
+	json_t *out;
+	int rc;
+
+	if ((rc = http_request("DELETE", path, NULL, &out)) != 0)
+		return rc;
+	return print_done(out, msg);
+}
+
+/* ---- agents ----------------------------------------------------------------------- */
+
+/* The members of an agent that create and edit share; 0 or an exit status. */
+static int
+agent_body(const struct cli_args *a, json_t *body)
+{
+	json_t *ids;
+	int rc;
+
+	if (a->val[O_NAME])
+		json_object_set_new(body, "name", json_string(a->val[O_NAME]));
+	if (a->val[O_INTERVAL])
+		json_object_set_new(body, "interval_s", json_integer(a->num[O_INTERVAL]));
+	if (a->val[O_CONTACTS]) {
+		if ((rc = contact_ids(a->val[O_CONTACTS], &ids)) != 0)
+			return rc;
+		json_object_set_new(body, "contacts", ids);
+	}
+	return 0;
+}
+
+int
+cmd_agents_show(const struct cli_args *a)
+{
+	char path[64];
+	long long id;
+	int rc;
+
+	if ((rc = agent_id(a->argv[0], &id)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/agents/%lld", id);
+	return show(path);
+}
+
+int
+cmd_agents_create(const struct cli_args *a)
+{
+	json_t *body = json_pack("{s:s}", "name", a->argv[0]), *out = NULL;
+	const char *tok;
+	int rc;
+
+	if ((rc = agent_body(a, body)) == 0)
+		rc = http_request("POST", "/api/v1/agents", body, &out);
+	json_decref(body);
+	if (rc)
+		return rc;
+	if (opt_json) {
+		print_json(out);
+	} else {
+		/* lines an agentd.conf takes as they are (comments included) */
+		tok = jstr(out, "token", "");
+		printf("# agent %s (id %lld); its token is shown this once.\n", jstr(out, "name", "?"),
+		    (long long)json_integer_value(json_object_get(out, "id")));
+		printf("# On that host, as root:\n");
+		printf("#   (umask 077; echo %s > %s)\n", tok, AGENT_TOKEN_FILE);
+		printf("# and in its agentd.conf:\n");
+		printf("server = %s\n", http_shown_url());
+		printf("token_file = %s\n", AGENT_TOKEN_FILE);
+		if (isatty(1))
+			fprintf(stderr, "custos: this token is shown once; keep it now\n");
+	}
+	json_decref(out);
+	return 0;
+}
+
+int
+cmd_agents_edit(const struct cli_args *a)
+{
+	json_t *body, *out = NULL;
+	char path[64], msg[300];
+	long long id;
+	int rc;
+
+	if (!a->val[O_NAME] && !a->val[O_INTERVAL] && !a->val[O_CONTACTS])
+		return usage("agents edit: nothing to change (--name, --interval, --contacts)");
+	if ((rc = agent_id(a->argv[0], &id)) != 0)
+		return rc;
+	body = json_object();
+	snprintf(path, sizeof(path), "/api/v1/agents/%lld", id);
+	if ((rc = agent_body(a, body)) == 0)
+		rc = http_request("PATCH", path, body, &out);
+	json_decref(body);
+	snprintf(msg, sizeof(msg), "agent %s changed", a->argv[0]);
+	return rc ? rc : print_done(out, msg);
+}
+
+int
+cmd_agents_delete(const struct cli_args *a)
+{
+	char path[64], msg[300];
+	long long id;
+	int rc;
+
+	if ((rc = agent_id(a->argv[0], &id)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/agents/%lld", id);
+	snprintf(msg, sizeof(msg), "agent %s deleted, with its checks", a->argv[0]);
+	return delete(path, msg);
+}
+
+/* ---- checks ----------------------------------------------------------------------- */
+
+/* AGENT/CHECK to its id; usage when it is not that. */
+static int
+check_spec(const char *what, const char *spec, long long *aid, long long *id)
+{
+	char agent[256];
+	const char *check;
+
+	if (split_check(spec, agent, &check) < 0)
+		return usage("%s: expected AGENT/CHECK, got \"%s\"", what, spec);
+	return check_id(agent, check, aid, id);
+}
+
+/*
+ * The members of a check that create and edit share, into body; params
+ * (borrowed) is what --param is merged into. 0 or an exit status.
+ */
+static int
+check_body(const struct cli_args *a, json_t *body, json_t *params)
+{
+	json_t *ids;
+	int i, rc;
+
+	if (a->val[O_NAME])
+		json_object_set_new(body, "name", json_string(a->val[O_NAME]));
+	if (a->val[O_TYPE])
+		json_object_set_new(body, "type", json_string(a->val[O_TYPE]));
+	for (i = 0; i < a->nparams; i++)
+		if ((rc = set_param(params, a->params[i])) != 0)
+			return rc;
+	if (a->nparams)
+		json_object_set(body, "params", params);
+	if (a->val[O_WARNING])
+		set_text(body, "warning", a->val[O_WARNING]);
+	if (a->val[O_CRITICAL])
+		set_text(body, "critical", a->val[O_CRITICAL]);
+	if (a->val[O_ATTEMPTS])
+		json_object_set_new(body, "max_attempts", json_integer(a->num[O_ATTEMPTS]));
+	if (a->val[O_ENABLE] || a->val[O_DISABLE])
+		json_object_set_new(body, "enabled", json_boolean(a->val[O_ENABLE] != NULL));
+	if (a->val[O_CONTACTS]) {
+		if ((rc = contact_ids(a->val[O_CONTACTS], &ids)) != 0)
+			return rc;
+		json_object_set_new(body, "contacts", ids);
+	}
+	return 0;
+}
+
+/* What create and edit refuse before asking anything. */
+static int
+check_flags(const char *what, const struct cli_args *a)
+{
+	json_t *scratch = json_object();
+	int i, rc = 0;
+
+	if (a->val[O_ENABLE] && a->val[O_DISABLE])
+		rc = usage("%s: --enable or --disable, not both", what);
+	for (i = 0; rc == 0 && i < a->nparams; i++)
+		rc = set_param(scratch, a->params[i]);
+	json_decref(scratch);
+	return rc;
+}
+
+int
+cmd_checks_show(const struct cli_args *a)
+{
+	char path[64];
+	long long aid, id;
+	int rc;
+
+	if ((rc = check_spec("checks show", a->argv[0], &aid, &id)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/checks/%lld", id);
+	return show(path);
+}
+
+int
+cmd_checks_create(const struct cli_args *a)
+{
+	char agent[256], msg[400];
+	const char *check;
+	json_t *body, *params, *out = NULL;
+	long long aid;
+	int rc;
+
+	if (split_check(a->argv[0], agent, &check) < 0)
+		return usage("checks create: expected AGENT/CHECK, got \"%s\"", a->argv[0]);
+	if (a->val[O_TYPE] == NULL)
+		return usage("checks create needs --type TYPE (see plugins.md: disk, load, ...)");
+	if ((rc = check_flags("checks create", a)) != 0)
+		return rc;
+	if ((rc = agent_id(agent, &aid)) != 0)
+		return rc;
+	body = json_pack("{s:I, s:s}", "agent_id", (json_int_t)aid, "name", check);
+	params = json_object();
+	if ((rc = check_body(a, body, params)) == 0)
+		rc = http_request("POST", "/api/v1/checks", body, &out);
+	json_decref(params);
+	json_decref(body);
+	snprintf(msg, sizeof(msg), "check %s created (id %lld)", a->argv[0],
+	    (long long)json_integer_value(json_object_get(out, "id")));
+	return rc ? rc : print_done(out, msg);
+}
+
+int
+cmd_checks_edit(const struct cli_args *a)
+{
+	char path[64], msg[400];
+	json_t *cur = NULL, *body, *params, *out = NULL;
+	long long aid, id;
+	int i, rc, any = a->nparams > 0;
+
+	for (i = 0; i < O_COUNT; i++)
+		if (i != O_JSON && i != O_CA_FILE && a->val[i])
+			any = 1;
+	if (!any)
+		return usage("checks edit: nothing to change");
+	if ((rc = check_flags("checks edit", a)) != 0)
+		return rc;
+	if ((rc = check_spec("checks edit", a->argv[0], &aid, &id)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/checks/%lld", id);
+	/* --param changes one parameter: the others are kept as they are */
+	if (a->nparams && (rc = http_request("GET", path, NULL, &cur)) != 0)
+		return rc;
+	params = json_deep_copy(json_object_get(cur, "params"));
+	if (!json_is_object(params)) {
+		json_decref(params);
+		params = json_object();
+	}
+	json_decref(cur);
+	body = json_object();
+	if ((rc = check_body(a, body, params)) == 0)
+		rc = http_request("PATCH", path, body, &out);
+	json_decref(params);
+	json_decref(body);
+	snprintf(msg, sizeof(msg), "check %s changed", a->argv[0]);
+	return rc ? rc : print_done(out, msg);
+}
+
+int
+cmd_checks_delete(const struct cli_args *a)
+{
+	char path[64], msg[400];
+	long long aid, id;
+	int rc;
+
+	if ((rc = check_spec("checks delete", a->argv[0], &aid, &id)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/checks/%lld", id);
+	snprintf(msg, sizeof(msg), "check %s deleted, with its history", a->argv[0]);
+	return delete(path, msg);
+}
+
+/* ---- contacts ------------------------------------------------------------------- */
+
+static void
+contact_body(const struct cli_args *a, json_t *body)
+{
+	if (a->val[O_NAME])
+		json_object_set_new(body, "name", json_string(a->val[O_NAME]));
+	if (a->val[O_EMAIL])
+		set_text(body, "email", a->val[O_EMAIL]);
+	if (a->val[O_PUSHOVER_USER])
+		set_text(body, "pushover_user", a->val[O_PUSHOVER_USER]);
+	if (a->val[O_PUSHOVER_DEVICE])
+		set_text(body, "pushover_device", a->val[O_PUSHOVER_DEVICE]);
+	if (a->val[O_WEBHOOK_URL])
+		set_text(body, "webhook_url", a->val[O_WEBHOOK_URL]);
+	if (a->val[O_NOTIFY_ON])
+		json_object_set_new(body, "notify_on", csv_array(a->val[O_NOTIFY_ON]));
+}
+
+int
+cmd_contacts(const struct cli_args *a)
+{
+	json_t *items, *c;
+	size_t i;
+	int rc;
+
+	(void)a;
+	if ((rc = http_get_all("/api/v1/contacts", &items)) != 0)
+		return rc;
+	if (opt_json) {
+		print_json(items);
+	} else {
+		printf("%-20s %-32s %-9s %-8s %s\n", "CONTACT", "EMAIL", "PUSHOVER", "WEBHOOK", "NOTIFY ON");
+		json_array_foreach(items, i, c) {
+			json_t *on = json_object_get(c, "notify_on"), *k;
+			size_t j;
+			/* a viewer sees which secrets a contact has, not them */
+			int po = json_is_string(json_object_get(c, "pushover_user")),
+			    wh = json_is_string(json_object_get(c, "webhook_url"));
+			json_array_foreach(json_object_get(c, "redacted"), j, k) {
+				po |= strcmp(json_string_value(k) ? json_string_value(k) : "", "pushover_user") == 0;
+				wh |= strcmp(json_string_value(k) ? json_string_value(k) : "", "webhook_url") == 0;
+			}
+			printf("%-20s %-32s %-9s %-8s ", jstr(c, "name", "?"), jstr(c, "email", "-"),
+			    po ? "yes" : "-", wh ? "yes" : "-");
+			json_array_foreach(on, j, k)
+				printf("%s%s", j ? "," : "", json_string_value(k) ? json_string_value(k) : "?");
+			putchar('\n');
+		}
+	}
+	json_decref(items);
+	return 0;
+}
+
+int
+cmd_contacts_show(const struct cli_args *a)
+{
+	char path[64];
+	long long id;
+	int rc;
+
+	if ((rc = object_id("/api/v1/contacts", "contact", a->argv[0], &id)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/contacts/%lld", id);
+	return show(path);
+}
+
+int
+cmd_contacts_create(const struct cli_args *a)
+{
+	json_t *body = json_pack("{s:s}", "name", a->argv[0]), *out = NULL;
+	char msg[300];
+	int rc;
+
+	contact_body(a, body);
+	rc = http_request("POST", "/api/v1/contacts", body, &out);
+	json_decref(body);
+	snprintf(msg, sizeof(msg), "contact %s created (id %lld)", a->argv[0],
+	    (long long)json_integer_value(json_object_get(out, "id")));
+	return rc ? rc : print_done(out, msg);
+}
+
+int
+cmd_contacts_edit(const struct cli_args *a)
+{
+	json_t *body, *out = NULL;
+	char path[64], msg[300];
+	long long id;
+	int rc;
+
+	body = json_object();
+	contact_body(a, body);
+	if (json_object_size(body) == 0) {
+		json_decref(body);
+		return usage("contacts edit: nothing to change");
+	}
+	if ((rc = object_id("/api/v1/contacts", "contact", a->argv[0], &id)) == 0) {
+		snprintf(path, sizeof(path), "/api/v1/contacts/%lld", id);
+		rc = http_request("PATCH", path, body, &out);
+	}
+	json_decref(body);
+	snprintf(msg, sizeof(msg), "contact %s changed", a->argv[0]);
+	return rc ? rc : print_done(out, msg);
+}
+
+int
+cmd_contacts_delete(const struct cli_args *a)
+{
+	char path[64], msg[300];
+	long long id;
+	int rc;
+
+	if ((rc = object_id("/api/v1/contacts", "contact", a->argv[0], &id)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/contacts/%lld", id);
+	snprintf(msg, sizeof(msg), "contact %s deleted", a->argv[0]);
+	return delete(path, msg);
+}
+
+/* ---- downtimes ----------------------------------------------------------------- */
+
+/* The name of the object with that id in items ("?" when none). */
+static const char *
+name_of(json_t *items, json_t *id)
+{
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(items, i, o)
+		if (json_integer_value(json_object_get(o, "id")) == json_integer_value(id))
+			return jstr(o, "name", "?");
+	return "?";
+}
+
+int
+cmd_downtimes(const struct cli_args *a)
+{
+	json_t *items, *agents = NULL, *checks = NULL, *d;
+	char path[128] = "/api/v1/downtimes", agent[256];
+	const char *check;
+	long long aid = 0, id = 0;
+	size_t i;
+	int rc;
+
+	if (a->argc && strchr(a->argv[0], '/') && split_check(a->argv[0], agent, &check) < 0)
+		return usage("downtimes: expected AGENT or AGENT/CHECK, got \"%s\"", a->argv[0]);
+	if (a->argc && strchr(a->argv[0], '/'))
+		rc = check_id(agent, check, &aid, &id);
+	else if (a->argc)
+		rc = agent_id(a->argv[0], &aid);
+	else
+		rc = 0;
+	if (rc)
+		return rc;
+	if (id)
+		snprintf(path, sizeof(path), "/api/v1/downtimes?check_id=%lld", id);
+	else if (aid)
+		snprintf(path, sizeof(path), "/api/v1/downtimes?agent_id=%lld", aid);
+	if (a->val[O_ACTIVE])
+		snprintf(path + strlen(path), sizeof(path) - strlen(path), "%sactive=true",
+		    strchr(path, '?') ? "&" : "?");
+	if ((rc = http_get_all(path, &items)) != 0)
+		return rc;
+	if (opt_json) {
+		print_json(items);
+		json_decref(items);
+		return 0;
+	}
+	if ((rc = http_get_all("/api/v1/agents", &agents)) != 0 ||
+	    (rc = http_get_all("/api/v1/checks", &checks)) != 0) {
+		json_decref(items);
+		json_decref(agents);
+		return rc;
+	}
+	printf("%-6s %-32s %-22s %-22s %-6s %s\n", "ID", "AGENT/CHECK", "START", "END", "ACTIVE",
+	    "COMMENT");
+	json_array_foreach(items, i, d) {
+		char what[300], out[OUT_WIDTH + 8];
+		json_t *cid = json_object_get(d, "check_id");
+		if (json_is_integer(cid)) {
+			json_t *c = NULL, *x;
+			size_t j;
+			json_array_foreach(checks, j, x)
+				if (json_integer_value(json_object_get(x, "id")) == json_integer_value(cid))
+					c = x;
+			snprintf(what, sizeof(what), "%s/%s", name_of(agents, json_object_get(c, "agent_id")),
+			    jstr(c, "name", "?"));
+		} else {
+			snprintf(what, sizeof(what), "%s", name_of(agents, json_object_get(d, "agent_id")));
+		}
+		printf("%-6lld %-32s %-22s %-22s %-6s %s\n",
+		    (long long)json_integer_value(json_object_get(d, "id")), what, jstr(d, "start", "?"),
+		    jstr(d, "end", "?"), json_is_true(json_object_get(d, "active")) ? "yes" : "no",
+		    first_line(jstr(d, "comment", ""), out));
+	}
+	json_decref(items);
+	json_decref(agents);
+	json_decref(checks);
+	return 0;
+}
+
+int
+cmd_downtimes_show(const struct cli_args *a)
+{
+	char path[64];
+	long long id;
+	int rc;
+
+	if ((rc = parse_id("downtimes show", a->argv[0], &id)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/downtimes/%lld", id);
+	return show(path);
+}
+
+int
+cmd_downtimes_delete(const struct cli_args *a)
+{
+	char path[64], msg[64];
+	long long id;
+	int rc;
+
+	if ((rc = parse_id("downtimes delete", a->argv[0], &id)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/downtimes/%lld", id);
+	snprintf(msg, sizeof(msg), "downtime %lld cancelled", id);
+	return delete(path, msg);
+}
