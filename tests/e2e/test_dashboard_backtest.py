@@ -173,6 +173,10 @@ for k in ("hard_problems", "recoveries", "flaps", "notifications"):
 t.ok(css("#bt-window")[0].text.startswith("{:,} results replayed".format(want["results"])),
      "the number of results replayed", css("#bt-window")[0].text)
 t.eq(want["results"], N, "(all %d of them)" % N)
+took = drv.execute_script("return performance.getEntriesByType('resource')"
+                          ".filter((e) => e.name.endsWith('/backtest')).map((e) => e.duration)")
+t.diag("Try over 7 d (%d results): the backtest request took %s ms in the browser" %
+       (N, ", ".join("%.0f" % x for x in took)))
 wait_true(lambda: css("#chart-ranges button[data-range='7d'][aria-pressed='true']") and
           css("svg.chart .btmark"), "the chart switches to 7 d and marks the proposed HARD changes")
 marks = css("svg.chart .btmark")
@@ -220,6 +224,13 @@ t.ok(not drv.execute_script("return document.documentElement.scrollWidth > "
                             "document.documentElement.clientWidth"), "no sideways scroll at 390 px")
 shot("backtest-phone")
 drv.set_window_size(1280, 900)
+
+# a live update of the check redraws its state, not the fields being edited
+field("thr-warning", "77")
+env.post_results(atok, [{"check_id": cid, "status": 0, "output": "live one", "value": 42}])
+wait_true(lambda: css("#check-output")[0].text == "live one", "a new result arrives live")
+t.eq(css("#thr-warning")[0].get_attribute("value"), "77", "and what is typed in the editor stays")
+field("thr-warning", "80")
 
 # Save
 css("#thr-save")[0].click()
