@@ -20,5 +20,6 @@ const struct check_type *const check_types[] = {
 	&check_type_http,
 	&check_type_log,
 	&check_type_plugin,
+	&check_type_heartbeat,
 	NULL,
 };

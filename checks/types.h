@@ -17,5 +17,6 @@ extern const struct check_type check_type_tcp;       /* tcp.c */
 extern const struct check_type check_type_http;      /* http.c */
 extern const struct check_type check_type_log;       /* log.c */
 extern const struct check_type check_type_plugin;    /* plugin.c */
+extern const struct check_type check_type_heartbeat;  /* heartbeat.c */
 
 #endif

@@ -51,6 +51,8 @@ static const struct conf_key srv_keys[] = {
 	{ I(history_retention_days, 0, 36500) },
 	{ I(max_clock_skew_s, 0, 86400 * 7) },
 	{ I(max_connections_per_ip, 0, 100000) },
+	{ I(ping_limit_uuid, 0, 1000000) },
+	{ I(ping_limit_address, 0, 10000000) },
 	{ I(rollup_minute_days, 1, 36500) },
 	{ I(rollup_hour_days, 1, 36500) },
 	{ I(rollup_interval_s, 1, 3600) },
@@ -83,6 +85,8 @@ set_defaults(struct srv_conf *c)
 	c->webhook_timeout_s = 10;
 		c->max_clock_skew_s = 300;
 	c->max_connections_per_ip = 64;
+	c->ping_limit_uuid = 30;
+	c->ping_limit_address = 6000;
 	c->history_retention_days = 31;
 	c->rollup_minute_days = 2;
 	c->rollup_hour_days = 400;

@@ -16,6 +16,7 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "tz.h"
 #include "serverd.h"
 #include "migrate.h"
 #include "api.h"
@@ -233,6 +234,7 @@ done:
 	if (d)
 		workers_stop();
 	db_shutdown();
+	tz_cache_free();
 	conf_drop(start_conf);
 	conf_shutdown();
 	return rc;

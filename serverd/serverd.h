@@ -39,6 +39,8 @@ struct srv_conf {
 	long long history_retention_days;  /* 0 = keep forever */
 	long long max_clock_skew_s; /* a result stamped further ahead gets the server's time */
 	long long max_connections_per_ip;  /* open connections per client address; 0 = no cap */
+	long long ping_limit_uuid;         /* heartbeat pings a minute per uuid (and burst); 0 = no limit */
+	long long ping_limit_address;      /* ... per client address */
 	long long rollup_minute_days;      /* minute roll-ups kept (store/history.c) */
 	long long rollup_hour_days;        /* hour roll-ups kept; day ones for ever */
 	long long rollup_interval_s;       /* how often the roll-ups are built */

@@ -16,11 +16,14 @@ struct ticker {
 	const char *name;               /* for the log */
 	void (*tick)(struct ticker *t);
 	long period_ms;                 /* from the end of one tick to the next */
+	long next_ms;                   /* set by a tick: wait this long instead,
+	                                 * once (0: period_ms) */
 	/* the rest is the ticker's own */
 	pthread_t tid;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	_Atomic int stopping;           /* read by ticks without mu */
+	int woken;                      /* ticker_wake() was called (under mu) */
 	int started;
 };
 
@@ -28,6 +31,9 @@ struct ticker {
 int ticker_start(struct ticker *t);
 /* Stops and joins it; nothing when it was not started. */
 void ticker_stop(struct ticker *t);
+/* Ends the current wait now: the next tick runs at once (a tick under way
+ * is followed by another without waiting). Nothing when not started. */
+void ticker_wake(struct ticker *t);
 /* 1 once ticker_stop() was called: a long tick should return. */
 int ticker_stopping(struct ticker *t);
 

@@ -1,18 +1,20 @@
 /*
  * workers.c - serverd's background threads: the outbox (a LISTEN thread
- * and the notification senders, outbox.c) and the periodic jobs (jobs.c).
+ * and the notification senders, outbox.c), the periodic jobs (jobs.c) and
+ * the heartbeat watcher (alert/hbeat.c).
  * libcurl's and libesmtp's global state is set up here, before any of
  * them runs, and torn down after all have ended.
  */
 #include "config.h"
 #include "workers.h"
+#include "hbeat.h"
 #include "history.h"
 #include "jobs.h"
 #include "log.h"
 #include "notify.h"
 #include "outbox.h"
 
-static int notify_ready, outbox_running, jobs_running, history_running;
+static int notify_ready, outbox_running, jobs_running, history_running, hbeat_running;
 
 int
 workers_start(void)
@@ -40,12 +42,21 @@ workers_start(void)
 		workers_stop();
 		return -1;
 	}
+	hbeat_running = 1;
+	if (hbeat_watch_start() < 0) {
+		log_error("workers: cannot start the heartbeat watcher");
+		workers_stop();
+		return -1;
+	}
 	return 0;
 }
 
 void
 workers_stop(void)
 {
+	if (hbeat_running)
+		hbeat_watch_stop();
+	hbeat_running = 0;
 	if (history_running)
 		history_stop();
 	history_running = 0;

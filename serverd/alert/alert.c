@@ -32,7 +32,10 @@ const struct db_stmt alert_q_record = { "alert_record",
 	"      WHEN x.check_id IS NULL THEN NOT EXISTS (SELECT 1 FROM downtimes d"
 	"        WHERE d.agent_id = x.agent_id AND d.start_at <= now() AND d.end_at > now())"
 	"      ELSE NOT (check_in_downtime(x.check_id, x.agent_id)"
-	"        OR COALESCE((SELECT a.state = 'down' FROM agents a WHERE a.id = x.agent_id), false)"
+	"        OR (COALESCE((SELECT a.state = 'down' FROM agents a WHERE a.id = x.agent_id), false)"
+	/* a heartbeat is fed by pings, not by its agent: its agent being
+	 * down says nothing about it (sql/018_heartbeat.sql) */
+	"            AND NOT EXISTS (SELECT 1 FROM heartbeats hb WHERE hb.check_id = x.check_id))"
 	"        OR (x.kind IN ('PROBLEM', 'RENOTIFY') AND COALESCE((SELECT s.acknowledged"
 	"            FROM check_state s WHERE s.check_id = x.check_id), false))"
 	"        OR (x.kind IN ('PROBLEM', 'RECOVERY', 'RENOTIFY') AND COALESCE((SELECT s.flapping"

@@ -95,7 +95,8 @@ static const struct db_stmt q_dt_end = { "jobs_dt_end",
 	" WHERE " filter " AND c.enabled" \
 	"   AND s.state_type = 'HARD' AND s.status IS NOT NULL" \
 	"   AND s.status <> COALESCE(s.notified_status, 0)" \
-	"   AND NOT check_in_downtime(c.id, c.agent_id) AND a.state <> 'down'" \
+	"   AND NOT check_in_downtime(c.id, c.agent_id)" \
+	"   AND (a.state <> 'down' OR c.type = 'heartbeat')" \
 	"   AND NOT s.flapping AND NOT (s.acknowledged AND s.status > 0)" \
 	" ORDER BY s.check_id " lock
 static const struct db_stmt q_untold = { "jobs_untold",
@@ -113,7 +114,8 @@ static const struct db_stmt q_renotify = { "jobs_renotify",
 	" WHERE c.enabled AND s.state_type = 'HARD' AND s.status > 0"
 	"   AND NOT s.acknowledged AND NOT s.flapping AND s.notified_status > 0"
 	"   AND s.last_notified_at <= now() - make_interval(secs => $1::int)"
-	"   AND a.state <> 'down' AND NOT check_in_downtime(c.id, c.agent_id)"
+	"   AND (a.state <> 'down' OR c.type = 'heartbeat')"
+	"   AND NOT check_in_downtime(c.id, c.agent_id)"
 	" ORDER BY s.check_id LIMIT 1000 FOR UPDATE OF s SKIP LOCKED", 1 };
 
 static int64_t

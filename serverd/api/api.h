@@ -21,6 +21,11 @@ void api_checks_get(struct req *r, struct resp *rs);
 void api_checks_patch(struct req *r, struct resp *rs);
 void api_checks_delete(struct req *r, struct resp *rs);
 void api_checks_history(struct req *r, struct resp *rs);
+void api_checks_ping_rotate(struct req *r, struct resp *rs);
+
+/* api_heartbeat.c: pings (no token) and the agent's --wrap reports */
+void api_ping(struct req *r, struct resp *rs);
+void api_agent_heartbeat(struct req *r, struct resp *rs);
 
 /* api_agent.c: the agent protocol */
 void api_agent_self(struct req *r, struct resp *rs);

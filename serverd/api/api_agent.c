@@ -27,6 +27,8 @@ static const struct db_stmt q_checks = { "agent_checks",
 	"  COALESCE(json_agg(check_def_json(c) ORDER BY c.id) FILTER (WHERE c.id IS NOT NULL),"
 	"  '[]'::json)), a.checks_revision"
 	" FROM agents a LEFT JOIN checks c ON c.agent_id = a.id AND c.enabled"
+	/* heartbeats are fed by pings: no agent runs them (hbeat.h) */
+	"  AND c.type <> 'heartbeat'"
 	" WHERE a.id = $1 GROUP BY a.id", 1 };
 static const struct db_stmt q_checkout = { "agent_checkout",
 	"WITH old AS (SELECT state FROM agents WHERE id = $1 FOR UPDATE)"

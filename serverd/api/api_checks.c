@@ -11,7 +11,9 @@
 #include "apiutil.h"
 #include "check.h"
 #include "db.h"
+#include "hbeat.h"
 #include "range.h"
+#include "serverd.h"
 #include "strnum.h"
 #include "timeutil.h"
 
@@ -33,12 +35,18 @@ struct check_in {
 };
 
 static const struct db_stmt q_list = { "checks_list",
-	"SELECT check_json(c), c.id FROM checks c JOIN check_state s ON s.check_id = c.id"
+	"SELECT check_json(c) || CASE WHEN c.type = 'heartbeat'"
+	"  THEN check_heartbeat_json(c, $5, $6::boolean) ELSE '{}' END, c.id"
+	" FROM checks c JOIN check_state s ON s.check_id = c.id"
 	" WHERE c.id > $1 AND ($3::bigint IS NULL OR c.agent_id = $3)"
 	" AND ($4::smallint IS NULL OR s.status = $4)"
-	" ORDER BY c.id LIMIT $2", 4 };
+	" ORDER BY c.id LIMIT $2", 6 };
+/* a heartbeat's object carries its ping URL: a secret, so for admins only
+ * (sql/018_heartbeat.sql) */
 static const struct db_stmt q_get = { "checks_get",
-	"SELECT check_json(c) FROM checks c WHERE c.id = $1", 1 };
+	"SELECT check_json(c) || CASE WHEN c.type = 'heartbeat'"
+	"  THEN check_heartbeat_json(c, $2, $3::boolean) ELSE '{}' END"
+	" FROM checks c WHERE c.id = $1", 3 };
 static const struct db_stmt q_def = { "checks_def",
 	"SELECT check_def_json(c) FROM checks c WHERE c.id = $1 FOR UPDATE", 1 };
 static const struct db_stmt q_agent = { "checks_agent_exists",
@@ -187,10 +195,62 @@ check_in_free(struct check_in *in)
 	free(in->contacts);
 }
 
+/* public_url without a trailing '/', for ping URLs (heap; NULL: no memory) */
+static char *
+ping_base(void)
+{
+	const struct srv_conf *cf = conf_hold();
+	size_t n = strlen(cf->public_url);
+	char *b;
+
+	while (n > 0 && cf->public_url[n - 1] == '/')
+		n--;
+	b = strndup(cf->public_url, n);
+	conf_drop(cf);
+	return b;
+}
+
 static void
 answer_check(struct req *r, struct resp *rs, int status, int64_t id)
 {
-	api_get_id(r, rs, &q_get, id, status, "check");
+	char ids[24], *base = ping_base();
+	const char *v[3] = { id_text(id, ids), base, r->who.kind == WHO_ADMIN ? "true" : "false" };
+	PGresult *q;
+
+	if (base == NULL) {
+		resp_error(rs, 500, NULL, "out of memory");
+		return;
+	}
+	q = db_exec(r->db, &q_get, v);
+	if (!db_ok(q, PGRES_TUPLES_OK))
+		resp_db_error(rs, r->db, q);
+	else if (PQntuples(q) == 0)
+		resp_error(rs, 404, NULL, "no check %lld", (long long)id);
+	else
+		api_one(rs, status, q, 0);
+	PQclear(q);
+	free(base);
+}
+
+/*
+ * Inside the request's transaction: the heartbeat row of check id follows
+ * its definition (hbeat.h). 0, or -1 with rs filled.
+ */
+static int
+sync_heartbeat(struct req *r, struct resp *rs, int64_t id)
+{
+	char uuid[37];
+	enum db_outcome o;
+
+	if (hbeat_new_uuid(uuid) < 0) {
+		resp_error(rs, 500, NULL, "no random bytes for the ping uuid");
+		return -1;
+	}
+	if ((o = hbeat_sync(r->db, id, uuid)) != DB_OK) {
+		resp_db_outcome(rs, o, "check");
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -211,20 +271,32 @@ api_checks_create(struct req *r, struct resp *rs)
 	const char *es;
 	PGresult *q = NULL;
 	int64_t id;
+	int in_tx = 0;
 
 	memset(&in, 0, sizeof(in));
 	if (jv_object(r, rs) < 0 || check_input(r, r->body, &in, rs) < 0)
 		goto done;
 	check_vals(&in, v, aid, ma);
+	if (api_begin(r, rs) < 0)
+		goto done;
+	in_tx = 1;
 	q = db_exec(r->db, &q_create, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
 		conflict_or_error(r, rs, q, in.name);
 		goto done;
 	}
 	id = str_to_ll(PQgetvalue(q, 0, 0), 1, INT64_MAX, &es);
+	if (strcmp(in.type, "heartbeat") == 0 && sync_heartbeat(r, rs, id) < 0)
+		goto done;
+	in_tx = 0;
+	if (api_commit(r, rs) < 0)
+		goto done;
+	hbeat_wake();
 	snprintf(rs->location, sizeof(rs->location), "/api/v1/checks/%lld", (long long)id);
 	answer_check(r, rs, 201, id);
 done:
+	if (in_tx)
+		api_rollback(r);
 	PQclear(q);
 	check_in_free(&in);
 }
@@ -293,9 +365,12 @@ api_checks_patch(struct req *r, struct resp *rs)
 	}
 	PQclear(q);
 	q = NULL;
+	if (sync_heartbeat(r, rs, r->id[0]) < 0)
+		goto done;
 	in_tx = 0;   /* a failed COMMIT ends the transaction too */
 	if (api_commit(r, rs) < 0)
 		goto done;
+	hbeat_wake();
 	answer_check(r, rs, 200, r->id[0]);
 done:
 	if (in_tx)
@@ -337,8 +412,9 @@ status_arg(const char *s, int *out)
 void
 api_checks_list(struct req *r, struct resp *rs)
 {
-	char cur[24], lim[24], aid[24], st[4];
-	const char *v[4] = { cur, lim, NULL, NULL };
+	char cur[24], lim[24], aid[24], st[4], *base = NULL;
+	const char *v[6] = { cur, lim, NULL, NULL, NULL,
+		r->who.kind == WHO_ADMIN ? "true" : "false" };
 	const char *a = req_arg(r, "agent_id"), *s = req_arg(r, "status"), *es;
 	long limit;
 	int64_t cursor;
@@ -364,7 +440,12 @@ api_checks_list(struct req *r, struct resp *rs)
 	}
 	id_text(cursor, cur);
 	id_text(limit + 1, lim);
+	if ((v[4] = base = ping_base()) == NULL) {
+		resp_error(rs, 500, NULL, "out of memory");
+		return;
+	}
 	api_query_list(r, rs, &q_list, v, limit);
+	free(base);
 }
 
 /*
@@ -440,5 +521,33 @@ api_checks_history(struct req *r, struct resp *rs)
 	else
 		resp_db_error(rs, r->db, q);
 done:
+	PQclear(q);
+}
+
+static const struct db_stmt q_rotate = { "checks_ping_rotate",
+	"UPDATE heartbeats SET ping_uuid = $2::uuid WHERE check_id = $1", 2 };
+
+/*
+ * POST /api/v1/checks/{id}/ping/rotate: a new ping uuid (the old URL
+ * answers 404 from now on); the check object with the new URL.
+ */
+void
+api_checks_ping_rotate(struct req *r, struct resp *rs)
+{
+	char id[24], uuid[37];
+	const char *v[2] = { id_text(r->id[0], id), uuid };
+	PGresult *q;
+
+	if (hbeat_new_uuid(uuid) < 0) {
+		resp_error(rs, 500, NULL, "no random bytes for the ping uuid");
+		return;
+	}
+	q = db_exec(r->db, &q_rotate, v);
+	if (!db_ok(q, PGRES_COMMAND_OK))
+		resp_db_error(rs, r->db, q);
+	else if (strcmp(PQcmdTuples(q), "0") == 0)
+		resp_error(rs, 404, NULL, "no heartbeat check %lld", (long long)r->id[0]);
+	else
+		answer_check(r, rs, 200, r->id[0]);
 	PQclear(q);
 }

@@ -14,6 +14,13 @@ const struct route routes[] = {
 	{ "GET",    "/api/v1/agent/self/checks",     api_agent_checks,     NEED_AGENT,      BODY_JSON },
 	{ "PUT",    "/api/v1/agent/self/checkout",   api_agent_checkout,   NEED_AGENT,      BODY_JSON },
 	{ "POST",   "/api/v1/check_history",         api_check_history_post, NEED_AGENT_LAZY, BODY_RAW },
+	{ "POST",   "/api/v1/agent/self/heartbeats/{name}", api_agent_heartbeat, NEED_AGENT,  BODY_JSON },
+
+	/* heartbeat pings: the secret uuid is the credential (api_heartbeat.c) */
+	{ "GET",    "/ping/{uuid}",                  api_ping,             NEED_NONE,       BODY_RAW },
+	{ "POST",   "/ping/{uuid}",                  api_ping,             NEED_NONE,       BODY_RAW },
+	{ "GET",    "/ping/{uuid}/{kind}",           api_ping,             NEED_NONE,       BODY_RAW },
+	{ "POST",   "/ping/{uuid}/{kind}",           api_ping,             NEED_NONE,       BODY_RAW },
 
 	/* agents */
 	{ "GET",    "/api/v1/agents",                api_agents_list,      NEED_READ,       BODY_JSON },
@@ -35,6 +42,7 @@ const struct route routes[] = {
 	{ "GET",    "/api/v1/checks/{id}/history",   api_checks_history,   NEED_READ,       BODY_JSON },
 	{ "GET",    "/api/v1/checks/{id}/summary",   api_checks_summary,   NEED_READ,       BODY_JSON },
 	{ "POST",   "/api/v1/checks/{id}/backtest",  api_checks_backtest,  NEED_READ,       BODY_JSON },
+	{ "POST",   "/api/v1/checks/{id}/ping/rotate", api_checks_ping_rotate, NEED_ADMIN,  BODY_JSON },
 
 	{ "GET",    "/api/v1/status",                api_status,           NEED_READ,       BODY_JSON },
 

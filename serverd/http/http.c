@@ -106,6 +106,11 @@ match(const char *pattern, const char *seg[], const size_t len[], int n, int64_t
 			id[nid++] = str_to_ll(tmp, 1, INT64_MAX, &es);
 			if (es)
 				return 0;
+		} else if (plen[i] > 2 && pseg[i][0] == '{' && pseg[i][plen[i] - 1] == '}') {
+			/* {uuid}, {name}: any non-empty segment; the handler reads
+			 * it from r->path */
+			if (len[i] == 0)
+				return 0;
 		} else if (plen[i] != len[i] || memcmp(pseg[i], seg[i], len[i]) != 0) {
 			return 0;
 		}
@@ -210,6 +215,8 @@ send_resp(struct MHD_Connection *mc, struct resp *rs, const char *method,
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"custos\"");
 	if (rs->status == 503)
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+	else if (rs->retry_after[0])
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, rs->retry_after);
 	safe_headers(mr);
 	ret = MHD_queue_response(mc, (unsigned)rs->status, mr);
 	MHD_destroy_response(mr);

@@ -57,6 +57,7 @@ struct resp {
 	char etag[72];
 	char location[128];
 	const char *allow;          /* for 405 */
+	char retry_after[24];       /* Retry-After of a 429 (a 503 has its own) */
 	/* a response the handler made itself (static files, SSE, cookies):
 	 * queued as is with status, then destroyed by http.c; json is ignored */
 	struct MHD_Response *raw;
@@ -74,7 +75,10 @@ enum body { BODY_JSON, BODY_RAW };
 
 struct route {
 	const char *method;
-	const char *pattern;        /* "/api/v1/checks/{id}/history" */
+	const char *pattern;        /* "/api/v1/checks/{id}/history"; {id} is a
+	                             * positive integer (r->id), any other {word}
+	                             * any segment, which the handler reads from
+	                             * r->path itself */
 	handler_fn fn;
 	enum need need;
 	enum body body;

@@ -73,7 +73,7 @@ function put(el, ...kids) {
 const str = (x, dflt = "") => (x === null || x === undefined ? dflt : String(x));
 
 class ApiError extends Error {
-  constructor(status, msg) { super(msg); this.status = status; }
+  constructor(status, msg, field) { super(msg); this.status = status; this.field = field; }
 }
 
 async function api(method, path, body) {
@@ -84,7 +84,8 @@ async function api(method, path, body) {
   let j = null;
   const text = await r.text();
   if (text) { try { j = JSON.parse(text); } catch (e) { j = null; } }
-  if (!r.ok) throw new ApiError(r.status, (j && j.error) || ("HTTP " + r.status));
+  if (!r.ok) throw new ApiError(r.status, (j && j.error) || ("HTTP " + r.status),
+    j && typeof j.field === "string" ? j.field : undefined);
   return j;
 }
 
@@ -1176,7 +1177,7 @@ async function loadChart(c, key, zoom) {
   }
   $("#chart-unzoom").hidden = !zoom;
   const box = $("#check-chart");
-  const svgEl = drawChart(box, j.items, { t0, t1, step, warning: c.warning, critical: c.critical,
+  const svgEl = drawChart(box, j.items, { t0, t1, step, warning: c.warning, critical: c.critical, marks: S.btMarks,
     onZoom: (a, b) => loadChart(c, key, [a, b]).catch((x) => { box.textContent = x.message; }) });
   svgEl.dataset.by = by;
 }
@@ -1209,6 +1210,7 @@ function renderCheckState(c) {
       h("dt", {}, "Type"), h("dd", {}, str(c.type)),
       h("dt", {}, "Last result"), h("dd", {}, s.last_result_at ? [age(s.last_result_at, ""), " ago"] : "never"),
       h("dt", {}, "Value"), h("dd", {}, thresholdWords(c, s.value) || "—"),
+      h("dt", {}, "Thresholds"), h("dd", { id: "check-thresholds" }, thresholdLine(c)),
       h("dt", {}, "Availability"), h("dd", { id: "check-avail" }, availability(c.availability))),
     ack ? h("p", { id: "ack-info" }, "Acknowledged by " + str(ack.by, "?")
       + (ack.comment ? ": “" + str(ack.comment) + "”" : "")
@@ -1252,7 +1254,10 @@ async function renderCheckPage(id) {
   S.viewId = id;
   S.events = [];
   S.ackInfo = null;
+  S.btMarks = null;
+  S.btToken = null;
   put(main(), h("h1", { id: "check-title" }, "check " + id), h("div", { id: "check-state" }),
+    h("section", { id: "thr-editor", hidden: true }),
     h("h2", { id: "chart-title" }, "Value, last 24h"),
     h("p", { id: "chart-ranges", class: "ranges" }, Object.keys(RANGES).map((k) =>
       h("button", { type: "button", "data-range": k, "aria-pressed": String(k === "24h"),
@@ -1271,6 +1276,7 @@ async function renderCheckPage(id) {
     put(main(), h("h1", {}, "check " + id), h("p", { class: "error" }, x.message));
     return;
   }
+  if (S.me.role === "admin") thresholdEditor(c);
   const [hist, notes, evs] = await Promise.all([
     api("GET", "/api/v1/checks/" + id + "/history?limit=50"),
     api("GET", "/api/v1/notifications?check_id=" + id + "&limit=50"),
@@ -1293,6 +1299,166 @@ async function renderCheckPage(id) {
   S.ackInfo = ack ? ack.detail : null;
   renderCheckState(S.check);
   renderEvents();
+}
+
+// ---- threshold backtest (admin) ------------------------------------------------------------
+//
+// Before a threshold is saved, the editor replays the check's stored results
+// under it (POST /api/v1/checks/{id}/backtest, which changes nothing) and
+// says what it would have cost: "with warning 80: 14 pages in 30 days
+// instead of 3", with the HARD problems, recoveries and flaps of both
+// settings. Save PATCHes the check. The editor is drawn once per page, not by
+// renderCheckState, so a live update of the check never wipes what is being
+// typed. An empty range field means no range (null).
+
+const BT_WINDOWS = { "24h": "24 hours", "7d": "7 days", "30d": "30 days" };
+const BT_FIELDS = { warning: "thr-warning", critical: "thr-critical", max_attempts: "thr-max", since: "thr-since" };
+const BT_ROWS = [["notifications", "pages (notifications)"], ["hard_problems", "HARD problems"],
+  ["recoveries", "recoveries"], ["flaps", "flaps"]];
+
+const plural = (n, one, many) => fmtNum(n) + " " + (n === 1 ? one : many);
+const rangeText = (r) => (r === null || r === undefined || r === "" ? "none" : String(r));
+
+// "warning ~:85 · critical ~:95 · max attempts 3": the settings as stored
+function thresholdLine(c) {
+  return "warning " + rangeText(c.warning) + " · critical " + rangeText(c.critical)
+    + " · max attempts " + str(c.max_attempts, "—");
+}
+
+function thresholdEditor(c) {
+  const sec = $("#thr-editor");
+  if (!sec) return;
+  const field = (label, id, input) => h("label", { class: "thr-field", for: id }, label, " ", input,
+    h("span", { class: "error", id: id + "-error", role: "alert" }));
+  put(sec, h("h2", {}, "Thresholds"),
+    h("form", { id: "thr-form", class: "thr-form", novalidate: true, onsubmit: (e) => { e.preventDefault(); tryThresholds(); } },
+      field("Warning", "thr-warning", h("input", { id: "thr-warning", autocomplete: "off", size: 10, placeholder: "none" })),
+      field("Critical", "thr-critical", h("input", { id: "thr-critical", autocomplete: "off", size: 10, placeholder: "none" })),
+      field("Max attempts", "thr-max", h("input", { id: "thr-max", type: "number", min: 1, max: 100, step: 1, inputmode: "numeric" })),
+      field("Window", "thr-since", h("select", { id: "thr-since" }, Object.keys(BT_WINDOWS).map((k) =>
+        h("option", { value: k, selected: k === "30d" }, k.replace("h", " h").replace("d", " d"))))),
+      h("span", { class: "thr-buttons" },
+        h("button", { type: "submit", id: "thr-try" }, "Try"), " ",
+        h("button", { type: "button", id: "thr-save", onclick: () => saveThresholds() }, "Save")),
+      h("span", { class: "error", id: "thr-error", role: "alert" })),
+    h("p", { class: "muted hint" }, "Try replays this check's stored results under the values above and "
+      + "compares them with the current ones; nothing changes until Save. An empty range is no range."),
+    h("div", { id: "bt-result", "aria-live": "polite" }));
+  fillThresholds(c);
+  sec.hidden = false;
+}
+
+function fillThresholds(c) {
+  $("#thr-warning").value = str(c.warning);
+  $("#thr-critical").value = str(c.critical);
+  $("#thr-max").value = str(c.max_attempts);
+}
+
+function clearThresholdErrors() {
+  for (const id of [...Object.values(BT_FIELDS), "thr"]) {
+    const el = $("#" + id + "-error");
+    if (el) el.textContent = "";
+  }
+}
+
+// the API's error next to the field it names (the form's own line otherwise)
+function thresholdError(x) {
+  const id = BT_FIELDS[x.field];
+  ((id && $("#" + id + "-error")) || $("#thr-error")).textContent = x.message;
+}
+
+// the editor's values as the API takes them: "" is no range (null)
+function thresholdBody() {
+  const w = $("#thr-warning").value.trim(), cr = $("#thr-critical").value.trim();
+  const m = $("#thr-max").value.trim();
+  if (!/^[0-9]+$/.test(m)) throw new ApiError(0, "a whole number from 1 to 100", "max_attempts");
+  return { warning: w === "" ? null : w, critical: cr === "" ? null : cr, max_attempts: Number(m) };
+}
+
+// "with warning 80, max attempts 2": what differs from the current settings
+function proposalWords(p, cur) {
+  const parts = [];
+  if (p.warning !== cur.warning) parts.push("warning " + rangeText(p.warning));
+  if (p.critical !== cur.critical) parts.push("critical " + rangeText(p.critical));
+  if (p.max_attempts !== cur.max_attempts) parts.push("max attempts " + str(p.max_attempts));
+  return parts.length ? "with " + parts.join(", ") : "with the current thresholds";
+}
+
+async function tryThresholds() {
+  const c = S.check;
+  if (!c) return;
+  clearThresholdErrors();
+  let body;
+  try { body = thresholdBody(); } catch (x) { thresholdError(x); return; }
+  const since = $("#thr-since").value;
+  const token = S.btToken = {};
+  const btn = $("#thr-try");
+  btn.disabled = true;
+  put($("#bt-result"), h("p", { class: "muted" }, "Replaying the stored results…"));
+  try {
+    const j = await api("POST", "/api/v1/checks/" + c.id + "/backtest", { ...body, since });
+    if (S.btToken !== token || S.view !== "check" || S.viewId !== c.id) return;
+    renderBacktest(j, since);
+    // the proposed HARD changes on the chart, over the same window
+    S.btMarks = (j.changes || []).map((ch) => ({ t: Date.parse(ch.at), kind: str(ch.kind), status: str(ch.status),
+      label: str(ch.kind) + " " + str(ch.status) + (ch.notified ? "" : " (not notified: flapping)") }))
+      .filter((m) => Number.isFinite(m.t));
+    await loadChart(S.check, since).catch((x) => { $("#check-chart").textContent = x.message; });
+  } catch (x) {
+    if (S.btToken !== token) return;
+    put($("#bt-result"));
+    thresholdError(x);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+function renderBacktest(j, since) {
+  const p = j.proposed || {}, cur = j.current || {};
+  const n = (side, k) => (typeof side[k] === "number" ? side[k] : 0);
+  const changes = Array.isArray(j.changes) ? j.changes : [];
+  put($("#bt-result"),
+    h("p", { id: "bt-sentence", class: "bt-sentence", "data-proposed": n(p, "notifications"), "data-current": n(cur, "notifications") },
+      proposalWords(p, cur) + ": " + plural(n(p, "notifications"), "page", "pages") + " in " + BT_WINDOWS[since]
+      + " instead of " + fmtNum(n(cur, "notifications"))),
+    h("table", { id: "bt-table", class: "bt-table" },
+      h("thead", {}, h("tr", {}, h("th", {}, ""), h("th", { class: "num" }, "proposed"), h("th", { class: "num" }, "current"))),
+      h("tbody", {}, BT_ROWS.map(([k, label]) => h("tr", { "data-key": k }, h("th", { scope: "row" }, label),
+        h("td", { class: "num", "data-side": "proposed" }, fmtNum(n(p, k))),
+        h("td", { class: "num", "data-side": "current" }, fmtNum(n(cur, k))))))),
+    h("p", { class: "muted", id: "bt-window" }, plural(typeof j.results === "number" ? j.results : 0, "result", "results")
+      + " replayed, " + localTime(j.since) + " – " + localTime(j.until)
+      + ". Downtimes, acknowledgements and re-notifications are not counted."),
+    changes.length ? h("details", { id: "bt-changes" },
+      h("summary", {}, (changes.length >= 100 ? "The first 100" : "The " + plural(changes.length, "HARD change", "HARD changes"))
+        + " under the proposed thresholds (marked on the chart)"),
+      h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Time"), h("th", {}, "Change"), h("th", {}, "Notified"))),
+        h("tbody", {}, changes.map((ch) => h("tr", {},
+          h("td", { title: absTime(ch.at) }, localTime(ch.at)),
+          h("td", {}, str(ch.kind) + " ", stBadge(ch.status)),
+          h("td", {}, ch.notified ? "yes" : "no (flapping)")))))) : null);
+}
+
+async function saveThresholds() {
+  const c = S.check;
+  if (!c) return;
+  clearThresholdErrors();
+  let body;
+  try { body = thresholdBody(); } catch (x) { thresholdError(x); return; }
+  const btn = $("#thr-save");
+  btn.disabled = true;
+  try {
+    await api("PATCH", "/api/v1/checks/" + c.id, body);
+    const fresh = await loadCheck(c.id);
+    fillThresholds(fresh);
+    put($("#bt-result"), h("p", { id: "thr-saved" }, "Saved: " + thresholdLine(fresh) + "."));
+    S.btMarks = null;
+    await loadChart(fresh, S.chartRange || "24h").catch((x) => { $("#check-chart").textContent = x.message; });
+  } catch (x) {
+    thresholdError(x);
+  } finally {
+    btn.disabled = false;
+  }
 }
 
 // ---- agent page ------------------------------------------------------------------------

@@ -10,7 +10,8 @@
 // labels are never stretched.
 //
 // opt: {t0, t1 (ms, the window), step (the bucket's ms), warning, critical
-// (Nagios ranges or null), onZoom}. Every string in the chart is set as
+// (Nagios ranges or null), onZoom, marks: [{t (ms), kind: "PROBLEM"|"RECOVERY",
+// label}] or null}. Every string in the chart is set as
 // text (textContent), never parsed as markup.
 
 const NS = "http://www.w3.org/2000/svg";
@@ -176,6 +177,16 @@ export function drawChart(box, items, opt) {
       svg.append(el("text", { class: "thr-label", x: W - MR - 2, y: Number(y) - 3, "text-anchor": "end" },
         name + " " + fmtValue(b)));
     }
+  }
+  // marks (a backtest's proposed HARD changes): ticks standing on the time
+  // axis, red for a problem, green for a recovery; the label as a tooltip
+  for (const m of opt.marks || []) {
+    if (!(m.t >= t0 && m.t <= t1)) continue;
+    const x = X(m.t).toFixed(1);
+    const tick = el("line", { class: "btmark " + (m.kind === "RECOVERY" ? "bt-rec" : "bt-prob"),
+      x1: x, x2: x, y1: H - MB - 12, y2: H - MB, "data-t": new Date(m.t).toISOString() });
+    tick.append(el("title", {}, m.label));
+    svg.append(tick);
   }
   // hover: the nearest bucket; drag: zoom
   const rule = el("line", { class: "rule", y1: MT, y2: H - MB, x1: -10, x2: -10 });

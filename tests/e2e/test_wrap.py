@@ -381,4 +381,15 @@ else:
     t.eq(r.returncode, 0, "real server: --wrap exits 0")
     t.eq(r.stderr, "", "real server: no error", )
     t.eq(spooled(), [], "real server: took both reports")
+    st, cc, _ = env.api("GET", "/api/v1/checks/%d" % c["id"], env.admin)
+    s = cc.get("state", {}) if st == 200 else {}
+    t.ok(s.get("status") == "OK" and "backed up" in (s.get("output") or "")
+         and "exit=0" in (s.get("perfdata") or "") and "duration=" in (s.get("perfdata") or ""),
+         "real server: the run is an OK result with its output, duration and exit code", s)
+    r = wrap("nightly", ["sh", "-c", "echo disk full; exit 3"], c=real_conf)
+    st, cc, _ = env.api("GET", "/api/v1/checks/%d" % c["id"], env.admin)
+    s = cc.get("state", {}) if st == 200 else {}
+    t.ok(r.returncode == 3 and s.get("status") == "CRITICAL" and "disk full" in
+         (s.get("output") or "") and "exit=3" in (s.get("perfdata") or ""),
+         "real server: a failing run is CRITICAL with its output and exit code", (r.returncode, s))
 t.done()
