@@ -205,9 +205,9 @@ parse_notify_on(json_t *o, struct contact_in *in, struct resp *rs)
 	return 0;
 }
 
-/* A nullable string member with a validity rule; "" counts as null. */
-static int
-opt_member(json_t *o, const char *key, size_t max, int (*ok)(const char *), const char *rule,
+/* apiutil.h */
+int
+jv_str_rule(json_t *o, const char *key, size_t max, int (*ok)(const char *), const char *rule,
     const char **out, int *has, struct resp *rs)
 {
 	*has = json_object_get(o, key) != NULL;
@@ -236,14 +236,14 @@ parse_contact(json_t *o, int creating, struct contact_in *in, struct resp *rs)
 		resp_error(rs, 422, "name", "name must not be empty");
 		return -1;
 	}
-	if (opt_member(o, "email", EMAIL_MAX, valid_email, "an email address (user@domain)",
+	if (jv_str_rule(o, "email", EMAIL_MAX, valid_email, "an email address (user@domain)",
 	    &in->email, &in->has[F_EMAIL], rs) < 0 ||
-	    opt_member(o, "pushover_user", PUSHOVER_KEY_LEN, valid_pushover_key,
+	    jv_str_rule(o, "pushover_user", PUSHOVER_KEY_LEN, valid_pushover_key,
 	    "a Pushover user key (30 letters and digits)", &in->po_user, &in->has[F_PO_USER], rs) < 0 ||
-	    opt_member(o, "pushover_device", PUSHOVER_DEVICE_MAX, valid_device,
+	    jv_str_rule(o, "pushover_device", PUSHOVER_DEVICE_MAX, valid_device,
 	    "a list of Pushover device names (letters, digits, _ and -, up to 25 each, comma-separated)",
 	    &in->po_device, &in->has[F_PO_DEVICE], rs) < 0 ||
-	    opt_member(o, "webhook_url", WEBHOOK_URL_MAX, valid_url, "an http:// or https:// URL",
+	    jv_str_rule(o, "webhook_url", WEBHOOK_URL_MAX, valid_url, "an http:// or https:// URL",
 	    &in->webhook, &in->has[F_WEBHOOK], rs) < 0)
 		return -1;
 	if (jv_bool(o, "pushover_emergency", &e, rs) < 0)

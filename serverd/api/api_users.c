@@ -124,23 +124,6 @@ valid_tz(const char *s)
 	return ok;
 }
 
-/* A nullable string member with a validity rule; "" counts as null. */
-static int
-opt_member(json_t *o, const char *key, size_t max, int (*ok)(const char *), const char *rule,
-    const char **out, int *has, struct resp *rs)
-{
-	*has = json_object_get(o, key) != NULL;
-	if (jv_str(o, key, 0, max, out, rs) < 0)
-		return -1;
-	if (*out && **out == '\0')
-		*out = NULL;
-	if (*out && !ok(*out)) {
-		resp_error(rs, 422, key, "%s is not %s", key, rule);
-		return -1;
-	}
-	return 0;
-}
-
 static int
 parse_user(json_t *o, int creating, struct user_in *in, struct resp *rs)
 {
@@ -154,9 +137,9 @@ parse_user(json_t *o, int creating, struct user_in *in, struct resp *rs)
 		resp_error(rs, 422, "name", "name must not be empty");
 		return -1;
 	}
-	if (opt_member(o, "email", EMAIL_MAX, valid_email, "an email address (user@domain)",
+	if (jv_str_rule(o, "email", EMAIL_MAX, valid_email, "an email address (user@domain)",
 	    &in->email, &in->has_email, rs) < 0 ||
-	    opt_member(o, "pushover_user", PUSHOVER_KEY_LEN, valid_pushover_key,
+	    jv_str_rule(o, "pushover_user", PUSHOVER_KEY_LEN, valid_pushover_key,
 	    "a Pushover user key (30 letters and digits)", &in->po_user, &in->has_po_user, rs) < 0)
 		return -1;
 	if (jv_str(o, "tz", 0, TZ_MAX, &in->tz, rs) < 0)

@@ -32,6 +32,13 @@ int jv_bool(json_t *o, const char *key, int *out, struct resp *rs);
  * array literal ("{1,2}") the caller frees, or NULL for null/absent.
  */
 int jv_ids(json_t *o, const char *key, char **out, int *present, struct resp *rs);
+/*
+ * A nullable string member that must pass ok() (422 "KEY is not RULE"
+ * otherwise); "" counts as null. *has says whether the member was in o at
+ * all (even as null). 0 or -1. In api_contacts.c, shared with api_users.c.
+ */
+int jv_str_rule(json_t *o, const char *key, size_t max, int (*ok)(const char *),
+    const char *rule, const char **out, int *has, struct resp *rs);
 /* api_contacts.c's rules, which users (api_users.c) share: 1 when valid. */
 int valid_email(const char *s);
 int valid_pushover_key(const char *s);
