@@ -110,6 +110,34 @@ for s in slow:
     s.close()
 t.ok(env.server.proc.poll() is None, "serverd is still running")
 
+# ---- control characters: names refused, what hosts send escaped ---------------------------
+for what, path, body in (
+        ("agent", "/api/v1/agents", {"name": "web\x1b[31m02"}),
+        ("check", "/api/v1/checks", {"agent_id": aid, "name": "disk\u0085", "type": "load",
+                                     "params": {"period": 1}}),
+        ("contact", "/api/v1/contacts", {"name": "ops\x07", "email": "ops@example.org"}),
+        ("token", "/api/v1/tokens", {"name": "ro\x7f", "role": "viewer"})):
+    st, b, _ = env.api("POST", path, A, body)
+    t.eq((st, b.get("field") if isinstance(b, dict) else b), (422, "name"),
+         "a control character in a%s %s name: 422" % ("n" if what[0] == "a" else "", what))
+st, b, _ = env.api("PATCH", "/api/v1/agents/%d" % aid, A, {"name": "web\r01"})
+t.eq(st, 422, "... also when renaming")
+st, b, _ = env.api("POST", "/api/v1/check_history", atok,
+                   [{"check_id": cid, "status": 1, "output": "disk\tfull\n\x1b[2J\rok\u009b",
+                     "perfdata": "x=1\x1b"}])
+t.eq(st, 201, "an output with control characters is accepted")
+st, c, _ = env.api("GET", "/api/v1/checks/%d" % cid, A)
+t.eq((c.get("state") or {}).get("output"), "disk\tfull\n\\u001b[2J\\u000dok\\u009b",
+     "stored escaped as \\u00XX, newline and tab kept")
+t.eq((c.get("state") or {}).get("perfdata"), "x=1\\u001b", "perfdata escaped too")
+st, b, _ = env.api("PUT", "/api/v1/agent/self/checkout", atok,
+                   {"version": "1.0\x1b[0m", "facts": {"os\x07": "deb\u009bian", "n": [1, "\x1b"]}})
+t.eq(st, 200, "a checkout with control characters is accepted")
+st, b, _ = env.api("GET", "/api/v1/agents/%d" % aid, A)
+t.eq((b.get("version"), b.get("facts")),
+     ("1.0\\u001b[0m", {"os\\u0007": "deb\\u009bian", "n": [1, "\\u001b"]}),
+     "version and facts (keys too) stored escaped")
+
 # ---- the deadline and the proxy's forwarded addresses ------------------------------------
 px = Server(env.tmp, env.cluster, name="proxy", conf={
     "request_timeout_s": "2", "trusted_proxies": "127.0.0.1, 10.9.0.0/16",
