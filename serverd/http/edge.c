@@ -26,8 +26,8 @@
 #define WATCH_MS 250          /* how often the deadline is looked at */
 #define REPORT_EVERY_S 10     /* cuts are logged at most this often */
 
-enum cut_why { CUT_DEADLINE, CUT_POOL, CUT_PER_IP, CUT_N };
-static const char *const cut_names[CUT_N] = { "over request_timeout_s",
+const char *const edge_reason_names[EDGE_NREASONS] = { "deadline", "room", "per_ip" };
+static const char *const cut_names[EDGE_NREASONS] = { "over request_timeout_s",
 	"to make room (max_connections)", "over max_connections_per_ip" };
 
 struct edge_conn {
@@ -47,7 +47,7 @@ static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static struct edge_conn *head, *tail;
 static unsigned max_conns;
 static int tls_on, stopping, started;
-static unsigned long cuts[CUT_N];
+static unsigned long cuts[EDGE_NREASONS];
 static pthread_t watcher_tid;
 
 unsigned
@@ -101,7 +101,7 @@ count_addr_locked(const char *addr)
 
 /* Shuts e's socket down (mu held); its thread then closes it. */
 static void
-cut_locked(struct edge_conn *e, enum cut_why why)
+cut_locked(struct edge_conn *e, enum edge_reason why)
 {
 	static const char r408[] = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
 	    "Content-Type: application/json\r\nContent-Length: 46\r\n\r\n"
@@ -109,7 +109,7 @@ cut_locked(struct edge_conn *e, enum cut_why why)
 
 	e->cut = 1;
 	cuts[why]++;
-	if (why == CUT_DEADLINE && !tls_on && !e->serving)
+	if (why == EDGE_DEADLINE && !tls_on && !e->serving)
 		(void)!send(e->fd, r408, sizeof(r408) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (shutdown(e->fd, SHUT_RDWR) < 0 && errno != ENOTCONN)
 		log_debug("http: shutdown: %s", strerror(errno));
@@ -136,7 +136,7 @@ make_room_locked(struct edge_conn *newcomer, long long reserve)
 			victim = e;
 			break;
 		}
-	cut_locked(victim ? victim : newcomer, CUT_POOL);
+	cut_locked(victim ? victim : newcomer, EDGE_ROOM);
 }
 
 static struct edge_conn *
@@ -183,7 +183,7 @@ started_conn(struct MHD_Connection *mc, void **socket_context)
 		head = e;
 	tail = e;
 	if (!e->proxy && per_ip > 0 && count_addr_locked(e->peer) > per_ip)
-		cut_locked(e, CUT_PER_IP);
+		cut_locked(e, EDGE_PER_IP);
 	else
 		make_room_locked(e, reserve);
 	pthread_mutex_unlock(&mu);
@@ -277,7 +277,7 @@ edge_request_begin(struct MHD_Connection *mc)
 		return 0;   /* the proxy's own request (or a broken header): not capped */
 	pthread_mutex_lock(&mu);
 	if (per_ip > 0 && count_addr_locked(client) >= per_ip) {
-		cuts[CUT_PER_IP]++;
+		cuts[EDGE_PER_IP]++;
 		rc = -1;
 	} else {
 		memcpy(e->client, client, sizeof(client));
@@ -324,24 +324,26 @@ edge_request_end(struct MHD_Connection *mc)
 	}
 }
 
-int
-edge_count(void)
+void
+edge_stats(long long *open, unsigned long closed[EDGE_NREASONS])
 {
 	struct edge_conn *e;
-	int n = 0;
+	int i;
 
+	*open = 0;
 	pthread_mutex_lock(&mu);
 	for (e = head; e; e = e->next)
-		n += !e->cut;
+		*open += !e->cut;
+	for (i = 0; i < EDGE_NREASONS; i++)
+		closed[i] = cuts[i];
 	pthread_mutex_unlock(&mu);
-	return n;
 }
 
 static void *
 watcher_main(void *arg)
 {
 	int64_t next_report = mono_now_us() + REPORT_EVERY_S * 1000000LL;
-	unsigned long told[CUT_N] = { 0, 0, 0 };
+	unsigned long told[EDGE_NREASONS] = { 0, 0, 0 };
 
 	(void)arg;
 	pthread_mutex_lock(&mu);
@@ -366,10 +368,10 @@ watcher_main(void *arg)
 		now = mono_now_us();
 		for (e = head; e; e = e->next)
 			if (!e->cut && !e->serving && now - e->since_us > limit_us)
-				cut_locked(e, CUT_DEADLINE);
+				cut_locked(e, EDGE_DEADLINE);
 		if (now >= next_report) {
 			next_report = now + REPORT_EVERY_S * 1000000LL;
-			for (i = 0; i < CUT_N; i++)
+			for (i = 0; i < EDGE_NREASONS; i++)
 				if (cuts[i] != told[i]) {
 					log_warn("http: %lu connection(s) closed %s in the last %d s",
 					    cuts[i] - told[i], cut_names[i], REPORT_EVERY_S);

@@ -73,7 +73,12 @@ void edge_serving(struct MHD_Connection *mc);
 /* The answer went out (or the request ended): the next one's clock starts. */
 void edge_request_end(struct MHD_Connection *mc);
 
-/* Open connections in the book (not yet closed by us); for tests. */
-int edge_count(void);
+/*
+ * For /metrics: open connections in the book (those being closed by us not
+ * counted) and, since start, the connections closed for each reason.
+ */
+enum edge_reason { EDGE_DEADLINE, EDGE_ROOM, EDGE_PER_IP, EDGE_NREASONS };
+extern const char *const edge_reason_names[EDGE_NREASONS];   /* "deadline", ... */
+void edge_stats(long long *open, unsigned long closed[EDGE_NREASONS]);
 
 #endif

@@ -109,6 +109,11 @@ for c, _ in keep:
 for s in slow:
     s.close()
 t.ok(env.server.proc.poll() is None, "serverd is still running")
+st, m, _ = env.api("GET", "/metrics", A)
+room = [ln for ln in (m if isinstance(m, str) else m.decode() if isinstance(m, bytes) else "").split("\n")
+        if ln.startswith('custos_http_connections_closed_total{reason="room"}')]
+t.ok(room and int(room[0].split()[-1]) >= 40 - 18, "/metrics counts the connections closed to make room",
+     room)
 
 # ---- control characters: names refused, what hosts send escaped ---------------------------
 for what, path, body in (
