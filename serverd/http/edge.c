@@ -38,6 +38,7 @@ struct edge_conn {
 	int proxy;                       /* the peer is a trusted proxy */
 	int known;                       /* a known token was shown on it */
 	int serving;                     /* the request was read whole */
+	int answered;                    /* a request on it was answered */
 	int cut;                         /* shut down here: out of every count */
 	int64_t since_us;                /* the deadline's start */
 };
@@ -109,7 +110,13 @@ cut_locked(struct edge_conn *e, enum edge_reason why)
 
 	e->cut = 1;
 	cuts[why]++;
-	if (why == EDGE_DEADLINE && !tls_on && !e->serving)
+	/*
+	 * The 408 only for a late first request: a kept-alive connection that
+	 * is idle is closed without a word, as any idle keep-alive, because a
+	 * client may be sending its next request this very moment and would
+	 * take the 408 for that request's answer.
+	 */
+	if (why == EDGE_DEADLINE && !tls_on && !e->serving && !e->answered)
 		(void)!send(e->fd, r408, sizeof(r408) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (shutdown(e->fd, SHUT_RDWR) < 0 && errno != ENOTCONN)
 		log_debug("http: shutdown: %s", strerror(errno));
@@ -318,6 +325,7 @@ edge_request_end(struct MHD_Connection *mc)
 	if (e) {
 		pthread_mutex_lock(&mu);
 		e->serving = 0;
+		e->answered = 1;
 		e->client[0] = '\0';
 		e->since_us = mono_now_us();
 		pthread_mutex_unlock(&mu);

@@ -28,7 +28,8 @@
  *                 request_timeout_s of the connection's accept, or of the
  *                 previous answer on a kept-alive connection: a deadline,
  *                 not an idle timeout. Over it, the connection is closed
- *                 (a plain-HTTP client is told 408 first).
+ *                 (told 408 first when it is plain HTTP and its first
+ *                 request is the late one).
  *
  * Closing is shutdown(2) of the socket from here: libmicrohttpd then sees
  * the end of the stream on the connection's own thread and closes it there
