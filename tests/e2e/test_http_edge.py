@@ -16,6 +16,7 @@ Control characters: names refused (422), outputs/versions/facts escaped.
 """
 import http.client
 import os
+import resource
 import socket
 import ssl
 import subprocess
@@ -25,7 +26,7 @@ import time
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, Server, Tap, wait_for  # noqa: E402
+from harness import SERVERD, Env, Server, Tap, free_port, wait_for  # noqa: E402
 from sselib import SSE  # noqa: E402
 
 warnings.simplefilter("ignore", DeprecationWarning)   # ssl.TLSVersion.TLSv1_1, on purpose
@@ -201,6 +202,33 @@ t.ok(wait_for(lambda: px.request("GET", "/api/v1/agents", A,
                                  headers={"X-Forwarded-For": "203.0.113.5"}, fresh=True)[0] == 200, 5),
      "once its streams close, 203.0.113.5 is served again")
 px.stop()
+
+# ---- bad settings: refused with the reason, before anything is served ------------------------
+def conf_refused(extra, rlimit=None):
+    path = os.path.join(env.tmp, "bad.conf")
+    with open(path, "w") as f:
+        f.write("database = %s\nlisten = 127.0.0.1:%d\n" % (env.cluster.conninfo, free_port()))
+        for k, v in extra.items():
+            f.write("%s = %s\n" % (k, v))
+
+    def limit():
+        if rlimit:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (rlimit, rlimit))
+    out = subprocess.run([SERVERD, "-c", path], capture_output=True, text=True, timeout=60,
+                         preexec_fn=limit)
+    return out.returncode, out.stderr
+
+
+rc, err = conf_refused({"trusted_proxies": "10.0.0.0/33"})
+t.ok(rc != 0 and "trusted_proxies" in err and "10.0.0.0/33" in err, "a bad trusted_proxies entry is refused", err[-300:])
+rc, err = conf_refused({"trusted_proxies": "proxy.example.com"})
+t.ok(rc != 0 and "not an IPv4 address" in err, "a host name in trusted_proxies is refused", err[-300:])
+rc, err = conf_refused({"max_connections": "100", "reserved_connections": "100"})
+t.ok(rc != 0 and "reserved_connections" in err, "reserved_connections must be below max_connections",
+     err[-300:])
+rc, err = conf_refused({"max_connections": "5000"}, rlimit=1024)
+t.ok(rc != 0 and "max_connections = 5000" in err and "1024" in err and "LimitNOFILE" in err,
+     "max_connections beyond the open-files limit: refused, naming both", err[-300:])
 
 # ---- TLS: 1.2 and later only, HSTS ---------------------------------------------------------
 subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
