@@ -6,6 +6,7 @@
 #include "serverd.h"
 #include "conf.h"
 #include "log.h"
+#include "strnum.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -144,10 +145,10 @@ parse_trusted(struct srv_conf *c, char *err, size_t errlen)
 		tok[n] = '\0';
 		p += n;
 		if ((slash = strchr(tok, '/')) != NULL) {
-			char *end;
+			const char *es;
 			*slash = '\0';
-			bits = strtol(slash + 1, &end, 10);
-			if (slash[1] == '\0' || *end || bits < 0 || bits > 32) {
+			bits = (long)str_to_ll(slash + 1, 0, 32, &es);
+			if (es) {
 				snprintf(err, errlen, "trusted_proxies: \"%s/%s\": bad prefix length",
 				    tok, slash + 1);
 				return -1;
