@@ -21,6 +21,7 @@
 #include "api.h"
 #include "auth.h"
 #include "confperm.h"
+#include "utf8.h"
 #include "workers.h"
 
 #include <pthread.h>
@@ -138,6 +139,11 @@ main(int argc, char **argv)
 	}
 	if ((token_name == NULL) != (role == NULL)) {
 		fprintf(stderr, "custos-serverd: --create-token and --role go together\n");
+		return 2;
+	}
+	if (token_name && utf8_ctl_find(token_name, strlen(token_name), 0) < strlen(token_name)) {
+		/* as POST /api/v1/tokens: a name with a control character is refused */
+		fprintf(stderr, "custos-serverd: --create-token: the name contains a control character\n");
 		return 2;
 	}
 	log_init("custos-serverd", LOG_LVL_INFO);

@@ -131,6 +131,10 @@ for what, path, body in (
          "a control character in a%s %s name: 422" % ("n" if what[0] == "a" else "", what))
 st, b, _ = env.api("PATCH", "/api/v1/agents/%d" % aid, A, {"name": "web\r01"})
 t.eq(st, 422, "... also when renaming")
+out = subprocess.run([SERVERD, "-c", env.server.conf_path, "--create-token", "ops\x1b[2J",
+                      "--role", "viewer"], capture_output=True, text=True)
+t.ok(out.returncode == 2 and "control character" in out.stderr,
+     "custos-serverd --create-token refuses one too", out.stderr)
 st, b, _ = env.api("POST", "/api/v1/check_history", atok,
                    [{"check_id": cid, "status": 1, "output": "disk\tfull\n\x1b[2J\rok\u009b",
                      "perfdata": "x=1\x1b"}])
