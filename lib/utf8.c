@@ -7,6 +7,7 @@
 #include "utf8.h"
 #include "invariant.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,53 @@ utf8_repair(const char *s, size_t n)
 	}
 	/* within the allocation (the NUL included), and what it promises */
 	CUSTOS_ASSERT(o < cap && utf8_valid(out, o) && memchr(out, '\0', o) == NULL);
+	out[o] = '\0';
+	return out;
+}
+
+/* 0, or the length (1 or 2) of the control character at p[0..n) */
+static size_t
+ctl_len(const unsigned char *p, size_t n, int flags)
+{
+	if (p[0] < 0x20)
+		return (flags & UTF8_CTL_KEEP_NL_TAB) && (p[0] == '\n' || p[0] == '\t') ? 0 : 1;
+	if (p[0] == 0x7f)
+		return 1;
+	if (p[0] == 0xc2 && n > 1 && p[1] >= 0x80 && p[1] <= 0x9f)
+		return 2;
+	return 0;
+}
+
+size_t
+utf8_ctl_find(const char *s, size_t n, int flags)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((p[i] < 0x20 || p[i] == 0x7f || p[i] == 0xc2) && ctl_len(p + i, n - i, flags))
+			return i;
+	return n;
+}
+
+char *
+utf8_ctl_escape(const char *s, size_t n, int flags)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, o = 0, l;
+	char *out;
+
+	/* worst case: every byte becomes six */
+	if (n > (((size_t)-1) - 1) / 6 || (out = malloc(n * 6 + 1)) == NULL)
+		return NULL;
+	while (i < n) {
+		if ((l = ctl_len(p + i, n - i, flags)) == 0) {
+			out[o++] = (char)p[i++];
+			continue;
+		}
+		o += (size_t)snprintf(out + o, 7, "\\u%04x", l == 2 ? p[i + 1] : p[i]);
+		i += l;
+	}
 	out[o] = '\0';
 	return out;
 }

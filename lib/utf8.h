@@ -24,6 +24,22 @@ int utf8_valid(const char *s, size_t n);
  * strings). Caller frees. NULL only when out of memory.
  */
 char *utf8_repair(const char *s, size_t n);
+/*
+ * Control characters: C0 (U+0000-U+001F), DEL (U+007F) and C1
+ * (U+0080-U+009F, the bytes C2 80-C2 9F in UTF-8). A terminal obeys them
+ * (ESC [ ... rewrites the screen an operator reads with custos-cli or
+ * less), so text from a host never reaches storage with one in it.
+ * UTF8_CTL_KEEP_NL_TAB spares LF and TAB (a check's multi-line output).
+ *
+ * utf8_ctl_find: the offset of the first one in s[0..n), or n when none.
+ * utf8_ctl_escape: a heap copy with each one written as the six
+ *   characters \u00XX (ESC becomes \u001b), so what a plugin printed stays
+ *   readable and no byte of it acts. NULL only when out of memory.
+ */
+#define UTF8_CTL_KEEP_NL_TAB 1
+size_t utf8_ctl_find(const char *s, size_t n, int flags);
+char *utf8_ctl_escape(const char *s, size_t n, int flags);
+
 /* The largest length <= max at which s (of length n) can be cut without
  * splitting a multi-byte sequence. */
 size_t utf8_cut(const char *s, size_t n, size_t max);

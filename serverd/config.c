@@ -6,7 +6,10 @@
 #include "serverd.h"
 #include "conf.h"
 #include "log.h"
+#include "strnum.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -53,6 +56,10 @@ static const struct conf_key srv_keys[] = {
 	{ I(max_connections_per_ip, 0, 100000) },
 	{ I(ping_limit_uuid, 0, 1000000) },
 	{ I(ping_limit_address, 0, 10000000) },
+	{ I(max_connections, 16, 1000000) },
+	{ I(reserved_connections, 0, 1000000) },
+	{ I(request_timeout_s, 1, 3600) },
+	{ S(trusted_proxies) },
 	{ I(rollup_minute_days, 1, 36500) },
 	{ I(rollup_hour_days, 1, 36500) },
 	{ I(rollup_interval_s, 1, 3600) },
@@ -62,6 +69,7 @@ static const struct conf_key srv_keys[] = {
 	{ I(session_max_s, 300, 86400 * 365) },
 	{ I(stream_heartbeat_s, 1, 3600) },
 	{ I(stream_max, 1, 100000) },
+	{ I(stream_max_per_token, 1, 100000) },
 	{ NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -83,10 +91,13 @@ set_defaults(struct srv_conf *c)
 	c->smtp_timeout_s = 15;
 	c->pushover_timeout_s = 10;
 	c->webhook_timeout_s = 10;
-		c->max_clock_skew_s = 300;
+	c->max_clock_skew_s = 300;
 	c->max_connections_per_ip = 64;
 	c->ping_limit_uuid = 30;
 	c->ping_limit_address = 6000;
+	c->max_connections = 1000;
+	c->reserved_connections = -1;   /* a tenth of max_connections */
+	c->request_timeout_s = 30;
 	c->history_retention_days = 31;
 	c->rollup_minute_days = 2;
 	c->rollup_hour_days = 400;
@@ -96,6 +107,7 @@ set_defaults(struct srv_conf *c)
 	c->session_max_s = 7 * 86400;
 	c->stream_heartbeat_s = 15;
 	c->stream_max = 1000;
+	c->stream_max_per_token = 20;
 	c->listen = strdup("127.0.0.1:8675");
 	c->database = strdup("dbname=custos");
 	c->public_url = strdup("http://127.0.0.1:8675");
@@ -107,6 +119,60 @@ set_defaults(struct srv_conf *c)
 	    !c->smtp_from || !c->pushover_url || !c->www_dir) {
 		conf_free(srv_keys, c);
 		return -1;
+	}
+	return 0;
+}
+
+/*
+ * trusted_proxies: IPv4 addresses or CIDR blocks, separated by commas or
+ * blanks ("127.0.0.1, 10.1.0.0/16"). A bad entry refuses the whole file:
+ * believing X-Forwarded-For from the wrong peer would let any client pick
+ * the address it is counted under.
+ */
+static int
+parse_trusted(struct srv_conf *c, char *err, size_t errlen)
+{
+	const char *p = c->trusted_proxies;
+
+	c->ntrusted_ = 0;
+	while (p && *p) {
+		char tok[40], *slash;
+		size_t n = strcspn(p, ", \t");
+		struct in_addr a;
+		long bits = 32;
+
+		if (n == 0) {
+			p++;
+			continue;
+		}
+		if (n >= sizeof(tok)) {
+			snprintf(err, errlen, "trusted_proxies: entry too long");
+			return -1;
+		}
+		memcpy(tok, p, n);
+		tok[n] = '\0';
+		p += n;
+		if ((slash = strchr(tok, '/')) != NULL) {
+			const char *es;
+			*slash = '\0';
+			bits = (long)str_to_ll(slash + 1, 0, 32, &es);
+			if (es) {
+				snprintf(err, errlen, "trusted_proxies: \"%s/%s\": bad prefix length",
+				    tok, slash + 1);
+				return -1;
+			}
+		}
+		if (inet_pton(AF_INET, tok, &a) != 1) {
+			snprintf(err, errlen, "trusted_proxies: \"%s\" is not an IPv4 address", tok);
+			return -1;
+		}
+		if (c->ntrusted_ == SRV_TRUSTED_MAX) {
+			snprintf(err, errlen, "trusted_proxies: more than %d entries", SRV_TRUSTED_MAX);
+			return -1;
+		}
+		c->trusted_[c->ntrusted_].mask = bits == 0 ? 0 : 0xffffffffU << (32 - bits);
+		c->trusted_[c->ntrusted_].net = ntohl(a.s_addr) & c->trusted_[c->ntrusted_].mask;
+		c->ntrusted_++;
 	}
 	return 0;
 }
@@ -133,6 +199,24 @@ srv_conf_load(const char *path, struct srv_conf *out, char *err, size_t errlen)
 		    path ? path : "defaults");
 		conf_free(srv_keys, out);
 		return -1;
+	}
+	if (out->reserved_connections < 0)
+		out->reserved_connections = out->max_connections / 10;
+	if (out->reserved_connections >= out->max_connections) {
+		snprintf(err, errlen, "%s: reserved_connections (%lld) must be below max_connections (%lld)",
+		    path ? path : "defaults", out->reserved_connections, out->max_connections);
+		conf_free(srv_keys, out);
+		return -1;
+	}
+	if (out->stream_max_per_token > out->stream_max)
+		out->stream_max_per_token = out->stream_max;
+	{
+		char why[160];
+		if (parse_trusted(out, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: %s", path ? path : "defaults", why);
+			conf_free(srv_keys, out);
+			return -1;
+		}
 	}
 	/* public_url is used as a prefix: drop a trailing slash */
 	if (out->public_url) {

@@ -23,6 +23,7 @@
 #include "auth.h"
 #include "confperm.h"
 #include "login.h"
+#include "utf8.h"
 #include "workers.h"
 
 #include <pthread.h>
@@ -96,8 +97,9 @@ reload(const char *path)
 	}
 	if (strcmp(next->listen, start_conf->listen) != 0 ||
 	    strcmp(next->database, start_conf->database) != 0 ||
-	    next->threads != start_conf->threads)
-		log_warn("reload: listen, database and threads change only on restart");
+	    next->threads != start_conf->threads ||
+	    next->max_connections != start_conf->max_connections)
+		log_warn("reload: listen, database, threads and max_connections change only on restart");
 	log_set_level((enum log_level)next->log_level);
 	/* readers of the previous snapshot keep it until they drop it */
 	conf_install(next);
@@ -139,6 +141,11 @@ main(int argc, char **argv)
 	}
 	if ((token_name == NULL) != (role == NULL)) {
 		fprintf(stderr, "custos-serverd: --create-token and --role go together\n");
+		return 2;
+	}
+	if (token_name && utf8_ctl_find(token_name, strlen(token_name), 0) < strlen(token_name)) {
+		/* as POST /api/v1/tokens: a name with a control character is refused */
+		fprintf(stderr, "custos-serverd: --create-token: the name contains a control character\n");
 		return 2;
 	}
 	log_init("custos-serverd", LOG_LVL_INFO);
@@ -203,9 +210,7 @@ main(int argc, char **argv)
 	db_close();   /* the main thread needs no connection while running */
 	/* what every worker's connection prepares and plans when it opens */
 	api_status_warm();
-	d = http_start(start_conf->listen, (unsigned)start_conf->threads,
-	    (unsigned)start_conf->max_connections_per_ip, start_conf->tls_cert,
-	    start_conf->tls_key, err, sizeof(err));
+	d = http_start(start_conf, err, sizeof(err));
 	if (d == NULL) {
 		log_error("%s", err);
 		goto done;

@@ -11,6 +11,9 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#define SRV_TRUSTED_MAX 32          /* trusted_proxies entries, at most */
 
 enum starttls_mode { STARTTLS_OFF, STARTTLS_TRY, STARTTLS_REQUIRE };
 
@@ -41,6 +44,11 @@ struct srv_conf {
 	long long max_connections_per_ip;  /* open connections per client address; 0 = no cap */
 	long long ping_limit_uuid;         /* heartbeat pings a minute per uuid (and burst); 0 = no limit */
 	long long ping_limit_address;      /* ... per client address */
+	/* the HTTP edge under hostile load (http/edge.h) */
+	long long max_connections;  /* open connections at most (start only) */
+	long long reserved_connections;  /* of those, only for connections with a known token */
+	long long request_timeout_s;     /* a whole request must be read within this */
+	char *trusted_proxies;      /* proxies whose X-Forwarded-For is believed */
 	long long rollup_minute_days;      /* minute roll-ups kept (store/history.c) */
 	long long rollup_hour_days;        /* hour roll-ups kept; day ones for ever */
 	long long rollup_interval_s;       /* how often the roll-ups are built */
@@ -51,6 +59,10 @@ struct srv_conf {
 	long long session_max_s;    /* and one this old ends however used */
 	long long stream_heartbeat_s;   /* comment line on a quiet /api/v1/stream */
 	long long stream_max;       /* open /api/v1/stream connections, at most */
+	long long stream_max_per_token;  /* ... of which one token (or session's token) may hold */
+	/* trusted_proxies parsed (IPv4 address or CIDR each; config.c only writes) */
+	struct srv_cidr { uint32_t net, mask; } trusted_[SRV_TRUSTED_MAX];
+	int ntrusted_;
 	int refs_;                  /* snapshot references (config.c only) */
 };
 

@@ -11,6 +11,7 @@
 #include "db.h"
 #include "log.h"
 #include "timeutil.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,7 +110,7 @@ api_agent_checkout(struct req *r, struct resp *rs)
 		"version", "facts", NULL };
 	const char *version = NULL, *started = NULL;
 	long long dur = 0, nres = 0;
-	char id[24], *facts = NULL, skew[32];
+	char id[24], *facts = NULL, skew[32], *version_esc = NULL;
 	const char *v[4];
 	json_t *jf;
 	PGresult *q = NULL;
@@ -122,19 +123,33 @@ api_agent_checkout(struct req *r, struct resp *rs)
 	    jv_int(r->body, "results", 0, 0, INT32_MAX, &nres, rs) < 0 ||
 	    jv_str(r->body, "version", 0, AGENT_VERSION_MAX, &version, rs) < 0)
 		return;
+	/* an agent's version and facts are shown as they came, so a control
+	 * character in them is escaped (utf8.h), not obeyed by a terminal */
+	if (version && utf8_ctl_find(version, strlen(version), 0) < strlen(version)) {
+		if ((version_esc = utf8_ctl_escape(version, strlen(version), 0)) == NULL) {
+			resp_error(rs, 500, NULL, "out of memory");
+			return;
+		}
+		version = version_esc;
+	}
 	if (started && rfc3339_parse(started, &us) < 0) {
 		resp_error(rs, 422, "started_at", "started_at is not an RFC 3339 time");
-		return;
+		goto done;
 	}
 	jf = json_object_get(r->body, "facts");
 	if (jf && !json_is_null(jf)) {
 		if (!json_is_object(jf)) {
 			resp_error(rs, 400, "facts", "facts must be an object");
-			return;
+			goto done;
 		}
-		if ((facts = json_dumps(jf, JSON_COMPACT)) == NULL) {
+		{
+			json_t *clean = jv_ctl_escaped(jf);
+			facts = clean ? json_dumps(clean, JSON_COMPACT) : NULL;
+			json_decref(clean);
+		}
+		if (facts == NULL) {
 			resp_error(rs, 500, NULL, "out of memory");
-			return;
+			goto done;
 		}
 		if (strlen(facts) > AGENT_FACTS_MAX) {
 			resp_error(rs, 422, "facts", "facts larger than %d bytes", AGENT_FACTS_MAX);
@@ -190,4 +205,5 @@ done:
 		api_rollback(r);
 	PQclear(q);
 	free(facts);
+	free(version_esc);
 }

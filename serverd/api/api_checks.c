@@ -114,7 +114,7 @@ check_input(struct req *r, json_t *o, struct check_in *in, struct resp *rs)
 	in->enabled = 1;
 	if (jv_known(o, check_fields, rs) < 0 ||
 	    jv_int(o, "agent_id", 1, 1, INT64_MAX, &in->agent_id, rs) < 0 ||
-	    jv_str(o, "name", 1, CHECK_NAME_MAX, &in->name, rs) < 0 ||
+	    jv_name(o, "name", 1, CHECK_NAME_MAX, &in->name, rs) < 0 ||
 	    jv_str(o, "type", 1, 32, &in->type, rs) < 0 ||
 	    jv_int(o, "max_attempts", 0, 1, 100, &in->max_attempts, rs) < 0 ||
 	    jv_bool(o, "enabled", &in->enabled, rs) < 0 ||

@@ -230,7 +230,7 @@ parse_contact(json_t *o, int creating, struct contact_in *in, struct resp *rs)
 	memset(in, 0, sizeof(*in));
 	in->emergency = -1;
 	if (jv_known(o, contact_fields, rs) < 0 ||
-	    jv_str(o, "name", creating, CONTACT_NAME_MAX, &in->name, rs) < 0)
+	    jv_name(o, "name", creating, CONTACT_NAME_MAX, &in->name, rs) < 0)
 		return -1;
 	if (in->name && *in->name == '\0') {
 		resp_error(rs, 422, "name", "name must not be empty");

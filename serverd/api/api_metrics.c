@@ -15,6 +15,7 @@
 #include "apiutil.h"
 #include "buf.h"
 #include "db.h"
+#include "edge.h"
 #include "metrics.h"
 
 #include <stdatomic.h>
@@ -181,6 +182,20 @@ api_metrics(struct req *r, struct resp *rs)
 		    (long long)atomic_load(&failed[i]));
 	help(&b, "custos_results_ingested_total", "counter", "Check results stored by this process.");
 	buf_addf(&b, "custos_results_ingested_total %lld\n", (long long)atomic_load(&ingested));
+	{
+		long long open;
+		unsigned long closed[EDGE_NREASONS];
+		edge_stats(&open, closed);
+		help(&b, "custos_http_connections", "gauge", "Open HTTP connections (max_connections).");
+		buf_addf(&b, "custos_http_connections %lld\n", open);
+		help(&b, "custos_http_connections_closed_total", "counter",
+		    "Connections serverd closed itself: over request_timeout_s (deadline), to make "
+		    "room for a known token (room), over max_connections_per_ip (per_ip; behind "
+		    "a trusted proxy, requests answered 429).");
+		for (i = 0; i < EDGE_NREASONS; i++)
+			buf_addf(&b, "custos_http_connections_closed_total{reason=\"%s\"} %lu\n",
+			    edge_reason_names[i], closed[i]);
+	}
 	help(&b, "custos_http_request_duration_seconds", "histogram",
 	    "Time from a request's arrival to its answer, by route.");
 	for (n = 0; n < METRICS_ROUTES && routes[n].method; n++) {

@@ -62,7 +62,7 @@ api_tokens_create(struct req *r, struct resp *rs)
 	PGresult *q;
 
 	if (jv_object(r, rs) < 0 || jv_known(r->body, allowed, rs) < 0 ||
-	    jv_str(r->body, "name", 1, TOKEN_NAME_MAX, &name, rs) < 0 ||
+	    jv_name(r->body, "name", 1, TOKEN_NAME_MAX, &name, rs) < 0 ||
 	    jv_str(r->body, "role", 1, 16, &role, rs) < 0)
 		return;
 	if (*name == '\0') {

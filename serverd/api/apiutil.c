@@ -3,6 +3,7 @@
  */
 #include "config.h"
 #include "apiutil.h"
+#include "utf8.h"
 #include "buf.h"
 #include "db.h"
 #include "strnum.h"
@@ -66,6 +67,78 @@ jv_str(json_t *o, const char *key, int required, size_t maxlen, const char **out
 	}
 	*out = json_string_value(v);
 	return 1;
+}
+
+int
+jv_name(json_t *o, const char *key, int required, size_t maxlen, const char **out,
+    struct resp *rs)
+{
+	int rc = jv_str(o, key, required, maxlen, out, rs);
+	size_t n, at;
+
+	if (rc <= 0)
+		return rc;
+	n = strlen(*out);
+	if ((at = utf8_ctl_find(*out, n, 0)) < n) {
+		resp_error(rs, 422, key, "%s contains a control character (byte %zu)", key, at);
+		return -1;
+	}
+	return 1;
+}
+
+static json_t *
+ctl_string(const char *s, size_t n)
+{
+	char *e;
+	json_t *j;
+
+	if (utf8_ctl_find(s, n, 0) == n)
+		return json_stringn(s, n);
+	if ((e = utf8_ctl_escape(s, n, 0)) == NULL)
+		return NULL;
+	j = json_string(e);
+	free(e);
+	return j;
+}
+
+json_t *
+jv_ctl_escaped(json_t *v)
+{
+	json_t *out, *x;
+
+	if (json_is_string(v))
+		return ctl_string(json_string_value(v), json_string_length(v));
+	if (json_is_array(v)) {
+		size_t i;
+		if ((out = json_array()) == NULL)
+			return NULL;
+		for (i = 0; i < json_array_size(v); i++)
+			if ((x = jv_ctl_escaped(json_array_get(v, i))) == NULL ||
+			    json_array_append_new(out, x) < 0) {
+				json_decref(out);
+				return NULL;
+			}
+		return out;
+	}
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *val;
+		if ((out = json_object()) == NULL)
+			return NULL;
+		json_object_foreach(v, k, val) {
+			size_t kn = strlen(k);
+			char *ek = utf8_ctl_find(k, kn, 0) == kn ? NULL : utf8_ctl_escape(k, kn, 0);
+			if ((x = jv_ctl_escaped(val)) == NULL ||
+			    json_object_set_new(out, ek ? ek : k, x) < 0) {
+				free(ek);
+				json_decref(out);
+				return NULL;
+			}
+			free(ek);
+		}
+		return out;
+	}
+	return json_incref(v);
 }
 
 int

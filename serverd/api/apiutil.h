@@ -26,6 +26,20 @@ int jv_known(json_t *o, const char *const *allowed, struct resp *rs);
 int jv_str(json_t *o, const char *key, int required, size_t maxlen, const char **out, struct resp *rs);
 int jv_int(json_t *o, const char *key, int required, long long min, long long max,
     long long *out, struct resp *rs);
+/*
+ * jv_str for a name (agent, check, contact, token): a control character
+ * (C0, DEL, C1: utf8.h) in it is a 422. Names are shown everywhere, in
+ * terminals and mail subjects too, and are typed by an admin: refused, not
+ * escaped, so what is stored is what was meant.
+ */
+int jv_name(json_t *o, const char *key, int required, size_t maxlen, const char **out,
+    struct resp *rs);
+/*
+ * A copy of v (new reference; NULL when out of memory) in which every
+ * string, object keys included, has its control characters escaped
+ * (utf8_ctl_escape(), nothing kept): an agent's facts.
+ */
+json_t *jv_ctl_escaped(json_t *v);
 int jv_bool(json_t *o, const char *key, int *out, struct resp *rs);
 /*
  * An array of positive integer ids (or null): *out is a heap PostgreSQL

@@ -72,6 +72,7 @@
 #include "serverd.h"
 #include "strnum.h"
 #include "timeutil.h"
+#include "utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -354,6 +355,8 @@ struct batch {
 	int in_tx;
 	size_t accepted, dups, expired;
 	int64_t now_us, max_skew_us, ahead_us;
+	char **esc;                 /* escaped outputs and perfdata (heap), or NULL */
+	size_t nesc;
 };
 
 static void
@@ -375,6 +378,9 @@ batch_free(struct batch *b)
 	free(b->evs);
 	free(b->cs);
 	free(b->byrid);
+	while (b->nesc > 0)
+		free(b->esc[--b->nesc]);
+	free(b->esc);
 	ingest_body_free(&b->body);
 }
 
@@ -462,6 +468,46 @@ done:
 	return rc;
 }
 
+/* One text's control characters escaped (utf8.h), the copy kept in b. */
+static int
+escape_one(struct batch *b, const char **text, int flags)
+{
+	size_t n;
+	char *e;
+
+	if (*text == NULL)
+		return 0;
+	n = strlen(*text);
+	if (utf8_ctl_find(*text, n, flags) == n)
+		return 0;
+	if (b->esc == NULL && (b->esc = calloc(b->n * 2, sizeof(*b->esc))) == NULL)
+		return -1;
+	if ((e = utf8_ctl_escape(*text, n, flags)) == NULL)
+		return -1;
+	b->esc[b->nesc++] = e;
+	*text = e;
+	return 0;
+}
+
+/*
+ * What a host prints is shown to operators in terminals and mail: a
+ * control character in an output or in perfdata (LF and TAB kept: a
+ * plugin's lines) is stored escaped as \u00XX, never as the byte
+ * (docs/api.md).
+ * A scan of each text; a copy only for the rare text that has one.
+ */
+static int
+escape_controls(struct batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		if (escape_one(b, &b->res[i].output, UTF8_CTL_KEEP_NL_TAB) < 0 ||
+		    escape_one(b, &b->res[i].perfdata, UTF8_CTL_KEEP_NL_TAB) < 0)
+			return -1;
+	return 0;
+}
+
 /*
  * 1. The body: one result or an array of them, each valid, at most
  * INGEST_MAX_RESULTS, read straight from the raw text (ingest_parse.h:
@@ -481,6 +527,10 @@ parse_batch(struct batch *b)
 	}
 	b->res = b->body.res;
 	b->n = b->body.n;
+	if (escape_controls(b) < 0) {
+		resp_error(b->rs, 500, NULL, "out of memory");
+		return -1;
+	}
 	if (b->n == 0) {
 		resp_json(b->rs, 201, json_pack("{s:i,s:i}", "accepted", 0, "duplicates", 0));
 		return 1;

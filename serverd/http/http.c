@@ -21,6 +21,7 @@
 #include "authcache.h"
 #include "buf.h"
 #include "db.h"
+#include "edge.h"
 #include "log.h"
 #include "metrics.h"
 #include "serverd.h"
@@ -38,10 +39,19 @@
 #include <string.h>
 #include <stdatomic.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #define ROUTE_MAX_SEGS 8
+/* a year; no includeSubDomains: custos does not speak for its neighbours */
+#define HSTS "max-age=31536000"
+/*
+ * TLS 1.2 and 1.3 only (GnuTLS priority string): 1.0 and 1.1 are
+ * deprecated (RFC 8996) and every agent and browser custos supports
+ * speaks 1.2.
+ */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 struct conn_ctx {
 	struct buf body;
@@ -55,6 +65,7 @@ struct conn_ctx {
 };
 
 static char *pem_cert, *pem_key;   /* TLS material, owned here */
+static int tls_on;                  /* served over TLS: every answer says so (HSTS) */
 static atomic_int in_flight;        /* requests between first call and completion */
 
 /* ---- routing ------------------------------------------------------------ */
@@ -180,6 +191,8 @@ send_resp(struct MHD_Connection *mc, struct resp *rs, const char *method,
 
 	if (rs->raw) {
 		safe_headers(rs->raw);
+		if (tls_on)
+			MHD_add_response_header(rs->raw, MHD_HTTP_HEADER_STRICT_TRANSPORT_SECURITY, HSTS);
 		ret = MHD_queue_response(mc, (unsigned)rs->status, rs->raw);
 		MHD_destroy_response(rs->raw);
 		rs->raw = NULL;
@@ -213,11 +226,14 @@ send_resp(struct MHD_Connection *mc, struct resp *rs, const char *method,
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, rs->allow);
 	if (rs->status == 401)
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"custos\"");
-	if (rs->status == 503)
-		MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, "5");
-	else if (rs->retry_after[0])
+	/* a handler that knows when to come back says so (a ping's rate limit) */
+	if (rs->retry_after[0])
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, rs->retry_after);
+	else if (rs->status == 503 || rs->status == 429)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, "5");
 	safe_headers(mr);
+	if (tls_on)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_STRICT_TRANSPORT_SECURITY, HSTS);
 	ret = MHD_queue_response(mc, (unsigned)rs->status, mr);
 	MHD_destroy_response(mr);
 	log_debug("%s %s -> %d (%lld us)", method, url, rs->status,
@@ -410,8 +426,18 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 		cx->route = route_find(method, url, cx->id, allow, sizeof(allow));
 		*con_cls = cx;
 		memset(&rs, 0, sizeof(rs));
-		if (gate(cx, mc, method, &rs) < 0)
+		if (edge_request_begin(mc) < 0) {
+			resp_error(&rs, 429, NULL,
+			    "too many requests in flight from this client address (max_connections_per_ip)");
+			edge_serving(mc);
 			return send_resp(mc, &rs, method, url, cx->t0);
+		}
+		if (gate(cx, mc, method, &rs) < 0) {
+			edge_serving(mc);
+			return send_resp(mc, &rs, method, url, cx->t0);
+		}
+		if (cx->authed)
+			edge_known(mc);
 		cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl) {
 			const char *es;
@@ -421,6 +447,7 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 				memset(&rs, 0, sizeof(rs));
 				resp_error(&rs, 413, NULL, "body larger than max_body_bytes (%lld)",
 				    cx->max_body);
+				edge_serving(mc);
 				return send_resp(mc, &rs, method, url, cx->t0);
 			}
 		}
@@ -432,6 +459,8 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	/* read whole: the deadline (edge.h) is over, the handler may take its time */
+	edge_serving(mc);
 	memset(&rs, 0, sizeof(rs));
 	if (cx->too_big) {
 		resp_error(&rs, 413, NULL, "body larger than max_body_bytes (%lld)", cx->max_body);
@@ -459,8 +488,8 @@ on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	struct conn_ctx *cx = *con_cls;
 
 	(void)cls;
-	(void)mc;
 	(void)toe;
+	edge_request_end(mc);
 	if (cx == NULL)
 		return;
 	buf_free(&cx->body);
@@ -509,10 +538,42 @@ slurp(const char *path, char *err, size_t errlen)
 	return buf_take(&b);
 }
 
-struct MHD_Daemon *
-http_start(const char *addr, unsigned threads, unsigned per_ip, const char *tls_cert,
-    const char *tls_key, char *err, size_t errlen)
+/*
+ * The descriptors max_connections needs: the soft limit is raised to the
+ * hard one when that is short (outside systemd; its unit sets LimitNOFILE,
+ * and its system call filter forbids setrlimit), and a limit still short
+ * refuses the start, naming both numbers, rather than failing accept()
+ * under load with EMFILE.
+ */
+static int
+check_fds(unsigned max_conns, unsigned threads, char *err, size_t errlen)
 {
+	unsigned long need = edge_fds_needed(max_conns, threads);
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 0;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need &&
+	    (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > rl.rlim_cur)) {
+		struct rlimit up = rl;
+		up.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		snprintf(err, errlen, "max_connections = %u needs about %lu open files, but the limit "
+		    "is %llu: raise LimitNOFILE (ulimit -n) or lower max_connections",
+		    max_conns, need, (unsigned long long)rl.rlim_cur);
+		return -1;
+	}
+	return 0;
+}
+
+struct MHD_Daemon *
+http_start(const struct srv_conf *cf, char *err, size_t errlen)
+{
+	const char *addr = cf->listen, *tls_cert = cf->tls_cert, *tls_key = cf->tls_key;
+	unsigned threads = (unsigned)cf->threads, max_conns = (unsigned)cf->max_connections;
 	int ls = -1, one = 1;
 	struct sockaddr_in sa;
 	struct MHD_Daemon *d;
@@ -538,11 +599,14 @@ http_start(const char *addr, unsigned threads, unsigned per_ip, const char *tls_
 		snprintf(err, errlen, "listen: \"%s\" is not IPV4:PORT", addr);
 		return NULL;
 	}
+	if (check_fds(max_conns, threads, err, errlen) < 0)
+		return NULL;
 	if (tls_cert) {
 		if ((pem_cert = slurp(tls_cert, err, errlen)) == NULL ||
 		    (pem_key = slurp(tls_key, err, errlen)) == NULL)
 			return NULL;
 		flags |= MHD_USE_TLS;
+		tls_on = 1;
 	}
 	/*
 	 * Our own listening socket, so that an address in use is refused with
@@ -558,21 +622,35 @@ http_start(const char *addr, unsigned threads, unsigned per_ip, const char *tls_
 			close(ls);
 		return NULL;
 	}
+	if (edge_start(max_conns, tls_on, err, errlen) < 0) {
+		close(ls);
+		return NULL;
+	}
+	/*
+	 * The idle timeout stays for answers a client does not read; what a
+	 * request may take to arrive is edge.h's deadline, and who may hold a
+	 * connection its book (the per-address cap included: libmicrohttpd's
+	 * would count a reverse proxy as one client).
+	 */
 	d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, ls,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, edge_notify, NULL,
+	    MHD_OPTION_CONNECTION_LIMIT, edge_mhd_limit(max_conns, threads),
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)per_ip,
 	    tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, pem_cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, pem_key,
+	    MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
 	    MHD_OPTION_END);
 	if (d == NULL) {
 		snprintf(err, errlen, "cannot serve on %s (TLS setup failed?)", addr);
 		close(ls);
+		edge_stop();
 	} else if (stream_start(err, errlen) < 0) {
 		MHD_stop_daemon(d);
+		edge_stop();
 		d = NULL;
 	}
 	return d;
@@ -596,6 +674,7 @@ http_stop(struct MHD_Daemon *d)
 		for (i = 0; i < 500 && atomic_load(&in_flight) > 0; i++)
 			nanosleep(&ts, NULL);
 		MHD_stop_daemon(d);
+		edge_stop();
 	}
 	free(pem_cert);
 	free(pem_key);

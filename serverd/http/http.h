@@ -87,12 +87,13 @@ struct route {
 extern const struct route routes[];   /* routes.c; ends with NULL method */
 
 /*
- * Binds listen (refused, with the reason, when the address is in use: no
- * SO_REUSEPORT) and starts the pool. per_ip caps the open connections of
- * one client address (0: no cap); more are closed at accept.
+ * Binds cf->listen (refused, with the reason, when the address is in use:
+ * no SO_REUSEPORT) and starts the pool with cf->threads; the connection
+ * limits and the request deadline are edge.h's. Refuses to start when the
+ * process may not open the file descriptors max_connections needs.
  */
-struct MHD_Daemon *http_start(const char *listen, unsigned threads, unsigned per_ip,
-    const char *tls_cert, const char *tls_key, char *err, size_t errlen);
+struct srv_conf;
+struct MHD_Daemon *http_start(const struct srv_conf *cf, char *err, size_t errlen);
 void http_stop(struct MHD_Daemon *d);
 
 /* Looks r->token up and checks it against need; 0, or -1 with rs filled. */

@@ -51,6 +51,13 @@ struct stream {
 	int64_t replayed_upto;      /* ring events up to this id were replayed */
 	int64_t last_write_us;
 	int suspended;
+	/* the slot's owner (stream_max_per_token) and the client's socket,
+	 * watched while suspended so that a closed stream frees its slot at
+	 * once rather than at its next heartbeat (reap_gone()) */
+	enum who_kind who_kind;
+	int64_t who_id;
+	int fd;
+	int gone;
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -178,6 +185,50 @@ wake(int all, int64_t hb_us)
 	}
 	for (i = 0; i < n; i++)
 		MHD_resume_connection(mcs[i]);
+	free(mcs);
+}
+
+/*
+ * Streams whose client went away while suspended: a suspended connection
+ * is not polled by libmicrohttpd, so without this its slot stays taken
+ * until the heartbeat's write fails (stream_heartbeat_s). One poll(2) of
+ * the suspended sockets, timeout 0, each listener round (LISTEN_POLL_MS):
+ * an end of stream (POLLRDHUP), a reset or an error marks the stream gone
+ * and resumes it, and reader() ends it. Called without mu.
+ */
+static void
+reap_gone(void)
+{
+	struct pollfd *pfd;
+	struct stream **of, *s;
+	struct MHD_Connection **mcs;
+	int n = 0, ngone = 0, i;
+
+	pthread_mutex_lock(&mu);
+	pfd = calloc((size_t)nstreams + 1, sizeof(*pfd));
+	of = calloc((size_t)nstreams + 1, sizeof(*of));
+	mcs = calloc((size_t)nstreams + 1, sizeof(*mcs));
+	if (pfd && of && mcs) {
+		for (s = streams; s; s = s->next)
+			if (s->suspended && s->fd >= 0) {
+				pfd[n].fd = s->fd;
+				pfd[n].events = POLLRDHUP;
+				of[n++] = s;
+			}
+		/* under mu: a suspended stream cannot be freed meanwhile */
+		if (n > 0 && poll(pfd, (nfds_t)n, 0) > 0)
+			for (i = 0; i < n; i++)
+				if (pfd[i].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) {
+					of[i]->gone = 1;
+					of[i]->suspended = 0;
+					mcs[ngone++] = of[i]->mc;
+				}
+	}
+	pthread_mutex_unlock(&mu);
+	for (i = 0; i < ngone; i++)
+		MHD_resume_connection(mcs[i]);
+	free(pfd);
+	free(of);
 	free(mcs);
 }
 
@@ -413,6 +464,7 @@ listener_main(void *arg)
 				c = NULL;
 				poll(NULL, 0, 1000);
 				wake(0, hb_us);
+				reap_gone();
 				continue;
 			}
 			q = db_exec(c, &q_last, NULL);
@@ -447,6 +499,7 @@ listener_main(void *arg)
 		}
 		drain(c, &next_round_us);
 		wake(0, hb_us);
+		reap_gone();
 	}
 	atomic_store(&listening, 0);
 	db_close();
@@ -529,6 +582,10 @@ reader(void *cls, uint64_t at, char *dst, size_t max)
 	if (stopping) {
 		pthread_mutex_unlock(&mu);
 		return MHD_CONTENT_READER_END_OF_STREAM;
+	}
+	if (s->gone) {
+		pthread_mutex_unlock(&mu);
+		return MHD_CONTENT_READER_END_WITH_ERROR;
 	}
 	/* queue ring frames behind this stream's own bytes, up to one block */
 	while (s->pos < head && s->out.len - s->off < max) {
@@ -663,6 +720,9 @@ api_stream(struct req *r, struct resp *rs)
 	struct stream *s;
 	struct MHD_Response *mr;
 	long long max = CONF_VALUE(stream_max), last_id = -1;
+	long long per_token = CONF_VALUE(stream_max_per_token), mine = 0;
+	const union MHD_ConnectionInfo *fi =
+	    MHD_get_connection_info(r->mc, MHD_CONNECTION_INFO_CONNECTION_FD);
 
 	if (lei == NULL)
 		lei = req_arg(r, "last_event_id");
@@ -679,9 +739,28 @@ api_stream(struct req *r, struct resp *rs)
 	}
 	buf_init(&s->out, STREAM_OUT_MAX);
 	s->mc = r->mc;
+	s->who_kind = r->who.kind;
+	s->who_id = r->who.id;
+	s->fd = fi ? fi->connect_fd : -1;
 	s->last_write_us = mono_now_us();
 	buf_adds(&s->out, "retry: 2000\n: connected\n\n");
 	pthread_mutex_lock(&mu);
+	{
+		/* one token (a browser session counts as its token) may not hold
+		 * every slot: a viewer's runaway tabs leave room for the admin */
+		struct stream *o;
+		for (o = streams; o; o = o->next)
+			if (!o->gone && o->who_kind == s->who_kind && o->who_id == s->who_id)
+				mine++;
+	}
+	if (!stopping && nstreams < max && mine >= per_token) {
+		pthread_mutex_unlock(&mu);
+		buf_free(&s->out);
+		free(s);
+		resp_error(rs, 429, NULL, "this token holds %lld open streams already "
+		    "(stream_max_per_token)", mine);
+		return;
+	}
 	if (stopping || nstreams >= max) {
 		pthread_mutex_unlock(&mu);
 		buf_free(&s->out);

@@ -155,6 +155,27 @@ db_warm_conn(PGconn *c)
 	}
 }
 
+/*
+ * Connects with libpq defaults of our own in front of the operator's
+ * conninfo, which overrides any of them (PQconnectdbParams expands dbname
+ * last). They matter on the bad day, a failover (docs/operations.md):
+ *   connect_timeout   a host that drops packets silently costs 5 s, then
+ *                     the next host of a multi-host conninfo is tried;
+ *   keepalives_*      an idle connection (a LISTENer) to a host that went
+ *                     silent is found dead within about 20 s, not hours;
+ *   tcp_user_timeout  the same for a query sent and never acknowledged.
+ */
+static PGconn *
+db_connect(void)
+{
+	static const char *const keys[] = { "connect_timeout", "keepalives", "keepalives_idle",
+		"keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname", NULL };
+	const char *vals[] = { "5", "1", "10", "3", "3", "20000",
+		db_conninfo ? db_conninfo : "", NULL };
+
+	return PQconnectdbParams(keys, vals, 1);
+}
+
 PGconn *
 db_conn(void)
 {
@@ -164,7 +185,7 @@ db_conn(void)
 	if (dbt.conn && !dbt.broken)
 		log_info("database: connection closed by the server while idle; reconnecting");
 	db_close();
-	dbt.conn = PQconnectdb(db_conninfo ? db_conninfo : "");
+	dbt.conn = db_connect();
 	if (PQstatus(dbt.conn) != CONNECTION_OK) {
 		log_error("database: %s", PQerrorMessage(dbt.conn));
 		db_close();
@@ -359,8 +380,15 @@ db_outcome(PGconn *c, const PGresult *r)
 {
 	const char *st = db_sqlstate(r);
 
+	/*
+	 * 25006 (read-only transaction): the server we hold became a standby
+	 * (an old primary brought back as one, or a conninfo without
+	 * target_session_attrs=read-write). Not an error of ours: the database
+	 * is unavailable for writing until we reconnect and find the primary.
+	 */
 	if (c == NULL || PQstatus(c) != CONNECTION_OK || strncmp(st, "08", 2) == 0 ||
-	    strcmp(st, "57P01") == 0 || strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0) {
+	    strcmp(st, "57P01") == 0 || strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0 ||
+	    strcmp(st, "25006") == 0) {
 		/* not closed here: the caller may still hold c (a ROLLBACK in its
 		 * done: path); the next db_conn() replaces it */
 		if (c == dbt.conn)

@@ -273,9 +273,11 @@ while cur:
     cur = hp["next"]
 t.eq(len(got), 50, "history pages cover the range exactly")
 t.eq(len({g["result_id"] for g in got}), 50, "no item twice across pages")
-# escapes and non-ASCII text are stored byte for byte as decoded
+# escapes and non-ASCII text are stored byte for byte as decoded, but for
+# control characters: stored escaped as \u00XX, newline and tab kept
+# (docs/api.md, Control characters)
 want = ["tab\there \"quoted\" back\\slash /", "caf\u00e9 \u20ac \U0001f600 \u00e9",
-        "\u00e9t\u00e9 \u2014 \u2713", "ctl \b\f\n\r \u001f \u007f"]
+        "\u00e9t\u00e9 \u2014 \u2713", "ctl \\u0008\\u000c\n\\u000d \\u001f \\u007f"]
 raw = (b'[{"check_id": %d, "status": 0, "result_id": "esc-0", '
        b'"observed_at": "2026-01-02T00:00:00Z", '
        b'"output": "tab\\there \\"quoted\\" back\\\\slash \\/"},'

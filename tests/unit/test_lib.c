@@ -21,6 +21,7 @@
 #include "strnum.h"
 #include "timeutil.h"
 #include "token.h"
+#include "utf8.h"
 
 /* ---- conf ---------------------------------------------------------------- */
 
@@ -332,6 +333,39 @@ log_one_line(void **state)
 	assert_int_equal(strchr(strchr(got, '\n') + 1, '\n') - got, n - 1);
 }
 
+/* ---- control characters ---------------------------------------------------- */
+
+static void
+utf8_controls(void **state)
+{
+	static const char in[] = "ok\tline\n\x1b[2Jx\r\x7f\xc2\x85\xc2\xa0\xe2\x82\xac";
+	char *out;
+
+	(void)state;
+	/* C0, DEL and C1 found; LF and TAB spared when asked; U+00A0 and the
+	 * euro sign (C2 A0, E2 82 AC) are no controls */
+	assert_int_equal(utf8_ctl_find("plain \xc2\xa0 text", 13, 0), 13);
+	assert_int_equal(utf8_ctl_find("a\tb", 3, UTF8_CTL_KEEP_NL_TAB), 3);
+	assert_int_equal(utf8_ctl_find("a\tb", 3, 0), 1);
+	assert_int_equal(utf8_ctl_find(in, sizeof(in) - 1, UTF8_CTL_KEEP_NL_TAB), 8);
+	assert_int_equal(utf8_ctl_find("x\xc2\x9f", 3, 0), 1);
+	assert_int_equal(utf8_ctl_find("x\xc2", 2, 0), 2);   /* a lone lead byte: not C1 */
+
+	out = utf8_ctl_escape(in, sizeof(in) - 1, UTF8_CTL_KEEP_NL_TAB);
+	assert_non_null(out);
+	assert_string_equal(out, "ok\tline\n\\u001b[2Jx\\u000d\\u007f\\u0085\xc2\xa0\xe2\x82\xac");
+	assert_int_equal(utf8_ctl_find(out, strlen(out), UTF8_CTL_KEEP_NL_TAB), strlen(out));
+	free(out);
+	out = utf8_ctl_escape("a\tb\n", 4, 0);
+	assert_non_null(out);
+	assert_string_equal(out, "a\\u0009b\\u000a");
+	free(out);
+	out = utf8_ctl_escape("", 0, 0);
+	assert_non_null(out);
+	assert_string_equal(out, "");
+	free(out);
+}
+
 int
 main(void)
 {
@@ -347,6 +381,7 @@ main(void)
 		cmocka_unit_test(buf_cap),
 		cmocka_unit_test(strnum_checks),
 		cmocka_unit_test(log_one_line),
+		cmocka_unit_test(utf8_controls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
