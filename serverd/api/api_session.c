@@ -9,6 +9,7 @@
 #include "apiutil.h"
 #include "auth.h"
 #include "db.h"
+#include "edge.h"
 #include "log.h"
 #include "login.h"
 #include "serverd.h"
@@ -154,6 +155,15 @@ log_name(const char *name, char out[68])
 	return out;
 }
 
+/* The client's address: the one a trusted proxy forwards, else the peer's. */
+static const char *
+client_of(struct req *r, char out[INET6_ADDRSTRLEN])
+{
+	if (r->mc && edge_client(r->mc, out))
+		return out;
+	return req_client(r, out);
+}
+
 static void
 login_password(struct req *r, struct resp *rs)
 {
@@ -167,7 +177,7 @@ login_password(struct req *r, struct resp *rs)
 	if (jv_str(r->body, "user", 1, 200, &user, rs) < 0 ||
 	    jv_str(r->body, "password", 1, LOGIN_PASSWORD_MAX, &password, rs) < 0)
 		return;
-	req_client(r, addr);
+	client_of(r, addr);
 	/* a closed window is answered before anything is hashed or looked up */
 	if ((wait_s = login_wait(user, addr)) > 0) {
 		log_warn("session: login as \"%s\" from %s refused for %ld s more: too many "

@@ -307,6 +307,19 @@ edge_request_begin(struct MHD_Connection *mc)
 	return rc;
 }
 
+int
+edge_client(struct MHD_Connection *mc, char out[INET6_ADDRSTRLEN])
+{
+	struct edge_conn *e = ctx_of(mc);
+
+	/* written by this connection's thread in edge_request_begin(), which
+	 * is the thread asking: read without mu, as edge_request_end() does */
+	if (e == NULL || e->client[0] == '\0')
+		return 0;
+	memcpy(out, e->client, INET6_ADDRSTRLEN);
+	return 1;
+}
+
 void
 edge_known(struct MHD_Connection *mc)
 {

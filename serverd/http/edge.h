@@ -44,6 +44,7 @@
 #ifndef CUSTOS_EDGE_H
 #define CUSTOS_EDGE_H
 
+#include <arpa/inet.h>
 #include <microhttpd.h>
 #include <stddef.h>
 
@@ -67,6 +68,12 @@ void edge_notify(void *cls, struct MHD_Connection *mc, void **socket_context,
  * (answer 429).
  */
 int edge_request_begin(struct MHD_Connection *mc);
+/*
+ * The running request's forwarded client address (a trusted proxy's
+ * request with X-Forwarded-For): 1 with out filled, else 0 (use the
+ * peer's). For password logins, slowed per client address (login.h).
+ */
+int edge_client(struct MHD_Connection *mc, char out[INET6_ADDRSTRLEN]);
 /* The connection showed a known token: it may use the reserve. */
 void edge_known(struct MHD_Connection *mc);
 /* The request was read whole: the deadline no longer applies. */

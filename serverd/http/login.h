@@ -18,6 +18,9 @@
  * guesser's budget against others'). A key with no failure for
  * LOGIN_FORGET_S is forgotten.
  *
+ * The address is the forwarded client's behind a trusted proxy
+ * (edge_client()), else the peer's.
+ *
  * The counts live in this serverd's memory: behind a load balancer with N
  * instances a guesser gets up to N times the budget, and a restart forgets
  * them. Unknown names count as names do, and run a hash as a known one

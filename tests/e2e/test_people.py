@@ -15,7 +15,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BUILDDIR, Env, Tap  # noqa: E402
 
 t = Tap()
-env = Env()
+# the loopback is a trusted proxy: a request with X-Forwarded-For comes from
+# the address it names, one without it from 127.0.0.1
+env = Env(conf={"trusted_proxies": "127.0.0.1"})
 A = env.admin
 S = env.server
 PO = "u" * 29 + "1"
@@ -301,6 +303,28 @@ rc, out, err = cli("users", "delete", "dana")
 t.ok(rc == 0 and "user dana deleted" in out, "custos users delete", (rc, out, err))
 rc, out, err = cli("tokens", "create", "cli-op", "operator")
 t.eq(rc, 0, "custos tokens create NAME operator")
+
+# ---- behind a trusted proxy: the forwarded client's address is the one slowed -------------
+
+
+def login_via(user, password, client):
+    return S.request("POST", "/api/v1/session", body={"user": user, "password": password},
+                     headers={"X-Forwarded-For": client}, fresh=True)
+
+
+codes = []
+for i in range(25):
+    st, e, h = login_via("proxied%d" % i, "guess-password", "198.51.100.7")
+    codes.append(st)
+    if st == 429:
+        break
+t.ok(codes[-1] == 429 and len(codes) == 21, "20 failures from one forwarded client close it",
+     codes)
+t.eq(login_via("vic", "vic-password", "198.51.100.7")[0], 429, "for every user")
+t.eq(login_via("vic", "vic-password", "198.51.100.8")[0], 204,
+     "another client behind the same proxy still logs in")
+t.ok(any('"proxied19" from 198.51.100.7 (no such user)' in x for x in S.log().splitlines()),
+     "the log names the forwarded client")
 
 # ---- slowed per address: beyond 20 failures from one address, everyone waits ----------------
 codes = []
