@@ -174,12 +174,14 @@ parse_uuid(const char *s, size_t n, char out[37], unsigned char raw[16])
 	return 0;
 }
 
-/* The last HBEAT_OUTPUT_MAX bytes of text, cut on a character boundary and
- * repaired (utf8.h); heap, "" for none; NULL when out of memory. */
+/* The last HBEAT_OUTPUT_MAX bytes of text, cut on a character boundary,
+ * repaired and with its control characters but LF and TAB escaped, as every
+ * stored output is (utf8.h); heap, "" for none; NULL when out of memory. */
 static char *
 tail_text(const char *s, size_t n)
 {
-	size_t from = 0;
+	size_t from = 0, len;
+	char *t, *e;
 
 	if (s == NULL)
 		return strdup("");
@@ -188,7 +190,14 @@ tail_text(const char *s, size_t n)
 		while (from < n && ((unsigned char)s[from] & 0xc0) == 0x80)
 			from++;   /* not in the middle of a character */
 	}
-	return utf8_repair(s + from, n - from);
+	if ((t = utf8_repair(s + from, n - from)) == NULL)
+		return NULL;
+	len = strlen(t);
+	if (utf8_ctl_find(t, len, UTF8_CTL_KEEP_NL_TAB) == len)
+		return t;
+	e = utf8_ctl_escape(t, len, UTF8_CTL_KEEP_NL_TAB);
+	free(t);
+	return e;
 }
 
 /* ---- the ping ----------------------------------------------------------------- */

@@ -106,6 +106,12 @@ out = state(c2["id"]).get("output", "")
 t.ok(st == 200 and out.endswith("THE END") and len(out.encode()) <= 10240 + 200,
      "a body over 10 kB: its last 10 kB are kept", (st, len(out)))
 
+st, r, _ = ping(c2, "", "POST", b"\x1b]0;owned\x07\x1b[2K\r\x1b[32mOK\nline two\tend")
+out = state(c2["id"]).get("output", "")
+t.ok(st == 200 and "\x1b" not in out and "\x07" not in out and "\r" not in out
+     and "\\u001b]0;owned" in out and "\nline two\tend" in out,
+     "a body's control characters are stored escaped (newline and tab kept)", (st, out))
+
 st, r, _ = env.server.request("GET", "/ping/00000000-0000-0000-0000-000000000000")
 t.eq(st, 404, "an unknown uuid is 404")
 st, r, _ = env.server.request("GET", "/ping/not-a-uuid")
