@@ -346,9 +346,22 @@ read_report(json_t *b, struct hbeat_report *rep, struct resp *rs)
 	if (time_member(b, "at", &rep->at_us, rs) < 0 ||
 	    time_member(b, "started_at", &rep->started_us, rs) < 0)
 		return -1;
-	/* a stamp further ahead than the clock skew allowed is ours instead */
-	if (rep->at_us == 0 || rep->at_us > now + skew)
+	/*
+	 * A stamp further ahead than the clock skew allowed is ours instead. An
+	 * agent whose clock runs ahead stamps started_at ahead by as much: it
+	 * moves with at, so the run keeps its duration (refusing it would drop
+	 * --wrap's report for good: a 422 is not spooled).
+	 */
+	if (rep->at_us > now + skew) {
+		if (rep->started_us)
+			rep->started_us = rep->started_us > rep->at_us - now ?
+			    rep->started_us - (rep->at_us - now) : 0;
 		rep->at_us = now;
+	} else if (rep->at_us == 0) {
+		rep->at_us = now;
+		if (rep->started_us > now + skew)
+			rep->started_us = now;
+	}
 	if (rep->started_us > rep->at_us)
 		return bad(rs, "started_at", "started_at is after at");
 	if (rep->started_us && rep->kind == HB_START)
