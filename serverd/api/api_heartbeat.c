@@ -174,12 +174,14 @@ parse_uuid(const char *s, size_t n, char out[37], unsigned char raw[16])
 	return 0;
 }
 
-/* The last HBEAT_OUTPUT_MAX bytes of text, cut on a character boundary and
- * repaired (utf8.h); heap, "" for none; NULL when out of memory. */
+/* The last HBEAT_OUTPUT_MAX bytes of text, cut on a character boundary,
+ * repaired and with its control characters but LF and TAB escaped, as every
+ * stored output is (utf8.h); heap, "" for none; NULL when out of memory. */
 static char *
 tail_text(const char *s, size_t n)
 {
-	size_t from = 0;
+	size_t from = 0, len;
+	char *t, *e;
 
 	if (s == NULL)
 		return strdup("");
@@ -188,7 +190,14 @@ tail_text(const char *s, size_t n)
 		while (from < n && ((unsigned char)s[from] & 0xc0) == 0x80)
 			from++;   /* not in the middle of a character */
 	}
-	return utf8_repair(s + from, n - from);
+	if ((t = utf8_repair(s + from, n - from)) == NULL)
+		return NULL;
+	len = strlen(t);
+	if (utf8_ctl_find(t, len, UTF8_CTL_KEEP_NL_TAB) == len)
+		return t;
+	e = utf8_ctl_escape(t, len, UTF8_CTL_KEEP_NL_TAB);
+	free(t);
+	return e;
 }
 
 /* ---- the ping ----------------------------------------------------------------- */
@@ -337,9 +346,22 @@ read_report(json_t *b, struct hbeat_report *rep, struct resp *rs)
 	if (time_member(b, "at", &rep->at_us, rs) < 0 ||
 	    time_member(b, "started_at", &rep->started_us, rs) < 0)
 		return -1;
-	/* a stamp further ahead than the clock skew allowed is ours instead */
-	if (rep->at_us == 0 || rep->at_us > now + skew)
+	/*
+	 * A stamp further ahead than the clock skew allowed is ours instead. An
+	 * agent whose clock runs ahead stamps started_at ahead by as much: it
+	 * moves with at, so the run keeps its duration (refusing it would drop
+	 * --wrap's report for good: a 422 is not spooled).
+	 */
+	if (rep->at_us > now + skew) {
+		if (rep->started_us)
+			rep->started_us = rep->started_us > rep->at_us - now ?
+			    rep->started_us - (rep->at_us - now) : 0;
 		rep->at_us = now;
+	} else if (rep->at_us == 0) {
+		rep->at_us = now;
+		if (rep->started_us > now + skew)
+			rep->started_us = now;
+	}
 	if (rep->started_us > rep->at_us)
 		return bad(rs, "started_at", "started_at is after at");
 	if (rep->started_us && rep->kind == HB_START)

@@ -19,8 +19,9 @@ hard = env.make_check(aid, "sshd", max_attempts=1)
 soft = env.make_check(aid, "disk", max_attempts=3)
 
 # Opens a stream once one is allowed: stream_max = 3 here, and a closed
-# stream frees its place only at its next heartbeat (1 s), so a test that
-# opened three must wait for that, not race it.
+# stream frees its place when the listener next looks at idle streams'
+# sockets (every 250 ms, reap_gone()), so a test that opened three must
+# wait for that, not race it.
 def open_ok(**kw):
     box = []
 
@@ -193,7 +194,7 @@ def reopened():
     return False
 
 
-t.ok(wait_for(reopened, 15), "a closed stream frees its place (seen at its next heartbeat)")
+t.ok(wait_for(reopened, 15), "a closed stream frees its place")
 
 # a cookie session streams too
 st, _, h = env.server.request("POST", "/api/v1/session", body={"token": V}, fresh=True)

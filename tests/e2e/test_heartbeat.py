@@ -106,6 +106,12 @@ out = state(c2["id"]).get("output", "")
 t.ok(st == 200 and out.endswith("THE END") and len(out.encode()) <= 10240 + 200,
      "a body over 10 kB: its last 10 kB are kept", (st, len(out)))
 
+st, r, _ = ping(c2, "", "POST", b"\x1b]0;owned\x07\x1b[2K\r\x1b[32mOK\nline two\tend")
+out = state(c2["id"]).get("output", "")
+t.ok(st == 200 and "\x1b" not in out and "\x07" not in out and "\r" not in out
+     and "\\u001b]0;owned" in out and "\nline two\tend" in out,
+     "a body's control characters are stored escaped (newline and tab kept)", (st, out))
+
 st, r, _ = env.server.request("GET", "/ping/00000000-0000-0000-0000-000000000000")
 t.eq(st, 404, "an unknown uuid is 404")
 st, r, _ = env.server.request("GET", "/ping/not-a-uuid")
@@ -224,6 +230,17 @@ st, r, _ = api("POST", R, agent_token, {"kind": "start", "id": "r-2"})
 t.eq(st, 201, "a start report: 201")
 st, r, _ = api("POST", R, agent_token, {"kind": "fail", "id": "r-3", "output": "boom"})
 t.ok(st == 201 and r.get("status") == "CRITICAL", "a fail report: CRITICAL", r)
+# an agent whose clock runs a day ahead: at becomes the server's time, and
+# started_at moves with it (the run keeps its 3 minutes; it was a 422 before)
+ahead = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+st, r, _ = api("POST", R, agent_token, {
+    "kind": "exit", "exit_code": 0, "id": "r-ahead",
+    "at": ahead.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    "started_at": (ahead - dt.timedelta(minutes=3)).strftime("%Y-%m-%dT%H:%M:%SZ")})
+h = history(c9["id"])
+t.ok(st == 201 and "duration=180.000s" in (h[0].get("perfdata") or "")
+     and h[0]["observed_at"] < ahead.strftime("%Y-%m-%dT%H:%M:%SZ"),
+     "a report stamped a day ahead: stored at our time, its duration kept", (st, r, h[:1]))
 st, r, _ = api("POST", "/api/v1/agent/self/heartbeats/nosuch", agent_token, {"kind": "success"})
 t.eq(st, 404, "no heartbeat of that name: 404")
 st, r, _ = api("POST", R, other_token, {"kind": "success"})
