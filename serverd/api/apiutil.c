@@ -5,6 +5,7 @@
 #include "apiutil.h"
 #include "buf.h"
 #include "db.h"
+#include "selector.h"
 #include "strnum.h"
 
 #include <stdio.h>
@@ -316,4 +317,115 @@ id_text(int64_t id, char buf[24])
 {
 	snprintf(buf, 24, "%lld", (long long)id);
 	return buf;
+}
+
+int
+jv_labels(json_t *o, const char *key, char **out, struct resp *rs)
+{
+	json_t *v = json_object_get(o, key), *lv;
+	const char *k;
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_object(v)) {
+		resp_error(rs, 400, key, "%s must be an object of strings", key);
+		return -1;
+	}
+	if (json_object_size(v) > LABELS_MAX) {
+		resp_error(rs, 422, key, "%s: %zu labels, at most %d", key, json_object_size(v),
+		    LABELS_MAX);
+		return -1;
+	}
+	json_object_foreach(v, k, lv) {
+		if (!label_key_valid(k) || strncmp(k, "fact.", 5) == 0) {
+			resp_error(rs, 422, key, "%s: key \"%.80s\" must be 1..%d of a-z 0-9 _ . - "
+			    "(and not begin \"fact.\")", key, k, LABEL_KEY_MAX);
+			return -1;
+		}
+		if (!json_is_string(lv)) {
+			resp_error(rs, 400, key, "%s: the value of \"%s\" must be a string", key, k);
+			return -1;
+		}
+		if (json_string_length(lv) > LABEL_VALUE_MAX ||
+		    strlen(json_string_value(lv)) != json_string_length(lv)) {
+			resp_error(rs, 422, key, "%s: the value of \"%s\" must be at most %d bytes, "
+			    "without NUL", key, k, LABEL_VALUE_MAX);
+			return -1;
+		}
+	}
+	if ((*out = json_dumps(v, JSON_COMPACT)) == NULL) {
+		resp_error(rs, 500, NULL, "out of memory");
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * One requirement as selector_match() reads it; NULL when out of memory or
+ * when a value is not UTF-8 (json_string() refuses it).
+ */
+static json_t *
+sel_req_json(const struct sel_req *rq)
+{
+	static const char *const ops[] = { "in", "notin", "exists", "!exists" };
+	json_t *vals = json_array(), *key;
+	const char *s, *dot;
+	size_t i;
+	int bad = vals == NULL;
+
+	if (rq->fact) {
+		key = json_array();
+		for (s = rq->key; key && !bad; s = dot + 1) {
+			dot = strchr(s, '.');
+			bad = json_array_append_new(key, json_stringn(s, dot ? (size_t)(dot - s) :
+			    strlen(s))) < 0;
+			if (dot == NULL)
+				break;
+		}
+	} else {
+		key = json_string(rq->key);
+	}
+	for (i = 0; !bad && i < rq->nvalues; i++)
+		bad = json_array_append_new(vals, json_string(rq->values[i])) < 0;
+	if (bad || key == NULL) {
+		json_decref(key);
+		json_decref(vals);
+		return NULL;
+	}
+	/* "o" steals both references, on failure too */
+	return json_pack("{s:o,s:b,s:s,s:o}", "key", key, "fact", rq->fact, "op", ops[rq->op],
+	    "values", vals);
+}
+
+int
+api_selector(struct req *r, struct resp *rs, char **out)
+{
+	const char *s = req_arg(r, "selector");
+	struct selector sel;
+	char err[256];
+	json_t *a;
+	size_t i;
+
+	*out = NULL;
+	if (s == NULL)
+		return 0;
+	if (selector_parse("selector", s, &sel, err, sizeof(err)) < 0) {
+		resp_error(rs, 400, "selector", "%s", err);
+		return -1;
+	}
+	a = json_array();
+	for (i = 0; a && i < sel.n; i++)
+		if (json_array_append_new(a, sel_req_json(&sel.reqs[i])) < 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	selector_free(&sel);
+	if (a == NULL || (*out = json_dumps(a, JSON_COMPACT)) == NULL) {
+		json_decref(a);
+		resp_error(rs, 400, "selector", "selector: not UTF-8 (or out of memory)");
+		return -1;
+	}
+	json_decref(a);
+	return 1;
 }

@@ -32,6 +32,19 @@ int jv_bool(json_t *o, const char *key, int *out, struct resp *rs);
  * array literal ("{1,2}") the caller frees, or NULL for null/absent.
  */
 int jv_ids(json_t *o, const char *key, char **out, int *present, struct resp *rs);
+/*
+ * A labels object (string values; keys and counts as lib/selector.h says;
+ * keys beginning "fact." are reserved for selectors): 1 with *out its
+ * compact JSON text (heap, the caller frees), 0 absent or null, -1 with a
+ * 422 naming the key.
+ */
+int jv_labels(json_t *o, const char *key, char **out, struct resp *rs);
+/*
+ * ?selector=: 1 with *out the parsed selector as the jsonb text that
+ * sql/023_labels.sql's selector_match() takes (heap, the caller frees),
+ * 0 when absent, -1 with a 400 "selector:COL: reason".
+ */
+int api_selector(struct req *r, struct resp *rs, char **out);
 /* Checks that every id in the array literal names a contact; 0 or -1. */
 int contacts_exist(struct req *r, const char *ids, const char *field, struct resp *rs);
 
