@@ -105,6 +105,7 @@ api_agents_create(struct req *r, struct resp *rs)
 	PGresult *q = NULL;
 
 	if (jv_object(r, rs) < 0 || jv_known(r->body, agent_fields, rs) < 0 ||
+	    contact_names(r, r->body, "contacts", rs) < 0 ||
 	    jv_str(r->body, "name", 1, AGENT_NAME_MAX, &name, rs) < 0 ||
 	    (have_iv = jv_int(r->body, "interval_s", 0, 5, 86400, &interval, rs)) < 0 ||
 	    jv_ids(r->body, "contacts", &contacts, &present, rs) < 0 ||
@@ -154,6 +155,7 @@ api_agents_patch(struct req *r, struct resp *rs)
 	PGresult *q = NULL;
 
 	if (jv_object(r, rs) < 0 || jv_known(r->body, agent_fields, rs) < 0 ||
+	    contact_names(r, r->body, "contacts", rs) < 0 ||
 	    (have_name = jv_str(r->body, "name", 0, AGENT_NAME_MAX, &name, rs)) < 0 ||
 	    (have_iv = jv_int(r->body, "interval_s", 0, 5, 86400, &interval, rs)) < 0 ||
 	    jv_ids(r->body, "contacts", &contacts, &present, rs) < 0 ||

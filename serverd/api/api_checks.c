@@ -20,7 +20,7 @@
 
 #define CHECK_NAME_MAX 200
 
-static const char *const check_fields[] = { "agent_id", "name", "type", "params", "warning",
+static const char *const check_fields[] = { "agent_id", "agent", "name", "type", "params", "warning",
 	"critical", "max_attempts", "enabled", "contacts", "labels", NULL };
 
 struct check_in {
@@ -107,7 +107,8 @@ check_input(struct req *r, json_t *o, struct check_in *in, struct resp *rs)
 	memset(in, 0, sizeof(*in));
 	in->max_attempts = 3;
 	in->enabled = 1;
-	if (jv_known(o, check_fields, rs) < 0 ||
+	if (jv_known(o, check_fields, rs) < 0 || agent_name(r, o, rs) < 0 ||
+	    contact_names(r, o, "contacts", rs) < 0 ||
 	    jv_int(o, "agent_id", 1, 1, INT64_MAX, &in->agent_id, rs) < 0 ||
 	    jv_str(o, "name", 1, CHECK_NAME_MAX, &in->name, rs) < 0 ||
 	    jv_str(o, "type", 1, 32, &in->type, rs) < 0 ||
@@ -278,6 +279,8 @@ api_checks_patch(struct req *r, struct resp *rs)
 	json_object_del(cur, "id");
 	json_object_del(cur, "created_at");
 	json_object_del(cur, "updated_at");
+	if (json_object_get(r->body, "agent"))   /* moved by name */
+		json_object_del(cur, "agent_id");
 	json_object_foreach(r->body, key, val)
 		json_object_set(cur, key, val);
 	if (check_input(r, cur, &in, rs) < 0)

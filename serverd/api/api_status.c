@@ -43,8 +43,9 @@
  * The counts and totals ride in the "head" column of the first row only
  * (the LEFT JOIN keeps one row when nothing is wrong), so the answer is one
  * statement and one snapshot. A problem object has check_def_json()'s keys
- * plus "agent_name", and its "state" exactly check_state_json()'s keys
- * (sql/001_init.sql): change them together. Values are written as
+ * plus "agent_name" and "labels" (the check's own, as check_json() has
+ * them, sql/023_labels.sql), and its "state" exactly check_state_json()'s
+ * keys (sql/001_init.sql): change them together. Values are written as
  * PostgreSQL's JSON functions write them: timestamps by rfc3339() (same
  * text as rfc3339_format()), numbers as their text output (NaN and
  * Infinity quoted as strings), strings escaped as escape_json() does.
@@ -53,7 +54,7 @@ enum {
 	C_HEAD, C_ID, C_AGENT_ID, C_NAME, C_TYPE, C_PARAMS, C_WARNING, C_CRITICAL,
 	C_MAX_ATTEMPTS, C_ENABLED, C_CONTACTS, C_CREATED, C_UPDATED, C_AGENT_NAME,
 	C_STATUS, C_STATE_TYPE, C_ATTEMPT, C_SINCE, C_LAST, C_OUTPUT, C_VALUE,
-	C_PERFDATA, C_ACK, C_IN_DOWNTIME, C_FLAPPING, C_FLAP_PCT, C_NOTIFIED, C_NCOLS
+	C_PERFDATA, C_ACK, C_IN_DOWNTIME, C_FLAPPING, C_FLAP_PCT, C_NOTIFIED, C_LABELS, C_NCOLS
 };
 
 #define US(t) "(extract(epoch FROM " t ") * 1000000)::int8"
@@ -86,7 +87,7 @@ enum {
 	"  x.id, x.agent_id, x.name, x.type, x.params, x.warning, x.critical, x.max_attempts," \
 	"  x.enabled, x.contacts, x.created_us, x.updated_us, x.agent_name, x.status," \
 	"  x.state_type, x.attempt, x.since_us, x.last_us, x.output, x.value, x.perfdata," \
-	"  x.acknowledged, x.in_downtime, x.flapping, x.flap_pct, x.notified_us" \
+	"  x.acknowledged, x.in_downtime, x.flapping, x.flap_pct, x.notified_us, x.labels" \
 	" FROM head LEFT JOIN (" \
 	"  SELECT row_number() OVER (ORDER BY CASE p.status WHEN 2 THEN 0 WHEN 3 THEN 1 ELSE 2 END," \
 	"      p.since, p.check_id) AS ord," \
@@ -97,7 +98,7 @@ enum {
 	"    " US("l.observed_at") " AS last_us, l.output, l.value, l.perfdata, p.acknowledged," \
 	"    (p.check_id IN (SELECT check_id FROM dt WHERE check_id IS NOT NULL)" \
 	"      OR p.agent_id IN (SELECT agent_id FROM dt WHERE agent_id IS NOT NULL)) AS in_downtime," \
-	"    p.flapping, p.flap_pct, " US("p.last_notified_at") " AS notified_us" \
+	"    p.flapping, p.flap_pct, " US("p.last_notified_at") " AS notified_us, c.labels" \
 	"  FROM p" \
 	"  CROSS JOIN LATERAL (SELECT * FROM checks c WHERE c.id = p.check_id OFFSET 0) c" \
 	"  CROSS JOIN LATERAL (SELECT a.name FROM agents a WHERE a.id = c.agent_id OFFSET 0) a" \
@@ -273,6 +274,8 @@ status_json(const PGresult *q, size_t *len)
 		add_field(&b, "updated_at", q, i, C_UPDATED, J_TIME);
 		buf_adds(&b, ", ");
 		add_field(&b, "agent_name", q, i, C_AGENT_NAME, J_STR);
+		buf_adds(&b, ", ");
+		add_field(&b, "labels", q, i, C_LABELS, J_RAW);
 		buf_adds(&b, ", \"state\": {");
 		add_field(&b, "status", q, i, C_STATUS, J_STATUS);
 		buf_adds(&b, ", ");

@@ -147,6 +147,134 @@ jv_ids(json_t *o, const char *key, char **out, int *present, struct resp *rs)
 	return 1;
 }
 
+static const struct db_stmt q_contact_named = { "contact_named",
+	"SELECT id FROM contacts WHERE name = $1", 1 };
+static const struct db_stmt q_agent_named = { "agent_named",
+	"SELECT id FROM agents WHERE name = $1", 1 };
+static const struct db_stmt q_check_named = { "check_named",
+	"SELECT c.id FROM checks c JOIN agents a ON a.id = c.agent_id"
+	" WHERE a.name = $1 AND c.name = $2", 2 };
+
+/* the id of the row st finds (by name), 0 when none, -1 with rs filled */
+static long long
+id_by_name(struct req *r, const struct db_stmt *st, const char *const *v, struct resp *rs)
+{
+	PGresult *q = db_exec(r->db, st, v);
+	const char *es = NULL;
+	long long id = -1;
+
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		resp_db_error(rs, r->db, q);
+	} else if (PQntuples(q) == 0) {
+		id = 0;
+	} else {
+		id = str_to_ll(PQgetvalue(q, 0, 0), 1, INT64_MAX, &es);
+		if (es) {
+			resp_error(rs, 500, NULL, "bad id from the database");
+			id = -1;
+		}
+	}
+	PQclear(q);
+	return id;
+}
+
+int
+contact_names(struct req *r, json_t *o, const char *key, struct resp *rs)
+{
+	json_t *v = json_object_get(o, key), *e;
+	long long id;
+	size_t i;
+
+	if (!json_is_array(v) || json_array_size(v) > 1000)
+		return 0;   /* jv_ids() says what is wrong */
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e))
+			continue;
+		if (strlen(json_string_value(e)) != json_string_length(e)) {
+			resp_error(rs, 422, key, "%s: a name contains a NUL character", key);
+			return -1;
+		}
+		const char *nv[1] = { json_string_value(e) };
+		if ((id = id_by_name(r, &q_contact_named, nv, rs)) < 0)
+			return -1;
+		if (id == 0) {
+			resp_error(rs, 422, key, "%s: no contact named \"%.200s\"", key,
+			    json_string_value(e));
+			return -1;
+		}
+		if (json_array_set_new(v, i, json_integer(id)) < 0) {
+			resp_error(rs, 500, NULL, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * "KEY": NAME in place of "KEY_id" (agent: "web01"; check: "web01/nginx",
+ * its agent's name, a slash, its own): o's KEY_id becomes the id, KEY goes.
+ */
+static int
+name_to_id(struct req *r, json_t *o, const char *key, const char *idkey, struct resp *rs)
+{
+	json_t *v = json_object_get(o, key);
+	const char *s, *slash, *nv[2];
+	char agent[256];
+	long long id;
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) > 512 ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
+		resp_error(rs, json_is_string(v) ? 422 : 400, key, "%s must be %s name",
+		    key, strcmp(key, "check") == 0 ? "a check's \"agent/check\"" : "an agent's");
+		return -1;
+	}
+	if (json_object_get(o, idkey) != NULL) {
+		resp_error(rs, 422, key, "give %s or %s, not both", key, idkey);
+		return -1;
+	}
+	s = json_string_value(v);
+	if (strcmp(key, "check") == 0) {
+		if ((slash = strchr(s, '/')) == NULL || (size_t)(slash - s) >= sizeof(agent)) {
+			resp_error(rs, 422, key, "check must be \"agent/check\", as \"web01/nginx\"");
+			return -1;
+		}
+		memcpy(agent, s, (size_t)(slash - s));
+		agent[slash - s] = '\0';
+		nv[0] = agent;
+		nv[1] = slash + 1;
+		id = id_by_name(r, &q_check_named, nv, rs);
+	} else {
+		nv[0] = s;
+		id = id_by_name(r, &q_agent_named, nv, rs);
+	}
+	if (id < 0)
+		return -1;
+	if (id == 0) {
+		resp_error(rs, 422, key, "no %s named \"%.200s\"", key, s);
+		return -1;
+	}
+	if (json_object_set_new(o, idkey, json_integer(id)) < 0) {
+		resp_error(rs, 500, NULL, "out of memory");
+		return -1;
+	}
+	json_object_del(o, key);
+	return 0;
+}
+
+int
+agent_name(struct req *r, json_t *o, struct resp *rs)
+{
+	return name_to_id(r, o, "agent", "agent_id", rs);
+}
+
+int
+check_name(struct req *r, json_t *o, struct resp *rs)
+{
+	return name_to_id(r, o, "check", "check_id", rs);
+}
+
 static const struct db_stmt q_contacts_exist = { "contacts_exist",
 	"SELECT x FROM unnest($1::bigint[]) x WHERE NOT EXISTS"
 	" (SELECT 1 FROM contacts c WHERE c.id = x) LIMIT 1", 1 };

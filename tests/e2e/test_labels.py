@@ -210,6 +210,48 @@ st, b, _ = api("GET", "/api/v1/status?selector=%21", A)
 t.ok(st == 400 and b.get("error", "").startswith("selector:2:"), "status: bad selector -> 400",
      b)
 
+# ---- names where ids are taken ------------------------------------------------
+st, c, _ = api("POST", "/api/v1/contacts", A, {"name": "alice", "email": "alice@example.org"})
+t.eq(st, 201, "contact alice")
+alice = c["id"]
+st, c, _ = api("POST", "/api/v1/checks", A, {"agent": "web01", "name": "byname", "type": "load",
+                                             "params": {"period": 1}, "contacts": ["alice"]})
+t.eq((st, c.get("agent_id"), c.get("contacts")), (201, web01, [alice]),
+     "a check made with its agent's name and a contact's name")
+byname = c["id"]
+n_checks = env.cluster.psql("SELECT count(*) FROM checks")
+for body, status, field, what in (
+        ({"agent": "nosuch"}, 422, "agent", "an unknown agent name"),
+        ({"agent": "web01", "agent_id": web01}, 422, "agent", "both agent and agent_id"),
+        ({"agent": 5}, 400, "agent", "a number as agent"),
+        ({"agent": "web01", "contacts": ["bob"]}, 422, "contacts", "an unknown contact name")):
+    b = {"name": "refused", "type": "load", "params": {"period": 1}}
+    b.update(body)
+    st, e, _ = api("POST", "/api/v1/checks", A, b)
+    t.ok(st == status and e.get("field") == field, "check with %s -> %d" % (what, status), e)
+t.eq(env.cluster.psql("SELECT count(*) FROM checks"), n_checks, "no refused check was stored")
+st, c, _ = api("PATCH", "/api/v1/checks/%d" % byname, A, {"agent": "api01"})
+t.eq((st, c.get("agent_id"), c.get("contacts")), (200, api01, [alice]),
+     "a check moved to another agent by name")
+st, a, _ = api("PATCH", "/api/v1/agents/%d" % db01, A, {"contacts": ["alice", alice]})
+t.eq((st, a.get("contacts")), (200, [alice, alice]), "agent contacts by name and by id")
+st, a, _ = api("POST", "/api/v1/agents", A, {"name": "nc", "contacts": ["nobody"]})
+t.ok(st == 422 and "nobody" in a.get("error", ""), "agent with an unknown contact name -> 422",
+     a)
+st, d, _ = api("POST", "/api/v1/downtimes", A, {"check": "web01/nginx",
+                                                "end": "2099-01-01T00:00:00Z"})
+t.eq((st, d.get("check_id")), (201, c_nginx), "a downtime for a check named agent/check")
+st, d, _ = api("POST", "/api/v1/downtimes", A, {"agent": "db01", "end": "2099-01-01T00:00:00Z"})
+t.eq((st, d.get("agent_id")), (201, db01), "a downtime for an agent by name")
+for body, what in (({"check": "web01/none"}, "an unknown check"),
+                   ({"check": "nginx"}, "a check name without its agent"),
+                   ({"check": "nosuch/nginx"}, "an unknown agent")):
+    body["end"] = "2099-01-01T00:00:00Z"
+    st, d, _ = api("POST", "/api/v1/downtimes", A, body)
+    t.ok(st == 422 and d.get("field") == "check", "downtime for %s -> 422" % what, d)
+t.eq(env.cluster.psql("SELECT count(*) FROM downtimes"), [["2"]], "refused downtimes stored nothing")
+st, _, _ = api("DELETE", "/api/v1/checks/%d" % byname, A)
+
 # ---- agentd.conf labels arrive at checkout -----------------------------------
 if os.access(AGENTD, os.X_OK):
     d = os.path.join(env.tmp, "agent")
