@@ -20,8 +20,8 @@
 
 #define CHECK_NAME_MAX 200
 
-static const char *const check_fields[] = { "agent_id", "agent", "name", "type", "params", "warning",
-	"critical", "max_attempts", "enabled", "contacts", "labels", NULL };
+static const char *const check_fields[] = { "agent_id", "agent", "name", "type", "params",
+	"warning", "critical", "max_attempts", "enabled", "contacts", "labels", NULL };
 
 struct check_in {
 	long long agent_id;

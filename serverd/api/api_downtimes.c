@@ -23,8 +23,8 @@
 
 #define DOWNTIME_COMMENT_MAX 4096
 
-static const char *const downtime_fields[] = { "agent_id", "check_id", "agent", "check", "start", "end",
-	"comment", NULL };
+static const char *const downtime_fields[] = { "agent_id", "check_id", "agent", "check",
+	"start", "end", "comment", NULL };
 
 #define DOWNTIME_JSON \
 	"jsonb_build_object('id', d.id, 'agent_id', d.agent_id, 'check_id', d.check_id," \
