@@ -60,12 +60,12 @@ enum {
 #define US(t) "(extract(epoch FROM " t ") * 1000000)::int8"
 
 /*
- * The statement, with three holes for ?selector= (sql/023_labels.sql): the
- * problems (P), the check counts (N) and the agent counts (A). Without a
+ * The statement, with holes for ?selector= (sql/023_labels.sql): a first
+ * CTE (W), the problems (P), the check counts (N) and the agent counts (A). Without a
  * selector they are empty, and the statement is the one measured above.
  */
-#define STATUS_SQL(P, N, A) \
-	"WITH p AS MATERIALIZED (SELECT check_id, agent_id, status, state_type, attempt, since," \
+#define STATUS_SQL(W, P, N, A) \
+	"WITH " W "p AS MATERIALIZED (SELECT check_id, agent_id, status, state_type, attempt, since," \
 	"    acknowledged, flapping, flap_pct, last_notified_at FROM check_state WHERE status > 0" P ")," \
 	" l AS MATERIALIZED (SELECT * FROM check_last_many(ARRAY(SELECT check_id FROM p)))," \
 	" dt AS MATERIALIZED (SELECT check_id, agent_id FROM downtimes" \
@@ -105,10 +105,17 @@ enum {
 	"  LEFT JOIN l ON l.check_id = p.check_id" \
 	"  WHERE c.enabled) x ON true" \
 	" ORDER BY x.ord"
-static const struct db_stmt q_status = { "status_fast", STATUS_SQL("", "", ""), 0 };
-/* a check counts when it answers to the selector, an agent likewise */
+static const struct db_stmt q_status = { "status_fast", STATUS_SQL("", "", "", ""), 0 };
+/*
+ * A check counts when it answers to the selector, an agent likewise. The
+ * checks that answer are found once, in one join (W), rather than by a
+ * function call per check_state row in P and N: a lookup per row cost
+ * several times the selector itself (bench/selector).
+ */
 static const struct db_stmt q_status_sel = { "status_selector",
-	STATUS_SQL(" AND check_selected(check_id, $1)", " AND check_selected(s.check_id, $1)",
+	STATUS_SQL("sel AS MATERIALIZED (SELECT c.id FROM checks c JOIN agents a ON a.id = c.agent_id"
+	    " WHERE selector_match(a.agent_labels || a.labels || c.labels, a.facts, $1)), ",
+	    " AND check_id IN (SELECT id FROM sel)", " AND s.check_id IN (SELECT id FROM sel)",
 	    " WHERE agent_selected(agents, $1)"), 1 };
 
 /* A JSON string as PostgreSQL's escape_json() writes it. */
