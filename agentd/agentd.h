@@ -37,6 +37,7 @@ struct agent_conf {
 	long long spool_max;     /* results kept while the server is away */
 	long long jitter_s;      /* daemon start: wait up to this (and < interval) */
 	long long interval_s;    /* 0: the server's interval_s */
+	char *labels;            /* "role=web,env=prod" (lib/selector.h), sent at checkout */
 };
 
 /* config.c */
@@ -44,6 +45,8 @@ void conf_defaults(struct agent_conf *cf);
 /* 0, or -1 with "FILE:LINE: reason" in err; cf is unchanged on failure. */
 int agent_conf_load(const char *path, struct agent_conf *cf, char *err, size_t errlen);
 void agent_conf_free(struct agent_conf *cf);
+/* cf->labels as a JSON object (new reference; {} when none), NULL when out of memory */
+json_t *conf_labels_json(const struct agent_conf *cf);
 /* token_read() and token_read_owned() are in lib/token.h (the CLI reads its
  * token file the same way) */
 /*

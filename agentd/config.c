@@ -6,7 +6,9 @@
 #include "agentd.h"
 #include "conf.h"
 #include "log.h"
+#include "selector.h"
 #include "token.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -32,6 +34,7 @@ static const struct conf_key agent_keys[] = {
 	{ "spool_max", CONF_INT, OFF(spool_max), 0, 1000000, NULL },
 	{ "jitter_s", CONF_INT, OFF(jitter_s), 0, 3600, NULL },
 	{ "interval_s", CONF_INT, OFF(interval_s), 0, 86400, NULL },
+	{ "labels", CONF_STR, OFF(labels), 0, 0, NULL },
 	{ NULL, CONF_STR, 0, 0, 0, NULL },
 };
 
@@ -102,6 +105,21 @@ agent_conf_load(const char *path, struct agent_conf *cf, char *err, size_t errle
 		conf_free(agent_keys, &work);
 		return -1;
 	}
+	if (work.labels) {
+		struct selector l;
+		char lerr[300];
+		if (!utf8_valid(work.labels, strlen(work.labels))) {
+			snprintf(err, errlen, "%s: labels: not UTF-8", path);
+			conf_free(agent_keys, &work);
+			return -1;
+		}
+		if (labels_parse("labels", work.labels, &l, lerr, sizeof(lerr)) < 0) {
+			snprintf(err, errlen, "%s: %s", path, lerr);
+			conf_free(agent_keys, &work);
+			return -1;
+		}
+		selector_free(&l);
+	}
 	if (work.ca_file && *work.ca_file == '\0') {
 		free(work.ca_file);
 		work.ca_file = NULL;
@@ -109,6 +127,31 @@ agent_conf_load(const char *path, struct agent_conf *cf, char *err, size_t errle
 	conf_free(agent_keys, cf);
 	*cf = work;
 	return 0;
+}
+
+json_t *
+conf_labels_json(const struct agent_conf *cf)
+{
+	struct selector l;
+	char err[300];
+	json_t *o = json_object();
+	size_t i;
+
+	if (o == NULL || cf->labels == NULL)
+		return o;
+	/* validated at load: a failure here is memory */
+	if (labels_parse("labels", cf->labels, &l, err, sizeof(err)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	for (i = 0; i < l.n; i++)
+		if (json_object_set_new(o, l.reqs[i].key, json_string(l.reqs[i].values[0])) < 0) {
+			json_decref(o);
+			o = NULL;
+			break;
+		}
+	selector_free(&l);
+	return o;
 }
 
 void

@@ -427,6 +427,8 @@ checkout(struct agent *a, int64_t started_us, int64_t t0_ms, size_t nresults)
 	    "results", (json_int_t)nresults, "version", PACKAGE_VERSION);
 	if (body == NULL)
 		return;
+	/* every time, {} included: a label dropped from agentd.conf is dropped there */
+	json_object_set_new(body, "labels", conf_labels_json(&a->cf));
 	if ((facts = facts_collect(a->env.proc_root)) != NULL &&
 	    (ftext = json_dumps(facts, JSON_COMPACT | JSON_SORT_KEYS)) != NULL) {
 		sha256(ftext, strlen(ftext), h);

@@ -36,9 +36,10 @@ static const struct db_stmt q_checkout = { "agent_checkout",
 	" UPDATE agents a SET last_checkout_at = now(),"
 	"  next_checkout_by = now() + make_interval(secs => a.interval_s),"
 	"  version = COALESCE($2, a.version), facts = COALESCE($3::jsonb, a.facts), state = 'up',"
-	"  clock_skew_s = COALESCE($4::float8, a.clock_skew_s)"
+	"  clock_skew_s = COALESCE($4::float8, a.clock_skew_s),"
+	"  agent_labels = COALESCE($5::jsonb, a.agent_labels)"
 	" FROM old WHERE a.id = $1"
-	" RETURNING old.state, rfc3339(a.next_checkout_by), a.interval_s", 4 };
+	" RETURNING old.state, rfc3339(a.next_checkout_by), a.interval_s", 5 };
 
 void
 api_agent_self(struct req *r, struct resp *rs)
@@ -107,11 +108,11 @@ void
 api_agent_checkout(struct req *r, struct resp *rs)
 {
 	static const char *const fields[] = { "started_at", "duration_ms", "results",
-		"version", "facts", NULL };
+		"version", "facts", "labels", NULL };
 	const char *version = NULL, *started = NULL;
 	long long dur = 0, nres = 0;
-	char id[24], *facts = NULL, skew[32], *version_esc = NULL;
-	const char *v[4];
+	char id[24], *facts = NULL, *labels = NULL, skew[32], *version_esc = NULL;
+	const char *v[5];
 	json_t *jf;
 	PGresult *q = NULL;
 	int64_t us;
@@ -121,7 +122,8 @@ api_agent_checkout(struct req *r, struct resp *rs)
 	    jv_str(r->body, "started_at", 0, 64, &started, rs) < 0 ||
 	    jv_int(r->body, "duration_ms", 0, 0, INT32_MAX, &dur, rs) < 0 ||
 	    jv_int(r->body, "results", 0, 0, INT32_MAX, &nres, rs) < 0 ||
-	    jv_str(r->body, "version", 0, AGENT_VERSION_MAX, &version, rs) < 0)
+	    jv_str(r->body, "version", 0, AGENT_VERSION_MAX, &version, rs) < 0 ||
+	    jv_labels(r->body, "labels", &labels, rs) < 0)
 		return;
 	/* an agent's version and facts are shown as they came, so a control
 	 * character in them is escaped (utf8.h), not obeyed by a terminal */
@@ -163,6 +165,7 @@ api_agent_checkout(struct req *r, struct resp *rs)
 	v[1] = version;
 	v[2] = facts;
 	v[3] = NULL;
+	v[4] = labels;   /* the agent's own (agentd.conf), replaced whole; NULL keeps them */
 	if (started) {
 		/* the agent's clock at the end of its run against ours now */
 		double off = (double)(us + dur * 1000 - time_now_us()) / 1e6;
@@ -206,4 +209,5 @@ done:
 	PQclear(q);
 	free(facts);
 	free(version_esc);
+	free(labels);
 }

@@ -14,25 +14,32 @@
 
 #define AGENT_NAME_MAX 200
 
-static const char *const agent_fields[] = { "name", "interval_s", "contacts", NULL };
+static const char *const agent_fields[] = { "name", "interval_s", "contacts", "labels", NULL };
 
 static const struct db_stmt q_list = { "agents_list",
 	"SELECT agent_json(a), a.id FROM agents a WHERE a.id > $1 ORDER BY a.id LIMIT $2", 2 };
-/* ?search=: name or a fact's string value (sql/005_history.sql) */
+/*
+ * ?search=: name or a fact's string value (sql/005_history.sql);
+ * ?selector=: labels and facts (sql/023_labels.sql); both: both hold
+ */
 static const struct db_stmt q_search = { "agents_search",
-	"SELECT agent_json(a), a.id FROM agents a WHERE a.id > $1 AND agent_matches(a, $3)"
-	" ORDER BY a.id LIMIT $2", 3 };
+	"SELECT agent_json(a), a.id FROM agents a WHERE a.id > $1"
+	" AND ($3::text IS NULL OR agent_matches(a, $3))"
+	" AND ($4::jsonb IS NULL OR agent_selected(a, $4))"
+	" ORDER BY a.id LIMIT $2", 4 };
 static const struct db_stmt q_get = { "agents_get",
 	"SELECT agent_json(a) FROM agents a WHERE a.id = $1", 1 };
 static const struct db_stmt q_create = { "agents_create",
-	"INSERT INTO agents (name, interval_s, contacts, token_hash)"
-	" VALUES ($1, COALESCE($2::integer, 60), $3::bigint[], decode($4, 'hex'))"
-	" RETURNING agent_json(agents)", 4 };
+	"INSERT INTO agents (name, interval_s, contacts, token_hash, labels)"
+	" VALUES ($1, COALESCE($2::integer, 60), $3::bigint[], decode($4, 'hex'),"
+	" COALESCE($5::jsonb, '{}'))"
+	" RETURNING agent_json(agents)", 5 };
 static const struct db_stmt q_patch = { "agents_patch",
 	"UPDATE agents SET name = COALESCE($2, name),"
 	" interval_s = COALESCE($3::integer, interval_s),"
-	" contacts = CASE WHEN $4::boolean THEN $5::bigint[] ELSE contacts END"
-	" WHERE id = $1 RETURNING agent_json(agents)", 5 };
+	" contacts = CASE WHEN $4::boolean THEN $5::bigint[] ELSE contacts END,"
+	" labels = COALESCE($6::jsonb, labels)"
+	" WHERE id = $1 RETURNING agent_json(agents)", 6 };
 static const struct db_stmt q_delete = { "agents_delete",
 	"DELETE FROM agents WHERE id = $1", 1 };
 static const struct db_stmt q_token = { "agents_token",
@@ -42,24 +49,30 @@ void
 api_agents_list(struct req *r, struct resp *rs)
 {
 	const char *s = req_arg(r, "search");
-	char cur[24], lim[24];
-	const char *v[3] = { cur, lim, s };
+	char cur[24], lim[24], *sel = NULL;
+	const char *v[4] = { cur, lim, s, NULL };
 	int64_t cursor;
 	long limit;
+	int have_sel;
 
-	if (s == NULL) {
+	if ((have_sel = api_selector(r, rs, &sel)) < 0)
+		return;
+	if (s == NULL && !have_sel) {
 		api_list_page(r, rs, &q_list);
 		return;
 	}
-	if (strlen(s) == 0 || strlen(s) > AGENT_NAME_MAX) {
+	if (s && (strlen(s) == 0 || strlen(s) > AGENT_NAME_MAX)) {
 		resp_error(rs, 422, "search", "search must be 1..%d bytes", AGENT_NAME_MAX);
-		return;
+		goto done;
 	}
 	if ((limit = api_limit(r, rs)) < 0 || (cursor = api_cursor(r, rs)) < 0)
-		return;
+		goto done;
 	id_text(cursor, cur);
 	id_text(limit + 1, lim);
+	v[3] = sel;
 	api_query_list(r, rs, &q_search, v, limit);
+done:
+	free(sel);
 }
 
 void
@@ -84,16 +97,19 @@ api_agents_create(struct req *r, struct resp *rs)
 {
 	const char *name = NULL;
 	long long interval = 0;
-	char *contacts = NULL, iv[24], tok[TOKEN_HEX_LEN + 1], hex[SHA256_LEN * 2 + 1];
+	char *contacts = NULL, *labels = NULL, iv[24], tok[TOKEN_HEX_LEN + 1],
+	    hex[SHA256_LEN * 2 + 1];
 	uint8_t h[SHA256_LEN];
-	const char *v[4];
+	const char *v[5];
 	int have_iv, present;
 	PGresult *q = NULL;
 
 	if (jv_object(r, rs) < 0 || jv_known(r->body, agent_fields, rs) < 0 ||
+	    contact_names(r, r->body, "contacts", rs) < 0 ||
 	    jv_name(r->body, "name", 1, AGENT_NAME_MAX, &name, rs) < 0 ||
 	    (have_iv = jv_int(r->body, "interval_s", 0, 5, 86400, &interval, rs)) < 0 ||
-	    jv_ids(r->body, "contacts", &contacts, &present, rs) < 0)
+	    jv_ids(r->body, "contacts", &contacts, &present, rs) < 0 ||
+	    jv_labels(r->body, "labels", &labels, rs) < 0)
 		goto done;
 	if (*name == '\0' || strchr(name, '/')) {
 		resp_error(rs, 422, "name", "name must be non-empty and without '/'");
@@ -111,6 +127,7 @@ api_agents_create(struct req *r, struct resp *rs)
 	v[1] = have_iv ? id_text(interval, iv) : NULL;
 	v[2] = contacts;
 	v[3] = hex;
+	v[4] = labels;
 	q = db_exec(r->db, &q_create, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
 		if (strcmp(db_sqlstate(q), "23505") == 0)
@@ -124,6 +141,7 @@ done:
 	secure_zero(tok, sizeof(tok));
 	PQclear(q);
 	free(contacts);
+	free(labels);
 }
 
 void
@@ -131,15 +149,17 @@ api_agents_patch(struct req *r, struct resp *rs)
 {
 	const char *name = NULL;
 	long long interval = 0;
-	char *contacts = NULL, iv[24], id[24];
-	const char *v[5];
+	char *contacts = NULL, *labels = NULL, iv[24], id[24];
+	const char *v[6];
 	int have_iv, have_name, present = 0;
 	PGresult *q = NULL;
 
 	if (jv_object(r, rs) < 0 || jv_known(r->body, agent_fields, rs) < 0 ||
+	    contact_names(r, r->body, "contacts", rs) < 0 ||
 	    (have_name = jv_name(r->body, "name", 0, AGENT_NAME_MAX, &name, rs)) < 0 ||
 	    (have_iv = jv_int(r->body, "interval_s", 0, 5, 86400, &interval, rs)) < 0 ||
-	    jv_ids(r->body, "contacts", &contacts, &present, rs) < 0)
+	    jv_ids(r->body, "contacts", &contacts, &present, rs) < 0 ||
+	    jv_labels(r->body, "labels", &labels, rs) < 0)
 		goto done;
 	if (have_name && (*name == '\0' || strchr(name, '/'))) {
 		resp_error(rs, 422, "name", "name must be non-empty and without '/'");
@@ -152,6 +172,7 @@ api_agents_patch(struct req *r, struct resp *rs)
 	v[2] = have_iv ? id_text(interval, iv) : NULL;
 	v[3] = present ? "true" : "false";
 	v[4] = contacts;
+	v[5] = labels;
 	q = db_exec(r->db, &q_patch, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
 		if (strcmp(db_sqlstate(q), "23505") == 0)
@@ -166,6 +187,7 @@ api_agents_patch(struct req *r, struct resp *rs)
 done:
 	PQclear(q);
 	free(contacts);
+	free(labels);
 }
 
 void

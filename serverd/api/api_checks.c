@@ -22,8 +22,8 @@
 
 #define CHECK_NAME_MAX 200
 
-static const char *const check_fields[] = { "agent_id", "name", "type", "params", "warning",
-	"critical", "max_attempts", "enabled", "contacts", NULL };
+static const char *const check_fields[] = { "agent_id", "agent", "name", "type", "params",
+	"warning", "critical", "max_attempts", "enabled", "contacts", "labels", NULL };
 
 struct check_in {
 	long long agent_id;
@@ -32,6 +32,7 @@ struct check_in {
 	long long max_attempts;
 	int enabled;
 	char *contacts;    /* PostgreSQL array literal or NULL, heap */
+	char *labels;      /* JSON text, heap; NULL: not given (PATCH keeps them) */
 };
 
 static const struct db_stmt q_list = { "checks_list",
@@ -40,7 +41,8 @@ static const struct db_stmt q_list = { "checks_list",
 	" FROM checks c JOIN check_state s ON s.check_id = c.id"
 	" WHERE c.id > $1 AND ($3::bigint IS NULL OR c.agent_id = $3)"
 	" AND ($4::smallint IS NULL OR s.status = $4)"
-	" ORDER BY c.id LIMIT $2", 6 };
+	" AND ($7::jsonb IS NULL OR check_selected(c.id, $7))"
+	" ORDER BY c.id LIMIT $2", 7 };
 /* a heartbeat's object carries its ping URL: a secret, so for admins only
  * (sql/018_heartbeat.sql) */
 static const struct db_stmt q_get = { "checks_get",
@@ -53,12 +55,13 @@ static const struct db_stmt q_agent = { "checks_agent_exists",
 	"SELECT 1 FROM agents WHERE id = $1", 1 };
 static const struct db_stmt q_create = { "checks_create",
 	"INSERT INTO checks (agent_id, name, type, params, warning, critical, max_attempts,"
-	" enabled, contacts) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9::bigint[])"
-	" RETURNING id", 9 };
+	" enabled, contacts, labels) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9::bigint[],"
+	" COALESCE($10::jsonb, '{}')) RETURNING id", 10 };
 static const struct db_stmt q_update = { "checks_update",
 	"UPDATE checks SET agent_id = $2, name = $3, type = $4, params = $5::jsonb,"
 	" warning = $6, critical = $7, max_attempts = $8, enabled = $9,"
-	" contacts = $10::bigint[], updated_at = now() WHERE id = $1", 10 };
+	" contacts = $10::bigint[], labels = COALESCE($11::jsonb, labels),"
+	" updated_at = now() WHERE id = $1", 11 };
 static const struct db_stmt q_delete = { "checks_delete",
 	"DELETE FROM checks WHERE id = $1", 1 };
 static const struct db_stmt q_history = { "checks_history",
@@ -112,13 +115,15 @@ check_input(struct req *r, json_t *o, struct check_in *in, struct resp *rs)
 	memset(in, 0, sizeof(*in));
 	in->max_attempts = 3;
 	in->enabled = 1;
-	if (jv_known(o, check_fields, rs) < 0 ||
+	if (jv_known(o, check_fields, rs) < 0 || agent_name(r, o, rs) < 0 ||
+	    contact_names(r, o, "contacts", rs) < 0 ||
 	    jv_int(o, "agent_id", 1, 1, INT64_MAX, &in->agent_id, rs) < 0 ||
 	    jv_name(o, "name", 1, CHECK_NAME_MAX, &in->name, rs) < 0 ||
 	    jv_str(o, "type", 1, 32, &in->type, rs) < 0 ||
 	    jv_int(o, "max_attempts", 0, 1, 100, &in->max_attempts, rs) < 0 ||
 	    jv_bool(o, "enabled", &in->enabled, rs) < 0 ||
-	    jv_ids(o, "contacts", &in->contacts, &present, rs) < 0)
+	    jv_ids(o, "contacts", &in->contacts, &present, rs) < 0 ||
+	    jv_labels(o, "labels", &in->labels, rs) < 0)
 		return -1;
 	/* the type's own default (log: 1, it alerts on the run that saw the lines) */
 	if (json_object_get(o, "max_attempts") == NULL)
@@ -173,7 +178,7 @@ check_input(struct req *r, json_t *o, struct check_in *in, struct resp *rs)
 	return contacts_exist(r, in->contacts, "contacts", rs);
 }
 
-/* The nine column values of a check, in q_create's order (aid, ma: text space). */
+/* The ten column values of a check, in q_create's order (aid, ma: text space). */
 static void
 check_vals(const struct check_in *in, const char **v, char aid[24], char ma[24])
 {
@@ -186,6 +191,7 @@ check_vals(const struct check_in *in, const char **v, char aid[24], char ma[24])
 	v[6] = id_text(in->max_attempts, ma);
 	v[7] = in->enabled ? "true" : "false";
 	v[8] = in->contacts;
+	v[9] = in->labels;
 }
 
 static void
@@ -193,6 +199,7 @@ check_in_free(struct check_in *in)
 {
 	free(in->params);
 	free(in->contacts);
+	free(in->labels);
 }
 
 /* public_url without a trailing '/', for ping URLs (heap; NULL: no memory) */
@@ -267,7 +274,7 @@ api_checks_create(struct req *r, struct resp *rs)
 {
 	struct check_in in;
 	char aid[24], ma[24];
-	const char *v[9];
+	const char *v[10];
 	const char *es;
 	PGresult *q = NULL;
 	int64_t id;
@@ -312,7 +319,7 @@ api_checks_patch(struct req *r, struct resp *rs)
 {
 	struct check_in in;
 	char id[24], aid[24], ma[24];
-	const char *v[10];
+	const char *v[11];
 	json_t *cur = NULL, *val;
 	const char *key;
 	PGresult *q = NULL;
@@ -353,6 +360,8 @@ api_checks_patch(struct req *r, struct resp *rs)
 	json_object_del(cur, "id");
 	json_object_del(cur, "created_at");
 	json_object_del(cur, "updated_at");
+	if (json_object_get(r->body, "agent"))   /* moved by name */
+		json_object_del(cur, "agent_id");
 	json_object_foreach(r->body, key, val)
 		json_object_set(cur, key, val);
 	if (check_input(r, cur, &in, rs) < 0)
@@ -412,9 +421,9 @@ status_arg(const char *s, int *out)
 void
 api_checks_list(struct req *r, struct resp *rs)
 {
-	char cur[24], lim[24], aid[24], st[4], *base = NULL;
-	const char *v[6] = { cur, lim, NULL, NULL, NULL,
-		r->who.kind == WHO_ADMIN ? "true" : "false" };
+	char cur[24], lim[24], aid[24], st[4], *base = NULL, *sel = NULL;
+	const char *v[7] = { cur, lim, NULL, NULL, NULL,
+		r->who.kind == WHO_ADMIN ? "true" : "false", NULL };
 	const char *a = req_arg(r, "agent_id"), *s = req_arg(r, "status"), *es;
 	long limit;
 	int64_t cursor;
@@ -438,14 +447,19 @@ api_checks_list(struct req *r, struct resp *rs)
 		snprintf(st, sizeof(st), "%d", sv);
 		v[3] = st;
 	}
+	if (api_selector(r, rs, &sel) < 0)
+		return;
+	v[6] = sel;
 	id_text(cursor, cur);
 	id_text(limit + 1, lim);
 	if ((v[4] = base = ping_base()) == NULL) {
+		free(sel);
 		resp_error(rs, 500, NULL, "out of memory");
 		return;
 	}
 	api_query_list(r, rs, &q_list, v, limit);
 	free(base);
+	free(sel);
 }
 
 /*

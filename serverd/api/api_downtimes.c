@@ -23,8 +23,8 @@
 
 #define DOWNTIME_COMMENT_MAX 4096
 
-static const char *const downtime_fields[] = { "agent_id", "check_id", "start", "end",
-	"comment", NULL };
+static const char *const downtime_fields[] = { "agent_id", "check_id", "agent", "check",
+	"start", "end", "comment", NULL };
 
 #define DOWNTIME_JSON \
 	"jsonb_build_object('id', d.id, 'agent_id', d.agent_id, 'check_id', d.check_id," \
@@ -129,6 +129,7 @@ api_downtimes_create(struct req *r, struct resp *rs)
 	PGresult *q = NULL;
 
 	if (jv_object(r, rs) < 0 || jv_known(r->body, downtime_fields, rs) < 0 ||
+	    agent_name(r, r->body, rs) < 0 || check_name(r, r->body, rs) < 0 ||
 	    (ha = jv_int(r->body, "agent_id", 0, 1, INT64_MAX, &agent_id, rs)) < 0 ||
 	    (hc = jv_int(r->body, "check_id", 0, 1, INT64_MAX, &check_id, rs)) < 0 ||
 	    (hs = time_member(r->body, "start", 0, &start, rs)) < 0 ||

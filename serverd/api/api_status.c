@@ -43,8 +43,9 @@
  * The counts and totals ride in the "head" column of the first row only
  * (the LEFT JOIN keeps one row when nothing is wrong), so the answer is one
  * statement and one snapshot. A problem object has check_def_json()'s keys
- * plus "agent_name", and its "state" exactly check_state_json()'s keys
- * (sql/001_init.sql): change them together. Values are written as
+ * plus "agent_name" and "labels" (the check's own, as check_json() has
+ * them, sql/023_labels.sql), and its "state" exactly check_state_json()'s
+ * keys (sql/001_init.sql): change them together. Values are written as
  * PostgreSQL's JSON functions write them: timestamps by rfc3339() (same
  * text as rfc3339_format()), numbers as their text output (NaN and
  * Infinity quoted as strings), strings escaped as escape_json() does.
@@ -53,52 +54,69 @@ enum {
 	C_HEAD, C_ID, C_AGENT_ID, C_NAME, C_TYPE, C_PARAMS, C_WARNING, C_CRITICAL,
 	C_MAX_ATTEMPTS, C_ENABLED, C_CONTACTS, C_CREATED, C_UPDATED, C_AGENT_NAME,
 	C_STATUS, C_STATE_TYPE, C_ATTEMPT, C_SINCE, C_LAST, C_OUTPUT, C_VALUE,
-	C_PERFDATA, C_ACK, C_IN_DOWNTIME, C_FLAPPING, C_FLAP_PCT, C_NOTIFIED, C_NCOLS
+	C_PERFDATA, C_ACK, C_IN_DOWNTIME, C_FLAPPING, C_FLAP_PCT, C_NOTIFIED, C_LABELS, C_NCOLS
 };
 
 #define US(t) "(extract(epoch FROM " t ") * 1000000)::int8"
 
-static const struct db_stmt q_status = { "status_fast",
-	"WITH p AS MATERIALIZED (SELECT check_id, agent_id, status, state_type, attempt, since,"
-	"    acknowledged, flapping, flap_pct, last_notified_at FROM check_state WHERE status > 0),"
-	" l AS MATERIALIZED (SELECT * FROM check_last_many(ARRAY(SELECT check_id FROM p))),"
-	" dt AS MATERIALIZED (SELECT check_id, agent_id FROM downtimes"
-	"    WHERE start_at <= now() AND end_at > now()),"
-	" n AS MATERIALIZED (SELECT s.status, count(*) AS n FROM check_state s"
-	"    WHERE NOT EXISTS (SELECT FROM checks c WHERE c.id = s.check_id AND NOT c.enabled)"
-	"    GROUP BY s.status),"
-	" head AS (SELECT concat_ws(' ',"
-	"    COALESCE((SELECT n FROM n WHERE status = 0), 0),"
-	"    COALESCE((SELECT n FROM n WHERE status = 1), 0),"
-	"    COALESCE((SELECT n FROM n WHERE status = 2), 0),"
-	"    COALESCE((SELECT n FROM n WHERE status = 3), 0),"
-	"    COALESCE((SELECT n FROM n WHERE status IS NULL), 0),"
-	"    a.up, a.down, a.new, (SELECT COALESCE(max(id), 0) FROM events)) AS head"
-	"    FROM (SELECT count(*) FILTER (WHERE state = 'up') AS up,"
-	"      count(*) FILTER (WHERE state = 'down') AS down,"
-	"      count(*) FILTER (WHERE state = 'new') AS new FROM agents) a)"
-	" SELECT CASE WHEN x.ord IS NULL OR x.ord = 1 THEN head.head END,"
-	"  x.id, x.agent_id, x.name, x.type, x.params, x.warning, x.critical, x.max_attempts,"
-	"  x.enabled, x.contacts, x.created_us, x.updated_us, x.agent_name, x.status,"
-	"  x.state_type, x.attempt, x.since_us, x.last_us, x.output, x.value, x.perfdata,"
-	"  x.acknowledged, x.in_downtime, x.flapping, x.flap_pct, x.notified_us"
-	" FROM head LEFT JOIN ("
-	"  SELECT row_number() OVER (ORDER BY CASE p.status WHEN 2 THEN 0 WHEN 3 THEN 1 ELSE 2 END,"
-	"      p.since, p.check_id) AS ord,"
-	"    c.id, c.agent_id, c.name, c.type, c.params, c.warning, c.critical, c.max_attempts,"
-	"    c.enabled, c.contacts, " US("c.created_at") " AS created_us,"
-	"    " US("c.updated_at") " AS updated_us, a.name AS agent_name, p.status,"
-	"    p.state_type, p.attempt, " US("p.since") " AS since_us,"
-	"    " US("l.observed_at") " AS last_us, l.output, l.value, l.perfdata, p.acknowledged,"
-	"    (p.check_id IN (SELECT check_id FROM dt WHERE check_id IS NOT NULL)"
-	"      OR p.agent_id IN (SELECT agent_id FROM dt WHERE agent_id IS NOT NULL)) AS in_downtime,"
-	"    p.flapping, p.flap_pct, " US("p.last_notified_at") " AS notified_us"
-	"  FROM p"
-	"  CROSS JOIN LATERAL (SELECT * FROM checks c WHERE c.id = p.check_id OFFSET 0) c"
-	"  CROSS JOIN LATERAL (SELECT a.name FROM agents a WHERE a.id = c.agent_id OFFSET 0) a"
-	"  LEFT JOIN l ON l.check_id = p.check_id"
-	"  WHERE c.enabled) x ON true"
-	" ORDER BY x.ord", 0 };
+/*
+ * The statement, with holes for ?selector= (sql/023_labels.sql): a first
+ * CTE (W), the problems (P), the check counts (N) and the agent counts (A). Without a
+ * selector they are empty, and the statement is the one measured above.
+ */
+#define STATUS_SQL(W, P, N, A) \
+	"WITH " W "p AS MATERIALIZED (SELECT check_id, agent_id, status, state_type, attempt, since," \
+	"    acknowledged, flapping, flap_pct, last_notified_at FROM check_state WHERE status > 0" P ")," \
+	" l AS MATERIALIZED (SELECT * FROM check_last_many(ARRAY(SELECT check_id FROM p)))," \
+	" dt AS MATERIALIZED (SELECT check_id, agent_id FROM downtimes" \
+	"    WHERE start_at <= now() AND end_at > now())," \
+	" n AS MATERIALIZED (SELECT s.status, count(*) AS n FROM check_state s" \
+	"    WHERE NOT EXISTS (SELECT FROM checks c WHERE c.id = s.check_id AND NOT c.enabled)" N \
+	"    GROUP BY s.status)," \
+	" head AS (SELECT concat_ws(' '," \
+	"    COALESCE((SELECT n FROM n WHERE status = 0), 0)," \
+	"    COALESCE((SELECT n FROM n WHERE status = 1), 0)," \
+	"    COALESCE((SELECT n FROM n WHERE status = 2), 0)," \
+	"    COALESCE((SELECT n FROM n WHERE status = 3), 0)," \
+	"    COALESCE((SELECT n FROM n WHERE status IS NULL), 0)," \
+	"    a.up, a.down, a.new, (SELECT COALESCE(max(id), 0) FROM events)) AS head" \
+	"    FROM (SELECT count(*) FILTER (WHERE state = 'up') AS up," \
+	"      count(*) FILTER (WHERE state = 'down') AS down," \
+	"      count(*) FILTER (WHERE state = 'new') AS new FROM agents" A ") a)" \
+	" SELECT CASE WHEN x.ord IS NULL OR x.ord = 1 THEN head.head END," \
+	"  x.id, x.agent_id, x.name, x.type, x.params, x.warning, x.critical, x.max_attempts," \
+	"  x.enabled, x.contacts, x.created_us, x.updated_us, x.agent_name, x.status," \
+	"  x.state_type, x.attempt, x.since_us, x.last_us, x.output, x.value, x.perfdata," \
+	"  x.acknowledged, x.in_downtime, x.flapping, x.flap_pct, x.notified_us, x.labels" \
+	" FROM head LEFT JOIN (" \
+	"  SELECT row_number() OVER (ORDER BY CASE p.status WHEN 2 THEN 0 WHEN 3 THEN 1 ELSE 2 END," \
+	"      p.since, p.check_id) AS ord," \
+	"    c.id, c.agent_id, c.name, c.type, c.params, c.warning, c.critical, c.max_attempts," \
+	"    c.enabled, c.contacts, " US("c.created_at") " AS created_us," \
+	"    " US("c.updated_at") " AS updated_us, a.name AS agent_name, p.status," \
+	"    p.state_type, p.attempt, " US("p.since") " AS since_us," \
+	"    " US("l.observed_at") " AS last_us, l.output, l.value, l.perfdata, p.acknowledged," \
+	"    (p.check_id IN (SELECT check_id FROM dt WHERE check_id IS NOT NULL)" \
+	"      OR p.agent_id IN (SELECT agent_id FROM dt WHERE agent_id IS NOT NULL)) AS in_downtime," \
+	"    p.flapping, p.flap_pct, " US("p.last_notified_at") " AS notified_us, c.labels" \
+	"  FROM p" \
+	"  CROSS JOIN LATERAL (SELECT * FROM checks c WHERE c.id = p.check_id OFFSET 0) c" \
+	"  CROSS JOIN LATERAL (SELECT a.name FROM agents a WHERE a.id = c.agent_id OFFSET 0) a" \
+	"  LEFT JOIN l ON l.check_id = p.check_id" \
+	"  WHERE c.enabled) x ON true" \
+	" ORDER BY x.ord"
+static const struct db_stmt q_status = { "status_fast", STATUS_SQL("", "", "", ""), 0 };
+/*
+ * A check counts when it answers to the selector, an agent likewise. The
+ * checks that answer are found once, in one join (W), rather than by a
+ * function call per check_state row in P and N: a lookup per row cost
+ * several times the selector itself (bench/selector).
+ */
+static const struct db_stmt q_status_sel = { "status_selector",
+	STATUS_SQL("sel AS MATERIALIZED (SELECT c.id FROM checks c JOIN agents a ON a.id = c.agent_id"
+	    " WHERE selector_match(a.agent_labels || a.labels || c.labels, a.facts, $1)), ",
+	    " AND check_id IN (SELECT id FROM sel)", " AND s.check_id IN (SELECT id FROM sel)",
+	    " WHERE agent_selected(agents, $1)"), 1 };
 
 /* A JSON string as PostgreSQL's escape_json() writes it. */
 static void
@@ -263,6 +281,8 @@ status_json(const PGresult *q, size_t *len)
 		add_field(&b, "updated_at", q, i, C_UPDATED, J_TIME);
 		buf_adds(&b, ", ");
 		add_field(&b, "agent_name", q, i, C_AGENT_NAME, J_STR);
+		buf_adds(&b, ", ");
+		add_field(&b, "labels", q, i, C_LABELS, J_RAW);
 		buf_adds(&b, ", \"state\": {");
 		add_field(&b, "status", q, i, C_STATUS, J_STATUS);
 		buf_adds(&b, ", ");
@@ -405,14 +425,32 @@ api_status(struct req *r, struct resp *rs)
 {
 	uint64_t gen = stream_generation();
 	int64_t at = mono_now_ms();
-	char now[RFC3339_LEN], *text;
+	char now[RFC3339_LEN], *text, *sel = NULL;
 	size_t len = 0;
 	int mine;
 	struct buf b;
 	struct MHD_Response *mr;
 	PGresult *q;
 
-	if ((text = cache_get(gen, &len, &mine)) == NULL) {
+	if (api_selector(r, rs, &sel) < 0)
+		return;
+	if (sel) {
+		/* a selected view is computed each time, and not kept */
+		const char *v[1] = { sel };
+		q = db_exec(r->db, &q_status_sel, v);
+		free(sel);
+		if (!db_ok(q, PGRES_TUPLES_OK)) {
+			resp_db_error(rs, r->db, q);
+			PQclear(q);
+			return;
+		}
+		text = status_json(q, &len);
+		PQclear(q);
+		if (text == NULL) {
+			resp_error(rs, 500, NULL, "out of memory");
+			return;
+		}
+	} else if ((text = cache_get(gen, &len, &mine)) == NULL) {
 		q = db_exec(r->db, &q_status, NULL);
 		if (!db_ok(q, PGRES_TUPLES_OK)) {
 			cache_done(NULL, 0, gen, at, mine);

@@ -6,6 +6,7 @@
 #include "utf8.h"
 #include "buf.h"
 #include "db.h"
+#include "selector.h"
 #include "strnum.h"
 
 #include <stdio.h>
@@ -219,6 +220,134 @@ jv_ids(json_t *o, const char *key, char **out, int *present, struct resp *rs)
 	return 1;
 }
 
+static const struct db_stmt q_contact_named = { "contact_named",
+	"SELECT id FROM contacts WHERE name = $1", 1 };
+static const struct db_stmt q_agent_named = { "agent_named",
+	"SELECT id FROM agents WHERE name = $1", 1 };
+static const struct db_stmt q_check_named = { "check_named",
+	"SELECT c.id FROM checks c JOIN agents a ON a.id = c.agent_id"
+	" WHERE a.name = $1 AND c.name = $2", 2 };
+
+/* the id of the row st finds (by name), 0 when none, -1 with rs filled */
+static long long
+id_by_name(struct req *r, const struct db_stmt *st, const char *const *v, struct resp *rs)
+{
+	PGresult *q = db_exec(r->db, st, v);
+	const char *es = NULL;
+	long long id = -1;
+
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		resp_db_error(rs, r->db, q);
+	} else if (PQntuples(q) == 0) {
+		id = 0;
+	} else {
+		id = str_to_ll(PQgetvalue(q, 0, 0), 1, INT64_MAX, &es);
+		if (es) {
+			resp_error(rs, 500, NULL, "bad id from the database");
+			id = -1;
+		}
+	}
+	PQclear(q);
+	return id;
+}
+
+int
+contact_names(struct req *r, json_t *o, const char *key, struct resp *rs)
+{
+	json_t *v = json_object_get(o, key), *e;
+	long long id;
+	size_t i;
+
+	if (!json_is_array(v) || json_array_size(v) > 1000)
+		return 0;   /* jv_ids() says what is wrong */
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e))
+			continue;
+		if (strlen(json_string_value(e)) != json_string_length(e)) {
+			resp_error(rs, 422, key, "%s: a name contains a NUL character", key);
+			return -1;
+		}
+		const char *nv[1] = { json_string_value(e) };
+		if ((id = id_by_name(r, &q_contact_named, nv, rs)) < 0)
+			return -1;
+		if (id == 0) {
+			resp_error(rs, 422, key, "%s: no contact named \"%.200s\"", key,
+			    json_string_value(e));
+			return -1;
+		}
+		if (json_array_set_new(v, i, json_integer(id)) < 0) {
+			resp_error(rs, 500, NULL, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * "KEY": NAME in place of "KEY_id" (agent: "web01"; check: "web01/nginx",
+ * its agent's name, a slash, its own): o's KEY_id becomes the id, KEY goes.
+ */
+static int
+name_to_id(struct req *r, json_t *o, const char *key, const char *idkey, struct resp *rs)
+{
+	json_t *v = json_object_get(o, key);
+	const char *s, *slash, *nv[2];
+	char agent[256];
+	long long id;
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) > 512 ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
+		resp_error(rs, json_is_string(v) ? 422 : 400, key, "%s must be %s name",
+		    key, strcmp(key, "check") == 0 ? "a check's \"agent/check\"" : "an agent's");
+		return -1;
+	}
+	if (json_object_get(o, idkey) != NULL) {
+		resp_error(rs, 422, key, "give %s or %s, not both", key, idkey);
+		return -1;
+	}
+	s = json_string_value(v);
+	if (strcmp(key, "check") == 0) {
+		if ((slash = strchr(s, '/')) == NULL || (size_t)(slash - s) >= sizeof(agent)) {
+			resp_error(rs, 422, key, "check must be \"agent/check\", as \"web01/nginx\"");
+			return -1;
+		}
+		memcpy(agent, s, (size_t)(slash - s));
+		agent[slash - s] = '\0';
+		nv[0] = agent;
+		nv[1] = slash + 1;
+		id = id_by_name(r, &q_check_named, nv, rs);
+	} else {
+		nv[0] = s;
+		id = id_by_name(r, &q_agent_named, nv, rs);
+	}
+	if (id < 0)
+		return -1;
+	if (id == 0) {
+		resp_error(rs, 422, key, "no %s named \"%.200s\"", key, s);
+		return -1;
+	}
+	if (json_object_set_new(o, idkey, json_integer(id)) < 0) {
+		resp_error(rs, 500, NULL, "out of memory");
+		return -1;
+	}
+	json_object_del(o, key);
+	return 0;
+}
+
+int
+agent_name(struct req *r, json_t *o, struct resp *rs)
+{
+	return name_to_id(r, o, "agent", "agent_id", rs);
+}
+
+int
+check_name(struct req *r, json_t *o, struct resp *rs)
+{
+	return name_to_id(r, o, "check", "check_id", rs);
+}
+
 static const struct db_stmt q_contacts_exist = { "contacts_exist",
 	"SELECT x FROM unnest($1::bigint[]) x WHERE NOT EXISTS"
 	" (SELECT 1 FROM contacts c WHERE c.id = x) LIMIT 1", 1 };
@@ -389,4 +518,115 @@ id_text(int64_t id, char buf[24])
 {
 	snprintf(buf, 24, "%lld", (long long)id);
 	return buf;
+}
+
+int
+jv_labels(json_t *o, const char *key, char **out, struct resp *rs)
+{
+	json_t *v = json_object_get(o, key), *lv;
+	const char *k;
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_object(v)) {
+		resp_error(rs, 400, key, "%s must be an object of strings", key);
+		return -1;
+	}
+	if (json_object_size(v) > LABELS_MAX) {
+		resp_error(rs, 422, key, "%s: %zu labels, at most %d", key, json_object_size(v),
+		    LABELS_MAX);
+		return -1;
+	}
+	json_object_foreach(v, k, lv) {
+		if (!label_key_valid(k) || strncmp(k, "fact.", 5) == 0) {
+			resp_error(rs, 422, key, "%s: key \"%.80s\" must be 1..%d of a-z 0-9 _ . - "
+			    "(and not begin \"fact.\")", key, k, LABEL_KEY_MAX);
+			return -1;
+		}
+		if (!json_is_string(lv)) {
+			resp_error(rs, 400, key, "%s: the value of \"%s\" must be a string", key, k);
+			return -1;
+		}
+		if (json_string_length(lv) > LABEL_VALUE_MAX ||
+		    strlen(json_string_value(lv)) != json_string_length(lv)) {
+			resp_error(rs, 422, key, "%s: the value of \"%s\" must be at most %d bytes, "
+			    "without NUL", key, k, LABEL_VALUE_MAX);
+			return -1;
+		}
+	}
+	if ((*out = json_dumps(v, JSON_COMPACT)) == NULL) {
+		resp_error(rs, 500, NULL, "out of memory");
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * One requirement as selector_match() reads it; NULL when out of memory or
+ * when a value is not UTF-8 (json_string() refuses it).
+ */
+static json_t *
+sel_req_json(const struct sel_req *rq)
+{
+	static const char *const ops[] = { "in", "notin", "exists", "!exists" };
+	json_t *vals = json_array(), *key;
+	const char *s, *dot;
+	size_t i;
+	int bad = vals == NULL;
+
+	if (rq->fact) {
+		key = json_array();
+		for (s = rq->key; key && !bad; s = dot + 1) {
+			dot = strchr(s, '.');
+			bad = json_array_append_new(key, json_stringn(s, dot ? (size_t)(dot - s) :
+			    strlen(s))) < 0;
+			if (dot == NULL)
+				break;
+		}
+	} else {
+		key = json_string(rq->key);
+	}
+	for (i = 0; !bad && i < rq->nvalues; i++)
+		bad = json_array_append_new(vals, json_string(rq->values[i])) < 0;
+	if (bad || key == NULL) {
+		json_decref(key);
+		json_decref(vals);
+		return NULL;
+	}
+	/* "o" steals both references, on failure too */
+	return json_pack("{s:o,s:b,s:s,s:o}", "key", key, "fact", rq->fact, "op", ops[rq->op],
+	    "values", vals);
+}
+
+int
+api_selector(struct req *r, struct resp *rs, char **out)
+{
+	const char *s = req_arg(r, "selector");
+	struct selector sel;
+	char err[256];
+	json_t *a;
+	size_t i;
+
+	*out = NULL;
+	if (s == NULL)
+		return 0;
+	if (selector_parse("selector", s, &sel, err, sizeof(err)) < 0) {
+		resp_error(rs, 400, "selector", "%s", err);
+		return -1;
+	}
+	a = json_array();
+	for (i = 0; a && i < sel.n; i++)
+		if (json_array_append_new(a, sel_req_json(&sel.reqs[i])) < 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	selector_free(&sel);
+	if (a == NULL || (*out = json_dumps(a, JSON_COMPACT)) == NULL) {
+		json_decref(a);
+		resp_error(rs, 400, "selector", "selector: not UTF-8 (or out of memory)");
+		return -1;
+	}
+	json_decref(a);
+	return 1;
 }

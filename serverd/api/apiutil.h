@@ -56,6 +56,34 @@ int jv_str_rule(json_t *o, const char *key, size_t max, int (*ok)(const char *),
 /* api_contacts.c's rules, which users (api_users.c) share: 1 when valid. */
 int valid_email(const char *s);
 int valid_pushover_key(const char *s);
+/*
+ * A labels object (string values; keys and counts as lib/selector.h says;
+ * keys beginning "fact." are reserved for selectors): 1 with *out its
+ * compact JSON text (heap, the caller frees), 0 absent or null, -1 with a
+ * 422 naming the key.
+ */
+int jv_labels(json_t *o, const char *key, char **out, struct resp *rs);
+/*
+ * ?selector=: 1 with *out the parsed selector as the jsonb text that
+ * sql/023_labels.sql's selector_match() takes (heap, the caller frees),
+ * 0 when absent, -1 with a 400 "selector:COL: reason".
+ */
+int api_selector(struct req *r, struct resp *rs, char **out);
+/*
+ * Lets an array of contact ids name contacts too ("contacts": ["alice", 3]):
+ * replaces each string of o's key array by that contact's id, in place,
+ * before jv_ids() reads it. 0 (nothing to do included), or -1 with a 422
+ * naming the unknown contact.
+ */
+int contact_names(struct req *r, json_t *o, const char *key, struct resp *rs);
+/*
+ * "agent": NAME where "agent_id" is taken: sets o's agent_id to the named
+ * agent's id and removes "agent". 0 (no "agent": nothing done), or -1: a
+ * non-string (400), an unknown agent (422), both given (422).
+ */
+int agent_name(struct req *r, json_t *o, struct resp *rs);
+/* The same for "check": "AGENT/CHECK" (the agent's name, a slash, the check's) and check_id. */
+int check_name(struct req *r, json_t *o, struct resp *rs);
 /* Checks that every id in the array literal names a contact; 0 or -1. */
 int contacts_exist(struct req *r, const char *ids, const char *field, struct resp *rs);
 

@@ -93,7 +93,7 @@ static const struct db_stmt q_events = { "stream_events",
 	" ORDER BY e.id", 1 };
 /*
  * The checks' frames: exactly CHECK_JSON's text (check_json(): definition,
- * state, availability), but the newest results of all of them found at
+ * state, availability, labels), but the newest results of all of them found at
  * once (check_last_many(), as /api/v1/status does) and the state written
  * here: check_json() one check at a time made a round of many changed
  * checks cost about ten times the PostgreSQL time it costs this way
@@ -112,7 +112,7 @@ static const struct db_stmt q_checks = { "stream_checks",
 	"   'in_downtime', check_in_downtime(s.check_id, (k.c).agent_id),"
 	"   'flapping', s.flapping, 'flap_pct', s.flap_pct,"
 	"   'last_notified_at', rfc3339(s.last_notified_at)) END,"
-	"  'availability', check_availability(ARRAY[(k.c).id]),"
+	"  'availability', check_availability(ARRAY[(k.c).id]), 'labels', (k.c).labels,"
 	"  'agent_name', a.name, 'agent_state', a.state))::text"
 	" FROM ids u"
 	" CROSS JOIN LATERAL (SELECT c FROM checks c WHERE c.id = u.id OFFSET 0) k"
