@@ -48,9 +48,12 @@ enum cli_opt_id {
 	O_PASSWORD_STDIN,       /* --password-stdin */
 	O_NO_PASSWORD,          /* --no-password */
 	O_SINCE,                /* --since DURATION|TIME (backtest) */
+	O_LABELS,               /* --labels k=v,... (agents, checks) */
+	O_SELECTOR,             /* --selector SELECTOR (agents and checks lists) */
 	O_COUNT
 };
-#define OPT(id) (1u << (id))
+_Static_assert(O_COUNT <= 64, "struct cli_cmd's opts holds one bit an option");
+#define OPT(id) (1ull << (id))
 
 /*
  * A command line once parsed: the words after the command's name (and
@@ -83,7 +86,7 @@ struct cli_cmd {
 	const char *args;       /* as `custos help` shows them */
 	const char *usage;      /* one line, what it does */
 	int min_args, max_args;
-	unsigned opts;          /* OPT(O_...) | ... */
+	unsigned long long opts;        /* OPT(O_...) | ... */
 	int (*fn)(const struct cli_args *);
 };
 
@@ -112,6 +115,8 @@ void http_close(void);          /* frees it all; the token is wiped */
  */
 int http_request(const char *method, const char *path, json_t *body, json_t **out);
 /* GETs every page of a list into one array (*items, the caller's); as above. */
+/* path plus "?selector=" (or "&...") with sel URL-encoded, into out; -1 when it does not fit */
+int with_selector(const char *path, const char *sel, char *out, size_t len);
 int http_get_all(const char *path, json_t **items);
 
 /*
@@ -194,6 +199,9 @@ int cmd_tokens_revoke(const struct cli_args *a);
 int cmd_backtest(const struct cli_args *a);
 
 /* ---- objects.c: show, create, edit, delete of each object ---------------------- */
+
+/* --labels k=v,... as the API's labels object into body; 0 or EXIT_USAGE */
+int labels_member(const char *text, json_t *body);
 
 int cmd_agents_show(const struct cli_args *a);
 int cmd_agents_create(const struct cli_args *a);

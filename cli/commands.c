@@ -77,8 +77,11 @@ cmd_agents(const struct cli_args *a)
 	size_t i;
 	int rc;
 
-	(void)a;
-	if ((rc = http_get_all("/api/v1/agents", &items)) != 0)
+	char path[8192];
+
+	if (with_selector("/api/v1/agents", a->val[O_SELECTOR], path, sizeof(path)) < 0)
+		return usage("--selector: too long");
+	if ((rc = http_get_all(path, &items)) != 0)
 		return rc;
 	if (opt_json) {
 		print_json(items);
@@ -102,7 +105,7 @@ cmd_checks(const struct cli_args *args)
 {
 	const char *agent = args->argc > 0 ? args->argv[0] : NULL;
 	json_t *agents, *items, *c, *a;
-	char path[64] = "/api/v1/checks";
+	char path[8192] = "/api/v1/checks", base[64];
 	long long aid = 0;
 	size_t i;
 	int rc;
@@ -119,6 +122,11 @@ cmd_checks(const struct cli_args *args)
 			return EXIT_REFUSED;
 		}
 		snprintf(path, sizeof(path), "/api/v1/checks?agent_id=%lld", aid);
+	}
+	snprintf(base, sizeof(base), "%s", path);
+	if (with_selector(base, args->val[O_SELECTOR], path, sizeof(path)) < 0) {
+		json_decref(agents);
+		return usage("--selector: too long");
 	}
 	if ((rc = http_get_all(path, &items)) != 0) {
 		json_decref(agents);

@@ -339,6 +339,21 @@ done:
 }
 
 int
+with_selector(const char *path, const char *sel, char *out, size_t len)
+{
+	char *e;
+	int n;
+
+	if (sel == NULL)
+		return snprintf(out, len, "%s", path) < (int)len ? 0 : -1;
+	if ((e = curl_easy_escape(NULL, sel, 0)) == NULL)
+		return -1;
+	n = snprintf(out, len, "%s%sselector=%s", path, strchr(path, '?') ? "&" : "?", e);
+	curl_free(e);
+	return n >= 0 && (size_t)n < len ? 0 : -1;
+}
+
+int
 http_get_all(const char *path, json_t **items)
 {
 	char *cursor = NULL;

@@ -92,15 +92,17 @@ static const struct cli_opt cli_opts[] = {
 	{ O_PASSWORD_STDIN, "--password-stdin", NULL, NULL,    V_FLAG,     0, 0 },
 	{ O_NO_PASSWORD, "--no-password", NULL,    NULL,       V_FLAG,     0, 0 },
 	{ O_SINCE,    "--since",      NULL,        "30d",      V_TEXT,     0, 0 },
+	{ O_LABELS,   "--labels",     NULL,        "K=V,...",  V_TEXT,     0, 0 },
+	{ O_SELECTOR, "--selector",   "-l",        "SELECTOR", V_TEXT,     0, 0 },
 };
 #define N_OPTS (sizeof(cli_opts) / sizeof(cli_opts[0]))
 #define OPTS_ALL (OPT(O_JSON) | OPT(O_CA_FILE))   /* taken by every command */
 
 /* ---- the commands ---------------------------------------------------------------- */
 
-#define AGENT_OPTS (OPT(O_INTERVAL) | OPT(O_CONTACTS))
+#define AGENT_OPTS (OPT(O_INTERVAL) | OPT(O_CONTACTS) | OPT(O_LABELS))
 #define CHECK_OPTS (OPT(O_TYPE) | OPT(O_PARAM) | OPT(O_WARNING) | OPT(O_CRITICAL) | \
-	OPT(O_ATTEMPTS) | OPT(O_CONTACTS) | OPT(O_ENABLE) | OPT(O_DISABLE))
+	OPT(O_ATTEMPTS) | OPT(O_CONTACTS) | OPT(O_ENABLE) | OPT(O_DISABLE) | OPT(O_LABELS))
 #define CONTACT_OPTS (OPT(O_EMAIL) | OPT(O_PUSHOVER_USER) | OPT(O_PUSHOVER_DEVICE) | \
 	OPT(O_WEBHOOK_URL) | OPT(O_NOTIFY_ON))
 #define USER_OPTS (OPT(O_EMAIL) | OPT(O_PUSHOVER_USER) | OPT(O_ROLE) | OPT(O_TZ) | \
@@ -136,34 +138,38 @@ const struct cli_cmd cli_cmds[] = {
 	                                                               OPT(O_ATTEMPTS) | OPT(O_SINCE),
 	                                                                     cmd_backtest },
 
-	{ "agents",   NULL,     "",
-	                        "every agent and its state",           0, 0, 0, cmd_agents },
-	{ "agents",   "list",   "",
-	                        "the same",                            0, 0, 0, cmd_agents },
+	{ "agents",   NULL,     "[--selector SELECTOR]",
+	                        "every agent (or those selected) and its state",
+	                                                               0, 0, OPT(O_SELECTOR), cmd_agents },
+	{ "agents",   "list",   "[--selector SELECTOR]",
+	                        "the same",                            0, 0, OPT(O_SELECTOR), cmd_agents },
 	{ "agents",   "show",   "AGENT",
 	                        "one agent, its facts and state",      1, 1, 0, cmd_agents_show },
-	{ "agents",   "create", "NAME [--interval SECONDS] [--contacts NAME,...]",
+	{ "agents",   "create", "NAME [--interval SECONDS] [--contacts NAME,...] [--labels K=V,...]",
 	                        "a new agent: its token and agentd.conf lines, once",
 	                                                               1, 1, AGENT_OPTS, cmd_agents_create },
-	{ "agents",   "edit",   "AGENT [--name NEW] [--interval SECONDS] [--contacts NAME,...]",
+	{ "agents",   "edit",   "AGENT [--name NEW] [--interval SECONDS] [--contacts NAME,...] "
+	                        "[--labels K=V,...]",
 	                        "change an agent",                     1, 1, AGENT_OPTS | OPT(O_NAME),
 	                                                                     cmd_agents_edit },
 	{ "agents",   "delete", "AGENT",
 	                        "remove an agent, its checks and their history",
 	                                                               1, 1, 0, cmd_agents_delete },
 
-	{ "checks",   NULL,     "[AGENT]",
-	                        "checks (of one agent) with their state", 0, 1, 0, cmd_checks },
-	{ "checks",   "list",   "[AGENT]",
-	                        "the same",                            0, 1, 0, cmd_checks },
+	{ "checks",   NULL,     "[AGENT] [--selector SELECTOR]",
+	                        "checks (of one agent, or selected) with their state",
+	                                                               0, 1, OPT(O_SELECTOR), cmd_checks },
+	{ "checks",   "list",   "[AGENT] [--selector SELECTOR]",
+	                        "the same",                            0, 1, OPT(O_SELECTOR), cmd_checks },
 	{ "checks",   "show",   "AGENT/CHECK",
 	                        "one check, its parameters and state", 1, 1, 0, cmd_checks_show },
 	{ "checks",   "create", "AGENT/CHECK --type TYPE [--param KEY=VALUE]... [--warning RANGE] "
-	                        "[--critical RANGE] [--attempts N] [--contacts NAME,...] [--disable]",
+	                        "[--critical RANGE] [--attempts N] [--contacts NAME,...] [--labels K=V,...] "
+	                        "[--disable]",
 	                        "a new check",                         1, 1, CHECK_OPTS, cmd_checks_create },
 	{ "checks",   "edit",   "AGENT/CHECK [--name NEW] [--type TYPE] [--param KEY=VALUE]... "
 	                        "[--warning RANGE] [--critical RANGE] [--attempts N] "
-	                        "[--contacts NAME,...] [--enable|--disable]",
+	                        "[--contacts NAME,...] [--labels K=V,...] [--enable|--disable]",
 	                        "change a check",                      1, 1, CHECK_OPTS | OPT(O_NAME),
 	                                                                     cmd_checks_edit },
 	{ "checks",   "delete", "AGENT/CHECK",

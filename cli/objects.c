@@ -13,6 +13,7 @@
  */
 #include "config.h"
 #include "cli.h"
+#include "selector.h"
 #include "strnum.h"
 
 #include <stdint.h>
@@ -170,6 +171,32 @@ delete(const char *path, const char *msg)
 	return print_done(out, msg);
 }
 
+/* ---- labels ----------------------------------------------------------------------- */
+
+/*
+ * --labels k=v,k2=v2 as the API's "labels" object (it replaces the
+ * object's labels whole; --labels "" clears them). Parsed here with the
+ * server's and agentd's own rules (lib/selector.h), so a bad key is a usage
+ * error before anything is sent.
+ */
+int
+labels_member(const char *text, json_t *body)
+{
+	struct selector sel;
+	char err[300];
+	json_t *o;
+	size_t i;
+
+	if (labels_parse("--labels", text, &sel, err, sizeof(err)) < 0)
+		return usage("%s", err);
+	o = json_object();
+	for (i = 0; i < sel.n; i++)
+		json_object_set_new(o, sel.reqs[i].key, json_string(sel.reqs[i].values[0]));
+	selector_free(&sel);
+	json_object_set_new(body, "labels", o);
+	return 0;
+}
+
 /* ---- agents ----------------------------------------------------------------------- */
 
 /* The members of an agent that create and edit share; 0 or an exit status. */
@@ -183,6 +210,8 @@ agent_body(const struct cli_args *a, json_t *body)
 		json_object_set_new(body, "name", json_string(a->val[O_NAME]));
 	if (a->val[O_INTERVAL])
 		json_object_set_new(body, "interval_s", json_integer(a->num[O_INTERVAL]));
+	if (a->val[O_LABELS] && (rc = labels_member(a->val[O_LABELS], body)) != 0)
+		return rc;
 	if (a->val[O_CONTACTS]) {
 		if ((rc = contact_ids(a->val[O_CONTACTS], &ids)) != 0)
 			return rc;
@@ -243,8 +272,8 @@ cmd_agents_edit(const struct cli_args *a)
 	long long id;
 	int rc;
 
-	if (!a->val[O_NAME] && !a->val[O_INTERVAL] && !a->val[O_CONTACTS])
-		return usage("agents edit: nothing to change (--name, --interval, --contacts)");
+	if (!a->val[O_NAME] && !a->val[O_INTERVAL] && !a->val[O_CONTACTS] && !a->val[O_LABELS])
+		return usage("agents edit: nothing to change (--name, --interval, --contacts, --labels)");
 	if ((rc = agent_id(a->argv[0], &id)) != 0)
 		return rc;
 	body = json_object();
@@ -311,6 +340,8 @@ check_body(const struct cli_args *a, json_t *body, json_t *params)
 		json_object_set_new(body, "max_attempts", json_integer(a->num[O_ATTEMPTS]));
 	if (a->val[O_ENABLE] || a->val[O_DISABLE])
 		json_object_set_new(body, "enabled", json_boolean(a->val[O_ENABLE] != NULL));
+	if (a->val[O_LABELS] && (rc = labels_member(a->val[O_LABELS], body)) != 0)
+		return rc;
 	if (a->val[O_CONTACTS]) {
 		if ((rc = contact_ids(a->val[O_CONTACTS], &ids)) != 0)
 			return rc;

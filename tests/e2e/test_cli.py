@@ -478,6 +478,33 @@ t.ok(rc == 0 and "ci2" not in [x["name"] for x in api_get("/api/v1/tokens")[1]["
 rc, out, err = run("tokens", "edit", "viewer")
 t.ok(rc == 2 and "unknown subcommand" in err, "tokens edit: none (the API cannot change a token)", err)
 
+# labels and selectors (docs/api.md): --labels sets them whole, --selector filters the lists
+rc, out, err = run("agents", "create", "lab1", "--labels", "role=web,env=prod")
+ok, ag, _ = api_get("/api/v1/agents?selector=role%3Dweb")
+names = [x["name"] for x in ag["items"]] if ok == 200 else []
+t.ok(rc == 0 and names == ["lab1"], "agents create --labels: the agent carries them", (rc, err, names))
+rc, out, err = run("agents", "edit", "lab1", "--labels", "role=db")
+rc2, lst, err2 = js("agents", "list", "--selector", "role in (db,api),env!=dev")
+t.ok(rc == 0 and rc2 == 0 and [x["name"] for x in lst] == ["lab1"]
+     and lst[0].get("labels") == {"role": "db"},
+     "agents edit --labels replaces them; agents list --selector filters", (rc, err, lst))
+rc, out, err = run("checks", "create", "lab1/root", "--type", "disk", "--param", "path=/",
+                   "--labels", "tier=os")
+rc2, out2, err2 = run("checks", "--selector", "tier=os")
+rc3, out3, err3 = run("checks", "lab1", "--selector", "tier=nosuch")
+t.ok(rc == 0 and rc2 == 0 and "lab1/root" in out2 and "web02/" not in out2
+     and rc3 == 0 and "lab1/root" not in out3,
+     "checks create --labels; checks [AGENT] --selector", (rc, err, out2, out3))
+for args, why in ((("agents", "create", "lab2", "--labels", "Bad Key=x"), "a bad label key"),
+                  (("agents", "create", "lab2", "--labels", "a=1,a=2"), "a key twice"),
+                  (("status", "--selector", "a=b"), "--selector with a command that does not take it")):
+    rc, out, err = run(*args)
+    t.ok(rc == 2 and "usage:" in err, "%s: exit 2, nothing sent" % why, (rc, err))
+rc, out, err = run("agents", "--selector", "role=(")
+t.ok(rc == 1 and "selector" in err, "a selector the server refuses: exit 1 with its error", (rc, err))
+t.ok(not any(x["name"] == "lab2" for x in api_get("/api/v1/agents")[1]["items"]),
+     "nothing was created by the refused commands")
+
 # agents delete, last: its checks go with it
 rc, out, err = run("agents", "delete", "web04")
 t.ok(rc == 0 and not any(x["name"] == "web04" for x in api_get("/api/v1/agents")[1]["items"]),
