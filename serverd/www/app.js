@@ -3,8 +3,9 @@
 // One page for every route: / (problems; ?wall=1 for a wall screen),
 // /?view=hosts, /?view=downtimes, /?view=events, /?view=notifications,
 // /checks/{id}, /agents/{id}. It asks /api/v1/session who it is and shows
-// the login form first when there is no session; the cookie then stands
-// for the token's role on every API call. The overview renders
+// the login form first when there is no session (a user's name and
+// password, or an API token); the cookie then stands for that user's or
+// token's role on every API call. The overview renders
 // /api/v1/status (the server aggregates: counts, problems) and follows the
 // live stream, which one SharedWorker (stream-worker.js) holds for every
 // tab of the browser: a check frame updates or moves its row in place, and
