@@ -3,8 +3,9 @@
 // One page for every route: / (problems; ?wall=1 for a wall screen),
 // /?view=hosts, /?view=downtimes, /?view=events, /?view=notifications,
 // /checks/{id}, /agents/{id}. It asks /api/v1/session who it is and shows
-// the login form first when there is no session; the cookie then stands
-// for the token's role on every API call. The overview renders
+// the login form first when there is no session (a user's name and
+// password, or an API token); the cookie then stands for that user's or
+// token's role on every API call. The overview renders
 // /api/v1/status (the server aggregates: counts, problems) and follows the
 // live stream, which one SharedWorker (stream-worker.js) holds for every
 // tab of the browser: a check frame updates or moves its row in place, and
@@ -28,7 +29,7 @@ const main = () => $("#main");
 const SEV = { CRITICAL: 0, UNKNOWN: 1, WARNING: 2 };
 
 const S = {
-  me: null,              // {name, role}
+  me: null,              // {name, role, user_id}: GET /api/v1/session
   status: null,          // last /api/v1/status
   problems: new Map(),   // check id -> check (with state, agent_name)
   downChecks: new Map(), // check id -> check, the checks of DOWN agents not in problems
@@ -73,8 +74,16 @@ function put(el, ...kids) {
 const str = (x, dflt = "") => (x === null || x === undefined ? dflt : String(x));
 
 class ApiError extends Error {
-  constructor(status, msg, field) { super(msg); this.status = status; this.field = field; }
+  constructor(status, msg, field, body) { super(msg); this.status = status; this.field = field; this.body = body; }
 }
+
+// What a session may do (docs/api.md's roles): an operator acknowledges,
+// sets and ends downtimes and enables or disables a check - what one does on
+// a bad day; only an admin changes configuration (the threshold editor).
+// A viewer reads. The server checks every request anyway: these only keep
+// controls that would answer 403 off the page.
+const canAct = () => !!S.me && (S.me.role === "admin" || S.me.role === "operator");
+const isAdmin = () => !!S.me && S.me.role === "admin";
 
 async function api(method, path, body) {
   const opt = { method, credentials: "same-origin", headers: {} };
@@ -85,7 +94,7 @@ async function api(method, path, body) {
   const text = await r.text();
   if (text) { try { j = JSON.parse(text); } catch (e) { j = null; } }
   if (!r.ok) throw new ApiError(r.status, (j && j.error) || ("HTTP " + r.status),
-    j && typeof j.field === "string" ? j.field : undefined);
+    j && typeof j.field === "string" ? j.field : undefined, j);
   return j;
 }
 
@@ -176,30 +185,61 @@ function ready(view) { main().dataset.ready = view; }
 
 // ---- login -----------------------------------------------------------------------
 
+// Two ways in, one session: a person's name and password (a user of
+// /api/v1/users; the session has the user's role) or an API token. Both POST
+// /api/v1/session and get the same cookie. A login window closed after
+// repeated failures (429) is said with its seconds, from retry_after_s.
+function loginError(x, unknown) {
+  if (x.status === 401) return unknown;
+  if (x.status === 429) {
+    const s = x.body && Number.isFinite(x.body.retry_after_s) ? x.body.retry_after_s : null;
+    return "Too many failed logins: try again " + (s === null ? "later." : "in " + s + " s.");
+  }
+  return x.message;
+}
+
 function showLogin(msg) {
   $("#bar").hidden = true;
   document.body.classList.remove("wall");
-  const err = h("p", { class: "error", role: "alert", id: "login-error" }, msg || "");
-  const input = h("input", { type: "password", id: "token", name: "token", autocomplete: "current-password",
+  const note = h("p", { class: "muted", role: "status", id: "login-msg" }, msg || "");
+  const user = h("input", { type: "text", id: "login-user", name: "user", autocomplete: "username",
+    required: true, "aria-label": "Name", placeholder: "Name", autocapitalize: "none", spellcheck: "false" });
+  const pass = h("input", { type: "password", id: "login-password", name: "password", autocomplete: "current-password",
+    required: true, "aria-label": "Password", placeholder: "Password" });
+  const pwErr = h("p", { class: "error", role: "alert", id: "pw-error" }, "");
+  const pwForm = h("form", { id: "pw-form" }, user, pass, pwErr, h("button", { type: "submit", id: "pw-submit" }, "Log in"));
+  const err = h("p", { class: "error", role: "alert", id: "login-error" }, "");
+  const input = h("input", { type: "password", id: "token", name: "token", autocomplete: "off",
     required: true, "aria-label": "API token", placeholder: "API token" });
-  const form = h("form", { class: "login", id: "login-form" },
-    h("h1", {}, "custos"),
-    h("p", { class: "muted" }, "Log in with an admin or viewer API token."),
-    input, err, h("button", { type: "submit", id: "login-submit" }, "Log in"));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    err.textContent = "";
+  const form = h("form", { id: "login-form" },
+    input, err, h("button", { type: "submit", id: "login-submit" }, "Log in with the token"));
+  const go = async (btn, body, errEl, unknown, clear) => {
+    errEl.textContent = "";
+    btn.disabled = true;
     try {
-      await api("POST", "/api/v1/session", { token: input.value.trim() });
-      input.value = "";
+      await api("POST", "/api/v1/session", body);
+      clear.value = "";
       await start(true);
     } catch (x) {
-      err.textContent = x.status === 401 ? "Unknown token." : x.message;
+      errEl.textContent = loginError(x, unknown);
+    } finally {
+      btn.disabled = false;
     }
+  };
+  pwForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    go($("#pw-submit"), { user: user.value.trim(), password: pass.value }, pwErr, "Unknown name or wrong password.", pass);
   });
-  put(main(), form);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    go($("#login-submit"), { token: input.value.trim() }, err, "Unknown token.", input);
+  });
+  put(main(), h("div", { class: "login" },
+    h("h1", {}, "custos"), note,
+    h("p", { class: "muted" }, "Log in with your name and password,"), pwForm,
+    h("p", { class: "muted" }, "or with an API token."), form));
   main().dataset.ready = "login";
-  input.focus();
+  user.focus();
 }
 
 $("#logout").addEventListener("click", async () => {
@@ -523,10 +563,10 @@ function problemRow(c) {
     title: end ? "in downtime until " + absTime(end) : "in downtime" },
     end ? "DOWNTIME until " + localTime(end) : "DOWNTIME"));
   if (s.flapping) marks.push(h("span", { class: "mark mark-flap" }, "FLAPPING"));
-  const admin = S.me.role === "admin" && !isWall();
+  const may = canAct() && !isWall();
   const st = rowState(c);
   return h("tr", { "data-check-id": c.id, "data-status": st },
-    admin ? h("td", { class: "pick" }, h("input", { type: "checkbox", class: "pick-one", "aria-label": "select",
+    may ? h("td", { class: "pick" }, h("input", { type: "checkbox", class: "pick-one", "aria-label": "select",
       checked: S.selected.has(c.id), onchange: (e) => { if (e.target.checked) S.selected.add(c.id); else S.selected.delete(c.id); renderBulk(); } })) : null,
     h("td", {}, stBadge(st)),
     h("td", {}, h("a", { href: "/checks/" + c.id, "data-nav": true }, str(c.agent_name, "agent " + c.agent_id) + "/" + str(c.name)),
@@ -534,7 +574,7 @@ function problemRow(c) {
     h("td", { class: "out hide-s" }, firstLine(s.output)),
     h("td", {}, age(s.since)),
     h("td", { class: "marks" }, marks),
-    admin ? h("td", { class: "actions" },
+    may ? h("td", { class: "actions" },
       h("button", { type: "button", class: "act-ack", onclick: () => ackDialog([c]) }, "Ack"), " ",
       h("button", { type: "button", class: "act-dt", onclick: () => downtimeDialog({ check: c }) }, "Downtime")) : null);
 }
@@ -832,9 +872,9 @@ async function renderOverview() {
   S.view = wall ? "wall" : "overview";
   document.body.classList.toggle("wall", wall);
   S.problemLimit = 1000;
-  const admin = S.me.role === "admin" && !wall;
+  const may = canAct() && !wall;
   const table = h("table", { id: "problems" }, h("thead", {}, h("tr", {},
-    admin ? h("th", { class: "pick" }, h("input", { type: "checkbox", id: "pick-all", "aria-label": "select every row shown",
+    may ? h("th", { class: "pick" }, h("input", { type: "checkbox", id: "pick-all", "aria-label": "select every row shown",
       onchange: (e) => {
         for (const b of document.querySelectorAll("#problems tbody input.pick-one")) {
           b.checked = e.target.checked;
@@ -844,14 +884,14 @@ async function renderOverview() {
         renderBulk();
       } })) : null,
     sortHead("state", "State"), sortHead("check", "Agent/check"), sortHead("output", "Output", "hide-s"),
-    sortHead("since", "Since"), h("th", {}, "Marks"), admin ? h("th", {}, "Actions") : null)), h("tbody", {}));
+    sortHead("since", "Since"), h("th", {}, "Marks"), may ? h("th", {}, "Actions") : null)), h("tbody", {}));
   const parts = [h("h1", {}, wall ? "Problems" : "Problems")];
   if (!wall) {
     parts.push(h("form", { class: "filters", id: "filters", onsubmit: (e) => e.preventDefault() },
       FILTERS.map(([k, label, opts]) => h("label", {}, label + " ",
         h("select", { id: "f-" + k, onchange: (e) => { qset({ [k]: e.target.value }); renderProblems(); renderAgents(); } },
           opts.map(([v, t]) => h("option", { value: v }, t)))))));
-    if (admin) {
+    if (may) {
       parts.push(h("div", { id: "bulk", class: "bulk", hidden: true },
         h("span", { id: "bulk-n" }, ""), " ",
         h("button", { type: "button", id: "bulk-ack", onclick: () => ackDialog(selectedChecks()) }, "Acknowledge"), " ",
@@ -978,14 +1018,14 @@ function renderHosts() {
   const list = hostRows();
   const limit = S.hostLimit || 500;
   const cur = qget("hsort") || "worst";
-  const admin = S.me.role === "admin";
+  const may = canAct();
   const thead = h("tr", {}, HOST_COLS.map(([k, label]) => h("th", { "data-sort": k,
     "aria-sort": cur === k ? (qget("hdir") === "desc" ? "descending" : "ascending") : "none",
     class: ["UNKNOWN", "OK", "avail", "checkout"].includes(k) ? "hide-s" : null },
   h("button", { type: "button", class: "sort", onclick: () => {
     if (cur === k) qset({ hdir: qget("hdir") === "desc" ? "" : "desc" }); else qset({ hsort: k === "worst" ? "" : k, hdir: "" });
     renderHosts();
-  } }, label))), admin ? h("th", {}, "") : null);
+  } }, label))), may ? h("th", {}, "") : null);
   put(box, h("table", { id: "hosts-table" }, h("thead", {}, thead),
     h("tbody", {}, list.slice(0, limit).map(({ a, n, worst }) => h("tr", { "data-agent-id": a.id, "data-worst": worst },
       h("td", {}, h("a", { href: "/agents/" + a.id, "data-nav": true }, str(a.name))),
@@ -996,7 +1036,7 @@ function renderHosts() {
       h("td", {}, sinceWords(a)),
       h("td", { class: "num hide-s" }, pct(a.availability && a.availability["7d"])),
       h("td", { class: "hide-s" }, a.last_checkout_at ? age(a.last_checkout_at, "") : "never"),
-      admin ? h("td", {}, h("button", { type: "button", class: "act-host-dt", title: "a downtime for every check of " + str(a.name),
+      may ? h("td", {}, h("button", { type: "button", class: "act-host-dt", title: "a downtime for every check of " + str(a.name),
         onclick: () => downtimeDialog({ agent: a }) }, "Mute")) : null)))),
   list.length > limit ? h("button", { type: "button", onclick: () => { S.hostLimit = limit + 500; renderHosts(); } },
     "Show " + fmtNum(list.length - limit) + " more") : null);
@@ -1194,7 +1234,7 @@ function renderCheckState(c) {
   S.check = c;
   const s = c.state || {};
   const end = dtEnd(c);
-  const admin = S.me.role === "admin";
+  const may = canAct();
   const ack = s.acknowledged && S.ackInfo ? S.ackInfo : null;
   put(el, 
     h("p", { class: "state-line" }, stBadge(s.status), " ",
@@ -1216,7 +1256,7 @@ function renderCheckState(c) {
       + (ack.comment ? ": “" + str(ack.comment) + "”" : "")
       + (ack.expires_at ? " (until " + localTime(ack.expires_at) + ")" : "")) : null,
     h("pre", { class: "out", id: "check-output" }, str(s.output)),
-    admin ? h("p", { class: "actions" },
+    may ? h("p", { class: "actions" },
       s.acknowledged ? h("button", { type: "button", id: "act-unack", onclick: () => act(() => api("DELETE", "/api/v1/checks/" + c.id + "/ack")) }, "Remove acknowledgement")
         : h("button", { type: "button", id: "act-ack", onclick: () => ackDialog([c]), disabled: s.status === "OK" || !s.status }, "Acknowledge"), " ",
       h("button", { type: "button", id: "act-dt", onclick: () => downtimeDialog({ check: c }) }, "Downtime"), " ",
@@ -1276,7 +1316,7 @@ async function renderCheckPage(id) {
     put(main(), h("h1", {}, "check " + id), h("p", { class: "error" }, x.message));
     return;
   }
-  if (S.me.role === "admin") thresholdEditor(c);
+  if (isAdmin()) thresholdEditor(c);
   const [hist, notes, evs] = await Promise.all([
     api("GET", "/api/v1/checks/" + id + "/history?limit=50"),
     api("GET", "/api/v1/notifications?check_id=" + id + "&limit=50"),
@@ -1523,7 +1563,7 @@ async function renderAgentPage(id, refresh) {
     h("dt", {}, "Interval"), h("dd", {}, str(a.interval_s, "?") + " s"),
     typeof a.clock_skew_s === "number" && a.clock_skew_s ? [h("dt", {}, "Clock skew"), h("dd", {}, a.clock_skew_s + " s")] : null,
     h("dt", {}, "Availability"), h("dd", { id: "agent-avail" }, availability(a.availability))),
-  S.me.role === "admin" ? h("p", { class: "actions" }, h("button", { type: "button", id: "act-agent-dt",
+  canAct() ? h("p", { class: "actions" }, h("button", { type: "button", id: "act-agent-dt",
     onclick: () => downtimeDialog({ agent: a }) }, "Downtime for the agent")) : null);
   put($("#agent-checks"), h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "State"), h("th", {}, "Check"),
     h("th", {}, "Since"), h("th", { class: "hide-s" }, "Avail. 7 d"), h("th", { class: "hide-s" }, "Output"))),
@@ -1564,9 +1604,9 @@ function dtTarget(d) {
 }
 
 function downtimeTable(items) {
-  const admin = S.me.role === "admin";
+  const may = canAct();
   return h("table", { class: "downtimes" }, h("thead", {}, h("tr", {}, h("th", {}, "When"), h("th", {}, "For"),
-    h("th", {}, "Start"), h("th", {}, "End"), h("th", { class: "hide-s" }, "Comment"), admin ? h("th", {}, "") : null)),
+    h("th", {}, "Start"), h("th", {}, "End"), h("th", { class: "hide-s" }, "Comment"), may ? h("th", {}, "") : null)),
   h("tbody", {}, items.map((d) => {
     const k = dtKind(d);
     return h("tr", { "data-downtime-id": d.id, "data-kind": k },
@@ -1575,7 +1615,7 @@ function downtimeTable(items) {
       h("td", { title: absTime(d.start) }, localTime(d.start)),
       h("td", { title: absTime(d.end) }, localTime(d.end), k === "active" ? [" (", age(d.end, "in "), ")"] : null),
       h("td", { class: "hide-s" }, str(d.comment)),
-      admin ? h("td", {}, k === "past" ? null : h("button", { type: "button", class: "dt-cancel", onclick: async (e) => {
+      may ? h("td", {}, k === "past" ? null : h("button", { type: "button", class: "dt-cancel", onclick: async (e) => {
         const btn = e.target;
         btn.disabled = true;
         try {
@@ -1607,9 +1647,9 @@ async function loadDowntimeList() {
 
 async function renderDowntimesView() {
   S.view = "downtimes";
-  const admin = S.me.role === "admin";
+  const may = canAct();
   const parts = [h("h1", {}, "Downtimes")];
-  if (admin) {
+  if (may) {
     if (!S.agentsLoaded) await loadAgents();
     const list = h("datalist", { id: "dt-targets" }, [...S.agents.values()].slice(0, 2000).map((a) => h("option", { value: str(a.name) })));
     const target = h("input", { id: "dtn-target", list: "dt-targets", required: true, placeholder: "agent, or agent/check", autocomplete: "off" });
@@ -1851,14 +1891,14 @@ document.addEventListener("keydown", (e) => {
     return;
   }
   const rows = document.querySelectorAll("#problems tbody tr").length;
-  const admin = S.me.role === "admin";
+  const may = canAct();
   switch (e.key) {
   case "/": e.preventDefault(); $("#filter").focus(); break;
   case "j": S.sel = Math.min(rows - 1, S.sel + 1); markSel(); break;
   case "k": S.sel = Math.max(0, S.sel - 1); markSel(); break;
   case "Enter": { const c = selected(); if (c) nav("/checks/" + c.id); break; }
-  case "a": { const c = S.view === "check" ? S.check : selected(); if (c && admin) { e.preventDefault(); ackDialog([c]); } break; }
-  case "d": { const c = S.view === "check" ? S.check : selected(); if (c && admin) { e.preventDefault(); downtimeDialog({ check: c }); } break; }
+  case "a": { const c = S.view === "check" ? S.check : selected(); if (c && may) { e.preventDefault(); ackDialog([c]); } break; }
+  case "d": { const c = S.view === "check" ? S.check : selected(); if (c && may) { e.preventDefault(); downtimeDialog({ check: c }); } break; }
   case "g": nav("/"); break;
   case "?": $("#help").showModal(); break;
   default: return;
@@ -1905,6 +1945,8 @@ async function start(loggedIn) {
   }
   $("#bar").hidden = false;
   document.body.dataset.role = S.me.role;
+  // who is logged in: "alice (operator)"; a token's session names the token
+  $("#me").textContent = (S.me.name ? str(S.me.name) + " " : "") + "(" + str(S.me.role, "?") + ")";
   if (!loggedIn) connect(false);
   S.prefetch = st;
   await route();
