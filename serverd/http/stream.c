@@ -584,8 +584,10 @@ reader(void *cls, uint64_t at, char *dst, size_t max)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	}
 	if (s->gone) {
+		/* the client left (reap_gone()): an ordinary end, not an error
+		 * libmicrohttpd would log as a warning for every closed tab */
 		pthread_mutex_unlock(&mu);
-		return MHD_CONTENT_READER_END_WITH_ERROR;
+		return MHD_CONTENT_READER_END_OF_STREAM;
 	}
 	/* queue ring frames behind this stream's own bytes, up to one block */
 	while (s->pos < head && s->out.len - s->off < max) {
