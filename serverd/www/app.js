@@ -14,7 +14,8 @@
 // one line that expands into pages of 100.
 //
 // The overview's filters (state, acknowledged, in downtime, flapping,
-// text) and sort live in the URL, so a view can be bookmarked. The counts
+// text), sort and grouping (?group=agent, ?group=label:KEY) live in the
+// URL, so a view can be bookmarked. The counts
 // in the header are counted from the same rows the table shows, so they
 // always agree with the screen. A check whose agent is DOWN has no current
 // state: it is listed as UNKNOWN, marked AGENT DOWN with its last state.
@@ -551,6 +552,81 @@ function sortedProblems() {
 
 function isWall() { return S.view === "wall"; }
 
+// ?group=agent or ?group=label:KEY; anything else is no grouping
+function groupMode() {
+  const g = qget("group");
+  if (g === "agent") return { by: "agent" };
+  if (g.startsWith("label:") && g.length > 6) return { by: "label", key: g.slice(6) };
+  return null;
+}
+
+// a check's effective value of a label: its own over its agent's API
+// labels over the agent's agentd.conf ones (docs/api.md), or undefined
+function labelOf(c, key) {
+  const own = c.labels || {};
+  if (Object.hasOwn(own, key)) return own[key];
+  const a = S.agents.get(c.agent_id);
+  if (a && a.labels && Object.hasOwn(a.labels, key)) return a.labels[key];
+  if (a && a.agent_labels && Object.hasOwn(a.agent_labels, key)) return a.agent_labels[key];
+  return undefined;
+}
+
+// One pass over the rows already filtered and cut to those shown: each
+// row into its group (order within a group kept), the groups worst first
+// then by name, a row-less "(no KEY)" group after its equals.
+function groupRows(list, g) {
+  const groups = new Map();
+  for (const c of list) {
+    let id, name, none = false;
+    if (g.by === "agent") {
+      id = "a" + c.agent_id;
+      name = str(c.agent_name, "agent " + c.agent_id);
+    } else {
+      const v = labelOf(c, g.key);
+      none = v === undefined;
+      id = none ? "-" : "v" + v;
+      name = none ? "(no " + g.key + ")" : g.key + "=" + str(v);
+    }
+    let gr = groups.get(id);
+    if (!gr) groups.set(id, gr = { id, name, none, worst: 9, n: {}, rows: [] });
+    const st = rowState(c);
+    gr.worst = Math.min(gr.worst, SEV[st] ?? 3);
+    gr.n[st] = (gr.n[st] || 0) + 1;
+    gr.rows.push(c);
+  }
+  return [...groups.values()].sort((x, y) => x.worst - y.worst || (x.none ? 1 : 0) - (y.none ? 1 : 0)
+    || x.name.localeCompare(y.name));
+}
+
+// "role=web · 2 CRITICAL, 1 WARNING": the group's rows on screen, worst first
+function groupHead(gr, cols) {
+  const n = Object.entries(gr.n).sort((x, y) => (SEV[x[0]] ?? 3) - (SEV[y[0]] ?? 3) || x[0].localeCompare(y[0]));
+  return h("tr", { class: "group", "data-group": gr.id },
+    h("th", { colspan: String(cols), scope: "colgroup" }, gr.name + " · " + n.map(([k, v]) => fmtNum(v) + " " + k).join(", ")));
+}
+
+// the label keys the checks and agents carry, for the Group control
+function labelKeys() {
+  const keys = new Set();
+  for (const c of allRows()) for (const k of Object.keys(c.labels || {})) keys.add(k);
+  for (const a of S.agents.values()) {
+    for (const k of Object.keys(a.labels || {})) keys.add(k);
+    for (const k of Object.keys(a.agent_labels || {})) keys.add(k);
+  }
+  return [...keys].sort();
+}
+
+function fillGroupOptions() {
+  const sel = $("#f-group");
+  if (!sel) return;
+  const want = [["", "none"], ["agent", "agent"], ...labelKeys().map((k) => ["label:" + k, "label " + k])];
+  const cur = qget("group");
+  if (cur && !want.some(([v]) => v === cur)) want.push([cur, cur.startsWith("label:") ? "label " + cur.slice(6) : cur]);
+  if (sel.options.length !== want.length || want.some(([v], i) => sel.options[i].value !== v))
+    put(sel, want.map(([v, t]) => h("option", { value: v }, t)));
+  sel.value = cur;
+}
+
 function problemRow(c) {
   const s = c.state || {};
   const end = dtEnd(c);
@@ -597,8 +673,20 @@ function renderProblems(changedId) {
     limit = FIRST_ROWS;
     requestAnimationFrame(() => setTimeout(() => renderProblems(), 0));
   }
-  for (let i = 0; i < limit; i++) {
-    const c = list[i];
+  const g = groupMode();
+  let shownRows = list.slice(0, limit);
+  const heads = new Map();
+  // the group headers are built afresh (a few); the rows are kept
+  for (const tr of tbody.querySelectorAll("tr.group")) tr.remove();
+  if (g) {
+    const cols = $("#problems thead tr").children.length;
+    shownRows = [];
+    for (const gr of groupRows(list.slice(0, limit), g)) {
+      heads.set(gr.rows[0].id, groupHead(gr, cols));
+      shownRows.push(...gr.rows);
+    }
+  }
+  for (const c of shownRows) {
     let tr = keep.get(c.id);
     const key = JSON.stringify([c.state, dtEnd(c), agentDown(c), c.agent_name]);
     if (!tr || tr.dataset.key !== key) {
@@ -609,6 +697,7 @@ function renderProblems(changedId) {
       if (c.id === changedId) tr.classList.add("flash");
     }
     keep.delete(c.id);
+    if (heads.has(c.id)) rows.push(heads.get(c.id));
     rows.push(tr);
   }
   for (const tr of keep.values()) tr.remove();
@@ -634,7 +723,7 @@ function renderProblems(changedId) {
     more.hidden = list.length <= shown;
     more.textContent = "Show " + fmtNum(list.length - shown) + " more";
   }
-  if (S.sel >= rows.length) S.sel = rows.length - 1;
+  if (S.sel >= shownRows.length) S.sel = shownRows.length - 1;
   markSel();
   renderCounts(base);
   renderOkLine();
@@ -823,6 +912,7 @@ async function loadOverviewData(first) {
   const [, dts] = await Promise.all([loadAgents(), loadDowntimes()]);
   S.downtimes = dts;
   await loadDownChecks();
+  fillGroupOptions();
   renderProblems();
   renderAgents();
   renderBulk();
@@ -890,7 +980,10 @@ async function renderOverview() {
     parts.push(h("form", { class: "filters", id: "filters", onsubmit: (e) => e.preventDefault() },
       FILTERS.map(([k, label, opts]) => h("label", {}, label + " ",
         h("select", { id: "f-" + k, onchange: (e) => { qset({ [k]: e.target.value }); renderProblems(); renderAgents(); } },
-          opts.map(([v, t]) => h("option", { value: v }, t)))))));
+          opts.map(([v, t]) => h("option", { value: v }, t))))),
+      h("label", {}, "Group ",
+        h("select", { id: "f-group", onchange: (e) => { qset({ group: e.target.value }); renderProblems(); } },
+          h("option", { value: "" }, "none")))));
     if (may) {
       parts.push(h("div", { id: "bulk", class: "bulk", hidden: true },
         h("span", { id: "bulk-n" }, ""), " ",
@@ -916,6 +1009,7 @@ async function renderOverview() {
   }
   put(main(), ...parts);
   syncFilterControls();
+  fillGroupOptions();
   if (S.okOpen && !wall) expandOk().catch(() => {});
   await loadOverviewData(true);
 }
@@ -1869,7 +1963,7 @@ async function route() {
 }
 
 function markSel() {
-  const rows = [...document.querySelectorAll("#problems tbody tr")];
+  const rows = [...document.querySelectorAll("#problems tbody tr[data-check-id]")];
   rows.forEach((r, i) => r.classList.toggle("sel", i === S.sel));
   if (rows[S.sel]) rows[S.sel].scrollIntoView({ block: "nearest" });
   return rows[S.sel];
@@ -1890,7 +1984,7 @@ document.addEventListener("keydown", (e) => {
     if (e.key === "Escape") document.activeElement.blur();
     return;
   }
-  const rows = document.querySelectorAll("#problems tbody tr").length;
+  const rows = document.querySelectorAll("#problems tbody tr[data-check-id]").length;
   const may = canAct();
   switch (e.key) {
   case "/": e.preventDefault(); $("#filter").focus(); break;
