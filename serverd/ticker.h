@@ -24,7 +24,7 @@ struct ticker {
 	pthread_cond_t cv;
 	_Atomic int stopping;           /* read by ticks without mu */
 	int woken;                      /* ticker_wake() was called (under mu) */
-	int started;
+	_Atomic int started;            /* read by ticker_wake() in any thread */
 };
 
 /* Starts the thread (name, tick and period_ms set); 0 or -1. */
