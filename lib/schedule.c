@@ -8,6 +8,7 @@
 #include "config.h"
 #include "schedule.h"
 #include "strnum.h"
+#include "timeutil.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -243,7 +244,7 @@ day_matches(const struct schedule *s, int64_t days)
 	unsigned m, d;
 	int dom_ok, dow_ok;
 
-	tz_civil_from_days(days, &y, &m, &d);
+	civil_from_days(days, &y, &m, &d);
 	if (!(s->month & (1u << m)))
 		return 0;
 	dom_ok = (s->dom >> d) & 1;

@@ -23,4 +23,12 @@ void rfc3339_format(int64_t us, char out[RFC3339_LEN]);
  */
 int rfc3339_parse(const char *s, int64_t *us);
 
+/*
+ * The proleptic Gregorian calendar on day numbers (days since 1970-01-01),
+ * for any year: RFC 3339 parsing and the zone arithmetic of tz.c and
+ * schedule.c share them.
+ */
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
+void civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+
 #endif

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 #include "tz.h"
+#include "timeutil.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -46,36 +47,7 @@ static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct tz *cache[TZ_CACHE_MAX];
 static size_t ncache;
 
-/* ---- civil calendar (H. Hinnant's algorithms) ----------------------------- */
-
-int64_t
-tz_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-void
-tz_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
+/* ---- civil calendar: days_from_civil() and civil_from_days(), timeutil.h -- */
 
 unsigned
 tz_weekday(int64_t days)
@@ -253,7 +225,7 @@ rule_day(const struct tz_rule_date *rd, int64_t y)
 	int64_t days;
 
 	if (rd->kind == 'M') {
-		int64_t first = tz_days_from_civil(y, (unsigned)rd->m, 1);
+		int64_t first = days_from_civil(y, (unsigned)rd->m, 1);
 		unsigned wd0 = tz_weekday(first);
 		int64_t day = 1 + (rd->d - (int)wd0 + 7) % 7 + (rd->w - 1) * 7;
 		while (day > (int64_t)month_days(y, (unsigned)rd->m))
@@ -262,11 +234,11 @@ rule_day(const struct tz_rule_date *rd, int64_t y)
 	} else if (rd->kind == 'J') {
 		/* 1..365, February 29 never counted */
 		int64_t d = rd->d;
-		days = tz_days_from_civil(y, 1, 1) + d - 1;
+		days = days_from_civil(y, 1, 1) + d - 1;
 		if (is_leap(y) && d >= 60)
 			days++;
 	} else {
-		days = tz_days_from_civil(y, 1, 1) + rd->d;
+		days = days_from_civil(y, 1, 1) + rd->d;
 	}
 	return days * 86400;
 }
@@ -279,7 +251,7 @@ rule_offset(const struct tz_rule *r, int64_t t)
 
 	if (!r->has_dst)
 		return r->std_off;
-	tz_civil_from_days(floor_div(t + r->std_off, 86400), &y, &m, &d);
+	civil_from_days(floor_div(t + r->std_off, 86400), &y, &m, &d);
 	/* start is given in standard local time, end in daylight local time */
 	start = rule_day(&r->start, y) + r->start.time - r->std_off;
 	end = rule_day(&r->end, y) + r->end.time - r->dst_off;

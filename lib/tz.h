@@ -50,9 +50,7 @@ int64_t tz_to_local(const struct tz *z, int64_t t);
  */
 int64_t tz_from_local(const struct tz *z, int64_t local, int *kind);
 
-/* Civil calendar helpers on day numbers (days since 1970-01-01). */
-int64_t tz_days_from_civil(int64_t y, unsigned m, unsigned d);
-void tz_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+/* The civil calendar on day numbers: days_from_civil(), civil_from_days() (timeutil.h). */
 /* 0 = Sunday .. 6 = Saturday */
 unsigned tz_weekday(int64_t days);
 

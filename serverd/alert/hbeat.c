@@ -243,7 +243,7 @@ fmt_local(const struct tz *z, int64_t us, int date, char *out, size_t len)
 
 	days = l >= 0 ? l / 86400 : -((-l + 86399) / 86400);
 	sec = l - days * 86400;
-	tz_civil_from_days(days, &y, &m, &d);
+	civil_from_days(days, &y, &m, &d);
 	if (date)
 		snprintf(out, len, "%04lld-%02u-%02u %02lld:%02lld", (long long)y, m, d,
 		    (long long)(sec / 3600), (long long)(sec / 60 % 60));
