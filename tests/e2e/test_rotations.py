@@ -11,7 +11,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, Tap  # noqa: E402
+from harness import BUILDDIR, Env, Tap  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
 
 t = Tap()
 env = Env()
@@ -172,6 +174,53 @@ t.eq(o["user"], "alice", "where two overrides overlap the newer wins")
 st, r, _ = api("GET", "/api/v1/rotations/ops")
 t.ok(len(r["overrides"]) == 2 and r["overrides"][0]["user"] == "dave" and
      r["overrides"][0]["created_by"] == "op", "the rotation lists its overrides and who made them", r)
+
+# ---- the command line -------------------------------------------------------------
+CLI = os.path.join(BUILDDIR, "custos")
+
+
+def cli(*args, token=A):
+    e = {"HOME": env.tmp, "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+         "CUSTOS_URL": "http://127.0.0.1:%d" % S.port, "CUSTOS_TOKEN": token}
+    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+        if k in os.environ:
+            e[k] = os.environ[k]
+    p = subprocess.run([CLI] + list(args), capture_output=True, text=True, env=e, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+rc, out, err = cli("rotations", "create", "db", "--members", "alice,bob", "--shift", "hours:12",
+                   "--handoff", "08:00", "--tz", "Europe/Berlin", "--first-day", "2026-12-01")
+t.ok(rc == 0 and "rotation db created" in out, "custos rotations create", (rc, out, err))
+rc, out, err = cli("rotations")
+t.ok(rc == 0 and any(l.split()[:3] == ["db", "hours:12", "08:00"] and "alice,bob" in l
+                     for l in out.splitlines()), "custos rotations lists it", out)
+rc, out, err = cli("oncall", "db", "--at", "2026-12-01T08:00:00Z")
+t.ok(rc == 0 and out.startswith("alice is on call for db until 2026-12-01T19:00:00Z, then bob"),
+     "custos oncall --at: the first 12-hour shift (08:00-20:00 in Berlin)", (rc, out, err))
+rc, out, err = cli("rotations", "override", "db", "dave", "--start", "2026-12-01T07:00:00Z",
+                   "--for", "2h", token=OP)
+t.ok(rc == 0 and "dave is on call for db" in out, "custos rotations override, as an operator",
+     (rc, out, err))
+rc, out, err = cli("--json", "oncall", "db", "--at", "2026-12-01T08:00:00Z")
+o = json.loads(out) if rc == 0 else {}
+t.ok(o.get("user") == "dave" and o.get("override") is True and o.get("scheduled") == "alice",
+     "custos --json oncall: the override", (rc, out, err))
+rc, out, err = cli("oncall", "db", "--at", "2026-12-01T08:00:00Z")
+t.ok(rc == 0 and "(an override), then alice" in out, "and in words", out)
+rc, out, err = cli("rotations", "edit", "db", "--shift", "fortnight")
+t.ok(rc == 1 and "shift" in err, "a refused edit: exit 1 with the server's reason", (rc, err))
+rc, out, err = cli("rotations", "create", "db2", "--shift", "day")
+t.ok(rc == 2 and "--members" in err, "create without members: a usage error", (rc, err))
+rc, out, err = cli("oncall", "../users")
+t.ok(rc == 2, "a name that is not a rotation's is refused before sending", (rc, err))
+rc, out, err = cli("users", "edit", "alice", "--quiet-hours", "mon-fri 22:00-07:00;sat,sun 00:00-00:00")
+st, al, _ = api("GET", "/api/v1/users")
+al = [u for u in al["items"] if u["name"] == "alice"][0]
+t.ok(rc == 0 and al["quiet_hours"] == ["mon-fri 22:00-07:00", "sat,sun 00:00-00:00"],
+     "custos users edit --quiet-hours", (rc, out, err, al))
+rc, out, err = cli("rotations", "delete", "db")
+t.ok(rc == 0 and "rotation db deleted" in out, "custos rotations delete", (rc, out, err))
 
 # ---- PATCH, deleting a member, DELETE ------------------------------------------------
 st, r, _ = api("PATCH", "/api/v1/rotations/ops", body={"members": ["carol", "alice"], "overrides": []})
