@@ -682,6 +682,7 @@ CREATE TABLE contacts (
     role text DEFAULT 'viewer'::text NOT NULL,
     tz text DEFAULT 'UTC'::text NOT NULL,
     password_hash text,
+    quiet_hours text[] DEFAULT '{}'::text[] NOT NULL,
     CONSTRAINT contacts_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'operator'::text, 'viewer'::text])))
 );
 
