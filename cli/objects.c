@@ -1012,7 +1012,7 @@ cmd_oncall(const struct cli_args *a)
 	}
 	if ((rc = rotation_path(a->argv[0], "/oncall", path, sizeof(path) - sizeof(q))) != 0)
 		return rc;
-	strcat(path, q);
+	memcpy(path + strlen(path), q, strlen(q) + 1);   /* room kept above */
 	if ((rc = http_request("GET", path, NULL, &o)) != 0)
 		return rc;
 	if (opt_json) {

@@ -1,4 +1,4 @@
--- 027_rotations.sql - on-call rotations and people's quiet hours
+-- 027_rotations.sql - on-call rotations
 -- (serverd/api/api_rotations.c; the arithmetic is lib/oncall.c's, on the
 -- rotation's wall clock, docs/oncall.md).
 --
@@ -36,7 +36,3 @@ CREATE TABLE rotation_overrides (
 	CHECK (end_at > start_at)
 );
 CREATE INDEX rotation_overrides_idx ON rotation_overrides (rotation_id, end_at);
-
--- Quiet hours: weekly windows on the user's wall clock (contacts.tz), each
--- "DAYS HH:MM-HH:MM" as lib/oncall.h reads them.
-ALTER TABLE contacts ADD COLUMN quiet_hours text[] NOT NULL DEFAULT '{}';

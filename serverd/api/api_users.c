@@ -28,6 +28,7 @@
 #include "apiutil.h"
 #include "auth.h"
 #include "db.h"
+#include "log.h"
 #include "login.h"
 #include "oncall.h"
 #include "token.h"
@@ -93,6 +94,16 @@ static const struct db_stmt q_delete = { "users_delete",
 	" a AS (UPDATE agents SET contacts = array_remove(contacts, $1::bigint)"
 	"   WHERE $1::bigint = ANY (contacts) AND EXISTS (SELECT 1 FROM d))"
 	" SELECT count(*) FROM d", 1 };
+
+/*
+ * New quiet hours release what the old ones held: due now, when the sender
+ * weighs them again against the new windows (and drops what is no longer
+ * worth sending). held_until = now() keeps the record that they were held.
+ */
+static const struct db_stmt q_release = { "users_release_held",
+	"WITH r AS (UPDATE notifications SET next_attempt_at = now(), held_until = now()"
+	"  WHERE contact_id = $1 AND status = 'pending' AND held_until > now() RETURNING 1)"
+	" SELECT count(*), CASE WHEN count(*) > 0 THEN pg_notify('custos_outbox', '') END FROM r", 1 };
 
 struct user_in {
 	const char *name, *email, *po_user, *tz, *role;
@@ -311,6 +322,13 @@ api_users_patch(struct req *r, struct resp *rs)
 	if (PQntuples(q) == 0) {
 		resp_error(rs, 404, NULL, "no user %lld", (long long)r->id[0]);
 		goto done;
+	}
+	if (in.has_quiet) {
+		PGresult *rq = db_exec(r->db, &q_release, v);
+		if (!db_ok(rq, PGRES_TUPLES_OK))   /* they are sent at the old windows' end */
+			log_warn("users: releasing what the old quiet hours of user %s held: %s", id,
+			    PQerrorMessage(r->db));
+		PQclear(rq);
 	}
 	api_one(rs, 200, q, 0);
 done:
