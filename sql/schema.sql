@@ -682,6 +682,7 @@ CREATE TABLE contacts (
     role text DEFAULT 'viewer'::text NOT NULL,
     tz text DEFAULT 'UTC'::text NOT NULL,
     password_hash text,
+    quiet_hours text[] DEFAULT '{}'::text[] NOT NULL,
     CONSTRAINT contacts_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'operator'::text, 'viewer'::text])))
 );
 
@@ -787,8 +788,9 @@ CREATE TABLE notifications (
     receipt_lease_until timestamp with time zone,
     holder integer,
     series bigint,
+    held_until timestamp with time zone,
     CONSTRAINT notifications_channel_check CHECK ((channel = ANY (ARRAY['email'::text, 'pushover'::text, 'webhook'::text]))),
-    CONSTRAINT notifications_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'sending'::text, 'sent'::text, 'failed'::text])))
+    CONSTRAINT notifications_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'sending'::text, 'sent'::text, 'failed'::text, 'dropped'::text])))
 );
 
 CREATE SEQUENCE notifications_id_seq
@@ -1077,6 +1079,8 @@ CREATE INDEX notifications_pending_idx ON notifications USING btree (next_attemp
 CREATE INDEX notifications_receipt_idx ON notifications USING btree (id) WHERE ((receipt IS NOT NULL) AND (receipt_cancelled_at IS NULL));
 
 CREATE INDEX notifications_sending_idx ON notifications USING btree (lease_until) WHERE (status = 'sending'::text);
+
+CREATE INDEX notifications_series_idx ON notifications USING btree (contact_id, channel, series, event_id);
 
 CREATE INDEX rollup_hour_start_idx ON rollup_hour USING brin (start);
 

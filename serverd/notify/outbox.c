@@ -48,6 +48,15 @@
  *   " (resolved since)" (notify_format.c), never a bare PROBLEM after its
  *   RECOVERY.
  *
+ *   Quiet hours hold, never lose. A row claimed for a person inside their
+ *   quiet hours that is not urgent goes back to 'pending' until the quiet
+ *   time ends (held_until; the claim's attempt is removed: nothing was
+ *   tried). It does not hold back later rows of its series, so an urgent
+ *   CRITICAL is not kept behind a held WARNING. Due again, it is sent, or
+ *   'dropped' with the reason in last_error when it is no longer worth
+ *   sending (recovered since, superseded by a later row sent, the recovery
+ *   of a dropped problem): quiet_gate(), docs/people.md.
+ *
  *   Channels never wait for each other. Each channel has its own threads
  *   and its own time limit; the lease is that limit plus LEASE_MARGIN_S:
  *     email     smtp_timeout_s x SMTP_LEASE_STEPS + margin (libesmtp limits
@@ -93,11 +102,13 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "oncall.h"
 #include "serverd.h"
 #include "strnum.h"
 #include "timeutil.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -143,7 +154,8 @@ static int nsenders, listener_started, holder_started;
 #define OPEN_BEFORE(n) \
 	" NOT EXISTS (SELECT 1 FROM notifications p WHERE p.status IN ('pending', 'sending')" \
 	"  AND p.contact_id = " n ".contact_id AND p.channel = " n ".channel" \
-	"  AND p.series = " n ".series AND p.event_id < " n ".event_id)"
+	"  AND p.series = " n ".series AND p.event_id < " n ".event_id" \
+	"  AND (p.held_until IS NULL OR p.held_until <= now() OR p.status <> 'pending'))"
 
 static const struct db_stmt q_claim = { "outbox_claim",
 	"WITH live AS MATERIALIZED (SELECT l.id FROM serverd_live() AS l(id)),"
@@ -173,7 +185,7 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	"   resend = n.resend OR c.in_doubt, holder = $5::int"
 	"  FROM a JOIN c ON c.id = a.notification_id WHERE n.id = a.notification_id"
 	"  RETURNING n.id, n.channel, n.attempts - 1 AS attempts, n.created_at, n.event_id,"
-	"   n.contact_id, c.in_doubt, a.id AS attempt_id, n.resend"
+	"   n.contact_id, c.in_doubt, a.id AS attempt_id, n.resend, n.series, n.held_until"
 	")"
 	"SELECT n.id, n.channel, n.attempts, n.created_at < now() - make_interval(hours => $1::int),"
 	"  e.id, e.kind, COALESCE(e.status, -1), COALESCE(e.prev_status, -1),"
@@ -195,7 +207,18 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	"    (SELECT rfc3339(r.created_at) FROM events r WHERE r.check_id IS NULL"
 	"      AND r.agent_id = e.agent_id AND r.id > e.id AND r.kind = 'AGENT UP'"
 	"      ORDER BY r.id LIMIT 1)"
-	"   END, '')"
+	"   END, ''),"
+	/* quiet hours (36-40): the person's windows; whether this row was held;
+	 * the status of the row before it and whether a later one was sent, in
+	 * its series to this person on this channel */
+	"  COALESCE(ct.tz, 'UTC'), COALESCE(array_to_json(ct.quiet_hours)::text, '[]'),"
+	"  n.held_until IS NOT NULL,"
+	"  COALESCE((SELECT p.status FROM notifications p WHERE p.contact_id = n.contact_id"
+	"    AND p.channel = n.channel AND p.series = n.series AND p.event_id < n.event_id"
+	"    ORDER BY p.event_id DESC LIMIT 1), ''),"
+	"  EXISTS (SELECT 1 FROM notifications p WHERE p.contact_id = n.contact_id"
+	"    AND p.channel = n.channel AND p.series = n.series AND p.event_id > n.event_id"
+	"    AND p.status = 'sent')"
 	" FROM u n JOIN events e ON e.id = n.event_id"
 	" LEFT JOIN contacts ct ON ct.id = n.contact_id"
 	" LEFT JOIN agents ag ON ag.id = e.agent_id"
@@ -212,6 +235,22 @@ static const struct db_stmt q_result = { "outbox_result",
 	"    THEN now() + make_interval(secs => $4::int) ELSE next_attempt_at END,"
 	"  receipt = COALESCE($6, receipt)"
 	" WHERE id = $1 AND status = 'sending' AND attempt_id = $5 RETURNING 1", 6 };
+
+/*
+ * A claimed row not sent after all: held by its person's quiet hours
+ * ($3 'pending': due again at $4, epoch s, the window's end) or dropped
+ * ($3 'dropped'). The attempt the claim recorded is removed (no message was
+ * tried; the row's held_until and last_error are the record), if the lease
+ * is still ours ($2).
+ */
+static const struct db_stmt q_unsend = { "outbox_unsend",
+	"WITH a AS (DELETE FROM notification_attempts WHERE id = $2 RETURNING 1)"
+	" UPDATE notifications SET status = $3, attempts = attempts - 1, lease_until = NULL,"
+	"  holder = NULL, attempt_id = NULL, last_error = $5,"
+	"  next_attempt_at = CASE WHEN $3 = 'pending' THEN to_timestamp($4::bigint)"
+	"   ELSE next_attempt_at END,"
+	"  held_until = CASE WHEN $3 = 'pending' THEN to_timestamp($4::bigint) ELSE held_until END"
+	" WHERE id = $1 AND status = 'sending' AND attempt_id = $2 RETURNING 1", 5 };
 
 /*
  * When something of channel $1 is due: a retry, a lease end, a pause end. A
@@ -320,8 +359,10 @@ wait_for(unsigned long gen, long long ms, int by_notify)
 static void
 retry_now_after_reload(PGconn *c)
 {
+	/* not the rows held by quiet hours: their time is the window's end */
 	PGresult *q = PQexec(c, "UPDATE notifications SET next_attempt_at = now()"
-	    " WHERE status = 'pending' AND next_attempt_at > now()");
+	    " WHERE status = 'pending' AND next_attempt_at > now()"
+	    "  AND (held_until IS NULL OR held_until <> next_attempt_at)");
 
 	if (db_ok(q, PGRES_COMMAND_OK) && strcmp(PQcmdTuples(q), "0") != 0)
 		log_info("outbox: configuration reloaded: retrying %s pending notification(s) now",
@@ -596,6 +637,113 @@ fail:
 	return rc;
 }
 
+/* ---- quiet hours ------------------------------------------------------------ */
+
+/*
+ * What a person's quiet hours let through at once. Without policies (the
+ * urgent level is theirs to set) the default: a CRITICAL problem, an agent
+ * down or up again, and the recovery of a CRITICAL one (whoever was woken
+ * by the problem hears that it ended).
+ */
+static int
+urgent(const struct notice *n)
+{
+	if (strcmp(n->kind, "AGENT DOWN") == 0 || strcmp(n->kind, "AGENT UP") == 0)
+		return 1;
+	if ((strcmp(n->kind, "PROBLEM") == 0 || strcmp(n->kind, "RENOTIFY") == 0) &&
+	    n->status == 2)
+		return 1;
+	return strcmp(n->kind, "RECOVERY") == 0 && n->prev_status == 2;
+}
+
+/* The end of the quiet time the person is in now (epoch s), or 0. */
+static int64_t
+quiet_now(const char *tzname, const char *windows, const char *id)
+{
+	struct quiet_window w[QUIET_WINDOWS_MAX];
+	char err[256];
+	const struct tz *z;
+	json_t *arr, *e;
+	size_t i, nw = 0;
+	int64_t until = 0;
+
+	if (strcmp(windows, "[]") == 0)
+		return 0;
+	if ((z = tz_get(tzname, err, sizeof(err))) == NULL) {
+		log_warn("notification %s: quiet hours not applied: zone %s: %s", id, tzname, err);
+		return 0;
+	}
+	if ((arr = json_loads(windows, 0, NULL)) == NULL)
+		return 0;
+	json_array_foreach(arr, i, e) {
+		/* stored by the users API after the same parse; one that no longer
+		 * parses is skipped, not a reason to hold everything */
+		if (nw < QUIET_WINDOWS_MAX && json_is_string(e) &&
+		    quiet_window_parse(json_string_value(e), &w[nw], err, sizeof(err)) == 0)
+			nw++;
+	}
+	json_decref(arr);
+	if (nw > 0)
+		until = quiet_until(w, nw, z, (int64_t)time(NULL));
+	return until;
+}
+
+/*
+ * Quiet hours at the claim (docs/people.md): 0 send the row now; 1 it was
+ * held until its person's quiet time ends, or dropped as not worth sending
+ * any more, and recorded (q_unsend); -1 the database failed (*gone).
+ *   - a recovery whose problem was dropped is dropped: its problem was
+ *     never told;
+ *   - a row held before and now due is dropped when a later notification
+ *     of its check went out meanwhile (a CRITICAL is urgent and passes the
+ *     held WARNING), or when its problem recovered meanwhile;
+ *   - a row that is not urgent, inside its person's quiet hours, is held
+ *     until they end. It does not hold back the later rows of its check
+ *     (OPEN_BEFORE): an urgent one still goes at once.
+ */
+static int
+quiet_gate(PGconn *c, PGresult *q, const struct notice *n, const char *chname,
+    const char *id, const char *attempt_id, int *gone)
+{
+	int was_held = PQgetvalue(q, 0, 38)[0] == 't';
+	const char *prev = PQgetvalue(q, 0, 39);
+	int superseded = PQgetvalue(q, 0, 40)[0] == 't';
+	int recovery = strcmp(n->kind, "RECOVERY") == 0 || strcmp(n->kind, "AGENT UP") == 0;
+	int problem = strcmp(n->kind, "PROBLEM") == 0 || strcmp(n->kind, "RENOTIFY") == 0 ||
+	    strcmp(n->kind, "AGENT DOWN") == 0;
+	char note[160], until_s[24], at[RFC3339_LEN];
+	const char *v[5];
+	int64_t until = 0;
+	PGresult *u = NULL;
+
+	if (recovery && strcmp(prev, "dropped") == 0)
+		snprintf(note, sizeof(note), "dropped: the problem it ends was not sent"
+		    " (dropped in quiet hours)");
+	else if (was_held && superseded)
+		snprintf(note, sizeof(note), "dropped: held by quiet hours, and a later"
+		    " notification of its check was sent meanwhile");
+	else if (was_held && problem && *n->resolved_since)
+		snprintf(note, sizeof(note), "dropped: held by quiet hours, and resolved since %s",
+		    n->resolved_since);
+	else if (!urgent(n) && (until = quiet_now(PQgetvalue(q, 0, 36), PQgetvalue(q, 0, 37), id)) > 0) {
+		rfc3339_format(until * 1000000, at);
+		snprintf(note, sizeof(note), "held by quiet hours until %s", at);
+	} else
+		return 0;
+	snprintf(until_s, sizeof(until_s), "%lld", (long long)until);
+	v[0] = id;
+	v[1] = attempt_id;
+	v[2] = until > 0 ? "pending" : "dropped";
+	v[3] = until_s;
+	v[4] = note;
+	if (exec_ok(c, &q_unsend, v, PGRES_TUPLES_OK, &u, gone) < 0)
+		return -1;
+	if (PQntuples(u) == 1)
+		log_info("notification %s: %s %s to %s %s", id, n->kind, chname, n->contact, note);
+	PQclear(u);
+	return 1;
+}
+
 /* The backoff after attempts attempts, in seconds. */
 static long long
 backoff_s(int attempts)
@@ -668,6 +816,13 @@ send_one(const struct channel *ch, long long *next_ms)
 	if (*n.resolved_since)
 		log_info("notification %s: its problem was resolved since %s: marked so", id,
 		    n.resolved_since);
+	if (PQgetvalue(q, 0, 17)[0] == 't') {
+		int g = quiet_gate(c, q, &n, ch->name, id, attempt_id, &gone);
+		if (g != 0) {
+			rc = g;   /* held or dropped: claim the next; or the database failed */
+			goto done;
+		}
+	}
 	t0 = mono_now_us();
 	if (PQgetvalue(q, 0, 17)[0] != 't') {
 		snprintf(err, sizeof(err), "the contact was deleted");
