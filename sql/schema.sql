@@ -294,16 +294,22 @@ CREATE TABLE check_state (
 CREATE FUNCTION check_state_json(s check_state, agent_id bigint) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $_$
+	SELECT check_state_json(s, $2, l.observed_at, l.output, l.value, l.perfdata)
+	FROM check_last(s.check_id) l
+$_$;
+
+CREATE FUNCTION check_state_json(s check_state, agent_id bigint, last_at timestamp with time zone, output text, value double precision, perfdata text) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
 	SELECT jsonb_build_object(
 		'status', status_name(s.status), 'state_type', s.state_type,
 		'attempt', s.attempt, 'since', rfc3339(s.since),
-		'last_result_at', rfc3339(l.observed_at), 'output', l.output,
-		'value', l.value, 'perfdata', l.perfdata, 'acknowledged', s.acknowledged,
-		'in_downtime', check_in_downtime(s.check_id, $2),
+		'last_result_at', rfc3339(last_at), 'output', output,
+		'value', value, 'perfdata', perfdata, 'acknowledged', s.acknowledged,
+		'in_downtime', check_in_downtime(s.check_id, agent_id),
 		'flapping', s.flapping, 'flap_pct', s.flap_pct,
 		'last_notified_at', rfc3339(s.last_notified_at))
-	FROM check_last(s.check_id) l
-$_$;
+$$;
 
 CREATE FUNCTION check_state_write(j json) RETURNS void
     LANGUAGE plpgsql

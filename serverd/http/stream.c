@@ -94,31 +94,25 @@ static const struct db_stmt q_events = { "stream_events",
 /*
  * The checks' frames: exactly CHECK_JSON's text (check_json(): definition,
  * state, availability, labels), but the newest results of all of them found at
- * once (check_last_many(), as /api/v1/status does) and the state written
- * here: check_json() one check at a time made a round of many changed
- * checks cost about ten times the PostgreSQL time it costs this way
- * (figures: bench/README.md, "Figures behind the code").
- * check_state_json() (sql/) has the same keys: change them together.
+ * once (check_last_many(), as /api/v1/status does) and handed to
+ * check_state_json(), the state object's one writer in SQL: check_json() one
+ * check at a time made a round of many changed checks cost about ten times
+ * the PostgreSQL time it costs this way (figures: bench/README.md, "Figures
+ * behind the code").
  */
 static const struct db_stmt q_checks = { "stream_checks",
 	"WITH ids AS MATERIALIZED (SELECT DISTINCT x AS id FROM unnest($1::bigint[]) x),"
 	" l AS MATERIALIZED (SELECT * FROM check_last_many(ARRAY(SELECT id FROM ids)))"
 	" SELECT (k.c).id, (check_def_json(k.c) || jsonb_build_object("
-	"  'state', CASE WHEN s.check_id IS NOT NULL THEN jsonb_build_object("
-	"   'status', status_name(s.status), 'state_type', s.state_type,"
-	"   'attempt', s.attempt, 'since', rfc3339(s.since),"
-	"   'last_result_at', rfc3339(l.observed_at), 'output', l.output,"
-	"   'value', l.value, 'perfdata', l.perfdata, 'acknowledged', s.acknowledged,"
-	"   'in_downtime', check_in_downtime(s.check_id, (k.c).agent_id),"
-	"   'flapping', s.flapping, 'flap_pct', s.flap_pct,"
-	"   'last_notified_at', rfc3339(s.last_notified_at)) END,"
+	"  'state', CASE WHEN (s.s).check_id IS NOT NULL THEN check_state_json(s.s, (k.c).agent_id,"
+	"   l.observed_at, l.output, l.value, l.perfdata) END,"
 	"  'availability', check_availability(ARRAY[(k.c).id]), 'labels', (k.c).labels,"
 	"  'agent_name', a.name, 'agent_state', a.state))::text"
 	" FROM ids u"
 	" CROSS JOIN LATERAL (SELECT c FROM checks c WHERE c.id = u.id OFFSET 0) k"
 	" CROSS JOIN LATERAL (SELECT a.name, a.state FROM agents a"
 	"  WHERE a.id = (k.c).agent_id OFFSET 0) a"
-	" LEFT JOIN LATERAL (SELECT s.* FROM check_state s WHERE s.check_id = u.id OFFSET 0) s ON true"
+	" LEFT JOIN LATERAL (SELECT s FROM check_state s WHERE s.check_id = u.id OFFSET 0) s ON true"
 	" LEFT JOIN l ON l.check_id = u.id"
 	" ORDER BY 1", 1 };
 static const struct db_stmt q_agents = { "stream_agents",
