@@ -48,8 +48,8 @@ int agent_conf_load(const char *path, struct agent_conf *cf, char *err, size_t e
 void agent_conf_free(struct agent_conf *cf);
 /* cf->labels as a JSON object (new reference; {} when none), NULL when out of memory */
 json_t *conf_labels_json(const struct agent_conf *cf);
-/* token_read() and token_read_owned() are in lib/token.h (the CLI reads its
- * token file the same way) */
+/* the token file is read by client_open() (client.c), through lib/token.h's
+ * token_read_owned(): the CLI reads its own the same way */
 /*
  * Makes sure state_dir exists (created with mode 0700 when missing, its
  * parent too) and is a directory this process can write. 0, or -1 with err.

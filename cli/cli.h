@@ -97,7 +97,7 @@ extern const struct cli_cmd cli_cmds[];
 /* Prints "custos: FMT" (when fmt) and the usage to stderr; EXIT_USAGE. */
 int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* ---- http.c: the one HTTP client --------------------------------------------- */
+/* ---- http.c: HTTP, on lib/httpc.h's client ------------------------------------ */
 
 /*
  * The configuration (cli.conf, CUSTOS_URL, CUSTOS_TOKEN, CUSTOS_CA_FILE,

@@ -1,7 +1,7 @@
 /*
- * http.c - the CLI's one HTTP client: where the server and the token come
- * from, how a handle is set up, one request, a whole list, and names
- * resolved to ids through the lists.
+ * http.c - the CLI over HTTP, on lib/httpc.h's client: where the server
+ * and the token come from, a client with them, one request, a whole list,
+ * and names resolved to ids through the lists.
  *
  * The configuration is ~/.config/custos/cli.conf ("url =", "token_file
  * =", "ca_file ="), overridden by CUSTOS_URL, CUSTOS_TOKEN, CUSTOS_CA_FILE
