@@ -237,6 +237,8 @@ httpc_request(struct httpc *c, const char *method, const char *url,
 		snprintf(err, errlen, "the answer is larger than %zu bytes: refused", c->o.max_answer);
 	else if (c->stopped)
 		snprintf(err, errlen, "the stream was stopped");
+	else if (c->resp.failed)
+		snprintf(err, errlen, "out of memory");
 	else if (rc == CURLE_OPERATION_TIMEDOUT)
 		snprintf(err, errlen, "time limit reached: %s",
 		    c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
