@@ -11,7 +11,7 @@
  *               ack, downtime, the lists of agents, checks and tokens)
  *   objects.c   show, create, edit and delete of agents, checks, contacts,
  *               downtimes and tokens (names resolved to ids)
- *   http.c      the one HTTP client: cli.conf and the environment, the
+ *   http.c      HTTP, on lib/httpc.h: cli.conf and the environment, the
  *               URL's scheme check, the CA file, the token, requests,
  *               whole lists, names resolved to ids through the lists
  *   print.c     the tables, --json, and the escaping of what the server

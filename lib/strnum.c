@@ -71,3 +71,16 @@ str_json_real(const char *s, double *out)
 	*out = v;
 	return 0;
 }
+
+char *
+str_trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}

@@ -1,8 +1,10 @@
 /*
- * strnum.h - the one checked way to turn text into numbers (after OpenBSD's
- * strtonum): the whole string must be a number within [min, max]. On error
- * *errstr says why ("invalid", "too small", "too large") and 0 is returned;
- * on success *errstr is NULL.
+ * strnum.h - text: the one checked way to turn text into numbers (after
+ * OpenBSD's strtonum), and the one trim.
+ *
+ * The numbers: the whole string must be a number within [min, max]. On
+ * error *errstr says why ("invalid", "too small", "too large") and 0 is
+ * returned; on success *errstr is NULL.
  */
 #ifndef CUSTOS_STRNUM_H
 #define CUSTOS_STRNUM_H
@@ -17,5 +19,8 @@ double str_to_double(const char *s, const char **errstr);
  * to zero or a subnormal is no error there, and none here.
  */
 int str_json_real(const char *s, double *out);
+
+/* Cuts white space (isspace()) off both ends of s, in place; returns the first non-blank. */
+char *str_trim(char *s);
 
 #endif
