@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <ctype.h>
 
@@ -70,4 +71,11 @@ str_json_real(const char *s, double *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+const char *
+id_text(int64_t id, char buf[24])
+{
+	snprintf(buf, 24, "%lld", (long long)id);
+	return buf;
 }
