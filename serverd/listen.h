@@ -35,9 +35,11 @@
  *                    the clock rather than a notification (the outbox's
  *                    retry after a SIGHUP). Same rule as up().
  *
- * Every hook sees up() and down() alternate, starting with up(); a
- * subscriber whose LISTEN could not be set up sees neither. A lost
- * connection is retried every LISTEN_RETRY_MS until it comes back.
+ * A subscriber sees up() and down() alternate, starting with up(): the
+ * LISTEN statements of every channel are run first, and a connection on
+ * which one of them fails is dropped and tried again, so no subscriber is
+ * ever up while another's channel is not listened to. A lost connection
+ * is retried every LISTEN_RETRY_MS until it comes back.
  */
 #ifndef CUSTOS_LISTEN_H
 #define CUSTOS_LISTEN_H
