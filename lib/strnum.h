@@ -9,6 +9,8 @@
 #ifndef CUSTOS_STRNUM_H
 #define CUSTOS_STRNUM_H
 
+#include <stdint.h>
+
 long long str_to_ll(const char *s, long long min, long long max, const char **errstr);
 /* A finite double; accepts what strtod accepts, except inf/nan and hex. */
 double str_to_double(const char *s, const char **errstr);
@@ -22,5 +24,8 @@ int str_json_real(const char *s, double *out);
 
 /* Cuts white space (isspace()) off both ends of s, in place; returns the first non-blank. */
 char *str_trim(char *s);
+
+/* And back: an id as decimal text into buf (24 bytes: any int64); returns buf. */
+const char *id_text(int64_t id, char buf[24]);
 
 #endif

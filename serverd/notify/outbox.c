@@ -1,6 +1,7 @@
 /*
- * outbox.c - delivering the notifications outbox: one listener thread and,
- * per channel (email, Pushover, webhook), sender_threads sender threads.
+ * outbox.c - delivering the notifications outbox: per channel (email,
+ * Pushover, webhook), sender_threads sender threads, woken through the
+ * LISTEN thread (listen.h).
  *
  * DELIVERY GUARANTEES (docs/design.md, invariants; docs/alerting-delivery.md)
  *
@@ -85,8 +86,10 @@
  *   lease-then-call-then-record rule - recording when and why
  *   (receipt_cancelled_at, receipt_cancel).
  *
- * Waking: the listener LISTENs on custos_outbox and wakes every sender the
- * moment a NOTIFY arrives; nothing polls for fresh rows. Between wake-ups a
+ * Waking: this file subscribes to custos_outbox on the LISTEN thread, which
+ * wakes every sender the moment a NOTIFY arrives, and again after each
+ * reconnect (what was notified meanwhile is found by the rescan that
+ * follows); nothing polls for fresh rows. Between wake-ups a
  * sender sleeps until its channel's earliest retry, lease end or pause end,
  * at most OUTBOX_SAFETY_MS. A SIGHUP makes every waiting row due at once
  * (the admin may just have fixed the relay's address or password). Each
@@ -96,9 +99,9 @@
 #include "config.h"
 #include "outbox.h"
 #include "alert.h"
-#include "authcache.h"
 #include "db.h"
 #include "holder.h"
+#include "listen.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -109,7 +112,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,14 +126,13 @@
 #define CANCEL_RETRY_S "30"          /* a failed receipt cancel is tried again */
 #define OUTBOX_BACKOFF_MAX_S 600     /* retry at least every 10 minutes */
 #define OUTBOX_GIVE_UP_H 24          /* transient failures: give up after a day */
-#define LISTEN_POLL_MS 250           /* how often the listener looks at the stop flag */
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv;
 static unsigned long wake_gen;       /* bumped on every NOTIFY; guarded by mu */
 static int stopping;                 /* guarded by mu */
-static pthread_t listener_tid, sender_tid[3 * OUTBOX_MAX_SENDERS];
-static int nsenders, listener_started, holder_started;
+static pthread_t sender_tid[3 * OUTBOX_MAX_SENDERS];
+static int nsenders, holder_started;
 
 /*
  * The claim and the lease, in one statement and so one transaction (one
@@ -315,17 +316,6 @@ wake_all(void)
 	pthread_mutex_unlock(&mu);
 }
 
-static int
-is_stopping(void)
-{
-	int s;
-
-	pthread_mutex_lock(&mu);
-	s = stopping;
-	pthread_mutex_unlock(&mu);
-	return s;
-}
-
 /*
  * Sleeps until stopped, ms pass, or - when by_notify - a NOTIFY arrives
  * (wake_gen moves past gen).
@@ -349,12 +339,13 @@ wait_for(unsigned long gen, long long ms, int by_notify)
 	pthread_mutex_unlock(&mu);
 }
 
-/* ---- the listener --------------------------------------------------------- */
+/* ---- the LISTEN thread's subscriber (listen.h) ---------------------------- */
 
 /*
- * After a SIGHUP (a new configuration snapshot is installed) the settings of a channel may have
- * been fixed - a relay, a password, a token: retry what waits at once
- * rather than at its backed-off time.
+ * After a SIGHUP (a new configuration snapshot is installed) the settings
+ * of a channel may have been fixed - a relay, a password, a token: retry
+ * what waits at once rather than at its backed-off time. Run from the
+ * LISTEN thread's round (outbox_tick()), on its connection.
  */
 static void
 retry_now_after_reload(PGconn *c)
@@ -371,63 +362,43 @@ retry_now_after_reload(PGconn *c)
 	wake_all();
 }
 
-static void *
-listener_main(void *arg)
+/* custos_outbox: a row was written, or an outcome asks for a look (sql/004). */
+static void
+on_outbox(const char *payload)
 {
-	PGconn *c = NULL;
-	unsigned long seen = conf_generation();
-
-	(void)arg;
-	while (!is_stopping()) {
-		PGnotify *nt;
-		struct pollfd pfd;
-		int got = 0;
-
-		if (c != NULL && conf_generation() != seen) {
-			seen = conf_generation();
-			retry_now_after_reload(c);
-		}
-
-		if (c == NULL) {
-			if ((c = db_conn()) == NULL || db_cmd(c, "LISTEN custos_outbox") < 0 ||
-			    db_cmd(c, "LISTEN custos_auth") < 0) {
-				db_close();
-				c = NULL;
-				wait_for(0, 1000, 0);   /* retry in a second (or at stop) */
-				continue;
-			}
-			log_debug("outbox: listening on custos_outbox and custos_auth");
-			authcache_enable(1);   /* invalidations reach us from now on */
-			wake_all();   /* whatever was queued while we were not listening */
-		}
-		pfd.fd = PQsocket(c);
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (poll(&pfd, 1, LISTEN_POLL_MS) < 0 && errno != EINTR) {
-			log_error("outbox: poll: %s", strerror(errno));
-			continue;
-		}
-		if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK) {
-			log_warn("outbox: listener connection lost: %s", PQerrorMessage(c));
-			authcache_enable(0);   /* invalidations could be missed */
-			db_close();
-			c = NULL;
-			continue;
-		}
-		while ((nt = PQnotifies(c)) != NULL) {
-			if (strcmp(nt->relname, "custos_auth") == 0)
-				authcache_invalidate();
-			else
-				got = 1;
-			PQfreemem(nt);
-		}
-		if (got)
-			wake_all();
-	}
-	authcache_enable(0);
-	db_close();
-	return NULL;
+	(void)payload;
+	wake_all();
 }
+
+/* (Re)connected: whatever was queued while nobody listened is looked for. */
+static void
+outbox_up(PGconn *c)
+{
+	(void)c;
+	wake_all();
+}
+
+/* Nothing to turn off: until the next outbox_up() the senders wake on their
+ * own clock (OUTBOX_SAFETY_MS at most), as between any two notifications. */
+static void
+outbox_down(void)
+{
+}
+
+static unsigned long seen_conf;   /* conf_generation() last acted on; LISTEN thread only */
+
+static void
+outbox_tick(PGconn *c)
+{
+	if (conf_generation() != seen_conf) {
+		seen_conf = conf_generation();
+		retry_now_after_reload(c);
+	}
+}
+
+static const struct listen_sub outbox_sub = {
+	"custos_outbox", on_outbox, outbox_up, outbox_down, outbox_tick
+};
 
 /* ---- a sender ------------------------------------------------------------- */
 
@@ -938,9 +909,9 @@ outbox_start(void)
 	if (holder_start(wake_all) < 0)
 		return -1;
 	holder_started = 1;
-	if (pthread_create(&listener_tid, NULL, listener_main, NULL) != 0)
+	seen_conf = conf_generation();
+	if (listen_subscribe(&outbox_sub) < 0)
 		return -1;
-	listener_started = 1;
 	for (i = 0; i < n * (int)NCHANNELS; i++) {
 		const struct channel *ch = &channels[i % NCHANNELS];
 		if (pthread_create(&sender_tid[nsenders], NULL, sender_main, (void *)ch) != 0) {
@@ -961,9 +932,6 @@ outbox_stop(void)
 	stopping = 1;
 	pthread_cond_broadcast(&cv);
 	pthread_mutex_unlock(&mu);
-	if (listener_started)
-		pthread_join(listener_tid, NULL);
-	listener_started = 0;
 	for (i = 0; i < nsenders; i++)
 		pthread_join(sender_tid[i], NULL);
 	nsenders = 0;
