@@ -74,7 +74,9 @@
  *   receipts not yet cancelled whose check is now OK or acknowledged (or
  *   whose agent is up again) and cancel them by tag - under the same
  *   lease-then-call-then-record rule - recording when and why
- *   (receipt_cancelled_at, receipt_cancel).
+ *   (receipt_cancelled_at, receipt_cancel). The cancel's lease names its
+ *   holder (receipt_holder) and is taken over at once when that died, as
+ *   a send's is: a page does not ring on for a lease after a kill -9.
  *
  * Waking: the listener LISTENs on custos_outbox and wakes every sender the
  * moment a NOTIFY arrives; nothing polls for fresh rows. Between wake-ups a
@@ -239,7 +241,12 @@ static const struct db_stmt q_pause = { "outbox_pause",
 	"  WHERE p.until < EXCLUDED.until"
 	" RETURNING NOT COALESCE((SELECT active FROM prev), false)", 3 };
 
-/* An emergency page to cancel: its check is OK or acknowledged, its agent up. */
+/*
+ * An emergency page to cancel: its check is OK or acknowledged, its agent
+ * up; no cancel in flight, or one whose lease ran out or - $1, when this
+ * instance has held its own lock for the grace - whose holder died
+ * ($2: this instance's id, never judged dead by itself).
+ */
 static const struct db_stmt q_cancel_claim = { "outbox_cancel_claim",
 	"SELECT n.id, COALESCE(e.check_id, 0), COALESCE(e.agent_id, 0),"
 	"  CASE WHEN e.check_id IS NULL THEN 'agent up' WHEN s.status = 0 THEN 'recovered'"
@@ -248,21 +255,25 @@ static const struct db_stmt q_cancel_claim = { "outbox_cancel_claim",
 	" LEFT JOIN check_state s ON s.check_id = e.check_id"
 	" LEFT JOIN agents a ON a.id = e.agent_id"
 	" WHERE n.receipt IS NOT NULL AND n.receipt_cancelled_at IS NULL"
-	"  AND (n.receipt_lease_until IS NULL OR n.receipt_lease_until <= now())"
+	"  AND (n.receipt_lease_until IS NULL OR n.receipt_lease_until <= now()"
+	"   OR ($1::boolean AND n.receipt_holder <> $2::int"
+	"       AND n.receipt_holder NOT IN (SELECT serverd_live())))"
 	"  AND CASE WHEN e.check_id IS NULL THEN a.state = 'up'"
 	"   ELSE s.status = 0 OR s.acknowledged END"
-	" ORDER BY n.id LIMIT 1 FOR UPDATE OF n SKIP LOCKED", 0 };
+	" ORDER BY n.id LIMIT 1 FOR UPDATE OF n SKIP LOCKED", 2 };
 
+/* The cancel's lease, held by $3 (NULL: this instance does not hold its lock now). */
 static const struct db_stmt q_cancel_lease = { "outbox_cancel_lease",
-	"UPDATE notifications SET receipt_lease_until = now() + make_interval(secs => $2::int)"
-	" WHERE id = $1", 2 };
+	"UPDATE notifications SET receipt_lease_until = now() + make_interval(secs => $2::int),"
+	"  receipt_holder = $3::int WHERE id = $1", 3 };
 
 /* $2: ok | failed (never again) | retry (in CANCEL_RETRY_S s). */
 static const struct db_stmt q_cancel_done = { "outbox_cancel_done",
 	"UPDATE notifications SET receipt_cancel = $3,"
 	"  receipt_cancelled_at = CASE WHEN $2 = 'ok' THEN now() END,"
 	"  receipt_lease_until = CASE $2 WHEN 'ok' THEN NULL WHEN 'failed' THEN 'infinity'"
-	"   ELSE now() + make_interval(secs => " CANCEL_RETRY_S ") END"
+	"   ELSE now() + make_interval(secs => " CANCEL_RETRY_S ") END,"
+	"  receipt_holder = NULL"
 	" WHERE id = $1", 3 };
 
 /* ---- waking ------------------------------------------------------------- */
@@ -550,14 +561,18 @@ cancel_one(PGconn *c, const struct srv_conf *cf)
 {
 	PGresult *q = NULL;
 	char lease[24], tag[64], err[NOTIFY_ERR_MAX] = "", note[NOTIFY_ERR_MAX + 32];
-	char id[24], reason[32];
+	char id[24], reason[32], me[24];
 	const char *v[3];
 	enum send_verdict verdict;
-	int gone = 0, rc = -1;
+	int gone = 0, rc = -1, my_id;
 
+	/* a cancel in flight at a kill -9 is taken over at once, as a send is */
+	v[0] = holder_now(&my_id) ? "true" : "false";
+	snprintf(me, sizeof(me), "%d", my_id);
+	v[1] = me;
 	if (db_cmd(c, "BEGIN") < 0)
 		return -1;
-	if (exec_ok(c, &q_cancel_claim, NULL, PGRES_TUPLES_OK, &q, &gone) < 0)
+	if (exec_ok(c, &q_cancel_claim, v, PGRES_TUPLES_OK, &q, &gone) < 0)
 		goto fail;
 	if (PQntuples(q) == 0) {
 		PQclear(q);
@@ -569,6 +584,7 @@ cancel_one(PGconn *c, const struct srv_conf *cf)
 	snprintf(lease, sizeof(lease), "%lld", cf->pushover_timeout_s + LEASE_MARGIN_S);
 	v[0] = id;
 	v[1] = lease;
+	v[2] = my_id ? me : NULL;
 	if (exec_ok(c, &q_cancel_lease, v, PGRES_COMMAND_OK, NULL, &gone) < 0 ||
 	    commit(c, &gone) < 0)
 		goto fail;

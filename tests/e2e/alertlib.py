@@ -173,6 +173,18 @@ class Pushover:
         with urllib.request.urlopen("http://127.0.0.1:%d/control" % self.port, timeout=5) as r:
             return json.loads(r.read())["held"]
 
+    def hold_cancels(self):
+        """Receipt cancels wait unanswered until release_cancels()."""
+        self._control({"hold_cancels": True})
+
+    def release_cancels(self):
+        """Held cancels are closed without an answer, cancelling nothing."""
+        self._control({"hold_cancels": False})
+
+    def held_cancels(self):
+        with urllib.request.urlopen("http://127.0.0.1:%d/control" % self.port, timeout=5) as r:
+            return json.loads(r.read())["held_cancels"]
+
     def limit(self, remaining, reset_in):
         """remaining messages until now+reset_in s (then 429 until that reset)."""
         self._control({"reset_in": reset_in, "limit_remaining": remaining})
