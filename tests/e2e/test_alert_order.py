@@ -147,7 +147,14 @@ in_flight(c)
 e.post(c, 0, "charlie back")
 t.ok(wait_for(lambda: row(c, "email", "RECOVERY") and row(c, "pushover", "RECOVERY"), 5),
      "the RECOVERY is in the outbox (mail and page)")
-time.sleep(1.5)                 # long enough for a free sender to have taken it
+# Proof that a free sender looked, instead of a wait: a later problem of
+# another check, due after the RECOVERY. Senders take the oldest due row
+# first, so the free sender (sender_threads = 2) reaching the later one
+# means it passed the RECOVERY over.
+c2 = e.check("chaff")
+e.post(c2, 2, "chaff down")
+t.ok(wait_for(lambda: e.po.held() >= 2 and e.sink.held() >= 2, 10),
+     "a later problem of another check is taken and held (mail and page)")
 t.eq([(row(c, ch, "RECOVERY").get("status"), row(c, ch, "RECOVERY").get("attempts"))
       for ch in ("email", "pushover")], [("pending", 0)] * 2,
      "while its PROBLEM is in flight the RECOVERY is not attempted (mail and page)")
@@ -216,6 +223,7 @@ p0 = row(x, "pushover")
 t.ok(p0.get("status") == "sending" and isinstance(p0.get("holder"), int),
      "leased by the first serverd (the only one running)", p0)
 s3 = Server(e.tmp, e.cluster, name="serverd3", conf=dict(settings, takeover_grace_s="10")).start()
+f = e.check("foxtrot")          # a marker, posted while the first serverd is stopped
 
 
 def live():
@@ -230,10 +238,16 @@ e.server.proc.send_signal(signal.SIGSTOP)
 e.cluster.stop()
 e.cluster.start()
 t.ok(wait_for(lambda: live() == 1, 15), "after the restart the second serverd holds its lock again")
+# While the holder is stopped, the second serverd claims a later page: it
+# takes the oldest due row first, so reaching the marker's page means it
+# passed the stopped holder's lease over (its grace keeps it from judging).
+st, _, _ = s3.request("POST", "/api/v1/check_history", e.agent_token,
+                      {"check_id": f, "status": 2, "output": "foxtrot down"})
+t.eq(st, 201, "a later problem posted to the second serverd")
+t.ok(wait_for(lambda: e.po.held() >= 2, 10), "the second serverd took its page (held by the stand-in)")
 e.server.proc.send_signal(signal.SIGCONT)
 t.ok(wait_for(lambda: live() == 2, 10), "... and the first, let go, holds its own again")
-time.sleep(3)                   # past the grace and a few looks for dead holders
-t.eq((log_of(wait_for(lambda: row(x, "pushover", srv=s3), 10) or {}), e.po.held()), ([(None, None)], 1),
+t.eq((log_of(wait_for(lambda: row(x, "pushover", srv=s3), 10) or {}), e.po.held()), ([(None, None)], 2),
      "no takeover: the lease stays with its live holder, the page is not sent twice")
 e.po.release()
 t.ok(wait_for(lambda: row(x, "pushover").get("status") == "sent", 60),
