@@ -14,6 +14,7 @@
  */
 #include "config.h"
 #include "db.h"
+#include "dbwatch.h"
 #include "http.h"
 #include "log.h"
 #include "tz.h"
@@ -110,7 +111,7 @@ int
 main(int argc, char **argv)
 {
 	const char *path = NULL, *token_name = NULL, *role = NULL;
-	int do_migrate = 0, i, rc = 1;
+	int do_migrate = 0, i, rc = 1, watching = 0;
 	char err[512];
 	struct MHD_Daemon *d = NULL;
 	struct sigaction sa;
@@ -208,6 +209,12 @@ main(int argc, char **argv)
 	if (migrate_run(c) < 0)
 		goto done;
 	db_close();   /* the main thread needs no connection while running */
+	/* the answer deadline, after the migrations (which may rightly take long) */
+	if (db_watch_start() < 0) {
+		log_error("cannot start the database watch thread");
+		goto done;
+	}
+	watching = 1;
 	/* what every worker's connection prepares and plans when it opens */
 	api_status_warm();
 	d = http_start(start_conf, err, sizeof(err));
@@ -238,6 +245,8 @@ done:
 	http_stop(d);
 	if (d)
 		workers_stop();
+	if (watching)
+		db_watch_stop();
 	db_shutdown();
 	tz_cache_free();
 	conf_drop(start_conf);
