@@ -87,6 +87,7 @@ notify_http_post(const char *url, const char *content_type, const char *idem_key
 	int rc = -1;
 
 	rep->status = 0;
+	rep->in_doubt = 0;
 	rep->limit_remaining = -1;
 	rep->limit_reset = 0;
 	if ((h = curl_easy_init()) == NULL) {
@@ -120,6 +121,11 @@ notify_http_post(const char *url, const char *content_type, const char *idem_key
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, rep);
 	if ((cc = curl_easy_perform(h)) != CURLE_OK) {
+		long sent = 0;
+		/* the request's headers went out (the body with them): no answer
+		 * came, but the other side may have taken it */
+		if (curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent > 0)
+			rep->in_doubt = 1;
 		snprintf(err, errlen, "%s", curl_easy_strerror(cc));
 		goto done;
 	}
@@ -192,8 +198,11 @@ notify_webhook(const struct notice *n, char *err, size_t errlen)
 	}
 	snprintf(key, sizeof(key), "custos-%lld", (long long)n->id);
 	if (notify_http_post(n->webhook_url, "application/json", key, text, strlen(text),
-	    n->conf->webhook_timeout_s * 1000, &rep, &resp, err, errlen) < 0)
+	    n->conf->webhook_timeout_s * 1000, &rep, &resp, err, errlen) < 0) {
+		if (rep.in_doubt && n->in_doubt)
+			*n->in_doubt = 1;
 		goto done;
+	}
 	if (rep.status >= 200 && rep.status < 300)
 		v = SEND_OK;
 	else {

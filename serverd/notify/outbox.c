@@ -27,7 +27,10 @@
  *   the message says so: email keeps its Message-ID and adds
  *   "X-Custos-Resent: yes", a Pushover title ends in " (resent)", a webhook
  *   keeps its Idempotency-Key and carries "resent": true. Every attempt is
- *   in the attempt log, the interrupted one included.
+ *   in the attempt log, the interrupted one included. So is an attempt
+ *   that failed after its message went out whole with no answer (the
+ *   relay or the API went away or timed out after the data: the channel
+ *   sets n->in_doubt): the retry is marked the same way.
  *
  *   Taken over at once when its holder died. A lease names the serverd
  *   instance that took it (holder.h: its advisory lock proves it lives).
@@ -204,16 +207,21 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	" LEFT JOIN checks ch ON ch.id = e.check_id"
 	" LEFT JOIN check_state s ON s.check_id = e.check_id", 5 };
 
-/* The outcome, if the lease is still ours ($5 = our attempt). */
+/*
+ * The outcome, if the lease is still ours ($5 = our attempt). $7: the
+ * attempt failed after the message went out whole (no answer): it may
+ * have arrived, so the next attempt is a resend, marked.
+ */
 static const struct db_stmt q_result = { "outbox_result",
 	"WITH a AS (UPDATE notification_attempts SET ok = ($2 = 'sent'), error = $3,"
 	"  finished_at = now() WHERE id = $5 RETURNING 1)"
 	" UPDATE notifications SET status = $2, last_error = $3, lease_until = NULL, holder = NULL,"
+	"  resend = resend OR $7::boolean,"
 	"  sent_at = CASE WHEN $2 = 'sent' THEN now() END,"
 	"  next_attempt_at = CASE WHEN $2 = 'pending'"
 	"    THEN now() + make_interval(secs => $4::int) ELSE next_attempt_at END,"
 	"  receipt = COALESCE($6, receipt)"
-	" WHERE id = $1 AND status = 'sending' AND attempt_id = $5 RETURNING 1", 6 };
+	" WHERE id = $1 AND status = 'sending' AND attempt_id = $5 RETURNING 1", 7 };
 
 /*
  * When something of channel $1 is due: a retry, a lease end, a pause end. A
@@ -331,7 +339,7 @@ wait_for(unsigned long gen, long long ms, int by_notify)
 static void
 retry_now_after_reload(PGconn *c)
 {
-	PGresult *q = PQexec(c, "UPDATE notifications SET next_attempt_at = now()"
+	PGresult *q = db_query(c, "UPDATE notifications SET next_attempt_at = now()"
 	    " WHERE status = 'pending' AND next_attempt_at > now()");
 
 	if (db_ok(q, PGRES_COMMAND_OK) && strcmp(PQcmdTuples(q), "0") != 0)
@@ -497,7 +505,7 @@ exec_ok(PGconn *c, const struct db_stmt *st, const char *const *v, ExecStatusTyp
 static int
 commit(PGconn *c, int *gone)
 {
-	PGresult *r = PQexec(c, "COMMIT");
+	PGresult *r = db_query(c, "COMMIT");
 	int ok = db_ok(r, PGRES_COMMAND_OK);
 
 	if (!ok) {
@@ -635,10 +643,10 @@ send_one(const struct channel *ch, long long *next_ms)
 	struct notice n = { 0 };
 	struct po_result po = { "", 0 };
 	char err[NOTIFY_ERR_MAX] = "", secs[24], id[24], hours[24], lease[24], me[24];
-	const char *status, *v[6], *attempt_id;
+	const char *status, *v[7], *attempt_id;
 	const struct srv_conf *cf = NULL;
 	enum send_verdict verdict;
-	int attempts, rc = -1, gone = 0, in_doubt, my_id, judge;
+	int attempts, rc = -1, gone = 0, in_doubt, my_id, judge, doubt = 0;
 	int64_t t0;
 	long long delay;
 
@@ -672,6 +680,7 @@ send_one(const struct channel *ch, long long *next_ms)
 	/* the lease is committed: from here on no transaction or lock is held */
 	fill_notice(q, &n);
 	n.conf = cf;
+	n.in_doubt = &doubt;
 	attempts = col_int(q, 2);
 	in_doubt = PQgetvalue(q, 0, 31)[0] == 't';
 	attempt_id = PQgetvalue(q, 0, 32);
@@ -712,15 +721,17 @@ send_one(const struct channel *ch, long long *next_ms)
 		log_info("notification %s: %s %s to %s sent%s in %lld ms", id, n.kind, ch->name,
 		    n.contact, n.resent ? " (resent)" : "", (long long)((mono_now_us() - t0) / 1000));
 	else
-		log_warn("notification %s: %s %s to %s %s: %s%s%s", id, n.kind, ch->name, n.contact,
+		log_warn("notification %s: %s %s to %s %s: %s%s%s%s", id, n.kind, ch->name, n.contact,
 		    verdict == SEND_FAIL ? "failed" : "not sent", err,
-		    verdict == SEND_RETRY ? "; retry in " : "", verdict == SEND_RETRY ? secs : "");
+		    verdict == SEND_RETRY ? "; retry in " : "", verdict == SEND_RETRY ? secs : "",
+		    verdict == SEND_RETRY && doubt ? " (it may have arrived: the retry is marked as a resend)" : "");
 	v[0] = id;
 	v[1] = status;
 	v[2] = verdict == SEND_OK ? NULL : err;
 	v[3] = secs;
 	v[4] = attempt_id;
 	v[5] = po.receipt[0] ? po.receipt : NULL;
+	v[6] = verdict == SEND_RETRY && doubt ? "true" : "false";
 	{
 		PGresult *u = NULL;
 		if (exec_ok(c, &q_result, v, PGRES_TUPLES_OK, &u, &gone) < 0) {

@@ -15,7 +15,9 @@ notifications of one check to one contact on one channel go in event order
     not overtake it, and the late PROBLEM says it was resolved since;
   - a PostgreSQL restart with a page in flight and its holder slow to come
     back: every lock is gone for a moment, and still nobody takes the live
-    holder's lease over (takeover_grace_s).
+    holder's lease over (takeover_grace_s);
+  - a page and a mail that went out whole and got no answer: the retries
+    are marked as resends (they may have arrived).
 Every window is held open by the test (the sink, the stand-in, a 451), not
 waited out."""
 import datetime
@@ -254,7 +256,36 @@ t.ok(wait_for(lambda: row(x, "pushover").get("status") == "sent", 60),
      "after the lease ran out the page is resent", row(x, "pushover"))
 t.eq((log_of(row(x, "pushover")), titles("echo")),
      ([(None, "interrupted"), (True, None)], ["PROBLEM web01/echo is CRITICAL (resent)"]), "marked")
+t.ok(wait_for(lambda: row(f, "pushover", srv=s3).get("status") == "sent", 30),
+     "the marker's page, dropped unanswered with its holder alive, is sent again",
+     row(f, "pushover", srv=s3))
+t.eq(titles("foxtrot"), ["PROBLEM web01/foxtrot is CRITICAL (resent)"],
+     "... marked: it went out and no answer came, so it may have arrived")
 s3.stop()
+
+# ---- an answer that never comes: the retry is marked -----------------------------------------
+# The page and the mail go out whole and the other side goes away without
+# answering (the stand-in closes the held request; the relay stops while it
+# holds the mail after its data): they may have arrived, so each retry is
+# marked as a resend - never an unmarked second copy.
+g = e.check("golf")
+e.po.hold()
+e.sink.hold()
+e.post(g, 2, "golf down")
+t.ok(wait_for(lambda: e.po.held() >= 1 and e.sink.held() >= 1, 10),
+     "the page and the mail are out whole, unanswered")
+e.po.release()                  # closed without an answer
+e.sink.stop()                   # the relay goes away after the data, without a reply
+e.sink.start()
+t.ok(wait_for(lambda: all(row(g, ch).get("status") == "sent" for ch in ("email", "pushover")), 30),
+     "both are sent on a retry", [row(g, ch) for ch in ("email", "pushover")])
+oks = [[a["ok"] for a in row(g, ch).get("attempt_log", [])] for ch in ("email", "pushover")]
+t.ok([(x[0], x[-1]) for x in oks] == [(False, True)] * 2,
+     "the first attempt failed (no answer), the last succeeded", oks)
+t.eq(titles("golf"), ["PROBLEM web01/golf is CRITICAL (resent)"], "the page's retry says (resent)")
+ms = [m for m in e.sink.messages() if m["subject"] == "[custos] PROBLEM web01/golf is CRITICAL"]
+t.ok(len(ms) == 1 and b"\r\nX-Custos-Resent: yes\r\n" in e.sink.raw(ms[0]),
+     "the mail's retry says X-Custos-Resent: yes", ms)
 
 # ---- never a bare PROBLEM after its RECOVERY, on any channel --------------------------------
 def bare_after_recovery(seq):
