@@ -22,6 +22,9 @@ closed WITHOUT an answer and logged with status 0 ("dropped"), so a test
 can kill serverd while a request is held and know the held request never
 counted as delivered.
 
+A slow Pushover: {"delay_ms": N} answers each accepted message N ms after
+it was logged as accepted (a client killed meanwhile never learns it).
+
 The same for cancels: {"hold_cancels": true} makes every receipt cancel
 wait unanswered (GET /control: "held_cancels"), cancelling nothing;
 {"hold_cancels": false} closes each without an answer, still cancelling
@@ -76,6 +79,7 @@ class State:
         self.hold_cancels = threading.Event()      # set: cancels wait
         self.release_cancels = threading.Event()   # set: waiting cancels are dropped
         self.held_cancels = 0
+        self.delay = 0.0
         self.limit = 10000
         self.remaining = self.limit
         self.reset = int(time.time()) + 30 * 86400
@@ -277,6 +281,8 @@ class Handler(BaseHTTPRequestHandler):
                         else:
                             st.hold.clear()
                             st.release.set()
+                    if "delay_ms" in c:
+                        st.delay = int(c["delay_ms"]) / 1000.0
                     if "hold_cancels" in c:
                         if c["hold_cancels"]:
                             st.release_cancels.clear()
@@ -289,8 +295,8 @@ class Handler(BaseHTTPRequestHandler):
                     if "limit_remaining" in c:
                         st.remaining = int(c["limit_remaining"])
                         st.reset = int(time.time()) + st.reset_in
-                    if "fail" in c or not ({"hold", "hold_cancels", "limit_remaining",
-                                             "reset_in"} & set(c)):
+                    if "fail" in c or not ({"hold", "hold_cancels", "delay_ms",
+                                             "limit_remaining", "reset_in"} & set(c)):
                         st.fail = int(c.get("fail", 0))
                         st.code = int(c.get("code", 500))
                 self.answer(200, {"status": 1})
@@ -373,6 +379,9 @@ class Handler(BaseHTTPRequestHandler):
             with open(st.log_path, "a") as f:
                 f.write(json.dumps({"received_at": received, "fields": fields,
                                     "status": code, "response": resp}) + "\n")
+            delay = st.delay if code == 200 else 0
+        if delay:
+            time.sleep(delay)
         self.answer(code, resp, limits)
 
 
