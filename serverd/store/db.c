@@ -31,8 +31,9 @@ struct db_thread {
 /*
  * The answer deadline (db.h): a slot per statement waiting now, taken and
  * freed around the libpq call under watch_mu. db_watch_cut() (the watch
- * thread, dbwatch.c) shuts a socket down under watch_mu too, so it never touches a socket its thread
- * has closed (a slot is freed before its connection can be).
+ * thread, dbwatch.c) shuts a socket down under watch_mu too, so it never
+ * touches a socket its thread has closed (a slot is freed before its
+ * connection can be).
  */
 struct watch_slot {
 	int fd;             /* -1: free */
