@@ -45,7 +45,7 @@ static const char *const user_fields[] = { "name", "email", "pushover_user", "tz
 #define USER_PUBLIC \
 	"jsonb_build_object('id', u.id, 'name', u.name, 'email', u.email, 'tz', u.tz," \
 	" 'role', u.role, 'has_password', u.password_hash IS NOT NULL," \
-	" 'created_at', rfc3339(u.created_at))"
+	" 'created_at', rfc3339(u.created_at), 'managed', u.managed)"
 #define USER_JSON "(" USER_PUBLIC " || jsonb_build_object('pushover_user', u.pushover_user))"
 /* a viewer's or an operator's read: as CONTACT_REDACTED in api_contacts.c */
 #define USER_REDACTED \
@@ -93,7 +93,7 @@ struct user_in {
  * An IANA zone name: letters, digits and "_+-/" in components that are not
  * "." or "..", naming a TZif file under /usr/share/zoneinfo.
  */
-static int
+int
 valid_tz(const char *s)
 {
 	char path[sizeof(ZONEINFO) + TZ_MAX], magic[4];
