@@ -272,6 +272,13 @@ fail:
 int
 http_request(const char *method, const char *path, json_t *body, json_t **out)
 {
+	return http_request_full(method, path, body, 60, out, NULL);
+}
+
+int
+http_request_full(const char *method, const char *path, json_t *body, long timeout_s,
+    json_t **out, long *status_out)
+{
 	CURL *c;
 	struct curl_slist *hdr = NULL;
 	struct buf resp;
@@ -299,7 +306,7 @@ http_request(const char *method, const char *path, json_t *body, json_t **out)
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
 	if ((cc = curl_easy_perform(c)) != CURLE_OK) {
 		/* libcurl's message names the host, never the user:password */
 		fprintf(stderr, "custos: %s%s: %s\n", shown_url, path,
@@ -307,6 +314,8 @@ http_request(const char *method, const char *path, json_t *body, json_t **out)
 		goto done;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (status_out)
+		*status_out = status;
 	if (resp.len > 0)
 		*out = json_loadb(resp.ptr, resp.len, 0, &jerr);
 	if (status >= 200 && status < 300) {
@@ -321,6 +330,8 @@ http_request(const char *method, const char *path, json_t *body, json_t **out)
 		goto done;
 	}
 	json_tty_clean(*out, NULL);
+	if (status_out && *out)
+		goto done;      /* the caller reads the refusal */
 	{
 		const char *msg = json_string_value(json_object_get(*out, "error"));
 		const char *field = json_string_value(json_object_get(*out, "field"));

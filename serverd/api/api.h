@@ -79,6 +79,7 @@ enum db_outcome downtime_delete(PGconn *c, int64_t id, const char *by, int *foun
 
 /* api_config.c: POST /api/v1/config (monitoring as code) */
 void api_config(struct req *r, struct resp *rs);
+void api_config_get(struct req *r, struct resp *rs);
 
 /* The operator's face: tokens, sessions, metrics, the dashboard. */
 /* api_users.c */

@@ -1112,3 +1112,67 @@ done:
 	json_decref(p.errors);
 	json_decref(keys);
 }
+
+/*
+ * GET /api/v1/config: the configuration as the objects POST takes back,
+ * every store's in name order (custos export). A "contact" leaves out the
+ * role and zone it does not manage; null members are left out (absent is
+ * null to POST).
+ */
+void
+api_config_get(struct req *r, struct resp *rs)
+{
+	struct plan p;
+	json_t *keys = json_array(), *objects = json_array(), *a;
+	long long version = 0;
+	PGresult *q = NULL;
+	size_t i;
+	int in_tx = 0;
+
+	memset(&p, 0, sizeof(p));
+	p.r = r;
+	p.where = json_object();
+	p.errors = json_array();
+	/* one snapshot: the version and the objects agree */
+	if (db_cmd(r->db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") < 0) {
+		resp_error(rs, 503, NULL, "database unavailable");
+		goto done;
+	}
+	in_tx = 1;
+	q = db_exec(r->db, &q_version, NULL);
+	if (!db_ok(q, PGRES_TUPLES_OK) || PQntuples(q) != 1) {
+		resp_db_error(rs, r->db, q);
+		goto done;
+	}
+	version = version_of(q);
+	if (read_db(&p, keys, rs) < 0)
+		goto done;
+	for (i = 0; i < p.n; i++) {
+		json_t *o = json_object(), *v;
+		const char *k;
+
+		json_object_set_new(o, "kind", json_string(p.o[i].kind ? p.o[i].kind->name :
+		    stores[p.o[i].store].name));
+		json_object_foreach(p.o[i].have, k, v) {
+			if (json_is_null(v) || (p.o[i].kind && p.o[i].kind->store == ST_CONTACT &&
+			    strcmp(p.o[i].kind->name, "contact") == 0 &&
+			    (strcmp(k, "role") == 0 || strcmp(k, "tz") == 0)))
+				continue;
+			json_object_set(o, k, v);
+		}
+		json_array_append_new(objects, o);
+	}
+	a = json_pack("{s:I, s:O}", "version", (json_int_t)version, "objects", objects);
+	resp_json(rs, 200, a);
+done:
+	if (in_tx)
+		api_rollback(r);
+	PQclear(q);
+	for (i = 0; i < p.n; i++)
+		json_decref(p.o[i].have);
+	free(p.o);
+	json_decref(p.where);
+	json_decref(p.errors);
+	json_decref(keys);
+	json_decref(objects);
+}
