@@ -229,6 +229,7 @@ int labels_member(const char *text, json_t *body);
 
 int cmd_agents_show(const struct cli_args *a);
 int cmd_agents_create(const struct cli_args *a);
+int cmd_agents_token(const struct cli_args *a);
 int cmd_agents_edit(const struct cli_args *a);
 int cmd_agents_delete(const struct cli_args *a);
 int cmd_checks_show(const struct cli_args *a);

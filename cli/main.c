@@ -154,6 +154,9 @@ const struct cli_cmd cli_cmds[] = {
 	{ "agents",   "create", "NAME [--interval SECONDS] [--contacts NAME,...] [--labels K=V,...]",
 	                        "a new agent: its token and agentd.conf lines, once",
 	                                                               1, 1, AGENT_OPTS, cmd_agents_create },
+	{ "agents",   "token",  "AGENT",
+	                        "a new token for an agent (the old one stops working), once",
+	                                                               1, 1, 0, cmd_agents_token },
 	{ "agents",   "edit",   "AGENT [--name NEW] [--interval SECONDS] [--contacts NAME,...] "
 	                        "[--labels K=V,...]",
 	                        "change an agent",                     1, 1, AGENT_OPTS | OPT(O_NAME),

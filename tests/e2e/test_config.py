@@ -137,6 +137,12 @@ t.eq(env.cluster.psql("SELECT changed_by FROM config_version"), [["admin"]],
 st, a, _ = api("GET", "/api/v1/agents?selector=role=web&limit=1", A)
 t.ok(st == 200 and a["items"][0]["managed"] is True, "an agent's object says managed")
 
+rc, out, err = jrun("agents", "token", "a002")
+st, _, _ = api("GET", "/api/v1/agent/self", out["token"] if out else "x")
+t.ok(rc == 0 and st == 200, "agents token: an agent made by apply gets a token that works", (rc, err))
+rc, out, err = run("agents", "token", "a002")
+t.ok(rc == 0 and "token_file = " in out and "echo " in out, "agents token prints the agentd.conf lines", out)
+
 # ---- the round trip: export, apply back: all unchanged ----------------------------
 exp = os.path.join(env.tmp, "export")
 rc, out, err = run("export", "--dir", exp)
