@@ -13,7 +13,8 @@
  * Scalars: a quoted one is a string; a plain one is null (null, ~, empty),
  * a boolean (true, false), an integer, a number, or else a string. Under
  * the members that are text whatever they look like (name, warning,
- * critical, comment, ...: yaml_text_key()) and every value of "labels", a
+ * critical, comment, contacts, ...: yaml_text_key(); a list's items with
+ * it) and every value of "labels", a
  * plain scalar is a string, so that `warning: 90` means the range "90".
  * Anchors and aliases work; a duplicate key in a mapping is an error.
  */

@@ -70,12 +70,12 @@ values_and_positions(void **state)
 	    "  timeout: 2.5\n"                    /* 10 */
 	    "  port: '80'\n"                      /* 11: quoted: a string */
 	    "labels: {tier: 1, on: true}\n"       /* 12: values are text */
-	    "contacts: [alice, 3]\n");            /* 13 */
+	    "contacts: [alice, 3]\n");            /* 13: names, even 3 */
 	assert_int_equal(load("a.yaml", &set, err, sizeof(err)), 0);
 	assert_int_equal(set.n, 1);
 	o = set.o[0].obj;
 	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	assert_string_equal(s, "{\"agent\":\"web01\",\"contacts\":[\"alice\",3],\"critical\":null,"
+	assert_string_equal(s, "{\"agent\":\"web01\",\"contacts\":[\"alice\",\"3\"],\"critical\":null,"
 	    "\"enabled\":false,\"kind\":\"check\",\"labels\":{\"on\":\"true\",\"tier\":\"1\"},"
 	    "\"max_attempts\":3,\"name\":\"007\",\"params\":{\"port\":\"80\",\"timeout\":2.5,"
 	    "\"url\":\"http://x/\"},\"warning\":\"90\"}");
