@@ -340,6 +340,10 @@ t.eq([state(d) for d in (d40, d38, d37, d35, din)],
 for agent, days in ((xid, 45), (xid, 40), (xid, 1), (yid, 50), (yid, 45)):
     psql("INSERT INTO agent_facts_history (agent_id, changed_at, facts) VALUES"
          " (%d, now() - interval '%d days', '{\"age\": %d}')" % (agent, days, days))
+# the result_ids the server stamped (sql/021): kept a day longer than history
+for rid, days in (("rs-old", 33), ("rs-edge", 31), ("rs-new", 1)):
+    psql("INSERT INTO result_stamps (agent_id, result_id, stamped_at) VALUES"
+         " (%d, '%s', now() - interval '%d days')" % (xid, rid, days))
 kept = q1("SELECT count(*) FROM check_history WHERE observed_at >= now() - interval '31 days'")
 env.server.start()
 t.ok(wait_for(lambda: all(state(d) is None for d in (d40, d38, d37, d35)), 30),
@@ -364,6 +368,9 @@ t.ok(wait_for(lambda: q1("SELECT count(*) FROM rollup_minute WHERE start < now()
 t.eq(psql("SELECT agent_id, facts->>'age' FROM agent_facts_history WHERE agent_id IN (%d, %d)"
           " ORDER BY id" % (xid, yid)), [[str(xid), "1"], [str(yid), "45"]],
      "facts history: older than the window gone, each agent's newest kept")
+stamps = lambda: psql("SELECT result_id FROM result_stamps WHERE result_id LIKE 'rs-%' ORDER BY 1")
+t.ok(wait_for(lambda: stamps() == [["rs-edge"], ["rs-new"]], 30),
+     "stamped result_ids: those older than the window and a day gone", stamps())
 
 # ---- retention blocks neither ingest nor readers ---------------------------------------------
 # A reader holds check_history while retention detaches d33: the detach waits for it (as it
