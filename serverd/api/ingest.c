@@ -410,7 +410,7 @@ parse_batch(struct batch *b)
 		 * (the agent's answer lost) cannot repeat: the key that holds
 		 * observed_at would not see the duplicate. Such a result goes in
 		 * as one without observed_at: stamped when inserted, never late,
-		 * its result_id looked up across the partitions.
+		 * its result_id claimed (store/ingest_sql.h).
 		 */
 		b->res[i].observed_given = 0;
 	}
