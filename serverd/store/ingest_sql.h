@@ -1,15 +1,15 @@
 /*
  * ingest_sql.h - the statements that store a batch of results and read the
  * states of its checks (serverd/api/ingest.c runs them, in the order its
- * head describes; the schema is sql/005_history.sql and sql/021).
+ * head describes; the tables are sql/005_history.sql and sql/021).
  *
  * Every statement is planned the same whatever the statistics of the day
  * partitions (docs/decisions.md, "No ingest statement is planned on a
  * partition's statistics"): check_state and checks are probed by key per
  * check (unnest(ids) CROSS JOIN LATERAL (... WHERE key = id OFFSET 0)); the
- * history a check in motion needs is read by ingest_check_recent() (sql/021,
- * planned without sorting: the check's index from its newest end, in the
- * partitions its range names); a result the server stamps is de-duplicated
+ * history a check in motion needs is read by ingest_check_recent()
+ * (sql/functions/, planned without sorting: the check's index from its
+ * newest end, in the partitions its range names); a result the server stamps is de-duplicated
  * by claiming its result_id in result_stamps (INSERT ... ON CONFLICT on the
  * primary key: no plan to choose), never looked up across partitions; a
  * result with its own stamp by check_history's unique key, which holds the
