@@ -75,6 +75,8 @@
 #include <string.h>
 
 #define INGEST_COPY_MIN 16          /* smaller batches go in by one INSERT */
+_Static_assert(INGEST_FLAP_RESULTS == ENGINE_FLAP_WINDOW,
+    "the flap window read (store/ingest_sql.h) must be the engine's");
 #define INS_COLS INGEST_INSERT_COLS /* array parameters of the insert */
 
 /* The way a batch goes in (build_params chooses; store follows). */

@@ -3,7 +3,6 @@
  * pieces below, so the states read the same way on both ways in.
  */
 #include "config.h"
-#include "engine.h"
 #include "ingest_sql.h"
 
 /*
@@ -29,8 +28,9 @@
 	" ahead AS (SELECT EXISTS (SELECT 1 FROM agents a" \
 	"   WHERE a.id = " AG " AND a.clock_skew_s > " SKEW ") AS yes)"
 
-#define FLAP_RESULTS "21"   /* ENGINE_FLAP_WINDOW, as text */
-_Static_assert(ENGINE_FLAP_WINDOW == 21, "FLAP_RESULTS must be ENGINE_FLAP_WINDOW");
+#define TEXT_(x) #x
+#define TEXT(x) TEXT_(x)
+#define FLAP_RESULTS TEXT(INGEST_FLAP_RESULTS)
 
 /*
  * The rows: 'k' per enabled check that may change, with what

@@ -28,6 +28,10 @@
 
 #include "db.h"
 
+/* how many of a check's newest results its flap window is read from (the
+ * engine's ENGINE_FLAP_WINDOW: ingest.c checks that they agree) */
+#define INGEST_FLAP_RESULTS 21
+
 /* The columns of the rows of ingest_q_states and ingest_q_insert. */
 enum ingest_col {
 	C_KIND,          /* INGEST_ROW_* */
