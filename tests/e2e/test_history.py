@@ -390,19 +390,15 @@ holder = env.cluster.session()
 holder.stdin.write("SELECT pg_advisory_lock(1751741300, 1) IS NOT NULL;\n")
 holder.stdin.flush()
 t.eq(holder.stdout.readline().strip(), "t", "the test holds the partition creators' lock")
-# serverd's start makes history_tops() again (migrate.c) before its history
-# thread starts: that call waits for the lock first, and serverd answers
-# only once the lock is let go, so it is not waited for here
-env.server.start(wait=False)
+env.server.start()
 t.ok(wait_for(lambda: q1("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT history_tops_make()'"
                          " AND wait_event = 'advisory'") == "1", 30),
-     "serverd waits for it before retention")
+     "the history thread waits for it before retention")
 holder.stdin.write("BEGIN;\nSELECT count(*) >= 0 FROM check_history;\n"
                    "SELECT pg_advisory_unlock(1751741300, 1);\n")
 holder.stdin.flush()
 t.eq([holder.stdout.readline().strip() for _ in range(2)], ["t", "t"],
      "a reader holds check_history; the lock is let go")
-t.ok(wait_for(env.server.healthy, 30), "serverd is up once the lock is let go")
 detaching = ("SELECT a.pid FROM pg_stat_activity a"
              " WHERE a.query LIKE 'ALTER TABLE check_history DETACH PARTITION %%%s%% CONCURRENTLY'"
              " AND a.wait_event = 'virtualxid'" % pname(d33))
