@@ -51,6 +51,7 @@ static const struct conf_key srv_keys[] = {
 	{ I(flap_high_pct, 1, 100) },
 	{ I(sender_threads, 1, 64) },
 	{ I(takeover_grace_s, 1, 3600) },
+	{ I(database_timeout_s, 0, 86400) },
 	{ I(history_retention_days, 0, 36500) },
 	{ I(max_clock_skew_s, 0, 86400 * 7) },
 	{ I(max_connections_per_ip, 0, 100000) },
@@ -88,6 +89,7 @@ set_defaults(struct srv_conf *c)
 	c->flap_high_pct = 50;
 	c->sender_threads = 2;
 	c->takeover_grace_s = 2;
+	c->database_timeout_s = 60;
 	c->smtp_timeout_s = 15;
 	c->pushover_timeout_s = 10;
 	c->webhook_timeout_s = 10;

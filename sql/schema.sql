@@ -815,6 +815,7 @@ CREATE TABLE notifications (
     receipt_lease_until timestamp with time zone,
     holder integer,
     series bigint,
+    receipt_holder integer,
     held_until timestamp with time zone,
     CONSTRAINT notifications_channel_check CHECK ((channel = ANY (ARRAY['email'::text, 'pushover'::text, 'webhook'::text]))),
     CONSTRAINT notifications_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'sending'::text, 'sent'::text, 'failed'::text, 'dropped'::text])))
