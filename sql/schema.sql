@@ -495,6 +495,27 @@ BEGIN
 	END IF;
 END $$;
 
+CREATE FUNCTION ingest_check_recent(c bigint, after timestamp with time zone, skew_s integer, n integer, OUT flap text, OUT newest_us bigint) RETURNS record
+    LANGUAGE plpgsql STABLE
+    SET enable_sort TO 'off'
+    AS $$
+BEGIN
+	SELECT string_agg(r.status::text, '' ORDER BY r.observed_at, r.id)
+	         FILTER (WHERE r.observed_at > now() - interval '2 days'),
+	       COALESCE((array_agg(r.us ORDER BY r.observed_at DESC, r.id DESC)
+	         FILTER (WHERE r.observed_at > after))[1], 0)
+	INTO flap, newest_us
+	FROM (SELECT h.status, h.observed_at, h.id,
+	             (extract(epoch FROM LEAST(h.observed_at, h.received_at + interval '5 minutes'))
+	              * 1000000)::bigint AS us
+	      FROM check_history h
+	      WHERE h.check_id = c
+	        AND h.observed_at > LEAST(now() - interval '2 days', after)
+	        AND h.observed_at <= now() + skew_s * interval '1 second'
+	      ORDER BY h.observed_at DESC, h.id DESC LIMIT n) r;
+END
+$$;
+
 CREATE FUNCTION notify_or_defer(channel text, payload text) RETURNS void
     LANGUAGE plpgsql
     AS $$
@@ -834,6 +855,12 @@ CREATE SEQUENCE notifications_id_seq
 
 ALTER SEQUENCE notifications_id_seq OWNED BY notifications.id;
 
+CREATE TABLE result_stamps (
+    agent_id bigint NOT NULL,
+    result_id text NOT NULL,
+    stamped_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
 CREATE TABLE rollup_day (
     check_id bigint NOT NULL,
     start timestamp with time zone NOT NULL,
@@ -1059,6 +1086,9 @@ ALTER TABLE ONLY notifications
 ALTER TABLE ONLY notifications
     ADD CONSTRAINT notifications_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY result_stamps
+    ADD CONSTRAINT result_stamps_pkey PRIMARY KEY (agent_id, result_id);
+
 ALTER TABLE ONLY rollup_day
     ADD CONSTRAINT rollup_day_pkey PRIMARY KEY (check_id, start) INCLUDE (count, nvalues, vmin, vmax, vsum, ok, warning, critical, unknown);
 
@@ -1119,6 +1149,8 @@ CREATE INDEX notifications_receipt_idx ON notifications USING btree (id) WHERE (
 CREATE INDEX notifications_sending_idx ON notifications USING btree (lease_until) WHERE (status = 'sending'::text);
 
 CREATE INDEX notifications_series_idx ON notifications USING btree (contact_id, channel, series, event_id);
+
+CREATE INDEX result_stamps_stamped_idx ON result_stamps USING brin (stamped_at);
 
 CREATE INDEX rollup_hour_start_idx ON rollup_hour USING brin (start);
 
