@@ -1290,6 +1290,14 @@ function byFor(span) {
   return ["day", 86400e3];
 }
 
+// the range chosen is kept in the URL (?range=), as the overview's filters are
+function keepRange(k) {
+  const q = new URLSearchParams(location.search);
+  if (k === "24h") q.delete("range"); else q.set("range", k);
+  const qs = q.toString();
+  history.replaceState(history.state, "", location.pathname + (qs ? "?" + qs : ""));
+}
+
 async function loadChart(c, key, zoom) {
   S.chartRange = key;
   let t0, t1, by, step;
@@ -1390,12 +1398,14 @@ async function renderCheckPage(id) {
   S.ackInfo = null;
   S.btMarks = null;
   S.btToken = null;
+  // ?range=30d opens the page at that range (a bookmark, a wall screen)
+  const range0 = RANGES[qget("range")] ? qget("range") : "24h";
   put(main(), h("h1", { id: "check-title" }, "check " + id), h("div", { id: "check-state" }),
     h("section", { id: "thr-editor", hidden: true }),
-    h("h2", { id: "chart-title" }, "Value, last 24h"),
+    h("h2", { id: "chart-title" }, "Value, last " + range0),
     h("p", { id: "chart-ranges", class: "ranges" }, Object.keys(RANGES).map((k) =>
-      h("button", { type: "button", "data-range": k, "aria-pressed": String(k === "24h"),
-        onclick: () => { if (S.check) loadChart(S.check, k).catch((x) => { $("#check-chart").textContent = x.message; }); } }, k)),
+      h("button", { type: "button", "data-range": k, "aria-pressed": String(k === range0),
+        onclick: () => { if (S.check) { keepRange(k); loadChart(S.check, k).catch((x) => { $("#check-chart").textContent = x.message; }); } } }, k)),
     " ", h("button", { type: "button", id: "chart-unzoom", hidden: true,
       onclick: () => { if (S.check) loadChart(S.check, S.chartRange).catch(() => {}); } }, "Reset zoom"),
     h("span", { class: "muted hint" }, " drag across the chart to zoom")),
@@ -1415,7 +1425,7 @@ async function renderCheckPage(id) {
     api("GET", "/api/v1/checks/" + id + "/history?limit=50"),
     api("GET", "/api/v1/notifications?check_id=" + id + "&limit=50"),
     api("GET", "/api/v1/events?check_id=" + id + "&limit=1000"),
-    loadChart(c, "24h").catch((x) => { $("#check-chart").textContent = x.message; })]);
+    loadChart(c, range0).catch((x) => { $("#check-chart").textContent = x.message; })]);
   put($("#check-history"), hist.items.length ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "State"), h("th", {}, "Observed"),
     h("th", {}, "Value"), h("th", { class: "hide-s" }, "Output"))),
   h("tbody", {}, hist.items.map((i) => h("tr", {}, h("td", {}, stBadge(i.status)),
