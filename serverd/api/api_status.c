@@ -13,6 +13,7 @@
 #include "stream.h"
 #include "strnum.h"
 #include "timeutil.h"
+#include "urlredact.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -480,6 +481,22 @@ api_status(struct req *r, struct resp *rs)
 	}
 	len = b.len;
 	text = buf_take(&b);
+	if (text && rs->redact_urls) {
+		/* the cached text is everyone's; an operator's or a viewer's copy
+		 * loses its URLs' user:password@ (urlredact.h) */
+		char *red;
+		size_t rlen;
+		int rc = url_redact(text, len, &red, &rlen);
+		if (rc != 0) {
+			free(text);
+			if (rc < 0) {
+				resp_error(rs, 500, NULL, "out of memory");
+				return;
+			}
+			text = red;
+			len = rlen;
+		}
+	}
 	if ((mr = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE)) == NULL) {
 		free(text);
 		resp_error(rs, 500, NULL, "out of memory");

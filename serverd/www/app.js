@@ -1274,6 +1274,14 @@ function thresholdWords(c, v) {
   return parts.join(", ");
 }
 
+// A check's params as "url http://***@host/, timeout_ms 5000": what the
+// API answered (for an operator or a viewer a URL's user:password@ is
+// "***@" there already)
+function paramsLine(p) {
+  if (!p || typeof p !== "object") return "—";
+  return Object.entries(p).map(([k, v]) => k + " " + (typeof v === "string" ? v : JSON.stringify(v))).join(", ") || "—";
+}
+
 // The chart's ranges: each asks the summary API for buckets the API keeps
 // (minute buckets for 2 days, hour buckets for 400): at most 360 points.
 const RANGES = {
@@ -1352,6 +1360,7 @@ function renderCheckState(c) {
       h("dt", {}, "Type"), h("dd", {}, str(c.type)),
       h("dt", {}, "Last result"), h("dd", {}, s.last_result_at ? [age(s.last_result_at, ""), " ago"] : "never"),
       h("dt", {}, "Value"), h("dd", {}, thresholdWords(c, s.value) || "—"),
+      h("dt", {}, "Parameters"), h("dd", { id: "check-params" }, paramsLine(c.params)),
       h("dt", {}, "Thresholds"), h("dd", { id: "check-thresholds" }, thresholdLine(c)),
       h("dt", {}, "Availability"), h("dd", { id: "check-avail" }, availability(c.availability))),
     ack ? h("p", { id: "ack-info" }, "Acknowledged by " + str(ack.by, "?")
