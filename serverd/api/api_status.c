@@ -55,7 +55,7 @@ enum {
 	C_HEAD, C_ID, C_AGENT_ID, C_NAME, C_TYPE, C_PARAMS, C_WARNING, C_CRITICAL,
 	C_MAX_ATTEMPTS, C_ENABLED, C_CONTACTS, C_CREATED, C_UPDATED, C_AGENT_NAME,
 	C_STATUS, C_STATE_TYPE, C_ATTEMPT, C_SINCE, C_LAST, C_OUTPUT, C_VALUE,
-	C_PERFDATA, C_ACK, C_IN_DOWNTIME, C_FLAPPING, C_FLAP_PCT, C_NOTIFIED, C_LABELS, C_NCOLS
+	C_PERFDATA, C_ACK, C_ACK_BY, C_IN_DOWNTIME, C_FLAPPING, C_FLAP_PCT, C_NOTIFIED, C_LABELS, C_NCOLS
 };
 
 #define US(t) "(extract(epoch FROM " t ") * 1000000)::int8"
@@ -67,7 +67,7 @@ enum {
  */
 #define STATUS_SQL(W, P, N, A) \
 	"WITH " W "p AS MATERIALIZED (SELECT check_id, agent_id, status, state_type, attempt, since," \
-	"    acknowledged, flapping, flap_pct, last_notified_at FROM check_state WHERE status > 0" P ")," \
+	"    acknowledged, ack_by, flapping, flap_pct, last_notified_at FROM check_state WHERE status > 0" P ")," \
 	" l AS MATERIALIZED (SELECT * FROM check_last_many(ARRAY(SELECT check_id FROM p)))," \
 	" dt AS MATERIALIZED (SELECT check_id, agent_id FROM downtimes" \
 	"    WHERE start_at <= now() AND end_at > now())," \
@@ -88,7 +88,7 @@ enum {
 	"  x.id, x.agent_id, x.name, x.type, x.params, x.warning, x.critical, x.max_attempts," \
 	"  x.enabled, x.contacts, x.created_us, x.updated_us, x.agent_name, x.status," \
 	"  x.state_type, x.attempt, x.since_us, x.last_us, x.output, x.value, x.perfdata," \
-	"  x.acknowledged, x.in_downtime, x.flapping, x.flap_pct, x.notified_us, x.labels" \
+	"  x.acknowledged, x.ack_by, x.in_downtime, x.flapping, x.flap_pct, x.notified_us, x.labels" \
 	" FROM head LEFT JOIN (" \
 	"  SELECT row_number() OVER (ORDER BY CASE p.status WHEN 2 THEN 0 WHEN 3 THEN 1 ELSE 2 END," \
 	"      p.since, p.check_id) AS ord," \
@@ -97,6 +97,7 @@ enum {
 	"    " US("c.updated_at") " AS updated_us, a.name AS agent_name, p.status," \
 	"    p.state_type, p.attempt, " US("p.since") " AS since_us," \
 	"    " US("l.observed_at") " AS last_us, l.output, l.value, l.perfdata, p.acknowledged," \
+	"    CASE WHEN p.acknowledged THEN p.ack_by END AS ack_by," \
 	"    (p.check_id IN (SELECT check_id FROM dt WHERE check_id IS NOT NULL)" \
 	"      OR p.agent_id IN (SELECT agent_id FROM dt WHERE agent_id IS NOT NULL)) AS in_downtime," \
 	"    p.flapping, p.flap_pct, " US("p.last_notified_at") " AS notified_us, c.labels" \
@@ -302,6 +303,8 @@ status_json(const PGresult *q, size_t *len)
 		add_field(&b, "perfdata", q, i, C_PERFDATA, J_STR);
 		buf_adds(&b, ", ");
 		add_field(&b, "acknowledged", q, i, C_ACK, J_BOOL);
+		buf_adds(&b, ", ");
+		add_field(&b, "ack_by", q, i, C_ACK_BY, J_STR);
 		buf_adds(&b, ", ");
 		add_field(&b, "in_downtime", q, i, C_IN_DOWNTIME, J_BOOL);
 		buf_adds(&b, ", ");

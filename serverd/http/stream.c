@@ -114,6 +114,7 @@ static const struct db_stmt q_checks = { "stream_checks",
 	"   'attempt', s.attempt, 'since', rfc3339(s.since),"
 	"   'last_result_at', rfc3339(l.observed_at), 'output', l.output,"
 	"   'value', l.value, 'perfdata', l.perfdata, 'acknowledged', s.acknowledged,"
+	"   'ack_by', CASE WHEN s.acknowledged THEN s.ack_by END,"
 	"   'in_downtime', check_in_downtime(s.check_id, (k.c).agent_id),"
 	"   'flapping', s.flapping, 'flap_pct', s.flap_pct,"
 	"   'last_notified_at', rfc3339(s.last_notified_at)) END,"

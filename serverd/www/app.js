@@ -634,7 +634,7 @@ function problemRow(c) {
   const marks = [];
   if (down) marks.push(h("span", { class: "mark mark-down", title: "the agent is DOWN: no current state" },
     "AGENT DOWN · last " + str(s.status, "PENDING")));
-  if (s.acknowledged) marks.push(h("span", { class: "mark mark-ack", title: "acknowledged" }, "ACK"));
+  if (s.acknowledged) marks.push(ackMark(s));
   if (s.in_downtime || end) marks.push(h("span", { class: "mark mark-dt",
     title: end ? "in downtime until " + absTime(end) : "in downtime" },
     end ? "DOWNTIME until " + localTime(end) : "DOWNTIME"));
@@ -1274,6 +1274,17 @@ function thresholdWords(c, v) {
   return parts.join(", ");
 }
 
+// The ACK mark says who: "ACK alice", titled "acknowledged by alice" (and
+// the comment, where the check page knows it from the event)
+function ackMark(s, info, id) {
+  const by = s.ack_by || (info && info.by) || "";
+  const comment = info && info.comment ? ": " + info.comment : "";
+  const m = h("span", { class: "mark mark-ack", title: by ? "acknowledged by " + by + comment : "acknowledged" + comment },
+    by ? "ACK by " + by : "ACK");
+  if (id) m.id = id;
+  return m;
+}
+
 // A check's params as "url http://***@host/, timeout_ms 5000": what the
 // API answered (for an operator or a viewer a URL's user:password@ is
 // "***@" there already)
@@ -1350,7 +1361,7 @@ function renderCheckState(c) {
     h("p", { class: "state-line" }, stBadge(s.status), " ",
       s.state_type ? s.state_type + (s.state_type === "SOFT" ? " attempt " + str(s.attempt, "?") + "/" + str(c.max_attempts, "?") : "") + " " : "",
       s.since ? age(s.since, "since ") : "", " ",
-      s.acknowledged ? h("span", { class: "mark mark-ack", id: "mark-ack" }, "ACK") : null,
+      s.acknowledged ? ackMark(s, ack, "mark-ack") : null,
       s.in_downtime || end ? h("span", { class: "mark mark-dt", id: "mark-dt" }, end ? "DOWNTIME until " + localTime(end) : "DOWNTIME") : null,
       s.flapping ? h("span", { class: "mark mark-flap" }, "FLAPPING " + Math.round(s.flap_pct || 0) + " %") : null,
       c.agent_state === "down" || agentDown(c) ? h("span", { class: "mark mark-down" }, "AGENT DOWN: this state is its last") : null,

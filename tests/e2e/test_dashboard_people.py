@@ -161,8 +161,15 @@ info = text_of("#ack-info") or ""
 t.ok(HOSTILE in info and drv.execute_script("return window.__xss") is None,
      "with her comment, as text", info)
 t.ok(css("#act-unack") != [] and css("#mark-ack") != [], "ACK marked; Remove acknowledgement offered")
+wait_true(lambda: text_of("#mark-ack") == "ACK by alice" and
+          css("#mark-ack")[0].get_attribute("title").startswith("acknowledged by alice: restarting it"),
+          "the check page's mark says 'ACK by alice', its title 'acknowledged by alice: <comment>'")
 st, c, _ = env.api("GET", "/api/v1/checks/%d" % sshd, A)
-t.ok(st == 200 and c["state"]["acknowledged"] is True, "the API agrees: acknowledged")
+t.ok(st == 200 and c["state"]["acknowledged"] is True and c["state"]["ack_by"] == "alice",
+     "the API agrees: acknowledged, ack_by alice", c.get("state"))
+st, s, _ = env.api("GET", "/api/v1/status", A)
+t.eq([p["state"].get("ack_by") for p in s["problems"] if p["id"] == sshd], ["alice"],
+     "/api/v1/status says ack_by alice too")
 st, ev, _ = env.api("GET", "/api/v1/events?check_id=%d&kind=ACKNOWLEDGEMENT" % sshd, A)
 t.ok(st == 200 and any((e.get("detail") or {}).get("by") == "alice" for e in ev["items"]),
      "and its event's detail.by is alice", ev)
@@ -192,6 +199,10 @@ wait_true(lambda: css("#main[data-ready=overview]") and css("#problems tbody tr"
 wait_true(lambda: css("#me")[0].text == "vic (viewer)", "the header says 'vic (viewer)'")
 t.ok(css("#problems .act-ack") == [] and css("#problems .act-dt") == [] and css("#pick-all") == [],
      "the viewer's problems rows have no Ack, Downtime or selection")
+ackrow = '#problems tr[data-check-id="%d"] .mark-ack' % sshd
+wait_true(lambda: css(ackrow) and text_of(ackrow) == "ACK by alice" and
+          css(ackrow)[0].get_attribute("title").startswith("acknowledged by alice"),
+          "the problem list's mark says who: 'ACK by alice' (title 'acknowledged by alice: ...')")
 open_check(sshd)
 t.ok(css("#act-ack") == [] and css("#act-unack") == [] and css("#act-dt") == [] and css("#act-enable") == [],
      "the viewer's check page has no ack, downtime or enable control")
