@@ -50,6 +50,12 @@ enum cli_opt_id {
 	O_SINCE,                /* --since DURATION|TIME (backtest) */
 	O_LABELS,               /* --labels k=v,... (agents, checks) */
 	O_SELECTOR,             /* --selector SELECTOR (agents and checks lists) */
+	O_MEMBERS,              /* --members USER,... (rotations) */
+	O_SHIFT,                /* --shift day|week|hours:N */
+	O_HANDOFF,              /* --handoff HH:MM */
+	O_HANDOFF_DAY,          /* --handoff-day DAY */
+	O_FIRST_DAY,            /* --first-day YYYY-MM-DD */
+	O_AT,                   /* --at TIME (oncall) */
 	O_COUNT
 };
 _Static_assert(O_COUNT <= 64, "struct cli_cmd's opts holds one bit an option");
@@ -197,6 +203,13 @@ int cmd_tokens(const struct cli_args *a);
 int cmd_tokens_create(const struct cli_args *a);
 int cmd_tokens_revoke(const struct cli_args *a);
 int cmd_backtest(const struct cli_args *a);
+int cmd_rotations(const struct cli_args *a);
+int cmd_rotations_show(const struct cli_args *a);
+int cmd_rotations_create(const struct cli_args *a);
+int cmd_rotations_edit(const struct cli_args *a);
+int cmd_rotations_delete(const struct cli_args *a);
+int cmd_rotations_override(const struct cli_args *a);
+int cmd_oncall(const struct cli_args *a);
 
 /* ---- objects.c: show, create, edit, delete of each object ---------------------- */
 

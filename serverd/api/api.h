@@ -72,6 +72,15 @@ void api_downtimes_get(struct req *r, struct resp *rs);
 void api_downtimes_delete(struct req *r, struct resp *rs);
 
 /* The operator's face: tokens, sessions, metrics, the dashboard. */
+/* api_rotations.c */
+void api_rotations_list(struct req *r, struct resp *rs);
+void api_rotations_create(struct req *r, struct resp *rs);
+void api_rotations_get(struct req *r, struct resp *rs);
+void api_rotations_patch(struct req *r, struct resp *rs);
+void api_rotations_delete(struct req *r, struct resp *rs);
+void api_rotations_oncall(struct req *r, struct resp *rs);
+void api_rotations_override(struct req *r, struct resp *rs);
+
 /* api_users.c */
 void api_users_list(struct req *r, struct resp *rs);
 void api_users_create(struct req *r, struct resp *rs);
