@@ -74,20 +74,30 @@ export function keepRange(k) {
   history.replaceState(history.state, "", location.pathname + (qs ? "?" + qs : ""));
 }
 
-export async function loadChart(c, key, zoom) {
-  S.chartRange = key;
-  let t0, t1, by, step;
+// the window of a range (or of a zoom [t0, t1]): {t0, t1, by, step}
+function chartWindow(key, zoom) {
   if (zoom) {
-    [t0, t1] = zoom;
-    [by, step] = byFor(t1 - t0);
-  } else {
-    const r = RANGES[key];
-    t1 = now(); t0 = t1 - r.ms; by = r.by; step = r.step;
+    const [by, step] = byFor(zoom[1] - zoom[0]);
+    return { t0: zoom[0], t1: zoom[1], by, step };
   }
+  const r = RANGES[key], t1 = now();
+  return { t0: t1 - r.ms, t1, by: r.by, step: r.step };
+}
+
+function fetchChart(id, w) {
+  return api("GET", "/api/v1/checks/" + id + "/summary?by=" + w.by
+    + "&since=" + encodeURIComponent(new Date(w.t0).toISOString())
+    + "&until=" + encodeURIComponent(new Date(w.t1).toISOString()));
+}
+
+// pre: {w, p}, the window and the summary request already under way (the
+// check page asks for it beside the check itself, not after it)
+export async function loadChart(c, key, zoom, pre) {
+  S.chartRange = key;
+  const w = pre ? pre.w : chartWindow(key, zoom);
+  const { t0, t1, by, step } = w;
   const token = S.chartToken = {};
-  const j = await api("GET", "/api/v1/checks/" + c.id + "/summary?by=" + by
-    + "&since=" + encodeURIComponent(new Date(t0).toISOString())
-    + "&until=" + encodeURIComponent(new Date(t1).toISOString()));
+  const j = await (pre ? pre.p : fetchChart(c.id, w));
   if (S.view !== "check" || S.viewId !== c.id || S.chartToken !== token) return;
   $("#chart-title").textContent = zoom ? "Value, " + fmtLocal(t0) + " – " + fmtLocal(t1) : "Value, last " + key;
   for (const b of document.querySelectorAll("#chart-ranges button[data-range]")) {
@@ -190,6 +200,10 @@ export async function renderCheckPage(id) {
     h("h2", {}, "Last 50 results"), h("div", { id: "check-history" }),
     h("h2", {}, "Notifications"), h("div", { id: "check-notifications" }),
     h("h2", {}, "Events"), h("div", { id: "events" }));
+  // the chart's data is asked for now, beside the check: the 30-day chart
+  // is then drawn one round trip after the page opened, not three
+  const w0 = chartWindow(range0), pre = { w: w0, p: fetchChart(id, w0) };
+  pre.p.catch(() => {});   // a failure is shown where the chart is drawn
   let c;
   try {
     c = await loadCheck(id);
@@ -202,7 +216,7 @@ export async function renderCheckPage(id) {
     api("GET", "/api/v1/checks/" + id + "/history?limit=50"),
     api("GET", "/api/v1/notifications?check_id=" + id + "&limit=50"),
     api("GET", "/api/v1/events?check_id=" + id + "&limit=1000"),
-    loadChart(c, range0).catch((x) => { $("#check-chart").textContent = x.message; })]);
+    loadChart(c, range0, null, pre).catch((x) => { $("#check-chart").textContent = x.message; })]);
   put($("#check-history"), hist.items.length ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "State"), h("th", {}, "Observed"),
     h("th", {}, "Value"), h("th", { class: "hide-s" }, "Output"))),
   h("tbody", {}, hist.items.map((i) => h("tr", {}, h("td", {}, stBadge(i.status)),
