@@ -98,7 +98,11 @@ class Browser:
             return self.t.ok(True, desc)
         except Exception as e:  # noqa: BLE001
             self.shot("failed-" + re.sub(r"\W+", "_", desc)[:40])
-            return self.t.ok(False, desc, e.__class__.__name__)
+            try:
+                page = self.drv.page_source[-1500:]
+            except Exception:  # noqa: BLE001
+                page = ""
+            return self.t.ok(False, desc, "%s\n%s" % (e.__class__.__name__, page))
 
     def wait_css(self, sel, desc, timeout=None):
         return self.wait_true(lambda: self.css(sel), desc, timeout)
@@ -125,7 +129,12 @@ class Browser:
         else:
             self.drv.set_window_size(1280, 900)
 
-    def bad_text(self):
-        """what the page shows that no page may (BAD_TEXT), or None"""
-        m = BAD_TEXT.search(self.css("body")[0].text)
-        return m.group(0) if m else None
+    def bad_hits(self):
+        """each place the page's text shows what no page may (BAD_TEXT),
+        with a little of its context"""
+        text = self.js("return document.body.innerText")
+        return [text[max(0, m.start() - 40):m.end() + 20] for m in BAD_TEXT.finditer(text)]
+
+    def clean_text(self, desc):
+        """a test: the page shows no null, undefined, NaN or [object"""
+        return self.t.eq(self.bad_hits(), [], desc)

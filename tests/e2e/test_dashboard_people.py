@@ -15,16 +15,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BUILDDIR, SRCDIR, Env, Tap  # noqa: E402
+from chromelib import Browser, By, StaleElementReferenceException, WebDriverWait  # noqa: E402
 
-from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 t = Tap()
-SHOTS = os.path.join(BUILDDIR, "tests", "e2e", "screenshots")
-os.makedirs(SHOTS, exist_ok=True)
 env = Env(conf={"www_dir": os.path.join(SRCDIR, "serverd", "www")})
 A = env.admin
 base = "http://127.0.0.1:%d" % env.server.port
@@ -41,46 +35,10 @@ disk = env.make_check(aid, "disk", max_attempts=1, warning="~:85", critical="~:9
 env.post_results(atok, [{"check_id": sshd, "status": 2, "output": "sshd is gone"},
                         {"check_id": disk, "status": 1, "output": "91% used", "value": 91}])
 
-opts = webdriver.ChromeOptions()
-opts.binary_location = "/usr/bin/chromium"
-for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-          "--window-size=1280,900", "--lang=en-US"):
-    opts.add_argument(a)
-drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-import atexit  # noqa: E402
-atexit.register(drv.quit)
-wait = WebDriverWait(drv, 20, ignored_exceptions=(StaleElementReferenceException, IndexError))
-BAD = re.compile(r"\bnull\b|\bundefined\b|\bNaN\b|\[object")
-
-
-def css(sel):
-    return drv.find_elements(By.CSS_SELECTOR, sel)
-
-
-def shot(name):
-    drv.save_screenshot(os.path.join(SHOTS, name + ".png"))
-
-
-def wait_true(fn, desc):
-    try:
-        wait.until(lambda d: fn())
-        return t.ok(True, desc)
-    except Exception as e:  # noqa: BLE001
-        shot("people-failed-" + re.sub(r"\W+", "_", desc)[:40])
-        return t.ok(False, desc, e.__class__.__name__)
-
-
-def text_of(sel):
-    """The element's text read in one script call, or None: a live update may
-    redraw the page between finding an element and reading it."""
-    return drv.execute_script(
-        "var e = document.querySelector(arguments[0]); return e ? e.innerText : null", sel)
-
-
-def clean_text(desc):
-    text = drv.execute_script("return document.body.innerText")
-    hits = [text[max(0, m.start() - 40):m.end() + 20] for m in BAD.finditer(text)]
-    t.eq(hits, [], desc)
+b = Browser(t, env, prefix='people-')
+drv, wait, base = b.drv, b.wait, b.base
+css, shot, click, text_of, wait_true, wait_css = b.css, b.shot, b.click, b.text_of, b.wait_true, b.wait_css
+clean_text = b.clean_text
 
 
 def login_form():
