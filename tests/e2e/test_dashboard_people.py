@@ -109,10 +109,10 @@ t.ok(css("#act-ack") and css("#act-dt") and css("#act-enable"),
      "the check page offers the operator Acknowledge, Downtime and Disable")
 t.ok(not css("#thr-editor")[0].is_displayed() and css("#thr-try") == [] and css("#thr-save") == [],
      "but no threshold editor (configuration is the admin's)")
-css("#act-ack")[0].click()
+click("#act-ack")
 wait.until(lambda d: css("#ack-comment") and css("#ack-comment")[0].is_displayed())
 css("#ack-comment")[0].send_keys("restarting it " + HOSTILE)
-css("#dlg-ok")[0].click()
+click("#dlg-ok")
 wait_true(lambda: css("#ack-info") and css("#ack-info")[0].text.startswith("Acknowledged by alice: "),
           "after her ack the page says 'Acknowledged by alice'")
 info = text_of("#ack-info") or ""
@@ -134,11 +134,11 @@ t.ok(st == 200 and any((e.get("detail") or {}).get("by") == "alice" for e in ev[
 clean_text("operator: no null, undefined, NaN or [object on the check page")
 
 # disable and enable: the PATCH with {"enabled"} alone, which an operator may send
-css("#act-enable")[0].click()
+click("#act-enable")
 wait_true(lambda: env.api("GET", "/api/v1/checks/%d" % sshd, A)[1]["enabled"] is False,
           "the operator disables the check (the API reads enabled false)")
 wait_true(lambda: text_of("#act-enable") == "Enable", "the button now says Enable")
-css("#act-enable")[0].click()
+click("#act-enable")
 wait_true(lambda: env.api("GET", "/api/v1/checks/%d" % sshd, A)[1]["enabled"] is True,
           "and enables it again")
 wait_true(lambda: text_of("#act-enable") == "Disable", "the button says Disable again")
