@@ -521,7 +521,14 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	(void)cls;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
-	log_warn("http: %s", msg);
+	/* a client that left is no fault of the server's: a closed tab's
+	 * stream ends by MHD writing its last chunk to a socket the browser
+	 * has closed (stream.c reap_gone() ends it, and the write can still
+	 * race the close) */
+	if (strstr(msg, "socket is no longer available for sending") != NULL)
+		log_debug("http: %s", msg);
+	else
+		log_warn("http: %s", msg);
 }
 
 static char *
