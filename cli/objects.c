@@ -621,6 +621,18 @@ user_body(const struct cli_args *a, json_t *body)
 		json_object_set_new(body, "role", json_string(a->val[O_ROLE]));
 	if (a->val[O_TZ])
 		json_object_set_new(body, "tz", json_string(a->val[O_TZ]));
+	if (a->val[O_QUIET]) {
+		/* "mon-fri 22:00-07:00;sat,sun 00:00-00:00"; "" clears them */
+		json_t *w = json_array();
+		const char *p = a->val[O_QUIET];
+		while (*p) {
+			size_t n = strcspn(p, ";");
+			if (n > 0)
+				json_array_append_new(w, json_stringn(p, n));
+			p += n + (p[n] == ';');
+		}
+		json_object_set_new(body, "quiet_hours", w);
+	}
 	if (a->val[O_PASSWORD_STDIN] && a->val[O_NO_PASSWORD])
 		return usage("--password-stdin and --no-password: one or the other");
 	if (a->val[O_NO_PASSWORD])
@@ -1000,7 +1012,7 @@ cmd_oncall(const struct cli_args *a)
 	}
 	if ((rc = rotation_path(a->argv[0], "/oncall", path, sizeof(path) - sizeof(q))) != 0)
 		return rc;
-	strcat(path, q);
+	memcpy(path + strlen(path), q, strlen(q) + 1);   /* room kept above */
 	if ((rc = http_request("GET", path, NULL, &o)) != 0)
 		return rc;
 	if (opt_json) {

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 #include "oncall.h"
+#include "strnum.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -81,12 +82,12 @@ shift_parse(const char *text, struct rotation *r, char *err, size_t errlen)
 		return 0;
 	}
 	if (strncmp(text, "hours:", 6) == 0) {
-		char *end;
-		long h = strtol(text + 6, &end, 10);
+		const char *es;
+		long long h = str_to_ll(text + 6, 1, 24, &es);
 
 		/* a divisor of 24, so hand-offs fall at the same wall-clock
 		 * times every day (12 h: 09:00 and 21:00) */
-		if (end != text + 6 && *end == '\0' && h >= 1 && h <= 24 && 24 % h == 0) {
+		if (es == NULL && 24 % h == 0) {
 			r->kind = h == 24 ? SHIFT_DAY : SHIFT_HOURS;
 			r->hours = (int)h;
 			return 0;
@@ -147,7 +148,7 @@ days_parse(const char *text, unsigned *days, char *err, size_t errlen)
 		snprintf(err, errlen, "days \"%.32s...\" are too long", text);
 		return -1;
 	}
-	strcpy(buf, text);
+	memcpy(buf, text, strlen(text) + 1);
 	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
 		char *dash = strchr(tok, '-');
 		int a, b;
@@ -191,7 +192,7 @@ quiet_window_parse(const char *text, struct quiet_window *w, char *err, size_t e
 		goto bad;
 	memcpy(from, sp, (size_t)(dash - sp));
 	from[dash - sp] = '\0';
-	strcpy(to, dash + 1);
+	memcpy(to, dash + 1, strlen(dash + 1) + 1);
 	if (days_parse(days, &w->days, err, errlen) < 0 ||
 	    hhmm_parse(from, &w->from_min, err, errlen) < 0 ||
 	    hhmm_parse(to, &w->to_min, err, errlen) < 0)

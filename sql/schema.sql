@@ -295,17 +295,23 @@ CREATE TABLE check_state (
 CREATE FUNCTION check_state_json(s check_state, agent_id bigint) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $_$
+	SELECT check_state_json(s, $2, l.observed_at, l.output, l.value, l.perfdata)
+	FROM check_last(s.check_id) l
+$_$;
+
+CREATE FUNCTION check_state_json(s check_state, agent_id bigint, last_at timestamp with time zone, output text, value double precision, perfdata text) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
 	SELECT jsonb_build_object(
 		'status', status_name(s.status), 'state_type', s.state_type,
 		'attempt', s.attempt, 'since', rfc3339(s.since),
-		'last_result_at', rfc3339(l.observed_at), 'output', l.output,
-		'value', l.value, 'perfdata', l.perfdata, 'acknowledged', s.acknowledged,
+		'last_result_at', rfc3339(last_at), 'output', output,
+		'value', value, 'perfdata', perfdata, 'acknowledged', s.acknowledged,
 		'ack_by', CASE WHEN s.acknowledged THEN s.ack_by END,
-		'in_downtime', check_in_downtime(s.check_id, $2),
+		'in_downtime', check_in_downtime(s.check_id, agent_id),
 		'flapping', s.flapping, 'flap_pct', s.flap_pct,
 		'last_notified_at', rfc3339(s.last_notified_at))
-	FROM check_last(s.check_id) l
-$_$;
+$$;
 
 CREATE FUNCTION check_state_write(j json) RETURNS void
     LANGUAGE plpgsql
@@ -684,6 +690,7 @@ CREATE TABLE contacts (
     role text DEFAULT 'viewer'::text NOT NULL,
     tz text DEFAULT 'UTC'::text NOT NULL,
     password_hash text,
+    quiet_hours text[] DEFAULT '{}'::text[] NOT NULL,
     CONSTRAINT contacts_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'operator'::text, 'viewer'::text])))
 );
 
@@ -789,8 +796,9 @@ CREATE TABLE notifications (
     receipt_lease_until timestamp with time zone,
     holder integer,
     series bigint,
+    held_until timestamp with time zone,
     CONSTRAINT notifications_channel_check CHECK ((channel = ANY (ARRAY['email'::text, 'pushover'::text, 'webhook'::text]))),
-    CONSTRAINT notifications_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'sending'::text, 'sent'::text, 'failed'::text])))
+    CONSTRAINT notifications_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'sending'::text, 'sent'::text, 'failed'::text, 'dropped'::text])))
 );
 
 CREATE SEQUENCE notifications_id_seq
@@ -1079,6 +1087,8 @@ CREATE INDEX notifications_pending_idx ON notifications USING btree (next_attemp
 CREATE INDEX notifications_receipt_idx ON notifications USING btree (id) WHERE ((receipt IS NOT NULL) AND (receipt_cancelled_at IS NULL));
 
 CREATE INDEX notifications_sending_idx ON notifications USING btree (lease_until) WHERE (status = 'sending'::text);
+
+CREATE INDEX notifications_series_idx ON notifications USING btree (contact_id, channel, series, event_id);
 
 CREATE INDEX rollup_hour_start_idx ON rollup_hour USING brin (start);
 

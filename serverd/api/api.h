@@ -100,8 +100,5 @@ void api_session_delete(struct req *r, struct resp *rs);
 void api_metrics(struct req *r, struct resp *rs);
 /* http/stream.c */
 void api_stream(struct req *r, struct resp *rs);
-/* http/static.c: the dashboard's pages and files */
-void www_page(struct req *r, struct resp *rs);
-void www_file(struct req *r, struct resp *rs);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 #include "api.h"
+#include "static.h"
 
 const struct route routes[] = {
 	{ "GET",    "/healthz",                      api_healthz,          NEED_NONE,       BODY_JSON },

@@ -12,7 +12,7 @@
  * dist_www_DATA.
  */
 #include "config.h"
-#include "api.h"
+#include "static.h"
 #include "buf.h"
 #include "serverd.h"
 

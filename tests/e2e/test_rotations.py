@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""test_rotations.py - on-call rotations (/api/v1/rotations) and the
-command line's rotations and oncall: create, validate, read by name; "who is on call" compared, at
+"""test_rotations.py - on-call rotations (/api/v1/rotations) and people's
+quiet hours: create, validate, read by name; "who is on call" compared, at
 instants across both 2026 daylight-saving changes, with an oracle computed
 here independently (Python's zoneinfo on the calendar); overrides (an
 operator may add one, a viewer may not); members dropped when their user is
-deleted; the roles."""
+deleted; the roles; quiet hours stored and refused."""
 import os
 import sys
 from datetime import date, datetime, time, timedelta, timezone
@@ -31,11 +31,31 @@ def utc(dt):
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# ---- people ------------------------------------------------------------------------
+# ---- people with quiet hours ---------------------------------------------------
 for name, tz in [("alice", "Europe/Berlin"), ("bob", "America/New_York"), ("carol", "UTC"),
                  ("dave", "UTC")]:
-    st, u, _ = api("POST", "/api/v1/users", body={"name": name, "tz": tz})
-    t.ok(st == 201, "user %s" % name, (st, u))
+    st, u, _ = api("POST", "/api/v1/users", body={"name": name, "tz": tz,
+                                                  "quiet_hours": ["mon-fri 22:00-07:00"]})
+    t.ok(st == 201 and u["quiet_hours"] == ["mon-fri 22:00-07:00"], "user %s with quiet hours" % name,
+         (st, u))
+st, u, _ = api("PATCH", "/api/v1/users/%d" % u["id"],
+               body={"quiet_hours": ["sat,sun 00:00-00:00", "daily 23:30-06:00"]})
+t.ok(st == 200 and u["quiet_hours"] == ["sat,sun 00:00-00:00", "daily 23:30-06:00"],
+     "PATCH replaces the quiet hours", (st, u))
+for body, code, why in [
+        ({"quiet_hours": ["mon-fri 22:00"]}, 422, "a window without its end"),
+        ({"quiet_hours": ["funday 22:00-07:00"]}, 422, "an unknown day"),
+        ({"quiet_hours": ["daily 25:00-07:00"]}, 422, "an hour out of range"),
+        ({"quiet_hours": "daily 22:00-07:00"}, 400, "a string, not an array"),
+        ({"quiet_hours": [7]}, 400, "a number in the array"),
+        ({"quiet_hours": ["daily 22:00-07:00"] * 15}, 400, "more than 14 windows")]:
+    st, e, _ = api("PATCH", "/api/v1/users/%d" % u["id"], body=body)
+    t.ok(st == code and e.get("field") == "quiet_hours", "quiet hours, %s: %d" % (why, code), (st, e))
+st, u2, _ = api("GET", "/api/v1/users/%d" % u["id"])
+t.eq(u2["quiet_hours"], ["sat,sun 00:00-00:00", "daily 23:30-06:00"],
+     "a refused PATCH changed nothing")
+st, u2, _ = api("PATCH", "/api/v1/users/%d" % u["id"], body={"quiet_hours": None})
+t.eq(u2["quiet_hours"], [], "null clears the quiet hours")
 
 # ---- rotations: create and validate ----------------------------------------------
 BODY = {"name": "ops", "members": ["alice", "bob", "carol"], "shift": "day",
@@ -194,6 +214,11 @@ rc, out, err = cli("rotations", "create", "db2", "--shift", "day")
 t.ok(rc == 2 and "--members" in err, "create without members: a usage error", (rc, err))
 rc, out, err = cli("oncall", "../users")
 t.ok(rc == 2, "a name that is not a rotation's is refused before sending", (rc, err))
+rc, out, err = cli("users", "edit", "alice", "--quiet-hours", "mon-fri 22:00-07:00;sat,sun 00:00-00:00")
+st, al, _ = api("GET", "/api/v1/users")
+al = [u for u in al["items"] if u["name"] == "alice"][0]
+t.ok(rc == 0 and al["quiet_hours"] == ["mon-fri 22:00-07:00", "sat,sun 00:00-00:00"],
+     "custos users edit --quiet-hours", (rc, out, err, al))
 rc, out, err = cli("rotations", "delete", "db")
 t.ok(rc == 0 and "rotation db deleted" in out, "custos rotations delete", (rc, out, err))
 
