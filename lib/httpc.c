@@ -231,6 +231,13 @@ httpc_request(struct httpc *c, const char *method, const char *url,
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
 	curl_slist_free_all(hdrs);
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &c->status);
+	{
+		/* the request (headers, and the body with them) went out: when no
+		 * answer then came, the other side may have taken it */
+		long size = 0;
+		c->sent = curl_easy_getinfo(c->curl, CURLINFO_REQUEST_SIZE, &size) == CURLE_OK &&
+		    size > 0;
+	}
 	if (rc == CURLE_OK)
 		return 0;
 	if (c->over || rc == CURLE_FILESIZE_EXCEEDED)

@@ -63,6 +63,9 @@ struct httpc {
 	int cut;                    /* resp holds only the first max_answer bytes */
 	int over;                   /* the answer passed the cap (an error) */
 	int stopped;                /* on_body said stop */
+	int sent;                   /* the last request went out whole (a failure after
+	                               it leaves the other side in doubt: a sender's
+	                               retry is then marked as a resend) */
 	char errbuf[CURL_ERROR_SIZE];
 };
 

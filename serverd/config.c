@@ -29,6 +29,7 @@ static const struct conf_key srv_keys[] = {
 	{ S(database) },
 	{ I(threads, 1, 256) },
 	{ I(max_body_bytes, 1024, 1LL << 30) },
+	{ I(config_max_body_bytes, 1024, 1LL << 30) },
 	{ S(tls_cert) },
 	{ S(tls_key) },
 	{ S(public_url) },
@@ -51,6 +52,7 @@ static const struct conf_key srv_keys[] = {
 	{ I(flap_high_pct, 1, 100) },
 	{ I(sender_threads, 1, 64) },
 	{ I(takeover_grace_s, 1, 3600) },
+	{ I(database_timeout_s, 0, 86400) },
 	{ I(history_retention_days, 0, 36500) },
 	{ I(max_clock_skew_s, 0, 86400 * 7) },
 	{ I(max_connections_per_ip, 0, 100000) },
@@ -79,6 +81,7 @@ set_defaults(struct srv_conf *c)
 	memset(c, 0, sizeof(*c));
 	c->threads = 8;
 	c->max_body_bytes = 1 << 20;
+	c->config_max_body_bytes = 64LL << 20;
 	c->smtp_port = 25;
 	c->smtp_starttls = STARTTLS_TRY;
 	c->smtp_verify_cert = 1;
@@ -88,6 +91,7 @@ set_defaults(struct srv_conf *c)
 	c->flap_high_pct = 50;
 	c->sender_threads = 2;
 	c->takeover_grace_s = 2;
+	c->database_timeout_s = 60;
 	c->smtp_timeout_s = 15;
 	c->pushover_timeout_s = 10;
 	c->webhook_timeout_s = 10;

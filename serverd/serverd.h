@@ -22,6 +22,7 @@ struct srv_conf {
 	char *database;             /* libpq conninfo */
 	long long threads;          /* HTTP worker threads (one db connection each) */
 	long long max_body_bytes;
+	long long config_max_body_bytes;   /* POST /api/v1/config's own cap */
 	char *tls_cert, *tls_key;
 	char *public_url;           /* base URL used in notification links */
 	char *smtp_host;
@@ -39,6 +40,7 @@ struct srv_conf {
 	long long flap_low_pct, flap_high_pct;
 	long long sender_threads;   /* per channel: each channel has its own */
 	long long takeover_grace_s; /* lock held this long before judging others dead (holder.h) */
+	long long database_timeout_s; /* a statement unanswered this long is given up (db.h); 0: never */
 	long long history_retention_days;  /* 0 = keep forever */
 	long long max_clock_skew_s; /* a result stamped further ahead gets the server's time */
 	long long max_connections_per_ip;  /* open connections per client address; 0 = no cap */

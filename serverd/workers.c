@@ -6,6 +6,7 @@
 #include "config.h"
 #include "workers.h"
 #include "authcache.h"
+#include "dbwatch.h"
 #include "edge.h"
 #include "hbeat.h"
 #include "history.h"
@@ -92,6 +93,9 @@ static const struct part {
 	/* first, before any thread: an address in use refuses the start
 	 * before a sender could claim a row */
 	{ "the listening socket", socket_open, http_close },
+	/* the answer deadline (dbwatch.h), before any part that queries: it
+	 * starts after the migrations (main.c), which may rightly take long */
+	{ "the database watch", db_watch_start, db_watch_stop },
 	/* libcurl's and libesmtp's global state, before any sender runs and
 	 * after all have ended */
 	{ "libcurl and libesmtp", notify_libs_init, notify_global_cleanup },

@@ -376,7 +376,7 @@ contacts_exist(struct req *r, const char *ids, const char *field, struct resp *r
 static int
 tx_cmd(struct req *r, struct resp *rs, const char *sql)
 {
-	PGresult *q = PQexec(r->db, sql);
+	PGresult *q = db_query(r->db, sql);
 	int ok = db_ok(q, PGRES_COMMAND_OK);
 
 	if (!ok)

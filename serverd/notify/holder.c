@@ -11,7 +11,8 @@
  *             kernel closes the socket), within about 11 s when the host
  *             dies or the network drops (TCP keepalives set below).
  *   watch     once the grace has passed: is a lease of a holder whose lock
- *             is gone waiting? Then wake the senders, which take it over.
+ *             is gone waiting (a send, or an emergency page's cancel)? Then
+ *             wake the senders, which take it over.
  *
  * If the lock of our id is held by another session (nobody else should use
  * it), a new id is registered. The state the senders read (id, since when
@@ -45,7 +46,9 @@ static const struct db_stmt q_register = { "holder_register",
 	"WITH gone AS (DELETE FROM serverd_instances i"
 	"  WHERE i.id NOT IN (SELECT serverd_live())"
 	"   AND NOT EXISTS (SELECT 1 FROM notifications n"
-	"                   WHERE n.status = 'sending' AND n.holder = i.id))"
+	"                   WHERE n.status = 'sending' AND n.holder = i.id)"
+	"   AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.receipt IS NOT NULL"
+	"                   AND n.receipt_cancelled_at IS NULL AND n.receipt_holder = i.id))"
 	" INSERT INTO serverd_instances (host, pid) VALUES ($1, $2::int) RETURNING id", 2 };
 
 /*
@@ -58,9 +61,11 @@ static const struct db_stmt q_reinstate = { "holder_reinstate",
 
 /*
  * The lock, and ($2: the grace has passed) whether a lease of a dead holder
- * waits: one round trip a tick. The lease index (status 'sending') keeps
- * the second part to the rows in flight; a paused channel's rows wait for
- * its pause to end and need no wake meanwhile.
+ * waits - a send's, or an emergency page's cancel (receipt_holder, 020):
+ * one round trip a tick. The lease index (status 'sending') and the
+ * receipt index (pages not yet cancelled) keep the second part to the few
+ * rows in flight; a paused channel's rows wait for its pause to end and
+ * need no wake meanwhile (a cancel is not paused).
  */
 static const struct db_stmt q_hold = { "holder_hold",
 	"SELECT serverd_hold($1::int),"
@@ -69,6 +74,10 @@ static const struct db_stmt q_hold = { "holder_hold",
 	"    AND n.holder <> $1::int AND n.holder NOT IN (SELECT serverd_live())"
 	"    AND NOT EXISTS (SELECT 1 FROM channel_pauses p"
 	"                    WHERE p.channel = n.channel AND p.until > now()))"
+	"  OR EXISTS (SELECT 1 FROM notifications n"
+	"   WHERE n.receipt IS NOT NULL AND n.receipt_cancelled_at IS NULL"
+	"    AND n.receipt_lease_until > now() AND n.receipt_holder IS NOT NULL"
+	"    AND n.receipt_holder <> $1::int AND n.receipt_holder NOT IN (SELECT serverd_live()))"
 	"  ELSE false END", 2 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;

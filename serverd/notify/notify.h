@@ -70,6 +70,13 @@ struct notice {
 	const char *resolved_since;
 	/* the configuration snapshot the sender holds for this one send */
 	const struct srv_conf *conf;
+	/*
+	 * Set to 1 by a channel whose attempt failed after the message went
+	 * out whole - the data sent, no answer (the relay or the API went
+	 * away or timed out): it may have arrived, so the outbox marks the
+	 * retry as a resend. NULL: nobody asks.
+	 */
+	int *in_doubt;
 };
 
 #define NOTIFY_ERR_MAX 512
@@ -102,6 +109,7 @@ struct http_reply {
 	long status;              /* HTTP status, 0 when none */
 	long limit_remaining;     /* X-Limit-App-Remaining, -1 when absent */
 	int64_t limit_reset;      /* X-Limit-App-Reset (epoch seconds), 0 when absent */
+	int in_doubt;             /* failed after the request went out: it may have arrived */
 };
 
 /*

@@ -15,7 +15,8 @@
  * UTF-8 (any output, lines within SMTP's limit). libesmtp dot-stuffs.
  *
  * A resend of an attempt in doubt (n->resent) keeps its Message-ID and
- * adds "X-Custos-Resent: yes".
+ * adds "X-Custos-Resent: yes". An attempt whose data went out and got no
+ * reply is in doubt itself (*n->in_doubt): the relay may have taken it.
  *
  * A 5xx reply (to MAIL, RCPT or the data) is permanent
  * (docs/alerting-delivery.md): the notification fails at once - but not
@@ -73,6 +74,7 @@ auth_interact(auth_client_request_t req, char **result, int fields, void *arg)
 struct evstate {
 	int verify;          /* refuse certificates that do not verify */
 	int cert_refused;
+	int data_sent;       /* the message's data went out (wholly or in part) */
 };
 
 /*
@@ -106,6 +108,9 @@ event_cb(smtp_session_t s, int ev, void *arg, ...)
 	case SMTP_EV_WRONG_PEER_CERTIFICATE:
 		ok = va_arg(ap, int *);
 		*ok = 1;
+		break;
+	case SMTP_EV_MESSAGEDATA:
+		st->data_sent = 1;
 		break;
 	default:
 		break;
@@ -379,16 +384,16 @@ notify_email(const struct notice *n, char *err, size_t errlen)
 {
 	const struct srv_conf *cf = n->conf;
 	smtp_session_t session = NULL;
-	smtp_message_t message;
+	smtp_message_t message = NULL;
 	auth_context_t authctx = NULL;
 	SSL_CTX *ctx = NULL;
 	char tlsr[320] = "";
 	struct creds creds;
-	struct evstate evs;
+	struct evstate evs = { 0, 0, 0 };
 	struct buf msg;
 	char server[512], from_addr[320];
 	enum send_verdict v = SEND_RETRY;
-	const smtp_status_t *st;
+	const smtp_status_t *st = NULL;
 	long step_ms;
 
 	buf_init(&msg, EMAIL_MAX);
@@ -421,6 +426,7 @@ notify_email(const struct notice *n, char *err, size_t errlen)
 	smtp_set_timeout(session, Timeout_DATA2 | Timeout_OVERRIDE_RFC2822_MINIMUM, step_ms);
 	evs.verify = cf->smtp_verify_cert;
 	evs.cert_refused = 0;
+	evs.data_sent = 0;
 	smtp_set_eventcb(session, event_cb, &evs);
 	smtp_starttls_enable(session, cf->smtp_starttls == STARTTLS_OFF ? Starttls_DISABLED :
 	    cf->smtp_starttls == STARTTLS_REQUIRE ? Starttls_REQUIRED : Starttls_ENABLED);
@@ -496,6 +502,11 @@ notify_email(const struct notice *n, char *err, size_t errlen)
 		err[strcspn(err, "\r\n")] = '\0';
 	}
 done:
+	/* the data went out and no reply to it came (the relay went away or
+	 * timed out after it): the relay may have taken it - in doubt */
+	if (v == SEND_RETRY && message && evs.data_sent && n->in_doubt &&
+	    ((st = smtp_message_transfer_status(message)) == NULL || st->code == 0))
+		*n->in_doubt = 1;
 	if (session)
 		smtp_destroy_session(session);   /* frees the statuses read above */
 	SSL_CTX_free(ctx);                   /* our reference; NULL is fine */

@@ -203,8 +203,11 @@ notify_pushover(const struct notice *n, struct po_result *res, char *err, size_t
 		goto done;
 	}
 	if (notify_http_post(cf->pushover_url, "application/x-www-form-urlencoded", NULL,
-	    form.ptr, form.len, cf->pushover_timeout_s * 1000, &rep, &resp, err, errlen) < 0)
+	    form.ptr, form.len, cf->pushover_timeout_s * 1000, &rep, &resp, err, errlen) < 0) {
+		if (rep.in_doubt && n->in_doubt)
+			*n->in_doubt = 1;   /* sent, never answered: the retry says "(resent)" */
 		goto done;   /* network: retry */
+	}
 	res->pause_until = pause_until(&rep);
 	if (rep.status == 200) {
 		json_t *j = json_loads(resp.ptr ? resp.ptr : "", 0, NULL);

@@ -73,6 +73,7 @@ notify_http_post(const char *url, const char *content_type, const char *idem_key
 	int rc = -1;
 
 	rep->status = 0;
+	rep->in_doubt = 0;
 	rep->limit_remaining = -1;
 	rep->limit_reset = 0;
 	snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
@@ -89,6 +90,8 @@ notify_http_post(const char *url, const char *content_type, const char *idem_key
 		*resp = h.resp;
 		buf_init(&h.resp, 1);
 		rc = 0;
+	} else if (h.sent) {
+		rep->in_doubt = 1;   /* sent whole, no answer: the other side may have it */
 	}
 	httpc_free(&h);
 	return rc;
@@ -153,8 +156,11 @@ notify_webhook(const struct notice *n, char *err, size_t errlen)
 	}
 	snprintf(key, sizeof(key), "custos-%lld", (long long)n->id);
 	if (notify_http_post(n->webhook_url, "application/json", key, text, strlen(text),
-	    n->conf->webhook_timeout_s * 1000, &rep, &resp, err, errlen) < 0)
+	    n->conf->webhook_timeout_s * 1000, &rep, &resp, err, errlen) < 0) {
+		if (rep.in_doubt && n->in_doubt)
+			*n->in_doubt = 1;
 		goto done;
+	}
 	if (rep.status >= 200 && rep.status < 300)
 		v = SEND_OK;
 	else {

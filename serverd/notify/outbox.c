@@ -28,7 +28,10 @@
  *   the message says so: email keeps its Message-ID and adds
  *   "X-Custos-Resent: yes", a Pushover title ends in " (resent)", a webhook
  *   keeps its Idempotency-Key and carries "resent": true. Every attempt is
- *   in the attempt log, the interrupted one included.
+ *   in the attempt log, the interrupted one included. So is an attempt
+ *   that failed after its message went out whole with no answer (the
+ *   relay or the API went away or timed out after the data: the channel
+ *   sets n->in_doubt): the retry is marked the same way.
  *
  *   Taken over at once when its holder died. A lease names the serverd
  *   instance that took it (holder.h: its advisory lock proves it lives).
@@ -84,7 +87,9 @@
  *   receipts not yet cancelled whose check is now OK or acknowledged (or
  *   whose agent is up again) and cancel them by tag - under the same
  *   lease-then-call-then-record rule - recording when and why
- *   (receipt_cancelled_at, receipt_cancel).
+ *   (receipt_cancelled_at, receipt_cancel). The cancel's lease names its
+ *   holder (receipt_holder) and is taken over at once when that died, as
+ *   a send's is: a page does not ring on for a lease after a kill -9.
  *
  * Waking: this file subscribes to custos_outbox on the LISTEN thread, which
  * wakes every sender the moment a NOTIFY arrives, and again after each
@@ -226,16 +231,21 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	" LEFT JOIN checks ch ON ch.id = e.check_id"
 	" LEFT JOIN check_state s ON s.check_id = e.check_id", 5 };
 
-/* The outcome, if the lease is still ours ($5 = our attempt). */
+/*
+ * The outcome, if the lease is still ours ($5 = our attempt). $7: the
+ * attempt failed after the message went out whole (no answer): it may
+ * have arrived, so the next attempt is a resend, marked.
+ */
 static const struct db_stmt q_result = { "outbox_result",
 	"WITH a AS (UPDATE notification_attempts SET ok = ($2 = 'sent'), error = $3,"
 	"  finished_at = now() WHERE id = $5 RETURNING 1)"
 	" UPDATE notifications SET status = $2, last_error = $3, lease_until = NULL, holder = NULL,"
+	"  resend = resend OR $7::boolean,"
 	"  sent_at = CASE WHEN $2 = 'sent' THEN now() END,"
 	"  next_attempt_at = CASE WHEN $2 = 'pending'"
 	"    THEN now() + make_interval(secs => $4::int) ELSE next_attempt_at END,"
 	"  receipt = COALESCE($6, receipt)"
-	" WHERE id = $1 AND status = 'sending' AND attempt_id = $5 RETURNING 1", 6 };
+	" WHERE id = $1 AND status = 'sending' AND attempt_id = $5 RETURNING 1", 7 };
 
 /*
  * A claimed row not sent after all: held by its person's quiet hours
@@ -279,7 +289,12 @@ static const struct db_stmt q_pause = { "outbox_pause",
 	"  WHERE p.until < EXCLUDED.until"
 	" RETURNING NOT COALESCE((SELECT active FROM prev), false)", 3 };
 
-/* An emergency page to cancel: its check is OK or acknowledged, its agent up. */
+/*
+ * An emergency page to cancel: its check is OK or acknowledged, its agent
+ * up; no cancel in flight, or one whose lease ran out or - $1, when this
+ * instance has held its own lock for the grace - whose holder died
+ * ($2: this instance's id, never judged dead by itself).
+ */
 static const struct db_stmt q_cancel_claim = { "outbox_cancel_claim",
 	"SELECT n.id, COALESCE(e.check_id, 0), COALESCE(e.agent_id, 0),"
 	"  CASE WHEN e.check_id IS NULL THEN 'agent up' WHEN s.status = 0 THEN 'recovered'"
@@ -288,21 +303,25 @@ static const struct db_stmt q_cancel_claim = { "outbox_cancel_claim",
 	" LEFT JOIN check_state s ON s.check_id = e.check_id"
 	" LEFT JOIN agents a ON a.id = e.agent_id"
 	" WHERE n.receipt IS NOT NULL AND n.receipt_cancelled_at IS NULL"
-	"  AND (n.receipt_lease_until IS NULL OR n.receipt_lease_until <= now())"
+	"  AND (n.receipt_lease_until IS NULL OR n.receipt_lease_until <= now()"
+	"   OR ($1::boolean AND n.receipt_holder <> $2::int"
+	"       AND n.receipt_holder NOT IN (SELECT serverd_live())))"
 	"  AND CASE WHEN e.check_id IS NULL THEN a.state = 'up'"
 	"   ELSE s.status = 0 OR s.acknowledged END"
-	" ORDER BY n.id LIMIT 1 FOR UPDATE OF n SKIP LOCKED", 0 };
+	" ORDER BY n.id LIMIT 1 FOR UPDATE OF n SKIP LOCKED", 2 };
 
+/* The cancel's lease, held by $3 (NULL: this instance does not hold its lock now). */
 static const struct db_stmt q_cancel_lease = { "outbox_cancel_lease",
-	"UPDATE notifications SET receipt_lease_until = now() + make_interval(secs => $2::int)"
-	" WHERE id = $1", 2 };
+	"UPDATE notifications SET receipt_lease_until = now() + make_interval(secs => $2::int),"
+	"  receipt_holder = $3::int WHERE id = $1", 3 };
 
 /* $2: ok | failed (never again) | retry (in CANCEL_RETRY_S s). */
 static const struct db_stmt q_cancel_done = { "outbox_cancel_done",
 	"UPDATE notifications SET receipt_cancel = $3,"
 	"  receipt_cancelled_at = CASE WHEN $2 = 'ok' THEN now() END,"
 	"  receipt_lease_until = CASE $2 WHEN 'ok' THEN NULL WHEN 'failed' THEN 'infinity'"
-	"   ELSE now() + make_interval(secs => " CANCEL_RETRY_S ") END"
+	"   ELSE now() + make_interval(secs => " CANCEL_RETRY_S ") END,"
+	"  receipt_holder = NULL"
 	" WHERE id = $1", 3 };
 
 /* ---- waking ------------------------------------------------------------- */
@@ -351,7 +370,7 @@ static void
 retry_now_after_reload(PGconn *c)
 {
 	/* not the rows held by quiet hours: their time is the window's end */
-	PGresult *q = PQexec(c, "UPDATE notifications SET next_attempt_at = now()"
+	PGresult *q = db_query(c, "UPDATE notifications SET next_attempt_at = now()"
 	    " WHERE status = 'pending' AND next_attempt_at > now()"
 	    "  AND (held_until IS NULL OR held_until <> next_attempt_at)");
 
@@ -498,7 +517,7 @@ exec_ok(PGconn *c, const struct db_stmt *st, const char *const *v, ExecStatusTyp
 static int
 commit(PGconn *c, int *gone)
 {
-	PGresult *r = PQexec(c, "COMMIT");
+	PGresult *r = db_query(c, "COMMIT");
 	int ok = db_ok(r, PGRES_COMMAND_OK);
 
 	if (!ok) {
@@ -562,14 +581,18 @@ cancel_one(PGconn *c, const struct srv_conf *cf)
 {
 	PGresult *q = NULL;
 	char lease[24], tag[64], err[NOTIFY_ERR_MAX] = "", note[NOTIFY_ERR_MAX + 32];
-	char id[24], reason[32];
+	char id[24], reason[32], me[24];
 	const char *v[3];
 	enum send_verdict verdict;
-	int gone = 0, rc = -1;
+	int gone = 0, rc = -1, my_id;
 
+	/* a cancel in flight at a kill -9 is taken over at once, as a send is */
+	v[0] = holder_now(&my_id) ? "true" : "false";
+	snprintf(me, sizeof(me), "%d", my_id);
+	v[1] = me;
 	if (db_cmd(c, "BEGIN") < 0)
 		return -1;
-	if (exec_ok(c, &q_cancel_claim, NULL, PGRES_TUPLES_OK, &q, &gone) < 0)
+	if (exec_ok(c, &q_cancel_claim, v, PGRES_TUPLES_OK, &q, &gone) < 0)
 		goto fail;
 	if (PQntuples(q) == 0) {
 		PQclear(q);
@@ -581,6 +604,7 @@ cancel_one(PGconn *c, const struct srv_conf *cf)
 	snprintf(lease, sizeof(lease), "%lld", cf->pushover_timeout_s + LEASE_MARGIN_S);
 	v[0] = id;
 	v[1] = lease;
+	v[2] = my_id ? me : NULL;
 	if (exec_ok(c, &q_cancel_lease, v, PGRES_COMMAND_OK, NULL, &gone) < 0 ||
 	    commit(c, &gone) < 0)
 		goto fail;
@@ -738,10 +762,10 @@ send_one(const struct channel *ch, long long *next_ms)
 	struct notice n = { 0 };
 	struct po_result po = { "", 0 };
 	char err[NOTIFY_ERR_MAX] = "", secs[24], id[24], hours[24], lease[24], me[24];
-	const char *status, *v[6], *attempt_id;
+	const char *status, *v[7], *attempt_id;
 	const struct srv_conf *cf = NULL;
 	enum send_verdict verdict;
-	int attempts, rc = -1, gone = 0, in_doubt, my_id, judge;
+	int attempts, rc = -1, gone = 0, in_doubt, my_id, judge, doubt = 0;
 	int64_t t0;
 	long long delay;
 
@@ -775,6 +799,7 @@ send_one(const struct channel *ch, long long *next_ms)
 	/* the lease is committed: from here on no transaction or lock is held */
 	fill_notice(q, &n);
 	n.conf = cf;
+	n.in_doubt = &doubt;
 	attempts = col_int(q, 2);
 	in_doubt = PQgetvalue(q, 0, 31)[0] == 't';
 	attempt_id = PQgetvalue(q, 0, 32);
@@ -822,15 +847,17 @@ send_one(const struct channel *ch, long long *next_ms)
 		log_info("notification %s: %s %s to %s sent%s in %lld ms", id, n.kind, ch->name,
 		    n.contact, n.resent ? " (resent)" : "", (long long)((mono_now_us() - t0) / 1000));
 	else
-		log_warn("notification %s: %s %s to %s %s: %s%s%s", id, n.kind, ch->name, n.contact,
+		log_warn("notification %s: %s %s to %s %s: %s%s%s%s", id, n.kind, ch->name, n.contact,
 		    verdict == SEND_FAIL ? "failed" : "not sent", err,
-		    verdict == SEND_RETRY ? "; retry in " : "", verdict == SEND_RETRY ? secs : "");
+		    verdict == SEND_RETRY ? "; retry in " : "", verdict == SEND_RETRY ? secs : "",
+		    verdict == SEND_RETRY && doubt ? " (it may have arrived: the retry is marked as a resend)" : "");
 	v[0] = id;
 	v[1] = status;
 	v[2] = verdict == SEND_OK ? NULL : err;
 	v[3] = secs;
 	v[4] = attempt_id;
 	v[5] = po.receipt[0] ? po.receipt : NULL;
+	v[6] = verdict == SEND_RETRY && doubt ? "true" : "false";
 	{
 		PGresult *u = NULL;
 		if (exec_ok(c, &q_result, v, PGRES_TUPLES_OK, &u, &gone) < 0) {

@@ -7,14 +7,17 @@
 #include "db.h"
 #include "invariant.h"
 #include "log.h"
+#include "timeutil.h"
 
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define DB_MAX_PREPARED 256   /* distinct statements one connection prepares */
+#define DB_WATCH_SLOTS 1024   /* statements waiting at once (more go unwatched) */
 
 struct db_thread {
 	PGconn *conn;
@@ -22,7 +25,26 @@ struct db_thread {
 	int nprepared;
 	int broken;         /* a query said the server is gone: reconnect */
 	int worker;         /* an HTTP worker: new connections are warmed (db_warm) */
+	int slot;           /* watch_slots index + 1 while a statement waits, else 0 */
 };
+
+/*
+ * The answer deadline (db.h): a slot per statement waiting now, taken and
+ * freed around the libpq call under watch_mu. db_watch_cut() (the watch
+ * thread, dbwatch.c) shuts a socket down under watch_mu too, so it never
+ * touches a socket its thread has closed (a slot is freed before its
+ * connection can be).
+ */
+struct watch_slot {
+	int fd;             /* -1: free */
+	int64_t since_ms;   /* monotonic */
+	int cut;            /* shut down already */
+};
+static pthread_mutex_t watch_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct watch_slot watch_slots[DB_WATCH_SLOTS];
+static int watch_used;   /* slots [0, watch_used) may be taken; guarded by watch_mu */
+static int wait_begin(PGconn *c);
+static void wait_end(int took);
 
 static char *db_conninfo;
 static _Thread_local struct db_thread dbt;
@@ -141,13 +163,15 @@ static int db_prepare(PGconn *c, const struct db_stmt *st);
 static void
 db_warm_conn(PGconn *c)
 {
-	int i;
+	int i, took;
 
 	for (i = 0; i < nwarm; i++) {
 		PGresult *r;
 		if (db_prepare(c, warm[i]) < 0)
 			continue;
+		took = wait_begin(c);
 		r = PQexecPrepared(c, warm[i]->name, 0, NULL, NULL, NULL, 0);
+		wait_end(took);
 		if (PQresultStatus(r) != PGRES_TUPLES_OK)
 			log_warn("database: planning %s ahead: %s", warm[i]->name,
 			    PQresultErrorMessage(r));
@@ -209,6 +233,74 @@ db_conn(void)
 	return dbt.conn;
 }
 
+/* ---- the answer deadline ---------------------------------------------- */
+
+/* 1 when it took a slot (a statement inside another's wait takes none) */
+static int
+wait_begin(PGconn *c)
+{
+	int i, fd = c ? PQsocket(c) : -1;
+
+	if (fd < 0 || dbt.slot)
+		return 0;
+	pthread_mutex_lock(&watch_mu);
+	for (i = 0; i < watch_used && watch_slots[i].fd >= 0; i++)
+		;
+	if (i < DB_WATCH_SLOTS) {
+		if (i == watch_used)
+			watch_used++;
+		watch_slots[i].fd = fd;
+		watch_slots[i].since_ms = mono_now_ms();
+		watch_slots[i].cut = 0;
+		dbt.slot = i + 1;
+	}
+	pthread_mutex_unlock(&watch_mu);
+	return dbt.slot != 0;
+}
+
+static void
+wait_end(int took)
+{
+	if (!took || !dbt.slot)
+		return;
+	pthread_mutex_lock(&watch_mu);
+	watch_slots[dbt.slot - 1].fd = -1;
+	while (watch_used > 0 && watch_slots[watch_used - 1].fd < 0)
+		watch_used--;
+	pthread_mutex_unlock(&watch_mu);
+	dbt.slot = 0;
+}
+
+int
+db_watch_cut(long long limit_ms)
+{
+	int64_t now = mono_now_ms();
+	int i, cut = 0;
+
+	pthread_mutex_lock(&watch_mu);
+	for (i = 0; i < watch_used; i++) {
+		struct watch_slot *w = &watch_slots[i];
+		if (w->fd >= 0 && !w->cut && now - w->since_ms >= limit_ms) {
+			shutdown(w->fd, SHUT_RDWR);   /* the waiting libpq call fails now */
+			w->cut = 1;
+			cut++;
+		}
+	}
+	pthread_mutex_unlock(&watch_mu);
+	return cut;
+}
+
+PGresult *
+db_query(PGconn *c, const char *sql)
+{
+	PGresult *r;
+	int took = wait_begin(c);
+
+	r = PQexec(c, sql);
+	wait_end(took);
+	return r ? r : PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
+}
+
 static int
 db_is_prepared(const struct db_stmt *st)
 {
@@ -222,7 +314,7 @@ db_is_prepared(const struct db_stmt *st)
 
 /* db_exec() and db_exec_bin(): results in text (fmt 0) or binary (1) */
 static PGresult *
-exec_fmt(PGconn *c, const struct db_stmt *st, const char *const *vals, int fmt)
+exec_fmt_unwatched(PGconn *c, const struct db_stmt *st, const char *const *vals, int fmt)
 {
 	PGresult *r;
 
@@ -239,6 +331,16 @@ exec_fmt(PGconn *c, const struct db_stmt *st, const char *const *vals, int fmt)
 	r = PQexecPrepared(c, st->name, st->nparams, vals, NULL, NULL, fmt);
 	if (r == NULL)
 		r = PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
+	return r;
+}
+
+static PGresult *
+exec_fmt(PGconn *c, const struct db_stmt *st, const char *const *vals, int fmt)
+{
+	int took = wait_begin(c);
+	PGresult *r = exec_fmt_unwatched(c, st, vals, fmt);
+
+	wait_end(took);
 	return r;
 }
 
@@ -259,11 +361,13 @@ static int
 db_prepare(PGconn *c, const struct db_stmt *st)
 {
 	PGresult *r;
-	int ok;
+	int ok, took;
 
 	if (st->name == NULL || c != dbt.conn || db_is_prepared(st))
 		return 0;
+	took = wait_begin(c);
 	r = PQprepare(c, st->name, st->sql, st->nparams, NULL);
+	wait_end(took);
 	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (!ok)
 		log_error("database: preparing %s: %s", st->name, PQerrorMessage(c));
@@ -280,8 +384,24 @@ db_pipeline(PGconn *c, int n, const struct db_stmt *const *st,
 	return db_pipeline_bin(c, n, st, vals, NULL, NULL, out);
 }
 
+static int pipeline_unwatched(PGconn *c, int n, const struct db_stmt *const *st,
+    const char *const *const *vals, const int *const *lens, const int *const *fmts,
+    PGresult **out);
+
 int
 db_pipeline_bin(PGconn *c, int n, const struct db_stmt *const *st,
+    const char *const *const *vals, const int *const *lens, const int *const *fmts,
+    PGresult **out)
+{
+	int took = wait_begin(c);   /* db_prepare() inside takes none */
+	int rc = pipeline_unwatched(c, n, st, vals, lens, fmts, out);
+
+	wait_end(took);
+	return rc;
+}
+
+static int
+pipeline_unwatched(PGconn *c, int n, const struct db_stmt *const *st,
     const char *const *const *vals, const int *const *lens, const int *const *fmts,
     PGresult **out)
 {
@@ -352,7 +472,7 @@ fallback:
 int
 db_cmd(PGconn *c, const char *sql)
 {
-	PGresult *r = PQexec(c, sql);
+	PGresult *r = db_query(c, sql);
 	int ok = r && (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
 
 	if (!ok)
@@ -555,8 +675,20 @@ db_copy_end(struct db_array *a)
 	return a->b.failed ? -1 : 0;
 }
 
+static PGresult *copy_in_unwatched(PGconn *c, const char *sql, const struct db_array *a);
+
 PGresult *
 db_copy_in(PGconn *c, const char *sql, const struct db_array *a)
+{
+	int took = wait_begin(c);
+	PGresult *r = copy_in_unwatched(c, sql, a);
+
+	wait_end(took);
+	return r;
+}
+
+static PGresult *
+copy_in_unwatched(PGconn *c, const char *sql, const struct db_array *a)
 {
 	PGresult *r = PQexec(c, sql), *last;
 

@@ -117,6 +117,24 @@ PGresult *db_copy_in(PGconn *c, const char *sql, const struct db_array *a);
 
 /* Plain one-off statement without parameters (BEGIN, COMMIT, ...). */
 int db_cmd(PGconn *c, const char *sql);
+/* PQexec(c, sql) under the answer deadline below; never NULL. */
+PGresult *db_query(PGconn *c, const char *sql);
+
+/*
+ * The answer deadline. A server that stops answering without closing the
+ * connection - a primary frozen or cut off behind something that still
+ * acknowledges TCP (a proxy, a load balancer, a kernel whose postgres is
+ * stopped) - would hold every statement sent to it for ever: TCP keepalives
+ * and tcp_user_timeout see a live peer. So every statement of db.c (and
+ * db_query()) is watched: one that has waited database_timeout_s (0: never)
+ * for its answer has its socket shut down by the watch thread; libpq then
+ * fails it as a lost connection (db_outcome(): DB_UNAVAILABLE, a 503 for a
+ * request) and the thread's next db_conn() connects anew - to the new
+ * primary after a failover. The watch thread is dbwatch.h's.
+ */
+/* Shuts down the connections whose statement has waited limit_ms or more
+ * (each once); how many. */
+int db_watch_cut(long long limit_ms);
 /* 1 when r succeeded with the given status (PGRES_TUPLES_OK/COMMAND_OK). */
 int db_ok(const PGresult *r, ExecStatusType want);
 /* The SQLSTATE of a failed result, or "" */

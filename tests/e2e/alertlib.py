@@ -34,12 +34,13 @@ def _start_child(cmd, log_path):
 
 
 class SmtpSink:
-    def __init__(self, tmp, starttls=False, auth=None, name="mail"):
+    def __init__(self, tmp, starttls=False, auth=None, name="mail", delay_ms=0):
         self.dir = os.path.join(tmp, name)
         os.makedirs(self.dir, exist_ok=True)
         self.port = free_port()
         self.starttls = starttls
         self.auth = auth
+        self.delay_ms = delay_ms      # a slow relay (smtp_sink.py --delay-ms)
         self.proc = None
         self.log_path = os.path.join(tmp, name + "-sink.log")
 
@@ -55,6 +56,8 @@ class SmtpSink:
             cmd.append("--starttls")
         if self.auth:
             cmd += ["--auth", self.auth]
+        if self.delay_ms:
+            cmd += ["--delay-ms", str(self.delay_ms)]
         self.proc = _start_child(cmd, self.log_path)
         return self
 
@@ -172,6 +175,22 @@ class Pushover:
     def held(self):
         with urllib.request.urlopen("http://127.0.0.1:%d/control" % self.port, timeout=5) as r:
             return json.loads(r.read())["held"]
+
+    def hold_cancels(self):
+        """Receipt cancels wait unanswered until release_cancels()."""
+        self._control({"hold_cancels": True})
+
+    def release_cancels(self):
+        """Held cancels are closed without an answer, cancelling nothing."""
+        self._control({"hold_cancels": False})
+
+    def held_cancels(self):
+        with urllib.request.urlopen("http://127.0.0.1:%d/control" % self.port, timeout=5) as r:
+            return json.loads(r.read())["held_cancels"]
+
+    def delay(self, ms):
+        """Each accepted message is answered ms later (logged when received)."""
+        self._control({"delay_ms": ms})
 
     def limit(self, remaining, reset_in):
         """remaining messages until now+reset_in s (then 429 until that reset)."""

@@ -22,6 +22,15 @@ closed WITHOUT an answer and logged with status 0 ("dropped"), so a test
 can kill serverd while a request is held and know the held request never
 counted as delivered.
 
+A slow Pushover: {"delay_ms": N} answers each accepted message N ms after
+it was logged as accepted (a client killed meanwhile never learns it).
+
+The same for cancels: {"hold_cancels": true} makes every receipt cancel
+wait unanswered (GET /control: "held_cancels"), cancelling nothing;
+{"hold_cancels": false} closes each without an answer, still cancelling
+nothing: a test can kill serverd while an emergency page's cancel is in
+flight.
+
 Rate limits (https://pushover.net/api#limits): every answer to a message
 carries X-Limit-App-Limit, X-Limit-App-Remaining and X-Limit-App-Reset
 (epoch seconds). POST /control {"limit_remaining": N, "reset_in": S} leaves N
@@ -67,6 +76,10 @@ class State:
         self.hold = threading.Event()      # set: message requests wait
         self.release = threading.Event()   # set: waiting requests are dropped
         self.held = 0
+        self.hold_cancels = threading.Event()      # set: cancels wait
+        self.release_cancels = threading.Event()   # set: waiting cancels are dropped
+        self.held_cancels = 0
+        self.delay = 0.0
         self.limit = 10000
         self.remaining = self.limit
         self.reset = int(time.time()) + 30 * 86400
@@ -149,8 +162,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/control":
             with self.state.lock:
                 held = self.state.held
+                held_cancels = self.state.held_cancels
                 receipts = [dict(r) for r in self.state.receipts.values()]
-            self.answer(200, {"status": 1, "held": held, "receipts": receipts})
+            self.answer(200, {"status": 1, "held": held, "held_cancels": held_cancels,
+                              "receipts": receipts})
             return
         u = urllib.parse.urlsplit(self.path)
         m = re.match(r"^/1/receipts/([A-Za-z0-9]+)\.json$", u.path)
@@ -194,6 +209,15 @@ class Handler(BaseHTTPRequestHandler):
         if not self.token_ok(f.get("token", "")):
             self.answer(400, {"token": "invalid", "errors": ["application token is invalid"],
                               "status": 0, "request": req_id})
+            return
+        if st.hold_cancels.is_set():
+            with st.lock:
+                st.held_cancels += 1
+            st.release_cancels.wait()
+            with st.lock:
+                st.held_cancels -= 1
+                st.cancels.append({"at": time.time(), "path": path, "dropped": True})
+            self.close_connection = True
             return
         now = time.time()
         m = re.match(r"^/1/receipts/cancel_by_tag/([^/]+)\.json$", path)
@@ -257,12 +281,22 @@ class Handler(BaseHTTPRequestHandler):
                         else:
                             st.hold.clear()
                             st.release.set()
+                    if "delay_ms" in c:
+                        st.delay = int(c["delay_ms"]) / 1000.0
+                    if "hold_cancels" in c:
+                        if c["hold_cancels"]:
+                            st.release_cancels.clear()
+                            st.hold_cancels.set()
+                        else:
+                            st.hold_cancels.clear()
+                            st.release_cancels.set()
                     if "reset_in" in c:
                         st.reset_in = int(c["reset_in"])
                     if "limit_remaining" in c:
                         st.remaining = int(c["limit_remaining"])
                         st.reset = int(time.time()) + st.reset_in
-                    if "fail" in c or not ({"hold", "limit_remaining", "reset_in"} & set(c)):
+                    if "fail" in c or not ({"hold", "hold_cancels", "delay_ms",
+                                             "limit_remaining", "reset_in"} & set(c)):
                         st.fail = int(c.get("fail", 0))
                         st.code = int(c.get("code", 500))
                 self.answer(200, {"status": 1})
@@ -345,6 +379,9 @@ class Handler(BaseHTTPRequestHandler):
             with open(st.log_path, "a") as f:
                 f.write(json.dumps({"received_at": received, "fields": fields,
                                     "status": code, "response": resp}) + "\n")
+            delay = st.delay if code == 200 else 0
+        if delay:
+            time.sleep(delay)
         self.answer(code, resp, limits)
 
 

@@ -21,6 +21,8 @@ removed, a held message is stored and answered as usual - or, when
 DIR/release says "drop", answered "421" and NOT stored. Every held
 message's Subject and Message-ID are appended to DIR/held.jsonl. (a test kills the
 client while held and knows the held copy never counted).
+--delay-ms N: a slow relay - each message is stored, then answered N ms
+later (a client killed meanwhile never learns that it was accepted).
 "Down" is simply this process not running. Prints "ready PORT" once
 listening; stops on SIGTERM/SIGINT.
 """
@@ -41,8 +43,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Sink:
-    def __init__(self, directory):
+    def __init__(self, directory, delay_ms=0):
         self.dir = directory
+        self.delay = delay_ms / 1000.0
         self.lock = threading.Lock()
         self.seq = 0
         self.held = 0
@@ -114,6 +117,8 @@ class Sink:
             }
             with open(os.path.join(self.dir, "index.jsonl"), "a") as f:
                 f.write(json.dumps(rec) + "\n")
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return "250 2.0.0 OK stored as " + name
 
 
@@ -136,9 +141,10 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--starttls", action="store_true", help="require STARTTLS (self-signed cert)")
     ap.add_argument("--auth", metavar="USER:PASS", help="require AUTH with these credentials")
+    ap.add_argument("--delay-ms", type=int, default=0, help="answer each stored message this late")
     a = ap.parse_args()
 
-    sink = Sink(a.dir)
+    sink = Sink(a.dir, a.delay_ms)
     kw = {}
     if a.starttls:
         import ssl

@@ -5,17 +5,26 @@ tags=custos-check-<id>; the receipt is stored with the notification and shown
 in /api/v1/notifications; when the check recovers, or is acknowledged, serverd
 cancels the page (the stand-in implements Pushover's receipts API and
 records the cancel) and records when and why. A page whose problem goes on
-is left ringing."""
+is left ringing.
+
+A cancel in flight when its serverd is killed (the stand-in holds it
+unanswered) is taken over at once by another serverd on the database - the
+cancel's lease names its holder, whose lock went with the kill - not when
+its lease (pushover_timeout_s + 3 s: 33 s here) runs out."""
+import datetime
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 from alertlib import AlertEnv, PO_TOKEN, PO_USER
-from harness import Tap, wait_for
+from harness import Server, Tap, wait_for
 
 t = Tap()
-e = AlertEnv()
+# a long Pushover time limit: a cancel's lease (30 + 3 s) cannot be what ends
+# it within this test's waits
+e = AlertEnv(conf={"pushover_timeout_s": "30"})
 A = e.admin
 st, pager, _ = e.api("POST", "/api/v1/contacts", A, {
     "name": "pager", "pushover_user": PO_USER, "pushover_emergency": True})
@@ -103,5 +112,47 @@ st, b = call("POST", "/1/receipts/%s/cancel.json" % rc, {"token": PO_TOKEN})
 t.eq((st, receipt(rc).get("cancelled_by")), (200, "receipt"), "stand-in: cancel by receipt")
 st, b = call("POST", "/1/receipts/cancel_by_tag/nothing-here.json", {"token": PO_TOKEN})
 t.eq((st, b.get("canceled")), (200, 0), "stand-in: cancel_by_tag of an unknown tag cancels nothing")
-t.eq(e.sanitizer_reports(), [], "no sanitizer report in serverd's log")
+
+# ---- kill -9 with a cancel in flight: another serverd takes it over at once ----------------
+def ts(x):
+    return datetime.datetime.fromisoformat(x.replace("Z", "+00:00"))
+
+
+settings = {}
+with open(e.server.conf_path) as f:
+    for line in f:
+        k, _, v = line.partition(" = ")
+        if k not in ("listen", "public_url"):
+            settings[k] = v.strip()
+cid = e.check("mq", max_attempts=1, contacts=[pager["id"]])
+e.post(cid, 2, "mq down")
+p = wait_for(lambda: page("mq"), 10)
+rc = p["response"]["receipt"] if p else None
+t.ok(rc and wait_for(lambda: problem_row(cid).get("receipt") == rc, 5), "mq: an emergency page rings")
+e.po.hold_cancels()
+e.post(cid, 0, "mq back")
+t.ok(wait_for(lambda: e.po.held_cancels() >= 1, 10), "the cancel is in flight (held by the stand-in)")
+lease = e.cluster.psql("SELECT receipt_holder, rfc3339(receipt_lease_until) FROM notifications"
+                       " WHERE receipt = '%s'" % rc)
+t.ok(lease and lease[0][0].isdigit() and lease[0][1], "its lease is committed and names its holder",
+     lease)
+s2 = Server(e.tmp, e.cluster, name="serverd2", conf=settings).start()
+t.ok(wait_for(lambda: e.cluster.psql("SELECT count(*) FROM serverd_live()") == [["2"]], 10),
+     "a second serverd holds its lock")
+e.server.kill9()
+t0 = time.monotonic()
+e.po.release_cancels()
+t.ok(wait_for(lambda: receipt(rc).get("cancelled"), 30, 0.02),
+     "the second serverd cancels the page", receipt(rc))
+t.diag("cancelled %.2f s after the kill" % (time.monotonic() - t0))
+row = e.cluster.psql("SELECT rfc3339(receipt_cancelled_at), receipt_cancel, receipt_holder"
+                     " FROM notifications WHERE receipt = '%s'" % rc)
+t.ok(row and row[0][0] and ts(row[0][0]) < ts(lease[0][1]),
+     "taken over before the dead holder's lease would have run out (%s)" % lease[0][1], row)
+t.eq(row[0][1:] if row else None, ["recovered", ""], "recorded as recovered; no cancel in flight")
+with open(s2.log_path, errors="replace") as f:
+    t.ok("emergency page custos-check-%d cancelled" % cid in f.read(), "... by the second serverd")
+e.server.start()
+t.eq(e.sanitizer_reports(s2), [], "no sanitizer report in serverd's log")
+s2.stop()
 t.done()

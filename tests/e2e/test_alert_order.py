@@ -15,7 +15,9 @@ notifications of one check to one contact on one channel go in event order
     not overtake it, and the late PROBLEM says it was resolved since;
   - a PostgreSQL restart with a page in flight and its holder slow to come
     back: every lock is gone for a moment, and still nobody takes the live
-    holder's lease over (takeover_grace_s).
+    holder's lease over (takeover_grace_s);
+  - a page and a mail that went out whole and got no answer: the retries
+    are marked as resends (they may have arrived).
 Every window is held open by the test (the sink, the stand-in, a 451), not
 waited out."""
 import datetime
@@ -147,7 +149,14 @@ in_flight(c)
 e.post(c, 0, "charlie back")
 t.ok(wait_for(lambda: row(c, "email", "RECOVERY") and row(c, "pushover", "RECOVERY"), 5),
      "the RECOVERY is in the outbox (mail and page)")
-time.sleep(1.5)                 # long enough for a free sender to have taken it
+# Proof that a free sender looked, instead of a wait: a later problem of
+# another check, due after the RECOVERY. Senders take the oldest due row
+# first, so the free sender (sender_threads = 2) reaching the later one
+# means it passed the RECOVERY over.
+c2 = e.check("chaff")
+e.post(c2, 2, "chaff down")
+t.ok(wait_for(lambda: e.po.held() >= 2 and e.sink.held() >= 2, 10),
+     "a later problem of another check is taken and held (mail and page)")
 t.eq([(row(c, ch, "RECOVERY").get("status"), row(c, ch, "RECOVERY").get("attempts"))
       for ch in ("email", "pushover")], [("pending", 0)] * 2,
      "while its PROBLEM is in flight the RECOVERY is not attempted (mail and page)")
@@ -216,6 +225,7 @@ p0 = row(x, "pushover")
 t.ok(p0.get("status") == "sending" and isinstance(p0.get("holder"), int),
      "leased by the first serverd (the only one running)", p0)
 s3 = Server(e.tmp, e.cluster, name="serverd3", conf=dict(settings, takeover_grace_s="10")).start()
+f = e.check("foxtrot")          # a marker, posted while the first serverd is stopped
 
 
 def live():
@@ -230,17 +240,52 @@ e.server.proc.send_signal(signal.SIGSTOP)
 e.cluster.stop()
 e.cluster.start()
 t.ok(wait_for(lambda: live() == 1, 15), "after the restart the second serverd holds its lock again")
+# While the holder is stopped, the second serverd claims a later page: it
+# takes the oldest due row first, so reaching the marker's page means it
+# passed the stopped holder's lease over (its grace keeps it from judging).
+st, _, _ = s3.request("POST", "/api/v1/check_history", e.agent_token,
+                      {"check_id": f, "status": 2, "output": "foxtrot down"})
+t.eq(st, 201, "a later problem posted to the second serverd")
+t.ok(wait_for(lambda: e.po.held() >= 2, 10), "the second serverd took its page (held by the stand-in)")
 e.server.proc.send_signal(signal.SIGCONT)
 t.ok(wait_for(lambda: live() == 2, 10), "... and the first, let go, holds its own again")
-time.sleep(3)                   # past the grace and a few looks for dead holders
-t.eq((log_of(wait_for(lambda: row(x, "pushover", srv=s3), 10) or {}), e.po.held()), ([(None, None)], 1),
+t.eq((log_of(wait_for(lambda: row(x, "pushover", srv=s3), 10) or {}), e.po.held()), ([(None, None)], 2),
      "no takeover: the lease stays with its live holder, the page is not sent twice")
 e.po.release()
 t.ok(wait_for(lambda: row(x, "pushover").get("status") == "sent", 60),
      "after the lease ran out the page is resent", row(x, "pushover"))
 t.eq((log_of(row(x, "pushover")), titles("echo")),
      ([(None, "interrupted"), (True, None)], ["PROBLEM web01/echo is CRITICAL (resent)"]), "marked")
+t.ok(wait_for(lambda: row(f, "pushover", srv=s3).get("status") == "sent", 30),
+     "the marker's page, dropped unanswered with its holder alive, is sent again",
+     row(f, "pushover", srv=s3))
+t.eq(titles("foxtrot"), ["PROBLEM web01/foxtrot is CRITICAL (resent)"],
+     "... marked: it went out and no answer came, so it may have arrived")
 s3.stop()
+
+# ---- an answer that never comes: the retry is marked -----------------------------------------
+# The page and the mail go out whole and the other side goes away without
+# answering (the stand-in closes the held request; the relay stops while it
+# holds the mail after its data): they may have arrived, so each retry is
+# marked as a resend - never an unmarked second copy.
+g = e.check("golf")
+e.po.hold()
+e.sink.hold()
+e.post(g, 2, "golf down")
+t.ok(wait_for(lambda: e.po.held() >= 1 and e.sink.held() >= 1, 10),
+     "the page and the mail are out whole, unanswered")
+e.po.release()                  # closed without an answer
+e.sink.stop()                   # the relay goes away after the data, without a reply
+e.sink.start()
+t.ok(wait_for(lambda: all(row(g, ch).get("status") == "sent" for ch in ("email", "pushover")), 30),
+     "both are sent on a retry", [row(g, ch) for ch in ("email", "pushover")])
+oks = [[a["ok"] for a in row(g, ch).get("attempt_log", [])] for ch in ("email", "pushover")]
+t.ok([(x[0], x[-1]) for x in oks] == [(False, True)] * 2,
+     "the first attempt failed (no answer), the last succeeded", oks)
+t.eq(titles("golf"), ["PROBLEM web01/golf is CRITICAL (resent)"], "the page's retry says (resent)")
+ms = [m for m in e.sink.messages() if m["subject"] == "[custos] PROBLEM web01/golf is CRITICAL"]
+t.ok(len(ms) == 1 and b"\r\nX-Custos-Resent: yes\r\n" in e.sink.raw(ms[0]),
+     "the mail's retry says X-Custos-Resent: yes", ms)
 
 # ---- never a bare PROBLEM after its RECOVERY, on any channel --------------------------------
 def bare_after_recovery(seq):

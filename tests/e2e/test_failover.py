@@ -9,12 +9,20 @@ stopped: while nothing is writable every answer that needs the database is
 promoted and ingest is back to 201 without a restart of serverd; every result
 acknowledged before the switch is on the new primary (synchronous
 replication); a notification of an event after the switch is delivered once.
+Then a primary that drops everything silently instead of refusing (a proxy
+in front of it, switched to "blackhole"): 503 with Retry-After, never 500,
+never a hang (connect_timeout for new connections, database_timeout_s for
+a statement sent and never answered); a second standby promoted, and ingest
+is 201 again with nothing acknowledged lost.
 """
 import atexit
 import os
+import select
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -123,7 +131,10 @@ t.eq(got, "20", "every result acknowledged before the switch is on the new prima
 # target_session_attrs): 503, and the connections look for a writable host again
 standby_psql("ALTER SYSTEM SET default_transaction_read_only = on")
 standby_psql("SELECT pg_reload_conf()")
-time.sleep(0.5)
+# the reload is signalled, not waited for: a new session sees the new value
+# once the postmaster has passed it on (to serverd's sessions too)
+t.ok(wait_for(lambda: standby_psql("SHOW default_transaction_read_only") == "on", 10),
+     "the only server turned read-only")
 codes = set()
 for i in range(10):
     st, b, h = e.api("POST", "/api/v1/check_history", e.agent_token,
@@ -145,5 +156,127 @@ t.eq(len([x for x in e.sink.messages() if "sshd" in x["subject"]]), 1, "mailed e
 t.eq(len([r for r in e.po.accepted() if "sshd" in r["fields"]["title"]]), 1, "pushed exactly once")
 st, b, _ = e.api("GET", "/api/v1/status", A)
 t.eq(st, 200, "the dashboard's status is served from the new primary")
+
+
+# ---- a primary that drops everything silently (does not refuse) ---------------------------
+# A proxy in front of the primary that the test switches to "blackhole": it
+# accepts and keeps connections and forwards nothing, in either direction -
+# a frozen or cut-off server behind something that still acknowledges TCP,
+# which TCP keepalives and tcp_user_timeout take for alive. New connections
+# give up after connect_timeout (2 s here) and try the next host; a
+# statement sent before the blackhole and never answered is given up after
+# database_timeout_s (3 s here).
+class Proxy:
+    def __init__(self, target_port):
+        self.target = ("127.0.0.1", target_port)
+        self.ls = socket.socket()
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(128)
+        self.port = self.ls.getsockname()[1]
+        self.black = threading.Event()
+        self.kept = []                   # sockets held open (never answered)
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            c, _ = self.ls.accept()
+            self.kept.append(c)
+            if not self.black.is_set():
+                threading.Thread(target=self.pipe, args=(c,), daemon=True).start()
+
+    def pipe(self, c):
+        try:
+            s = socket.create_connection(self.target)
+        except OSError:
+            c.close()
+            return
+        self.kept.append(s)
+        other = {c: s, s: c}
+        while True:
+            ready, _, _ = select.select([c, s], [], [], 0.1)
+            if self.black.is_set():
+                time.sleep(0.1)          # both ends kept, nothing forwarded
+                continue
+            for x in ready:
+                data = x.recv(65536)
+                if not data:
+                    c.close()
+                    s.close()
+                    return
+                other[x].sendall(data)
+
+
+# a synchronous standby of the new primary, made as the first one was
+tdir = os.path.join(e.tmp, "pg3")
+os.makedirs(tdir)
+if os.getuid() == 0:
+    shutil.chown(tdir, "postgres")
+tport = free_port()
+out = as_pg([os.path.join(PGBIN, "pg_basebackup"), "-h", sdir, "-p", str(sport), "-U", "postgres",
+             "-D", os.path.join(tdir, "data"), "-R", "-X", "stream", "-c", "fast"])
+t.ok(out.returncode == 0, "a second standby, of the new primary", out.stderr[-500:])
+as_pg(["sh", "-c", "printf \"port = %d\\nunix_socket_directories = '%s'\\n\" >> '%s'"
+       % (tport, tdir, os.path.join(tdir, "data", "postgresql.conf"))])
+out = subprocess.run([PGCTL, "start", tdir, str(tport)], capture_output=True, text=True)
+t.ok(out.returncode == 0, "it runs", out.stderr[-500:])
+atexit.register(subprocess.run, [PGCTL, "stop", tdir], capture_output=True)
+standby_psql("ALTER SYSTEM SET synchronous_standby_names = '*'")
+standby_psql("SELECT pg_reload_conf()")
+t.ok(wait_for(lambda: standby_psql("SELECT sync_state FROM pg_stat_replication") == "sync", 20),
+     "it is synchronous")
+
+proxy = Proxy(sport)
+e.server.stop()
+with open(e.server.conf_path) as f:
+    lines = [ln for ln in f if not ln.startswith(("database = ", "database_timeout_s = "))]
+lines.append("database = host=127.0.0.1,%s port=%d,%d dbname=custos user=postgres"
+             " target_session_attrs=read-write connect_timeout=2\n" % (tdir, proxy.port, tport))
+lines.append("database_timeout_s = 3\n")
+with open(e.server.conf_path, "w") as f:
+    f.writelines(lines)
+e.server.start()
+acked = []
+for i in range(20):
+    st, b, _ = e.api("POST", "/api/v1/check_history", e.agent_token,
+                     {"check_id": cid, "status": 0, "result_id": "proxied-%d" % i})
+    if st == 201:
+        acked.append("proxied-%d" % i)
+t.eq(len(acked), 20, "20 results acknowledged through the proxy")
+
+proxy.black.set()
+seen, no_retry_after = {}, 0
+for rnd in range(2):                     # the first round meets the connections held before
+    for m, path, tok, body in probes:
+        st, b, h = e.api(m, path, tok, body, fresh=True)
+        seen.setdefault(path, set()).add(st)
+        if st == 503 and not h.get("retry-after"):
+            no_retry_after += 1
+        if st == 201:
+            acked.append(body["result_id"])
+t.eq({p: sorted(x) for p, x in seen.items()}, {p: [503] for _, p, _, _ in probes},
+     "the primary silent: every route answers 503 (never 500, never a hang)")
+t.eq(no_retry_after, 0, "every 503 carries Retry-After")
+t.ok(e.server.proc.poll() is None, "serverd keeps running")
+out = as_pg([os.path.join(PGBIN, "pg_ctl"), "-D", os.path.join(tdir, "data"), "-w", "promote"])
+t.ok(out.returncode == 0, "the second standby is promoted", out.stderr[-300:])
+
+
+def ingest_back2():
+    st, b, _ = e.api("POST", "/api/v1/check_history", e.agent_token,
+                     {"check_id": cid, "status": 0, "result_id": "after-silence"}, fresh=True)
+    return st == 201
+
+
+t0 = time.monotonic()
+t.ok(wait_for(ingest_back2, 30, 0.05), "ingest is answered 201 again after the promotion")
+t.diag("first 201 %.2f s after pg_ctl promote returned" % (time.monotonic() - t0))
+got = as_pg(["psql", "-X", "-q", "-t", "-A", "-h", tdir, "-p", str(tport), "-U", "postgres",
+             "-d", "custos", "-c", "SELECT string_agg(result_id, ',' ORDER BY result_id)"
+             " FROM check_history WHERE result_id = ANY('{%s}')" % ",".join(acked)]).stdout.strip()
+t.eq(sorted(got.split(",")), sorted(acked), "every result acknowledged before the silence is there")
+with open(e.server.log_path, errors="replace") as f:
+    t.ok("database_timeout_s" in f.read(), "serverd says it gave statements up (database_timeout_s)")
+t.ok(e.server.proc.poll() is None, "serverd kept running throughout")
 t.eq(e.sanitizer_reports(), [], "no sanitizer report")
 t.done()

@@ -1,0 +1,12 @@
+-- 020_receipt_holder.sql - the lease of an emergency page's cancel names its
+-- holder too. Owned by serverd/notify/outbox.c and serverd/notify/holder.c.
+--
+-- Cancelling a Pushover emergency page (priority 2, rings until
+-- acknowledged) is leased like a send: receipt_lease_until is committed
+-- before the call to Pushover. A serverd killed during that call left the
+-- page ringing until the lease ran out (pushover_timeout_s + 3 s), though
+-- its check had recovered. Now the lease records its holder as the sending
+-- lease does (019), and a lease whose holder's lock is gone is taken over
+-- at once. NULL: no cancel in flight, or one leased by an instance that did
+-- not hold its lock then (it ends only when it runs out).
+ALTER TABLE notifications ADD COLUMN receipt_holder integer;
