@@ -289,6 +289,7 @@ CREATE TABLE check_state (
     last_notified_at timestamp with time zone,
     notified_status smallint,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    ack_by text,
     CONSTRAINT check_state_state_type_check CHECK ((state_type = ANY (ARRAY['SOFT'::text, 'HARD'::text]))),
     CONSTRAINT check_state_status_check CHECK (((status >= 0) AND (status <= 3)))
 );
@@ -308,6 +309,7 @@ CREATE FUNCTION check_state_json(s check_state, agent_id bigint, last_at timesta
 		'attempt', s.attempt, 'since', rfc3339(s.since),
 		'last_result_at', rfc3339(last_at), 'output', output,
 		'value', value, 'perfdata', perfdata, 'acknowledged', s.acknowledged,
+		'ack_by', CASE WHEN s.acknowledged THEN s.ack_by END,
 		'in_downtime', check_in_downtime(s.check_id, agent_id),
 		'flapping', s.flapping, 'flap_pct', s.flap_pct,
 		'last_notified_at', rfc3339(s.last_notified_at))
