@@ -120,7 +120,7 @@ export async function renderNotificationsView() {
   more.addEventListener("click", () => notificationsPage(tbody, more).catch((x) => { more.after(h("span", { class: "error" }, " " + x.message)); }));
   put(main(), h("h1", {}, "Notifications"),
     h("form", { class: "filters", onsubmit: (e) => e.preventDefault() },
-      h("label", {}, "Status ", sel("nf-status", "status", ["", "pending", "sent", "failed"])), " ",
+      h("label", {}, "Status ", sel("nf-status", "status", ["", "pending", "sent", "failed", "dropped"])), " ",
       h("label", {}, "Channel ", sel("nf-channel", "channel", ["", "email", "pushover", "webhook"]))),
     h("table", { id: "notifications" }, h("thead", {}, h("tr", {},
       h("th", {}, "Created"), h("th", {}, "Kind"), h("th", {}, "Agent/check"), h("th", { class: "hide-s" }, "Channel"), h("th", { class: "hide-s" }, "Contact"),
