@@ -21,6 +21,7 @@
 #include "migrate.h"
 #include "api.h"
 #include "auth.h"
+#include "channel.h"
 #include "confperm.h"
 #include "login.h"
 #include "utf8.h"
@@ -205,7 +206,7 @@ main(int argc, char **argv)
 		log_error("database unreachable; giving up");
 		goto done;
 	}
-	if (migrate_run(c) < 0)
+	if (migrate_run(c) < 0 || channels_register(c) < 0)
 		goto done;
 	db_close();   /* the main thread needs no connection while running */
 	/* what every worker's connection prepares and plans when it opens */

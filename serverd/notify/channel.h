@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libpq-fe.h>
+
 #include "notify.h"
 
 struct srv_conf;
@@ -35,6 +37,9 @@ struct channel_type {
 	/* notifications.channel and channel_pauses.channel, ?channel= of the
 	 * API, the {channel} label of /metrics */
 	const char *name;
+	/* the column of contacts that holds a contact's address on it: a
+	 * contact gets this channel's notifications when it is set */
+	const char *contact_column;
 	/*
 	 * Sends one notification within time_limit_s(n->conf). Never touches
 	 * the database; safe to call from several threads at once. res is
@@ -82,6 +87,14 @@ const struct channel_type *channel_find(const char *name);
 size_t channel_index(const struct channel_type *ct);
 /* "email, pushover or webhook" into out (cut to outlen): for an error message. */
 void channel_names(char *out, size_t outlen);
+/*
+ * Writes the registry into the database's table channels (sql/028), which
+ * the outbox's tables refer to and alert_record()'s fan-out reads: the
+ * rows are added, or their contact_column updated. At start, after the
+ * migrations. 0, or -1 (logged) when the database refuses or a channel's
+ * contact_column is not a column of contacts.
+ */
+int channels_register(PGconn *c);
 /*
  * Every channel's check_conf on cf, in registry order; 0, or -1 with the
  * first refusal in err.

@@ -540,6 +540,7 @@ email_check_conf(const struct srv_conf *cf, char *err, size_t errlen)
 
 const struct channel_type channel_email = {
 	.name = "email",
+	.contact_column = "email",
 	.send = email_send,
 	.time_limit_s = email_time_limit_s,
 	.check_conf = email_check_conf,

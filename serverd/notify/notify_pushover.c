@@ -338,6 +338,7 @@ pushover_check_conf(const struct srv_conf *cf, char *err, size_t errlen)
  */
 const struct channel_type channel_pushover = {
 	.name = "pushover",
+	.contact_column = "pushover_user",
 	.send = pushover_send,
 	.time_limit_s = pushover_time_limit_s,
 	.check_conf = pushover_check_conf,

@@ -223,6 +223,7 @@ webhook_time_limit_s(const struct srv_conf *cf)
 /* Nothing to check in the configuration: the URL is the contact's. */
 const struct channel_type channel_webhook = {
 	.name = "webhook",
+	.contact_column = "webhook_url",
 	.send = webhook_send,
 	.time_limit_s = webhook_time_limit_s,
 	.backoff_max_s = 600,

@@ -687,6 +687,11 @@ send_one(const struct channel_type *ch, long long *next_ms)
 		log_warn("notification %s: %s %s to %s %s: %s%s%s", id, n.kind, ch->name, n.contact,
 		    verdict == SEND_FAIL ? "failed" : "not sent", err,
 		    verdict == SEND_RETRY ? "; retry in " : "", verdict == SEND_RETRY ? secs : "");
+	/* counted before the outcome is recorded: whoever sees the outcome
+	 * in the database finds it counted (and a send is one even when its
+	 * outcome cannot be recorded) */
+	counters_send(channel_index(ch), verdict == SEND_OK ? COUNT_SENT :
+	    verdict == SEND_FAIL ? COUNT_FAILED : COUNT_RETRIED);
 	v[0] = id;
 	v[1] = status;
 	v[2] = verdict == SEND_OK ? NULL : err;
@@ -707,8 +712,6 @@ send_one(const struct channel_type *ch, long long *next_ms)
 			    id, status);
 		PQclear(u);
 	}
-	counters_send(channel_index(ch), verdict == SEND_OK ? COUNT_SENT :
-	    verdict == SEND_FAIL ? COUNT_FAILED : COUNT_RETRIED);
 	if (res.pause_until > 0)
 		record_pause(c, ch, res.pause_until, res.pause_reason[0] ? res.pause_reason :
 		    "the provider asked for a pause");

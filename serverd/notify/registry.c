@@ -2,21 +2,23 @@
  * registry.c - the compiled-in table of notification channels (channel.h).
  *
  * Adding a channel is one new file in notify/ that defines its struct
- * channel_type (its name, its send, its time limit, its limits and, when it
- * has settings, its check_conf), its declaration in channel.h, one row here
- * and the file's name in Makefile.am (custos_serverd_SOURCES). The outbox
- * then runs senders for it, /metrics counts it and ?channel= accepts it;
- * nothing else in serverd names a channel. What the file cannot bring is
- * the database's side: a contact keeps one address per channel in a
- * column of contacts (email, pushover_user, webhook_url), so a channel with
- * a new kind of address comes with a migration that adds the column, lets
- * the name into the CHECKs of notifications.channel and
- * channel_pauses.channel, and adds the pair (name, column) to the fan-out
- * in alert/alert.c; and docs/alerting.md says what it sends.
+ * channel_type (its name, the contact column of its address, its send,
+ * its time limit, its limits and, when it has settings, its check_conf),
+ * its declaration in channel.h, one row here and the file's name in
+ * Makefile.am (custos_serverd_SOURCES). From that row serverd writes the
+ * channel into the database at start (channels_register(): the outbox's
+ * tables accept its name, alert_record() fans events out to it), the
+ * outbox runs senders for it, /metrics counts it and ?channel= accepts
+ * it; nothing else in serverd names a channel. A channel whose address
+ * is a new kind of thing also needs that column of contacts (a migration)
+ * and the field in the contacts API (api/api_contacts.c); docs/alerting.md
+ * says what it sends.
  */
 #include "config.h"
 #include "channel.h"
 #include "counters.h"
+#include "db.h"
+#include "log.h"
 #include "serverd.h"
 
 #include <stdio.h>
@@ -74,6 +76,43 @@ channel_names(char *out, size_t outlen)
 			break;
 		len += (size_t)w;
 	}
+}
+
+/*
+ * One channel: its row, unless its column is not one of contacts (then
+ * nothing is written and ok is false).
+ */
+static const struct db_stmt q_register = { "channels_register",
+	"WITH col AS (SELECT EXISTS (SELECT 1 FROM pg_attribute a"
+	"   WHERE a.attrelid = 'contacts'::regclass AND a.attname = $2"
+	"    AND a.attnum > 0 AND NOT a.attisdropped) AS ok),"
+	" ins AS (INSERT INTO channels (name, contact_column) SELECT $1, $2 FROM col WHERE col.ok"
+	"   ON CONFLICT (name) DO UPDATE SET contact_column = EXCLUDED.contact_column"
+	"   WHERE channels.contact_column IS DISTINCT FROM EXCLUDED.contact_column"
+	"   RETURNING 1)"
+	"SELECT ok FROM col", 2 };
+
+int
+channels_register(PGconn *c)
+{
+	size_t i;
+
+	for (i = 0; channel_types[i]; i++) {
+		const char *v[2] = { channel_types[i]->name, channel_types[i]->contact_column };
+		PGresult *r = db_exec(c, &q_register, v);
+		int ok = db_ok(r, PGRES_TUPLES_OK) && PQntuples(r) == 1;
+
+		if (!ok)
+			log_error("channel %s: cannot register it: %s", v[0], PQerrorMessage(c));
+		else if (PQgetvalue(r, 0, 0)[0] != 't') {
+			log_error("channel %s: its contact_column %s is not a column of contacts", v[0], v[1]);
+			ok = 0;
+		}
+		PQclear(r);
+		if (!ok)
+			return -1;
+	}
+	return 0;
 }
 
 int

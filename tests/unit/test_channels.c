@@ -1,7 +1,8 @@
 /*
  * test_channels.c - unit tests for the registry of notification channels
  * (serverd/notify/registry.c, channel.h): look-up by name, unknown names,
- * every row complete, the lease each channel's time limit gives, each
+ * every row complete (the contacts' columns of the addresses are checked
+ * against the schema by channels_register() at start, e2e), the lease each channel's time limit gives, each
  * channel's configuration check, and the send counters (serverd/counters.c)
  * /metrics reads. No network: nothing here sends. cmocka, TAP out.
  */
@@ -52,6 +53,7 @@ test_rows_complete(void **ctx)
 	for (i = 0; channel_types[i]; i++) {
 		const struct channel_type *ct = channel_types[i];
 		assert_non_null(ct->name);
+		assert_non_null(ct->contact_column);
 		assert_ptr_equal(channel_find(ct->name), ct);
 		assert_int_equal(channel_index(ct), i);
 		assert_non_null(ct->send);
