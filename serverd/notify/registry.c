@@ -80,7 +80,7 @@ channel_names(char *out, size_t outlen)
 
 /*
  * One channel: its row, unless its column is not one of contacts (then
- * nothing is written and ok is false).
+ * nothing is written and ok is false); changed when a row was written.
  */
 static const struct db_stmt q_register = { "channels_register",
 	"WITH col AS (SELECT EXISTS (SELECT 1 FROM pg_attribute a"
@@ -90,12 +90,13 @@ static const struct db_stmt q_register = { "channels_register",
 	"   ON CONFLICT (name) DO UPDATE SET contact_column = EXCLUDED.contact_column"
 	"   WHERE channels.contact_column IS DISTINCT FROM EXCLUDED.contact_column"
 	"   RETURNING 1)"
-	"SELECT ok FROM col", 2 };
+	"SELECT col.ok, EXISTS (SELECT 1 FROM ins) FROM col", 2 };
 
 int
 channels_register(PGconn *c)
 {
 	size_t i;
+	int changed = 0;
 
 	for (i = 0; channel_types[i]; i++) {
 		const char *v[2] = { channel_types[i]->name, channel_types[i]->contact_column };
@@ -108,10 +109,17 @@ channels_register(PGconn *c)
 			log_error("channel %s: its contact_column %s is not a column of contacts", v[0], v[1]);
 			ok = 0;
 		}
+		if (ok && PQgetvalue(r, 0, 1)[0] == 't') {
+			log_info("channel %s registered (contacts.%s holds its addresses)", v[0], v[1]);
+			changed = 1;
+		}
 		PQclear(r);
 		if (!ok)
 			return -1;
 	}
+	/* the fan-out is planned on these statistics (see sql/028_channels.sql) */
+	if (changed && db_cmd(c, "ANALYZE channels") < 0)
+		return -1;
 	return 0;
 }
 
