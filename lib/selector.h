@@ -23,7 +23,7 @@
  * caller's prefix: "selector:12: expected \"=\", \"!=\", \"in\" or ...".
  * The module is pure (no I/O, no allocation beyond the parsed result), so
  * the server, the agent and the CLI share it; the server evaluates in SQL
- * (sql/023_labels.sql, selector_match()) over the same parsed form, and
+ * (sql/functions/selector_match.sql) over the same parsed form, and
  * selector_match() here is the reference the unit tests pin.
  */
 #ifndef CUSTOS_SELECTOR_H

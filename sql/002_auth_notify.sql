@@ -1,14 +1,11 @@
 -- 002_auth_notify.sql - tell every serverd when what a token stands for
--- changes, so that their in-memory token caches (serverd/authcache.h) start
+-- changes, so that their in-memory token caches (serverd/http/authcache.h) start
 -- again: a token rotated or gone, an agent's interval or the revision of its
 -- checks changed, an API token added or removed. Checkouts, which update
 -- other agent columns all the time, notify nothing.
 
-CREATE FUNCTION auth_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-	PERFORM pg_notify('custos_auth', '');
-	RETURN NULL;
-END $$;
+-- a stand-in for the trigger: the body is sql/functions/auth_notify.sql
+CREATE FUNCTION auth_notify() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';
 
 CREATE TRIGGER agents_auth_update AFTER UPDATE OF token_hash, interval_s, checks_revision, name
 	ON agents FOR EACH ROW

@@ -15,9 +15,13 @@
 -- twice (see history.c for how the upper bound is made safe against
 -- transactions still in flight).
 --
--- The rest: availability in the check and agent objects (wrapping the
--- JSON functions of the earlier migrations, whatever they became), and the
--- history of each agent's facts.
+-- The rest: the history of each agent's facts. The functions that go with
+-- all this (history_partition_ensure(), check_availability() in the check
+-- and agent objects, agent_matches() ...) are files of sql/functions/.
+-- No function exists yet while this runs, so it makes the partitions of the
+-- rows it moves itself (the days of those rows, and today and the next two
+-- days, as the history thread does), named as history_partition_name()
+-- names them.
 
 -- ---- check_history, partitioned -----------------------------------------
 
@@ -47,69 +51,25 @@ CREATE INDEX check_history_check_idx ON check_history (check_id, observed_at DES
 CREATE UNIQUE INDEX check_history_result_idx ON check_history (agent_id, result_id, observed_at)
 	WHERE result_id IS NOT NULL;
 
-CREATE FUNCTION history_partition_name(d date) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-	SELECT 'check_history_p' || to_char(d, 'YYYYMMDD')
-$$;
-
--- Makes the partition of day d (UTC) unless it exists; true when it made
--- it. Creators serialise on an advisory lock (class "hist"); one that loses
--- a race with another instance anyway sees duplicate_table and returns false.
-CREATE FUNCTION history_partition_ensure(d date) RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-	part text := history_partition_name(d);
-BEGIN
-	IF to_regclass(part) IS NOT NULL THEN
-		RETURN false;
-	END IF;
-	PERFORM pg_advisory_xact_lock(1751741300, 1);
-	IF to_regclass(part) IS NOT NULL THEN
-		RETURN false;
-	END IF;
-	BEGIN
-		EXECUTE format('CREATE TABLE %I PARTITION OF check_history FOR VALUES FROM (%L) TO (%L)',
-			part, d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
-	EXCEPTION WHEN duplicate_table OR unique_violation THEN
-		RETURN false;
-	END;
-	RETURN true;
-END $$;
-
--- The day partitions that exist, oldest first.
-CREATE FUNCTION history_partitions() RETURNS TABLE (name text, day date)
-LANGUAGE sql STABLE AS $$
-	SELECT c.relname::text, to_date(substr(c.relname, 16), 'YYYYMMDD')
-	FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-	WHERE i.inhparent = 'check_history'::regclass
-	  AND c.relname ~ '^check_history_p[0-9]{8}$'
-	ORDER BY 2
-$$;
-
 -- the rows already stored move into day partitions
-SELECT history_partition_ensure(d)
-FROM (SELECT DISTINCT (observed_at AT TIME ZONE 'UTC')::date AS d
-      FROM check_history_unpartitioned) x;
-SELECT history_partition_ensure((now() AT TIME ZONE 'UTC')::date + k)
-FROM generate_series(0, 2) k;
+DO $$
+DECLARE
+	d date;
+BEGIN
+	FOR d IN SELECT DISTINCT (observed_at AT TIME ZONE 'UTC')::date FROM check_history_unpartitioned
+	         UNION SELECT (now() AT TIME ZONE 'UTC')::date + k FROM generate_series(0, 2) k LOOP
+		EXECUTE format('CREATE TABLE %I PARTITION OF check_history FOR VALUES FROM (%L) TO (%L)',
+			'check_history_p' || to_char(d, 'YYYYMMDD'),
+			d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
+	END LOOP;
+END $$;
 INSERT INTO check_history SELECT * FROM check_history_unpartitioned;
 
--- check_last() returned the old table's row type: made again for the new
-DROP FUNCTION check_last(bigint);
+-- A database made by the migrations of before sql/functions has check_last()
+-- returning the old table's row type: it goes with the table (the functions
+-- make it again for the new one).
+DROP FUNCTION IF EXISTS check_last(bigint);
 DROP TABLE check_history_unpartitioned;
-
--- The newest result of a check. The recent partitions are tried first
--- (runtime pruning on now()), so the usual case probes two partitions
--- instead of every one of them; a check silent for longer searches all.
-CREATE FUNCTION check_last(check_id bigint) RETURNS check_history
-LANGUAGE sql STABLE AS $$
-	SELECT * FROM (
-		(SELECT * FROM check_history h
-		 WHERE h.check_id = $1 AND h.observed_at >= now() - interval '1 day'
-		 ORDER BY h.observed_at DESC, h.id DESC LIMIT 1)
-		UNION ALL
-		(SELECT * FROM check_history h WHERE h.check_id = $1
-		 ORDER BY h.observed_at DESC, h.id DESC LIMIT 1)
-	) x LIMIT 1
-$$;
 
 -- ---- roll-ups -------------------------------------------------------------
 --
@@ -146,74 +106,8 @@ CREATE TABLE rollup_watermark (
 );
 INSERT INTO rollup_watermark DEFAULT VALUES;
 
--- Where the rows not rolled up yet may lie, from lo on: the start of the
--- oldest partition (not before lo) holding an id above the watermark, or
--- 'infinity'. A summary reads raw rows only from there, instead of probing
--- every partition of its range through the check's index: one look at the
--- right end of each partition's primary key (pages every summary shares).
--- STABLE: it sees the snapshot of the calling statement, so it agrees with
--- the roll-ups and the watermark that statement reads.
-CREATE FUNCTION history_raw_floor(lo timestamptz) RETURNS timestamptz
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	wm bigint := (SELECT last_id FROM rollup_watermark);
-	p record;
-	found boolean;
-BEGIN
-	FOR p IN SELECT name, day FROM history_partitions()
-	         WHERE day >= (lo AT TIME ZONE 'UTC')::date LOOP
-		EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE id > $1)', p.name)
-			INTO found USING wm;
-		IF found THEN
-			RETURN GREATEST(lo, p.day::timestamp AT TIME ZONE 'UTC');
-		END IF;
-	END LOOP;
-	RETURN 'infinity';
-END $$;
-
--- deleting a check deletes its history and its roll-ups
-CREATE OR REPLACE FUNCTION checks_delete_history() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-	DELETE FROM check_history WHERE check_id = OLD.id;
-	DELETE FROM rollup_minute WHERE check_id = OLD.id;
-	DELETE FROM rollup_hour WHERE check_id = OLD.id;
-	DELETE FROM rollup_day WHERE check_id = OLD.id;
-	RETURN NULL;
-END $$;
-
--- ---- availability -----------------------------------------------------------
---
--- The share of OK results, from the hour roll-ups (24h, 7d) and the day
--- roll-ups (30d, whole UTC days, today's included); null without results.
--- Results not yet rolled up (at most one roll-up interval) are not counted.
-
-CREATE FUNCTION check_availability(check_ids bigint[]) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-	SELECT jsonb_build_object(
-		'24h', (SELECT sum(ok)::float8 / NULLIF(sum(count), 0) FROM rollup_hour
-		        WHERE check_id = ANY ($1) AND start >= now() - interval '24 hours'),
-		'7d', (SELECT sum(ok)::float8 / NULLIF(sum(count), 0) FROM rollup_hour
-		       WHERE check_id = ANY ($1) AND start >= now() - interval '7 days'),
-		'30d', (SELECT sum(ok)::float8 / NULLIF(sum(count), 0) FROM rollup_day
-		        WHERE check_id = ANY ($1)
-		          AND start >= date_trunc('day', now(), 'UTC') - interval '29 days'))
-$$;
-
--- The JSON of a check and of an agent gain "availability". The functions of
--- the earlier migrations (001, and whatever 003 made of them) are kept under
--- another name and wrapped, so this migration adds a member and changes
--- nothing else.
-ALTER FUNCTION check_json(checks) RENAME TO check_json_before_005;
-CREATE FUNCTION check_json(c checks) RETURNS jsonb LANGUAGE sql STABLE AS $$
-	SELECT check_json_before_005(c) ||
-		jsonb_build_object('availability', check_availability(ARRAY[c.id]))
-$$;
-ALTER FUNCTION agent_json(agents) RENAME TO agent_json_before_005;
-CREATE FUNCTION agent_json(a agents) RETURNS jsonb LANGUAGE sql STABLE AS $$
-	SELECT agent_json_before_005(a) ||
-		jsonb_build_object('availability', check_availability(
-			ARRAY(SELECT c.id FROM checks c WHERE c.agent_id = a.id)))
-$$;
+-- (history_raw_floor() reads the watermark; checks_delete_history() deletes
+-- a check's roll-ups with its history.)
 
 -- ---- inventory: facts history -------------------------------------------
 
@@ -227,11 +121,8 @@ CREATE TABLE agent_facts_history (
 );
 CREATE INDEX agent_facts_history_agent_idx ON agent_facts_history (agent_id, id);
 
-CREATE FUNCTION agents_facts_history() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-	INSERT INTO agent_facts_history (agent_id, facts) VALUES (NEW.id, NEW.facts);
-	RETURN NULL;
-END $$;
+-- a stand-in for the trigger: the body is sql/functions/agents_facts_history.sql
+CREATE FUNCTION agents_facts_history() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';
 CREATE TRIGGER agents_facts_insert AFTER INSERT ON agents
 	FOR EACH ROW WHEN (NEW.facts IS NOT NULL) EXECUTE FUNCTION agents_facts_history();
 CREATE TRIGGER agents_facts_update AFTER UPDATE OF facts ON agents
@@ -239,13 +130,3 @@ CREATE TRIGGER agents_facts_update AFTER UPDATE OF facts ON agents
 	EXECUTE FUNCTION agents_facts_history();
 INSERT INTO agent_facts_history (agent_id, facts)
 	SELECT id, facts FROM agents WHERE facts IS NOT NULL;
-
--- Search over an agent's name and the string values of its facts (kernel,
--- OS, CPU model, addresses ...), case-insensitive, as a substring.
-CREATE FUNCTION agent_matches(a agents, q text) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-	SELECT strpos(lower(a.name), lower(q)) > 0
-	    OR EXISTS (SELECT 1 FROM jsonb_path_query(COALESCE(a.facts, '{}'),
-	                 'strict $.** ? (@.type() == "string")') v
-	               WHERE strpos(lower(v #>> '{}'), lower(q)) > 0)
-$$;

@@ -28,43 +28,9 @@
 -- Every other writer (acks, downtimes, jobs) notifies from inside its
 -- transaction as before.
 
--- payload 'o' wakes the senders (custos_outbox); any other goes to the
--- stream (custos_stream)
-CREATE FUNCTION after_commit_add(payload text) RETURNS void LANGUAGE sql AS $$
-	SELECT set_config('custos.after_commit_pending',
-	  COALESCE(NULLIF(current_setting('custos.after_commit_pending', true), '') || ',', '')
-	  || payload, false)
-$$;
-
--- NOTIFY now, or after the COMMIT when the transaction is ingest's
-CREATE FUNCTION notify_or_defer(channel text, payload text) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-	IF current_setting('custos.after_commit', true) = 'on' THEN
-		PERFORM after_commit_add(CASE WHEN channel = 'custos_outbox' THEN 'o' ELSE payload END);
-	ELSE
-		PERFORM pg_notify(channel, payload);
-	END IF;
-END
-$$;
-
--- checks: the checks whose state the caller's committed transaction
--- changed in what the stream shows (the columns of check_state_stream's
--- WHEN below; may be NULL). Sends what the transaction kept for after its
--- COMMIT, then the checks; called in a transaction of its own.
-CREATE FUNCTION after_commit_notify(checks bigint[]) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-	p text := current_setting('custos.after_commit_pending', true);
-BEGIN
-	PERFORM set_config('synchronous_commit', 'off', true);
-	IF p IS NOT NULL AND p <> '' THEN
-		PERFORM set_config('custos.after_commit_pending', '', false);
-		PERFORM pg_notify(CASE WHEN x = 'o' THEN 'custos_outbox' ELSE 'custos_stream' END,
-		  CASE WHEN x = 'o' THEN '' ELSE x END)
-		  FROM unnest(string_to_array(p, ',')) x;
-	END IF;
-	PERFORM pg_notify('custos_stream', 'c' || id) FROM unnest(checks) id;
-END
-$$;
+-- The functions: after_commit_add(), notify_or_defer(),
+-- after_commit_notify(), events_stream_after(), outbox_page_ringing() and
+-- outbox_wake() in sql/functions/.
 
 DROP TRIGGER check_state_stream ON check_state;
 CREATE TRIGGER check_state_stream AFTER UPDATE ON check_state
@@ -83,29 +49,8 @@ DROP TRIGGER events_stream ON events;
 CREATE TRIGGER events_stream AFTER INSERT ON events
 	FOR EACH ROW WHEN (current_setting('custos.after_commit', true) IS DISTINCT FROM 'on')
 	EXECUTE FUNCTION stream_notify();
-CREATE FUNCTION events_stream_after() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-	PERFORM after_commit_add('e' || NEW.id);
-	RETURN NULL;
-END
-$$;
+-- a stand-in for the trigger: the body is sql/functions/events_stream_after.sql
+CREATE FUNCTION events_stream_after() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';
 CREATE TRIGGER events_stream_after AFTER INSERT ON events
 	FOR EACH ROW WHEN (current_setting('custos.after_commit', true) = 'on')
 	EXECUTE FUNCTION events_stream_after();
-
--- 010's wake-up, the same way: whether a page may be ringing is asked in
--- one place, and outbox_wake() wakes the senders now or after the COMMIT
-CREATE FUNCTION outbox_page_ringing(ev events) RETURNS boolean LANGUAGE sql STABLE AS $$
-	SELECT EXISTS (SELECT 1 FROM notifications n JOIN events e ON e.id = n.event_id
-	               WHERE n.receipt IS NOT NULL AND n.receipt_cancelled_at IS NULL
-	                 AND (e.check_id = ev.check_id
-	                      OR (ev.check_id IS NULL AND e.agent_id = ev.agent_id)))
-$$;
-CREATE OR REPLACE FUNCTION outbox_wake() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-	IF outbox_page_ringing(NEW) THEN
-		PERFORM notify_or_defer('custos_outbox', '');
-	END IF;
-	RETURN NULL;
-END
-$$;

@@ -36,39 +36,4 @@ CREATE TABLE heartbeat_reports (
 );
 CREATE INDEX heartbeat_reports_received_idx ON heartbeat_reports (received_at);
 
--- What the checks API adds to a heartbeat check's object: the ping URL
--- (base: public_url) and uuid - secrets, so only when show_secret (admin
--- tokens) - and where the schedule stands. '{}' for other checks.
-CREATE FUNCTION check_heartbeat_json(c checks, base text, show_secret boolean) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-	SELECT COALESCE((SELECT jsonb_build_object(
-		'ping_uuid', CASE WHEN show_secret THEN h.ping_uuid::text END,
-		'ping_url', CASE WHEN show_secret THEN base || '/ping/' || h.ping_uuid::text END,
-		'heartbeat', jsonb_build_object(
-			'expected_at', rfc3339(h.expected_at),
-			'late_at', rfc3339(h.late_at),
-			'last_ping_at', rfc3339(h.last_ping_at),
-			'last_success_at', rfc3339(h.last_success_at),
-			'last_duration_s', h.last_duration_ms / 1000.0,
-			'last_exit_code', h.last_exit_code,
-			'running_since', rfc3339(h.started_at)))
-		FROM heartbeats h WHERE h.check_id = c.id), '{}'::jsonb)
-$$;
-
--- The watcher's write-back of a group of due heartbeats (one agent's, in
--- one transaction): j = [{"c": check_id, "e": expected_at, "l": late_at,
--- "r": last_result_at, "d": run_deadline}, ...], times in microseconds
--- since the epoch or null. A function so that its UPDATE is planned as one
--- key lookup per element (as check_state_write(), sql/011).
-CREATE FUNCTION heartbeats_write_due(j json) RETURNS void LANGUAGE plpgsql
-SET enable_hashjoin = off SET enable_mergejoin = off AS $$
-BEGIN
-	UPDATE heartbeats h SET
-	  expected_at = 'epoch'::timestamptz + x.e * interval '1 microsecond',
-	  late_at = 'epoch'::timestamptz + x.l * interval '1 microsecond',
-	  last_result_at = 'epoch'::timestamptz + x.r * interval '1 microsecond',
-	  run_deadline = 'epoch'::timestamptz + x.d * interval '1 microsecond'
-	 FROM json_to_recordset(j) AS x(c bigint, e bigint, l bigint, r bigint, d bigint)
-	 WHERE h.check_id = x.c;
-END
-$$;
+-- (check_heartbeat_json() and heartbeats_write_due() in sql/functions/.)

@@ -41,28 +41,5 @@ UPDATE notifications n SET series = COALESCE(e.check_id, -e.agent_id)
 CREATE INDEX notifications_open_idx ON notifications (contact_id, channel, series, event_id)
 	WHERE status IN ('pending', 'sending');
 
--- The advisory locks of serverd instances are the two-key form
--- (1129665364 = 'CUST', instance id): pg_locks shows them with classid and
--- objid, objsubid 2. Only these two functions know the key.
-
--- The ids of the instances alive now: their lock is held by a session.
-CREATE FUNCTION serverd_live() RETURNS SETOF integer LANGUAGE sql VOLATILE AS $$
-	SELECT l.objid::bigint::integer FROM pg_locks l
-	WHERE l.locktype = 'advisory' AND l.classid = 1129665364::oid AND l.objsubid = 2
-	  AND l.granted
-	  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-$$;
-
--- Holds instance i's lock on this session: 1 when this session held it
--- already, 2 when it took it now (a new session: after a reconnect, or a
--- PostgreSQL restart or failover dropped the old one), 0 when another
--- session holds it. The CASE keeps a held lock from being taken twice.
-CREATE FUNCTION serverd_hold(i integer) RETURNS integer LANGUAGE sql VOLATILE AS $$
-	SELECT CASE
-		WHEN EXISTS (SELECT 1 FROM pg_locks l
-		             WHERE l.locktype = 'advisory' AND l.classid = 1129665364::oid
-		               AND l.objid = i::bigint::oid AND l.objsubid = 2 AND l.granted
-		               AND l.pid = pg_backend_pid()) THEN 1
-		WHEN pg_try_advisory_lock(1129665364, i) THEN 2
-		ELSE 0 END
-$$;
+-- The advisory lock's key is known to serverd_live() and serverd_hold()
+-- only (sql/functions/).

@@ -2,7 +2,7 @@
  * state.c - the writes of check_state, under the lock rule of state.h.
  * The SQL that changes a check's state lives here and nowhere else, but
  * for the write-back of a batch's states, which is a function of the
- * schema's (sql/011_state_write.sql) for its plan's sake.
+ * schema's (sql/functions/check_state_write.sql) for its plan's sake.
  */
 #include "config.h"
 #include "state.h"
@@ -21,7 +21,7 @@ const struct db_stmt alert_q_lock_ingest = { "alert_lock_ingest",
 const struct db_stmt alert_q_after_commit = { "alert_after_commit",
 	"SELECT after_commit_notify($1::bigint[])", 1 };
 
-/* the UPDATE itself is sql/011_state_write.sql's check_state_write(): a
+/* the UPDATE itself is check_state_write() (sql/functions/): a
  * function, so that its plan can be pinned to key lookups */
 const struct db_stmt alert_q_write_states = { "alert_write_states",
 	"SELECT check_state_write($1::json)", 1 };

@@ -19,8 +19,9 @@ static const char *const agent_fields[] = { "name", "interval_s", "contacts", "l
 static const struct db_stmt q_list = { "agents_list",
 	"SELECT agent_json(a), a.id FROM agents a WHERE a.id > $1 ORDER BY a.id LIMIT $2", 2 };
 /*
- * ?search=: name or a fact's string value (sql/005_history.sql);
- * ?selector=: labels and facts (sql/023_labels.sql); both: both hold
+ * ?search=: name or a fact's string value (agent_matches());
+ * ?selector=: labels and facts (agent_selected()); both: both hold
+ * (the functions are sql/functions/NAME.sql)
  */
 static const struct db_stmt q_search = { "agents_search",
 	"SELECT agent_json(a), a.id FROM agents a WHERE a.id > $1"

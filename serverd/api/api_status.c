@@ -44,8 +44,8 @@
  * (the LEFT JOIN keeps one row when nothing is wrong), so the answer is one
  * statement and one snapshot. A problem object has check_def_json()'s keys
  * plus "agent_name" and "labels" (the check's own, as check_json() has
- * them, sql/023_labels.sql), and its "state" exactly check_state_json()'s
- * keys (sql/001_init.sql): change them together. Values are written as
+ * them), and its "state" exactly check_state_json()'s keys (both in
+ * sql/functions/): change them together. Values are written as
  * PostgreSQL's JSON functions write them: timestamps by rfc3339() (same
  * text as rfc3339_format()), numbers as their text output (NaN and
  * Infinity quoted as strings), strings escaped as escape_json() does.
@@ -60,7 +60,7 @@ enum {
 #define US(t) "(extract(epoch FROM " t ") * 1000000)::int8"
 
 /*
- * The statement, with holes for ?selector= (sql/023_labels.sql): a first
+ * The statement, with holes for ?selector= (check_selected(), sql/functions/): a first
  * CTE (W), the problems (P), the check counts (N) and the agent counts (A). Without a
  * selector they are empty, and the statement is the one measured above.
  */

@@ -15,7 +15,7 @@
  * per bucket. Roll-ups and watermark commit together, so the statement's
  * snapshot never counts a row twice or misses one. The raw rows are looked
  * for only from the oldest partition holding ids above the watermark
- * (RAW_FLOOR, from history_tops() of sql/007; usually today's): probing
+ * (RAW_FLOOR, from history_raw_floor() and history_tops(); usually today's): probing
  * every day of a month through the check's index cost several times the
  * budget, cold.
  *

@@ -65,7 +65,7 @@ int valid_pushover_key(const char *s);
 int jv_labels(json_t *o, const char *key, char **out, struct resp *rs);
 /*
  * ?selector=: 1 with *out the parsed selector as the jsonb text that
- * sql/023_labels.sql's selector_match() takes (heap, the caller frees),
+ * selector_match() (sql/functions/selector_match.sql) takes (heap, the caller frees),
  * 0 when absent, -1 with a 400 "selector:COL: reason".
  */
 int api_selector(struct req *r, struct resp *rs, char **out);

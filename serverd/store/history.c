@@ -23,7 +23,7 @@
  * takes only the parent's SHARE UPDATE EXCLUSIVE lock (ingest's ROW
  * EXCLUSIVE and readers' ACCESS SHARE do not conflict with it, so nothing
  * queues behind it) and waits for the transactions already using
- * check_history; then history_tops() (sql/007) is remade without it and the
+ * check_history; then history_tops() (history_tops_make()) is remade without it and the
  * detached table is dropped, which locks that table alone, so the unlinking
  * of its files (a noticeable pause for a day's rows) blocks nobody. A
  * plain DROP of a partition held the parent's ACCESS EXCLUSIVE lock for

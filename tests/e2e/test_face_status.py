@@ -1,5 +1,5 @@
 """End-to-end: GET /api/v1/status, as serverd computes it (plain columns,
-JSON written in C, sql/008_face_fast.sql's check_last_many()), equals the
+JSON written in C, check_last_many() of sql/functions/), equals the
 reference built from the schema's own JSON functions (check_json(), whose
 state comes from check_last() and check_in_downtime()) in the same
 database: fresh, right after a change through this serverd, after a change
@@ -17,10 +17,10 @@ from harness import Env, Tap, wait_for  # noqa: E402
 # The reference: every enabled non-OK check as check_json() minus
 # "availability" plus "agent_name", worst first, then oldest, then by id.
 # "in_downtime" is check_in_downtime() of the check and its agent:
-# check_state_json() (sql/001) passes the agent of the check's last result
-# (its parameter agent_id is shadowed by the column of check_last()'s row),
-# so there a check without any result never shows its agent's downtime;
-# /status always did it right.
+# check_state_json() names the check's agent by position ($2), since its
+# parameter agent_id is shadowed by the column of check_last()'s row (when
+# it was not, a check without any result never showed its agent's
+# downtime there; /status always did it right).
 REFERENCE = """
 SELECT json_build_object(
  'counts', (SELECT json_build_object(

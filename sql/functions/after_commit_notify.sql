@@ -1,0 +1,26 @@
+-- Called by ingest right after its COMMIT, in the same pipeline, as a
+-- transaction of its own committed without waiting for the flush (a
+-- notification is not durable anyway). Sends what the committed transaction
+-- kept (notify_or_defer(), events_stream_after()), then the checks whose
+-- state it changed in what the stream shows (the columns of the
+-- check_state_stream trigger's WHEN; may be NULL). If it fails, the batch
+-- is still stored: serverd logs it, the senders look at the outbox within
+-- 15 s anyway (OUTBOX_SAFETY_MS), and the stream shows the checks at their
+-- next change.
+CREATE OR REPLACE FUNCTION after_commit_notify(checks bigint[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	p text := current_setting('custos.after_commit_pending', true);
+BEGIN
+	PERFORM set_config('synchronous_commit', 'off', true);
+	IF p IS NOT NULL AND p <> '' THEN
+		PERFORM set_config('custos.after_commit_pending', '', false);
+		PERFORM pg_notify('custos_stream', x) FROM unnest(string_to_array(p, ',')) x;
+	END IF;
+	IF current_setting('custos.after_commit_wake', true) = 'on' THEN
+		PERFORM set_config('custos.after_commit_wake', '', false);
+		PERFORM pg_notify('custos_outbox', '');
+	END IF;
+	PERFORM pg_notify('custos_stream', 'c' || id) FROM unnest(checks) id;
+END
+$$;

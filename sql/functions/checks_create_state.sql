@@ -1,0 +1,12 @@
+-- Triggers checks_state and checks_state_agent (on checks): a new check
+-- gets its check_state row; a check moved to another agent takes the
+-- agent's id along (check_state.agent_id, ingest's steady test).
+CREATE OR REPLACE FUNCTION checks_create_state() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		INSERT INTO check_state (check_id, agent_id) VALUES (NEW.id, NEW.agent_id);
+	ELSE
+		UPDATE check_state SET agent_id = NEW.agent_id WHERE check_id = NEW.id;
+	END IF;
+	RETURN NULL;
+END $$;
