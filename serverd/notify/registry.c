@@ -9,10 +9,12 @@
  * channel into the database at start (channels_register(): the outbox's
  * tables accept its name, alert_record() fans events out to it), the
  * outbox runs senders for it, /metrics counts it and ?channel= accepts
- * it; nothing else in serverd names a channel. A channel whose address
- * is a new kind of thing also needs that column of contacts (a migration)
- * and the field in the contacts API (api/api_contacts.c); docs/alerting.md
- * says what it sends.
+ * it; nothing else in serverd's C names a channel. Beyond the row: the
+ * dashboard's filter of the notifications page lists the names
+ * (serverd/www/app.js), docs/alerting.md says what the channel sends, and
+ * a channel whose address is a new kind of thing needs that column of
+ * contacts (a migration) and its field in the contacts API
+ * (api/api_contacts.c).
  */
 #include "config.h"
 #include "channel.h"
