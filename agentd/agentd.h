@@ -2,7 +2,7 @@
  * agentd.h - custos-agentd's parts and the state of one agent process.
  *
  *   config.c  the config file (keys, defaults) and the token file
- *   client.c  the HTTP client: one libcurl handle, reused (keep-alive)
+ *   client.c  serverd's API: lib/httpc.h's client, reused (keep-alive), and the token
  *   spool.c   results not yet delivered, kept in state_dir
  *   facts.c   host facts sent at checkout when they change
  *   run.c     one cycle: self, checks (ETag), run, post, checkout
@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "httpc.h"
 #include "check.h"
 #include "token.h"
 
@@ -47,30 +48,32 @@ int agent_conf_load(const char *path, struct agent_conf *cf, char *err, size_t e
 void agent_conf_free(struct agent_conf *cf);
 /* cf->labels as a JSON object (new reference; {} when none), NULL when out of memory */
 json_t *conf_labels_json(const struct agent_conf *cf);
-/* token_read() and token_read_owned() are in lib/token.h (the CLI reads its
- * token file the same way) */
+/* the token file is read by client_open() (client.c), through lib/token.h's
+ * token_read_owned(): the CLI reads its own the same way */
 /*
  * Makes sure state_dir exists (created with mode 0700 when missing, its
  * parent too) and is a directory this process can write. 0, or -1 with err.
  */
 int state_dir_ready(const char *dir, char *err, size_t errlen);
 
-/* client.c */
+/* client.c: serverd's API through lib/httpc.h, with the agent's token */
 struct client {
-	CURL *curl;
-	struct curl_slist *headers;   /* Authorization, Content-Type, Accept */
+	struct httpc http;            /* status and resp: the last answer */
 	char *base;                   /* server URL without a trailing '/' */
-	struct buf resp;              /* last response body (capped) */
 	char etag[128];               /* ETag of the last response, "" if none */
-	long status;                  /* HTTP status of the last response */
-	char errbuf[CURL_ERROR_SIZE];
 };
-int client_init(struct client *cl, const struct agent_conf *cf, const char *token,
-    char *err, size_t errlen);
+/*
+ * Reads the token (token_read_owned(): the file's owner is the effective
+ * user or also_uid, mode 0600) and makes a client with it, whose requests
+ * take at most connect_s to connect and total_s in all. 0, or -1 (logged).
+ */
+int client_open(struct client *cl, const struct agent_conf *cf, uid_t also_uid,
+    long connect_s, long total_s);
 void client_free(struct client *cl);
 /*
  * One request. body may be NULL; if_none_match may be NULL. Returns 0 when
- * a response arrived (cl->status, cl->resp), -1 on a transport error (err).
+ * a response arrived (cl->http.status, cl->http.resp), -1 on a transport
+ * error or a broken limit (err).
  */
 int client_request(struct client *cl, const char *method, const char *path,
     const char *body, const char *if_none_match, char *err, size_t errlen);

@@ -1,13 +1,13 @@
 /*
- * config.c - custos-agentd's configuration keys, their defaults, and the
- * token file. conf/agentd.conf.sample lists the same keys; keep them in step.
+ * config.c - custos-agentd's configuration keys and their defaults (the
+ * token file is read by client.c). conf/agentd.conf.sample lists the same
+ * keys; keep them in step.
  */
 #include "config.h"
 #include "agentd.h"
 #include "conf.h"
 #include "log.h"
 #include "selector.h"
-#include "token.h"
 #include "utf8.h"
 
 #include <errno.h>

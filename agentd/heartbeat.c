@@ -66,7 +66,7 @@ hb_send(struct client *cl, const char *name, json_t *report, char *err, size_t e
 	enum hb_outcome out;
 	long st;
 
-	if ((esc = curl_easy_escape(cl->curl, name, 0)) == NULL) {
+	if ((esc = curl_easy_escape(NULL, name, 0)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return HB_AWAY;
 	}
@@ -86,7 +86,7 @@ hb_send(struct client *cl, const char *name, json_t *report, char *err, size_t e
 		return HB_AWAY;
 	}
 	free(body);
-	st = cl->status;
+	st = cl->http.status;
 	if (st == 201 || st == 200) {
 		out = HB_SENT;
 	} else if (st == 404) {
@@ -106,7 +106,7 @@ hb_send(struct client *cl, const char *name, json_t *report, char *err, size_t e
 		    client_error_text(cl, why, sizeof(why)));
 		out = HB_AWAY;
 	}
-	buf_free(&cl->resp);
+	buf_free(&cl->http.resp);
 	return out;
 }
 
@@ -322,7 +322,7 @@ hb_spool_flush(struct client *cl, const char *state_dir, size_t max_send,
 			break;
 		case HB_AWAY:
 			/* a refused token needs a person; a server away does not */
-			log_msg(cl->status == 401 || cl->status == 403 ? LOG_LVL_ERROR : LOG_LVL_INFO,
+			log_msg(cl->http.status == 401 || cl->http.status == 403 ? LOG_LVL_ERROR : LOG_LVL_INFO,
 			    "%s: %zu spooled heartbeat report%s kept for later", err, l.n - i,
 			    l.n - i == 1 ? "" : "s");
 			*away = 1;

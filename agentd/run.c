@@ -89,25 +89,12 @@ agent_apply_env(struct agent *a)
 int
 agent_connect(struct agent *a)
 {
-	char err[512];
-	char *token;
-
 	agent_apply_env(a);
-	if ((token = token_read(a->cf.token_file, err, sizeof(err))) == NULL) {
-		log_error("%s", err);
-		return -1;
-	}
 	if (a->have_client)
 		client_free(&a->cl);
 	a->have_client = 0;
-	if (client_init(&a->cl, &a->cf, token, err, sizeof(err)) < 0) {
-		secure_zero(token, strlen(token));
-		free(token);
-		log_error("%s", err);
+	if (client_open(&a->cl, &a->cf, (uid_t)-1, (long)a->cf.timeout_s, (long)a->cf.timeout_s) < 0)
 		return -1;
-	}
-	secure_zero(token, strlen(token));
-	free(token);
 	a->have_client = 1;
 	a->self_ok = 0;
 	return 0;
@@ -326,7 +313,7 @@ static size_t
 drop_refused(struct agent *a, struct lines *l, size_t from, size_t to)
 {
 	char err[512], *ids_text;
-	json_t *r = a->cl.resp.ptr ? json_loads(a->cl.resp.ptr, 0, NULL) : NULL;
+	json_t *r = a->cl.http.resp.ptr ? json_loads(a->cl.http.resp.ptr, 0, NULL) : NULL;
 	json_t *ids = json_object_get(r, "check_ids");
 	size_t n = lines_drop_checks(l, from, to, ids);
 
@@ -375,15 +362,15 @@ deliver(struct agent *a, struct lines *l, int online, size_t *delivered)
 			online = 0;
 			break;
 		}
-		if (a->cl.status == 201 || a->cl.status == 200) {
-			json_t *r = a->cl.resp.ptr ? json_loads(a->cl.resp.ptr, 0, NULL) : NULL;
+		if (a->cl.http.status == 201 || a->cl.http.status == 200) {
+			json_t *r = a->cl.http.resp.ptr ? json_loads(a->cl.http.resp.ptr, 0, NULL) : NULL;
 			log_debug("posted %zu results: accepted %lld, duplicates %lld", j - i,
 			    (long long)json_integer_value(json_object_get(r, "accepted")),
 			    (long long)json_integer_value(json_object_get(r, "duplicates")));
 			json_decref(r);
 			*delivered += j - i;
 			i = j;
-		} else if (a->cl.status == 403 && drop_refused(a, l, i, j) > 0) {
+		} else if (a->cl.http.status == 403 && drop_refused(a, l, i, j) > 0) {
 			/* the rest of the batch goes again at once (same i) */
 		} else {
 			/*
@@ -395,7 +382,7 @@ deliver(struct agent *a, struct lines *l, int online, size_t *delivered)
 			    client_error_text(&a->cl, err, sizeof(err)));
 			online = 0;
 		}
-		buf_free(&a->cl.resp);
+		buf_free(&a->cl.http.resp);
 	}
 	buf_free(&body);
 	if (spool_store(a->cf.state_dir, l, i, a->cf.spool_max, err, sizeof(err)) < 0) {
@@ -448,10 +435,10 @@ checkout(struct agent *a, int64_t started_us, int64_t t0_ms, size_t nresults)
 	if (client_request(&a->cl, "PUT", "/api/v1/agent/self/checkout", text, NULL,
 	    err, sizeof(err)) < 0) {
 		log_warn("checkout: %s", err);
-	} else if (a->cl.status != 200) {
+	} else if (a->cl.http.status != 200) {
 		log_warn("checkout: %s", client_error_text(&a->cl, err, sizeof(err)));
 	} else {
-		resp = json_loads(a->cl.resp.ptr ? a->cl.resp.ptr : "", 0, NULL);
+		resp = json_loads(a->cl.http.resp.ptr ? a->cl.http.resp.ptr : "", 0, NULL);
 		if (json_is_integer(json_object_get(resp, "interval_s")))
 			a->interval_s = json_integer_value(json_object_get(resp, "interval_s"));
 		json_decref(resp);
@@ -465,7 +452,7 @@ checkout(struct agent *a, int64_t started_us, int64_t t0_ms, size_t nresults)
 			log_debug("facts sent");
 		}
 	}
-	buf_free(&a->cl.resp);
+	buf_free(&a->cl.http.resp);
 	free(text);
 }
 
@@ -480,18 +467,18 @@ get_self(struct agent *a)
 		log_warn("%s", err);
 		return 0;
 	}
-	if (a->cl.status == 401 || a->cl.status == 403) {
+	if (a->cl.http.status == 401 || a->cl.http.status == 403) {
 		log_error("the server refused this agent's token (%s): check token_file %s",
 		    client_error_text(&a->cl, err, sizeof(err)), a->cf.token_file);
-		buf_free(&a->cl.resp);
+		buf_free(&a->cl.http.resp);
 		return -1;
 	}
-	if (a->cl.status != 200) {
+	if (a->cl.http.status != 200) {
 		log_warn("GET /api/v1/agent/self: %s", client_error_text(&a->cl, err, sizeof(err)));
-		buf_free(&a->cl.resp);
+		buf_free(&a->cl.http.resp);
 		return 0;
 	}
-	j = json_loads(a->cl.resp.ptr ? a->cl.resp.ptr : "", 0, NULL);
+	j = json_loads(a->cl.http.resp.ptr ? a->cl.http.resp.ptr : "", 0, NULL);
 	iv = json_object_get(j, "interval_s");
 	if (json_is_integer(iv) && json_integer_value(iv) > 0)
 		a->interval_s = json_integer_value(iv);
@@ -500,7 +487,7 @@ get_self(struct agent *a)
 		    json_is_string(json_object_get(j, "name")) ?
 		    json_string_value(json_object_get(j, "name")) : "?", a->interval_s);
 	json_decref(j);
-	buf_free(&a->cl.resp);
+	buf_free(&a->cl.http.resp);
 	a->self_ok = 1;
 	return 1;
 }
@@ -518,27 +505,27 @@ get_checks(struct agent *a)
 		log_warn("%s", err);
 		return 0;
 	}
-	if (a->cl.status == 304 && a->have_checks) {
-		buf_free(&a->cl.resp);
+	if (a->cl.http.status == 304 && a->have_checks) {
+		buf_free(&a->cl.http.resp);
 		return 1;
 	}
-	if (a->cl.status == 401 || a->cl.status == 403) {
+	if (a->cl.http.status == 401 || a->cl.http.status == 403) {
 		log_error("the server refused this agent's token: %s",
 		    client_error_text(&a->cl, err, sizeof(err)));
-		buf_free(&a->cl.resp);
+		buf_free(&a->cl.http.resp);
 		return -1;
 	}
-	if (a->cl.status != 200) {
+	if (a->cl.http.status != 200) {
 		log_warn("GET /api/v1/agent/self/checks: %s", client_error_text(&a->cl, err, sizeof(err)));
-		buf_free(&a->cl.resp);
+		buf_free(&a->cl.http.resp);
 		return 0;
 	}
-	if ((j = json_loads(a->cl.resp.ptr ? a->cl.resp.ptr : "", 0, &je)) == NULL) {
+	if ((j = json_loads(a->cl.http.resp.ptr ? a->cl.http.resp.ptr : "", 0, &je)) == NULL) {
 		log_warn("GET /api/v1/agent/self/checks: bad JSON: %s", je.text);
-		buf_free(&a->cl.resp);
+		buf_free(&a->cl.http.resp);
 		return 0;
 	}
-	buf_free(&a->cl.resp);
+	buf_free(&a->cl.http.resp);
 	if (agent_set_checks(a, json_object_get(j, "checks"), err, sizeof(err)) < 0) {
 		log_warn("GET /api/v1/agent/self/checks: %s", err);
 		json_decref(j);

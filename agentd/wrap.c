@@ -166,11 +166,11 @@ report(struct wrap *w, json_t *r)
 				return;
 			case HB_REFUSED:
 				log_error("%s", err);
-				w->not_found = w->a->cl.status == 404;
+				w->not_found = w->a->cl.http.status == 404;
 				return;
 			case HB_AWAY:
 				/* a blink is no news for cron mail; a refused token is */
-				if (w->a->cl.status == 401 || w->a->cl.status == 403)
+				if (w->a->cl.http.status == 401 || w->a->cl.http.status == 403)
 					log_error("%s", err);
 				else
 					log_info("%s", err);
@@ -195,7 +195,6 @@ report(struct wrap *w, json_t *r)
 static int
 wrap_connect(struct agent *a)
 {
-	char err[512], *token;
 	struct stat st;
 	uid_t also = (uid_t)-1;
 	long total = a->cf.timeout_s < WRAP_TOTAL_S ? (long)a->cf.timeout_s : WRAP_TOTAL_S;
@@ -203,22 +202,10 @@ wrap_connect(struct agent *a)
 	/* root, running a cron job, may use the token of state_dir's owner: the agent's user */
 	if (geteuid() == 0 && stat(a->cf.state_dir, &st) == 0)
 		also = st.st_uid;
-	if ((token = token_read_owned(a->cf.token_file, also, err, sizeof(err))) == NULL) {
-		log_error("%s", err);
+	if (client_open(&a->cl, &a->cf, also, total < WRAP_CONNECT_S ? total : WRAP_CONNECT_S,
+	    total) < 0)
 		return -1;
-	}
-	if (client_init(&a->cl, &a->cf, token, err, sizeof(err)) < 0) {
-		secure_zero(token, strlen(token));
-		free(token);
-		log_error("%s", err);
-		return -1;
-	}
-	secure_zero(token, strlen(token));
-	free(token);
 	a->have_client = 1;
-	curl_easy_setopt(a->cl.curl, CURLOPT_CONNECTTIMEOUT, total < WRAP_CONNECT_S ?
-	    total : (long)WRAP_CONNECT_S);
-	curl_easy_setopt(a->cl.curl, CURLOPT_TIMEOUT, total);
 	return 0;
 }
 

@@ -34,8 +34,18 @@ enum check_status {
 };
 #define CHECK_STATUS_COUNT 4
 
-/* "OK", "WARNING", "CRITICAL", "UNKNOWN"; "UNKNOWN" for anything else. */
+/*
+ * "OK", "WARNING", "CRITICAL", "UNKNOWN"; "UNKNOWN" for anything else. The
+ * one table of status names in C (checks/check.c), used by the agent, the
+ * notifications, /status, /metrics and the backtest. PostgreSQL, which
+ * writes the check objects of the API, has its mirror in status_name()
+ * (sql/functions/status_name.sql); tests/e2e/test_face_status.py holds the
+ * two equal.
+ */
 const char *check_status_name(int status);
+/* the name a check without any result yet (check_state.status NULL) is
+ * counted under in /status and /metrics */
+#define CHECK_PENDING_NAME "PENDING"
 
 struct check_result {
 	enum check_status status;

@@ -40,6 +40,7 @@
 #include "params.h"
 #include "perfdata.h"
 #include "plugin.h"
+#include "strnum.h"
 #include "timeutil.h"
 #include "utf8.h"
 
@@ -206,20 +207,6 @@ reap_one(pid_t pid)
 		sleep_ms(1);
 }
 
-/* trims blanks at both ends, in place */
-static char *
-trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t' || *s == '\r')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
 /*
  * Appends the good perfdata items of text to o->perf; the first bad one is
  * named in *bad (up to badlen). Items are split on blanks outside quoted
@@ -338,7 +325,7 @@ plugin_parse_output(char *out, size_t len, int truncated, struct check_out *o)
 	/* long output: perfdata starts at the first '|' of a later line */
 	if (rest && (more = strchr(rest, '|')) != NULL)
 		more++;
-	text = trim(out);
+	text = str_trim(out);
 	cut = cut_text(text);
 	buf_adds(&o->detail, *text ? text : "(no text before the perfdata)");
 	if (cut)
@@ -600,7 +587,7 @@ plugin_run(const void *vp, struct check_env *env, struct check_out *o)
 		char *nl = strchr(se.ptr, '\n');
 		if (nl)
 			*nl = '\0';
-		buf_addf(&o->detail, "(no output; stderr: %s)", trim(se.ptr));
+		buf_addf(&o->detail, "(no output; stderr: %s)", str_trim(se.ptr));
 	} else {
 		buf_addf(&o->detail, "(%s printed nothing)", p->command);
 	}

@@ -5,12 +5,14 @@
 #ifndef CUSTOS_CLI_H
 #define CUSTOS_CLI_H
 
-#include <curl/curl.h>
 #include <jansson.h>
+
+#include "httpc.h"
 
 #define EXIT_REFUSED 1          /* the request was refused or failed */
 #define EXIT_USAGE 2            /* a usage error: nothing was sent */
 #define BODY_MAX (64 << 20)     /* an answer larger than this is an error */
+#define HTTP_TOTAL_MS 60000     /* a request's time limit (connecting included) */
 #define OUT_WIDTH 60            /* output column, in bytes, in tables */
 
 /* ---- main.c: options, the command table, usage ---------------------------- */
@@ -50,6 +52,13 @@ enum cli_opt_id {
 	O_SINCE,                /* --since DURATION|TIME (backtest) */
 	O_LABELS,               /* --labels k=v,... (agents, checks) */
 	O_SELECTOR,             /* --selector SELECTOR (agents and checks lists) */
+	O_MEMBERS,              /* --members USER,... (rotations) */
+	O_SHIFT,                /* --shift day|week|hours:N */
+	O_HANDOFF,              /* --handoff HH:MM */
+	O_HANDOFF_DAY,          /* --handoff-day DAY */
+	O_FIRST_DAY,            /* --first-day YYYY-MM-DD */
+	O_AT,                   /* --at TIME (oncall) */
+	O_QUIET,                /* --quiet-hours "WINDOW;..." (users) */
 	O_COUNT
 };
 _Static_assert(O_COUNT <= 64, "struct cli_cmd's opts holds one bit an option");
@@ -95,7 +104,7 @@ extern const struct cli_cmd cli_cmds[];
 /* Prints "custos: FMT" (when fmt) and the usage to stderr; EXIT_USAGE. */
 int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* ---- http.c: the one HTTP client --------------------------------------------- */
+/* ---- http.c: HTTP, on lib/httpc.h's client ------------------------------------ */
 
 /*
  * The configuration (cli.conf, CUSTOS_URL, CUSTOS_TOKEN, CUSTOS_CA_FILE,
@@ -136,14 +145,14 @@ int check_id(const char *agent, const char *check, long long *aid, long long *id
 int split_check(const char *spec, char agent[256], const char **check);
 
 /*
- * A handle for base_url + path, set up as every request is (http(s) only,
- * the CA file, the agent string, the token, Accept: accept, and extra, a
- * header line, when not NULL); *hdr is the caller's to free with
- * curl_slist_free_all() after the transfer. NULL after saying why.
- * Only after a successful http_request() (the configuration is read).
+ * A client (lib/httpc.h, with options o: the CA file is filled in) for
+ * base_url + path, with the token and "Accept: accept" on every request;
+ * *url (the caller's to free) is the whole URL. The configuration is read
+ * first (http_request()). 0, or the exit status after saying why; the
+ * caller frees h with httpc_free() after a 0.
  */
-CURL *http_handle(const char *path, const char *accept, const char *extra,
-    struct curl_slist **hdr);
+int http_client(struct httpc *h, struct httpc_opts *o, const char *accept,
+    const char *path, char **url);
 const char *http_shown_url(void);       /* the URL without user:password@ */
 
 /*
@@ -197,6 +206,13 @@ int cmd_tokens(const struct cli_args *a);
 int cmd_tokens_create(const struct cli_args *a);
 int cmd_tokens_revoke(const struct cli_args *a);
 int cmd_backtest(const struct cli_args *a);
+int cmd_rotations(const struct cli_args *a);
+int cmd_rotations_show(const struct cli_args *a);
+int cmd_rotations_create(const struct cli_args *a);
+int cmd_rotations_edit(const struct cli_args *a);
+int cmd_rotations_delete(const struct cli_args *a);
+int cmd_rotations_override(const struct cli_args *a);
+int cmd_oncall(const struct cli_args *a);
 
 /* ---- objects.c: show, create, edit, delete of each object ---------------------- */
 

@@ -450,26 +450,45 @@ cmd_tokens_create(const struct cli_args *a)
 	return 0;
 }
 
+/*
+ * The token named name: *items is every token (the caller's, to
+ * json_decref()), the token one of them (borrowed). 0, or the exit status
+ * after saying why.
+ */
+static int
+token_named(const char *name, json_t **items, json_t **token)
+{
+	json_t *t;
+	size_t i;
+	int rc;
+
+	*token = NULL;
+	if ((rc = http_get_all("/api/v1/tokens", items)) != 0)
+		return rc;
+	json_array_foreach(*items, i, t)
+		if (strcmp(jstr(t, "name", ""), name) == 0)
+			*token = t;
+	if (*token == NULL) {
+		fprintf(stderr, "custos: no token named \"%s\"\n", name);
+		json_decref(*items);
+		*items = NULL;
+		return EXIT_REFUSED;
+	}
+	return 0;
+}
+
 int
 cmd_tokens_revoke(const struct cli_args *a)
 {
 	json_t *items, *t, *out;
-	long long id = 0;
 	char path[64];
-	size_t i;
 	int rc;
 
-	if ((rc = http_get_all("/api/v1/tokens", &items)) != 0)
+	if ((rc = token_named(a->argv[0], &items, &t)) != 0)
 		return rc;
-	json_array_foreach(items, i, t)
-		if (strcmp(jstr(t, "name", ""), a->argv[0]) == 0)
-			id = (long long)json_integer_value(json_object_get(t, "id"));
+	snprintf(path, sizeof(path), "/api/v1/tokens/%lld",
+	    (long long)json_integer_value(json_object_get(t, "id")));
 	json_decref(items);
-	if (id == 0) {
-		fprintf(stderr, "custos: no token named \"%s\"\n", a->argv[0]);
-		return EXIT_REFUSED;
-	}
-	snprintf(path, sizeof(path), "/api/v1/tokens/%lld", id);
 	if ((rc = http_request("DELETE", path, NULL, &out)) != 0)
 		return rc;
 	return print_done(out, "token revoked");
@@ -478,24 +497,15 @@ cmd_tokens_revoke(const struct cli_args *a)
 int
 cmd_tokens_show(const struct cli_args *a)
 {
-	json_t *items, *t, *found = NULL;
-	size_t i;
+	json_t *items, *t;
 	int rc;
 
-	if ((rc = http_get_all("/api/v1/tokens", &items)) != 0)
+	if ((rc = token_named(a->argv[0], &items, &t)) != 0)
 		return rc;
-	json_array_foreach(items, i, t)
-		if (strcmp(jstr(t, "name", ""), a->argv[0]) == 0)
-			found = t;
-	if (found == NULL) {
-		fprintf(stderr, "custos: no token named \"%s\"\n", a->argv[0]);
-		json_decref(items);
-		return EXIT_REFUSED;
-	}
 	if (opt_json)
-		print_json(found);
+		print_json(t);
 	else
-		print_object(found);
+		print_object(t);
 	json_decref(items);
 	return 0;
 }

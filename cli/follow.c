@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -58,55 +59,57 @@ sse_frame(struct sse *s, char *text)
 	}
 }
 
-static size_t
-on_stream(char *p, size_t sz, size_t n, void *ud)
+/* A piece of the stream: frames are handled as they complete. */
+static int
+on_stream(void *ud, const char *p, size_t len)
 {
 	struct sse *s = ud;
-	size_t len = sz * n, i;
+	size_t i;
 
 	for (i = 0; i < len; i++) {
 		if (buf_add(&s->line, p + i, 1) < 0) {
 			s->failed = 1;
-			return 0;
+			return -1;
 		}
 		if (p[i] == '\n' && s->line.len >= 2 && s->line.ptr[s->line.len - 2] == '\n') {
 			sse_frame(s, s->line.ptr);
 			buf_reset(&s->line);
 		}
 	}
-	return len;
+	return 0;
 }
 
 int
 http_follow(long long since)
 {
 	struct sse s;
-	int tries = 0;
+	int tries = 0, rc;
 
 	memset(&s, 0, sizeof(s));
 	buf_init(&s.line, 16 << 20);
 	s.last_id = since;
 	for (;;) {
-		CURL *c;
-		struct curl_slist *hdr = NULL;
-		char lei[64];
-		long status = 0;
-		CURLcode cc;
+		/* heartbeats come every stream_heartbeat_s: silence this long means gone */
+		struct httpc_opts o = {
+			.name = "custos-cli", .connect_ms = HTTP_TOTAL_MS, .idle_s = 60,
+			.max_answer = 65536, .on_body = on_stream, .ud = &s,
+		};
+		struct httpc h;
+		char lei[64], *url, err[CURL_ERROR_SIZE + 64];
+		const char *const extra[] = { lei, NULL };
+		long status;
 
 		snprintf(lei, sizeof(lei), "Last-Event-ID: %lld", s.last_id);
-		if ((c = http_handle("/api/v1/stream", "text/event-stream", lei, &hdr)) == NULL)
-			break;
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-		curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-		/* heartbeats come every stream_heartbeat_s: silence this long means gone */
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+		if ((rc = http_client(&h, &o, "text/event-stream", "/api/v1/stream", &url)) != 0) {
+			buf_free(&s.line);
+			return rc;
+		}
 		buf_reset(&s.line);
-		cc = curl_easy_perform(c);
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-		curl_slist_free_all(hdr);
-		curl_easy_cleanup(c);
+		if (httpc_request(&h, "GET", url, NULL, 0, extra, err, sizeof(err)) == 0)
+			snprintf(err, sizeof(err), "closed by the server");
+		status = h.status;
+		httpc_free(&h);
+		free(url);
 		if (status == 401 || status == 403) {
 			fprintf(stderr, "custos: the stream was refused (HTTP %ld)\n", status);
 			buf_free(&s.line);
@@ -116,7 +119,9 @@ http_follow(long long since)
 			break;
 		if (status == 200)
 			tries = 0;
-		fprintf(stderr, "custos: stream ended (%s); reconnecting\n", curl_easy_strerror(cc));
+		else if (status != 0)
+			snprintf(err, sizeof(err), "HTTP %ld", status);
+		fprintf(stderr, "custos: stream ended (%s); reconnecting\n", err);
 		sleep(tries < 5 ? 1U << tries++ : 30U);
 	}
 	buf_free(&s.line);

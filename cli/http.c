@@ -1,7 +1,7 @@
 /*
- * http.c - the CLI's one HTTP client: where the server and the token come
- * from, how a handle is set up, one request, a whole list, and names
- * resolved to ids through the lists.
+ * http.c - the CLI over HTTP, on lib/httpc.h's client: where the server
+ * and the token come from, a client with them, one request, a whole list,
+ * and names resolved to ids through the lists.
  *
  * The configuration is ~/.config/custos/cli.conf ("url =", "token_file
  * =", "ca_file ="), overridden by CUSTOS_URL, CUSTOS_TOKEN, CUSTOS_CA_FILE
@@ -217,100 +217,82 @@ http_open(void)
 
 /* ---- requests --------------------------------------------------------------- */
 
-static size_t
-on_body(char *p, size_t sz, size_t n, void *ud)
+int
+http_client(struct httpc *h, struct httpc_opts *o, const char *accept,
+    const char *path, char **url)
 {
-	return buf_add(ud, p, sz * n) < 0 ? 0 : sz * n;
-}
+	struct buf auth, acc, u;
+	char err[256];
+	int rc = EXIT_REFUSED;
 
-CURL *
-http_handle(const char *path, const char *accept, const char *extra, struct curl_slist **hdr)
-{
-	CURL *c = curl_easy_init();
-	struct buf auth, url, acc;
-
-	*hdr = NULL;
+	*url = NULL;
+	if ((rc = http_open()) != 0)
+		return rc;
+	rc = EXIT_REFUSED;
 	buf_init(&auth, 1024);
-	buf_init(&url, 8192);
 	buf_init(&acc, 256);
+	buf_init(&u, 8192);
 	buf_addf(&auth, "Authorization: Bearer %s", token);
-	buf_addf(&url, "%s%s", base_url, path);
 	buf_addf(&acc, "Accept: %s", accept);
-	if (c == NULL || auth.failed || url.failed || acc.failed)
-		goto fail;
-	if ((*hdr = curl_slist_append(*hdr, auth.ptr)) == NULL ||
-	    (*hdr = curl_slist_append(*hdr, acc.ptr)) == NULL ||
-	    (extra && (*hdr = curl_slist_append(*hdr, extra)) == NULL))
-		goto fail;
-	curl_easy_setopt(c, CURLOPT_URL, url.ptr);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdr);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	if (ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "custos-cli/" PACKAGE_VERSION);
+	buf_addf(&u, "%s%s", base_url, path);
+	if (auth.failed || acc.failed || u.failed) {
+		fprintf(stderr, "custos: out of memory\n");
+		goto done;
+	}
+	o->ca_file = ca_file;
+	if (httpc_init(h, o, err, sizeof(err)) < 0) {
+		fprintf(stderr, "custos: %s\n", err);
+		goto done;
+	}
+	if (httpc_header(h, auth.ptr) < 0 || httpc_header(h, acc.ptr) < 0) {
+		fprintf(stderr, "custos: out of memory\n");
+		httpc_free(h);
+		goto done;
+	}
+	*url = buf_take(&u);
+	rc = 0;
+done:
+	if (auth.ptr)
+		secure_zero(auth.ptr, auth.len);
 	buf_free(&auth);
-	buf_free(&url);
 	buf_free(&acc);
-	return c;
-fail:
-	fprintf(stderr, "custos: out of memory\n");
-	if (c)
-		curl_easy_cleanup(c);
-	curl_slist_free_all(*hdr);
-	*hdr = NULL;
-	buf_free(&auth);
-	buf_free(&url);
-	buf_free(&acc);
-	return NULL;
+	buf_free(&u);
+	return rc;
 }
 
 int
 http_request(const char *method, const char *path, json_t *body, json_t **out)
 {
-	CURL *c;
-	struct curl_slist *hdr = NULL;
-	struct buf resp;
-	char *text = NULL, errbuf[CURL_ERROR_SIZE] = "";
-	long status = 0;
+	struct httpc_opts o = {
+		.name = "custos-cli", .total_ms = HTTP_TOTAL_MS,
+		.max_answer = BODY_MAX,
+	};
+	static const char *const json_body[] = { "Content-Type: application/json", NULL };
+	struct httpc h;
+	char *text = NULL, *url = NULL, err[CURL_ERROR_SIZE + 64];
+	long status;
 	int rc;
-	CURLcode cc;
 	json_error_t jerr;
 
 	*out = NULL;
-	if ((rc = http_open()) != 0)
+	if ((rc = http_client(&h, &o, "application/json", path, &url)) != 0)
 		return rc;
 	rc = EXIT_REFUSED;
-	buf_init(&resp, BODY_MAX);
-	if ((c = http_handle(path, "application/json",
-	    body ? "Content-Type: application/json" : NULL, &hdr)) == NULL)
+	if (body && (text = json_dumps(body, JSON_COMPACT)) == NULL) {
+		fprintf(stderr, "custos: out of memory\n");
 		goto done;
-	if (body) {
-		text = json_dumps(body, JSON_COMPACT);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, text ? text : "");
 	}
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	if (strcmp(method, "GET") == 0)
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-	if ((cc = curl_easy_perform(c)) != CURLE_OK) {
+	if (httpc_request(&h, method, url, text, text ? strlen(text) : 0,
+	    text ? json_body : NULL, err, sizeof(err)) < 0) {
 		/* libcurl's message names the host, never the user:password */
-		fprintf(stderr, "custos: %s%s: %s\n", shown_url, path,
-		    errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		fprintf(stderr, "custos: %s%s: %s\n", shown_url, path, err);
 		goto done;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (resp.len > 0)
-		*out = json_loadb(resp.ptr, resp.len, 0, &jerr);
+	status = h.status;
+	if (h.resp.len > 0)
+		*out = json_loadb(h.resp.ptr, h.resp.len, 0, &jerr);
 	if (status >= 200 && status < 300) {
-		if (resp.len > 0 && *out == NULL) {
+		if (h.resp.len > 0 && *out == NULL) {
 			fprintf(stderr, "custos: %s%s: the answer is not JSON\n", shown_url, path);
 			goto done;
 		}
@@ -330,11 +312,9 @@ http_request(const char *method, const char *path, json_t *body, json_t **out)
 	json_decref(*out);
 	*out = NULL;
 done:
-	curl_slist_free_all(hdr);
-	if (c)
-		curl_easy_cleanup(c);
+	httpc_free(&h);
+	free(url);
 	free(text);
-	buf_free(&resp);
 	return rc;
 }
 

@@ -11,7 +11,7 @@
  *               ack, downtime, the lists of agents, checks and tokens)
  *   objects.c   show, create, edit and delete of agents, checks, contacts,
  *               downtimes and tokens (names resolved to ids)
- *   http.c      the one HTTP client: cli.conf and the environment, the
+ *   http.c      HTTP, on lib/httpc.h: cli.conf and the environment, the
  *               URL's scheme check, the CA file, the token, requests,
  *               whole lists, names resolved to ids through the lists
  *   print.c     the tables, --json, and the escaping of what the server
@@ -94,6 +94,13 @@ static const struct cli_opt cli_opts[] = {
 	{ O_SINCE,    "--since",      NULL,        "30d",      V_TEXT,     0, 0 },
 	{ O_LABELS,   "--labels",     NULL,        "K=V,...",  V_TEXT,     0, 0 },
 	{ O_SELECTOR, "--selector",   "-l",        "SELECTOR", V_TEXT,     0, 0 },
+	{ O_MEMBERS,  "--members",    NULL,        "USER,...", V_TEXT,     0, 0 },
+	{ O_SHIFT,    "--shift",      NULL,        "day|week|hours:N", V_TEXT, 0, 0 },
+	{ O_HANDOFF,  "--handoff",    NULL,        "HH:MM",    V_TEXT,     0, 0 },
+	{ O_HANDOFF_DAY, "--handoff-day", NULL,    "DAY",      V_TEXT,     0, 0 },
+	{ O_FIRST_DAY, "--first-day", NULL,        "YYYY-MM-DD", V_TEXT,   0, 0 },
+	{ O_AT,       "--at",         NULL,        "TIME",     V_TIME,     0, 0 },
+	{ O_QUIET,    "--quiet-hours", NULL,       "WINDOW;...", V_TEXT,   0, 0 },
 };
 #define N_OPTS (sizeof(cli_opts) / sizeof(cli_opts[0]))
 #define OPTS_ALL (OPT(O_JSON) | OPT(O_CA_FILE))   /* taken by every command */
@@ -106,7 +113,9 @@ static const struct cli_opt cli_opts[] = {
 #define CONTACT_OPTS (OPT(O_EMAIL) | OPT(O_PUSHOVER_USER) | OPT(O_PUSHOVER_DEVICE) | \
 	OPT(O_WEBHOOK_URL) | OPT(O_NOTIFY_ON))
 #define USER_OPTS (OPT(O_EMAIL) | OPT(O_PUSHOVER_USER) | OPT(O_ROLE) | OPT(O_TZ) | \
-	OPT(O_PASSWORD_STDIN))
+	OPT(O_PASSWORD_STDIN) | OPT(O_QUIET))
+#define ROTATION_OPTS (OPT(O_MEMBERS) | OPT(O_SHIFT) | OPT(O_HANDOFF) | OPT(O_HANDOFF_DAY) | \
+	OPT(O_TZ) | OPT(O_FIRST_DAY))
 #define DOWNTIME_OPTS (OPT(O_FOR) | OPT(O_START) | OPT(O_END) | OPT(O_MESSAGE))
 
 const struct cli_cmd cli_cmds[] = {
@@ -198,15 +207,39 @@ const struct cli_cmd cli_cmds[] = {
 	{ "users",    "show",   "USER",
 	                        "one user",                            1, 1, 0, cmd_users_show },
 	{ "users",    "create", "NAME [--role ROLE] [--tz ZONE] [--email ADDRESS] [--pushover-user KEY] "
-	                        "[--password-stdin]",
+	                        "[--quiet-hours WINDOW;...] [--password-stdin]",
 	                        "a new user (a contact who may log in)", 1, 1, USER_OPTS, cmd_users_create },
 	{ "users",    "edit",   "USER [--name NEW] [--role ROLE] [--tz ZONE] [--email ADDRESS] "
-	                        "[--pushover-user KEY] [--password-stdin|--no-password]",
+	                        "[--pushover-user KEY] [--quiet-hours WINDOW;...] "
+	                        "[--password-stdin|--no-password]",
 	                        "change a user (\"\" clears a field)", 1, 1,
 	                                                               USER_OPTS | OPT(O_NAME) | OPT(O_NO_PASSWORD),
 	                                                                     cmd_users_edit },
 	{ "users",    "delete", "USER",
 	                        "remove a user (and the contact)",     1, 1, 0, cmd_users_delete },
+
+	{ "rotations", NULL,    "",
+	                        "who takes turns on call",             0, 0, 0, cmd_rotations },
+	{ "rotations", "list",  "",
+	                        "the same",                            0, 0, 0, cmd_rotations },
+	{ "rotations", "show",  "ROTATION",
+	                        "one rotation, its members and overrides", 1, 1, 0, cmd_rotations_show },
+	{ "rotations", "create", "NAME --members USER,... --shift day|week|hours:N [--handoff HH:MM] "
+	                        "[--handoff-day DAY] [--tz ZONE] [--first-day YYYY-MM-DD]",
+	                        "a new rotation",                      1, 1, ROTATION_OPTS, cmd_rotations_create },
+	{ "rotations", "edit",  "ROTATION [--name NEW] [--members USER,...] [--shift S] [--handoff HH:MM] "
+	                        "[--handoff-day DAY] [--tz ZONE] [--first-day YYYY-MM-DD]",
+	                        "change a rotation",                   1, 1, ROTATION_OPTS | OPT(O_NAME),
+	                                                                     cmd_rotations_edit },
+	{ "rotations", "delete", "ROTATION",
+	                        "remove a rotation",                   1, 1, 0, cmd_rotations_delete },
+	{ "rotations", "override", "ROTATION USER [--start TIME] --end TIME|--for DURATION",
+	                        "put USER on call for a while",        2, 2,
+	                                                               OPT(O_START) | OPT(O_END) | OPT(O_FOR),
+	                                                                     cmd_rotations_override },
+	{ "oncall",   NULL,     "ROTATION [--at TIME]",
+	                        "who is on call (now, or at TIME), and who is next", 1, 1, OPT(O_AT),
+	                                                                     cmd_oncall },
 
 	{ "downtimes", NULL,    "[AGENT[/CHECK]] [--active]",
 	                        "downtimes, newest first",             0, 1, OPT(O_ACTIVE), cmd_downtimes },

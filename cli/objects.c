@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "selector.h"
 #include "strnum.h"
+#include "timeutil.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -620,6 +621,18 @@ user_body(const struct cli_args *a, json_t *body)
 		json_object_set_new(body, "role", json_string(a->val[O_ROLE]));
 	if (a->val[O_TZ])
 		json_object_set_new(body, "tz", json_string(a->val[O_TZ]));
+	if (a->val[O_QUIET]) {
+		/* "mon-fri 22:00-07:00;sat,sun 00:00-00:00"; "" clears them */
+		json_t *w = json_array();
+		const char *p = a->val[O_QUIET];
+		while (*p) {
+			size_t n = strcspn(p, ";");
+			if (n > 0)
+				json_array_append_new(w, json_stringn(p, n));
+			p += n + (p[n] == ';');
+		}
+		json_object_set_new(body, "quiet_hours", w);
+	}
 	if (a->val[O_PASSWORD_STDIN] && a->val[O_NO_PASSWORD])
 		return usage("--password-stdin and --no-password: one or the other");
 	if (a->val[O_NO_PASSWORD])
@@ -834,4 +847,184 @@ cmd_downtimes_delete(const struct cli_args *a)
 	snprintf(path, sizeof(path), "/api/v1/downtimes/%lld", id);
 	snprintf(msg, sizeof(msg), "downtime %lld cancelled", id);
 	return delete(path, msg);
+}
+
+/* ---- rotations and who is on call ------------------------------------------------ */
+
+/* A rotation's name in a path: the API's rule, so nothing needs escaping. */
+static int
+rotation_path(const char *name, const char *tail, char *out, size_t len)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 63 || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_.-") != n)
+		return usage("\"%s\" is not a rotation's name (1-63 letters, digits, '_', '.', '-')",
+		    name);
+	snprintf(out, len, "/api/v1/rotations/%s%s", name, tail);
+	return 0;
+}
+
+/* The members of a rotation that create and edit share. */
+static void
+rotation_body(const struct cli_args *a, json_t *body)
+{
+	if (a->val[O_NAME])
+		json_object_set_new(body, "name", json_string(a->val[O_NAME]));
+	if (a->val[O_MEMBERS])
+		json_object_set_new(body, "members", csv_array(a->val[O_MEMBERS]));
+	if (a->val[O_SHIFT])
+		json_object_set_new(body, "shift", json_string(a->val[O_SHIFT]));
+	if (a->val[O_HANDOFF])
+		json_object_set_new(body, "handoff", json_string(a->val[O_HANDOFF]));
+	if (a->val[O_HANDOFF_DAY])
+		set_text(body, "handoff_day", a->val[O_HANDOFF_DAY]);
+	if (a->val[O_TZ])
+		json_object_set_new(body, "tz", json_string(a->val[O_TZ]));
+	if (a->val[O_FIRST_DAY])
+		json_object_set_new(body, "start", json_string(a->val[O_FIRST_DAY]));
+}
+
+int
+cmd_rotations(const struct cli_args *a)
+{
+	json_t *items, *r, *m;
+	size_t i, j;
+	int rc;
+
+	(void)a;
+	if ((rc = http_get_all("/api/v1/rotations", &items)) != 0)
+		return rc;
+	if (opt_json) {
+		print_json(items);
+	} else {
+		printf("%-20s %-9s %-8s %-4s %-20s %s\n", "ROTATION", "SHIFT", "HANDOFF", "DAY", "TZ",
+		    "MEMBERS");
+		json_array_foreach(items, i, r) {
+			printf("%-20s %-9s %-8s %-4s %-20s ", jstr(r, "name", "?"), jstr(r, "shift", "?"),
+			    jstr(r, "handoff", "?"), jstr(r, "handoff_day", "-"), jstr(r, "tz", "?"));
+			json_array_foreach(json_object_get(r, "members"), j, m)
+				printf("%s%s", j ? "," : "", json_string_value(m) ? json_string_value(m) : "?");
+			printf("\n");
+		}
+	}
+	json_decref(items);
+	return 0;
+}
+
+int
+cmd_rotations_show(const struct cli_args *a)
+{
+	char path[128];
+	int rc;
+
+	if ((rc = rotation_path(a->argv[0], "", path, sizeof(path))) != 0)
+		return rc;
+	return show(path);
+}
+
+int
+cmd_rotations_create(const struct cli_args *a)
+{
+	json_t *body, *out = NULL;
+	char msg[300], path[128];
+	int rc;
+
+	if ((rc = rotation_path(a->argv[0], "", path, sizeof(path))) != 0)
+		return rc;
+	if (!a->val[O_MEMBERS] || !a->val[O_SHIFT])
+		return usage("rotations create: --members and --shift are needed");
+	body = json_pack("{s:s}", "name", a->argv[0]);
+	rotation_body(a, body);
+	rc = http_request("POST", "/api/v1/rotations", body, &out);
+	json_decref(body);
+	snprintf(msg, sizeof(msg), "rotation %s created", a->argv[0]);
+	return rc ? rc : print_done(out, msg);
+}
+
+int
+cmd_rotations_edit(const struct cli_args *a)
+{
+	json_t *body = json_object(), *out = NULL;
+	char path[128], msg[300];
+	int rc;
+
+	if ((rc = rotation_path(a->argv[0], "", path, sizeof(path))) != 0) {
+		json_decref(body);
+		return rc;
+	}
+	rotation_body(a, body);
+	if (json_object_size(body) == 0) {
+		json_decref(body);
+		return usage("rotations edit: nothing to change");
+	}
+	rc = http_request("PATCH", path, body, &out);
+	json_decref(body);
+	snprintf(msg, sizeof(msg), "rotation %s changed", a->argv[0]);
+	return rc ? rc : print_done(out, msg);
+}
+
+int
+cmd_rotations_delete(const struct cli_args *a)
+{
+	char path[128], msg[300];
+	int rc;
+
+	if ((rc = rotation_path(a->argv[0], "", path, sizeof(path))) != 0)
+		return rc;
+	snprintf(msg, sizeof(msg), "rotation %s deleted", a->argv[0]);
+	return delete(path, msg);
+}
+
+int
+cmd_rotations_override(const struct cli_args *a)
+{
+	char path[128], msg[400], s[RFC3339_LEN], e[RFC3339_LEN];
+	long long start = a->val[O_START] ? a->num[O_START] : time_now_us(), end;
+	json_t *body, *out = NULL;
+	int rc;
+
+	if ((rc = rotation_path(a->argv[0], "/overrides", path, sizeof(path))) != 0)
+		return rc;
+	if (!!a->val[O_END] == !!a->val[O_FOR])
+		return usage("rotations override: --end TIME or --for DURATION (one of them)");
+	end = a->val[O_END] ? a->num[O_END] : start + a->num[O_FOR] * 1000000LL;
+	rfc3339_format(start, s);
+	rfc3339_format(end, e);
+	body = json_pack("{s:s,s:s,s:s}", "user", a->argv[1], "start", s, "end", e);
+	rc = http_request("POST", path, body, &out);
+	json_decref(body);
+	snprintf(msg, sizeof(msg), "%s is on call for %s from %s to %s", a->argv[1], a->argv[0], s, e);
+	return rc ? rc : print_done(out, msg);
+}
+
+int
+cmd_oncall(const struct cli_args *a)
+{
+	char path[192], at[RFC3339_LEN], q[RFC3339_LEN + 8];
+	json_t *o;
+	int rc;
+
+	q[0] = '\0';
+	if (a->val[O_AT]) {
+		rfc3339_format(a->num[O_AT], at);
+		snprintf(q, sizeof(q), "?at=%s", at);
+	}
+	if ((rc = rotation_path(a->argv[0], "/oncall", path, sizeof(path) - sizeof(q))) != 0)
+		return rc;
+	memcpy(path + strlen(path), q, strlen(q) + 1);   /* room kept above */
+	if ((rc = http_request("GET", path, NULL, &o)) != 0)
+		return rc;
+	if (opt_json) {
+		print_json(o);
+	} else {
+		int over = json_is_true(json_object_get(o, "override"));
+
+		/* after an override the order resumes with whom it had scheduled */
+		printf("%s is on call for %s until %s%s, then %s\n", jstr(o, "user", "?"),
+		    jstr(o, "rotation", "?"), jstr(o, "end", "?"), over ? " (an override)" : "",
+		    over ? jstr(o, "scheduled", "?") : jstr(json_object_get(o, "next"), "user", "?"));
+	}
+	json_decref(o);
+	return 0;
 }

@@ -5,8 +5,8 @@
 #include "config.h"
 #include "conf.h"
 #include "strnum.h"
+#include "token.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,19 +57,6 @@ conf_copy(const struct conf_key *keys, void *dst, const void *src, size_t size)
 		}
 	}
 	return 0;
-}
-
-static char *
-trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
 }
 
 static int
@@ -137,40 +124,16 @@ conf_set(const struct conf_key *k, void *target, const char *v, char *why, size_
 }
 
 int
-conf_load(const char *path, const struct conf_key *keys, void *target,
-    size_t target_size, char *err, size_t errlen)
+conf_scan(FILE *fp, const char *path, conf_line_fn fn, void *ud, char *err, size_t errlen)
 {
 	char line[CONF_MAX_LINE + 2];
 	char why[512];
-	int seen[CONF_MAX_KEYS] = { 0 };
-	void *work = NULL;
-	FILE *fp = NULL;
 	int lineno = 0, rc = -1;
-	size_t nkeys = 0;
-
-	while (keys[nkeys].name)
-		nkeys++;
-	if (nkeys > CONF_MAX_KEYS) {
-		snprintf(err, errlen, "%s: too many keys in table", path);
-		return -1;
-	}
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if ((work = malloc(target_size)) == NULL ||
-	    conf_copy(keys, work, target, target_size) < 0) {
-		free(work);
-		work = NULL;
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto done;
-	}
 
 	while (fgets(line, sizeof(line), fp)) {
 		char *p, *eq, *key, *val;
-		const struct conf_key *k;
 		const char *reason;
-		size_t len = strlen(line), i;
+		size_t len = strlen(line);
 
 		lineno++;
 		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
@@ -178,7 +141,7 @@ conf_load(const char *path, const struct conf_key *keys, void *target,
 			    path, lineno, CONF_MAX_LINE);
 			goto done;
 		}
-		p = trim(line);
+		p = str_trim(line);
 		if (*p == '\0' || *p == '#')
 			continue;
 		if ((eq = strchr(p, '=')) == NULL) {
@@ -186,8 +149,8 @@ conf_load(const char *path, const struct conf_key *keys, void *target,
 			goto done;
 		}
 		*eq = '\0';
-		key = trim(p);
-		val = trim(eq + 1);
+		key = str_trim(p);
+		val = str_trim(eq + 1);
 		if (*val == '"') {
 			char *close = strrchr(val + 1, '"');
 			char *rest;
@@ -195,7 +158,7 @@ conf_load(const char *path, const struct conf_key *keys, void *target,
 				snprintf(err, errlen, "%s:%d: %s: unterminated quote", path, lineno, key);
 				goto done;
 			}
-			rest = trim(close + 1);
+			rest = str_trim(close + 1);
 			if (*rest != '\0' && *rest != '#') {
 				snprintf(err, errlen, "%s:%d: %s: text after closing quote", path, lineno, key);
 				goto done;
@@ -206,27 +169,10 @@ conf_load(const char *path, const struct conf_key *keys, void *target,
 			char *hash = strchr(val, '#');
 			if (hash) {
 				*hash = '\0';
-				val = trim(val);
+				val = str_trim(val);
 			}
 		}
-		for (k = keys, i = 0; k->name; k++, i++)
-			if (strcmp(k->name, key) == 0)
-				break;
-		if (k->name == NULL) {
-			snprintf(err, errlen, "%s:%d: unknown key \"%s\"", path, lineno, key);
-			goto done;
-		}
-		if (seen[i]) {
-			snprintf(err, errlen, "%s:%d: %s given twice (first on line %d)",
-			    path, lineno, key, seen[i]);
-			goto done;
-		}
-		seen[i] = lineno;
-		if (k->type == CONF_STR) {
-			free(*str_field(work, k));
-			*str_field(work, k) = NULL;
-		}
-		if ((reason = conf_set(k, work, val, why, sizeof(why))) != NULL) {
+		if ((reason = fn(ud, key, val, lineno, why, sizeof(why))) != NULL) {
 			snprintf(err, errlen, "%s:%d: %s", path, lineno, reason);
 			goto done;
 		}
@@ -235,16 +181,85 @@ conf_load(const char *path, const struct conf_key *keys, void *target,
 		snprintf(err, errlen, "%s: read error", path);
 		goto done;
 	}
-	/* success: swap the work copy in */
-	conf_free(keys, target);
-	memcpy(target, work, target_size);
-	free(work);
-	work = NULL;
 	rc = 0;
 done:
-	if (work) {
-		conf_free(keys, work);
-		free(work);
+	secure_zero(line, sizeof(line));   /* a value may be a password */
+	return rc;
+}
+
+/* conf_load()'s state while it scans. */
+struct load {
+	const struct conf_key *keys;
+	void *work;                 /* the copy being filled */
+	int seen[CONF_MAX_KEYS];    /* line of each key, 0: not yet */
+};
+
+static const char *
+load_line(void *ud, const char *key, const char *val, int lineno, char *why, size_t whylen)
+{
+	struct load *l = ud;
+	const struct conf_key *k;
+	size_t i;
+
+	for (k = l->keys, i = 0; k->name; k++, i++)
+		if (strcmp(k->name, key) == 0)
+			break;
+	if (k->name == NULL) {
+		snprintf(why, whylen, "unknown key \"%s\"", key);
+		return why;
+	}
+	if (l->seen[i]) {
+		snprintf(why, whylen, "%s given twice (first on line %d)", key, l->seen[i]);
+		return why;
+	}
+	l->seen[i] = lineno;
+	if (k->type == CONF_STR) {
+		free(*str_field(l->work, k));
+		*str_field(l->work, k) = NULL;
+	}
+	return conf_set(k, l->work, val, why, whylen);
+}
+
+int
+conf_load(const char *path, const struct conf_key *keys, void *target,
+    size_t target_size, char *err, size_t errlen)
+{
+	struct load l;
+	FILE *fp;
+	int rc = -1;
+	size_t nkeys = 0;
+
+	memset(&l, 0, sizeof(l));
+	l.keys = keys;
+	while (keys[nkeys].name)
+		nkeys++;
+	if (nkeys > CONF_MAX_KEYS) {
+		snprintf(err, errlen, "%s: too many keys in table", path);
+		return -1;
+	}
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((l.work = malloc(target_size)) == NULL ||
+	    conf_copy(keys, l.work, target, target_size) < 0) {
+		free(l.work);
+		l.work = NULL;
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto done;
+	}
+	if (conf_scan(fp, path, load_line, &l, err, errlen) < 0)
+		goto done;
+	/* success: swap the work copy in */
+	conf_free(keys, target);
+	memcpy(target, l.work, target_size);
+	free(l.work);
+	l.work = NULL;
+	rc = 0;
+done:
+	if (l.work) {
+		conf_free(keys, l.work);
+		free(l.work);
 	}
 	fclose(fp);
 	return rc;

@@ -13,6 +13,7 @@
 #define CUSTOS_CONF_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 enum conf_type {
 	CONF_STR,      /* char *, heap-owned by the target struct */
@@ -36,6 +37,21 @@ struct conf_key {
  */
 int conf_load(const char *path, const struct conf_key *keys, void *target,
     size_t target_size, char *err, size_t errlen);
+/*
+ * The one reader of the format: calls fn once per "key = value" line of
+ * fp (path names it in messages), with comments, blanks and quotes already
+ * taken off (value is "" when empty). fn returns NULL to go on, or a
+ * reason (in why, or static) that ends the scan. Returns 0, or -1 with
+ * "FILE:LINE: reason" in err (a line that is not "key = value", one
+ * longer than 4096 bytes, an unterminated quote, fn's reason) or a read
+ * error. The line buffer is wiped before return: a value may be a secret.
+ * conf_load() is built on it, and so is confperm.h's look at the secrets.
+ */
+typedef const char *(*conf_line_fn)(void *ud, const char *key, const char *value,
+    int lineno, char *why, size_t whylen);
+int conf_scan(FILE *fp, const char *path, conf_line_fn fn, void *ud, char *err,
+    size_t errlen);
+
 /* Frees every CONF_STR field of target. */
 void conf_free(const struct conf_key *keys, void *target);
 /* Deep-copies target's strings into dst (same struct); 0 or -1. */

@@ -2,18 +2,16 @@
  * confperm.c - the "this file holds a password and everyone can read it"
  * warning (see confperm.h).
  *
- * The file is read again, line by line, with the same syntax rules as
- * conf.c ("key = value", '#' comments, surrounding blanks trimmed), but only
- * to learn which keys are set: values are never copied out, and the line
- * buffer is wiped before return. A line longer than the buffer is skipped
- * whole (conf.c refuses such a file anyway).
+ * The file is read through conf.c's reader (conf_scan()), only to learn
+ * which keys are set: values are never copied out, and the reader wipes
+ * its line buffer before return. A file the reader refuses (conf_load()
+ * refused it first) is an error here too, and nothing is warned about.
  */
 #include "config.h"
+#include "conf.h"
 #include "confperm.h"
 #include "log.h"
-#include "token.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,27 +19,28 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CONFPERM_LINE 4096   /* bytes per line; longer lines are skipped */
+#define SECRET_KEYS_MAX 16
 
-/* Trims blanks on both sides, in place; returns the first non-blank. */
-static char *
-trim(char *s)
+/* What the scan looks for and what it found. */
+struct look {
+	const char *const *keys;
+	size_t nkeys;
+	int found[SECRET_KEYS_MAX];
+};
+
+static const char *
+look_line(void *ud, const char *key, const char *value, int lineno, char *why, size_t whylen)
 {
-	char *e;
+	struct look *l = ud;
+	size_t i;
 
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
-/* 1 when the value is empty: nothing, "" or only a comment. */
-static int
-value_empty(const char *v)
-{
-	return *v == '\0' || *v == '#' || (v[0] == '"' && v[1] == '"');
+	(void)lineno;
+	(void)why;
+	(void)whylen;
+	for (i = 0; i < l->nkeys; i++)
+		if (strcmp(key, l->keys[i]) == 0 && *value != '\0')
+			l->found[i] = 1;
+	return NULL;
 }
 
 /* Appends " and key" (or "key" first) to names; silently stops when full. */
@@ -57,18 +56,20 @@ int
 conf_secret_exposure(const char *path, const char *const *secret_keys,
     char *msg, size_t msglen)
 {
-	char line[CONFPERM_LINE + 2], names[256] = "";
-	int found[16] = { 0 };
+	char names[256] = "";
+	struct look look;
 	struct stat st;
 	FILE *fp = NULL;
-	int fd, rc = -1, whole = 1;
-	size_t i, nkeys = 0;
+	int fd, rc = -1;
+	size_t i;
 
 	msg[0] = '\0';
 	if (path == NULL)
 		return 0;   /* no file: the built-in defaults hold no secret */
-	while (secret_keys[nkeys] && nkeys < sizeof(found) / sizeof(found[0]))
-		nkeys++;
+	memset(&look, 0, sizeof(look));
+	look.keys = secret_keys;
+	while (secret_keys[look.nkeys] && look.nkeys < SECRET_KEYS_MAX)
+		look.nkeys++;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		snprintf(msg, msglen, "%s: %s", path, strerror(errno));
 		return -1;
@@ -88,29 +89,10 @@ conf_secret_exposure(const char *path, const char *const *secret_keys,
 		close(fd);
 		return -1;
 	}
-	while (fgets(line, sizeof(line), fp)) {
-		size_t len = strlen(line);
-		int was_whole = whole;
-		char *p, *eq, *key;
-
-		whole = len > 0 && line[len - 1] == '\n';
-		if (!was_whole || !whole)
-			continue;   /* part of an over-long line */
-		p = trim(line);
-		if (*p == '#' || (eq = strchr(p, '=')) == NULL)
-			continue;
-		*eq = '\0';
-		key = trim(p);
-		for (i = 0; i < nkeys; i++)
-			if (strcmp(key, secret_keys[i]) == 0 && !value_empty(trim(eq + 1)))
-				found[i] = 1;
-	}
-	if (ferror(fp)) {
-		snprintf(msg, msglen, "%s: read error", path);
+	if (conf_scan(fp, path, look_line, &look, msg, msglen) < 0)
 		goto done;
-	}
-	for (i = 0; i < nkeys; i++)
-		if (found[i])
+	for (i = 0; i < look.nkeys; i++)
+		if (look.found[i])
 			add_name(names, sizeof(names), secret_keys[i]);
 	if (names[0] == '\0') {
 		msg[0] = '\0';
@@ -122,7 +104,6 @@ conf_secret_exposure(const char *path, const char *const *secret_keys,
 	    path, names, (unsigned)(st.st_mode & 07777), path);
 	rc = 1;
 done:
-	secure_zero(line, sizeof(line));
 	fclose(fp);
 	return rc;
 }

@@ -20,7 +20,8 @@
  * naming the file, its mode, the keys and the fix into msg and returns 1.
  * Returns 0 when there is nothing to say (also for a NULL path: a daemon
  * started without -c runs on defaults), -1 when the file cannot be opened
- * or read (msg says why; the config loader reports that case itself).
+ * or read, or conf.h's reader refuses it (msg says why; the config loader
+ * reports that case itself).
  */
 int conf_secret_exposure(const char *path, const char *const *secret_keys,
     char *msg, size_t msglen);

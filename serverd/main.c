@@ -14,7 +14,6 @@
  */
 #include "config.h"
 #include "db.h"
-#include "http.h"
 #include "log.h"
 #include "tz.h"
 #include "serverd.h"
@@ -113,7 +112,6 @@ main(int argc, char **argv)
 	const char *path = NULL, *token_name = NULL, *role = NULL;
 	int do_migrate = 0, i, rc = 1;
 	char err[512];
-	struct MHD_Daemon *d = NULL;
 	struct sigaction sa;
 	sigset_t flagsigs;
 	PGconn *c;
@@ -211,15 +209,9 @@ main(int argc, char **argv)
 	db_close();   /* the main thread needs no connection while running */
 	/* what every worker's connection prepares and plans when it opens */
 	api_status_warm();
-	d = http_start(start_conf, err, sizeof(err));
-	if (d == NULL) {
-		log_error("%s", err);
+	/* every thread, in order (workers.c) */
+	if (workers_start(start_conf) < 0)
 		goto done;
-	}
-	if (workers_start() < 0) {
-		log_error("cannot start background workers");
-		goto done;
-	}
 	/* every thread is started: the signals may come in, to this one */
 	pthread_sigmask(SIG_UNBLOCK, &flagsigs, NULL);
 	log_info("listening on %s (%s), %lld threads", start_conf->listen,
@@ -236,9 +228,7 @@ main(int argc, char **argv)
 	log_info("stopping: finishing in-flight work");
 	rc = 0;
 done:
-	http_stop(d);
-	if (d)
-		workers_stop();
+	workers_stop();
 	db_shutdown();
 	tz_cache_free();
 	conf_drop(start_conf);

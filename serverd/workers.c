@@ -1,72 +1,144 @@
 /*
- * workers.c - serverd's background threads: the outbox (a LISTEN thread
- * and the notification senders, outbox.c), the periodic jobs (jobs.c) and
- * the heartbeat watcher (alert/hbeat.c).
- * libcurl's and libesmtp's global state is set up here, before any of
- * them runs, and torn down after all have ended.
+ * workers.c - see workers.h. The order of the table is the order of the
+ * rules between the parts, each written beside its row; stopping is the
+ * same table read backwards.
  */
 #include "config.h"
 #include "workers.h"
+#include "authcache.h"
+#include "edge.h"
 #include "hbeat.h"
 #include "history.h"
+#include "http.h"
 #include "jobs.h"
+#include "listen.h"
 #include "log.h"
 #include "notify.h"
 #include "outbox.h"
+#include "serverd.h"
+#include "stream.h"
 
-static int notify_ready, outbox_running, jobs_running, history_running, hbeat_running;
+#include <stddef.h>
 
-int
-workers_start(void)
+static const struct srv_conf *cf;   /* workers_start()'s: lives until exit */
+
+/* The parts whose start needs the configuration or says why it failed. */
+static int
+socket_open(void)
+{
+	char err[512];
+
+	if (http_open(cf, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+notify_libs_init(void)
 {
 	if (notify_global_init() < 0) {
 		log_error("workers: cannot initialise libcurl");
 		return -1;
 	}
-	notify_ready = 1;
-	outbox_running = 1;   /* outbox_stop() copes with a partial start */
+	return 0;
+}
+
+/* outbox_start() may fail half-way; outbox_stop() joins what it started */
+static int
+senders_start(void)
+{
 	if (outbox_start() < 0) {
-		log_error("workers: cannot start the notification senders");
-		workers_stop();
+		outbox_stop();
 		return -1;
 	}
-	jobs_running = 1;
-	if (jobs_start() < 0) {
-		log_error("workers: cannot start the jobs thread");
-		workers_stop();
+	return 0;
+}
+
+static int
+edge_open(void)
+{
+	char err[512];
+
+	if (edge_start((unsigned)cf->max_connections, cf->tls_cert != NULL, err, sizeof(err)) < 0) {
+		log_error("%s", err);
 		return -1;
 	}
-	history_running = 1;
-	if (history_start() < 0) {
-		log_error("workers: cannot start the history thread");
-		workers_stop();
+	return 0;
+}
+
+static int
+http_serve(void)
+{
+	char err[512];
+
+	if (http_start(err, sizeof(err)) < 0) {
+		log_error("%s", err);
 		return -1;
 	}
-	hbeat_running = 1;
-	if (hbeat_watch_start() < 0) {
-		log_error("workers: cannot start the heartbeat watcher");
-		workers_stop();
-		return -1;
-	}
+	return 0;
+}
+
+/*
+ * Everything serverd runs, in start order. A start that fails leaves
+ * nothing of its own running; stop may be NULL (nothing to undo).
+ */
+static const struct part {
+	const char *name;     /* for the log */
+	int (*start)(void);
+	void (*stop)(void);
+} parts[] = {
+	/* first, before any thread: an address in use refuses the start
+	 * before a sender could claim a row */
+	{ "the listening socket", socket_open, http_close },
+	/* libcurl's and libesmtp's global state, before any sender runs and
+	 * after all have ended */
+	{ "libcurl and libesmtp", notify_libs_init, notify_global_cleanup },
+	/* the holder and the senders; subscribes to custos_outbox */
+	{ "the notification senders", senders_start, outbox_stop },
+	{ "the jobs", jobs_start, jobs_stop },
+	{ "the history thread", history_start, history_stop },
+	{ "the heartbeat watcher", hbeat_watch_start, hbeat_watch_stop },
+	/* subscribes to custos_auth: the cache is on whatever else runs */
+	{ "the token cache", authcache_start, NULL },
+	/* the stream's thread; subscribes to custos_stream */
+	{ "the live stream", stream_start, stream_stop },
+	/* after every subscriber (the list is fixed once it runs), before
+	 * the requests whose token cache and stream it feeds; stopped
+	 * before the parts whose hooks it calls */
+	{ "the LISTEN thread", listen_start, listen_stop },
+	/* the request deadline's watcher: libmicrohttpd reports every
+	 * connection to it (edge_notify), so it is there before the first */
+	{ "the connection watcher", edge_open, edge_stop },
+	/* last: every part a request may call into runs, and the first to
+	 * stop (its stop ends the open streams and waits for requests in
+	 * flight) */
+	{ "the HTTP daemon", http_serve, http_stop },
+};
+#define NPARTS (sizeof(parts) / sizeof(parts[0]))
+
+static size_t nstarted;   /* parts[0 .. nstarted) are running */
+
+int
+workers_start(const struct srv_conf *start_conf)
+{
+	cf = start_conf;
+	for (nstarted = 0; nstarted < NPARTS; nstarted++)
+		if (parts[nstarted].start() < 0) {
+			log_error("cannot start %s", parts[nstarted].name);
+			workers_stop();
+			return -1;
+		}
 	return 0;
 }
 
 void
 workers_stop(void)
 {
-	if (hbeat_running)
-		hbeat_watch_stop();
-	hbeat_running = 0;
-	if (history_running)
-		history_stop();
-	history_running = 0;
-	if (jobs_running)
-		jobs_stop();
-	jobs_running = 0;
-	if (outbox_running)
-		outbox_stop();
-	outbox_running = 0;
-	if (notify_ready)
-		notify_global_cleanup();
-	notify_ready = 0;
+	while (nstarted > 0) {
+		const struct part *p = &parts[--nstarted];
+		if (p->stop)
+			p->stop();
+	}
 }

@@ -33,8 +33,9 @@ ALTER TABLE rollup_day DROP CONSTRAINT rollup_day_pkey,
 
 -- history_tops() is the one function not kept in a file: its body names
 -- the partitions, so history_tops_make() (sql/functions) generates it. Made
--- empty here; serverd generates it after applying the functions, at every
--- start (serverd/store/migrate.c), and whenever the partitions change.
+-- empty here; serverd generates it after applying the functions (on a new
+-- database: serverd/store/migrate.c), at start and whenever the partitions
+-- change (serverd/store/history.c).
 CREATE FUNCTION history_tops() RETURNS TABLE (day date, top bigint)
 LANGUAGE sql STABLE AS 'SELECT NULL::date, NULL::bigint WHERE false';
 

@@ -294,16 +294,22 @@ CREATE TABLE check_state (
 CREATE FUNCTION check_state_json(s check_state, agent_id bigint) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $_$
+	SELECT check_state_json(s, $2, l.observed_at, l.output, l.value, l.perfdata)
+	FROM check_last(s.check_id) l
+$_$;
+
+CREATE FUNCTION check_state_json(s check_state, agent_id bigint, last_at timestamp with time zone, output text, value double precision, perfdata text) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
 	SELECT jsonb_build_object(
 		'status', status_name(s.status), 'state_type', s.state_type,
 		'attempt', s.attempt, 'since', rfc3339(s.since),
-		'last_result_at', rfc3339(l.observed_at), 'output', l.output,
-		'value', l.value, 'perfdata', l.perfdata, 'acknowledged', s.acknowledged,
-		'in_downtime', check_in_downtime(s.check_id, $2),
+		'last_result_at', rfc3339(last_at), 'output', output,
+		'value', value, 'perfdata', perfdata, 'acknowledged', s.acknowledged,
+		'in_downtime', check_in_downtime(s.check_id, agent_id),
 		'flapping', s.flapping, 'flap_pct', s.flap_pct,
 		'last_notified_at', rfc3339(s.last_notified_at))
-	FROM check_last(s.check_id) l
-$_$;
+$$;
 
 CREATE FUNCTION check_state_write(j json) RETURNS void
     LANGUAGE plpgsql
@@ -686,6 +692,7 @@ CREATE TABLE contacts (
     role text DEFAULT 'viewer'::text NOT NULL,
     tz text DEFAULT 'UTC'::text NOT NULL,
     password_hash text,
+    quiet_hours text[] DEFAULT '{}'::text[] NOT NULL,
     CONSTRAINT contacts_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'operator'::text, 'viewer'::text])))
 );
 
@@ -791,7 +798,8 @@ CREATE TABLE notifications (
     receipt_lease_until timestamp with time zone,
     holder integer,
     series bigint,
-    CONSTRAINT notifications_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'sending'::text, 'sent'::text, 'failed'::text])))
+    held_until timestamp with time zone,
+    CONSTRAINT notifications_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'sending'::text, 'sent'::text, 'failed'::text, 'dropped'::text])))
 );
 
 CREATE SEQUENCE notifications_id_seq
@@ -852,6 +860,52 @@ CREATE TABLE rollup_watermark (
     CONSTRAINT rollup_watermark_one_check CHECK (one)
 );
 
+CREATE TABLE rotation_members (
+    rotation_id bigint NOT NULL,
+    pos integer NOT NULL,
+    contact_id bigint NOT NULL
+);
+
+CREATE TABLE rotation_overrides (
+    id bigint NOT NULL,
+    rotation_id bigint NOT NULL,
+    contact_id bigint NOT NULL,
+    start_at timestamp with time zone NOT NULL,
+    end_at timestamp with time zone NOT NULL,
+    created_by text,
+    CONSTRAINT rotation_overrides_check CHECK ((end_at > start_at))
+);
+
+CREATE SEQUENCE rotation_overrides_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE rotation_overrides_id_seq OWNED BY rotation_overrides.id;
+
+CREATE TABLE rotations (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    shift text NOT NULL,
+    handoff text DEFAULT '09:00'::text NOT NULL,
+    handoff_day text,
+    tz text DEFAULT 'UTC'::text NOT NULL,
+    start_date date NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by text
+);
+
+CREATE SEQUENCE rotations_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE rotations_id_seq OWNED BY rotations.id;
+
 CREATE TABLE schema_migrations (
     version integer NOT NULL,
     name text NOT NULL,
@@ -903,6 +957,10 @@ ALTER TABLE ONLY events ALTER COLUMN id SET DEFAULT nextval('events_id_seq'::reg
 ALTER TABLE ONLY notification_attempts ALTER COLUMN id SET DEFAULT nextval('notification_attempts_id_seq'::regclass);
 
 ALTER TABLE ONLY notifications ALTER COLUMN id SET DEFAULT nextval('notifications_id_seq'::regclass);
+
+ALTER TABLE ONLY rotation_overrides ALTER COLUMN id SET DEFAULT nextval('rotation_overrides_id_seq'::regclass);
+
+ALTER TABLE ONLY rotations ALTER COLUMN id SET DEFAULT nextval('rotations_id_seq'::regclass);
 
 ALTER TABLE ONLY serverd_instances ALTER COLUMN id SET DEFAULT nextval('serverd_instances_id_seq'::regclass);
 
@@ -987,6 +1045,18 @@ ALTER TABLE ONLY rollup_minute
 ALTER TABLE ONLY rollup_watermark
     ADD CONSTRAINT rollup_watermark_pkey PRIMARY KEY (one);
 
+ALTER TABLE ONLY rotation_members
+    ADD CONSTRAINT rotation_members_pkey PRIMARY KEY (rotation_id, pos);
+
+ALTER TABLE ONLY rotation_overrides
+    ADD CONSTRAINT rotation_overrides_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY rotations
+    ADD CONSTRAINT rotations_name_key UNIQUE (name);
+
+ALTER TABLE ONLY rotations
+    ADD CONSTRAINT rotations_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
 
@@ -1022,9 +1092,15 @@ CREATE INDEX notifications_receipt_idx ON notifications USING btree (id) WHERE (
 
 CREATE INDEX notifications_sending_idx ON notifications USING btree (lease_until) WHERE (status = 'sending'::text);
 
+CREATE INDEX notifications_series_idx ON notifications USING btree (contact_id, channel, series, event_id);
+
 CREATE INDEX rollup_hour_start_idx ON rollup_hour USING brin (start);
 
 CREATE INDEX rollup_minute_start_idx ON rollup_minute USING brin (start);
+
+CREATE INDEX rotation_members_contact_idx ON rotation_members USING btree (contact_id);
+
+CREATE INDEX rotation_overrides_idx ON rotation_overrides USING btree (rotation_id, end_at);
 
 CREATE INDEX sessions_token_idx ON sessions USING btree (token_id);
 
@@ -1101,6 +1177,18 @@ ALTER TABLE ONLY notifications
 
 ALTER TABLE ONLY notifications
     ADD CONSTRAINT notifications_event_id_fkey FOREIGN KEY (event_id) REFERENCES events(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY rotation_members
+    ADD CONSTRAINT rotation_members_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES contacts(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY rotation_members
+    ADD CONSTRAINT rotation_members_rotation_id_fkey FOREIGN KEY (rotation_id) REFERENCES rotations(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY rotation_overrides
+    ADD CONSTRAINT rotation_overrides_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES contacts(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY rotation_overrides
+    ADD CONSTRAINT rotation_overrides_rotation_id_fkey FOREIGN KEY (rotation_id) REFERENCES rotations(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY sessions
     ADD CONSTRAINT sessions_token_id_fkey FOREIGN KEY (token_id) REFERENCES api_tokens(id) ON DELETE CASCADE;

@@ -16,13 +16,13 @@
 int
 backtest_status(const struct bt_policy *pol, const struct stored_result *r)
 {
-	if (!r->has_value || r->status == ST_UNKNOWN || !pol->judge_values)
+	if (!r->has_value || r->status == CHECK_UNKNOWN || !pol->judge_values)
 		return r->status;
 	if (pol->has_crit && range_alert(&pol->crit, r->value))
-		return ST_CRITICAL;
+		return CHECK_CRITICAL;
 	if (pol->has_warn && range_alert(&pol->warn, r->value))
-		return ST_WARNING;
-	return ST_OK;
+		return CHECK_WARNING;
+	return CHECK_OK;
 }
 
 static void
@@ -44,7 +44,7 @@ backtest_replay(const struct stored_result *r, size_t n, const struct bt_policy 
     struct bt_outcome *out)
 {
 	struct eng_state s;
-	int told = ST_OK;   /* check_state.notified_status: what contacts last heard */
+	int told = CHECK_OK;   /* check_state.notified_status: what contacts last heard */
 	size_t i;
 
 	memset(out, 0, sizeof(*out));

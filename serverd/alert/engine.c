@@ -92,7 +92,7 @@ engine_step(struct eng_state *s, const struct eng_params *p, int st, enum ev_kin
 	int nev = 0, prev = s->status, was_flapping = s->flapping;
 
 	if (st < 0 || st > 3)
-		st = ST_UNKNOWN;
+		st = CHECK_UNKNOWN;
 	s->status_changed = prev != st;
 
 	/* flap window: a transition exists only between two results */
@@ -108,15 +108,15 @@ engine_step(struct eng_state *s, const struct eng_params *p, int st, enum ev_kin
 	else if (!s->flapping && was_flapping)
 		ev[nev++] = EV_FLAPPING_STOP;
 
-	if (st == ST_OK) {
-		if (prev > ST_OK && s->hard && s->hard_status != ST_OK)
+	if (st == CHECK_OK) {
+		if (prev > CHECK_OK && s->hard && s->hard_status != CHECK_OK)
 			ev[nev++] = EV_RECOVERY;
 		s->hard = 1;
 		s->attempt = 1;
-		s->hard_status = ST_OK;
-		if (prev != ST_OK)
+		s->hard_status = CHECK_OK;
+		if (prev != CHECK_OK)
 			s->acknowledged = 0;   /* every acknowledgement ends at OK */
-	} else if (prev <= ST_OK) {
+	} else if (prev <= CHECK_OK) {
 		/* from OK (or no result yet): the first failure */
 		s->attempt = 1;
 		s->hard = s->attempt >= p->max_attempts;

@@ -17,9 +17,11 @@
 
 #include <stdint.h>
 
+#include "check.h"
+
 #define ENGINE_FLAP_WINDOW 21   /* results kept for flap detection (Nagios) */
 
-enum status { ST_OK = 0, ST_WARNING = 1, ST_CRITICAL = 2, ST_UNKNOWN = 3 };
+/* statuses are the check library's enum check_status (CHECK_OK ... CHECK_UNKNOWN) */
 
 enum ev_kind {
 	EV_PROBLEM,          /* HARD change to a non-OK state */

@@ -521,7 +521,7 @@ decide_report(struct hbrow *w, const struct hbeat_report *r, struct outcome *o)
 		if (w->started && w->started <= at) {
 			fmt_local(z, at, 0, t1, sizeof(t1));
 			fmt_local(z, w->started, 0, t2, sizeof(t2));
-			o->status = ST_WARNING;
+			o->status = CHECK_WARNING;
 			snprintf(sum, sizeof(sum), "overlapping runs: a run started %s while the run"
 			    " started %s (%s) is still open", t1, t2, tz_name(z));
 			set_output(o, sum, r->output);
@@ -559,17 +559,17 @@ decide_report(struct hbrow *w, const struct hbeat_report *r, struct outcome *o)
 	if (ok && w->hp.max_duration_s > 0 && start && at - start > w->hp.max_duration_s * US) {
 		char lim[64];
 		fmt_dur(w->hp.max_duration_s * 1000, lim, sizeof(lim));
-		o->status = ST_WARNING;
+		o->status = CHECK_WARNING;
 		snprintf(sum, sizeof(sum), "the run succeeded but took %s, longer than"
 		    " max_duration_s (%s)", d, lim);
 	} else if (ok) {
-		o->status = ST_OK;
+		o->status = CHECK_OK;
 		if (start)
 			snprintf(sum, sizeof(sum), "the run succeeded after %s", d);
 		else
 			snprintf(sum, sizeof(sum), "the run succeeded");
 	} else {
-		o->status = ST_CRITICAL;
+		o->status = CHECK_CRITICAL;
 		if (code > 0)
 			snprintf(sum, sizeof(sum), "the run failed with exit code %d%s%s", code,
 			    start ? " after " : "", start ? d : "");
@@ -911,7 +911,7 @@ decide_due(struct hbrow *w, struct outcome *o)
 	memset(o, 0, sizeof(*o));
 	o->duration_ms = -1;
 	o->step = 1;
-	o->status = ST_CRITICAL;
+	o->status = CHECK_CRITICAL;
 	if (w->run_deadline && w->run_deadline <= w->now &&
 	    (!w->late || w->late > w->now || w->run_deadline <= w->late)) {
 		fmt_local(z, w->started, 0, t1, sizeof(t1));

@@ -72,6 +72,15 @@ void api_downtimes_get(struct req *r, struct resp *rs);
 void api_downtimes_delete(struct req *r, struct resp *rs);
 
 /* The operator's face: tokens, sessions, metrics, the dashboard. */
+/* api_rotations.c */
+void api_rotations_list(struct req *r, struct resp *rs);
+void api_rotations_create(struct req *r, struct resp *rs);
+void api_rotations_get(struct req *r, struct resp *rs);
+void api_rotations_patch(struct req *r, struct resp *rs);
+void api_rotations_delete(struct req *r, struct resp *rs);
+void api_rotations_oncall(struct req *r, struct resp *rs);
+void api_rotations_override(struct req *r, struct resp *rs);
+
 /* api_users.c */
 void api_users_list(struct req *r, struct resp *rs);
 void api_users_create(struct req *r, struct resp *rs);
@@ -91,8 +100,5 @@ void api_session_delete(struct req *r, struct resp *rs);
 void api_metrics(struct req *r, struct resp *rs);
 /* http/stream.c */
 void api_stream(struct req *r, struct resp *rs);
-/* http/static.c: the dashboard's pages and files */
-void www_page(struct req *r, struct resp *rs);
-void www_file(struct req *r, struct resp *rs);
 
 #endif

@@ -228,7 +228,7 @@ static const struct db_stmt q_notifications = { "notifications_list",
 	"  'next_attempt_at', CASE WHEN n.status = 'pending' THEN rfc3339(n.next_attempt_at) END,"
 	"  'lease_until', CASE WHEN n.status = 'sending' THEN rfc3339(n.lease_until) END,"
 	"  'holder', CASE WHEN n.status = 'sending' THEN n.holder END,"
-	"  'resent', n.resend, 'receipt', n.receipt,"
+	"  'resent', n.resend, 'receipt', n.receipt, 'held_until', rfc3339(n.held_until),"
 	"  'receipt_cancelled_at', rfc3339(n.receipt_cancelled_at), 'receipt_cancel', n.receipt_cancel,"
 	"  'attempt_log', COALESCE((SELECT jsonb_agg(jsonb_build_object('at', rfc3339(t.at),"
 	"     'ok', t.ok, 'error', t.error) ORDER BY t.id)"
@@ -244,7 +244,8 @@ static const struct db_stmt q_notifications = { "notifications_list",
 void
 api_notifications_list(struct req *r, struct resp *rs)
 {
-	static const char *const statuses[] = { "pending", "sending", "sent", "failed", NULL };
+	static const char *const statuses[] = { "pending", "sending", "sent", "failed", "dropped",
+		NULL };
 	char cur[24], lim[24], ev[24], check[24], contact[24];
 	const char *v[7], *status = req_arg(r, "status"), *channel = req_arg(r, "channel");
 	int he, hc, hct, i;
@@ -259,7 +260,7 @@ api_notifications_list(struct req *r, struct resp *rs)
 		for (i = 0; statuses[i] && strcmp(statuses[i], status) != 0; i++)
 			;
 		if (statuses[i] == NULL) {
-			resp_error(rs, 400, "status", "status must be pending, sending, sent or failed");
+			resp_error(rs, 400, "status", "status must be pending, sending, sent, failed or dropped");
 			return;
 		}
 	}

@@ -165,7 +165,6 @@ side_json(const struct side *sd)
 static json_t *
 changes_json(const struct bt_outcome *o)
 {
-	static const char *const st_names[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
 	json_t *a = json_array();
 	size_t i;
 
@@ -174,7 +173,7 @@ changes_json(const struct bt_outcome *o)
 		char at[RFC3339_LEN];
 		rfc3339_format(c->at_us, at);
 		if (json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:b}", "at", at,
-		    "kind", ev_kind_names[c->kind], "status", st_names[c->status & 3],
+		    "kind", ev_kind_names[c->kind], "status", check_status_name(c->status),
 		    "notified", c->notified)) < 0) {
 			json_decref(a);
 			return NULL;

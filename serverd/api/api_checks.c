@@ -44,7 +44,7 @@ static const struct db_stmt q_list = { "checks_list",
 	" AND ($7::jsonb IS NULL OR check_selected(c.id, $7))"
 	" ORDER BY c.id LIMIT $2", 7 };
 /* a heartbeat's object carries its ping URL: a secret, so for admins only
- * (sql/018_heartbeat.sql) */
+ * (check_heartbeat_json(), sql/functions/) */
 static const struct db_stmt q_get = { "checks_get",
 	"SELECT check_json(c) || CASE WHEN c.type = 'heartbeat'"
 	"  THEN check_heartbeat_json(c, $2, $3::boolean) ELSE '{}' END"

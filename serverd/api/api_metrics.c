@@ -17,6 +17,7 @@
 #include "apiutil.h"
 #include "buf.h"
 #include "channel.h"
+#include "check.h"
 #include "counters.h"
 #include "db.h"
 #include "edge.h"
@@ -45,12 +46,10 @@ static struct hist hists[METRICS_ROUTES + 1];   /* the last: no route matched */
 
 static const struct db_stmt q_gauges = { "metrics_gauges",
 	"SELECT json_build_object("
-	" 'checks', (SELECT json_build_object("
-	"    'OK', count(*) FILTER (WHERE s.status = 0),"
-	"    'WARNING', count(*) FILTER (WHERE s.status = 1),"
-	"    'CRITICAL', count(*) FILTER (WHERE s.status = 2),"
-	"    'UNKNOWN', count(*) FILTER (WHERE s.status = 3),"
-	"    'PENDING', count(*) FILTER (WHERE s.status IS NULL))"
+	" 'checks', (SELECT json_build_array("   /* by status, then pending (NULL) */
+	"    count(*) FILTER (WHERE s.status = 0), count(*) FILTER (WHERE s.status = 1),"
+	"    count(*) FILTER (WHERE s.status = 2), count(*) FILTER (WHERE s.status = 3),"
+	"    count(*) FILTER (WHERE s.status IS NULL))"
 	"    FROM check_state s JOIN checks c ON c.id = s.check_id WHERE c.enabled),"
 	" 'agents', (SELECT json_build_object("
 	"    'up', count(*) FILTER (WHERE state = 'up'),"
@@ -136,7 +135,6 @@ histogram(struct buf *b, const char *route, struct hist *h)
 void
 api_metrics(struct req *r, struct resp *rs)
 {
-	static const char *const statuses[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN", "PENDING", NULL };
 	static const char *const states[] = { "up", "down", "new", NULL };
 	PGresult *q = db_exec(r->db, &q_gauges, NULL);
 	json_t *g = NULL, *pend;
@@ -157,7 +155,11 @@ api_metrics(struct req *r, struct resp *rs)
 		goto done;
 	}
 	help(&b, "custos_checks", "gauge", "Enabled checks by current status.");
-	gauge_obj(&b, json_object_get(g, "checks"), "custos_checks", "status", statuses);
+	for (n = 0; n <= CHECK_STATUS_COUNT; n++)   /* the last: pending */
+		buf_addf(&b, "custos_checks{status=\"%s\"} %lld\n",
+		    n < CHECK_STATUS_COUNT ? check_status_name(n) : CHECK_PENDING_NAME,
+		    (long long)json_integer_value(json_array_get(json_object_get(g, "checks"),
+		    (size_t)n)));
 	help(&b, "custos_agents", "gauge", "Agents by state.");
 	gauge_obj(&b, json_object_get(g, "agents"), "custos_agents", "state", states);
 	pend = json_object_get(g, "pending");

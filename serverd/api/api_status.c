@@ -9,6 +9,7 @@
 #include "api.h"
 #include "apiutil.h"
 #include "buf.h"
+#include "check.h"
 #include "db.h"
 #include "stream.h"
 #include "strnum.h"
@@ -31,9 +32,10 @@
  *    anti-join, instead of joining 10,000 states with their checks;
  *  - problems: the non-OK states (one pass over check_state), their check
  *    and agent by primary key, the newest result of all of them at once
- *    with check_last_many() (008: the day partitions newest first, one
- *    probe per check into the partition that has its result, instead of a
- *    probe into every partition per check), the active downtimes read once;
+ *    with check_last_many() (sql/functions/: the day partitions newest
+ *    first, each by its name, one probe per check into the partition that
+ *    has its result, instead of a probe into every partition per check),
+ *    the active downtimes read once;
  *    availability is not part of this answer and is not computed;
  *  - plain columns (timestamps as microseconds): json_build_object() and
  *    its kin look up every argument's type on every call in PostgreSQL,
@@ -45,7 +47,9 @@
  * statement and one snapshot. A problem object has check_def_json()'s keys
  * plus "agent_name" and "labels" (the check's own, as check_json() has
  * them), and its "state" exactly check_state_json()'s keys (both in
- * sql/functions/): change them together. Values are written as
+ * sql/functions/): this is the check object's one writer in C, that
+ * function its one writer in SQL (docs/decisions.md says why two); change
+ * them together, test_face_status.py compares them. Values are written as
  * PostgreSQL's JSON functions write them: timestamps by rfc3339() (same
  * text as rfc3339_format()), numbers as their text output (NaN and
  * Infinity quoted as strings), strings escaped as escape_json() does.
@@ -160,7 +164,6 @@ enum jkind { J_STR, J_RAW, J_NUM, J_BOOL, J_TIME, J_STATUS, J_INT8_ARRAY };
 static void
 add_field(struct buf *b, const char *key, const PGresult *q, int i, int col, enum jkind kind)
 {
-	static const char *const names[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
 	const char *v = PQgetvalue(q, i, col);
 	char t[RFC3339_LEN];
 	long long n;
@@ -192,9 +195,9 @@ add_field(struct buf *b, const char *key, const PGresult *q, int i, int col, enu
 		add_json_str(b, t);
 		break;
 	case J_STATUS:
-		n = str_to_ll(v, 0, 3, &es);
+		n = str_to_ll(v, 0, CHECK_STATUS_COUNT - 1, &es);
 		if (es == NULL)
-			add_json_str(b, names[n]);
+			add_json_str(b, check_status_name((int)n));
 		else
 			buf_adds(b, "null");
 		break;
@@ -249,9 +252,11 @@ status_json(const PGresult *q, size_t *len)
 	    parse_head(PQgetvalue(q, 0, C_HEAD), h) < 0)
 		return NULL;
 	buf_init(&b, (size_t)1 << 30);
-	buf_addf(&b, "{\"counts\": {\"OK\": %lld, \"WARNING\": %lld, \"CRITICAL\": %lld, "
-	    "\"UNKNOWN\": %lld, \"PENDING\": %lld}, \"agents\": {\"up\": %lld, \"down\": %lld, "
-	    "\"new\": %lld}, \"problems\": [", h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
+	buf_adds(&b, "{\"counts\": {");
+	for (i = 0; i < CHECK_STATUS_COUNT; i++)
+		buf_addf(&b, "\"%s\": %lld, ", check_status_name(i), h[i]);
+	buf_addf(&b, "\"" CHECK_PENDING_NAME "\": %lld}, \"agents\": {\"up\": %lld, \"down\": %lld, "
+	    "\"new\": %lld}, \"problems\": [", h[4], h[5], h[6], h[7]);
 	for (i = 0; i < n; i++) {
 		if (PQgetisnull(q, i, C_ID))
 			continue;   /* the head's row when nothing is wrong */

@@ -9,6 +9,10 @@
  *   tz              an IANA zone name found under /usr/share/zoneinfo
  *                   (default UTC); quiet hours and rotations read it
  *   role            admin, operator or viewer (default viewer: http.h)
+ *   quiet_hours     weekly windows on the user's wall clock (tz) in which
+ *                   only urgent notifications reach them: ["mon-fri
+ *                   22:00-07:00", "sat,sun 00:00-00:00"] (lib/oncall.h;
+ *                   docs/oncall.md); [] or null: none
  *   password        write-only, LOGIN_PASSWORD_MIN..MAX bytes, stored as
  *                   an argon2id string (login.h); null removes it. Reads
  *                   say only "has_password". A new or removed password
@@ -24,8 +28,12 @@
 #include "apiutil.h"
 #include "auth.h"
 #include "db.h"
+#include "log.h"
 #include "login.h"
+#include "oncall.h"
 #include "token.h"
+
+#include <stdlib.h>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -40,11 +48,12 @@
 #define ZONEINFO "/usr/share/zoneinfo/"
 
 static const char *const user_fields[] = { "name", "email", "pushover_user", "tz", "role",
-	"password", NULL };
+	"password", "quiet_hours", NULL };
 
 #define USER_PUBLIC \
 	"jsonb_build_object('id', u.id, 'name', u.name, 'email', u.email, 'tz', u.tz," \
 	" 'role', u.role, 'has_password', u.password_hash IS NOT NULL," \
+	" 'quiet_hours', to_jsonb(u.quiet_hours)," \
 	" 'created_at', rfc3339(u.created_at))"
 #define USER_JSON "(" USER_PUBLIC " || jsonb_build_object('pushover_user', u.pushover_user))"
 /* a viewer's or an operator's read: as CONTACT_REDACTED in api_contacts.c */
@@ -62,9 +71,10 @@ static const struct db_stmt q_get = { "users_get",
 static const struct db_stmt q_get_redacted = { "users_get_redacted",
 	"SELECT " USER_REDACTED " FROM contacts u WHERE u.id = $1", 1 };
 static const struct db_stmt q_create = { "users_create",
-	"INSERT INTO contacts AS u (name, email, pushover_user, tz, role, password_hash)"
-	" VALUES ($1, $2, $3, COALESCE($4, 'UTC'), COALESCE($5, 'viewer'), $6)"
-	" RETURNING " USER_JSON, 6 };
+	"INSERT INTO contacts AS u (name, email, pushover_user, tz, role, password_hash, quiet_hours)"
+	" VALUES ($1, $2, $3, COALESCE($4, 'UTC'), COALESCE($5, 'viewer'), $6,"
+	"  ARRAY(SELECT jsonb_array_elements_text(COALESCE($7::jsonb, '[]'))))"
+	" RETURNING " USER_JSON, 7 };
 /* (present, value) pairs for the nullable members; a password written ends the sessions */
 static const struct db_stmt q_patch = { "users_patch",
 	"WITH s AS (DELETE FROM sessions WHERE user_id = $1 AND $9::boolean)"
@@ -72,8 +82,11 @@ static const struct db_stmt q_patch = { "users_patch",
 	"  email = CASE WHEN $3::boolean THEN $4 ELSE u.email END,"
 	"  pushover_user = CASE WHEN $5::boolean THEN $6 ELSE u.pushover_user END,"
 	"  tz = COALESCE($7, u.tz), role = COALESCE($8, u.role),"
-	"  password_hash = CASE WHEN $9::boolean THEN $10 ELSE u.password_hash END"
-	" WHERE u.id = $1 RETURNING " USER_JSON, 10 };
+	"  password_hash = CASE WHEN $9::boolean THEN $10 ELSE u.password_hash END,"
+	"  quiet_hours = CASE WHEN $11::boolean"
+	"    THEN ARRAY(SELECT jsonb_array_elements_text(COALESCE($12::jsonb, '[]')))"
+	"    ELSE u.quiet_hours END"
+	" WHERE u.id = $1 RETURNING " USER_JSON, 12 };
 static const struct db_stmt q_delete = { "users_delete",
 	"WITH d AS (DELETE FROM contacts WHERE id = $1 RETURNING id),"
 	" c AS (UPDATE checks SET contacts = array_remove(contacts, $1::bigint)"
@@ -82,12 +95,58 @@ static const struct db_stmt q_delete = { "users_delete",
 	"   WHERE $1::bigint = ANY (contacts) AND EXISTS (SELECT 1 FROM d))"
 	" SELECT count(*) FROM d", 1 };
 
+/*
+ * New quiet hours release what the old ones held: due now, when the sender
+ * weighs them again against the new windows (and drops what is no longer
+ * worth sending). held_until = now() keeps the record that they were held.
+ */
+static const struct db_stmt q_release = { "users_release_held",
+	"WITH r AS (UPDATE notifications SET next_attempt_at = now(), held_until = now()"
+	"  WHERE contact_id = $1 AND status = 'pending' AND held_until > now() RETURNING 1)"
+	" SELECT count(*), CASE WHEN count(*) > 0 THEN pg_notify('custos_outbox', '') END FROM r", 1 };
+
 struct user_in {
 	const char *name, *email, *po_user, *tz, *role;
 	int has_email, has_po_user, has_password;
 	char hash[LOGIN_HASH_MAX];   /* the new password's, when has_password and set */
 	int hashed;
+	int has_quiet;
+	char *quiet;                 /* the windows as a JSON array (heap), NULL for none */
 };
+
+/* "quiet_hours": an array of window texts, each as lib/oncall.h reads them */
+static int
+parse_quiet(json_t *o, struct user_in *in, struct resp *rs)
+{
+	json_t *v = json_object_get(o, "quiet_hours"), *e;
+	struct quiet_window w;
+	char err[256];
+	size_t i;
+
+	if ((in->has_quiet = v != NULL) == 0 || json_is_null(v))
+		return 0;
+	if (!json_is_array(v) || json_array_size(v) > QUIET_WINDOWS_MAX) {
+		resp_error(rs, 400, "quiet_hours", "quiet_hours is an array of at most %d windows "
+		    "(\"mon-fri 22:00-07:00\")", QUIET_WINDOWS_MAX);
+		return -1;
+	}
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e) || json_string_length(e) > 64 ||
+		    strlen(json_string_value(e)) != json_string_length(e)) {
+			resp_error(rs, 400, "quiet_hours", "quiet_hours[%zu] is not a window's text", i);
+			return -1;
+		}
+		if (quiet_window_parse(json_string_value(e), &w, err, sizeof(err)) < 0) {
+			resp_error(rs, 422, "quiet_hours", "quiet_hours[%zu]: %s", i, err);
+			return -1;
+		}
+	}
+	if ((in->quiet = json_dumps(v, JSON_COMPACT)) == NULL) {
+		resp_error(rs, 500, NULL, "out of memory");
+		return -1;
+	}
+	return 0;
+}
 
 /*
  * An IANA zone name: letters, digits and "_+-/" in components that are not
@@ -149,7 +208,7 @@ parse_user(json_t *o, int creating, struct user_in *in, struct resp *rs)
 		    "(an IANA name such as Europe/Paris or UTC)", in->tz);
 		return -1;
 	}
-	if (jv_str(o, "role", 0, 16, &in->role, rs) < 0)
+	if (jv_str(o, "role", 0, 16, &in->role, rs) < 0 || parse_quiet(o, in, rs) < 0)
 		return -1;
 	if (in->role && auth_role_kind(in->role) == WHO_NONE) {
 		resp_error(rs, 422, "role", "role must be admin, operator or viewer");
@@ -197,9 +256,10 @@ void
 api_users_create(struct req *r, struct resp *rs)
 {
 	struct user_in in;
-	const char *v[6];
+	const char *v[7];
 	PGresult *q = NULL;
 
+	memset(&in, 0, sizeof(in));
 	if (jv_object(r, rs) < 0 || parse_user(r->body, 1, &in, rs) < 0)
 		goto done;
 	v[0] = in.name;
@@ -208,6 +268,7 @@ api_users_create(struct req *r, struct resp *rs)
 	v[3] = in.tz;
 	v[4] = in.role;
 	v[5] = in.hashed ? in.hash : NULL;
+	v[6] = in.quiet;
 	q = db_exec(r->db, &q_create, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
 		if (strcmp(db_sqlstate(q), "23505") == 0)
@@ -222,6 +283,7 @@ api_users_create(struct req *r, struct resp *rs)
 		    (long long)json_integer_value(json_object_get(rs->json, "id")));
 done:
 	PQclear(q);
+	free(in.quiet);
 	secure_zero(&in, sizeof(in));
 }
 
@@ -230,9 +292,10 @@ api_users_patch(struct req *r, struct resp *rs)
 {
 	struct user_in in;
 	char id[24];
-	const char *v[10];
+	const char *v[12];
 	PGresult *q = NULL;
 
+	memset(&in, 0, sizeof(in));
 	if (jv_object(r, rs) < 0 || parse_user(r->body, 0, &in, rs) < 0)
 		goto done;
 	v[0] = id_text(r->id[0], id);
@@ -245,6 +308,8 @@ api_users_patch(struct req *r, struct resp *rs)
 	v[7] = in.role;
 	v[8] = in.has_password ? "true" : "false";
 	v[9] = in.hashed ? in.hash : NULL;
+	v[10] = in.has_quiet ? "true" : "false";
+	v[11] = in.quiet;
 	q = db_exec(r->db, &q_patch, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
 		if (strcmp(db_sqlstate(q), "23505") == 0)
@@ -258,9 +323,17 @@ api_users_patch(struct req *r, struct resp *rs)
 		resp_error(rs, 404, NULL, "no user %lld", (long long)r->id[0]);
 		goto done;
 	}
+	if (in.has_quiet) {
+		PGresult *rq = db_exec(r->db, &q_release, v);
+		if (!db_ok(rq, PGRES_TUPLES_OK))   /* they are sent at the old windows' end */
+			log_warn("users: releasing what the old quiet hours of user %s held: %s", id,
+			    PQerrorMessage(r->db));
+		PQclear(rq);
+	}
 	api_one(rs, 200, q, 0);
 done:
 	PQclear(q);
+	free(in.quiet);
 	secure_zero(&in, sizeof(in));
 }
 

@@ -513,13 +513,6 @@ api_one(struct resp *rs, int status, PGresult *q, int col)
 	resp_json(rs, status, j);
 }
 
-const char *
-id_text(int64_t id, char buf[24])
-{
-	snprintf(buf, 24, "%lld", (long long)id);
-	return buf;
-}
-
 int
 jv_labels(json_t *o, const char *key, char **out, struct resp *rs)
 {

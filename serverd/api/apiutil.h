@@ -9,6 +9,7 @@
 
 #include "db.h"
 #include "http.h"
+#include "strnum.h"   /* id_text(), used by every handler with it */
 
 #include <stdint.h>
 
@@ -122,7 +123,5 @@ void api_get_id(struct req *r, struct resp *rs, const struct db_stmt *st, int64_
     int status, const char *what);
 /* Parses column col of row 0 (JSON text) into the response with status. */
 void api_one(struct resp *rs, int status, PGresult *q, int col);
-/* Formats an id as text into buf (24 bytes). */
-const char *id_text(int64_t id, char buf[24]);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 #include "api.h"
+#include "static.h"
 
 const struct route routes[] = {
 	{ "GET",    "/healthz",                      api_healthz,          NEED_NONE,       BODY_JSON },
@@ -67,6 +68,16 @@ const struct route routes[] = {
 	{ "GET",    "/api/v1/users/{id}",            api_users_get,        NEED_READ,       BODY_JSON },
 	{ "PATCH",  "/api/v1/users/{id}",            api_users_patch,      NEED_ADMIN,      BODY_JSON },
 	{ "DELETE", "/api/v1/users/{id}",            api_users_delete,     NEED_ADMIN,      BODY_JSON },
+
+	/* on call (api_rotations.c): by name; an operator may add an override
+	 * (a swap of shifts is day-to-day work, not configuration) */
+	{ "GET",    "/api/v1/rotations",             api_rotations_list,   NEED_READ,       BODY_JSON },
+	{ "POST",   "/api/v1/rotations",             api_rotations_create, NEED_ADMIN,      BODY_JSON },
+	{ "GET",    "/api/v1/rotations/{name}",      api_rotations_get,    NEED_READ,       BODY_JSON },
+	{ "PATCH",  "/api/v1/rotations/{name}",      api_rotations_patch,  NEED_ADMIN,      BODY_JSON },
+	{ "DELETE", "/api/v1/rotations/{name}",      api_rotations_delete, NEED_ADMIN,      BODY_JSON },
+	{ "GET",    "/api/v1/rotations/{name}/oncall", api_rotations_oncall, NEED_READ,     BODY_JSON },
+	{ "POST",   "/api/v1/rotations/{name}/overrides", api_rotations_override, NEED_OPERATOR, BODY_JSON },
 
 	/* the operator's face */
 	{ "GET",    "/api/v1/tokens",                api_tokens_list,      NEED_ADMIN,      BODY_JSON },

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 #include "authcache.h"
+#include "listen.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -75,9 +76,43 @@ authcache_invalidate(void)
 	atomic_fetch_add(&generation, 1);
 }
 
-void
-authcache_enable(int on)
+/* Empties the cache and turns it on or off. */
+static void
+enable(int on)
 {
 	authcache_invalidate();
 	atomic_store(&enabled, on);
+}
+
+/* ---- the LISTEN thread's subscriber (listen.h) ---------------------------- */
+
+/* custos_auth: some instance changed what a principal holds. */
+static void
+on_auth(const char *payload)
+{
+	(void)payload;
+	authcache_invalidate();
+}
+
+/* What changed while nobody listened is unknown: start empty. */
+static void
+auth_up(PGconn *c)
+{
+	(void)c;
+	enable(1);
+}
+
+/* From here on an invalidation could be missed: answer from the database. */
+static void
+auth_down(void)
+{
+	enable(0);
+}
+
+static const struct listen_sub auth_sub = { "custos_auth", on_auth, auth_up, auth_down, NULL };
+
+int
+authcache_start(void)
+{
+	return listen_subscribe(&auth_sub);
 }

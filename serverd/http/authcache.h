@@ -9,10 +9,13 @@
  *     after that request's COMMIT, before it is answered;
  *   - another server does: triggers NOTIFY custos_auth when a token, an
  *     agent's interval or its checks' revision changes, or an agent or API
- *     token goes; the outbox's listener (outbox.c) passes it on. Between
- *     that COMMIT and the notification arriving (a millisecond or so on one
- *     network) another instance may still answer from the old entry.
- * The cache is off while the listener is not connected.
+ *     token goes; this file subscribes to it on the LISTEN thread
+ *     (listen.h), whatever else runs. Between that COMMIT and the
+ *     notification arriving (a millisecond or so on one network) another
+ *     instance may still answer from the old entry.
+ * The cache is off until the LISTEN thread is connected and again whenever
+ * it loses its connection (an invalidation could be missed); it starts
+ * empty each time the connection is back.
  */
 #ifndef CUSTOS_AUTHCACHE_H
 #define CUSTOS_AUTHCACHE_H
@@ -30,7 +33,10 @@ int authcache_get(const uint8_t hash[SHA256_LEN], struct principal *p);
 void authcache_put(const uint8_t hash[SHA256_LEN], const struct principal *p, uint64_t gen);
 /* Forgets everything. */
 void authcache_invalidate(void);
-/* Turns the cache on (the invalidation listener is connected) or off. */
-void authcache_enable(int on);
+/*
+ * Subscribes the cache to custos_auth (listen.h): before listen_start().
+ * 0 or -1. Until the LISTEN thread connects the cache stays off.
+ */
+int authcache_start(void);
 
 #endif

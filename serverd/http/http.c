@@ -67,6 +67,12 @@ struct conn_ctx {
 static char *pem_cert, *pem_key;   /* TLS material, owned here */
 static int tls_on;                  /* served over TLS: every answer says so (HSTS) */
 static atomic_int in_flight;        /* requests between first call and completion */
+/* http_open()'s, for http_start(); the daemon's from then on */
+static int listen_fd = -1;
+static uint16_t listen_port;
+static unsigned pool_threads, pool_max_conns;
+static struct MHD_Daemon *mhd;
+static const char *listen_addr;     /* cf->listen: the start snapshot lives to exit */
 
 /* ---- routing ------------------------------------------------------------ */
 
@@ -569,24 +575,20 @@ check_fds(unsigned max_conns, unsigned threads, char *err, size_t errlen)
 	return 0;
 }
 
-struct MHD_Daemon *
-http_start(const struct srv_conf *cf, char *err, size_t errlen)
+int
+http_open(const struct srv_conf *cf, char *err, size_t errlen)
 {
 	const char *addr = cf->listen, *tls_cert = cf->tls_cert, *tls_key = cf->tls_key;
-	unsigned threads = (unsigned)cf->threads, max_conns = (unsigned)cf->max_connections;
-	int ls = -1, one = 1;
+	int one = 1;
 	struct sockaddr_in sa;
-	struct MHD_Daemon *d;
 	char host[64];
 	const char *colon = strrchr(addr, ':'), *es;
 	long long port;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-	    MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 	size_t hl;
 
 	if (colon == NULL || (hl = (size_t)(colon - addr)) >= sizeof(host)) {
 		snprintf(err, errlen, "listen: expected HOST:PORT, got \"%s\"", addr);
-		return NULL;
+		return -1;
 	}
 	memcpy(host, addr, hl);
 	host[hl] = '\0';
@@ -597,15 +599,16 @@ http_start(const struct srv_conf *cf, char *err, size_t errlen)
 	if (es || inet_pton(AF_INET, strcmp(host, "*") == 0 || hl == 0 ? "0.0.0.0" : host,
 	    &sa.sin_addr) != 1) {
 		snprintf(err, errlen, "listen: \"%s\" is not IPV4:PORT", addr);
-		return NULL;
+		return -1;
 	}
-	if (check_fds(max_conns, threads, err, errlen) < 0)
-		return NULL;
+	if (check_fds((unsigned)cf->max_connections, (unsigned)cf->threads, err, errlen) < 0)
+		return -1;
 	if (tls_cert) {
 		if ((pem_cert = slurp(tls_cert, err, errlen)) == NULL ||
-		    (pem_key = slurp(tls_key, err, errlen)) == NULL)
-			return NULL;
-		flags |= MHD_USE_TLS;
+		    (pem_key = slurp(tls_key, err, errlen)) == NULL) {
+			http_close();
+			return -1;
+		}
 		tls_on = 1;
 	}
 	/*
@@ -614,68 +617,84 @@ http_start(const struct srv_conf *cf, char *err, size_t errlen)
 	 * sit in TIME_WAIT) but never SO_REUSEPORT, with which a second serverd
 	 * would start quietly and share the traffic.
 	 */
-	if ((ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 1024) < 0) {
+	if ((listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(listen_fd, 1024) < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
-		if (ls >= 0)
-			close(ls);
-		return NULL;
+		http_close();
+		return -1;
 	}
-	if (edge_start(max_conns, tls_on, err, errlen) < 0) {
-		close(ls);
-		return NULL;
-	}
+	listen_addr = addr;
+	listen_port = (uint16_t)port;
+	pool_threads = (unsigned)cf->threads;
+	pool_max_conns = (unsigned)cf->max_connections;
+	return 0;
+}
+
+int
+http_start(char *err, size_t errlen)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+	    MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
+
+	if (tls_on)
+		flags |= MHD_USE_TLS;
 	/*
 	 * The idle timeout stays for answers a client does not read; what a
 	 * request may take to arrive is edge.h's deadline, and who may hold a
 	 * connection its book (the per-address cap included: libmicrohttpd's
 	 * would count a reverse proxy as one client).
 	 */
-	d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, NULL,
+	mhd = MHD_start_daemon(flags, listen_port, NULL, NULL, on_request, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-	    MHD_OPTION_LISTEN_SOCKET, ls,
-	    MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    MHD_OPTION_LISTEN_SOCKET, listen_fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, pool_threads,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 	    MHD_OPTION_NOTIFY_CONNECTION, edge_notify, NULL,
-	    MHD_OPTION_CONNECTION_LIMIT, edge_mhd_limit(max_conns, threads),
+	    MHD_OPTION_CONNECTION_LIMIT, edge_mhd_limit(pool_max_conns, pool_threads),
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-	    tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, pem_cert,
+	    tls_on ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, pem_cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, pem_key,
 	    MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
 	    MHD_OPTION_END);
-	if (d == NULL) {
-		snprintf(err, errlen, "cannot serve on %s (TLS setup failed?)", addr);
-		close(ls);
-		edge_stop();
-	} else if (stream_start(err, errlen) < 0) {
-		MHD_stop_daemon(d);
-		edge_stop();
-		d = NULL;
+	if (mhd == NULL) {
+		snprintf(err, errlen, "cannot serve on %s (TLS setup failed?)", listen_addr);
+		return -1;
 	}
-	return d;
+	listen_fd = -1;   /* the daemon's now: MHD_quiesce_daemon() hands it back */
+	return 0;
 }
 
 void
-http_stop(struct MHD_Daemon *d)
+http_stop(void)
 {
-	if (d) {
-		/* stop accepting, let in-flight requests finish (10 s at most),
-		 * then close idle keep-alive connections and join the threads */
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
-		int i;
-		MHD_socket s = MHD_quiesce_daemon(d);
-		/* open event streams end now (MHD may not stop with one suspended) */
-		stream_stop();
-		/* MHD hands the listening socket back: close it so that new
-		 * connections are refused rather than left in the backlog */
-		if (s != MHD_INVALID_SOCKET)
-			close(s);
-		for (i = 0; i < 500 && atomic_load(&in_flight) > 0; i++)
-			nanosleep(&ts, NULL);
-		MHD_stop_daemon(d);
-		edge_stop();
-	}
+	/* stop accepting, let in-flight requests finish (10 s at most),
+	 * then close idle keep-alive connections and join the threads */
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	int i;
+	MHD_socket s;
+
+	if (mhd == NULL)
+		return;
+	s = MHD_quiesce_daemon(mhd);
+	/* open event streams end now (MHD may not stop with one suspended) */
+	stream_end_all();
+	/* MHD hands the listening socket back: close it so that new
+	 * connections are refused rather than left in the backlog */
+	if (s != MHD_INVALID_SOCKET)
+		close(s);
+	for (i = 0; i < 500 && atomic_load(&in_flight) > 0; i++)
+		nanosleep(&ts, NULL);
+	MHD_stop_daemon(mhd);
+	mhd = NULL;
+}
+
+void
+http_close(void)
+{
+	if (listen_fd >= 0)
+		close(listen_fd);
+	listen_fd = -1;
 	free(pem_cert);
 	free(pem_key);
 	pem_cert = pem_key = NULL;

@@ -87,14 +87,28 @@ struct route {
 extern const struct route routes[];   /* routes.c; ends with NULL method */
 
 /*
- * Binds cf->listen (refused, with the reason, when the address is in use:
- * no SO_REUSEPORT) and starts the pool with cf->threads; the connection
- * limits and the request deadline are edge.h's. Refuses to start when the
- * process may not open the file descriptors max_connections needs.
+ * Serving, in four steps so that serverd's start (workers.c) can bind
+ * first and answer last:
+ *   http_open()   binds cf->listen (refused, with the reason, when the
+ *                 address is in use: no SO_REUSEPORT) and reads the TLS
+ *                 files; refuses when the process may not open the file
+ *                 descriptors max_connections needs. No thread yet:
+ *                 connections wait in the backlog. cf is the snapshot
+ *                 held until exit. 0, or -1 with err.
+ *   http_start()  starts libmicrohttpd's pool (cf->threads) on that
+ *                 socket; the connection limits and the request deadline
+ *                 are edge.h's (edge_start() first). 0, or -1 with err.
+ *   http_stop()   stops accepting, ends the open event streams, lets
+ *                 requests in flight finish (10 s at most) and joins the
+ *                 pool; nothing when not started.
+ *   http_close()  closes the socket if no daemon took it and frees the
+ *                 TLS material.
  */
 struct srv_conf;
-struct MHD_Daemon *http_start(const struct srv_conf *cf, char *err, size_t errlen);
-void http_stop(struct MHD_Daemon *d);
+int http_open(const struct srv_conf *cf, char *err, size_t errlen);
+int http_start(char *err, size_t errlen);
+void http_stop(void);
+void http_close(void);
 
 /* Looks r->token up and checks it against need; 0, or -1 with rs filled. */
 int http_authenticate(struct req *r, enum need need, struct resp *rs);

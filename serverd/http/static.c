@@ -9,7 +9,7 @@
  * and an upgrade changes them under a running serverd).
  */
 #include "config.h"
-#include "api.h"
+#include "static.h"
 #include "buf.h"
 #include "serverd.h"
 

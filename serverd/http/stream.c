@@ -7,20 +7,26 @@
  * nothing to send, and marks it suspended. Whoever clears that mark (under
  * mu) must resume the connection, which it does after unlocking: until then
  * the connection stays suspended, so it cannot be closed and freed.
- * libmicrohttpd may not stop with suspended connections: stream_stop()
+ * libmicrohttpd may not stop with suspended connections: stream_end_all()
  * resumes them all and every reader() then ends its stream.
+ *
+ * Threads: the LISTEN thread (listen.h) calls on_stream(), stream_up()
+ * and stream_down(), which only note ids, push a reset and flip flags; the
+ * stream's own thread (a ticker) does the lookups of a round on its own
+ * connection, and resumes streams whose heartbeat is due or whose client
+ * left. round_mu guards the round being gathered; it is never held with mu.
  */
 #include "config.h"
 #include "stream.h"
-#include "apiutil.h"
 #include "buf.h"
 #include "db.h"
+#include "listen.h"
 #include "log.h"
 #include "serverd.h"
 #include "strnum.h"
+#include "ticker.h"
 #include "timeutil.h"
 
-#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -32,7 +38,7 @@
 #define STREAM_OUT_MAX (8 << 20)    /* a stream's own queue (replay), at most */
 #define STREAM_BLOCK 32768          /* bytes handed to MHD per call, at most */
 #define STREAM_IDS_MAX 512          /* ids looked up per query */
-#define LISTEN_POLL_MS 250          /* how often the listener looks at the clock */
+#define STREAM_TICK_MS 250          /* heartbeats and closed streams are looked at this often */
 #define STREAM_COALESCE_MS 100      /* one round of lookups at most this often */
 #define STREAM_ROUND_SHARE 4        /* and after a round that took T, not before T x this */
 
@@ -64,9 +70,8 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct frame ring[STREAM_RING];
 static uint64_t head;               /* sequence number of the next frame */
 static struct stream *streams;
-static int nstreams, stopping, started;
+static int nstreams, stopping;
 static int64_t last_event_id;
-static pthread_t listener_tid;
 static atomic_uint_fast64_t change_gen = 1;
 static atomic_int listening;
 
@@ -94,31 +99,25 @@ static const struct db_stmt q_events = { "stream_events",
 /*
  * The checks' frames: exactly CHECK_JSON's text (check_json(): definition,
  * state, availability, labels), but the newest results of all of them found at
- * once (check_last_many(), as /api/v1/status does) and the state written
- * here: check_json() one check at a time made a round of many changed
- * checks cost about ten times the PostgreSQL time it costs this way
- * (figures: bench/README.md, "Figures behind the code").
- * check_state_json() (sql/) has the same keys: change them together.
+ * once (check_last_many(), as /api/v1/status does) and handed to
+ * check_state_json(), the state object's one writer in SQL: check_json() one
+ * check at a time made a round of many changed checks cost about ten times
+ * the PostgreSQL time it costs this way (figures: bench/README.md, "Figures
+ * behind the code").
  */
 static const struct db_stmt q_checks = { "stream_checks",
 	"WITH ids AS MATERIALIZED (SELECT DISTINCT x AS id FROM unnest($1::bigint[]) x),"
 	" l AS MATERIALIZED (SELECT * FROM check_last_many(ARRAY(SELECT id FROM ids)))"
 	" SELECT (k.c).id, (check_def_json(k.c) || jsonb_build_object("
-	"  'state', CASE WHEN s.check_id IS NOT NULL THEN jsonb_build_object("
-	"   'status', status_name(s.status), 'state_type', s.state_type,"
-	"   'attempt', s.attempt, 'since', rfc3339(s.since),"
-	"   'last_result_at', rfc3339(l.observed_at), 'output', l.output,"
-	"   'value', l.value, 'perfdata', l.perfdata, 'acknowledged', s.acknowledged,"
-	"   'in_downtime', check_in_downtime(s.check_id, (k.c).agent_id),"
-	"   'flapping', s.flapping, 'flap_pct', s.flap_pct,"
-	"   'last_notified_at', rfc3339(s.last_notified_at)) END,"
+	"  'state', CASE WHEN (s.s).check_id IS NOT NULL THEN check_state_json(s.s, (k.c).agent_id,"
+	"   l.observed_at, l.output, l.value, l.perfdata) END,"
 	"  'availability', check_availability(ARRAY[(k.c).id]), 'labels', (k.c).labels,"
 	"  'agent_name', a.name, 'agent_state', a.state))::text"
 	" FROM ids u"
 	" CROSS JOIN LATERAL (SELECT c FROM checks c WHERE c.id = u.id OFFSET 0) k"
 	" CROSS JOIN LATERAL (SELECT a.name, a.state FROM agents a"
 	"  WHERE a.id = (k.c).agent_id OFFSET 0) a"
-	" LEFT JOIN LATERAL (SELECT s.* FROM check_state s WHERE s.check_id = u.id OFFSET 0) s ON true"
+	" LEFT JOIN LATERAL (SELECT s FROM check_state s WHERE s.check_id = u.id OFFSET 0) s ON true"
 	" LEFT JOIN l ON l.check_id = u.id"
 	" ORDER BY 1", 1 };
 static const struct db_stmt q_agents = { "stream_agents",
@@ -192,7 +191,7 @@ wake(int all, int64_t hb_us)
  * Streams whose client went away while suspended: a suspended connection
  * is not polled by libmicrohttpd, so without this its slot stays taken
  * until the heartbeat's write fails (stream_heartbeat_s). One poll(2) of
- * the suspended sockets, timeout 0, each listener round (LISTEN_POLL_MS):
+ * the suspended sockets, timeout 0, each tick of the stream's thread (STREAM_TICK_MS):
  * an end of stream (POLLRDHUP), a reset or an error marks the stream gone
  * and resumes it, and reader() ends it. Called without mu.
  */
@@ -232,11 +231,11 @@ reap_gone(void)
 	free(mcs);
 }
 
-/* ---- the listener ------------------------------------------------------- */
+/* ---- rounds ------------------------------------------------------------- */
 
 /*
  * The ids named by the notifications of one round, without repeats: a
- * check that changes ten times while the listener waits is looked up once.
+ * check that changes ten times while a round waits is looked up once.
  * More than STREAM_IDS_MAX distinct ids of a kind is "overflow": those are
  * not looked up one by one; the streams get a reset instead (the dashboard
  * then fetches everything again), so no change is ever dropped silently.
@@ -326,184 +325,167 @@ push_reset(const char *why)
 	buf_free(&b);
 }
 
-static int
-is_stopping(void)
-{
-	int s;
-
-	pthread_mutex_lock(&mu);
-	s = stopping;
-	pthread_mutex_unlock(&mu);
-	return s;
-}
-
 struct round {
 	struct idset ev, ck, ag;
 };
 
-/* Takes the notifications that arrived; 1 when there were any. */
-static int
-collect(PGconn *c, struct round *rd)
+/*
+ * The round: the ids notified since the last one, looked up together on
+ * the stream's thread (the ticker below, its own connection), never on the
+ * LISTEN thread, which must stay free for the senders' wake-ups and the
+ * token cache. The LISTEN thread adds to pending (on_stream()) and wakes
+ * the ticker when it is the round's first id; the ticker swaps pending for
+ * an empty set under round_mu and looks the ids up without it.
+ */
+static pthread_mutex_t round_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct round rounds[2];
+static struct round *pending = &rounds[0];   /* guarded by round_mu */
+static int pending_any;                      /* guarded by round_mu */
+static int64_t next_round_us;                /* the ticker's own */
+static int connected_once;                   /* the LISTEN thread's own */
+
+static void stream_tick(struct ticker *t);
+static struct ticker ticker = { .name = "stream", .tick = stream_tick,
+	.period_ms = STREAM_TICK_MS };
+
+/*
+ * custos_stream: "e<id>", "c<id>" or "a<id>" (sql/006_face.sql). Only
+ * noted here.
+ *
+ * What a round costs PostgreSQL: a check frame is the check's whole JSON
+ * (state, last result, availability), so the lookups are kept few. With
+ * no stream open nothing is looked up at all (only the newest event id is
+ * kept, for the frames' ids; a client that comes back with Last-Event-ID
+ * is served from the events table). With streams open, one round of
+ * lookups at most every STREAM_COALESCE_MS: notifications arriving
+ * meanwhile join the next round, each id once. Under batched ingest at
+ * full speed this is the difference between the lookups keeping a core
+ * busy and a few queries a second; a change still reaches an open page
+ * well within the budget's 500 ms. A round's lookups may take long
+ * themselves (many changed checks; bench/README.md): the next round then
+ * waits STREAM_ROUND_SHARE times as long as the last one took, so the
+ * stream's lookups take at most about a quarter of one PostgreSQL
+ * backend's time however fast results arrive (bench/dashboard: ingest
+ * beside 500 streams had dropped to half), and changes arriving meanwhile
+ * are coalesced into fewer, larger rounds.
+ */
+static void
+on_stream(const char *payload)
 {
-	PGnotify *nt;
-	int any = 0;
+	const char *es;
+	int64_t id = str_to_ll(payload[0] ? payload + 1 : "", 1, INT64_MAX, &es);
+	struct idset *set;
+	int open, first;
 
-	while ((nt = PQnotifies(c)) != NULL) {
-		const char *p = nt->extra, *es;
-		int64_t id;
-
-		any = 1;
-		id = str_to_ll(p[0] ? p + 1 : "", 1, INT64_MAX, &es);
-		if (es == NULL) {
-			if (p[0] == 'e')
-				idset_add(&rd->ev, id);
-			else if (p[0] == 'c')
-				idset_add(&rd->ck, id);
-			else if (p[0] == 'a')
-				idset_add(&rd->ag, id);
-		}
-		PQfreemem(nt);
+	stream_changed();
+	if (es != NULL)
+		return;
+	pthread_mutex_lock(&mu);
+	open = nstreams > 0;
+	if (!open && payload[0] == 'e' && id > last_event_id)
+		last_event_id = id;
+	pthread_mutex_unlock(&mu);
+	if (!open)
+		return;
+	pthread_mutex_lock(&round_mu);
+	set = payload[0] == 'e' ? &pending->ev : payload[0] == 'c' ? &pending->ck :
+	    payload[0] == 'a' ? &pending->ag : NULL;
+	first = set != NULL && !pending_any;
+	if (set != NULL) {
+		idset_add(set, id);
+		pending_any = 1;
 	}
-	if (any)
-		stream_changed();
-	return any;
+	pthread_mutex_unlock(&round_mu);
+	if (first)
+		ticker_wake(&ticker);
 }
 
 /*
- * Reads the pending notifications and pushes their frames.
- *
- * What it costs PostgreSQL: a check frame is the check's whole JSON (state,
- * last result, availability), so the lookups are kept few. With no stream
- * open nothing is looked up at all (only the newest event id is kept, for
- * the frames' ids; a client that comes back with Last-Event-ID is served
- * from the events table). With streams open, one round of lookups at most
- * every STREAM_COALESCE_MS: notifications arriving meanwhile join the next
- * round, each id once. Under batched ingest at full speed this is the
- * difference between the listener keeping a core busy and a few queries a
- * second; a change still reaches an open page well within the budget's
- * 500 ms. A round's lookups may take long themselves (many changed
- * checks; bench/README.md): the next round then waits STREAM_ROUND_SHARE times
- * as long as the last one took, so the stream's lookups take at most about
- * a quarter of one PostgreSQL backend's time however fast results arrive
- * (bench/dashboard: ingest beside 500 streams had dropped to half),
- * and changes arriving meanwhile are coalesced into fewer, larger rounds.
+ * (Re)connected: the frames' ids go on from the newest event; after a gap
+ * the clients are told to fetch everything again, since what happened
+ * meanwhile was not seen.
  */
 static void
-drain(PGconn *c, int64_t *next_round_us)
+stream_up(PGconn *c)
 {
-	struct round *rd = malloc(sizeof(*rd));
-	int64_t t0, t1;
-	int open, i;
+	PGresult *q = db_exec(c, &q_last, NULL);
+	const char *es;
 
-	if (rd == NULL) {
-		log_error("stream: out of memory");
-		return;
-	}
-	/* the lookups' answers may bring more notifications: take them too */
-	for (;;) {
-		memset(rd, 0, sizeof(*rd));
-		if (!collect(c, rd))
-			break;
+	if (db_ok(q, PGRES_TUPLES_OK)) {
 		pthread_mutex_lock(&mu);
-		open = nstreams > 0;
-		if (!open)
-			for (i = 0; i < rd->ev.n; i++)
-				if (rd->ev.id[i] > last_event_id)
-					last_event_id = rd->ev.id[i];
+		last_event_id = str_to_ll(PQgetvalue(q, 0, 0), 0, INT64_MAX, &es);
 		pthread_mutex_unlock(&mu);
-		if (!open)
-			continue;
-		for (;;) {
-			int64_t wait_us = *next_round_us - mono_now_us();
-			struct pollfd pfd = { .fd = PQsocket(c), .events = POLLIN, .revents = 0 };
-
-			if (wait_us <= 0 || is_stopping())
-				break;
-			if (poll(&pfd, 1, (int)((wait_us + 999) / 1000)) < 0 && errno != EINTR)
-				break;
-			if (!PQconsumeInput(c))
-				break;   /* the caller sees the connection is gone */
-			collect(c, rd);
-		}
-		t0 = mono_now_us();
-		/* events first: check and agent frames carry the newest event id */
-		if (push_rows(c, &q_events, &rd->ev, "event") < 0 ||
-		    push_rows(c, &q_checks, &rd->ck, "check") < 0 ||
-		    push_rows(c, &q_agents, &rd->ag, "agent") < 0)
-			push_reset("lookup failed");
-		else if (rd->ev.overflow || rd->ck.overflow || rd->ag.overflow)
-			push_reset("too many changes at once");
-		t1 = mono_now_us();
-		*next_round_us = t0 + STREAM_COALESCE_MS * 1000;
-		if (t1 + (t1 - t0) * (STREAM_ROUND_SHARE - 1) > *next_round_us)
-			*next_round_us = t1 + (t1 - t0) * (STREAM_ROUND_SHARE - 1);
-		wake(1, 0);
-		if (!PQconsumeInput(c))
-			break;
 	}
-	free(rd);
+	PQclear(q);
+	if (connected_once) {
+		push_reset("reconnected");
+		wake(1, 0);
+	}
+	connected_once = 1;
+	stream_changed();
+	atomic_store(&listening, 1);
+	log_debug("stream: listening on custos_stream");
 }
 
-static void *
-listener_main(void *arg)
+/* Changes are missed from now on: /api/v1/status stops answering from memory. */
+static void
+stream_down(void)
 {
-	PGconn *c = NULL;
-	int connected_once = 0;
-	int64_t next_round_us = 0;
-
-	(void)arg;
-	while (!is_stopping()) {
-		struct pollfd pfd;
-		int64_t hb_us = CONF_VALUE(stream_heartbeat_s) * 1000000;
-
-		if (c == NULL) {
-			PGresult *q;
-			const char *es;
-			if ((c = db_conn()) == NULL || db_cmd(c, "LISTEN custos_stream") < 0) {
-				db_close();
-				c = NULL;
-				poll(NULL, 0, 1000);
-				wake(0, hb_us);
-				reap_gone();
-				continue;
-			}
-			q = db_exec(c, &q_last, NULL);
-			if (db_ok(q, PGRES_TUPLES_OK)) {
-				pthread_mutex_lock(&mu);
-				last_event_id = str_to_ll(PQgetvalue(q, 0, 0), 0, INT64_MAX, &es);
-				pthread_mutex_unlock(&mu);
-			}
-			PQclear(q);
-			if (connected_once) {
-				/* what happened while we were away was not seen */
-				push_reset("reconnected");
-				wake(1, 0);
-			}
-			connected_once = 1;
-			stream_changed();
-			atomic_store(&listening, 1);
-			log_debug("stream: listening on custos_stream");
-		}
-		pfd.fd = PQsocket(c);
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (poll(&pfd, 1, LISTEN_POLL_MS) < 0 && errno != EINTR)
-			log_error("stream: poll: %s", strerror(errno));
-		if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK) {
-			log_warn("stream: lost the database connection; reconnecting");
-			atomic_store(&listening, 0);
-			stream_changed();
-			db_close();
-			c = NULL;
-			continue;
-		}
-		drain(c, &next_round_us);
-		wake(0, hb_us);
-		reap_gone();
-	}
 	atomic_store(&listening, 0);
-	db_close();
-	return NULL;
+	stream_changed();
+}
+
+static const struct listen_sub stream_sub = {
+	"custos_stream", on_stream, stream_up, stream_down, NULL
+};
+
+/* Looks up one round's ids and pushes their frames; on the ticker's thread. */
+static void
+run_round(struct round *rd)
+{
+	PGconn *c = db_conn();
+	int64_t t0 = mono_now_us(), t1;
+
+	/* events first: check and agent frames carry the newest event id */
+	if (c == NULL || push_rows(c, &q_events, &rd->ev, "event") < 0 ||
+	    push_rows(c, &q_checks, &rd->ck, "check") < 0 ||
+	    push_rows(c, &q_agents, &rd->ag, "agent") < 0)
+		push_reset("lookup failed");
+	else if (rd->ev.overflow || rd->ck.overflow || rd->ag.overflow)
+		push_reset("too many changes at once");
+	t1 = mono_now_us();
+	next_round_us = t0 + STREAM_COALESCE_MS * 1000;
+	if (t1 + (t1 - t0) * (STREAM_ROUND_SHARE - 1) > next_round_us)
+		next_round_us = t1 + (t1 - t0) * (STREAM_ROUND_SHARE - 1);
+	wake(1, 0);
+}
+
+/*
+ * The stream's thread: a round when one is due, and each tick the
+ * heartbeats due and the streams whose client left.
+ */
+static void
+stream_tick(struct ticker *t)
+{
+	int64_t now = mono_now_us(), hb_us = CONF_VALUE(stream_heartbeat_s) * 1000000;
+	struct round *rd = NULL;
+	long wait_ms = STREAM_TICK_MS;
+
+	pthread_mutex_lock(&round_mu);
+	if (pending_any && now >= next_round_us) {
+		rd = pending;
+		pending = rd == &rounds[0] ? &rounds[1] : &rounds[0];
+		memset(pending, 0, sizeof(*pending));
+		pending_any = 0;
+	} else if (pending_any && (next_round_us - now) / 1000 + 1 < wait_ms) {
+		wait_ms = (long)((next_round_us - now) / 1000 + 1);   /* never before it */
+	}
+	pthread_mutex_unlock(&round_mu);
+	if (rd != NULL)
+		run_round(rd);
+	wake(0, hb_us);
+	reap_gone();
+	t->next_ms = wait_ms;
 }
 
 uint64_t
@@ -519,19 +501,29 @@ stream_changed(void)
 }
 
 int
-stream_start(char *err, size_t errlen)
+stream_start(void)
 {
-	int e;
-
 	pthread_mutex_lock(&mu);
 	stopping = 0;
 	pthread_mutex_unlock(&mu);
-	if ((e = pthread_create(&listener_tid, NULL, listener_main, NULL)) != 0) {
-		snprintf(err, errlen, "stream: cannot start the listener: %s", strerror(e));
+	pthread_mutex_lock(&round_mu);
+	memset(rounds, 0, sizeof(rounds));
+	pending_any = 0;
+	pthread_mutex_unlock(&round_mu);
+	next_round_us = 0;
+	connected_once = 0;
+	if (ticker_start(&ticker) < 0)
 		return -1;
-	}
-	started = 1;
-	return 0;
+	return listen_subscribe(&stream_sub);
+}
+
+void
+stream_end_all(void)
+{
+	pthread_mutex_lock(&mu);
+	stopping = 1;
+	pthread_mutex_unlock(&mu);
+	wake(1, 0);
 }
 
 void
@@ -539,14 +531,8 @@ stream_stop(void)
 {
 	size_t i;
 
-	pthread_mutex_lock(&mu);
-	stopping = 1;
-	pthread_mutex_unlock(&mu);
-	wake(1, 0);
-	if (started) {
-		pthread_join(listener_tid, NULL);
-		started = 0;
-	}
+	stream_end_all();
+	ticker_stop(&ticker);
 	pthread_mutex_lock(&mu);
 	for (i = 0; i < STREAM_RING; i++) {
 		free(ring[i].text);

@@ -2,10 +2,11 @@
  * stream.h - GET /api/v1/stream: Server-Sent Events of what an operator
  * sees change, driven by PostgreSQL's LISTEN/NOTIFY (sql/006_face.sql).
  *
- * One listener thread holds a connection that LISTENs on custos_stream,
- * turns each notification into a frame (the event row, the check's or the
- * agent's current JSON) and appends it to a ring shared by every open
- * stream; nothing polls a table. A stream's connection is suspended in
+ * This file subscribes to custos_stream on the LISTEN thread (listen.h);
+ * the stream's own thread turns the notified ids into frames (the event
+ * row, the check's or the agent's current JSON), a round of look-ups at a
+ * time, and appends them to a ring shared by every open stream; nothing
+ * polls a table. A stream's connection is suspended in
  * libmicrohttpd while it has nothing to send and resumed when the ring
  * grows or its heartbeat (stream_heartbeat_s) is due, so 500 idle streams
  * cost 500 sockets and no thread.
@@ -15,7 +16,7 @@
  * "id: <newest event id>"; "event: reset" tells the client to fetch
  * everything again (it fell too far behind, the server missed
  * notifications while reconnecting to PostgreSQL, or more changed within
- * one round than one lookup takes: stream.c, drain()). A client that
+ * one round than one lookup takes: stream.c, on_stream()). A client that
  * reconnects with Last-Event-ID gets the events after that id (and the
  * current state of their checks and agents) first, or a reset when more
  * than STREAM_REPLAY_MAX happened since or the id is beyond the newest
@@ -32,9 +33,17 @@
 
 #define STREAM_REPLAY_MAX 1000
 
-/* Starts the listener thread (after the HTTP daemon). 0, or -1 with err. */
-int stream_start(char *err, size_t errlen);
-/* Ends every open stream and stops the listener; before MHD_stop_daemon. */
+/*
+ * Starts the stream's thread and subscribes to custos_stream: before
+ * listen_start() and the HTTP daemon. 0 or -1.
+ */
+int stream_start(void);
+/*
+ * Ends every open stream and refuses new ones: after the daemon stopped
+ * accepting, before MHD_stop_daemon() (http_stop()).
+ */
+void stream_end_all(void);
+/* Stops the stream's thread and frees the ring: after listen_stop(). */
 void stream_stop(void);
 /* Open streams now (for tests and /metrics). */
 int stream_count(void);
@@ -42,8 +51,8 @@ int stream_count(void);
 /*
  * What operators see changed: a generation that moves on with every
  * custos_stream notification (from any serverd), with every write answered
- * by this one (http.c calls stream_changed()), and whenever the listener
- * connects or loses its connection. 0 while the listener is not connected:
+ * by this one (http.c calls stream_changed()), and whenever the LISTEN
+ * thread connects or loses its connection. 0 while it is not connected:
  * then nothing may be cached on it. Lets /api/v1/status answer from memory
  * while nothing changed (api_status.c).
  */

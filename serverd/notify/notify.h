@@ -106,10 +106,11 @@ struct http_reply {
 };
 
 /*
- * notify_webhook.c: POSTs body to url with libcurl, the whole request
- * within timeout_ms; rep gets the status and the rate-limit headers, resp
- * (capped) the answer. idem_key may be NULL. 0, or -1 with err on a
- * network failure or a timeout.
+ * notify_webhook.c: POSTs body to url with lib/httpc.h's client (http(s)
+ * only, no redirects, TLS verified), the whole request within timeout_ms;
+ * rep gets the status and the rate-limit headers, resp the answer's first
+ * 16 KiB. idem_key may be NULL. 0, or -1 with err on a network failure or
+ * a timeout.
  */
 int notify_http_post(const char *url, const char *content_type, const char *idem_key,
     const char *body, size_t len, long timeout_ms, struct http_reply *rep, struct buf *resp,

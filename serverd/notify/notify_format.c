@@ -23,9 +23,7 @@
 const char *
 notice_status_name(int status)
 {
-	/* the check library's table of status names (not yet the only one:
-	 * api_status.c, api_metrics.c and sql/001's status_name() spell the
-	 * same four names; docs/decisions.md) */
+	/* the one table of status names (check.h) */
 	return status >= 0 && status < CHECK_STATUS_COUNT ? check_status_name(status) : "";
 }
 

@@ -1,5 +1,5 @@
 /*
- * notify_pushover.c - Pushover through libcurl (docs/alerting.md, Pushover).
+ * notify_pushover.c - Pushover over HTTP (docs/alerting.md, Pushover).
  *
  * POST {pushover_url} (form-encoded) with token (pushover_token), user
  * (the contact's key), device (when the contact names one), message (the
@@ -30,10 +30,10 @@
 #include "config.h"
 #include "channel.h"
 #include "engine.h"
+#include "httpc.h"
 #include "notify.h"
 #include "serverd.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,15 +82,12 @@ pushover_priority(const struct notice *n)
 	return p;
 }
 
-/* Appends "&name=value" (URL-encoded) to b; a failure sticks in *oom. */
+/* Appends "&name=value" (form-encoded) to b; a failure sticks in *oom. */
 static void
-field(CURL *h, struct buf *b, const char *name, const char *value, int *oom)
+field(struct buf *b, const char *name, const char *value, int *oom)
 {
-	char *e = curl_easy_escape(h, value, 0);
-
-	if (e == NULL || buf_addf(b, "%s%s=%s", b->len ? "&" : "", name, e) < 0)
+	if (httpc_form_add(b, name, value) < 0)
 		*oom = 1;
-	curl_free(e);
 }
 
 static void
@@ -140,7 +137,6 @@ pushover_send(const struct notice *n, struct send_result *res, char *err, size_t
 	const struct srv_conf *cf = n->conf;
 	struct buf title, body, link, form, resp;
 	struct http_reply rep;
-	CURL *esc = NULL;
 	char num[32], tag[64];
 	int prio, oom = 0;
 	enum send_verdict v = SEND_RETRY;
@@ -167,8 +163,7 @@ pushover_send(const struct notice *n, struct send_result *res, char *err, size_t
 	notice_title(n, &title);
 	notice_body(n, &body);
 	notice_link(n, &link);
-	if (title.ptr == NULL || body.ptr == NULL || link.ptr == NULL ||
-	    (esc = curl_easy_init()) == NULL) {
+	if (title.ptr == NULL || body.ptr == NULL || link.ptr == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto done;
 	}
@@ -185,26 +180,26 @@ pushover_send(const struct notice *n, struct send_result *res, char *err, size_t
 	}
 	cut_utf8(body.ptr, PO_MESSAGE_MAX);
 	prio = pushover_priority(n);
-	field(esc, &form, "token", cf->pushover_token, &oom);
-	field(esc, &form, "user", n->pushover_user, &oom);
+	field(&form, "token", cf->pushover_token, &oom);
+	field(&form, "user", n->pushover_user, &oom);
 	if (*n->pushover_device)
-		field(esc, &form, "device", n->pushover_device, &oom);
-	field(esc, &form, "title", title.ptr, &oom);
-	field(esc, &form, "message", body.ptr, &oom);
+		field(&form, "device", n->pushover_device, &oom);
+	field(&form, "title", title.ptr, &oom);
+	field(&form, "message", body.ptr, &oom);
 	snprintf(num, sizeof(num), "%d", prio);
-	field(esc, &form, "priority", num, &oom);
+	field(&form, "priority", num, &oom);
 	if (prio == 2) {
 		snprintf(num, sizeof(num), "%d", PO_EMERGENCY_RETRY);
-		field(esc, &form, "retry", num, &oom);
+		field(&form, "retry", num, &oom);
 		snprintf(num, sizeof(num), "%d", PO_EMERGENCY_EXPIRE);
-		field(esc, &form, "expire", num, &oom);
+		field(&form, "expire", num, &oom);
 		pushover_tag(n->check_id, n->agent_id, tag, sizeof(tag));
-		field(esc, &form, "tags", tag, &oom);
+		field(&form, "tags", tag, &oom);
 	}
 	snprintf(num, sizeof(num), "%lld", (long long)n->event_epoch);
-	field(esc, &form, "timestamp", num, &oom);
+	field(&form, "timestamp", num, &oom);
 	if (link.len <= PO_URL_MAX)
-		field(esc, &form, "url", link.ptr, &oom);
+		field(&form, "url", link.ptr, &oom);
 	if (oom || form.ptr == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto done;
@@ -232,8 +227,6 @@ pushover_send(const struct notice *n, struct send_result *res, char *err, size_t
 		v = permanent(rep.status) ? SEND_FAIL : SEND_RETRY;
 	}
 done:
-	if (esc)
-		curl_easy_cleanup(esc);
 	buf_free(&title);
 	buf_free(&body);
 	buf_free(&link);
@@ -268,7 +261,6 @@ pushover_cancel(const struct srv_conf *cf, const char *tag, char *err, size_t er
 {
 	struct buf url, form, resp;
 	struct http_reply rep;
-	CURL *esc = NULL;
 	int oom = 0;
 	enum send_verdict v = SEND_RETRY;
 
@@ -285,12 +277,8 @@ pushover_cancel(const struct srv_conf *cf, const char *tag, char *err, size_t er
 		v = SEND_FAIL;
 		goto done;
 	}
-	if ((esc = curl_easy_init()) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto done;
-	}
 	buf_addf(&url, "/1/receipts/cancel_by_tag/%s.json", tag);
-	field(esc, &form, "token", cf->pushover_token, &oom);
+	field(&form, "token", cf->pushover_token, &oom);
 	if (oom || url.ptr == NULL || form.ptr == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto done;
@@ -305,8 +293,6 @@ pushover_cancel(const struct srv_conf *cf, const char *tag, char *err, size_t er
 		v = permanent(rep.status) ? SEND_FAIL : SEND_RETRY;
 	}
 done:
-	if (esc)
-		curl_easy_cleanup(esc);
 	buf_free(&url);
 	buf_free(&form);
 	buf_free(&resp);

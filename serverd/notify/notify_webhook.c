@@ -1,6 +1,6 @@
 /*
  * notify_webhook.c - webhooks: a JSON POST of the event to the contact's
- * URL, and the small libcurl POST helper that Pushover shares.
+ * URL, and the small POST helper (on lib/httpc.h) that Pushover shares.
  *
  * The webhook body is
  *   {"notification_id", "event": {id, kind, status, prev_status, state_type,
@@ -19,61 +19,44 @@
  */
 #include "config.h"
 #include "channel.h"
+#include "httpc.h"
 #include "notify.h"
 #include "serverd.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define HTTP_RESPONSE_MAX 16384   /* bytes of a response body kept */
-
-static size_t
-collect(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct buf *b = arg;
-	size_t n = size * nmemb;
-
-	if (b->len + n < HTTP_RESPONSE_MAX)
-		buf_add(b, ptr, n);
-	return n;   /* beyond the cap: read and drop */
-}
+#define HTTP_RESPONSE_MAX 16384   /* bytes of a response body kept (the rest is dropped) */
 
 /* A header value as a number (digits only), or -1. */
 static long long
-header_num(const char *v, size_t n)
+header_num(const char *v)
 {
 	long long x = 0;
-	size_t i = 0;
 
-	while (i < n && (v[i] == ' ' || v[i] == '\t'))
-		i++;
-	if (i == n || v[i] < '0' || v[i] > '9')
+	if (*v < '0' || *v > '9')
 		return -1;
-	for (; i < n && v[i] >= '0' && v[i] <= '9'; i++) {
+	for (; *v >= '0' && *v <= '9'; v++) {
 		if (x > (INT64_MAX - 9) / 10)
 			return -1;
-		x = x * 10 + (v[i] - '0');
+		x = x * 10 + (*v - '0');
 	}
 	return x;
 }
 
 /* Picks Pushover's rate-limit headers out of the answer. */
-static size_t
-header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+static void
+on_header(void *ud, const char *name, const char *value)
 {
-	struct http_reply *rep = arg;
-	size_t n = size * nmemb;
-	static const char rem[] = "x-limit-app-remaining:", rst[] = "x-limit-app-reset:";
+	struct http_reply *rep = ud;
 
-	if (n > sizeof(rem) - 1 && strncasecmp(ptr, rem, sizeof(rem) - 1) == 0)
-		rep->limit_remaining = (long)header_num(ptr + sizeof(rem) - 1, n - (sizeof(rem) - 1));
-	else if (n > sizeof(rst) - 1 && strncasecmp(ptr, rst, sizeof(rst) - 1) == 0)
-		rep->limit_reset = header_num(ptr + sizeof(rst) - 1, n - (sizeof(rst) - 1));
-	return n;
+	if (strcasecmp(name, "X-Limit-App-Remaining") == 0)
+		rep->limit_remaining = (long)header_num(value);
+	else if (strcasecmp(name, "X-Limit-App-Reset") == 0)
+		rep->limit_reset = header_num(value);
 }
 
 int
@@ -81,56 +64,34 @@ notify_http_post(const char *url, const char *content_type, const char *idem_key
     const char *body, size_t len, long timeout_ms, struct http_reply *rep, struct buf *resp,
     char *err, size_t errlen)
 {
-	CURL *h;
-	struct curl_slist *hdrs = NULL, *t;
-	char line[256];
-	CURLcode cc;
+	struct httpc_opts o = {
+		.name = "custos-serverd", .total_ms = timeout_ms,
+		.max_answer = HTTP_RESPONSE_MAX, .cut_answer = 1, .on_header = on_header, .ud = rep,
+	};
+	struct httpc h;
+	char ctype[256], idem[256];
+	const char *extra[3] = { ctype, NULL, NULL };
 	int rc = -1;
 
 	rep->status = 0;
 	rep->limit_remaining = -1;
 	rep->limit_reset = 0;
-	if ((h = curl_easy_init()) == NULL) {
-		snprintf(err, errlen, "libcurl: cannot create a handle");
-		return -1;
-	}
-	snprintf(line, sizeof(line), "Content-Type: %s", content_type);
-	if ((t = curl_slist_append(hdrs, line)) == NULL)
-		goto done;
-	hdrs = t;
+	snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
 	if (idem_key) {
-		snprintf(line, sizeof(line), "Idempotency-Key: %s", idem_key);
-		if ((t = curl_slist_append(hdrs, line)) == NULL)
-			goto done;
-		hdrs = t;
+		snprintf(idem, sizeof(idem), "Idempotency-Key: %s", idem_key);
+		extra[1] = idem;
 	}
-	if ((t = curl_slist_append(hdrs, "Expect:")) == NULL)
-		goto done;
-	hdrs = t;
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "custos-serverd/" PACKAGE_VERSION);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, rep);
-	if ((cc = curl_easy_perform(h)) != CURLE_OK) {
-		snprintf(err, errlen, "%s", curl_easy_strerror(cc));
-		goto done;
+	if (httpc_init(&h, &o, err, errlen) < 0)
+		return -1;
+	if (httpc_request(&h, "POST", url, body, len, extra, err, errlen) == 0) {
+		rep->status = h.status;
+		/* the answer's body changes hands */
+		buf_free(resp);
+		*resp = h.resp;
+		buf_init(&h.resp, 1);
+		rc = 0;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rep->status);
-	rc = 0;
-done:
-	if (rc < 0 && err[0] == '\0')
-		snprintf(err, errlen, "out of memory");
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(h);
+	httpc_free(&h);
 	return rc;
 }
 
@@ -156,7 +117,7 @@ webhook_send(const struct notice *n, struct send_result *res, char *err, size_t 
 	buf_init(&link, 4096);
 	buf_init(&resp, HTTP_RESPONSE_MAX);
 	err[0] = '\0';
-	if (strncmp(n->webhook_url, "http://", 7) != 0 && strncmp(n->webhook_url, "https://", 8) != 0) {
+	if (!httpc_scheme_ok(n->webhook_url)) {
 		snprintf(err, errlen, "contact has no valid webhook_url");
 		v = SEND_FAIL;
 		goto done;

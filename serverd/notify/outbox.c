@@ -1,9 +1,9 @@
 /*
- * outbox.c - delivering the notifications outbox: one listener thread and,
- * per channel of the registry (channel.h: email, Pushover, webhook),
- * sender_threads sender threads. Nothing here names a channel: what
- * differs between them (the send, the time limit, the retry limits, a
- * cancel) is in their struct channel_type.
+ * outbox.c - delivering the notifications outbox: per channel of the
+ * registry (channel.h: email, Pushover, webhook), sender_threads sender
+ * threads, woken through the LISTEN thread (listen.h). Nothing here names
+ * a channel: what differs between them (the send, the time limit, the
+ * retry limits, a cancel) is in their struct channel_type.
  *
  * DELIVERY GUARANTEES (docs/design.md, invariants; docs/alerting-delivery.md)
  *
@@ -51,6 +51,15 @@
  *   " (resolved since)" (notify_format.c), never a bare PROBLEM after its
  *   RECOVERY.
  *
+ *   Quiet hours hold, never lose. A row claimed for a person inside their
+ *   quiet hours that is not urgent goes back to 'pending' until the quiet
+ *   time ends (held_until; the claim's attempt is removed: nothing was
+ *   tried). It does not hold back later rows of its series, so an urgent
+ *   CRITICAL is not kept behind a held WARNING. Due again, it is sent, or
+ *   'dropped' with the reason in last_error when it is no longer worth
+ *   sending (recovered since, superseded by a later row sent, the recovery
+ *   of a dropped problem): quiet_gate(), docs/people.md.
+ *
  *   Channels never wait for each other. Each channel has its own threads
  *   and its own time limit (its time_limit_s); the lease is that limit
  *   plus CHANNEL_LEASE_MARGIN_S:
@@ -82,8 +91,10 @@
  *   lease-then-call-then-record rule - recording when and why
  *   (receipt_cancelled_at, receipt_cancel).
  *
- * Waking: the listener LISTENs on custos_outbox and wakes every sender the
- * moment a NOTIFY arrives; nothing polls for fresh rows. Between wake-ups a
+ * Waking: this file subscribes to custos_outbox on the LISTEN thread, which
+ * wakes every sender the moment a NOTIFY arrives, and again after each
+ * reconnect (what was notified meanwhile is found by the rescan that
+ * follows); nothing polls for fresh rows. Between wake-ups a
  * sender sleeps until its channel's earliest retry, lease end or pause end,
  * at most OUTBOX_SAFETY_MS. A SIGHUP makes every waiting row due at once
  * (the admin may just have fixed the relay's address or password). Each
@@ -93,19 +104,20 @@
 #include "config.h"
 #include "outbox.h"
 #include "alert.h"
-#include "authcache.h"
 #include "channel.h"
 #include "counters.h"
 #include "db.h"
 #include "holder.h"
+#include "listen.h"
 #include "log.h"
 #include "notify.h"
+#include "oncall.h"
 #include "serverd.h"
 #include "strnum.h"
 #include "timeutil.h"
 
 #include <errno.h>
-#include <poll.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,14 +128,13 @@
 #define OUTBOX_SAFETY_MS 15000       /* longest sleep without a NOTIFY */
 #define OUTBOX_MIN_WAIT_MS 20        /* a due row another sender is claiming */
 #define CANCEL_RETRY_S "30"          /* a failed receipt cancel is tried again */
-#define LISTEN_POLL_MS 250           /* how often the listener looks at the stop flag */
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv;
 static unsigned long wake_gen;       /* bumped on every NOTIFY; guarded by mu */
 static int stopping;                 /* guarded by mu */
-static pthread_t listener_tid, sender_tid[COUNTERS_CHANNELS_MAX * OUTBOX_MAX_SENDERS];
-static int nsenders, listener_started, holder_started;
+static pthread_t sender_tid[COUNTERS_CHANNELS_MAX * OUTBOX_MAX_SENDERS];
+static int nsenders, holder_started;
 
 /*
  * The claim and the lease, in one statement and so one transaction (one
@@ -146,7 +157,8 @@ static int nsenders, listener_started, holder_started;
 #define OPEN_BEFORE(n) \
 	" NOT EXISTS (SELECT 1 FROM notifications p WHERE p.status IN ('pending', 'sending')" \
 	"  AND p.contact_id = " n ".contact_id AND p.channel = " n ".channel" \
-	"  AND p.series = " n ".series AND p.event_id < " n ".event_id)"
+	"  AND p.series = " n ".series AND p.event_id < " n ".event_id" \
+	"  AND (p.held_until IS NULL OR p.held_until <= now() OR p.status <> 'pending'))"
 
 static const struct db_stmt q_claim = { "outbox_claim",
 	"WITH live AS MATERIALIZED (SELECT l.id FROM serverd_live() AS l(id)),"
@@ -176,7 +188,7 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	"   resend = n.resend OR c.in_doubt, holder = $5::int"
 	"  FROM a JOIN c ON c.id = a.notification_id WHERE n.id = a.notification_id"
 	"  RETURNING n.id, n.channel, n.attempts - 1 AS attempts, n.created_at, n.event_id,"
-	"   n.contact_id, c.in_doubt, a.id AS attempt_id, n.resend"
+	"   n.contact_id, c.in_doubt, a.id AS attempt_id, n.resend, n.series, n.held_until"
 	")"
 	"SELECT n.id, n.channel, n.attempts, n.created_at < now() - make_interval(hours => $1::int),"
 	"  e.id, e.kind, COALESCE(e.status, -1), COALESCE(e.prev_status, -1),"
@@ -198,7 +210,18 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	"    (SELECT rfc3339(r.created_at) FROM events r WHERE r.check_id IS NULL"
 	"      AND r.agent_id = e.agent_id AND r.id > e.id AND r.kind = 'AGENT UP'"
 	"      ORDER BY r.id LIMIT 1)"
-	"   END, '')"
+	"   END, ''),"
+	/* quiet hours (36-40): the person's windows; whether this row was held;
+	 * the status of the row before it and whether a later one was sent, in
+	 * its series to this person on this channel */
+	"  COALESCE(ct.tz, 'UTC'), COALESCE(array_to_json(ct.quiet_hours)::text, '[]'),"
+	"  n.held_until IS NOT NULL,"
+	"  COALESCE((SELECT p.status FROM notifications p WHERE p.contact_id = n.contact_id"
+	"    AND p.channel = n.channel AND p.series = n.series AND p.event_id < n.event_id"
+	"    ORDER BY p.event_id DESC LIMIT 1), ''),"
+	"  EXISTS (SELECT 1 FROM notifications p WHERE p.contact_id = n.contact_id"
+	"    AND p.channel = n.channel AND p.series = n.series AND p.event_id > n.event_id"
+	"    AND p.status = 'sent')"
 	" FROM u n JOIN events e ON e.id = n.event_id"
 	" LEFT JOIN contacts ct ON ct.id = n.contact_id"
 	" LEFT JOIN agents ag ON ag.id = e.agent_id"
@@ -215,6 +238,22 @@ static const struct db_stmt q_result = { "outbox_result",
 	"    THEN now() + make_interval(secs => $4::int) ELSE next_attempt_at END,"
 	"  receipt = COALESCE($6, receipt)"
 	" WHERE id = $1 AND status = 'sending' AND attempt_id = $5 RETURNING 1", 6 };
+
+/*
+ * A claimed row not sent after all: held by its person's quiet hours
+ * ($3 'pending': due again at $4, epoch s, the window's end) or dropped
+ * ($3 'dropped'). The attempt the claim recorded is removed (no message was
+ * tried; the row's held_until and last_error are the record), if the lease
+ * is still ours ($2).
+ */
+static const struct db_stmt q_unsend = { "outbox_unsend",
+	"WITH a AS (DELETE FROM notification_attempts WHERE id = $2 RETURNING 1)"
+	" UPDATE notifications SET status = $3, attempts = attempts - 1, lease_until = NULL,"
+	"  holder = NULL, attempt_id = NULL, last_error = $5,"
+	"  next_attempt_at = CASE WHEN $3 = 'pending' THEN to_timestamp($4::bigint)"
+	"   ELSE next_attempt_at END,"
+	"  held_until = CASE WHEN $3 = 'pending' THEN to_timestamp($4::bigint) ELSE held_until END"
+	" WHERE id = $1 AND status = 'sending' AND attempt_id = $2 RETURNING 1", 5 };
 
 /*
  * When something of channel $1 is due: a retry, a lease end, a pause end. A
@@ -279,17 +318,6 @@ wake_all(void)
 	pthread_mutex_unlock(&mu);
 }
 
-static int
-is_stopping(void)
-{
-	int s;
-
-	pthread_mutex_lock(&mu);
-	s = stopping;
-	pthread_mutex_unlock(&mu);
-	return s;
-}
-
 /*
  * Sleeps until stopped, ms pass, or - when by_notify - a NOTIFY arrives
  * (wake_gen moves past gen).
@@ -313,18 +341,21 @@ wait_for(unsigned long gen, long long ms, int by_notify)
 	pthread_mutex_unlock(&mu);
 }
 
-/* ---- the listener --------------------------------------------------------- */
+/* ---- the LISTEN thread's subscriber (listen.h) ---------------------------- */
 
 /*
- * After a SIGHUP (a new configuration snapshot is installed) the settings of a channel may have
- * been fixed - a relay, a password, a token: retry what waits at once
- * rather than at its backed-off time.
+ * After a SIGHUP (a new configuration snapshot is installed) the settings
+ * of a channel may have been fixed - a relay, a password, a token: retry
+ * what waits at once rather than at its backed-off time. Run from the
+ * LISTEN thread's round (outbox_tick()), on its connection.
  */
 static void
 retry_now_after_reload(PGconn *c)
 {
+	/* not the rows held by quiet hours: their time is the window's end */
 	PGresult *q = PQexec(c, "UPDATE notifications SET next_attempt_at = now()"
-	    " WHERE status = 'pending' AND next_attempt_at > now()");
+	    " WHERE status = 'pending' AND next_attempt_at > now()"
+	    "  AND (held_until IS NULL OR held_until <> next_attempt_at)");
 
 	if (db_ok(q, PGRES_COMMAND_OK) && strcmp(PQcmdTuples(q), "0") != 0)
 		log_info("outbox: configuration reloaded: retrying %s pending notification(s) now",
@@ -333,63 +364,43 @@ retry_now_after_reload(PGconn *c)
 	wake_all();
 }
 
-static void *
-listener_main(void *arg)
+/* custos_outbox: a row was written, or an outcome asks for a look (sql/004). */
+static void
+on_outbox(const char *payload)
 {
-	PGconn *c = NULL;
-	unsigned long seen = conf_generation();
-
-	(void)arg;
-	while (!is_stopping()) {
-		PGnotify *nt;
-		struct pollfd pfd;
-		int got = 0;
-
-		if (c != NULL && conf_generation() != seen) {
-			seen = conf_generation();
-			retry_now_after_reload(c);
-		}
-
-		if (c == NULL) {
-			if ((c = db_conn()) == NULL || db_cmd(c, "LISTEN custos_outbox") < 0 ||
-			    db_cmd(c, "LISTEN custos_auth") < 0) {
-				db_close();
-				c = NULL;
-				wait_for(0, 1000, 0);   /* retry in a second (or at stop) */
-				continue;
-			}
-			log_debug("outbox: listening on custos_outbox and custos_auth");
-			authcache_enable(1);   /* invalidations reach us from now on */
-			wake_all();   /* whatever was queued while we were not listening */
-		}
-		pfd.fd = PQsocket(c);
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (poll(&pfd, 1, LISTEN_POLL_MS) < 0 && errno != EINTR) {
-			log_error("outbox: poll: %s", strerror(errno));
-			continue;
-		}
-		if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK) {
-			log_warn("outbox: listener connection lost: %s", PQerrorMessage(c));
-			authcache_enable(0);   /* invalidations could be missed */
-			db_close();
-			c = NULL;
-			continue;
-		}
-		while ((nt = PQnotifies(c)) != NULL) {
-			if (strcmp(nt->relname, "custos_auth") == 0)
-				authcache_invalidate();
-			else
-				got = 1;
-			PQfreemem(nt);
-		}
-		if (got)
-			wake_all();
-	}
-	authcache_enable(0);
-	db_close();
-	return NULL;
+	(void)payload;
+	wake_all();
 }
+
+/* (Re)connected: whatever was queued while nobody listened is looked for. */
+static void
+outbox_up(PGconn *c)
+{
+	(void)c;
+	wake_all();
+}
+
+/* Nothing to turn off: until the next outbox_up() the senders wake on their
+ * own clock (OUTBOX_SAFETY_MS at most), as between any two notifications. */
+static void
+outbox_down(void)
+{
+}
+
+static unsigned long seen_conf;   /* conf_generation() last acted on; LISTEN thread only */
+
+static void
+outbox_tick(PGconn *c)
+{
+	if (conf_generation() != seen_conf) {
+		seen_conf = conf_generation();
+		retry_now_after_reload(c);
+	}
+}
+
+static const struct listen_sub outbox_sub = {
+	"custos_outbox", on_outbox, outbox_up, outbox_down, outbox_tick
+};
 
 /* ---- a sender ------------------------------------------------------------- */
 
@@ -588,6 +599,113 @@ fail:
 	return rc;
 }
 
+/* ---- quiet hours ------------------------------------------------------------ */
+
+/*
+ * What a person's quiet hours let through at once. Without policies (the
+ * urgent level is theirs to set) the default: a CRITICAL problem, an agent
+ * down or up again, and the recovery of a CRITICAL one (whoever was woken
+ * by the problem hears that it ended).
+ */
+static int
+urgent(const struct notice *n)
+{
+	if (strcmp(n->kind, "AGENT DOWN") == 0 || strcmp(n->kind, "AGENT UP") == 0)
+		return 1;
+	if ((strcmp(n->kind, "PROBLEM") == 0 || strcmp(n->kind, "RENOTIFY") == 0) &&
+	    n->status == 2)
+		return 1;
+	return strcmp(n->kind, "RECOVERY") == 0 && n->prev_status == 2;
+}
+
+/* The end of the quiet time the person is in now (epoch s), or 0. */
+static int64_t
+quiet_now(const char *tzname, const char *windows, const char *id)
+{
+	struct quiet_window w[QUIET_WINDOWS_MAX];
+	char err[256];
+	const struct tz *z;
+	json_t *arr, *e;
+	size_t i, nw = 0;
+	int64_t until = 0;
+
+	if (strcmp(windows, "[]") == 0)
+		return 0;
+	if ((z = tz_get(tzname, err, sizeof(err))) == NULL) {
+		log_warn("notification %s: quiet hours not applied: zone %s: %s", id, tzname, err);
+		return 0;
+	}
+	if ((arr = json_loads(windows, 0, NULL)) == NULL)
+		return 0;
+	json_array_foreach(arr, i, e) {
+		/* stored by the users API after the same parse; one that no longer
+		 * parses is skipped, not a reason to hold everything */
+		if (nw < QUIET_WINDOWS_MAX && json_is_string(e) &&
+		    quiet_window_parse(json_string_value(e), &w[nw], err, sizeof(err)) == 0)
+			nw++;
+	}
+	json_decref(arr);
+	if (nw > 0)
+		until = quiet_until(w, nw, z, (int64_t)time(NULL));
+	return until;
+}
+
+/*
+ * Quiet hours at the claim (docs/people.md): 0 send the row now; 1 it was
+ * held until its person's quiet time ends, or dropped as not worth sending
+ * any more, and recorded (q_unsend); -1 the database failed (*gone).
+ *   - a recovery whose problem was dropped is dropped: its problem was
+ *     never told;
+ *   - a row held before and now due is dropped when a later notification
+ *     of its check went out meanwhile (a CRITICAL is urgent and passes the
+ *     held WARNING), or when its problem recovered meanwhile;
+ *   - a row that is not urgent, inside its person's quiet hours, is held
+ *     until they end. It does not hold back the later rows of its check
+ *     (OPEN_BEFORE): an urgent one still goes at once.
+ */
+static int
+quiet_gate(PGconn *c, PGresult *q, const struct notice *n, const char *chname,
+    const char *id, const char *attempt_id, int *gone)
+{
+	int was_held = PQgetvalue(q, 0, 38)[0] == 't';
+	const char *prev = PQgetvalue(q, 0, 39);
+	int superseded = PQgetvalue(q, 0, 40)[0] == 't';
+	int recovery = strcmp(n->kind, "RECOVERY") == 0 || strcmp(n->kind, "AGENT UP") == 0;
+	int problem = strcmp(n->kind, "PROBLEM") == 0 || strcmp(n->kind, "RENOTIFY") == 0 ||
+	    strcmp(n->kind, "AGENT DOWN") == 0;
+	char note[160], until_s[24], at[RFC3339_LEN];
+	const char *v[5];
+	int64_t until = 0;
+	PGresult *u = NULL;
+
+	if (recovery && strcmp(prev, "dropped") == 0)
+		snprintf(note, sizeof(note), "dropped: the problem it ends was not sent"
+		    " (dropped in quiet hours)");
+	else if (was_held && superseded)
+		snprintf(note, sizeof(note), "dropped: held by quiet hours, and a later"
+		    " notification of its check was sent meanwhile");
+	else if (was_held && problem && *n->resolved_since)
+		snprintf(note, sizeof(note), "dropped: held by quiet hours, and resolved since %s",
+		    n->resolved_since);
+	else if (!urgent(n) && (until = quiet_now(PQgetvalue(q, 0, 36), PQgetvalue(q, 0, 37), id)) > 0) {
+		rfc3339_format(until * 1000000, at);
+		snprintf(note, sizeof(note), "held by quiet hours until %s", at);
+	} else
+		return 0;
+	snprintf(until_s, sizeof(until_s), "%lld", (long long)until);
+	v[0] = id;
+	v[1] = attempt_id;
+	v[2] = until > 0 ? "pending" : "dropped";
+	v[3] = until_s;
+	v[4] = note;
+	if (exec_ok(c, &q_unsend, v, PGRES_TUPLES_OK, &u, gone) < 0)
+		return -1;
+	if (PQntuples(u) == 1)
+		log_info("notification %s: %s %s to %s %s", id, n->kind, chname, n->contact, note);
+	PQclear(u);
+	return 1;
+}
+
 /* The backoff of ch after attempts attempts, in seconds. */
 static long long
 backoff_s(const struct channel_type *ch, int attempts)
@@ -660,6 +778,13 @@ send_one(const struct channel_type *ch, long long *next_ms)
 	if (*n.resolved_since)
 		log_info("notification %s: its problem was resolved since %s: marked so", id,
 		    n.resolved_since);
+	if (PQgetvalue(q, 0, 17)[0] == 't') {
+		int g = quiet_gate(c, q, &n, ch->name, id, attempt_id, &gone);
+		if (g != 0) {
+			rc = g;   /* held or dropped: claim the next; or the database failed */
+			goto done;
+		}
+	}
 	t0 = mono_now_us();
 	if (PQgetvalue(q, 0, 17)[0] != 't') {
 		snprintf(err, sizeof(err), "the contact was deleted");
@@ -774,9 +899,9 @@ outbox_start(void)
 	if (holder_start(wake_all) < 0)
 		return -1;
 	holder_started = 1;
-	if (pthread_create(&listener_tid, NULL, listener_main, NULL) != 0)
+	seen_conf = conf_generation();
+	if (listen_subscribe(&outbox_sub) < 0)
 		return -1;
-	listener_started = 1;
 	for (i = 0; i < n * (int)channel_count(); i++) {
 		const struct channel_type *ch = channel_types[i % (int)channel_count()];
 		if (pthread_create(&sender_tid[nsenders], NULL, sender_main, (void *)ch) != 0) {
@@ -797,9 +922,6 @@ outbox_stop(void)
 	stopping = 1;
 	pthread_cond_broadcast(&cv);
 	pthread_mutex_unlock(&mu);
-	if (listener_started)
-		pthread_join(listener_tid, NULL);
-	listener_started = 0;
 	for (i = 0; i < nsenders; i++)
 		pthread_join(sender_tid[i], NULL);
 	nsenders = 0;

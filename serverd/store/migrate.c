@@ -144,9 +144,12 @@ migrate_run(PGconn *c)
 		if (exec_file(c, "function", f->name, f->sql) < 0)
 			goto rollback;
 	/* history_tops() is generated from the partitions, not kept in a
-	 * file (sql/functions/history_tops_make.sql): made again here, so that
-	 * it is right from the start, on a new database too */
-	if (db_cmd(c, "SELECT history_tops_make()") < 0 || db_cmd(c, "COMMIT") < 0)
+	 * file (sql/functions/history_tops_make.sql). A new database has the
+	 * empty one of sql/007 and partitions already: made here, so that it is
+	 * right from the start. Otherwise the history thread remakes it; its
+	 * lock is not waited for here (a retention may hold it) */
+	if (db_cmd(c, "SELECT history_tops_make() WHERE NOT EXISTS (SELECT FROM history_tops())") < 0 ||
+	    db_cmd(c, "COMMIT") < 0)
 		goto rollback;
 	if (n > 0)
 		log_info("migrate: %d migration(s) applied", n);

@@ -7,8 +7,9 @@
 -- function serialise on the advisory lock of history_partition_ensure. A
 -- SQL function has no dependency on the tables its body names: a DROP is
 -- never refused because of it, but a partition dropped by hand must be
--- followed by SELECT history_tops_make() (serverd also remakes it at start,
--- after the functions are applied, and hourly).
+-- followed by SELECT history_tops_make() (serverd's history thread also
+-- remakes it at start and hourly; on a new database serverd makes it right
+-- after the functions).
 CREATE OR REPLACE FUNCTION history_tops_make() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
 	body text;

@@ -142,7 +142,7 @@ t.ok(m, "the problem held back while db01 was DOWN is told once it is UP")
 time.sleep(1.5)
 t.eq(len([m for m in e.sink.messages() if "db01/postgres" in m["subject"]]), 1, "... once")
 
-# a check with no result yet shows its agent's downtime too (sql/009)
+# a check with no result yet shows its agent's downtime too (check_state_json())
 qid, _ = e.make_agent("quiet01")
 fresh = e.make_check(qid, "never-ran")
 st, _, _ = e.api("POST", "/api/v1/downtimes", A, {"agent_id": qid, "end": iso(600), "comment": "rack move"})

@@ -146,7 +146,7 @@ t.eq([p["state"]["last_result_at"] for p in s["problems"] if p["id"] == quiet], 
      "a problem without results has no last result")
 
 # a day partition that retention drops after check_last_many() listed it
-# (sql/016 asks each day by name) is skipped, not an error: the list is
+# (it asks each day by name) is skipped, not an error: the list is
 # made, for one call, to name a day table that does not exist
 env.cluster.psql(
     "ALTER FUNCTION history_partitions() RENAME TO saved_partitions;"
@@ -163,7 +163,8 @@ env.cluster.psql("DROP FUNCTION history_partitions();"
 t.eq(got, [[str(old), "t"]], "a listed day that is gone is skipped")
 
 # a check's newest results are read from the newest end of its index even
-# when the plan is made on statistics of one row per check (sql/016, 017):
+# when the plan is made on statistics of one row per check (check_last_many(),
+# check_flap_recent() and check_last() in sql/functions/):
 # 300 checks with one result each in yesterday's partition (UTC), analysed;
 # then one of them gets 3,000 more there. Each lookup, in a transaction of
 # its own, may fetch only what it returns (heap rows fetched through the

@@ -19,7 +19,7 @@ hard = env.make_check(aid, "sshd", max_attempts=1)
 soft = env.make_check(aid, "disk", max_attempts=3)
 
 # Opens a stream once one is allowed: stream_max = 3 here, and a closed
-# stream frees its place when the listener next looks at idle streams'
+# stream frees its place when the stream's thread next looks at idle streams'
 # sockets (every 250 ms, reap_gone()), so a test that opened three must
 # wait for that, not race it.
 def open_ok(**kw):
@@ -154,10 +154,10 @@ next_event_after_resume(back + 10 ** 9, "unknown id")
 
 
 # more checks change in one commit than one round of lookups takes (512):
-# either every one of them is framed (the listener took the notifications
+# either every one of them is framed (the stream took the notifications
 # in more than one round) or a reset comes, saying why, so the page fetches
 # everything again - never a silent gap. Which of the two depends on how
-# PostgreSQL's 600 notifications reach the listener; both are right.
+# PostgreSQL's 600 notifications reach the LISTEN thread; both are right.
 s = open_ok(token=V)
 t.ok(s is not None and s.comment() == "connected",
      "a stream is open (it joined before saying so)")

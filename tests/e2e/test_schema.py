@@ -2,7 +2,8 @@
 functions (sql/functions/) is the one checked in as sql/schema.sql
 (scripts/gen-schema), every function has its file, the functions are
 applied again at every start, two servers starting at once on a new
-database both succeed, and an older serverd refuses a newer database."""
+database both succeed, an old database with data is migrated in place to
+the same schema, and an older serverd refuses a newer database."""
 import difflib
 import glob
 import os
@@ -91,6 +92,47 @@ applied = sum(r.stderr.count("migrate: applying 001_init.sql") for r in results)
 t.eq(applied, 1, "and the migrations ran once")
 t.eq(schema(env.cluster.conninfo.replace("dbname=custos", "dbname=twice")), got,
      "the same schema")
+
+# ---- an old database with data, migrated in place ----------------------------------------------
+# made by the migrations up to 004 (the functions as those versions left them do not
+# matter: the files replace them all), with a check and results of two days; 005 then
+# moves the results into day partitions it makes itself
+sqldir = os.path.join(SRCDIR, "sql")
+script = ["CREATE DATABASE upgraded;", "\\c upgraded",
+          "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+          " applied_at timestamptz NOT NULL DEFAULT now());"]
+for f in sorted(glob.glob(os.path.join(sqldir, "00[1-4]_*.sql"))):
+    base = os.path.basename(f)
+    script += ["BEGIN;", open(f).read(),
+               "INSERT INTO schema_migrations (version, name) VALUES (%d, '%s');"
+               % (int(base[:3]), base), "COMMIT;"]
+script += ["INSERT INTO agents (name, token_hash, facts) VALUES ('old', 'x', '{\"os\": \"linux\"}');",
+           "INSERT INTO checks (agent_id, name, type) SELECT id, 'ping', 'ping' FROM agents;",
+           # what the trigger of the time did (here the migrations' stand-ins do nothing)
+           "INSERT INTO check_state (check_id, agent_id) SELECT id, agent_id FROM checks;",
+           "INSERT INTO check_history (check_id, agent_id, status, observed_at)"
+           " SELECT c.id, c.agent_id, 2, now() - interval '3 days' FROM checks c"
+           " UNION ALL SELECT c.id, c.agent_id, 0, now() FROM checks c;"]
+env.cluster.psql_script("\n".join(script))
+conf3 = os.path.join(env.tmp, "upgraded.conf")
+with open(conf3, "w") as f:
+    for line in open(env.server.conf_path):
+        if line.startswith("database ="):
+            line = "database = %s\n" % env.cluster.conninfo.replace("dbname=custos",
+                                                                   "dbname=upgraded")
+        f.write(line)
+out = migrate(conf3)
+t.ok(out.returncode == 0 and "applying 005_history.sql" in out.stderr,
+     "an old database with data: migrated in place", out.stderr[-600:])
+up = env.cluster.conninfo.replace("dbname=custos", "dbname=upgraded")
+cmd = [up if x == env.cluster.conninfo else x for x in env.cluster.psql_cmd(
+    "-c", "SELECT (SELECT count(*) FROM check_history),"
+    " (SELECT count(DISTINCT tableoid) FROM check_history),"
+    " (SELECT count(*) FROM agent_facts_history),"
+    " (SELECT check_json(c)->'state'->>'last_result_at' IS NOT NULL FROM checks c)")]
+rows = subprocess.run(cmd, capture_output=True, text=True).stdout.split()
+t.eq(rows, ["2|2|1|t"], "its results in two day partitions, its facts in their history, its check object whole")
+t.eq(schema(up), got, "and its schema is a new database's")
 
 # ---- an older serverd does not put its functions over a newer one's -----------------------------
 env.cluster.psql("INSERT INTO schema_migrations (version, name) VALUES (9999, '9999_future.sql')")

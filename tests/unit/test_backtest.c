@@ -53,21 +53,21 @@ test_judge(void **ctx)
 
 	(void)ctx;
 	r = res(0, 0, 1, 85);
-	assert_int_equal(backtest_status(&p, &r), ST_WARNING);
+	assert_int_equal(backtest_status(&p, &r), CHECK_WARNING);
 	r = res(0, 0, 1, 95);
-	assert_int_equal(backtest_status(&p, &r), ST_CRITICAL);
+	assert_int_equal(backtest_status(&p, &r), CHECK_CRITICAL);
 	r = res(0, 2, 1, 10);
-	assert_int_equal(backtest_status(&p, &r), ST_OK);          /* judged again */
+	assert_int_equal(backtest_status(&p, &r), CHECK_OK);          /* judged again */
 	r = res(0, 2, 0, 0);
-	assert_int_equal(backtest_status(&p, &r), ST_CRITICAL);    /* no value: kept */
+	assert_int_equal(backtest_status(&p, &r), CHECK_CRITICAL);    /* no value: kept */
 	r = res(0, 3, 1, 99);
-	assert_int_equal(backtest_status(&p, &r), ST_UNKNOWN);     /* UNKNOWN: kept */
+	assert_int_equal(backtest_status(&p, &r), CHECK_UNKNOWN);     /* UNKNOWN: kept */
 	p.judge_values = 0;
 	r = res(0, 1, 1, 99);
-	assert_int_equal(backtest_status(&p, &r), ST_WARNING);     /* a plugin's own */
+	assert_int_equal(backtest_status(&p, &r), CHECK_WARNING);     /* a plugin's own */
 	p = policy(NULL, "@10:20", 1);
 	r = res(0, 0, 1, 15);
-	assert_int_equal(backtest_status(&p, &r), ST_CRITICAL);
+	assert_int_equal(backtest_status(&p, &r), CHECK_CRITICAL);
 }
 
 static void
@@ -91,7 +91,7 @@ test_soft_blips_and_one_problem(void **ctx)
 	assert_int_equal(o.nchanges, 2);
 	assert_int_equal(o.changes[0].at_us, 9 * 60000000LL);   /* the third bad result */
 	assert_int_equal(o.changes[0].kind, EV_PROBLEM);
-	assert_int_equal(o.changes[0].status, ST_CRITICAL);
+	assert_int_equal(o.changes[0].status, CHECK_CRITICAL);
 	assert_int_equal(o.changes[1].kind, EV_RECOVERY);
 	/* at max_attempts 2 the blips are problems too */
 	p = policy("80", "90", 2);

@@ -54,20 +54,20 @@ test_soft_to_hard_at_max_attempts(void **ctx)
 	enum ev_kind k;
 
 	(void)ctx;
-	assert_int_equal(step(&s, &p3, ST_OK, NULL), 0);
-	assert_int_equal(step(&s, &p3, ST_CRITICAL, NULL), 0);
+	assert_int_equal(step(&s, &p3, CHECK_OK, NULL), 0);
+	assert_int_equal(step(&s, &p3, CHECK_CRITICAL, NULL), 0);
 	assert_int_equal(s.hard, 0);
 	assert_int_equal(s.attempt, 1);
-	assert_int_equal(step(&s, &p3, ST_CRITICAL, NULL), 0);
+	assert_int_equal(step(&s, &p3, CHECK_CRITICAL, NULL), 0);
 	assert_int_equal(s.hard, 0);
 	assert_int_equal(s.attempt, 2);
-	assert_int_equal(step(&s, &p3, ST_CRITICAL, &k), 1);
+	assert_int_equal(step(&s, &p3, CHECK_CRITICAL, &k), 1);
 	assert_int_equal(k, EV_PROBLEM);
 	assert_int_equal(s.hard, 1);
 	assert_int_equal(s.attempt, 3);
-	assert_int_equal(s.hard_status, ST_CRITICAL);
+	assert_int_equal(s.hard_status, CHECK_CRITICAL);
 	/* the same HARD state again: nothing, attempt stays at max */
-	assert_int_equal(step(&s, &p3, ST_CRITICAL, NULL), 0);
+	assert_int_equal(step(&s, &p3, CHECK_CRITICAL, NULL), 0);
 	assert_int_equal(s.attempt, 3);
 }
 
@@ -78,7 +78,7 @@ test_first_result_max_attempts_one(void **ctx)
 	enum ev_kind k;
 
 	(void)ctx;
-	assert_int_equal(step(&s, &p1, ST_WARNING, &k), 1);
+	assert_int_equal(step(&s, &p1, CHECK_WARNING, &k), 1);
 	assert_int_equal(k, EV_PROBLEM);
 	assert_int_equal(s.hard, 1);
 }
@@ -90,11 +90,11 @@ test_recovery(void **ctx)
 	enum ev_kind k;
 
 	(void)ctx;
-	step(&s, &p1, ST_CRITICAL, NULL);
-	assert_int_equal(step(&s, &p1, ST_OK, &k), 1);
+	step(&s, &p1, CHECK_CRITICAL, NULL);
+	assert_int_equal(step(&s, &p1, CHECK_OK, &k), 1);
 	assert_int_equal(k, EV_RECOVERY);
-	assert_int_equal(s.hard_status, ST_OK);
-	assert_int_equal(step(&s, &p1, ST_OK, NULL), 0);
+	assert_int_equal(s.hard_status, CHECK_OK);
+	assert_int_equal(step(&s, &p1, CHECK_OK, NULL), 0);
 }
 
 static void
@@ -103,10 +103,10 @@ test_soft_recovery_is_silent(void **ctx)
 	struct eng_state s = fresh();
 
 	(void)ctx;
-	step(&s, &p3, ST_OK, NULL);
-	assert_int_equal(step(&s, &p3, ST_CRITICAL, NULL), 0);
-	assert_int_equal(step(&s, &p3, ST_CRITICAL, NULL), 0);
-	assert_int_equal(step(&s, &p3, ST_OK, NULL), 0);
+	step(&s, &p3, CHECK_OK, NULL);
+	assert_int_equal(step(&s, &p3, CHECK_CRITICAL, NULL), 0);
+	assert_int_equal(step(&s, &p3, CHECK_CRITICAL, NULL), 0);
+	assert_int_equal(step(&s, &p3, CHECK_OK, NULL), 0);
 	assert_int_equal(s.hard, 1);
 	assert_int_equal(s.attempt, 1);
 }
@@ -118,13 +118,13 @@ test_warning_to_critical_while_hard(void **ctx)
 	enum ev_kind k;
 
 	(void)ctx;
-	step(&s, &p1, ST_WARNING, NULL);
-	assert_int_equal(step(&s, &p1, ST_CRITICAL, &k), 1);
+	step(&s, &p1, CHECK_WARNING, NULL);
+	assert_int_equal(step(&s, &p1, CHECK_CRITICAL, &k), 1);
 	assert_int_equal(k, EV_PROBLEM);
-	assert_int_equal(s.hard_status, ST_CRITICAL);
-	assert_int_equal(step(&s, &p1, ST_UNKNOWN, &k), 1);
+	assert_int_equal(s.hard_status, CHECK_CRITICAL);
+	assert_int_equal(step(&s, &p1, CHECK_UNKNOWN, &k), 1);
 	assert_int_equal(k, EV_PROBLEM);
-	assert_int_equal(step(&s, &p1, ST_UNKNOWN, NULL), 0);
+	assert_int_equal(step(&s, &p1, CHECK_UNKNOWN, NULL), 0);
 }
 
 static void
@@ -133,20 +133,20 @@ test_acknowledgements(void **ctx)
 	struct eng_state s = fresh();
 
 	(void)ctx;
-	step(&s, &p1, ST_WARNING, NULL);
+	step(&s, &p1, CHECK_WARNING, NULL);
 	s.acknowledged = 1;
 	s.ack_sticky = 1;
-	step(&s, &p1, ST_CRITICAL, NULL);
+	step(&s, &p1, CHECK_CRITICAL, NULL);
 	assert_int_equal(s.acknowledged, 1);      /* sticky: kept across problem states */
-	step(&s, &p1, ST_OK, NULL);
+	step(&s, &p1, CHECK_OK, NULL);
 	assert_int_equal(s.acknowledged, 0);      /* OK ends every acknowledgement */
 
-	step(&s, &p1, ST_WARNING, NULL);
+	step(&s, &p1, CHECK_WARNING, NULL);
 	s.acknowledged = 1;
 	s.ack_sticky = 0;
-	step(&s, &p1, ST_WARNING, NULL);
+	step(&s, &p1, CHECK_WARNING, NULL);
 	assert_int_equal(s.acknowledged, 1);      /* same state: kept */
-	step(&s, &p1, ST_CRITICAL, NULL);
+	step(&s, &p1, CHECK_CRITICAL, NULL);
 	assert_int_equal(s.acknowledged, 0);      /* non-sticky: a new problem state ends it */
 }
 
@@ -181,7 +181,7 @@ test_flapping_start_stop_once(void **ctx)
 	(void)ctx;
 	for (i = 0; i < 60; i++) {
 		int flapping_before = s.flapping;
-		n = engine_step(&s, &p1, (i % 2) ? ST_OK : ST_CRITICAL, ev);
+		n = engine_step(&s, &p1, (i % 2) ? CHECK_OK : CHECK_CRITICAL, ev);
 		for (k = 0; k < n; k++) {
 			starts += ev[k] == EV_FLAPPING_START;
 			stops += ev[k] == EV_FLAPPING_STOP;
@@ -195,7 +195,7 @@ test_flapping_start_stop_once(void **ctx)
 	/* the engine still reports the HARD changes; alert_record() suppresses them */
 	assert_true(problems_while_flapping > 0);
 	for (i = 0; i < 30; i++) {
-		n = engine_step(&s, &p1, ST_OK, ev);
+		n = engine_step(&s, &p1, CHECK_OK, ev);
 		for (k = 0; k < n; k++) {
 			starts += ev[k] == EV_FLAPPING_START;
 			stops += ev[k] == EV_FLAPPING_STOP;

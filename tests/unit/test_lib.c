@@ -132,6 +132,58 @@ conf_missing_file(void **state)
 	assert_non_null(strstr(err, "/nonexistent/custos.conf: No such file"));
 }
 
+/* conf_scan(): every "key = value" as the loader sees it; a reason stops the scan */
+struct scanned {
+	char text[256];
+	int calls;
+};
+
+static const char *
+scan_line(void *ud, const char *key, const char *value, int lineno, char *why, size_t whylen)
+{
+	struct scanned *sc = ud;
+	size_t n = strlen(sc->text);
+
+	sc->calls++;
+	if (strcmp(key, "stop") == 0) {
+		snprintf(why, whylen, "stopped at %s", value);
+		return why;
+	}
+	snprintf(sc->text + n, sizeof(sc->text) - n, "%d:%s=[%s] ", lineno, key, value);
+	return NULL;
+}
+
+static void
+conf_scan_lines(void **state)
+{
+	struct scanned sc;
+	char err[256], *path;
+	FILE *fp;
+
+	(void)state;
+	memset(&sc, 0, sizeof(sc));
+	path = write_tmp("# c\n a = 1 # x\nb=\"q # r\"\nc =\n\nstop = here\nd = never\n");
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_int_equal(conf_scan(fp, path, scan_line, &sc, err, sizeof(err)), -1);
+	fclose(fp);
+	assert_string_equal(sc.text, "2:a=[1] 3:b=[q # r] 4:c=[] ");
+	assert_int_equal(sc.calls, 4);
+	assert_non_null(strstr(err, ":6: stopped at here"));
+	unlink(path);
+}
+
+static void
+str_trim_ends(void **state)
+{
+	char a[] = " \t x y \r\n", b[] = "", c[] = "  ";
+
+	(void)state;
+	assert_string_equal(str_trim(a), "x y");
+	assert_string_equal(str_trim(b), "");
+	assert_string_equal(str_trim(c), "");
+}
+
 static void
 conf_long_line(void **state)
 {
@@ -374,6 +426,8 @@ main(void)
 		cmocka_unit_test(conf_bad),
 		cmocka_unit_test(conf_missing_file),
 		cmocka_unit_test(conf_long_line),
+		cmocka_unit_test(conf_scan_lines),
+		cmocka_unit_test(str_trim_ends),
 		cmocka_unit_test(sha256_vectors),
 		cmocka_unit_test(sha256_million),
 		cmocka_unit_test(token_random),
