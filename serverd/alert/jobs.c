@@ -95,8 +95,8 @@ static const struct db_stmt q_dt_end = { "jobs_dt_end",
 /* recurring definitions to plan: new ones, and those planned less than a
  * day ahead (re-planned an hour before, so a slow tick loses nothing) */
 static const struct db_stmt q_rec_due = { "jobs_rec_due",
-	"SELECT r.id, r.recurring, r.tz, (extract(epoch FROM r.planned_until))::bigint,"
-	"  (extract(epoch FROM now()))::bigint FROM downtime_recurring r"
+	"SELECT r.id, r.recurring, r.tz, floor(extract(epoch FROM r.planned_until))::bigint,"
+	"  floor(extract(epoch FROM now()))::bigint FROM downtime_recurring r"
 	" WHERE ($1::bigint > 0 AND r.id = $1::bigint) OR ($1::bigint = 0 AND"
 	"   (r.planned_until IS NULL OR r.planned_until < now() + interval '23 hours'))"
 	" ORDER BY r.id LIMIT 100 FOR UPDATE SKIP LOCKED", 1 };
