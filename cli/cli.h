@@ -65,6 +65,7 @@ enum cli_opt_id {
 	O_FIRST_DAY,            /* --first-day YYYY-MM-DD */
 	O_AT,                   /* --at TIME (oncall) */
 	O_QUIET,                /* --quiet-hours "WINDOW;..." (users) */
+	O_WEEKLY,               /* --weekly "DAYS HH:MM-HH:MM" (a recurring downtime) */
 	O_COUNT
 };
 _Static_assert(O_COUNT <= 64, "struct cli_cmd's opts holds one bit an option");

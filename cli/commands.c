@@ -314,6 +314,47 @@ cmd_backtest(const struct cli_args *a)
  * downtime AGENT[/CHECK] (--for DURATION | --end TIME) [--start TIME]
  * [-m TEXT], or downtime --cancel ID; downtimes create is the first.
  */
+/* The target of a downtime, AGENT or AGENT/CHECK, into *body. */
+static int
+downtime_target(const char *spec, json_t *body)
+{
+	const char *check;
+	char agent[256];
+	long long aid = 0, id = 0;
+	int rc;
+
+	if (strchr(spec, '/')) {
+		if (split_check(spec, agent, &check) < 0)
+			return usage("expected AGENT or AGENT/CHECK, got \"%s\"", spec);
+		if ((rc = check_id(agent, check, &aid, &id)) != 0)
+			return rc;
+	} else if ((rc = agent_id(spec, &aid)) != 0) {
+		return rc;
+	}
+	json_object_set_new(body, id ? "check_id" : "agent_id", json_integer(id ? id : aid));
+	return 0;
+}
+
+/* downtime AGENT[/CHECK] --weekly WINDOW [--tz ZONE]: the server checks both */
+static int
+downtime_weekly(const struct cli_args *a, const char *spec, const char *text)
+{
+	const char *zone = a->val[O_TZ] ? a->val[O_TZ] : "UTC";
+	json_t *body = json_pack("{s:s, s:s, s:s}", "recurring", a->val[O_WEEKLY], "tz", zone,
+	    "comment", text ? text : ""), *out = NULL;
+	char msg[400];
+	int rc;
+
+	if (body == NULL)
+		return 1;
+	if ((rc = downtime_target(spec, body)) == 0)
+		rc = http_request("POST", "/api/v1/downtimes", body, &out);
+	json_decref(body);
+	snprintf(msg, sizeof(msg), "%s: in downtime every %s (%s), id %lld", spec, a->val[O_WEEKLY],
+	    zone, out ? (long long)json_integer_value(json_object_get(out, "id")) : 0LL);
+	return rc ? rc : print_done(out, msg);
+}
+
 int
 cmd_downtime(const struct cli_args *a)
 {
@@ -325,7 +366,8 @@ cmd_downtime(const struct cli_args *a)
 	int rc;
 
 	if (a->val[O_CANCEL]) {
-		if (a->argc || a->val[O_FOR] || a->val[O_START] || a->val[O_END] || text)
+		if (a->argc || a->val[O_FOR] || a->val[O_START] || a->val[O_END] || text ||
+		    a->val[O_WEEKLY] || a->val[O_TZ])
 			return usage("downtime --cancel ID takes nothing else");
 		snprintf(path, sizeof(path), "/api/v1/downtimes/%lld", a->num[O_CANCEL]);
 		if ((rc = http_request("DELETE", path, NULL, &out)) != 0)
@@ -336,6 +378,12 @@ cmd_downtime(const struct cli_args *a)
 	if (a->argc != 1)
 		return usage("downtime needs one AGENT or AGENT/CHECK (or --cancel ID)");
 	spec = a->argv[0];
+	if (a->val[O_WEEKLY] && (a->val[O_FOR] || a->val[O_END] || a->val[O_START]))
+		return usage("downtime: --weekly or --for/--end/--start, not both");
+	if (a->val[O_TZ] && !a->val[O_WEEKLY])
+		return usage("downtime: --tz is for --weekly");
+	if (a->val[O_WEEKLY])
+		return downtime_weekly(a, spec, text);
 	if (a->val[O_FOR] && a->val[O_END])
 		return usage("downtime: --for or --end, not both");
 	if (a->val[O_FOR] == NULL && a->val[O_END] == NULL)

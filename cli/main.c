@@ -107,6 +107,7 @@ static const struct cli_opt cli_opts[] = {
 	{ O_FIRST_DAY, "--first-day", NULL,        "YYYY-MM-DD", V_TEXT,   0, 0 },
 	{ O_AT,       "--at",         NULL,        "TIME",     V_TIME,     0, 0 },
 	{ O_QUIET,    "--quiet-hours", NULL,       "WINDOW;...", V_TEXT,   0, 0 },
+	{ O_WEEKLY,   "--weekly",     "--recurring", "\"DAYS HH:MM-HH:MM\"", V_TEXT, 0, 0 },
 };
 #define N_OPTS (sizeof(cli_opts) / sizeof(cli_opts[0]))
 #define OPTS_ALL (OPT(O_JSON) | OPT(O_CA_FILE))   /* taken by every command */
@@ -122,7 +123,8 @@ static const struct cli_opt cli_opts[] = {
 	OPT(O_PASSWORD_STDIN) | OPT(O_QUIET))
 #define ROTATION_OPTS (OPT(O_MEMBERS) | OPT(O_SHIFT) | OPT(O_HANDOFF) | OPT(O_HANDOFF_DAY) | \
 	OPT(O_TZ) | OPT(O_FIRST_DAY))
-#define DOWNTIME_OPTS (OPT(O_FOR) | OPT(O_START) | OPT(O_END) | OPT(O_MESSAGE))
+#define DOWNTIME_OPTS (OPT(O_FOR) | OPT(O_START) | OPT(O_END) | OPT(O_MESSAGE) | \
+	OPT(O_WEEKLY) | OPT(O_TZ))
 
 const struct cli_cmd cli_cmds[] = {
 	/* name       verb      args (as the usage shows them)
@@ -141,8 +143,10 @@ const struct cli_cmd cli_cmds[] = {
 	{ "unack",    NULL,     "AGENT/CHECK",
 	                        "remove an acknowledgement",           1, 1, 0, cmd_unack },
 	{ "downtime", NULL,     "AGENT[/CHECK] --for DURATION|--end TIME [--start TIME] [-m TEXT] "
+	                        "| AGENT[/CHECK] --weekly \"DAYS HH:MM-HH:MM\" [--tz ZONE] [-m TEXT] "
 	                        "| --cancel ID",
-	                        "a downtime (from now, or --start); --cancel ends one",
+	                        "a downtime (from now, or --start), or a recurring one; "
+	                        "--cancel ends one",
 	                                                               0, 1, DOWNTIME_OPTS | OPT(O_CANCEL),
 	                                                                     cmd_downtime },
 
@@ -256,7 +260,8 @@ const struct cli_cmd cli_cmds[] = {
 	                        "the same",                            0, 1, OPT(O_ACTIVE), cmd_downtimes },
 	{ "downtimes", "show",  "ID",
 	                        "one downtime",                        1, 1, 0, cmd_downtimes_show },
-	{ "downtimes", "create", "AGENT[/CHECK] --for DURATION|--end TIME [--start TIME] [-m TEXT]",
+	{ "downtimes", "create", "AGENT[/CHECK] --for DURATION|--end TIME [--start TIME] [-m TEXT] "
+	                        "| --weekly \"DAYS HH:MM-HH:MM\" [--tz ZONE]",
 	                        "as downtime",                         1, 1, DOWNTIME_OPTS, cmd_downtime },
 	{ "downtimes", "delete", "ID",
 	                        "as downtime --cancel ID",             1, 1, 0, cmd_downtimes_delete },

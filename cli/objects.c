@@ -838,6 +838,17 @@ cmd_downtimes(const struct cli_args *a)
 		} else {
 			snprintf(what, sizeof(what), "%s", name_of(agents, json_object_get(d, "agent_id")));
 		}
+		if (json_is_string(json_object_get(d, "recurring"))) {
+			/* a recurring definition: its window where the times go */
+			char when[128];
+			snprintf(when, sizeof(when), "every %s %s", jstr(d, "recurring", "?"),
+			    jstr(d, "tz", "UTC"));
+			printf("%-6lld %-32s %-45s %-6s %s\n",
+			    (long long)json_integer_value(json_object_get(d, "id")), what, when,
+			    json_is_true(json_object_get(d, "active")) ? "yes" : "no",
+			    first_line(jstr(d, "comment", ""), out));
+			continue;
+		}
 		printf("%-6lld %-32s %-22s %-22s %-6s %s\n",
 		    (long long)json_integer_value(json_object_get(d, "id")), what, jstr(d, "start", "?"),
 		    jstr(d, "end", "?"), json_is_true(json_object_get(d, "active")) ? "yes" : "no",

@@ -199,7 +199,7 @@ quiet_window_parse(const char *text, struct quiet_window *w, char *err, size_t e
 		return -1;
 	return 0;
 bad:
-	snprintf(err, errlen, "quiet hours \"%.64s\" are not \"DAYS HH:MM-HH:MM\" "
+	snprintf(err, errlen, "\"%.64s\" is not \"DAYS HH:MM-HH:MM\" "
 	    "(\"mon-fri 22:00-07:00\", \"sat,sun 00:00-00:00\", \"daily 23:00-06:30\")", text);
 	return -1;
 }
@@ -240,4 +240,27 @@ quiet_until(const struct quiet_window *w, size_t n, const struct tz *z, int64_t 
 		return 0;
 	e = tz_from_local(z, end, NULL);
 	return e > t ? e : 0;
+}
+
+int64_t
+quiet_next(const struct quiet_window *w, size_t n, const struct tz *z, int64_t t, int64_t *end)
+{
+	int64_t today = floor_div(tz_to_local(z, t), DAY), best = 0;
+
+	/* the start of every window on the coming days (a week and a day: a
+	 * window on one weekday only, just missed, comes back in seven) as an
+	 * instant; the earliest at or after t */
+	for (int64_t d = today - 1; d <= today + 8; d++)
+		for (size_t i = 0; i < n; i++) {
+			int64_t s;
+
+			if (!(w[i].days >> tz_weekday(d) & 1u))
+				continue;
+			s = tz_from_local(z, d * DAY + (int64_t)w[i].from_min * 60, NULL);
+			if (s >= t && (best == 0 || s < best))
+				best = s;
+		}
+	if (best == 0 || (*end = quiet_until(w, n, z, best)) <= best)
+		return 0;
+	return best;
 }

@@ -90,4 +90,13 @@ int quiet_window_parse(const char *text, struct quiet_window *w, char *err, size
  */
 int64_t quiet_until(const struct quiet_window *w, size_t n, const struct tz *z, int64_t t);
 
+/*
+ * The first instant at or after t at which one of the n windows starts
+ * (on the wall clock: a start in a spring gap is the end of the gap), with
+ * *end set to quiet_until() from there; 0 when no window has a day (so
+ * never). Recurring downtimes step through their occurrences with it.
+ */
+int64_t quiet_next(const struct quiet_window *w, size_t n, const struct tz *z, int64_t t,
+    int64_t *end);
+
 #endif

@@ -764,6 +764,7 @@ CREATE TABLE downtimes (
     created_by text,
     managed boolean DEFAULT false NOT NULL,
     name text,
+    recurring_id bigint,
     CONSTRAINT downtimes_check CHECK (((agent_id IS NULL) <> (check_id IS NULL))),
     CONSTRAINT downtimes_check1 CHECK ((end_at > start_at))
 );
@@ -776,6 +777,19 @@ CREATE SEQUENCE downtimes_id_seq
     CACHE 1;
 
 ALTER SEQUENCE downtimes_id_seq OWNED BY downtimes.id;
+
+CREATE TABLE downtime_recurring (
+    id bigint DEFAULT nextval('downtimes_id_seq'::regclass) NOT NULL,
+    agent_id bigint,
+    check_id bigint,
+    recurring text NOT NULL,
+    tz text DEFAULT 'UTC'::text NOT NULL,
+    comment text DEFAULT ''::text NOT NULL,
+    planned_until timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by text,
+    CONSTRAINT downtime_recurring_check CHECK (((agent_id IS NULL) <> (check_id IS NULL)))
+);
 
 CREATE SEQUENCE events_id_seq
     START WITH 1
@@ -1067,6 +1081,9 @@ ALTER TABLE ONLY contacts
 ALTER TABLE ONLY contacts
     ADD CONSTRAINT contacts_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY downtime_recurring
+    ADD CONSTRAINT downtime_recurring_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY downtimes
     ADD CONSTRAINT downtimes_name_key UNIQUE (name);
 
@@ -1141,6 +1158,10 @@ CREATE UNIQUE INDEX check_history_result_idx ON ONLY check_history USING btree (
 CREATE INDEX checks_agent_idx ON checks USING btree (agent_id);
 
 CREATE INDEX checks_disabled_idx ON checks USING btree (id) WHERE (NOT enabled);
+
+CREATE INDEX downtime_recurring_planned ON downtime_recurring USING btree (planned_until);
+
+CREATE INDEX downtimes_recurring ON downtimes USING btree (recurring_id) WHERE (recurring_id IS NOT NULL);
 
 CREATE INDEX events_check_idx ON events USING btree (check_id, id);
 
@@ -1236,11 +1257,20 @@ ALTER TABLE ONLY check_state
 ALTER TABLE ONLY checks
     ADD CONSTRAINT checks_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES agents(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY downtime_recurring
+    ADD CONSTRAINT downtime_recurring_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES agents(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY downtime_recurring
+    ADD CONSTRAINT downtime_recurring_check_id_fkey FOREIGN KEY (check_id) REFERENCES checks(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY downtimes
     ADD CONSTRAINT downtimes_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES agents(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY downtimes
     ADD CONSTRAINT downtimes_check_id_fkey FOREIGN KEY (check_id) REFERENCES checks(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY downtimes
+    ADD CONSTRAINT downtimes_recurring_id_fkey FOREIGN KEY (recurring_id) REFERENCES downtime_recurring(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY heartbeat_reports
     ADD CONSTRAINT heartbeat_reports_check_id_fkey FOREIGN KEY (check_id) REFERENCES checks(id) ON DELETE CASCADE;

@@ -5,6 +5,9 @@
  *              plus agent_grace_s (0: one more interval_s) becomes 'down',
  *              with one AGENT DOWN event; 'new' agents are never down.
  *              (api_agent.c emits AGENT UP at its next checkout.)
+ *   recurring  writes the occurrences of recurring downtimes that start
+ *              within the next day as ordinary downtimes (recurring_id set),
+ *              so the job below handles them like any other.
  *   downtimes  DOWNTIME START / DOWNTIME END events (recorded, never
  *              notified); when a downtime ends, a HARD state its contacts
  *              were not told about (check_state.notified_status differs)
@@ -40,6 +43,7 @@
 #include "buf.h"
 #include "db.h"
 #include "log.h"
+#include "oncall.h"
 #include "serverd.h"
 #include "strnum.h"
 #include "ticker.h"
@@ -54,7 +58,9 @@
 #define JOBS_BATCH 1000               /* rows one job handles per tick */
 
 /* advisory lock ids: 5 was the retention job (now store/history.c); kept unused */
-enum job_id { JOB_AGENTS = 1, JOB_DOWNTIMES, JOB_ACKS, JOB_RENOTIFY, JOB_UNTOLD = 6 };
+enum job_id { JOB_AGENTS = 1, JOB_DOWNTIMES, JOB_ACKS, JOB_RENOTIFY, JOB_UNTOLD = 6,
+	JOB_RECURRING };
+#define RECURRING_OCCURRENCES_MAX 64   /* a definition's per planning (a day of them) */
 
 
 static const struct db_stmt q_lock = { "jobs_lock",
@@ -85,6 +91,22 @@ static const struct db_stmt q_dt_end = { "jobs_dt_end",
 	" RETURNING d.id, COALESCE(d.agent_id, (SELECT c.agent_id FROM checks c WHERE c.id = d.check_id)),"
 	"   COALESCE(d.check_id, 0), json_build_object('downtime_id', d.id, 'comment', d.comment,"
 	"   'start', rfc3339(d.start_at), 'end', rfc3339(d.end_at))::text", 0 };
+
+/* recurring definitions to plan: new ones, and those planned less than a
+ * day ahead (re-planned an hour before, so a slow tick loses nothing) */
+static const struct db_stmt q_rec_due = { "jobs_rec_due",
+	"SELECT r.id, r.recurring, r.tz, floor(extract(epoch FROM r.planned_until))::bigint,"
+	"  floor(extract(epoch FROM now()))::bigint FROM downtime_recurring r"
+	" WHERE ($1::bigint > 0 AND r.id = $1::bigint) OR ($1::bigint = 0 AND"
+	"   (r.planned_until IS NULL OR r.planned_until < now() + interval '23 hours'))"
+	" ORDER BY r.id LIMIT 100 FOR UPDATE SKIP LOCKED", 1 };
+static const struct db_stmt q_rec_occ = { "jobs_rec_occurrence",
+	"INSERT INTO downtimes (agent_id, check_id, start_at, end_at, comment, created_by,"
+	"  recurring_id)"
+	" SELECT r.agent_id, r.check_id, to_timestamp($2::bigint), to_timestamp($3::bigint),"
+	"  r.comment, r.created_by, r.id FROM downtime_recurring r WHERE r.id = $1", 3 };
+static const struct db_stmt q_rec_planned = { "jobs_rec_planned",
+	"UPDATE downtime_recurring SET planned_until = to_timestamp($2::bigint) WHERE id = $1", 2 };
 
 /* HARD states of the given checks / agents' checks that contacts have not
  * heard about, now that nothing suppresses them any more */
@@ -314,6 +336,104 @@ done:
 	return rc;
 }
 
+/* ---- recurring downtimes ---------------------------------------------------- */
+
+static enum db_outcome
+rec_occurrence(PGconn *c, const char *id, int64_t start, int64_t end)
+{
+	char s[24], e[24];
+	const char *v[3] = { id, s, e };
+	PGresult *q;
+	enum db_outcome rc = DB_OK;
+
+	snprintf(s, sizeof(s), "%lld", (long long)start);
+	snprintf(e, sizeof(e), "%lld", (long long)end);
+	q = db_exec(c, &q_rec_occ, v);
+	if (!db_ok(q, PGRES_COMMAND_OK))
+		rc = db_outcome(c, q);
+	PQclear(q);
+	return rc;
+}
+
+/*
+ * One definition: from where its planning stopped (or now) to a day
+ * ahead. The wall-clock arithmetic is lib/oncall's, in the definition's
+ * zone, never the process's.
+ */
+static enum db_outcome
+rec_plan_one(PGconn *c, const PGresult *q, int row)
+{
+	const char *id = PQgetvalue(q, row, 0);
+	struct quiet_window w;
+	const struct tz *z;
+	char err[256], until[24];
+	const char *v[2] = { id, until };
+	int64_t now = val_i64(q, row, 4), t, s, e = 0, horizon = now + JOBS_RECURRING_AHEAD_S;
+	PGresult *u;
+	enum db_outcome rc;
+	int k;
+
+	if (quiet_window_parse(PQgetvalue(q, row, 1), &w, err, sizeof(err)) < 0 ||
+	    (z = tz_get(PQgetvalue(q, row, 2), err, sizeof(err))) == NULL) {
+		/* validated when made: only a zone the system no longer has */
+		log_warn("jobs: recurring downtime %s: %s", id, err);
+		t = horizon;
+		goto planned;
+	}
+	t = PQgetisnull(q, row, 3) ? 0 : val_i64(q, row, 3);
+	if (t < now) {
+		/* first planning, or serverd was away: an occurrence on now
+		 * starts now */
+		t = now;
+		if ((e = quiet_until(&w, 1, z, now)) > now) {
+			if ((rc = rec_occurrence(c, id, now, e)) != DB_OK)
+				return rc;
+			t = e;
+		}
+	}
+	for (k = 0; k < RECURRING_OCCURRENCES_MAX && (s = quiet_next(&w, 1, z, t, &e)) > 0 &&
+	    s < horizon; k++) {
+		if ((rc = rec_occurrence(c, id, s, e)) != DB_OK)
+			return rc;
+		t = e;
+	}
+	if (t < horizon)
+		t = horizon;
+planned:
+	snprintf(until, sizeof(until), "%lld", (long long)t);
+	u = db_exec(c, &q_rec_planned, v);
+	rc = db_ok(u, PGRES_COMMAND_OK) ? DB_OK : db_outcome(c, u);
+	PQclear(u);
+	return rc;
+}
+
+enum db_outcome
+jobs_plan_recurring(PGconn *c, int64_t only)
+{
+	char ids[24];
+	const char *v[1] = { ids };
+	PGresult *q;
+	enum db_outcome rc = DB_OK;
+
+	snprintf(ids, sizeof(ids), "%lld", (long long)(only > 0 ? only : 0));
+	q = db_exec(c, &q_rec_due, v);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		rc = db_outcome(c, q);
+		PQclear(q);
+		return rc;
+	}
+	for (int i = 0; i < PQntuples(q) && rc == DB_OK; i++)
+		rc = rec_plan_one(c, q, i);
+	PQclear(q);
+	return rc;
+}
+
+static int
+job_recurring(PGconn *c)
+{
+	return jobs_plan_recurring(c, 0) == DB_OK ? 0 : -1;
+}
+
 /*
  * What a suppression held back - an agent that was DOWN and is up again,
  * a check that stopped flapping, a downtime that ended between ticks - is
@@ -405,6 +525,7 @@ jobs_tick(struct ticker *t)
 {
 	(void)t;
 	run_job(JOB_AGENTS, "agents", job_agents);
+	run_job(JOB_RECURRING, "recurring downtimes", job_recurring);
 	run_job(JOB_DOWNTIMES, "downtimes", job_downtimes);
 	run_job(JOB_ACKS, "acknowledgement expiry", job_acks);
 	run_job(JOB_UNTOLD, "held-back notifications", job_untold);

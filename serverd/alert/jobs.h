@@ -6,6 +6,7 @@
 #define CUSTOS_JOBS_H
 
 #include <libpq-fe.h>
+#include <stdint.h>
 
 /* Starts the jobs thread; 0 or -1. */
 int jobs_start(void);
@@ -21,5 +22,15 @@ void jobs_stop(void);
  * (DB_UNAVAILABLE: the connection broke) after which the caller rolls back.
  */
 enum db_outcome jobs_notify_untold(PGconn *c, const char *check_ids, const char *agent_ids, const char *reason);
+
+/*
+ * Writes the occurrences of recurring downtimes (downtime_recurring) that
+ * start within the next JOBS_RECURRING_AHEAD_S as ordinary downtime rows
+ * carrying recurring_id (one that is on at the first planning starts now);
+ * only definition `only` when it is > 0, else those due, a batch a call.
+ * Runs in the caller's transaction. DB_OK, or what went wrong.
+ */
+#define JOBS_RECURRING_AHEAD_S 86400
+enum db_outcome jobs_plan_recurring(PGconn *c, int64_t only);
 
 #endif

@@ -196,6 +196,47 @@ quiet_hours(void **state)
 	assert_string_equal(quiet(weekend, "UTC", "2026-12-07T07:00:00Z"), "awake");
 }
 
+/* the next window's start and end after `when`, "start end" */
+static const char *
+next(const char *spec, const char *zn, const char *when)
+{
+	static char out[2 * RFC3339_LEN + 2];
+	struct quiet_window w;
+	char err[256], a[RFC3339_LEN], b[RFC3339_LEN];
+	int64_t s, e = 0;
+
+	if (quiet_window_parse(spec, &w, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	s = quiet_next(&w, 1, zone(zn), at(when), &e);
+	if (s == 0)
+		return "never";
+	snprintf(out, sizeof(out), "%s %s", fmt(s, a), fmt(e, b));
+	return out;
+}
+
+static void
+next_window(void **state)
+{
+	(void)state;
+	/* Sunday 02:00-04:00 Berlin: CET before the spring change... */
+	assert_string_equal(next("sun 02:00-04:00", "Europe/Berlin", "2026-03-20T00:00:00Z"),
+	    "2026-03-22T01:00:00Z 2026-03-22T03:00:00Z");
+	/* ...on it 02:00 does not exist: from the change (03:00 CEST) to 04:00 CEST */
+	assert_string_equal(next("sun 02:00-04:00", "Europe/Berlin", "2026-03-22T03:00:00Z"),
+	    "2026-03-29T01:00:00Z 2026-03-29T02:00:00Z");
+	/* ...and CEST after it */
+	assert_string_equal(next("sun 02:00-04:00", "Europe/Berlin", "2026-03-29T02:00:00Z"),
+	    "2026-04-05T00:00:00Z 2026-04-05T02:00:00Z");
+	/* a start exactly at t is the next one; a window running past midnight */
+	assert_string_equal(next("mon-fri 22:00-06:00", "UTC", "2026-12-04T22:00:00Z"),
+	    "2026-12-04T22:00:00Z 2026-12-05T06:00:00Z");
+	assert_string_equal(next("mon-fri 22:00-06:00", "UTC", "2026-12-04T22:00:01Z"),
+	    "2026-12-07T22:00:00Z 2026-12-08T06:00:00Z");
+	/* whole days that touch are one occurrence */
+	assert_string_equal(next("sat,sun 00:00-00:00", "UTC", "2026-12-01T00:00:00Z"),
+	    "2026-12-05T00:00:00Z 2026-12-07T00:00:00Z");
+}
+
 static void
 refusals(void **state)
 {
@@ -234,6 +275,7 @@ main(void)
 		cmocka_unit_test(handoff_in_the_gap_and_the_repeat),
 		cmocka_unit_test(weekly),
 		cmocka_unit_test(quiet_hours),
+		cmocka_unit_test(next_window),
 		cmocka_unit_test(refusals),
 	};
 	int rc;
