@@ -68,6 +68,11 @@ struct notice {
 	 * since)" and a page is no longer urgent.
 	 */
 	const char *resolved_since;
+	/*
+	 * An email's single-use acknowledgement link (acklink.h), set by
+	 * notify_email() for the one message; NULL or "" when none.
+	 */
+	const char *ack_url;
 	/* the configuration snapshot the sender holds for this one send */
 	const struct srv_conf *conf;
 	/*
