@@ -289,6 +289,7 @@ CREATE TABLE check_state (
     last_notified_at timestamp with time zone,
     notified_status smallint,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    ack_by text,
     CONSTRAINT check_state_state_type_check CHECK ((state_type = ANY (ARRAY['SOFT'::text, 'HARD'::text]))),
     CONSTRAINT check_state_status_check CHECK (((status >= 0) AND (status <= 3)))
 );
@@ -308,6 +309,7 @@ CREATE FUNCTION check_state_json(s check_state, agent_id bigint, last_at timesta
 		'attempt', s.attempt, 'since', rfc3339(s.since),
 		'last_result_at', rfc3339(last_at), 'output', output,
 		'value', value, 'perfdata', perfdata, 'acknowledged', s.acknowledged,
+		'ack_by', CASE WHEN s.acknowledged THEN s.ack_by END,
 		'in_downtime', check_in_downtime(s.check_id, agent_id),
 		'flapping', s.flapping, 'flap_pct', s.flap_pct,
 		'last_notified_at', rfc3339(s.last_notified_at))
@@ -494,6 +496,27 @@ BEGIN
 		               ' RETURNS TABLE (day date, top bigint) LANGUAGE sql STABLE AS %L', body);
 	END IF;
 END $$;
+
+CREATE FUNCTION ingest_check_recent(c bigint, after timestamp with time zone, skew_s integer, n integer, OUT flap text, OUT newest_us bigint) RETURNS record
+    LANGUAGE plpgsql STABLE
+    SET enable_sort TO 'off'
+    AS $$
+BEGIN
+	SELECT string_agg(r.status::text, '' ORDER BY r.observed_at, r.id)
+	         FILTER (WHERE r.observed_at > now() - interval '2 days'),
+	       COALESCE((array_agg(r.us ORDER BY r.observed_at DESC, r.id DESC)
+	         FILTER (WHERE r.observed_at > after))[1], 0)
+	INTO flap, newest_us
+	FROM (SELECT h.status, h.observed_at, h.id,
+	             (extract(epoch FROM LEAST(h.observed_at, h.received_at + interval '5 minutes'))
+	              * 1000000)::bigint AS us
+	      FROM check_history h
+	      WHERE h.check_id = c
+	        AND h.observed_at > LEAST(now() - interval '2 days', after)
+	        AND h.observed_at <= now() + skew_s * interval '1 second'
+	      ORDER BY h.observed_at DESC, h.id DESC LIMIT n) r;
+END
+$$;
 
 CREATE FUNCTION notify_or_defer(channel text, payload text) RETURNS void
     LANGUAGE plpgsql
@@ -846,6 +869,12 @@ CREATE SEQUENCE notifications_id_seq
 
 ALTER SEQUENCE notifications_id_seq OWNED BY notifications.id;
 
+CREATE TABLE result_stamps (
+    agent_id bigint NOT NULL,
+    result_id text NOT NULL,
+    stamped_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
 CREATE TABLE rollup_day (
     check_id bigint NOT NULL,
     start timestamp with time zone NOT NULL,
@@ -1074,6 +1103,9 @@ ALTER TABLE ONLY notifications
 ALTER TABLE ONLY notifications
     ADD CONSTRAINT notifications_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY result_stamps
+    ADD CONSTRAINT result_stamps_pkey PRIMARY KEY (agent_id, result_id);
+
 ALTER TABLE ONLY rollup_day
     ADD CONSTRAINT rollup_day_pkey PRIMARY KEY (check_id, start) INCLUDE (count, nvalues, vmin, vmax, vsum, ok, warning, critical, unknown);
 
@@ -1136,6 +1168,8 @@ CREATE INDEX notifications_receipt_idx ON notifications USING btree (id) WHERE (
 CREATE INDEX notifications_sending_idx ON notifications USING btree (lease_until) WHERE (status = 'sending'::text);
 
 CREATE INDEX notifications_series_idx ON notifications USING btree (contact_id, channel, series, event_id);
+
+CREATE INDEX result_stamps_stamped_idx ON result_stamps USING brin (stamped_at);
 
 CREATE INDEX rollup_hour_start_idx ON rollup_hour USING brin (start);
 
