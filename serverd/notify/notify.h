@@ -9,7 +9,8 @@
  * a body with host, check, state, value against the thresholds, attempts,
  * since when, the output and a link to the check.
  *
- * A sender never touches the database; it answers with a verdict and, when
+ * A sender never touches the database (but notify_email(), which makes a
+ * problem mail's acknowledgement link: acklink.h); it answers with a verdict and, when
  * it did not succeed, a reason in err. It never runs longer than its
  * channel's time limit (smtp_timeout_s per SMTP step, pushover_timeout_s,
  * webhook_timeout_s), which the outbox's lease is built on.
