@@ -642,6 +642,18 @@ BEGIN
 	RETURN NULL;
 END $$;
 
+CREATE TABLE ack_links (
+    token_hash bytea NOT NULL,
+    check_id bigint NOT NULL,
+    contact_id bigint NOT NULL,
+    event_id bigint NOT NULL,
+    notification_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone,
+    used_from text
+);
+
 CREATE TABLE agent_facts_history (
     id bigint NOT NULL,
     agent_id bigint NOT NULL,
@@ -1033,6 +1045,9 @@ ALTER TABLE ONLY rotations ALTER COLUMN id SET DEFAULT nextval('rotations_id_seq
 
 ALTER TABLE ONLY serverd_instances ALTER COLUMN id SET DEFAULT nextval('serverd_instances_id_seq'::regclass);
 
+ALTER TABLE ONLY ack_links
+    ADD CONSTRAINT ack_links_pkey PRIMARY KEY (token_hash);
+
 ALTER TABLE ONLY agent_facts_history
     ADD CONSTRAINT agent_facts_history_pkey PRIMARY KEY (id);
 
@@ -1147,6 +1162,8 @@ ALTER TABLE ONLY serverd_instances
 ALTER TABLE ONLY sessions
     ADD CONSTRAINT sessions_pkey PRIMARY KEY (id_hash);
 
+CREATE INDEX ack_links_expires_idx ON ack_links USING btree (expires_at);
+
 CREATE INDEX agent_facts_history_agent_idx ON agent_facts_history USING btree (agent_id, id);
 
 CREATE INDEX agent_facts_history_changed_idx ON agent_facts_history USING btree (changed_at);
@@ -1244,6 +1261,15 @@ CREATE TRIGGER events_outbox_wake AFTER INSERT ON events FOR EACH ROW WHEN ((new
 CREATE TRIGGER events_stream AFTER INSERT ON events FOR EACH ROW WHEN ((current_setting('custos.after_commit'::text, true) IS DISTINCT FROM 'on'::text)) EXECUTE FUNCTION stream_notify();
 
 CREATE TRIGGER events_stream_after AFTER INSERT ON events REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT WHEN ((current_setting('custos.after_commit'::text, true) = 'on'::text)) EXECUTE FUNCTION events_stream_after();
+
+ALTER TABLE ONLY ack_links
+    ADD CONSTRAINT ack_links_check_id_fkey FOREIGN KEY (check_id) REFERENCES checks(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY ack_links
+    ADD CONSTRAINT ack_links_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES contacts(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY ack_links
+    ADD CONSTRAINT ack_links_event_id_fkey FOREIGN KEY (event_id) REFERENCES events(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY agent_facts_history
     ADD CONSTRAINT agent_facts_history_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES agents(id) ON DELETE CASCADE;

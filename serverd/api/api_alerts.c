@@ -36,59 +36,50 @@ static const struct db_stmt q_ack_lock = { "ack_lock",
 	"  COALESCE((check_last(s.check_id)).output, '')"
 	" FROM checks c JOIN check_state s ON s.check_id = c.id WHERE c.id = $1 FOR UPDATE OF s", 1 };
 
-void
-api_ack_post(struct req *r, struct resp *rs)
+/*
+ * The acknowledgement itself, inside the caller's transaction: the check's
+ * agent lock, the problem it applies to, the flag and the ACKNOWLEDGEMENT
+ * event (detail: comment, by, sticky, expires_at). 0 with *out the ack's
+ * row (check_state_json), or -1 with rs answered (404, 409, a database
+ * error); the caller rolls back. POST /api/v1/checks/{id}/ack and the mail's
+ * link (api_acklink.c) both come here, so an acknowledgement is the same
+ * whichever way it came.
+ */
+int
+api_ack_apply(struct req *r, struct resp *rs, const struct ack_args *a, PGresult **out)
 {
-	const char *comment = NULL, *exp_s = NULL, *es;
-	int sticky = 1, in_tx = 0;
 	enum db_outcome st;
-	int64_t exp_us = 0, agent_id;
+	int64_t agent_id;
 	char id[24];
-	const char *v[1];
-	PGresult *q = NULL;
+	const char *v[1], *es;
+	PGresult *q = NULL, *u = NULL;
 	struct alert_event ev;
 	json_t *detail = NULL;
+	int rc = -1;
 
-	if (jv_object(r, rs) < 0 || jv_known(r->body, ack_fields, rs) < 0 ||
-	    jv_str(r->body, "comment", 1, ACK_COMMENT_MAX, &comment, rs) < 0 ||
-	    jv_bool(r->body, "sticky", &sticky, rs) < 0 ||
-	    jv_str(r->body, "expires_at", 0, 64, &exp_s, rs) < 0)
-		goto done;
-	if (exp_s) {
-		if (rfc3339_parse(exp_s, &exp_us) < 0 || exp_us == 0) {
-			resp_error(rs, 422, "expires_at", "expires_at \"%s\" is not RFC 3339", exp_s);
-			goto done;
-		}
-		if (exp_us <= time_now_us()) {
-			resp_error(rs, 422, "expires_at", "expires_at is in the past");
-			goto done;
-		}
-	}
-	if (api_begin(r, rs) < 0)
-		goto done;
-	in_tx = 1;
-	if ((st = alert_lock_check(r->db, r->id[0], &agent_id)) != DB_OK) {
+	*out = NULL;
+	if ((st = alert_lock_check(r->db, a->check_id, &agent_id)) != DB_OK) {
 		resp_db_outcome(rs, st, "no such check");
 		goto done;
 	}
-	v[0] = id_text(r->id[0], id);
+	v[0] = id_text(a->check_id, id);
 	q = db_exec(r->db, &q_ack_lock, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
 		resp_db_error(rs, r->db, q);
 		goto done;
 	}
 	if (PQntuples(q) == 0) {
-		resp_error(rs, 404, NULL, "no check %lld", (long long)r->id[0]);
+		resp_error(rs, 404, NULL, "no check %lld", (long long)a->check_id);
 		goto done;
 	}
 	if (PQgetisnull(q, 0, 0) || strcmp(PQgetvalue(q, 0, 0), "0") == 0) {
 		resp_error(rs, 409, NULL, "check %lld is %s: there is no problem to acknowledge",
-		    (long long)r->id[0], PQgetisnull(q, 0, 0) ? "PENDING (no result yet)" : "OK");
+		    (long long)a->check_id, PQgetisnull(q, 0, 0) ? "PENDING (no result yet)" : "OK");
 		goto done;
 	}
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = EV_ACKNOWLEDGEMENT;
-	ev.check_id = r->id[0];
+	ev.check_id = a->check_id;
 	ev.agent_id = str_to_ll(PQgetvalue(q, 0, 1), 1, INT64_MAX, &es);
 	ev.status = (int)str_to_ll(PQgetvalue(q, 0, 0), 0, 3, &es);
 	ev.prev_status = -1;
@@ -98,8 +89,8 @@ api_ack_post(struct req *r, struct resp *rs)
 		ev.value = str_to_double(PQgetvalue(q, 0, 4), &es);
 		ev.has_value = es == NULL;
 	}
-	detail = json_pack("{s:s,s:s,s:b,s:s?}", "comment", comment, "by", r->who.name,
-	    "sticky", sticky, "expires_at", exp_s);
+	detail = json_pack("{s:s,s:s,s:b,s:s?}", "comment", a->comment, "by", a->by,
+	    "sticky", a->sticky, "expires_at", a->expires_at);
 	if (detail == NULL) {
 		resp_error(rs, 500, NULL, "out of memory");
 		goto done;
@@ -107,21 +98,55 @@ api_ack_post(struct req *r, struct resp *rs)
 	ev.detail = detail;
 	/* q's output is used by alert_record below: keep q until then */
 	ev.output = PQgetvalue(q, 0, 5);
-	{
-		PGresult *u = NULL;
-		if ((st = alert_ack_set(r->db, r->id[0], comment, sticky, exp_s ? exp_us : 0,
-		    r->who.name, &u)) != DB_OK) {
-			resp_db_outcome(rs, st, NULL);
-			goto done;
-		}
-		if ((st = alert_record(r->db, &ev, 1, NULL)) != DB_OK) {
-			resp_db_outcome(rs, st, "could not record the event");
-			PQclear(u);
-			goto done;
-		}
-		PQclear(q);
-		q = u;
+	if ((st = alert_ack_set(r->db, a->check_id, a->comment, a->sticky,
+	    a->expires_at ? a->expires_us : 0, a->by, &u)) != DB_OK) {
+		resp_db_outcome(rs, st, NULL);
+		goto done;
 	}
+	if ((st = alert_record(r->db, &ev, 1, NULL)) != DB_OK) {
+		resp_db_outcome(rs, st, "could not record the event");
+		goto done;
+	}
+	*out = u;
+	u = NULL;
+	rc = 0;
+done:
+	json_decref(detail);
+	PQclear(q);
+	PQclear(u);
+	return rc;
+}
+
+void
+api_ack_post(struct req *r, struct resp *rs)
+{
+	struct ack_args a = { 0, NULL, 1, NULL, 0, NULL };
+	int in_tx = 0;
+	PGresult *q = NULL;
+
+	if (jv_object(r, rs) < 0 || jv_known(r->body, ack_fields, rs) < 0 ||
+	    jv_str(r->body, "comment", 1, ACK_COMMENT_MAX, &a.comment, rs) < 0 ||
+	    jv_bool(r->body, "sticky", &a.sticky, rs) < 0 ||
+	    jv_str(r->body, "expires_at", 0, 64, &a.expires_at, rs) < 0)
+		goto done;
+	if (a.expires_at) {
+		if (rfc3339_parse(a.expires_at, &a.expires_us) < 0 || a.expires_us == 0) {
+			resp_error(rs, 422, "expires_at", "expires_at \"%s\" is not RFC 3339",
+			    a.expires_at);
+			goto done;
+		}
+		if (a.expires_us <= time_now_us()) {
+			resp_error(rs, 422, "expires_at", "expires_at is in the past");
+			goto done;
+		}
+	}
+	a.check_id = r->id[0];
+	a.by = r->who.name;
+	if (api_begin(r, rs) < 0)
+		goto done;
+	in_tx = 1;
+	if (api_ack_apply(r, rs, &a, &q) < 0)
+		goto done;
 	in_tx = 0;   /* a failed COMMIT ends the transaction too */
 	if (api_commit(r, rs) < 0)
 		goto done;
@@ -129,7 +154,6 @@ api_ack_post(struct req *r, struct resp *rs)
 done:
 	if (in_tx)
 		api_rollback(r);
-	json_decref(detail);
 	PQclear(q);
 }
 

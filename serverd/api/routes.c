@@ -23,6 +23,11 @@ const struct route routes[] = {
 	{ "GET",    "/ping/{uuid}/{kind}",           api_ping,             NEED_NONE,       BODY_RAW },
 	{ "POST",   "/ping/{uuid}/{kind}",           api_ping,             NEED_NONE,       BODY_RAW },
 
+	/* a problem mail's acknowledgement link: the token is the credential
+	 * (api_acklink.c); a confirm page, then the acknowledgement */
+	{ "GET",    "/ack/{token}",                  api_acklink,          NEED_NONE,       BODY_RAW },
+	{ "POST",   "/ack/{token}",                  api_acklink,          NEED_NONE,       BODY_RAW },
+
 	/* agents */
 	{ "GET",    "/api/v1/agents",                api_agents_list,      NEED_READ,       BODY_JSON },
 	{ "POST",   "/api/v1/agents",                api_agents_create,    NEED_ADMIN,      BODY_JSON },

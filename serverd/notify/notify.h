@@ -9,7 +9,8 @@
  * a body with host, check, state, value against the thresholds, attempts,
  * since when, the output and a link to the check.
  *
- * A sender never touches the database; it answers with a verdict and, when
+ * A sender never touches the database (but notify_email(), which makes a
+ * problem mail's acknowledgement link: acklink.h); it answers with a verdict and, when
  * it did not succeed, a reason in err. It never runs longer than its
  * channel's time limit (struct channel_type's time_limit_s: smtp_timeout_s
  * per SMTP step, pushover_timeout_s, webhook_timeout_s), which the outbox's
@@ -69,6 +70,11 @@ struct notice {
 	 * since)" and a page is no longer urgent.
 	 */
 	const char *resolved_since;
+	/*
+	 * An email's single-use acknowledgement link (acklink.h), set by
+	 * notify_email() for the one message; NULL or "" when none.
+	 */
+	const char *ack_url;
 	/* the configuration snapshot the sender holds for this one send */
 	const struct srv_conf *conf;
 	/*

@@ -11,7 +11,9 @@
  * The message is built here in full (RFC 5322, CRLF line ends): From, To,
  * Subject ("[custos] ..." - RFC 2047-encoded when not ASCII), Date, and a
  * Message-ID derived from the notification id, stable across retries, so
- * a receiving system can recognise a resend. The body is quoted-printable
+ * a receiving system can recognise a resend. A PROBLEM or RENOTIFY of a
+ * check ends with a single-use acknowledgement link, new for every
+ * attempt (acklink.c). The body is quoted-printable
  * UTF-8 (any output, lines within SMTP's limit). libesmtp dot-stuffs.
  *
  * A resend of an attempt in doubt (n->resent) keeps its Message-ID and
@@ -35,6 +37,7 @@
  * is freed by smtp_destroy_session(), so reasons are copied into err first.
  */
 #include "config.h"
+#include "acklink.h"
 #include "channel.h"
 #include "notify.h"
 #include "serverd.h"
@@ -411,7 +414,16 @@ email_send(const struct notice *n, struct send_result *res, char *err, size_t er
 		goto done;
 	}
 	bare_address(cf->smtp_from, from_addr, sizeof(from_addr));
-	build_message(n, cf->smtp_from, from_addr, &msg);
+	{
+		/* a problem mail carries its own acknowledgement link (acklink.c) */
+		struct notice m = *n;
+		struct buf link;
+		buf_init(&link, 1024);
+		if (ack_link_issue(n, &link) && !link.failed)
+			m.ack_url = link.ptr;
+		build_message(&m, cf->smtp_from, from_addr, &msg);
+		buf_free(&link);
+	}
 	if (msg.failed || msg.ptr == NULL) {
 		snprintf(err, errlen, "message too large or out of memory");
 		goto done;

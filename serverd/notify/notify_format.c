@@ -9,7 +9,8 @@
  * "Resolved:" line first in the body: never a bare PROBLEM after its
  * RECOVERY (docs/alerting-delivery.md). The
  * body is plain text meant to be read on a phone at 3 a.m.: what, where,
- * how bad, against which threshold, for how long, and where to look.
+ * how bad, against which threshold, for how long, and where to look; a
+ * problem mail ends with its acknowledgement link (acklink.h).
  */
 #include "config.h"
 #include "check.h"
@@ -176,4 +177,6 @@ notice_body(const struct notice *n, struct buf *out)
 	buf_adds(out, "\n");
 	notice_link(n, out);
 	buf_adds(out, "\n");
+	if (n->ack_url && *n->ack_url)
+		buf_addf(out, "Acknowledge: %s\n", n->ack_url);
 }
