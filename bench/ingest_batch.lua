@@ -7,6 +7,11 @@ local batch = tonumber(os.getenv("BATCH") or "100")
 -- (OK <-> CRITICAL), so events and outbox rows are written
 local churn = tonumber(os.getenv("CHURN") or "0")
 local last = {}
+-- STAMPED=0: no observed_at (a script's passive result: the server stamps
+-- it); SHIFT_S: stamps this many seconds after our clock (the midnight
+-- phase: its stamps cross the next UTC day boundary)
+local stamped = (os.getenv("STAMPED") or "1") ~= "0"
+local shift = tonumber(os.getenv("SHIFT_S") or "0")
 
 function setup(thread)
    local i = #threads + 1
@@ -25,7 +30,7 @@ end
 
 function request()
    local parts = {}
-   local stamp = os.date("!%Y-%m-%dT%H:%M:%SZ")
+   local stamp = os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() + shift)
    for k = 1, batch do
       local cid = first + ((counter * batch + k) % nchecks)
       local st
@@ -38,12 +43,12 @@ function request()
          st = ((counter * 7 + k * 13) % 200 == 0) and 2 or 0
       end
       -- stamped like the agent stamps them (observed_at), so de-duplication
-      -- takes the partition key (sql/005_history.sql)
+      -- takes the partition key (sql/005_history.sql); unstamped, as a
+      -- script posts them, with a result_id all the same
       parts[k] = string.format(
          '{"check_id":%d,"status":%d,"output":"LOAD OK - 0.42 (warn 5, crit 10)","value":0.42,' ..
-         '"perfdata":"load1=0.42;5;10","duration_ms":1,"result_id":"w%d-%d-%d",' ..
-         '"observed_at":"%s"}',
-         cid, st, tid, counter, k, stamp)
+         '"perfdata":"load1=0.42;5;10","duration_ms":1,"result_id":"w%d-%d-%d"%s}',
+         cid, st, tid, counter, k, stamped and (',"observed_at":"' .. stamp .. '"') or "")
    end
    counter = counter + 1
    return wrk.format(nil, "/api/v1/check_history", nil, "[" .. table.concat(parts, ",") .. "]")

@@ -52,6 +52,12 @@ enum cli_opt_id {
 	O_SINCE,                /* --since DURATION|TIME (backtest) */
 	O_LABELS,               /* --labels k=v,... (agents, checks) */
 	O_SELECTOR,             /* --selector SELECTOR (agents and checks lists) */
+	O_FILE,                 /* -f, --file PATH, again and again (apply, diff; -f is
+	                         * --follow elsewhere) */
+	O_DRY_RUN,              /* --dry-run (apply) */
+	O_PRUNE,                /* --prune (apply, diff) */
+	O_EXPECT,               /* --expect VERSION (apply, diff) */
+	O_DIR,                  /* --dir DIR (export) */
 	O_MEMBERS,              /* --members USER,... (rotations) */
 	O_SHIFT,                /* --shift day|week|hours:N */
 	O_HANDOFF,              /* --handoff HH:MM */
@@ -72,6 +78,7 @@ _Static_assert(O_COUNT <= 64, "struct cli_cmd's opts holds one bit an option");
  * option's range before the command runs.
  */
 #define MAX_PARAMS 32
+#define MAX_FILES 64
 struct cli_args {
 	int argc;
 	char **argv;
@@ -79,6 +86,8 @@ struct cli_args {
 	long long num[O_COUNT];         /* a TIME is in microseconds since the epoch */
 	const char *params[MAX_PARAMS]; /* every --param, in order (the only repeated option) */
 	int nparams;
+	const char *files[MAX_FILES];   /* every -f PATH of apply and diff, in order */
+	int nfiles;
 };
 
 /*
@@ -123,6 +132,15 @@ void http_close(void);          /* frees it all; the token is wiped */
  * missing or refused.
  */
 int http_request(const char *method, const char *path, json_t *body, json_t **out);
+/*
+ * The same, but a refused request's JSON answer is kept for the caller
+ * (*out, not printed) with its *status, and the whole exchange may take
+ * timeout_s (POST /api/v1/config of a fleet takes longer than a minute on
+ * a loaded server). Returns 0 on 2xx, else EXIT_REFUSED (or EXIT_USAGE);
+ * *out may be NULL when the answer was not JSON (then it was printed).
+ */
+int http_request_full(const char *method, const char *path, json_t *body, long timeout_s,
+    json_t **out, long *status);
 /* GETs every page of a list into one array (*items, the caller's); as above. */
 /* path plus "?selector=" (or "&...") with sel URL-encoded, into out; -1 when it does not fit */
 int with_selector(const char *path, const char *sel, char *out, size_t len);
@@ -214,6 +232,12 @@ int cmd_rotations_delete(const struct cli_args *a);
 int cmd_rotations_override(const struct cli_args *a);
 int cmd_oncall(const struct cli_args *a);
 
+/* ---- config.c: monitoring as code (files, plans, export) ------------------------- */
+
+int cmd_apply(const struct cli_args *a);
+int cmd_diff(const struct cli_args *a);
+int cmd_export(const struct cli_args *a);
+
 /* ---- objects.c: show, create, edit, delete of each object ---------------------- */
 
 /* --labels k=v,... as the API's labels object into body; 0 or EXIT_USAGE */
@@ -221,6 +245,7 @@ int labels_member(const char *text, json_t *body);
 
 int cmd_agents_show(const struct cli_args *a);
 int cmd_agents_create(const struct cli_args *a);
+int cmd_agents_token(const struct cli_args *a);
 int cmd_agents_edit(const struct cli_args *a);
 int cmd_agents_delete(const struct cli_args *a);
 int cmd_checks_show(const struct cli_args *a);

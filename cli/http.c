@@ -263,8 +263,15 @@ done:
 int
 http_request(const char *method, const char *path, json_t *body, json_t **out)
 {
+	return http_request_full(method, path, body, HTTP_TOTAL_MS / 1000, out, NULL);
+}
+
+int
+http_request_full(const char *method, const char *path, json_t *body, long timeout_s,
+    json_t **out, long *status_out)
+{
 	struct httpc_opts o = {
-		.name = "custos-cli", .total_ms = HTTP_TOTAL_MS,
+		.name = "custos-cli", .total_ms = timeout_s * 1000,
 		.max_answer = BODY_MAX,
 	};
 	static const char *const json_body[] = { "Content-Type: application/json", NULL };
@@ -289,6 +296,8 @@ http_request(const char *method, const char *path, json_t *body, json_t **out)
 		goto done;
 	}
 	status = h.status;
+	if (status_out)
+		*status_out = status;
 	if (h.resp.len > 0)
 		*out = json_loadb(h.resp.ptr, h.resp.len, 0, &jerr);
 	if (status >= 200 && status < 300) {
@@ -303,6 +312,8 @@ http_request(const char *method, const char *path, json_t *body, json_t **out)
 		goto done;
 	}
 	json_tty_clean(*out, NULL);
+	if (status_out && *out)
+		goto done;      /* the caller reads the refusal */
 	{
 		const char *msg = json_string_value(json_object_get(*out, "error"));
 		const char *field = json_string_value(json_object_get(*out, "field"));

@@ -47,7 +47,7 @@ static int cmd_help(const struct cli_args *a);
 
 /* ---- the options --------------------------------------------------------------- */
 
-enum opt_kind { V_FLAG, V_TEXT, V_DURATION, V_NUMBER, V_TIME, V_PARAM };
+enum opt_kind { V_FLAG, V_TEXT, V_DURATION, V_NUMBER, V_TIME, V_PARAM, V_FILE };
 
 struct cli_opt {
 	enum cli_opt_id id;
@@ -94,6 +94,12 @@ static const struct cli_opt cli_opts[] = {
 	{ O_SINCE,    "--since",      NULL,        "30d",      V_TEXT,     0, 0 },
 	{ O_LABELS,   "--labels",     NULL,        "K=V,...",  V_TEXT,     0, 0 },
 	{ O_SELECTOR, "--selector",   "-l",        "SELECTOR", V_TEXT,     0, 0 },
+	/* -f is --follow but for apply and diff (main() tells them apart) */
+	{ O_FILE,     "--file",       NULL,        "PATH",     V_FILE,     0, 0 },
+	{ O_DRY_RUN,  "--dry-run",    NULL,        NULL,       V_FLAG,     0, 0 },
+	{ O_PRUNE,    "--prune",      NULL,        NULL,       V_FLAG,     0, 0 },
+	{ O_EXPECT,   "--expect",     NULL,        "VERSION",  V_NUMBER,   0, INT64_MAX },
+	{ O_DIR,      "--dir",        NULL,        "DIR",      V_TEXT,     0, 0 },
 	{ O_MEMBERS,  "--members",    NULL,        "USER,...", V_TEXT,     0, 0 },
 	{ O_SHIFT,    "--shift",      NULL,        "day|week|hours:N", V_TEXT, 0, 0 },
 	{ O_HANDOFF,  "--handoff",    NULL,        "HH:MM",    V_TEXT,     0, 0 },
@@ -157,6 +163,9 @@ const struct cli_cmd cli_cmds[] = {
 	{ "agents",   "create", "NAME [--interval SECONDS] [--contacts NAME,...] [--labels K=V,...]",
 	                        "a new agent: its token and agentd.conf lines, once",
 	                                                               1, 1, AGENT_OPTS, cmd_agents_create },
+	{ "agents",   "token",  "AGENT",
+	                        "a new token for an agent (the old one stops working), once",
+	                                                               1, 1, 0, cmd_agents_token },
 	{ "agents",   "edit",   "AGENT [--name NEW] [--interval SECONDS] [--contacts NAME,...] "
 	                        "[--labels K=V,...]",
 	                        "change an agent",                     1, 1, AGENT_OPTS | OPT(O_NAME),
@@ -264,6 +273,18 @@ const struct cli_cmd cli_cmds[] = {
 	                        "revoke a token",                      1, 1, 0, cmd_tokens_revoke },
 	{ "tokens",   "revoke", "NAME",
 	                        "the same",                            1, 1, 0, cmd_tokens_revoke },
+
+	{ "apply",    NULL,     "-f PATH... [--dry-run] [--prune] [--expect VERSION]",
+	                        "make the server's configuration what the files say (YAML or JSON; "
+	                        "a directory is read whole), printing the plan",
+	                                                               0, MAX_FILES, OPT(O_FILE) | OPT(O_DRY_RUN) |
+	                                                               OPT(O_PRUNE) | OPT(O_EXPECT), cmd_apply },
+	{ "diff",     NULL,     "-f PATH... [--prune]",
+	                        "the plan of apply, changing nothing", 0, MAX_FILES, OPT(O_FILE) | OPT(O_PRUNE) |
+	                                                               OPT(O_EXPECT), cmd_diff },
+	{ "export",   NULL,     "[--dir DIR]",
+	                        "the configuration as YAML (a file per kind in DIR, or stdout)",
+	                                                               0, 0, OPT(O_DIR), cmd_export },
 
 	{ "help",     NULL,     "",
 	                        "this list",                           0, 0, 0, cmd_help },
@@ -442,6 +463,11 @@ set_opt(struct cli_args *a, const struct cli_opt *o, const char *given, const ch
 		a->num[o->id] = us;
 		break;
 	}
+	case V_FILE:
+		if (a->nfiles >= MAX_FILES)
+			return usage("%s: at most %d paths", given, MAX_FILES);
+		a->files[a->nfiles++] = v;
+		break;
 	case V_PARAM:
 		if (strchr(v, '=') == NULL || v[0] == '=')
 			return usage("%s: \"%s\" is not KEY=VALUE (or KEY:=JSON)", given, v);
@@ -519,6 +545,29 @@ misplaced(const struct cli_opt *o)
 	return usage("%s goes with %s", o->name, with);
 }
 
+/*
+ * Whether the command word (the first word that is neither an option nor
+ * an option's value) is apply or diff, whose -f is --file, not --follow.
+ */
+static int
+files_command(int argc, char **argv)
+{
+	const struct cli_opt *o;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if ((o = find_opt(argv[i])) != NULL) {
+			if (o->kind != V_FLAG)
+				i++;
+			continue;
+		}
+		if (argv[i][0] == '-')
+			continue;
+		return strcmp(argv[i], "apply") == 0 || strcmp(argv[i], "diff") == 0;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -526,7 +575,7 @@ main(int argc, char **argv)
 	struct cli_args a;
 	const struct cli_cmd *c;
 	const struct cli_opt *o;
-	int n = 0, i, used, rc;
+	int n = 0, i, used, rc, files = files_command(argc, argv);
 
 	memset(&a, 0, sizeof(a));
 	/* options may stand anywhere; what is left are the command's words */
@@ -538,7 +587,7 @@ main(int argc, char **argv)
 		} else if (strcmp(s, "--version") == 0) {
 			printf("custos %s\n", PACKAGE_VERSION);
 			return 0;
-		} else if ((o = find_opt(s)) != NULL) {
+		} else if ((o = find_opt(files && strcmp(s, "-f") == 0 ? "--file" : s)) != NULL) {
 			if (o->kind != V_FLAG && i + 1 >= argc)
 				return usage("%s needs a value", s);
 			if ((rc = set_opt(&a, o, s, o->kind == V_FLAG ? "" : argv[++i])) != 0)

@@ -234,18 +234,12 @@ cmd_agents_show(const struct cli_args *a)
 	return show(path);
 }
 
-int
-cmd_agents_create(const struct cli_args *a)
+/* An answer holding an agent's new token: the agentd.conf lines (or the JSON). */
+static void
+print_agent_token(json_t *out)
 {
-	json_t *body = json_pack("{s:s}", "name", a->argv[0]), *out = NULL;
 	const char *tok;
-	int rc;
 
-	if ((rc = agent_body(a, body)) == 0)
-		rc = http_request("POST", "/api/v1/agents", body, &out);
-	json_decref(body);
-	if (rc)
-		return rc;
 	if (opt_json) {
 		print_json(out);
 	} else {
@@ -261,6 +255,39 @@ cmd_agents_create(const struct cli_args *a)
 		if (isatty(1))
 			fprintf(stderr, "custos: this token is shown once; keep it now\n");
 	}
+}
+
+int
+cmd_agents_create(const struct cli_args *a)
+{
+	json_t *body = json_pack("{s:s}", "name", a->argv[0]), *out = NULL;
+	int rc;
+
+	if ((rc = agent_body(a, body)) == 0)
+		rc = http_request("POST", "/api/v1/agents", body, &out);
+	json_decref(body);
+	if (rc)
+		return rc;
+	print_agent_token(out);
+	json_decref(out);
+	return 0;
+}
+
+/* agents token AGENT: a new token (the old one stops working), for an agent made by apply too */
+int
+cmd_agents_token(const struct cli_args *a)
+{
+	json_t *out = NULL;
+	char path[64];
+	long long id;
+	int rc;
+
+	if ((rc = agent_id(a->argv[0], &id)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/agents/%lld/token", id);
+	if ((rc = http_request("POST", path, NULL, &out)) != 0)
+		return rc;
+	print_agent_token(out);
 	json_decref(out);
 	return 0;
 }

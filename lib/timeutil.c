@@ -11,13 +11,21 @@
 #include <string.h>
 #include <time.h>
 
+static int64_t now_offset_us;   /* set before threads start, then only read */
+
+void
+time_set_offset_us(int64_t us)
+{
+	now_offset_us = us;
+}
+
 int64_t
 time_now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 + now_offset_us;
 }
 
 int64_t

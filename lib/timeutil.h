@@ -10,7 +10,13 @@
 
 #define RFC3339_LEN 32   /* "2026-11-25T06:00:00.123456Z" + NUL, with room */
 
-int64_t time_now_us(void);      /* CLOCK_REALTIME */
+int64_t time_now_us(void);      /* CLOCK_REALTIME, plus the offset below */
+/*
+ * Moves time_now_us() by us from now on: a test and benchmark knob only
+ * (serverd's CUSTOS_TEST_CLOCK_OFFSET_S, docs/decisions.md), set once before
+ * any thread starts. The monotonic clocks are not moved.
+ */
+void time_set_offset_us(int64_t us);
 int64_t mono_now_ms(void);      /* CLOCK_MONOTONIC */
 int64_t mono_now_us(void);
 /* Sleeps ms milliseconds (resumed after a signal). */

@@ -29,6 +29,7 @@ static const struct conf_key srv_keys[] = {
 	{ S(database) },
 	{ I(threads, 1, 256) },
 	{ I(max_body_bytes, 1024, 1LL << 30) },
+	{ I(config_max_body_bytes, 1024, 1LL << 30) },
 	{ S(tls_cert) },
 	{ S(tls_key) },
 	{ S(public_url) },
@@ -80,6 +81,7 @@ set_defaults(struct srv_conf *c)
 	memset(c, 0, sizeof(*c));
 	c->threads = 8;
 	c->max_body_bytes = 1 << 20;
+	c->config_max_body_bytes = 64LL << 20;
 	c->smtp_port = 25;
 	c->smtp_starttls = STARTTLS_TRY;
 	c->smtp_verify_cert = 1;

@@ -22,6 +22,8 @@
 #include "auth.h"
 #include "confperm.h"
 #include "login.h"
+#include "strnum.h"
+#include "timeutil.h"
 #include "utf8.h"
 #include "workers.h"
 
@@ -105,6 +107,31 @@ reload(const char *path)
 	log_info("reload: configuration re-read from %s", path);
 }
 
+/*
+ * CUSTOS_TEST_CLOCK_OFFSET_S: serverd's wall clock moved by that many
+ * seconds (bench/ingest's midnight phase; docs/decisions.md). For tests and
+ * benchmarks only: PostgreSQL's clock does not move with it. 0, or -1 on a
+ * bad value (told).
+ */
+static int
+clock_offset_from_env(void)
+{
+	const char *v = getenv("CUSTOS_TEST_CLOCK_OFFSET_S"), *es;
+	long long s;
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	s = str_to_ll(v, -86400LL * 366, 86400LL * 366, &es);
+	if (es != NULL) {
+		fprintf(stderr, "custos-serverd: CUSTOS_TEST_CLOCK_OFFSET_S: %s\n", es);
+		return -1;
+	}
+	time_set_offset_us(s * 1000000);
+	log_warn("CUSTOS_TEST_CLOCK_OFFSET_S: this server's clock is moved by %lld s"
+	    " (a test and benchmark knob, never for production)", s);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -147,6 +174,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init("custos-serverd", LOG_LVL_INFO);
+	if (clock_offset_from_env() < 0)
+		return 2;
 	{
 		struct srv_conf *first = calloc(1, sizeof(*first));
 

@@ -22,6 +22,7 @@ struct srv_conf {
 	char *database;             /* libpq conninfo */
 	long long threads;          /* HTTP worker threads (one db connection each) */
 	long long max_body_bytes;
+	long long config_max_body_bytes;   /* POST /api/v1/config's own cap */
 	char *tls_cert, *tls_key;
 	char *public_url;           /* base URL used in notification links */
 	char *smtp_host;

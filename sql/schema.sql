@@ -45,6 +45,7 @@ CREATE TABLE agents (
     clock_skew_s double precision,
     labels jsonb DEFAULT '{}'::jsonb NOT NULL,
     agent_labels jsonb DEFAULT '{}'::jsonb NOT NULL,
+    managed boolean DEFAULT false NOT NULL,
     CONSTRAINT agents_agent_labels_check CHECK ((jsonb_typeof(agent_labels) = 'object'::text)),
     CONSTRAINT agents_interval_s_check CHECK (((interval_s >= 5) AND (interval_s <= 86400))),
     CONSTRAINT agents_labels_check CHECK ((jsonb_typeof(labels) = 'object'::text)),
@@ -64,7 +65,7 @@ CREATE FUNCTION agent_json(a agents) RETURNS jsonb
 		'clock_skew_s', a.clock_skew_s,
 		'availability', check_availability(
 			ARRAY(SELECT c.id FROM checks c WHERE c.agent_id = a.id)),
-		'labels', a.labels, 'agent_labels', a.agent_labels)
+		'labels', a.labels, 'agent_labels', a.agent_labels, 'managed', a.managed)
 $$;
 
 CREATE FUNCTION agent_matches(a agents, q text) RETURNS boolean
@@ -125,6 +126,7 @@ CREATE TABLE checks (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     labels jsonb DEFAULT '{}'::jsonb NOT NULL,
+    managed boolean DEFAULT false NOT NULL,
     CONSTRAINT checks_labels_check CHECK ((jsonb_typeof(labels) = 'object'::text)),
     CONSTRAINT checks_max_attempts_check CHECK (((max_attempts >= 1) AND (max_attempts <= 100)))
 );
@@ -185,7 +187,7 @@ CREATE FUNCTION check_json(c checks) RETURNS jsonb
 		'state', (SELECT check_state_json(s, c.agent_id) FROM check_state s
 		          WHERE s.check_id = c.id),
 		'availability', check_availability(ARRAY[c.id]),
-		'labels', c.labels)
+		'labels', c.labels, 'managed', c.managed)
 $$;
 
 CREATE TABLE check_history (
@@ -369,6 +371,17 @@ BEGIN
 	RETURN NULL;
 END $$;
 
+CREATE FUNCTION config_bump() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+	UPDATE config_version SET version = version + 1, changed_at = now(),
+		changed_by = NULLIF(current_setting('custos.actor', true), ''),
+		xact = pg_current_xact_id()
+	WHERE xact IS DISTINCT FROM pg_current_xact_id();
+	RETURN NULL;
+END $$;
+
 CREATE FUNCTION events_stream_after() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -481,6 +494,27 @@ BEGIN
 		               ' RETURNS TABLE (day date, top bigint) LANGUAGE sql STABLE AS %L', body);
 	END IF;
 END $$;
+
+CREATE FUNCTION ingest_check_recent(c bigint, after timestamp with time zone, skew_s integer, n integer, OUT flap text, OUT newest_us bigint) RETURNS record
+    LANGUAGE plpgsql STABLE
+    SET enable_sort TO 'off'
+    AS $$
+BEGIN
+	SELECT string_agg(r.status::text, '' ORDER BY r.observed_at, r.id)
+	         FILTER (WHERE r.observed_at > now() - interval '2 days'),
+	       COALESCE((array_agg(r.us ORDER BY r.observed_at DESC, r.id DESC)
+	         FILTER (WHERE r.observed_at > after))[1], 0)
+	INTO flap, newest_us
+	FROM (SELECT h.status, h.observed_at, h.id,
+	             (extract(epoch FROM LEAST(h.observed_at, h.received_at + interval '5 minutes'))
+	              * 1000000)::bigint AS us
+	      FROM check_history h
+	      WHERE h.check_id = c
+	        AND h.observed_at > LEAST(now() - interval '2 days', after)
+	        AND h.observed_at <= now() + skew_s * interval '1 second'
+	      ORDER BY h.observed_at DESC, h.id DESC LIMIT n) r;
+END
+$$;
 
 CREATE FUNCTION notify_or_defer(channel text, payload text) RETURNS void
     LANGUAGE plpgsql
@@ -675,6 +709,15 @@ CREATE SEQUENCE checks_id_seq
 
 ALTER SEQUENCE checks_id_seq OWNED BY checks.id;
 
+CREATE TABLE config_version (
+    one boolean DEFAULT true NOT NULL,
+    version bigint DEFAULT 1 NOT NULL,
+    changed_at timestamp with time zone DEFAULT now() NOT NULL,
+    changed_by text,
+    xact xid8,
+    CONSTRAINT config_version_one_check CHECK (one)
+);
+
 CREATE TABLE contacts (
     id bigint NOT NULL,
     name text NOT NULL,
@@ -688,6 +731,7 @@ CREATE TABLE contacts (
     role text DEFAULT 'viewer'::text NOT NULL,
     tz text DEFAULT 'UTC'::text NOT NULL,
     password_hash text,
+    managed boolean DEFAULT false NOT NULL,
     quiet_hours text[] DEFAULT '{}'::text[] NOT NULL,
     CONSTRAINT contacts_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'operator'::text, 'viewer'::text])))
 );
@@ -712,6 +756,8 @@ CREATE TABLE downtimes (
     ended boolean DEFAULT false NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     created_by text,
+    managed boolean DEFAULT false NOT NULL,
+    name text,
     CONSTRAINT downtimes_check CHECK (((agent_id IS NULL) <> (check_id IS NULL))),
     CONSTRAINT downtimes_check1 CHECK ((end_at > start_at))
 );
@@ -808,6 +854,12 @@ CREATE SEQUENCE notifications_id_seq
     CACHE 1;
 
 ALTER SEQUENCE notifications_id_seq OWNED BY notifications.id;
+
+CREATE TABLE result_stamps (
+    agent_id bigint NOT NULL,
+    result_id text NOT NULL,
+    stamped_at timestamp with time zone DEFAULT now() NOT NULL
+);
 
 CREATE TABLE rollup_day (
     check_id bigint NOT NULL,
@@ -998,11 +1050,17 @@ ALTER TABLE ONLY checks
 ALTER TABLE ONLY checks
     ADD CONSTRAINT checks_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY config_version
+    ADD CONSTRAINT config_version_pkey PRIMARY KEY (one);
+
 ALTER TABLE ONLY contacts
     ADD CONSTRAINT contacts_name_key UNIQUE (name);
 
 ALTER TABLE ONLY contacts
     ADD CONSTRAINT contacts_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY downtimes
+    ADD CONSTRAINT downtimes_name_key UNIQUE (name);
 
 ALTER TABLE ONLY downtimes
     ADD CONSTRAINT downtimes_pkey PRIMARY KEY (id);
@@ -1027,6 +1085,9 @@ ALTER TABLE ONLY notifications
 
 ALTER TABLE ONLY notifications
     ADD CONSTRAINT notifications_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY result_stamps
+    ADD CONSTRAINT result_stamps_pkey PRIMARY KEY (agent_id, result_id);
 
 ALTER TABLE ONLY rollup_day
     ADD CONSTRAINT rollup_day_pkey PRIMARY KEY (check_id, start) INCLUDE (count, nvalues, vmin, vmax, vsum, ok, warning, critical, unknown);
@@ -1089,6 +1150,8 @@ CREATE INDEX notifications_sending_idx ON notifications USING btree (lease_until
 
 CREATE INDEX notifications_series_idx ON notifications USING btree (contact_id, channel, series, event_id);
 
+CREATE INDEX result_stamps_stamped_idx ON result_stamps USING brin (stamped_at);
+
 CREATE INDEX rollup_hour_start_idx ON rollup_hour USING brin (start);
 
 CREATE INDEX rollup_minute_start_idx ON rollup_minute USING brin (start);
@@ -1105,6 +1168,10 @@ CREATE TRIGGER agents_auth_delete AFTER DELETE ON agents FOR EACH STATEMENT EXEC
 
 CREATE TRIGGER agents_auth_update AFTER UPDATE OF token_hash, interval_s, checks_revision, name ON agents FOR EACH ROW WHEN (((old.token_hash IS DISTINCT FROM new.token_hash) OR (old.interval_s IS DISTINCT FROM new.interval_s) OR (old.checks_revision IS DISTINCT FROM new.checks_revision) OR (old.name IS DISTINCT FROM new.name))) EXECUTE FUNCTION auth_notify();
 
+CREATE TRIGGER agents_config AFTER INSERT OR DELETE ON agents FOR EACH ROW EXECUTE FUNCTION config_bump();
+
+CREATE TRIGGER agents_config_update AFTER UPDATE OF name, interval_s, contacts, labels ON agents FOR EACH ROW WHEN (((((old.name IS DISTINCT FROM new.name) OR (old.interval_s IS DISTINCT FROM new.interval_s)) OR (old.contacts IS DISTINCT FROM new.contacts)) OR (old.labels IS DISTINCT FROM new.labels))) EXECUTE FUNCTION config_bump();
+
 CREATE TRIGGER agents_facts_insert AFTER INSERT ON agents FOR EACH ROW WHEN ((new.facts IS NOT NULL)) EXECUTE FUNCTION agents_facts_history();
 
 CREATE TRIGGER agents_facts_update AFTER UPDATE OF facts ON agents FOR EACH ROW WHEN (((new.facts IS NOT NULL) AND (old.facts IS DISTINCT FROM new.facts))) EXECUTE FUNCTION agents_facts_history();
@@ -1117,6 +1184,10 @@ CREATE TRIGGER api_tokens_auth AFTER INSERT OR DELETE OR UPDATE OF name, role, t
 
 CREATE TRIGGER check_state_stream AFTER UPDATE ON check_state FOR EACH ROW WHEN ((((old.status IS DISTINCT FROM new.status) OR (old.state_type IS DISTINCT FROM new.state_type) OR (old.attempt IS DISTINCT FROM new.attempt) OR (old.acknowledged IS DISTINCT FROM new.acknowledged) OR (old.ack_comment IS DISTINCT FROM new.ack_comment) OR (old.flapping IS DISTINCT FROM new.flapping)) AND (current_setting('custos.after_commit'::text, true) IS DISTINCT FROM 'on'::text))) EXECUTE FUNCTION stream_notify();
 
+CREATE TRIGGER checks_config AFTER INSERT OR DELETE ON checks FOR EACH ROW EXECUTE FUNCTION config_bump();
+
+CREATE TRIGGER checks_config_update AFTER UPDATE OF agent_id, name, type, params, warning, critical, max_attempts, enabled, contacts, labels ON checks FOR EACH ROW WHEN (((((((((((old.agent_id IS DISTINCT FROM new.agent_id) OR (old.name IS DISTINCT FROM new.name)) OR (old.type IS DISTINCT FROM new.type)) OR (old.params IS DISTINCT FROM new.params)) OR (old.warning IS DISTINCT FROM new.warning)) OR (old.critical IS DISTINCT FROM new.critical)) OR (old.max_attempts IS DISTINCT FROM new.max_attempts)) OR (old.enabled IS DISTINCT FROM new.enabled)) OR (old.contacts IS DISTINCT FROM new.contacts)) OR (old.labels IS DISTINCT FROM new.labels))) EXECUTE FUNCTION config_bump();
+
 CREATE TRIGGER checks_history AFTER DELETE ON checks FOR EACH ROW EXECUTE FUNCTION checks_delete_history();
 
 CREATE TRIGGER checks_revision AFTER INSERT OR DELETE OR UPDATE ON checks FOR EACH ROW EXECUTE FUNCTION checks_bump_revision();
@@ -1128,6 +1199,14 @@ CREATE TRIGGER checks_state_agent AFTER UPDATE OF agent_id ON checks FOR EACH RO
 CREATE TRIGGER checks_stream AFTER UPDATE OF enabled ON checks FOR EACH ROW WHEN ((old.enabled IS DISTINCT FROM new.enabled)) EXECUTE FUNCTION stream_notify();
 
 CREATE TRIGGER checks_stream_insert AFTER INSERT OR DELETE ON checks FOR EACH ROW EXECUTE FUNCTION stream_notify();
+
+CREATE TRIGGER contacts_config AFTER INSERT OR DELETE ON contacts FOR EACH ROW EXECUTE FUNCTION config_bump();
+
+CREATE TRIGGER contacts_config_update AFTER UPDATE OF name, email, pushover_user, pushover_device, pushover_emergency, webhook_url, notify_on, role, tz ON contacts FOR EACH ROW WHEN ((((((((((old.name IS DISTINCT FROM new.name) OR (old.email IS DISTINCT FROM new.email)) OR (old.pushover_user IS DISTINCT FROM new.pushover_user)) OR (old.pushover_device IS DISTINCT FROM new.pushover_device)) OR (old.pushover_emergency IS DISTINCT FROM new.pushover_emergency)) OR (old.webhook_url IS DISTINCT FROM new.webhook_url)) OR (old.notify_on IS DISTINCT FROM new.notify_on)) OR (old.role IS DISTINCT FROM new.role)) OR (old.tz IS DISTINCT FROM new.tz))) EXECUTE FUNCTION config_bump();
+
+CREATE TRIGGER downtimes_config AFTER INSERT OR DELETE ON downtimes FOR EACH ROW EXECUTE FUNCTION config_bump();
+
+CREATE TRIGGER downtimes_config_update AFTER UPDATE OF agent_id, check_id, start_at, end_at, comment, name ON downtimes FOR EACH ROW WHEN (((((((old.agent_id IS DISTINCT FROM new.agent_id) OR (old.check_id IS DISTINCT FROM new.check_id)) OR (old.start_at IS DISTINCT FROM new.start_at)) OR (old.end_at IS DISTINCT FROM new.end_at)) OR (old.comment IS DISTINCT FROM new.comment)) OR (old.name IS DISTINCT FROM new.name))) EXECUTE FUNCTION config_bump();
 
 CREATE TRIGGER downtimes_stream AFTER INSERT OR DELETE OR UPDATE OF started, ended ON downtimes FOR EACH ROW EXECUTE FUNCTION stream_notify();
 

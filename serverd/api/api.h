@@ -70,6 +70,16 @@ void api_downtimes_list(struct req *r, struct resp *rs);
 void api_downtimes_create(struct req *r, struct resp *rs);
 void api_downtimes_get(struct req *r, struct resp *rs);
 void api_downtimes_delete(struct req *r, struct resp *rs);
+/*
+ * Deletes downtime id inside the caller's transaction; an active one ends
+ * as DELETE ends it (DOWNTIME END, by: by; what it held back is notified).
+ * *found: whether it existed. Shared with api_config.c's prune.
+ */
+enum db_outcome downtime_delete(PGconn *c, int64_t id, const char *by, int *found);
+
+/* api_config.c: POST /api/v1/config (monitoring as code) */
+void api_config(struct req *r, struct resp *rs);
+void api_config_get(struct req *r, struct resp *rs);
 
 /* The operator's face: tokens, sessions, metrics, the dashboard. */
 /* api_rotations.c */

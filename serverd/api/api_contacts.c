@@ -40,7 +40,8 @@ static const char *const kinds[] = { "warning", "critical", "unknown", "recovery
 #define CONTACT_PUBLIC \
 	"jsonb_build_object('id', ct.id, 'name', ct.name, 'email', ct.email," \
 	" 'pushover_device', ct.pushover_device, 'pushover_emergency', ct.pushover_emergency," \
-	" 'notify_on', to_jsonb(ct.notify_on), 'created_at', rfc3339(ct.created_at))"
+	" 'notify_on', to_jsonb(ct.notify_on), 'created_at', rfc3339(ct.created_at)," \
+	" 'managed', ct.managed)"
 #define CONTACT_JSON \
 	"(" CONTACT_PUBLIC " || jsonb_build_object('pushover_user', ct.pushover_user," \
 	" 'webhook_url', ct.webhook_url))"
@@ -222,14 +223,20 @@ jv_str_rule(json_t *o, const char *key, size_t max, int (*ok)(const char *), con
 	return 0;
 }
 
+/*
+ * creating: 1 a new contact (name and a channel required), 0 a PATCH, -1 a
+ * definition of POST /api/v1/config's "user" kind (name required, no
+ * channel). known: the members allowed (NULL: the caller checked them).
+ */
 static int
-parse_contact(json_t *o, int creating, struct contact_in *in, struct resp *rs)
+parse_contact(json_t *o, int creating, const char *const *known, struct contact_in *in,
+    struct resp *rs)
 {
 	int e = -1;
 
 	memset(in, 0, sizeof(*in));
 	in->emergency = -1;
-	if (jv_known(o, contact_fields, rs) < 0 ||
+	if ((known && jv_known(o, known, rs) < 0) ||
 	    jv_name(o, "name", creating, CONTACT_NAME_MAX, &in->name, rs) < 0)
 		return -1;
 	if (in->name && *in->name == '\0') {
@@ -251,11 +258,21 @@ parse_contact(json_t *o, int creating, struct contact_in *in, struct resp *rs)
 	in->emergency = e;
 	if (parse_notify_on(o, in, rs) < 0)
 		return -1;
-	if (creating && !in->email && !in->po_user && !in->webhook) {
+	if (creating > 0 && !in->email && !in->po_user && !in->webhook) {
 		resp_error(rs, 422, "email", "a contact needs a channel: email, pushover_user or webhook_url");
 		return -1;
 	}
 	return 0;
+}
+
+int
+contact_validate(json_t *o, int need_channel, struct resp *rs)
+{
+	struct contact_in in;
+	int rc = parse_contact(o, need_channel ? 1 : -1, NULL, &in, rs);
+
+	free(in.notify_on);
+	return rc;
 }
 
 void
@@ -279,7 +296,7 @@ api_contacts_create(struct req *r, struct resp *rs)
 	PGresult *q = NULL;
 
 	memset(&in, 0, sizeof(in));
-	if (jv_object(r, rs) < 0 || parse_contact(r->body, 1, &in, rs) < 0)
+	if (jv_object(r, rs) < 0 || parse_contact(r->body, 1, contact_fields, &in, rs) < 0)
 		goto done;
 	v[0] = in.name;
 	v[1] = in.email;
@@ -312,7 +329,7 @@ api_contacts_patch(struct req *r, struct resp *rs)
 	int in_tx = 0;
 
 	memset(&in, 0, sizeof(in));
-	if (jv_object(r, rs) < 0 || parse_contact(r->body, 0, &in, rs) < 0)
+	if (jv_object(r, rs) < 0 || parse_contact(r->body, 0, contact_fields, &in, rs) < 0)
 		goto done;
 	v[0] = id_text(r->id[0], id);
 	v[1] = in.name;

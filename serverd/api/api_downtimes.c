@@ -30,7 +30,7 @@ static const char *const downtime_fields[] = { "agent_id", "check_id", "agent", 
 	"jsonb_build_object('id', d.id, 'agent_id', d.agent_id, 'check_id', d.check_id," \
 	" 'start', rfc3339(d.start_at), 'end', rfc3339(d.end_at), 'comment', d.comment," \
 	" 'active', d.start_at <= now() AND d.end_at > now(), 'created_at', rfc3339(d.created_at)," \
-	" 'created_by', d.created_by)"
+	" 'created_by', d.created_by, 'name', d.name, 'managed', d.managed)"
 
 static const struct db_stmt q_list = { "downtimes_list",
 	"SELECT " DOWNTIME_JSON ", d.id FROM downtimes d"
@@ -180,33 +180,28 @@ done:
 	PQclear(q);
 }
 
-void
-api_downtimes_delete(struct req *r, struct resp *rs)
+enum db_outcome
+downtime_delete(PGconn *c, int64_t id, const char *by, int *found)
 {
-	char id[24];
-	const char *v[2] = { id_text(r->id[0], id), r->who.name }, *es;
-	PGresult *q = NULL;
+	char ids[24];
+	const char *v[2] = { id_text(id, ids), by }, *es;
+	PGresult *q = db_exec(c, &q_delete, v);
 	json_t *detail = NULL;
-	int in_tx = 0;
+	enum db_outcome st = DB_OK;
 
-	if (api_begin(r, rs) < 0)
-		goto done;
-	in_tx = 1;
-	q = db_exec(r->db, &q_delete, v);
+	*found = 0;
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
-		resp_db_error(rs, r->db, q);
+		st = db_outcome(c, q);
 		goto done;
 	}
-	if (PQntuples(q) == 0) {
-		resp_error(rs, 404, NULL, "no downtime %lld", (long long)r->id[0]);
+	if (PQntuples(q) == 0)
 		goto done;
-	}
+	*found = 1;
 	if (PQgetvalue(q, 0, 2)[0] == 't') {
 		/* an active downtime ends now: DOWNTIME END, then what it held back */
 		struct alert_event ev;
-		char ids[32];
+		char list[32];
 		int is_agent = PQgetvalue(q, 0, 4)[0] == 't';
-		enum db_outcome st;
 
 		memset(&ev, 0, sizeof(ev));
 		ev.kind = EV_DOWNTIME_END;
@@ -216,16 +211,34 @@ api_downtimes_delete(struct req *r, struct resp *rs)
 		ev.output = "downtime deleted";
 		detail = json_loads(PQgetvalue(q, 0, 3), 0, NULL);
 		ev.detail = detail;
-		if ((st = alert_record(r->db, &ev, 1, NULL)) != DB_OK) {
-			resp_db_outcome(rs, st, "could not record the event");
+		if ((st = alert_record(c, &ev, 1, NULL)) != DB_OK)
 			goto done;
-		}
-		snprintf(ids, sizeof(ids), "{%s}", PQgetvalue(q, 0, is_agent ? 0 : 1));
-		if ((st = jobs_notify_untold(r->db, is_agent ? NULL : ids, is_agent ? ids : NULL,
-		    "downtime deleted")) != DB_OK) {
-			resp_db_outcome(rs, st, "could not notify what the downtime held back");
-			goto done;
-		}
+		snprintf(list, sizeof(list), "{%s}", PQgetvalue(q, 0, is_agent ? 0 : 1));
+		st = jobs_notify_untold(c, is_agent ? NULL : list, is_agent ? list : NULL,
+		    "downtime deleted");
+	}
+done:
+	json_decref(detail);
+	PQclear(q);
+	return st;
+}
+
+void
+api_downtimes_delete(struct req *r, struct resp *rs)
+{
+	enum db_outcome st;
+	int in_tx = 0, found;
+
+	if (api_begin(r, rs) < 0)
+		goto done;
+	in_tx = 1;
+	if ((st = downtime_delete(r->db, r->id[0], r->who.name, &found)) != DB_OK) {
+		resp_db_outcome(rs, st, "could not end the downtime");
+		goto done;
+	}
+	if (!found) {
+		resp_error(rs, 404, NULL, "no downtime %lld", (long long)r->id[0]);
+		goto done;
 	}
 	in_tx = 0;   /* a failed COMMIT ends the transaction too */
 	if (api_commit(r, rs) < 0)
@@ -234,6 +247,4 @@ api_downtimes_delete(struct req *r, struct resp *rs)
 done:
 	if (in_tx)
 		api_rollback(r);
-	json_decref(detail);
-	PQclear(q);
 }

@@ -54,7 +54,7 @@ static const char *const user_fields[] = { "name", "email", "pushover_user", "tz
 	"jsonb_build_object('id', u.id, 'name', u.name, 'email', u.email, 'tz', u.tz," \
 	" 'role', u.role, 'has_password', u.password_hash IS NOT NULL," \
 	" 'quiet_hours', to_jsonb(u.quiet_hours)," \
-	" 'created_at', rfc3339(u.created_at))"
+	" 'created_at', rfc3339(u.created_at), 'managed', u.managed)"
 #define USER_JSON "(" USER_PUBLIC " || jsonb_build_object('pushover_user', u.pushover_user))"
 /* a viewer's or an operator's read: as CONTACT_REDACTED in api_contacts.c */
 #define USER_REDACTED \
@@ -152,7 +152,7 @@ parse_quiet(json_t *o, struct user_in *in, struct resp *rs)
  * An IANA zone name: letters, digits and "_+-/" in components that are not
  * "." or "..", naming a TZif file under /usr/share/zoneinfo.
  */
-static int
+int
 valid_tz(const char *s)
 {
 	char path[sizeof(ZONEINFO) + TZ_MAX], magic[4];

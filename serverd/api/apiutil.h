@@ -58,6 +58,15 @@ int jv_str_rule(json_t *o, const char *key, size_t max, int (*ok)(const char *),
 int valid_email(const char *s);
 int valid_pushover_key(const char *s);
 /*
+ * A contact or user definition o (members already checked against the
+ * caller's list), by api_contacts.c's rules: name required; need_channel:
+ * at least one of email, pushover_user, webhook_url (a contact; a user
+ * needs none). 0 or -1 with rs filled. For POST /api/v1/config.
+ */
+int contact_validate(json_t *o, int need_channel, struct resp *rs);
+/* An IANA zone name with a TZif file under /usr/share/zoneinfo (api_users.c); 1 when valid. */
+int valid_tz(const char *s);
+/*
  * A labels object (string values; keys and counts as lib/selector.h says;
  * keys beginning "fact." are reserved for selectors): 1 with *out its
  * compact JSON text (heap, the caller frees), 0 absent or null, -1 with a

@@ -9,39 +9,35 @@
  *                     too far ahead gets our time: max_clock_skew_s);
  *                     admit_history makes the day partitions it needs and
  *                     drops results older than the retention ("expired")
- *   build_params      per distinct check its id and the one status all its
- *                     results carry (-1 when they differ), as binary arrays
- *   store_and_read    one round trip: BEGIN, the agent's lock (alert/state.h:
- *                     the one lock rule for check_state), and q_states: the
- *                     state of each check that may change, with the newest
- *                     result stored before. A check whose results all repeat
- *                     its current status while it is HARD and not flapping
- *                     cannot change (a repeated status never raises the flap
- *                     share: a '0' pushed only moves older changes to lower
- *                     weights), so it is neither read nor evaluated, recent
- *                     changes or not: in a steady fleet, and in the 20
- *                     results after a blip, a check costs its row and nothing
- *                     more. A check that is read gets its flap window from
- *                     its newest 21 stored results (those of the last two
- *                     days; check_state keeps no window, sql/014), read
- *                     by check_flap_recent() (sql/017). A foreign or
- *                     unknown check refuses the whole batch (403 listing
- *                     every such check in "check_ids"), and nothing is
- *                     stored.
- *                     Then every result in one COPY (binary), the cheapest
- *                     way into PostgreSQL (heap rows written a page at a
- *                     time). When a result is already stored (a resend: the
- *                     COPY meets the unique key, which holds observed_at), or
- *                     carries a result_id without observed_at, the
- *                     transaction starts over the careful way: q_ingest_dedup,
- *                     one INSERT ... ON CONFLICT DO NOTHING whose RETURNING
- *                     says which results went in. Where the stored stamp
- *                     may not be the one sent (no observed_at, a stamp too
- *                     far ahead and so stored with our time, or an agent
- *                     whose clock was last seen that far ahead, resending
- *                     such results), every result_id is looked up as well.
- *   evaluate          the engine (engine.c) steps each new result of the
- *                     checks read, in observed order
+ *   build_params      per distinct check its id, the one status all its
+ *                     results carry (-1 when they differ) and its earliest
+ *                     stamp, as binary arrays; and the way in, chosen here
+ *                     once: by COPY, or by one INSERT for a small batch
+ *                     (INGEST_COPY_MIN: an alert's single result is not held
+ *                     up by the COPY's exchanges)
+ *   store             the statements of store/ingest_sql.h, under the
+ *                     agent's lock (alert/state.h: the one lock rule for
+ *                     check_state), in one transaction: the states of the
+ *                     checks that may change (a check whose results all
+ *                     repeat its status while it is HARD and not flapping
+ *                     is neither read nor evaluated: in a steady fleet a
+ *                     check costs its row and nothing more), the claims of
+ *                     the result_ids the server stamps (result_stamps: a
+ *                     resend of such a result is found by its key, not
+ *                     looked for in every day partition), and the results.
+ *                     A foreign or unknown check refuses the whole batch
+ *                     (403 listing every such check in "check_ids"), and
+ *                     nothing is stored. By COPY: one round trip for BEGIN,
+ *                     the lock, the states and the claims, then every
+ *                     result not refused in one COPY (binary), the cheapest
+ *                     way into PostgreSQL. When a result with its own stamp
+ *                     is already stored (a resend: the COPY meets the unique
+ *                     key, which holds observed_at), the transaction is
+ *                     rolled back and the batch goes in by the INSERT (ON
+ *                     CONFLICT DO NOTHING, whose RETURNING says which
+ *                     results went in): the one place the way changes.
+ *   evaluate          alert/eval.h steps each new result of the checks read,
+ *                     in observed order
  *   write_and_commit  the last round trip: the changed states through
  *                     alert/ (alert_q_write_states), the events through
  *                     alert_q_record (outbox rows in the same transaction),
@@ -51,22 +47,23 @@
  *                     notifications go out (alert_q_after_commit: a NOTIFY
  *                     inside the batch's transaction would hold a
  *                     cluster-wide lock across its commit's flush).
- * Four round trips for a batch (the pipeline, COPY's two, the pipeline
- * that commits), two for a small one (INGEST_COPY_MIN: an alert's single
- * result is not held up by the COPY's exchanges).
- * A result without observed_at is stamped when it is inserted, under the
- * agent's lock, so it is never late.
+ * Four round trips for a batch (the pipeline, COPY's two, the pipeline that
+ * commits), two for a small one; one more when an agent whose clock was
+ * last seen ahead sends result_ids with stamps of its own (they are claimed
+ * too: its resends may repeat results that were stored with our time).
+ * A result without observed_at is stamped with our time when it is
+ * stored: by COPY after the lock is held, so it is never late.
  */
 #include "config.h"
 #include "alert.h"
 #include "state.h"
 #include "api.h"
-#include "buf.h"
 #include "apiutil.h"
 #include "db.h"
-#include "engine.h"
+#include "eval.h"
 #include "history.h"
 #include "ingest_parse.h"
+#include "ingest_sql.h"
 #include "log.h"
 #include "metrics.h"
 #include "serverd.h"
@@ -78,167 +75,18 @@
 #include <string.h>
 
 #define INGEST_COPY_MIN 16          /* smaller batches go in by one INSERT */
-#define INS_COLS 8                  /* array parameters of the insert */
+_Static_assert(INGEST_FLAP_RESULTS == ENGINE_FLAP_WINDOW,
+    "the flap window read (store/ingest_sql.h) must be the engine's");
+#define INS_COLS INGEST_INSERT_COLS /* array parameters of the insert */
 
-struct cstate {
-	int64_t check_id;
-	int64_t agent_id;
-	struct eng_params p;
-	struct eng_state s;
-	int64_t last_us;        /* observed_at of the newest evaluated result */
-	int64_t since_us;       /* 0 = unchanged */
-	int enabled;            /* a disabled check's results are history only */
-	struct eng_state before;  /* as read, to write back only what changed */
-};
+/* The way a batch goes in (build_params chooses; store follows). */
+enum way { WAY_COPY, WAY_INSERT };
 
-/*
- * The checks named, as the statements below read them under the agent's
- * lock (taken by the statement before): AG the agent, IDS the distinct
- * checks named, STS per check the status all its results carry (-1: they
- * differ), FIRST per check the earliest observed_at of its results (µs),
- * SKEW max_clock_skew_s, LOW the least FIRST: a plain parameter, so that
- * PostgreSQL drops the partitions before LOW's day (and those after now +
- * SKEW) when the statement starts, instead of setting up a scan of each of
- * the retention's 31 days for every batch (bench/README.md, "Figures
- * behind the code").
- *
- * ks: their states, one probe of check_state's key per check (OFFSET 0
- * keeps it a nested loop: "check_id = ANY (IDS)" was planned, generic, as
- * a scan of the whole table comparing every row with every id, the largest
- * single cost of a batch; check_state.agent_id is the check's, kept by a
- * trigger). mine: every
- * check named exists and is this agent's. mv: the checks that may change
- * (see the file's head); for those, their definitions and the newest result
- * stored before, if it is newer than FIRST: only such a result can make one
- * of the batch's late, so one probe of the check's index in the partition
- * of FIRST's day (run-time partition pruning; the common answer is
- * "none"), where looking for the newest whatever its age probed every
- * recent partition, the empty ones made ahead included. A stamp stored
- * further ahead than max_clock_skew_s
- * (by a server older than that rule) is not looked at: a future stamp
- * never makes later results late; one within it counts as observed at
- * most 5 minutes after it came, as before.
- * The rows: 'k' per check that may change, or per check that is foreign or
- * unknown (agent_id not ours).
- */
-#define STATES_CTES(AG, IDS, STS, FIRST) \
-	"ks AS (SELECT s.* FROM unnest(" IDS ") k(id) CROSS JOIN LATERAL" \
-	"  (SELECT s.check_id, s.agent_id, s.status, s.state_type, s.attempt," \
-	"   s.hard_status, s.acknowledged, s.ack_sticky, s.flapping, s.flap_pct" \
-	"   FROM check_state s WHERE s.check_id = k.id OFFSET 0) s)," \
-	" mine AS (SELECT count(*) FILTER (WHERE ks.agent_id = " AG ")" \
-	"   = cardinality(" IDS ") AS ok FROM ks)," \
-	" mv AS MATERIALIZED (SELECT ks.*, u.first FROM ks" \
-	"   JOIN unnest(" IDS ", " STS ", " FIRST ") u(id, st, first)" \
-	"   ON u.id = ks.check_id" \
-	"  WHERE (SELECT ok FROM mine) AND (u.st IS DISTINCT FROM ks.status" \
-	"   OR ks.state_type <> 'HARD' OR ks.flapping))"
-#define FLAP_RESULTS "21"   /* ENGINE_FLAP_WINDOW, as text */
-_Static_assert(ENGINE_FLAP_WINDOW == 21, "FLAP_RESULTS must be ENGINE_FLAP_WINDOW");
-#define STATES_ROWS(AG, IDS, SKEW, LOW) \
-	" SELECT 'k', NULL::bigint, NULL::text, mv.check_id, mv.agent_id, c.max_attempts, mv.status," \
-	"  mv.state_type, mv.attempt, mv.hard_status, mv.acknowledged, mv.ack_sticky, mv.flapping," \
-	"  mv.flap_pct, c.enabled, COALESCE(p.us, 0)," \
-	"  check_flap_recent(mv.check_id, " SKEW ", " FLAP_RESULTS ")" \
-	" FROM mv JOIN LATERAL (SELECT c.max_attempts, c.enabled FROM checks c" \
-	"   WHERE c.id = mv.check_id OFFSET 0) c ON true" \
-	" LEFT JOIN LATERAL (SELECT (extract(epoch FROM" \
-	"   LEAST(h.observed_at, h.received_at + interval '5 minutes')) * 1000000)::bigint AS us" \
-	"  FROM check_history h WHERE h.check_id = mv.check_id" \
-	"   AND h.observed_at > 'epoch'::timestamptz + mv.first * interval '1 microsecond'" \
-	"   AND h.observed_at > 'epoch'::timestamptz + " LOW " * interval '1 microsecond'" \
-	"   AND h.observed_at <= now() + " SKEW " * interval '1 second'" \
-	"  ORDER BY h.observed_at DESC, h.id DESC LIMIT 1) p ON c.enabled" \
-	" WHERE c.enabled" \
-	" UNION ALL SELECT 'k', NULL, NULL, u.id, ks.agent_id, NULL, NULL, NULL, NULL, NULL, NULL," \
-	"  NULL, NULL, NULL, NULL, NULL, NULL" \
-	" FROM unnest(" IDS ") u(id) LEFT JOIN ks ON ks.check_id = u.id" \
-	" WHERE NOT (SELECT ok FROM mine) AND ks.agent_id IS DISTINCT FROM " AG
-
-/* a row 'a' when agent AG's clock was last seen further ahead than SKEW */
-#define AGENT_AHEAD_ROW(AG, SKEW) \
-	" UNION ALL SELECT 'a', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL," \
-	"  NULL, NULL, NULL, NULL, NULL FROM agents a" \
-	"  WHERE a.id = " AG " AND a.clock_skew_s > " SKEW
-
-/* The usual way in: read the states ($1 the agent, $2 the checks, $3 their
- * statuses), then COPY the results (copy_results()). One row 'a' more when
- * the agent's clock was last seen further ahead than max_clock_skew_s: its
- * results may be resends of results we stamped with our time (see
- * parse_batch), which only their result_id finds. */
-static const struct db_stmt q_states = { "ingest_states",
-	"WITH " STATES_CTES("$1::bigint", "$2::bigint[]", "$3::smallint[]", "$4::bigint[]")
-	STATES_ROWS("$1::bigint", "$2::bigint[]", "$5::integer", "$6::bigint")
-	AGENT_AHEAD_ROW("$1::bigint", "$5::integer"), 6 };
-
-static const char copy_sql[] = "COPY check_history (check_id, agent_id, status, value,"
-	" output, perfdata, observed_at, duration_ms, result_id) FROM STDIN (FORMAT binary)";
-#define COPY_FIELDS 9
-
-/*
- * The careful way in, in one statement: $1..$8 the results' columns, $9
- * the agent, $10..$14 as IDS, STS, FIRST, SKEW and LOW above. The INSERT skips what is
- * already stored (ON CONFLICT: the key holds observed_at, which a resend
- * repeats; see sql/005_history.sql); its rows ('i': id and result_id) say
- * what went in, after the 'k' rows. The insert's rows are not visible to
- * the statement, so the states and "the newest before" are as they were.
- * Taken when a COPY met a duplicate (an agent's resend after a lost answer,
- * a result_id repeated in the request), and for results with a result_id
- * but no observed_at, which are looked up across the partitions instead
- * (rare: the agent always sends observed_at). Speculative insertion and
- * the row-at-a-time INSERT cost about twice a COPY's CPU per row, hence
- * not the usual way.
- */
-#define INGEST_DEDUP(RID_LOOKUP) \
-	"WITH " STATES_CTES("$9::bigint", "$10::bigint[]", "$11::smallint[]", "$12::bigint[]") "," \
-	" ins AS (INSERT INTO check_history (check_id, agent_id, status, value, output, perfdata," \
-	"   observed_at, duration_ms, result_id)" \
-	"  SELECT x.c, $9::bigint, x.s, x.v, x.o, x.p, COALESCE(x.t, clock_timestamp()), x.d, x.r" \
-	"  FROM unnest($1::bigint[], $2::smallint[], $3::float8[], $4::text[], $5::text[]," \
-	"   $6::timestamptz[], $7::integer[], $8::text[]) AS x(c, s, v, o, p, t, d, r)" \
-	"  WHERE (SELECT ok FROM mine)" RID_LOOKUP \
-	"  ON CONFLICT (agent_id, result_id, observed_at) WHERE result_id IS NOT NULL DO NOTHING" \
-	"  RETURNING id, result_id)" \
-	STATES_ROWS("$9::bigint", "$10::bigint[]", "$13::integer", "$14::bigint") \
-	" UNION ALL SELECT 'i', id, result_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL," \
-	"  NULL, NULL, NULL, NULL, NULL, NULL FROM ins" \
-	AGENT_AHEAD_ROW("$9::bigint", "$13::integer")
-static const struct db_stmt q_ingest_dedup = { "ingest_dedup", INGEST_DEDUP(""), 14 };
-/* the same, for a batch where a stored stamp may differ from the one sent:
- * a result with a result_id but no observed_at, or stamped too far ahead
- * (stored with our time), or from an agent whose clock was last seen that
- * far ahead (its resends may repeat a result we stamped with our time).
- * Every result_id is looked for in every
- * partition (the key cannot name one), a lookup whose setting up alone
- * costs a scan per partition, so it is not made for the batches that do
- * not need it (the agent always sends observed_at, and its clock is right) */
-static const struct db_stmt q_ingest_dedup_rid = { "ingest_dedup_rid", INGEST_DEDUP(
-	" AND (x.r IS NULL OR NOT EXISTS ("
-	"   SELECT 1 FROM check_history h0 WHERE h0.agent_id = $9::bigint AND h0.result_id = x.r))"),
-	14 };
+/* res[i].inserted: not yet known, stored, or refused as a duplicate */
+enum { RES_PENDING = 0, RES_STORED = 1, RES_DUPLICATE = 2 };
 
 static const struct db_stmt q_begin = { NULL, "BEGIN", 0 };
 static const struct db_stmt q_commit = { NULL, "COMMIT", 0 };
-
-/* 1 when the change is one the live stream shows (the check_state_stream
- * trigger's columns: flap_pct alone is not) */
-static int
-state_shown_changed(const struct eng_state *a, const struct eng_state *b)
-{
-	return a->status != b->status || a->hard != b->hard || a->attempt != b->attempt ||
-	    a->acknowledged != b->acknowledged || a->flapping != b->flapping;
-}
-
-/* 1 when the engine changed anything that check_state stores: the flap
- * window moved means a result was evaluated, and flap_pct is then written
- * (check_state.flap_pct is as of the check's last evaluated change) */
-static int
-state_changed(const struct eng_state *a, const struct eng_state *b)
-{
-	return a->status != b->status || a->hard != b->hard || a->attempt != b->attempt ||
-	    a->hard_status != b->hard_status || a->acknowledged != b->acknowledged ||
-	    a->flapping != b->flapping || strcmp(a->flap_history, b->flap_history) != 0;
-}
 
 static int
 cmp_result(const void *a, const void *b)
@@ -261,40 +109,49 @@ cmp_rid(const void *a, const void *b)
 	return c ? c : ((*x)->idx < (*y)->idx ? -1 : 1);
 }
 
+/* The first result in byrid (of those pick() takes) whose result_id is
+ * rid, or NULL. */
+static struct result *
+first_with_rid(struct result **byrid, size_t nrid, const char *rid, int (*pick)(const struct result *))
+{
+	size_t lo = 0, hi = nrid;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp(byrid[mid]->result_id, rid) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < nrid && strcmp(byrid[lo]->result_id, rid) == 0; lo++)
+		if (pick == NULL || pick(byrid[lo]))
+			return byrid[lo];
+	return NULL;
+}
+
 /*
- * Marks the results that a "RETURNING id, result_id" answer (columns idcol
- * and idcol + 1; rows with a NULL id are skipped) says went in: those
- * without result_id always do, the others by id (of a result_id repeated in
- * the request, the first).
+ * Marks the results that ingest_q_insert's 'i' rows say went in: those
+ * without result_id always do, the others by result_id (of a result_id
+ * repeated in the request, the first); the rest are duplicates.
  */
 static void
-mark_inserted(PGresult *q, int idcol, struct result *res, size_t n,
-    struct result **byrid, size_t nrid)
+mark_inserted(PGresult *q, struct result *res, size_t n, struct result **byrid, size_t nrid)
 {
 	int nr = PQntuples(q), k;
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (res[i].inserted == 0 && res[i].result_id == NULL)
-			res[i].inserted = 1;
 	for (k = 0; k < nr; k++) {
-		const char *rid;
-		size_t lo = 0, hi = nrid;
+		struct result *x;
 
-		if (PQgetisnull(q, k, idcol) || PQgetisnull(q, k, idcol + 1))
+		if (PQgetvalue(q, k, C_KIND)[0] != INGEST_ROW_STORED || PQgetisnull(q, k, C_RID))
 			continue;
-		rid = PQgetvalue(q, k, idcol + 1);
-		/* lower bound: the first occurrence of rid in byrid */
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			if (strcmp(byrid[mid]->result_id, rid) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo < nrid && strcmp(byrid[lo]->result_id, rid) == 0 && byrid[lo]->inserted == 0)
-			byrid[lo]->inserted = 1;
+		x = first_with_rid(byrid, nrid, PQgetvalue(q, k, C_RID), NULL);
+		if (x != NULL && x->inserted == RES_PENDING)
+			x->inserted = RES_STORED;
 	}
+	for (i = 0; i < n; i++)
+		if (res[i].inserted == RES_PENDING)
+			res[i].inserted = res[i].result_id == NULL ? RES_STORED : RES_DUPLICATE;
 }
 
 /* ---- the handler -------------------------------------------------------- */
@@ -337,17 +194,19 @@ struct batch {
 	struct result *res;         /* body.res, sorted by (check, observed, position) */
 	struct result **order;      /* res in request order */
 	struct result **byrid;      /* results with a result_id, by (result_id, position) */
-	size_t nrid;
-	struct cstate *cs;          /* the checks that may change, by id */
+	size_t nrid, nrid_ours;     /* of them, those we stamp */
+	enum way way;
+	struct eval_check *cs;      /* the checks that may change, by id */
 	size_t ncs;
 	struct alert_event *evs;    /* at most 3 per result */
 	size_t nev;
-	struct db_array cols[INS_COLS + 3];   /* the insert's columns, then $10..$12 */
+	struct db_array cols[INS_COLS + 3];   /* the insert's columns, then IDS, STS, FIRST */
 	int cols_live;
 	int ins_built;              /* cols[0..INS_COLS) made (build_columns) */
 	const char *ins_vals[INS_COLS + 6];
 	int ins_lens[INS_COLS + 6], ins_fmts[INS_COLS + 6];
-	char agent_id[24], lock_id[24], skew_s[24], low_us[24];
+	char agent_id[24], lock_id[24], skew_s[24], now_us_text[24];
+	int ahead;                  /* the agent's clock was last seen ahead */
 	PGresult *pr[4];            /* the pipelines' results */
 	char *upd_text;             /* the states to write back (JSON), or NULL */
 	char *ev_text;              /* the events to record (JSON), or NULL */
@@ -553,7 +412,7 @@ parse_batch(struct batch *b)
 		 * (the agent's answer lost) cannot repeat: the key that holds
 		 * observed_at would not see the duplicate. Such a result goes in
 		 * as one without observed_at: stamped when inserted, never late,
-		 * its result_id looked up across the partitions.
+		 * its result_id claimed (store/ingest_sql.h).
 		 */
 		b->res[i].observed_given = 0;
 	}
@@ -565,8 +424,10 @@ parse_batch(struct batch *b)
 	/* results by (result_id, position), to mark what the INSERT took: of a
 	 * result_id repeated in the request, PostgreSQL takes the first */
 	for (i = 0; i < b->n; i++)
-		if (b->res[i].result_id)
+		if (b->res[i].result_id) {
 			b->byrid[b->nrid++] = &b->res[i];
+			b->nrid_ours += !b->res[i].observed_given;
+		}
 	qsort(b->byrid, b->nrid, sizeof(*b->byrid), cmp_rid);
 	return 0;
 }
@@ -574,15 +435,14 @@ parse_batch(struct batch *b)
 /*
  * 2. The parameters every way in needs: the distinct checks and, per
  * check, the status all its results carry, or -1, and the earliest
- * observed_at of its results (binary arrays, $10..$12 of q_ingest_dedup;
- * a result without observed_at counts as now: it is never late), the
- * agent, its lock key and max_clock_skew_s.
+ * observed_at of its results (binary arrays; a result without observed_at
+ * counts as now: it is never late), the agent, its lock key and
+ * max_clock_skew_s. And the way in (enum way), chosen once.
  */
 static int
 build_params(struct batch *b)
 {
 	size_t i, k;
-	int64_t low = b->now_us;
 	int c;
 
 	db_array_begin(&b->cols[INS_COLS], DB_OID_INT8, b->n * 16 + 64);
@@ -603,8 +463,6 @@ build_params(struct batch *b)
 		db_array_int8(&b->cols[INS_COLS], b->res[i].check_id);
 		db_array_int2(&b->cols[INS_COLS + 1], (int16_t)st);
 		db_array_int8(&b->cols[INS_COLS + 2], first);
-		if (first < low)
-			low = first;
 	}
 	for (c = INS_COLS; c < INS_COLS + 3; c++) {
 		if (db_array_end(&b->cols[c]) < 0) {
@@ -621,13 +479,15 @@ build_params(struct batch *b)
 	b->ins_vals[INS_COLS] = b->agent_id;   /* $9, as text */
 	b->ins_lens[INS_COLS] = 0;
 	b->ins_fmts[INS_COLS] = 0;
-	snprintf(b->low_us, sizeof(b->low_us), "%lld", (long long)low);
 	b->ins_vals[INS_COLS + 4] = b->skew_s;   /* $13, as text */
 	b->ins_lens[INS_COLS + 4] = 0;
 	b->ins_fmts[INS_COLS + 4] = 0;
-	b->ins_vals[INS_COLS + 5] = b->low_us;   /* $14, as text */
+	b->ins_vals[INS_COLS + 5] = b->now_us_text;   /* $14, as text: set when sent */
 	b->ins_lens[INS_COLS + 5] = 0;
 	b->ins_fmts[INS_COLS + 5] = 0;
+	/* a small batch (an alert's single result) costs two round trips by
+	 * the INSERT, against four for the states, the COPY and the commit */
+	b->way = b->n < INGEST_COPY_MIN ? WAY_INSERT : WAY_COPY;
 	return 0;
 }
 
@@ -662,8 +522,8 @@ put_fields(struct db_array *col, int ncol, const struct result *x, int64_t agent
 }
 
 /*
- * The columns of q_ingest_dedup's INSERT ($1..$8): one binary array each,
- * in request order (of a result_id repeated in the request the first one
+ * The columns of ingest_q_insert ($1..$8): one binary array each, in
+ * request order (of a result_id repeated in the request the first one
  * counts, and PostgreSQL keeps the first it inserts).
  */
 static int
@@ -712,18 +572,11 @@ refuse_foreign(struct batch *b, const int64_t *foreign, size_t nf)
 	return -1;
 }
 
-static int
-cmp_cstate(const void *a, const void *b)
-{
-	const struct cstate *x = a, *y = b;
-
-	return x->check_id < y->check_id ? -1 : x->check_id > y->check_id;
-}
 
 /*
- * The 'k' rows of q_states or q_ingest_dedup: the checks that may change
- * into b->cs (by id), and every foreign or unknown check into foreign[]
- * (*nf of them).
+ * The 'k' and 'a' rows of ingest_q_states or ingest_q_insert: the checks
+ * that may change into b->cs (by id), every foreign or unknown check into
+ * foreign[] (*nf of them), the agent's clock seen ahead into b->ahead.
  */
 static void
 read_states(struct batch *b, PGresult *q, int64_t *foreign, size_t *nf)
@@ -736,15 +589,17 @@ read_states(struct batch *b, PGresult *q, int64_t *foreign, size_t *nf)
 	b->ncs = 0;
 	*nf = 0;
 	for (row = 0; row < PQntuples(q); row++) {
-		const char *es;
-		struct cstate *c;
+		const char *es, *kind = PQgetvalue(q, row, C_KIND);
+		struct eval_check *c;
 		int64_t id;
 
-		if (PQgetvalue(q, row, 0)[0] != 'k')
+		if (kind[0] == INGEST_ROW_AHEAD)
+			b->ahead = 1;
+		if (kind[0] != INGEST_ROW_STATE)
 			continue;
-		id = str_to_ll(PQgetvalue(q, row, 3), 1, INT64_MAX, &es);
-		if (PQgetisnull(q, row, 4) ||
-		    str_to_ll(PQgetvalue(q, row, 4), 1, INT64_MAX, &es) != b->r->who.id) {
+		id = str_to_ll(PQgetvalue(q, row, C_CHECK), 1, INT64_MAX, &es);
+		if (PQgetisnull(q, row, C_AGENT) ||
+		    str_to_ll(PQgetvalue(q, row, C_AGENT), 1, INT64_MAX, &es) != b->r->who.id) {
 			foreign[(*nf)++] = id;   /* not this agent's, or no such check */
 			continue;
 		}
@@ -752,61 +607,115 @@ read_states(struct batch *b, PGresult *q, int64_t *foreign, size_t *nf)
 		memset(c, 0, sizeof(*c));
 		c->check_id = id;
 		c->agent_id = b->r->who.id;
-		c->p.max_attempts = (int)str_to_ll(PQgetvalue(q, row, 5), 1, 1000, &es);
+		c->p.max_attempts = (int)str_to_ll(PQgetvalue(q, row, C_MAX_ATTEMPTS), 1, 1000, &es);
 		c->p.flap_low_pct = flap_lo;
 		c->p.flap_high_pct = flap_hi;
-		c->s.status = PQgetisnull(q, row, 6) ? -1 :
-		    (int)str_to_ll(PQgetvalue(q, row, 6), 0, 3, &es);
-		c->s.hard = strcmp(PQgetvalue(q, row, 7), "HARD") == 0;
-		c->s.attempt = (int)str_to_ll(PQgetvalue(q, row, 8), 0, INT32_MAX, &es);
-		c->s.hard_status = (int)str_to_ll(PQgetvalue(q, row, 9), 0, 3, &es);
-		c->s.acknowledged = PQgetvalue(q, row, 10)[0] == 't';
-		c->s.ack_sticky = PQgetvalue(q, row, 11)[0] == 't';
-		c->s.flapping = PQgetvalue(q, row, 12)[0] == 't';
-		c->s.flap_pct = str_to_double(PQgetvalue(q, row, 13), &es);
+		c->s.status = PQgetisnull(q, row, C_STATUS) ? -1 :
+		    (int)str_to_ll(PQgetvalue(q, row, C_STATUS), 0, 3, &es);
+		c->s.hard = strcmp(PQgetvalue(q, row, C_STATE_TYPE), "HARD") == 0;
+		c->s.attempt = (int)str_to_ll(PQgetvalue(q, row, C_ATTEMPT), 0, INT32_MAX, &es);
+		c->s.hard_status = (int)str_to_ll(PQgetvalue(q, row, C_HARD_STATUS), 0, 3, &es);
+		c->s.acknowledged = PQgetvalue(q, row, C_ACK)[0] == 't';
+		c->s.ack_sticky = PQgetvalue(q, row, C_ACK_STICKY)[0] == 't';
+		c->s.flapping = PQgetvalue(q, row, C_FLAPPING)[0] == 't';
+		c->s.flap_pct = str_to_double(PQgetvalue(q, row, C_FLAP_PCT), &es);
 		/* the flap window from the check's newest stored results (a
 		 * HARD check that is not flapping is not read while its results
 		 * repeat its status, so no stored window could be current) */
-		engine_flap_replay(PQgetvalue(q, row, 16), c->s.flap_history);
-		c->enabled = PQgetvalue(q, row, 14)[0] == 't';
-		c->last_us = str_to_ll(PQgetvalue(q, row, 15), INT64_MIN, INT64_MAX, &es);
+		engine_flap_replay(PQgetvalue(q, row, C_FLAP), c->s.flap_history);
+		c->enabled = PQgetvalue(q, row, C_ENABLED)[0] == 't';
+		c->last_us = str_to_ll(PQgetvalue(q, row, C_NEWEST_US), INT64_MIN, INT64_MAX, &es);
 		c->before = c->s;
 	}
-	qsort(b->cs, b->ncs, sizeof(*b->cs), cmp_cstate);
+	eval_sort_checks(b->cs, b->ncs);
 }
 
-/* Rolls the open transaction back, for the batch to go in again the
- * careful way: 0, or -1 (answered; in_tx stays set for batch_free). */
 static int
-restart_careful(struct batch *b)
+stamped_by_us(const struct result *x)
 {
-	if (db_cmd(b->r->db, "ROLLBACK") < 0) {
-		resp_db_error(b->rs, b->r->db, NULL);
+	return !x->observed_given;
+}
+
+static int
+stamped_by_agent(const struct result *x)
+{
+	return x->observed_given;
+}
+
+/* The result_ids of the results pick() takes, as ingest_q_claim's $2. */
+static int
+claim_array(struct batch *b, int (*pick)(const struct result *), struct db_array *a)
+{
+	size_t i;
+
+	db_array_begin(a, DB_OID_TEXT, b->nrid * 48 + 64);
+	for (i = 0; i < b->nrid; i++)
+		if (pick(b->byrid[i]))
+			db_array_text(a, b->byrid[i]->result_id);
+	if (db_array_end(a) < 0) {
+		db_array_free(a);
+		resp_error(b->rs, 500, NULL, "out of memory");
 		return -1;
 	}
-	b->in_tx = 0;
 	return 0;
 }
 
-/* 1 when q_states (or q_ingest_dedup) said the agent's clock was last seen
- * too far ahead (the 'a' row) */
-static int
-agent_clock_ahead(PGresult *q)
+/* ingest_q_claim's answer for the results pick() takes: those whose
+ * result_id it does not name (or a later one of a result_id repeated in
+ * the request) are duplicates, not to be stored */
+static void
+mark_claimed(struct batch *b, PGresult *q, int (*pick)(const struct result *))
 {
-	int row;
+	size_t i;
+	int k;
 
-	for (row = 0; row < PQntuples(q); row++)
-		if (PQgetvalue(q, row, 0)[0] == 'a')
-			return 1;
+	for (i = 0; i < b->nrid; i++)
+		if (pick(b->byrid[i]))
+			b->byrid[i]->inserted = RES_DUPLICATE;
+	for (k = 0; k < PQntuples(q); k++) {
+		struct result *x = first_with_rid(b->byrid, b->nrid, PQgetvalue(q, k, 0), pick);
+		if (x != NULL)
+			x->inserted = RES_PENDING;
+	}
+}
+
+/*
+ * The claims of an agent whose clock was last seen ahead: the result_ids
+ * it stamped itself, claimed like ours (its resends may repeat results
+ * stored with our time). One statement in the open transaction; 0 or -1.
+ */
+static int
+claim_agent_stamped(struct batch *b)
+{
+	struct db_array a;
+	const char *v[2] = { b->agent_id, NULL };
+	int l[2] = { 0, 0 };
+	const int f[2] = { 0, 1 };
+	const struct db_stmt *const pst[1] = { &ingest_q_claim };
+	const char *const *const vals[1] = { v };
+	const int *const lens[1] = { l };
+	const int *const fmts[1] = { f };
+	int rc;
+
+	if (claim_array(b, stamped_by_agent, &a) < 0)
+		return -1;
+	v[1] = a.b.ptr;
+	l[1] = (int)a.b.len;
+	clear_pipeline(b);
+	rc = db_pipeline_bin(b->r->db, 1, pst, vals, lens, fmts, b->pr);
+	db_array_free(&a);
+	if (rc < 0)
+		return pipeline_failed(b, 1);
+	mark_claimed(b, b->pr[0], stamped_by_agent);
 	return 0;
 }
 
 /*
- * The results in one COPY, under the lock (the states were read before,
- * so the rows are not "the newest before"). A result without observed_at
- * is stamped now, under the lock, so it is never late. Returns 0, 1 when a
- * result was already stored (unique_violation: the transaction is rolled
- * back, take the careful way), -1 on failure (answered).
+ * The results not refused, in one COPY, under the lock (the states were
+ * read before, so the rows are not "the newest before"). A result without
+ * observed_at is stamped now, under the lock, so it is never late. Returns
+ * 0, 1 when a result was already stored (unique_violation: the
+ * transaction is rolled back, for the INSERT), -1 on failure (answered).
  */
 static int
 copy_results(struct batch *b)
@@ -819,7 +728,9 @@ copy_results(struct batch *b)
 
 	db_copy_begin(&rows);
 	for (i = 0; i < b->n; i++) {
-		db_copy_row(&rows, COPY_FIELDS);
+		if (b->order[i]->inserted == RES_DUPLICATE)
+			continue;
+		db_copy_row(&rows, INGEST_COPY_FIELDS);
 		put_fields(&rows, 1, b->order[i], b->r->who.id, now);
 	}
 	if (db_copy_end(&rows) < 0) {
@@ -827,14 +738,18 @@ copy_results(struct batch *b)
 		resp_error(b->rs, 500, NULL, "out of memory");
 		return -1;
 	}
-	q = db_copy_in(b->r->db, copy_sql, &rows);
+	q = db_copy_in(b->r->db, ingest_copy_sql, &rows);
 	db_array_free(&rows);
 	if (db_ok(q, PGRES_COMMAND_OK)) {
 		for (i = 0; i < b->n; i++)
-			b->res[i].inserted = 1;
+			if (b->res[i].inserted == RES_PENDING)
+				b->res[i].inserted = RES_STORED;
 		rc = 0;
 	} else if (strcmp(db_sqlstate(q), "23505") == 0) {
-		rc = restart_careful(b) < 0 ? -1 : 1;
+		if (db_cmd(b->r->db, "ROLLBACK") < 0)
+			resp_db_error(b->rs, b->r->db, NULL);
+		else
+			b->in_tx = 0, rc = 1;
 	} else {
 		resp_db_error(b->rs, b->r->db, q);
 	}
@@ -842,16 +757,67 @@ copy_results(struct batch *b)
 	return rc;
 }
 
-/* The careful way in (q_ingest_dedup): BEGIN, the lock, one statement. */
+/*
+ * By COPY: BEGIN, the lock, the states (ingest_q_states) and the claims of
+ * the result_ids we stamp (ingest_q_claim) in one round trip; the claims
+ * of an agent seen ahead; the COPY. 0, 1 (a result was already stored:
+ * rolled back, take the INSERT), -1 (answered).
+ */
 static int
-ingest_dedup(struct batch *b, int64_t *foreign, size_t *nf, int rid_lookup)
+store_by_copy(struct batch *b, int64_t *foreign, size_t *nf)
 {
-	const struct db_stmt *const pst[3] = { &q_begin, &alert_q_lock_ingest,
-		rid_lookup ? &q_ingest_dedup_rid : &q_ingest_dedup };
+	const struct db_stmt *const pst[4] = { &q_begin, &alert_q_lock_ingest, &ingest_q_states,
+		&ingest_q_claim };
+	const char *const av[1] = { b->lock_id };
+	const char *const sv[5] = { b->agent_id, b->ins_vals[INS_COLS + 1],
+		b->ins_vals[INS_COLS + 2], b->ins_vals[INS_COLS + 3], b->skew_s };
+	const int sl[5] = { 0, b->ins_lens[INS_COLS + 1], b->ins_lens[INS_COLS + 2],
+		b->ins_lens[INS_COLS + 3], 0 };
+	const int sf[5] = { 0, 1, 1, 1, 0 };
+	const char *cv[2] = { b->agent_id, NULL };
+	int cl[2] = { 0, 0 };
+	const int cf[2] = { 0, 1 };
+	const char *const *const vals[4] = { NULL, av, sv, cv };
+	const int *const lens[4] = { NULL, NULL, sl, cl };
+	const int *const fmts[4] = { NULL, NULL, sf, cf };
+	struct db_array claims;
+	int n = b->nrid_ours > 0 ? 4 : 3, rc;
+
+	if (n == 4) {
+		if (claim_array(b, stamped_by_us, &claims) < 0)
+			return -1;
+		cv[1] = claims.b.ptr;
+		cl[1] = (int)claims.b.len;
+	}
+	clear_pipeline(b);
+	rc = db_pipeline_bin(b->r->db, n, pst, vals, lens, fmts, b->pr);
+	if (n == 4)
+		db_array_free(&claims);
+	if (rc < 0) {
+		b->in_tx = b->pr[0] && PQresultStatus(b->pr[0]) == PGRES_COMMAND_OK;
+		return pipeline_failed(b, n);
+	}
+	b->in_tx = 1;
+	read_states(b, b->pr[2], foreign, nf);
+	if (*nf > 0)
+		return 0;
+	if (n == 4)
+		mark_claimed(b, b->pr[3], stamped_by_us);
+	if (b->ahead && b->nrid > b->nrid_ours && claim_agent_stamped(b) < 0)
+		return -1;
+	return copy_results(b);
+}
+
+/* By INSERT (ingest_q_insert): BEGIN, the lock, one statement. 0 or -1. */
+static int
+store_by_insert(struct batch *b, int64_t *foreign, size_t *nf)
+{
+	const struct db_stmt *const pst[3] = { &q_begin, &alert_q_lock_ingest, &ingest_q_insert };
 	const char *const av[1] = { b->lock_id };
 	const char *const *const vals[3] = { NULL, av, b->ins_vals };
 	const int *const lens[3] = { NULL, NULL, b->ins_lens };
 	const int *const fmts[3] = { NULL, NULL, b->ins_fmts };
+	size_t i;
 
 	clear_pipeline(b);
 	if (!b->ins_built) {
@@ -859,76 +825,42 @@ ingest_dedup(struct batch *b, int64_t *foreign, size_t *nf, int rid_lookup)
 			return -1;
 		b->ins_built = 1;
 	}
+	for (i = 0; i < b->n; i++)
+		b->res[i].inserted = RES_PENDING;   /* again, after a COPY's roll-back */
+	snprintf(b->now_us_text, sizeof(b->now_us_text), "%lld", (long long)time_now_us());
 	if (db_pipeline_bin(b->r->db, 3, pst, vals, lens, fmts, b->pr) < 0) {
 		/* a failed statement leaves the transaction open: roll it back */
 		b->in_tx = b->pr[0] && PQresultStatus(b->pr[0]) == PGRES_COMMAND_OK;
 		return pipeline_failed(b, 3);
 	}
 	b->in_tx = 1;
-	if (!rid_lookup && b->nrid > 0 && agent_clock_ahead(b->pr[2]))
-		/* once more, every result_id looked up */
-		return restart_careful(b) < 0 ? -1 : ingest_dedup(b, foreign, nf, 1);
 	read_states(b, b->pr[2], foreign, nf);
 	if (*nf == 0)
-		mark_inserted(b->pr[2], 1, b->res, b->n, b->byrid, b->nrid);
+		mark_inserted(b->pr[2], b->res, b->n, b->byrid, b->nrid);
 	return 0;
 }
 
 /*
- * 3. BEGIN, the agent's lock (alert/state.h) and the states of the checks
- * named (q_states) in one round trip; one foreign or unknown check refuses
- * the whole batch. Then every result in one COPY - or, when a result was
- * already stored, has a result_id without observed_at (or stamped too far
- * ahead), or the agent's clock was last seen too far ahead (the 'a' row),
- * all over again the careful way (q_ingest_dedup; in the last three cases
- * with every result_id looked up). A batch of fewer than INGEST_COPY_MIN
- * results takes the careful way at once: one round trip instead of three,
- * and a single row costs an INSERT about what it costs a COPY.
+ * 3. The batch into check_history the way build_params chose, the states
+ * of the checks that may change read on the way; one foreign or unknown
+ * check refuses the whole batch.
  */
 static int
-store_and_read(struct batch *b)
+store(struct batch *b)
 {
-	const struct db_stmt *const pst[3] = { &q_begin, &alert_q_lock_ingest, &q_states };
-	const char *const av[1] = { b->lock_id };
-	const char *const sv[6] = { b->agent_id, b->ins_vals[INS_COLS + 1],
-		b->ins_vals[INS_COLS + 2], b->ins_vals[INS_COLS + 3], b->skew_s, b->low_us };
-	const int sl[6] = { 0, b->ins_lens[INS_COLS + 1], b->ins_lens[INS_COLS + 2],
-		b->ins_lens[INS_COLS + 3], 0, 0 };
-	const int sf[6] = { 0, 1, 1, 1, 0, 0 };
-	const char *const *const vals[3] = { NULL, av, sv };
-	const int *const lens[3] = { NULL, NULL, sl };
-	const int *const fmts[3] = { NULL, NULL, sf };
 	int64_t *foreign;
-	size_t nf = 0, i;
-	int rc = -1, careful = 0, rid_lookup = 0;
+	size_t nf = 0;
+	int rc = -1, st = 0;
 
 	if ((foreign = calloc(b->n, sizeof(*foreign))) == NULL) {
 		resp_error(b->rs, 500, NULL, "out of memory");
 		return -1;
 	}
-	/* a small batch (an alert's single result) costs two round trips this
-	 * way, against four for the states, the COPY and the commit */
-	careful = b->n < INGEST_COPY_MIN;
-	for (i = 0; i < b->n; i++)
-		if (b->res[i].result_id && !b->res[i].observed_given)
-			careful = rid_lookup = 1;
-	if (!careful) {
-		if (db_pipeline_bin(b->r->db, 3, pst, vals, lens, fmts, b->pr) < 0) {
-			b->in_tx = b->pr[0] && PQresultStatus(b->pr[0]) == PGRES_COMMAND_OK;
-			pipeline_failed(b, 3);
-			goto done;
-		}
-		b->in_tx = 1;
-		read_states(b, b->pr[2], foreign, &nf);
-		if (nf == 0 && b->nrid > 0 && agent_clock_ahead(b->pr[2])) {
-			/* the careful way, every result_id looked up */
-			if (restart_careful(b) < 0)
-				goto done;
-			careful = rid_lookup = 1;
-		} else if (nf == 0 && (careful = copy_results(b)) < 0)
-			goto done;
-	}
-	if (careful && ingest_dedup(b, foreign, &nf, rid_lookup) < 0)
+	if (b->way == WAY_COPY && (st = store_by_copy(b, foreign, &nf)) < 0)
+		goto done;
+	if (st == 1)
+		b->way = WAY_INSERT;   /* a resend met the unique key: the one change of way */
+	if (b->way == WAY_INSERT && store_by_insert(b, foreign, &nf) < 0)
 		goto done;
 	if (nf > 0) {
 		refuse_foreign(b, foreign, nf);
@@ -940,109 +872,37 @@ done:
 	return rc;
 }
 
-/* The state of check_id, or NULL: a check that cannot change (the steady
- * case) was not read. */
-static struct cstate *
-cstate_of(struct batch *b, int64_t check_id)
-{
-	size_t lo = 0, hi = b->ncs;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (b->cs[mid].check_id < check_id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < b->ncs && b->cs[lo].check_id == check_id ? &b->cs[lo] : NULL;
-}
-
 /* 4. The engine steps each new result of the checks read (those that may
- * change), in (check, observed) order; late results stay history only. */
-static void
+ * change), in (check, observed) order (alert/eval.h). */
+static int
 evaluate(struct batch *b)
 {
-	size_t i;
+	struct eval_result *er = malloc(b->n * sizeof(*er));
+	size_t i, m = 0;
 
+	if (er == NULL) {
+		resp_error(b->rs, 500, NULL, "out of memory");
+		return -1;
+	}
 	for (i = 0; i < b->n; i++) {
-		struct result *x = &b->res[i];
-		struct cstate *c = cstate_of(b, x->check_id);
-		enum ev_kind ek[3];
-		int k, ne, prev;
+		const struct result *x = &b->res[i];
 
-		if (x->inserted != 1) {
+		if (x->inserted != RES_STORED) {
 			b->dups++;
 			continue;
 		}
 		b->accepted++;
-		if (c == NULL || !c->enabled)
-			continue;   /* steady, or disabled (history only, no state, no event) */
-		if (x->observed_given && x->observed_us < c->last_us)
-			continue;   /* late result: history only */
-		prev = c->s.status;
-		ne = engine_step(&c->s, &c->p, x->status, ek);
-		c->last_us = x->observed_us;
-		if (c->s.status_changed)
-			c->since_us = x->observed_us;
-		for (k = 0; k < ne; k++) {
-			struct alert_event *e = &b->evs[b->nev++];
-			e->kind = ek[k];
-			e->agent_id = b->r->who.id;
-			e->check_id = c->check_id;
-			e->status = x->status;
-			e->prev_status = prev;
-			e->hard = c->s.hard;
-			e->attempt = c->s.attempt;
-			e->has_value = x->has_value;
-			e->value = x->value;
-			e->output = x->output;
-		}
+		er[m].check_id = x->check_id;
+		er[m].observed_us = x->observed_us;
+		er[m].stamped = x->observed_given;
+		er[m].status = x->status;
+		er[m].has_value = x->has_value;
+		er[m].value = x->value;
+		er[m].output = x->output;
+		m++;
 	}
-}
-
-/*
- * The states the engine changed, as alert_q_write_states wants them: JSON
- * written straight into one buffer (every value is a number, a boolean, or
- * engine-made text of '0' and '1', so nothing needs escaping; a jansson
- * object per state cost ~30 allocations each).
- */
-static int
-changed_states(struct batch *b)
-{
-	struct buf t, ids;
-	size_t j;
-	int n = 0, nid = 0, failed;
-
-	buf_init(&t, (size_t)1 << 30);
-	buf_init(&ids, (size_t)1 << 30);
-	for (j = 0; j < b->ncs; j++) {
-		struct cstate *c = &b->cs[j];
-		char since[24] = "null";
-		if (!state_changed(&c->before, &c->s))
-			continue;   /* the common case: nothing to write */
-		if (c->since_us)
-			snprintf(since, sizeof(since), "%lld", (long long)c->since_us);
-		buf_addf(&t, "%s{\"check_id\":%lld,\"status\":%d,\"state_type\":\"%s\","
-		    "\"attempt\":%d,\"hard_status\":%d,\"since\":%s,\"ack_cleared\":%s,"
-		    "\"flapping\":%s,\"flap_pct\":%.17g}",
-		    n++ ? "," : "[", (long long)c->check_id, c->s.status, c->s.hard ? "HARD" : "SOFT",
-		    c->s.attempt, c->s.hard_status, since,
-		    c->before.acknowledged && !c->s.acknowledged ? "true" : "false",
-		    c->s.flapping ? "true" : "false", c->s.flap_pct);
-		if (state_shown_changed(&c->before, &c->s))
-			buf_addf(&ids, "%s%lld", nid++ ? "," : "{", (long long)c->check_id);
-	}
-	if (n > 0 && buf_adds(&t, "]") == 0)
-		b->upd_text = buf_take(&t);
-	if (nid > 0 && buf_adds(&ids, "}") == 0)
-		b->shown_text = buf_take(&ids);
-	failed = t.failed || ids.failed;
-	buf_free(&t);
-	buf_free(&ids);
-	if (failed) {
-		resp_error(b->rs, 500, NULL, "out of memory");
-		return -1;
-	}
+	b->nev = eval_batch(b->cs, b->ncs, er, m, b->evs);
+	free(er);
 	return 0;
 }
 
@@ -1067,8 +927,10 @@ write_and_commit(struct batch *b)
 	int n = 0, k, rec = -1, shown = -1;
 	enum db_outcome st;
 
-	if (changed_states(b) < 0)
+	if (eval_changed(b->cs, b->ncs, &b->upd_text, &b->shown_text) < 0) {
+		resp_error(b->rs, 500, NULL, "out of memory");
 		return -1;
+	}
 	if (b->nev > 0 && (b->ev_text = alert_record_text(b->evs, b->nev)) == NULL) {
 		resp_error(b->rs, 500, NULL, "out of memory");
 		return -1;
@@ -1137,10 +999,8 @@ api_check_history_post(struct req *r, struct resp *rs)
 	b.rs = rs;
 	b.now_us = time_now_us();
 	b.max_skew_us = CONF_VALUE(max_clock_skew_s) * 1000000LL;
-	if (parse_batch(&b) != 0 || build_params(&b) < 0 || store_and_read(&b) < 0)
-		goto done;
-	evaluate(&b);
-	if (write_and_commit(&b) < 0)
+	if (parse_batch(&b) != 0 || build_params(&b) < 0 || store(&b) < 0 || evaluate(&b) < 0 ||
+	    write_and_commit(&b) < 0)
 		goto done;
 	if (b.ahead_us > 0)
 		note_clock_ahead(r, b.ahead_us);

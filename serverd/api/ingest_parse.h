@@ -2,9 +2,10 @@
  * ingest_parse.h - the body of POST /api/v1/check_history, read in one
  * pass into struct result (ingest.c does the rest).
  *
- * Batched ingest spent about half of serverd's CPU in jansson building and
- * freeing one json_t per value and per key, only to copy eight members out
- * of each result. This parser reads the raw body once, checks it exactly as
+ * jansson built and freed one json_t per value and per key, only for eight
+ * members of each result to be copied out: the largest part of serverd's
+ * CPU under batched ingest (bench/README.md has the figures). This parser
+ * reads the raw body once, checks it exactly as
  * json_loadb(JSON_REJECT_DUPLICATES) does (what jansson refuses is refused,
  * what it takes is taken: tests/fuzz/fuzz_ingest.c compares the two on
  * every input) and validates each result exactly as ingest.c did from

@@ -62,6 +62,10 @@ const struct route routes[] = {
 	{ "GET",    "/api/v1/events",                api_events_list,      NEED_READ,       BODY_JSON },
 	{ "GET",    "/api/v1/notifications",         api_notifications_list, NEED_READ,       BODY_JSON },
 
+	/* monitoring as code (api_config.c): a whole fleet's set, its own body cap */
+	{ "GET",    "/api/v1/config",                api_config_get,       NEED_ADMIN,      BODY_JSON },
+	{ "POST",   "/api/v1/config",                api_config,           NEED_ADMIN,      BODY_JSON_BIG },
+
 	/* people (api_users.c): a user is a contact that may log in */
 	{ "GET",    "/api/v1/users",                 api_users_list,       NEED_READ,       BODY_JSON },
 	{ "POST",   "/api/v1/users",                 api_users_create,     NEED_ADMIN,      BODY_JSON },

@@ -382,7 +382,7 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 	if (cx->body.len > 0) {
 		r.raw = cx->body.ptr;
 		r.raw_len = cx->body.len;
-		if (rt->body == BODY_JSON &&
+		if (rt->body != BODY_RAW &&
 		    (r.body = json_loadb(cx->body.ptr, cx->body.len, JSON_REJECT_DUPLICATES,
 		    &jerr)) == NULL) {
 			resp_error(rs, 400, NULL, "malformed JSON: %s (line %d, column %d)",
@@ -406,6 +406,14 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 	json_decref(r.body);
 }
 
+/* the configuration key that capped cx's body, for a 413's message */
+static const char *
+limit_name(const struct conn_ctx *cx)
+{
+	return cx->route && cx->route->body == BODY_JSON_BIG ? "config_max_body_bytes" :
+	    "max_body_bytes";
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
@@ -423,13 +431,14 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 			return MHD_NO;
 		cx->t0 = mono_now_us();
 		atomic_fetch_add(&in_flight, 1);
+		cx->route = route_find(method, url, cx->id, allow, sizeof(allow));
 		{
 			const struct srv_conf *cf = conf_hold();
-			cx->max_body = cf->max_body_bytes;
+			cx->max_body = cx->route && cx->route->body == BODY_JSON_BIG ?
+			    cf->config_max_body_bytes : cf->max_body_bytes;
 			conf_drop(cf);
 		}
 		buf_init(&cx->body, (size_t)cx->max_body + 1);
-		cx->route = route_find(method, url, cx->id, allow, sizeof(allow));
 		*con_cls = cx;
 		memset(&rs, 0, sizeof(rs));
 		if (edge_request_begin(mc) < 0) {
@@ -451,8 +460,8 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 			if (es == NULL && n > cx->max_body) {
 				/* answer now, without reading the body; MHD closes the connection */
 				memset(&rs, 0, sizeof(rs));
-				resp_error(&rs, 413, NULL, "body larger than max_body_bytes (%lld)",
-				    cx->max_body);
+				resp_error(&rs, 413, NULL, "body larger than %s (%lld)",
+				    limit_name(cx), cx->max_body);
 				edge_serving(mc);
 				return send_resp(mc, &rs, method, url, cx->t0);
 			}
@@ -469,7 +478,8 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 	edge_serving(mc);
 	memset(&rs, 0, sizeof(rs));
 	if (cx->too_big) {
-		resp_error(&rs, 413, NULL, "body larger than max_body_bytes (%lld)", cx->max_body);
+		resp_error(&rs, 413, NULL, "body larger than %s (%lld)", limit_name(cx),
+		    cx->max_body);
 	} else if (cx->route == NULL) {
 		route_find(method, url, cx->id, allow, sizeof(allow));
 		if (allow[0]) {

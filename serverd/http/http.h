@@ -69,9 +69,11 @@ typedef void (*handler_fn)(struct req *r, struct resp *rs);
  * What http.c makes of a route's body: BODY_JSON parses it with jansson
  * (r->body; a 400 when it is not JSON), BODY_RAW leaves r->body NULL and
  * the handler reads r->raw itself (POST /api/v1/check_history, whose
- * batches cost jansson a json_t per value: ingest_parse.h).
+ * batches cost jansson a json_t per value: ingest_parse.h). BODY_JSON_BIG
+ * is BODY_JSON capped at config_max_body_bytes instead of max_body_bytes:
+ * POST /api/v1/config takes a whole fleet's definitions at once.
  */
-enum body { BODY_JSON, BODY_RAW };
+enum body { BODY_JSON, BODY_RAW, BODY_JSON_BIG };
 
 struct route {
 	const char *method;

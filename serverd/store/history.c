@@ -39,7 +39,8 @@
  * are trimmed to rollup_minute_days and rollup_hour_days by batched DELETEs
  * (BRIN on start); day roll-ups are kept for ever. agent_facts_history
  * keeps history_retention_days too, but never loses an agent's newest
- * entry (its current facts). The same UTC-day rule decides what
+ * entry (its current facts), and result_stamps (the result_ids of the
+ * results the server stamped, sql/021) a day longer. The same UTC-day rule decides what
  * history_admit() refuses as expired, so a result is refused exactly when
  * its partition would be dropped.
  *
@@ -109,6 +110,12 @@ static const struct db_stmt q_trim_facts = { "history_trim_facts",
 	"DELETE FROM agent_facts_history WHERE id = ANY (ARRAY(SELECT f.id FROM agent_facts_history f"
 	" WHERE f.changed_at < now() - make_interval(days => $1::integer)"
 	"  AND EXISTS (SELECT 1 FROM agent_facts_history n WHERE n.agent_id = f.agent_id AND n.id > f.id)"
+	" LIMIT " HISTORY_TRIM_BATCH "))", 1 };
+/* the result_ids the server stamped (sql/021), kept a day longer than the
+ * history they de-duplicate */
+static const struct db_stmt q_trim_stamps = { "history_trim_stamps",
+	"DELETE FROM result_stamps WHERE ctid = ANY (ARRAY(SELECT ctid FROM result_stamps"
+	" WHERE stamped_at < now() - make_interval(days => $1::integer + 1)"
 	" LIMIT " HISTORY_TRIM_BATCH "))", 1 };
 static const struct db_stmt q_trylock = { "history_trylock",
 	"SELECT pg_try_advisory_xact_lock($1::integer, $2::integer)", 2 };
@@ -423,7 +430,7 @@ retention(PGconn *c)
 			break;   /* one pending detach at a time: the next would fail */
 		}
 	}
-	if (rc == 0 && trim(c, &q_trim_facts, days) < 0)
+	if (rc == 0 && (trim(c, &q_trim_facts, days) < 0 || trim(c, &q_trim_stamps, days) < 0))
 		rc = -1;
 done:
 	PQclear(q);

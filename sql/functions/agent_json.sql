@@ -1,7 +1,8 @@
 -- The agent object of the API (/api/v1/agents). clock_skew_s: the last
 -- offset seen between the agent's clock and the server's (positive: the
 -- agent is ahead); availability over all its checks; labels (set through
--- the API) and agent_labels (declared in its agentd.conf) apart.
+-- the API) and agent_labels (declared in its agentd.conf) apart; managed:
+-- created by POST /api/v1/config (sql/025_config.sql).
 CREATE OR REPLACE FUNCTION agent_json(a agents) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object(
 		'id', a.id, 'name', a.name, 'interval_s', a.interval_s,
@@ -13,5 +14,5 @@ CREATE OR REPLACE FUNCTION agent_json(a agents) RETURNS jsonb LANGUAGE sql STABL
 		'clock_skew_s', a.clock_skew_s,
 		'availability', check_availability(
 			ARRAY(SELECT c.id FROM checks c WHERE c.agent_id = a.id)),
-		'labels', a.labels, 'agent_labels', a.agent_labels)
+		'labels', a.labels, 'agent_labels', a.agent_labels, 'managed', a.managed)
 $$;

@@ -180,8 +180,9 @@ SERVERS = []   # every Server made: Tap.done() stops the ones still running
 class Server:
     """One custos-serverd process with its own config file."""
 
-    def __init__(self, tmp, cluster, name="serverd", conf=None, valgrind=False):
+    def __init__(self, tmp, cluster, name="serverd", conf=None, valgrind=False, env=None):
         self.tmp = tmp
+        self.env = env   # more environment for serverd (CUSTOS_TEST_CLOCK_OFFSET_S)
         self.name = name
         self.port = free_port()
         self.url_host = "127.0.0.1"
@@ -209,7 +210,8 @@ class Server:
         if os.environ.get("CUSTOS_VALGRIND"):
             cmd = ["valgrind", "--error-exitcode=99", "--leak-check=full",
                    "--errors-for-leak-kinds=definite", "-q"] + cmd
-        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=self.logf)
+        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=self.logf,
+                                     env=dict(os.environ, **self.env) if self.env else None)
         if wait and not wait_for(self.healthy, 30):
             raise RuntimeError("serverd did not come up:\n" + self.log())
         return self

@@ -200,14 +200,18 @@ t.eq(env.cluster.psql("SELECT count(*) FROM check_history WHERE check_id = %d" %
 # while its clock is still seen ahead (clock_skew_s, as note_clock_ahead()
 # left it): a resend of a result that was stored with our time must still
 # be a duplicate. The stored copy is written as such a first post left it
-# (our stamp, a minute ago); the resend carries the agent's own stamp,
-# now within the skew. In a batch of the COPY's size and in a single post.
+# (our stamp, a minute ago, and its result_id claimed in result_stamps,
+# sql/021); the resend carries the agent's own stamp, now within the skew.
+# In a batch of the COPY's size and in a single post.
 k = env.make_check(aid, "ahead-then-within", max_attempts=3)
 env.cluster.psql(
     "INSERT INTO check_history (check_id, agent_id, status, output, observed_at, result_id)"
     " VALUES (%d, %d, 2, 'first', now() - interval '1 minute', 'back-1'),"
     " (%d, %d, 2, 'first', now() - interval '1 minute', 'back-single');"
-    "UPDATE agents SET clock_skew_s = 400 WHERE id = %d" % (k, aid, k, aid, aid))
+    "INSERT INTO result_stamps (agent_id, result_id, stamped_at)"
+    " VALUES (%d, 'back-1', now() - interval '1 minute'),"
+    " (%d, 'back-single', now() - interval '1 minute');"
+    "UPDATE agents SET clock_skew_s = 400 WHERE id = %d" % (k, aid, k, aid, aid, aid, aid))
 within = rfc3339(now() + datetime.timedelta(seconds=200))
 resend = [{"check_id": k, "status": 2, "output": "first", "observed_at": within,
            "result_id": "back-1"}] + [

@@ -176,6 +176,32 @@ t.eq((st, b), (201, {"accepted": 1, "duplicates": 0}), "one result")
 st, b, _ = env.post_results(atok, {"check_id": load, "status": 0, "output": "LOAD OK",
                                    "value": 0.5, "result_id": "r-1"})
 t.eq((st, b), (201, {"accepted": 0, "duplicates": 1}), "same result_id -> duplicate")
+# results the server stamps (no observed_at, as a script posts them): a
+# resend is found by its result_id alone (claimed in result_stamps,
+# sql/021), by the INSERT (a small batch) and by the COPY (16 or more)
+uns = [{"check_id": load, "status": 0, "output": "x", "result_id": "u-%d" % i} for i in range(20)]
+got = [env.post_results(atok, x)[1] for x in (uns[0], uns, uns[:1] + uns[5:10], uns)]
+t.eq(got, [{"accepted": 1, "duplicates": 0}, {"accepted": 19, "duplicates": 1},
+           {"accepted": 0, "duplicates": 6}, {"accepted": 0, "duplicates": 20}],
+     "unstamped results with result_ids: each stored once, resends are duplicates")
+# a result_id repeated in one request counts once; a stamped resend in the
+# same batch sends it back from the COPY to the INSERT, with the same answer
+stamp = env.cluster.psql("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")[0][0]
+st0 = env.post_results(atok, {"check_id": load, "status": 0, "output": "x",
+                              "observed_at": stamp, "result_id": "s-1"})[1]
+mixed = ([{"check_id": load, "status": 0, "output": "x", "result_id": "m-%d" % i} for i in range(16)]
+         + [{"check_id": load, "status": 0, "output": "x", "result_id": "m-3"},
+            {"check_id": load, "status": 0, "output": "x", "observed_at": stamp, "result_id": "s-1"}])
+got = [env.post_results(atok, mixed)[1], env.post_results(atok, mixed[:16])[1]]
+t.eq([st0] + got, [{"accepted": 1, "duplicates": 0}, {"accepted": 16, "duplicates": 2},
+                   {"accepted": 0, "duplicates": 16}],
+     "a repeated result_id and a stamped resend in a COPY-sized batch: duplicates")
+t.eq(env.cluster.psql("SELECT count(*), count(DISTINCT result_id) FROM check_history"
+                      " WHERE result_id LIKE 'u-%' OR result_id LIKE 'm-%'"), [["36", "36"]],
+     "36 rows, no result_id twice")
+t.eq(env.cluster.psql("SELECT count(*) FROM result_stamps WHERE result_id LIKE 'u-%'"
+                      " OR result_id LIKE 'm-%' OR result_id = 's-1'"), [["36"]],
+     "the result_ids the server stamped are claimed, not the agent's own")
 n0 = env.cluster.psql("SELECT count(*) FROM check_history")[0][0]
 st, b, _ = env.post_results(atok, [
     {"check_id": load, "status": 0, "output": "x", "result_id": "r-2"},

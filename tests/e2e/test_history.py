@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, Tap, wait_for  # noqa: E402
+from harness import Env, Server, Tap, wait_for  # noqa: E402
 
 t = Tap()
 env = Env(conf={"rollup_interval_s": "1", "history_retention_days": "31"})
@@ -340,6 +340,10 @@ t.eq([state(d) for d in (d40, d38, d37, d35, din)],
 for agent, days in ((xid, 45), (xid, 40), (xid, 1), (yid, 50), (yid, 45)):
     psql("INSERT INTO agent_facts_history (agent_id, changed_at, facts) VALUES"
          " (%d, now() - interval '%d days', '{\"age\": %d}')" % (agent, days, days))
+# the result_ids the server stamped (sql/021): kept a day longer than history
+for rid, days in (("rs-old", 33), ("rs-edge", 31), ("rs-new", 1)):
+    psql("INSERT INTO result_stamps (agent_id, result_id, stamped_at) VALUES"
+         " (%d, '%s', now() - interval '%d days')" % (xid, rid, days))
 kept = q1("SELECT count(*) FROM check_history WHERE observed_at >= now() - interval '31 days'")
 env.server.start()
 t.ok(wait_for(lambda: all(state(d) is None for d in (d40, d38, d37, d35)), 30),
@@ -364,6 +368,9 @@ t.ok(wait_for(lambda: q1("SELECT count(*) FROM rollup_minute WHERE start < now()
 t.eq(psql("SELECT agent_id, facts->>'age' FROM agent_facts_history WHERE agent_id IN (%d, %d)"
           " ORDER BY id" % (xid, yid)), [[str(xid), "1"], [str(yid), "45"]],
      "facts history: older than the window gone, each agent's newest kept")
+stamps = lambda: psql("SELECT result_id FROM result_stamps WHERE result_id LIKE 'rs-%' ORDER BY 1")
+t.ok(wait_for(lambda: stamps() == [["rs-edge"], ["rs-new"]], 30),
+     "stamped result_ids: those older than the window and a day gone", stamps())
 
 # ---- retention blocks neither ingest nor readers ---------------------------------------------
 # A reader holds check_history while retention detaches d33: the detach waits for it (as it
@@ -439,6 +446,33 @@ t.ok(st == 200 and [i["facts"]["kernel"] for i in f["items"]]
      "facts history: one entry per change, newest first", f)
 st, _, _ = api("GET", "/api/v1/agents/999999/facts", A)
 t.eq(st, 404, "facts of an unknown agent -> 404")
+
+# ---- midnight UTC for results the server stamps -----------------------------------------
+# A second serverd whose clock is 1 hour past the next midnight
+# (CUSTOS_TEST_CLOCK_OFFSET_S; PostgreSQL's clock stays, so the skew allowed
+# covers the difference): the results it stamps go into tomorrow's
+# partition (made ahead, empty until now); a resend is a
+# duplicate there as well; the check's state follows its results.
+now_s = int(dt.datetime.now(UTC).timestamp())
+offset = (now_s // 86400 + 1) * 86400 + 3600 - now_s
+late = Server(env.tmp, env.cluster, name="tomorrow", conf={"max_clock_skew_s": "172800"},
+              env={"CUSTOS_TEST_CLOCK_OFFSET_S": str(offset)}).start()
+tomorrow = (dt.datetime.fromtimestamp(now_s + offset, UTC)).strftime("%Y%m%d")
+mid_id, mid_tok = env.make_agent("midnight")
+mid = env.make_check(mid_id, "past-midnight", max_attempts=1)
+batch = [{"check_id": mid, "status": 2 if i == 19 else 0, "output": "m",
+          "result_id": "mid-%d" % i} for i in range(20)]
+got = [late.request("POST", "/api/v1/check_history", mid_tok, x)[1]
+       for x in (batch[:1], batch, batch)]
+t.eq(got, [{"accepted": 1, "duplicates": 0}, {"accepted": 19, "duplicates": 1},
+           {"accepted": 0, "duplicates": 20}],
+     "a server past midnight: its stamped results stored once, resends duplicates")
+t.eq(psql("SELECT count(*) FROM check_history_p%s WHERE check_id = %d" % (tomorrow, mid)),
+     [["20"]], "... all of them in tomorrow's partition")
+t.eq(q1("SELECT status FROM check_state WHERE check_id = %d" % mid), "2",
+     "... and evaluated: the check is CRITICAL")
+t.ok("CUSTOS_TEST_CLOCK_OFFSET_S" in late.log(), "serverd warns that its clock is moved")
+t.eq(late.stop(), 0, "the moved serverd exits cleanly")
 
 t.eq(env.server.stop(), 0, "SIGTERM exits cleanly")
 t.done()

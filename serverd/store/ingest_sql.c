@@ -1,0 +1,95 @@
+/*
+ * ingest_sql.c - see ingest_sql.h. The statements are built from the
+ * pieces below, so the states read the same way on both ways in.
+ */
+#include "config.h"
+#include "ingest_sql.h"
+
+/*
+ * ks: the states of the checks named, one probe of check_state's key per
+ * check (OFFSET 0 keeps it a nested loop: "check_id = ANY (IDS)" was
+ * planned, generic, as a scan of the whole table comparing every row with
+ * every id; check_state.agent_id is the check's, kept by a trigger).
+ * mine: every check named exists and is this agent's. mv: the checks that
+ * may change (ingest_sql.h), with their FIRST.
+ */
+#define STATES_CTES(AG, IDS, STS, FIRST, SKEW) \
+	"ks AS (SELECT s.* FROM unnest(" IDS ") k(id) CROSS JOIN LATERAL" \
+	"  (SELECT s.check_id, s.agent_id, s.status, s.state_type, s.attempt," \
+	"   s.hard_status, s.acknowledged, s.ack_sticky, s.flapping, s.flap_pct" \
+	"   FROM check_state s WHERE s.check_id = k.id OFFSET 0) s)," \
+	" mine AS (SELECT count(*) FILTER (WHERE ks.agent_id = " AG ")" \
+	"   = cardinality(" IDS ") AS ok FROM ks)," \
+	" mv AS MATERIALIZED (SELECT ks.*, u.first FROM ks" \
+	"   JOIN unnest(" IDS ", " STS ", " FIRST ") u(id, st, first)" \
+	"   ON u.id = ks.check_id" \
+	"  WHERE (SELECT ok FROM mine) AND (u.st IS DISTINCT FROM ks.status" \
+	"   OR ks.state_type <> 'HARD' OR ks.flapping))," \
+	" ahead AS (SELECT EXISTS (SELECT 1 FROM agents a" \
+	"   WHERE a.id = " AG " AND a.clock_skew_s > " SKEW ") AS yes)"
+
+#define TEXT_(x) #x
+#define TEXT(x) TEXT_(x)
+#define FLAP_RESULTS TEXT(INGEST_FLAP_RESULTS)
+
+/*
+ * The rows: 'k' per enabled check that may change, with what
+ * ingest_check_recent() reads of its history (a disabled check's results
+ * are history only: no row, nothing read); 'k' per check that is foreign
+ * or unknown; 'a' when the agent's clock was last seen ahead.
+ */
+#define STATES_ROWS(AG, IDS, SKEW) \
+	" SELECT 'k', NULL::bigint, NULL::text, mv.check_id, mv.agent_id, c.max_attempts, mv.status," \
+	"  mv.state_type, mv.attempt, mv.hard_status, mv.acknowledged, mv.ack_sticky, mv.flapping," \
+	"  mv.flap_pct, c.enabled, r.newest_us, r.flap" \
+	" FROM mv JOIN LATERAL (SELECT c.max_attempts, c.enabled FROM checks c" \
+	"   WHERE c.id = mv.check_id OFFSET 0) c ON c.enabled" \
+	" CROSS JOIN LATERAL ingest_check_recent(mv.check_id," \
+	"   'epoch'::timestamptz + mv.first * interval '1 microsecond', " SKEW ", " FLAP_RESULTS ") r" \
+	" UNION ALL SELECT 'k', NULL, NULL, u.id, ks.agent_id, NULL, NULL, NULL, NULL, NULL, NULL," \
+	"  NULL, NULL, NULL, NULL, NULL, NULL" \
+	" FROM unnest(" IDS ") u(id) LEFT JOIN ks ON ks.check_id = u.id" \
+	" WHERE NOT (SELECT ok FROM mine) AND ks.agent_id IS DISTINCT FROM " AG \
+	" UNION ALL SELECT 'a', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL," \
+	"  NULL, NULL, NULL, NULL, NULL FROM ahead WHERE ahead.yes"
+
+const struct db_stmt ingest_q_states = { "ingest_states",
+	"WITH " STATES_CTES("$1::bigint", "$2::bigint[]", "$3::smallint[]", "$4::bigint[]",
+	    "$5::integer")
+	STATES_ROWS("$1::bigint", "$2::bigint[]", "$5::integer"), 5 };
+
+const struct db_stmt ingest_q_claim = { "ingest_claim",
+	"INSERT INTO result_stamps (agent_id, result_id)"
+	" SELECT $1::bigint, r FROM unnest($2::text[]) r WHERE r IS NOT NULL"
+	" ON CONFLICT DO NOTHING RETURNING result_id", 2 };
+
+/*
+ * cl: the result_ids claimed now (those the server stamps; every one when
+ * the agent's clock was last seen ahead). ins: the results, but those
+ * whose claim was refused; a result with its own stamp already stored is
+ * skipped by the unique key.
+ */
+const struct db_stmt ingest_q_insert = { "ingest_insert",
+	"WITH " STATES_CTES("$9::bigint", "$10::bigint[]", "$11::smallint[]", "$12::bigint[]",
+	    "$13::integer") ","
+	" x AS (SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::float8[], $4::text[],"
+	"   $5::text[], $6::timestamptz[], $7::integer[], $8::text[]) AS x(c, s, v, o, p, t, d, r)"
+	"  WHERE (SELECT ok FROM mine)),"
+	" cl AS (INSERT INTO result_stamps (agent_id, result_id)"
+	"  SELECT $9::bigint, x.r FROM x"
+	"  WHERE x.r IS NOT NULL AND (x.t IS NULL OR (SELECT yes FROM ahead))"
+	"  ON CONFLICT DO NOTHING RETURNING result_id),"
+	" ins AS (INSERT INTO check_history (check_id, agent_id, status, value, output, perfdata,"
+	"   observed_at, duration_ms, result_id)"
+	"  SELECT x.c, $9::bigint, x.s, x.v, x.o, x.p,"
+	"   COALESCE(x.t, 'epoch'::timestamptz + $14::bigint * interval '1 microsecond'), x.d, x.r"
+	"  FROM x WHERE x.r IS NULL OR NOT (x.t IS NULL OR (SELECT yes FROM ahead))"
+	"   OR x.r IN (SELECT result_id FROM cl)"
+	"  ON CONFLICT (agent_id, result_id, observed_at) WHERE result_id IS NOT NULL DO NOTHING"
+	"  RETURNING id, result_id)"
+	STATES_ROWS("$9::bigint", "$10::bigint[]", "$13::integer")
+	" UNION ALL SELECT 'i', id, result_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+	"  NULL, NULL, NULL, NULL, NULL, NULL FROM ins", 14 };
+
+const char ingest_copy_sql[] = "COPY check_history (check_id, agent_id, status, value,"
+	" output, perfdata, observed_at, duration_ms, result_id) FROM STDIN (FORMAT binary)";
