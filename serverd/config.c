@@ -4,6 +4,7 @@
  */
 #include "config.h"
 #include "serverd.h"
+#include "channel.h"
 #include "conf.h"
 #include "log.h"
 #include "strnum.h"
@@ -217,6 +218,15 @@ srv_conf_load(const char *path, struct srv_conf *out, char *err, size_t errlen)
 	{
 		char why[160];
 		if (parse_trusted(out, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: %s", path ? path : "defaults", why);
+			conf_free(srv_keys, out);
+			return -1;
+		}
+	}
+	{
+		/* each notification channel checks its own settings (notify/channel.h) */
+		char why[400];
+		if (channels_check_conf(out, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "%s: %s", path ? path : "defaults", why);
 			conf_free(srv_keys, out);
 			return -1;

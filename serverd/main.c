@@ -20,6 +20,7 @@
 #include "migrate.h"
 #include "api.h"
 #include "auth.h"
+#include "channel.h"
 #include "confperm.h"
 #include "login.h"
 #include "strnum.h"
@@ -232,7 +233,7 @@ main(int argc, char **argv)
 		log_error("database unreachable; giving up");
 		goto done;
 	}
-	if (migrate_run(c) < 0)
+	if (migrate_run(c) < 0 || channels_register(c) < 0)
 		goto done;
 	db_close();   /* the main thread needs no connection while running */
 	/* what every worker's connection prepares and plans when it opens */

@@ -289,6 +289,7 @@ CREATE TABLE check_state (
     last_notified_at timestamp with time zone,
     notified_status smallint,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    ack_by text,
     CONSTRAINT check_state_state_type_check CHECK ((state_type = ANY (ARRAY['SOFT'::text, 'HARD'::text]))),
     CONSTRAINT check_state_status_check CHECK (((status >= 0) AND (status <= 3)))
 );
@@ -308,6 +309,7 @@ CREATE FUNCTION check_state_json(s check_state, agent_id bigint, last_at timesta
 		'attempt', s.attempt, 'since', rfc3339(s.since),
 		'last_result_at', rfc3339(last_at), 'output', output,
 		'value', value, 'perfdata', perfdata, 'acknowledged', s.acknowledged,
+		'ack_by', CASE WHEN s.acknowledged THEN s.ack_by END,
 		'in_downtime', check_in_downtime(s.check_id, agent_id),
 		'flapping', s.flapping, 'flap_pct', s.flap_pct,
 		'last_notified_at', rfc3339(s.last_notified_at))
@@ -687,8 +689,12 @@ ALTER SEQUENCE api_tokens_id_seq OWNED BY api_tokens.id;
 CREATE TABLE channel_pauses (
     channel text NOT NULL,
     until timestamp with time zone NOT NULL,
-    reason text NOT NULL,
-    CONSTRAINT channel_pauses_channel_check CHECK ((channel = ANY (ARRAY['email'::text, 'pushover'::text, 'webhook'::text])))
+    reason text NOT NULL
+);
+
+CREATE TABLE channels (
+    name text NOT NULL,
+    contact_column text NOT NULL
 );
 
 CREATE SEQUENCE check_history_id_seq
@@ -842,7 +848,6 @@ CREATE TABLE notifications (
     series bigint,
     receipt_holder integer,
     held_until timestamp with time zone,
-    CONSTRAINT notifications_channel_check CHECK ((channel = ANY (ARRAY['email'::text, 'pushover'::text, 'webhook'::text]))),
     CONSTRAINT notifications_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'sending'::text, 'sent'::text, 'failed'::text, 'dropped'::text])))
 );
 
@@ -1038,6 +1043,9 @@ ALTER TABLE ONLY api_tokens
 ALTER TABLE ONLY channel_pauses
     ADD CONSTRAINT channel_pauses_pkey PRIMARY KEY (channel);
 
+ALTER TABLE ONLY channels
+    ADD CONSTRAINT channels_pkey PRIMARY KEY (name);
+
 ALTER TABLE ONLY check_history
     ADD CONSTRAINT check_history_pkey PRIMARY KEY (id, observed_at);
 
@@ -1219,6 +1227,9 @@ CREATE TRIGGER events_stream_after AFTER INSERT ON events REFERENCING NEW TABLE 
 ALTER TABLE ONLY agent_facts_history
     ADD CONSTRAINT agent_facts_history_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES agents(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY channel_pauses
+    ADD CONSTRAINT channel_pauses_channel_fkey FOREIGN KEY (channel) REFERENCES channels(name);
+
 ALTER TABLE ONLY check_state
     ADD CONSTRAINT check_state_check_id_fkey FOREIGN KEY (check_id) REFERENCES checks(id) ON DELETE CASCADE;
 
@@ -1239,6 +1250,9 @@ ALTER TABLE ONLY heartbeats
 
 ALTER TABLE ONLY notification_attempts
     ADD CONSTRAINT notification_attempts_notification_id_fkey FOREIGN KEY (notification_id) REFERENCES notifications(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY notifications
+    ADD CONSTRAINT notifications_channel_fkey FOREIGN KEY (channel) REFERENCES channels(name);
 
 ALTER TABLE ONLY notifications
     ADD CONSTRAINT notifications_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES contacts(id) ON DELETE SET NULL;

@@ -61,8 +61,11 @@ const struct db_stmt alert_q_record = { "alert_record",
 	"      WHEN ev.kind LIKE 'AGENT%' THEN 'agent'"
 	"      WHEN ev.kind = 'ACKNOWLEDGEMENT' THEN 'acknowledgement'"
 	"    END) = ANY (ct.notify_on)"
-	"  CROSS JOIN LATERAL (VALUES ('email', ct.email), ('pushover', ct.pushover_user),"
-	"    ('webhook', ct.webhook_url)) ch(name, addr)"
+	/* a row per channel the contact has an address on: the channels and
+	 * their contacts' columns are serverd's registry (notify/registry.c),
+	 * written into the table channels at start */
+	"  CROSS JOIN LATERAL (SELECT ch.name, to_jsonb(ct) ->> ch.contact_column AS addr"
+	"    FROM channels ch) ch"
 	"  LEFT JOIN LATERAL (SELECT c.contacts FROM checks c WHERE c.id = ev.check_id OFFSET 0) c"
 	"   ON true"
 	"  LEFT JOIN LATERAL (SELECT a.contacts FROM agents a WHERE a.id = ev.agent_id OFFSET 0) a"

@@ -9,7 +9,8 @@
  *     agent is DOWN, not for an acknowledged problem, not for PROBLEM/
  *     RECOVERY while flapping; DOWNTIME START/END are recorded only;
  *   - fans each notifying event out to notifications rows, one per
- *     contact x channel (email, pushover, webhook) the contact has, for
+ *     contact x channel the contact has an address on (the table
+ *     channels: notify/registry.c writes it at start), for
  *     contacts whose notify_on has the event's kind, narrowed by the check's
  *     contacts (else its agent's contacts, else everybody);
  *   - records last_notified_at/notified_status on the check's state;

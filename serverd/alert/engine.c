@@ -143,3 +143,11 @@ engine_step(struct eng_state *s, const struct eng_params *p, int st, enum ev_kin
 	s->status = st;
 	return nev;
 }
+
+int
+eng_state_changed(const struct eng_state *a, const struct eng_state *b)
+{
+	return a->status != b->status || a->hard != b->hard || a->attempt != b->attempt ||
+	    a->hard_status != b->hard_status || a->acknowledged != b->acknowledged ||
+	    a->flapping != b->flapping || strcmp(a->flap_history, b->flap_history) != 0;
+}

@@ -64,6 +64,10 @@ struct eng_state {
 	int status_changed;   /* out: this step changed status (for "since") */
 };
 
+/* 1 when b differs from a in anything check_state stores (ingest's and the
+ * heartbeat watcher's test for "write the state back") */
+int eng_state_changed(const struct eng_state *a, const struct eng_state *b);
+
 struct eng_params {
 	int max_attempts;
 	double flap_low_pct, flap_high_pct;

@@ -22,14 +22,6 @@ state_shown_changed(const struct eng_state *a, const struct eng_state *b)
  * window moved means a result was evaluated, and flap_pct is then written
  * (check_state.flap_pct is as of the check's last evaluated change) */
 static int
-state_changed(const struct eng_state *a, const struct eng_state *b)
-{
-	return a->status != b->status || a->hard != b->hard || a->attempt != b->attempt ||
-	    a->hard_status != b->hard_status || a->acknowledged != b->acknowledged ||
-	    a->flapping != b->flapping || strcmp(a->flap_history, b->flap_history) != 0;
-}
-
-static int
 cmp_check(const void *a, const void *b)
 {
 	const struct eval_check *x = a, *y = b;
@@ -115,7 +107,7 @@ eval_changed(const struct eval_check *cs, size_t ncs, char **states, char **show
 	for (j = 0; j < ncs; j++) {
 		const struct eval_check *c = &cs[j];
 		char since[24] = "null";
-		if (!state_changed(&c->before, &c->s))
+		if (!eng_state_changed(&c->before, &c->s))
 			continue;   /* the common case: nothing to write */
 		if (c->since_us)
 			snprintf(since, sizeof(since), "%lld", (long long)c->since_us);

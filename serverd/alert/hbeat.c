@@ -386,14 +386,6 @@ insert_vals(const struct hbrow *w, const struct outcome *o, char b[5][24], char 
 }
 
 /* 1 when the engine changed what check_state stores (as ingest.c asks) */
-static int
-state_changed(const struct eng_state *a, const struct eng_state *b)
-{
-	return a->status != b->status || a->hard != b->hard || a->attempt != b->attempt ||
-	    a->hard_status != b->hard_status || a->acknowledged != b->acknowledged ||
-	    a->flapping != b->flapping || strcmp(a->flap_history, b->flap_history) != 0;
-}
-
 /* 1 when a result of status st may change w's state: anything but a
  * repeat of a HARD status that is not flapping (ingest.c's steady rule) */
 static int
@@ -449,7 +441,7 @@ store_result(PGconn *c, struct hbrow *w, const struct outcome *o)
 	ne = engine_step(&w->s, &w->ep, o->status, ek);
 	if (w->s.status_changed)
 		i64(o->observed, since);
-	if (!state_changed(&w->before, &w->s))
+	if (!eng_state_changed(&w->before, &w->s))
 		return DB_OK;   /* a repeated status: nothing to write, no event */
 	{
 		struct buf t;
@@ -1022,7 +1014,7 @@ due_result(struct due_batch *b, struct hbrow *w, const struct outcome *o)
 		return 0;
 	prev = w->s.status;
 	ne = engine_step(&w->s, &w->ep, o->status, ek);
-	if (state_changed(&w->before, &w->s)) {
+	if (eng_state_changed(&w->before, &w->s)) {
 		state_json(&b->states, w, w->s.status_changed ? o->observed : 0);
 		w->before = w->s;
 	}

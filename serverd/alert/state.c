@@ -31,6 +31,7 @@ static const struct db_stmt q_check_agent = { "alert_check_agent",
 
 static const struct db_stmt q_ack_set = { "alert_ack_set",
 	"UPDATE check_state SET acknowledged = true, ack_comment = $2, ack_sticky = $3::boolean,"
+	"  ack_by = $5,"
 	"  ack_expires_at = 'epoch'::timestamptz + $4::bigint * interval '1 microsecond',"
 	"  updated_at = now() WHERE check_id = $1"
 	" RETURNING json_build_object('check_id', check_id, 'acknowledged', acknowledged,"

@@ -17,6 +17,7 @@
 #include "alert.h"
 #include "api.h"
 #include "apiutil.h"
+#include "channel.h"
 #include "db.h"
 #include "state.h"
 #include "strnum.h"
@@ -245,7 +246,6 @@ api_notifications_list(struct req *r, struct resp *rs)
 {
 	static const char *const statuses[] = { "pending", "sending", "sent", "failed", "dropped",
 		NULL };
-	static const char *const channels[] = { "email", "pushover", "webhook", NULL };
 	char cur[24], lim[24], ev[24], check[24], contact[24];
 	const char *v[7], *status = req_arg(r, "status"), *channel = req_arg(r, "channel");
 	int he, hc, hct, i;
@@ -264,13 +264,11 @@ api_notifications_list(struct req *r, struct resp *rs)
 			return;
 		}
 	}
-	if (channel) {
-		for (i = 0; channels[i] && strcmp(channels[i], channel) != 0; i++)
-			;
-		if (channels[i] == NULL) {
-			resp_error(rs, 400, "channel", "channel must be email, pushover or webhook");
-			return;
-		}
+	if (channel && channel_find(channel) == NULL) {
+		char names[256];
+		channel_names(names, sizeof(names));
+		resp_error(rs, 400, "channel", "channel must be %s", names);
+		return;
 	}
 	v[0] = id_text(cursor, cur);
 	v[1] = id_text(limit + 1, lim);

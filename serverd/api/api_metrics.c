@@ -4,17 +4,21 @@
  * Gauges of what is (checks by status, agents by state, the outbox's
  * pending rows and the age of the oldest) come from one query that reads
  * check_state, agents and the pending part of notifications (its partial
- * index) - never history. Counters (notifications sent and failed, results
- * ingested, the request-duration histogram) are this process's own, kept
- * in memory with atomic adds: like every Prometheus counter they start at
- * 0 when serverd starts, and each instance behind a load balancer is
- * scraped on its own.
+ * index) - never history. Counters (notifications sent, failed and
+ * retried per channel, results ingested, the request-duration histogram)
+ * are this process's own, kept in memory with atomic adds: like every
+ * Prometheus counter they start at 0 when serverd starts, and each
+ * instance behind a load balancer is scraped on its own. The send counters
+ * are counted by the senders into counters.h and only read here; the
+ * channels are the registry's (notify/channel.h).
  */
 #include "config.h"
 #include "api.h"
 #include "apiutil.h"
 #include "buf.h"
+#include "channel.h"
 #include "check.h"
+#include "counters.h"
 #include "db.h"
 #include "edge.h"
 #include "metrics.h"
@@ -27,16 +31,12 @@
 #define METRICS_ROUTES 128   /* routes beyond this are counted under "other" */
 #define METRICS_BODY_MAX (1 << 20)
 
-static const char *const channels[] = { "email", "pushover", "webhook" };
-#define NCHANNELS (sizeof(channels) / sizeof(channels[0]))
-
 /* upper bounds of the duration buckets, in microseconds (+Inf follows) */
 static const int64_t bucket_us[] = { 500, 1000, 2500, 5000, 10000, 25000, 50000,
 	100000, 250000, 500000, 1000000, 2500000 };
 #define NBUCKETS (sizeof(bucket_us) / sizeof(bucket_us[0]))
 
 static atomic_llong ingested;
-static atomic_llong sent[NCHANNELS], failed[NCHANNELS];
 
 struct hist {
 	atomic_llong bucket[NBUCKETS + 1];   /* not cumulative; the last is +Inf */
@@ -64,18 +64,6 @@ void
 metrics_count_ingested(long long n)
 {
 	atomic_fetch_add(&ingested, n);
-}
-
-void
-metrics_count_notification(const char *channel, int ok)
-{
-	size_t i;
-
-	for (i = 0; i < NCHANNELS; i++)
-		if (strcmp(channels[i], channel) == 0) {
-			atomic_fetch_add(ok ? &sent[i] : &failed[i], 1);
-			return;
-		}
 }
 
 void
@@ -108,6 +96,18 @@ gauge_obj(struct buf *b, json_t *o, const char *name, const char *label,
 	for (; *keys; keys++)
 		buf_addf(b, "%s{%s=\"%s\"} %lld\n", name, label, *keys,
 		    (long long)json_integer_value(json_object_get(o, *keys)));
+}
+
+/* One send counter, a line per channel of the registry. */
+static void
+send_counter(struct buf *b, const char *name, enum send_count what, const char *text)
+{
+	size_t i;
+
+	help(b, name, "counter", text);
+	for (i = 0; channel_types[i]; i++)
+		buf_addf(b, "%s{channel=\"%s\"} %lld\n", name, channel_types[i]->name,
+		    counters_send_read(i, what));
 }
 
 static void
@@ -164,24 +164,22 @@ api_metrics(struct req *r, struct resp *rs)
 	gauge_obj(&b, json_object_get(g, "agents"), "custos_agents", "state", states);
 	pend = json_object_get(g, "pending");
 	help(&b, "custos_notifications_pending", "gauge", "Notifications waiting to be sent.");
-	for (i = 0; i < NCHANNELS; i++)
-		buf_addf(&b, "custos_notifications_pending{channel=\"%s\"} %lld\n", channels[i],
-		    (long long)json_integer_value(json_array_get(json_object_get(pend, channels[i]), 0)));
+	for (i = 0; channel_types[i]; i++)
+		buf_addf(&b, "custos_notifications_pending{channel=\"%s\"} %lld\n", channel_types[i]->name,
+		    (long long)json_integer_value(json_array_get(json_object_get(pend,
+		    channel_types[i]->name), 0)));
 	help(&b, "custos_notifications_oldest_pending_seconds", "gauge",
 	    "Age of the oldest notification waiting to be sent (0 when none).");
-	for (i = 0; i < NCHANNELS; i++)
+	for (i = 0; channel_types[i]; i++)
 		buf_addf(&b, "custos_notifications_oldest_pending_seconds{channel=\"%s\"} %.3f\n",
-		    channels[i], json_number_value(json_array_get(json_object_get(pend, channels[i]), 1)));
-	help(&b, "custos_notifications_sent_total", "counter",
+		    channel_types[i]->name, json_number_value(json_array_get(json_object_get(pend,
+		    channel_types[i]->name), 1)));
+	send_counter(&b, "custos_notifications_sent_total", COUNT_SENT,
 	    "Notifications delivered by this process.");
-	for (i = 0; i < NCHANNELS; i++)
-		buf_addf(&b, "custos_notifications_sent_total{channel=\"%s\"} %lld\n", channels[i],
-		    (long long)atomic_load(&sent[i]));
-	help(&b, "custos_notifications_failed_total", "counter",
+	send_counter(&b, "custos_notifications_failed_total", COUNT_FAILED,
 	    "Notifications this process gave up on (permanent error or too many retries).");
-	for (i = 0; i < NCHANNELS; i++)
-		buf_addf(&b, "custos_notifications_failed_total{channel=\"%s\"} %lld\n", channels[i],
-		    (long long)atomic_load(&failed[i]));
+	send_counter(&b, "custos_notifications_retried_total", COUNT_RETRIED,
+	    "Attempts of this process that failed for a transient reason and will be retried.");
 	help(&b, "custos_results_ingested_total", "counter", "Check results stored by this process.");
 	buf_addf(&b, "custos_results_ingested_total %lld\n", (long long)atomic_load(&ingested));
 	{

@@ -14,6 +14,7 @@
 #include "stream.h"
 #include "strnum.h"
 #include "timeutil.h"
+#include "urlredact.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -58,7 +59,7 @@ enum {
 	C_HEAD, C_ID, C_AGENT_ID, C_NAME, C_TYPE, C_PARAMS, C_WARNING, C_CRITICAL,
 	C_MAX_ATTEMPTS, C_ENABLED, C_CONTACTS, C_CREATED, C_UPDATED, C_AGENT_NAME,
 	C_STATUS, C_STATE_TYPE, C_ATTEMPT, C_SINCE, C_LAST, C_OUTPUT, C_VALUE,
-	C_PERFDATA, C_ACK, C_IN_DOWNTIME, C_FLAPPING, C_FLAP_PCT, C_NOTIFIED, C_LABELS, C_NCOLS
+	C_PERFDATA, C_ACK, C_ACK_BY, C_IN_DOWNTIME, C_FLAPPING, C_FLAP_PCT, C_NOTIFIED, C_LABELS, C_NCOLS
 };
 
 #define US(t) "(extract(epoch FROM " t ") * 1000000)::int8"
@@ -70,7 +71,7 @@ enum {
  */
 #define STATUS_SQL(W, P, N, A) \
 	"WITH " W "p AS MATERIALIZED (SELECT check_id, agent_id, status, state_type, attempt, since," \
-	"    acknowledged, flapping, flap_pct, last_notified_at FROM check_state WHERE status > 0" P ")," \
+	"    acknowledged, ack_by, flapping, flap_pct, last_notified_at FROM check_state WHERE status > 0" P ")," \
 	" l AS MATERIALIZED (SELECT * FROM check_last_many(ARRAY(SELECT check_id FROM p)))," \
 	" dt AS MATERIALIZED (SELECT check_id, agent_id FROM downtimes" \
 	"    WHERE start_at <= now() AND end_at > now())," \
@@ -91,7 +92,7 @@ enum {
 	"  x.id, x.agent_id, x.name, x.type, x.params, x.warning, x.critical, x.max_attempts," \
 	"  x.enabled, x.contacts, x.created_us, x.updated_us, x.agent_name, x.status," \
 	"  x.state_type, x.attempt, x.since_us, x.last_us, x.output, x.value, x.perfdata," \
-	"  x.acknowledged, x.in_downtime, x.flapping, x.flap_pct, x.notified_us, x.labels" \
+	"  x.acknowledged, x.ack_by, x.in_downtime, x.flapping, x.flap_pct, x.notified_us, x.labels" \
 	" FROM head LEFT JOIN (" \
 	"  SELECT row_number() OVER (ORDER BY CASE p.status WHEN 2 THEN 0 WHEN 3 THEN 1 ELSE 2 END," \
 	"      p.since, p.check_id) AS ord," \
@@ -100,6 +101,7 @@ enum {
 	"    " US("c.updated_at") " AS updated_us, a.name AS agent_name, p.status," \
 	"    p.state_type, p.attempt, " US("p.since") " AS since_us," \
 	"    " US("l.observed_at") " AS last_us, l.output, l.value, l.perfdata, p.acknowledged," \
+	"    CASE WHEN p.acknowledged THEN p.ack_by END AS ack_by," \
 	"    (p.check_id IN (SELECT check_id FROM dt WHERE check_id IS NOT NULL)" \
 	"      OR p.agent_id IN (SELECT agent_id FROM dt WHERE agent_id IS NOT NULL)) AS in_downtime," \
 	"    p.flapping, p.flap_pct, " US("p.last_notified_at") " AS notified_us, c.labels" \
@@ -307,6 +309,8 @@ status_json(const PGresult *q, size_t *len)
 		buf_adds(&b, ", ");
 		add_field(&b, "acknowledged", q, i, C_ACK, J_BOOL);
 		buf_adds(&b, ", ");
+		add_field(&b, "ack_by", q, i, C_ACK_BY, J_STR);
+		buf_adds(&b, ", ");
 		add_field(&b, "in_downtime", q, i, C_IN_DOWNTIME, J_BOOL);
 		buf_adds(&b, ", ");
 		add_field(&b, "flapping", q, i, C_FLAPPING, J_BOOL);
@@ -485,6 +489,22 @@ api_status(struct req *r, struct resp *rs)
 	}
 	len = b.len;
 	text = buf_take(&b);
+	if (text && rs->redact_urls) {
+		/* the cached text is everyone's; an operator's or a viewer's copy
+		 * loses its URLs' user:password@ (urlredact.h) */
+		char *red;
+		size_t rlen;
+		int rc = url_redact(text, len, &red, &rlen);
+		if (rc != 0) {
+			free(text);
+			if (rc < 0) {
+				resp_error(rs, 500, NULL, "out of memory");
+				return;
+			}
+			text = red;
+			len = rlen;
+		}
+	}
 	if ((mr = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE)) == NULL) {
 		free(text);
 		resp_error(rs, 500, NULL, "out of memory");

@@ -1,7 +1,8 @@
 /*
  * metrics.h - what /metrics (api_metrics.c) counts in memory: per-process
  * Prometheus counters. Every function here is cheap (one atomic add) and
- * may be called from any thread.
+ * may be called from any thread. The senders' counters are below the
+ * wings, in counters.h.
  */
 #ifndef CUSTOS_METRICS_H
 #define CUSTOS_METRICS_H
@@ -12,9 +13,6 @@
 
 /* n results committed by ingest (call after the COMMIT). */
 void metrics_count_ingested(long long n);
-/* One notification's final outcome on channel ("email", "pushover",
- * "webhook"): sent (ok) or failed for good (!ok). Retries count nothing. */
-void metrics_count_notification(const char *channel, int ok);
 /* One HTTP request answered: rt its route (NULL: none matched), us its
  * duration from the first byte read to the answer queued. */
 void metrics_http_observe(const struct route *rt, int64_t us);

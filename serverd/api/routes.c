@@ -95,11 +95,7 @@ const struct route routes[] = {
 	{ "GET",    "/",                             www_page,             NEED_NONE,       BODY_JSON },
 	{ "GET",    "/checks/{id}",                  www_page,             NEED_NONE,       BODY_JSON },
 	{ "GET",    "/agents/{id}",                  www_page,             NEED_NONE,       BODY_JSON },
-	{ "GET",    "/ui/app.js",                    www_file,             NEED_NONE,       BODY_JSON },
-	{ "GET",    "/ui/chart.js",                  www_file,             NEED_NONE,       BODY_JSON },
-	{ "GET",    "/ui/stream-worker.js",          www_file,             NEED_NONE,       BODY_JSON },
-	{ "GET",    "/ui/style.css",                 www_file,             NEED_NONE,       BODY_JSON },
-	{ "GET",    "/ui/favicon.svg",               www_file,             NEED_NONE,       BODY_JSON },
+	{ "GET",    "/ui/{name}",                    www_file,             NEED_NONE,       BODY_JSON },
 
 	{ NULL, NULL, NULL, NEED_NONE, BODY_JSON },
 };

@@ -29,6 +29,7 @@
 #include "stream.h"
 #include "strnum.h"
 #include "timeutil.h"
+#include "urlredact.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -210,6 +211,15 @@ send_resp(struct MHD_Connection *mc, struct resp *rs, const char *method,
 	}
 	if (rs->json && rs->status != 304) {
 		text = json_dumps(rs->json, JSON_COMPACT);
+		if (text && rs->redact_urls) {
+			char *r;
+			size_t rn;
+			int rc = url_redact(text, strlen(text), &r, &rn);
+			if (rc != 0) {
+				free(text);
+				text = rc > 0 ? r : NULL;   /* out of memory: no answer, not the secret */
+			}
+		}
 		if (text == NULL) {
 			rs->status = 500;
 		} else {
@@ -377,6 +387,7 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 		}
 		r.token = bearer(mc);   /* NULL under a session cookie */
 		r.who = cx->who;
+		rs->redact_urls = r.who.kind == WHO_OPERATOR || r.who.kind == WHO_VIEWER;
 	}
 	tokens_touch(&r);
 	if (cx->body.len > 0) {
@@ -526,7 +537,14 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	(void)cls;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
-	log_warn("http: %s", msg);
+	/* a client that left is no fault of the server's: a closed tab's
+	 * stream ends by MHD writing its last chunk to a socket the browser
+	 * has closed (stream.c reap_gone() ends it, and the write can still
+	 * race the close) */
+	if (strstr(msg, "socket is no longer available for sending") != NULL)
+		log_debug("http: %s", msg);
+	else
+		log_warn("http: %s", msg);
 }
 
 static char *

@@ -61,6 +61,10 @@ struct resp {
 	/* a response the handler made itself (static files, SSE, cookies):
 	 * queued as is with status, then destroyed by http.c; json is ignored */
 	struct MHD_Response *raw;
+	/* the principal is an operator or a viewer: every URL's user:password@
+	 * in the answer is hidden (lib/urlredact.h); send_resp() does it for
+	 * JSON answers, a handler making rs->raw itself must (api_status.c) */
+	int redact_urls;
 };
 
 typedef void (*handler_fn)(struct req *r, struct resp *rs);

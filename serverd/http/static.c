@@ -1,12 +1,15 @@
 /*
  * static.c - the dashboard's files (www_dir, by default
- * $datadir/custos/www). The route table names every file served (routes.c:
- * "/ui/app.js" and so on), so no request path ever reaches the file
- * system: there is nothing to traverse. "/", "/checks/{id}" and
- * "/agents/{id}" all answer index.html; the page's script reads the path,
- * asks /api/v1/session who it is, and shows the login form first when
- * there is no session. Files are read at each request (they are small,
- * and an upgrade changes them under a running serverd).
+ * $datadir/custos/www). One route, "/ui/{name}", serves them, and NAME must
+ * be one of www_files[] below, compiled in: no other name, and so no
+ * request path, ever reaches the file system (nothing to traverse, nothing
+ * else in www_dir to read); anything else is a 404, "/ui/app.js/" too.
+ * "/", "/checks/{id}" and "/agents/{id}" all answer index.html; the page's
+ * script reads the path, asks /api/v1/session who it is, and shows the
+ * login form first when there is no session. Files are read at each
+ * request (they are small, and an upgrade changes them under a running
+ * serverd). A new file of the dashboard is added here and to Makefile.am's
+ * dist_www_DATA.
  */
 #include "config.h"
 #include "static.h"
@@ -20,30 +23,45 @@
 
 #define WWW_FILE_MAX (4 << 20)
 
-static const struct { const char *ext, *type; } types[] = {
-	{ ".html", "text/html; charset=utf-8" },
-	{ ".js", "text/javascript; charset=utf-8" },
-	{ ".css", "text/css; charset=utf-8" },
-	{ ".svg", "image/svg+xml" },
-	{ ".png", "image/png" },
-	{ ".txt", "text/plain; charset=utf-8" },
+#define JS "text/javascript; charset=utf-8"
+
+/* every file of serverd/www, with its type; the ES modules are app.js's */
+static const struct { const char *name, *type; } www_files[] = {
+	{ "index.html", "text/html; charset=utf-8" },
+	{ "style.css", "text/css; charset=utf-8" },
+	{ "favicon.svg", "image/svg+xml" },
+	{ "stream-worker.js", JS },
+	{ "app.js", JS },
+	{ "state.js", JS },
+	{ "api.js", JS },
+	{ "dom.js", JS },
+	{ "stream.js", JS },
+	{ "login.js", JS },
+	{ "dialogs.js", JS },
+	{ "overview.js", JS },
+	{ "hosts.js", JS },
+	{ "check.js", JS },
+	{ "backtest.js", JS },
+	{ "agent.js", JS },
+	{ "downtimes.js", JS },
+	{ "events.js", JS },
+	{ "chart.js", JS },
 };
 
+/* the entry of www_files[] named name, or NULL */
 static const char *
 type_of(const char *name)
 {
-	size_t i, n = strlen(name);
+	size_t i;
 
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		size_t e = strlen(types[i].ext);
-		if (n > e && strcmp(name + n - e, types[i].ext) == 0)
-			return types[i].type;
-	}
-	return "application/octet-stream";
+	for (i = 0; i < sizeof(www_files) / sizeof(www_files[0]); i++)
+		if (strcmp(name, www_files[i].name) == 0)
+			return www_files[i].type;
+	return NULL;
 }
 
 static void
-serve(struct resp *rs, const char *name)
+serve(struct resp *rs, const char *name, const char *type)
 {
 	const struct srv_conf *cf = conf_hold();
 	char path[4096], chunk[8192];
@@ -80,7 +98,7 @@ serve(struct resp *rs, const char *name)
 		resp_error(rs, 500, NULL, "out of memory");
 		return;
 	}
-	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, type_of(name));
+	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
 	MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
@@ -95,20 +113,20 @@ void
 www_page(struct req *r, struct resp *rs)
 {
 	(void)r;
-	serve(rs, "index.html");
+	serve(rs, "index.html", type_of("index.html"));
 }
 
 void
 www_file(struct req *r, struct resp *rs)
 {
-	/* the route matched "/ui/NAME" exactly: NAME is one of ours, but the
-	 * matcher tolerates a trailing slash, and "app.js/" is no file (it
-	 * was opened, failed with ENOTDIR and answered 500) */
-	const char *name = r->path + strlen("/ui/");
+	/* "/ui/{name}": the route matched one segment, or one and a trailing
+	 * slash ("app.js/", which is no file: it was opened, failed with
+	 * ENOTDIR and answered 500); only the names of www_files[] are served */
+	const char *name = r->path + strlen("/ui/"), *type = type_of(name);
 
-	if (strchr(name, '/') != NULL) {
+	if (type == NULL) {
 		resp_error(rs, 404, NULL, "no such file");
 		return;
 	}
-	serve(rs, name);
+	serve(rs, name, type);
 }

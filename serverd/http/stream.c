@@ -26,6 +26,7 @@
 #include "strnum.h"
 #include "ticker.h"
 #include "timeutil.h"
+#include "urlredact.h"
 
 #include <poll.h>
 #include <pthread.h>
@@ -45,6 +46,10 @@
 struct frame {
 	char *text;                 /* "id: ...\nevent: ...\ndata: ...\n\n" */
 	size_t len;
+	/* text without its URLs' user:password@, for the operator and viewer
+	 * roles (urlredact.h); NULL when text has none */
+	char *text_r;
+	size_t len_r;
 	int64_t event_id;           /* > 0 for an "event" frame */
 };
 
@@ -145,15 +150,28 @@ frame_add(struct buf *b, int64_t id, const char *event, const char *data)
 	return buf_addf(b, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)id, event, data);
 }
 
-/* Appends a frame to the ring (mu held); takes text. */
+/* a stream that must not read a URL's user:password@ (urlredact.h) */
+static int
+redacts(enum who_kind k)
+{
+	return k == WHO_OPERATOR || k == WHO_VIEWER;
+}
+
+/*
+ * Appends a frame to the ring (mu held); takes text and text_r (its
+ * redacted copy, or NULL when it has nothing to hide).
+ */
 static void
-ring_push_locked(char *text, size_t len, int64_t event_id)
+ring_push_locked(char *text, size_t len, char *text_r, size_t len_r, int64_t event_id)
 {
 	struct frame *f = &ring[head % STREAM_RING];
 
 	free(f->text);
+	free(f->text_r);
 	f->text = text;
 	f->len = len;
+	f->text_r = text_r;
+	f->len_r = len_r;
 	f->event_id = event_id;
 	head++;
 }
@@ -291,19 +309,42 @@ push_rows(PGconn *c, const struct db_stmt *st, const struct idset *set, const ch
 		const char *es;
 		int64_t id = str_to_ll(PQgetvalue(q, i, 0), 1, INT64_MAX, &es);
 		int is_event = strcmp(event, "event") == 0;
+		char *red = NULL;
+		size_t rlen = 0;
+		int rr;
 
+		/* the redacted copy of the data first, outside the lock: the
+		 * frame's own head holds no URL */
+		rr = url_redact(PQgetvalue(q, i, 1), (size_t)PQgetlength(q, i, 1), &red, &rlen);
 		buf_init(&b, STREAM_OUT_MAX);
 		pthread_mutex_lock(&mu);
 		if (is_event && id > last_event_id)
 			last_event_id = id;
-		if (frame_add(&b, is_event ? id : last_event_id, event, PQgetvalue(q, i, 1)) == 0) {
+		if (rr >= 0 && frame_add(&b, is_event ? id : last_event_id, event,
+		    PQgetvalue(q, i, 1)) == 0) {
 			size_t len = b.len;
-			ring_push_locked(buf_take(&b), len, is_event ? id : 0);
+			char *text = buf_take(&b), *text_r = NULL;
+			size_t len_r = 0;
+			if (red) {
+				struct buf br;
+				buf_init(&br, STREAM_OUT_MAX);
+				frame_add(&br, is_event ? id : last_event_id, event, red);
+				len_r = br.len;
+				text_r = br.failed ? NULL : buf_take(&br);
+				buf_free(&br);
+			}
+			if (red && text_r == NULL) {
+				free(text);   /* never the secret in its place */
+				rc = -1;
+			} else {
+				ring_push_locked(text, len, text_r, len_r, is_event ? id : 0);
+			}
 		} else {
 			rc = -1;
 		}
 		pthread_mutex_unlock(&mu);
 		buf_free(&b);
+		free(red);
 	}
 	PQclear(q);
 	return rc;
@@ -319,7 +360,7 @@ push_reset(const char *why)
 	if (buf_addf(&b, "id: %lld\nevent: reset\ndata: {\"reason\":\"%s\"}\n\n",
 	    (long long)last_event_id, why) == 0) {
 		size_t len = b.len;
-		ring_push_locked(buf_take(&b), len, 0);
+		ring_push_locked(buf_take(&b), len, NULL, 0, 0);
 	}
 	pthread_mutex_unlock(&mu);
 	buf_free(&b);
@@ -536,7 +577,9 @@ stream_stop(void)
 	pthread_mutex_lock(&mu);
 	for (i = 0; i < STREAM_RING; i++) {
 		free(ring[i].text);
+		free(ring[i].text_r);
 		ring[i].text = NULL;
+		ring[i].text_r = NULL;
 	}
 	pthread_mutex_unlock(&mu);
 }
@@ -588,7 +631,10 @@ reader(void *cls, uint64_t at, char *dst, size_t max)
 			s->pos++;
 			if (f->event_id > 0 && f->event_id <= s->replayed_upto)
 				continue;
-			buf_add(&s->out, f->text, f->len);
+			if (f->text_r && redacts(s->who_kind))
+				buf_add(&s->out, f->text_r, f->len_r);
+			else
+				buf_add(&s->out, f->text, f->len);
 		}
 	}
 	if (s->out.failed) {
@@ -770,6 +816,19 @@ api_stream(struct req *r, struct resp *rs)
 		int64_t upto;
 		buf_init(&b, STREAM_OUT_MAX);
 		upto = replay(r, last_id, &b, rs);
+		if (upto >= 0 && b.len && redacts(s->who_kind)) {
+			char *red;
+			size_t rlen;
+			int rr = url_redact(b.ptr, b.len, &red, &rlen);
+			if (rr < 0) {
+				resp_error(rs, 500, NULL, "out of memory");
+				upto = -1;
+			} else if (rr > 0) {
+				buf_reset(&b);
+				buf_add(&b, red, rlen);
+				free(red);
+			}
+		}
 		pthread_mutex_lock(&mu);
 		if (upto >= 0) {
 			s->replayed_upto = upto;

@@ -11,8 +11,9 @@
  *
  * A sender never touches the database; it answers with a verdict and, when
  * it did not succeed, a reason in err. It never runs longer than its
- * channel's time limit (smtp_timeout_s per SMTP step, pushover_timeout_s,
- * webhook_timeout_s), which the outbox's lease is built on.
+ * channel's time limit (struct channel_type's time_limit_s: smtp_timeout_s
+ * per SMTP step, pushover_timeout_s, webhook_timeout_s), which the outbox's
+ * lease is built on.
  */
 #ifndef CUSTOS_NOTIFY_H
 #define CUSTOS_NOTIFY_H
@@ -123,24 +124,9 @@ int notify_http_post(const char *url, const char *content_type, const char *idem
     const char *body, size_t len, long timeout_ms, struct http_reply *rep, struct buf *resp,
     char *err, size_t errlen);
 
-/* What a Pushover send leaves besides its verdict. */
-struct po_result {
-	char receipt[64];         /* priority 2: the receipt Pushover gave, else "" */
-	int64_t pause_until;      /* > 0: pause Pushover until then (epoch s): 429 or quota spent */
-};
-
-enum send_verdict notify_email(const struct notice *n, char *err, size_t errlen);
-enum send_verdict notify_pushover(const struct notice *n, struct po_result *res,
-    char *err, size_t errlen);
-enum send_verdict notify_webhook(const struct notice *n, char *err, size_t errlen);
 /*
- * Cancels the emergency pages tagged tag (POST <base>/1/receipts/
- * cancel_by_tag/<tag>.json, base = pushover_url without /1/messages.json).
- * SEND_OK when Pushover accepted it (or knows nothing to cancel).
+ * The senders themselves are reached through the registry only: each
+ * channel file defines its struct channel_type (channel.h, registry.c).
  */
-enum send_verdict notify_pushover_cancel(const struct srv_conf *cf, const char *tag,
-    char *err, size_t errlen);
-/* The tag of an emergency page: "custos-check-<id>" (or "custos-agent-<id>"). */
-void notify_pushover_tag(int64_t check_id, int64_t agent_id, char *out, size_t outlen);
 
 #endif

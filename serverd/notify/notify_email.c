@@ -26,10 +26,16 @@
  * protocol step waits at most smtp_timeout_s (the outbox's email lease is
  * built on that; see outbox.c). A contact without a usable address fails
  * permanently.
+ *
+ * The lease (channel_email): libesmtp limits each protocol step, not the
+ * session, so a send's time limit is smtp_timeout_s x SMTP_LEASE_STEPS - a
+ * relay slow on more steps than that in one session can outlive the lease;
+ * the resend is then marked as such, never silent.
  * Ownership: smtp_message_transfer_status() points into the session and
  * is freed by smtp_destroy_session(), so reasons are copied into err first.
  */
 #include "config.h"
+#include "channel.h"
 #include "notify.h"
 #include "serverd.h"
 #include "log.h"
@@ -49,6 +55,7 @@
 #include <time.h>
 
 #define EMAIL_MAX 65536         /* bytes of one message */
+#define SMTP_LEASE_STEPS 4      /* SMTP steps at their full limit a lease covers */
 
 struct creds {
 	const char *user, *pass;
@@ -379,8 +386,8 @@ notify_global_cleanup(void)
 	curl_global_cleanup();
 }
 
-enum send_verdict
-notify_email(const struct notice *n, char *err, size_t errlen)
+static enum send_verdict
+email_send(const struct notice *n, struct send_result *res, char *err, size_t errlen)
 {
 	const struct srv_conf *cf = n->conf;
 	smtp_session_t session = NULL;
@@ -396,6 +403,7 @@ notify_email(const struct notice *n, char *err, size_t errlen)
 	const smtp_status_t *st = NULL;
 	long step_ms;
 
+	(void)res;   /* a relay leaves nothing to store and never pauses us */
 	buf_init(&msg, EMAIL_MAX);
 	if (*n->email == '\0' || strchr(n->email, '@') == NULL) {
 		snprintf(err, errlen, "contact has no valid email address");
@@ -515,3 +523,38 @@ done:
 	buf_free(&msg);
 	return v;
 }
+
+static long long
+email_time_limit_s(const struct srv_conf *cf)
+{
+	return cf->smtp_timeout_s * SMTP_LEASE_STEPS;
+}
+
+/* smtp_from is a header and the envelope sender: one line, with an address. */
+static int
+email_check_conf(const struct srv_conf *cf, char *err, size_t errlen)
+{
+	char addr[320];
+
+	if (strpbrk(cf->smtp_from, "\r\n") != NULL) {
+		snprintf(err, errlen, "smtp_from: must be one line");
+		return -1;
+	}
+	bare_address(cf->smtp_from, addr, sizeof(addr));
+	if (strchr(addr, '@') == NULL) {
+		snprintf(err, errlen, "smtp_from: \"%s\" has no address (user@domain, or"
+		    " Name <user@domain>)", cf->smtp_from);
+		return -1;
+	}
+	return 0;
+}
+
+const struct channel_type channel_email = {
+	.name = "email",
+	.contact_column = "email",
+	.send = email_send,
+	.time_limit_s = email_time_limit_s,
+	.check_conf = email_check_conf,
+	.backoff_max_s = 600,    /* retry at least every 10 minutes */
+	.give_up_h = 24,         /* transient failures: give up after a day */
+};

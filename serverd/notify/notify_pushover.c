@@ -12,7 +12,7 @@
  * which suits an outage and would be absurd for a recovery. An emergency
  * page carries tags=custos-check-<id> (custos-agent-<id> for AGENT DOWN);
  * its receipt goes back to the outbox, which stores it and cancels the
- * page (notify_pushover_cancel(), by tag) when the check recovers or is
+ * page (channel_pushover.cancel, by tag) when the check recovers or is
  * acknowledged (or the agent is up again).
  *
  * A resend of an attempt in doubt has a title ending in " (resent)". A
@@ -28,6 +28,7 @@
  * PO_PAUSE_DEFAULT_S).
  */
 #include "config.h"
+#include "channel.h"
 #include "engine.h"
 #include "httpc.h"
 #include "notify.h"
@@ -89,8 +90,8 @@ field(struct buf *b, const char *name, const char *value, int *oom)
 		*oom = 1;
 }
 
-void
-notify_pushover_tag(int64_t check_id, int64_t agent_id, char *out, size_t outlen)
+static void
+pushover_tag(int64_t check_id, int64_t agent_id, char *out, size_t outlen)
 {
 	if (check_id)
 		snprintf(out, outlen, "custos-check-%lld", (long long)check_id);
@@ -130,8 +131,8 @@ permanent(long status)
 	return status >= 400 && status < 500 && status != 408 && status != 429;
 }
 
-enum send_verdict
-notify_pushover(const struct notice *n, struct po_result *res, char *err, size_t errlen)
+static enum send_verdict
+pushover_send(const struct notice *n, struct send_result *res, char *err, size_t errlen)
 {
 	const struct srv_conf *cf = n->conf;
 	struct buf title, body, link, form, resp;
@@ -142,6 +143,7 @@ notify_pushover(const struct notice *n, struct po_result *res, char *err, size_t
 
 	res->receipt[0] = '\0';
 	res->pause_until = 0;
+	res->pause_reason[0] = '\0';
 
 	buf_init(&title, 4096);
 	buf_init(&body, 65536);
@@ -191,7 +193,7 @@ notify_pushover(const struct notice *n, struct po_result *res, char *err, size_t
 		field(&form, "retry", num, &oom);
 		snprintf(num, sizeof(num), "%d", PO_EMERGENCY_EXPIRE);
 		field(&form, "expire", num, &oom);
-		notify_pushover_tag(n->check_id, n->agent_id, tag, sizeof(tag));
+		pushover_tag(n->check_id, n->agent_id, tag, sizeof(tag));
 		field(&form, "tags", tag, &oom);
 	}
 	snprintf(num, sizeof(num), "%lld", (long long)n->event_epoch);
@@ -208,7 +210,9 @@ notify_pushover(const struct notice *n, struct po_result *res, char *err, size_t
 			*n->in_doubt = 1;   /* sent, never answered: the retry says "(resent)" */
 		goto done;   /* network: retry */
 	}
-	res->pause_until = pause_until(&rep);
+	if ((res->pause_until = pause_until(&rep)) > 0)
+		snprintf(res->pause_reason, sizeof(res->pause_reason), "%s", rep.status == 429 ?
+		    "HTTP 429 Too Many Requests" : "X-Limit-App-Remaining: 0");
 	if (rep.status == 200) {
 		json_t *j = json_loads(resp.ptr ? resp.ptr : "", 0, NULL);
 		json_t *s = j ? json_object_get(j, "status") : NULL;
@@ -255,8 +259,8 @@ pushover_base(const char *url, struct buf *out)
 	return -1;
 }
 
-enum send_verdict
-notify_pushover_cancel(const struct srv_conf *cf, const char *tag, char *err, size_t errlen)
+static enum send_verdict
+pushover_cancel(const struct srv_conf *cf, const char *tag, char *err, size_t errlen)
 {
 	struct buf url, form, resp;
 	struct http_reply rep;
@@ -297,3 +301,38 @@ done:
 	buf_free(&resp);
 	return v;
 }
+
+static long long
+pushover_time_limit_s(const struct srv_conf *cf)
+{
+	return cf->pushover_timeout_s;   /* libcurl limits the whole request */
+}
+
+static int
+pushover_check_conf(const struct srv_conf *cf, char *err, size_t errlen)
+{
+	if (strncmp(cf->pushover_url, "http://", 7) != 0 &&
+	    strncmp(cf->pushover_url, "https://", 8) != 0) {
+		snprintf(err, errlen, "pushover_url: \"%s\" is not an http:// or https:// URL",
+		    cf->pushover_url);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Pushover's own rate limit pauses the channel (res->pause_until, table
+ * channel_pauses, shared by every serverd on the database); the retry
+ * limits are the outbox's usual ones.
+ */
+const struct channel_type channel_pushover = {
+	.name = "pushover",
+	.contact_column = "pushover_user",
+	.send = pushover_send,
+	.time_limit_s = pushover_time_limit_s,
+	.check_conf = pushover_check_conf,
+	.tag = pushover_tag,
+	.cancel = pushover_cancel,
+	.backoff_max_s = 600,
+	.give_up_h = 24,
+};

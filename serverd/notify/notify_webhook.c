@@ -18,6 +18,7 @@
  * status is permanent (the receiver refuses this request as such).
  */
 #include "config.h"
+#include "channel.h"
 #include "httpc.h"
 #include "notify.h"
 #include "serverd.h"
@@ -103,8 +104,8 @@ opt_str(const char *s)
 	return *s ? json_string(s) : json_null();
 }
 
-enum send_verdict
-notify_webhook(const struct notice *n, char *err, size_t errlen)
+static enum send_verdict
+webhook_send(const struct notice *n, struct send_result *res, char *err, size_t errlen)
 {
 	json_t *o = NULL, *check;
 	struct buf title, body, link, resp, output;
@@ -112,6 +113,7 @@ notify_webhook(const struct notice *n, char *err, size_t errlen)
 	char *text = NULL, key[64];
 	enum send_verdict v = SEND_RETRY;
 
+	(void)res;   /* a webhook leaves nothing to store and never pauses us */
 	buf_init(&output, 8192);
 	buf_init(&title, 4096);
 	buf_init(&body, 65536);
@@ -178,3 +180,19 @@ done:
 	buf_free(&resp);
 	return v;
 }
+
+static long long
+webhook_time_limit_s(const struct srv_conf *cf)
+{
+	return cf->webhook_timeout_s;   /* libcurl limits the whole request */
+}
+
+/* Nothing to check in the configuration: the URL is the contact's. */
+const struct channel_type channel_webhook = {
+	.name = "webhook",
+	.contact_column = "webhook_url",
+	.send = webhook_send,
+	.time_limit_s = webhook_time_limit_s,
+	.backoff_max_s = 600,
+	.give_up_h = 24,
+};

@@ -1,7 +1,9 @@
 /*
- * outbox.c - delivering the notifications outbox: per channel (email,
- * Pushover, webhook), sender_threads sender threads, woken through the
- * LISTEN thread (listen.h).
+ * outbox.c - delivering the notifications outbox: per channel of the
+ * registry (channel.h: email, Pushover, webhook), sender_threads sender
+ * threads, woken through the LISTEN thread (listen.h). Nothing here names
+ * a channel: what differs between them (the send, the time limit, the
+ * retry limits, a cancel) is in their struct channel_type.
  *
  * DELIVERY GUARANTEES (docs/design.md, invariants; docs/alerting-delivery.md)
  *
@@ -62,11 +64,12 @@
  *   of a dropped problem): quiet_gate(), docs/people.md.
  *
  *   Channels never wait for each other. Each channel has its own threads
- *   and its own time limit; the lease is that limit plus LEASE_MARGIN_S:
- *     email     smtp_timeout_s x SMTP_LEASE_STEPS + margin (libesmtp limits
- *               each protocol step, not the session: a relay slow on more
- *               than SMTP_LEASE_STEPS steps of one session can outlive the
- *               lease; the resend is then marked as such - never silent)
+ *   and its own time limit (its time_limit_s); the lease is that limit
+ *   plus CHANNEL_LEASE_MARGIN_S:
+ *     email     smtp_timeout_s x 4 + margin (libesmtp limits each protocol
+ *               step, not the session: a relay slow on more than 4 steps
+ *               of one session can outlive the lease; the resend is then
+ *               marked as such - never silent)
  *     pushover  pushover_timeout_s + margin (libcurl limits the request)
  *     webhook   webhook_timeout_s + margin
  *   So a relay that accepts TCP and never greets ties up email senders
@@ -74,18 +77,20 @@
  *
  *   Permanent means permanent. The channel's verdict SEND_FAIL (SMTP 5xx,
  *   HTTP 4xx but 408/429, a contact without an address) fails the row after
- *   one attempt. SEND_RETRY retries after 1, 2, 4 ... s (at most
- *   OUTBOX_BACKOFF_MAX_S) for OUTBOX_GIVE_UP_H hours, then fails it.
- *   Pushover's 429 or X-Limit-App-Remaining: 0 pauses the Pushover channel
+ *   one attempt. SEND_RETRY retries after 1, 2, 4 ... s (at most the
+ *   channel's backoff_max_s) for its give_up_h hours, then fails it.
+ *   A channel whose provider asks for a pause (struct send_result's
+ *   pause_until: Pushover's 429 or X-Limit-App-Remaining: 0) is paused
  *   (table channel_pauses, shared by every serverd on the database) until
- *   X-Limit-App-Reset, with one event "PUSHOVER PAUSED" (alert.c) per
- *   pause; email and webhooks go on meanwhile.
+ *   then, with one event "<CHANNEL> PAUSED" (alert.c) per pause; the
+ *   other channels go on meanwhile.
  *
  *   Emergency pages end. A priority-2 page's receipt is stored with its row.
- *   Pushover senders, whenever woken (a RECOVERY or ACKNOWLEDGEMENT event
- *   NOTIFYs custos_outbox: trigger in sql/004_delivery.sql), look for
- *   receipts not yet cancelled whose check is now OK or acknowledged (or
- *   whose agent is up again) and cancel them by tag - under the same
+ *   The senders of a channel that can cancel (its cancel: Pushover),
+ *   whenever woken (a RECOVERY or ACKNOWLEDGEMENT event NOTIFYs
+ *   custos_outbox: trigger in sql/004_delivery.sql), look for receipts not
+ *   yet cancelled whose check is now OK or acknowledged (or whose agent is
+ *   up again) and cancel them by tag - under the same
  *   lease-then-call-then-record rule - recording when and why
  *   (receipt_cancelled_at, receipt_cancel). The cancel's lease names its
  *   holder (receipt_holder) and is taken over at once when that died, as
@@ -104,11 +109,12 @@
 #include "config.h"
 #include "outbox.h"
 #include "alert.h"
+#include "channel.h"
+#include "counters.h"
 #include "db.h"
 #include "holder.h"
 #include "listen.h"
 #include "log.h"
-#include "metrics.h"
 #include "notify.h"
 #include "oncall.h"
 #include "serverd.h"
@@ -126,17 +132,13 @@
 #define OUTBOX_MAX_SENDERS 64        /* per channel */
 #define OUTBOX_SAFETY_MS 15000       /* longest sleep without a NOTIFY */
 #define OUTBOX_MIN_WAIT_MS 20        /* a due row another sender is claiming */
-#define LEASE_MARGIN_S 3             /* lease = the channel's time limit + this */
-#define SMTP_LEASE_STEPS 4           /* SMTP steps at their full limit a lease covers */
 #define CANCEL_RETRY_S "30"          /* a failed receipt cancel is tried again */
-#define OUTBOX_BACKOFF_MAX_S 600     /* retry at least every 10 minutes */
-#define OUTBOX_GIVE_UP_H 24          /* transient failures: give up after a day */
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv;
 static unsigned long wake_gen;       /* bumped on every NOTIFY; guarded by mu */
 static int stopping;                 /* guarded by mu */
-static pthread_t sender_tid[3 * OUTBOX_MAX_SENDERS];
+static pthread_t sender_tid[COUNTERS_CHANNELS_MAX * OUTBOX_MAX_SENDERS];
 static int nsenders, holder_started;
 
 /*
@@ -421,22 +423,11 @@ static const struct listen_sub outbox_sub = {
 
 /* ---- a sender ------------------------------------------------------------- */
 
-struct channel {
-	const char *name;             /* notifications.channel */
-};
-
-static const struct channel channels[] = { { "email" }, { "pushover" }, { "webhook" } };
-#define NCHANNELS (sizeof(channels) / sizeof(channels[0]))
-
-/* The lease of one send on ch, in seconds (see the top of this file). */
+/* The lease of one send (or cancel) on ch, in seconds (see the top of this file). */
 static long long
-lease_s(const struct channel *ch, const struct srv_conf *cf)
+lease_s(const struct channel_type *ch, const struct srv_conf *cf)
 {
-	if (strcmp(ch->name, "email") == 0)
-		return cf->smtp_timeout_s * SMTP_LEASE_STEPS + LEASE_MARGIN_S;
-	if (strcmp(ch->name, "pushover") == 0)
-		return cf->pushover_timeout_s + LEASE_MARGIN_S;
-	return cf->webhook_timeout_s + LEASE_MARGIN_S;
+	return ch->time_limit_s(cf) + CHANNEL_LEASE_MARGIN_S;
 }
 
 static int
@@ -530,7 +521,7 @@ commit(PGconn *c, int *gone)
 
 /* The wait until ch has something due (lease ends and a pause included), or -1. */
 static long long
-next_due_ms(PGconn *c, const struct channel *ch)
+next_due_ms(PGconn *c, const struct channel_type *ch)
 {
 	const char *v[1] = { ch->name };
 	PGresult *q = db_exec(c, &q_next_due, v);
@@ -546,7 +537,7 @@ next_due_ms(PGconn *c, const struct channel *ch)
 
 /* Records a pause of ch until (epoch s), with its event when it is a new one. */
 static void
-record_pause(PGconn *c, const struct channel *ch, int64_t until, const char *reason)
+record_pause(PGconn *c, const struct channel_type *ch, int64_t until, const char *reason)
 {
 	char u[24];
 	const char *v[3] = { ch->name, u, reason };
@@ -577,7 +568,7 @@ fail:
  * handled one, 0 when none is waiting, -1 on a database failure.
  */
 static int
-cancel_one(PGconn *c, const struct srv_conf *cf)
+cancel_one(PGconn *c, const struct channel_type *ch, const struct srv_conf *cf)
 {
 	PGresult *q = NULL;
 	char lease[24], tag[64], err[NOTIFY_ERR_MAX] = "", note[NOTIFY_ERR_MAX + 32];
@@ -601,7 +592,7 @@ cancel_one(PGconn *c, const struct srv_conf *cf)
 	/* copied: q is cleared before the outcome is recorded */
 	snprintf(id, sizeof(id), "%s", PQgetvalue(q, 0, 0));
 	snprintf(reason, sizeof(reason), "%s", PQgetvalue(q, 0, 3));
-	snprintf(lease, sizeof(lease), "%lld", cf->pushover_timeout_s + LEASE_MARGIN_S);
+	snprintf(lease, sizeof(lease), "%lld", lease_s(ch, cf));
 	v[0] = id;
 	v[1] = lease;
 	v[2] = my_id ? me : NULL;
@@ -609,8 +600,8 @@ cancel_one(PGconn *c, const struct srv_conf *cf)
 	    commit(c, &gone) < 0)
 		goto fail;
 	/* leased and committed: no transaction is open across the call */
-	notify_pushover_tag(col_i64(q, 1), col_i64(q, 2), tag, sizeof(tag));
-	verdict = notify_pushover_cancel(cf, tag, err, sizeof(err));
+	ch->tag(col_i64(q, 1), col_i64(q, 2), tag, sizeof(tag));
+	verdict = ch->cancel(cf, tag, err, sizeof(err));
 	if (verdict == SEND_OK) {
 		snprintf(note, sizeof(note), "%s", reason);
 		log_info("notification %s: emergency page %s cancelled (%s)", id, tag, reason);
@@ -739,14 +730,14 @@ quiet_gate(PGconn *c, PGresult *q, const struct notice *n, const char *chname,
 	return 1;
 }
 
-/* The backoff after attempts attempts, in seconds. */
+/* The backoff of ch after attempts attempts, in seconds. */
 static long long
-backoff_s(int attempts)
+backoff_s(const struct channel_type *ch, int attempts)
 {
-	int shift = attempts < 10 ? attempts : 10;
+	int shift = attempts < 20 ? attempts : 20;
 	long long d = 1LL << shift;
 
-	return d > OUTBOX_BACKOFF_MAX_S ? OUTBOX_BACKOFF_MAX_S : d;
+	return d > ch->backoff_max_s ? ch->backoff_max_s : d;
 }
 
 /*
@@ -755,12 +746,12 @@ backoff_s(int attempts)
  * ch is due, or -1), -1 when the database is unavailable.
  */
 static int
-send_one(const struct channel *ch, long long *next_ms)
+send_one(const struct channel_type *ch, long long *next_ms)
 {
 	PGconn *c = db_conn();
 	PGresult *q = NULL;
 	struct notice n = { 0 };
-	struct po_result po = { "", 0 };
+	struct send_result res = { "", 0, "" };
 	char err[NOTIFY_ERR_MAX] = "", secs[24], id[24], hours[24], lease[24], me[24];
 	const char *status, *v[7], *attempt_id;
 	const struct srv_conf *cf = NULL;
@@ -773,14 +764,14 @@ send_one(const struct channel *ch, long long *next_ms)
 	if (c == NULL)
 		return -1;
 	cf = conf_hold();   /* held from the lease to the outcome; dropped at done: */
-	if (strcmp(ch->name, "pushover") == 0) {
+	if (ch->cancel != NULL) {
 		int r;
-		while ((r = cancel_one(c, cf)) == 1)
+		while ((r = cancel_one(c, ch, cf)) == 1)
 			;
 		if (r < 0)
 			goto done;
 	}
-	snprintf(hours, sizeof(hours), "%d", OUTBOX_GIVE_UP_H);
+	snprintf(hours, sizeof(hours), "%d", ch->give_up_h);
 	snprintf(lease, sizeof(lease), "%lld", lease_s(ch, cf));
 	judge = holder_now(&my_id);
 	snprintf(me, sizeof(me), "%d", my_id);
@@ -823,22 +814,18 @@ send_one(const struct channel *ch, long long *next_ms)
 	if (PQgetvalue(q, 0, 17)[0] != 't') {
 		snprintf(err, sizeof(err), "the contact was deleted");
 		verdict = SEND_FAIL;
-	} else if (strcmp(ch->name, "email") == 0) {
-		verdict = notify_email(&n, err, sizeof(err));
-	} else if (strcmp(ch->name, "pushover") == 0) {
-		verdict = notify_pushover(&n, &po, err, sizeof(err));
 	} else {
-		verdict = notify_webhook(&n, err, sizeof(err));
+		verdict = ch->send(&n, &res, err, sizeof(err));
 	}
 	if (verdict == SEND_RETRY && PQgetvalue(q, 0, 3)[0] == 't') {
 		size_t len = strlen(err);
-		snprintf(err + len, sizeof(err) - len, " (giving up after %d hours)", OUTBOX_GIVE_UP_H);
+		snprintf(err + len, sizeof(err) - len, " (giving up after %d hours)", ch->give_up_h);
 		verdict = SEND_FAIL;
 	}
 	status = verdict == SEND_OK ? "sent" : verdict == SEND_FAIL ? "failed" : "pending";
-	delay = backoff_s(attempts);
-	if (po.pause_until > 0 && verdict == SEND_RETRY) {
-		long long until = (long long)po.pause_until - (long long)time(NULL);
+	delay = backoff_s(ch, attempts);
+	if (res.pause_until > 0 && verdict == SEND_RETRY) {
+		long long until = (long long)res.pause_until - (long long)time(NULL);
 		if (until > delay)
 			delay = until;   /* no sooner than the provider's reset */
 	}
@@ -851,12 +838,17 @@ send_one(const struct channel *ch, long long *next_ms)
 		    verdict == SEND_FAIL ? "failed" : "not sent", err,
 		    verdict == SEND_RETRY ? "; retry in " : "", verdict == SEND_RETRY ? secs : "",
 		    verdict == SEND_RETRY && doubt ? " (it may have arrived: the retry is marked as a resend)" : "");
+	/* counted before the outcome is recorded: whoever sees the outcome
+	 * in the database finds it counted (and a send is one even when its
+	 * outcome cannot be recorded) */
+	counters_send(channel_index(ch), verdict == SEND_OK ? COUNT_SENT :
+	    verdict == SEND_FAIL ? COUNT_FAILED : COUNT_RETRIED);
 	v[0] = id;
 	v[1] = status;
 	v[2] = verdict == SEND_OK ? NULL : err;
 	v[3] = secs;
 	v[4] = attempt_id;
-	v[5] = po.receipt[0] ? po.receipt : NULL;
+	v[5] = res.receipt[0] ? res.receipt : NULL;
 	v[6] = verdict == SEND_RETRY && doubt ? "true" : "false";
 	{
 		PGresult *u = NULL;
@@ -872,11 +864,9 @@ send_one(const struct channel *ch, long long *next_ms)
 			    id, status);
 		PQclear(u);
 	}
-	if (verdict != SEND_RETRY)
-		metrics_count_notification(ch->name, verdict == SEND_OK);
-	if (po.pause_until > 0)
-		record_pause(c, ch, po.pause_until, verdict == SEND_OK ?
-		    "X-Limit-App-Remaining: 0" : "HTTP 429 Too Many Requests");
+	if (res.pause_until > 0)
+		record_pause(c, ch, res.pause_until, res.pause_reason[0] ? res.pause_reason :
+		    "the provider asked for a pause");
 	rc = 1;
 done:
 	PQclear(q);
@@ -887,7 +877,7 @@ done:
 static void *
 sender_main(void *arg)
 {
-	const struct channel *ch = arg;
+	const struct channel_type *ch = arg;
 
 	for (;;) {
 		unsigned long gen;
@@ -939,8 +929,8 @@ outbox_start(void)
 	seen_conf = conf_generation();
 	if (listen_subscribe(&outbox_sub) < 0)
 		return -1;
-	for (i = 0; i < n * (int)NCHANNELS; i++) {
-		const struct channel *ch = &channels[i % NCHANNELS];
+	for (i = 0; i < n * (int)channel_count(); i++) {
+		const struct channel_type *ch = channel_types[i % (int)channel_count()];
 		if (pthread_create(&sender_tid[nsenders], NULL, sender_main, (void *)ch) != 0) {
 			log_error("outbox: cannot start a %s sender thread", ch->name);
 			return -1;   /* outbox_stop() joins the ones started */

@@ -12,6 +12,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 		'attempt', s.attempt, 'since', rfc3339(s.since),
 		'last_result_at', rfc3339(last_at), 'output', output,
 		'value', value, 'perfdata', perfdata, 'acknowledged', s.acknowledged,
+		'ack_by', CASE WHEN s.acknowledged THEN s.ack_by END,
 		'in_downtime', check_in_downtime(s.check_id, agent_id),
 		'flapping', s.flapping, 'flap_pct', s.flap_pct,
 		'last_notified_at', rfc3339(s.last_notified_at))

@@ -32,8 +32,10 @@ def row(check_id, channel):
 # ---- SMTP down for a while -------------------------------------------------------
 c = e.check("sshd", max_attempts=1)
 e.post(c, 2, "sshd is gone")
-t.ok(wait_for(lambda: row(c, "email").get("attempts", 0) >= 2, 8), "relay down: attempts are made and retried",
-     row(c, "email"))
+# waits for the second attempt's outcome, not its claim: while it is in
+# flight the row is 'sending', with no next_attempt_at and an open attempt
+t.ok(wait_for(lambda: row(c, "email").get("attempts", 0) >= 2 and row(c, "email").get("status") == "pending",
+              8), "relay down: attempts are made and retried", row(c, "email"))
 n = row(c, "email")
 t.ok(n.get("status") in ("pending", "sending"), "still pending (or being retried) while the relay is down", n)
 t.ok(n.get("last_error") and "127.0.0.1" in n["last_error"], "last_error says what failed", n.get("last_error"))
@@ -62,6 +64,24 @@ time.sleep(1)
 t.eq(len(mails("[custos] PROBLEM web01/disk is WARNING")), 1, "exactly once")
 
 # ---- Pushover 500s and 429 -----------------------------------------------------------------
+def sends():
+    """{(counter, channel): value} of /metrics' send counters."""
+    st, text, _ = e.api("GET", "/metrics", A)
+    text = text.decode() if isinstance(text, bytes) else text
+    out = {}
+    for line in text.splitlines():
+        for name in ("sent", "failed", "retried"):
+            pre = "custos_notifications_%s_total{channel=\"" % name
+            if line.startswith(pre):
+                out[(name, line[len(pre):line.index('"', len(pre))])] = float(line.split()[-1])
+    return out
+
+
+before = sends()
+t.eq(sorted({ch for _, ch in before}), ["email", "pushover", "webhook"],
+     "/metrics has sent, failed and retried counters per channel")
+t.ok(before.get(("retried", "email"), 0) >= 3, "the relay's failures above are counted as retries",
+     before)
 e.po.control(2, 500)
 p5 = e.check("p500", max_attempts=1)
 e.post(p5, 2)
@@ -70,6 +90,11 @@ reqs = [r for r in e.po.requests() if r["fields"].get("title") == "PROBLEM web01
 t.eq([r["status"] for r in reqs], [500, 500, 200], "500, 500, then accepted - no more")
 t.ok(wait_for(lambda: row(p5, "pushover").get("status") == "sent", 5), "row sent")
 t.eq(row(p5, "pushover").get("attempts"), 3, "3 attempts recorded")
+after = sends()
+t.eq((after[("retried", "pushover")] - before[("retried", "pushover")],
+      after[("sent", "pushover")] - before[("sent", "pushover")],
+      after[("failed", "pushover")] - before[("failed", "pushover")]), (2.0, 1.0, 0.0),
+     "the sender counted two retries and one send for /metrics")
 time.sleep(1.5)
 t.eq(len([r for r in e.po.requests() if r["fields"].get("title") == "PROBLEM web01/p500 is CRITICAL"]), 3,
      "never resent")

@@ -5,6 +5,8 @@ reloads during the session never free what the session reads (smtp_from,
 the AUTH password, the timeouts). The sink holds the mail after its data
 while the configuration is changed and re-read several times; released, the
 mail is delivered as the old snapshot said, the next one as the new one says.
+A reload with settings a channel refuses (pushover_url not http(s), an
+smtp_from without an address) is refused and the running one kept.
 Under scripts/check serverd runs with ASan+UBSan (TSan with --tsan): a
 use-after-free or a race shows in its log, and its exit status at SIGTERM."""
 import re
@@ -50,6 +52,25 @@ d = e.check("disk", max_attempts=1)
 e.post(d, 2)
 m = e.wait_mail(lambda m: m["subject"] == "[custos] PROBLEM web01/disk is CRITICAL", 10)
 t.eq(m[0]["mail_from"] if m else None, "custos-5@example.test", "the next mail uses the new configuration")
+
+
+# a channel refuses settings it could never send with (notify/channel.h,
+# check_conf): the reload is refused and the running configuration kept
+def refused(what):
+    with open(e.server.log_path, errors="replace") as f:
+        return len(re.findall(r"reload: .*%s.*keeping the running configuration" % what, f.read()))
+
+
+set_conf(pushover_url="ftp://pushover.example.test/1/messages.json", smtp_from="custos-6@example.test")
+e.server.proc.send_signal(signal.SIGHUP)
+t.ok(wait_for(lambda: refused("pushover_url") >= 1, 10), "a pushover_url that is not http(s) is refused")
+set_conf(pushover_url=e.po.url, smtp_from="nobody")
+e.server.proc.send_signal(signal.SIGHUP)
+t.ok(wait_for(lambda: refused("smtp_from") >= 1, 10), "an smtp_from without an address is refused")
+x = e.check("swap", max_attempts=1)
+e.post(x, 2)
+m = e.wait_mail(lambda m: m["subject"] == "[custos] PROBLEM web01/swap is CRITICAL", 10)
+t.eq(m[0]["mail_from"] if m else None, "custos-5@example.test", "the running configuration is kept")
 rc = e.server.stop()
 log = open(e.server.log_path, errors="replace").read()
 t.eq(rc, 0, "serverd exits 0 at SIGTERM (sanitizers found nothing at exit)")

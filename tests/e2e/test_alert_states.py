@@ -264,4 +264,10 @@ t.ok(ns and all(n["status"] == "sent" and n["attempts"] == 1 for n in ns), "deli
 t.eq(sorted(n["channel"] for n in ns), ["email", "pushover"], "one row per channel")
 st, r, _ = e.api("GET", "/api/v1/notifications?status=maybe", A)
 t.eq(st, 400, "bad status filter -> 400")
+# channel names are the registry's (serverd/notify/registry.c)
+st, r, _ = e.api("GET", "/api/v1/notifications?channel=sms", A)
+t.eq((st, r.get("field"), r.get("error")), (400, "channel", "channel must be email, pushover or webhook"),
+     "an unknown channel -> 400, naming the registry's channels")
+st, r, _ = e.api("GET", "/api/v1/notifications?channel=pushover&check_id=%d" % c, A)
+t.eq([n["channel"] for n in r["items"]] if st == 200 else st, ["pushover"], "a known channel filters")
 t.done()

@@ -8,22 +8,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BUILDDIR, SRCDIR, Env, Tap  # noqa: E402
-import harness  # noqa: E402
-import importlib.util  # noqa: E402
-harness.need(os.path.exists("/usr/bin/chromium") and os.path.exists("/usr/bin/chromedriver")
-             and importlib.util.find_spec("selenium") is not None,
-             "Chromium, chromedriver or python3-selenium", "scripts/install-deps --test")
+from chromelib import Browser, By, Keys, StaleElementReferenceException, WebDriverWait  # noqa: E402
 
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 t = Tap()
-SHOTS = os.path.join(BUILDDIR, "tests", "e2e", "screenshots")
-os.makedirs(SHOTS, exist_ok=True)
 env = Env(conf={"www_dir": os.path.join(SRCDIR, "serverd", "www")})
 A = env.admin
 V = env.api("POST", "/api/v1/tokens", A, {"name": "viewer", "role": "viewer"})[1]["token"]
@@ -34,60 +22,9 @@ disk = env.make_check(aid, "disk", max_attempts=1)
 env.post_results(atok, [{"check_id": sshd, "status": 0, "output": "sshd ok", "value": 10},
                         {"check_id": disk, "status": 0, "output": "disk ok", "value": 40}])
 
-opts = webdriver.ChromeOptions()
-opts.binary_location = "/usr/bin/chromium"
-for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-          "--window-size=1280,900", "--lang=en-US"):
-    opts.add_argument(a)
-drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-import atexit  # noqa: E402
-atexit.register(drv.quit)
-wait = WebDriverWait(drv, 20, ignored_exceptions=(StaleElementReferenceException, IndexError))
-
-
-def shot(name):
-    drv.save_screenshot(os.path.join(SHOTS, name + ".png"))
-
-
-def css(sel):
-    return drv.find_elements(By.CSS_SELECTOR, sel)
-
-
-def click(sel):
-    """Clicks the first element matching sel. A live update may replace the
-    element between finding and clicking it: then it is found again."""
-    wait.until(lambda d: css(sel)[0].click() or True)
-
-
-def text_of(sel):
-    """The text of the first element matching sel. A live update may replace
-    the element between finding and reading it: then it is found again."""
-    last = None
-    for _ in range(100):
-        try:
-            return css(sel)[0].text
-        except (StaleElementReferenceException, IndexError) as e:
-            last = e
-            time.sleep(0.02)
-    raise last
-
-
-def wait_css(sel, desc):
-    try:
-        wait.until(lambda d: css(sel))
-        return t.ok(True, desc)
-    except Exception as e:  # noqa: BLE001
-        shot("failed-" + desc.replace(" ", "_")[:40])
-        return t.ok(False, desc, "%s\n%s" % (e.__class__.__name__, drv.page_source[-1500:]))
-
-
-def wait_true(fn, desc):
-    try:
-        wait.until(lambda d: fn())
-        return t.ok(True, desc)
-    except Exception as e:  # noqa: BLE001
-        shot("failed-" + desc.replace(" ", "_")[:40])
-        return t.ok(False, desc, e.__class__.__name__)
+b = Browser(t, env)
+drv, wait, base = b.drv, b.wait, b.base
+css, shot, click, text_of, wait_true, wait_css = b.css, b.shot, b.click, b.text_of, b.wait_true, b.wait_css
 
 
 def login(token):

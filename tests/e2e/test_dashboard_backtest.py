@@ -19,17 +19,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BUILDDIR, SRCDIR, Env, Tap  # noqa: E402
+from chromelib import Browser, By, Keys, StaleElementReferenceException, WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select  # noqa: E402
 
-from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 t = Tap()
-SHOTS = os.path.join(BUILDDIR, "tests", "e2e", "screenshots")
-os.makedirs(SHOTS, exist_ok=True)
 env = Env(conf={"www_dir": os.path.join(SRCDIR, "serverd", "www")})
 A = env.admin
 V = env.api("POST", "/api/v1/tokens", A, {"name": "viewer", "role": "viewer"})[1]["token"]
@@ -81,40 +75,12 @@ def backtest(body):
 
 
 # ---- the browser -----------------------------------------------------------------
-opts = webdriver.ChromeOptions()
-opts.binary_location = "/usr/bin/chromium"
-for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-          "--window-size=1280,900", "--lang=en-US"):
-    opts.add_argument(a)
-drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-import atexit  # noqa: E402
-atexit.register(drv.quit)
-wait = WebDriverWait(drv, 20, ignored_exceptions=(StaleElementReferenceException, IndexError))
+b = Browser(t, env, prefix='bt-')
+drv, wait, base = b.drv, b.wait, b.base
+css, shot, click, text_of, wait_true, wait_css = b.css, b.shot, b.click, b.text_of, b.wait_true, b.wait_css
 
 
-def css(sel):
-    return drv.find_elements(By.CSS_SELECTOR, sel)
-
-
-def shot(name):
-    drv.save_screenshot(os.path.join(SHOTS, name + ".png"))
-
-
-def wait_true(fn, desc):
-    try:
-        wait.until(lambda d: fn())
-        return t.ok(True, desc)
-    except Exception as e:  # noqa: BLE001
-        shot("backtest-failed-" + re.sub(r"\W+", "_", desc)[:40])
-        return t.ok(False, desc, e.__class__.__name__)
-
-
-def login(token):
-    drv.delete_all_cookies()
-    drv.get(base + "/")
-    wait.until(lambda d: css("#token"))
-    css("#token")[0].send_keys(token + Keys.ENTER)
-    wait.until(lambda d: css("#main[data-ready=overview]"))
+login = b.login
 
 
 def open_check():
@@ -128,13 +94,7 @@ def field(id_, text):
     el.send_keys(text)
 
 
-BAD = re.compile(r"\bnull\b|\bundefined\b|\bNaN\b|\[object")
-
-
-def clean_text(desc):
-    text = drv.execute_script("return document.body.innerText")
-    hits = [text[max(0, m.start() - 40):m.end() + 20] for m in BAD.finditer(text)]
-    t.eq(hits, [], desc)
+clean_text = b.clean_text
 
 
 def sentence():

@@ -2,7 +2,8 @@
 The demo's serverd.conf is read out of the script itself (its here-document,
 $top being this source tree), so a demo whose www_dir points nowhere fails
 here: GET / and the dashboard's files answer 200, and the link in a PROBLEM
-mail (public_url/checks/ID) opens the page."""
+mail (public_url/checks/ID) opens the check's page (in headless Chromium,
+after the login form)."""
 import os
 import re
 import sys
@@ -39,6 +40,15 @@ for path, ctype in (("/", "text/html"), ("/ui/app.js", "text/javascript"),
     st, body, hdrs = env.server.request("GET", path, fresh=True)
     t.ok(st == 200 and hdrs.get("content-type", "").startswith(ctype),
          "GET %s: 200 %s" % (path, ctype), (st, hdrs.get("content-type"), str(body)[:200]))
+# and every module the page loads (index.html names them all)
+with open(os.path.join(www, "index.html")) as f:
+    mods = sorted(set(re.findall(r'"(/ui/[\w-]+\.js)"', f.read())))
+bad = []
+for path in mods:
+    st, _, hdrs = env.server.request("GET", path, fresh=True)
+    if st != 200 or not hdrs.get("content-type", "").startswith("text/javascript"):
+        bad.append((path, st))
+t.ok(len(mods) >= 10 and bad == [], "the %d modules index.html loads: 200 text/javascript" % len(mods), bad)
 
 # a PROBLEM mail's link opens the check page
 c = env.check("disk", max_attempts=1)
@@ -57,4 +67,14 @@ if link:
          "the link answers the dashboard's page", (st, str(page)[:200]))
     t.ok("default-src 'self'" in hdrs.get("content-security-policy", ""),
          "with its Content-Security-Policy")
+    # in a browser: the link, the login form, then that check's page
+    from chromelib import Browser  # noqa: E402
+    b = Browser(t, env, prefix="demo-")
+    b.get(path)
+    b.wait_css("#token", "the mail's link in a browser: the login form first")
+    b.css("#token")[0].send_keys(A + "\n")
+    b.wait_true(lambda: b.css("#main[data-ready=check]") and b.text_of("#check-title").endswith("/disk"),
+                "after the login, the link's check page: .../disk")
+    t.ok(b.bad_hits() == [] and "CRITICAL" in b.text_of("#check-state"),
+         "showing its CRITICAL state, no null or undefined", b.bad_hits())
 t.done()

@@ -10,13 +10,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import SRCDIR, Env, Tap  # noqa: E402
+from chromelib import BAD_TEXT, Browser, By, Keys, StaleElementReferenceException, WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select  # noqa: E402
 
-from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 t = Tap()
 env = Env(conf={"www_dir": os.path.join(SRCDIR, "serverd", "www")})
@@ -39,28 +35,10 @@ for tok, res in ((w1tok, [(c_w1a, 2), (c_w1b, 1), (c_ok, 0)]), (w2tok, [(c_w2, 2
                  (d1tok, [(c_d1, 1), (c_d1web, 2)]), (b1tok, [(c_b1, 2)])):
     env.post_results(tok, [{"check_id": c, "status": s, "output": "out %d" % s} for c, s in res])
 
-opts = webdriver.ChromeOptions()
-opts.binary_location = "/usr/bin/chromium"
-for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-          "--window-size=1280,900", "--lang=en-US"):
-    opts.add_argument(a)
-drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-import atexit  # noqa: E402
-atexit.register(drv.quit)
-wait = WebDriverWait(drv, 20, ignored_exceptions=(StaleElementReferenceException, IndexError))
-BAD = re.compile(r"\bnull\b|\bundefined\b|\bNaN\b|\[object")
-
-
-def css(sel):
-    return drv.find_elements(By.CSS_SELECTOR, sel)
-
-
-def wait_true(fn, desc):
-    try:
-        wait.until(lambda d: fn())
-        return t.ok(True, desc)
-    except Exception as e:  # noqa: BLE001
-        return t.ok(False, desc, e.__class__.__name__)
+b = Browser(t, env, prefix='group-')
+drv, wait, base = b.drv, b.wait, b.base
+css, shot, click, text_of, wait_true, wait_css = b.css, b.shot, b.click, b.text_of, b.wait_true, b.wait_css
+BAD = BAD_TEXT
 
 
 # [[header text, [check ids under it]], ...] in the order on screen

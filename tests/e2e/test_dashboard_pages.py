@@ -14,21 +14,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BUILDDIR, SRCDIR, Env, Tap  # noqa: E402
-
-from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
+from chromelib import BAD_TEXT, Browser, By, Keys, StaleElementReferenceException, WebDriverWait  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
 
 t = Tap()
-SHOTS = os.path.join(BUILDDIR, "tests", "e2e", "screenshots")
-os.makedirs(SHOTS, exist_ok=True)
 env = Env(conf={"www_dir": os.path.join(SRCDIR, "serverd", "www")})
 A = env.admin
 V = env.api("POST", "/api/v1/tokens", A, {"name": "viewer", "role": "viewer"})[1]["token"]
+O = env.api("POST", "/api/v1/tokens", A, {"name": "operator", "role": "operator"})[1]["token"]
 base = "http://127.0.0.1:%d" % env.server.port
 HOSTILE = '<img src=x onerror="window.__xss=1">'
 
@@ -52,6 +46,8 @@ env.post_results(atok, [{"check_id": load, "status": 0, "output": "load ok", "va
 env.post_results(atok, [{"check_id": disk, "status": 1, "output": "91% used " + HOSTILE, "value": 91}])
 env.post_results(atok, [{"check_id": sshd, "status": 2, "output": "sshd is gone"}])   # SOFT 1/2
 env.post_results(atok, [{"check_id": sshd, "status": 2, "output": "sshd is gone"}])   # HARD
+st, _, _ = env.api("POST", "/api/v1/checks/%d/ack" % sshd, O, {"comment": "on it " + HOSTILE})
+t.eq(st, 201, "the operator acknowledges sshd (its ACK mark names who, on every page)")
 # db01: an agent that went DOWN with an OK check and a CRITICAL one
 bid, btok = env.make_agent("db01")
 pg = env.make_check(bid, "postgres", max_attempts=1)
@@ -67,53 +63,18 @@ env.api("POST", "/api/v1/downtimes", A, {"check_id": disk, "start": iso(-60), "e
 env.api("POST", "/api/v1/downtimes", A, {"agent_id": aid, "start": iso(86400), "end": iso(90000),
                                          "comment": "kernel upgrade"})
 
-opts = webdriver.ChromeOptions()
-opts.binary_location = "/usr/bin/chromium"
-for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-          "--window-size=1280,900", "--lang=en-US"):
-    opts.add_argument(a)
-drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-import atexit  # noqa: E402
-atexit.register(drv.quit)
-wait = WebDriverWait(drv, 20, ignored_exceptions=(StaleElementReferenceException, IndexError))
+b = Browser(t, env, prefix='pages-')
+drv, wait, base = b.drv, b.wait, b.base
+css, shot, click, text_of, wait_true, wait_css = b.css, b.shot, b.click, b.text_of, b.wait_true, b.wait_css
 
 
-def css(sel):
-    return drv.find_elements(By.CSS_SELECTOR, sel)
+login = b.login
 
 
-def shot(name):
-    drv.save_screenshot(os.path.join(SHOTS, name + ".png"))
+mode = b.mode
 
 
-def wait_true(fn, desc):
-    try:
-        wait.until(lambda d: fn())
-        return t.ok(True, desc)
-    except Exception as e:  # noqa: BLE001
-        shot("pages-failed-" + re.sub(r"\W+", "_", desc)[:40])
-        return t.ok(False, desc, e.__class__.__name__)
-
-
-def login(token):
-    drv.delete_all_cookies()
-    drv.get(base + "/")
-    wait.until(lambda d: css("#token"))
-    css("#token")[0].send_keys(token + Keys.ENTER)
-    wait.until(lambda d: css("#main[data-ready=overview]"))
-
-
-def mode(name):
-    dark = name == "dark"
-    drv.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [
-        {"name": "prefers-color-scheme", "value": "dark" if dark else "light"}]})
-    if name == "phone":
-        drv.set_window_size(390, 844)
-    else:
-        drv.set_window_size(1280, 900)
-
-
-BAD = re.compile(r"\bnull\b|\bundefined\b|\bNaN\b|\[object")
+BAD = BAD_TEXT
 PAGES = [("overview", "/"), ("hosts", "/?view=hosts"), ("downtimes", "/?view=downtimes"),
          ("events", "/?view=events"), ("notifications", "/?view=notifications"),
          ("check", "/checks/%d" % sshd), ("check", "/checks/%d" % disk), ("check", "/checks/%d" % load),
@@ -126,7 +87,7 @@ wait.until(lambda d: css("#login-form"))
 t.ok(not css("#bar")[0].is_displayed() and not css("#filter")[0].is_displayed() and
      not css("#logout")[0].is_displayed(), "the login page shows no header (filter, views, Log out)")
 
-for role, tok in (("admin", A), ("viewer", V)):
+for role, tok in (("admin", A), ("operator", O), ("viewer", V)):
     login(tok)
     bad, wide = [], []
     for m in ("light", "dark", "phone"):

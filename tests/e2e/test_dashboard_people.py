@@ -15,16 +15,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BUILDDIR, SRCDIR, Env, Tap  # noqa: E402
+from chromelib import Browser, By, StaleElementReferenceException, WebDriverWait  # noqa: E402
 
-from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 t = Tap()
-SHOTS = os.path.join(BUILDDIR, "tests", "e2e", "screenshots")
-os.makedirs(SHOTS, exist_ok=True)
 env = Env(conf={"www_dir": os.path.join(SRCDIR, "serverd", "www")})
 A = env.admin
 base = "http://127.0.0.1:%d" % env.server.port
@@ -41,46 +35,10 @@ disk = env.make_check(aid, "disk", max_attempts=1, warning="~:85", critical="~:9
 env.post_results(atok, [{"check_id": sshd, "status": 2, "output": "sshd is gone"},
                         {"check_id": disk, "status": 1, "output": "91% used", "value": 91}])
 
-opts = webdriver.ChromeOptions()
-opts.binary_location = "/usr/bin/chromium"
-for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-          "--window-size=1280,900", "--lang=en-US"):
-    opts.add_argument(a)
-drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-import atexit  # noqa: E402
-atexit.register(drv.quit)
-wait = WebDriverWait(drv, 20, ignored_exceptions=(StaleElementReferenceException, IndexError))
-BAD = re.compile(r"\bnull\b|\bundefined\b|\bNaN\b|\[object")
-
-
-def css(sel):
-    return drv.find_elements(By.CSS_SELECTOR, sel)
-
-
-def shot(name):
-    drv.save_screenshot(os.path.join(SHOTS, name + ".png"))
-
-
-def wait_true(fn, desc):
-    try:
-        wait.until(lambda d: fn())
-        return t.ok(True, desc)
-    except Exception as e:  # noqa: BLE001
-        shot("people-failed-" + re.sub(r"\W+", "_", desc)[:40])
-        return t.ok(False, desc, e.__class__.__name__)
-
-
-def text_of(sel):
-    """The element's text read in one script call, or None: a live update may
-    redraw the page between finding an element and reading it."""
-    return drv.execute_script(
-        "var e = document.querySelector(arguments[0]); return e ? e.innerText : null", sel)
-
-
-def clean_text(desc):
-    text = drv.execute_script("return document.body.innerText")
-    hits = [text[max(0, m.start() - 40):m.end() + 20] for m in BAD.finditer(text)]
-    t.eq(hits, [], desc)
+b = Browser(t, env, prefix='people-')
+drv, wait, base = b.drv, b.wait, b.base
+css, shot, click, text_of, wait_true, wait_css = b.css, b.shot, b.click, b.text_of, b.wait_true, b.wait_css
+clean_text = b.clean_text
 
 
 def login_form():
@@ -151,29 +109,36 @@ t.ok(css("#act-ack") and css("#act-dt") and css("#act-enable"),
      "the check page offers the operator Acknowledge, Downtime and Disable")
 t.ok(not css("#thr-editor")[0].is_displayed() and css("#thr-try") == [] and css("#thr-save") == [],
      "but no threshold editor (configuration is the admin's)")
-css("#act-ack")[0].click()
+click("#act-ack")
 wait.until(lambda d: css("#ack-comment") and css("#ack-comment")[0].is_displayed())
 css("#ack-comment")[0].send_keys("restarting it " + HOSTILE)
-css("#dlg-ok")[0].click()
+click("#dlg-ok")
 wait_true(lambda: css("#ack-info") and css("#ack-info")[0].text.startswith("Acknowledged by alice: "),
           "after her ack the page says 'Acknowledged by alice'")
 info = text_of("#ack-info") or ""
 t.ok(HOSTILE in info and drv.execute_script("return window.__xss") is None,
      "with her comment, as text", info)
 t.ok(css("#act-unack") != [] and css("#mark-ack") != [], "ACK marked; Remove acknowledgement offered")
+wait_true(lambda: text_of("#mark-ack") == "ACK by alice" and
+          css("#mark-ack")[0].get_attribute("title").startswith("acknowledged by alice: restarting it"),
+          "the check page's mark says 'ACK by alice', its title 'acknowledged by alice: <comment>'")
 st, c, _ = env.api("GET", "/api/v1/checks/%d" % sshd, A)
-t.ok(st == 200 and c["state"]["acknowledged"] is True, "the API agrees: acknowledged")
+t.ok(st == 200 and c["state"]["acknowledged"] is True and c["state"]["ack_by"] == "alice",
+     "the API agrees: acknowledged, ack_by alice", c.get("state"))
+st, s, _ = env.api("GET", "/api/v1/status", A)
+t.eq([p["state"].get("ack_by") for p in s["problems"] if p["id"] == sshd], ["alice"],
+     "/api/v1/status says ack_by alice too")
 st, ev, _ = env.api("GET", "/api/v1/events?check_id=%d&kind=ACKNOWLEDGEMENT" % sshd, A)
 t.ok(st == 200 and any((e.get("detail") or {}).get("by") == "alice" for e in ev["items"]),
      "and its event's detail.by is alice", ev)
 clean_text("operator: no null, undefined, NaN or [object on the check page")
 
 # disable and enable: the PATCH with {"enabled"} alone, which an operator may send
-css("#act-enable")[0].click()
+click("#act-enable")
 wait_true(lambda: env.api("GET", "/api/v1/checks/%d" % sshd, A)[1]["enabled"] is False,
           "the operator disables the check (the API reads enabled false)")
 wait_true(lambda: text_of("#act-enable") == "Enable", "the button now says Enable")
-css("#act-enable")[0].click()
+click("#act-enable")
 wait_true(lambda: env.api("GET", "/api/v1/checks/%d" % sshd, A)[1]["enabled"] is True,
           "and enables it again")
 wait_true(lambda: text_of("#act-enable") == "Disable", "the button says Disable again")
@@ -192,6 +157,10 @@ wait_true(lambda: css("#main[data-ready=overview]") and css("#problems tbody tr"
 wait_true(lambda: css("#me")[0].text == "vic (viewer)", "the header says 'vic (viewer)'")
 t.ok(css("#problems .act-ack") == [] and css("#problems .act-dt") == [] and css("#pick-all") == [],
      "the viewer's problems rows have no Ack, Downtime or selection")
+ackrow = '#problems tr[data-check-id="%d"] .mark-ack' % sshd
+wait_true(lambda: css(ackrow) and text_of(ackrow) == "ACK by alice" and
+          css(ackrow)[0].get_attribute("title").startswith("acknowledged by alice"),
+          "the problem list's mark says who: 'ACK by alice' (title 'acknowledged by alice: ...')")
 open_check(sshd)
 t.ok(css("#act-ack") == [] and css("#act-unack") == [] and css("#act-dt") == [] and css("#act-enable") == [],
      "the viewer's check page has no ack, downtime or enable control")

@@ -149,6 +149,28 @@ for path in ("/ui/app.js/", "/ui/style.css/", "/ui/favicon.svg/"):
     st, b, h = env.server.request("GET", path, fresh=True)
     t.ok(st == 404 and isinstance(b, dict) and "error" in b,
          "GET %s (trailing slash): 404" % path, (st, b))
+# one route, /ui/{name}, and only the names compiled into serverd
+# (static.c www_files[]): every file of serverd/www, nothing else
+www = os.path.join(SRCDIR, "serverd", "www")
+names = sorted(os.listdir(www))
+bad = []
+for n in names:
+    st, _, h = env.server.request("GET", "/ui/" + n, fresh=True)
+    csp = h.get("content-security-policy", "")
+    if st != 200 or "unsafe-inline" in csp or "frame-ancestors 'none'" not in csp:
+        bad.append((n, st, csp))
+t.eq(bad, [], "each of the %d files of serverd/www is served as /ui/NAME, with the CSP" % len(names))
+with open(www + "/index.html") as fh:
+    html = fh.read()
+mods = sorted(x for x in names if x.endswith(".js") and x != "stream-worker.js")
+t.ok('<script type="module" src="/ui/app.js">' in html and
+     all('href="/ui/%s"' % m in html for m in mods if m != "app.js"),
+     "index.html loads app.js as a module and preloads the other %d modules" % (len(mods) - 1))
+# serverd/serverd.h is beside www_dir (../serverd.h from it): never served
+for path in ("/ui/x", "/ui/x/", "/ui/App.js", "/ui/app.js.bak", "/ui/..%2Fserverd.h",
+             "/ui/%2e%2e/serverd.h", "/ui/..", "/ui/.", "/ui/app.js/x", "/ui/index.html/"):
+    st, b, h = env.server.request("GET", path, fresh=True)
+    t.ok(st == 404 and isinstance(b, dict) and "error" in b, "GET %s: 404" % path, (st, b))
 after = log_since(before)
 t.ok(not any(" error: " in x or " warning: " in x for x in after.splitlines()),
      "and nothing logged as an error", after[-800:])

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "log.h"
+#include "urlredact.h"
 #include "strnum.h"
 #include "timeutil.h"
 #include "token.h"
@@ -418,6 +419,42 @@ utf8_controls(void **state)
 	free(out);
 }
 
+/* urlredact.h: a URL's user:password@ in JSON text becomes ***@ */
+static void
+url_redaction(void **state)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "{\"url\":\"http://user:pass@host/x\"}", "{\"url\":\"http://***@host/x\"}" },
+		{ "{\"url\":\"https://host/a@b\"}", NULL },              /* '@' in the path */
+		{ "{\"url\":\"http://host:80\"}", NULL },
+		{ "{\"url\":\"http://@host/\"}", NULL },                 /* empty userinfo */
+		{ "\"ftp://a@b@host?x\" \"smb://u:p@h#f\"", "\"ftp://***@host?x\" \"smb://***@h#f\"" },
+		/* an escaped quote in the password is part of it, not its end */
+		{ "\"http://u:p\\\"w@host/\"", "\"http://***@host/\"" },
+		{ "\"http://u:p\"", NULL },                                /* no '@' before the quote */
+		{ "GET http://u:p@h failed", "GET http://***@h failed" },
+		{ "://", NULL },
+		{ "", NULL },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *out = (char *)1;
+		size_t n = 0;
+		int rc = url_redact(cases[i].in, strlen(cases[i].in), &out, &n);
+		if (cases[i].out == NULL) {
+			assert_int_equal(rc, 0);
+			assert_null(out);
+		} else {
+			assert_int_equal(rc, 1);
+			assert_string_equal(out, cases[i].out);
+			assert_int_equal(n, strlen(cases[i].out));
+			free(out);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -436,6 +473,7 @@ main(void)
 		cmocka_unit_test(strnum_checks),
 		cmocka_unit_test(log_one_line),
 		cmocka_unit_test(utf8_controls),
+		cmocka_unit_test(url_redaction),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
