@@ -3,7 +3,8 @@
  *
  * The thread owns its connection (db_conn(): this thread's own) and waits
  * on two descriptors: the connection's socket and an eventfd that
- * listen_stop() writes, so a stop never waits out a round or a retry.
+ * listen_stop() writes, so a stop never waits out a round or a retry (a
+ * ping in flight is the exception: it ends within database_timeout_s).
  * Everything the hooks touch is theirs to guard; this file's only shared
  * state is the stop flag, and the subscriber list, which is written
  * before the thread starts and read-only while it runs.
@@ -12,6 +13,8 @@
 #include "listen.h"
 #include "db.h"
 #include "log.h"
+#include "serverd.h"
+#include "timeutil.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -66,19 +69,60 @@ listen_all(PGconn *c)
 	return 0;
 }
 
-/* Hands every notification libpq holds to the subscribers of its channel. */
-static void
+/*
+ * Hands every notification libpq holds to the subscribers of its channel;
+ * how many there were.
+ */
+static int
 dispatch(PGconn *c)
 {
 	PGnotify *nt;
-	int i;
+	int i, n = 0;
 
 	while ((nt = PQnotifies(c)) != NULL) {
 		for (i = 0; i < nsubs; i++)
 			if (strcmp(subs[i]->channel, nt->relname) == 0)
 				subs[i]->notify(nt->extra);
 		PQfreemem(nt);
+		n++;
 	}
+	return n;
+}
+
+/*
+ * How long the connection may stay quiet before a ping asks whether the
+ * server still answers: half of database_timeout_s (read each round: a
+ * SIGHUP changes it), at most LISTEN_PING_MAX_MS; 0 when that is 0 (a ping
+ * nothing would give up could hold the thread, and listen_stop(), for
+ * ever: the connection is then left to TCP keepalives).
+ */
+static int64_t
+ping_after_ms(void)
+{
+	long long t = CONF_VALUE(database_timeout_s);
+
+	if (t <= 0)
+		return 0;
+	return t * 1000 / 2 < LISTEN_PING_MAX_MS ? t * 1000 / 2 : LISTEN_PING_MAX_MS;
+}
+
+/*
+ * A cheap statement on a quiet connection, under the answer deadline
+ * (db_query(), db.h): a server that went silent fails it within
+ * database_timeout_s. Notifications that arrive meanwhile are kept by
+ * libpq for dispatch(). 0, or -1 when the connection is to be dropped.
+ */
+static int
+ping(PGconn *c)
+{
+	PGresult *r = db_query(c, "SELECT 1");
+	int ok = db_ok(r, PGRES_TUPLES_OK);
+
+	if (!ok)
+		log_warn("listen: the database did not answer a ping (%s)",
+		    PQresultErrorMessage(r));
+	PQclear(r);
+	return ok ? 0 : -1;
 }
 
 static void
@@ -94,7 +138,9 @@ static void *
 listen_main(void *arg)
 {
 	PGconn *c = NULL;
-	int i;
+	int64_t heard = 0;   /* monotonic ms: the server last proved it answers */
+	int64_t quiet;
+	int i, lost;
 
 	(void)arg;
 	while (!is_stopping()) {
@@ -111,9 +157,17 @@ listen_main(void *arg)
 				subs[i]->up(c);
 			/* the catch-up's queries may have read notifications already */
 			dispatch(c);
+			heard = mono_now_ms();
 		}
 		wait_fd(PQsocket(c), LISTEN_ROUND_MS);
-		if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK) {
+		lost = !PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK;
+		/* quiet for long: does the server still answer? (listen.h) */
+		quiet = ping_after_ms();
+		if (!lost && quiet > 0 && mono_now_ms() - heard >= quiet) {
+			lost = ping(c) < 0;
+			heard = mono_now_ms();
+		}
+		if (lost) {
 			log_warn("listen: lost the database connection (%s); reconnecting",
 			    PQerrorMessage(c));
 			all_down();
@@ -121,7 +175,8 @@ listen_main(void *arg)
 			c = NULL;
 			continue;
 		}
-		dispatch(c);
+		if (dispatch(c) > 0)
+			heard = mono_now_ms();
 		for (i = 0; i < nsubs; i++)
 			if (subs[i]->tick)
 				subs[i]->tick(c);

@@ -40,6 +40,18 @@
  * which one of them fails is dropped and tried again, so no subscriber is
  * ever up while another's channel is not listened to. A lost connection
  * is retried every LISTEN_RETRY_MS until it comes back.
+ *
+ * A connection that only waits sends nothing, so a server gone silent
+ * behind something that still acknowledges TCP (a frozen primary, a proxy:
+ * db.h, "the answer deadline") would look alive to it for ever, and every
+ * notification after a failover would be missed. So when nothing arrived
+ * for half of database_timeout_s (at most LISTEN_PING_MAX_MS), the thread
+ * sends SELECT 1 on it under that same deadline: a silent server has the
+ * connection given up within database_timeout_s, down() is called, and
+ * the reconnect finds the new primary (then up()). With database_timeout_s
+ * = 0 nothing is sent (nothing would give the ping up), and only TCP
+ * keepalives judge the connection. listen_stop() may wait for a ping in
+ * flight: at most database_timeout_s.
  */
 #ifndef CUSTOS_LISTEN_H
 #define CUSTOS_LISTEN_H
@@ -49,6 +61,7 @@
 #define LISTEN_ROUND_MS 250      /* the longest wait for a notification */
 #define LISTEN_RETRY_MS 1000     /* between attempts to connect again */
 #define LISTEN_MAX_SUBS 8        /* subscribers, all channels together */
+#define LISTEN_PING_MAX_MS 30000 /* the longest quiet before a ping */
 
 struct listen_sub {
 	const char *channel;                 /* a LISTEN channel: custos_... */

@@ -13,7 +13,11 @@ Then a primary that drops everything silently instead of refusing (a proxy
 in front of it, switched to "blackhole"): 503 with Retry-After, never 500,
 never a hang (connect_timeout for new connections, database_timeout_s for
 a statement sent and never answered); a second standby promoted, and ingest
-is 201 again with nothing acknowledged lost.
+is 201 again with nothing acknowledged lost. The LISTEN connection, which only
+waits, pings the silent primary (listen.h) and has its ping given up the same
+way: it reconnects to the new primary, so a live stream opened before the
+silence receives the events after the promote, and a token removed on the new
+primary is refused at once.
 """
 import atexit
 import os
@@ -28,6 +32,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from alertlib import AlertEnv  # noqa: E402
 from harness import PGCTL, Tap, free_port, wait_for  # noqa: E402
+from sselib import SSE  # noqa: E402
 
 t = Tap()
 e = AlertEnv()
@@ -243,6 +248,14 @@ for i in range(20):
     if st == 201:
         acked.append("proxied-%d" % i)
 t.eq(len(acked), 20, "20 results acknowledged through the proxy")
+# a viewer token in the token cache, and a live stream: both are fed by the
+# LISTEN thread, whose connection goes through the proxy too
+st, b, _ = e.api("POST", "/api/v1/tokens", A, {"name": "listen-viewer", "role": "viewer"})
+t.eq(st, 201, "a viewer token")
+V = b["token"]
+t.eq(e.api("GET", "/api/v1/status", V)[0], 200, "it is accepted (and cached)")
+stream = SSE(e.server.port, V, timeout=60)
+t.eq(stream.status, 200, "a live stream is open before the silence")
 
 proxy.black.set()
 seen, no_retry_after = {}, 0
@@ -277,6 +290,35 @@ got = as_pg(["psql", "-X", "-q", "-t", "-A", "-h", tdir, "-p", str(tport), "-U",
 t.eq(sorted(got.split(",")), sorted(acked), "every result acknowledged before the silence is there")
 with open(e.server.log_path, errors="replace") as f:
     t.ok("database_timeout_s" in f.read(), "serverd says it gave statements up (database_timeout_s)")
+
+
+# ---- the LISTEN connection: given up behind the silence, back on the new primary ----------
+# It sent nothing of its own while it waited; its ping (listen.h) is given up
+# after database_timeout_s, and the reconnect tells the stream's clients to
+# fetch everything again ("reconnected") - only then is it on the new primary.
+def frame(pred):
+    try:
+        return stream.until(pred)[0]
+    except (AssertionError, OSError, EOFError):
+        return None
+
+
+t.ok(frame(lambda f: f["event"] == "reset" and f["data"].get("reason") == "reconnected"),
+     "the live stream is told the LISTEN thread reconnected")
+e.post(sshd, 0, "back")
+ev = frame(lambda f: f["event"] == "event" and f["data"]["check_id"] == sshd)
+t.ok(ev and ev["data"]["kind"] == "RECOVERY",
+     "an event after the promote reaches the live stream (custos_stream heard)", ev)
+stream.close()
+t.eq(e.api("GET", "/api/v1/status", V, fresh=True)[0], 200,
+     "the viewer token is accepted from the new primary (and cached again)")
+as_pg(["psql", "-X", "-q", "-h", tdir, "-p", str(tport), "-U", "postgres", "-d", "custos",
+       "-c", "DELETE FROM api_tokens WHERE name = 'listen-viewer'"])
+t.ok(wait_for(lambda: e.api("GET", "/api/v1/status", V, fresh=True)[0] == 401, 10),
+     "a token removed on the new primary is refused (custos_auth heard)")
+with open(e.server.log_path, errors="replace") as f:
+    t.ok("listen: the database did not answer a ping" in f.read(),
+         "serverd says the LISTEN connection's ping went unanswered")
 t.ok(e.server.proc.poll() is None, "serverd kept running throughout")
 t.eq(e.sanitizer_reports(), [], "no sanitizer report")
 t.done()
