@@ -59,7 +59,8 @@ enum {
 	C_HEAD, C_ID, C_AGENT_ID, C_NAME, C_TYPE, C_PARAMS, C_WARNING, C_CRITICAL,
 	C_MAX_ATTEMPTS, C_ENABLED, C_CONTACTS, C_CREATED, C_UPDATED, C_AGENT_NAME,
 	C_STATUS, C_STATE_TYPE, C_ATTEMPT, C_SINCE, C_LAST, C_OUTPUT, C_VALUE,
-	C_PERFDATA, C_ACK, C_ACK_BY, C_IN_DOWNTIME, C_FLAPPING, C_FLAP_PCT, C_NOTIFIED, C_LABELS, C_NCOLS
+	C_PERFDATA, C_ACK, C_ACK_BY, C_IN_DOWNTIME, C_FLAPPING, C_FLAP_PCT, C_NOTIFIED, C_LABELS,
+	C_MANAGED, C_NCOLS
 };
 
 #define US(t) "(extract(epoch FROM " t ") * 1000000)::int8"
@@ -92,7 +93,8 @@ enum {
 	"  x.id, x.agent_id, x.name, x.type, x.params, x.warning, x.critical, x.max_attempts," \
 	"  x.enabled, x.contacts, x.created_us, x.updated_us, x.agent_name, x.status," \
 	"  x.state_type, x.attempt, x.since_us, x.last_us, x.output, x.value, x.perfdata," \
-	"  x.acknowledged, x.ack_by, x.in_downtime, x.flapping, x.flap_pct, x.notified_us, x.labels" \
+	"  x.acknowledged, x.ack_by, x.in_downtime, x.flapping, x.flap_pct, x.notified_us, x.labels," \
+	"  x.managed" \
 	" FROM head LEFT JOIN (" \
 	"  SELECT row_number() OVER (ORDER BY CASE p.status WHEN 2 THEN 0 WHEN 3 THEN 1 ELSE 2 END," \
 	"      p.since, p.check_id) AS ord," \
@@ -104,7 +106,7 @@ enum {
 	"    CASE WHEN p.acknowledged THEN p.ack_by END AS ack_by," \
 	"    (p.check_id IN (SELECT check_id FROM dt WHERE check_id IS NOT NULL)" \
 	"      OR p.agent_id IN (SELECT agent_id FROM dt WHERE agent_id IS NOT NULL)) AS in_downtime," \
-	"    p.flapping, p.flap_pct, " US("p.last_notified_at") " AS notified_us, c.labels" \
+	"    p.flapping, p.flap_pct, " US("p.last_notified_at") " AS notified_us, c.labels, c.managed" \
 	"  FROM p" \
 	"  CROSS JOIN LATERAL (SELECT * FROM checks c WHERE c.id = p.check_id OFFSET 0) c" \
 	"  CROSS JOIN LATERAL (SELECT a.name FROM agents a WHERE a.id = c.agent_id OFFSET 0) a" \
@@ -290,6 +292,8 @@ status_json(const PGresult *q, size_t *len)
 		add_field(&b, "agent_name", q, i, C_AGENT_NAME, J_STR);
 		buf_adds(&b, ", ");
 		add_field(&b, "labels", q, i, C_LABELS, J_RAW);
+		buf_adds(&b, ", ");
+		add_field(&b, "managed", q, i, C_MANAGED, J_BOOL);
 		buf_adds(&b, ", \"state\": {");
 		add_field(&b, "status", q, i, C_STATUS, J_STATUS);
 		buf_adds(&b, ", ");

@@ -117,6 +117,7 @@ static const struct db_stmt q_checks = { "stream_checks",
 	"  'state', CASE WHEN (s.s).check_id IS NOT NULL THEN check_state_json(s.s, (k.c).agent_id,"
 	"   l.observed_at, l.output, l.value, l.perfdata) END,"
 	"  'availability', check_availability(ARRAY[(k.c).id]), 'labels', (k.c).labels,"
+	"  'managed', (k.c).managed,"
 	"  'agent_name', a.name, 'agent_state', a.state))::text"
 	" FROM ids u"
 	" CROSS JOIN LATERAL (SELECT c FROM checks c WHERE c.id = u.id OFFSET 0) k"
