@@ -144,6 +144,36 @@ wait_true(lambda: not css("#dt-current tr[data-downtime-id]"), "End now removes 
 _, dts, _ = env.api("GET", "/api/v1/downtimes?active=true", A)
 t.eq(dts["items"], [], "and from the API")
 
+# 4b. a weekly window from the page: its definition is listed ("every ...",
+# the next occurrence, no bad text) and Delete removes it
+drv.execute_script("const s = document.getElementById('dtn-for'); s.value = 'weekly';"
+                   " s.dispatchEvent(new Event('change'));")
+css("#dtn-target")[0].send_keys("web01")
+css("#dtn-weekly")[0].send_keys("sun 02:00-04:00")
+css("#dtn-tz")[0].clear()
+css("#dtn-tz")[0].send_keys("Europe/Berlin")
+css("#dtn-comment")[0].send_keys("patch window")
+click("#dtn-ok")
+wait_true(lambda: css('#dt-current tr[data-kind="weekly"]'), "a weekly window is listed")
+_, dts, _ = env.api("GET", "/api/v1/downtimes", A)
+defs = [d for d in dts["items"] if d.get("recurring")]
+t.ok(len(defs) == 1 and defs[0]["recurring"] == "sun 02:00-04:00" and
+     defs[0]["tz"] == "Europe/Berlin" and defs[0]["agent_id"] == aid, "stored as a weekly window", defs)
+row = css('#dt-current tr[data-kind="weekly"]')[0]
+t.ok("every sun 02:00-04:00 (Europe/Berlin)" in row.text and "weekly" in row.text,
+     "its row says every sun 02:00-04:00 in its zone", row.text)
+b.clean_text("the downtimes page with a weekly window shows no bad text")
+drv.execute_script("const s = document.getElementById('dtn-for'); s.value = 'weekly';"
+                   " s.dispatchEvent(new Event('change'));")
+css("#dtn-target")[0].send_keys("web01")
+css("#dtn-weekly")[0].send_keys("someday 02:00")
+click("#dtn-ok")
+wait_true(lambda: "is not" in text_of("#dtn-error"), "a bad window: the server's reason under the form")
+click('#dt-current tr[data-kind="weekly"] button.dt-cancel')
+wait_true(lambda: not css('#dt-current tr[data-kind="weekly"]'), "Delete removes the weekly window")
+_, dts, _ = env.api("GET", "/api/v1/downtimes", A)
+t.eq([d for d in dts["items"] if d.get("recurring")], [], "and from the API")
+
 # 5. events: filters and paging back
 drv.get(base + "/?view=events&kind=ACKNOWLEDGEMENT")
 wait.until(lambda d: css("#main[data-ready=events]"))
