@@ -11,6 +11,7 @@
  * the plan is printed with what was done.
  */
 #include "config.h"
+#include "strnum.h"
 #include "cli.h"
 #include "atomicfile.h"
 #include "buf.h"
@@ -273,10 +274,13 @@ emit_value(struct emit *e, json_t *v)
 		double d = json_real_value(v);
 		/* the shortest text that reads back as the same number, and as a number */
 		snprintf(num, sizeof(num), "%.15g", d);
-		if (strtod(num, NULL) != d)
-			snprintf(num, sizeof(num), "%.17g", d);
-		if (!strpbrk(num, ".eE") && isfinite(d))
-			strcat(num, ".0");
+		{
+			const char *es;
+			if (str_to_double(num, &es) != d || es != NULL)
+				snprintf(num, sizeof(num), "%.17g", d);
+		}
+		if (!strpbrk(num, ".eE") && isfinite(d) && strlen(num) + 3 <= sizeof(num))
+			memcpy(num + strlen(num), ".0", 3);
 		emit_scalar(e, num, 0);
 		break;
 	}

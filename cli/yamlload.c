@@ -5,11 +5,13 @@
  * file of nested aliases cannot make a billion nodes).
  */
 #include "config.h"
+#include "strnum.h"
 #include "yamlload.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -111,15 +113,17 @@ scalar(const yaml_node_t *n, int text)
 	if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 || strcmp(s, "FALSE") == 0)
 		return json_false();
 	if (is_int(s)) {
-		char *end;
-		long long v;
-		errno = 0;
-		v = strtoll(s, &end, 10);
-		if (errno == 0 && *end == '\0')
+		const char *es;
+		long long v = str_to_ll(s, LLONG_MIN, LLONG_MAX, &es);
+		if (es == NULL)
 			return json_integer(v);
 	}
-	if (is_float(s))
-		return json_real(strtod(s, NULL));
+	if (is_float(s)) {
+		const char *es;
+		double d = str_to_double(s, &es);
+		if (es == NULL)
+			return json_real(d);
+	}
 	return json_stringn(s, len);
 }
 
@@ -359,10 +363,14 @@ load_path(const char *path, int top, int depth, struct yaml_set *set, char *err,
 			}
 			names = m;
 		}
-		if (asprintf(&full, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/",
-		    e->d_name) < 0) {
-			rc = -1;
-			break;
+		{
+			size_t len = strlen(path) + strlen(e->d_name) + 2;
+			if ((full = malloc(len)) == NULL) {
+				rc = -1;
+				break;
+			}
+			snprintf(full, len, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/",
+			    e->d_name);
 		}
 		names[n++] = full;
 	}

@@ -22,6 +22,7 @@
  * and the edge caps requests per address anyway (edge.h).
  */
 #include "config.h"
+#include "strnum.h"
 #include "acklink.h"
 #include "api.h"
 #include "apiutil.h"
@@ -209,7 +210,9 @@ static void
 confirm_page(struct resp *rs, PGresult *q, const char *token)
 {
 	struct buf b;
-	int st = PQgetisnull(q, 0, L_STATUS) ? -1 : atoi(PQgetvalue(q, 0, L_STATUS));
+	const char *es;
+	int st = PQgetisnull(q, 0, L_STATUS) ? -1 :
+	    (int)str_to_ll(PQgetvalue(q, 0, L_STATUS), 0, 3, &es);
 
 	buf_init(&b, 65536);
 	page_begin(&b, "Acknowledge this problem?");
@@ -278,7 +281,10 @@ api_acklink(struct req *r, struct resp *rs)
 	if (refuse(rs, q) < 0)
 		goto done;
 	memset(&a, 0, sizeof(a));
-	a.check_id = strtoll(PQgetvalue(q, 0, L_CHECK_ID), NULL, 10);
+	{
+		const char *es;
+		a.check_id = str_to_ll(PQgetvalue(q, 0, L_CHECK_ID), 1, INT64_MAX, &es);
+	}
 	a.comment = ACK_LINK_COMMENT;
 	a.sticky = 1;
 	a.by = PQgetvalue(q, 0, L_PERSON);

@@ -609,8 +609,14 @@ obj_key(int store, json_t *c)
 
 	if (store != ST_CHECK)
 		return strdup(name ? name : "");
-	if (asprintf(&k, "%s/%s", json_string_value(json_object_get(c, "agent")), name) < 0)
-		return NULL;
+	const char *agent = json_string_value(json_object_get(c, "agent"));
+	size_t n;
+
+	agent = agent ? agent : "";
+	name = name ? name : "";
+	n = strlen(agent) + strlen(name) + 2;
+	if ((k = malloc(n)) != NULL)
+		snprintf(k, n, "%s/%s", agent, name);
 	return k;
 }
 
