@@ -384,6 +384,15 @@ BEGIN
 	RETURN NULL;
 END $$;
 
+CREATE FUNCTION event_route_add(bigint, text, text) RETURNS boolean
+    LANGUAGE sql
+    AS $_$
+	UPDATE events SET route = route || jsonb_build_array(jsonb_build_object(
+		'at', rfc3339(now()), 'decision', $2, 'detail', $3))
+	WHERE id = $1
+	RETURNING true
+$_$;
+
 CREATE FUNCTION events_stream_after() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -518,6 +527,15 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION notification_route_add(bigint, text, text) RETURNS boolean
+    LANGUAGE sql
+    AS $_$
+	UPDATE notifications SET route = route || jsonb_build_array(jsonb_build_object(
+		'at', rfc3339(now()), 'decision', $2, 'detail', $3))
+	WHERE id = $1
+	RETURNING true
+$_$;
+
 CREATE FUNCTION notify_or_defer(channel text, payload text) RETURNS void
     LANGUAGE plpgsql
     AS $$
@@ -545,7 +563,8 @@ CREATE TABLE events (
     value double precision,
     output text,
     notify boolean DEFAULT true NOT NULL,
-    detail jsonb
+    detail jsonb,
+    route jsonb DEFAULT '[]'::jsonb NOT NULL
 );
 
 CREATE FUNCTION outbox_page_ringing(ev events) RETURNS boolean
@@ -874,6 +893,9 @@ CREATE TABLE notifications (
     series bigint,
     receipt_holder integer,
     held_until timestamp with time zone,
+    policy text,
+    step integer,
+    route jsonb DEFAULT '[]'::jsonb NOT NULL,
     CONSTRAINT notifications_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'sending'::text, 'sent'::text, 'failed'::text, 'dropped'::text])))
 );
 

@@ -260,6 +260,10 @@ static const struct db_stmt q_unsend = { "outbox_unsend",
 	"WITH a AS (DELETE FROM notification_attempts WHERE id = $2 RETURNING 1)"
 	" UPDATE notifications SET status = $3, attempts = attempts - 1, lease_until = NULL,"
 	"  holder = NULL, attempt_id = NULL, last_error = $5,"
+	/* the routing record (sql/033_routing.sql), as
+	 * notification_route_add() writes it */
+	"  route = route || jsonb_build_array(jsonb_build_object('at', rfc3339(now()),"
+	"   'decision', CASE WHEN $3 = 'pending' THEN 'held' ELSE 'dropped' END, 'detail', $5::text)),"
 	"  next_attempt_at = CASE WHEN $3 = 'pending' THEN to_timestamp($4::bigint)"
 	"   ELSE next_attempt_at END,"
 	"  held_until = CASE WHEN $3 = 'pending' THEN to_timestamp($4::bigint) ELSE held_until END"

@@ -9,6 +9,7 @@ a problem still open is delivered, one that recovered meanwhile is dropped
 with its recovery, and the WARNING passed by a CRITICAL is dropped as
 superseded; every drop is recorded. Also: the users API and the CLI take
 quiet hours and refuse bad ones."""
+import json
 import os
 import subprocess
 import sys
@@ -80,6 +81,10 @@ t.ok(wait_for(lambda: all(row_is(c, ALICE, "PROBLEM", held) for c in (warn, gone
 n = [x for x in rows(warn, ALICE) if x["kind"] == "PROBLEM"][0]
 t.ok(n["last_error"].startswith("held by quiet hours until ") and n["attempts"] == 0 and
      n["attempt_log"] == [], "the row says why and until when; no attempt was made", n)
+route = env.cluster.psql("SELECT route->0->>'decision', route->0->>'detail' FROM notifications"
+                   " WHERE id = %d" % n["id"])
+t.ok(route and route[0][0] == "held" and route[0][1] == n["last_error"],
+     "the routing record has the hold (decision held, its detail)", route)
 t.ok(wait_for(lambda: all(row_is(c, ONCALL, "PROBLEM", lambda n: n["status"] == "sent")
                           for c in (warn, gone, both))),
      "the contact without quiet hours got the same WARNINGs at once")
@@ -115,6 +120,10 @@ t.ok(p["status"] == "sent" and p["held_until"] is not None,
 g = {x["kind"]: x for x in rows(gone, ALICE)}
 t.ok(g["PROBLEM"]["status"] == "dropped" and "resolved since" in g["PROBLEM"]["last_error"],
      "the WARNING that recovered meanwhile is dropped, saying so", g)
+route = env.cluster.psql("SELECT jsonb_agg(e->>'decision') FROM notifications,"
+                   " jsonb_array_elements(route) e WHERE id = %d" % g["PROBLEM"]["id"])
+t.eq(json.loads(route[0][0]), ["held", "dropped"],
+     "its routing record: held, then dropped")
 t.ok(g["RECOVERY"]["status"] == "dropped" and "was not sent" in g["RECOVERY"]["last_error"],
      "and its recovery too: its problem was never told", g)
 w = [x for x in rows(both, ALICE) if x["status_of_check"] == "WARNING"][0]
