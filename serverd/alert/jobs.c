@@ -16,11 +16,14 @@
  *   untold     a HARD state its contacts were not told about (notified_status
  *              differs) while nothing suppresses it any more - its agent is
  *              up again, it stopped flapping - is notified now: PROBLEM, or
- *              RECOVERY of a problem they were told about.
+ *              RECOVERY of a problem they were told about. (A check whose
+ *              parent is down waits for the parent's RECOVERY, which tells
+ *              it in its own statement: check_parent_recovered().)
  *   acks       acknowledgements past ack_expires_at are lifted.
  *   renotify   every renotify_interval_s (0 = never) a RENOTIFY event for
  *              each HARD problem that was notified, is unacknowledged, not
- *              flapping, not in downtime and whose agent is not down.
+ *              flapping, not in downtime, whose agent is not down and whose
+ *              parents are not (check_suppressed_by()).
  *
  * (History retention and roll-ups run on their own thread: store/history.c.)
  *
@@ -120,6 +123,7 @@ static const struct db_stmt q_rec_planned = { "jobs_rec_planned",
 	"   AND NOT check_in_downtime(c.id, c.agent_id)" \
 	"   AND (a.state <> 'down' OR c.type = 'heartbeat')" \
 	"   AND NOT s.flapping AND NOT (s.acknowledged AND s.status > 0)" \
+	"   AND check_suppressed_by(c.id, c.agent_id) IS NULL" \
 	" ORDER BY s.check_id " lock
 static const struct db_stmt q_untold = { "jobs_untold",
 	UNTOLD_SQL("(c.id = ANY ($1::bigint[]) OR c.agent_id = ANY ($2::bigint[]))",
@@ -138,6 +142,7 @@ static const struct db_stmt q_renotify = { "jobs_renotify",
 	"   AND s.last_notified_at <= now() - make_interval(secs => $1::int)"
 	"   AND (a.state <> 'down' OR c.type = 'heartbeat')"
 	"   AND NOT check_in_downtime(c.id, c.agent_id)"
+	"   AND check_suppressed_by(c.id, c.agent_id) IS NULL"
 	" ORDER BY s.check_id LIMIT 1000 FOR UPDATE OF s SKIP LOCKED", 1 };
 
 static int64_t

@@ -14,7 +14,8 @@
 
 #define AGENT_NAME_MAX 200
 
-static const char *const agent_fields[] = { "name", "interval_s", "contacts", "labels", NULL };
+static const char *const agent_fields[] = { "name", "interval_s", "contacts", "labels", "parents",
+	NULL };
 
 static const struct db_stmt q_list = { "agents_list",
 	"SELECT agent_json(a), a.id FROM agents a WHERE a.id > $1 ORDER BY a.id LIMIT $2", 2 };
@@ -31,16 +32,16 @@ static const struct db_stmt q_search = { "agents_search",
 static const struct db_stmt q_get = { "agents_get",
 	"SELECT agent_json(a) FROM agents a WHERE a.id = $1", 1 };
 static const struct db_stmt q_create = { "agents_create",
-	"INSERT INTO agents (name, interval_s, contacts, token_hash, labels)"
+	"INSERT INTO agents (name, interval_s, contacts, token_hash, labels, parents)"
 	" VALUES ($1, COALESCE($2::integer, 60), $3::bigint[], decode($4, 'hex'),"
-	" COALESCE($5::jsonb, '{}'))"
-	" RETURNING agent_json(agents)", 5 };
+	" COALESCE($5::jsonb, '{}'), COALESCE($6::bigint[], '{}'))"
+	" RETURNING agent_json(agents)", 6 };
 static const struct db_stmt q_patch = { "agents_patch",
 	"UPDATE agents SET name = COALESCE($2, name),"
 	" interval_s = COALESCE($3::integer, interval_s),"
 	" contacts = CASE WHEN $4::boolean THEN $5::bigint[] ELSE contacts END,"
-	" labels = COALESCE($6::jsonb, labels)"
-	" WHERE id = $1 RETURNING agent_json(agents)", 6 };
+	" labels = COALESCE($6::jsonb, labels), parents = COALESCE($7::bigint[], parents)"
+	" WHERE id = $1 RETURNING agent_json(agents)", 7 };
 static const struct db_stmt q_delete = { "agents_delete",
 	"DELETE FROM agents WHERE id = $1", 1 };
 static const struct db_stmt q_token = { "agents_token",
@@ -98,10 +99,10 @@ api_agents_create(struct req *r, struct resp *rs)
 {
 	const char *name = NULL;
 	long long interval = 0;
-	char *contacts = NULL, *labels = NULL, iv[24], tok[TOKEN_HEX_LEN + 1],
+	char *contacts = NULL, *labels = NULL, *parents = NULL, iv[24], tok[TOKEN_HEX_LEN + 1],
 	    hex[SHA256_LEN * 2 + 1];
 	uint8_t h[SHA256_LEN];
-	const char *v[5];
+	const char *v[6];
 	int have_iv, present;
 	PGresult *q = NULL;
 
@@ -116,7 +117,8 @@ api_agents_create(struct req *r, struct resp *rs)
 		resp_error(rs, 422, "name", "name must be non-empty and without '/'");
 		goto done;
 	}
-	if (contacts_exist(r, contacts, "contacts", rs) < 0)
+	if (contacts_exist(r, contacts, "contacts", rs) < 0 ||
+	    parents_arg(r, r->body, "agent", 0, &parents, rs) < 0)
 		goto done;
 	if (token_generate(tok) < 0) {
 		resp_error(rs, 500, NULL, "no randomness available");
@@ -129,6 +131,7 @@ api_agents_create(struct req *r, struct resp *rs)
 	v[2] = contacts;
 	v[3] = hex;
 	v[4] = labels;
+	v[5] = parents;
 	q = db_exec(r->db, &q_create, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
 		if (strcmp(db_sqlstate(q), "23505") == 0)
@@ -143,6 +146,7 @@ done:
 	PQclear(q);
 	free(contacts);
 	free(labels);
+	free(parents);
 }
 
 void
@@ -150,8 +154,8 @@ api_agents_patch(struct req *r, struct resp *rs)
 {
 	const char *name = NULL;
 	long long interval = 0;
-	char *contacts = NULL, *labels = NULL, iv[24], id[24];
-	const char *v[6];
+	char *contacts = NULL, *labels = NULL, *parents = NULL, iv[24], id[24];
+	const char *v[7];
 	int have_iv, have_name, present = 0;
 	PGresult *q = NULL;
 
@@ -166,7 +170,8 @@ api_agents_patch(struct req *r, struct resp *rs)
 		resp_error(rs, 422, "name", "name must be non-empty and without '/'");
 		goto done;
 	}
-	if (contacts_exist(r, contacts, "contacts", rs) < 0)
+	if (contacts_exist(r, contacts, "contacts", rs) < 0 ||
+	    parents_arg(r, r->body, "agent", r->id[0], &parents, rs) < 0)
 		goto done;
 	v[0] = id_text(r->id[0], id);
 	v[1] = have_name ? name : NULL;
@@ -174,6 +179,7 @@ api_agents_patch(struct req *r, struct resp *rs)
 	v[3] = present ? "true" : "false";
 	v[4] = contacts;
 	v[5] = labels;
+	v[6] = parents;
 	q = db_exec(r->db, &q_patch, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
 		if (strcmp(db_sqlstate(q), "23505") == 0)
@@ -189,6 +195,7 @@ done:
 	PQclear(q);
 	free(contacts);
 	free(labels);
+	free(parents);
 }
 
 void

@@ -4,7 +4,9 @@
  * A check is validated whole on create and on PATCH (the patch is merged
  * onto the stored definition first): type and params by the check library
  * (checks/check.h, the same code the agent runs), thresholds by the Nagios
- * range parser, contacts against the contacts table.
+ * range parser, contacts against the contacts table, parents (checks named
+ * "agent/check") by parents_resolve() (sql/functions/), in the transaction
+ * that writes them.
  */
 #include "config.h"
 #include "api.h"
@@ -23,7 +25,7 @@
 #define CHECK_NAME_MAX 200
 
 static const char *const check_fields[] = { "agent_id", "agent", "name", "type", "params",
-	"warning", "critical", "max_attempts", "enabled", "contacts", "labels", NULL };
+	"warning", "critical", "max_attempts", "enabled", "contacts", "labels", "parents", NULL };
 
 struct check_in {
 	long long agent_id;
@@ -62,6 +64,8 @@ static const struct db_stmt q_update = { "checks_update",
 	" warning = $6, critical = $7, max_attempts = $8, enabled = $9,"
 	" contacts = $10::bigint[], labels = COALESCE($11::jsonb, labels),"
 	" updated_at = now() WHERE id = $1", 11 };
+static const struct db_stmt q_parents = { "checks_parents",
+	"UPDATE checks SET parents = $2::bigint[] WHERE id = $1", 2 };
 static const struct db_stmt q_delete = { "checks_delete",
 	"DELETE FROM checks WHERE id = $1", 1 };
 static const struct db_stmt q_history = { "checks_history",
@@ -260,6 +264,30 @@ sync_heartbeat(struct req *r, struct resp *rs, int64_t id)
 	return 0;
 }
 
+/*
+ * Inside the request's transaction: the check's parents, when the request
+ * names them (parents_arg()). 0, or -1 with rs filled.
+ */
+static int
+set_parents(struct req *r, struct resp *rs, json_t *o, int64_t id, int made)
+{
+	char ids[24], *parents = NULL;
+	const char *v[2] = { id_text(id, ids), NULL };
+	PGresult *q;
+	int rc;
+
+	if ((rc = parents_arg(r, o, "check", made ? 0 : id, &parents, rs)) <= 0)
+		return rc;
+	v[1] = parents;
+	q = db_exec(r->db, &q_parents, v);
+	rc = db_ok(q, PGRES_COMMAND_OK) ? 0 : -1;
+	if (rc < 0)
+		resp_db_error(rs, r->db, q);
+	PQclear(q);
+	free(parents);
+	return rc;
+}
+
 static void
 conflict_or_error(struct req *r, struct resp *rs, PGresult *q, const char *name)
 {
@@ -294,6 +322,8 @@ api_checks_create(struct req *r, struct resp *rs)
 	}
 	id = str_to_ll(PQgetvalue(q, 0, 0), 1, INT64_MAX, &es);
 	if (strcmp(in.type, "heartbeat") == 0 && sync_heartbeat(r, rs, id) < 0)
+		goto done;
+	if (set_parents(r, rs, r->body, id, 1) < 0)
 		goto done;
 	in_tx = 0;
 	if (api_commit(r, rs) < 0)
@@ -374,7 +404,7 @@ api_checks_patch(struct req *r, struct resp *rs)
 	}
 	PQclear(q);
 	q = NULL;
-	if (sync_heartbeat(r, rs, r->id[0]) < 0)
+	if (sync_heartbeat(r, rs, r->id[0]) < 0 || set_parents(r, rs, r->body, r->id[0], 0) < 0)
 		goto done;
 	in_tx = 0;   /* a failed COMMIT ends the transaction too */
 	if (api_commit(r, rs) < 0)

@@ -47,7 +47,9 @@
  * (the LEFT JOIN keeps one row when nothing is wrong), so the answer is one
  * statement and one snapshot. A problem object has check_def_json()'s keys
  * plus "agent_name" and "labels" (the check's own, as check_json() has
- * them), and its "state" exactly check_state_json()'s keys (both in
+ * them), "parents" and "suppressed_by" (a parent's name when one is a HARD
+ * problem: check_suppressed_by(), called only for a check that has parents
+ * or whose agent has), and its "state" exactly check_state_json()'s keys (both in
  * sql/functions/): this is the check object's one writer in C, that
  * function its one writer in SQL (docs/decisions.md says why two); change
  * them together, test_face_status.py compares them. Values are written as
@@ -60,7 +62,7 @@ enum {
 	C_MAX_ATTEMPTS, C_ENABLED, C_CONTACTS, C_CREATED, C_UPDATED, C_AGENT_NAME,
 	C_STATUS, C_STATE_TYPE, C_ATTEMPT, C_SINCE, C_LAST, C_OUTPUT, C_VALUE,
 	C_PERFDATA, C_ACK, C_ACK_BY, C_IN_DOWNTIME, C_FLAPPING, C_FLAP_PCT, C_NOTIFIED, C_LABELS,
-	C_MANAGED, C_NCOLS
+	C_MANAGED, C_PARENTS, C_SUPPRESSED_BY, C_NCOLS
 };
 
 #define US(t) "(extract(epoch FROM " t ") * 1000000)::int8"
@@ -94,7 +96,7 @@ enum {
 	"  x.enabled, x.contacts, x.created_us, x.updated_us, x.agent_name, x.status," \
 	"  x.state_type, x.attempt, x.since_us, x.last_us, x.output, x.value, x.perfdata," \
 	"  x.acknowledged, x.ack_by, x.in_downtime, x.flapping, x.flap_pct, x.notified_us, x.labels," \
-	"  x.managed" \
+	"  x.managed, x.parents, x.suppressed_by" \
 	" FROM head LEFT JOIN (" \
 	"  SELECT row_number() OVER (ORDER BY CASE p.status WHEN 2 THEN 0 WHEN 3 THEN 1 ELSE 2 END," \
 	"      p.since, p.check_id) AS ord," \
@@ -106,10 +108,14 @@ enum {
 	"    CASE WHEN p.acknowledged THEN p.ack_by END AS ack_by," \
 	"    (p.check_id IN (SELECT check_id FROM dt WHERE check_id IS NOT NULL)" \
 	"      OR p.agent_id IN (SELECT agent_id FROM dt WHERE agent_id IS NOT NULL)) AS in_downtime," \
-	"    p.flapping, p.flap_pct, " US("p.last_notified_at") " AS notified_us, c.labels, c.managed" \
+	"    p.flapping, p.flap_pct, " US("p.last_notified_at") " AS notified_us, c.labels, c.managed," \
+	"    CASE WHEN c.parents = '{}' THEN '[]' ELSE check_parent_names(c.parents) END AS parents," \
+	"    CASE WHEN c.parents = '{}' AND a.parents = '{}' THEN NULL" \
+	"      ELSE check_suppressed_by(c.id, c.agent_id) END AS suppressed_by" \
 	"  FROM p" \
 	"  CROSS JOIN LATERAL (SELECT * FROM checks c WHERE c.id = p.check_id OFFSET 0) c" \
-	"  CROSS JOIN LATERAL (SELECT a.name FROM agents a WHERE a.id = c.agent_id OFFSET 0) a" \
+	"  CROSS JOIN LATERAL (SELECT a.name, a.parents FROM agents a WHERE a.id = c.agent_id" \
+	"    OFFSET 0) a" \
 	"  LEFT JOIN l ON l.check_id = p.check_id" \
 	"  WHERE c.enabled) x ON true" \
 	" ORDER BY x.ord"
@@ -294,6 +300,10 @@ status_json(const PGresult *q, size_t *len)
 		add_field(&b, "labels", q, i, C_LABELS, J_RAW);
 		buf_adds(&b, ", ");
 		add_field(&b, "managed", q, i, C_MANAGED, J_BOOL);
+		buf_adds(&b, ", ");
+		add_field(&b, "parents", q, i, C_PARENTS, J_RAW);
+		buf_adds(&b, ", ");
+		add_field(&b, "suppressed_by", q, i, C_SUPPRESSED_BY, J_STR);
 		buf_adds(&b, ", \"state\": {");
 		add_field(&b, "status", q, i, C_STATUS, J_STATUS);
 		buf_adds(&b, ", ");

@@ -372,6 +372,45 @@ contacts_exist(struct req *r, const char *ids, const char *field, struct resp *r
 	return rc;
 }
 
+static const struct db_stmt q_parents = { "api_parents_resolve",
+	"SELECT ids, error FROM parents_resolve($1, $2::bigint, $3::jsonb)", 3 };
+
+int
+parents_arg(struct req *r, json_t *o, const char *kind, int64_t id, char **ids,
+    struct resp *rs)
+{
+	json_t *p = json_object_get(o, "parents");
+	char idt[24], *text = NULL;
+	const char *v[3] = { kind, id ? id_text(id, idt) : NULL, NULL };
+	PGresult *q = NULL;
+	int rc = -1;
+
+	*ids = NULL;
+	if (p == NULL)
+		return 0;
+	if (!json_is_array(p)) {
+		resp_error(rs, 400, "parents", "parents must be a list of checks named \"agent/check\"");
+		return -1;
+	}
+	if ((text = json_dumps(p, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL) {
+		resp_error(rs, 500, NULL, "out of memory");
+		return -1;
+	}
+	v[2] = text;
+	q = db_exec(r->db, &q_parents, v);
+	if (!db_ok(q, PGRES_TUPLES_OK) || PQntuples(q) != 1)
+		resp_db_error(rs, r->db, q);
+	else if (!PQgetisnull(q, 0, 1))
+		resp_error(rs, 422, "parents", "%s", PQgetvalue(q, 0, 1));
+	else if ((*ids = strdup(PQgetvalue(q, 0, 0))) == NULL)
+		resp_error(rs, 500, NULL, "out of memory");
+	else
+		rc = 1;
+	PQclear(q);
+	free(text);
+	return rc;
+}
+
 /* BEGIN or COMMIT: 0, or -1 with rs filled */
 static int
 tx_cmd(struct req *r, struct resp *rs, const char *sql)

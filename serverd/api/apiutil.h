@@ -96,6 +96,16 @@ int agent_name(struct req *r, json_t *o, struct resp *rs);
 int check_name(struct req *r, json_t *o, struct resp *rs);
 /* Checks that every id in the array literal names a contact; 0 or -1. */
 int contacts_exist(struct req *r, const char *ids, const char *field, struct resp *rs);
+/*
+ * The "parents" of a check or an agent (kind "check" or "agent"; id: the
+ * one being changed, 0 when it is being made), if o has the key: a list of
+ * checks named "AGENT/CHECK", resolved by parents_resolve()
+ * (sql/functions/), which refuses an unknown check, the check itself and a
+ * cycle. 1 with *ids a heap array literal ("{4,7}"), 0 when o has no
+ * "parents" (*ids NULL), or -1 with a 400 or 422 on "parents" in rs.
+ */
+int parents_arg(struct req *r, json_t *o, const char *kind, int64_t id, char **ids,
+    struct resp *rs);
 
 /*
  * One transaction per request: api_begin() and api_commit() return 0, or -1

@@ -115,6 +115,15 @@ add_detail(struct buf *out, const char *detail)
 		line(out, "Expires:", json_string_value(v));
 	if ((v = json_object_get(d, "reason")) && json_is_string(v))
 		line(out, "Reason:", json_string_value(v));
+	/* a parent's problem: what depends on it (check_dependents_detail(),
+	 * sql/functions/), all of it suppressed while it lasts */
+	if ((v = json_object_get(d, "dependents")) && json_is_object(v)) {
+		json_int_t nc = json_integer_value(json_object_get(v, "checks"));
+		json_int_t na = json_integer_value(json_object_get(v, "agents"));
+		buf_addf(out, "%-10s %lld check%s on %lld agent%s depend%s on it\n", "Impact:",
+		    (long long)nc, nc == 1 ? "" : "s", (long long)na, na == 1 ? "" : "s",
+		    nc == 1 ? "s" : "");
+	}
 	json_decref(d);
 }
 

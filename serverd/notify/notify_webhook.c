@@ -6,12 +6,14 @@
  *   {"notification_id", "event": {id, kind, status, prev_status, state_type,
  *    attempt, value, output, created_at, detail}, "agent": {id, name},
  *    "check": {id, name, type, warning, critical, max_attempts} | null,
- *    "title", "message", "url", "resent", "resolved_since"}
+ *    "title", "message", "url", "resent", "resolved_since", "dependents"}
  * with an "Idempotency-Key: custos-<notification id>" header, the same on
  * every attempt; "resent" is true when an earlier attempt ended in doubt
  * (serverd died mid-send), so a receiver can drop a duplicate knowingly;
  * "resolved_since" is the time of the RECOVERY (AGENT UP) that came after
- * this problem by the time it was sent, or null.
+ * this problem by the time it was sent, or null; "dependents" is
+ * {"checks": N, "agents": M} on a problem of a check others depend on
+ * (docs/alerting.md, "Dependencies"), or null.
  * The output (event.output and in the message) is cut like in every
  * message (notice_output()). The request ends within webhook_timeout_s.
  * 2xx is success; 408, 429, 5xx and network errors are retried; any other
@@ -104,6 +106,24 @@ opt_str(const char *s)
 	return *s ? json_string(s) : json_null();
 }
 
+/*
+ * {"checks": N, "agents": M}: what depends on the check whose problem this
+ * is (events.detail's "dependents", check_dependents_detail() in
+ * sql/functions/), or null.
+ */
+static json_t *
+dependents(const char *detail)
+{
+	json_t *d, *v, *out = NULL;
+
+	if (*detail == '\0' || (d = json_loads(detail, JSON_DECODE_ANY, NULL)) == NULL)
+		return json_null();
+	if ((v = json_object_get(d, "dependents")) && json_is_object(v))
+		out = json_incref(v);
+	json_decref(d);
+	return out ? out : json_null();
+}
+
 static enum send_verdict
 webhook_send(const struct notice *n, struct send_result *res, char *err, size_t errlen)
 {
@@ -152,6 +172,8 @@ webhook_send(const struct notice *n, struct send_result *res, char *err, size_t 
 	    "url", link.ptr ? link.ptr : "",
 	    "resent", n->resent,
 	    "resolved_since", opt_str(n->resolved_since ? n->resolved_since : ""));
+	if (o != NULL)
+		json_object_set_new(o, "dependents", dependents(n->detail));
 	if (o == NULL || (text = json_dumps(o, JSON_COMPACT)) == NULL) {
 		snprintf(err, errlen, "cannot build the webhook body");
 		goto done;

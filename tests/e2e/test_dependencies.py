@@ -1,0 +1,253 @@
+#!/usr/bin/python3
+"""test_dependencies.py - parents (docs/alerting.md, "Dependencies") against
+the real SMTP sink and the Pushover stand-in: a switch with 30 checks on 12
+agents depending on it (6 agents name it for all their checks, 6 agents'
+checks name it one by one). The switch CRITICAL gives one notification per
+channel, which says "30 checks on 12 agents depend on it"; the 30 children's
+problems are recorded as events that are not notified, with the routing
+record 'suppressed' and the parent's name, and /api/v1/status shows each
+with suppressed_by; 10 children recover meanwhile (not notified either);
+when the switch recovers, the 20 still failing are told then (one PROBLEM
+per child per channel, reason "parent web01/switch recovered; still
+failing"), the 10 recovered ones not. An unknown parent, a check as its own
+parent and a cycle are refused and change nothing. The CLI sets parents by
+name, and apply/export carry them (export, then apply of that export,
+changes nothing). Results are posted directly, with max_attempts 1, so
+every state is HARD at once."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from alertlib import AlertEnv, PO_USER  # noqa: E402
+from harness import BUILDDIR, Tap, wait_for  # noqa: E402
+
+t = Tap()
+env = AlertEnv()
+A = env.admin
+S = env.server
+ONCALL = env.contact_id
+
+
+def api(method, path, body=None):
+    return S.request(method, path, A, body)
+
+
+def sql(q):
+    return env.cluster.psql(q)
+
+
+def snapshot():
+    return (sql("SELECT id, parents FROM checks ORDER BY id"),
+            sql("SELECT id, parents FROM agents ORDER BY id"))
+
+
+# ---- 30 children on 12 agents ----------------------------------------------------------
+switch = env.check("switch")               # web01/switch
+other = env.check("uplink")                # web01/uplink, for the refusals
+agents = [env.make_agent("app%02d" % (i + 1)) for i in range(12)]
+children = []                              # (check id, agent token, name)
+for n, (aid, tok) in enumerate(agents[:6]):
+    st, a, _ = api("PATCH", "/api/v1/agents/%d" % aid, {"parents": ["web01/switch"]})
+    t.ok(st == 200 and a.get("parents") == ["web01/switch"],
+         "app%02d names web01/switch as the parent of all its checks" % (n + 1), (st, a))
+    for j in range(3):
+        cid = env.make_check(aid, "c%d" % j, "load", {"period": 1}, max_attempts=1)
+        children.append((cid, tok, "app%02d/c%d" % (n + 1, j)))
+for n, (aid, tok) in enumerate(agents[6:]):
+    for j in range(2):
+        cid = env.make_check(aid, "c%d" % j, "load", {"period": 1}, max_attempts=1,
+                             parents=["web01/switch"])
+        children.append((cid, tok, "app%02d/c%d" % (n + 7, j)))
+t.eq(len(children), 30, "30 child checks")
+st, c, _ = api("GET", "/api/v1/checks/%d" % children[-1][0])
+t.ok(st == 200 and c["parents"] == ["web01/switch"] and c["suppressed_by"] is None,
+     "a check shows its parents by name, suppressed_by null while the switch is fine", c)
+st, c, _ = api("GET", "/api/v1/checks/%d" % children[0][0])
+t.ok(st == 200 and c["parents"] == [] and c["suppressed_by"] is None,
+     "a check whose agent names the parent has no parents of its own", c)
+
+# ---- refusals change nothing -----------------------------------------------------------
+before = snapshot()
+app01, app07 = agents[0][0], agents[6][0]
+for path, body, code, why in [
+        ("/api/v1/checks/%d" % other, {"parents": ["web01/nosuch"]}, 422, "an unknown check"),
+        ("/api/v1/checks/%d" % other, {"parents": ["nosuch"]}, 422, "a name without agent/"),
+        ("/api/v1/checks/%d" % other, {"parents": "web01/switch"}, 400, "not a list"),
+        ("/api/v1/checks/%d" % other, {"parents": [7]}, 422, "a number in the list"),
+        ("/api/v1/checks/%d" % switch, {"parents": ["web01/switch"]}, 422, "its own parent"),
+        ("/api/v1/checks/%d" % switch, {"parents": ["app07/c0"]}, 422,
+         "a cycle (app07/c0 depends on the switch)"),
+        ("/api/v1/checks/%d" % switch, {"parents": ["app01/c1"]}, 422,
+         "a cycle through an agent's parents"),
+        ("/api/v1/agents/%d" % env.agent_id, {"parents": ["app02/c0"]}, 422,
+         "an agent whose check the parent depends on (a cycle)"),
+        ("/api/v1/agents/%d" % app01, {"parents": ["app01/c0"]}, 422,
+         "an agent naming its own check"),
+        ("/api/v1/agents/%d" % app07, {"parents": ["web01/nosuch"]}, 422,
+         "an agent naming an unknown check")]:
+    st, e, _ = api("PATCH", path, body)
+    t.ok(st == code and e.get("field") == "parents", "refused: %s (%d)" % (why, code), (st, e))
+st, e, _ = api("POST", "/api/v1/checks", {"agent_id": app07, "name": "new", "type": "load",
+                                          "params": {"period": 1}, "parents": ["x/y"]})
+t.ok(st == 422 and e.get("field") == "parents", "a new check with an unknown parent: 422",
+     (st, e))
+st, e, _ = api("POST", "/api/v1/agents", {"name": "app99", "parents": ["x/y"]})
+t.ok(st == 422 and e.get("field") == "parents", "a new agent with an unknown parent: 422",
+     (st, e))
+t.eq(snapshot(), before, "the refusals changed no parents")
+t.eq(sql("SELECT count(*) FROM checks WHERE name = 'new'") +
+     sql("SELECT count(*) FROM agents WHERE name = 'app99'"), [["0"], ["0"]],
+     "nor made a check or an agent")
+
+# ---- the switch goes down: one notification, which counts its dependents -------------
+
+
+def mails(pred=lambda m: True):
+    return [m for m in env.sink.messages() if pred(m)]
+
+
+def subj(word, name):
+    return lambda m: m["subject"].startswith("[custos] %s %s " % (word, name))
+
+
+env.post(switch, 2, "switch unreachable")
+t.ok(env.wait_mail(subj("PROBLEM", "web01/switch")), "the switch's PROBLEM is mailed",
+     env.sink.subjects())
+m = mails(subj("PROBLEM", "web01/switch"))[0]
+body = env.sink.body(m)
+t.ok("30 checks on 12 agents depend on it" in body,
+     "its mail says \"30 checks on 12 agents depend on it\"", body)
+t.ok(env.wait_push(lambda r: "30 checks on 12 agents depend on it"
+                   in r["fields"].get("message", "")),
+     "so does its Pushover message", [r["fields"] for r in env.po.accepted()])
+ev = env.events(check_id=switch, kind="PROBLEM")
+t.ok(len(ev) == 1 and ev[0]["detail"].get("dependents") == {"checks": 30, "agents": 12},
+     "the event's detail has dependents {checks: 30, agents: 12}", ev)
+
+by_token = {}
+for cid, tok, _ in children:
+    by_token.setdefault(tok, []).append(cid)
+for tok, ids in by_token.items():
+    st, b, _ = env.post_results(tok, [{"check_id": i, "status": 2, "output": "no route"}
+                                      for i in ids])
+    t.ok(st == 201, "the children of one agent fail", (st, b))
+ids = ",".join(str(c[0]) for c in children)
+t.ok(wait_for(lambda: sql("SELECT count(*) FROM events WHERE kind = 'PROBLEM'"
+                          " AND check_id IN (%s)" % ids) == [["30"]]),
+     "30 PROBLEM events of the children are recorded")
+t.eq(sql("SELECT count(*) FROM events WHERE kind = 'PROBLEM' AND check_id IN (%s)"
+         " AND NOT notify AND route @> '[{\"decision\": \"suppressed\","
+         " \"detail\": \"parent web01/switch is CRITICAL\"}]'" % ids), [["30"]],
+     "all 30 with notify false and the routing record 'suppressed'"
+     " ('parent web01/switch is CRITICAL')")
+t.eq(sql("SELECT count(*) FROM notifications n JOIN events e ON e.id = n.event_id"
+         " WHERE e.check_id IN (%s)" % ids), [["0"]], "no notification row for a child")
+st, status, _ = api("GET", "/api/v1/status")
+probs = {p["id"]: p for p in status.get("problems", [])}
+t.ok(all(probs.get(c[0], {}).get("suppressed_by") == "web01/switch" for c in children),
+     "/api/v1/status shows the 30 with suppressed_by web01/switch",
+     [probs.get(c[0]) for c in children[:2]])
+t.ok(probs.get(switch, {}).get("suppressed_by", "x") is None,
+     "and the switch with suppressed_by null", probs.get(switch))
+st, c, _ = api("GET", "/api/v1/checks/%d" % children[0][0])
+t.eq(c.get("suppressed_by"), "web01/switch", "GET of a child: suppressed_by web01/switch")
+
+# ---- 10 children recover while the switch is down: not notified --------------------
+recovered = children[:10]
+still = children[10:]
+for tok in {c[1] for c in recovered}:
+    env.post_results(tok, [{"check_id": c[0], "status": 0, "output": "ok"}
+                           for c in recovered if c[1] == tok])
+rids = ",".join(str(c[0]) for c in recovered)
+t.ok(wait_for(lambda: sql("SELECT count(*) FROM events WHERE kind = 'RECOVERY'"
+                          " AND check_id IN (%s) AND NOT notify" % rids) == [["10"]]),
+     "their 10 RECOVERY events are recorded, suppressed too")
+
+# ---- the switch recovers: the 20 still failing are told now ---------------------------
+env.post(switch, 0, "switch back")
+t.ok(env.wait_mail(subj("RECOVERY", "web01/switch")), "the switch's RECOVERY is mailed",
+     env.sink.subjects())
+sids = ",".join(str(c[0]) for c in still)
+
+
+def told():
+    return sql("SELECT n.channel, count(*) FROM notifications n JOIN events e"
+               " ON e.id = n.event_id WHERE e.check_id IN (%s) AND e.kind = 'PROBLEM'"
+               " AND n.contact_id = %d GROUP BY 1 ORDER BY 1" % (sids, ONCALL))
+
+
+t.ok(wait_for(lambda: told() == [["email", "20"], ["pushover", "20"]]),
+     "20 PROBLEM notifications per channel for the contact, one per child still failing",
+     told())
+t.eq(sql("SELECT count(*) FROM events WHERE kind = 'PROBLEM' AND check_id IN (%s)"
+         " AND notify AND detail ->> 'reason' = 'parent web01/switch recovered; still failing'"
+         " AND route @> '[{\"decision\": \"parent recovered\"}]'" % sids), [["20"]],
+     "each a fresh PROBLEM event: 'parent web01/switch recovered; still failing'")
+t.eq(sql("SELECT count(*) FROM events WHERE check_id IN (%s) AND notify" % rids), [["0"]],
+     "the 10 that recovered meanwhile: nothing notified")
+t.ok(env.wait_mail(lambda m: "app12/c1" in m["subject"]), "the children's mails arrive",
+     env.sink.subjects())
+t.ok(wait_for(lambda: len(mails(lambda m: m["subject"].startswith("[custos] PROBLEM app")))
+              == 20), "20 mails in all, one per child still failing",
+     [m["subject"] for m in mails()])
+m = mails(lambda m: "app12/c1" in m["subject"])[0]
+t.ok("Reason:    parent web01/switch recovered; still failing" in env.sink.body(m),
+     "a child's mail gives the reason", env.sink.body(m))
+t.ok(env.settle(), "the outbox settles")
+# the jobs (untold, renotify) leave the suppressed ones alone: no PROBLEM beyond these two
+t.eq(sql("SELECT count(*) FROM events WHERE kind = 'PROBLEM' AND check_id IN (%s)" % sids),
+     [["40"]], "each child still failing has two PROBLEM events: suppressed, then told")
+st, c, _ = api("GET", "/api/v1/checks/%d" % still[0][0])
+t.eq(c.get("suppressed_by"), None, "the parent is fine: suppressed_by null again")
+
+# ---- the CLI ---------------------------------------------------------------------------
+CLI = os.path.join(BUILDDIR, "cli", "custos")
+cenv = dict(os.environ, CUSTOS_URL="http://127.0.0.1:%d" % S.port, CUSTOS_TOKEN=A)
+
+
+def cli(*args):
+    return subprocess.run([CLI] + list(args), capture_output=True, text=True, env=cenv)
+
+
+r = cli("checks", "edit", str(other), "--parents", "app07/c0,app08/c1")
+st, c, _ = api("GET", "/api/v1/checks/%d" % other)
+t.ok(r.returncode == 0 and c["parents"] == ["app07/c0", "app08/c1"],
+     "custos checks edit --parents app07/c0,app08/c1", (r.stdout, r.stderr, c))
+r = cli("checks", "edit", str(switch), "--parents", "web01/uplink")
+t.ok(r.returncode != 0 and "cycle" in r.stderr, "the CLI shows the cycle refusal",
+     (r.returncode, r.stderr))
+r = cli("agents", "edit", str(app07), "--parents", "web01/uplink")
+st, a, _ = api("GET", "/api/v1/agents/%d" % app07)
+t.ok(r.returncode == 0 and a["parents"] == ["web01/uplink"],
+     "custos agents edit --parents web01/uplink", (r.stdout, r.stderr, a))
+r = cli("agents", "edit", str(app07), "--parents", "")
+st, a, _ = api("GET", "/api/v1/agents/%d" % app07)
+t.ok(r.returncode == 0 and a["parents"] == [], "--parents '' clears them", (r.stderr, a))
+
+# ---- apply and export ------------------------------------------------------------------
+r = cli("export")
+t.ok(r.returncode == 0 and "web01/switch" in r.stdout, "export names parents", r.stderr)
+exported = r.stdout
+before = snapshot()
+with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+    f.write(exported)
+r = cli("apply", "-f", f.name)
+t.ok(r.returncode == 0, "apply of the export", (r.stdout, r.stderr))
+t.eq(snapshot(), before, "export -> apply changed no parents")
+r2 = cli("export")
+t.eq(r2.stdout, exported, "and a second export is the same text")
+doc = exported.replace("parents: [web01/switch]", "parents: []", 1)
+t.ok(doc != exported, "the export has an agent's parents: [web01/switch]", exported[:2000])
+with open(f.name, "w") as g:
+    g.write(doc.replace("parents: [web01/switch]", "parents: [web01/nosuch]", 1))
+r = cli("apply", "-f", f.name)
+t.ok(r.returncode != 0 and "parents" in (r.stdout + r.stderr),
+     "apply with an unknown parent is refused", (r.stdout, r.stderr))
+t.eq(snapshot(), before, "and changes nothing")
+os.unlink(f.name)
+
+t.eq(env.sanitizer_reports(), [], "no sanitizer report")
+t.done()
