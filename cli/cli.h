@@ -66,6 +66,7 @@ enum cli_opt_id {
 	O_AT,                   /* --at TIME (oncall) */
 	O_QUIET,                /* --quiet-hours "WINDOW;..." (users) */
 	O_WEEKLY,               /* --weekly "DAYS HH:MM-HH:MM" (a recurring downtime) */
+	O_PARENTS,              /* --parents AGENT/CHECK,... (agents, checks) */
 	O_COUNT
 };
 _Static_assert(O_COUNT <= 64, "struct cli_cmd's opts holds one bit an option");
@@ -243,6 +244,8 @@ int cmd_export(const struct cli_args *a);
 
 /* --labels k=v,... as the API's labels object into body; 0 or EXIT_USAGE */
 int labels_member(const char *text, json_t *body);
+/* --parents a/b,c/d as the API's "parents" list ("" clears); 0 or an exit status. */
+int parents_member(const char *text, json_t *body);
 
 int cmd_agents_show(const struct cli_args *a);
 int cmd_agents_create(const struct cli_args *a);

@@ -317,8 +317,11 @@ emit_object(struct emit *e, json_t *o)
 			;
 		if (first[i])
 			continue;
-		/* an empty labels or params is the default: left out */
+		/* an empty labels or params is the default: left out; so are
+		 * no parents (an empty contacts list is not: it means nobody) */
 		if (json_is_object(v) && json_object_size(v) == 0)
+			continue;
+		if (strcmp(k, "parents") == 0 && json_is_array(v) && json_array_size(v) == 0)
 			continue;
 		emit_scalar(e, k, looks_typed(k));
 		emit_value(e, v);

@@ -108,15 +108,17 @@ static const struct cli_opt cli_opts[] = {
 	{ O_AT,       "--at",         NULL,        "TIME",     V_TIME,     0, 0 },
 	{ O_QUIET,    "--quiet-hours", NULL,       "WINDOW;...", V_TEXT,   0, 0 },
 	{ O_WEEKLY,   "--weekly",     "--recurring", "\"DAYS HH:MM-HH:MM\"", V_TEXT, 0, 0 },
+	{ O_PARENTS,  "--parents",    NULL,        "AGENT/CHECK,...", V_TEXT, 0, 0 },
 };
 #define N_OPTS (sizeof(cli_opts) / sizeof(cli_opts[0]))
 #define OPTS_ALL (OPT(O_JSON) | OPT(O_CA_FILE))   /* taken by every command */
 
 /* ---- the commands ---------------------------------------------------------------- */
 
-#define AGENT_OPTS (OPT(O_INTERVAL) | OPT(O_CONTACTS) | OPT(O_LABELS))
+#define AGENT_OPTS (OPT(O_INTERVAL) | OPT(O_CONTACTS) | OPT(O_LABELS) | OPT(O_PARENTS))
 #define CHECK_OPTS (OPT(O_TYPE) | OPT(O_PARAM) | OPT(O_WARNING) | OPT(O_CRITICAL) | \
-	OPT(O_ATTEMPTS) | OPT(O_CONTACTS) | OPT(O_ENABLE) | OPT(O_DISABLE) | OPT(O_LABELS))
+	OPT(O_ATTEMPTS) | OPT(O_CONTACTS) | OPT(O_ENABLE) | OPT(O_DISABLE) | OPT(O_LABELS) | \
+	OPT(O_PARENTS))
 #define CONTACT_OPTS (OPT(O_EMAIL) | OPT(O_PUSHOVER_USER) | OPT(O_PUSHOVER_DEVICE) | \
 	OPT(O_WEBHOOK_URL) | OPT(O_NOTIFY_ON))
 #define USER_OPTS (OPT(O_EMAIL) | OPT(O_PUSHOVER_USER) | OPT(O_ROLE) | OPT(O_TZ) | \
@@ -164,14 +166,15 @@ const struct cli_cmd cli_cmds[] = {
 	                        "the same",                            0, 0, OPT(O_SELECTOR), cmd_agents },
 	{ "agents",   "show",   "AGENT",
 	                        "one agent, its facts and state",      1, 1, 0, cmd_agents_show },
-	{ "agents",   "create", "NAME [--interval SECONDS] [--contacts NAME,...] [--labels K=V,...]",
+	{ "agents",   "create", "NAME [--interval SECONDS] [--contacts NAME,...] [--labels K=V,...] "
+	                        "[--parents AGENT/CHECK,...]",
 	                        "a new agent: its token and agentd.conf lines, once",
 	                                                               1, 1, AGENT_OPTS, cmd_agents_create },
 	{ "agents",   "token",  "AGENT",
 	                        "a new token for an agent (the old one stops working), once",
 	                                                               1, 1, 0, cmd_agents_token },
 	{ "agents",   "edit",   "AGENT [--name NEW] [--interval SECONDS] [--contacts NAME,...] "
-	                        "[--labels K=V,...]",
+	                        "[--labels K=V,...] [--parents AGENT/CHECK,...]",
 	                        "change an agent",                     1, 1, AGENT_OPTS | OPT(O_NAME),
 	                                                                     cmd_agents_edit },
 	{ "agents",   "delete", "AGENT",
@@ -187,11 +190,12 @@ const struct cli_cmd cli_cmds[] = {
 	                        "one check, its parameters and state", 1, 1, 0, cmd_checks_show },
 	{ "checks",   "create", "AGENT/CHECK --type TYPE [--param KEY=VALUE]... [--warning RANGE] "
 	                        "[--critical RANGE] [--attempts N] [--contacts NAME,...] [--labels K=V,...] "
-	                        "[--disable]",
+	                        "[--parents AGENT/CHECK,...] [--disable]",
 	                        "a new check",                         1, 1, CHECK_OPTS, cmd_checks_create },
 	{ "checks",   "edit",   "AGENT/CHECK [--name NEW] [--type TYPE] [--param KEY=VALUE]... "
 	                        "[--warning RANGE] [--critical RANGE] [--attempts N] "
-	                        "[--contacts NAME,...] [--labels K=V,...] [--enable|--disable]",
+	                        "[--contacts NAME,...] [--labels K=V,...] [--parents AGENT/CHECK,...] "
+	                        "[--enable|--disable]",
 	                        "change a check",                      1, 1, CHECK_OPTS | OPT(O_NAME),
 	                                                                     cmd_checks_edit },
 	{ "checks",   "delete", "AGENT/CHECK",

@@ -198,6 +198,34 @@ labels_member(const char *text, json_t *body)
 	return 0;
 }
 
+/*
+ * --parents a/b,c/d as the API's "parents" list of checks (it replaces the
+ * list whole; --parents "" clears it). The server resolves the names and
+ * refuses an unknown check, the check itself and a cycle.
+ */
+int
+parents_member(const char *text, json_t *body)
+{
+	json_t *arr = json_array();
+	const char *p = text, *comma;
+	size_t n;
+
+	while (*p) {
+		comma = strchr(p, ',');
+		n = comma ? (size_t)(comma - p) : strlen(p);
+		if (n == 0 || memchr(p, '/', n) == NULL) {
+			json_decref(arr);
+			return usage("--parents: expected AGENT/CHECK,..., got \"%s\"", text);
+		}
+		json_array_append_new(arr, json_stringn(p, n));
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	json_object_set_new(body, "parents", arr);
+	return 0;
+}
+
 /* ---- agents ----------------------------------------------------------------------- */
 
 /* The members of an agent that create and edit share; 0 or an exit status. */
@@ -212,6 +240,8 @@ agent_body(const struct cli_args *a, json_t *body)
 	if (a->val[O_INTERVAL])
 		json_object_set_new(body, "interval_s", json_integer(a->num[O_INTERVAL]));
 	if (a->val[O_LABELS] && (rc = labels_member(a->val[O_LABELS], body)) != 0)
+		return rc;
+	if (a->val[O_PARENTS] && (rc = parents_member(a->val[O_PARENTS], body)) != 0)
 		return rc;
 	if (a->val[O_CONTACTS]) {
 		if ((rc = contact_ids(a->val[O_CONTACTS], &ids)) != 0)
@@ -300,8 +330,10 @@ cmd_agents_edit(const struct cli_args *a)
 	long long id;
 	int rc;
 
-	if (!a->val[O_NAME] && !a->val[O_INTERVAL] && !a->val[O_CONTACTS] && !a->val[O_LABELS])
-		return usage("agents edit: nothing to change (--name, --interval, --contacts, --labels)");
+	if (!a->val[O_NAME] && !a->val[O_INTERVAL] && !a->val[O_CONTACTS] && !a->val[O_LABELS] &&
+	    !a->val[O_PARENTS])
+		return usage("agents edit: nothing to change (--name, --interval, --contacts, --labels,"
+		    " --parents)");
 	if ((rc = agent_id(a->argv[0], &id)) != 0)
 		return rc;
 	body = json_object();
@@ -369,6 +401,8 @@ check_body(const struct cli_args *a, json_t *body, json_t *params)
 	if (a->val[O_ENABLE] || a->val[O_DISABLE])
 		json_object_set_new(body, "enabled", json_boolean(a->val[O_ENABLE] != NULL));
 	if (a->val[O_LABELS] && (rc = labels_member(a->val[O_LABELS], body)) != 0)
+		return rc;
+	if (a->val[O_PARENTS] && (rc = parents_member(a->val[O_PARENTS], body)) != 0)
 		return rc;
 	if (a->val[O_CONTACTS]) {
 		if ((rc = contact_ids(a->val[O_CONTACTS], &ids)) != 0)

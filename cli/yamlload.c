@@ -32,7 +32,7 @@ struct conv {
 
 static const char *const text_keys[] = { "kind", "name", "agent", "check", "type", "warning",
 	"critical", "comment", "email", "pushover_user", "pushover_device", "webhook_url", "role",
-	"tz", "start", "end", "schedule", "contacts", "notify_on", NULL };
+	"tz", "start", "end", "schedule", "contacts", "notify_on", "parents", NULL };
 
 int
 yaml_text_key(const char *key)

@@ -66,13 +66,15 @@ static const struct db_stmt q_load_contacts = { "config_load_contacts",
 	" FROM contacts ORDER BY name", 0 };
 static const struct db_stmt q_load_agents = { "config_load_agents",
 	"SELECT a.id, a.managed, jsonb_build_object('name', a.name, 'interval_s', a.interval_s,"
-	" 'contacts', " NAMES_OF("a.contacts") ", 'labels', a.labels)::text, 'agent'"
+	" 'contacts', " NAMES_OF("a.contacts") ", 'labels', a.labels,"
+	" 'parents', check_parent_names(a.parents))::text, 'agent'"
 	" FROM agents a ORDER BY a.name", 0 };
 static const struct db_stmt q_load_checks = { "config_load_checks",
 	"SELECT c.id, c.managed, jsonb_build_object('agent', a.name, 'name', c.name, 'type', c.type,"
 	" 'params', c.params, 'warning', c.warning, 'critical', c.critical,"
 	" 'max_attempts', c.max_attempts, 'enabled', c.enabled,"
-	" 'contacts', " NAMES_OF("c.contacts") ", 'labels', c.labels)::text, 'check'"
+	" 'contacts', " NAMES_OF("c.contacts") ", 'labels', c.labels,"
+	" 'parents', check_parent_names(c.parents))::text, 'check'"
 	" FROM checks c JOIN agents a ON a.id = c.agent_id ORDER BY a.name, c.name", 0 };
 /* a downtime made by hand has no name, and is not configuration */
 static const struct db_stmt q_load_downtimes = { "config_load_downtimes",
@@ -163,6 +165,30 @@ static const struct db_stmt q_update_downtimes = { "config_update_downtimes",
 	" FROM (SELECT x.id, a.id AS aid, c.id AS cid, x.start::timestamptz AS s,"
 	"  x.\"end\"::timestamptz AS e, x.comment FROM jsonb_to_recordset($1::jsonb) AS "
 	DOWNTIME_COLS DOWNTIME_TARGET ") t WHERE d.id = t.id", 1 };
+
+/*
+ * Parents ("agent/check" names) are written after every store's creates and
+ * updates, as a parent may be a check the set makes after the agent that
+ * names it; decide() made sure each will exist. Then the graph is checked
+ * whole for a cycle (parents_cycle(), sql/functions/), which fails the
+ * apply. Names to ids as IDS_OF() does for contacts.
+ */
+#define PARENT_IDS \
+	"ARRAY(SELECT pc.id FROM jsonb_array_elements_text(x.parents) WITH ORDINALITY n(v, i)" \
+	" JOIN agents pa ON pa.name = split_part(n.v, '/', 1)" \
+	" JOIN checks pc ON pc.agent_id = pa.id AND pc.name = substr(n.v, strpos(n.v, '/') + 1)" \
+	" ORDER BY n.i)"
+static const struct db_stmt q_parents_agents = { "config_parents_agents",
+	"UPDATE agents a SET parents = " PARENT_IDS
+	" FROM jsonb_to_recordset($1::jsonb) AS x(name text, parents jsonb)"
+	" WHERE a.name = x.name AND a.parents IS DISTINCT FROM " PARENT_IDS, 1 };
+static const struct db_stmt q_parents_checks = { "config_parents_checks",
+	"UPDATE checks c SET parents = " PARENT_IDS
+	" FROM jsonb_to_recordset($1::jsonb) AS x(agent text, name text, parents jsonb)"
+	" JOIN agents ca ON ca.name = x.agent"
+	" WHERE c.agent_id = ca.id AND c.name = x.name AND c.parents IS DISTINCT FROM " PARENT_IDS, 1 };
+static const struct db_stmt q_parents_cycle = { "config_parents_cycle",
+	"SELECT parents_cycle()", 0 };
 
 static const struct db_stmt q_lock = { "config_lock",
 	"SELECT version FROM config_version FOR UPDATE", 0 };
@@ -274,6 +300,36 @@ labels(json_t *in, json_t *out, struct resp *e)
 	return 0;
 }
 
+/*
+ * "parents": a list of checks named "AGENT/CHECK", [] when absent. That
+ * each will exist is decide()'s; the check itself, an agent's own check
+ * and cycles are refused by name here, by decide() and by parents_cycle().
+ */
+static int
+parent_list(json_t *in, json_t *out, struct resp *e)
+{
+	json_t *v = json_object_get(in, "parents"), *c;
+	size_t i;
+
+	if (v == NULL || json_is_null(v)) {
+		json_object_set_new(out, "parents", json_array());
+		return 0;
+	}
+	if (!json_is_array(v)) {
+		resp_error(e, 400, "parents", "parents must be a list of checks named \"agent/check\"");
+		return -1;
+	}
+	json_array_foreach(v, i, c)
+		if (!json_is_string(c) || strchr(json_string_value(c), '/') == NULL ||
+		    json_string_value(c)[0] == '/') {
+			resp_error(e, 422, "parents", "parents must be a list of checks named "
+			    "\"agent/check\" (item %zu is not)", i + 1);
+			return -1;
+		}
+	json_object_set_new(out, "parents", json_deep_copy(v));
+	return 0;
+}
+
 static int
 norm_agent(const struct kind *k, json_t *in, json_t *out, struct resp *e)
 {
@@ -290,7 +346,8 @@ norm_agent(const struct kind *k, json_t *in, json_t *out, struct resp *e)
 	}
 	json_object_set_new(out, "name", json_string(name));
 	json_object_set_new(out, "interval_s", json_integer(iv));
-	return contact_list(in, out, e) < 0 || labels(in, out, e) < 0 ? -1 : 0;
+	return contact_list(in, out, e) < 0 || labels(in, out, e) < 0 ||
+	    parent_list(in, out, e) < 0 ? -1 : 0;
 }
 
 static int
@@ -375,7 +432,8 @@ norm_check(const struct kind *k, json_t *in, json_t *out, struct resp *e)
 		return -1;
 	json_object_set_new(out, "max_attempts", json_integer(ma));
 	json_object_set_new(out, "enabled", json_boolean(enabled));
-	return contact_list(in, out, e) < 0 || labels(in, out, e) < 0 ? -1 : 0;
+	return contact_list(in, out, e) < 0 || labels(in, out, e) < 0 ||
+	    parent_list(in, out, e) < 0 ? -1 : 0;
 }
 
 /* the kinds of notify_on, in the order the API stores them (api_contacts.c) */
@@ -493,9 +551,9 @@ norm_downtime(const struct kind *k, json_t *in, json_t *out, struct resp *e)
 }
 
 static const char *const agent_fields[] = { "kind", "name", "interval_s", "contacts", "labels",
-	NULL };
+	"parents", NULL };
 static const char *const check_fields[] = { "kind", "agent", "name", "type", "params", "warning",
-	"critical", "max_attempts", "enabled", "contacts", "labels", NULL };
+	"critical", "max_attempts", "enabled", "contacts", "labels", "parents", NULL };
 static const char *const contact_fields[] = { "kind", "name", "email", "pushover_user",
 	"pushover_device", "pushover_emergency", "webhook_url", "notify_on", NULL };
 static const char *const user_fields[] = { "kind", "name", "email", "pushover_user",
@@ -816,6 +874,17 @@ decide(struct plan *p)
 		}
 		json_array_foreach(json_object_get(o->want, "contacts"), j, c)
 			need(p, o, ST_CONTACT, "contacts", json_string_value(c));
+		json_array_foreach(json_object_get(o->want, "parents"), j, c) {
+			const char *pn = json_string_value(c);
+			size_t al = strlen(o->key);
+			need(p, o, ST_CHECK, "parents", pn);
+			if (o->store == ST_CHECK && strcmp(pn, o->key) == 0)
+				add_error(p, o->index, o->kind->name, o->key, "parents",
+				    "\"%s\" cannot be its own parent", pn);
+			if (o->store == ST_AGENT && strncmp(pn, o->key, al) == 0 && pn[al] == '/')
+				add_error(p, o->index, o->kind->name, o->key, "parents",
+				    "\"%s\" is a check of this agent: it would be its own parent", pn);
+		}
 	}
 }
 
@@ -913,6 +982,72 @@ done:
 	return rc;
 }
 
+/*
+ * The parents of the agents and checks made or changed (see PARENT_IDS),
+ * then the cycle check. 0, or -1 with rs filled.
+ */
+static int
+run_parents(struct plan *p, struct resp *rs)
+{
+	static const struct db_stmt *const st[2] = { &q_parents_agents, &q_parents_checks };
+	json_t *recs[2] = { json_array(), json_array() };
+	char *text = NULL;
+	const char *v[1];
+	PGresult *q = NULL;
+	size_t i;
+	int k, rc = -1;
+
+	for (i = 0; i < p->n; i++) {
+		struct obj *o = &p->o[i];
+		json_t *rec;
+
+		if ((o->store != ST_AGENT && o->store != ST_CHECK) || o->want == NULL ||
+		    (o->act != ACT_CREATE && o->act != ACT_UPDATE))
+			continue;
+		rec = json_pack("{s:O, s:O}", "name", json_object_get(o->want, "name"),
+		    "parents", json_object_get(o->want, "parents"));
+		if (rec && o->store == ST_CHECK)
+			json_object_set(rec, "agent", json_object_get(o->want, "agent"));
+		json_array_append_new(recs[o->store == ST_CHECK], rec);
+	}
+	for (k = 0; k < 2; k++) {
+		if (json_array_size(recs[k]) == 0)
+			continue;
+		if ((v[0] = text = json_dumps(recs[k], JSON_COMPACT)) == NULL) {
+			resp_error(rs, 500, NULL, "out of memory");
+			goto done;
+		}
+		q = db_exec(p->r->db, st[k], v);
+		if (!db_ok(q, PGRES_COMMAND_OK)) {
+			resp_db_error(rs, p->r->db, q);
+			goto done;
+		}
+		PQclear(q);
+		q = NULL;
+		free(text);
+		text = NULL;
+	}
+	if (json_array_size(recs[0]) + json_array_size(recs[1]) > 0) {
+		q = db_exec(p->r->db, &q_parents_cycle, NULL);
+		if (!db_ok(q, PGRES_TUPLES_OK) || PQntuples(q) != 1) {
+			resp_db_error(rs, p->r->db, q);
+			goto done;
+		}
+		if (!PQgetisnull(q, 0, 0)) {
+			resp_error(rs, 422, "parents", "check \"%s\" would depend on itself through "
+			    "its parents: a cycle", PQgetvalue(q, 0, 0));
+			goto done;
+		}
+	}
+	rc = 0;
+done:
+	PQclear(q);
+	free(text);
+	json_decref(recs[0]);
+	json_decref(recs[1]);
+	return rc;
+}
+
 static int
 carry_out(struct plan *p, int *hb, struct resp *rs)
 {
@@ -921,6 +1056,8 @@ carry_out(struct plan *p, int *hb, struct resp *rs)
 	for (s = 0; s < ST_COUNT; s++)
 		if (run_store(p, s, ACT_CREATE, hb, rs) < 0 || run_store(p, s, ACT_UPDATE, hb, rs) < 0)
 			return -1;
+	if (run_parents(p, rs) < 0)
+		return -1;
 	for (s = ST_COUNT - 1; s >= 0; s--)
 		if (run_store(p, s, ACT_DELETE, hb, rs) < 0)
 			return -1;

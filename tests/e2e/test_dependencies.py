@@ -204,7 +204,7 @@ st, c, _ = api("GET", "/api/v1/checks/%d" % still[0][0])
 t.eq(c.get("suppressed_by"), None, "the parent is fine: suppressed_by null again")
 
 # ---- the CLI ---------------------------------------------------------------------------
-CLI = os.path.join(BUILDDIR, "cli", "custos")
+CLI = os.path.join(BUILDDIR, "custos")
 cenv = dict(os.environ, CUSTOS_URL="http://127.0.0.1:%d" % S.port, CUSTOS_TOKEN=A)
 
 
@@ -212,19 +212,23 @@ def cli(*args):
     return subprocess.run([CLI] + list(args), capture_output=True, text=True, env=cenv)
 
 
-r = cli("checks", "edit", str(other), "--parents", "app07/c0,app08/c1")
+r = cli("checks", "edit", "web01/uplink", "--parents", "app07/c0,app08/c1")
 st, c, _ = api("GET", "/api/v1/checks/%d" % other)
 t.ok(r.returncode == 0 and c["parents"] == ["app07/c0", "app08/c1"],
      "custos checks edit --parents app07/c0,app08/c1", (r.stdout, r.stderr, c))
-r = cli("checks", "edit", str(switch), "--parents", "web01/uplink")
+r = cli("checks", "edit", "web01/switch", "--parents", "web01/uplink")
 t.ok(r.returncode != 0 and "cycle" in r.stderr, "the CLI shows the cycle refusal",
      (r.returncode, r.stderr))
-r = cli("agents", "edit", str(app07), "--parents", "web01/uplink")
-st, a, _ = api("GET", "/api/v1/agents/%d" % app07)
+app09 = agents[8][0]
+r = cli("agents", "edit", "app07", "--parents", "web01/uplink")
+t.ok(r.returncode != 0 and "cycle" in r.stderr,
+     "app07 under web01/uplink, which depends on app07/c0: refused (a cycle)", r.stderr)
+r = cli("agents", "edit", "app09", "--parents", "web01/uplink")
+st, a, _ = api("GET", "/api/v1/agents/%d" % app09)
 t.ok(r.returncode == 0 and a["parents"] == ["web01/uplink"],
      "custos agents edit --parents web01/uplink", (r.stdout, r.stderr, a))
-r = cli("agents", "edit", str(app07), "--parents", "")
-st, a, _ = api("GET", "/api/v1/agents/%d" % app07)
+r = cli("agents", "edit", "app09", "--parents", "")
+st, a, _ = api("GET", "/api/v1/agents/%d" % app09)
 t.ok(r.returncode == 0 and a["parents"] == [], "--parents '' clears them", (r.stderr, a))
 
 # ---- apply and export ------------------------------------------------------------------
@@ -244,8 +248,42 @@ t.ok(doc != exported, "the export has an agent's parents: [web01/switch]", expor
 with open(f.name, "w") as g:
     g.write(doc.replace("parents: [web01/switch]", "parents: [web01/nosuch]", 1))
 r = cli("apply", "-f", f.name)
-t.ok(r.returncode != 0 and "parents" in (r.stdout + r.stderr),
+t.ok(r.returncode != 0 and "web01/nosuch" in (r.stdout + r.stderr),
      "apply with an unknown parent is refused", (r.stdout, r.stderr))
+t.eq(snapshot(), before, "and changes nothing")
+NEW = """kind: agent
+name: db01
+parents: [db01sw/port]
+---
+kind: agent
+name: db01sw
+---
+kind: check
+agent: db01sw
+name: port
+type: load
+params: {period: 1}
+---
+kind: check
+agent: db01
+name: disk
+type: load
+params: {period: 1}
+"""
+with open(f.name, "w") as g:
+    g.write(NEW)
+r = cli("apply", "-f", f.name)
+st, ag, _ = api("GET", "/api/v1/agents?search=db01")
+db01 = [a for a in ag.get("items", []) if a["name"] == "db01"]
+t.ok(r.returncode == 0 and db01 and db01[0]["parents"] == ["db01sw/port"],
+     "apply makes an agent whose parent is a check the same set makes",
+     (r.stdout, r.stderr, db01))
+before = snapshot()
+with open(f.name, "w") as g:
+    g.write(NEW.replace("name: port\n", "name: port\nparents: [db01/disk]\n"))
+r = cli("apply", "-f", f.name)
+t.ok(r.returncode != 0 and "cycle" in r.stderr, "apply of a cycle is refused",
+     (r.stdout, r.stderr))
 t.eq(snapshot(), before, "and changes nothing")
 os.unlink(f.name)
 
