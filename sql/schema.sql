@@ -46,6 +46,7 @@ CREATE TABLE agents (
     labels jsonb DEFAULT '{}'::jsonb NOT NULL,
     agent_labels jsonb DEFAULT '{}'::jsonb NOT NULL,
     managed boolean DEFAULT false NOT NULL,
+    parents bigint[] DEFAULT '{}'::bigint[] NOT NULL,
     CONSTRAINT agents_agent_labels_check CHECK ((jsonb_typeof(agent_labels) = 'object'::text)),
     CONSTRAINT agents_interval_s_check CHECK (((interval_s >= 5) AND (interval_s <= 86400))),
     CONSTRAINT agents_labels_check CHECK ((jsonb_typeof(labels) = 'object'::text)),
@@ -65,7 +66,8 @@ CREATE FUNCTION agent_json(a agents) RETURNS jsonb
 		'clock_skew_s', a.clock_skew_s,
 		'availability', check_availability(
 			ARRAY(SELECT c.id FROM checks c WHERE c.agent_id = a.id)),
-		'labels', a.labels, 'agent_labels', a.agent_labels, 'managed', a.managed)
+		'labels', a.labels, 'agent_labels', a.agent_labels, 'managed', a.managed,
+		'parents', check_parent_names(a.parents))
 $$;
 
 CREATE FUNCTION agent_matches(a agents, q text) RETURNS boolean
@@ -112,6 +114,15 @@ CREATE FUNCTION check_availability(check_ids bigint[]) RETURNS jsonb
 		          AND start >= date_trunc('day', now(), 'UTC') - interval '29 days'))
 $_$;
 
+CREATE FUNCTION check_children(bigint) RETURNS TABLE(id bigint, agent_id bigint)
+    LANGUAGE sql STABLE
+    AS $_$
+	SELECT c.id, c.agent_id FROM checks c WHERE c.parents @> ARRAY[$1] AND c.id <> $1
+	UNION
+	SELECT c.id, c.agent_id FROM agents a JOIN checks c ON c.agent_id = a.id
+	WHERE a.parents @> ARRAY[$1] AND c.id <> $1
+$_$;
+
 CREATE TABLE checks (
     id bigint NOT NULL,
     agent_id bigint NOT NULL,
@@ -127,6 +138,7 @@ CREATE TABLE checks (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     labels jsonb DEFAULT '{}'::jsonb NOT NULL,
     managed boolean DEFAULT false NOT NULL,
+    parents bigint[] DEFAULT '{}'::bigint[] NOT NULL,
     CONSTRAINT checks_labels_check CHECK ((jsonb_typeof(labels) = 'object'::text)),
     CONSTRAINT checks_max_attempts_check CHECK (((max_attempts >= 1) AND (max_attempts <= 100)))
 );
@@ -141,6 +153,31 @@ CREATE FUNCTION check_def_json(c checks) RETURNS jsonb
 		'contacts', to_jsonb(c.contacts),
 		'created_at', rfc3339(c.created_at), 'updated_at', rfc3339(c.updated_at))
 $$;
+
+CREATE FUNCTION check_dependents(bigint) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $_$
+	WITH RECURSIVE d(id, agent_id) AS (
+		SELECT k.id, k.agent_id FROM check_children($1) k
+		UNION
+		SELECT k.id, k.agent_id FROM d CROSS JOIN LATERAL check_children(d.id) k
+	), ag AS (
+		SELECT agent_id FROM d
+		UNION SELECT a.id FROM agents a WHERE a.parents @> ARRAY[$1]
+	)
+	SELECT CASE WHEN (SELECT count(*) FROM ag) > 0 THEN jsonb_build_object(
+		'checks', (SELECT count(*) FROM d WHERE id <> $1),
+		'agents', (SELECT count(*) FROM ag)) END
+$_$;
+
+CREATE FUNCTION check_dependents_detail(text, bigint, jsonb) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $_$
+	SELECT CASE WHEN x.d IS NULL THEN $3
+		ELSE COALESCE($3, '{}') || jsonb_build_object('dependents', x.d) END
+	FROM (SELECT CASE WHEN $1 IN ('PROBLEM', 'RENOTIFY') AND $2 IS NOT NULL
+		THEN check_dependents($2) END AS d) x
+$_$;
 
 CREATE FUNCTION check_flap_recent(c bigint, skew_s integer, n integer) RETURNS text
     LANGUAGE plpgsql STABLE
@@ -187,7 +224,9 @@ CREATE FUNCTION check_json(c checks) RETURNS jsonb
 		'state', (SELECT check_state_json(s, c.agent_id) FROM check_state s
 		          WHERE s.check_id = c.id),
 		'availability', check_availability(ARRAY[c.id]),
-		'labels', c.labels, 'managed', c.managed)
+		'labels', c.labels, 'managed', c.managed,
+		'parents', check_parent_names(c.parents),
+		'suppressed_by', check_suppressed_by(c.id, c.agent_id))
 $$;
 
 CREATE TABLE check_history (
@@ -264,6 +303,59 @@ BEGIN
 	RETURN QUERY SELECT * FROM unnest(a_id, a_at, a_out, a_val, a_perf);
 END $_$;
 
+CREATE FUNCTION check_parent_ids(bigint, bigint) RETURNS SETOF bigint
+    LANGUAGE sql STABLE
+    AS $_$
+	SELECT p FROM (
+		SELECT unnest(c.parents) AS p FROM checks c WHERE c.id = $1
+		UNION SELECT unnest(a.parents) FROM agents a WHERE a.id = $2) x
+	WHERE p IS DISTINCT FROM $1
+$_$;
+
+CREATE FUNCTION check_parent_names(bigint[]) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $_$
+	SELECT COALESCE(jsonb_agg(a.name || '/' || c.name ORDER BY p.ord), '[]')
+	FROM unnest($1) WITH ORDINALITY AS p(id, ord)
+	JOIN checks c ON c.id = p.id JOIN agents a ON a.id = c.agent_id
+$_$;
+
+CREATE FUNCTION check_parent_recovered(bigint) RETURNS TABLE(kind text, agent_id bigint, check_id bigint, status smallint, prev_status smallint, state_type text, attempt integer, value double precision, output text, detail jsonb)
+    LANGUAGE sql STABLE
+    AS $_$
+	SELECT CASE WHEN s.status = 0 THEN 'RECOVERY' ELSE 'PROBLEM' END, c.agent_id, c.id,
+		s.status, COALESCE(s.notified_status, 0)::smallint, 'HARD', s.attempt,
+		l.value, COALESCE(l.output, ''),
+		jsonb_build_object('parent', pn.name, 'reason', 'parent ' || pn.name
+			|| CASE WHEN s.status = 0 THEN ' recovered' ELSE ' recovered; still failing' END)
+	FROM (SELECT a.name || '/' || k.name AS name FROM checks k
+	      JOIN agents a ON a.id = k.agent_id WHERE k.id = $1) pn
+	CROSS JOIN check_children($1) ch
+	JOIN checks c ON c.id = ch.id
+	JOIN agents a ON a.id = c.agent_id
+	JOIN check_state s ON s.check_id = c.id
+	LEFT JOIN LATERAL check_last(c.id) l ON true
+	WHERE c.enabled AND s.state_type = 'HARD' AND s.status IS NOT NULL
+	  AND s.status <> COALESCE(s.notified_status, 0)
+	  AND NOT check_in_downtime(c.id, c.agent_id)
+	  AND (a.state <> 'down' OR c.type = 'heartbeat')
+	  AND NOT s.flapping AND NOT (s.acknowledged AND s.status > 0)
+	  AND check_suppressed_by(c.id, c.agent_id) IS NULL
+	ORDER BY c.id
+$_$;
+
+CREATE FUNCTION check_parents_down(bigint, bigint) RETURNS TABLE(name text, status smallint)
+    LANGUAGE sql STABLE
+    AS $_$
+	SELECT pa.name || '/' || pc.name, s.status
+	FROM check_parent_ids($1, $2) AS p(id)
+	JOIN check_state s ON s.check_id = p.id
+	JOIN checks pc ON pc.id = p.id
+	JOIN agents pa ON pa.id = pc.agent_id
+	WHERE s.status > 0 AND s.state_type = 'HARD' AND pc.enabled
+	ORDER BY CASE s.status WHEN 2 THEN 0 WHEN 3 THEN 1 ELSE 2 END, 1
+$_$;
+
 CREATE FUNCTION check_selected(check_id bigint, sel jsonb) RETURNS boolean
     LANGUAGE sql STABLE
     AS $$
@@ -337,6 +429,12 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION check_suppressed_by(bigint, bigint) RETURNS text
+    LANGUAGE sql STABLE
+    AS $_$
+	SELECT name FROM check_parents_down($1, $2) LIMIT 1
+$_$;
+
 CREATE FUNCTION checks_bump_revision() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -370,6 +468,15 @@ BEGIN
 	DELETE FROM rollup_minute WHERE check_id = OLD.id;
 	DELETE FROM rollup_hour WHERE check_id = OLD.id;
 	DELETE FROM rollup_day WHERE check_id = OLD.id;
+	RETURN NULL;
+END $$;
+
+CREATE FUNCTION checks_drop_parent() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+	UPDATE checks SET parents = array_remove(parents, OLD.id) WHERE parents @> ARRAY[OLD.id];
+	UPDATE agents SET parents = array_remove(parents, OLD.id) WHERE parents @> ARRAY[OLD.id];
 	RETURN NULL;
 END $$;
 
@@ -586,6 +693,90 @@ BEGIN
 	RETURN NULL;
 END
 $$;
+
+CREATE FUNCTION parents_cycle() RETURNS text
+    LANGUAGE sql STABLE
+    AS $$
+	WITH RECURSIVE e(child, parent) AS (
+		SELECT c.id, p FROM checks c JOIN agents a ON a.id = c.agent_id,
+			unnest(c.parents || a.parents) AS p
+		WHERE c.parents <> '{}' OR a.parents <> '{}'
+	), walk(start, id) AS (
+		SELECT child, parent FROM e
+		UNION
+		SELECT w.start, e.parent FROM walk w JOIN e ON e.child = w.id
+	)
+	SELECT a.name || '/' || c.name FROM walk w
+	JOIN checks c ON c.id = w.start JOIN agents a ON a.id = c.agent_id
+	WHERE w.id = w.start ORDER BY 1 LIMIT 1
+$$;
+
+CREATE FUNCTION parents_resolve(kind text, self_id bigint, names jsonb, OUT ids bigint[], OUT error text) RETURNS record
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+	n jsonb;
+	t text;
+	pid bigint;
+	bad text;
+BEGIN
+	IF names IS NULL OR jsonb_typeof(names) <> 'array' THEN
+		error := 'parents must be a list of checks named "agent/check"';
+		RETURN;
+	END IF;
+	ids := '{}';
+	FOR n IN SELECT e FROM jsonb_array_elements(names) AS e LOOP
+		IF jsonb_typeof(n) <> 'string' OR position('/' IN n #>> '{}') < 2 THEN
+			ids := NULL;
+			error := format('parent %s is not a check named "agent/check"', n::text);
+			RETURN;
+		END IF;
+		t := n #>> '{}';
+		SELECT c.id INTO pid FROM agents a JOIN checks c ON c.agent_id = a.id
+		WHERE a.name = split_part(t, '/', 1)
+		  AND c.name = substr(t, position('/' IN t) + 1);
+		IF pid IS NULL THEN
+			ids := NULL;
+			error := format('parent "%s" is not a check', t);
+			RETURN;
+		END IF;
+		IF kind = 'check' AND pid = self_id THEN
+			ids := NULL;
+			error := format('"%s" cannot be its own parent', t);
+			RETURN;
+		END IF;
+		IF kind = 'agent' AND EXISTS (SELECT 1 FROM checks c WHERE c.id = pid
+		                              AND c.agent_id = self_id) THEN
+			ids := NULL;
+			error := format('"%s" is a check of this agent: it would be its own parent', t);
+			RETURN;
+		END IF;
+		IF NOT pid = ANY (ids) THEN
+			ids := ids || pid;
+		END IF;
+	END LOOP;
+	IF self_id IS NULL THEN
+		RETURN;   -- a new check or agent: nothing depends on it yet
+	END IF;
+	-- walk up from each parent; reaching what is being changed is a cycle
+	WITH RECURSIVE up(root, id) AS (
+		SELECT p, p FROM unnest(ids) AS p
+		UNION
+		SELECT up.root, q FROM up
+		CROSS JOIN LATERAL (SELECT c.agent_id FROM checks c WHERE c.id = up.id) k
+		CROSS JOIN LATERAL check_parent_ids(up.id, k.agent_id) AS q
+	)
+	SELECT a.name || '/' || c.name INTO bad
+	FROM up JOIN checks c ON c.id = up.root JOIN agents a ON a.id = c.agent_id
+	WHERE (kind = 'check' AND up.id = self_id)
+	   OR (kind = 'agent' AND EXISTS (SELECT 1 FROM checks x WHERE x.id = up.id
+	                                  AND x.agent_id = self_id))
+	LIMIT 1;
+	IF bad IS NOT NULL THEN
+		ids := NULL;
+		error := format('parent "%s" depends on this %s: that would be a cycle', bad, kind);
+	END IF;
+END $$;
 
 CREATE FUNCTION rfc3339(t timestamp with time zone) RETURNS text
     LANGUAGE sql STABLE
@@ -1190,6 +1381,8 @@ CREATE INDEX agent_facts_history_agent_idx ON agent_facts_history USING btree (a
 
 CREATE INDEX agent_facts_history_changed_idx ON agent_facts_history USING btree (changed_at);
 
+CREATE INDEX agents_parents_idx ON agents USING gin (parents);
+
 CREATE INDEX check_history_check_idx ON ONLY check_history USING btree (check_id, observed_at DESC, id DESC);
 
 CREATE UNIQUE INDEX check_history_result_idx ON ONLY check_history USING btree (agent_id, result_id, observed_at) WHERE (result_id IS NOT NULL);
@@ -1197,6 +1390,8 @@ CREATE UNIQUE INDEX check_history_result_idx ON ONLY check_history USING btree (
 CREATE INDEX checks_agent_idx ON checks USING btree (agent_id);
 
 CREATE INDEX checks_disabled_idx ON checks USING btree (id) WHERE (NOT enabled);
+
+CREATE INDEX checks_parents_idx ON checks USING gin (parents);
 
 CREATE INDEX downtime_recurring_planned ON downtime_recurring USING btree (planned_until);
 
@@ -1255,6 +1450,8 @@ CREATE TRIGGER check_state_stream AFTER UPDATE ON check_state FOR EACH ROW WHEN 
 CREATE TRIGGER checks_config AFTER INSERT OR DELETE ON checks FOR EACH ROW EXECUTE FUNCTION config_bump();
 
 CREATE TRIGGER checks_config_update AFTER UPDATE OF agent_id, name, type, params, warning, critical, max_attempts, enabled, contacts, labels ON checks FOR EACH ROW WHEN (((((((((((old.agent_id IS DISTINCT FROM new.agent_id) OR (old.name IS DISTINCT FROM new.name)) OR (old.type IS DISTINCT FROM new.type)) OR (old.params IS DISTINCT FROM new.params)) OR (old.warning IS DISTINCT FROM new.warning)) OR (old.critical IS DISTINCT FROM new.critical)) OR (old.max_attempts IS DISTINCT FROM new.max_attempts)) OR (old.enabled IS DISTINCT FROM new.enabled)) OR (old.contacts IS DISTINCT FROM new.contacts)) OR (old.labels IS DISTINCT FROM new.labels))) EXECUTE FUNCTION config_bump();
+
+CREATE TRIGGER checks_drop_parent AFTER DELETE ON checks FOR EACH ROW EXECUTE FUNCTION checks_drop_parent();
 
 CREATE TRIGGER checks_history AFTER DELETE ON checks FOR EACH ROW EXECUTE FUNCTION checks_delete_history();
 
