@@ -132,6 +132,8 @@ export function renderCheckState(c) {
       s.in_downtime || end ? h("span", { class: "mark mark-dt", id: "mark-dt" }, end ? "DOWNTIME until " + localTime(end) : "DOWNTIME") : null,
       s.flapping ? h("span", { class: "mark mark-flap" }, "FLAPPING " + Math.round(s.flap_pct || 0) + " %") : null,
       c.agent_state === "down" || agentDown(c) ? h("span", { class: "mark mark-down" }, "AGENT DOWN: this state is its last") : null,
+      c.suppressed_by ? h("span", { class: "mark mark-suppressed", id: "mark-suppressed",
+        title: "its parent is a HARD problem: recorded, not notified" }, "SUPPRESSED by " + c.suppressed_by) : null,
       c.enabled ? null : h("span", { class: "mark" }, "DISABLED")),
     h("dl", { class: "grid" },
       h("dt", {}, "Agent"), h("dd", {}, h("a", { href: "/agents/" + c.agent_id, "data-nav": true }, str(c.agent_name, "agent " + c.agent_id))),

@@ -67,6 +67,33 @@ export function rowState(c) {
   return (c.state && c.state.status) || "PENDING";
 }
 
+// the names ("agent/check") of the HARD problems on screen, built once per
+// render (the cache is dropped when the render's task ends)
+let hardNames = null;
+function hardSet() {
+  if (hardNames) return hardNames;
+  hardNames = new Set();
+  for (const c of S.problems.values()) {
+    const s = c.state || {};
+    if (s.state_type === "HARD" && s.status && s.status !== "OK") hardNames.add(c.agent_name + "/" + c.name);
+  }
+  queueMicrotask(() => { hardNames = null; });
+  return hardNames;
+}
+
+// the parent ("agent/check") whose HARD problem suppresses c's
+// notifications, or null (docs/alerting.md, "Dependencies"): the server's
+// suppressed_by, kept current by the parents' own rows on the stream (a
+// parent that recovers ends it; one that fails begins it for the checks
+// that name it, or whose agent does)
+export function suppressedBy(c) {
+  const hard = hardSet();
+  const a = S.agents.get(c.agent_id);
+  const names = [c.suppressed_by, ...(c.parents || []), ...((a && a.parents) || [])];
+  for (const n of names) if (n && n !== c.agent_name + "/" + c.name && hard.has(n)) return n;
+  return null;
+}
+
 export function allRows() {
   const out = [...S.problems.values()];
   for (const c of S.downChecks.values()) if (!S.problems.has(c.id)) out.push(c);
@@ -88,6 +115,8 @@ export function passesBase(c, f) {
   if (ack === "no" && s.acknowledged) return false;
   if (dt === "yes" && !inDowntime(c)) return false;
   if (dt === "no" && inDowntime(c)) return false;
+  // "unhandled" (?ack=no&dt=no) leaves out what a parent's problem covers
+  if (ack === "no" && dt === "no" && suppressedBy(c)) return false;
   if (flap === "yes" && !s.flapping) return false;
   return matches(c.agent_name, c.name, s.output);
 }
@@ -114,7 +143,7 @@ export function sortedProblems() {
   const dir = qget("dir") === "desc" ? -1 : 1;
   list.sort((a, b) => (by ? dir * by(a, b) || a.id - b.id
     : (SEV[rowState(a)] ?? 3) - (SEV[rowState(b)] ?? 3)
-    || (a.state && a.state.acknowledged ? 1 : 0) - (b.state && b.state.acknowledged ? 1 : 0)
+    || (a.state && a.state.acknowledged || suppressedBy(a) ? 1 : 0) - (b.state && b.state.acknowledged || suppressedBy(b) ? 1 : 0)
     || since.get(a.id) - since.get(b.id)
     || a.id - b.id));
   return { list, base };
@@ -209,6 +238,9 @@ export function problemRow(c) {
     title: end ? "in downtime until " + absTime(end) : "in downtime" },
     end ? "DOWNTIME until " + localTime(end) : "DOWNTIME"));
   if (s.flapping) marks.push(h("span", { class: "mark mark-flap" }, "FLAPPING"));
+  const sup = suppressedBy(c);
+  if (sup) marks.push(h("span", { class: "mark mark-suppressed",
+    title: "its parent " + sup + " is a HARD problem: recorded, not notified" }, "SUPPRESSED by " + sup));
   const may = canAct() && !isWall();
   const st = rowState(c);
   return h("tr", { "data-check-id": c.id, "data-status": st },
@@ -309,7 +341,7 @@ export function renderCounts(base) {
   for (const c of base) {
     const st = rowState(c);
     if (n[st] !== undefined) n[st]++;
-    if (!(c.state && c.state.acknowledged) && !inDowntime(c)) unhandled++;
+    if (!(c.state && c.state.acknowledged) && !inDowntime(c) && !suppressedBy(c)) unhandled++;
   }
   let down = 0;
   if (S.agentsLoaded) { for (const a of S.agents.values()) if (a.state === "down") down++; } else down = S.status.agents.down;
