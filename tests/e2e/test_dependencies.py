@@ -19,6 +19,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from alertlib import AlertEnv, PO_USER  # noqa: E402
@@ -103,6 +105,27 @@ t.eq(sql("SELECT count(*) FROM checks WHERE name = 'new'") +
      "nor made a check or an agent")
 
 # ---- the switch goes down: one notification, which counts its dependents -------------
+hooks = []
+
+
+class Hook(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def do_POST(self):
+        hooks.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+hs = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+threading.Thread(target=hs.serve_forever, daemon=True).start()
+st, hc, _ = api("POST", "/api/v1/contacts", {
+    "name": "hook", "webhook_url": "http://127.0.0.1:%d/alerts" % hs.server_address[1]})
+t.eq(st, 201, "a webhook contact")
 
 
 def mails(pred=lambda m: True):
@@ -123,6 +146,9 @@ t.ok("30 checks on 12 agents depend on it" in body,
 t.ok(env.wait_push(lambda r: "30 checks on 12 agents depend on it"
                    in r["fields"].get("message", "")),
      "so does its Pushover message", [r["fields"] for r in env.po.accepted()])
+h = wait_for(lambda: [x for x in hooks if x["check"] and x["check"]["name"] == "switch"])
+t.ok(h and h[0]["dependents"] == {"checks": 30, "agents": 12},
+     "the webhook's JSON has \"dependents\": {\"checks\": 30, \"agents\": 12}", h)
 ev = env.events(check_id=switch, kind="PROBLEM")
 t.ok(len(ev) == 1 and ev[0]["detail"].get("dependents") == {"checks": 30, "agents": 12},
      "the event's detail has dependents {checks: 30, agents: 12}", ev)
@@ -197,6 +223,9 @@ m = mails(lambda m: "app12/c1" in m["subject"])[0]
 t.ok("Reason:    parent web01/switch recovered; still failing" in env.sink.body(m),
      "a child's mail gives the reason", env.sink.body(m))
 t.ok(env.settle(), "the outbox settles")
+h = [x for x in hooks if x["event"]["kind"] == "PROBLEM" and x["agent"]["name"] != "web01"]
+t.ok(len(h) == 20 and all(x["dependents"] is None for x in h),
+     "the webhook has the 20 too, with dependents null", len(h))
 # the jobs (untold, renotify) leave the suppressed ones alone: no PROBLEM beyond these two
 t.eq(sql("SELECT count(*) FROM events WHERE kind = 'PROBLEM' AND check_id IN (%s)" % sids),
      [["40"]], "each child still failing has two PROBLEM events: suppressed, then told")
@@ -287,5 +316,6 @@ t.ok(r.returncode != 0 and "cycle" in r.stderr, "apply of a cycle is refused",
 t.eq(snapshot(), before, "and changes nothing")
 os.unlink(f.name)
 
+hs.shutdown()
 t.eq(env.sanitizer_reports(), [], "no sanitizer report")
 t.done()
