@@ -12,9 +12,13 @@ ALTER TABLE checks ADD COLUMN parents bigint[] NOT NULL DEFAULT '{}';
 ALTER TABLE agents ADD COLUMN parents bigint[] NOT NULL DEFAULT '{}';
 
 -- "who depends on check P": the dependents count of P's notification and
--- the children told when P recovers; a probe by P's id (@> ARRAY[P])
-CREATE INDEX checks_parents_idx ON checks USING gin (parents);
-CREATE INDEX agents_parents_idx ON agents USING gin (parents);
+-- the children told when P recovers; a probe by P's id (parents <> '{}'
+-- AND parents @> ARRAY[P]). Partial: most lists are empty, and a query
+-- that says so is planned on the few that are not - without it the planner
+-- guesses that 0.5 % of all checks contain any id and, for an EXISTS,
+-- prefers to scan the table, all of it when none does.
+CREATE INDEX checks_parents_idx ON checks USING gin (parents) WHERE parents <> '{}';
+CREATE INDEX agents_parents_idx ON agents USING gin (parents) WHERE parents <> '{}';
 
 -- a deleted check stops being anybody's parent (an array has no foreign
 -- key); a stand-in for the trigger: the body is

@@ -117,10 +117,10 @@ $_$;
 CREATE FUNCTION check_children(bigint) RETURNS TABLE(id bigint, agent_id bigint)
     LANGUAGE sql STABLE
     AS $_$
-	SELECT c.id, c.agent_id FROM checks c WHERE c.parents @> ARRAY[$1] AND c.id <> $1
+	SELECT c.id, c.agent_id FROM checks c WHERE c.parents <> '{}' AND c.parents @> ARRAY[$1] AND c.id <> $1
 	UNION
 	SELECT c.id, c.agent_id FROM agents a JOIN checks c ON c.agent_id = a.id
-	WHERE a.parents @> ARRAY[$1] AND c.id <> $1
+	WHERE a.parents <> '{}' AND a.parents @> ARRAY[$1] AND c.id <> $1
 $_$;
 
 CREATE TABLE checks (
@@ -155,29 +155,44 @@ CREATE FUNCTION check_def_json(c checks) RETURNS jsonb
 $$;
 
 CREATE FUNCTION check_dependents(bigint) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
+    SET jit TO 'off'
     AS $_$
+DECLARE
+	nc bigint;
+	na bigint;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM checks c WHERE c.parents <> '{}' AND c.parents @> ARRAY[$1])
+	   AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.parents <> '{}' AND a.parents @> ARRAY[$1]) THEN
+		RETURN NULL;
+	END IF;
 	WITH RECURSIVE d(id, agent_id) AS (
 		SELECT k.id, k.agent_id FROM check_children($1) k
 		UNION
 		SELECT k.id, k.agent_id FROM d CROSS JOIN LATERAL check_children(d.id) k
-	), ag AS (
-		SELECT agent_id FROM d
-		UNION SELECT a.id FROM agents a WHERE a.parents @> ARRAY[$1]
 	)
-	SELECT CASE WHEN (SELECT count(*) FROM ag) > 0 THEN jsonb_build_object(
-		'checks', (SELECT count(*) FROM d WHERE id <> $1),
-		'agents', (SELECT count(*) FROM ag)) END
-$_$;
+	SELECT (SELECT count(*) FROM d WHERE d.id <> $1),
+		(SELECT count(*) FROM (SELECT d.agent_id FROM d
+			UNION SELECT a.id FROM agents a WHERE a.parents <> '{}' AND a.parents @> ARRAY[$1]) x)
+	INTO nc, na;
+	RETURN jsonb_build_object('checks', nc, 'agents', na);
+END $_$;
 
 CREATE FUNCTION check_dependents_detail(text, bigint, jsonb) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $_$
-	SELECT CASE WHEN x.d IS NULL THEN $3
-		ELSE COALESCE($3, '{}') || jsonb_build_object('dependents', x.d) END
-	FROM (SELECT CASE WHEN $1 IN ('PROBLEM', 'RENOTIFY') AND $2 IS NOT NULL
-		THEN check_dependents($2) END AS d) x
-$_$;
+DECLARE
+	d jsonb;
+BEGIN
+	IF $1 NOT IN ('PROBLEM', 'RENOTIFY') OR $2 IS NULL THEN
+		RETURN $3;
+	END IF;
+	d := check_dependents($2);
+	IF d IS NULL THEN
+		RETURN $3;
+	END IF;
+	RETURN COALESCE($3, '{}') || jsonb_build_object('dependents', d);
+END $_$;
 
 CREATE FUNCTION check_flap_recent(c bigint, skew_s integer, n integer) RETURNS text
     LANGUAGE plpgsql STABLE
@@ -313,17 +328,23 @@ CREATE FUNCTION check_parent_ids(bigint, bigint) RETURNS SETOF bigint
 $_$;
 
 CREATE FUNCTION check_parent_names(bigint[]) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $_$
-	SELECT COALESCE(jsonb_agg(a.name || '/' || c.name ORDER BY p.ord), '[]')
-	FROM unnest($1) WITH ORDINALITY AS p(id, ord)
-	JOIN checks c ON c.id = p.id JOIN agents a ON a.id = c.agent_id
-$_$;
+BEGIN
+	IF $1 = '{}' THEN
+		RETURN '[]';
+	END IF;
+	RETURN (SELECT COALESCE(jsonb_agg(a.name || '/' || c.name ORDER BY p.ord), '[]')
+		FROM unnest($1) WITH ORDINALITY AS p(id, ord)
+		JOIN checks c ON c.id = p.id JOIN agents a ON a.id = c.agent_id);
+END $_$;
 
 CREATE FUNCTION check_parent_recovered(bigint) RETURNS TABLE(kind text, agent_id bigint, check_id bigint, status smallint, prev_status smallint, state_type text, attempt integer, value double precision, output text, detail jsonb)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE ROWS 10
+    SET jit TO 'off'
     AS $_$
-	SELECT CASE WHEN s.status = 0 THEN 'RECOVERY' ELSE 'PROBLEM' END, c.agent_id, c.id,
+BEGIN
+	RETURN QUERY SELECT CASE WHEN s.status = 0 THEN 'RECOVERY' ELSE 'PROBLEM' END, c.agent_id, c.id,
 		s.status, COALESCE(s.notified_status, 0)::smallint, 'HARD', s.attempt,
 		l.value, COALESCE(l.output, ''),
 		jsonb_build_object('parent', pn.name, 'reason', 'parent ' || pn.name
@@ -341,8 +362,8 @@ CREATE FUNCTION check_parent_recovered(bigint) RETURNS TABLE(kind text, agent_id
 	  AND (a.state <> 'down' OR c.type = 'heartbeat')
 	  AND NOT s.flapping AND NOT (s.acknowledged AND s.status > 0)
 	  AND check_suppressed_by(c.id, c.agent_id) IS NULL
-	ORDER BY c.id
-$_$;
+	ORDER BY c.id;
+END $_$;
 
 CREATE FUNCTION check_parents_down(bigint, bigint) RETURNS TABLE(name text, status smallint)
     LANGUAGE sql STABLE
@@ -430,10 +451,11 @@ END
 $$;
 
 CREATE FUNCTION check_suppressed_by(bigint, bigint) RETURNS text
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $_$
-	SELECT name FROM check_parents_down($1, $2) LIMIT 1
-$_$;
+BEGIN
+	RETURN (SELECT d.name FROM check_parents_down($1, $2) d LIMIT 1);
+END $_$;
 
 CREATE FUNCTION checks_bump_revision() RETURNS trigger
     LANGUAGE plpgsql
@@ -475,8 +497,8 @@ CREATE FUNCTION checks_drop_parent() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-	UPDATE checks SET parents = array_remove(parents, OLD.id) WHERE parents @> ARRAY[OLD.id];
-	UPDATE agents SET parents = array_remove(parents, OLD.id) WHERE parents @> ARRAY[OLD.id];
+	UPDATE checks SET parents = array_remove(parents, OLD.id) WHERE parents <> '{}' AND parents @> ARRAY[OLD.id];
+	UPDATE agents SET parents = array_remove(parents, OLD.id) WHERE parents <> '{}' AND parents @> ARRAY[OLD.id];
 	RETURN NULL;
 END $$;
 
@@ -1381,7 +1403,7 @@ CREATE INDEX agent_facts_history_agent_idx ON agent_facts_history USING btree (a
 
 CREATE INDEX agent_facts_history_changed_idx ON agent_facts_history USING btree (changed_at);
 
-CREATE INDEX agents_parents_idx ON agents USING gin (parents);
+CREATE INDEX agents_parents_idx ON agents USING gin (parents) WHERE (parents <> '{}'::bigint[]);
 
 CREATE INDEX check_history_check_idx ON ONLY check_history USING btree (check_id, observed_at DESC, id DESC);
 
@@ -1391,7 +1413,7 @@ CREATE INDEX checks_agent_idx ON checks USING btree (agent_id);
 
 CREATE INDEX checks_disabled_idx ON checks USING btree (id) WHERE (NOT enabled);
 
-CREATE INDEX checks_parents_idx ON checks USING gin (parents);
+CREATE INDEX checks_parents_idx ON checks USING gin (parents) WHERE (parents <> '{}'::bigint[]);
 
 CREATE INDEX downtime_recurring_planned ON downtime_recurring USING btree (planned_until);
 

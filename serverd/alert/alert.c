@@ -26,7 +26,13 @@ const struct db_stmt alert_q_record = { "alert_record",
 	"  INSERT INTO events (kind, agent_id, check_id, status, prev_status, state_type,"
 	"    attempt, value, output, detail, notify, route)"
 	"  SELECT x.kind, x.agent_id, x.check_id, x.status, x.prev_status, x.state_type,"
-	"    x.attempt, x.value, x.output, check_dependents_detail(x.kind, x.check_id, x.detail),"
+	"    x.attempt, x.value, x.output,"
+	/* a parent's problem counts what depends on it; the probes here, in
+	 * the plan, spare the other checks' events a function call */
+	"    CASE WHEN x.kind IN ('PROBLEM', 'RENOTIFY') AND (EXISTS (SELECT 1 FROM checks c"
+	"        WHERE c.parents <> '{}' AND c.parents @> ARRAY[x.check_id]) OR EXISTS (SELECT 1"
+	"        FROM agents a WHERE a.parents <> '{}' AND a.parents @> ARRAY[x.check_id]))"
+	"      THEN check_dependents_detail(x.kind, x.check_id, x.detail) ELSE x.detail END,"
 	"    CASE"
 	"      WHEN x.kind IN ('DOWNTIME START', 'DOWNTIME END') THEN false"
 	"      WHEN pd.name IS NOT NULL THEN false"

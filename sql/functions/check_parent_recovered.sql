@@ -8,12 +8,17 @@
 -- flapping, acknowledged, another parent down). In the shape of
 -- alert_q_record's input (serverd/alert/alert.c), which records them in the
 -- statement that records the parent's RECOVERY: at once, and once.
+-- PL/pgSQL, so that the caller's plan counts on a few rows (ROWS 10)
+-- rather than on every check of the agents that name the parent, an
+-- estimate that would have PostgreSQL compile that plan (JIT) on every
+-- ingest batch; its own plan is the session's, and never compiled.
 CREATE OR REPLACE FUNCTION check_parent_recovered(bigint)
 RETURNS TABLE (kind text, agent_id bigint, check_id bigint, status smallint,
 	prev_status smallint, state_type text, attempt integer, value float8,
 	output text, detail jsonb)
-LANGUAGE sql STABLE AS $$
-	SELECT CASE WHEN s.status = 0 THEN 'RECOVERY' ELSE 'PROBLEM' END, c.agent_id, c.id,
+LANGUAGE plpgsql STABLE ROWS 10 SET jit = off AS $$
+BEGIN
+	RETURN QUERY SELECT CASE WHEN s.status = 0 THEN 'RECOVERY' ELSE 'PROBLEM' END, c.agent_id, c.id,
 		s.status, COALESCE(s.notified_status, 0)::smallint, 'HARD', s.attempt,
 		l.value, COALESCE(l.output, ''),
 		jsonb_build_object('parent', pn.name, 'reason', 'parent ' || pn.name
@@ -31,5 +36,5 @@ LANGUAGE sql STABLE AS $$
 	  AND (a.state <> 'down' OR c.type = 'heartbeat')
 	  AND NOT s.flapping AND NOT (s.acknowledged AND s.status > 0)
 	  AND check_suppressed_by(c.id, c.agent_id) IS NULL
-	ORDER BY c.id
-$$;
+	ORDER BY c.id;
+END $$;
