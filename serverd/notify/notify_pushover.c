@@ -13,7 +13,9 @@
  * page carries tags=custos-check-<id> (custos-agent-<id> for AGENT DOWN);
  * its receipt goes back to the outbox, which stores it and cancels the
  * page (channel_pushover.cancel, by tag) when the check recovers or is
- * acknowledged (or the agent is up again).
+ * acknowledged (or the agent is up again). While it rings, receipt.c polls
+ * the receipt (pushover_receipt_poll() below, GET .../1/receipts/R.json):
+ * an acknowledgement in the app acknowledges the check.
  *
  * A resend of an attempt in doubt has a title ending in " (resent)". A
  * problem resolved by the time it is sent (notice_title(): " (resolved
