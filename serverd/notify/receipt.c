@@ -370,20 +370,19 @@ poll_one(PGconn *c, const struct srv_conf *cf)
 static void
 receipt_tick(struct ticker *t)
 {
-	const struct srv_conf *cf = conf_hold();
+	const struct srv_conf *cf;
 	PGconn *c;
-	int i;
+	int i, r = 1;
 
-	t->next_ms = interval_s(cf) < 5 ? RECEIPT_TICK_MIN_MS : 0;
-	if (cf->pushover_token == NULL || *cf->pushover_token == '\0' ||
-	    (c = db_conn()) == NULL) {
-		conf_drop(cf);
+	t->next_ms = test_interval_s > 0 && test_interval_s < 5 ? RECEIPT_TICK_MIN_MS : 0;
+	if ((c = db_conn()) == NULL)
 		return;
+	for (i = 0; r == 1 && i < RECEIPT_MAX_PER_TICK && !ticker_stopping(t); i++) {
+		/* one snapshot per poll, as per send: a SIGHUP applies to the next */
+		cf = conf_hold();
+		r = cf->pushover_token && *cf->pushover_token ? poll_one(c, cf) : 0;
+		conf_drop(cf);
 	}
-	for (i = 0; i < RECEIPT_MAX_PER_TICK && !ticker_stopping(t); i++)
-		if (poll_one(c, cf) != 1)
-			break;
-	conf_drop(cf);
 }
 
 static struct ticker receipts = { .name = "receipts", .tick = receipt_tick,

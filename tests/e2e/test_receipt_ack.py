@@ -247,5 +247,15 @@ e.cluster.psql("DELETE FROM receipt_poll_pause")
 p5 = polls(rc5)
 t.ok(wait_for(lambda: polls(rc5) > p5, 15), "the pause over, polls go on")
 
+# Pushover's own 404 (a receipt it no longer knows): not polled again, recorded
+e.po.receipt_raw(json.dumps({"receipt": "not found", "status": 0, "request": "x",
+                             "errors": ["receipt not found; may be invalid or expired"]}),
+                 code=404, receipt=rc5)
+t.ok(wait_for(lambda: row(rc5).get("receipt_expired_at"), 15), "a receipt Pushover forgot:"
+     " recorded as expired", row(rc5))
+t.ok([x for x in route(rc5) if x["decision"] == "expired" and "no longer knows" in x["detail"]],
+     "... saying so in the routing record", route(rc5))
+t.eq(state(cid5).get("acknowledged"), False, "... and nothing is acknowledged")
+
 t.eq(e.sanitizer_reports(s2), [], "no sanitizer report")
 t.done()
