@@ -408,6 +408,8 @@ receipt_parse(const char *body, size_t len, struct receipt_status *st, char *err
 	}
 	rc = 0;
 done:
+	if (rc < 0)
+		memset(st, 0, sizeof(*st));   /* refused: nothing of it is believed */
 	json_decref(j);
 	return rc;
 }

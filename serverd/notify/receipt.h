@@ -62,7 +62,8 @@ enum receipt_verdict {
  * Parses the body of a 200 answer strictly by Pushover's documentation:
  * an object with status 1 and the integers acknowledged (0/1),
  * acknowledged_at, expired (0/1) and expires_at, and the string
- * acknowledged_by - a user key when acknowledged is 1. 0, or -1 with err.
+ * acknowledged_by - a user key when acknowledged is 1. 0, or -1 with err
+ * and *st all zero.
  */
 int receipt_parse(const char *body, size_t len, struct receipt_status *st, char *err,
     size_t errlen);
