@@ -12,6 +12,7 @@ gap is lowered to half of that: two polls of one receipt closer than that
 are answered 429 and counted. Every wait is on state (the stand-in's poll
 counts, the database), never on elapsed time.
 """
+import datetime
 import json
 import os
 import urllib.error
@@ -256,6 +257,24 @@ t.ok(wait_for(lambda: row(rc5).get("receipt_expired_at"), 15), "a receipt Pushov
 t.ok([x for x in route(rc5) if x["decision"] == "expired" and "no longer knows" in x["detail"]],
      "... saying so in the routing record", route(rc5))
 t.eq(state(cid5).get("acknowledged"), False, "... and nothing is acknowledged")
+
+# ---- an agent's page: acknowledged in the app, recorded; custos has no agent ack ------
+aid, atok = e.make_agent("db01", interval_s=5, contacts=[alice["id"]])
+st, _, _ = e.api("PUT", "/api/v1/agent/self/checkout", atok, {
+    "started_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    "duration_ms": 1, "results": 0, "version": "t"})
+t.eq(st, 200, "db01 checks out once, then falls silent")
+p = wait_for(lambda: [r for r in e.po.accepted() if r["fields"].get("title") == "AGENT DOWN db01"], 30)
+t.ok(p and p[0]["fields"]["priority"] == "2", "db01: AGENT DOWN pages alice at priority 2")
+rc6 = p[0]["response"]["receipt"] if p else "none"
+t.ok(wait_for(lambda: polls(rc6) >= 1, 15), "db01: its receipt is polled while the agent is down")
+e.po.ack(rc6, ALICE)
+t.ok(wait_for(lambda: row(rc6).get("acknowledged_by") == "alice", 15),
+     "db01: the acknowledgement is recorded on the notification", row(rc6))
+r = [x for x in route(rc6) if x["decision"] == "acknowledged"]
+t.ok(r and r[0]["detail"].startswith("from Pushover by alice at ")
+     and "an agent has no acknowledgement" in r[0]["detail"],
+     "db01: the routing record says so, and that an agent has no acknowledgement", route(rc6))
 
 t.eq(e.sanitizer_reports(s2), [], "no sanitizer report")
 t.done()
