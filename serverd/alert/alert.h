@@ -85,9 +85,10 @@ struct ack_args {
  * and the ACKNOWLEDGEMENT event (detail: comment, by, sticky, expires_at)
  * through alert_record(), so it stops re-notification and escalation and
  * ends an emergency page. DB_OK with *out the acknowledgement's row (the
- * caller clears it); DB_NOT_FOUND: no such check; DB_CONFLICT: there is no
- * problem to acknowledge, *status then the check's status (0 OK, -1 no
- * result yet); another outcome after which the caller rolls back.
+ * caller clears it); DB_NOT_FOUND: no such check; DB_CONFLICT with *status
+ * 0 (OK) or -1 (no result yet): there is no problem to acknowledge, and the
+ * transaction is still good; another outcome (a DB_CONFLICT with *status
+ * above 0 included) after which the caller rolls back.
  * *out is NULL on every outcome but DB_OK.
  */
 enum db_outcome alert_ack_problem(PGconn *c, const struct ack_args *a, PGresult **out,

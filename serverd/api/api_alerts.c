@@ -45,7 +45,7 @@ api_ack_apply(struct req *r, struct resp *rs, const struct ack_args *a, PGresult
 	st = alert_ack_problem(r->db, a, out, &status);
 	if (st == DB_OK)
 		return 0;
-	if (st == DB_CONFLICT)
+	if (st == DB_CONFLICT && status <= 0)
 		resp_error(rs, 409, NULL, "check %lld is %s: there is no problem to acknowledge",
 		    (long long)a->check_id, status < 0 ? "PENDING (no result yet)" : "OK");
 	else if (st == DB_NOT_FOUND)

@@ -238,7 +238,7 @@ apply_ack(PGconn *c, const char *id, const struct receipt_status *st)
 			a.sticky = 1;
 			a.by = who;
 			o = alert_ack_problem(c, &a, &u, &status);
-			if (o == DB_CONFLICT && PQtransactionStatus(c) == PQTRANS_INTRANS) {
+			if (o == DB_CONFLICT && status <= 0) {
 				size_t n = strlen(detail);
 				snprintf(detail + n, sizeof(detail) - n, "; the check was %s by then:"
 				    " nothing to acknowledge", status < 0 ? "PENDING" : "OK");
