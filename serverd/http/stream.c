@@ -103,7 +103,7 @@ static const struct db_stmt q_events = { "stream_events",
 	" ORDER BY e.id", 1 };
 /*
  * The checks' frames: exactly CHECK_JSON's text (check_json(): definition,
- * state, availability, labels), but the newest results of all of them found at
+ * state, availability, labels, parents, suppressed_by), but the newest results of all of them found at
  * once (check_last_many(), as /api/v1/status does) and handed to
  * check_state_json(), the state object's one writer in SQL: check_json() one
  * check at a time made a round of many changed checks cost about ten times
@@ -117,7 +117,8 @@ static const struct db_stmt q_checks = { "stream_checks",
 	"  'state', CASE WHEN (s.s).check_id IS NOT NULL THEN check_state_json(s.s, (k.c).agent_id,"
 	"   l.observed_at, l.output, l.value, l.perfdata) END,"
 	"  'availability', check_availability(ARRAY[(k.c).id]), 'labels', (k.c).labels,"
-	"  'managed', (k.c).managed,"
+	"  'managed', (k.c).managed, 'parents', check_parent_names((k.c).parents),"
+	"  'suppressed_by', check_suppressed_by((k.c).id, (k.c).agent_id),"
 	"  'agent_name', a.name, 'agent_state', a.state))::text"
 	" FROM ids u"
 	" CROSS JOIN LATERAL (SELECT c FROM checks c WHERE c.id = u.id OFFSET 0) k"
