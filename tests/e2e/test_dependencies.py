@@ -24,10 +24,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from alertlib import AlertEnv, PO_USER  # noqa: E402
-from harness import BUILDDIR, Tap, wait_for  # noqa: E402
+from harness import BUILDDIR, SRCDIR, Tap, wait_for  # noqa: E402
 
 t = Tap()
-env = AlertEnv()
+env = AlertEnv(conf={"www_dir": os.path.join(SRCDIR, "serverd", "www")})
 A = env.admin
 S = env.server
 ONCALL = env.contact_id
@@ -180,6 +180,20 @@ t.ok(probs.get(switch, {}).get("suppressed_by", "x") is None,
      "and the switch with suppressed_by null", probs.get(switch))
 st, c, _ = api("GET", "/api/v1/checks/%d" % children[0][0])
 t.eq(c.get("suppressed_by"), "web01/switch", "GET of a child: suppressed_by web01/switch")
+
+# the dashboard (where Chromium is installed; the rest of the suite runs without it)
+if os.path.exists("/usr/bin/chromium") and os.path.exists("/usr/bin/chromedriver"):
+    from chromelib import Browser  # noqa: E402
+    b = Browser(t, env, timeout=30, prefix="depends-")
+    b.login(A)
+    row = '#problems tr[data-check-id="%d"]' % children[0][0]
+    b.wait_true(lambda: "SUPPRESSED by web01/switch" in b.text_of(row + " .marks"),
+                "the overview marks a child \"SUPPRESSED by web01/switch\"")
+    b.wait_true(lambda: b.text_of('#counts a[data-count="unacked"]').startswith("1"),
+                "and counts only the switch as unhandled")
+    b.drv.quit()
+else:
+    t.ok(True, "# SKIP the dashboard: no Chromium here")
 
 # ---- 10 children recover while the switch is down: not notified --------------------
 recovered = children[:10]
