@@ -67,7 +67,8 @@ CREATE FUNCTION agent_json(a agents) RETURNS jsonb
 		'availability', check_availability(
 			ARRAY(SELECT c.id FROM checks c WHERE c.agent_id = a.id)),
 		'labels', a.labels, 'agent_labels', a.agent_labels, 'managed', a.managed,
-		'parents', check_parent_names(a.parents))
+		'parents', CASE WHEN a.parents = '{}' THEN '[]'
+			ELSE check_parent_names(a.parents) END)
 $$;
 
 CREATE FUNCTION agent_matches(a agents, q text) RETURNS boolean
@@ -240,8 +241,10 @@ CREATE FUNCTION check_json(c checks) RETURNS jsonb
 		          WHERE s.check_id = c.id),
 		'availability', check_availability(ARRAY[c.id]),
 		'labels', c.labels, 'managed', c.managed,
-		'parents', check_parent_names(c.parents),
-		'suppressed_by', check_suppressed_by(c.id, c.agent_id))
+		'parents', CASE WHEN c.parents = '{}' THEN '[]' ELSE check_parent_names(c.parents) END,
+		'suppressed_by', CASE WHEN c.parents = '{}' AND (SELECT a.parents FROM agents a
+			WHERE a.id = c.agent_id) = '{}' THEN NULL
+			ELSE check_suppressed_by(c.id, c.agent_id) END)
 $$;
 
 CREATE TABLE check_history (

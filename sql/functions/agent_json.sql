@@ -16,5 +16,6 @@ CREATE OR REPLACE FUNCTION agent_json(a agents) RETURNS jsonb LANGUAGE sql STABL
 		'availability', check_availability(
 			ARRAY(SELECT c.id FROM checks c WHERE c.agent_id = a.id)),
 		'labels', a.labels, 'agent_labels', a.agent_labels, 'managed', a.managed,
-		'parents', check_parent_names(a.parents))
+		'parents', CASE WHEN a.parents = '{}' THEN '[]'
+			ELSE check_parent_names(a.parents) END)
 $$;
