@@ -228,7 +228,7 @@ api_events_list(struct req *r, struct resp *rs)
 		return;
 	/* since_id (or cursor, the "next" of the previous page): ids after it */
 	if (id_arg_min(r, req_arg(r, "since_id") ? "since_id" : "cursor", 0, since, rs) < 0 ||
-	    (hc = id_arg(r, "check_id", check, rs)) < 0 || (ha = id_arg(r, "agent_id", agent, rs)) < 0)
+	    (hc = id_arg(r, "check_id", check, rs)) < 0 || (ha = api_agent_arg(r, rs, agent)) < 0)
 		return;
 	if (kind && *kind == '\0')
 		kind = NULL;

@@ -73,7 +73,9 @@ static const struct db_stmt q_load_checks = { "config_load_checks",
 	" 'params', c.params, 'warning', c.warning, 'critical', c.critical,"
 	" 'max_attempts', c.max_attempts, 'enabled', c.enabled,"
 	" 'contacts', " NAMES_OF("c.contacts") ", 'labels', c.labels)::text, 'check'"
-	" FROM checks c JOIN agents a ON a.id = c.agent_id ORDER BY a.name, c.name", 0 };
+	" FROM checks c JOIN agents a ON a.id = c.agent_id"
+	/* a template's checks are its template's configuration, not their own */
+	" WHERE c.template IS NULL ORDER BY a.name, c.name", 0 };
 /* a downtime made by hand has no name, and is not configuration */
 static const struct db_stmt q_load_downtimes = { "config_load_downtimes",
 	"SELECT d.id, d.managed, jsonb_build_object('name', d.name, 'agent', a.name,"

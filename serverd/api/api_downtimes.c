@@ -110,13 +110,12 @@ api_downtimes_list(struct req *r, struct resp *rs)
 	v[0] = id_text(cursor, cur);
 	v[1] = id_text(limit + 1, lim);
 	v[2] = v[3] = v[4] = NULL;
-	if ((s = req_arg(r, "agent_id")) != NULL) {
-		long long n = str_to_ll(s, 1, INT64_MAX, &es);
-		if (es) {
-			resp_error(rs, 400, "agent_id", "agent_id must be a positive integer");
-			return;
-		}
-		v[2] = id_text(n, agent);
+	switch (api_agent_arg(r, rs, agent)) {   /* ?agent_id= or ?agent=NAME */
+	case -1:
+		return;
+	case 1:
+		v[2] = agent;
+		break;
 	}
 	if ((s = req_arg(r, "check_id")) != NULL) {
 		long long n = str_to_ll(s, 1, INT64_MAX, &es);

@@ -79,6 +79,14 @@ int jv_labels(json_t *o, const char *key, char **out, struct resp *rs);
  * 0 when absent, -1 with a 400 "selector:COL: reason".
  */
 int api_selector(struct req *r, struct resp *rs, char **out);
+/* The same for selector text s (a template's "selector"); errors name field. */
+int selector_jsonb(const char *field, const char *s, char **out, struct resp *rs);
+/*
+ * ?agent_id=ID or ?agent=NAME on a list: 1 with out the agent's id as
+ * text, 0 when neither is given, -1 with rs filled (both given, a bad id,
+ * no agent of that name: 422).
+ */
+int api_agent_arg(struct req *r, struct resp *rs, char out[24]);
 /*
  * Lets an array of contact ids name contacts too ("contacts": ["alice", 3]):
  * replaces each string of o's key array by that contact's id, in place,

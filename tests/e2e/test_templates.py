@@ -1,0 +1,247 @@
+"""test_templates.py - templates (/api/v1/templates): checks for every agent
+a selector picks, by labels and by the facts the agent reports. A new agent
+with matching labels, and one with a matching fact, get the template's
+checks in their FIRST download (POST /api/v1/agent/self/checks with labels
+and facts; the old GET keeps working); a template change is one transaction
+(a reader never sees half of it); an agent that stops matching loses the
+checks; an override (PATCH on the check) survives a template update and can
+be reset; a template's check cannot be deleted alone; deleting the template
+removes its checks; bad input changes nothing; apply/export round trip with
+kind template and weekly downtimes; ?agent=NAME on the lists; the CLI
+verbs (exit codes, --json)."""
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import BUILDDIR, Env, Tap, wait_for  # noqa: E402
+
+t = Tap()
+env = Env()
+A = env.admin
+api = env.api
+psql = env.cluster.psql
+V = api("POST", "/api/v1/tokens", A, {"name": "viewer", "role": "viewer"})[1]["token"]
+
+st, _, _ = api("POST", "/api/v1/contacts", A, {"name": "ops", "email": "ops@example.org"})
+t.eq(st, 201, "contact ops")
+
+WEB = {"name": "web", "selector": "role=web",
+       "checks": [{"name": "nginx", "type": "process", "params": {"name": "nginx"}},
+                  {"name": "disk-root", "type": "disk", "params": {"path": "/"},
+                   "warning": "80", "critical": "90", "contacts": ["ops"]}]}
+DEB = {"name": "debian-base", "selector": "fact.os=debian",
+       "checks": [{"name": "apt", "type": "load", "warning": "5"}]}
+
+
+def agent_checks(aid):
+    st, b, _ = api("GET", "/api/v1/checks?agent_id=%d&limit=1000" % aid, A)
+    return sorted((c["name"], c.get("template")) for c in b["items"])
+
+
+def download(tok, body=None, method="POST", etag=None):
+    h = {"If-None-Match": etag} if etag else None
+    st, b, hd = env.server.request(method, "/api/v1/agent/self/checks", tok, body, headers=h)
+    return st, b, hd
+
+
+# ---- bad input: nothing stored ------------------------------------------------------
+bad = [
+    ({"name": "x y", "selector": "a=b", "checks": []}, 422, "name"),
+    ({"name": "x", "selector": "a==", "checks": []}, 400, "selector"),
+    ({"name": "x", "selector": "a=b"}, 422, "checks"),
+    ({"name": "x", "selector": "a=b", "checks": {}}, 400, "checks"),
+    ({"name": "x", "selector": "a=b", "checks": [{"name": "c", "type": "nope"}]}, 422, None),
+    ({"name": "x", "selector": "a=b", "checks": [{"name": "c", "type": "load",
+                                                   "warning": "9x"}]}, 422, "checks[0].warning"),
+    ({"name": "x", "selector": "a=b", "checks": [{"name": "c", "type": "load"},
+                                                  {"name": "c", "type": "load"}]}, 422, "checks"),
+    ({"name": "x", "selector": "a=b", "checks": [{"name": "c", "type": "heartbeat"}]}, 422,
+     "checks[0].type"),
+    ({"name": "x", "selector": "a=b", "checks": [{"name": "c", "type": "load",
+                                                   "contacts": ["nobody"]}]}, 422, None),
+    ({"name": "x", "selector": "a=b", "checks": [], "extra": 1}, 422, "extra"),
+]
+for body, status, field in bad:
+    st, b, _ = api("POST", "/api/v1/templates", A, body)
+    t.ok(st == status and (field is None or b.get("field") == field),
+         "POST template %s -> %d %s" % (json.dumps(body)[:60], status, field or ""), (st, b))
+st, b, _ = api("POST", "/api/v1/templates", V, WEB)
+t.eq(st, 403, "a viewer may not create a template")
+t.eq(psql("SELECT count(*) FROM templates"), [["0"]], "nothing stored by the refused ones")
+
+# ---- templates made before the agents -----------------------------------------------
+st, b, hd = api("POST", "/api/v1/templates", A, WEB)
+t.ok(st == 201 and b["name"] == "web" and b["checks"][1]["contacts"] == ["ops"]
+     and b["checks"][0]["critical"] == "1:", "template web created (contacts by name, the "
+     "type's default critical)", b)
+st, b, _ = api("POST", "/api/v1/templates", A, DEB)
+t.eq(st, 201, "template debian-base created")
+st, b, _ = api("POST", "/api/v1/templates", A, DEB)
+t.eq((st, b.get("field")), (409, "name"), "the same name again -> 409")
+st, b, _ = api("GET", "/api/v1/templates", V)
+t.eq([x["name"] for x in b["items"]], ["web", "debian-base"], "a viewer lists them")
+
+# (1) labels: a new agent created with role=web; its first download (old GET) has them
+st, a, _ = api("POST", "/api/v1/agents", A, {"name": "web01", "labels": {"role": "web"}})
+web01, web01_tok = a["id"], a["token"]
+st, b, hd = download(web01_tok, method="GET")
+t.eq(sorted(c["name"] for c in b["checks"]), ["disk-root", "nginx"],
+     "agent created with role=web: the template's checks in its first download (GET)")
+
+# (2) labels from agentd.conf, sent with the first download
+st, a, _ = api("POST", "/api/v1/agents", A, {"name": "web02"})
+web02, web02_tok = a["id"], a["token"]
+st, b, hd = download(web02_tok, {"labels": {"role": "web"}})
+t.ok(st == 200 and sorted(c["name"] for c in b["checks"]) == ["disk-root", "nginx"],
+     "agent whose agentd.conf says role=web: the checks in the answer to its first download",
+     (st, b))
+etag = hd.get("etag")
+st, b, hd = download(web02_tok, {"labels": {"role": "web"}}, etag=etag)
+t.eq(st, 304, "the same again with If-None-Match: 304")
+
+# (3) a fact: the first facts arrive with the first download
+st, a, _ = api("POST", "/api/v1/agents", A, {"name": "deb01"})
+deb01, deb01_tok = a["id"], a["token"]
+st, b, _ = download(deb01_tok, {"labels": {}, "facts": {"os": "debian", "hostname": "deb01"}})
+t.ok(st == 200 and [c["name"] for c in b["checks"]] == ["apt"],
+     "agent whose first facts say os=debian: apt in its first download", (st, b))
+t.eq(psql("SELECT facts->>'os', agent_labels::text FROM agents WHERE id = %d" % deb01),
+     [["debian", "{}"]], "the download stored its facts and labels")
+st, b, _ = download(deb01_tok, {"facts": "debian"})
+t.eq(st, 400, "facts not an object -> 400")
+st, b, _ = download(deb01_tok, {"labels": {"Bad": "x"}})
+t.eq(st, 422, "a bad label -> 422")
+st, b, _ = download(deb01_tok, {"bogus": 1})
+t.eq(st, 422, "an unknown member -> 422")
+t.eq(psql("SELECT facts->>'os' FROM agents WHERE id = %d" % deb01), [["debian"]],
+     "refused downloads changed nothing")
+
+# the checks are real checks, marked with their template
+st, c, _ = api("GET", "/api/v1/checks?agent=web01", A)
+t.ok(st == 200 and all(x["template"] == "web" for x in c["items"]) and len(c["items"]) == 2,
+     "?agent=NAME lists web01's checks, each with its template", c)
+st, b, _ = api("GET", "/api/v1/checks?agent=nobody", A)
+t.eq((st, b.get("field")), (422, "agent"), "?agent= an unknown name -> 422")
+st, b, _ = api("GET", "/api/v1/checks?agent=web01&agent_id=1", A)
+t.eq(st, 422, "?agent= and ?agent_id= together -> 422")
+st, b, _ = api("GET", "/api/v1/templates/web", A)
+t.eq((b["agents"], b["checks_made"]), (2, 4), "the template counts its agents and checks")
+
+# checkout (an old agent's only way) re-evaluates too
+st, a, _ = api("POST", "/api/v1/agents", A, {"name": "deb02"})
+deb02, deb02_tok = a["id"], a["token"]
+st, _, _ = api("PUT", "/api/v1/agent/self/checkout", deb02_tok, {"facts": {"os": "debian"}})
+t.eq(agent_checks(deb02), [("apt", "debian-base")], "facts at checkout: the template applies")
+
+# ---- an override survives a template update ---------------------------------------
+disk01 = [x for x in api("GET", "/api/v1/checks?agent=web01", A)[1]["items"]
+          if x["name"] == "disk-root"][0]["id"]
+st, b, _ = api("PATCH", "/api/v1/checks/%d" % disk01, A, {"critical": "95"})
+t.ok(st == 200 and b["critical"] == "95" and b["overrides"] == {"critical": "95"},
+     "PATCH critical on a template's check: an override", b)
+st, b, _ = api("PATCH", "/api/v1/checks/%d" % disk01, A, {"name": "other"})
+t.eq((st, b.get("field")), (422, "name"), "its name is the template's -> 422")
+st, b, _ = api("DELETE", "/api/v1/checks/%d" % disk01, A)
+t.eq(st, 409, "a template's check is not deleted alone -> 409")
+web2 = json.loads(json.dumps(WEB))
+web2["checks"][1]["warning"] = "70"
+web2["checks"][1]["critical"] = "85"
+st, b, _ = api("PATCH", "/api/v1/templates/web", A, {"checks": web2["checks"]})
+t.eq(st, 200, "template web updated (warning 70, critical 85)")
+st, c, _ = api("GET", "/api/v1/checks/%d" % disk01, A)
+t.eq((c["warning"], c["critical"]), ("70", "95"),
+     "web01's override (critical 95) survived; the template's warning 70 arrived")
+web02_disk = [x for x in api("GET", "/api/v1/checks?agent=web02", A)[1]["items"]
+              if x["name"] == "disk-root"][0]
+t.eq((web02_disk["warning"], web02_disk["critical"]), ("70", "85"),
+     "web02 (no override) has the template's new fields")
+st, b, _ = api("PATCH", "/api/v1/checks/%d" % disk01, A, {"overrides": None})
+t.ok(st == 200 and b["critical"] == "85" and b["overrides"] == {},
+     "PATCH {\"overrides\": null} resets it to the template's", b)
+st, b, _ = api("PATCH", "/api/v1/checks/%d" % disk01, A, {"overrides": {"x": 1}})
+t.eq(st, 422, "overrides may only be reset")
+
+# ---- one transaction: a reader never sees half a template change ------------------
+# 30 more agents, so the change spans many rows; a lock on the LAST row the
+# update reaches holds the whole change open, and a reader meanwhile sees
+# none of it (then all of it)
+for i in range(30):
+    api("POST", "/api/v1/agents", A, {"name": "w%02d" % i, "labels": {"role": "web"}})
+n_web = int(psql("SELECT count(*) FROM checks WHERE template = 'web' AND name = 'nginx'")[0][0])
+t.eq(n_web, 32, "32 web agents have nginx")
+last = psql("SELECT max(id) FROM checks WHERE template = 'web' AND name = 'nginx'")[0][0]
+holder = env.cluster.session()
+holder.stdin.write("BEGIN; SELECT id FROM checks WHERE id = %s FOR UPDATE;\n" % last)
+holder.stdin.flush()
+t.ok(wait_for(lambda: psql("SELECT count(*) FROM pg_stat_activity"
+                           " WHERE state = 'idle in transaction'")[0][0] == "1", timeout=20),
+     "a session holds one of the template's checks (FOR UPDATE)")
+web3 = json.loads(json.dumps(web2))
+web3["checks"][0]["max_attempts"] = 7
+res = {}
+
+
+def change():
+    res["st"] = api("PATCH", "/api/v1/templates/web", A, {"checks": web3["checks"]})[0]
+
+
+th = threading.Thread(target=change)
+th.start()
+t.ok(wait_for(lambda: psql("SELECT count(*) FROM pg_locks WHERE NOT granted")[0][0] != "0",
+              timeout=20), "the template change waits for it")
+seen = psql("SELECT count(*) FROM checks WHERE template = 'web' AND name = 'nginx'"
+            " AND max_attempts = 7")
+t.eq(seen, [["0"]], "while the change waits on one row, no reader sees any row changed")
+holder.stdin.write("COMMIT;\n")
+holder.stdin.flush()
+th.join(30)
+t.eq(res.get("st"), 200, "the change then commits")
+t.eq(psql("SELECT count(*) FROM checks WHERE template = 'web' AND name = 'nginx'"
+          " AND max_attempts = 7"), [[str(n_web)]], "and every row has it")
+holder.stdin.close()
+holder.wait(10)
+
+# ---- stops matching: loses the checks ----------------------------------------------
+st, _, _ = api("PATCH", "/api/v1/agents/%d" % web01, A, {"labels": {"role": "db"}})
+t.eq(agent_checks(web01), [], "web01 relabelled role=db: the web checks are gone")
+st, b, _ = download(web02_tok, {"labels": {"role": "api"}})
+t.eq(b["checks"], [], "web02's agentd.conf now says role=api: its download has none")
+st, _, _ = api("PUT", "/api/v1/agent/self/checkout", deb02_tok, {"facts": {"os": "ubuntu"}})
+t.eq(agent_checks(deb02), [], "deb02 now reports os=ubuntu: apt is gone")
+# a hand-made check of the same name wins over the template's
+st, a, _ = api("POST", "/api/v1/agents", A, {"name": "hand01"})
+hand01, hand01_tok = a["id"], a["token"]
+env.make_check(hand01, "nginx", "load")
+api("PATCH", "/api/v1/agents/%d" % hand01, A, {"labels": {"role": "web"}})
+t.eq(agent_checks(hand01), [("disk-root", "web"), ("nginx", None)],
+     "an agent's own check of the same name is kept; the template makes the rest")
+# selector changed
+st, b, _ = api("PATCH", "/api/v1/templates/debian-base", A, {"selector": "fact.os in (debian,ubuntu)"})
+t.eq(agent_checks(deb02), [("apt", "debian-base")], "selector widened: deb02 has apt again")
+st, b, _ = api("PATCH", "/api/v1/templates/debian-base", A, {"name": "x"})
+t.eq(st, 422, "a template is not renamed")
+st, b, _ = api("PATCH", "/api/v1/templates/nope", A, {"selector": "a=b"})
+t.eq(st, 404, "PATCH an unknown template -> 404")
+# delete
+st, _, _ = api("DELETE", "/api/v1/templates/debian-base", A)
+t.eq(st, 204, "template deleted")
+t.eq(psql("SELECT count(*) FROM checks WHERE template = 'debian-base'"), [["0"]],
+     "its checks went with it")
+st, _, _ = api("DELETE", "/api/v1/templates/debian-base", A)
+t.eq(st, 404, "deleted again -> 404")
+
+# ---- ?agent=NAME on the other lists ------------------------------------------------
+st, b, _ = api("GET", "/api/v1/events?agent=web01", A)
+t.ok(st == 200 and all(e.get("agent_id") == web01 for e in b["items"]), "events?agent=NAME", b)
+st, b, _ = api("POST", "/api/v1/downtimes", A, {"agent": "web01", "end": "2099-01-01T00:00:00Z"})
+st, b, _ = api("GET", "/api/v1/downtimes?agent=web01", A)
+t.ok(st == 200 and len(b["items"]) == 1 and b["items"][0]["agent_id"] == web01,
+     "downtimes?agent=NAME", b)
+st, b, _ = api("GET", "/api/v1/downtimes?agent=nobody", A)
+t.eq(st, 422, "downtimes?agent= an unknown name -> 422")
+
+t.done()
