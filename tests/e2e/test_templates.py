@@ -17,7 +17,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BUILDDIR, Env, Tap, wait_for  # noqa: E402
+from harness import AGENTD, BUILDDIR, Env, Tap, wait_for  # noqa: E402
 
 t = Tap()
 env = Env()
@@ -243,5 +243,58 @@ t.ok(st == 200 and len(b["items"]) == 1 and b["items"][0]["agent_id"] == web01,
      "downtimes?agent=NAME", b)
 st, b, _ = api("GET", "/api/v1/downtimes?agent=nobody", A)
 t.eq(st, 422, "downtimes?agent= an unknown name -> 422")
+
+# ---- a real custos-agentd: its labels and facts go with its first download ------
+def os_id():
+    for path in ("/etc/os-release", "/usr/lib/os-release"):
+        try:
+            for line in open(path):
+                if line.startswith("ID="):
+                    return line[3:].strip().strip('"\'')
+        except OSError:
+            pass
+    return None
+
+
+OS = os_id()
+st, _, _ = api("POST", "/api/v1/templates", A, {
+    "name": "real-labels", "selector": "role=real",
+    "checks": [{"name": "load-by-label", "type": "load", "params": {"period": 1},
+                "warning": "1000", "critical": "2000", "max_attempts": 1}]})
+t.eq(st, 201, "template for role=real")
+st, _, _ = api("POST", "/api/v1/templates", A, {
+    "name": "real-os", "selector": "fact.os=%s" % (OS or "none"),
+    "checks": [{"name": "memory-by-os", "type": "memory", "max_attempts": 1}]})
+t.eq(st, 201, "template for fact.os=%s (this host's os-release ID)" % OS)
+st, a, _ = api("POST", "/api/v1/agents", A, {"name": "real01"})
+real01, real01_tok = a["id"], a["token"]
+d = os.path.join(env.tmp, "real01")
+os.makedirs(os.path.join(d, "state"))
+with open(os.path.join(d, "token"), "w") as f:
+    f.write(real01_tok + "\n")
+os.chmod(os.path.join(d, "token"), 0o600)
+conf = os.path.join(d, "agentd.conf")
+with open(conf, "w") as f:
+    f.write("server = http://127.0.0.1:%d\ntoken_file = %s\nstate_dir = %s\n"
+            "timeout_s = 5\njitter_s = 0\nlog_level = debug\nlabels = role=real\n"
+            % (env.server.port, os.path.join(d, "token"), os.path.join(d, "state")))
+r = subprocess.run([AGENTD, "-c", conf, "--once"], capture_output=True, text=True, timeout=60)
+t.ok(r.returncode == 0 and "POST /api/v1/agent/self/checks -> 200" in r.stderr,
+     "agentd's first download is a POST with its labels and facts", r.stderr[-1500:])
+states = {c["name"]: (c.get("state") or {}).get("status")
+          for c in api("GET", "/api/v1/checks?agent=real01", A)[1]["items"]}
+t.eq(states.get("load-by-label"), "OK",
+     "the label's template check ran in agentd's very first run (in its first download)")
+if OS:
+    t.eq(states.get("memory-by-os"), "OK",
+         "the os fact's template check ran in the very first run too")
+    t.eq(psql("SELECT facts->>'os' FROM agents WHERE id = %d" % real01), [[OS]],
+         "agentd reports the short os fact (os-release ID)")
+else:
+    t.ok(True, "# SKIP no os-release on this host")
+    t.ok(True, "# SKIP no os-release on this host")
+r = subprocess.run([AGENTD, "-c", conf, "--once"], capture_output=True, text=True, timeout=60)
+t.ok(r.returncode == 0 and "/api/v1/agent/self/checks -> 304" in r.stderr,
+     "its second run: unchanged, 304", r.stderr[-1500:])
 
 t.done()
