@@ -14,6 +14,7 @@
 #include "config.h"
 #include "cli.h"
 #include "selector.h"
+#include "yamlload.h"
 #include "strnum.h"
 #include "timeutil.h"
 
@@ -884,6 +885,151 @@ cmd_downtimes_delete(const struct cli_args *a)
 		return rc;
 	snprintf(path, sizeof(path), "/api/v1/downtimes/%lld", id);
 	snprintf(msg, sizeof(msg), "downtime %lld cancelled", id);
+	return delete(path, msg);
+}
+
+/* ---- templates ----------------------------------------------------------------- */
+
+/* A template's name in a path: the API's rule, so nothing needs escaping. */
+static int
+template_path(const char *name, char *out, size_t len)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 63 || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_.-") != n)
+		return usage("\"%s\" is not a template's name (1-63 letters, digits, '_', '.', '-')",
+		    name);
+	snprintf(out, len, "/api/v1/templates/%s", name);
+	return 0;
+}
+
+/*
+ * The -f files as the template's checks (*out): every object they hold is
+ * a check definition ("kind: check" allowed, and dropped). 0, or an exit
+ * status after saying why (file:line:column).
+ */
+static int
+template_checks(const struct cli_args *a, json_t **out)
+{
+	struct yaml_set set;
+	char err[1024];
+	size_t i;
+
+	*out = NULL;
+	memset(&set, 0, sizeof(set));
+	if (yaml_load_paths((char *const *)a->files, a->nfiles, &set, err, sizeof(err)) < 0) {
+		fprintf(stderr, "custos: %s\n", err);
+		yaml_set_free(&set);
+		return EXIT_REFUSED;
+	}
+	*out = json_array();
+	for (i = 0; i < set.n; i++) {
+		json_t *k = json_object_get(set.o[i].obj, "kind");
+		if (k && !(json_is_string(k) && strcmp(json_string_value(k), "check") == 0)) {
+			fprintf(stderr, "custos: %s:%d:%d: a template's file holds checks only "
+			    "(kind: check, or no kind)\n", set.o[i].file, set.o[i].line, set.o[i].col);
+			json_decref(*out);
+			*out = NULL;
+			yaml_set_free(&set);
+			return EXIT_REFUSED;
+		}
+		json_object_del(set.o[i].obj, "kind");
+		json_array_append(*out, set.o[i].obj);
+	}
+	yaml_set_free(&set);
+	return 0;
+}
+
+int
+cmd_templates(const struct cli_args *a)
+{
+	json_t *items, *r;
+	size_t i;
+	int rc;
+
+	(void)a;
+	if ((rc = http_get_all("/api/v1/templates", &items)) != 0)
+		return rc;
+	if (opt_json) {
+		print_json(items);
+	} else {
+		printf("%-24s %6s %6s  %s\n", "TEMPLATE", "CHECKS", "AGENTS", "SELECTOR");
+		json_array_foreach(items, i, r)
+			printf("%-24s %6zu %6lld  %s\n", jstr(r, "name", "?"),
+			    json_array_size(json_object_get(r, "checks")),
+			    (long long)json_integer_value(json_object_get(r, "agents")),
+			    jstr(r, "selector", ""));
+	}
+	json_decref(items);
+	return 0;
+}
+
+int
+cmd_templates_show(const struct cli_args *a)
+{
+	char path[128];
+	int rc;
+
+	if ((rc = template_path(a->argv[0], path, sizeof(path))) != 0)
+		return rc;
+	return show(path);
+}
+
+int
+cmd_templates_create(const struct cli_args *a)
+{
+	json_t *body, *checks = NULL, *out = NULL;
+	char path[128], msg[300];
+	int rc;
+
+	if ((rc = template_path(a->argv[0], path, sizeof(path))) != 0)
+		return rc;
+	if (!a->val[O_SELECTOR] || a->nfiles == 0)
+		return usage("templates create: --selector and -f CHECKS.yaml are needed");
+	if ((rc = template_checks(a, &checks)) != 0)
+		return rc;
+	body = json_pack("{s:s,s:s,s:o}", "name", a->argv[0], "selector", a->val[O_SELECTOR],
+	    "checks", checks);
+	rc = http_request("POST", "/api/v1/templates", body, &out);
+	json_decref(body);
+	snprintf(msg, sizeof(msg), "template %s created", a->argv[0]);
+	return rc ? rc : print_done(out, msg);
+}
+
+int
+cmd_templates_edit(const struct cli_args *a)
+{
+	json_t *body, *checks = NULL, *out = NULL;
+	char path[128], msg[300];
+	int rc;
+
+	if ((rc = template_path(a->argv[0], path, sizeof(path))) != 0)
+		return rc;
+	if (!a->val[O_SELECTOR] && a->nfiles == 0)
+		return usage("templates edit: nothing to change (--selector, -f CHECKS.yaml)");
+	if (a->nfiles && (rc = template_checks(a, &checks)) != 0)
+		return rc;
+	body = json_object();
+	if (a->val[O_SELECTOR])
+		json_object_set_new(body, "selector", json_string(a->val[O_SELECTOR]));
+	if (checks)
+		json_object_set_new(body, "checks", checks);
+	rc = http_request("PATCH", path, body, &out);
+	json_decref(body);
+	snprintf(msg, sizeof(msg), "template %s changed", a->argv[0]);
+	return rc ? rc : print_done(out, msg);
+}
+
+int
+cmd_templates_delete(const struct cli_args *a)
+{
+	char path[128], msg[300];
+	int rc;
+
+	if ((rc = template_path(a->argv[0], path, sizeof(path))) != 0)
+		return rc;
+	snprintf(msg, sizeof(msg), "template %s deleted, and its checks", a->argv[0]);
 	return delete(path, msg);
 }
 

@@ -145,6 +145,36 @@ static const struct db_stmt q_update_checks = { "config_update_checks",
 static const struct db_stmt q_delete_checks = { "config_delete_checks",
 	"DELETE FROM checks WHERE id = ANY ($1::bigint[])", 1 };
 
+/* a template's checks: their contacts by name here, by id in the table */
+#define TPL_CHECKS_NAMED(x) \
+	"COALESCE((SELECT jsonb_agg(d.v || jsonb_build_object('contacts'," \
+	" CASE WHEN jsonb_typeof(d.v->'contacts') = 'array' THEN COALESCE((SELECT" \
+	" jsonb_agg(ct.name ORDER BY n.i) FROM jsonb_array_elements_text(d.v->'contacts')" \
+	" WITH ORDINALITY n(x, i) JOIN contacts ct ON ct.id = n.x::bigint), '[]') END) ORDER BY d.i)" \
+	" FROM jsonb_array_elements(" x ") WITH ORDINALITY d(v, i)), '[]')"
+#define TPL_CHECKS_IDS(x) \
+	"COALESCE((SELECT jsonb_agg(d.v || jsonb_build_object('contacts'," \
+	" CASE WHEN jsonb_typeof(d.v->'contacts') = 'array' THEN COALESCE((SELECT" \
+	" jsonb_agg(ct.id ORDER BY n.i) FROM jsonb_array_elements_text(d.v->'contacts')" \
+	" WITH ORDINALITY n(x, i) JOIN contacts ct ON ct.name = n.x), '[]') END) ORDER BY d.i)" \
+	" FROM jsonb_array_elements(" x ") WITH ORDINALITY d(v, i)), '[]')"
+static const struct db_stmt q_load_templates = { "config_load_templates",
+	"SELECT t.id, t.managed, jsonb_build_object('name', t.name, 'selector', t.selector,"
+	" 'checks', " TPL_CHECKS_NAMED("t.checks") ")::text, 'template'"
+	" FROM templates t ORDER BY t.name", 0 };
+#define TEMPLATE_COLS "x(id bigint, name text, selector text, selector_json jsonb, checks jsonb)"
+/* the triggers on templates make, change and remove the checks (template_sync()) */
+static const struct db_stmt q_create_templates = { "config_create_templates",
+	"INSERT INTO templates (name, selector, selector_json, checks, managed)"
+	" SELECT x.name, x.selector, x.selector_json, " TPL_CHECKS_IDS("x.checks") ", true"
+	" FROM jsonb_to_recordset($1::jsonb) AS " TEMPLATE_COLS, 1 };
+static const struct db_stmt q_update_templates = { "config_update_templates",
+	"UPDATE templates t SET selector = x.selector, selector_json = x.selector_json,"
+	" checks = " TPL_CHECKS_IDS("x.checks") ", updated_at = now()"
+	" FROM jsonb_to_recordset($1::jsonb) AS " TEMPLATE_COLS " WHERE t.id = x.id", 1 };
+static const struct db_stmt q_delete_templates = { "config_delete_templates",
+	"DELETE FROM templates WHERE id = ANY ($1::bigint[])", 1 };
+
 /* ca, cn: the check's agent and name, taken apart here (a name may hold '/') */
 #define DOWNTIME_COLS "x(id bigint, name text, agent text, ca text, cn text, start text," \
 	" \"end\" text, comment text)"
@@ -178,12 +208,18 @@ struct store {
 	const struct db_stmt *load, *create, *update, *del;   /* del NULL: downtime_delete() */
 };
 
-/* in the order of creation; deletion goes the other way */
-enum { ST_CONTACT, ST_AGENT, ST_CHECK, ST_DOWNTIME, ST_COUNT };
+/*
+ * In the order of creation; deletion goes the other way. Templates after
+ * the checks: an agent's own check of a name wins over a template's
+ * (template_sync()), so the set's are made first.
+ */
+enum { ST_CONTACT, ST_AGENT, ST_CHECK, ST_TEMPLATE, ST_DOWNTIME, ST_COUNT };
 static const struct store stores[ST_COUNT] = {
 	{ "contact", &q_load_contacts, &q_create_contacts, &q_update_contacts, &q_delete_contacts },
 	{ "agent", &q_load_agents, &q_create_agents, &q_update_agents, &q_delete_agents },
 	{ "check", &q_load_checks, &q_create_checks, &q_update_checks, &q_delete_checks },
+	{ "template", &q_load_templates, &q_create_templates, &q_update_templates,
+	  &q_delete_templates },
 	{ "downtime", &q_load_downtimes, &q_create_downtimes, &q_update_downtimes, NULL },
 };
 
@@ -494,6 +530,88 @@ norm_downtime(const struct kind *k, json_t *in, json_t *out, struct resp *e)
 	return 0;
 }
 
+static const char *const template_check_fields[] = { "name", "type", "params", "warning",
+	"critical", "max_attempts", "enabled", "contacts", "labels", NULL };
+
+/*
+ * A template: name, selector (as written; parsed again when applied) and
+ * its checks, each normalised as a check (norm_check()) without an agent.
+ */
+static int
+norm_template(const struct kind *k, json_t *in, json_t *out, struct resp *e)
+{
+	/* norm_check() reads only the kind's name */
+	static const struct kind check_kind = { "check", ST_CHECK, NULL, NULL };
+	const struct kind *ck = &check_kind;
+	const char *name, *sel;
+	char *parsed = NULL;
+	json_t *arr, *d, *list;
+	size_t i, j;
+
+	(void)k;
+	if (jv_str(in, "name", 1, NAME_MAX_LEN, &name, e) < 0 ||
+	    jv_str(in, "selector", 1, 4096, &sel, e) < 0)
+		return -1;
+	if (!template_name_valid(name)) {
+		resp_error(e, 422, "name", "name must be 1 to 63 of A-Z a-z 0-9 _ . -");
+		return -1;
+	}
+	if (selector_jsonb("selector", sel, &parsed, e) < 0)
+		return -1;
+	free(parsed);
+	json_object_set_new(out, "name", json_string(name));
+	json_object_set_new(out, "selector", json_string(sel));
+	arr = json_object_get(in, "checks");
+	if (arr == NULL || json_is_null(arr))
+		arr = NULL;
+	else if (!json_is_array(arr)) {
+		resp_error(e, 400, "checks", "checks must be a list of check definitions");
+		return -1;
+	}
+	list = json_array();
+	json_object_set_new(out, "checks", list);
+	json_array_foreach(arr, i, d) {
+		json_t *c = json_object(), *cin;
+		const char *cn;
+		int bad;
+
+		if (!json_is_object(d)) {
+			json_decref(c);
+			resp_error(e, 400, "checks", "checks[%zu] is not an object", i);
+			return -1;
+		}
+		/* a check without its agent: one is lent for norm_check(), then dropped */
+		cin = json_deep_copy(d);
+		json_object_set_new(cin, "agent", json_string("-"));
+		bad = jv_known(d, template_check_fields, e) < 0 || norm_check(ck, cin, c, e) < 0;
+		json_decref(cin);
+		if (!bad && strcmp(json_string_value(json_object_get(c, "type")), "heartbeat") == 0) {
+			resp_error(e, 422, "type", "a template cannot make heartbeat checks");
+			bad = 1;
+		}
+		cn = json_string_value(json_object_get(c, "name"));
+		for (j = 0; !bad && j < i; j++)
+			if (strcmp(cn, json_string_value(json_object_get(json_array_get(list, j),
+			    "name"))) == 0) {
+				resp_error(e, 422, "name", "a second check named \"%s\"", cn);
+				bad = 1;
+			}
+		if (bad) {
+			/* the field, within the template: checks[i].FIELD */
+			json_t *f = json_object_get(e->json, "field");
+			char buf[300];
+			snprintf(buf, sizeof(buf), "checks[%zu]%s%s", i, f ? "." : "",
+			    f ? json_string_value(f) : "");
+			json_object_set_new(e->json, "field", json_string(buf));
+			json_decref(c);
+			return -1;
+		}
+		json_object_del(c, "agent");
+		json_array_append_new(list, c);
+	}
+	return 0;
+}
+
 static const char *const agent_fields[] = { "kind", "name", "interval_s", "contacts", "labels",
 	NULL };
 static const char *const check_fields[] = { "kind", "agent", "name", "type", "params", "warning",
@@ -504,6 +622,7 @@ static const char *const user_fields[] = { "kind", "name", "email", "pushover_us
 	"pushover_device", "pushover_emergency", "webhook_url", "notify_on", "role", "tz", NULL };
 static const char *const downtime_fields[] = { "kind", "name", "agent", "check", "start", "end",
 	"comment", NULL };
+static const char *const template_fields[] = { "kind", "name", "selector", "checks", NULL };
 
 /* what a file's "kind:" may say; the first of a store is what export writes */
 static const struct kind kinds[] = {
@@ -512,6 +631,7 @@ static const struct kind kinds[] = {
 	{ "agent", ST_AGENT, agent_fields, norm_agent },
 	{ "check", ST_CHECK, check_fields, norm_check },
 	{ "heartbeat", ST_CHECK, check_fields, norm_check },   /* a check of type heartbeat */
+	{ "template", ST_TEMPLATE, template_fields, norm_template },
 	{ "downtime", ST_DOWNTIME, downtime_fields, norm_downtime },
 	{ NULL, 0, NULL, NULL },
 };
@@ -645,7 +765,7 @@ read_set(struct plan *p, json_t *objects, json_t *keys)
 		}
 		if (jv_str(in, "kind", 1, 32, &kn, &e) < 0 || (k = kind_find(kn)) == NULL) {
 			add_error(p, (int)i, NULL, nm, "kind", "%s", kn ? "unknown kind (agent, check, "
-			    "heartbeat, contact, user, downtime)" : "every object needs a kind");
+			    "heartbeat, contact, user, template, downtime)" : "every object needs a kind");
 			json_decref(e.json);
 			continue;
 		}
@@ -818,6 +938,13 @@ decide(struct plan *p)
 		}
 		json_array_foreach(json_object_get(o->want, "contacts"), j, c)
 			need(p, o, ST_CONTACT, "contacts", json_string_value(c));
+		if (o->store == ST_TEMPLATE) {
+			json_t *d, *c2;
+			size_t k2;
+			json_array_foreach(json_object_get(o->want, "checks"), j, d)
+				json_array_foreach(json_object_get(d, "contacts"), k2, c2)
+					need(p, o, ST_CONTACT, "checks.contacts", json_string_value(c2));
+		}
 	}
 }
 
@@ -861,6 +988,16 @@ run_store(struct plan *p, int s, enum action act, int *hb, struct resp *rs)
 		json_object_set_new(rec, "id", json_integer(o->id));
 		if (s == ST_CHECK && o->have)
 			json_object_set(rec, "old_type", json_object_get(o->have, "type"));
+		if (s == ST_TEMPLATE) {
+			char *parsed = NULL;
+			if (selector_jsonb("selector", json_string_value(json_object_get(o->want,
+			    "selector")), &parsed, rs) < 0) {
+				json_decref(rec);
+				goto done;
+			}
+			json_object_set_new(rec, "selector_json", json_loads(parsed, 0, NULL));
+			free(parsed);
+		}
 		if (s == ST_DOWNTIME && json_is_string(json_object_get(o->want, "check"))) {
 			const char *c = json_string_value(json_object_get(o->want, "check"));
 			const char *slash = strchr(c, '/');

@@ -85,6 +85,17 @@ for i in range(N):
     if i % 4 == 0:
         checks.append("---\nkind: heartbeat\nagent: a%03d\nname: backup\n"
                       "params: {schedule: \"0 3 * * *\", grace_s: 600}\n" % i)
+# templates: one an agent (selector n=I, its label), two checks each
+# (contacts by name, thresholds, labels): their checks are not exported
+# as checks, they are the template's
+templates = []
+for i in range(N):
+    templates.append("---\nkind: template\nname: tpl-%03d\nselector: n=%d,role=web\nchecks:\n"
+                     "  - name: t-load\n    type: load\n    warning: 3\n    labels: {k: 1}\n"
+                     "  - name: t-disk\n    type: disk\n    params: {path: /}\n"
+                     "    contacts: [c%03d]\n    enabled: %s\n"
+                     % (i, i, i % 100, "false" if i % 3 == 0 else "true"))
+write(os.path.join(cfg, "templates.yaml"), "".join(templates))
 write(os.path.join(cfg, "checks", "a.yaml"), "".join(checks[:N]))
 write(os.path.join(cfg, "checks", "b.yaml"), "".join(checks[N:]))
 downtimes = []
@@ -109,7 +120,7 @@ t.eq(st, 201, "a downtime by hand (no name)")
 v0 = version()
 before = counts()
 rc, plan, err = jrun("diff", "-f", cfg)
-total = 5 * N + N // 4
+total = 6 * N + N // 4
 t.ok(rc == 0 and plan and plan["counts"] == {"create": total, "update": 0, "delete": 0,
                                               "unchanged": 0} and plan["dry_run"] is True,
      "diff: every object of the fixture to create (%d)" % total, (rc, err, plan and plan["counts"]))
@@ -130,6 +141,13 @@ t.eq(env.cluster.psql("SELECT role, tz FROM contacts WHERE name = 'u002'"),
      [["admin", "Europe/Paris"]], "users with role and zone")
 t.eq(env.cluster.psql("SELECT rfc3339(end_at), created_by IS NOT NULL FROM downtimes WHERE name = 'window-001'"),
      [["2030-01-02T03:00:00Z", "t"]], "a downtime's end with an offset, and who made it")
+t.eq(env.cluster.psql("SELECT count(*), count(*) FILTER (WHERE c.contacts IS NOT NULL)"
+                      " FROM checks c WHERE template IS NOT NULL"), [[str(2 * N), str(N)]],
+     "every template made its two checks on its agent (in the same transaction)")
+t.eq(env.cluster.psql("SELECT c.warning, c.labels::text FROM checks c JOIN agents a ON"
+                      " a.id = c.agent_id WHERE a.name = 'a007' AND c.template = 'tpl-007'"
+                      " AND c.name = 't-load'"), [["3", '{"k": "1"}']],
+     "a template check's warning and labels written as numbers are text")
 v1 = version()
 t.ok(v1 == v0 + 1, "one apply: the version moved by one", (v0, v1))
 t.eq(env.cluster.psql("SELECT changed_by FROM config_version"), [["admin"]],
@@ -147,7 +165,7 @@ t.ok(rc == 0 and "token_file = " in out and "echo " in out, "agents token prints
 exp = os.path.join(env.tmp, "export")
 rc, out, err = run("export", "--dir", exp)
 t.ok(rc == 0 and sorted(os.listdir(exp)) == ["agents.yaml", "checks.yaml", "contacts.yaml",
-                                               "downtimes.yaml"], "export --dir: a file per kind", (rc, err))
+                                               "downtimes.yaml", "templates.yaml"], "export --dir: a file per kind", (rc, err))
 t.eq(oct(os.stat(os.path.join(exp, "contacts.yaml")).st_mode & 0o777), "0o600",
      "exported files are the owner's only (they hold webhook URLs and keys)")
 rc, plan, err = jrun("apply", "-f", exp)
