@@ -167,8 +167,11 @@ convert(struct conv *cv, yaml_node_t *n, const char *path, int text, int depth, 
 		*out = json_array();
 		for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
 			json_t *v;
-			if (convert(cv, yaml_document_get_node(cv->doc, *it), path, text, depth + 1,
-			    NULL, &v) < 0) {
+			char sub[512];
+			/* an item's members are found as "checks[0].warning" (a template's) */
+			snprintf(sub, sizeof(sub), "%s[%ld]", path, (long)(it - n->data.sequence.items.start));
+			if (convert(cv, yaml_document_get_node(cv->doc, *it), sub, text, depth + 1,
+			    depth < POS_DEPTH ? pos : NULL, &v) < 0) {
 				json_decref(v);
 				return -1;
 			}

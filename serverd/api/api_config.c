@@ -598,11 +598,13 @@ norm_template(const struct kind *k, json_t *in, json_t *out, struct resp *e)
 			}
 		if (bad) {
 			/* the field, within the template: checks[i].FIELD */
-			json_t *f = json_object_get(e->json, "field");
-			char buf[300];
+			json_t *f = json_object_get(e->json, "field"), *m = json_object_get(e->json, "error");
+			char buf[300], msg[700];
 			snprintf(buf, sizeof(buf), "checks[%zu]%s%s", i, f ? "." : "",
 			    f ? json_string_value(f) : "");
+			snprintf(msg, sizeof(msg), "checks[%zu]: %s", i, m ? json_string_value(m) : "");
 			json_object_set_new(e->json, "field", json_string(buf));
+			json_object_set_new(e->json, "error", json_string(msg));
 			json_decref(c);
 			return -1;
 		}

@@ -11,6 +11,7 @@ kind template and weekly downtimes; ?agent=NAME on the lists; the CLI
 verbs (exit codes, --json)."""
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -296,5 +297,93 @@ else:
 r = subprocess.run([AGENTD, "-c", conf, "--once"], capture_output=True, text=True, timeout=60)
 t.ok(r.returncode == 0 and "/api/v1/agent/self/checks -> 304" in r.stderr,
      "its second run: unchanged, 304", r.stderr[-1500:])
+
+# ---- the command line: custos templates ---------------------------------------------
+CLI = os.path.join(BUILDDIR, "custos")
+HOME = os.path.join(env.tmp, "home")
+os.makedirs(HOME)
+
+
+def run(*args, token=A):
+    e = {"HOME": HOME, "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+         "CUSTOS_TOKEN": token, "CUSTOS_URL": "http://127.0.0.1:%d" % env.server.port}
+    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+        if k in os.environ:
+            e[k] = os.environ[k]
+    p = subprocess.run([CLI] + list(args), capture_output=True, text=True, env=e, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+cf = write(os.path.join(env.tmp, "db-checks.yaml"),
+           "- name: pg\n  type: process\n  params: {name: postgres}\n"
+           "- kind: check\n  name: pg-disk\n  type: disk\n  params: {path: /}\n"
+           "  warning: 80\n  contacts: [ops]\n")
+rc, out, err = run("templates", "create", "db", "--selector", "role=db", "-f", cf)
+t.ok(rc == 0 and "template db created" in out, "templates create: exit 0", (rc, out, err))
+t.eq(agent_checks(web01), [("pg", "db"), ("pg-disk", "db")],
+     "web01 (now role=db) has the new template's checks")
+rc, out, err = run("--json", "templates", "show", "db")
+o = json.loads(out) if rc == 0 else {}
+t.ok(o.get("selector") == "role=db" and [c["name"] for c in o.get("checks", [])] == ["pg", "pg-disk"]
+     and o["checks"][1]["warning"] == "80" and o["checks"][1]["contacts"] == ["ops"],
+     "templates show --json: the template (warning: 80 read as text)", (rc, out, err))
+rc, out, err = run("templates", "list")
+t.ok(rc == 0 and "TEMPLATE" in out and "db" in out and "role=db" in out, "templates list",
+     (rc, out, err))
+rc, out, err = run("--json", "templates")
+t.ok(rc == 0 and sorted(x["name"] for x in json.loads(out)) == ["db", "real-labels", "real-os", "web"],
+     "templates --json: every template", (rc, out, err))
+rc, out, err = run("templates", "edit", "db", "--selector", "role=db,env!=dev")
+t.eq(rc, 0, "templates edit --selector: exit 0")
+rc, out, err = run("templates", "create", "bad", "--selector", "role=x")
+t.ok(rc == 2 and "usage" in err, "templates create without -f: exit 2", (rc, err))
+rc, out, err = run("templates", "create", "no way", "--selector", "a=b", "-f", cf)
+t.eq(rc, 2, "a name the API would refuse: exit 2, nothing sent")
+badf = write(os.path.join(env.tmp, "bad-checks.yaml"), "- name: x\n  type: load\n  warning: 9x\n")
+rc, out, err = run("templates", "create", "bad", "--selector", "a=b", "-f", badf)
+t.ok(rc == 1 and "checks[0].warning" in err, "a bad check: exit 1 naming checks[0].warning",
+     (rc, err))
+rc, out, err = run("templates", "create", "db", "--selector", "a=b", "-f", cf)
+t.eq(rc, 1, "a name taken: exit 1")
+rc, out, err = run("templates", "delete", "db", token=V)
+t.eq(rc, 1, "a viewer's delete: exit 1")
+rc, out, err = run("templates", "show", "nope")
+t.eq(rc, 1, "show an unknown template: exit 1")
+
+# ---- apply and export: kind template, and the round trip ----------------------------
+exp = os.path.join(env.tmp, "export")
+rc, out, err = run("export", "--dir", exp)
+t.ok(rc == 0 and os.path.exists(os.path.join(exp, "templates.yaml")), "export writes templates.yaml",
+     (rc, err))
+text = open(os.path.join(exp, "templates.yaml")).read()
+t.ok("kind: template" in text and "name: db" in text and "selector: role=db,env!=dev" in text,
+     "templates.yaml holds them", text[:600])
+checks_text = open(os.path.join(exp, "checks.yaml")).read()
+t.ok("name: pg-disk" not in checks_text and "name: nginx" in checks_text,
+     "checks.yaml leaves the templates' checks out (the hand-made nginx is in)")
+rc, out, err = run("--json", "apply", "-f", exp)
+plan = json.loads(out) if rc == 0 else {}
+t.ok(rc == 0 and plan["counts"]["create"] == 0 and plan["counts"]["update"] == 0
+     and plan["counts"]["delete"] == 0, "export -> apply: every object unchanged", (rc, err, out[-500:]))
+v0 = psql("SELECT version FROM config_version")
+# an apply that changes a template's check: the change and its checks together
+write(os.path.join(exp, "templates.yaml"), re.sub(r"warning: ['\"]?80['\"]?", "warning: 70", text))
+rc, out, err = run("apply", "-f", exp)
+t.ok(rc == 0 and "~ template db" in out, "apply: ~ template db", (rc, out[-500:], err))
+t.eq(psql("SELECT warning FROM checks WHERE template = 'db' AND name = 'pg-disk'"), [["70"]],
+     "its checks changed with it")
+bad_t = write(os.path.join(env.tmp, "bad-template.yaml"),
+              "kind: template\nname: t2\nselector: role=x\nchecks:\n"
+              "  - name: a\n    type: load\n    critical: nope\n")
+rc, out, err = run("apply", "-f", bad_t)
+t.ok(rc == 1 and "bad-template.yaml:7:15:" in err and "checks[0]" in err,
+     "a bad value in a template's check: exit 1, file:line:column and the field", (rc, err))
+t.eq(psql("SELECT count(*) FROM templates WHERE name = 't2'"), [["0"]], "nothing applied")
 
 t.done()
