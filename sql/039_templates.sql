@@ -49,3 +49,18 @@ CREATE TRIGGER agents_templates_update AFTER UPDATE OF labels, agent_labels, fac
 	FOR EACH ROW WHEN ((OLD.labels, OLD.agent_labels, OLD.facts)
 		IS DISTINCT FROM (NEW.labels, NEW.agent_labels, NEW.facts))
 	EXECUTE FUNCTION agents_templates_trigger();
+
+-- A recurring downtime in a file (kind: downtime with "recurring"): a
+-- name to find it again, and managed, as downtimes have (025_config.sql).
+-- Names are unique among the definitions; apply keeps them apart from the
+-- one-off downtimes' by the "recurring" member.
+ALTER TABLE downtime_recurring ADD COLUMN name text UNIQUE;
+ALTER TABLE downtime_recurring ADD COLUMN managed boolean NOT NULL DEFAULT false;
+CREATE TRIGGER downtime_recurring_config AFTER INSERT OR DELETE ON downtime_recurring
+	FOR EACH ROW EXECUTE FUNCTION config_bump();
+CREATE TRIGGER downtime_recurring_config_update AFTER UPDATE OF agent_id, check_id, recurring,
+	tz, comment, name ON downtime_recurring
+	FOR EACH ROW WHEN ((OLD.agent_id, OLD.check_id, OLD.recurring, OLD.tz, OLD.comment, OLD.name)
+		IS DISTINCT FROM (NEW.agent_id, NEW.check_id, NEW.recurring, NEW.tz, NEW.comment,
+		NEW.name))
+	EXECUTE FUNCTION config_bump();

@@ -906,6 +906,8 @@ CREATE TABLE downtime_recurring (
     planned_until timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     created_by text,
+    name text,
+    managed boolean DEFAULT false NOT NULL,
     CONSTRAINT downtime_recurring_check CHECK (((agent_id IS NULL) <> (check_id IS NULL)))
 );
 
@@ -1230,6 +1232,9 @@ ALTER TABLE ONLY contacts
     ADD CONSTRAINT contacts_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY downtime_recurring
+    ADD CONSTRAINT downtime_recurring_name_key UNIQUE (name);
+
+ALTER TABLE ONLY downtime_recurring
     ADD CONSTRAINT downtime_recurring_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY downtimes
@@ -1394,6 +1399,10 @@ CREATE TRIGGER checks_stream_insert AFTER INSERT OR DELETE ON checks FOR EACH RO
 CREATE TRIGGER contacts_config AFTER INSERT OR DELETE ON contacts FOR EACH ROW EXECUTE FUNCTION config_bump();
 
 CREATE TRIGGER contacts_config_update AFTER UPDATE OF name, email, pushover_user, pushover_device, pushover_emergency, webhook_url, notify_on, role, tz ON contacts FOR EACH ROW WHEN ((((((((((old.name IS DISTINCT FROM new.name) OR (old.email IS DISTINCT FROM new.email)) OR (old.pushover_user IS DISTINCT FROM new.pushover_user)) OR (old.pushover_device IS DISTINCT FROM new.pushover_device)) OR (old.pushover_emergency IS DISTINCT FROM new.pushover_emergency)) OR (old.webhook_url IS DISTINCT FROM new.webhook_url)) OR (old.notify_on IS DISTINCT FROM new.notify_on)) OR (old.role IS DISTINCT FROM new.role)) OR (old.tz IS DISTINCT FROM new.tz))) EXECUTE FUNCTION config_bump();
+
+CREATE TRIGGER downtime_recurring_config AFTER INSERT OR DELETE ON downtime_recurring FOR EACH ROW EXECUTE FUNCTION config_bump();
+
+CREATE TRIGGER downtime_recurring_config_update AFTER UPDATE OF agent_id, check_id, recurring, tz, comment, name ON downtime_recurring FOR EACH ROW WHEN (((((((old.agent_id IS DISTINCT FROM new.agent_id) OR (old.check_id IS DISTINCT FROM new.check_id)) OR (old.recurring IS DISTINCT FROM new.recurring)) OR (old.tz IS DISTINCT FROM new.tz)) OR (old.comment IS DISTINCT FROM new.comment)) OR (old.name IS DISTINCT FROM new.name))) EXECUTE FUNCTION config_bump();
 
 CREATE TRIGGER downtimes_config AFTER INSERT OR DELETE ON downtimes FOR EACH ROW EXECUTE FUNCTION config_bump();
 

@@ -117,6 +117,8 @@ void api_downtimes_delete(struct req *r, struct resp *rs);
  * *found: whether it existed. Shared with api_config.c's prune.
  */
 enum db_outcome downtime_delete(PGconn *c, int64_t id, const char *by, int *found);
+/* The same for a recurring definition: its future occurrences go, an active one ends. */
+enum db_outcome recurring_delete(PGconn *c, int64_t id, const char *by, int *found);
 
 /* api_config.c: POST /api/v1/config (monitoring as code) */
 void api_config(struct req *r, struct resp *rs);

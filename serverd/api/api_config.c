@@ -29,10 +29,13 @@
 #include "check.h"
 #include "db.h"
 #include "hbeat.h"
+#include "jobs.h"
+#include "oncall.h"
 #include "range.h"
 #include "serverd.h"
 #include "strnum.h"
 #include "timeutil.h"
+#include "tz.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -196,6 +199,31 @@ static const struct db_stmt q_update_downtimes = { "config_update_downtimes",
 	"  x.\"end\"::timestamptz AS e, x.comment FROM jsonb_to_recordset($1::jsonb) AS "
 	DOWNTIME_COLS DOWNTIME_TARGET ") t WHERE d.id = t.id", 1 };
 
+/* recurring downtimes (downtime_recurring): named ones only, as downtimes */
+static const struct db_stmt q_load_recurring = { "config_load_recurring",
+	"SELECT d.id, d.managed, jsonb_build_object('name', d.name, 'agent', a.name,"
+	" 'check', ca.name || '/' || c.name, 'recurring', d.recurring, 'tz', d.tz,"
+	" 'comment', d.comment)::text, 'downtime'"
+	" FROM downtime_recurring d LEFT JOIN agents a ON a.id = d.agent_id"
+	" LEFT JOIN checks c ON c.id = d.check_id LEFT JOIN agents ca ON ca.id = c.agent_id"
+	" WHERE d.name IS NOT NULL ORDER BY d.name", 0 };
+#define RECURRING_COLS "x(id bigint, name text, agent text, ca text, cn text, recurring text," \
+	" tz text, comment text)"
+/* both answer the ids: their occurrences are planned after (jobs_plan_recurring()) */
+static const struct db_stmt q_create_recurring = { "config_create_recurring",
+	"INSERT INTO downtime_recurring (name, agent_id, check_id, recurring, tz, comment,"
+	" created_by, managed) SELECT x.name, a.id, c.id, x.recurring, x.tz, x.comment, $2, true"
+	" FROM jsonb_to_recordset($1::jsonb) AS " RECURRING_COLS DOWNTIME_TARGET " RETURNING id", 2 };
+/* a changed definition is planned afresh: its future occurrences go */
+static const struct db_stmt q_update_recurring = { "config_update_recurring",
+	"WITH u AS (UPDATE downtime_recurring d SET agent_id = t.aid, check_id = t.cid,"
+	"  recurring = t.recurring, tz = t.tz, comment = t.comment, planned_until = NULL"
+	"  FROM (SELECT x.id, a.id AS aid, c.id AS cid, x.recurring, x.tz, x.comment"
+	"   FROM jsonb_to_recordset($1::jsonb) AS " RECURRING_COLS DOWNTIME_TARGET ") t"
+	"  WHERE d.id = t.id RETURNING d.id),"
+	" f AS (DELETE FROM downtimes o USING u WHERE o.recurring_id = u.id AND o.start_at > now())"
+	" SELECT id FROM u", 1 };
+
 static const struct db_stmt q_lock = { "config_lock",
 	"SELECT version FROM config_version FOR UPDATE", 0 };
 static const struct db_stmt q_version = { "config_version",
@@ -213,7 +241,7 @@ struct store {
  * the checks: an agent's own check of a name wins over a template's
  * (template_sync()), so the set's are made first.
  */
-enum { ST_CONTACT, ST_AGENT, ST_CHECK, ST_TEMPLATE, ST_DOWNTIME, ST_COUNT };
+enum { ST_CONTACT, ST_AGENT, ST_CHECK, ST_TEMPLATE, ST_DOWNTIME, ST_RECURRING, ST_COUNT };
 static const struct store stores[ST_COUNT] = {
 	{ "contact", &q_load_contacts, &q_create_contacts, &q_update_contacts, &q_delete_contacts },
 	{ "agent", &q_load_agents, &q_create_agents, &q_update_agents, &q_delete_agents },
@@ -221,6 +249,8 @@ static const struct store stores[ST_COUNT] = {
 	{ "template", &q_load_templates, &q_create_templates, &q_update_templates,
 	  &q_delete_templates },
 	{ "downtime", &q_load_downtimes, &q_create_downtimes, &q_update_downtimes, NULL },
+	/* kind "downtime" with "recurring": a weekly window (sql/031) */
+	{ "recurring downtime", &q_load_recurring, &q_create_recurring, &q_update_recurring, NULL },
 };
 
 /* ---- the plan ------------------------------------------------------------------- */
@@ -490,6 +520,42 @@ time_member(json_t *in, json_t *out, const char *key, int64_t *us, struct resp *
 	return 0;
 }
 
+/*
+ * A recurring downtime's own members (as POST /api/v1/downtimes takes
+ * them): "recurring" ("sun 02:00-04:00", "mon-fri 22:00-23:00"), "tz"
+ * (UTC), "comment"; no start or end.
+ */
+static int
+norm_recurring(json_t *in, json_t *out, struct resp *e)
+{
+	const char *rec, *zone = "UTC", *comment = "";
+	struct quiet_window w;
+	char err[256];
+
+	if (json_object_get(in, "start") || json_object_get(in, "end")) {
+		resp_error(e, 422, json_object_get(in, "start") ? "start" : "end",
+		    "a downtime is either recurring or has a start and end, not both");
+		return -1;
+	}
+	if (jv_str(in, "recurring", 1, 128, &rec, e) < 0 || jv_str(in, "tz", 0, 64, &zone, e) < 0 ||
+	    jv_str(in, "comment", 0, COMMENT_MAX, &comment, e) < 0)
+		return -1;
+	if (quiet_window_parse(rec, &w, err, sizeof(err)) < 0) {
+		resp_error(e, 422, "recurring", "recurring: %s", err);
+		return -1;
+	}
+	if (zone == NULL)
+		zone = "UTC";
+	if (tz_get(zone, err, sizeof(err)) == NULL) {
+		resp_error(e, 422, "tz", "tz: %s", err);
+		return -1;
+	}
+	json_object_set_new(out, "recurring", json_string(rec));
+	json_object_set_new(out, "tz", json_string(zone));
+	json_object_set_new(out, "comment", json_string(comment ? comment : ""));
+	return 0;
+}
+
 /* A named downtime of one agent or one check ("AGENT/CHECK"), start and end given. */
 static int
 norm_downtime(const struct kind *k, json_t *in, json_t *out, struct resp *e)
@@ -518,6 +584,12 @@ norm_downtime(const struct kind *k, json_t *in, json_t *out, struct resp *e)
 	json_object_set_new(out, "name", json_string(name));
 	json_object_set_new(out, "agent", agent ? json_string(agent) : json_null());
 	json_object_set_new(out, "check", check ? json_string(check) : json_null());
+	if (json_object_get(in, "recurring"))
+		return norm_recurring(in, out, e);
+	if (json_object_get(in, "tz")) {
+		resp_error(e, 422, "tz", "tz is for a recurring downtime only");
+		return -1;
+	}
 	if (time_member(in, out, "start", &start, e) < 0 || time_member(in, out, "end", &end, e) < 0)
 		return -1;
 	if (end <= start) {
@@ -623,7 +695,7 @@ static const char *const contact_fields[] = { "kind", "name", "email", "pushover
 static const char *const user_fields[] = { "kind", "name", "email", "pushover_user",
 	"pushover_device", "pushover_emergency", "webhook_url", "notify_on", "role", "tz", NULL };
 static const char *const downtime_fields[] = { "kind", "name", "agent", "check", "start", "end",
-	"comment", NULL };
+	"comment", "recurring", "tz", NULL };
 static const char *const template_fields[] = { "kind", "name", "selector", "checks", NULL };
 
 /* what a file's "kind:" may say; the first of a store is what export writes */
@@ -758,6 +830,7 @@ read_set(struct plan *p, json_t *objects, json_t *keys)
 		json_t *out;
 		struct obj *o;
 		char *key;
+		int store;
 
 		memset(&e, 0, sizeof(e));
 		nm = json_string_value(json_object_get(in, "name"));
@@ -787,7 +860,10 @@ read_set(struct plan *p, json_t *objects, json_t *keys)
 			json_decref(out);
 			continue;
 		}
-		if ((key = obj_key(k->store, out)) == NULL) {
+		/* a downtime with "recurring" lives with the recurring definitions */
+		store = k->store == ST_DOWNTIME && json_object_get(out, "recurring") ? ST_RECURRING :
+		    k->store;
+		if ((key = obj_key(store, out)) == NULL) {
 			json_decref(out);
 			return -1;
 		}
@@ -795,13 +871,15 @@ read_set(struct plan *p, json_t *objects, json_t *keys)
 		json_array_append_new(keys, json_string(key));
 		free(key);
 		key = (char *)json_string_value(json_array_get(keys, json_array_size(keys) - 1));
-		if ((o = find(p, k->store, key)) != NULL) {
+		if ((o = find(p, store, key)) != NULL ||
+		    (k->store == ST_DOWNTIME && (o = find(p, store == ST_DOWNTIME ? ST_RECURRING :
+		    ST_DOWNTIME, key)) != NULL)) {
 			add_error(p, (int)i, k->name, key, "name", "named twice in the set (objects %d and %zu)",
 			    o->index, i);
 			json_decref(out);
 			continue;
 		}
-		if ((o = add(p, k->store, key)) == NULL) {
+		if ((o = add(p, store, key)) == NULL) {
 			json_decref(out);
 			return -1;
 		}
@@ -928,6 +1006,10 @@ decide(struct plan *p)
 		}
 		if (o->store == ST_CHECK)
 			need(p, o, ST_AGENT, "agent", json_string_value(json_object_get(o->want, "agent")));
+		if (o->store == ST_RECURRING) {
+			need(p, o, ST_AGENT, "agent", json_string_value(json_object_get(o->want, "agent")));
+			need(p, o, ST_CHECK, "check", json_string_value(json_object_get(o->want, "check")));
+		}
 		if (o->store == ST_DOWNTIME) {
 			need(p, o, ST_AGENT, "agent", json_string_value(json_object_get(o->want, "agent")));
 			need(p, o, ST_CHECK, "check", json_string_value(json_object_get(o->want, "check")));
@@ -975,7 +1057,9 @@ run_store(struct plan *p, int s, enum action act, int *hb, struct resp *rs)
 		n++;
 		if (act == ACT_DELETE && stores[s].del == NULL) {
 			int found;
-			enum db_outcome st = downtime_delete(p->r->db, o->id, p->r->who.name, &found);
+			enum db_outcome st = s == ST_RECURRING ?
+			    recurring_delete(p->r->db, o->id, p->r->who.name, &found) :
+			    downtime_delete(p->r->db, o->id, p->r->who.name, &found);
 			if (st != DB_OK) {
 				resp_db_outcome(rs, st, "could not delete a downtime");
 				goto done;
@@ -1000,7 +1084,8 @@ run_store(struct plan *p, int s, enum action act, int *hb, struct resp *rs)
 			json_object_set_new(rec, "selector_json", json_loads(parsed, 0, NULL));
 			free(parsed);
 		}
-		if (s == ST_DOWNTIME && json_is_string(json_object_get(o->want, "check"))) {
+		if ((s == ST_DOWNTIME || s == ST_RECURRING) &&
+		    json_is_string(json_object_get(o->want, "check"))) {
 			const char *c = json_string_value(json_object_get(o->want, "check"));
 			const char *slash = strchr(c, '/');
 			json_object_set_new(rec, "ca", json_stringn(c, (size_t)(slash - c)));
@@ -1044,6 +1129,17 @@ run_store(struct plan *p, int s, enum action act, int *hb, struct resp *rs)
 				goto done;
 			}
 			*hb = 1;
+		}
+	/* a recurring definition made or changed: its next occurrences written */
+	if (s == ST_RECURRING && act != ACT_DELETE)
+		for (row = 0; row < PQntuples(q); row++) {
+			const char *es;
+			enum db_outcome st = jobs_plan_recurring(p->r->db,
+			    str_to_ll(PQgetvalue(q, row, 0), 1, INT64_MAX, &es));
+			if (st != DB_OK) {
+				resp_db_outcome(rs, st, "could not plan a recurring downtime");
+				goto done;
+			}
 		}
 	rc = 0;
 done:

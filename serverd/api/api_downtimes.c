@@ -347,7 +347,7 @@ done:
  * A recurring definition's end: its future occurrences removed, an active
  * one ended by downtime_delete(). *found 0 when id is no definition.
  */
-static enum db_outcome
+enum db_outcome
 recurring_delete(PGconn *c, int64_t id, const char *by, int *found)
 {
 	char ids[24];

@@ -104,6 +104,13 @@ for i in range(N):
     downtimes.append("---\nkind: downtime\nname: window-%03d\n%s\nstart: 2030-01-0%dT02:00:00Z\n"
                      "end: 2030-01-0%dT04:00:00+01:00\ncomment: %s\n"
                      % (i, target, 1 + i % 5, 1 + i % 5, "x" * 4000))
+# recurring downtimes: a kind downtime with "recurring" (and tz)
+for i in range(N):
+    target = "agent: a%03d" % i if i % 2 else "check: a%03d/nginx" % i
+    downtimes.append("---\nkind: downtime\nname: weekly-%03d\n%s\nrecurring: %s\n%s"
+                     "comment: patch night %d\n"
+                     % (i, target, ["sun 02:00-04:00", "mon-fri 22:00-23:00", "daily 03:00-03:30"][i % 3],
+                        "tz: Europe/Paris\n" if i % 2 else "", i))
 write(os.path.join(cfg, "downtimes.json.yaml"), "".join(downtimes))
 write(os.path.join(cfg, "README.txt"), "not read: not .yaml, .yml or .json\n")
 write(os.path.join(cfg, ".hidden.yaml"), "kind: nonsense\n")
@@ -120,7 +127,7 @@ t.eq(st, 201, "a downtime by hand (no name)")
 v0 = version()
 before = counts()
 rc, plan, err = jrun("diff", "-f", cfg)
-total = 6 * N + N // 4
+total = 7 * N + N // 4
 t.ok(rc == 0 and plan and plan["counts"] == {"create": total, "update": 0, "delete": 0,
                                               "unchanged": 0} and plan["dry_run"] is True,
      "diff: every object of the fixture to create (%d)" % total, (rc, err, plan and plan["counts"]))
@@ -148,6 +155,10 @@ t.eq(env.cluster.psql("SELECT c.warning, c.labels::text FROM checks c JOIN agent
                       " a.id = c.agent_id WHERE a.name = 'a007' AND c.template = 'tpl-007'"
                       " AND c.name = 't-load'"), [["3", '{"k": "1"}']],
      "a template check's warning and labels written as numbers are text")
+t.eq(env.cluster.psql("SELECT r.recurring, r.tz, r.managed, count(o.id) > 0 FROM downtime_recurring r"
+                      " LEFT JOIN downtimes o ON o.recurring_id = r.id WHERE r.name = 'weekly-002'"
+                      " GROUP BY r.id"), [["daily 03:00-03:30", "UTC", "t", "t"]],
+     "a recurring downtime made, managed, its occurrences planned")
 v1 = version()
 t.ok(v1 == v0 + 1, "one apply: the version moved by one", (v0, v1))
 t.eq(env.cluster.psql("SELECT changed_by FROM config_version"), [["admin"]],
@@ -184,7 +195,7 @@ with open(os.path.join(env.tmp, "all.yaml"), "w") as f:
 rc, plan, err = jrun("diff", "-f", os.path.join(env.tmp, "all.yaml"))
 t.ok(rc == 0 and plan["counts"]["unchanged"] == total + 3 and plan["counts"]["update"] == 0,
      "stdout's export diffs as unchanged too", (rc, err))
-t.eq(open(os.path.join(exp, "downtimes.yaml")).read().count("kind: downtime"), N,
+t.eq(open(os.path.join(exp, "downtimes.yaml")).read().count("kind: downtime"), 2 * N,
      "downtimes made by hand (no name) are not exported")
 
 # ---- an update, shown before and after ------------------------------------------

@@ -386,4 +386,34 @@ t.ok(rc == 1 and "bad-template.yaml:7:15:" in err and "checks[0]" in err,
      "a bad value in a template's check: exit 1, file:line:column and the field", (rc, err))
 t.eq(psql("SELECT count(*) FROM templates WHERE name = 't2'"), [["0"]], "nothing applied")
 
+# ---- recurring downtimes in files: create, change (planned afresh), prune ----------
+rd = write(os.path.join(env.tmp, "weekly.yaml"),
+           "kind: downtime\nname: patch-night\nagent: web02\nrecurring: daily 03:00-04:00\n"
+           "tz: Europe/Paris\ncomment: patching\n")
+rc, out, err = run("apply", "-f", rd)
+t.ok(rc == 0 and "+ downtime patch-night" in out, "apply: + a recurring downtime", (rc, out, err))
+t.eq(psql("SELECT r.recurring, r.tz, r.managed, count(o.id) > 0 FROM downtime_recurring r"
+          " LEFT JOIN downtimes o ON o.recurring_id = r.id WHERE r.name = 'patch-night'"
+          " GROUP BY r.id"), [["daily 03:00-04:00", "Europe/Paris", "t", "t"]],
+     "made, managed, its occurrences planned")
+rc, out, err = run("--json", "apply", "-f", rd)
+t.eq(json.loads(out)["counts"]["unchanged"] if rc == 0 else None, 1, "applied again: unchanged")
+write(rd, open(rd).read().replace("03:00-04:00", "05:00-06:00"))
+rc, out, err = run("apply", "-f", rd)
+t.ok(rc == 0 and "recurring: \"daily 03:00-04:00\" -> \"daily 05:00-06:00\"" in out,
+     "apply: ~ the window, before -> after", (rc, out, err))
+t.eq(psql("SELECT count(*) FROM downtimes o JOIN downtime_recurring r ON r.id = o.recurring_id"
+          " WHERE r.name = 'patch-night' AND o.start_at > now()"
+          " AND to_char(o.start_at AT TIME ZONE 'Europe/Paris', 'HH24:MI') <> '05:00'"),
+     [["0"]], "its future occurrences are planned afresh")
+bad_rd = write(os.path.join(env.tmp, "bad-weekly.yaml"),
+               "kind: downtime\nname: x\nagent: web02\nrecurring: someday\n")
+rc, out, err = run("apply", "-f", bad_rd)
+t.ok(rc == 1 and "bad-weekly.yaml:4:" in err and "recurring" in err,
+     "a bad window: exit 1 naming file:line:column", (rc, err))
+empty = write(os.path.join(env.tmp, "empty.yaml"), "kind: contact\nname: ops\nemail: ops@example.org\n")
+rc, out, err = run("apply", "-f", empty, "--prune", "--dry-run")
+t.ok(rc == 0 and "- downtime patch-night" in out and "- template" not in out.replace(
+     "- template db", ""), "prune would delete the managed recurring downtime", (rc, out[-800:]))
+
 t.done()
