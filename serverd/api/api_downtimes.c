@@ -101,7 +101,7 @@ void
 api_downtimes_list(struct req *r, struct resp *rs)
 {
 	char cur[24], lim[24], agent[24], check[24];
-	const char *v[5], *s, *es;
+	const char *v[5], *s;
 	long limit;
 	int64_t cursor;
 
@@ -117,13 +117,12 @@ api_downtimes_list(struct req *r, struct resp *rs)
 		v[2] = agent;
 		break;
 	}
-	if ((s = req_arg(r, "check_id")) != NULL) {
-		long long n = str_to_ll(s, 1, INT64_MAX, &es);
-		if (es) {
-			resp_error(rs, 400, "check_id", "check_id must be a positive integer");
-			return;
-		}
-		v[3] = id_text(n, check);
+	switch (api_check_arg(r, rs, check)) {   /* ?check_id= or ?check=AGENT/CHECK */
+	case -1:
+		return;
+	case 1:
+		v[3] = check;
+		break;
 	}
 	if ((s = req_arg(r, "active")) != NULL) {
 		if (strcmp(s, "true") != 0 && strcmp(s, "false") != 0) {

@@ -369,6 +369,46 @@ api_agent_arg(struct req *r, struct resp *rs, char out[24])
 }
 
 int
+api_check_arg(struct req *r, struct resp *rs, char out[24])
+{
+	const char *ids = req_arg(r, "check_id"), *spec = req_arg(r, "check"), *es, *slash, *nv[2];
+	char agent[256];
+	long long id;
+
+	if (ids && spec) {
+		resp_error(rs, 422, "check", "give check or check_id, not both");
+		return -1;
+	}
+	if (ids) {
+		id = str_to_ll(ids, 1, INT64_MAX, &es);
+		if (es) {
+			resp_error(rs, 400, "check_id", "check_id must be a positive integer");
+			return -1;
+		}
+		id_text(id, out);
+		return 1;
+	}
+	if (spec == NULL)
+		return 0;
+	if ((slash = strchr(spec, '/')) == NULL || (size_t)(slash - spec) >= sizeof(agent)) {
+		resp_error(rs, 422, "check", "check must be \"agent/check\", as \"web01/nginx\"");
+		return -1;
+	}
+	memcpy(agent, spec, (size_t)(slash - spec));
+	agent[slash - spec] = '\0';
+	nv[0] = agent;
+	nv[1] = slash + 1;
+	if ((id = id_by_name(r, &q_check_named, nv, rs)) < 0)
+		return -1;
+	if (id == 0) {
+		resp_error(rs, 422, "check", "no check named \"%.200s\"", spec);
+		return -1;
+	}
+	id_text(id, out);
+	return 1;
+}
+
+int
 agent_name(struct req *r, json_t *o, struct resp *rs)
 {
 	return name_to_id(r, o, "agent", "agent_id", rs);

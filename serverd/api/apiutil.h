@@ -87,6 +87,8 @@ int selector_jsonb(const char *field, const char *s, char **out, struct resp *rs
  * no agent of that name: 422).
  */
 int api_agent_arg(struct req *r, struct resp *rs, char out[24]);
+/* The same for ?check_id=ID or ?check=AGENT/CHECK. */
+int api_check_arg(struct req *r, struct resp *rs, char out[24]);
 /*
  * Lets an array of contact ids name contacts too ("contacts": ["alice", 3]):
  * replaces each string of o's key array by that contact's id, in place,

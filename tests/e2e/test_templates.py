@@ -245,6 +245,20 @@ t.ok(st == 200 and len(b["items"]) == 1 and b["items"][0]["agent_id"] == web01,
 st, b, _ = api("GET", "/api/v1/downtimes?agent=nobody", A)
 t.eq(st, 422, "downtimes?agent= an unknown name -> 422")
 
+# ?check=AGENT/CHECK where check_id is taken
+nginx02 = [x for x in api("GET", "/api/v1/checks?agent=hand01", A)[1]["items"] if x["name"] == "nginx"][0]["id"]
+st, _, _ = api("POST", "/api/v1/downtimes", A, {"check": "hand01/nginx", "end": "2099-01-01T00:00:00Z"})
+st, b, _ = api("GET", "/api/v1/downtimes?check=hand01/nginx", A)
+t.ok(st == 200 and [d["check_id"] for d in b["items"]] == [nginx02], "downtimes?check=AGENT/CHECK", b)
+st, b, _ = api("GET", "/api/v1/events?check=hand01/nginx", A)
+t.ok(st == 200 and all(e.get("check_id") == nginx02 for e in b["items"]), "events?check=AGENT/CHECK", b)
+st, b, _ = api("GET", "/api/v1/notifications?check=hand01/nginx", A)
+t.eq(st, 200, "notifications?check=AGENT/CHECK")
+st, b, _ = api("GET", "/api/v1/events?check=hand01/nope", A)
+t.eq((st, b.get("field")), (422, "check"), "?check= an unknown check -> 422")
+st, b, _ = api("GET", "/api/v1/events?check=nonsense", A)
+t.eq(st, 422, "?check= without a slash -> 422")
+
 # ---- a real custos-agentd: its labels and facts go with its first download ------
 def os_id():
     for path in ("/etc/os-release", "/usr/lib/os-release"):
