@@ -94,7 +94,7 @@ static const struct cli_opt cli_opts[] = {
 	{ O_SINCE,    "--since",      NULL,        "30d",      V_TEXT,     0, 0 },
 	{ O_LABELS,   "--labels",     NULL,        "K=V,...",  V_TEXT,     0, 0 },
 	{ O_SELECTOR, "--selector",   "-l",        "SELECTOR", V_TEXT,     0, 0 },
-	/* -f is --follow but for apply and diff (main() tells them apart) */
+	/* -f is --follow but for apply, diff and templates (main() tells them apart) */
 	{ O_FILE,     "--file",       NULL,        "PATH",     V_FILE,     0, 0 },
 	{ O_DRY_RUN,  "--dry-run",    NULL,        NULL,       V_FLAG,     0, 0 },
 	{ O_PRUNE,    "--prune",      NULL,        NULL,       V_FLAG,     0, 0 },
@@ -569,7 +569,7 @@ misplaced(const struct cli_opt *o)
 
 /*
  * Whether the command word (the first word that is neither an option nor
- * an option's value) is apply or diff, whose -f is --file, not --follow.
+ * an option's value) is apply, diff or templates, whose -f is --file, not --follow.
  */
 static int
 files_command(int argc, char **argv)
@@ -586,7 +586,7 @@ files_command(int argc, char **argv)
 		if (argv[i][0] == '-')
 			continue;
 		return strcmp(argv[i], "apply") == 0 || strcmp(argv[i], "diff") == 0 ||
-		    strcmp(argv[i], "templates") == 0 || strcmp(argv[i], "template") == 0;
+		    strcmp(argv[i], "templates") == 0;
 	}
 	return 0;
 }

@@ -31,7 +31,8 @@ ALTER TABLE checks ADD COLUMN overrides jsonb NOT NULL DEFAULT '{}'
 	CHECK (jsonb_typeof(overrides) = 'object');
 CREATE INDEX checks_template ON checks (template) WHERE template IS NOT NULL;
 
--- Stand-ins: the bodies are sql/functions/template_sync.sql's.
+-- Stand-ins: the bodies are in sql/functions/ (templates_sync_trigger.sql,
+-- agents_templates_trigger.sql).
 CREATE FUNCTION templates_sync_trigger() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';
 CREATE FUNCTION agents_templates_trigger() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';
 
