@@ -70,7 +70,7 @@ rc, out, err = tour()
 t.ok(rc == 0, "scripts/demo-tour runs", err or out)
 t.diag("scripts/demo-tour printed:\n" + out)
 lines = dict((ln.split(":", 1)[0].strip(), ln.split(":", 1)[1].strip()) for ln in out.splitlines()
-             if ":" in ln and not ln.startswith(" "))
+             if ":" in ln and re.match(r"  \S", ln))
 t.ok(re.match(r"(alice|bob) is on call for primary until \S+, then (alice|bob)$",
               lines.get("on call", "")), "it shows who is on call (custos oncall)", out)
 st, rot, _ = env.api("GET", "/api/v1/rotations/primary", A)
