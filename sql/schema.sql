@@ -384,6 +384,74 @@ BEGIN
 	RETURN NULL;
 END $$;
 
+CREATE FUNCTION event_contacts(kind text, status smallint, check_id bigint, agent_id bigint) RETURNS TABLE(contact_id bigint, channel text)
+    LANGUAGE sql STABLE
+    AS $_$
+	SELECT ct.id, ch.name
+	FROM contacts ct
+	CROSS JOIN LATERAL (SELECT ch.name, to_jsonb(ct) ->> ch.contact_column AS addr
+		FROM channels ch) ch
+	LEFT JOIN LATERAL (SELECT c.contacts FROM checks c WHERE c.id = $3 OFFSET 0) c ON true
+	LEFT JOIN LATERAL (SELECT a.contacts FROM agents a WHERE a.id = $4 OFFSET 0) a ON true
+	WHERE (CASE
+		WHEN $1 IN ('PROBLEM', 'RENOTIFY') THEN lower(status_name($2))
+		WHEN $1 = 'RECOVERY' THEN 'recovery'
+		WHEN $1 LIKE 'FLAPPING%' THEN 'flapping'
+		WHEN $1 LIKE 'AGENT%' THEN 'agent'
+		WHEN $1 = 'ACKNOWLEDGEMENT' THEN 'acknowledgement'
+		END) = ANY (ct.notify_on)
+	  AND ch.addr IS NOT NULL AND ch.addr <> ''
+	  AND (COALESCE(c.contacts, a.contacts) IS NULL
+	       OR ct.id = ANY (COALESCE(c.contacts, a.contacts)))
+$_$;
+
+CREATE FUNCTION event_contacts_told(kind text, status smallint, check_id bigint, agent_id bigint) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $_$
+	SELECT jsonb_build_object('at', rfc3339(now()), 'decision', 'contacts',
+		'detail', 'no policy: ' || CASE
+			WHEN c.contacts IS NOT NULL THEN 'the check''s contacts'
+			WHEN a.contacts IS NOT NULL THEN 'the agent''s contacts'
+			ELSE 'every contact (none named)' END
+		|| ' were told: ' || (SELECT count(*) FROM event_contacts($1, $2, $3, $4)) || ' rows')
+	FROM (SELECT 1) one
+	LEFT JOIN checks c ON c.id = $3
+	LEFT JOIN agents a ON a.id = $4
+$_$;
+
+CREATE FUNCTION event_not_notified(kind text, agent_id bigint, check_id bigint) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $_$
+	SELECT jsonb_build_object('at', rfc3339(now()), 'decision', w.decision,
+		'detail', CASE w.decision
+		WHEN 'downtime' THEN CASE WHEN w.dt_id IS NULL
+			THEN 'the start or end of a downtime is recorded, not notified'
+			ELSE CASE WHEN w.dt_check IS NULL THEN 'agent in downtime ' ELSE 'in downtime ' END
+			|| quote_literal(w.dt_name) || ' until ' || rfc3339(w.dt_end) END
+		WHEN 'agent down' THEN 'agent ' || w.agent || ' is down'
+		WHEN 'acknowledged' THEN 'check acknowledged by ' || COALESCE(w.ack_by, 'someone')
+		ELSE 'the check is flapping' END)
+	FROM (SELECT CASE
+		WHEN $1 IN ('DOWNTIME START', 'DOWNTIME END') OR d.id IS NOT NULL THEN 'downtime'
+		WHEN $3 IS NULL THEN NULL
+		WHEN a.state = 'down' AND NOT EXISTS (SELECT 1 FROM heartbeats hb
+			WHERE hb.check_id = $3) THEN 'agent down'
+		WHEN $1 IN ('PROBLEM', 'RENOTIFY') AND s.acknowledged THEN 'acknowledged'
+		WHEN $1 IN ('PROBLEM', 'RECOVERY', 'RENOTIFY') AND s.flapping THEN 'flapping'
+		END AS decision,
+		d.id AS dt_id, d.check_id AS dt_check, d.end_at AS dt_end,
+		COALESCE(NULLIF(d.name, ''), NULLIF(d.comment, ''), '#' || d.id) AS dt_name,
+		a.name AS agent, s.ack_by
+	FROM (SELECT 1) one
+	LEFT JOIN LATERAL (SELECT * FROM downtimes d
+		WHERE (d.check_id = $3 OR d.agent_id = $2)
+		  AND d.start_at <= now() AND d.end_at > now()
+		ORDER BY d.end_at DESC LIMIT 1) d ON true
+	LEFT JOIN agents a ON a.id = $2
+	LEFT JOIN check_state s ON s.check_id = $3) w
+	WHERE w.decision IS NOT NULL
+$_$;
+
 CREATE FUNCTION event_route_add(bigint, text, text) RETURNS boolean
     LANGUAGE sql
     AS $_$
@@ -592,6 +660,13 @@ CREATE FUNCTION rfc3339(t timestamp with time zone) RETURNS text
     AS $_$
 	SELECT regexp_replace(to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
 		'\.000000$', '') || 'Z'
+$_$;
+
+CREATE FUNCTION route_entry(text, text) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $_$
+	SELECT jsonb_build_array(jsonb_build_object('at', rfc3339(now()), 'decision', $1,
+		'detail', $2))
 $_$;
 
 CREATE FUNCTION selector_match(labels jsonb, facts jsonb, sel jsonb) RETURNS boolean
