@@ -413,8 +413,8 @@ CREATE FUNCTION event_contacts_told(kind text, status smallint, check_id bigint,
 			WHEN c.contacts IS NOT NULL THEN 'the check''s contacts'
 			WHEN a.contacts IS NOT NULL THEN 'the agent''s contacts'
 			ELSE 'every contact (none named)' END
-		|| ' were told: ' || (SELECT count(*) FROM event_contacts($1, $2, $3, $4)) || ' rows')
-	FROM (SELECT 1) one
+		|| ' were told: ' || n.n || CASE WHEN n.n = 1 THEN ' row' ELSE ' rows' END)
+	FROM (SELECT count(*) AS n FROM event_contacts($1, $2, $3, $4)) n
 	LEFT JOIN checks c ON c.id = $3
 	LEFT JOIN agents a ON a.id = $4
 $_$;

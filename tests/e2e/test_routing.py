@@ -123,7 +123,7 @@ n = row_of(routing(ev_q["id"])[1], "email")
 t.eq((n["contact"], n["status"]), ("alice", "pending"), "... pending, for alice")
 t.ok(n["route"][0]["detail"].startswith("held by quiet hours until "), "... until when", n["route"])
 st, r, _ = routing(ev_q["id"])
-t.ok("1 rows" in r["route"][0]["detail"], "the event's record: one row (alice has only email)", r["route"])
+t.ok(r["route"][0]["detail"].endswith("were told: 1 row"), "the event's record: one row (alice has only email)", r["route"])
 
 # ---- a refused mail: retry, then sent ------------------------------------------------------
 e.sink.refuse("451 4.3.0 try again later")
