@@ -620,9 +620,15 @@ cmd_why(const struct cli_args *a)
 	}
 	ev = json_object_get(o, "event");
 	st = jstr(ev, "status", NULL);
-	printf("%s %s%s%s%s%s%s%s at %s: %s — ", jstr(ev, "kind", "?"), jstr(ev, "agent", "?"),
-	    json_is_string(json_object_get(ev, "check")) ? "/" : "", jstr(ev, "check", ""),
-	    st ? " " : "", col(st ? st : ""), st ? st : "", reset(), jstr(ev, "at", "?"),
+	/* "PROBLEM web01/nginx CRITICAL", "AGENT DOWN web01", "EMAIL PAUSED" */
+	printf("%s", jstr(ev, "kind", "?"));
+	if (json_is_string(json_object_get(ev, "agent")))
+		printf(" %s", jstr(ev, "agent", ""));
+	if (json_is_string(json_object_get(ev, "check")))
+		printf("/%s", jstr(ev, "check", ""));
+	if (st)
+		printf(" %s%s%s", col(st), st, reset());
+	printf(" at %s: %s — ", jstr(ev, "at", "?"),
 	    json_is_true(json_object_get(ev, "notify")) ? "notified" : "not notified");
 	why_route(json_object_get(o, "route"));
 	ns = json_object_get(o, "notifications");

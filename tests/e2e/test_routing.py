@@ -6,7 +6,8 @@ against the real SMTP sink, the Pushover stand-in and a webhook receiver:
   - a notified event says "contacts" (no policy: whose contacts, how many
     rows) and each row "sent" with its channel and attempt;
   - an event in a downtime says which downtime and until when; one of an
-    acknowledged check says who acknowledged it;
+    acknowledged check says who acknowledged it; one of a DOWN agent's
+    check says which agent is down;
   - a WARNING inside a person's quiet hours says "held" and until when;
   - a refused mail (451) says "retry" with the error and the next attempt,
     then "sent";
@@ -109,6 +110,18 @@ st, r, _ = routing(ev_ak["id"])
 t.eq((r["event"]["notify"], words(r["route"])), (False, ["acknowledged"]),
      "the CRITICAL of an acknowledged check: not notified, acknowledged")
 t.eq(r["route"][0]["detail"], "check acknowledged by admin", "... by whom")
+
+# ---- not notified: the agent is down ---------------------------------------------------------
+db_id, db_tok = e.make_agent("db01")
+pg = e.make_check(db_id, "postgres", max_attempts=1, contacts=[e.contact_id])
+e.cluster.psql("UPDATE agents SET state = 'down' WHERE id = %d" % db_id)
+st, _, _ = e.post_results(db_tok, {"check_id": pg, "status": 2, "output": "pg down"})
+t.eq(st, 201, "a late result of a check of a DOWN agent")
+ev_pg = event_of(pg)
+st, r, _ = routing(ev_pg["id"]) if ev_pg else (0, {}, None)
+t.eq((r.get("event", {}).get("notify"), words(r.get("route", []))), (False, ["agent down"]),
+     "its PROBLEM: not notified, agent down")
+t.eq(r.get("route", [{}])[0].get("detail"), "agent db01 is down", "... which agent")
 
 # ---- quiet hours: held ---------------------------------------------------------------------
 st, alice, _ = e.api("POST", "/api/v1/users", A, {
