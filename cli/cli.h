@@ -221,6 +221,7 @@ int cmd_ack(const struct cli_args *a);
 int cmd_unack(const struct cli_args *a);
 int cmd_downtime(const struct cli_args *a);
 int cmd_events(const struct cli_args *a);
+int cmd_why(const struct cli_args *a);
 int cmd_tokens(const struct cli_args *a);
 int cmd_tokens_create(const struct cli_args *a);
 int cmd_tokens_revoke(const struct cli_args *a);

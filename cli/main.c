@@ -8,7 +8,7 @@
  *   main.c      the option table, the command table, the usage (generated
  *               from both: `custos help` and --help), and the dispatch
  *   commands.c  the operator's commands (status, problems, history, events,
- *               ack, downtime, the lists of agents, checks and tokens)
+ *               why, ack, downtime, the lists of agents, checks and tokens)
  *   objects.c   show, create, edit and delete of agents, checks, contacts,
  *               downtimes and tokens (names resolved to ids)
  *   http.c      HTTP, on lib/httpc.h: cli.conf and the environment, the
@@ -137,6 +137,9 @@ const struct cli_cmd cli_cmds[] = {
 	                        "the newest results of a check",       1, 1, OPT(O_LIMIT), cmd_history },
 	{ "events",   NULL,     "[-f]",
 	                        "recent events; -f follows the stream", 0, 0, OPT(O_FOLLOW), cmd_events },
+	{ "why",      NULL,     "EVENT_ID",
+	                        "why an event was, or was not, notified, and what became of each "
+	                        "notification",                        1, 1, 0, cmd_why },
 	{ "ack",      NULL,     "AGENT/CHECK [-m TEXT] [--expires DURATION]",
 	                        "acknowledge a problem",               1, 1, OPT(O_MESSAGE) | OPT(O_EXPIRES),
 	                                                                     cmd_ack },

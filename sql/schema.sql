@@ -399,6 +399,99 @@ BEGIN
 	RETURN NULL;
 END $$;
 
+CREATE FUNCTION event_contacts(kind text, status smallint, check_id bigint, agent_id bigint) RETURNS TABLE(contact_id bigint, channel text)
+    LANGUAGE sql STABLE
+    AS $_$
+	SELECT ct.id, ch.name
+	FROM contacts ct
+	CROSS JOIN LATERAL (SELECT ch.name, to_jsonb(ct) ->> ch.contact_column AS addr
+		FROM channels ch) ch
+	LEFT JOIN LATERAL (SELECT c.contacts FROM checks c WHERE c.id = $3 OFFSET 0) c ON true
+	LEFT JOIN LATERAL (SELECT a.contacts FROM agents a WHERE a.id = $4 OFFSET 0) a ON true
+	WHERE (CASE
+		WHEN $1 IN ('PROBLEM', 'RENOTIFY') THEN lower(status_name($2))
+		WHEN $1 = 'RECOVERY' THEN 'recovery'
+		WHEN $1 LIKE 'FLAPPING%' THEN 'flapping'
+		WHEN $1 LIKE 'AGENT%' THEN 'agent'
+		WHEN $1 = 'ACKNOWLEDGEMENT' THEN 'acknowledgement'
+		END) = ANY (ct.notify_on)
+	  AND ch.addr IS NOT NULL AND ch.addr <> ''
+	  AND (COALESCE(c.contacts, a.contacts) IS NULL
+	       OR ct.id = ANY (COALESCE(c.contacts, a.contacts)))
+$_$;
+
+CREATE FUNCTION event_contacts_told(ev_kind text, ev_status smallint, ev_check bigint, ev_agent bigint) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+	whose text;
+	n bigint;
+BEGIN
+	SELECT CASE
+		WHEN (SELECT c.contacts FROM checks c WHERE c.id = ev_check) IS NOT NULL
+			THEN 'the check''s contacts'
+		WHEN (SELECT a.contacts FROM agents a WHERE a.id = ev_agent) IS NOT NULL
+			THEN 'the agent''s contacts'
+		ELSE 'every contact (none named)' END INTO whose;
+	SELECT count(*) INTO n FROM event_contacts(ev_kind, ev_status, ev_check, ev_agent);
+	RETURN jsonb_build_object('at', rfc3339(now()), 'decision', 'contacts',
+		'detail', 'no policy: ' || whose || ' were told: ' || n
+		|| CASE WHEN n = 1 THEN ' row' ELSE ' rows' END);
+END
+$$;
+
+CREATE FUNCTION event_not_notified(ev_kind text, ev_agent bigint, ev_check bigint) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+	d record;
+	a record;
+	s record;
+	why text;
+	detail text;
+BEGIN
+	IF ev_kind IN ('DOWNTIME START', 'DOWNTIME END') THEN
+		why := 'downtime';
+		detail := 'the start or end of a downtime is recorded, not notified';
+	ELSE
+		SELECT dt.id, dt.check_id, dt.end_at,
+			COALESCE(NULLIF(dt.name, ''), NULLIF(dt.comment, ''), '#' || dt.id) AS name
+		INTO d FROM downtimes dt
+		WHERE (dt.check_id = ev_check OR dt.agent_id = ev_agent)
+		  AND dt.start_at <= now() AND dt.end_at > now()
+		ORDER BY dt.end_at DESC LIMIT 1;
+		IF FOUND THEN
+			why := 'downtime';
+			detail := CASE WHEN d.check_id IS NULL THEN 'agent in downtime ' ELSE 'in downtime ' END
+				|| quote_literal(d.name) || ' until ' || rfc3339(d.end_at);
+		ELSIF ev_check IS NULL THEN
+			RETURN NULL;
+		END IF;
+	END IF;
+	IF why IS NULL THEN
+		SELECT ag.name, ag.state INTO a FROM agents ag WHERE ag.id = ev_agent;
+		IF a.state = 'down' AND NOT EXISTS (SELECT 1 FROM heartbeats hb
+		    WHERE hb.check_id = ev_check) THEN
+			why := 'agent down';
+			detail := 'agent ' || a.name || ' is down';
+		ELSE
+			SELECT cs.acknowledged, cs.ack_by, cs.flapping INTO s
+			FROM check_state cs WHERE cs.check_id = ev_check;
+			IF ev_kind IN ('PROBLEM', 'RENOTIFY') AND s.acknowledged THEN
+				why := 'acknowledged';
+				detail := 'check acknowledged by ' || COALESCE(s.ack_by, 'someone');
+			ELSIF ev_kind IN ('PROBLEM', 'RECOVERY', 'RENOTIFY') AND s.flapping THEN
+				why := 'flapping';
+				detail := 'the check is flapping';
+			ELSE
+				RETURN NULL;
+			END IF;
+		END IF;
+	END IF;
+	RETURN jsonb_build_object('at', rfc3339(now()), 'decision', why, 'detail', detail);
+END
+$$;
+
 CREATE FUNCTION event_route_add(bigint, text, text) RETURNS boolean
     LANGUAGE sql
     AS $_$
@@ -607,6 +700,13 @@ CREATE FUNCTION rfc3339(t timestamp with time zone) RETURNS text
     AS $_$
 	SELECT regexp_replace(to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
 		'\.000000$', '') || 'Z'
+$_$;
+
+CREATE FUNCTION route_entry(text, text) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $_$
+	SELECT jsonb_build_array(jsonb_build_object('at', rfc3339(now()), 'decision', $1,
+		'detail', $2))
 $_$;
 
 CREATE FUNCTION selector_match(labels jsonb, facts jsonb, sel jsonb) RETURNS boolean

@@ -91,6 +91,7 @@ int api_ack_apply(struct req *r, struct resp *rs, const struct ack_args *a, PGre
  * (NEED_NONE: the token is the credential) */
 void api_acklink(struct req *r, struct resp *rs);
 void api_events_list(struct req *r, struct resp *rs);
+void api_events_routing(struct req *r, struct resp *rs);
 void api_notifications_list(struct req *r, struct resp *rs);
 
 /* api_contacts.c */

@@ -178,6 +178,36 @@ api_events_list(struct req *r, struct resp *rs)
 	api_query_list(r, rs, &q_events, v, limit);
 }
 
+/* ---- why an event was, or was not, notified ------------------------------------- */
+
+/*
+ * The routing record (sql/033_routing.sql) of one event and of every
+ * notification row it made, oldest first: what "custos why" and the
+ * check page's "why" show (docs/alerting.md, "Why was I paged"). Read as
+ * recorded: the decision words are whatever the writers appended.
+ */
+static const struct db_stmt q_routing = { "events_routing",
+	"SELECT jsonb_build_object("
+	"  'event', jsonb_build_object('id', e.id, 'kind', e.kind, 'agent_id', e.agent_id,"
+	"   'agent', a.name, 'check_id', e.check_id, 'check', c.name,"
+	"   'status', status_name(e.status), 'state_type', e.state_type,"
+	"   'at', rfc3339(e.created_at), 'notify', e.notify),"
+	"  'route', e.route,"
+	"  'notifications', COALESCE((SELECT jsonb_agg(jsonb_build_object('id', n.id,"
+	"     'contact_id', n.contact_id, 'contact', ct.name, 'channel', n.channel,"
+	"     'status', n.status, 'policy', n.policy, 'step', n.step, 'route', n.route,"
+	"     'attempts', n.attempts, 'sent_at', rfc3339(n.sent_at)) ORDER BY n.id)"
+	"    FROM notifications n LEFT JOIN contacts ct ON ct.id = n.contact_id"
+	"    WHERE n.event_id = e.id), '[]'::jsonb))"
+	" FROM events e LEFT JOIN agents a ON a.id = e.agent_id LEFT JOIN checks c ON c.id = e.check_id"
+	" WHERE e.id = $1", 1 };
+
+void
+api_events_routing(struct req *r, struct resp *rs)
+{
+	api_get_id(r, rs, &q_routing, r->id[0], 200, "event");
+}
+
 /* ---- notifications ---------------------------------------------------------- */
 
 static const struct db_stmt q_notifications = { "notifications_list",

@@ -75,6 +75,7 @@ const struct route routes[] = {
 	{ "GET",    "/api/v1/downtimes/{id}",        api_downtimes_get,    NEED_READ,       BODY_JSON },
 	{ "DELETE", "/api/v1/downtimes/{id}",        api_downtimes_delete, NEED_OPERATOR,   BODY_JSON },
 	{ "GET",    "/api/v1/events",                api_events_list,      NEED_READ,       BODY_JSON },
+	{ "GET",    "/api/v1/events/{id}/routing",   api_events_routing,   NEED_READ,       BODY_JSON },
 	{ "GET",    "/api/v1/notifications",         api_notifications_list, NEED_READ,       BODY_JSON },
 
 	/* monitoring as code (api_config.c): a whole fleet's set, its own body cap */

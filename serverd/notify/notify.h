@@ -71,6 +71,14 @@ struct notice {
 	 */
 	const char *resolved_since;
 	/*
+	 * The routing record of the row (sql/033_routing.sql) as claimed:
+	 * the policy that made it ("" when none: the check's contacts), its
+	 * step (-1 when none), and the decisions so far (a JSON array).
+	 */
+	const char *policy;
+	int step;
+	const char *route;
+	/*
 	 * An email's single-use acknowledgement link (acklink.h), set by
 	 * notify_email() for the one message; NULL or "" when none.
 	 */

@@ -152,6 +152,18 @@ webhook_send(const struct notice *n, struct send_result *res, char *err, size_t 
 	    "url", link.ptr ? link.ptr : "",
 	    "resent", n->resent,
 	    "resolved_since", opt_str(n->resolved_since ? n->resolved_since : ""));
+	if (o != NULL) {
+		/* the routing record (docs/alerting.md, "Why was I paged"): a
+		 * chat bridge can say which policy and step paged whom, and why */
+		json_t *route = n->route && *n->route ? json_loads(n->route, 0, NULL) : NULL;
+		json_object_set_new(o, "policy", n->policy && *n->policy ? json_string(n->policy) :
+		    json_null());
+		json_object_set_new(o, "step", n->policy && *n->policy && n->step >= 0 ?
+		    json_integer(n->step) : json_null());
+		json_object_set_new(o, "route", json_is_array(route) ? route : json_array());
+		if (!json_is_array(route))
+			json_decref(route);
+	}
 	if (o == NULL || (text = json_dumps(o, JSON_COMPACT)) == NULL) {
 		snprintf(err, errlen, "cannot build the webhook body");
 		goto done;

@@ -191,10 +191,15 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	"), u AS ("
 	"  UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1,"
 	"   lease_until = now() + make_interval(secs => $3::int), attempt_id = a.id,"
-	"   resend = n.resend OR c.in_doubt, holder = $5::int"
+	"   resend = n.resend OR c.in_doubt, holder = $5::int,"
+	/* the routing record (sql/033_routing.sql) */
+	"   route = CASE WHEN c.in_doubt THEN n.route || route_entry('resend (in doubt)',"
+	"    'the attempt before ended without an outcome (its serverd died or its lease"
+	" ran out): sent again, marked as a resend') ELSE n.route END"
 	"  FROM a JOIN c ON c.id = a.notification_id WHERE n.id = a.notification_id"
 	"  RETURNING n.id, n.channel, n.attempts - 1 AS attempts, n.created_at, n.event_id,"
-	"   n.contact_id, c.in_doubt, a.id AS attempt_id, n.resend, n.series, n.held_until"
+	"   n.contact_id, c.in_doubt, a.id AS attempt_id, n.resend, n.series, n.held_until,"
+	"   n.policy, n.step, n.route"
 	")"
 	"SELECT n.id, n.channel, n.attempts, n.created_at < now() - make_interval(hours => $1::int),"
 	"  e.id, e.kind, COALESCE(e.status, -1), COALESCE(e.prev_status, -1),"
@@ -227,7 +232,9 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	"    ORDER BY p.event_id DESC LIMIT 1), ''),"
 	"  EXISTS (SELECT 1 FROM notifications p WHERE p.contact_id = n.contact_id"
 	"    AND p.channel = n.channel AND p.series = n.series AND p.event_id > n.event_id"
-	"    AND p.status = 'sent')"
+	"    AND p.status = 'sent'),"
+	/* the routing record so far (41-43), for the webhook's JSON */
+	"  COALESCE(n.policy, ''), COALESCE(n.step, -1), n.route::text"
 	" FROM u n JOIN events e ON e.id = n.event_id"
 	" LEFT JOIN contacts ct ON ct.id = n.contact_id"
 	" LEFT JOIN agents ag ON ag.id = e.agent_id"
@@ -247,7 +254,13 @@ static const struct db_stmt q_result = { "outbox_result",
 	"  sent_at = CASE WHEN $2 = 'sent' THEN now() END,"
 	"  next_attempt_at = CASE WHEN $2 = 'pending'"
 	"    THEN now() + make_interval(secs => $4::int) ELSE next_attempt_at END,"
-	"  receipt = COALESCE($6, receipt)"
+	"  receipt = COALESCE($6, receipt),"
+	/* the routing record (sql/033_routing.sql): sent, retry or failed */
+	"  route = route || CASE $2"
+	"   WHEN 'sent' THEN route_entry('sent', channel || ', attempt ' || attempts)"
+	"   WHEN 'pending' THEN route_entry('retry', COALESCE($3, '') || '; next attempt at '"
+	"    || rfc3339(now() + make_interval(secs => $4::int)))"
+	"   ELSE route_entry('failed', COALESCE($3, '')) END"
 	" WHERE id = $1 AND status = 'sending' AND attempt_id = $5 RETURNING 1", 7 };
 
 /*
@@ -488,6 +501,9 @@ fill_notice(PGresult *q, struct notice *n)
 	n->critical = PQgetvalue(q, 0, 28);
 	n->max_attempts = col_int(q, 29);
 	n->since = PQgetvalue(q, 0, 30);
+	n->policy = PQgetvalue(q, 0, 41);
+	n->step = col_int(q, 42);
+	n->route = PQgetvalue(q, 0, 43);
 }
 
 /* Runs one statement; 0, or -1 with *gone set when the connection was lost. */

@@ -182,6 +182,7 @@ export async function renderCheckPage(id) {
   S.view = "check";
   S.viewId = id;
   S.events = [];
+  S.why = new Map();
   S.ackInfo = null;
   S.btMarks = null;
   S.btToken = null;
