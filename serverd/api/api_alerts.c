@@ -253,6 +253,7 @@ static const struct db_stmt q_notifications = { "notifications_list",
 	"  'lease_until', CASE WHEN n.status = 'sending' THEN rfc3339(n.lease_until) END,"
 	"  'holder', CASE WHEN n.status = 'sending' THEN n.holder END,"
 	"  'resent', n.resend, 'receipt', n.receipt, 'held_until', rfc3339(n.held_until),"
+	"  'digest_id', n.digest_id,"
 	"  'receipt_cancelled_at', rfc3339(n.receipt_cancelled_at), 'receipt_cancel', n.receipt_cancel,"
 	"  'attempt_log', COALESCE((SELECT jsonb_agg(jsonb_build_object('at', rfc3339(t.at),"
 	"     'ok', t.ok, 'error', t.error) ORDER BY t.id)"
