@@ -12,7 +12,10 @@ webhook receiver, with two serverd on one database:
     with its link; every member row records its digest and the decision
     "merged into digest N"; two serverd send each digest once;
   - order per check: the RECOVERY of a check whose PROBLEM waits in a digest
-    is not sent before it; it goes out after, in a digest of its own.
+    is not sent before it; it goes out after, in a digest of its own;
+  - a digest mail in flight (the sink holds it) when its serverd is killed
+    -9: the other serverd takes it over and resends it, marked, with the
+    digest's Message-ID; every member's attempt log says so.
 The window is ended by the test (SIGHUP), never waited out."""
 import json
 import re
@@ -246,6 +249,40 @@ t.eq([m["subject"] for m in rec], ["[custos] 2 recoveries on 1 agent"], "one dig
 order = [m["subject"] for m in mails_to("oncall@")]
 t.ok(order.index(rec[0]["subject"]) > order.index("[custos] %d problems on 1 agent" % (50 - GMIN)),
      "after the problems' digest", order)
+
+# ---- a digest in flight when its serverd is killed: the other one resends it, marked -----
+more = [e.check("k%d" % i, contacts=[c1]) for i in range(10)]
+st, _, _ = e.post_results(e.agent_token, [{"check_id": c, "status": 2, "output": "again"} for c in more])
+t.eq(st, 201, "10 more problems (still within the storm's window: all of them grouped)")
+t.ok(wait_for(lambda: sql("SELECT count(*) FROM digests WHERE status = 'open' AND contact_id = %d"
+                          " AND members = 0" % c1) == [["2"]] and
+              sql("SELECT count(*) FROM notifications n JOIN events e ON e.id = n.event_id"
+                  " WHERE e.check_id IN (%s) AND n.digest_id IS NOT NULL AND n.status = 'pending'"
+                  % ",".join(map(str, more))) == [["20"]], 15),
+     "held in one open digest per channel")
+e.sink.hold()
+e.server.proc.send_signal(signal.SIGHUP)
+t.ok(wait_for(lambda: e.sink.held() == 1, 15), "the digest mail is in flight (the sink holds it)")
+hrow = sql("SELECT d.id, i.pid FROM digests d JOIN serverd_instances i ON i.id = d.holder"
+           " WHERE d.status = 'sending' AND d.channel = 'email'")
+t.eq(len(hrow), 1, "its lease names its holder")
+did, hpid = int(hrow[0][0]), int(hrow[0][1])
+holder_srv, other = (e.server, s2) if e.server.proc.pid == hpid else (s2, e.server)
+holder_srv.kill9()
+e.sink.release(drop=True)
+t.ok(wait_for(lambda: sql("SELECT status FROM digests WHERE id = %d" % did) == [["sent"]], 20),
+     "the other serverd takes the digest over and sends it")
+resent = [m for m in mails_to("oncall@") if m["subject"] == "[custos] 10 problems on 1 agent"]
+t.eq(len(resent), 1, "one digest mail arrives")
+raw = e.sink.raw(resent[0]) if resent else b""
+t.ok(b"\r\nX-Custos-Resent: yes\r\n" in raw and
+     ("Message-ID: <custos.digest.%d@" % did).encode() in raw,
+     "marked as a resend, with the digest's own Message-ID")
+logs = sql("SELECT DISTINCT (SELECT string_agg(COALESCE(t.ok::text, 'null') || ':'"
+           " || COALESCE(t.error, ''), ',' ORDER BY t.id) FROM notification_attempts t"
+           " WHERE t.notification_id = n.id) FROM notifications n WHERE n.digest_id = %d" % did)
+t.eq(logs, [["null:interrupted,true:"]],
+     "every member's attempt log: the interrupted attempt, then the resend")
 t.ok(wait_for(lambda: sql("SELECT count(*) FROM notifications WHERE status NOT IN ('sent')")
               == [["0"]], 15), "every row is sent in the end")
 t.eq(sql("SELECT count(*) FROM digests WHERE status <> 'sent'"), [["0"]], "every digest is sent")
