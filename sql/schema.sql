@@ -924,6 +924,15 @@ CREATE TABLE notifications (
     step integer,
     route jsonb DEFAULT '[]'::jsonb NOT NULL,
     digest_id bigint,
+    receipt_poll_due timestamp with time zone,
+    receipt_poll_lease_until timestamp with time zone,
+    receipt_poll_holder integer,
+    receipt_polls integer DEFAULT 0 NOT NULL,
+    receipt_polled_at timestamp with time zone,
+    receipt_poll_error text,
+    acknowledged_at timestamp with time zone,
+    acknowledged_by text,
+    receipt_expired_at timestamp with time zone,
     CONSTRAINT notifications_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'sending'::text, 'sent'::text, 'failed'::text, 'dropped'::text])))
 );
 
@@ -935,6 +944,13 @@ CREATE SEQUENCE notifications_id_seq
     CACHE 1;
 
 ALTER SEQUENCE notifications_id_seq OWNED BY notifications.id;
+
+CREATE TABLE receipt_poll_pause (
+    one boolean DEFAULT true NOT NULL,
+    until timestamp with time zone NOT NULL,
+    reason text NOT NULL,
+    CONSTRAINT receipt_poll_pause_one_check CHECK (one)
+);
 
 CREATE TABLE result_stamps (
     agent_id bigint NOT NULL,
@@ -1181,6 +1197,9 @@ ALTER TABLE ONLY notifications
 ALTER TABLE ONLY notifications
     ADD CONSTRAINT notifications_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY receipt_poll_pause
+    ADD CONSTRAINT receipt_poll_pause_pkey PRIMARY KEY (one);
+
 ALTER TABLE ONLY result_stamps
     ADD CONSTRAINT result_stamps_pkey PRIMARY KEY (agent_id, result_id);
 
@@ -1252,6 +1271,8 @@ CREATE INDEX notifications_open_idx ON notifications USING btree (contact_id, ch
 CREATE INDEX notifications_pending_idx ON notifications USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 
 CREATE INDEX notifications_receipt_idx ON notifications USING btree (id) WHERE ((receipt IS NOT NULL) AND (receipt_cancelled_at IS NULL));
+
+CREATE INDEX notifications_receipt_poll_idx ON notifications USING btree (id) WHERE ((receipt IS NOT NULL) AND (receipt_cancelled_at IS NULL) AND (acknowledged_at IS NULL) AND (receipt_expired_at IS NULL));
 
 CREATE INDEX notifications_sending_idx ON notifications USING btree (lease_until) WHERE (status = 'sending'::text);
 
