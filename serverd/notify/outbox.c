@@ -434,6 +434,15 @@ static const struct db_stmt q_digest_join = { "outbox_digest_join",
 	" FROM ok WHERE n.id = ok.id RETURNING n.id = $2::bigint", 7 };
 
 /*
+ * Whether channel $1 has a digest that is not finished: one probe of a
+ * small partial index, so that a send without any storm pays one cheap
+ * round trip, not the claim's transaction.
+ */
+static const struct db_stmt q_digest_any = { "outbox_digest_any",
+	"SELECT EXISTS (SELECT 1 FROM digests WHERE channel = $1"
+	"  AND status IN ('open', 'sending', 'pending'))", 1 };
+
+/*
  * A digest of channel $1 to send: its window ended, its retry is due, or
  * it is in doubt (its lease ran out, or - $2, when this instance has held
  * its own lock for the grace - its holder died; $3: this instance). Locked
@@ -1133,8 +1142,16 @@ digest_one(PGconn *c, const struct channel_type *ch, const struct srv_conf *cf)
 	int64_t until = 0, t0;
 	long long delay = 0;
 
-	snprintf(hours, sizeof(hours), "%d", ch->give_up_h);
 	v[0] = ch->name;
+	if (exec_ok(c, &q_digest_any, v, PGRES_TUPLES_OK, &q, &gone) < 0)
+		return -1;
+	if (PQntuples(q) != 1 || PQgetvalue(q, 0, 0)[0] != 't') {
+		PQclear(q);
+		return 0;
+	}
+	PQclear(q);
+	q = NULL;
+	snprintf(hours, sizeof(hours), "%d", ch->give_up_h);
 	v[1] = holder_now(&my_id) ? "true" : "false";
 	snprintf(me, sizeof(me), "%d", my_id);
 	v[2] = my_id ? me : NULL;
