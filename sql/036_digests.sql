@@ -37,6 +37,8 @@ CREATE TABLE digests (
 CREATE UNIQUE INDEX digests_open_idx ON digests (contact_id, channel) WHERE status = 'open';
 CREATE INDEX digests_due_idx ON digests (channel, due_at)
 	WHERE status IN ('open', 'sending', 'pending');
+-- the window of a storm longer than one window starts at the last digest's
+CREATE INDEX digests_contact_idx ON digests (contact_id, channel, due_at);
 
 -- A member row names its digest; q_claim leaves such rows to the digest.
 ALTER TABLE notifications ADD COLUMN digest_id bigint REFERENCES digests(id) ON DELETE SET NULL;

@@ -1250,6 +1250,8 @@ CREATE INDEX checks_agent_idx ON checks USING btree (agent_id);
 
 CREATE INDEX checks_disabled_idx ON checks USING btree (id) WHERE (NOT enabled);
 
+CREATE INDEX digests_contact_idx ON digests USING btree (contact_id, channel, due_at);
+
 CREATE INDEX digests_due_idx ON digests USING btree (channel, due_at) WHERE (status = ANY (ARRAY['open'::text, 'sending'::text, 'pending'::text]));
 
 CREATE UNIQUE INDEX digests_open_idx ON digests USING btree (contact_id, channel) WHERE (status = 'open'::text);

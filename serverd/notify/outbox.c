@@ -384,17 +384,24 @@ static const struct db_stmt q_stats = { "outbox_stats",
 /*
  * The storm test of row $1: how many rows to its person on its channel
  * were made in the $2 s before it (at most $3: the count stops there),
- * and when a window that began with the first of them ends.
+ * and when its window ends: $2 s after the first of them - or, when a
+ * digest of this person and channel was due within the window (a storm
+ * longer than one window), $2 s after that one: one digest per window,
+ * not one per batch once the first window has passed.
  */
 static const struct db_stmt q_group_probe = { "outbox_group_probe",
 	"SELECT (SELECT count(*) FROM (SELECT 1 FROM notifications p"
 	"   WHERE p.contact_id = r.contact_id AND p.channel = r.channel"
 	"    AND p.created_at > r.created_at - make_interval(secs => $2::int)"
 	"    AND p.created_at <= r.created_at AND p.id < r.id LIMIT $3::int) x),"
-	"  (SELECT min(p.created_at) FROM notifications p"
+	"  GREATEST((SELECT min(p.created_at) FROM notifications p"
 	"   WHERE p.contact_id = r.contact_id AND p.channel = r.channel"
 	"    AND p.created_at > r.created_at - make_interval(secs => $2::int)"
-	"    AND p.created_at <= r.created_at) + make_interval(secs => $2::int)"
+	"    AND p.created_at <= r.created_at),"
+	"   (SELECT max(d.due_at) FROM digests d"
+	"    WHERE d.contact_id = r.contact_id AND d.channel = r.channel"
+	"     AND d.due_at > r.created_at - make_interval(secs => $2::int)))"
+	"  + make_interval(secs => $2::int)"
 	" FROM notifications r WHERE r.id = $1::bigint", 3 };
 
 /* The open digest of person $1 on channel $2, made when there is none, due at $3. */
