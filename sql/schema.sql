@@ -91,6 +91,17 @@ BEGIN
 	RETURN NULL;
 END $$;
 
+CREATE FUNCTION agents_templates_trigger() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+	IF EXISTS (SELECT FROM templates) OR EXISTS (SELECT FROM checks
+	    WHERE agent_id = NEW.id AND template IS NOT NULL) THEN
+		PERFORM template_sync(NEW.id, NULL);
+	END IF;
+	RETURN NULL;
+END $$;
+
 CREATE FUNCTION auth_notify() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -127,8 +138,11 @@ CREATE TABLE checks (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     labels jsonb DEFAULT '{}'::jsonb NOT NULL,
     managed boolean DEFAULT false NOT NULL,
+    template text,
+    overrides jsonb DEFAULT '{}'::jsonb NOT NULL,
     CONSTRAINT checks_labels_check CHECK ((jsonb_typeof(labels) = 'object'::text)),
-    CONSTRAINT checks_max_attempts_check CHECK (((max_attempts >= 1) AND (max_attempts <= 100)))
+    CONSTRAINT checks_max_attempts_check CHECK (((max_attempts >= 1) AND (max_attempts <= 100))),
+    CONSTRAINT checks_overrides_check CHECK ((jsonb_typeof(overrides) = 'object'::text))
 );
 
 CREATE FUNCTION check_def_json(c checks) RETURNS jsonb
@@ -187,7 +201,8 @@ CREATE FUNCTION check_json(c checks) RETURNS jsonb
 		'state', (SELECT check_state_json(s, c.agent_id) FROM check_state s
 		          WHERE s.check_id = c.id),
 		'availability', check_availability(ARRAY[c.id]),
-		'labels', c.labels, 'managed', c.managed)
+		'labels', c.labels, 'managed', c.managed,
+		'template', c.template, 'overrides', c.overrides)
 $$;
 
 CREATE TABLE check_history (
@@ -661,6 +676,78 @@ BEGIN
 	RETURN NULL;
 END $$;
 
+CREATE FUNCTION template_sync(only_agent bigint, only_template text) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+	n integer;
+	total integer := 0;
+BEGIN
+	-- the checks no longer wanted: the agent stopped matching, or the
+	-- template no longer defines that name
+	DELETE FROM checks c
+	WHERE c.template IS NOT NULL
+	  AND (only_agent IS NULL OR c.agent_id = only_agent)
+	  AND (only_template IS NULL OR c.template = only_template)
+	  AND NOT EXISTS (
+		SELECT FROM templates t JOIN agents a ON a.id = c.agent_id
+		CROSS JOIN LATERAL jsonb_array_elements(t.checks) d
+		WHERE t.name = c.template AND d->>'name' = c.name
+		  AND agent_selected(a, t.selector_json));
+	GET DIAGNOSTICS n = ROW_COUNT;
+	total := total + n;
+
+	UPDATE checks c SET type = e.d->>'type', params = COALESCE(e.d->'params', '{}'),
+		warning = e.d->>'warning', critical = e.d->>'critical',
+		max_attempts = (e.d->>'max_attempts')::integer,
+		enabled = (e.d->>'enabled')::boolean,
+		contacts = CASE WHEN jsonb_typeof(e.d->'contacts') = 'array' THEN
+			ARRAY(SELECT jsonb_array_elements_text(e.d->'contacts')::bigint) END,
+		labels = COALESCE(e.d->'labels', '{}'), updated_at = now()
+	FROM (SELECT c2.id, d || c2.overrides AS d
+	      FROM checks c2 JOIN templates t ON t.name = c2.template
+	      CROSS JOIN LATERAL jsonb_array_elements(t.checks) d
+	      WHERE d->>'name' = c2.name
+	        AND (only_agent IS NULL OR c2.agent_id = only_agent)
+	        AND (only_template IS NULL OR c2.template = only_template)) e
+	WHERE c.id = e.id
+	  AND (c.type, c.params, c.warning, c.critical, c.max_attempts, c.enabled,
+	       c.contacts, c.labels)
+	  IS DISTINCT FROM (e.d->>'type', COALESCE(e.d->'params', '{}'), e.d->>'warning',
+	       e.d->>'critical', (e.d->>'max_attempts')::integer, (e.d->>'enabled')::boolean,
+	       CASE WHEN jsonb_typeof(e.d->'contacts') = 'array' THEN
+	         ARRAY(SELECT jsonb_array_elements_text(e.d->'contacts')::bigint) END,
+	       COALESCE(e.d->'labels', '{}'));
+	GET DIAGNOSTICS n = ROW_COUNT;
+	total := total + n;
+
+	INSERT INTO checks (agent_id, name, type, params, warning, critical, max_attempts,
+		enabled, contacts, labels, template)
+	SELECT DISTINCT ON (a.id, d->>'name') a.id, d->>'name', d->>'type',
+		COALESCE(d->'params', '{}'), d->>'warning', d->>'critical',
+		(d->>'max_attempts')::integer, (d->>'enabled')::boolean,
+		CASE WHEN jsonb_typeof(d->'contacts') = 'array' THEN
+			ARRAY(SELECT jsonb_array_elements_text(d->'contacts')::bigint) END,
+		COALESCE(d->'labels', '{}'), t.name
+	FROM templates t CROSS JOIN LATERAL jsonb_array_elements(t.checks) d
+	JOIN agents a ON agent_selected(a, t.selector_json)
+	WHERE (only_agent IS NULL OR a.id = only_agent)
+	  AND (only_template IS NULL OR t.name = only_template)
+	  AND NOT EXISTS (SELECT FROM checks x WHERE x.agent_id = a.id AND x.name = d->>'name')
+	ORDER BY a.id, d->>'name', t.name
+	ON CONFLICT (agent_id, name) DO NOTHING;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN total + n;
+END $$;
+
+CREATE FUNCTION templates_sync_trigger() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+	PERFORM template_sync(NULL, NEW.name);
+	RETURN NULL;
+END $$;
+
 CREATE TABLE ack_links (
     token_hash bytea NOT NULL,
     check_id bigint NOT NULL,
@@ -846,6 +933,8 @@ CREATE TABLE downtime_recurring (
     planned_until timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     created_by text,
+    name text,
+    managed boolean DEFAULT false NOT NULL,
     CONSTRAINT downtime_recurring_check CHECK (((agent_id IS NULL) <> (check_id IS NULL)))
 );
 
@@ -1085,6 +1174,28 @@ CREATE TABLE sessions (
     CONSTRAINT sessions_one_principal CHECK (((token_id IS NULL) <> (user_id IS NULL)))
 );
 
+CREATE TABLE templates (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    selector text NOT NULL,
+    selector_json jsonb NOT NULL,
+    checks jsonb DEFAULT '[]'::jsonb NOT NULL,
+    managed boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT templates_checks_check CHECK ((jsonb_typeof(checks) = 'array'::text)),
+    CONSTRAINT templates_selector_json_check CHECK ((jsonb_typeof(selector_json) = 'array'::text))
+);
+
+CREATE SEQUENCE templates_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE templates_id_seq OWNED BY templates.id;
+
 ALTER TABLE ONLY agent_facts_history ALTER COLUMN id SET DEFAULT nextval('agent_facts_history_id_seq'::regclass);
 
 ALTER TABLE ONLY agents ALTER COLUMN id SET DEFAULT nextval('agents_id_seq'::regclass);
@@ -1112,6 +1223,8 @@ ALTER TABLE ONLY rotation_overrides ALTER COLUMN id SET DEFAULT nextval('rotatio
 ALTER TABLE ONLY rotations ALTER COLUMN id SET DEFAULT nextval('rotations_id_seq'::regclass);
 
 ALTER TABLE ONLY serverd_instances ALTER COLUMN id SET DEFAULT nextval('serverd_instances_id_seq'::regclass);
+
+ALTER TABLE ONLY templates ALTER COLUMN id SET DEFAULT nextval('templates_id_seq'::regclass);
 
 ALTER TABLE ONLY ack_links
     ADD CONSTRAINT ack_links_pkey PRIMARY KEY (token_hash);
@@ -1166,6 +1279,9 @@ ALTER TABLE ONLY contacts
 
 ALTER TABLE ONLY digests
     ADD CONSTRAINT digests_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY downtime_recurring
+    ADD CONSTRAINT downtime_recurring_name_key UNIQUE (name);
 
 ALTER TABLE ONLY downtime_recurring
     ADD CONSTRAINT downtime_recurring_pkey PRIMARY KEY (id);
@@ -1236,6 +1352,12 @@ ALTER TABLE ONLY serverd_instances
 ALTER TABLE ONLY sessions
     ADD CONSTRAINT sessions_pkey PRIMARY KEY (id_hash);
 
+ALTER TABLE ONLY templates
+    ADD CONSTRAINT templates_name_key UNIQUE (name);
+
+ALTER TABLE ONLY templates
+    ADD CONSTRAINT templates_pkey PRIMARY KEY (id);
+
 CREATE INDEX ack_links_expires_idx ON ack_links USING btree (expires_at);
 
 CREATE INDEX agent_facts_history_agent_idx ON agent_facts_history USING btree (agent_id, id);
@@ -1249,6 +1371,8 @@ CREATE UNIQUE INDEX check_history_result_idx ON ONLY check_history USING btree (
 CREATE INDEX checks_agent_idx ON checks USING btree (agent_id);
 
 CREATE INDEX checks_disabled_idx ON checks USING btree (id) WHERE (NOT enabled);
+
+CREATE INDEX checks_template ON checks USING btree (template) WHERE (template IS NOT NULL);
 
 CREATE INDEX digests_contact_idx ON digests USING btree (contact_id, channel, due_at);
 
@@ -1312,6 +1436,10 @@ CREATE TRIGGER agents_stream AFTER UPDATE OF state ON agents FOR EACH ROW WHEN (
 
 CREATE TRIGGER agents_stream_insert AFTER INSERT OR DELETE ON agents FOR EACH ROW EXECUTE FUNCTION stream_notify();
 
+CREATE TRIGGER agents_templates_insert AFTER INSERT ON agents FOR EACH ROW EXECUTE FUNCTION agents_templates_trigger();
+
+CREATE TRIGGER agents_templates_update AFTER UPDATE OF labels, agent_labels, facts ON agents FOR EACH ROW WHEN ((((old.labels IS DISTINCT FROM new.labels) OR (old.agent_labels IS DISTINCT FROM new.agent_labels)) OR (old.facts IS DISTINCT FROM new.facts))) EXECUTE FUNCTION agents_templates_trigger();
+
 CREATE TRIGGER api_tokens_auth AFTER INSERT OR DELETE OR UPDATE OF name, role, token_hash ON api_tokens FOR EACH STATEMENT EXECUTE FUNCTION auth_notify();
 
 CREATE TRIGGER check_state_stream AFTER UPDATE ON check_state FOR EACH ROW WHEN ((((old.status IS DISTINCT FROM new.status) OR (old.state_type IS DISTINCT FROM new.state_type) OR (old.attempt IS DISTINCT FROM new.attempt) OR (old.acknowledged IS DISTINCT FROM new.acknowledged) OR (old.ack_comment IS DISTINCT FROM new.ack_comment) OR (old.flapping IS DISTINCT FROM new.flapping)) AND (current_setting('custos.after_commit'::text, true) IS DISTINCT FROM 'on'::text))) EXECUTE FUNCTION stream_notify();
@@ -1336,6 +1464,10 @@ CREATE TRIGGER contacts_config AFTER INSERT OR DELETE ON contacts FOR EACH ROW E
 
 CREATE TRIGGER contacts_config_update AFTER UPDATE OF name, email, pushover_user, pushover_device, pushover_emergency, webhook_url, notify_on, role, tz ON contacts FOR EACH ROW WHEN ((((((((((old.name IS DISTINCT FROM new.name) OR (old.email IS DISTINCT FROM new.email)) OR (old.pushover_user IS DISTINCT FROM new.pushover_user)) OR (old.pushover_device IS DISTINCT FROM new.pushover_device)) OR (old.pushover_emergency IS DISTINCT FROM new.pushover_emergency)) OR (old.webhook_url IS DISTINCT FROM new.webhook_url)) OR (old.notify_on IS DISTINCT FROM new.notify_on)) OR (old.role IS DISTINCT FROM new.role)) OR (old.tz IS DISTINCT FROM new.tz))) EXECUTE FUNCTION config_bump();
 
+CREATE TRIGGER downtime_recurring_config AFTER INSERT OR DELETE ON downtime_recurring FOR EACH ROW EXECUTE FUNCTION config_bump();
+
+CREATE TRIGGER downtime_recurring_config_update AFTER UPDATE OF agent_id, check_id, recurring, tz, comment, name ON downtime_recurring FOR EACH ROW WHEN (((((((old.agent_id IS DISTINCT FROM new.agent_id) OR (old.check_id IS DISTINCT FROM new.check_id)) OR (old.recurring IS DISTINCT FROM new.recurring)) OR (old.tz IS DISTINCT FROM new.tz)) OR (old.comment IS DISTINCT FROM new.comment)) OR (old.name IS DISTINCT FROM new.name))) EXECUTE FUNCTION config_bump();
+
 CREATE TRIGGER downtimes_config AFTER INSERT OR DELETE ON downtimes FOR EACH ROW EXECUTE FUNCTION config_bump();
 
 CREATE TRIGGER downtimes_config_update AFTER UPDATE OF agent_id, check_id, start_at, end_at, comment, name ON downtimes FOR EACH ROW WHEN (((((((old.agent_id IS DISTINCT FROM new.agent_id) OR (old.check_id IS DISTINCT FROM new.check_id)) OR (old.start_at IS DISTINCT FROM new.start_at)) OR (old.end_at IS DISTINCT FROM new.end_at)) OR (old.comment IS DISTINCT FROM new.comment)) OR (old.name IS DISTINCT FROM new.name))) EXECUTE FUNCTION config_bump();
@@ -1347,6 +1479,12 @@ CREATE TRIGGER events_outbox_wake AFTER INSERT ON events FOR EACH ROW WHEN ((new
 CREATE TRIGGER events_stream AFTER INSERT ON events FOR EACH ROW WHEN ((current_setting('custos.after_commit'::text, true) IS DISTINCT FROM 'on'::text)) EXECUTE FUNCTION stream_notify();
 
 CREATE TRIGGER events_stream_after AFTER INSERT ON events REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT WHEN ((current_setting('custos.after_commit'::text, true) = 'on'::text)) EXECUTE FUNCTION events_stream_after();
+
+CREATE TRIGGER templates_config AFTER INSERT OR DELETE ON templates FOR EACH ROW EXECUTE FUNCTION config_bump();
+
+CREATE TRIGGER templates_config_update AFTER UPDATE OF name, selector, checks ON templates FOR EACH ROW WHEN ((((old.name IS DISTINCT FROM new.name) OR (old.selector IS DISTINCT FROM new.selector)) OR (old.checks IS DISTINCT FROM new.checks))) EXECUTE FUNCTION config_bump();
+
+CREATE TRIGGER templates_sync AFTER INSERT OR UPDATE OF selector_json, checks ON templates FOR EACH ROW EXECUTE FUNCTION templates_sync_trigger();
 
 ALTER TABLE ONLY ack_links
     ADD CONSTRAINT ack_links_check_id_fkey FOREIGN KEY (check_id) REFERENCES checks(id) ON DELETE CASCADE;
@@ -1368,6 +1506,9 @@ ALTER TABLE ONLY check_state
 
 ALTER TABLE ONLY checks
     ADD CONSTRAINT checks_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES agents(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY checks
+    ADD CONSTRAINT checks_template_fkey FOREIGN KEY (template) REFERENCES templates(name) ON UPDATE CASCADE ON DELETE CASCADE;
 
 ALTER TABLE ONLY digests
     ADD CONSTRAINT digests_channel_fkey FOREIGN KEY (channel) REFERENCES channels(name);
