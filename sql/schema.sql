@@ -969,6 +969,33 @@ CREATE SEQUENCE contacts_id_seq
 
 ALTER SEQUENCE contacts_id_seq OWNED BY contacts.id;
 
+CREATE TABLE digests (
+    id bigint NOT NULL,
+    contact_id bigint,
+    channel text NOT NULL,
+    status text DEFAULT 'open'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    due_at timestamp with time zone NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    lease_until timestamp with time zone,
+    holder integer,
+    attempt integer DEFAULT 0 NOT NULL,
+    resend boolean DEFAULT false NOT NULL,
+    members integer DEFAULT 0 NOT NULL,
+    sent_at timestamp with time zone,
+    last_error text,
+    CONSTRAINT digests_status_check CHECK ((status = ANY (ARRAY['open'::text, 'sending'::text, 'pending'::text, 'sent'::text, 'failed'::text, 'dropped'::text])))
+);
+
+CREATE SEQUENCE digests_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE digests_id_seq OWNED BY digests.id;
+
 CREATE TABLE downtimes (
     id bigint NOT NULL,
     agent_id bigint,
@@ -1085,6 +1112,7 @@ CREATE TABLE notifications (
     policy text,
     step integer,
     route jsonb DEFAULT '[]'::jsonb NOT NULL,
+    digest_id bigint,
     receipt_poll_due timestamp with time zone,
     receipt_poll_lease_until timestamp with time zone,
     receipt_poll_holder integer,
@@ -1280,6 +1308,8 @@ ALTER TABLE ONLY checks ALTER COLUMN id SET DEFAULT nextval('checks_id_seq'::reg
 
 ALTER TABLE ONLY contacts ALTER COLUMN id SET DEFAULT nextval('contacts_id_seq'::regclass);
 
+ALTER TABLE ONLY digests ALTER COLUMN id SET DEFAULT nextval('digests_id_seq'::regclass);
+
 ALTER TABLE ONLY downtimes ALTER COLUMN id SET DEFAULT nextval('downtimes_id_seq'::regclass);
 
 ALTER TABLE ONLY events ALTER COLUMN id SET DEFAULT nextval('events_id_seq'::regclass);
@@ -1346,6 +1376,9 @@ ALTER TABLE ONLY contacts
 
 ALTER TABLE ONLY contacts
     ADD CONSTRAINT contacts_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY digests
+    ADD CONSTRAINT digests_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY downtime_recurring
     ADD CONSTRAINT downtime_recurring_name_key UNIQUE (name);
@@ -1441,6 +1474,12 @@ CREATE INDEX checks_disabled_idx ON checks USING btree (id) WHERE (NOT enabled);
 
 CREATE INDEX checks_template ON checks USING btree (template) WHERE (template IS NOT NULL);
 
+CREATE INDEX digests_contact_idx ON digests USING btree (contact_id, channel, due_at);
+
+CREATE INDEX digests_due_idx ON digests USING btree (channel, due_at) WHERE (status = ANY (ARRAY['open'::text, 'sending'::text, 'pending'::text]));
+
+CREATE UNIQUE INDEX digests_open_idx ON digests USING btree (contact_id, channel) WHERE (status = 'open'::text);
+
 CREATE INDEX downtime_recurring_planned ON downtime_recurring USING btree (planned_until);
 
 CREATE INDEX downtimes_recurring ON downtimes USING btree (recurring_id) WHERE (recurring_id IS NOT NULL);
@@ -1450,6 +1489,8 @@ CREATE INDEX events_check_idx ON events USING btree (check_id, id);
 CREATE INDEX heartbeat_reports_received_idx ON heartbeat_reports USING btree (received_at);
 
 CREATE INDEX heartbeats_due_idx ON heartbeats USING btree (LEAST(late_at, run_deadline));
+
+CREATE INDEX notifications_digest_idx ON notifications USING btree (digest_id) WHERE (digest_id IS NOT NULL);
 
 CREATE INDEX notifications_open_idx ON notifications USING btree (contact_id, channel, series, event_id) WHERE (status = ANY (ARRAY['pending'::text, 'sending'::text]));
 
@@ -1462,6 +1503,8 @@ CREATE INDEX notifications_receipt_poll_idx ON notifications USING btree (id) WH
 CREATE INDEX notifications_sending_idx ON notifications USING btree (lease_until) WHERE (status = 'sending'::text);
 
 CREATE INDEX notifications_series_idx ON notifications USING btree (contact_id, channel, series, event_id);
+
+CREATE INDEX notifications_window_idx ON notifications USING btree (contact_id, channel, created_at, id);
 
 CREATE INDEX result_stamps_stamped_idx ON result_stamps USING brin (stamped_at);
 
@@ -1567,6 +1610,12 @@ ALTER TABLE ONLY checks
 ALTER TABLE ONLY checks
     ADD CONSTRAINT checks_template_fkey FOREIGN KEY (template) REFERENCES templates(name) ON UPDATE CASCADE ON DELETE CASCADE;
 
+ALTER TABLE ONLY digests
+    ADD CONSTRAINT digests_channel_fkey FOREIGN KEY (channel) REFERENCES channels(name);
+
+ALTER TABLE ONLY digests
+    ADD CONSTRAINT digests_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES contacts(id) ON DELETE SET NULL;
+
 ALTER TABLE ONLY downtime_recurring
     ADD CONSTRAINT downtime_recurring_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES agents(id) ON DELETE CASCADE;
 
@@ -1596,6 +1645,9 @@ ALTER TABLE ONLY notifications
 
 ALTER TABLE ONLY notifications
     ADD CONSTRAINT notifications_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES contacts(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY notifications
+    ADD CONSTRAINT notifications_digest_id_fkey FOREIGN KEY (digest_id) REFERENCES digests(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY notifications
     ADD CONSTRAINT notifications_event_id_fkey FOREIGN KEY (event_id) REFERENCES events(id) ON DELETE CASCADE;

@@ -221,6 +221,7 @@ static const struct db_stmt q_notifications = { "notifications_list",
 	"  'lease_until', CASE WHEN n.status = 'sending' THEN rfc3339(n.lease_until) END,"
 	"  'holder', CASE WHEN n.status = 'sending' THEN n.holder END,"
 	"  'resent', n.resend, 'receipt', n.receipt, 'held_until', rfc3339(n.held_until),"
+	"  'digest_id', n.digest_id,"
 	"  'receipt_cancelled_at', rfc3339(n.receipt_cancelled_at), 'receipt_cancel', n.receipt_cancel,"
 	/* the receipt poll (notify/receipt.c, sql/037_receipt_poll.sql) */
 	"  'receipt_polls', n.receipt_polls, 'receipt_polled_at', rfc3339(n.receipt_polled_at),"

@@ -24,6 +24,8 @@
 
 #include "buf.h"
 
+struct notice_digest;
+
 enum send_verdict {
 	SEND_OK,          /* accepted by the relay / the API */
 	SEND_RETRY,       /* transient: try again later (HTTP 5xx/408/429, SMTP 4xx, network) */
@@ -92,6 +94,13 @@ struct notice {
 	 * retry as a resend. NULL: nobody asks.
 	 */
 	int *in_doubt;
+	/*
+	 * Set when this message is a digest (digest.h): many notifications to
+	 * this contact as one. Then id is the digest's, kind is "DIGEST",
+	 * the event's fields are empty, and notice_title(), notice_body() and
+	 * notice_link() speak for the digest. NULL: one notification.
+	 */
+	const struct notice_digest *digest;
 };
 
 #define NOTIFY_ERR_MAX 512
