@@ -201,6 +201,8 @@ struct agent {
 	unsigned long long seq;
 	int once;                  /* --once: samples and cache live in state_dir */
 	int self_ok;               /* token verified in this process */
+	int described;             /* labels and facts went with a download (POST) */
+	int old_server;            /* it knows no POST .../checks: GET only */
 };
 
 void agent_init(struct agent *a);

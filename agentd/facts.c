@@ -1,7 +1,7 @@
 /*
  * facts.c - what the agent tells the server about its host: hostname,
- * kernel, OS (os-release), CPU model and count, memory, network interfaces
- * with their addresses, boot time. Collected at every checkout (cheap: a
+ * kernel, OS (os-release: "os" its ID, os_version, os_name), CPU model
+ * and count, memory, network interfaces with their addresses, boot time. Collected at every checkout (cheap: a
  * few small files) and sent only when their hash changed.
  */
 #include "config.h"
@@ -19,31 +19,39 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+/*
+ * os-release: "os" its ID (debian, ubuntu, rhel: short, for selectors such
+ * as fact.os=debian), "os_version" its VERSION_ID, "os_name" its
+ * PRETTY_NAME (what a person reads).
+ */
 static void
 os_release(json_t *o)
 {
+	static const struct { const char *key, *fact; } keys[] = {
+		{ "ID=", "os" }, { "VERSION_ID=", "os_version" }, { "PRETTY_NAME=", "os_name" },
+	};
 	char buf[4096], *line, *next;
-	size_t len;
+	size_t len, i;
 
 	if (procfs_read(NULL, "/etc/os-release", buf, sizeof(buf), &len) < 0 &&
 	    procfs_read(NULL, "/usr/lib/os-release", buf, sizeof(buf), &len) < 0)
 		return;
 	for (line = buf; line && *line; line = next) {
-		char *v;
-		size_t vl;
-
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
-		if (strncmp(line, "PRETTY_NAME=", 12) != 0)
-			continue;
-		v = line + 12;
-		vl = strlen(v);
-		if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
-			v[vl - 1] = '\0';
-			v++;
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			size_t kl = strlen(keys[i].key), vl;
+			char *v;
+			if (strncmp(line, keys[i].key, kl) != 0)
+				continue;
+			v = line + kl;
+			vl = strlen(v);
+			if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
+				v[vl - 1] = '\0';
+				v++;
+			}
+			json_object_set_new(o, keys[i].fact, json_string(v));
 		}
-		json_object_set_new(o, "os", json_string(v));
-		return;
 	}
 }
 

@@ -2,7 +2,10 @@
  * run.c - one agent cycle, as docs/api.md's agent protocol has it:
  *
  *   GET  /api/v1/agent/self           verify the token, learn interval_s (daemon)
- *   GET  /api/v1/agent/self/checks    with If-None-Match: 304 keeps the list
+ *   GET  /api/v1/agent/self/checks    with If-None-Match: 304 keeps the list;
+ *   POST the same with {labels, facts} the first time in a process and when
+ *                                     the facts changed: the templates they
+ *                                     select are in that very answer
  *   (run every check; one /proc scan serves all process checks)
  *   POST /api/v1/check_history        spooled results first, then this run's
  *   PUT  /api/v1/agent/self/checkout  ends the run, facts when they changed
@@ -97,6 +100,8 @@ agent_connect(struct agent *a)
 		return -1;
 	a->have_client = 1;
 	a->self_ok = 0;
+	a->described = 0;   /* a new configuration: its labels go with the next download */
+	a->old_server = 0;
 	return 0;
 }
 
@@ -398,14 +403,53 @@ deliver(struct agent *a, struct lines *l, int online, size_t *delivered)
 	return 0;
 }
 
+/*
+ * The host's facts, when they differ from the last delivered (by hash):
+ * a new object and *hex their hash, or NULL (unchanged, or not collected).
+ */
+static json_t *
+facts_changed(struct agent *a, char hex[65])
+{
+	uint8_t h[SHA256_LEN];
+	json_t *facts;
+	char *ftext;
+
+	if ((facts = facts_collect(a->env.proc_root)) == NULL)
+		return NULL;
+	if ((ftext = json_dumps(facts, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+		json_decref(facts);
+		return NULL;
+	}
+	sha256(ftext, strlen(ftext), h);
+	free(ftext);
+	hex_encode(h, SHA256_LEN, hex);
+	if (strcmp(hex, a->facts_hash) == 0) {
+		json_decref(facts);
+		return NULL;
+	}
+	return facts;
+}
+
+/* The facts with hash hex were delivered (a checkout, or a download). */
+static void
+facts_delivered(struct agent *a, const char hex[65])
+{
+	memcpy(a->facts_hash, hex, 65);
+	if (a->once) {
+		char q[70];
+		snprintf(q, sizeof(q), "\"%s\"", hex);
+		state_write(a, "facts.sha256", q);
+	}
+	log_debug("facts sent");
+}
+
 /* Sends the checkout; facts when they changed. */
 static void
 checkout(struct agent *a, int64_t started_us, int64_t t0_ms, size_t nresults)
 {
 	char ts[RFC3339_LEN], err[512], hex[65];
-	uint8_t h[SHA256_LEN];
 	json_t *body, *facts, *resp;
-	char *text = NULL, *ftext = NULL;
+	char *text = NULL;
 	int send_facts = 0;
 
 	rfc3339_format(started_us, ts);
@@ -416,16 +460,10 @@ checkout(struct agent *a, int64_t started_us, int64_t t0_ms, size_t nresults)
 		return;
 	/* every time, {} included: a label dropped from agentd.conf is dropped there */
 	json_object_set_new(body, "labels", conf_labels_json(&a->cf));
-	if ((facts = facts_collect(a->env.proc_root)) != NULL &&
-	    (ftext = json_dumps(facts, JSON_COMPACT | JSON_SORT_KEYS)) != NULL) {
-		sha256(ftext, strlen(ftext), h);
-		hex_encode(h, SHA256_LEN, hex);
-		if (strcmp(hex, a->facts_hash) != 0) {
-			json_object_set(body, "facts", facts);
-			send_facts = 1;
-		}
+	if ((facts = facts_changed(a, hex)) != NULL) {
+		json_object_set(body, "facts", facts);
+		send_facts = 1;
 	}
-	free(ftext);
 	json_decref(facts);
 	if ((text = json_dumps(body, JSON_COMPACT)) == NULL) {
 		json_decref(body);
@@ -442,15 +480,8 @@ checkout(struct agent *a, int64_t started_us, int64_t t0_ms, size_t nresults)
 		if (json_is_integer(json_object_get(resp, "interval_s")))
 			a->interval_s = json_integer_value(json_object_get(resp, "interval_s"));
 		json_decref(resp);
-		if (send_facts) {
-			memcpy(a->facts_hash, hex, sizeof(hex));
-			if (a->once) {
-				char q[70];
-				snprintf(q, sizeof(q), "\"%s\"", hex);
-				state_write(a, "facts.sha256", q);
-			}
-			log_debug("facts sent");
-		}
+		if (send_facts)
+			facts_delivered(a, hex);
 	}
 	buf_free(&a->cl.http.resp);
 	free(text);
@@ -492,18 +523,68 @@ get_self(struct agent *a)
 	return 1;
 }
 
-/* GET checks. 1 ok (list current), 0 server away, -1 token refused */
+/*
+ * The body of a download that describes the host (POST, docs/agent.md):
+ * labels always, facts when they changed (*sent_facts, hash in hex), so
+ * the server applies the templates they select before it answers. NULL
+ * when a GET will do: described already in this process, facts unchanged.
+ */
+static char *
+describe_body(struct agent *a, char hex[65], int *sent_facts)
+{
+	json_t *body, *facts;
+	char *text;
+
+	*sent_facts = 0;
+	if (a->old_server)
+		return NULL;
+	facts = facts_changed(a, hex);
+	if (a->described && facts == NULL)
+		return NULL;
+	if ((body = json_object()) == NULL) {
+		json_decref(facts);
+		return NULL;
+	}
+	json_object_set_new(body, "labels", conf_labels_json(&a->cf));
+	if (facts) {
+		json_object_set_new(body, "facts", facts);
+		*sent_facts = 1;
+	}
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	return text;
+}
+
+/* GET (or POST, describing the host) checks. 1 ok (list current), 0 server away, -1 token refused */
 static int
 get_checks(struct agent *a)
 {
-	char err[512];
+	char err[512], hex[65];
 	json_error_t je;
 	json_t *j;
+	int sent_facts, posted;
+	char *body = describe_body(a, hex, &sent_facts);
 
-	if (client_request(&a->cl, "GET", "/api/v1/agent/self/checks", NULL,
+	if (client_request(&a->cl, body ? "POST" : "GET", "/api/v1/agent/self/checks", body,
 	    a->have_checks ? a->etag : NULL, err, sizeof(err)) < 0) {
 		log_warn("%s", err);
+		free(body);
 		return 0;
+	}
+	if (body && (a->cl.http.status == 404 || a->cl.http.status == 405)) {
+		/* a server older than the POST: GET, and the checkout carries the facts */
+		log_info("the server takes no labels and facts with the download: GET only");
+		a->old_server = 1;
+		buf_free(&a->cl.http.resp);
+		free(body);
+		return get_checks(a);
+	}
+	posted = body != NULL;
+	free(body);
+	if (posted && (a->cl.http.status == 200 || a->cl.http.status == 304)) {
+		a->described = 1;
+		if (sent_facts)
+			facts_delivered(a, hex);
 	}
 	if (a->cl.http.status == 304 && a->have_checks) {
 		buf_free(&a->cl.http.resp);

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 #include "cli.h"
+#include "strnum.h"
 #include "timeutil.h"
 
 #include <stdint.h>
@@ -555,5 +556,92 @@ cmd_tokens_show(const struct cli_args *a)
 	else
 		print_object(t);
 	json_decref(items);
+	return 0;
+}
+
+/* ---- why an event was, or was not, notified -------------------------------------- */
+
+/*
+ * One decision of a routing record as words: its detail, led by its
+ * decision word when the detail does not say it ("retry: ...", but "in
+ * downtime 'deploy' until T" as is); a send also says when. Any word a
+ * writer records is shown, known or not.
+ */
+static void
+why_decision(json_t *d, int first)
+{
+	const char *word = jstr(d, "decision", "?"), *detail = jstr(d, "detail", "");
+
+	fputs(first ? "" : "; ", stdout);
+	if (strcmp(word, "sent") == 0)
+		printf("sent at %s%s%s%s", jstr(d, "at", "?"), *detail ? " (" : "", detail,
+		    *detail ? ")" : "");
+	else if (*detail == '\0')
+		fputs(word, stdout);
+	else if (strstr(detail, word) != NULL)
+		fputs(detail, stdout);
+	else
+		printf("%s: %s", word, detail);
+}
+
+static void
+why_route(json_t *route)
+{
+	json_t *d;
+	size_t i;
+
+	if (json_array_size(route) == 0)
+		fputs("(nothing recorded)", stdout);
+	json_array_foreach(route, i, d)
+		why_decision(d, i == 0);
+	fputc('\n', stdout);
+}
+
+int
+cmd_why(const struct cli_args *a)
+{
+	json_t *o, *ev, *ns, *n;
+	const char *es, *st;
+	char path[64];
+	long long id = str_to_ll(a->argv[0], 1, INT64_MAX, &es);
+	size_t i;
+	int rc;
+
+	if (es)
+		return usage("why: expected an event ID (a number: custos events), got \"%s\"",
+		    a->argv[0]);
+	snprintf(path, sizeof(path), "/api/v1/events/%lld/routing", id);
+	if ((rc = http_request("GET", path, NULL, &o)) != 0)
+		return rc;
+	if (opt_json) {
+		print_json(o);
+		json_decref(o);
+		return 0;
+	}
+	ev = json_object_get(o, "event");
+	st = jstr(ev, "status", NULL);
+	/* "PROBLEM web01/nginx CRITICAL", "AGENT DOWN web01", "EMAIL PAUSED" */
+	printf("%s", jstr(ev, "kind", "?"));
+	if (json_is_string(json_object_get(ev, "agent")))
+		printf(" %s", jstr(ev, "agent", ""));
+	if (json_is_string(json_object_get(ev, "check")))
+		printf("/%s", jstr(ev, "check", ""));
+	if (st)
+		printf(" %s%s%s", col(st), st, reset());
+	printf(" at %s: %s — ", jstr(ev, "at", "?"),
+	    json_is_true(json_object_get(ev, "notify")) ? "notified" : "not notified");
+	why_route(json_object_get(o, "route"));
+	ns = json_object_get(o, "notifications");
+	json_array_foreach(ns, i, n) {
+		json_t *pol = json_object_get(n, "policy");
+		printf("  %s %s [%s", jstr(n, "contact", "(deleted contact)"), jstr(n, "channel", "?"),
+		    jstr(n, "status", "?"));
+		if (json_is_string(pol))
+			printf(", policy %s step %lld", json_string_value(pol),
+			    (long long)json_integer_value(json_object_get(n, "step")));
+		fputs("]: ", stdout);
+		why_route(json_object_get(n, "route"));
+	}
+	json_decref(o);
 	return 0;
 }

@@ -376,6 +376,7 @@ cmd_export(const struct cli_args *a)
 		{ "contacts.yaml", { "contact", "user", NULL } },
 		{ "agents.yaml", { "agent", NULL, NULL } },
 		{ "checks.yaml", { "check", "heartbeat", NULL } },
+		{ "templates.yaml", { "template", NULL, NULL } },
 		{ "downtimes.yaml", { "downtime", NULL, NULL } },
 	};
 	const char *dir = a->val[O_DIR];

@@ -8,7 +8,7 @@
  *   main.c      the option table, the command table, the usage (generated
  *               from both: `custos help` and --help), and the dispatch
  *   commands.c  the operator's commands (status, problems, history, events,
- *               ack, downtime, the lists of agents, checks and tokens)
+ *               why, ack, downtime, the lists of agents, checks and tokens)
  *   objects.c   show, create, edit and delete of agents, checks, contacts,
  *               downtimes and tokens (names resolved to ids)
  *   http.c      HTTP, on lib/httpc.h: cli.conf and the environment, the
@@ -94,7 +94,7 @@ static const struct cli_opt cli_opts[] = {
 	{ O_SINCE,    "--since",      NULL,        "30d",      V_TEXT,     0, 0 },
 	{ O_LABELS,   "--labels",     NULL,        "K=V,...",  V_TEXT,     0, 0 },
 	{ O_SELECTOR, "--selector",   "-l",        "SELECTOR", V_TEXT,     0, 0 },
-	/* -f is --follow but for apply and diff (main() tells them apart) */
+	/* -f is --follow but for apply, diff and templates (main() tells them apart) */
 	{ O_FILE,     "--file",       NULL,        "PATH",     V_FILE,     0, 0 },
 	{ O_DRY_RUN,  "--dry-run",    NULL,        NULL,       V_FLAG,     0, 0 },
 	{ O_PRUNE,    "--prune",      NULL,        NULL,       V_FLAG,     0, 0 },
@@ -139,6 +139,9 @@ const struct cli_cmd cli_cmds[] = {
 	                        "the newest results of a check",       1, 1, OPT(O_LIMIT), cmd_history },
 	{ "events",   NULL,     "[-f]",
 	                        "recent events; -f follows the stream", 0, 0, OPT(O_FOLLOW), cmd_events },
+	{ "why",      NULL,     "EVENT_ID",
+	                        "why an event was, or was not, notified, and what became of each "
+	                        "notification",                        1, 1, 0, cmd_why },
 	{ "ack",      NULL,     "AGENT/CHECK [-m TEXT] [--expires DURATION]",
 	                        "acknowledge a problem",               1, 1, OPT(O_MESSAGE) | OPT(O_EXPIRES),
 	                                                                     cmd_ack },
@@ -235,6 +238,23 @@ const struct cli_cmd cli_cmds[] = {
 	{ "users",    "delete", "USER",
 	                        "remove a user (and the contact)",     1, 1, 0, cmd_users_delete },
 
+	{ "templates", NULL,    "",
+	                        "checks for every agent a selector picks", 0, 0, 0, cmd_templates },
+	{ "templates", "list",  "",
+	                        "the same",                            0, 0, 0, cmd_templates },
+	{ "templates", "show",  "TEMPLATE",
+	                        "one template, its selector and checks", 1, 1, 0, cmd_templates_show },
+	{ "templates", "create", "NAME --selector SELECTOR -f CHECKS.yaml",
+	                        "a new template: its checks are the file's (YAML or JSON, one "
+	                        "check definition a document or a list)",
+	                                                               1, 1, OPT(O_SELECTOR) | OPT(O_FILE),
+	                                                                     cmd_templates_create },
+	{ "templates", "edit",  "TEMPLATE [--selector SELECTOR] [-f CHECKS.yaml]",
+	                        "change its selector, or replace its checks", 1, 1,
+	                                                               OPT(O_SELECTOR) | OPT(O_FILE),
+	                                                                     cmd_templates_edit },
+	{ "templates", "delete", "TEMPLATE",
+	                        "remove a template and the checks it made", 1, 1, 0, cmd_templates_delete },
 	{ "rotations", NULL,    "",
 	                        "who takes turns on call",             0, 0, 0, cmd_rotations },
 	{ "rotations", "list",  "",
@@ -556,7 +576,7 @@ misplaced(const struct cli_opt *o)
 
 /*
  * Whether the command word (the first word that is neither an option nor
- * an option's value) is apply or diff, whose -f is --file, not --follow.
+ * an option's value) is apply, diff or templates, whose -f is --file, not --follow.
  */
 static int
 files_command(int argc, char **argv)
@@ -572,7 +592,8 @@ files_command(int argc, char **argv)
 		}
 		if (argv[i][0] == '-')
 			continue;
-		return strcmp(argv[i], "apply") == 0 || strcmp(argv[i], "diff") == 0;
+		return strcmp(argv[i], "apply") == 0 || strcmp(argv[i], "diff") == 0 ||
+		    strcmp(argv[i], "templates") == 0;
 	}
 	return 0;
 }

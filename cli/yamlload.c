@@ -32,7 +32,8 @@ struct conv {
 
 static const char *const text_keys[] = { "kind", "name", "agent", "check", "type", "warning",
 	"critical", "comment", "email", "pushover_user", "pushover_device", "webhook_url", "role",
-	"tz", "start", "end", "schedule", "contacts", "notify_on", "parents", NULL };
+	"tz", "start", "end", "schedule", "contacts", "notify_on", "parents", "selector", "recurring",
+	NULL };
 
 int
 yaml_text_key(const char *key)
@@ -43,6 +44,15 @@ yaml_text_key(const char *key)
 		if (strcmp(key, text_keys[i]) == 0)
 			return 1;
 	return 0;
+}
+
+/* A member of labels (an object's own, or a template's check's: "checks.labels"). */
+static int
+labels_of(const char *path)
+{
+	size_t n = strlen(path);
+
+	return strcmp(path, "labels") == 0 || (n > 7 && strcmp(path + n - 7, ".labels") == 0);
 }
 
 /* "FILE:LINE:COL: why" (why: what, and arg in its %s when what has one) */
@@ -158,8 +168,11 @@ convert(struct conv *cv, yaml_node_t *n, const char *path, int text, int depth, 
 		*out = json_array();
 		for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
 			json_t *v;
-			if (convert(cv, yaml_document_get_node(cv->doc, *it), path, text, depth + 1,
-			    NULL, &v) < 0) {
+			char sub[512];
+			/* an item's members are found as "checks[0].warning" (a template's) */
+			snprintf(sub, sizeof(sub), "%s[%ld]", path, (long)(it - n->data.sequence.items.start));
+			if (convert(cv, yaml_document_get_node(cv->doc, *it), sub, text, depth + 1,
+			    depth < POS_DEPTH ? pos : NULL, &v) < 0) {
 				json_decref(v);
 				return -1;
 			}
@@ -187,8 +200,8 @@ convert(struct conv *cv, yaml_node_t *n, const char *path, int text, int depth, 
 			if (depth < POS_DEPTH)
 				keep_pos(pos, sub, v);
 			/* the text members are text, and so is every value of labels */
-			if (convert(cv, v, sub, yaml_text_key(key) || (depth == 1 &&
-			    strcmp(path, "labels") == 0), depth + 1, pos, &jv) < 0) {
+			if (convert(cv, v, sub, yaml_text_key(key) || labels_of(path), depth + 1,
+			    pos, &jv) < 0) {
 				json_decref(jv);
 				return -1;
 			}

@@ -40,6 +40,8 @@ struct srv_conf {
 	long long agent_grace_s;    /* 0 = one more interval */
 	long long flap_low_pct, flap_high_pct;
 	long long sender_threads;   /* per channel: each channel has its own */
+	long long group_window_s;   /* grouping into digests (notify/outbox.c); 0 = off */
+	long long group_min;        /* sent one by one in a window before the rest is grouped */
 	long long takeover_grace_s; /* lock held this long before judging others dead (holder.h) */
 	long long database_timeout_s; /* a statement unanswered this long is given up (db.h); 0: never */
 	long long history_retention_days;  /* 0 = keep forever */

@@ -94,6 +94,17 @@ BEGIN
 	RETURN NULL;
 END $$;
 
+CREATE FUNCTION agents_templates_trigger() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+	IF EXISTS (SELECT FROM templates) OR EXISTS (SELECT FROM checks
+	    WHERE agent_id = NEW.id AND template IS NOT NULL) THEN
+		PERFORM template_sync(NEW.id, NULL);
+	END IF;
+	RETURN NULL;
+END $$;
+
 CREATE FUNCTION auth_notify() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -140,8 +151,11 @@ CREATE TABLE checks (
     labels jsonb DEFAULT '{}'::jsonb NOT NULL,
     managed boolean DEFAULT false NOT NULL,
     parents bigint[] DEFAULT '{}'::bigint[] NOT NULL,
+    template text,
+    overrides jsonb DEFAULT '{}'::jsonb NOT NULL,
     CONSTRAINT checks_labels_check CHECK ((jsonb_typeof(labels) = 'object'::text)),
-    CONSTRAINT checks_max_attempts_check CHECK (((max_attempts >= 1) AND (max_attempts <= 100)))
+    CONSTRAINT checks_max_attempts_check CHECK (((max_attempts >= 1) AND (max_attempts <= 100))),
+    CONSTRAINT checks_overrides_check CHECK ((jsonb_typeof(overrides) = 'object'::text))
 );
 
 CREATE FUNCTION check_def_json(c checks) RETURNS jsonb
@@ -241,6 +255,7 @@ CREATE FUNCTION check_json(c checks) RETURNS jsonb
 		          WHERE s.check_id = c.id),
 		'availability', check_availability(ARRAY[c.id]),
 		'labels', c.labels, 'managed', c.managed,
+		'template', c.template, 'overrides', c.overrides,
 		'parents', CASE WHEN c.parents = '{}' THEN '[]' ELSE check_parent_names(c.parents) END,
 		'suppressed_by', CASE WHEN c.parents = '{}' AND (SELECT a.parents FROM agents a
 			WHERE a.id = c.agent_id) = '{}' THEN NULL
@@ -515,6 +530,112 @@ BEGIN
 	WHERE xact IS DISTINCT FROM pg_current_xact_id();
 	RETURN NULL;
 END $$;
+
+CREATE FUNCTION event_contacts(kind text, status smallint, check_id bigint, agent_id bigint) RETURNS TABLE(contact_id bigint, channel text)
+    LANGUAGE sql STABLE
+    AS $_$
+	SELECT ct.id, ch.name
+	FROM contacts ct
+	CROSS JOIN LATERAL (SELECT ch.name, to_jsonb(ct) ->> ch.contact_column AS addr
+		FROM channels ch) ch
+	LEFT JOIN LATERAL (SELECT c.contacts FROM checks c WHERE c.id = $3 OFFSET 0) c ON true
+	LEFT JOIN LATERAL (SELECT a.contacts FROM agents a WHERE a.id = $4 OFFSET 0) a ON true
+	WHERE (CASE
+		WHEN $1 IN ('PROBLEM', 'RENOTIFY') THEN lower(status_name($2))
+		WHEN $1 = 'RECOVERY' THEN 'recovery'
+		WHEN $1 LIKE 'FLAPPING%' THEN 'flapping'
+		WHEN $1 LIKE 'AGENT%' THEN 'agent'
+		WHEN $1 = 'ACKNOWLEDGEMENT' THEN 'acknowledgement'
+		END) = ANY (ct.notify_on)
+	  AND ch.addr IS NOT NULL AND ch.addr <> ''
+	  AND (COALESCE(c.contacts, a.contacts) IS NULL
+	       OR ct.id = ANY (COALESCE(c.contacts, a.contacts)))
+$_$;
+
+CREATE FUNCTION event_contacts_told(ev_kind text, ev_status smallint, ev_check bigint, ev_agent bigint) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+	whose text;
+	n bigint;
+BEGIN
+	SELECT CASE
+		WHEN (SELECT c.contacts FROM checks c WHERE c.id = ev_check) IS NOT NULL
+			THEN 'the check''s contacts'
+		WHEN (SELECT a.contacts FROM agents a WHERE a.id = ev_agent) IS NOT NULL
+			THEN 'the agent''s contacts'
+		ELSE 'every contact (none named)' END INTO whose;
+	SELECT count(*) INTO n FROM event_contacts(ev_kind, ev_status, ev_check, ev_agent);
+	RETURN jsonb_build_object('at', rfc3339(now()), 'decision', 'contacts',
+		'detail', 'no policy: ' || whose || ' were told: ' || n
+		|| CASE WHEN n = 1 THEN ' row' ELSE ' rows' END);
+END
+$$;
+
+CREATE FUNCTION event_not_notified(ev_kind text, ev_agent bigint, ev_check bigint) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+	d record;
+	a record;
+	p record;
+	s record;
+	why text;
+	detail text;
+BEGIN
+	IF ev_kind IN ('DOWNTIME START', 'DOWNTIME END') THEN
+		why := 'downtime';
+		detail := 'the start or end of a downtime is recorded, not notified';
+	END IF;
+	-- the probes first: most checks and agents have no parents, and spare
+	-- the walk (check_parent_ids())
+	IF why IS NULL AND ev_kind <> 'ACKNOWLEDGEMENT'
+	   AND (EXISTS (SELECT 1 FROM checks c WHERE c.id = ev_check AND c.parents <> '{}')
+	        OR EXISTS (SELECT 1 FROM agents ag WHERE ag.id = ev_agent AND ag.parents <> '{}')) THEN
+		SELECT pd.name, pd.status INTO p FROM check_parents_down(ev_check, ev_agent) pd LIMIT 1;
+		IF FOUND THEN
+			why := 'suppressed';
+			detail := 'parent ' || p.name || ' is ' || status_name(p.status);
+		END IF;
+	END IF;
+	IF why IS NULL THEN
+		SELECT dt.id, dt.check_id, dt.end_at,
+			COALESCE(NULLIF(dt.name, ''), NULLIF(dt.comment, ''), '#' || dt.id) AS name
+		INTO d FROM downtimes dt
+		WHERE (dt.check_id = ev_check OR dt.agent_id = ev_agent)
+		  AND dt.start_at <= now() AND dt.end_at > now()
+		ORDER BY dt.end_at DESC LIMIT 1;
+		IF FOUND THEN
+			why := 'downtime';
+			detail := CASE WHEN d.check_id IS NULL THEN 'agent in downtime ' ELSE 'in downtime ' END
+				|| quote_literal(d.name) || ' until ' || rfc3339(d.end_at);
+		ELSIF ev_check IS NULL THEN
+			RETURN NULL;
+		END IF;
+	END IF;
+	IF why IS NULL THEN
+		SELECT ag.name, ag.state INTO a FROM agents ag WHERE ag.id = ev_agent;
+		IF a.state = 'down' AND NOT EXISTS (SELECT 1 FROM heartbeats hb
+		    WHERE hb.check_id = ev_check) THEN
+			why := 'agent down';
+			detail := 'agent ' || a.name || ' is down';
+		ELSE
+			SELECT cs.acknowledged, cs.ack_by, cs.flapping INTO s
+			FROM check_state cs WHERE cs.check_id = ev_check;
+			IF ev_kind IN ('PROBLEM', 'RENOTIFY') AND s.acknowledged THEN
+				why := 'acknowledged';
+				detail := 'check acknowledged by ' || COALESCE(s.ack_by, 'someone');
+			ELSIF ev_kind IN ('PROBLEM', 'RECOVERY', 'RENOTIFY') AND s.flapping THEN
+				why := 'flapping';
+				detail := 'the check is flapping';
+			ELSE
+				RETURN NULL;
+			END IF;
+		END IF;
+	END IF;
+	RETURN jsonb_build_object('at', rfc3339(now()), 'decision', why, 'detail', detail);
+END
+$$;
 
 CREATE FUNCTION event_route_add(bigint, text, text) RETURNS boolean
     LANGUAGE sql
@@ -810,6 +931,13 @@ CREATE FUNCTION rfc3339(t timestamp with time zone) RETURNS text
 		'\.000000$', '') || 'Z'
 $_$;
 
+CREATE FUNCTION route_entry(text, text) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $_$
+	SELECT jsonb_build_array(jsonb_build_object('at', rfc3339(now()), 'decision', $1,
+		'detail', $2))
+$_$;
+
 CREATE FUNCTION selector_match(labels jsonb, facts jsonb, sel jsonb) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -874,6 +1002,78 @@ BEGIN
 				THEN 'c' || NEW.check_id ELSE 'a' || NEW.agent_id END);
 		END IF;
 	END IF;
+	RETURN NULL;
+END $$;
+
+CREATE FUNCTION template_sync(only_agent bigint, only_template text) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+	n integer;
+	total integer := 0;
+BEGIN
+	-- the checks no longer wanted: the agent stopped matching, or the
+	-- template no longer defines that name
+	DELETE FROM checks c
+	WHERE c.template IS NOT NULL
+	  AND (only_agent IS NULL OR c.agent_id = only_agent)
+	  AND (only_template IS NULL OR c.template = only_template)
+	  AND NOT EXISTS (
+		SELECT FROM templates t JOIN agents a ON a.id = c.agent_id
+		CROSS JOIN LATERAL jsonb_array_elements(t.checks) d
+		WHERE t.name = c.template AND d->>'name' = c.name
+		  AND agent_selected(a, t.selector_json));
+	GET DIAGNOSTICS n = ROW_COUNT;
+	total := total + n;
+
+	UPDATE checks c SET type = e.d->>'type', params = COALESCE(e.d->'params', '{}'),
+		warning = e.d->>'warning', critical = e.d->>'critical',
+		max_attempts = (e.d->>'max_attempts')::integer,
+		enabled = (e.d->>'enabled')::boolean,
+		contacts = CASE WHEN jsonb_typeof(e.d->'contacts') = 'array' THEN
+			ARRAY(SELECT jsonb_array_elements_text(e.d->'contacts')::bigint) END,
+		labels = COALESCE(e.d->'labels', '{}'), updated_at = now()
+	FROM (SELECT c2.id, d || c2.overrides AS d
+	      FROM checks c2 JOIN templates t ON t.name = c2.template
+	      CROSS JOIN LATERAL jsonb_array_elements(t.checks) d
+	      WHERE d->>'name' = c2.name
+	        AND (only_agent IS NULL OR c2.agent_id = only_agent)
+	        AND (only_template IS NULL OR c2.template = only_template)) e
+	WHERE c.id = e.id
+	  AND (c.type, c.params, c.warning, c.critical, c.max_attempts, c.enabled,
+	       c.contacts, c.labels)
+	  IS DISTINCT FROM (e.d->>'type', COALESCE(e.d->'params', '{}'), e.d->>'warning',
+	       e.d->>'critical', (e.d->>'max_attempts')::integer, (e.d->>'enabled')::boolean,
+	       CASE WHEN jsonb_typeof(e.d->'contacts') = 'array' THEN
+	         ARRAY(SELECT jsonb_array_elements_text(e.d->'contacts')::bigint) END,
+	       COALESCE(e.d->'labels', '{}'));
+	GET DIAGNOSTICS n = ROW_COUNT;
+	total := total + n;
+
+	INSERT INTO checks (agent_id, name, type, params, warning, critical, max_attempts,
+		enabled, contacts, labels, template)
+	SELECT DISTINCT ON (a.id, d->>'name') a.id, d->>'name', d->>'type',
+		COALESCE(d->'params', '{}'), d->>'warning', d->>'critical',
+		(d->>'max_attempts')::integer, (d->>'enabled')::boolean,
+		CASE WHEN jsonb_typeof(d->'contacts') = 'array' THEN
+			ARRAY(SELECT jsonb_array_elements_text(d->'contacts')::bigint) END,
+		COALESCE(d->'labels', '{}'), t.name
+	FROM templates t CROSS JOIN LATERAL jsonb_array_elements(t.checks) d
+	JOIN agents a ON agent_selected(a, t.selector_json)
+	WHERE (only_agent IS NULL OR a.id = only_agent)
+	  AND (only_template IS NULL OR t.name = only_template)
+	  AND NOT EXISTS (SELECT FROM checks x WHERE x.agent_id = a.id AND x.name = d->>'name')
+	ORDER BY a.id, d->>'name', t.name
+	ON CONFLICT (agent_id, name) DO NOTHING;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN total + n;
+END $$;
+
+CREATE FUNCTION templates_sync_trigger() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+	PERFORM template_sync(NULL, NEW.name);
 	RETURN NULL;
 END $$;
 
@@ -998,6 +1198,33 @@ CREATE SEQUENCE contacts_id_seq
 
 ALTER SEQUENCE contacts_id_seq OWNED BY contacts.id;
 
+CREATE TABLE digests (
+    id bigint NOT NULL,
+    contact_id bigint,
+    channel text NOT NULL,
+    status text DEFAULT 'open'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    due_at timestamp with time zone NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    lease_until timestamp with time zone,
+    holder integer,
+    attempt integer DEFAULT 0 NOT NULL,
+    resend boolean DEFAULT false NOT NULL,
+    members integer DEFAULT 0 NOT NULL,
+    sent_at timestamp with time zone,
+    last_error text,
+    CONSTRAINT digests_status_check CHECK ((status = ANY (ARRAY['open'::text, 'sending'::text, 'pending'::text, 'sent'::text, 'failed'::text, 'dropped'::text])))
+);
+
+CREATE SEQUENCE digests_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE digests_id_seq OWNED BY digests.id;
+
 CREATE TABLE downtimes (
     id bigint NOT NULL,
     agent_id bigint,
@@ -1035,6 +1262,8 @@ CREATE TABLE downtime_recurring (
     planned_until timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     created_by text,
+    name text,
+    managed boolean DEFAULT false NOT NULL,
     CONSTRAINT downtime_recurring_check CHECK (((agent_id IS NULL) <> (check_id IS NULL)))
 );
 
@@ -1112,6 +1341,7 @@ CREATE TABLE notifications (
     policy text,
     step integer,
     route jsonb DEFAULT '[]'::jsonb NOT NULL,
+    digest_id bigint,
     receipt_poll_due timestamp with time zone,
     receipt_poll_lease_until timestamp with time zone,
     receipt_poll_holder integer,
@@ -1273,6 +1503,28 @@ CREATE TABLE sessions (
     CONSTRAINT sessions_one_principal CHECK (((token_id IS NULL) <> (user_id IS NULL)))
 );
 
+CREATE TABLE templates (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    selector text NOT NULL,
+    selector_json jsonb NOT NULL,
+    checks jsonb DEFAULT '[]'::jsonb NOT NULL,
+    managed boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT templates_checks_check CHECK ((jsonb_typeof(checks) = 'array'::text)),
+    CONSTRAINT templates_selector_json_check CHECK ((jsonb_typeof(selector_json) = 'array'::text))
+);
+
+CREATE SEQUENCE templates_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE templates_id_seq OWNED BY templates.id;
+
 ALTER TABLE ONLY agent_facts_history ALTER COLUMN id SET DEFAULT nextval('agent_facts_history_id_seq'::regclass);
 
 ALTER TABLE ONLY agents ALTER COLUMN id SET DEFAULT nextval('agents_id_seq'::regclass);
@@ -1284,6 +1536,8 @@ ALTER TABLE ONLY check_history ALTER COLUMN id SET DEFAULT nextval('check_histor
 ALTER TABLE ONLY checks ALTER COLUMN id SET DEFAULT nextval('checks_id_seq'::regclass);
 
 ALTER TABLE ONLY contacts ALTER COLUMN id SET DEFAULT nextval('contacts_id_seq'::regclass);
+
+ALTER TABLE ONLY digests ALTER COLUMN id SET DEFAULT nextval('digests_id_seq'::regclass);
 
 ALTER TABLE ONLY downtimes ALTER COLUMN id SET DEFAULT nextval('downtimes_id_seq'::regclass);
 
@@ -1298,6 +1552,8 @@ ALTER TABLE ONLY rotation_overrides ALTER COLUMN id SET DEFAULT nextval('rotatio
 ALTER TABLE ONLY rotations ALTER COLUMN id SET DEFAULT nextval('rotations_id_seq'::regclass);
 
 ALTER TABLE ONLY serverd_instances ALTER COLUMN id SET DEFAULT nextval('serverd_instances_id_seq'::regclass);
+
+ALTER TABLE ONLY templates ALTER COLUMN id SET DEFAULT nextval('templates_id_seq'::regclass);
 
 ALTER TABLE ONLY ack_links
     ADD CONSTRAINT ack_links_pkey PRIMARY KEY (token_hash);
@@ -1349,6 +1605,12 @@ ALTER TABLE ONLY contacts
 
 ALTER TABLE ONLY contacts
     ADD CONSTRAINT contacts_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY digests
+    ADD CONSTRAINT digests_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY downtime_recurring
+    ADD CONSTRAINT downtime_recurring_name_key UNIQUE (name);
 
 ALTER TABLE ONLY downtime_recurring
     ADD CONSTRAINT downtime_recurring_pkey PRIMARY KEY (id);
@@ -1419,6 +1681,12 @@ ALTER TABLE ONLY serverd_instances
 ALTER TABLE ONLY sessions
     ADD CONSTRAINT sessions_pkey PRIMARY KEY (id_hash);
 
+ALTER TABLE ONLY templates
+    ADD CONSTRAINT templates_name_key UNIQUE (name);
+
+ALTER TABLE ONLY templates
+    ADD CONSTRAINT templates_pkey PRIMARY KEY (id);
+
 CREATE INDEX ack_links_expires_idx ON ack_links USING btree (expires_at);
 
 CREATE INDEX agent_facts_history_agent_idx ON agent_facts_history USING btree (agent_id, id);
@@ -1437,6 +1705,14 @@ CREATE INDEX checks_disabled_idx ON checks USING btree (id) WHERE (NOT enabled);
 
 CREATE INDEX checks_parents_idx ON checks USING gin (parents) WHERE (parents <> '{}'::bigint[]);
 
+CREATE INDEX checks_template ON checks USING btree (template) WHERE (template IS NOT NULL);
+
+CREATE INDEX digests_contact_idx ON digests USING btree (contact_id, channel, due_at);
+
+CREATE INDEX digests_due_idx ON digests USING btree (channel, due_at) WHERE (status = ANY (ARRAY['open'::text, 'sending'::text, 'pending'::text]));
+
+CREATE UNIQUE INDEX digests_open_idx ON digests USING btree (contact_id, channel) WHERE (status = 'open'::text);
+
 CREATE INDEX downtime_recurring_planned ON downtime_recurring USING btree (planned_until);
 
 CREATE INDEX downtimes_recurring ON downtimes USING btree (recurring_id) WHERE (recurring_id IS NOT NULL);
@@ -1446,6 +1722,8 @@ CREATE INDEX events_check_idx ON events USING btree (check_id, id);
 CREATE INDEX heartbeat_reports_received_idx ON heartbeat_reports USING btree (received_at);
 
 CREATE INDEX heartbeats_due_idx ON heartbeats USING btree (LEAST(late_at, run_deadline));
+
+CREATE INDEX notifications_digest_idx ON notifications USING btree (digest_id) WHERE (digest_id IS NOT NULL);
 
 CREATE INDEX notifications_open_idx ON notifications USING btree (contact_id, channel, series, event_id) WHERE (status = ANY (ARRAY['pending'::text, 'sending'::text]));
 
@@ -1458,6 +1736,8 @@ CREATE INDEX notifications_receipt_poll_idx ON notifications USING btree (id) WH
 CREATE INDEX notifications_sending_idx ON notifications USING btree (lease_until) WHERE (status = 'sending'::text);
 
 CREATE INDEX notifications_series_idx ON notifications USING btree (contact_id, channel, series, event_id);
+
+CREATE INDEX notifications_window_idx ON notifications USING btree (contact_id, channel, created_at, id);
 
 CREATE INDEX result_stamps_stamped_idx ON result_stamps USING brin (stamped_at);
 
@@ -1489,6 +1769,10 @@ CREATE TRIGGER agents_stream AFTER UPDATE OF state ON agents FOR EACH ROW WHEN (
 
 CREATE TRIGGER agents_stream_insert AFTER INSERT OR DELETE ON agents FOR EACH ROW EXECUTE FUNCTION stream_notify();
 
+CREATE TRIGGER agents_templates_insert AFTER INSERT ON agents FOR EACH ROW EXECUTE FUNCTION agents_templates_trigger();
+
+CREATE TRIGGER agents_templates_update AFTER UPDATE OF labels, agent_labels, facts ON agents FOR EACH ROW WHEN ((((old.labels IS DISTINCT FROM new.labels) OR (old.agent_labels IS DISTINCT FROM new.agent_labels)) OR (old.facts IS DISTINCT FROM new.facts))) EXECUTE FUNCTION agents_templates_trigger();
+
 CREATE TRIGGER api_tokens_auth AFTER INSERT OR DELETE OR UPDATE OF name, role, token_hash ON api_tokens FOR EACH STATEMENT EXECUTE FUNCTION auth_notify();
 
 CREATE TRIGGER check_state_stream AFTER UPDATE ON check_state FOR EACH ROW WHEN ((((old.status IS DISTINCT FROM new.status) OR (old.state_type IS DISTINCT FROM new.state_type) OR (old.attempt IS DISTINCT FROM new.attempt) OR (old.acknowledged IS DISTINCT FROM new.acknowledged) OR (old.ack_comment IS DISTINCT FROM new.ack_comment) OR (old.flapping IS DISTINCT FROM new.flapping)) AND (current_setting('custos.after_commit'::text, true) IS DISTINCT FROM 'on'::text))) EXECUTE FUNCTION stream_notify();
@@ -1515,6 +1799,10 @@ CREATE TRIGGER contacts_config AFTER INSERT OR DELETE ON contacts FOR EACH ROW E
 
 CREATE TRIGGER contacts_config_update AFTER UPDATE OF name, email, pushover_user, pushover_device, pushover_emergency, webhook_url, notify_on, role, tz ON contacts FOR EACH ROW WHEN ((((((((((old.name IS DISTINCT FROM new.name) OR (old.email IS DISTINCT FROM new.email)) OR (old.pushover_user IS DISTINCT FROM new.pushover_user)) OR (old.pushover_device IS DISTINCT FROM new.pushover_device)) OR (old.pushover_emergency IS DISTINCT FROM new.pushover_emergency)) OR (old.webhook_url IS DISTINCT FROM new.webhook_url)) OR (old.notify_on IS DISTINCT FROM new.notify_on)) OR (old.role IS DISTINCT FROM new.role)) OR (old.tz IS DISTINCT FROM new.tz))) EXECUTE FUNCTION config_bump();
 
+CREATE TRIGGER downtime_recurring_config AFTER INSERT OR DELETE ON downtime_recurring FOR EACH ROW EXECUTE FUNCTION config_bump();
+
+CREATE TRIGGER downtime_recurring_config_update AFTER UPDATE OF agent_id, check_id, recurring, tz, comment, name ON downtime_recurring FOR EACH ROW WHEN (((((((old.agent_id IS DISTINCT FROM new.agent_id) OR (old.check_id IS DISTINCT FROM new.check_id)) OR (old.recurring IS DISTINCT FROM new.recurring)) OR (old.tz IS DISTINCT FROM new.tz)) OR (old.comment IS DISTINCT FROM new.comment)) OR (old.name IS DISTINCT FROM new.name))) EXECUTE FUNCTION config_bump();
+
 CREATE TRIGGER downtimes_config AFTER INSERT OR DELETE ON downtimes FOR EACH ROW EXECUTE FUNCTION config_bump();
 
 CREATE TRIGGER downtimes_config_update AFTER UPDATE OF agent_id, check_id, start_at, end_at, comment, name ON downtimes FOR EACH ROW WHEN (((((((old.agent_id IS DISTINCT FROM new.agent_id) OR (old.check_id IS DISTINCT FROM new.check_id)) OR (old.start_at IS DISTINCT FROM new.start_at)) OR (old.end_at IS DISTINCT FROM new.end_at)) OR (old.comment IS DISTINCT FROM new.comment)) OR (old.name IS DISTINCT FROM new.name))) EXECUTE FUNCTION config_bump();
@@ -1526,6 +1814,12 @@ CREATE TRIGGER events_outbox_wake AFTER INSERT ON events FOR EACH ROW WHEN ((new
 CREATE TRIGGER events_stream AFTER INSERT ON events FOR EACH ROW WHEN ((current_setting('custos.after_commit'::text, true) IS DISTINCT FROM 'on'::text)) EXECUTE FUNCTION stream_notify();
 
 CREATE TRIGGER events_stream_after AFTER INSERT ON events REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT WHEN ((current_setting('custos.after_commit'::text, true) = 'on'::text)) EXECUTE FUNCTION events_stream_after();
+
+CREATE TRIGGER templates_config AFTER INSERT OR DELETE ON templates FOR EACH ROW EXECUTE FUNCTION config_bump();
+
+CREATE TRIGGER templates_config_update AFTER UPDATE OF name, selector, checks ON templates FOR EACH ROW WHEN ((((old.name IS DISTINCT FROM new.name) OR (old.selector IS DISTINCT FROM new.selector)) OR (old.checks IS DISTINCT FROM new.checks))) EXECUTE FUNCTION config_bump();
+
+CREATE TRIGGER templates_sync AFTER INSERT OR UPDATE OF selector_json, checks ON templates FOR EACH ROW EXECUTE FUNCTION templates_sync_trigger();
 
 ALTER TABLE ONLY ack_links
     ADD CONSTRAINT ack_links_check_id_fkey FOREIGN KEY (check_id) REFERENCES checks(id) ON DELETE CASCADE;
@@ -1547,6 +1841,15 @@ ALTER TABLE ONLY check_state
 
 ALTER TABLE ONLY checks
     ADD CONSTRAINT checks_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES agents(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY checks
+    ADD CONSTRAINT checks_template_fkey FOREIGN KEY (template) REFERENCES templates(name) ON UPDATE CASCADE ON DELETE CASCADE;
+
+ALTER TABLE ONLY digests
+    ADD CONSTRAINT digests_channel_fkey FOREIGN KEY (channel) REFERENCES channels(name);
+
+ALTER TABLE ONLY digests
+    ADD CONSTRAINT digests_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES contacts(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY downtime_recurring
     ADD CONSTRAINT downtime_recurring_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES agents(id) ON DELETE CASCADE;
@@ -1577,6 +1880,9 @@ ALTER TABLE ONLY notifications
 
 ALTER TABLE ONLY notifications
     ADD CONSTRAINT notifications_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES contacts(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY notifications
+    ADD CONSTRAINT notifications_digest_id_fkey FOREIGN KEY (digest_id) REFERENCES digests(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY notifications
     ADD CONSTRAINT notifications_event_id_fkey FOREIGN KEY (event_id) REFERENCES events(id) ON DELETE CASCADE;

@@ -33,38 +33,21 @@ const struct db_stmt alert_q_record = { "alert_record",
 	"        WHERE c.parents <> '{}' AND c.parents @> ARRAY[x.check_id]) OR EXISTS (SELECT 1"
 	"        FROM agents a WHERE a.parents <> '{}' AND a.parents @> ARRAY[x.check_id]))"
 	"      THEN check_dependents_detail(x.kind, x.check_id, x.detail) ELSE x.detail END,"
-	"    CASE"
-	"      WHEN x.kind IN ('DOWNTIME START', 'DOWNTIME END') THEN false"
-	"      WHEN pd.name IS NOT NULL THEN false"
-	"      WHEN x.check_id IS NULL THEN NOT EXISTS (SELECT 1 FROM downtimes d"
-	"        WHERE d.agent_id = x.agent_id AND d.start_at <= now() AND d.end_at > now())"
-	"      ELSE NOT (check_in_downtime(x.check_id, x.agent_id)"
-	"        OR (COALESCE((SELECT a.state = 'down' FROM agents a WHERE a.id = x.agent_id), false)"
-	/* a heartbeat is fed by pings, not by its agent: its agent being
-	 * down says nothing about it (sql/018_heartbeat.sql) */
-	"            AND NOT EXISTS (SELECT 1 FROM heartbeats hb WHERE hb.check_id = x.check_id))"
-	"        OR (x.kind IN ('PROBLEM', 'RENOTIFY') AND COALESCE((SELECT s.acknowledged"
-	"            FROM check_state s WHERE s.check_id = x.check_id), false))"
-	"        OR (x.kind IN ('PROBLEM', 'RECOVERY', 'RENOTIFY') AND COALESCE((SELECT s.flapping"
-	"            FROM check_state s WHERE s.check_id = x.check_id), false)))"
-	"    END,"
-	/* the routing record (sql/033_routing.sql), as event_route_add()
-	 * writes it: suppressed by a parent, or told because one recovered */
-	"    CASE WHEN pd.name IS NOT NULL OR x.detail ? 'parent'"
-	"      THEN jsonb_build_array(jsonb_build_object('at', rfc3339(now()),"
-	"        'decision', CASE WHEN pd.name IS NOT NULL THEN 'suppressed' ELSE 'parent recovered' END,"
-	"        'detail', COALESCE('parent ' || pd.name || ' is ' || status_name(pd.status),"
-	"          x.detail ->> 'reason')))"
-	"      ELSE '[]' END"
+	"    g.why IS NULL,"
+	/* the routing record (sql/033_routing.sql): told because a parent
+	 * recovered; then why it is not notified (suppressed by a parent,
+	 * downtime, agent down, acknowledged, flapping), else who is told */
+	"    CASE WHEN x.detail ? 'parent' THEN route_entry('parent recovered',"
+	"      x.detail ->> 'reason') ELSE '[]' END"
+	"    || jsonb_build_array(COALESCE(g.why,"
+	"      event_contacts_told(x.kind, x.status, x.check_id, x.agent_id)))"
 	/* dependencies (sql/035_parents.sql): a parent's RECOVERY brings the
-	 * events of its children that were suppressed meanwhile; an event of
-	 * a check (an agent) whose parent is a HARD problem is suppressed */
+	 * events of its children that were suppressed meanwhile */
 	"  FROM (SELECT * FROM x UNION ALL SELECT r.* FROM x"
 	"        CROSS JOIN LATERAL check_parent_recovered(x.check_id) r"
 	"        WHERE x.kind = 'RECOVERY') x"
-	"  LEFT JOIN LATERAL (SELECT * FROM check_parents_down(x.check_id, x.agent_id)"
-	"    WHERE x.kind NOT IN ('ACKNOWLEDGEMENT', 'DOWNTIME START', 'DOWNTIME END') LIMIT 1) pd"
-	"   ON true"
+	"  CROSS JOIN LATERAL (SELECT event_not_notified(x.kind, x.agent_id, x.check_id)"
+	"    AS why) g"
 	"  RETURNING *"
 	"), st AS ("
 	"  UPDATE check_state s SET last_notified_at = now(), notified_status = l.status"
@@ -74,28 +57,11 @@ const struct db_stmt alert_q_record = { "alert_record",
 	"  WHERE s.check_id = l.check_id"
 	"  RETURNING 1"
 	"), n AS ("
+	/* who and on which channel: sql/functions/event_contacts.sql */
 	"  INSERT INTO notifications (event_id, contact_id, channel, series)"
-	"  SELECT ev.id, ct.id, ch.name, COALESCE(ev.check_id, -ev.agent_id)"
-	"  FROM ev"
-	"  JOIN contacts ct ON (CASE"
-	"      WHEN ev.kind IN ('PROBLEM', 'RENOTIFY') THEN lower(status_name(ev.status))"
-	"      WHEN ev.kind = 'RECOVERY' THEN 'recovery'"
-	"      WHEN ev.kind LIKE 'FLAPPING%' THEN 'flapping'"
-	"      WHEN ev.kind LIKE 'AGENT%' THEN 'agent'"
-	"      WHEN ev.kind = 'ACKNOWLEDGEMENT' THEN 'acknowledgement'"
-	"    END) = ANY (ct.notify_on)"
-	/* a row per channel the contact has an address on: the channels and
-	 * their contacts' columns are serverd's registry (notify/registry.c),
-	 * written into the table channels at start */
-	"  CROSS JOIN LATERAL (SELECT ch.name, to_jsonb(ct) ->> ch.contact_column AS addr"
-	"    FROM channels ch) ch"
-	"  LEFT JOIN LATERAL (SELECT c.contacts FROM checks c WHERE c.id = ev.check_id OFFSET 0) c"
-	"   ON true"
-	"  LEFT JOIN LATERAL (SELECT a.contacts FROM agents a WHERE a.id = ev.agent_id OFFSET 0) a"
-	"   ON true"
-	"  WHERE ev.notify AND ch.addr IS NOT NULL AND ch.addr <> ''"
-	"    AND (COALESCE(c.contacts, a.contacts) IS NULL"
-	"         OR ct.id = ANY (COALESCE(c.contacts, a.contacts)))"
+	"  SELECT ev.id, t.contact_id, t.channel, COALESCE(ev.check_id, -ev.agent_id)"
+	"  FROM ev CROSS JOIN LATERAL event_contacts(ev.kind, ev.status, ev.check_id, ev.agent_id) t"
+	"  WHERE ev.notify"
 	"  RETURNING 1"
 	")"
 	"SELECT (SELECT count(*) FROM ev), c.n, (SELECT count(*) FROM st),"
@@ -106,7 +72,8 @@ const struct db_stmt alert_q_record = { "alert_record",
 	"     || CASE WHEN ev.state_type IS NOT NULL AND k.id IS NOT NULL"
 	"        THEN ' (' || ev.state_type || ' ' || ev.attempt || '/' || k.max_attempts || ')'"
 	"        ELSE '' END"
-	"     || CASE WHEN ev.notify THEN '' ELSE ' [not notified: suppressed]' END,"
+	"     || CASE WHEN ev.notify THEN '' ELSE ' [not notified: '"
+	"        || COALESCE(ev.route->0->>'detail', 'suppressed') || ']' END,"
 	"     E'\\n' ORDER BY ev.id)"
 	"   FROM ev"
 	"   LEFT JOIN LATERAL (SELECT a.name FROM agents a WHERE a.id = ev.agent_id OFFSET 0) a ON true"

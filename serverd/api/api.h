@@ -23,6 +23,26 @@ void api_checks_patch(struct req *r, struct resp *rs);
 void api_checks_delete(struct req *r, struct resp *rs);
 void api_checks_history(struct req *r, struct resp *rs);
 void api_checks_ping_rotate(struct req *r, struct resp *rs);
+/*
+ * A template's check definition o (api_templates.c, POST /api/v1/config)
+ * validated by the rules of a check without its agent: a new object in
+ * canonical form {name, type, params, warning, critical, max_attempts,
+ * enabled, contacts (ids or null), labels}, or NULL with rs filled.
+ * Contact names in o are replaced by their ids.
+ */
+json_t *check_def_canon(struct req *r, json_t *o, struct resp *rs);
+
+/* api_templates.c: checks made from a template for every agent its
+ * selector picks (sql/039_templates.sql) */
+void api_templates_list(struct req *r, struct resp *rs);
+void api_templates_create(struct req *r, struct resp *rs);
+void api_templates_get(struct req *r, struct resp *rs);
+void api_templates_patch(struct req *r, struct resp *rs);
+void api_templates_delete(struct req *r, struct resp *rs);
+/* 1 when s is a template's name ([A-Za-z0-9_.-]{1,63}) */
+int template_name_valid(const char *s);
+/* A template's checks array validated into canonical JSON text (heap), or NULL with rs filled. */
+char *template_checks_canon(struct req *r, json_t *arr, struct resp *rs);
 
 /* api_heartbeat.c: pings (no token) and the agent's --wrap reports */
 void api_ping(struct req *r, struct resp *rs);
@@ -32,6 +52,8 @@ void api_agent_heartbeat(struct req *r, struct resp *rs);
 void api_agent_self(struct req *r, struct resp *rs);
 void api_agent_checks(struct req *r, struct resp *rs);
 void api_agent_checkout(struct req *r, struct resp *rs);
+/* POST: the same download, with the agent's labels and facts first */
+void api_agent_checks_post(struct req *r, struct resp *rs);
 /* ingest.c */
 void api_check_history_post(struct req *r, struct resp *rs);
 
@@ -69,6 +91,7 @@ int api_ack_apply(struct req *r, struct resp *rs, const struct ack_args *a, PGre
  * (NEED_NONE: the token is the credential) */
 void api_acklink(struct req *r, struct resp *rs);
 void api_events_list(struct req *r, struct resp *rs);
+void api_events_routing(struct req *r, struct resp *rs);
 void api_notifications_list(struct req *r, struct resp *rs);
 
 /* api_contacts.c */
@@ -89,6 +112,8 @@ void api_downtimes_delete(struct req *r, struct resp *rs);
  * *found: whether it existed. Shared with api_config.c's prune.
  */
 enum db_outcome downtime_delete(PGconn *c, int64_t id, const char *by, int *found);
+/* The same for a recurring definition: its future occurrences go, an active one ends. */
+enum db_outcome recurring_delete(PGconn *c, int64_t id, const char *by, int *found);
 
 /* api_config.c: POST /api/v1/config (monitoring as code) */
 void api_config(struct req *r, struct resp *rs);

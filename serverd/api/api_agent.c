@@ -104,6 +104,103 @@ api_agent_checks(struct req *r, struct resp *rs)
 	PQclear(q);
 }
 
+/*
+ * The agent's labels and facts, where a checkout would put them: the
+ * templates they select make their checks (trigger agents_templates_update,
+ * sql/039_templates.sql) before the download reads them.
+ */
+static const struct db_stmt q_describe = { "agent_describe",
+	"UPDATE agents SET facts = COALESCE($2::jsonb, facts),"
+	" agent_labels = COALESCE($3::jsonb, agent_labels) WHERE id = $1", 3 };
+
+/* The facts member as compact, escaped JSON text (heap): 1, 0 absent, -1 rs filled. */
+static int
+facts_arg(json_t *body, char **out, struct resp *rs)
+{
+	json_t *jf = json_object_get(body, "facts"), *clean;
+
+	*out = NULL;
+	if (jf == NULL || json_is_null(jf))
+		return 0;
+	if (!json_is_object(jf)) {
+		resp_error(rs, 400, "facts", "facts must be an object");
+		return -1;
+	}
+	/* an agent's facts are shown as they came, so a control character in
+	 * them is escaped (utf8.h), not obeyed by a terminal */
+	clean = jv_ctl_escaped(jf);
+	*out = clean ? json_dumps(clean, JSON_COMPACT) : NULL;
+	json_decref(clean);
+	if (*out == NULL) {
+		resp_error(rs, 500, NULL, "out of memory");
+		return -1;
+	}
+	if (strlen(*out) > AGENT_FACTS_MAX) {
+		resp_error(rs, 422, "facts", "facts larger than %d bytes", AGENT_FACTS_MAX);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * POST /api/v1/agent/self/checks {"labels", "facts"}: the download of a
+ * new agent (agentd's first of a run, or after its facts changed). Both are
+ * stored first, in the transaction that reads the checks, so a host whose
+ * labels or first facts match a template runs its checks from its very
+ * first download. If-None-Match is honoured against the revision after.
+ */
+void
+api_agent_checks_post(struct req *r, struct resp *rs)
+{
+	static const char *const fields[] = { "labels", "facts", NULL };
+	const char *inm = req_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	char id[24], *facts = NULL, *labels = NULL;
+	const char *v[3];
+	PGresult *q = NULL;
+	int in_tx = 0;
+
+	if (jv_object(r, rs) < 0 || jv_known(r->body, fields, rs) < 0 ||
+	    jv_labels(r->body, "labels", &labels, rs) < 0 || facts_arg(r->body, &facts, rs) < 0)
+		goto done;
+	if (api_begin(r, rs) < 0)
+		goto done;
+	in_tx = 1;
+	v[0] = id_text(r->who.id, id);
+	v[1] = facts;
+	v[2] = labels;
+	q = db_exec(r->db, &q_describe, v);
+	if (!db_ok(q, PGRES_COMMAND_OK)) {
+		resp_db_error(rs, r->db, q);
+		goto done;
+	}
+	PQclear(q);
+	q = db_exec(r->db, &q_checks, v);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		resp_db_error(rs, r->db, q);
+		goto done;
+	}
+	if (PQntuples(q) == 0) {
+		resp_error(rs, 401, NULL, "unknown token");
+		goto done;
+	}
+	in_tx = 0;
+	if (api_commit(r, rs) < 0)
+		goto done;
+	snprintf(rs->etag, sizeof(rs->etag), "\"%s\"", PQgetvalue(q, 0, 1));
+	if (inm && etag_matches(inm, rs->etag))
+		rs->status = 304;
+	else
+		api_one(rs, 200, q, 0);
+done:
+	if (in_tx)
+		api_rollback(r);
+	PQclear(q);
+	free(facts);
+	free(labels);
+}
+
 void
 api_agent_checkout(struct req *r, struct resp *rs)
 {
@@ -113,7 +210,6 @@ api_agent_checkout(struct req *r, struct resp *rs)
 	long long dur = 0, nres = 0;
 	char id[24], *facts = NULL, *labels = NULL, skew[32], *version_esc = NULL;
 	const char *v[5];
-	json_t *jf;
 	PGresult *q = NULL;
 	int64_t us;
 	int in_tx = 0;
@@ -125,7 +221,7 @@ api_agent_checkout(struct req *r, struct resp *rs)
 	    jv_str(r->body, "version", 0, AGENT_VERSION_MAX, &version, rs) < 0 ||
 	    jv_labels(r->body, "labels", &labels, rs) < 0)
 		return;
-	/* an agent's version and facts are shown as they came, so a control
+	/* an agent's version is shown as it came, so a control
 	 * character in them is escaped (utf8.h), not obeyed by a terminal */
 	if (version && utf8_ctl_find(version, strlen(version), 0) < strlen(version)) {
 		if ((version_esc = utf8_ctl_escape(version, strlen(version), 0)) == NULL) {
@@ -138,26 +234,8 @@ api_agent_checkout(struct req *r, struct resp *rs)
 		resp_error(rs, 422, "started_at", "started_at is not an RFC 3339 time");
 		goto done;
 	}
-	jf = json_object_get(r->body, "facts");
-	if (jf && !json_is_null(jf)) {
-		if (!json_is_object(jf)) {
-			resp_error(rs, 400, "facts", "facts must be an object");
-			goto done;
-		}
-		{
-			json_t *clean = jv_ctl_escaped(jf);
-			facts = clean ? json_dumps(clean, JSON_COMPACT) : NULL;
-			json_decref(clean);
-		}
-		if (facts == NULL) {
-			resp_error(rs, 500, NULL, "out of memory");
-			goto done;
-		}
-		if (strlen(facts) > AGENT_FACTS_MAX) {
-			resp_error(rs, 422, "facts", "facts larger than %d bytes", AGENT_FACTS_MAX);
-			goto done;
-		}
-	}
+	if (facts_arg(r->body, &facts, rs) < 0)
+		goto done;
 	if (api_begin(r, rs) < 0)
 		goto done;
 	in_tx = 1;

@@ -166,7 +166,7 @@ api_events_list(struct req *r, struct resp *rs)
 		return;
 	/* since_id (or cursor, the "next" of the previous page): ids after it */
 	if (id_arg_min(r, req_arg(r, "since_id") ? "since_id" : "cursor", 0, since, rs) < 0 ||
-	    (hc = id_arg(r, "check_id", check, rs)) < 0 || (ha = id_arg(r, "agent_id", agent, rs)) < 0)
+	    (hc = api_check_arg(r, rs, check)) < 0 || (ha = api_agent_arg(r, rs, agent)) < 0)
 		return;
 	if (kind && *kind == '\0')
 		kind = NULL;
@@ -176,6 +176,36 @@ api_events_list(struct req *r, struct resp *rs)
 	v[3] = ha ? agent : NULL;
 	v[4] = kind;
 	api_query_list(r, rs, &q_events, v, limit);
+}
+
+/* ---- why an event was, or was not, notified ------------------------------------- */
+
+/*
+ * The routing record (sql/033_routing.sql) of one event and of every
+ * notification row it made, oldest first: what "custos why" and the
+ * check page's "why" show (docs/alerting.md, "Why was I paged"). Read as
+ * recorded: the decision words are whatever the writers appended.
+ */
+static const struct db_stmt q_routing = { "events_routing",
+	"SELECT jsonb_build_object("
+	"  'event', jsonb_build_object('id', e.id, 'kind', e.kind, 'agent_id', e.agent_id,"
+	"   'agent', a.name, 'check_id', e.check_id, 'check', c.name,"
+	"   'status', status_name(e.status), 'state_type', e.state_type,"
+	"   'at', rfc3339(e.created_at), 'notify', e.notify),"
+	"  'route', e.route,"
+	"  'notifications', COALESCE((SELECT jsonb_agg(jsonb_build_object('id', n.id,"
+	"     'contact_id', n.contact_id, 'contact', ct.name, 'channel', n.channel,"
+	"     'status', n.status, 'policy', n.policy, 'step', n.step, 'route', n.route,"
+	"     'attempts', n.attempts, 'sent_at', rfc3339(n.sent_at)) ORDER BY n.id)"
+	"    FROM notifications n LEFT JOIN contacts ct ON ct.id = n.contact_id"
+	"    WHERE n.event_id = e.id), '[]'::jsonb))"
+	" FROM events e LEFT JOIN agents a ON a.id = e.agent_id LEFT JOIN checks c ON c.id = e.check_id"
+	" WHERE e.id = $1", 1 };
+
+void
+api_events_routing(struct req *r, struct resp *rs)
+{
+	api_get_id(r, rs, &q_routing, r->id[0], 200, "event");
 }
 
 /* ---- notifications ---------------------------------------------------------- */
@@ -191,6 +221,7 @@ static const struct db_stmt q_notifications = { "notifications_list",
 	"  'lease_until', CASE WHEN n.status = 'sending' THEN rfc3339(n.lease_until) END,"
 	"  'holder', CASE WHEN n.status = 'sending' THEN n.holder END,"
 	"  'resent', n.resend, 'receipt', n.receipt, 'held_until', rfc3339(n.held_until),"
+	"  'digest_id', n.digest_id,"
 	"  'receipt_cancelled_at', rfc3339(n.receipt_cancelled_at), 'receipt_cancel', n.receipt_cancel,"
 	/* the receipt poll (notify/receipt.c, sql/037_receipt_poll.sql) */
 	"  'receipt_polls', n.receipt_polls, 'receipt_polled_at', rfc3339(n.receipt_polled_at),"
@@ -220,7 +251,7 @@ api_notifications_list(struct req *r, struct resp *rs)
 	int64_t cursor;
 
 	if ((limit = api_limit(r, rs)) < 0 || (cursor = api_cursor(r, rs)) < 0 ||
-	    (he = id_arg(r, "event_id", ev, rs)) < 0 || (hc = id_arg(r, "check_id", check, rs)) < 0 ||
+	    (he = id_arg(r, "event_id", ev, rs)) < 0 || (hc = api_check_arg(r, rs, check)) < 0 ||
 	    (hct = id_arg(r, "contact_id", contact, rs)) < 0)
 		return;
 	if (status) {

@@ -52,7 +52,15 @@ static const struct db_stmt q_get = { "checks_get",
 	"  THEN check_heartbeat_json(c, $2, $3::boolean) ELSE '{}' END"
 	" FROM checks c WHERE c.id = $1", 3 };
 static const struct db_stmt q_def = { "checks_def",
-	"SELECT check_def_json(c) FROM checks c WHERE c.id = $1 FOR UPDATE", 1 };
+	"SELECT check_def_json(c), c.template FROM checks c WHERE c.id = $1 FOR UPDATE", 1 };
+/* a template's check (sql/039_templates.sql): what PATCH set on it wins */
+static const struct db_stmt q_override = { "checks_override",
+	"UPDATE checks SET overrides = overrides || $2::jsonb WHERE id = $1", 2 };
+static const struct db_stmt q_override_reset = { "checks_override_reset",
+	"WITH c AS (UPDATE checks SET overrides = '{}' WHERE id = $1 RETURNING agent_id)"
+	" SELECT template_sync(c.agent_id, NULL) FROM c", 1 };
+static const struct db_stmt q_template_of = { "checks_template_of",
+	"SELECT template FROM checks WHERE id = $1", 1 };
 static const struct db_stmt q_agent = { "checks_agent_exists",
 	"SELECT 1 FROM agents WHERE id = $1", 1 };
 static const struct db_stmt q_create = { "checks_create",
@@ -106,14 +114,13 @@ range_arg(json_t *o, const char *key, struct resp *rs, int *err)
 	return json_string_value(v);
 }
 
-/* Validates a whole definition o into in; 0 or -1 with rs filled. */
+/* Validates a whole definition o into in, its agent aside; 0 or -1 with rs filled. */
 static int
-check_input(struct req *r, json_t *o, struct check_in *in, struct resp *rs)
+check_fields_valid(struct req *r, json_t *o, struct check_in *in, struct resp *rs)
 {
-	char err[256], aid[24];
-	const char *field = NULL, *v[1];
+	char err[256];
+	const char *field = NULL;
 	json_t *params;
-	PGresult *q;
 	int e, present;
 
 	memset(in, 0, sizeof(*in));
@@ -166,6 +173,20 @@ check_input(struct req *r, json_t *o, struct check_in *in, struct resp *rs)
 		resp_error(rs, 500, NULL, "out of memory");
 		return -1;
 	}
+	return contacts_exist(r, in->contacts, "contacts", rs);
+}
+
+/* Validates a whole definition o into in; 0 or -1 with rs filled. */
+static int
+check_input(struct req *r, json_t *o, struct check_in *in, struct resp *rs)
+{
+	char aid[24];
+	const char *v[1];
+	PGresult *q;
+	int e;
+
+	if (check_fields_valid(r, o, in, rs) < 0)
+		return -1;
 	v[0] = id_text(in->agent_id, aid);
 	q = db_exec(r->db, &q_agent, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
@@ -179,7 +200,7 @@ check_input(struct req *r, json_t *o, struct check_in *in, struct resp *rs)
 		resp_error(rs, 422, "agent_id", "agent %lld does not exist", in->agent_id);
 		return -1;
 	}
-	return contacts_exist(r, in->contacts, "contacts", rs);
+	return 0;
 }
 
 /* The ten column values of a check, in q_create's order (aid, ma: text space). */
@@ -204,6 +225,65 @@ check_in_free(struct check_in *in)
 	free(in->params);
 	free(in->contacts);
 	free(in->labels);
+}
+
+static const char *const def_fields[] = { "name", "type", "params", "warning", "critical",
+	"max_attempts", "enabled", "contacts", "labels", NULL };
+
+json_t *
+check_def_canon(struct req *r, json_t *o, struct resp *rs)
+{
+	struct check_in in;
+	json_t *out = NULL, *p, *l = NULL, *c = NULL;
+
+	memset(&in, 0, sizeof(in));
+	if (!json_is_object(o)) {
+		resp_error(rs, 400, "checks", "each of checks must be an object");
+		return NULL;
+	}
+	in.max_attempts = 3;
+	in.enabled = 1;
+	if (jv_known(o, def_fields, rs) < 0 || contact_names(r, o, "contacts", rs) < 0 ||
+	    jv_name(o, "name", 1, CHECK_NAME_MAX, &in.name, rs) < 0 ||
+	    jv_str(o, "type", 1, 32, &in.type, rs) < 0)
+		return NULL;
+	if (strcmp(in.type, "heartbeat") == 0) {
+		/* a heartbeat's ping URL is a secret of its own: one check, made by hand */
+		resp_error(rs, 422, "type", "a template cannot make heartbeat checks");
+		return NULL;
+	}
+	if (*in.name == '\0' || strchr(in.name, '/') != NULL) {
+		resp_error(rs, 422, "name", "a check's name must not be empty or hold '/'");
+		return NULL;
+	}
+	/* check_input() takes an agent: the definition is checked without one */
+	if ((p = json_deep_copy(o)) == NULL || json_object_set_new(p, "agent_id", json_integer(1)) < 0) {
+		json_decref(p);
+		resp_error(rs, 500, NULL, "out of memory");
+		return NULL;
+	}
+	if (check_fields_valid(r, p, &in, rs) < 0)
+		goto done;
+	if (in.labels && (l = json_loads(in.labels, 0, NULL)) == NULL)
+		goto oom;
+	if (in.contacts)
+		c = json_deep_copy(json_object_get(p, "contacts"));
+	out = json_pack("{s:s,s:s,s:o,s:s?,s:s?,s:I,s:b,s:o,s:o}", "name", in.name, "type", in.type,
+	    "params", json_loads(in.params, 0, NULL), "warning", in.warning, "critical", in.critical,
+	    "max_attempts", (json_int_t)in.max_attempts, "enabled", in.enabled,
+	    "contacts", c ? c : json_null(), "labels", l ? l : json_object());
+	c = l = NULL;
+	if (out == NULL)
+		goto oom;
+	goto done;
+oom:
+	resp_error(rs, 500, NULL, "out of memory");
+done:
+	json_decref(l);
+	json_decref(c);
+	json_decref(p);
+	check_in_free(&in);
+	return out;
 }
 
 /* public_url without a trailing '/', for ping URLs (heap; NULL: no memory) */
@@ -344,6 +424,118 @@ api_checks_get(struct req *r, struct resp *rs)
 	answer_check(r, rs, 200, r->id[0]);
 }
 
+/*
+ * A template's check (checks.template): its name, type and agent are the
+ * template's; a PATCH may set the other fields, which become its overrides
+ * (they win over the template's, through its updates). 0, or -1 with a 422.
+ */
+static int
+template_fixed(json_t *body, const char *tname, struct resp *rs)
+{
+	static const char *const fixed[] = { "name", "type", "agent", "agent_id", NULL };
+	int i;
+
+	for (i = 0; fixed[i]; i++)
+		if (json_object_get(body, fixed[i])) {
+			resp_error(rs, 422, fixed[i], "this check is made by template \"%s\": its %s "
+			    "is the template's (PATCH /api/v1/templates/%s)", tname, fixed[i], tname);
+			return -1;
+		}
+	return 0;
+}
+
+/* The patched fields, as cur has them validated (contacts as ids), onto overrides. */
+static int
+record_overrides(struct req *r, struct resp *rs, json_t *cur)
+{
+	json_t *o = json_object(), *val;
+	const char *key, *v[2];
+	char id[24], *text = NULL;
+	PGresult *q = NULL;
+	int rc = -1;
+
+	if (o == NULL)
+		goto oom;
+	json_object_foreach(r->body, key, val) {
+		json_t *cv = json_object_get(cur, key);
+		/* parents are the check's own (set_parents()), never a template's */
+		if (strcmp(key, "parents") == 0)
+			continue;
+		if (json_object_set(o, key, cv ? cv : json_null()) < 0)
+			goto oom;
+	}
+	if ((text = json_dumps(o, JSON_COMPACT)) == NULL)
+		goto oom;
+	v[0] = id_text(r->id[0], id);
+	v[1] = text;
+	q = db_exec(r->db, &q_override, v);
+	if (!db_ok(q, PGRES_COMMAND_OK))
+		resp_db_error(rs, r->db, q);
+	else
+		rc = 0;
+	goto done;
+oom:
+	resp_error(rs, 500, NULL, "out of memory");
+done:
+	PQclear(q);
+	free(text);
+	json_decref(o);
+	return rc;
+}
+
+/*
+ * PATCH {"overrides": null} (or {}), alone: a template's check forgets its
+ * overrides and takes its template's fields again.
+ */
+static void
+patch_reset(struct req *r, struct resp *rs)
+{
+	json_t *o = json_object_get(r->body, "overrides");
+	char id[24];
+	const char *v[1] = { id_text(r->id[0], id) };
+	PGresult *q = NULL;
+	int in_tx = 0;
+
+	if (json_object_size(r->body) != 1 ||
+	    !(json_is_null(o) || (json_is_object(o) && json_object_size(o) == 0))) {
+		resp_error(rs, 422, "overrides", "overrides may only be reset, alone: "
+		    "{\"overrides\": null}");
+		return;
+	}
+	if (r->who.kind != WHO_ADMIN) {
+		resp_error(rs, 403, "overrides", "resetting overrides needs the admin role");
+		return;
+	}
+	if (api_begin(r, rs) < 0)
+		return;
+	in_tx = 1;
+	q = db_exec(r->db, &q_template_of, v);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		resp_db_error(rs, r->db, q);
+		goto done;
+	}
+	if (PQntuples(q) == 0 || PQgetisnull(q, 0, 0)) {
+		resp_error(rs, PQntuples(q) ? 422 : 404, PQntuples(q) ? "overrides" : NULL,
+		    PQntuples(q) ? "check %lld is not made by a template" : "no check %lld",
+		    (long long)r->id[0]);
+		goto done;
+	}
+	PQclear(q);
+	q = db_exec(r->db, &q_override_reset, v);
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		resp_db_error(rs, r->db, q);
+		goto done;
+	}
+	in_tx = 0;
+	if (api_commit(r, rs) < 0)
+		goto done;
+	answer_check(r, rs, 200, r->id[0]);
+done:
+	if (in_tx)
+		api_rollback(r);
+	PQclear(q);
+}
+
 void
 api_checks_patch(struct req *r, struct resp *rs)
 {
@@ -353,10 +545,16 @@ api_checks_patch(struct req *r, struct resp *rs)
 	json_t *cur = NULL, *val;
 	const char *key;
 	PGresult *q = NULL;
-	int in_tx = 0;
+	int in_tx = 0, templated = 0;
 
 	memset(&in, 0, sizeof(in));
-	if (jv_object(r, rs) < 0 || jv_known(r->body, check_fields, rs) < 0)
+	if (jv_object(r, rs) < 0)
+		goto done;
+	if (json_object_get(r->body, "overrides")) {
+		patch_reset(r, rs);
+		goto done;
+	}
+	if (jv_known(r->body, check_fields, rs) < 0)
 		goto done;
 	/* the route is NEED_OPERATOR: an operator enables and disables, no more */
 	if (r->who.kind != WHO_ADMIN) {
@@ -384,6 +582,9 @@ api_checks_patch(struct req *r, struct resp *rs)
 		resp_error(rs, 500, NULL, "out of memory");
 		goto done;
 	}
+	if (!PQgetisnull(q, 0, 1) && template_fixed(r->body, PQgetvalue(q, 0, 1), rs) < 0)
+		goto done;
+	templated = !PQgetisnull(q, 0, 1);
 	PQclear(q);
 	q = NULL;
 	/* merge: the patch's members replace the stored ones */
@@ -404,6 +605,8 @@ api_checks_patch(struct req *r, struct resp *rs)
 	}
 	PQclear(q);
 	q = NULL;
+	if (templated && record_overrides(r, rs, cur) < 0)
+		goto done;
 	if (sync_heartbeat(r, rs, r->id[0]) < 0 || set_parents(r, rs, r->body, r->id[0], 0) < 0)
 		goto done;
 	in_tx = 0;   /* a failed COMMIT ends the transaction too */
@@ -424,7 +627,19 @@ api_checks_delete(struct req *r, struct resp *rs)
 {
 	char id[24];
 	const char *v[1] = { id_text(r->id[0], id) };
-	PGresult *q = db_exec(r->db, &q_delete, v);
+	PGresult *q = db_exec(r->db, &q_template_of, v);
+
+	/* it would come back at the next sync: the template (or the agent's
+	 * labels) is what to change; a check can be disabled by an override */
+	if (db_ok(q, PGRES_TUPLES_OK) && PQntuples(q) == 1 && !PQgetisnull(q, 0, 0)) {
+		resp_error(rs, 409, NULL, "check %lld is made by template \"%s\": change the "
+		    "template or the agent's labels, or PATCH {\"enabled\": false}",
+		    (long long)r->id[0], PQgetvalue(q, 0, 0));
+		PQclear(q);
+		return;
+	}
+	PQclear(q);
+	q = db_exec(r->db, &q_delete, v);
 
 	if (!db_ok(q, PGRES_COMMAND_OK))
 		resp_db_error(rs, r->db, q);
@@ -454,20 +669,19 @@ api_checks_list(struct req *r, struct resp *rs)
 	char cur[24], lim[24], aid[24], st[4], *base = NULL, *sel = NULL;
 	const char *v[7] = { cur, lim, NULL, NULL, NULL,
 		r->who.kind == WHO_ADMIN ? "true" : "false", NULL };
-	const char *a = req_arg(r, "agent_id"), *s = req_arg(r, "status"), *es;
+	const char *s = req_arg(r, "status");
 	long limit;
 	int64_t cursor;
 	int sv;
 
 	if ((limit = api_limit(r, rs)) < 0 || (cursor = api_cursor(r, rs)) < 0)
 		return;
-	if (a) {
-		long long n = str_to_ll(a, 1, INT64_MAX, &es);
-		if (es) {
-			resp_error(rs, 400, "agent_id", "agent_id must be a positive integer");
-			return;
-		}
-		v[2] = id_text(n, aid);
+	switch (api_agent_arg(r, rs, aid)) {   /* ?agent_id= or ?agent=NAME */
+	case -1:
+		return;
+	case 1:
+		v[2] = aid;
+		break;
 	}
 	if (s) {
 		if (status_arg(s, &sv) < 0) {

@@ -29,10 +29,13 @@
 #include "check.h"
 #include "db.h"
 #include "hbeat.h"
+#include "jobs.h"
+#include "oncall.h"
 #include "range.h"
 #include "serverd.h"
 #include "strnum.h"
 #include "timeutil.h"
+#include "tz.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -75,7 +78,9 @@ static const struct db_stmt q_load_checks = { "config_load_checks",
 	" 'max_attempts', c.max_attempts, 'enabled', c.enabled,"
 	" 'contacts', " NAMES_OF("c.contacts") ", 'labels', c.labels,"
 	" 'parents', check_parent_names(c.parents))::text, 'check'"
-	" FROM checks c JOIN agents a ON a.id = c.agent_id ORDER BY a.name, c.name", 0 };
+	" FROM checks c JOIN agents a ON a.id = c.agent_id"
+	/* a template's checks are its template's configuration, not their own */
+	" WHERE c.template IS NULL ORDER BY a.name, c.name", 0 };
 /* a downtime made by hand has no name, and is not configuration */
 static const struct db_stmt q_load_downtimes = { "config_load_downtimes",
 	"SELECT d.id, d.managed, jsonb_build_object('name', d.name, 'agent', a.name,"
@@ -145,6 +150,36 @@ static const struct db_stmt q_update_checks = { "config_update_checks",
 static const struct db_stmt q_delete_checks = { "config_delete_checks",
 	"DELETE FROM checks WHERE id = ANY ($1::bigint[])", 1 };
 
+/* a template's checks: their contacts by name here, by id in the table */
+#define TPL_CHECKS_NAMED(x) \
+	"COALESCE((SELECT jsonb_agg(d.v || jsonb_build_object('contacts'," \
+	" CASE WHEN jsonb_typeof(d.v->'contacts') = 'array' THEN COALESCE((SELECT" \
+	" jsonb_agg(ct.name ORDER BY n.i) FROM jsonb_array_elements_text(d.v->'contacts')" \
+	" WITH ORDINALITY n(x, i) JOIN contacts ct ON ct.id = n.x::bigint), '[]') END) ORDER BY d.i)" \
+	" FROM jsonb_array_elements(" x ") WITH ORDINALITY d(v, i)), '[]')"
+#define TPL_CHECKS_IDS(x) \
+	"COALESCE((SELECT jsonb_agg(d.v || jsonb_build_object('contacts'," \
+	" CASE WHEN jsonb_typeof(d.v->'contacts') = 'array' THEN COALESCE((SELECT" \
+	" jsonb_agg(ct.id ORDER BY n.i) FROM jsonb_array_elements_text(d.v->'contacts')" \
+	" WITH ORDINALITY n(x, i) JOIN contacts ct ON ct.name = n.x), '[]') END) ORDER BY d.i)" \
+	" FROM jsonb_array_elements(" x ") WITH ORDINALITY d(v, i)), '[]')"
+static const struct db_stmt q_load_templates = { "config_load_templates",
+	"SELECT t.id, t.managed, jsonb_build_object('name', t.name, 'selector', t.selector,"
+	" 'checks', " TPL_CHECKS_NAMED("t.checks") ")::text, 'template'"
+	" FROM templates t ORDER BY t.name", 0 };
+#define TEMPLATE_COLS "x(id bigint, name text, selector text, selector_json jsonb, checks jsonb)"
+/* the triggers on templates make, change and remove the checks (template_sync()) */
+static const struct db_stmt q_create_templates = { "config_create_templates",
+	"INSERT INTO templates (name, selector, selector_json, checks, managed)"
+	" SELECT x.name, x.selector, x.selector_json, " TPL_CHECKS_IDS("x.checks") ", true"
+	" FROM jsonb_to_recordset($1::jsonb) AS " TEMPLATE_COLS, 1 };
+static const struct db_stmt q_update_templates = { "config_update_templates",
+	"UPDATE templates t SET selector = x.selector, selector_json = x.selector_json,"
+	" checks = " TPL_CHECKS_IDS("x.checks") ", updated_at = now()"
+	" FROM jsonb_to_recordset($1::jsonb) AS " TEMPLATE_COLS " WHERE t.id = x.id", 1 };
+static const struct db_stmt q_delete_templates = { "config_delete_templates",
+	"DELETE FROM templates WHERE id = ANY ($1::bigint[])", 1 };
+
 /* ca, cn: the check's agent and name, taken apart here (a name may hold '/') */
 #define DOWNTIME_COLS "x(id bigint, name text, agent text, ca text, cn text, start text," \
 	" \"end\" text, comment text)"
@@ -190,6 +225,31 @@ static const struct db_stmt q_parents_checks = { "config_parents_checks",
 static const struct db_stmt q_parents_cycle = { "config_parents_cycle",
 	"SELECT parents_cycle()", 0 };
 
+/* recurring downtimes (downtime_recurring): named ones only, as downtimes */
+static const struct db_stmt q_load_recurring = { "config_load_recurring",
+	"SELECT d.id, d.managed, jsonb_build_object('name', d.name, 'agent', a.name,"
+	" 'check', ca.name || '/' || c.name, 'recurring', d.recurring, 'tz', d.tz,"
+	" 'comment', d.comment)::text, 'downtime'"
+	" FROM downtime_recurring d LEFT JOIN agents a ON a.id = d.agent_id"
+	" LEFT JOIN checks c ON c.id = d.check_id LEFT JOIN agents ca ON ca.id = c.agent_id"
+	" WHERE d.name IS NOT NULL ORDER BY d.name", 0 };
+#define RECURRING_COLS "x(id bigint, name text, agent text, ca text, cn text, recurring text," \
+	" tz text, comment text)"
+/* both answer the ids: their occurrences are planned after (jobs_plan_recurring()) */
+static const struct db_stmt q_create_recurring = { "config_create_recurring",
+	"INSERT INTO downtime_recurring (name, agent_id, check_id, recurring, tz, comment,"
+	" created_by, managed) SELECT x.name, a.id, c.id, x.recurring, x.tz, x.comment, $2, true"
+	" FROM jsonb_to_recordset($1::jsonb) AS " RECURRING_COLS DOWNTIME_TARGET " RETURNING id", 2 };
+/* a changed definition is planned afresh: its future occurrences go */
+static const struct db_stmt q_update_recurring = { "config_update_recurring",
+	"WITH u AS (UPDATE downtime_recurring d SET agent_id = t.aid, check_id = t.cid,"
+	"  recurring = t.recurring, tz = t.tz, comment = t.comment, planned_until = NULL"
+	"  FROM (SELECT x.id, a.id AS aid, c.id AS cid, x.recurring, x.tz, x.comment"
+	"   FROM jsonb_to_recordset($1::jsonb) AS " RECURRING_COLS DOWNTIME_TARGET ") t"
+	"  WHERE d.id = t.id RETURNING d.id),"
+	" f AS (DELETE FROM downtimes o USING u WHERE o.recurring_id = u.id AND o.start_at > now())"
+	" SELECT id FROM u", 1 };
+
 static const struct db_stmt q_lock = { "config_lock",
 	"SELECT version FROM config_version FOR UPDATE", 0 };
 static const struct db_stmt q_version = { "config_version",
@@ -202,13 +262,21 @@ struct store {
 	const struct db_stmt *load, *create, *update, *del;   /* del NULL: downtime_delete() */
 };
 
-/* in the order of creation; deletion goes the other way */
-enum { ST_CONTACT, ST_AGENT, ST_CHECK, ST_DOWNTIME, ST_COUNT };
+/*
+ * In the order of creation; deletion goes the other way. Templates after
+ * the checks: an agent's own check of a name wins over a template's
+ * (template_sync()), so the set's are made first.
+ */
+enum { ST_CONTACT, ST_AGENT, ST_CHECK, ST_TEMPLATE, ST_DOWNTIME, ST_RECURRING, ST_COUNT };
 static const struct store stores[ST_COUNT] = {
 	{ "contact", &q_load_contacts, &q_create_contacts, &q_update_contacts, &q_delete_contacts },
 	{ "agent", &q_load_agents, &q_create_agents, &q_update_agents, &q_delete_agents },
 	{ "check", &q_load_checks, &q_create_checks, &q_update_checks, &q_delete_checks },
+	{ "template", &q_load_templates, &q_create_templates, &q_update_templates,
+	  &q_delete_templates },
 	{ "downtime", &q_load_downtimes, &q_create_downtimes, &q_update_downtimes, NULL },
+	/* kind "downtime" with "recurring": a weekly window (sql/031) */
+	{ "recurring downtime", &q_load_recurring, &q_create_recurring, &q_update_recurring, NULL },
 };
 
 /* ---- the plan ------------------------------------------------------------------- */
@@ -510,6 +578,42 @@ time_member(json_t *in, json_t *out, const char *key, int64_t *us, struct resp *
 	return 0;
 }
 
+/*
+ * A recurring downtime's own members (as POST /api/v1/downtimes takes
+ * them): "recurring" ("sun 02:00-04:00", "mon-fri 22:00-23:00"), "tz"
+ * (UTC), "comment"; no start or end.
+ */
+static int
+norm_recurring(json_t *in, json_t *out, struct resp *e)
+{
+	const char *rec, *zone = "UTC", *comment = "";
+	struct quiet_window w;
+	char err[256];
+
+	if (json_object_get(in, "start") || json_object_get(in, "end")) {
+		resp_error(e, 422, json_object_get(in, "start") ? "start" : "end",
+		    "a downtime is either recurring or has a start and end, not both");
+		return -1;
+	}
+	if (jv_str(in, "recurring", 1, 128, &rec, e) < 0 || jv_str(in, "tz", 0, 64, &zone, e) < 0 ||
+	    jv_str(in, "comment", 0, COMMENT_MAX, &comment, e) < 0)
+		return -1;
+	if (quiet_window_parse(rec, &w, err, sizeof(err)) < 0) {
+		resp_error(e, 422, "recurring", "recurring: %s", err);
+		return -1;
+	}
+	if (zone == NULL)
+		zone = "UTC";
+	if (tz_get(zone, err, sizeof(err)) == NULL) {
+		resp_error(e, 422, "tz", "tz: %s", err);
+		return -1;
+	}
+	json_object_set_new(out, "recurring", json_string(rec));
+	json_object_set_new(out, "tz", json_string(zone));
+	json_object_set_new(out, "comment", json_string(comment ? comment : ""));
+	return 0;
+}
+
 /* A named downtime of one agent or one check ("AGENT/CHECK"), start and end given. */
 static int
 norm_downtime(const struct kind *k, json_t *in, json_t *out, struct resp *e)
@@ -538,6 +642,12 @@ norm_downtime(const struct kind *k, json_t *in, json_t *out, struct resp *e)
 	json_object_set_new(out, "name", json_string(name));
 	json_object_set_new(out, "agent", agent ? json_string(agent) : json_null());
 	json_object_set_new(out, "check", check ? json_string(check) : json_null());
+	if (json_object_get(in, "recurring"))
+		return norm_recurring(in, out, e);
+	if (json_object_get(in, "tz")) {
+		resp_error(e, 422, "tz", "tz is for a recurring downtime only");
+		return -1;
+	}
 	if (time_member(in, out, "start", &start, e) < 0 || time_member(in, out, "end", &end, e) < 0)
 		return -1;
 	if (end <= start) {
@@ -550,6 +660,90 @@ norm_downtime(const struct kind *k, json_t *in, json_t *out, struct resp *e)
 	return 0;
 }
 
+static const char *const template_check_fields[] = { "name", "type", "params", "warning",
+	"critical", "max_attempts", "enabled", "contacts", "labels", NULL };
+
+/*
+ * A template: name, selector (as written; parsed again when applied) and
+ * its checks, each normalised as a check (norm_check()) without an agent.
+ */
+static int
+norm_template(const struct kind *k, json_t *in, json_t *out, struct resp *e)
+{
+	/* norm_check() reads only the kind's name */
+	static const struct kind check_kind = { "check", ST_CHECK, NULL, NULL };
+	const struct kind *ck = &check_kind;
+	const char *name, *sel;
+	char *parsed = NULL;
+	json_t *arr, *d, *list;
+	size_t i, j;
+
+	(void)k;
+	if (jv_str(in, "name", 1, NAME_MAX_LEN, &name, e) < 0 ||
+	    jv_str(in, "selector", 1, 4096, &sel, e) < 0)
+		return -1;
+	if (!template_name_valid(name)) {
+		resp_error(e, 422, "name", "name must be 1 to 63 of A-Z a-z 0-9 _ . -");
+		return -1;
+	}
+	if (selector_jsonb("selector", sel, &parsed, e) < 0)
+		return -1;
+	free(parsed);
+	json_object_set_new(out, "name", json_string(name));
+	json_object_set_new(out, "selector", json_string(sel));
+	arr = json_object_get(in, "checks");
+	if (arr == NULL || json_is_null(arr))
+		arr = NULL;
+	else if (!json_is_array(arr)) {
+		resp_error(e, 400, "checks", "checks must be a list of check definitions");
+		return -1;
+	}
+	list = json_array();
+	json_object_set_new(out, "checks", list);
+	json_array_foreach(arr, i, d) {
+		json_t *c = json_object(), *cin;
+		const char *cn;
+		int bad;
+
+		if (!json_is_object(d)) {
+			json_decref(c);
+			resp_error(e, 400, "checks", "checks[%zu] is not an object", i);
+			return -1;
+		}
+		/* a check without its agent: one is lent for norm_check(), then dropped */
+		cin = json_deep_copy(d);
+		json_object_set_new(cin, "agent", json_string("-"));
+		bad = jv_known(d, template_check_fields, e) < 0 || norm_check(ck, cin, c, e) < 0;
+		json_decref(cin);
+		if (!bad && strcmp(json_string_value(json_object_get(c, "type")), "heartbeat") == 0) {
+			resp_error(e, 422, "type", "a template cannot make heartbeat checks");
+			bad = 1;
+		}
+		cn = json_string_value(json_object_get(c, "name"));
+		for (j = 0; !bad && j < i; j++)
+			if (strcmp(cn, json_string_value(json_object_get(json_array_get(list, j),
+			    "name"))) == 0) {
+				resp_error(e, 422, "name", "a second check named \"%s\"", cn);
+				bad = 1;
+			}
+		if (bad) {
+			/* the field, within the template: checks[i].FIELD */
+			json_t *f = json_object_get(e->json, "field"), *m = json_object_get(e->json, "error");
+			char buf[300], msg[700];
+			snprintf(buf, sizeof(buf), "checks[%zu]%s%s", i, f ? "." : "",
+			    f ? json_string_value(f) : "");
+			snprintf(msg, sizeof(msg), "checks[%zu]: %s", i, m ? json_string_value(m) : "");
+			json_object_set_new(e->json, "field", json_string(buf));
+			json_object_set_new(e->json, "error", json_string(msg));
+			json_decref(c);
+			return -1;
+		}
+		json_object_del(c, "agent");
+		json_array_append_new(list, c);
+	}
+	return 0;
+}
+
 static const char *const agent_fields[] = { "kind", "name", "interval_s", "contacts", "labels",
 	"parents", NULL };
 static const char *const check_fields[] = { "kind", "agent", "name", "type", "params", "warning",
@@ -559,7 +753,8 @@ static const char *const contact_fields[] = { "kind", "name", "email", "pushover
 static const char *const user_fields[] = { "kind", "name", "email", "pushover_user",
 	"pushover_device", "pushover_emergency", "webhook_url", "notify_on", "role", "tz", NULL };
 static const char *const downtime_fields[] = { "kind", "name", "agent", "check", "start", "end",
-	"comment", NULL };
+	"comment", "recurring", "tz", NULL };
+static const char *const template_fields[] = { "kind", "name", "selector", "checks", NULL };
 
 /* what a file's "kind:" may say; the first of a store is what export writes */
 static const struct kind kinds[] = {
@@ -568,6 +763,7 @@ static const struct kind kinds[] = {
 	{ "agent", ST_AGENT, agent_fields, norm_agent },
 	{ "check", ST_CHECK, check_fields, norm_check },
 	{ "heartbeat", ST_CHECK, check_fields, norm_check },   /* a check of type heartbeat */
+	{ "template", ST_TEMPLATE, template_fields, norm_template },
 	{ "downtime", ST_DOWNTIME, downtime_fields, norm_downtime },
 	{ NULL, 0, NULL, NULL },
 };
@@ -692,6 +888,7 @@ read_set(struct plan *p, json_t *objects, json_t *keys)
 		json_t *out;
 		struct obj *o;
 		char *key;
+		int store;
 
 		memset(&e, 0, sizeof(e));
 		nm = json_string_value(json_object_get(in, "name"));
@@ -701,7 +898,7 @@ read_set(struct plan *p, json_t *objects, json_t *keys)
 		}
 		if (jv_str(in, "kind", 1, 32, &kn, &e) < 0 || (k = kind_find(kn)) == NULL) {
 			add_error(p, (int)i, NULL, nm, "kind", "%s", kn ? "unknown kind (agent, check, "
-			    "heartbeat, contact, user, downtime)" : "every object needs a kind");
+			    "heartbeat, contact, user, template, downtime)" : "every object needs a kind");
 			json_decref(e.json);
 			continue;
 		}
@@ -721,7 +918,10 @@ read_set(struct plan *p, json_t *objects, json_t *keys)
 			json_decref(out);
 			continue;
 		}
-		if ((key = obj_key(k->store, out)) == NULL) {
+		/* a downtime with "recurring" lives with the recurring definitions */
+		store = k->store == ST_DOWNTIME && json_object_get(out, "recurring") ? ST_RECURRING :
+		    k->store;
+		if ((key = obj_key(store, out)) == NULL) {
 			json_decref(out);
 			return -1;
 		}
@@ -729,13 +929,15 @@ read_set(struct plan *p, json_t *objects, json_t *keys)
 		json_array_append_new(keys, json_string(key));
 		free(key);
 		key = (char *)json_string_value(json_array_get(keys, json_array_size(keys) - 1));
-		if ((o = find(p, k->store, key)) != NULL) {
+		if ((o = find(p, store, key)) != NULL ||
+		    (k->store == ST_DOWNTIME && (o = find(p, store == ST_DOWNTIME ? ST_RECURRING :
+		    ST_DOWNTIME, key)) != NULL)) {
 			add_error(p, (int)i, k->name, key, "name", "named twice in the set (objects %d and %zu)",
 			    o->index, i);
 			json_decref(out);
 			continue;
 		}
-		if ((o = add(p, k->store, key)) == NULL) {
+		if ((o = add(p, store, key)) == NULL) {
 			json_decref(out);
 			return -1;
 		}
@@ -862,6 +1064,10 @@ decide(struct plan *p)
 		}
 		if (o->store == ST_CHECK)
 			need(p, o, ST_AGENT, "agent", json_string_value(json_object_get(o->want, "agent")));
+		if (o->store == ST_RECURRING) {
+			need(p, o, ST_AGENT, "agent", json_string_value(json_object_get(o->want, "agent")));
+			need(p, o, ST_CHECK, "check", json_string_value(json_object_get(o->want, "check")));
+		}
 		if (o->store == ST_DOWNTIME) {
 			need(p, o, ST_AGENT, "agent", json_string_value(json_object_get(o->want, "agent")));
 			need(p, o, ST_CHECK, "check", json_string_value(json_object_get(o->want, "check")));
@@ -884,6 +1090,13 @@ decide(struct plan *p)
 			if (o->store == ST_AGENT && strncmp(pn, o->key, al) == 0 && pn[al] == '/')
 				add_error(p, o->index, o->kind->name, o->key, "parents",
 				    "\"%s\" is a check of this agent: it would be its own parent", pn);
+		}
+		if (o->store == ST_TEMPLATE) {
+			json_t *d, *c2;
+			size_t k2;
+			json_array_foreach(json_object_get(o->want, "checks"), j, d)
+				json_array_foreach(json_object_get(d, "contacts"), k2, c2)
+					need(p, o, ST_CONTACT, "checks.contacts", json_string_value(c2));
 		}
 	}
 }
@@ -913,7 +1126,9 @@ run_store(struct plan *p, int s, enum action act, int *hb, struct resp *rs)
 		n++;
 		if (act == ACT_DELETE && stores[s].del == NULL) {
 			int found;
-			enum db_outcome st = downtime_delete(p->r->db, o->id, p->r->who.name, &found);
+			enum db_outcome st = s == ST_RECURRING ?
+			    recurring_delete(p->r->db, o->id, p->r->who.name, &found) :
+			    downtime_delete(p->r->db, o->id, p->r->who.name, &found);
 			if (st != DB_OK) {
 				resp_db_outcome(rs, st, "could not delete a downtime");
 				goto done;
@@ -928,7 +1143,18 @@ run_store(struct plan *p, int s, enum action act, int *hb, struct resp *rs)
 		json_object_set_new(rec, "id", json_integer(o->id));
 		if (s == ST_CHECK && o->have)
 			json_object_set(rec, "old_type", json_object_get(o->have, "type"));
-		if (s == ST_DOWNTIME && json_is_string(json_object_get(o->want, "check"))) {
+		if (s == ST_TEMPLATE) {
+			char *parsed = NULL;
+			if (selector_jsonb("selector", json_string_value(json_object_get(o->want,
+			    "selector")), &parsed, rs) < 0) {
+				json_decref(rec);
+				goto done;
+			}
+			json_object_set_new(rec, "selector_json", json_loads(parsed, 0, NULL));
+			free(parsed);
+		}
+		if ((s == ST_DOWNTIME || s == ST_RECURRING) &&
+		    json_is_string(json_object_get(o->want, "check"))) {
 			const char *c = json_string_value(json_object_get(o->want, "check"));
 			const char *slash = strchr(c, '/');
 			json_object_set_new(rec, "ca", json_stringn(c, (size_t)(slash - c)));
@@ -972,6 +1198,17 @@ run_store(struct plan *p, int s, enum action act, int *hb, struct resp *rs)
 				goto done;
 			}
 			*hb = 1;
+		}
+	/* a recurring definition made or changed: its next occurrences written */
+	if (s == ST_RECURRING && act != ACT_DELETE)
+		for (row = 0; row < PQntuples(q); row++) {
+			const char *es;
+			enum db_outcome st = jobs_plan_recurring(p->r->db,
+			    str_to_ll(PQgetvalue(q, row, 0), 1, INT64_MAX, &es));
+			if (st != DB_OK) {
+				resp_db_outcome(rs, st, "could not plan a recurring downtime");
+				goto done;
+			}
 		}
 	rc = 0;
 done:

@@ -101,7 +101,7 @@ void
 api_downtimes_list(struct req *r, struct resp *rs)
 {
 	char cur[24], lim[24], agent[24], check[24];
-	const char *v[5], *s, *es;
+	const char *v[5], *s;
 	long limit;
 	int64_t cursor;
 
@@ -110,21 +110,19 @@ api_downtimes_list(struct req *r, struct resp *rs)
 	v[0] = id_text(cursor, cur);
 	v[1] = id_text(limit + 1, lim);
 	v[2] = v[3] = v[4] = NULL;
-	if ((s = req_arg(r, "agent_id")) != NULL) {
-		long long n = str_to_ll(s, 1, INT64_MAX, &es);
-		if (es) {
-			resp_error(rs, 400, "agent_id", "agent_id must be a positive integer");
-			return;
-		}
-		v[2] = id_text(n, agent);
+	switch (api_agent_arg(r, rs, agent)) {   /* ?agent_id= or ?agent=NAME */
+	case -1:
+		return;
+	case 1:
+		v[2] = agent;
+		break;
 	}
-	if ((s = req_arg(r, "check_id")) != NULL) {
-		long long n = str_to_ll(s, 1, INT64_MAX, &es);
-		if (es) {
-			resp_error(rs, 400, "check_id", "check_id must be a positive integer");
-			return;
-		}
-		v[3] = id_text(n, check);
+	switch (api_check_arg(r, rs, check)) {   /* ?check_id= or ?check=AGENT/CHECK */
+	case -1:
+		return;
+	case 1:
+		v[3] = check;
+		break;
 	}
 	if ((s = req_arg(r, "active")) != NULL) {
 		if (strcmp(s, "true") != 0 && strcmp(s, "false") != 0) {
@@ -348,7 +346,7 @@ done:
  * A recurring definition's end: its future occurrences removed, an active
  * one ended by downtime_delete(). *found 0 when id is no definition.
  */
-static enum db_outcome
+enum db_outcome
 recurring_delete(PGconn *c, int64_t id, const char *by, int *found)
 {
 	char ids[24];

@@ -337,6 +337,78 @@ name_to_id(struct req *r, json_t *o, const char *key, const char *idkey, struct 
 }
 
 int
+api_agent_arg(struct req *r, struct resp *rs, char out[24])
+{
+	const char *ids = req_arg(r, "agent_id"), *name = req_arg(r, "agent"), *es, *nv[1];
+	long long id;
+
+	if (ids && name) {
+		resp_error(rs, 422, "agent", "give agent or agent_id, not both");
+		return -1;
+	}
+	if (ids) {
+		id = str_to_ll(ids, 1, INT64_MAX, &es);
+		if (es) {
+			resp_error(rs, 400, "agent_id", "agent_id must be a positive integer");
+			return -1;
+		}
+		id_text(id, out);
+		return 1;
+	}
+	if (name == NULL)
+		return 0;
+	nv[0] = name;
+	if ((id = id_by_name(r, &q_agent_named, nv, rs)) < 0)
+		return -1;
+	if (id == 0) {
+		resp_error(rs, 422, "agent", "no agent named \"%.200s\"", name);
+		return -1;
+	}
+	id_text(id, out);
+	return 1;
+}
+
+int
+api_check_arg(struct req *r, struct resp *rs, char out[24])
+{
+	const char *ids = req_arg(r, "check_id"), *spec = req_arg(r, "check"), *es, *slash, *nv[2];
+	char agent[256];
+	long long id;
+
+	if (ids && spec) {
+		resp_error(rs, 422, "check", "give check or check_id, not both");
+		return -1;
+	}
+	if (ids) {
+		id = str_to_ll(ids, 1, INT64_MAX, &es);
+		if (es) {
+			resp_error(rs, 400, "check_id", "check_id must be a positive integer");
+			return -1;
+		}
+		id_text(id, out);
+		return 1;
+	}
+	if (spec == NULL)
+		return 0;
+	if ((slash = strchr(spec, '/')) == NULL || (size_t)(slash - spec) >= sizeof(agent)) {
+		resp_error(rs, 422, "check", "check must be \"agent/check\", as \"web01/nginx\"");
+		return -1;
+	}
+	memcpy(agent, spec, (size_t)(slash - spec));
+	agent[slash - spec] = '\0';
+	nv[0] = agent;
+	nv[1] = slash + 1;
+	if ((id = id_by_name(r, &q_check_named, nv, rs)) < 0)
+		return -1;
+	if (id == 0) {
+		resp_error(rs, 422, "check", "no check named \"%.200s\"", spec);
+		return -1;
+	}
+	id_text(id, out);
+	return 1;
+}
+
+int
 agent_name(struct req *r, json_t *o, struct resp *rs)
 {
 	return name_to_id(r, o, "agent", "agent_id", rs);
@@ -632,19 +704,16 @@ sel_req_json(const struct sel_req *rq)
 }
 
 int
-api_selector(struct req *r, struct resp *rs, char **out)
+selector_jsonb(const char *field, const char *s, char **out, struct resp *rs)
 {
-	const char *s = req_arg(r, "selector");
 	struct selector sel;
 	char err[256];
 	json_t *a;
 	size_t i;
 
 	*out = NULL;
-	if (s == NULL)
-		return 0;
-	if (selector_parse("selector", s, &sel, err, sizeof(err)) < 0) {
-		resp_error(rs, 400, "selector", "%s", err);
+	if (selector_parse(field, s, &sel, err, sizeof(err)) < 0) {
+		resp_error(rs, 400, field, "%s", err);
 		return -1;
 	}
 	a = json_array();
@@ -656,9 +725,20 @@ api_selector(struct req *r, struct resp *rs, char **out)
 	selector_free(&sel);
 	if (a == NULL || (*out = json_dumps(a, JSON_COMPACT)) == NULL) {
 		json_decref(a);
-		resp_error(rs, 400, "selector", "selector: not UTF-8 (or out of memory)");
+		resp_error(rs, 400, field, "%s: not UTF-8 (or out of memory)", field);
 		return -1;
 	}
 	json_decref(a);
 	return 1;
+}
+
+int
+api_selector(struct req *r, struct resp *rs, char **out)
+{
+	const char *s = req_arg(r, "selector");
+
+	*out = NULL;
+	if (s == NULL)
+		return 0;
+	return selector_jsonb("selector", s, out, rs);
 }

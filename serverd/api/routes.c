@@ -13,6 +13,9 @@ const struct route routes[] = {
 	/* agent protocol */
 	{ "GET",    "/api/v1/agent/self",            api_agent_self,       NEED_AGENT,      BODY_JSON },
 	{ "GET",    "/api/v1/agent/self/checks",     api_agent_checks,     NEED_AGENT,      BODY_JSON },
+	/* the same, with the agent's labels and facts first: templates they
+	 * select are in the answer (api_agent.c) */
+	{ "POST",   "/api/v1/agent/self/checks",     api_agent_checks_post, NEED_AGENT,     BODY_JSON },
 	{ "PUT",    "/api/v1/agent/self/checkout",   api_agent_checkout,   NEED_AGENT,      BODY_JSON },
 	{ "POST",   "/api/v1/check_history",         api_check_history_post, NEED_AGENT_LAZY, BODY_RAW },
 	{ "POST",   "/api/v1/agent/self/heartbeats/{name}", api_agent_heartbeat, NEED_AGENT,  BODY_JSON },
@@ -50,6 +53,13 @@ const struct route routes[] = {
 	{ "POST",   "/api/v1/checks/{id}/backtest",  api_checks_backtest,  NEED_READ,       BODY_JSON },
 	{ "POST",   "/api/v1/checks/{id}/ping/rotate", api_checks_ping_rotate, NEED_ADMIN,  BODY_JSON },
 
+	/* templates (api_templates.c): by name */
+	{ "GET",    "/api/v1/templates",             api_templates_list,   NEED_READ,       BODY_JSON },
+	{ "POST",   "/api/v1/templates",             api_templates_create, NEED_ADMIN,      BODY_JSON },
+	{ "GET",    "/api/v1/templates/{name}",      api_templates_get,    NEED_READ,       BODY_JSON },
+	{ "PATCH",  "/api/v1/templates/{name}",      api_templates_patch,  NEED_ADMIN,      BODY_JSON },
+	{ "DELETE", "/api/v1/templates/{name}",      api_templates_delete, NEED_ADMIN,      BODY_JSON },
+
 	{ "GET",    "/api/v1/status",                api_status,           NEED_READ,       BODY_JSON },
 
 	/* alerting resources (ack, contacts, downtimes, events, notifications) */
@@ -65,6 +75,7 @@ const struct route routes[] = {
 	{ "GET",    "/api/v1/downtimes/{id}",        api_downtimes_get,    NEED_READ,       BODY_JSON },
 	{ "DELETE", "/api/v1/downtimes/{id}",        api_downtimes_delete, NEED_OPERATOR,   BODY_JSON },
 	{ "GET",    "/api/v1/events",                api_events_list,      NEED_READ,       BODY_JSON },
+	{ "GET",    "/api/v1/events/{id}/routing",   api_events_routing,   NEED_READ,       BODY_JSON },
 	{ "GET",    "/api/v1/notifications",         api_notifications_list, NEED_READ,       BODY_JSON },
 
 	/* monitoring as code (api_config.c): a whole fleet's set, its own body cap */

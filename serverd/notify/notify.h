@@ -24,6 +24,8 @@
 
 #include "buf.h"
 
+struct notice_digest;
+
 enum send_verdict {
 	SEND_OK,          /* accepted by the relay / the API */
 	SEND_RETRY,       /* transient: try again later (HTTP 5xx/408/429, SMTP 4xx, network) */
@@ -71,6 +73,14 @@ struct notice {
 	 */
 	const char *resolved_since;
 	/*
+	 * The routing record of the row (sql/033_routing.sql) as claimed:
+	 * the policy that made it ("" when none: the check's contacts), its
+	 * step (-1 when none), and the decisions so far (a JSON array).
+	 */
+	const char *policy;
+	int step;
+	const char *route;
+	/*
 	 * An email's single-use acknowledgement link (acklink.h), set by
 	 * notify_email() for the one message; NULL or "" when none.
 	 */
@@ -84,6 +94,13 @@ struct notice {
 	 * retry as a resend. NULL: nobody asks.
 	 */
 	int *in_doubt;
+	/*
+	 * Set when this message is a digest (digest.h): many notifications to
+	 * this contact as one. Then id is the digest's, kind is "DIGEST",
+	 * the event's fields are empty, and notice_title(), notice_body() and
+	 * notice_link() speak for the digest. NULL: one notification.
+	 */
+	const struct notice_digest *digest;
 };
 
 #define NOTIFY_ERR_MAX 512

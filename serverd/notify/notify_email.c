@@ -16,6 +16,11 @@
  * attempt (acklink.c). The body is quoted-printable
  * UTF-8 (any output, lines within SMTP's limit). libesmtp dot-stuffs.
  *
+ * A digest (n->digest: many notifications as one, digest.h) is built the
+ * same way, with its own Message-ID (custos.digest.<id>), an
+ * X-Custos-Digest header and no acknowledgement link (a link acknowledges
+ * one check; each member's line links to its check).
+ *
  * A resend of an attempt in doubt (n->resent) keeps its Message-ID and
  * adds "X-Custos-Resent: yes". An attempt whose data went out and got no
  * reply is in doubt itself (*n->in_doubt): the relay may have taken it.
@@ -355,10 +360,14 @@ build_message(const struct notice *n, const char *from, const char *from_addr, s
 		buf_free(&clean);
 	}
 	buf_addf(b, "\r\nDate: %s\r\n", date);
-	buf_addf(b, "Message-ID: <custos.notification.%lld@%s>\r\n", (long long)n->id,
-	    dom && dom[1] ? dom + 1 : "custos.invalid");
-	buf_addf(b, "X-Custos-Notification: %lld\r\nX-Custos-Event: %lld\r\n",
-	    (long long)n->id, (long long)n->event_id);
+	/* a digest has an id of its own (digests.id), stable across its retries */
+	buf_addf(b, "Message-ID: <custos.%s.%lld@%s>\r\n", n->digest ? "digest" : "notification",
+	    (long long)n->id, dom && dom[1] ? dom + 1 : "custos.invalid");
+	if (n->digest)
+		buf_addf(b, "X-Custos-Digest: %lld\r\n", (long long)n->id);
+	else
+		buf_addf(b, "X-Custos-Notification: %lld\r\nX-Custos-Event: %lld\r\n",
+		    (long long)n->id, (long long)n->event_id);
 	if (n->resent)
 		buf_adds(b, "X-Custos-Resent: yes\r\n");
 	buf_adds(b, "X-Custos-Kind: ");
@@ -419,7 +428,7 @@ email_send(const struct notice *n, struct send_result *res, char *err, size_t er
 		struct notice m = *n;
 		struct buf link;
 		buf_init(&link, 1024);
-		if (ack_link_issue(n, &link) && !link.failed)
+		if (n->digest == NULL && ack_link_issue(n, &link) && !link.failed)
 			m.ack_url = link.ptr;
 		build_message(&m, cf->smtp_from, from_addr, &msg);
 		buf_free(&link);

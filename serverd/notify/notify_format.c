@@ -14,6 +14,7 @@
  */
 #include "config.h"
 #include "check.h"
+#include "digest.h"
 #include "engine.h"
 #include "notify.h"
 #include "serverd.h"
@@ -42,6 +43,10 @@ notice_title(const struct notice *n, struct buf *out)
 	const char *verb = n->kind;
 	int with_state = 0, k = ev_kind_parse(n->kind);
 
+	if (n->digest) {
+		digest_title(n->digest, out);
+		return;
+	}
 	if (k == EV_PROBLEM || k == EV_RENOTIFY) {
 		verb = "PROBLEM";
 		with_state = 1;
@@ -66,7 +71,9 @@ notice_link(const struct notice *n, struct buf *out)
 {
 	const char *base = n->conf && n->conf->public_url ? n->conf->public_url : "";
 
-	if (is_agent_event(n))
+	if (n->digest)
+		buf_addf(out, "%s/", base);   /* the dashboard: every member is there */
+	else if (is_agent_event(n))
 		buf_addf(out, "%s/agents/%lld", base, (long long)n->agent_id);
 	else
 		buf_addf(out, "%s/checks/%lld", base, (long long)n->check_id);
@@ -132,6 +139,10 @@ notice_body(const struct notice *n, struct buf *out)
 {
 	struct buf t;
 
+	if (n->digest) {
+		digest_body(n, out);
+		return;
+	}
 	buf_init(&t, 4096);
 	notice_title(n, &t);
 	buf_addf(out, "%s%s\n\n", t.ptr ? t.ptr : "",

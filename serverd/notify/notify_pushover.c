@@ -17,6 +17,10 @@
  * the receipt (pushover_receipt_poll() below, GET .../1/receipts/R.json):
  * an acknowledgement in the app acknowledges the check.
  *
+ * A digest (n->digest, digest.h) is one message: its title "37 problems
+ * on 12 agents", its body the worst members first, its priority the
+ * highest of its members' but never 2 (see digest_priority()).
+ *
  * A resend of an attempt in doubt has a title ending in " (resent)". A
  * problem resolved by the time it is sent (notice_title(): " (resolved
  * since)") goes at priority 0, never 1 or 2: nothing to wake anybody for.
@@ -31,6 +35,7 @@
  */
 #include "config.h"
 #include "channel.h"
+#include "digest.h"
 #include "engine.h"
 #include "httpc.h"
 #include "notify.h"
@@ -67,10 +72,41 @@ cut_utf8(char *s, size_t max)
 	s[n] = '\0';
 }
 
+static int pushover_priority(const struct notice *n);
+
+/*
+ * A digest's priority: the highest of its members', but never 2: an
+ * emergency page repeats until acknowledged and is cancelled by its
+ * check's tag, which a digest of many checks has not (the first pages of
+ * the storm, sent one by one, rang as emergencies already).
+ */
+static int
+digest_priority(const struct notice *n)
+{
+	int p = -2;
+	size_t i;
+
+	for (i = 0; i < n->digest->n; i++) {
+		struct notice t = { 0 };
+		int q;
+		t.kind = n->digest->m[i].kind;
+		t.status = n->digest->m[i].status;
+		t.prev_status = n->digest->m[i].prev_status;
+		t.resolved_since = "";
+		if ((q = pushover_priority(&t)) > p)
+			p = q;
+	}
+	return p < -1 ? -1 : p;
+}
+
 static int
 pushover_priority(const struct notice *n)
 {
-	int p, k = ev_kind_parse(n->kind);
+	int p, k;
+
+	if (n->digest)
+		return digest_priority(n);
+	k = ev_kind_parse(n->kind);
 
 	if (k == EV_PROBLEM || k == EV_RENOTIFY)
 		p = n->status == 2 ? 1 : 0;

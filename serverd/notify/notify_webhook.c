@@ -14,6 +14,11 @@
  * this problem by the time it was sent, or null; "dependents" is
  * {"checks": N, "agents": M} on a problem of a check others depend on
  * (docs/alerting.md, "Dependencies"), or null.
+ * A digest (n->digest, digest.h: many notifications to this contact as
+ * one) is {"digest_id", "kind": "DIGEST", "title", "message", "url",
+ * "resent", "members": [{notification_id, event_id, kind, check, agent,
+ * status, output, url}, ...]} (worst first), with "Idempotency-Key:
+ * custos-digest-<digest id>".
  * The output (event.output and in the message) is cut like in every
  * message (notice_output()). The request ends within webhook_timeout_s.
  * 2xx is success; 408, 429, 5xx and network errors are retried; any other
@@ -21,6 +26,7 @@
  */
 #include "config.h"
 #include "channel.h"
+#include "digest.h"
 #include "httpc.h"
 #include "notify.h"
 #include "serverd.h"
@@ -148,6 +154,15 @@ webhook_send(const struct notice *n, struct send_result *res, char *err, size_t 
 	notice_title(n, &title);
 	notice_body(n, &body);
 	notice_link(n, &link);
+	if (n->digest) {
+		o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:o}",
+		    "digest_id", (json_int_t)n->id, "kind", "DIGEST",
+		    "title", title.ptr ? title.ptr : "", "message", body.ptr ? body.ptr : "",
+		    "url", link.ptr ? link.ptr : "", "resent", n->resent,
+		    "members", digest_members_json(n));
+		snprintf(key, sizeof(key), "custos-digest-%lld", (long long)n->id);
+		goto post;
+	}
 	notice_output(n, &output);
 	check = n->check_id == 0 ? json_null() : json_pack("{s:I,s:s,s:s,s:o,s:o,s:i}",
 	    "id", (json_int_t)n->check_id, "name", n->check, "type", n->check_type,
@@ -172,13 +187,25 @@ webhook_send(const struct notice *n, struct send_result *res, char *err, size_t 
 	    "url", link.ptr ? link.ptr : "",
 	    "resent", n->resent,
 	    "resolved_since", opt_str(n->resolved_since ? n->resolved_since : ""));
-	if (o != NULL)
+	if (o != NULL) {
+		/* the routing record (docs/alerting.md, "Why was I paged"): a
+		 * chat bridge can say which policy and step paged whom, and why */
+		json_t *route = n->route && *n->route ? json_loads(n->route, 0, NULL) : NULL;
+		json_object_set_new(o, "policy", n->policy && *n->policy ? json_string(n->policy) :
+		    json_null());
+		json_object_set_new(o, "step", n->policy && *n->policy && n->step >= 0 ?
+		    json_integer(n->step) : json_null());
+		json_object_set_new(o, "route", json_is_array(route) ? route : json_array());
+		if (!json_is_array(route))
+			json_decref(route);
 		json_object_set_new(o, "dependents", dependents(n->detail));
+	}
+	snprintf(key, sizeof(key), "custos-%lld", (long long)n->id);
+post:
 	if (o == NULL || (text = json_dumps(o, JSON_COMPACT)) == NULL) {
 		snprintf(err, errlen, "cannot build the webhook body");
 		goto done;
 	}
-	snprintf(key, sizeof(key), "custos-%lld", (long long)n->id);
 	if (notify_http_post(n->webhook_url, "application/json", key, text, strlen(text),
 	    n->conf->webhook_timeout_s * 1000, &rep, &resp, err, errlen) < 0) {
 		if (rep.in_doubt && n->in_doubt)

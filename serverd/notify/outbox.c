@@ -63,6 +63,32 @@
  *   sending (recovered since, superseded by a later row sent, the recovery
  *   of a dropped problem): quiet_gate(), docs/people.md.
  *
+ *   Storms go as one digest (docs/alerting.md, "Grouping (digests)"). A
+ *   row claimed for the first time (not a retry, not in doubt) that has
+ *   group_min or more rows to its person on its channel in the
+ *   group_window_s before it (counted by creation: the same answer for
+ *   every sender and every serverd, whoever claims first) is not sent:
+ *   group_gate() puts it, with every fresh pending row after it of the
+ *   same person and channel, into their open digest (table digests, one
+ *   'open' per person and channel, found or made under its row lock),
+ *   due when the window that began with the storm's first row ends; each
+ *   row's route records "merged into digest N". Rows of a digest are
+ *   never claimed one by one: digest_one() claims the due digest under
+ *   its row lock (SKIP LOCKED: one sender of all serverd takes it), leases
+ *   it and every member (each 'sending' with an attempt of its own, the
+ *   lease naming its holder), commits, sends ONE message, and records the
+ *   outcome on the digest and all its members in one statement, if the
+ *   claim is still the current one (digests.attempt). A digest in doubt is
+ *   taken over like a row (its lease ran out, its holder died) and resent,
+ *   marked. A failure retries the whole digest with the usual backoff.
+ *   Order holds: a row joins only when no earlier row of its series to
+ *   that person and channel is open outside the digest, and a member is
+ *   an open row that holds back the later rows of its series until the
+ *   digest's outcome (OPEN_BEFORE); the message lists a series' members
+ *   together, in event order (digest.h). Quiet hours still apply per
+ *   member: when the digest goes out inside its person's quiet hours, its
+ *   members that are not urgent leave it, held until the quiet time ends.
+ *
  *   Channels never wait for each other. Each channel has its own threads
  *   and its own time limit (its time_limit_s); the lease is that limit
  *   plus CHANNEL_LEASE_MARGIN_S:
@@ -102,7 +128,8 @@
  * follows); nothing polls for fresh rows. Between wake-ups a
  * sender sleeps until its channel's earliest retry, lease end or pause end,
  * at most OUTBOX_SAFETY_MS. A SIGHUP makes every waiting row due at once
- * (the admin may just have fixed the relay's address or password). Each
+ * (the admin may just have fixed the relay's address or password), and
+ * ends every open digest's window (group_window_s may have changed). Each
  * send holds one configuration snapshot (conf_hold()) from its claim to
  * its outcome, so a SIGHUP mid-session is safe.
  */
@@ -112,6 +139,7 @@
 #include "channel.h"
 #include "counters.h"
 #include "db.h"
+#include "digest.h"
 #include "holder.h"
 #include "listen.h"
 #include "log.h"
@@ -134,6 +162,7 @@
 #define OUTBOX_SAFETY_MS 15000       /* longest sleep without a NOTIFY */
 #define OUTBOX_MIN_WAIT_MS 20        /* a due row another sender is claiming */
 #define CANCEL_RETRY_S "30"          /* a failed receipt cancel is tried again */
+#define OUTBOX_STATS_US 2000000      /* how often a sender looks at the outbox's statistics */
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv;
@@ -141,6 +170,7 @@ static unsigned long wake_gen;       /* bumped on every NOTIFY; guarded by mu */
 static int stopping;                 /* guarded by mu */
 static pthread_t sender_tid[COUNTERS_CHANNELS_MAX * OUTBOX_MAX_SENDERS];
 static int nsenders, holder_started, receipts_started;
+static int64_t stats_next_us;        /* the next look at the statistics; guarded by mu */
 
 /*
  * The claim and the lease, in one statement and so one transaction (one
@@ -171,7 +201,7 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	" c AS ("
 	"  SELECT n.id, n.status = 'sending' AS in_doubt"
 	"  FROM notifications n"
-	"  WHERE n.channel = $2"
+	"  WHERE n.channel = $2 AND n.digest_id IS NULL"
 	"   AND ((n.status = 'pending' AND n.next_attempt_at <= now())"
 	"        OR (n.status = 'sending' AND (n.lease_until <= now()"
 	"            OR ($4::boolean AND n.holder <> $5::int"
@@ -191,10 +221,15 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	"), u AS ("
 	"  UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1,"
 	"   lease_until = now() + make_interval(secs => $3::int), attempt_id = a.id,"
-	"   resend = n.resend OR c.in_doubt, holder = $5::int"
+	"   resend = n.resend OR c.in_doubt, holder = $5::int,"
+	/* the routing record (sql/033_routing.sql) */
+	"   route = CASE WHEN c.in_doubt THEN n.route || route_entry('resend (in doubt)',"
+	"    'the attempt before ended without an outcome (its serverd died or its lease"
+	" ran out): sent again, marked as a resend') ELSE n.route END"
 	"  FROM a JOIN c ON c.id = a.notification_id WHERE n.id = a.notification_id"
 	"  RETURNING n.id, n.channel, n.attempts - 1 AS attempts, n.created_at, n.event_id,"
-	"   n.contact_id, c.in_doubt, a.id AS attempt_id, n.resend, n.series, n.held_until"
+	"   n.contact_id, c.in_doubt, a.id AS attempt_id, n.resend, n.series, n.held_until,"
+	"   n.policy, n.step, n.route"
 	")"
 	"SELECT n.id, n.channel, n.attempts, n.created_at < now() - make_interval(hours => $1::int),"
 	"  e.id, e.kind, COALESCE(e.status, -1), COALESCE(e.prev_status, -1),"
@@ -227,7 +262,11 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	"    ORDER BY p.event_id DESC LIMIT 1), ''),"
 	"  EXISTS (SELECT 1 FROM notifications p WHERE p.contact_id = n.contact_id"
 	"    AND p.channel = n.channel AND p.series = n.series AND p.event_id > n.event_id"
-	"    AND p.status = 'sent')"
+	"    AND p.status = 'sent'),"
+	/* the routing record so far (41-43), for the webhook's JSON */
+	"  COALESCE(n.policy, ''), COALESCE(n.step, -1), n.route::text,"
+	/* grouping (44) */
+	"  COALESCE(n.contact_id, 0)"
 	" FROM u n JOIN events e ON e.id = n.event_id"
 	" LEFT JOIN contacts ct ON ct.id = n.contact_id"
 	" LEFT JOIN agents ag ON ag.id = e.agent_id"
@@ -247,7 +286,13 @@ static const struct db_stmt q_result = { "outbox_result",
 	"  sent_at = CASE WHEN $2 = 'sent' THEN now() END,"
 	"  next_attempt_at = CASE WHEN $2 = 'pending'"
 	"    THEN now() + make_interval(secs => $4::int) ELSE next_attempt_at END,"
-	"  receipt = COALESCE($6, receipt)"
+	"  receipt = COALESCE($6, receipt),"
+	/* the routing record (sql/033_routing.sql): sent, retry or failed */
+	"  route = route || CASE $2"
+	"   WHEN 'sent' THEN route_entry('sent', channel || ', attempt ' || attempts)"
+	"   WHEN 'pending' THEN route_entry('retry', COALESCE($3, '') || '; next attempt at '"
+	"    || rfc3339(now() + make_interval(secs => $4::int)))"
+	"   ELSE route_entry('failed', COALESCE($3, '')) END"
 	" WHERE id = $1 AND status = 'sending' AND attempt_id = $5 RETURNING 1", 7 };
 
 /*
@@ -271,7 +316,8 @@ static const struct db_stmt q_unsend = { "outbox_unsend",
 	" WHERE id = $1 AND status = 'sending' AND attempt_id = $2 RETURNING 1", 5 };
 
 /*
- * When something of channel $1 is due: a retry, a lease end, a pause end. A
+ * When something of channel $1 is due: a retry, a lease end, a pause end,
+ * a digest's window end (or its retry, or its lease end). A
  * pending row behind an earlier open one of its check, contact and channel
  * is not counted: it becomes due when that one's outcome is recorded, by a
  * sender that then claims again at once. A lease of a holder that died is
@@ -283,9 +329,13 @@ static const struct db_stmt q_next_due = { "outbox_next_due",
 	"  END::bigint"
 	" FROM (SELECT min(t) AS t FROM ("
 	"  SELECT min(n.next_attempt_at) AS t FROM notifications n"
-	"   WHERE n.status = 'pending' AND n.channel = $1 AND" OPEN_BEFORE("n")
+	"   WHERE n.status = 'pending' AND n.channel = $1 AND n.digest_id IS NULL AND"
+	OPEN_BEFORE("n")
 	"  UNION ALL SELECT min(lease_until) FROM notifications"
-	"   WHERE status = 'sending' AND channel = $1) x) m", 1 };
+	"   WHERE status = 'sending' AND channel = $1"
+	"  UNION ALL SELECT min(CASE status WHEN 'open' THEN due_at"
+	"    WHEN 'pending' THEN next_attempt_at ELSE lease_until END) FROM digests"
+	"   WHERE channel = $1 AND status IN ('open', 'pending', 'sending')) x) m", 1 };
 
 /* A pause of channel $1 until $2 (epoch s): true when none was in force. */
 static const struct db_stmt q_pause = { "outbox_pause",
@@ -330,6 +380,201 @@ static const struct db_stmt q_cancel_done = { "outbox_cancel_done",
 	"   ELSE now() + make_interval(secs => " CANCEL_RETRY_S ") END,"
 	"  receipt_holder = NULL"
 	" WHERE id = $1", 3 };
+
+/*
+ * Whether the outbox changed by more than it held when last analyzed (and
+ * by 1,000 rows at least): a storm, on a table whose statistics say it is
+ * nearly empty (a fresh install's, analyzed empty or never). See
+ * outbox_stats().
+ */
+static const struct db_stmt q_stats = { "outbox_stats",
+	"SELECT COALESCE((SELECT s.n_mod_since_analyze > GREATEST(1000, c.reltuples)"
+	"  FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid"
+	"  WHERE s.relid = 'notifications'::regclass), false)", 0 };
+
+/* ---- grouping into digests (see "Storms go as one digest" above) --------- */
+
+/*
+ * The storm test of row $1: how many rows to its person on its channel
+ * were made in the $2 s before it (at most $3: the count stops there),
+ * and when its window ends: $2 s after the first of them - or, when a
+ * digest of this person and channel was due within the window (a storm
+ * longer than one window), $2 s after that one: one digest per window,
+ * not one per batch once the first window has passed.
+ */
+static const struct db_stmt q_group_probe = { "outbox_group_probe",
+	"SELECT (SELECT count(*) FROM (SELECT 1 FROM notifications p"
+	"   WHERE p.contact_id = r.contact_id AND p.channel = r.channel"
+	"    AND p.created_at > r.created_at - make_interval(secs => $2::int)"
+	"    AND p.created_at <= r.created_at AND p.id < r.id LIMIT $3::int) x),"
+	"  GREATEST((SELECT min(p.created_at) FROM notifications p"
+	"   WHERE p.contact_id = r.contact_id AND p.channel = r.channel"
+	"    AND p.created_at > r.created_at - make_interval(secs => $2::int)"
+	"    AND p.created_at <= r.created_at),"
+	"   (SELECT max(d.due_at) FROM digests d"
+	"    WHERE d.contact_id = r.contact_id AND d.channel = r.channel"
+	"     AND d.due_at > r.created_at - make_interval(secs => $2::int)))"
+	"  + make_interval(secs => $2::int)"
+	" FROM notifications r WHERE r.id = $1::bigint", 3 };
+
+/* The open digest of person $1 on channel $2, made when there is none, due at $3. */
+static const struct db_stmt q_digest_make = { "outbox_digest_make",
+	"INSERT INTO digests (contact_id, channel, due_at) VALUES ($1::bigint, $2, $3::timestamptz)"
+	" ON CONFLICT (contact_id, channel) WHERE status = 'open' DO NOTHING", 3 };
+
+/*
+ * ... and locked, in a statement of its own (a snapshot that sees the
+ * digest another sender made meanwhile). Held to the COMMIT: a digest
+ * claim waits for the join, and a join after the claim finds it no
+ * longer open (and makes the next one).
+ */
+static const struct db_stmt q_digest_lock = { "outbox_digest_lock",
+	"SELECT id, due_at FROM digests WHERE contact_id = $1::bigint AND channel = $2"
+	"  AND status = 'open' FOR UPDATE", 2 };
+
+/*
+ * Row $2 (claimed by us, attempt $3) and every fresh pending row after it
+ * of person $5 on channel $6 join digest $1, due at $4; a row only when no
+ * earlier row of its series to this person on this channel is open outside
+ * the digest (the order rule, OPEN_BEFORE). Rows another sender is claiming
+ * this moment are skipped (it groups them itself). The claim's attempt is
+ * removed: nothing was tried. $7 is the routing record's detail (the
+ * record written as notification_route_add() writes it).
+ */
+static const struct db_stmt q_digest_join = { "outbox_digest_join",
+	"WITH r AS (SELECT id, series, event_id FROM notifications"
+	"   WHERE id = $2::bigint AND status = 'sending' AND attempt_id = $3::bigint),"
+	" cand AS (SELECT n.id, n.series, n.event_id FROM notifications n"
+	"   WHERE n.contact_id = $5::bigint AND n.channel = $6 AND n.status = 'pending'"
+	"    AND n.digest_id IS NULL AND n.attempts = 0 AND n.held_until IS NULL"
+	"    AND n.id > $2::bigint AND n.next_attempt_at <= now()"
+	"   FOR UPDATE SKIP LOCKED),"
+	" allc AS (SELECT * FROM r UNION ALL SELECT * FROM cand),"
+	" ok AS (SELECT c.id FROM allc c WHERE NOT EXISTS (SELECT 1 FROM notifications p"
+	"   WHERE p.status IN ('pending', 'sending') AND p.contact_id = $5::bigint"
+	"    AND p.channel = $6 AND p.series = c.series AND p.event_id < c.event_id"
+	"    AND (p.held_until IS NULL OR p.held_until <= now() OR p.status <> 'pending')"
+	"    AND p.id NOT IN (SELECT id FROM allc)"
+	"    AND NOT (p.status = 'pending' AND p.digest_id IS NOT DISTINCT FROM $1::bigint))),"
+	" a AS (DELETE FROM notification_attempts WHERE id = $3::bigint"
+	"   AND EXISTS (SELECT 1 FROM ok WHERE ok.id = $2::bigint))"
+	" UPDATE notifications n SET status = 'pending', digest_id = $1::bigint,"
+	"  next_attempt_at = $4::timestamptz, lease_until = NULL, holder = NULL,"
+	"  attempt_id = CASE WHEN n.id = $2::bigint THEN NULL ELSE n.attempt_id END,"
+	"  attempts = n.attempts - CASE WHEN n.id = $2::bigint THEN 1 ELSE 0 END,"
+	"  route = n.route || jsonb_build_array(jsonb_build_object('at', rfc3339(now()),"
+	"   'decision', 'digest', 'detail', $7::text))"
+	" FROM ok WHERE n.id = ok.id RETURNING n.id = $2::bigint", 7 };
+
+/*
+ * Whether channel $1 has a digest that is not finished: one probe of a
+ * small partial index, so that a send without any storm pays one cheap
+ * round trip, not the claim's transaction.
+ */
+static const struct db_stmt q_digest_any = { "outbox_digest_any",
+	"SELECT EXISTS (SELECT 1 FROM digests WHERE channel = $1"
+	"  AND status IN ('open', 'sending', 'pending'))", 1 };
+
+/*
+ * A digest of channel $1 to send: its window ended, its retry is due, or
+ * it is in doubt (its lease ran out, or - $2, when this instance has held
+ * its own lock for the grace - its holder died; $3: this instance). Locked
+ * to the COMMIT; SKIP LOCKED: another sender takes the next one.
+ */
+static const struct db_stmt q_digest_claim = { "outbox_digest_claim",
+	"SELECT d.id, d.contact_id IS NOT NULL, d.created_at < now() - make_interval(hours => $4::int)"
+	" FROM digests d WHERE d.channel = $1"
+	"  AND ((d.status = 'open' AND d.due_at <= now())"
+	"   OR (d.status = 'pending' AND d.next_attempt_at <= now())"
+	"   OR (d.status = 'sending' AND (d.lease_until <= now()"
+	"       OR ($2::boolean AND d.holder <> $3::int"
+	"           AND d.holder NOT IN (SELECT serverd_live())))))"
+	"  AND NOT EXISTS (SELECT 1 FROM channel_pauses p WHERE p.channel = $1 AND p.until > now())"
+	" ORDER BY d.due_at, d.id LIMIT 1 FOR UPDATE OF d SKIP LOCKED", 4 };
+
+/*
+ * The lease of digest $1 and of every member, until now() + $2 s, held by
+ * $3: as q_claim does for one row (the attempt before, when in doubt,
+ * becomes 'interrupted'; a new attempt per member). Returns the claim's
+ * number, whether the message is a resend, and how many members it has.
+ */
+static const struct db_stmt q_digest_lease = { "outbox_digest_lease",
+	"WITH m AS (SELECT id, status = 'sending' AS in_doubt, attempt_id FROM notifications"
+	"   WHERE digest_id = $1::bigint AND status IN ('pending', 'sending') FOR UPDATE),"
+	" i AS (UPDATE notification_attempts t SET error = 'interrupted', finished_at = now()"
+	"   FROM m WHERE m.in_doubt AND t.id = m.attempt_id AND t.ok IS NULL"
+	"    AND t.finished_at IS NULL RETURNING 1),"
+	" a AS (INSERT INTO notification_attempts (notification_id, ok)"
+	"   SELECT id, NULL FROM m RETURNING id, notification_id),"
+	" u AS (UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1,"
+	"   lease_until = now() + make_interval(secs => $2::int), attempt_id = a.id,"
+	"   resend = n.resend OR m.in_doubt, holder = $3::int"
+	"   FROM a JOIN m ON m.id = a.notification_id WHERE n.id = a.notification_id"
+	"   RETURNING n.id, m.in_doubt)"
+	" UPDATE digests d SET status = 'sending', attempt = d.attempt + 1,"
+	"  lease_until = now() + make_interval(secs => $2::int), holder = $3::int,"
+	"  resend = d.resend OR d.status = 'sending' OR EXISTS (SELECT 1 FROM u WHERE u.in_doubt)"
+	"   OR EXISTS (SELECT 1 FROM i),"
+	"  members = (SELECT count(*) FROM u)"
+	" WHERE d.id = $1::bigint RETURNING d.attempt, d.resend, d.members", 3 };
+
+/* The person of digest $1 (columns as q_claim's 18-23, 36-37). */
+static const struct db_stmt q_digest_contact = { "outbox_digest_contact",
+	"SELECT COALESCE(ct.name, ''), COALESCE(ct.email, ''), COALESCE(ct.pushover_user, ''),"
+	"  COALESCE(ct.pushover_device, ''), COALESCE(ct.webhook_url, ''),"
+	"  COALESCE(ct.tz, 'UTC'), COALESCE(array_to_json(ct.quiet_hours)::text, '[]')"
+	" FROM digests d LEFT JOIN contacts ct ON ct.id = d.contact_id WHERE d.id = $1::bigint", 1 };
+
+/* The members of digest $1 leased by claim $2, in event order. */
+static const struct db_stmt q_digest_members = { "outbox_digest_members",
+	"SELECT n.id, e.id, COALESCE(n.series, 0), COALESCE(e.check_id, 0), COALESCE(e.agent_id, 0),"
+	"  e.kind, COALESCE(e.status, -1), COALESCE(e.prev_status, -1),"
+	"  COALESCE(ag.name, 'agent ' || e.agent_id), COALESCE(ch.name, 'check ' || e.check_id),"
+	"  COALESCE(e.output, '')"
+	" FROM notifications n JOIN events e ON e.id = n.event_id"
+	" JOIN digests d ON d.id = n.digest_id AND d.attempt = $2::int"
+	" LEFT JOIN agents ag ON ag.id = e.agent_id LEFT JOIN checks ch ON ch.id = e.check_id"
+	" WHERE n.digest_id = $1::bigint AND n.status = 'sending' ORDER BY n.event_id", 2 };
+
+/*
+ * Members $3 of digest $1 (claim $2) leave it, held by their person's
+ * quiet hours until $4 (epoch s), as q_unsend holds a row; $5 the reason.
+ */
+static const struct db_stmt q_digest_quiet = { "outbox_digest_quiet",
+	"WITH m AS (SELECT n.id, n.attempt_id FROM notifications n"
+	"   JOIN digests d ON d.id = n.digest_id AND d.status = 'sending' AND d.attempt = $2::int"
+	"   WHERE n.digest_id = $1::bigint AND n.status = 'sending' AND n.id = ANY ($3::bigint[])),"
+	" a AS (DELETE FROM notification_attempts t USING m WHERE t.id = m.attempt_id)"
+	" UPDATE notifications n SET status = 'pending', digest_id = NULL,"
+	"  attempts = n.attempts - 1, lease_until = NULL, holder = NULL, attempt_id = NULL,"
+	"  last_error = $5, held_until = to_timestamp($4::bigint),"
+	"  next_attempt_at = to_timestamp($4::bigint),"
+	"  route = n.route || jsonb_build_array(jsonb_build_object('at', rfc3339(now()),"
+	"   'decision', 'held', 'detail', $5::text))"
+	" FROM m WHERE n.id = m.id", 5 };
+
+/*
+ * The outcome of digest $1, if claim $5 is still the current one: on the
+ * digest, every member leased with it and their attempts, in one
+ * statement. $2: sent | failed | pending (retry in $4 s) | dropped (nothing
+ * left to send); $6: in doubt, the next attempt is a resend.
+ */
+static const struct db_stmt q_digest_result = { "outbox_digest_result",
+	"WITH d AS (UPDATE digests SET status = $2, last_error = $3, lease_until = NULL,"
+	"   holder = NULL, resend = resend OR $6::boolean,"
+	"   sent_at = CASE WHEN $2 = 'sent' THEN now() END,"
+	"   next_attempt_at = CASE WHEN $2 = 'pending'"
+	"    THEN now() + make_interval(secs => $4::int) ELSE next_attempt_at END"
+	"   WHERE id = $1::bigint AND status = 'sending' AND attempt = $5::int RETURNING id),"
+	" m AS (UPDATE notifications n SET status = $2, last_error = $3, lease_until = NULL,"
+	"   holder = NULL, resend = n.resend OR $6::boolean,"
+	"   sent_at = CASE WHEN $2 = 'sent' THEN now() END,"
+	"   next_attempt_at = CASE WHEN $2 = 'pending'"
+	"    THEN now() + make_interval(secs => $4::int) ELSE n.next_attempt_at END"
+	"   FROM d WHERE n.digest_id = d.id AND n.status = 'sending' RETURNING n.attempt_id),"
+	" a AS (UPDATE notification_attempts t SET ok = ($2 = 'sent'), error = $3,"
+	"   finished_at = now() FROM m WHERE t.id = m.attempt_id RETURNING 1)"
+	" SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM m)", 6 };
 
 /* ---- waking ------------------------------------------------------------- */
 
@@ -378,12 +623,20 @@ retry_now_after_reload(PGconn *c)
 {
 	/* not the rows held by quiet hours: their time is the window's end */
 	PGresult *q = db_query(c, "UPDATE notifications SET next_attempt_at = now()"
-	    " WHERE status = 'pending' AND next_attempt_at > now()"
+	    " WHERE status = 'pending' AND next_attempt_at > now() AND digest_id IS NULL"
 	    "  AND (held_until IS NULL OR held_until <> next_attempt_at)");
 
 	if (db_ok(q, PGRES_COMMAND_OK) && strcmp(PQcmdTuples(q), "0") != 0)
 		log_info("outbox: configuration reloaded: retrying %s pending notification(s) now",
 		    PQcmdTuples(q));
+	PQclear(q);
+	/* digests: a window ends now (group_window_s may have changed), a
+	 * failed one is retried now */
+	q = db_query(c, "UPDATE digests SET due_at = LEAST(due_at, now()),"
+	    "  next_attempt_at = LEAST(next_attempt_at, now())"
+	    " WHERE status IN ('open', 'pending') AND (due_at > now() OR next_attempt_at > now())");
+	if (db_ok(q, PGRES_COMMAND_OK) && strcmp(PQcmdTuples(q), "0") != 0)
+		log_info("outbox: configuration reloaded: %s digest(s) due now", PQcmdTuples(q));
 	PQclear(q);
 	wake_all();
 }
@@ -453,6 +706,16 @@ col_i64(PGresult *q, int col)
 	return es ? 0 : v;
 }
 
+/* col_i64() of row row. */
+static int64_t
+col_i64r(PGresult *q, int row, int col)
+{
+	const char *es;
+	long long v = str_to_ll(PQgetvalue(q, row, col), INT64_MIN, INT64_MAX, &es);
+
+	return es ? 0 : v;
+}
+
 static void
 fill_notice(PGresult *q, struct notice *n)
 {
@@ -488,6 +751,9 @@ fill_notice(PGresult *q, struct notice *n)
 	n->critical = PQgetvalue(q, 0, 28);
 	n->max_attempts = col_int(q, 29);
 	n->since = PQgetvalue(q, 0, 30);
+	n->policy = PQgetvalue(q, 0, 41);
+	n->step = col_int(q, 42);
+	n->route = PQgetvalue(q, 0, 43);
 }
 
 /* Runs one statement; 0, or -1 with *gone set when the connection was lost. */
@@ -735,6 +1001,41 @@ quiet_gate(PGconn *c, PGresult *q, const struct notice *n, const char *chname,
 	return 1;
 }
 
+/*
+ * The outbox's statistics follow a storm. The claim's order test and a
+ * digest's lease are planned on them; a table analyzed when it held a few
+ * rows (a fresh install: autovacuum analyzes a minute later at best) gets
+ * nested loops over full scans, quadratic in the rows a storm leaves
+ * pending (measured: claims of 40 s at 18,000 rows, given up at
+ * database_timeout_s). One sender looks every OUTBOX_STATS_US and runs
+ * ANALYZE when the table changed by more than it held; cached plans are
+ * made again on the new statistics.
+ */
+static void
+outbox_stats(PGconn *c)
+{
+	int64_t now = mono_now_us();
+	PGresult *q;
+	int due;
+
+	pthread_mutex_lock(&mu);
+	due = now >= stats_next_us;
+	if (due)
+		stats_next_us = now + OUTBOX_STATS_US;
+	pthread_mutex_unlock(&mu);
+	if (!due)
+		return;
+	q = db_exec(c, &q_stats, NULL);
+	due = db_ok(q, PGRES_TUPLES_OK) && PQntuples(q) == 1 && PQgetvalue(q, 0, 0)[0] == 't';
+	PQclear(q);
+	if (due) {
+		log_info("outbox: the notifications table grew past its statistics (a storm):"
+		    " analyzing it");
+		if (db_cmd(c, "ANALYZE notifications") < 0)
+			log_warn("outbox: ANALYZE notifications failed: %s", PQerrorMessage(c));
+	}
+}
+
 /* The backoff of ch after attempts attempts, in seconds. */
 static long long
 backoff_s(const struct channel_type *ch, int attempts)
@@ -743,6 +1044,358 @@ backoff_s(const struct channel_type *ch, int attempts)
 	long long d = 1LL << shift;
 
 	return d > ch->backoff_max_s ? ch->backoff_max_s : d;
+}
+
+/* ---- grouping into digests ---------------------------------------------------- */
+
+/*
+ * The storm test at the claim of row id (attempt attempt_id, claimed for
+ * the first time): 0 send it now; 1 it joined its person's open digest on
+ * ch, with the fresh rows after it (recorded); -1 the database failed
+ * (*gone). See "Storms go as one digest" at the top of this file.
+ */
+static int
+group_gate(PGconn *c, PGresult *q, const struct channel_type *ch, const struct srv_conf *cf,
+    const char *id, const char *attempt_id, int *gone)
+{
+	char win[24], min[24], did[24], detail[64], due[64];
+	const char *contact = PQgetvalue(q, 0, 44), *v[7];
+	PGresult *r = NULL;
+	int i, joined = 0, mine = 0, made = 0;
+
+	if (cf->group_window_s <= 0 || strcmp(contact, "0") == 0)
+		return 0;
+	snprintf(win, sizeof(win), "%lld", cf->group_window_s);
+	snprintf(min, sizeof(min), "%lld", cf->group_min);
+	v[0] = id;
+	v[1] = win;
+	v[2] = min;
+	if (exec_ok(c, &q_group_probe, v, PGRES_TUPLES_OK, &r, gone) < 0)
+		return -1;
+	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 1) || col_i64(r, 0) < cf->group_min) {
+		PQclear(r);
+		return 0;   /* no storm: this one goes at once */
+	}
+	snprintf(due, sizeof(due), "%s", PQgetvalue(r, 0, 1));
+	PQclear(r);
+	r = NULL;
+	if (db_cmd(c, "BEGIN") < 0) {
+		*gone = PQstatus(c) != CONNECTION_OK;
+		return -1;
+	}
+	/* the open digest, made or found, locked to the COMMIT; made anew when
+	 * the one found was claimed meanwhile */
+	did[0] = '\0';
+	for (i = 0; i < 3 && did[0] == '\0'; i++) {
+		v[0] = contact;
+		v[1] = ch->name;
+		v[2] = due;
+		if (exec_ok(c, &q_digest_make, v, PGRES_COMMAND_OK, &r, gone) < 0)
+			goto fail;
+		made |= strcmp(PQcmdTuples(r), "1") == 0;
+		PQclear(r);
+		r = NULL;
+		if (exec_ok(c, &q_digest_lock, v, PGRES_TUPLES_OK, &r, gone) < 0)
+			goto fail;
+		if (PQntuples(r) == 1) {
+			snprintf(did, sizeof(did), "%s", PQgetvalue(r, 0, 0));
+			snprintf(due, sizeof(due), "%s", PQgetvalue(r, 0, 1));
+		}
+		PQclear(r);
+		r = NULL;
+	}
+	if (did[0] == '\0')
+		goto individual;
+	snprintf(detail, sizeof(detail), "merged into digest %s", did);
+	v[0] = did;
+	v[1] = id;
+	v[2] = attempt_id;
+	v[3] = due;
+	v[4] = contact;
+	v[5] = ch->name;
+	v[6] = detail;
+	if (exec_ok(c, &q_digest_join, v, PGRES_TUPLES_OK, &r, gone) < 0)
+		goto fail;
+	joined = PQntuples(r);
+	for (i = 0; i < joined; i++)
+		if (PQgetvalue(r, i, 0)[0] == 't')
+			mine = 1;
+	PQclear(r);
+	r = NULL;
+	if (!mine)
+		goto individual;   /* an earlier row of its check is open: it goes on its own, in turn */
+	if (commit(c, gone) < 0)
+		return -1;
+	log_info("notification %s: %s merged into digest %s (%d row(s) joined now; due %s)",
+	    id, ch->name, did, joined, due);
+	/*
+	 * A storm begins: thousands of rows will wait in the outbox, where
+	 * usually a few pass through. Statistics of a table that was nearly
+	 * empty when last analyzed (a fresh install: autovacuum analyzes a
+	 * minute later at best) plan the claim's order test and the digest's
+	 * lease as nested loops over full scans, quadratic in the storm
+	 * (measured: 40 s per claim at 18,000 rows). Analyzed now, with the
+	 * storm's first rows in it, they scale with the table.
+	 */
+	if (made && db_cmd(c, "ANALYZE notifications") < 0)
+		log_warn("outbox: digest %s: ANALYZE notifications failed: %s", did, PQerrorMessage(c));
+	return 1;
+individual:
+	db_cmd(c, "ROLLBACK");
+	return 0;
+fail:
+	PQclear(r);
+	if (!*gone && PQstatus(c) == CONNECTION_OK)
+		db_cmd(c, "ROLLBACK");
+	return -1;
+}
+
+/* A notice with every string "" (never NULL, notify.h), no event. */
+static void
+notice_empty(struct notice *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->kind = n->state_type = n->warning = n->critical = n->output = n->event_at = "";
+	n->since = n->agent = n->check = n->check_type = n->detail = "";
+	n->contact = n->email = n->pushover_user = n->pushover_device = n->webhook_url = "";
+	n->resolved_since = "";
+	n->status = n->prev_status = -1;
+}
+
+/* Records digest did's outcome (claim attempt); 0, or -1 (*gone). */
+static int
+digest_record(PGconn *c, const char *did, const char *status, const char *err,
+    long long delay, const char *attempt, int doubt, int *gone)
+{
+	char secs[24];
+	const char *v[6];
+	PGresult *u = NULL;
+
+	snprintf(secs, sizeof(secs), "%lld", delay);
+	v[0] = did;
+	v[1] = status;
+	v[2] = err;
+	v[3] = secs;
+	v[4] = attempt;
+	v[5] = doubt ? "true" : "false";
+	if (exec_ok(c, &q_digest_result, v, PGRES_TUPLES_OK, &u, gone) < 0) {
+		log_error("outbox: digest %s: the outcome (%s) is not recorded; the lease runs out"
+		    " and it is sent again, marked as a resend", did, status);
+		return -1;
+	}
+	if (PQntuples(u) == 1 && strcmp(PQgetvalue(u, 0, 0), "0") == 0)
+		log_warn("digest %s: the lease ran out (or this serverd lost its lock) during the"
+		    " send and another attempt took it over; this outcome (%s) is not recorded", did,
+		    status);
+	PQclear(u);
+	return 0;
+}
+
+/*
+ * Claims, leases, sends and records one due digest of ch: 1 when it handled
+ * one, 0 when none was due, -1 when the database failed.
+ */
+static int
+digest_one(PGconn *c, const struct channel_type *ch, const struct srv_conf *cf)
+{
+	PGresult *q = NULL, *ct = NULL, *mq = NULL;
+	struct digest_member *m = NULL;
+	struct notice_digest dg = { 0, 0, NULL };
+	struct notice n;
+	struct send_result res = { "", 0, "" };
+	char did[24], attempt[24], lease[24], me[24], hours[24], at[RFC3339_LEN];
+	char err[NOTIFY_ERR_MAX] = "", note[160];
+	struct buf held;
+	const char *v[5], *status;
+	enum send_verdict verdict;
+	int gone = 0, my_id, has_contact, too_old, resent, doubt = 0, rc = -1, i, nrows;
+	size_t nheld = 0;
+	int64_t until = 0, t0;
+	long long delay = 0;
+
+	v[0] = ch->name;
+	if (exec_ok(c, &q_digest_any, v, PGRES_TUPLES_OK, &q, &gone) < 0)
+		return -1;
+	if (PQntuples(q) != 1 || PQgetvalue(q, 0, 0)[0] != 't') {
+		PQclear(q);
+		return 0;
+	}
+	PQclear(q);
+	q = NULL;
+	snprintf(hours, sizeof(hours), "%d", ch->give_up_h);
+	v[1] = holder_now(&my_id) ? "true" : "false";
+	snprintf(me, sizeof(me), "%d", my_id);
+	v[2] = my_id ? me : NULL;
+	v[3] = hours;
+	buf_init(&held, 16);
+	if (db_cmd(c, "BEGIN") < 0)
+		return -1;
+	if (exec_ok(c, &q_digest_claim, v, PGRES_TUPLES_OK, &q, &gone) < 0)
+		goto fail;
+	if (PQntuples(q) == 0) {
+		PQclear(q);
+		return commit(c, &gone) == 0 ? 0 : -1;
+	}
+	snprintf(did, sizeof(did), "%s", PQgetvalue(q, 0, 0));
+	has_contact = PQgetvalue(q, 0, 1)[0] == 't';
+	too_old = PQgetvalue(q, 0, 2)[0] == 't';
+	PQclear(q);
+	q = NULL;
+	snprintf(lease, sizeof(lease), "%lld", lease_s(ch, cf));
+	v[0] = did;
+	v[1] = lease;
+	v[2] = my_id ? me : NULL;
+	if (exec_ok(c, &q_digest_lease, v, PGRES_TUPLES_OK, &q, &gone) < 0 || PQntuples(q) != 1)
+		goto fail;
+	snprintf(attempt, sizeof(attempt), "%s", PQgetvalue(q, 0, 0));
+	resent = PQgetvalue(q, 0, 1)[0] == 't';
+	PQclear(q);
+	q = NULL;
+	if (commit(c, &gone) < 0)
+		return -1;
+	/* leased and committed: from here on no transaction or lock is held */
+	v[0] = did;
+	v[1] = attempt;
+	if (exec_ok(c, &q_digest_contact, v, PGRES_TUPLES_OK, &ct, &gone) < 0 ||
+	    exec_ok(c, &q_digest_members, v, PGRES_TUPLES_OK, &mq, &gone) < 0 ||
+	    PQntuples(ct) != 1)
+		goto out;
+	nrows = PQntuples(mq);
+	if (nrows == 0) {
+		rc = digest_record(c, did, "dropped", "no members left", 0, attempt, 0, &gone) < 0 ? -1 : 1;
+		goto out;
+	}
+	held.toobig = (size_t)nrows * 24 + 16;
+	if ((m = calloc((size_t)nrows, sizeof(*m))) == NULL) {
+		log_error("outbox: digest %s: out of memory; its lease runs out and it is tried again", did);
+		goto out;
+	}
+	/* quiet hours apply to every member: outside them (or urgent) it stays */
+	if (has_contact)
+		until = quiet_now(PQgetvalue(ct, 0, 5), PQgetvalue(ct, 0, 6), did);
+	buf_adds(&held, "{");
+	for (i = 0; i < nrows; i++) {
+		struct digest_member x;
+		struct notice t;
+		x.notification_id = col_i64r(mq, i, 0);
+		x.event_id = col_i64r(mq, i, 1);
+		x.series = col_i64r(mq, i, 2);
+		x.check_id = col_i64r(mq, i, 3);
+		x.agent_id = col_i64r(mq, i, 4);
+		x.kind = PQgetvalue(mq, i, 5);
+		x.status = (int)col_i64r(mq, i, 6);
+		x.prev_status = (int)col_i64r(mq, i, 7);
+		x.agent = PQgetvalue(mq, i, 8);
+		x.check = PQgetvalue(mq, i, 9);
+		x.output = PQgetvalue(mq, i, 10);
+		notice_empty(&t);
+		t.kind = x.kind;
+		t.status = x.status;
+		t.prev_status = x.prev_status;
+		if (until > 0 && !urgent(&t)) {
+			buf_addf(&held, "%s%lld", nheld ? "," : "", (long long)x.notification_id);
+			nheld++;
+		} else {
+			m[dg.n++] = x;
+		}
+	}
+	if (nheld > 0) {
+		char u[24];
+		if (buf_adds(&held, "}") < 0) {
+			log_error("outbox: digest %s: out of memory; its lease runs out and it is tried"
+			    " again", did);
+			goto out;
+		}
+		rfc3339_format(until * 1000000, at);
+		snprintf(note, sizeof(note), "held by quiet hours until %s (left digest %s)", at, did);
+		snprintf(u, sizeof(u), "%lld", (long long)until);
+		v[0] = did;
+		v[1] = attempt;
+		v[2] = held.ptr;
+		v[3] = u;
+		v[4] = note;
+		if (exec_ok(c, &q_digest_quiet, v, PGRES_COMMAND_OK, NULL, &gone) < 0)
+			goto out;
+		log_info("digest %s: %zu member(s) %s", did, nheld, note);
+		if (dg.n == 0) {
+			rc = digest_record(c, did, "dropped", "every member held by quiet hours", 0,
+			    attempt, 0, &gone) < 0 ? -1 : 1;
+			goto out;
+		}
+	}
+	{
+		const char *es;
+		dg.id = str_to_ll(did, 1, INT64_MAX, &es);
+	}
+	dg.m = m;
+	digest_sort(dg.m, dg.n);
+	notice_empty(&n);
+	n.id = dg.id;
+	n.kind = "DIGEST";
+	n.contact = PQgetvalue(ct, 0, 0);
+	n.email = PQgetvalue(ct, 0, 1);
+	n.pushover_user = PQgetvalue(ct, 0, 2);
+	n.pushover_device = PQgetvalue(ct, 0, 3);
+	n.webhook_url = PQgetvalue(ct, 0, 4);
+	n.event_epoch = (int64_t)time(NULL);
+	rfc3339_format(n.event_epoch * 1000000, at);
+	n.event_at = at;
+	n.resent = resent;
+	n.conf = cf;
+	n.in_doubt = &doubt;
+	n.digest = &dg;
+	t0 = mono_now_us();
+	if (!has_contact) {
+		snprintf(err, sizeof(err), "the contact was deleted");
+		verdict = SEND_FAIL;
+	} else {
+		verdict = ch->send(&n, &res, err, sizeof(err));
+	}
+	if (verdict == SEND_RETRY && too_old) {
+		size_t len = strlen(err);
+		snprintf(err + len, sizeof(err) - len, " (giving up after %d hours)", ch->give_up_h);
+		verdict = SEND_FAIL;
+	}
+	status = verdict == SEND_OK ? "sent" : verdict == SEND_FAIL ? "failed" : "pending";
+	{
+		const char *es;
+		long long tries = str_to_ll(attempt, 1, INT32_MAX, &es);
+		delay = backoff_s(ch, es ? 1 : (int)(tries - 1));
+	}
+	if (res.pause_until > 0 && verdict == SEND_RETRY) {
+		long long w = (long long)res.pause_until - (long long)time(NULL);
+		if (w > delay)
+			delay = w;
+	}
+	if (verdict == SEND_OK)
+		log_info("digest %s: %zu notification(s) %s to %s sent as one%s in %lld ms", did, dg.n,
+		    ch->name, n.contact, n.resent ? " (resent)" : "",
+		    (long long)((mono_now_us() - t0) / 1000));
+	else
+		log_warn("digest %s: %zu notification(s) %s to %s %s: %s%s", did, dg.n, ch->name,
+		    n.contact, verdict == SEND_FAIL ? "failed" : "not sent", err,
+		    verdict == SEND_RETRY && doubt ? " (it may have arrived: the retry is marked as a"
+		    " resend)" : "");
+	counters_send(channel_index(ch), verdict == SEND_OK ? COUNT_SENT :
+	    verdict == SEND_FAIL ? COUNT_FAILED : COUNT_RETRIED);
+	if (digest_record(c, did, status, verdict == SEND_OK ? NULL : err, delay, attempt,
+	    verdict == SEND_RETRY && doubt, &gone) < 0)
+		goto out;
+	if (res.pause_until > 0)
+		record_pause(c, ch, res.pause_until, res.pause_reason[0] ? res.pause_reason :
+		    "the provider asked for a pause");
+	rc = 1;
+out:
+	free(m);
+	buf_free(&held);
+	PQclear(ct);
+	PQclear(mq);
+	return rc;
+fail:
+	PQclear(q);
+	if (!gone && PQstatus(c) == CONNECTION_OK)
+		db_cmd(c, "ROLLBACK");
+	return -1;
 }
 
 /*
@@ -768,6 +1421,7 @@ send_one(const struct channel_type *ch, long long *next_ms)
 	*next_ms = -1;
 	if (c == NULL)
 		return -1;
+	outbox_stats(c);
 	cf = conf_hold();   /* held from the lease to the outcome; dropped at done: */
 	if (ch->cancel != NULL) {
 		int r;
@@ -775,6 +1429,14 @@ send_one(const struct channel_type *ch, long long *next_ms)
 			;
 		if (r < 0)
 			goto done;
+	}
+	{
+		/* a digest due goes first: its members wait for nothing else */
+		int r = digest_one(c, ch, cf);
+		if (r != 0) {
+			rc = r;
+			goto done;
+		}
 	}
 	snprintf(hours, sizeof(hours), "%d", ch->give_up_h);
 	snprintf(lease, sizeof(lease), "%lld", lease_s(ch, cf));
@@ -812,6 +1474,13 @@ send_one(const struct channel_type *ch, long long *next_ms)
 		int g = quiet_gate(c, q, &n, ch->name, id, attempt_id, &gone);
 		if (g != 0) {
 			rc = g;   /* held or dropped: claim the next; or the database failed */
+			goto done;
+		}
+	}
+	if (PQgetvalue(q, 0, 17)[0] == 't' && attempts == 0 && !in_doubt) {
+		int g = group_gate(c, q, ch, cf, id, attempt_id, &gone);
+		if (g != 0) {
+			rc = g;   /* merged into a digest: claim the next; or the database failed */
 			goto done;
 		}
 	}

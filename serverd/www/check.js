@@ -184,6 +184,7 @@ export async function renderCheckPage(id) {
   S.view = "check";
   S.viewId = id;
   S.events = [];
+  S.why = new Map();
   S.ackInfo = null;
   S.btMarks = null;
   S.btToken = null;

@@ -438,7 +438,44 @@ export function eventRow(e) {
     h("td", {}, e.check_id ? h("a", { href: "/checks/" + e.check_id, "data-nav": true }, what)
       : e.agent_id ? h("a", { href: "/agents/" + e.agent_id, "data-nav": true }, what) : what),
     h("td", { class: "change" }, changeWords(e)),
-    h("td", { class: "out hide-s" }, note));
+    h("td", { class: "out hide-s" }, note),
+    S.view === "check" ? h("td", {}, h("button", { type: "button", class: "why-btn", "data-why": e.id,
+      "aria-expanded": String(S.why.has(e.id)), onclick: () => toggleWhy(e.id) }, "why")) : null);
+}
+
+// The check page's "why" of an event: its routing record and each of its
+// notification rows' (GET /api/v1/events/{id}/routing; docs/alerting.md,
+// "Why was I paged"), as the lines custos why prints. Any decision word a
+// writer records is shown; every string goes in as text. S.why keeps the
+// open ones (id -> the answer, null while asked, an Error), so a redraw by
+// the stream keeps them open.
+export function decisionText(d) {
+  const word = str(d.decision, "?"), detail = str(d.detail);
+  if (word === "sent") return "sent at " + str(d.at) + (detail ? " (" + detail + ")" : "");
+  if (!detail) return word;
+  return detail.includes(word) ? detail : word + ": " + detail;
+}
+
+const routeText = (route) => (Array.isArray(route) && route.length ? route.map(decisionText).join("; ") : "(nothing recorded)");
+
+function whyBox(r) {
+  if (r === null) return h("p", { class: "muted" }, "…");
+  if (r instanceof Error) return h("p", { class: "error" }, r.message);
+  return h("div", { class: "why" },
+    h("p", {}, (r.event && r.event.notify ? "notified — " : "not notified — ") + routeText(r.route)),
+    (r.notifications || []).length ? h("ul", {}, r.notifications.map((n) => h("li", { "data-notification-id": n.id },
+      str(n.contact, "(deleted contact)") + " " + str(n.channel) + " [" + str(n.status)
+      + (n.policy !== null && n.policy !== undefined ? ", policy " + str(n.policy) + " step " + str(n.step) : "")
+      + "]: " + routeText(n.route)))) : null);
+}
+
+function toggleWhy(id) {
+  if (S.why.has(id)) { S.why.delete(id); renderEvents(); return; }
+  S.why.set(id, null);
+  renderEvents();
+  api("GET", "/api/v1/events/" + id + "/routing").then((r) => r, (x) => x).then((r) => {
+    if (S.why.has(id)) { S.why.set(id, r); renderEvents(); }
+  });
 }
 
 export function renderEvents() {
@@ -452,9 +489,12 @@ export function renderEvents() {
     list = list.filter((e) => Date.parse(e.created_at) >= today.getTime()).slice(0, 50);
   }
   if (!list.length) { put(el, h("p", { class: "muted" }, "No events.")); return; }
+  const check = S.view === "check";
   put(el, h("table", { class: "events" }, h("thead", {}, h("tr", {}, h("th", {}, "Time"), h("th", {}, "Kind"),
-    h("th", {}, "Agent/check"), h("th", {}, "Change"), h("th", { class: "hide-s" }, "Output"))),
-  h("tbody", {}, list.map(eventRow))));
+    h("th", {}, "Agent/check"), h("th", {}, "Change"), h("th", { class: "hide-s" }, "Output"),
+    check ? h("th", {}, "Routing") : null)),
+  h("tbody", {}, list.map((e) => [eventRow(e), check && S.why.has(e.id)
+    ? h("tr", { class: "why-row", "data-why-of": e.id }, h("td", { colspan: 6 }, whyBox(S.why.get(e.id)))) : null]))));
 }
 
 export async function loadAgents() {

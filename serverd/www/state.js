@@ -20,6 +20,7 @@ export const S = Object.seal({
   agentsLoaded: false,
   agentSince: null,      // agent id -> {state, since}: when an agent went up or down (overview.js)
   events: [],            // newest first
+  why: new Map(),        // the check page's open "why" of events: id -> routing (overview.js)
 
   // the overview
   filter: "",            // the text filter (?q=)

@@ -195,6 +195,11 @@ class Server:
             "threads": "2",
             "log_level": "debug",
             "public_url": "http://127.0.0.1:%d" % self.port,
+            # grouping into digests holds back the 4th notification to a
+            # person within 30 s (the default): suites that post many
+            # problems to one contact test other things; test_digest.py
+            # and bench/digest-storm turn it on themselves
+            "group_window_s": "0",
         }
         settings.update(conf or {})
         with open(self.conf_path, "w") as f:

@@ -127,6 +127,12 @@ t.eq(log_of(c, "webhook"), [(None, "interrupted"), (True, None)], "webhook attem
 mine = [h for h in hooks if h["body"]["check"] and h["body"]["check"]["name"] == "sshd"]
 t.eq([(h["answered"], h["body"]["resent"]) for h in mine], [(False, False), (True, True)],
      "the held webhook was never answered; the resend carries \"resent\": true")
+t.eq([[d["decision"] for d in h["body"]["route"]] for h in mine], [[], ["resend (in doubt)"]],
+     "... and its routing record says resend (in doubt)")
+st, why, _ = e.api("GET", "/api/v1/events/%d/routing" % row(c, "email")["event_id"], A)
+t.eq(sorted((n["channel"], [d["decision"] for d in n["route"]]) for n in why.get("notifications", [])),
+     [(ch, ["resend (in doubt)", "sent"]) for ch in ("email", "pushover", "webhook")],
+     "each row's routing record: resend (in doubt), then sent")
 t.ok(len(mine) == 2 and mine[0]["key"] == mine[1]["key"], "... and the same Idempotency-Key",
      [h["key"] for h in mine])
 

@@ -85,6 +85,17 @@ for i in range(N):
     if i % 4 == 0:
         checks.append("---\nkind: heartbeat\nagent: a%03d\nname: backup\n"
                       "params: {schedule: \"0 3 * * *\", grace_s: 600}\n" % i)
+# templates: one an agent (selector n=I, its label), two checks each
+# (contacts by name, thresholds, labels): their checks are not exported
+# as checks, they are the template's
+templates = []
+for i in range(N):
+    templates.append("---\nkind: template\nname: tpl-%03d\nselector: n=%d,role=web\nchecks:\n"
+                     "  - name: t-load\n    type: load\n    warning: 3\n    labels: {k: 1}\n"
+                     "  - name: t-disk\n    type: disk\n    params: {path: /}\n"
+                     "    contacts: [c%03d]\n    enabled: %s\n"
+                     % (i, i, i % 100, "false" if i % 3 == 0 else "true"))
+write(os.path.join(cfg, "templates.yaml"), "".join(templates))
 write(os.path.join(cfg, "checks", "a.yaml"), "".join(checks[:N]))
 write(os.path.join(cfg, "checks", "b.yaml"), "".join(checks[N:]))
 downtimes = []
@@ -93,6 +104,13 @@ for i in range(N):
     downtimes.append("---\nkind: downtime\nname: window-%03d\n%s\nstart: 2030-01-0%dT02:00:00Z\n"
                      "end: 2030-01-0%dT04:00:00+01:00\ncomment: %s\n"
                      % (i, target, 1 + i % 5, 1 + i % 5, "x" * 4000))
+# recurring downtimes: a kind downtime with "recurring" (and tz)
+for i in range(N):
+    target = "agent: a%03d" % i if i % 2 else "check: a%03d/nginx" % i
+    downtimes.append("---\nkind: downtime\nname: weekly-%03d\n%s\nrecurring: %s\n%s"
+                     "comment: patch night %d\n"
+                     % (i, target, ["sun 02:00-04:00", "mon-fri 22:00-23:00", "daily 03:00-03:30"][i % 3],
+                        "tz: Europe/Paris\n" if i % 2 else "", i))
 write(os.path.join(cfg, "downtimes.json.yaml"), "".join(downtimes))
 write(os.path.join(cfg, "README.txt"), "not read: not .yaml, .yml or .json\n")
 write(os.path.join(cfg, ".hidden.yaml"), "kind: nonsense\n")
@@ -109,7 +127,7 @@ t.eq(st, 201, "a downtime by hand (no name)")
 v0 = version()
 before = counts()
 rc, plan, err = jrun("diff", "-f", cfg)
-total = 5 * N + N // 4
+total = 7 * N + N // 4
 t.ok(rc == 0 and plan and plan["counts"] == {"create": total, "update": 0, "delete": 0,
                                               "unchanged": 0} and plan["dry_run"] is True,
      "diff: every object of the fixture to create (%d)" % total, (rc, err, plan and plan["counts"]))
@@ -130,6 +148,17 @@ t.eq(env.cluster.psql("SELECT role, tz FROM contacts WHERE name = 'u002'"),
      [["admin", "Europe/Paris"]], "users with role and zone")
 t.eq(env.cluster.psql("SELECT rfc3339(end_at), created_by IS NOT NULL FROM downtimes WHERE name = 'window-001'"),
      [["2030-01-02T03:00:00Z", "t"]], "a downtime's end with an offset, and who made it")
+t.eq(env.cluster.psql("SELECT count(*), count(*) FILTER (WHERE c.contacts IS NOT NULL)"
+                      " FROM checks c WHERE template IS NOT NULL"), [[str(2 * N), str(N)]],
+     "every template made its two checks on its agent (in the same transaction)")
+t.eq(env.cluster.psql("SELECT c.warning, c.labels::text FROM checks c JOIN agents a ON"
+                      " a.id = c.agent_id WHERE a.name = 'a007' AND c.template = 'tpl-007'"
+                      " AND c.name = 't-load'"), [["3", '{"k": "1"}']],
+     "a template check's warning and labels written as numbers are text")
+t.eq(env.cluster.psql("SELECT r.recurring, r.tz, r.managed, count(o.id) > 0 FROM downtime_recurring r"
+                      " LEFT JOIN downtimes o ON o.recurring_id = r.id WHERE r.name = 'weekly-002'"
+                      " GROUP BY r.id"), [["daily 03:00-03:30", "UTC", "t", "t"]],
+     "a recurring downtime made, managed, its occurrences planned")
 v1 = version()
 t.ok(v1 == v0 + 1, "one apply: the version moved by one", (v0, v1))
 t.eq(env.cluster.psql("SELECT changed_by FROM config_version"), [["admin"]],
@@ -147,7 +176,7 @@ t.ok(rc == 0 and "token_file = " in out and "echo " in out, "agents token prints
 exp = os.path.join(env.tmp, "export")
 rc, out, err = run("export", "--dir", exp)
 t.ok(rc == 0 and sorted(os.listdir(exp)) == ["agents.yaml", "checks.yaml", "contacts.yaml",
-                                               "downtimes.yaml"], "export --dir: a file per kind", (rc, err))
+                                               "downtimes.yaml", "templates.yaml"], "export --dir: a file per kind", (rc, err))
 t.eq(oct(os.stat(os.path.join(exp, "contacts.yaml")).st_mode & 0o777), "0o600",
      "exported files are the owner's only (they hold webhook URLs and keys)")
 rc, plan, err = jrun("apply", "-f", exp)
@@ -166,7 +195,7 @@ with open(os.path.join(env.tmp, "all.yaml"), "w") as f:
 rc, plan, err = jrun("diff", "-f", os.path.join(env.tmp, "all.yaml"))
 t.ok(rc == 0 and plan["counts"]["unchanged"] == total + 3 and plan["counts"]["update"] == 0,
      "stdout's export diffs as unchanged too", (rc, err))
-t.eq(open(os.path.join(exp, "downtimes.yaml")).read().count("kind: downtime"), N,
+t.eq(open(os.path.join(exp, "downtimes.yaml")).read().count("kind: downtime"), 2 * N,
      "downtimes made by hand (no name) are not exported")
 
 # ---- an update, shown before and after ------------------------------------------
