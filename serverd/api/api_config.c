@@ -739,6 +739,7 @@ norm_template(const struct kind *k, json_t *in, json_t *out, struct resp *e)
 			return -1;
 		}
 		json_object_del(c, "agent");
+		json_object_del(c, "parents");   /* a check's own, never a template's */
 		json_array_append_new(list, c);
 	}
 	return 0;

@@ -49,10 +49,10 @@
  *
  * A problem object is the check object of the API without its
  * availability, with "agent_name": check_def_json()'s keys, "agent_name",
- * the check's own "labels" and "managed" (as check_json() has them),
- * "parents" and "suppressed_by" (a parent's name when one is a HARD
- * problem: check_suppressed_by(), called only for a check that has parents
- * or whose agent has), and "state" with exactly check_state_json()'s keys
+ * the check's own "labels", "managed", "template" and "overrides" (as
+ * check_json() has them), "parents" and "suppressed_by" (a parent's name
+ * when one is a HARD problem: check_suppressed_by(), called only for a
+ * check that has parents or whose agent has), and "state" with exactly check_state_json()'s keys
  * (sql/functions/). Its members are the table below, one row each: the
  * key, the column of the statement it is read from, and how it is written.
  * The statement's select list and the writer are both made from that
@@ -85,6 +85,8 @@
 	X(agent_name, "a.name", J_STR) \
 	X(labels, "c.labels", J_RAW) \
 	X(managed, "c.managed", J_BOOL) \
+	X(template, "c.template", J_STR) \
+	X(overrides, "c.overrides", J_RAW) \
 	X(parents, "CASE WHEN c.parents = '{}' THEN '[]' ELSE check_parent_names(c.parents) END", \
 	    J_RAW) \
 	X(suppressed_by, "CASE WHEN c.parents = '{}' AND a.parents = '{}' THEN NULL" \

@@ -103,9 +103,10 @@ static const struct db_stmt q_events = { "stream_events",
 	" ORDER BY e.id", 1 };
 /*
  * The checks' frames: exactly CHECK_JSON's text (check_json(): definition,
- * state, availability, labels, parents, suppressed_by), but the newest results of all of them found at
- * once (check_last_many(), as /api/v1/status does) and handed to
- * check_state_json(), the state object's one writer in SQL: check_json() one
+ * state, availability, labels, template, overrides, parents, suppressed_by),
+ * but the newest results of all of them found at once (check_last_many(),
+ * as /api/v1/status does) and handed to check_state_json(), the state
+ * object's one writer in SQL: check_json() one
  * check at a time made a round of many changed checks cost about ten times
  * the PostgreSQL time it costs this way (figures: bench/README.md, "Figures
  * behind the code").
@@ -117,7 +118,8 @@ static const struct db_stmt q_checks = { "stream_checks",
 	"  'state', CASE WHEN (s.s).check_id IS NOT NULL THEN check_state_json(s.s, (k.c).agent_id,"
 	"   l.observed_at, l.output, l.value, l.perfdata) END,"
 	"  'availability', check_availability(ARRAY[(k.c).id]), 'labels', (k.c).labels,"
-	"  'managed', (k.c).managed, 'parents', CASE WHEN (k.c).parents = '{}' THEN '[]'"
+	"  'managed', (k.c).managed, 'template', (k.c).template, 'overrides', (k.c).overrides,"
+	"  'parents', CASE WHEN (k.c).parents = '{}' THEN '[]'"
 	"   ELSE check_parent_names((k.c).parents) END,"
 	"  'suppressed_by', CASE WHEN (k.c).parents = '{}' AND a.parents = '{}' THEN NULL"
 	"   ELSE check_suppressed_by((k.c).id, (k.c).agent_id) END,"
