@@ -374,6 +374,7 @@ cmd_export(const struct cli_args *a)
 		{ "agents.yaml", { "agent", NULL, NULL } },
 		{ "checks.yaml", { "check", "heartbeat", NULL } },
 		{ "downtimes.yaml", { "downtime", NULL, NULL } },
+		{ "policies.yaml", { "policy", NULL, NULL } },
 	};
 	const char *dir = a->val[O_DIR];
 	json_t *ans, *objects;
