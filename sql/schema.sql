@@ -616,7 +616,7 @@ BEGIN
 			END
 		  AND NOT check_in_downtime(k.id, k.agent_id)
 		ORDER BY x.check_id, x.policy LIMIT 1000
-		FOR UPDATE OF x SKIP LOCKED
+		FOR UPDATE OF x, s SKIP LOCKED
 	LOOP
 		SELECT * INTO l FROM policy_event_labels(o.agent_id, o.check_id, 'PROBLEM', o.status);
 		CONTINUE WHEN NOT selector_match(l.labels, l.facts, o.match_sel);
@@ -705,6 +705,7 @@ DECLARE
 	l record;
 	matched boolean := false;
 	last integer;
+	told integer;
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM policies) THEN
 		RETURN;
@@ -722,6 +723,9 @@ BEGIN
 			ORDER BY n.contact_id, n.channel, n.step DESC;
 		END LOOP;
 		IF matched THEN
+			PERFORM event_route_add(e_id, 'policy', format('%s: to everyone told about the'
+				' problem (policy %s)', e_kind, (SELECT string_agg(x.policy, ', '
+				ORDER BY x.policy) FROM policy_open x WHERE x.check_id = e_check)));
 			IF e_kind = 'RECOVERY' THEN
 				DELETE FROM policy_open x WHERE x.check_id = e_check;
 			END IF;
@@ -754,6 +758,13 @@ BEGIN
 			jsonb_build_array(route_entry('policy', format('matched policy %s step %s%s',
 				p.name, r.step, r.via)))
 		FROM policy_recipients(p.steps, 0, last, now()) r;
+		GET DIAGNOSTICS told = ROW_COUNT;
+		-- on the event too: a policy that reached nobody leaves no row to say it
+		PERFORM event_route_add(e_id, 'policy', format('matched policy %s%s', p.name,
+			CASE WHEN told = 0 THEN ': nobody to tell (no user of its steps has an'
+				' address on their channels, or no one is on call)'
+			ELSE format(' (%s notification%s)', told, CASE WHEN told = 1 THEN '' ELSE 's'
+				END) END));
 		EXIT WHEN NOT p.continue;
 	END LOOP;
 	IF matched THEN

@@ -8,8 +8,11 @@
 --   - after the last step, every repeat_s (0: never) since the last
 --     firing: a RENOTIFY event, told to the recipients of every step,
 --     route "repeated".
--- One step a problem a call (the job runs every second). Rows locked by
--- an ingest are left for the next call. Returns the notifications made.
+-- One step a problem a call (the job runs every second). A problem whose
+-- check_state an ingest holds is left for the next call (taking both rows
+-- SKIP LOCKED: an ingest locks check_state first and then policy_open, in
+-- policy_route(), so waiting here could deadlock with it). Returns the
+-- notifications made.
 CREATE OR REPLACE FUNCTION policy_escalate() RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -38,7 +41,7 @@ BEGIN
 			END
 		  AND NOT check_in_downtime(k.id, k.agent_id)
 		ORDER BY x.check_id, x.policy LIMIT 1000
-		FOR UPDATE OF x SKIP LOCKED
+		FOR UPDATE OF x, s SKIP LOCKED
 	LOOP
 		SELECT * INTO l FROM policy_event_labels(o.agent_id, o.check_id, 'PROBLEM', o.status);
 		CONTINUE WHEN NOT selector_match(l.labels, l.facts, o.match_sel);

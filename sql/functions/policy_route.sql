@@ -20,8 +20,9 @@
 --   - a PROBLEM of a check opens (or carries on) the policy's row in
 --     policy_open, from which policy_escalate() fires the later steps.
 --
--- It writes policy_open: it is VOLATILE, and the statement that calls it
--- must not read that table.
+-- It writes policy_open and the event's own routing record (the event's
+-- row, inserted earlier in the calling statement, is there by then): it is
+-- VOLATILE, and the statement that calls it must not read policy_open.
 CREATE OR REPLACE FUNCTION policy_route(e_id bigint, e_kind text, e_agent bigint,
 	e_check bigint, e_status smallint, e_prev smallint)
 RETURNS TABLE (r_contact bigint, r_channel text, r_policy text, r_step integer,
@@ -33,6 +34,7 @@ DECLARE
 	l record;
 	matched boolean := false;
 	last integer;
+	told integer;
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM policies) THEN
 		RETURN;
@@ -50,6 +52,9 @@ BEGIN
 			ORDER BY n.contact_id, n.channel, n.step DESC;
 		END LOOP;
 		IF matched THEN
+			PERFORM event_route_add(e_id, 'policy', format('%s: to everyone told about the'
+				' problem (policy %s)', e_kind, (SELECT string_agg(x.policy, ', '
+				ORDER BY x.policy) FROM policy_open x WHERE x.check_id = e_check)));
 			IF e_kind = 'RECOVERY' THEN
 				DELETE FROM policy_open x WHERE x.check_id = e_check;
 			END IF;
@@ -82,6 +87,13 @@ BEGIN
 			jsonb_build_array(route_entry('policy', format('matched policy %s step %s%s',
 				p.name, r.step, r.via)))
 		FROM policy_recipients(p.steps, 0, last, now()) r;
+		GET DIAGNOSTICS told = ROW_COUNT;
+		-- on the event too: a policy that reached nobody leaves no row to say it
+		PERFORM event_route_add(e_id, 'policy', format('matched policy %s%s', p.name,
+			CASE WHEN told = 0 THEN ': nobody to tell (no user of its steps has an'
+				' address on their channels, or no one is on call)'
+			ELSE format(' (%s notification%s)', told, CASE WHEN told = 1 THEN '' ELSE 's'
+				END) END));
 		EXIT WHEN NOT p.continue;
 	END LOOP;
 	IF matched THEN

@@ -152,6 +152,10 @@ rt = sql("SELECT DISTINCT r->>'decision', r->>'detail' FROM notifications n JOIN
 t.ok(["policy", "matched policy db-crit step 0"] in rt and
      ["policy", "matched policy db-crit step 0 (on call in rotation ops)"] in rt,
      "the routing record says which policy and step (and the rotation)", rt)
+er = sql("SELECT r->>'decision', r->>'detail' FROM events e, jsonb_array_elements(e.route) r"
+         " WHERE e.check_id = %d AND e.kind = 'PROBLEM'" % db)
+t.eq(er, [["policy", "matched policy db-crit (2 notifications)"]],
+     "the event's own record names the policy")
 t.ok(wait_for(lambda: mail_to("alice") and mail_to(ONCALL_USER)),
      "alice and the on-caller got the mail", env.sink.subjects())
 
@@ -213,6 +217,10 @@ t.ok(wait_for(lambda: told(db, "RECOVERY") == sorted(["alice", "dave", ONCALL_US
      "the RECOVERY went to everyone told (steps 0 and 1), nobody else", rows(db))
 t.eq(sql("SELECT count(*) FROM policy_open WHERE check_id = %d" % db), [["0"]],
      "the recovery closed the problem's escalation")
+er = sql("SELECT r->>'detail' FROM events e, jsonb_array_elements(e.route) r"
+         " WHERE e.check_id = %d AND e.kind = 'RECOVERY'" % db)
+t.eq(er, [["RECOVERY: to everyone told about the problem (policy db-crit)"]],
+     "the recovery's event record says so")
 
 # ---- first match wins, continue lets the next apply -------------------------------------
 web = env.check("web-http", labels={"team": "web"})
