@@ -231,14 +231,17 @@ class Server:
             return ""
 
     def reports(self):
-        """The sanitizers' and valgrind's lines in this server's log."""
+        """The sanitizers' and valgrind's lines in this server's log; when
+        there are none (a signal: an abort() of a library, say), the log's
+        last lines, which say what the server was doing."""
         try:
             with open(self.log_path, "r", errors="replace") as f:
-                lines = [x.rstrip() for x in f if re.search(
-                    r"Sanitizer|runtime error|^==\d+==|^    #\d+ ", x)]
+                every = [x.rstrip() for x in f]
         except OSError:
             return ""
-        return "\n".join(lines[:40])
+        lines = [x for x in every if re.search(
+            r"Sanitizer|runtime error|^==\d+==|^    #\d+ ", x)]
+        return "\n".join(lines[:40] if lines else every[-15:])
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
