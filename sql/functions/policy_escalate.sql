@@ -3,6 +3,7 @@
 -- still open - HARD, not OK, unacknowledged, not flapping, not in
 -- downtime, its agent not down, and still matched by the policy as it
 -- is now - fires what is due:
+-- (a problem the policy no longer matches leaves it: its row is deleted)
 --   - the next step, once its after_s has passed since the problem began:
 --     its recipients are told of the newest PROBLEM, route "escalated";
 --   - after the last step, every repeat_s (0: never) since the last
@@ -44,7 +45,12 @@ BEGIN
 		FOR UPDATE OF x, s SKIP LOCKED
 	LOOP
 		SELECT * INTO l FROM policy_event_labels(o.agent_id, o.check_id, 'PROBLEM', o.status);
-		CONTINUE WHEN NOT selector_match(l.labels, l.facts, o.match_sel);
+		IF NOT selector_match(l.labels, l.facts, o.match_sel) THEN
+			-- the problem is no longer the policy's (CRITICAL fell to WARNING):
+			-- its escalation ends; a PROBLEM it matches again starts a new one
+			DELETE FROM policy_open x WHERE x.check_id = o.check_id AND x.policy = o.policy;
+			CONTINUE;
+		END IF;
 		nsteps := jsonb_array_length(o.steps);
 		IF o.step + 1 < nsteps THEN
 			nxt := o.step + 1;

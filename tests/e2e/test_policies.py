@@ -222,6 +222,19 @@ er = sql("SELECT r->>'detail' FROM events e, jsonb_array_elements(e.route) r"
 t.eq(er, [["RECOVERY: to everyone told about the problem (policy db-crit)"]],
      "the recovery's event record says so")
 
+# ---- a problem the policy no longer matches leaves its escalation ---------------------------
+db3 = env.check("db-falls", labels={"team": "db"})
+env.post(db3, 2, "disk 97%")
+t.ok(wait_for(lambda: len(told(db3, "PROBLEM")) == 2), "db-falls CRITICAL: step 0 told", rows(db3))
+env.post(db3, 1, "disk 90%")
+t.ok(wait_for(lambda: "oncall" in told(db3, "PROBLEM")),
+     "it falls to WARNING, which db-crit does not match: the contacts are told", rows(db3))
+sql("UPDATE policy_open SET began_at = now() - interval '301 seconds' WHERE check_id = %d" % db3)
+t.ok(wait_for(lambda: sql("SELECT count(*) FROM policy_open WHERE check_id = %d" % db3) ==
+              [["0"]]), "its db-crit escalation ended when step 1 came due")
+t.ok(not [r for r in rows(db3) if r[3] == "db-crit" and r[4] == "1"],
+     "and step 1 did not fire", rows(db3))
+
 # ---- first match wins, continue lets the next apply -------------------------------------
 web = env.check("web-http", labels={"team": "web"})
 env.post(web, 1, "slow")
