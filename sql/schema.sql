@@ -619,7 +619,7 @@ BEGIN
 		FOR UPDATE OF x, s SKIP LOCKED
 	LOOP
 		SELECT * INTO l FROM policy_event_labels(o.agent_id, o.check_id, 'PROBLEM', o.status);
-		IF NOT selector_match(l.labels, l.facts, o.match_sel) THEN
+		IF NOT policy_match(l.labels, l.facts, o.match_sel) THEN
 			-- the problem is no longer the policy's (CRITICAL fell to WARNING):
 			-- its escalation ends; a PROBLEM it matches again starts a new one
 			DELETE FROM policy_open x WHERE x.check_id = o.check_id AND x.policy = o.policy;
@@ -671,21 +671,56 @@ END
 $$;
 
 CREATE FUNCTION policy_event_labels(e_agent bigint, e_check bigint, e_kind text, e_status smallint, OUT labels jsonb, OUT facts jsonb) RETURNS record
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
+BEGIN
 	SELECT COALESCE(a.agent_labels || a.labels, '{}') || COALESCE(c.labels, '{}')
 		|| jsonb_strip_nulls(jsonb_build_object('agent', a.name, 'check', c.name,
 			'kind', e_kind, 'status', status_name(e_status))),
 		COALESCE(a.facts, '{}')
+	INTO labels, facts
 	FROM (SELECT 1) one
 	LEFT JOIN checks c ON c.id = e_check
-	LEFT JOIN agents a ON a.id = COALESCE(c.agent_id, e_agent)
+	LEFT JOIN agents a ON a.id = COALESCE(c.agent_id, e_agent);
+END
+$$;
+
+CREATE FUNCTION policy_match(labels jsonb, facts jsonb, sel jsonb) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+DECLARE
+	r jsonb;
+	v text;
+	ok boolean;
+	n integer := jsonb_array_length(sel);
+BEGIN
+	FOR i IN 0 .. n - 1 LOOP
+		r := sel -> i;
+		IF (r ->> 'fact')::boolean THEN
+			-- the path, a JSON array of members, as a text[] for #>>
+			v := facts #>> ARRAY(SELECT jsonb_array_elements_text(r -> 'key'));
+		ELSE
+			v := labels ->> (r ->> 'key');
+		END IF;
+		ok := CASE r ->> 'op'
+			WHEN 'in' THEN v IS NOT NULL AND (r -> 'values') ? v
+			WHEN 'notin' THEN v IS NULL OR NOT (r -> 'values') ? v
+			WHEN 'exists' THEN v IS NOT NULL
+			WHEN '!exists' THEN v IS NULL
+		END;
+		IF NOT ok THEN
+			RETURN false;
+		END IF;
+	END LOOP;
+	RETURN true;
+END
 $$;
 
 CREATE FUNCTION policy_recipients(steps jsonb, first integer, last integer, at timestamp with time zone) RETURNS TABLE(contact_id bigint, channel text, step integer, priority smallint, via text)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-	SELECT DISTINCT ON (ct.id, ch.name) ct.id, ch.name, (s.i - 1)::integer,
+BEGIN
+	RETURN QUERY SELECT DISTINCT ON (ct.id, ch.name) ct.id, ch.name, (s.i - 1)::integer,
 		(s.st ->> 'priority')::smallint,
 		CASE WHEN w.who LIKE 'rotation:%' THEN ' (on call in rotation '
 			|| substr(w.who, 10) || ')' ELSE '' END
@@ -698,7 +733,8 @@ CREATE FUNCTION policy_recipients(steps jsonb, first integer, last integer, at t
 		FROM channels c) ch
 	WHERE s.i - 1 BETWEEN first AND last AND ch.addr IS NOT NULL AND ch.addr <> ''
 	  AND (s.st -> 'channels' IS NULL OR (s.st -> 'channels') ? ch.name)
-	ORDER BY ct.id, ch.name, s.i
+	ORDER BY ct.id, ch.name, s.i;
+END
 $$;
 
 CREATE FUNCTION policy_route(e_id bigint, e_kind text, e_agent bigint, e_check bigint, e_status smallint, e_prev smallint) RETURNS TABLE(r_contact bigint, r_channel text, r_policy text, r_step integer, r_priority smallint, r_route jsonb)
@@ -707,7 +743,8 @@ CREATE FUNCTION policy_route(e_id bigint, e_kind text, e_agent bigint, e_check b
 DECLARE
 	p policies;
 	o policy_open;
-	l record;
+	lab jsonb;
+	fac jsonb;
 	matched boolean := false;
 	last integer;
 	told integer;
@@ -739,9 +776,10 @@ BEGIN
 			RETURN;
 		END IF;
 	END IF;
-	SELECT * INTO l FROM policy_event_labels(e_agent, e_check, e_kind, e_status);
-	FOR p IN SELECT * FROM policies ORDER BY position, name LOOP
-		CONTINUE WHEN NOT selector_match(l.labels, l.facts, p.match_sel);
+	SELECT x.labels, x.facts INTO lab, fac
+	FROM policy_event_labels(e_agent, e_check, e_kind, e_status) x;
+	FOR p IN SELECT * FROM policies x ORDER BY x.position, x.name LOOP
+		CONTINUE WHEN NOT policy_match(lab, fac, p.match_sel);
 		matched := true;
 		last := 0;
 		IF e_kind = 'PROBLEM' AND e_check IS NOT NULL THEN
@@ -765,11 +803,15 @@ BEGIN
 		FROM policy_recipients(p.steps, 0, last, now()) r;
 		GET DIAGNOSTICS told = ROW_COUNT;
 		-- on the event too: a policy that reached nobody leaves no row to say it
-		PERFORM event_route_add(e_id, 'policy', format('matched policy %s%s', p.name,
-			CASE WHEN told = 0 THEN ': nobody to tell (no user of its steps has an'
-				' address on their channels, or no one is on call)'
-			ELSE format(' (%s notification%s)', told, CASE WHEN told = 1 THEN '' ELSE 's'
-				END) END));
+		-- (event_route_add()'s append, written out: as an SQL function it was
+		-- planned anew at every call, the dearest part of routing an event)
+		UPDATE events SET route = route || jsonb_build_array(route_entry('policy',
+			format('matched policy %s%s', p.name, CASE WHEN told = 0
+				THEN ': nobody to tell (no user of its steps has an address on their'
+				' channels, or no one is on call)'
+				ELSE format(' (%s notification%s)', told, CASE WHEN told = 1 THEN ''
+				ELSE 's' END) END)))
+		WHERE id = e_id;
 		EXIT WHEN NOT p.continue;
 	END LOOP;
 	IF matched THEN

@@ -45,7 +45,7 @@ BEGIN
 		FOR UPDATE OF x, s SKIP LOCKED
 	LOOP
 		SELECT * INTO l FROM policy_event_labels(o.agent_id, o.check_id, 'PROBLEM', o.status);
-		IF NOT selector_match(l.labels, l.facts, o.match_sel) THEN
+		IF NOT policy_match(l.labels, l.facts, o.match_sel) THEN
 			-- the problem is no longer the policy's (CRITICAL fell to WARNING):
 			-- its escalation ends; a PROBLEM it matches again starts a new one
 			DELETE FROM policy_open x WHERE x.check_id = o.check_id AND x.policy = o.policy;

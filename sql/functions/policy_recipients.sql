@@ -4,12 +4,14 @@
 -- every channel of the step's "channels" (all when absent) they have an
 -- address for. A person named by two of the steps is told once, by the
 -- first. via: " (on call in rotation R)" or "", for the routing record.
--- A name that is no user (any more) tells nobody.
+-- A name that is no user (any more) tells nobody. PL/pgSQL: its plan made
+-- once per connection, not at every call from policy_route().
 CREATE OR REPLACE FUNCTION policy_recipients(steps jsonb, first integer, last integer,
 	at timestamptz)
 RETURNS TABLE (contact_id bigint, channel text, step integer, priority smallint, via text)
-LANGUAGE sql STABLE AS $$
-	SELECT DISTINCT ON (ct.id, ch.name) ct.id, ch.name, (s.i - 1)::integer,
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN QUERY SELECT DISTINCT ON (ct.id, ch.name) ct.id, ch.name, (s.i - 1)::integer,
 		(s.st ->> 'priority')::smallint,
 		CASE WHEN w.who LIKE 'rotation:%' THEN ' (on call in rotation '
 			|| substr(w.who, 10) || ')' ELSE '' END
@@ -22,5 +24,6 @@ LANGUAGE sql STABLE AS $$
 		FROM channels c) ch
 	WHERE s.i - 1 BETWEEN first AND last AND ch.addr IS NOT NULL AND ch.addr <> ''
 	  AND (s.st -> 'channels' IS NULL OR (s.st -> 'channels') ? ch.name)
-	ORDER BY ct.id, ch.name, s.i
+	ORDER BY ct.id, ch.name, s.i;
+END
 $$;

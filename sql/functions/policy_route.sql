@@ -31,7 +31,8 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
 	p policies;
 	o policy_open;
-	l record;
+	lab jsonb;
+	fac jsonb;
 	matched boolean := false;
 	last integer;
 	told integer;
@@ -63,9 +64,10 @@ BEGIN
 			RETURN;
 		END IF;
 	END IF;
-	SELECT * INTO l FROM policy_event_labels(e_agent, e_check, e_kind, e_status);
-	FOR p IN SELECT * FROM policies ORDER BY position, name LOOP
-		CONTINUE WHEN NOT selector_match(l.labels, l.facts, p.match_sel);
+	SELECT x.labels, x.facts INTO lab, fac
+	FROM policy_event_labels(e_agent, e_check, e_kind, e_status) x;
+	FOR p IN SELECT * FROM policies x ORDER BY x.position, x.name LOOP
+		CONTINUE WHEN NOT policy_match(lab, fac, p.match_sel);
 		matched := true;
 		last := 0;
 		IF e_kind = 'PROBLEM' AND e_check IS NOT NULL THEN
@@ -89,11 +91,15 @@ BEGIN
 		FROM policy_recipients(p.steps, 0, last, now()) r;
 		GET DIAGNOSTICS told = ROW_COUNT;
 		-- on the event too: a policy that reached nobody leaves no row to say it
-		PERFORM event_route_add(e_id, 'policy', format('matched policy %s%s', p.name,
-			CASE WHEN told = 0 THEN ': nobody to tell (no user of its steps has an'
-				' address on their channels, or no one is on call)'
-			ELSE format(' (%s notification%s)', told, CASE WHEN told = 1 THEN '' ELSE 's'
-				END) END));
+		-- (event_route_add()'s append, written out: as an SQL function it was
+		-- planned anew at every call, the dearest part of routing an event)
+		UPDATE events SET route = route || jsonb_build_array(route_entry('policy',
+			format('matched policy %s%s', p.name, CASE WHEN told = 0
+				THEN ': nobody to tell (no user of its steps has an address on their'
+				' channels, or no one is on call)'
+				ELSE format(' (%s notification%s)', told, CASE WHEN told = 1 THEN ''
+				ELSE 's' END) END)))
+		WHERE id = e_id;
 		EXIT WHEN NOT p.continue;
 	END LOOP;
 	IF matched THEN

@@ -261,6 +261,21 @@ t.ok(wait_for(lambda: sql("SELECT count(*) FROM notifications n JOIN events e ON
                           " IS NOT NULL" % qd) == [["1"]]),
      "a WARNING under the default urgent (CRITICAL) is held", rows(qd))
 
+# ---- a step's priority is the Pushover priority ---------------------------------------------
+st, pat, _ = api("POST", "/api/v1/users", {"name": "pat", "pushover_user": "p" * 29 + "2"})
+assert st == 201, (st, pat)
+st, p, _ = api("POST", "/api/v1/policies", {
+    "name": "prio", "position": 7, "match": "team=prio",
+    "steps": [{"after_s": 0, "notify": ["pat"], "channels": ["pushover"], "priority": -1}]})
+assert st == 201, (st, p)
+pc = env.check("prio-check", labels={"team": "prio"})
+env.post(pc, 2, "down")
+push = env.wait_push(lambda r: "prio-check" in r["fields"].get("title", "") and
+                     r["fields"].get("user") == "p" * 29 + "2")
+t.ok(push and push[0]["fields"].get("priority") == "-1",
+     "a CRITICAL told at a step with priority -1 is pushed at -1 (not 1)",
+     push[0]["fields"] if push else env.po.requests())
+
 # ---- the CLI ------------------------------------------------------------------------------
 e = {"HOME": env.tmp, "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
      "CUSTOS_URL": "http://127.0.0.1:%d" % S.port, "CUSTOS_TOKEN": A}
