@@ -172,6 +172,111 @@ delete(const char *path, const char *msg)
 	return print_done(out, msg);
 }
 
+/*
+ * The objects the commands name, and what deleting one takes with it. The
+ * API takes ids: a name is resolved through the object's list (object_id()),
+ * a check's AGENT/CHECK through its agent; a rotation is named in its path.
+ */
+enum named { N_AGENT, N_CHECK, N_CONTACT, N_USER, N_ROTATION };
+static const struct {
+	const char *list, *what, *gone;
+} named[] = {
+	[N_AGENT] = { "/api/v1/agents", "agent", ", with its checks" },
+	[N_CHECK] = { "/api/v1/checks", "check", ", with its history" },
+	[N_CONTACT] = { "/api/v1/contacts", "contact", "" },
+	[N_USER] = { "/api/v1/users", "user", "" },
+	[N_ROTATION] = { "/api/v1/rotations", "rotation", "" },
+};
+
+static int rotation_path(const char *name, const char *tail, char *out, size_t len);
+static int check_spec(const char *what, const char *spec, long long *aid, long long *id);
+
+/* The path of the object of kind k named word; verb ("edit") leads a usage message. */
+static int
+named_path(enum named k, const char *verb, const char *word, char *path, size_t len)
+{
+	char cmd[32];
+	long long aid, id;
+	int rc;
+
+	if (k == N_ROTATION)
+		return rotation_path(word, "", path, len);
+	if (k == N_CHECK) {
+		snprintf(cmd, sizeof(cmd), "checks %s", verb);
+		rc = check_spec(cmd, word, &aid, &id);
+	} else {
+		rc = object_id(named[k].list, named[k].what, word, &id);
+	}
+	if (rc == 0)
+		snprintf(path, len, "%s/%lld", named[k].list, id);
+	return rc;
+}
+
+static int
+show_named(enum named k, const char *word)
+{
+	char path[128];
+	int rc;
+
+	if ((rc = named_path(k, "show", word, path, sizeof(path))) != 0)
+		return rc;
+	return show(path);
+}
+
+/* PATCH body (borrowed) to path; prints "WHAT WORD changed" (or the JSON answer). */
+static int
+patch(const char *path, json_t *body, enum named k, const char *word)
+{
+	char msg[400];
+	json_t *out = NULL;
+	int rc;
+
+	if ((rc = http_request("PATCH", path, body, &out)) != 0)
+		return rc;
+	snprintf(msg, sizeof(msg), "%s %s changed", named[k].what, word);
+	return print_done(out, msg);
+}
+
+/* POST body (borrowed) to kind k's list; prints "WHAT WORD created (id N)" (or the JSON answer). */
+static int
+create(enum named k, const char *word, json_t *body)
+{
+	char msg[400];
+	json_t *out = NULL;
+	int rc;
+
+	if ((rc = http_request("POST", named[k].list, body, &out)) != 0)
+		return rc;
+	snprintf(msg, sizeof(msg), "%s %s created (id %lld)", named[k].what, word,
+	    (long long)json_integer_value(json_object_get(out, "id")));
+	return print_done(out, msg);
+}
+
+/* PATCH, the object found by its name. */
+static int
+patch_named(enum named k, const char *word, json_t *body)
+{
+	char path[128];
+	int rc;
+
+	if ((rc = named_path(k, "edit", word, path, sizeof(path))) != 0)
+		return rc;
+	return patch(path, body, k, word);
+}
+
+/* DELETE the object named word; prints "WHAT WORD deleted" and what went with it. */
+static int
+delete_named(enum named k, const char *word)
+{
+	char path[128], msg[400];
+	int rc;
+
+	if ((rc = named_path(k, "delete", word, path, sizeof(path))) != 0)
+		return rc;
+	snprintf(msg, sizeof(msg), "%s %s deleted%s", named[k].what, word, named[k].gone);
+	return delete(path, msg);
+}
+
 /* ---- labels ----------------------------------------------------------------------- */
 
 /*
@@ -224,14 +329,7 @@ agent_body(const struct cli_args *a, json_t *body)
 int
 cmd_agents_show(const struct cli_args *a)
 {
-	char path[64];
-	long long id;
-	int rc;
-
-	if ((rc = agent_id(a->argv[0], &id)) != 0)
-		return rc;
-	snprintf(path, sizeof(path), "/api/v1/agents/%lld", id);
-	return show(path);
+	return show_named(N_AGENT, a->argv[0]);
 }
 
 /* An answer holding an agent's new token: the agentd.conf lines (or the JSON). */
@@ -295,36 +393,25 @@ cmd_agents_token(const struct cli_args *a)
 int
 cmd_agents_edit(const struct cli_args *a)
 {
-	json_t *body, *out = NULL;
-	char path[64], msg[300];
-	long long id;
+	json_t *body;
+	char path[128];
 	int rc;
 
 	if (!a->val[O_NAME] && !a->val[O_INTERVAL] && !a->val[O_CONTACTS] && !a->val[O_LABELS])
 		return usage("agents edit: nothing to change (--name, --interval, --contacts, --labels)");
-	if ((rc = agent_id(a->argv[0], &id)) != 0)
+	if ((rc = named_path(N_AGENT, "edit", a->argv[0], path, sizeof(path))) != 0)
 		return rc;
 	body = json_object();
-	snprintf(path, sizeof(path), "/api/v1/agents/%lld", id);
 	if ((rc = agent_body(a, body)) == 0)
-		rc = http_request("PATCH", path, body, &out);
+		rc = patch(path, body, N_AGENT, a->argv[0]);
 	json_decref(body);
-	snprintf(msg, sizeof(msg), "agent %s changed", a->argv[0]);
-	return rc ? rc : print_done(out, msg);
+	return rc;
 }
 
 int
 cmd_agents_delete(const struct cli_args *a)
 {
-	char path[64], msg[300];
-	long long id;
-	int rc;
-
-	if ((rc = agent_id(a->argv[0], &id)) != 0)
-		return rc;
-	snprintf(path, sizeof(path), "/api/v1/agents/%lld", id);
-	snprintf(msg, sizeof(msg), "agent %s deleted, with its checks", a->argv[0]);
-	return delete(path, msg);
+	return delete_named(N_AGENT, a->argv[0]);
 }
 
 /* ---- checks ----------------------------------------------------------------------- */
@@ -396,22 +483,15 @@ check_flags(const char *what, const struct cli_args *a)
 int
 cmd_checks_show(const struct cli_args *a)
 {
-	char path[64];
-	long long aid, id;
-	int rc;
-
-	if ((rc = check_spec("checks show", a->argv[0], &aid, &id)) != 0)
-		return rc;
-	snprintf(path, sizeof(path), "/api/v1/checks/%lld", id);
-	return show(path);
+	return show_named(N_CHECK, a->argv[0]);
 }
 
 int
 cmd_checks_create(const struct cli_args *a)
 {
-	char agent[256], msg[400];
+	char agent[256];
 	const char *check;
-	json_t *body, *params, *out = NULL;
+	json_t *body, *params;
 	long long aid;
 	int rc;
 
@@ -426,20 +506,17 @@ cmd_checks_create(const struct cli_args *a)
 	body = json_pack("{s:I, s:s}", "agent_id", (json_int_t)aid, "name", check);
 	params = json_object();
 	if ((rc = check_body(a, body, params)) == 0)
-		rc = http_request("POST", "/api/v1/checks", body, &out);
+		rc = create(N_CHECK, a->argv[0], body);
 	json_decref(params);
 	json_decref(body);
-	snprintf(msg, sizeof(msg), "check %s created (id %lld)", a->argv[0],
-	    (long long)json_integer_value(json_object_get(out, "id")));
-	return rc ? rc : print_done(out, msg);
+	return rc;
 }
 
 int
 cmd_checks_edit(const struct cli_args *a)
 {
-	char path[64], msg[400];
-	json_t *cur = NULL, *body, *params, *out = NULL;
-	long long aid, id;
+	char path[128];
+	json_t *cur = NULL, *body, *params;
 	int i, rc, any = a->nparams > 0;
 
 	for (i = 0; i < O_COUNT; i++)
@@ -449,9 +526,8 @@ cmd_checks_edit(const struct cli_args *a)
 		return usage("checks edit: nothing to change");
 	if ((rc = check_flags("checks edit", a)) != 0)
 		return rc;
-	if ((rc = check_spec("checks edit", a->argv[0], &aid, &id)) != 0)
+	if ((rc = named_path(N_CHECK, "edit", a->argv[0], path, sizeof(path))) != 0)
 		return rc;
-	snprintf(path, sizeof(path), "/api/v1/checks/%lld", id);
 	/* --param changes one parameter: the others are kept as they are */
 	if (a->nparams && (rc = http_request("GET", path, NULL, &cur)) != 0)
 		return rc;
@@ -463,25 +539,16 @@ cmd_checks_edit(const struct cli_args *a)
 	json_decref(cur);
 	body = json_object();
 	if ((rc = check_body(a, body, params)) == 0)
-		rc = http_request("PATCH", path, body, &out);
+		rc = patch(path, body, N_CHECK, a->argv[0]);
 	json_decref(params);
 	json_decref(body);
-	snprintf(msg, sizeof(msg), "check %s changed", a->argv[0]);
-	return rc ? rc : print_done(out, msg);
+	return rc;
 }
 
 int
 cmd_checks_delete(const struct cli_args *a)
 {
-	char path[64], msg[400];
-	long long aid, id;
-	int rc;
-
-	if ((rc = check_spec("checks delete", a->argv[0], &aid, &id)) != 0)
-		return rc;
-	snprintf(path, sizeof(path), "/api/v1/checks/%lld", id);
-	snprintf(msg, sizeof(msg), "check %s deleted, with its history", a->argv[0]);
-	return delete(path, msg);
+	return delete_named(N_CHECK, a->argv[0]);
 }
 
 /* ---- contacts ------------------------------------------------------------------- */
@@ -541,66 +608,41 @@ cmd_contacts(const struct cli_args *a)
 int
 cmd_contacts_show(const struct cli_args *a)
 {
-	char path[64];
-	long long id;
-	int rc;
-
-	if ((rc = object_id("/api/v1/contacts", "contact", a->argv[0], &id)) != 0)
-		return rc;
-	snprintf(path, sizeof(path), "/api/v1/contacts/%lld", id);
-	return show(path);
+	return show_named(N_CONTACT, a->argv[0]);
 }
 
 int
 cmd_contacts_create(const struct cli_args *a)
 {
-	json_t *body = json_pack("{s:s}", "name", a->argv[0]), *out = NULL;
-	char msg[300];
+	json_t *body = json_pack("{s:s}", "name", a->argv[0]);
 	int rc;
 
 	contact_body(a, body);
-	rc = http_request("POST", "/api/v1/contacts", body, &out);
+	rc = create(N_CONTACT, a->argv[0], body);
 	json_decref(body);
-	snprintf(msg, sizeof(msg), "contact %s created (id %lld)", a->argv[0],
-	    (long long)json_integer_value(json_object_get(out, "id")));
-	return rc ? rc : print_done(out, msg);
+	return rc;
 }
 
 int
 cmd_contacts_edit(const struct cli_args *a)
 {
-	json_t *body, *out = NULL;
-	char path[64], msg[300];
-	long long id;
+	json_t *body = json_object();
 	int rc;
 
-	body = json_object();
 	contact_body(a, body);
 	if (json_object_size(body) == 0) {
 		json_decref(body);
 		return usage("contacts edit: nothing to change");
 	}
-	if ((rc = object_id("/api/v1/contacts", "contact", a->argv[0], &id)) == 0) {
-		snprintf(path, sizeof(path), "/api/v1/contacts/%lld", id);
-		rc = http_request("PATCH", path, body, &out);
-	}
+	rc = patch_named(N_CONTACT, a->argv[0], body);
 	json_decref(body);
-	snprintf(msg, sizeof(msg), "contact %s changed", a->argv[0]);
-	return rc ? rc : print_done(out, msg);
+	return rc;
 }
 
 int
 cmd_contacts_delete(const struct cli_args *a)
 {
-	char path[64], msg[300];
-	long long id;
-	int rc;
-
-	if ((rc = object_id("/api/v1/contacts", "contact", a->argv[0], &id)) != 0)
-		return rc;
-	snprintf(path, sizeof(path), "/api/v1/contacts/%lld", id);
-	snprintf(msg, sizeof(msg), "contact %s deleted", a->argv[0]);
-	return delete(path, msg);
+	return delete_named(N_CONTACT, a->argv[0]);
 }
 
 /* ---- users ----------------------------------------------------------------------- */
@@ -703,37 +745,25 @@ cmd_users(const struct cli_args *a)
 int
 cmd_users_show(const struct cli_args *a)
 {
-	char path[64];
-	long long id;
-	int rc;
-
-	if ((rc = object_id("/api/v1/users", "user", a->argv[0], &id)) != 0)
-		return rc;
-	snprintf(path, sizeof(path), "/api/v1/users/%lld", id);
-	return show(path);
+	return show_named(N_USER, a->argv[0]);
 }
 
 int
 cmd_users_create(const struct cli_args *a)
 {
-	json_t *body = json_pack("{s:s}", "name", a->argv[0]), *out = NULL;
-	char msg[300];
+	json_t *body = json_pack("{s:s}", "name", a->argv[0]);
 	int rc;
 
 	if ((rc = user_body(a, body)) == 0)
-		rc = http_request("POST", "/api/v1/users", body, &out);
+		rc = create(N_USER, a->argv[0], body);
 	json_decref(body);
-	snprintf(msg, sizeof(msg), "user %s created (id %lld)", a->argv[0],
-	    (long long)json_integer_value(json_object_get(out, "id")));
-	return rc ? rc : print_done(out, msg);
+	return rc;
 }
 
 int
 cmd_users_edit(const struct cli_args *a)
 {
-	json_t *body = json_object(), *out = NULL;
-	char path[64], msg[300];
-	long long id;
+	json_t *body = json_object();
 	int rc;
 
 	if ((rc = user_body(a, body)) != 0) {
@@ -744,27 +774,15 @@ cmd_users_edit(const struct cli_args *a)
 		json_decref(body);
 		return usage("users edit: nothing to change");
 	}
-	if ((rc = object_id("/api/v1/users", "user", a->argv[0], &id)) == 0) {
-		snprintf(path, sizeof(path), "/api/v1/users/%lld", id);
-		rc = http_request("PATCH", path, body, &out);
-	}
+	rc = patch_named(N_USER, a->argv[0], body);
 	json_decref(body);
-	snprintf(msg, sizeof(msg), "user %s changed", a->argv[0]);
-	return rc ? rc : print_done(out, msg);
+	return rc;
 }
 
 int
 cmd_users_delete(const struct cli_args *a)
 {
-	char path[64], msg[300];
-	long long id;
-	int rc;
-
-	if ((rc = object_id("/api/v1/users", "user", a->argv[0], &id)) != 0)
-		return rc;
-	snprintf(path, sizeof(path), "/api/v1/users/%lld", id);
-	snprintf(msg, sizeof(msg), "user %s deleted", a->argv[0]);
-	return delete(path, msg);
+	return delete_named(N_USER, a->argv[0]);
 }
 
 /* ---- downtimes ----------------------------------------------------------------- */
@@ -953,12 +971,7 @@ cmd_rotations(const struct cli_args *a)
 int
 cmd_rotations_show(const struct cli_args *a)
 {
-	char path[128];
-	int rc;
-
-	if ((rc = rotation_path(a->argv[0], "", path, sizeof(path))) != 0)
-		return rc;
-	return show(path);
+	return show_named(N_ROTATION, a->argv[0]);
 }
 
 int
@@ -983,35 +996,27 @@ cmd_rotations_create(const struct cli_args *a)
 int
 cmd_rotations_edit(const struct cli_args *a)
 {
-	json_t *body = json_object(), *out = NULL;
-	char path[128], msg[300];
+	json_t *body;
+	char path[128];
 	int rc;
 
-	if ((rc = rotation_path(a->argv[0], "", path, sizeof(path))) != 0) {
-		json_decref(body);
+	if ((rc = named_path(N_ROTATION, "edit", a->argv[0], path, sizeof(path))) != 0)
 		return rc;
-	}
+	body = json_object();
 	rotation_body(a, body);
 	if (json_object_size(body) == 0) {
 		json_decref(body);
 		return usage("rotations edit: nothing to change");
 	}
-	rc = http_request("PATCH", path, body, &out);
+	rc = patch(path, body, N_ROTATION, a->argv[0]);
 	json_decref(body);
-	snprintf(msg, sizeof(msg), "rotation %s changed", a->argv[0]);
-	return rc ? rc : print_done(out, msg);
+	return rc;
 }
 
 int
 cmd_rotations_delete(const struct cli_args *a)
 {
-	char path[128], msg[300];
-	int rc;
-
-	if ((rc = rotation_path(a->argv[0], "", path, sizeof(path))) != 0)
-		return rc;
-	snprintf(msg, sizeof(msg), "rotation %s deleted", a->argv[0]);
-	return delete(path, msg);
+	return delete_named(N_ROTATION, a->argv[0]);
 }
 
 int

@@ -46,6 +46,7 @@ static const struct conf_key srv_keys[] = {
 	{ S(smtp_ca_file) },
 	{ I(smtp_timeout_s, 1, 600) },
 	{ I(pushover_timeout_s, 1, 600) },
+	{ I(pushover_receipt_poll_s, 5, 86400) },
 	{ I(webhook_timeout_s, 1, 600) },
 	{ I(renotify_interval_s, 0, 86400 * 30) },
 	{ I(agent_grace_s, 0, 86400 * 7) },
@@ -95,6 +96,7 @@ set_defaults(struct srv_conf *c)
 	c->database_timeout_s = 60;
 	c->smtp_timeout_s = 15;
 	c->pushover_timeout_s = 10;
+	c->pushover_receipt_poll_s = 15;
 	c->webhook_timeout_s = 10;
 	c->max_clock_skew_s = 300;
 	c->max_connections_per_ip = 64;

@@ -34,6 +34,7 @@ struct srv_conf {
 	char *smtp_ca_file;         /* CA bundle for the relay (default: system store) */
 	long long smtp_timeout_s;   /* per SMTP protocol step (lease: see outbox.c) */
 	long long pushover_timeout_s;  /* one Pushover request, connect included */
+	long long pushover_receipt_poll_s;  /* an emergency page's receipt is polled this often (notify/receipt.c) */
 	long long webhook_timeout_s;   /* one webhook request, connect included */
 	long long renotify_interval_s;
 	long long agent_grace_s;    /* 0 = one more interval */

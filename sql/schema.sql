@@ -1242,6 +1242,15 @@ CREATE TABLE notifications (
     step integer,
     route jsonb DEFAULT '[]'::jsonb NOT NULL,
     priority smallint,
+    receipt_poll_due timestamp with time zone,
+    receipt_poll_lease_until timestamp with time zone,
+    receipt_poll_holder integer,
+    receipt_polls integer DEFAULT 0 NOT NULL,
+    receipt_polled_at timestamp with time zone,
+    receipt_poll_error text,
+    acknowledged_at timestamp with time zone,
+    acknowledged_by text,
+    receipt_expired_at timestamp with time zone,
     CONSTRAINT notifications_priority_check CHECK (((priority >= '-2'::integer) AND (priority <= 2))),
     CONSTRAINT notifications_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'sending'::text, 'sent'::text, 'failed'::text, 'dropped'::text])))
 );
@@ -1292,6 +1301,13 @@ CREATE TABLE policy_open (
     began_at timestamp with time zone DEFAULT now() NOT NULL,
     step integer DEFAULT 0 NOT NULL,
     fired_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE receipt_poll_pause (
+    one boolean DEFAULT true NOT NULL,
+    until timestamp with time zone NOT NULL,
+    reason text NOT NULL,
+    CONSTRAINT receipt_poll_pause_one_check CHECK (one)
 );
 
 CREATE TABLE result_stamps (
@@ -1545,6 +1561,9 @@ ALTER TABLE ONLY policies
 ALTER TABLE ONLY policy_open
     ADD CONSTRAINT policy_open_pkey PRIMARY KEY (check_id, policy);
 
+ALTER TABLE ONLY receipt_poll_pause
+    ADD CONSTRAINT receipt_poll_pause_pkey PRIMARY KEY (one);
+
 ALTER TABLE ONLY result_stamps
     ADD CONSTRAINT result_stamps_pkey PRIMARY KEY (agent_id, result_id);
 
@@ -1610,6 +1629,8 @@ CREATE INDEX notifications_open_idx ON notifications USING btree (contact_id, ch
 CREATE INDEX notifications_pending_idx ON notifications USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 
 CREATE INDEX notifications_receipt_idx ON notifications USING btree (id) WHERE ((receipt IS NOT NULL) AND (receipt_cancelled_at IS NULL));
+
+CREATE INDEX notifications_receipt_poll_idx ON notifications USING btree (id) WHERE ((receipt IS NOT NULL) AND (receipt_cancelled_at IS NULL) AND (acknowledged_at IS NULL) AND (receipt_expired_at IS NULL));
 
 CREATE INDEX notifications_sending_idx ON notifications USING btree (lease_until) WHERE (status = 'sending'::text);
 

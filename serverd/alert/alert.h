@@ -68,4 +68,30 @@ enum db_outcome alert_record_done(PGconn *c, PGresult *r, long *notifications);
  */
 enum db_outcome alert_channel_paused(PGconn *c, const char *channel, long long until, const char *reason);
 
+/* An acknowledgement's terms; strings borrowed, expires_at NULL when none. */
+struct ack_args {
+	int64_t check_id;
+	const char *comment;        /* never NULL */
+	int sticky;
+	const char *expires_at;     /* RFC 3339 as given, or NULL */
+	int64_t expires_us;         /* its value when set */
+	const char *by;             /* who: the token's, the user's, the link's or
+	                             * the Pushover receipt's person */
+};
+
+/*
+ * Acknowledges a->check_id inside the caller's open transaction (ack.c):
+ * the check's agent lock (state.h), the problem it applies to, the flag
+ * and the ACKNOWLEDGEMENT event (detail: comment, by, sticky, expires_at)
+ * through alert_record(), so it stops re-notification and escalation and
+ * ends an emergency page. DB_OK with *out the acknowledgement's row (the
+ * caller clears it); DB_NOT_FOUND: no such check; DB_CONFLICT with *status
+ * 0 (OK) or -1 (no result yet): there is no problem to acknowledge, and the
+ * transaction is still good; another outcome (a DB_CONFLICT with *status
+ * above 0 included) after which the caller rolls back.
+ * *out is NULL on every outcome but DB_OK.
+ */
+enum db_outcome alert_ack_problem(PGconn *c, const struct ack_args *a, PGresult **out,
+    int *status);
+
 #endif

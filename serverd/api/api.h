@@ -4,6 +4,7 @@
 #ifndef CUSTOS_API_H
 #define CUSTOS_API_H
 
+#include "alert.h"
 #include "http.h"
 
 /* api_agents.c */
@@ -55,20 +56,13 @@ void api_healthz(struct req *r, struct resp *rs);
 /* api_alerts.c: acknowledgements, the event log, the delivery log */
 void api_ack_post(struct req *r, struct resp *rs);
 void api_ack_delete(struct req *r, struct resp *rs);
-/* An acknowledgement's terms; strings borrowed, expires_at NULL when none. */
-struct ack_args {
-	int64_t check_id;
-	const char *comment;        /* never NULL */
-	int sticky;
-	const char *expires_at;     /* RFC 3339 as given, or NULL */
-	int64_t expires_us;         /* its value when set */
-	const char *by;             /* who: the token's, the user's or the link's person */
-};
 /*
- * Acknowledges a->check_id inside the caller's open transaction: 0 with
- * *out the acknowledgement's row, or -1 with rs answered (the caller rolls
- * back). The one way an acknowledgement is made (api_ack_post, the mail's
- * link), so the event and the flag never differ by where it came from.
+ * Acknowledges a->check_id (struct ack_args: alert.h) inside the caller's
+ * open transaction: 0 with *out the acknowledgement's row, or -1 with rs
+ * answered (the caller rolls back). alert_ack_problem() with the answer
+ * made: the one way an acknowledgement is made (api_ack_post, the mail's
+ * link, the Pushover receipt), so the event and the flag never differ by
+ * where it came from.
  */
 int api_ack_apply(struct req *r, struct resp *rs, const struct ack_args *a, PGresult **out);
 /* api_acklink.c: GET and POST /ack/{token}, the link of a problem mail

@@ -31,90 +31,28 @@
 
 static const char *const ack_fields[] = { "comment", "sticky", "expires_at", NULL };
 
-static const struct db_stmt q_ack_lock = { "ack_lock",
-	"SELECT s.status, c.agent_id, s.state_type, s.attempt, (check_last(s.check_id)).value,"
-	"  COALESCE((check_last(s.check_id)).output, '')"
-	" FROM checks c JOIN check_state s ON s.check_id = c.id WHERE c.id = $1 FOR UPDATE OF s", 1 };
-
 /*
- * The acknowledgement itself, inside the caller's transaction: the check's
- * agent lock, the problem it applies to, the flag and the ACKNOWLEDGEMENT
- * event (detail: comment, by, sticky, expires_at). 0 with *out the ack's
- * row (check_state_json), or -1 with rs answered (404, 409, a database
- * error); the caller rolls back. POST /api/v1/checks/{id}/ack and the mail's
- * link (api_acklink.c) both come here, so an acknowledgement is the same
- * whichever way it came.
+ * The acknowledgement itself (alert_ack_problem(), alert/ack.c), with its
+ * answer: 404 no check, 409 no problem, 503/500 the database. The caller
+ * rolls back on -1.
  */
 int
 api_ack_apply(struct req *r, struct resp *rs, const struct ack_args *a, PGresult **out)
 {
 	enum db_outcome st;
-	int64_t agent_id;
-	char id[24];
-	const char *v[1], *es;
-	PGresult *q = NULL, *u = NULL;
-	struct alert_event ev;
-	json_t *detail = NULL;
-	int rc = -1;
+	int status;
 
-	*out = NULL;
-	if ((st = alert_lock_check(r->db, a->check_id, &agent_id)) != DB_OK) {
-		resp_db_outcome(rs, st, "no such check");
-		goto done;
-	}
-	v[0] = id_text(a->check_id, id);
-	q = db_exec(r->db, &q_ack_lock, v);
-	if (!db_ok(q, PGRES_TUPLES_OK)) {
-		resp_db_error(rs, r->db, q);
-		goto done;
-	}
-	if (PQntuples(q) == 0) {
-		resp_error(rs, 404, NULL, "no check %lld", (long long)a->check_id);
-		goto done;
-	}
-	if (PQgetisnull(q, 0, 0) || strcmp(PQgetvalue(q, 0, 0), "0") == 0) {
+	st = alert_ack_problem(r->db, a, out, &status);
+	if (st == DB_OK)
+		return 0;
+	if (st == DB_CONFLICT && status <= 0)
 		resp_error(rs, 409, NULL, "check %lld is %s: there is no problem to acknowledge",
-		    (long long)a->check_id, PQgetisnull(q, 0, 0) ? "PENDING (no result yet)" : "OK");
-		goto done;
-	}
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = EV_ACKNOWLEDGEMENT;
-	ev.check_id = a->check_id;
-	ev.agent_id = str_to_ll(PQgetvalue(q, 0, 1), 1, INT64_MAX, &es);
-	ev.status = (int)str_to_ll(PQgetvalue(q, 0, 0), 0, 3, &es);
-	ev.prev_status = -1;
-	ev.hard = strcmp(PQgetvalue(q, 0, 2), "HARD") == 0;
-	ev.attempt = (int)str_to_ll(PQgetvalue(q, 0, 3), 0, INT32_MAX, &es);
-	if (!PQgetisnull(q, 0, 4)) {
-		ev.value = str_to_double(PQgetvalue(q, 0, 4), &es);
-		ev.has_value = es == NULL;
-	}
-	detail = json_pack("{s:s,s:s,s:b,s:s?}", "comment", a->comment, "by", a->by,
-	    "sticky", a->sticky, "expires_at", a->expires_at);
-	if (detail == NULL) {
-		resp_error(rs, 500, NULL, "out of memory");
-		goto done;
-	}
-	ev.detail = detail;
-	/* q's output is used by alert_record below: keep q until then */
-	ev.output = PQgetvalue(q, 0, 5);
-	if ((st = alert_ack_set(r->db, a->check_id, a->comment, a->sticky,
-	    a->expires_at ? a->expires_us : 0, a->by, &u)) != DB_OK) {
+		    (long long)a->check_id, status < 0 ? "PENDING (no result yet)" : "OK");
+	else if (st == DB_NOT_FOUND)
+		resp_error(rs, 404, NULL, "no check %lld", (long long)a->check_id);
+	else
 		resp_db_outcome(rs, st, NULL);
-		goto done;
-	}
-	if ((st = alert_record(r->db, &ev, 1, NULL)) != DB_OK) {
-		resp_db_outcome(rs, st, "could not record the event");
-		goto done;
-	}
-	*out = u;
-	u = NULL;
-	rc = 0;
-done:
-	json_decref(detail);
-	PQclear(q);
-	PQclear(u);
-	return rc;
+	return -1;
 }
 
 void
@@ -254,6 +192,11 @@ static const struct db_stmt q_notifications = { "notifications_list",
 	"  'holder', CASE WHEN n.status = 'sending' THEN n.holder END,"
 	"  'resent', n.resend, 'receipt', n.receipt, 'held_until', rfc3339(n.held_until),"
 	"  'receipt_cancelled_at', rfc3339(n.receipt_cancelled_at), 'receipt_cancel', n.receipt_cancel,"
+	/* the receipt poll (notify/receipt.c, sql/037_receipt_poll.sql) */
+	"  'receipt_polls', n.receipt_polls, 'receipt_polled_at', rfc3339(n.receipt_polled_at),"
+	"  'receipt_poll_error', n.receipt_poll_error,"
+	"  'receipt_expired_at', rfc3339(n.receipt_expired_at),"
+	"  'acknowledged_at', rfc3339(n.acknowledged_at), 'acknowledged_by', n.acknowledged_by,"
 	"  'attempt_log', COALESCE((SELECT jsonb_agg(jsonb_build_object('at', rfc3339(t.at),"
 	"     'ok', t.ok, 'error', t.error) ORDER BY t.id)"
 	"     FROM notification_attempts t WHERE t.notification_id = n.id), '[]'::jsonb)), n.id"

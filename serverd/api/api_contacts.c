@@ -53,21 +53,20 @@ static const char *const kinds[] = { "warning", "critical", "unknown", "recovery
  * anyway, reads them.
  */
 #define CONTACT_REDACTED \
-	"(" CONTACT_PUBLIC " || jsonb_build_object('redacted', to_jsonb(array_remove(ARRAY[" \
-	" CASE WHEN COALESCE(ct.pushover_user, '') <> '' THEN 'pushover_user' END," \
-	" CASE WHEN COALESCE(ct.webhook_url, '') <> '' THEN 'webhook_url' END], NULL))))"
+	"(" CONTACT_PUBLIC " || " CONTACTS_REDACTED_MEMBER(SECRET_IF_SET("ct.pushover_user", \
+	"pushover_user") "," SECRET_IF_SET("ct.webhook_url", "webhook_url")) ")"
 #define HAS_CHANNEL \
 	"(COALESCE(ct.email, '') <> '' OR COALESCE(ct.pushover_user, '') <> ''" \
 	" OR COALESCE(ct.webhook_url, '') <> '')"
 
-static const struct db_stmt q_list = { "contacts_list",
-	"SELECT " CONTACT_JSON ", ct.id FROM contacts ct WHERE ct.id > $1 ORDER BY ct.id LIMIT $2", 2 };
-static const struct db_stmt q_get = { "contacts_get",
-	"SELECT " CONTACT_JSON " FROM contacts ct WHERE ct.id = $1", 1 };
+static const struct db_stmt q_list = { "contacts_list", CONTACTS_LIST_SQL(CONTACT_JSON, "ct"), 2 };
+static const struct db_stmt q_get = { "contacts_get", CONTACTS_GET_SQL(CONTACT_JSON, "ct"), 1 };
 static const struct db_stmt q_list_redacted = { "contacts_list_redacted",
-	"SELECT " CONTACT_REDACTED ", ct.id FROM contacts ct WHERE ct.id > $1 ORDER BY ct.id LIMIT $2", 2 };
+	CONTACTS_LIST_SQL(CONTACT_REDACTED, "ct"), 2 };
 static const struct db_stmt q_get_redacted = { "contacts_get_redacted",
-	"SELECT " CONTACT_REDACTED " FROM contacts ct WHERE ct.id = $1", 1 };
+	CONTACTS_GET_SQL(CONTACT_REDACTED, "ct"), 1 };
+static const struct contacts_view view = { "contact", &q_list, &q_list_redacted, &q_get,
+	&q_get_redacted };
 static const struct db_stmt q_create = { "contacts_create",
 	"INSERT INTO contacts AS ct (name, email, pushover_user, pushover_device, pushover_emergency,"
 	"  webhook_url, notify_on)"
@@ -87,6 +86,7 @@ static const struct db_stmt q_patch = { "contacts_patch",
 	"    ARRAY['warning','critical','unknown','recovery','flapping','agent','acknowledgement'])"
 	"    ELSE ct.notify_on END"
 	" WHERE ct.id = $1 RETURNING " CONTACT_JSON ", " HAS_CHANNEL, 13 };
+/* a contact's or a user's: the row leaves every contacts list */
 static const struct db_stmt q_delete = { "contacts_delete",
 	"WITH d AS (DELETE FROM contacts WHERE id = $1 RETURNING id),"
 	" c AS (UPDATE checks SET contacts = array_remove(contacts, $1::bigint)"
@@ -276,16 +276,44 @@ contact_validate(json_t *o, int need_channel, struct resp *rs)
 }
 
 void
+contacts_view_list(const struct contacts_view *v, struct req *r, struct resp *rs)
+{
+	api_list_page(r, rs, r->who.kind == WHO_ADMIN ? v->list : v->list_redacted);
+}
+
+void
+contacts_view_get(const struct contacts_view *v, struct req *r, struct resp *rs)
+{
+	api_get_id(r, rs, r->who.kind == WHO_ADMIN ? v->get : v->get_redacted, r->id[0], 200,
+	    v->what);
+}
+
+void
+contacts_view_delete(const struct contacts_view *v, struct req *r, struct resp *rs)
+{
+	char id[24];
+	const char *vals[1] = { id_text(r->id[0], id) };
+	PGresult *q = db_exec(r->db, &q_delete, vals);
+
+	if (!db_ok(q, PGRES_TUPLES_OK))
+		resp_db_error(rs, r->db, q);
+	else if (strcmp(PQgetvalue(q, 0, 0), "0") == 0)
+		resp_error(rs, 404, NULL, "no %s %lld", v->what, (long long)r->id[0]);
+	else
+		rs->status = 204;
+	PQclear(q);
+}
+
+void
 api_contacts_list(struct req *r, struct resp *rs)
 {
-	api_list_page(r, rs, r->who.kind == WHO_ADMIN ? &q_list : &q_list_redacted);
+	contacts_view_list(&view, r, rs);
 }
 
 void
 api_contacts_get(struct req *r, struct resp *rs)
 {
-	api_get_id(r, rs, r->who.kind == WHO_ADMIN ? &q_get : &q_get_redacted, r->id[0], 200,
-	    "contact");
+	contacts_view_get(&view, r, rs);
 }
 
 void
@@ -377,15 +405,5 @@ done:
 void
 api_contacts_delete(struct req *r, struct resp *rs)
 {
-	char id[24];
-	const char *v[1] = { id_text(r->id[0], id) };
-	PGresult *q = db_exec(r->db, &q_delete, v);
-
-	if (!db_ok(q, PGRES_TUPLES_OK))
-		resp_db_error(rs, r->db, q);
-	else if (strcmp(PQgetvalue(q, 0, 0), "0") == 0)
-		resp_error(rs, 404, NULL, "no contact %lld", (long long)r->id[0]);
-	else
-		rs->status = 204;
-	PQclear(q);
+	contacts_view_delete(&view, r, rs);
 }

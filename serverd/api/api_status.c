@@ -45,25 +45,77 @@
  *
  * The counts and totals ride in the "head" column of the first row only
  * (the LEFT JOIN keeps one row when nothing is wrong), so the answer is one
- * statement and one snapshot. A problem object has check_def_json()'s keys
- * plus "agent_name" and "labels" (the check's own, as check_json() has
- * them), and its "state" exactly check_state_json()'s keys (both in
- * sql/functions/): this is the check object's one writer in C, that
- * function its one writer in SQL (docs/decisions.md says why two); change
- * them together, test_face_status.py compares them. Values are written as
- * PostgreSQL's JSON functions write them: timestamps by rfc3339() (same
- * text as rfc3339_format()), numbers as their text output (NaN and
- * Infinity quoted as strings), strings escaped as escape_json() does.
+ * statement and one snapshot.
+ *
+ * A problem object is the check object of the API without its
+ * availability, with "agent_name": check_def_json()'s keys, "agent_name",
+ * the check's own "labels" and "managed" (as check_json() has them), and
+ * "state" with exactly check_state_json()'s keys (sql/functions/). Its
+ * members are the table below, one row each: the key, the column of the
+ * statement it is read from, and how it is written. The statement's
+ * select list and the writer are both made from that table, so a member is
+ * added or changed in one line here and in the SQL function beside it;
+ * tests/e2e/test_face_status.py holds the SQL to this table (every
+ * problem equal to check_json()'s object: the same keys, types and
+ * values). Why a writer in C at all: docs/decisions.md ("The check object
+ * has two writers"). Values are written as PostgreSQL's JSON functions
+ * write them: timestamps by rfc3339() (same text as rfc3339_format()),
+ * numbers as their text output (NaN and Infinity quoted as strings),
+ * strings escaped as escape_json() does.
  */
-enum {
-	C_HEAD, C_ID, C_AGENT_ID, C_NAME, C_TYPE, C_PARAMS, C_WARNING, C_CRITICAL,
-	C_MAX_ATTEMPTS, C_ENABLED, C_CONTACTS, C_CREATED, C_UPDATED, C_AGENT_NAME,
-	C_STATUS, C_STATE_TYPE, C_ATTEMPT, C_SINCE, C_LAST, C_OUTPUT, C_VALUE,
-	C_PERFDATA, C_ACK, C_ACK_BY, C_IN_DOWNTIME, C_FLAPPING, C_FLAP_PCT, C_NOTIFIED, C_LABELS,
-	C_MANAGED, C_NCOLS
-};
-
 #define US(t) "(extract(epoch FROM " t ") * 1000000)::int8"
+
+/* X(key, the column's SQL, enum jkind): the check's members, then its state's */
+#define CHECK_MEMBERS(X) \
+	X(id, "c.id", J_RAW) \
+	X(agent_id, "c.agent_id", J_RAW) \
+	X(name, "c.name", J_STR) \
+	X(type, "c.type", J_STR) \
+	X(params, "c.params", J_RAW) \
+	X(warning, "c.warning", J_STR) \
+	X(critical, "c.critical", J_STR) \
+	X(max_attempts, "c.max_attempts", J_RAW) \
+	X(enabled, "c.enabled", J_BOOL) \
+	X(contacts, "c.contacts", J_INT8_ARRAY) \
+	X(created_at, US("c.created_at"), J_TIME) \
+	X(updated_at, US("c.updated_at"), J_TIME) \
+	X(agent_name, "a.name", J_STR) \
+	X(labels, "c.labels", J_RAW) \
+	X(managed, "c.managed", J_BOOL)
+#define STATE_MEMBERS(X) \
+	X(status, "p.status", J_STATUS) \
+	X(state_type, "p.state_type", J_STR) \
+	X(attempt, "p.attempt", J_RAW) \
+	X(since, US("p.since"), J_TIME) \
+	X(last_result_at, US("l.observed_at"), J_TIME) \
+	X(output, "l.output", J_STR) \
+	X(value, "l.value", J_NUM) \
+	X(perfdata, "l.perfdata", J_STR) \
+	X(acknowledged, "p.acknowledged", J_BOOL) \
+	X(ack_by, "CASE WHEN p.acknowledged THEN p.ack_by END", J_STR) \
+	X(in_downtime, "(p.check_id IN (SELECT check_id FROM dt WHERE check_id IS NOT NULL)" \
+	    " OR p.agent_id IN (SELECT agent_id FROM dt WHERE agent_id IS NOT NULL))", J_BOOL) \
+	X(flapping, "p.flapping", J_BOOL) \
+	X(flap_pct, "p.flap_pct", J_NUM) \
+	X(last_notified_at, US("p.last_notified_at"), J_TIME)
+
+/* how a member's column is written (add_field()) */
+enum jkind { J_STR, J_RAW, J_NUM, J_BOOL, J_TIME, J_STATUS, J_INT8_ARRAY };
+
+struct member {
+	const char *key;
+	enum jkind kind;
+};
+#define MEMBER_ROW(k, sql, kind) { #k, kind },
+#define MEMBER_SQL(k, sql, kind) ", " sql " AS \"" #k "\""
+static const struct member check_members[] = { CHECK_MEMBERS(MEMBER_ROW) };
+static const struct member state_members[] = { STATE_MEMBERS(MEMBER_ROW) };
+#define N_CHECK_MEMBERS (int)(sizeof(check_members) / sizeof(check_members[0]))
+#define N_STATE_MEMBERS (int)(sizeof(state_members) / sizeof(state_members[0]))
+
+/* the columns: the head, the problem's place, then the members as the table has them */
+enum { C_HEAD, C_ORD, C_MEMBERS, C_ID = C_MEMBERS };
+#define C_NCOLS (C_MEMBERS + N_CHECK_MEMBERS + N_STATE_MEMBERS)
 
 /*
  * The statement, with holes for ?selector= (check_selected(), sql/functions/): a first
@@ -89,24 +141,11 @@ enum {
 	"    FROM (SELECT count(*) FILTER (WHERE state = 'up') AS up," \
 	"      count(*) FILTER (WHERE state = 'down') AS down," \
 	"      count(*) FILTER (WHERE state = 'new') AS new FROM agents" A ") a)" \
-	" SELECT CASE WHEN x.ord IS NULL OR x.ord = 1 THEN head.head END," \
-	"  x.id, x.agent_id, x.name, x.type, x.params, x.warning, x.critical, x.max_attempts," \
-	"  x.enabled, x.contacts, x.created_us, x.updated_us, x.agent_name, x.status," \
-	"  x.state_type, x.attempt, x.since_us, x.last_us, x.output, x.value, x.perfdata," \
-	"  x.acknowledged, x.ack_by, x.in_downtime, x.flapping, x.flap_pct, x.notified_us, x.labels," \
-	"  x.managed" \
+	" SELECT CASE WHEN x.ord IS NULL OR x.ord = 1 THEN head.head END, x.*" \
 	" FROM head LEFT JOIN (" \
 	"  SELECT row_number() OVER (ORDER BY CASE p.status WHEN 2 THEN 0 WHEN 3 THEN 1 ELSE 2 END," \
-	"      p.since, p.check_id) AS ord," \
-	"    c.id, c.agent_id, c.name, c.type, c.params, c.warning, c.critical, c.max_attempts," \
-	"    c.enabled, c.contacts, " US("c.created_at") " AS created_us," \
-	"    " US("c.updated_at") " AS updated_us, a.name AS agent_name, p.status," \
-	"    p.state_type, p.attempt, " US("p.since") " AS since_us," \
-	"    " US("l.observed_at") " AS last_us, l.output, l.value, l.perfdata, p.acknowledged," \
-	"    CASE WHEN p.acknowledged THEN p.ack_by END AS ack_by," \
-	"    (p.check_id IN (SELECT check_id FROM dt WHERE check_id IS NOT NULL)" \
-	"      OR p.agent_id IN (SELECT agent_id FROM dt WHERE agent_id IS NOT NULL)) AS in_downtime," \
-	"    p.flapping, p.flap_pct, " US("p.last_notified_at") " AS notified_us, c.labels, c.managed" \
+	"      p.since, p.check_id) AS ord" \
+	CHECK_MEMBERS(MEMBER_SQL) STATE_MEMBERS(MEMBER_SQL) \
 	"  FROM p" \
 	"  CROSS JOIN LATERAL (SELECT * FROM checks c WHERE c.id = p.check_id OFFSET 0) c" \
 	"  CROSS JOIN LATERAL (SELECT a.name FROM agents a WHERE a.id = c.agent_id OFFSET 0) a" \
@@ -163,7 +202,6 @@ add_json_str(struct buf *b, const char *s)
 }
 
 /* "key": then the value of column col of row i, as kind says */
-enum jkind { J_STR, J_RAW, J_NUM, J_BOOL, J_TIME, J_STATUS, J_INT8_ARRAY };
 
 static void
 add_field(struct buf *b, const char *key, const PGresult *q, int i, int col, enum jkind kind)
@@ -250,7 +288,7 @@ status_json(const PGresult *q, size_t *len)
 {
 	long long h[9];
 	struct buf b;
-	int i, n = PQntuples(q);
+	int i, k, col, n = PQntuples(q);
 
 	if (n < 1 || PQnfields(q) != C_NCOLS || PQgetisnull(q, 0, C_HEAD) ||
 	    parse_head(PQgetvalue(q, 0, C_HEAD), h) < 0)
@@ -264,64 +302,18 @@ status_json(const PGresult *q, size_t *len)
 	for (i = 0; i < n; i++) {
 		if (PQgetisnull(q, i, C_ID))
 			continue;   /* the head's row when nothing is wrong */
+		col = C_MEMBERS;
 		buf_adds(&b, i ? ", {" : "{");
-		add_field(&b, "id", q, i, C_ID, J_RAW);
-		buf_adds(&b, ", ");
-		add_field(&b, "agent_id", q, i, C_AGENT_ID, J_RAW);
-		buf_adds(&b, ", ");
-		add_field(&b, "name", q, i, C_NAME, J_STR);
-		buf_adds(&b, ", ");
-		add_field(&b, "type", q, i, C_TYPE, J_STR);
-		buf_adds(&b, ", ");
-		add_field(&b, "params", q, i, C_PARAMS, J_RAW);
-		buf_adds(&b, ", ");
-		add_field(&b, "warning", q, i, C_WARNING, J_STR);
-		buf_adds(&b, ", ");
-		add_field(&b, "critical", q, i, C_CRITICAL, J_STR);
-		buf_adds(&b, ", ");
-		add_field(&b, "max_attempts", q, i, C_MAX_ATTEMPTS, J_RAW);
-		buf_adds(&b, ", ");
-		add_field(&b, "enabled", q, i, C_ENABLED, J_BOOL);
-		buf_adds(&b, ", ");
-		add_field(&b, "contacts", q, i, C_CONTACTS, J_INT8_ARRAY);
-		buf_adds(&b, ", ");
-		add_field(&b, "created_at", q, i, C_CREATED, J_TIME);
-		buf_adds(&b, ", ");
-		add_field(&b, "updated_at", q, i, C_UPDATED, J_TIME);
-		buf_adds(&b, ", ");
-		add_field(&b, "agent_name", q, i, C_AGENT_NAME, J_STR);
-		buf_adds(&b, ", ");
-		add_field(&b, "labels", q, i, C_LABELS, J_RAW);
-		buf_adds(&b, ", ");
-		add_field(&b, "managed", q, i, C_MANAGED, J_BOOL);
-		buf_adds(&b, ", \"state\": {");
-		add_field(&b, "status", q, i, C_STATUS, J_STATUS);
-		buf_adds(&b, ", ");
-		add_field(&b, "state_type", q, i, C_STATE_TYPE, J_STR);
-		buf_adds(&b, ", ");
-		add_field(&b, "attempt", q, i, C_ATTEMPT, J_RAW);
-		buf_adds(&b, ", ");
-		add_field(&b, "since", q, i, C_SINCE, J_TIME);
-		buf_adds(&b, ", ");
-		add_field(&b, "last_result_at", q, i, C_LAST, J_TIME);
-		buf_adds(&b, ", ");
-		add_field(&b, "output", q, i, C_OUTPUT, J_STR);
-		buf_adds(&b, ", ");
-		add_field(&b, "value", q, i, C_VALUE, J_NUM);
-		buf_adds(&b, ", ");
-		add_field(&b, "perfdata", q, i, C_PERFDATA, J_STR);
-		buf_adds(&b, ", ");
-		add_field(&b, "acknowledged", q, i, C_ACK, J_BOOL);
-		buf_adds(&b, ", ");
-		add_field(&b, "ack_by", q, i, C_ACK_BY, J_STR);
-		buf_adds(&b, ", ");
-		add_field(&b, "in_downtime", q, i, C_IN_DOWNTIME, J_BOOL);
-		buf_adds(&b, ", ");
-		add_field(&b, "flapping", q, i, C_FLAPPING, J_BOOL);
-		buf_adds(&b, ", ");
-		add_field(&b, "flap_pct", q, i, C_FLAP_PCT, J_NUM);
-		buf_adds(&b, ", ");
-		add_field(&b, "last_notified_at", q, i, C_NOTIFIED, J_TIME);
+		for (k = 0; k < N_CHECK_MEMBERS; k++) {
+			add_field(&b, check_members[k].key, q, i, col++, check_members[k].kind);
+			buf_adds(&b, ", ");
+		}
+		buf_adds(&b, "\"state\": {");
+		for (k = 0; k < N_STATE_MEMBERS; k++) {
+			add_field(&b, state_members[k].key, q, i, col++, state_members[k].kind);
+			if (k + 1 < N_STATE_MEMBERS)
+				buf_adds(&b, ", ");
+		}
 		buf_adds(&b, "}}");
 	}
 	buf_addf(&b, "], \"last_event_id\": %lld}", h[8]);

@@ -56,20 +56,19 @@ static const char *const user_fields[] = { "name", "email", "pushover_user", "tz
 	" 'quiet_hours', to_jsonb(u.quiet_hours)," \
 	" 'created_at', rfc3339(u.created_at), 'managed', u.managed)"
 #define USER_JSON "(" USER_PUBLIC " || jsonb_build_object('pushover_user', u.pushover_user))"
-/* a viewer's or an operator's read: as CONTACT_REDACTED in api_contacts.c */
+/* a viewer's or an operator's read (apiutil.h, struct contacts_view) */
 #define USER_REDACTED \
-	"(" USER_PUBLIC " || jsonb_build_object('redacted', CASE WHEN" \
-	" COALESCE(u.pushover_user, '') <> '' THEN '[\"pushover_user\"]'::jsonb" \
-	" ELSE '[]'::jsonb END))"
+	"(" USER_PUBLIC " || " CONTACTS_REDACTED_MEMBER(SECRET_IF_SET("u.pushover_user", \
+	"pushover_user")) ")"
 
-static const struct db_stmt q_list = { "users_list",
-	"SELECT " USER_JSON ", u.id FROM contacts u WHERE u.id > $1 ORDER BY u.id LIMIT $2", 2 };
+static const struct db_stmt q_list = { "users_list", CONTACTS_LIST_SQL(USER_JSON, "u"), 2 };
 static const struct db_stmt q_list_redacted = { "users_list_redacted",
-	"SELECT " USER_REDACTED ", u.id FROM contacts u WHERE u.id > $1 ORDER BY u.id LIMIT $2", 2 };
-static const struct db_stmt q_get = { "users_get",
-	"SELECT " USER_JSON " FROM contacts u WHERE u.id = $1", 1 };
+	CONTACTS_LIST_SQL(USER_REDACTED, "u"), 2 };
+static const struct db_stmt q_get = { "users_get", CONTACTS_GET_SQL(USER_JSON, "u"), 1 };
 static const struct db_stmt q_get_redacted = { "users_get_redacted",
-	"SELECT " USER_REDACTED " FROM contacts u WHERE u.id = $1", 1 };
+	CONTACTS_GET_SQL(USER_REDACTED, "u"), 1 };
+static const struct contacts_view view = { "user", &q_list, &q_list_redacted, &q_get,
+	&q_get_redacted };
 static const struct db_stmt q_create = { "users_create",
 	"INSERT INTO contacts AS u (name, email, pushover_user, tz, role, password_hash, quiet_hours)"
 	" VALUES ($1, $2, $3, COALESCE($4, 'UTC'), COALESCE($5, 'viewer'), $6,"
@@ -87,13 +86,6 @@ static const struct db_stmt q_patch = { "users_patch",
 	"    THEN ARRAY(SELECT jsonb_array_elements_text(COALESCE($12::jsonb, '[]')))"
 	"    ELSE u.quiet_hours END"
 	" WHERE u.id = $1 RETURNING " USER_JSON, 12 };
-static const struct db_stmt q_delete = { "users_delete",
-	"WITH d AS (DELETE FROM contacts WHERE id = $1 RETURNING id),"
-	" c AS (UPDATE checks SET contacts = array_remove(contacts, $1::bigint)"
-	"   WHERE $1::bigint = ANY (contacts) AND EXISTS (SELECT 1 FROM d)),"
-	" a AS (UPDATE agents SET contacts = array_remove(contacts, $1::bigint)"
-	"   WHERE $1::bigint = ANY (contacts) AND EXISTS (SELECT 1 FROM d))"
-	" SELECT count(*) FROM d", 1 };
 
 /*
  * New quiet hours release what the old ones held: due now, when the sender
@@ -242,14 +234,13 @@ parse_user(json_t *o, int creating, struct user_in *in, struct resp *rs)
 void
 api_users_list(struct req *r, struct resp *rs)
 {
-	api_list_page(r, rs, r->who.kind == WHO_ADMIN ? &q_list : &q_list_redacted);
+	contacts_view_list(&view, r, rs);
 }
 
 void
 api_users_get(struct req *r, struct resp *rs)
 {
-	api_get_id(r, rs, r->who.kind == WHO_ADMIN ? &q_get : &q_get_redacted, r->id[0], 200,
-	    "user");
+	contacts_view_get(&view, r, rs);
 }
 
 void
@@ -340,15 +331,5 @@ done:
 void
 api_users_delete(struct req *r, struct resp *rs)
 {
-	char id[24];
-	const char *v[1] = { id_text(r->id[0], id) };
-	PGresult *q = db_exec(r->db, &q_delete, v);
-
-	if (!db_ok(q, PGRES_TUPLES_OK))
-		resp_db_error(rs, r->db, q);
-	else if (strcmp(PQgetvalue(q, 0, 0), "0") == 0)
-		resp_error(rs, 404, NULL, "no user %lld", (long long)r->id[0]);
-	else
-		rs->status = 204;
-	PQclear(q);
+	contacts_view_delete(&view, r, rs);
 }

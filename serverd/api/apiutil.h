@@ -64,6 +64,29 @@ int valid_pushover_key(const char *s);
  * needs none). 0 or -1 with rs filled. For POST /api/v1/config.
  */
 int contact_validate(json_t *o, int need_channel, struct resp *rs);
+/*
+ * The rows of table contacts have two views: contacts (api_contacts.c) and
+ * users (api_users.c, the same rows with a role and a password). Each view
+ * reads a row whole (an admin) or redacted (anyone else: its secrets left
+ * out, "redacted" naming the ones it has); deleting a row through either
+ * is the one statement of api_contacts.c. The reads are written with the
+ * macros below from the view's JSON expression J over the row alias T.
+ */
+struct contacts_view {
+	const char *what;             /* "contact" or "user", as a 404 names it */
+	const struct db_stmt *list, *list_redacted, *get, *get_redacted;
+};
+#define CONTACTS_LIST_SQL(J, T) \
+	"SELECT " J ", " T ".id FROM contacts " T " WHERE " T ".id > $1 ORDER BY " T ".id LIMIT $2"
+#define CONTACTS_GET_SQL(J, T) "SELECT " J " FROM contacts " T " WHERE " T ".id = $1"
+/* the "redacted" member: SECRETS is SECRET_IF_SET()s joined by "," */
+#define CONTACTS_REDACTED_MEMBER(SECRETS) \
+	"jsonb_build_object('redacted', to_jsonb(array_remove(ARRAY[" SECRETS "], NULL)))"
+#define SECRET_IF_SET(COL, NAME) " CASE WHEN COALESCE(" COL ", '') <> '' THEN '" NAME "' END"
+/* GET the list, GET one (route id), DELETE one (route id): the handlers of both views */
+void contacts_view_list(const struct contacts_view *v, struct req *r, struct resp *rs);
+void contacts_view_get(const struct contacts_view *v, struct req *r, struct resp *rs);
+void contacts_view_delete(const struct contacts_view *v, struct req *r, struct resp *rs);
 /* An IANA zone name with a TZif file under /usr/share/zoneinfo (api_users.c); 1 when valid. */
 int valid_tz(const char *s);
 /*

@@ -13,7 +13,9 @@
  * page carries tags=custos-check-<id> (custos-agent-<id> for AGENT DOWN);
  * its receipt goes back to the outbox, which stores it and cancels the
  * page (channel_pushover.cancel, by tag) when the check recovers or is
- * acknowledged (or the agent is up again).
+ * acknowledged (or the agent is up again). While it rings, receipt.c polls
+ * the receipt (pushover_receipt_poll() below, GET .../1/receipts/R.json):
+ * an acknowledgement in the app acknowledges the check.
  *
  * A notification a policy made goes at its step's "priority" when the step
  * has one (problems and AGENT DOWN only; docs/alerting.md, "Policies and
@@ -36,6 +38,7 @@
 #include "engine.h"
 #include "httpc.h"
 #include "notify.h"
+#include "receipt.h"
 #include "serverd.h"
 #include "strnum.h"
 
@@ -43,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define PO_MESSAGE_MAX 1024
@@ -315,6 +319,182 @@ done:
 	buf_free(&url);
 	buf_free(&form);
 	buf_free(&resp);
+	return v;
+}
+
+/* ---- receipts (receipt.h) ------------------------------------------------- */
+
+/* What a receipt poll keeps of the answer's headers. */
+struct poll_hdrs {
+	int64_t limit_reset;      /* X-Limit-App-Reset, 0 when absent or not a number */
+};
+
+static void
+poll_header(void *ud, const char *name, const char *value)
+{
+	struct poll_hdrs *h = ud;
+	const char *es;
+	long long v;
+
+	if (strcasecmp(name, "X-Limit-App-Reset") == 0) {
+		v = str_to_ll(value, 1, INT64_MAX, &es);
+		h->limit_reset = es ? 0 : v;
+	}
+}
+
+/* 1 when s is Pushover's alphabet only, 1 to max characters */
+static int
+alnum_id(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; *s; s++, n++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
+			return 0;
+	return n >= 1 && n <= max;
+}
+
+/* An integer member of o that must be there: 0, or -1 with err. */
+static int
+member_int(json_t *o, const char *key, long long min, long long max, long long *out,
+    char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (v == NULL || !json_is_integer(v)) {
+		snprintf(err, errlen, "the answer's \"%s\" is %s, not an integer", key,
+		    v == NULL ? "missing" : "of another type");
+		return -1;
+	}
+	if (json_integer_value(v) < min || json_integer_value(v) > max) {
+		snprintf(err, errlen, "the answer's \"%s\" is %lld, not from %lld to %lld", key,
+		    (long long)json_integer_value(v), min, max);
+		return -1;
+	}
+	*out = json_integer_value(v);
+	return 0;
+}
+
+int
+receipt_parse(const char *body, size_t len, struct receipt_status *st, char *err,
+    size_t errlen)
+{
+	json_t *j, *by;
+	json_error_t je;
+	long long v;
+	int rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	if ((j = json_loadb(body ? body : "", body ? len : 0, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+		snprintf(err, errlen, "the answer is not JSON: %s", je.text);
+		return -1;
+	}
+	if (!json_is_object(j)) {
+		snprintf(err, errlen, "the answer is not a JSON object");
+		goto done;
+	}
+	if (member_int(j, "status", 1, 1, &v, err, errlen) < 0 ||
+	    member_int(j, "acknowledged", 0, 1, &v, err, errlen) < 0)
+		goto done;
+	st->acknowledged = (int)v;
+	if (member_int(j, "acknowledged_at", 0, INT32_MAX * 4LL, &v, err, errlen) < 0)
+		goto done;
+	st->acknowledged_at = v;
+	if (member_int(j, "expired", 0, 1, &v, err, errlen) < 0)
+		goto done;
+	st->expired = (int)v;
+	if (member_int(j, "expires_at", 0, INT32_MAX * 4LL, &v, err, errlen) < 0)
+		goto done;
+	st->expires_at = v;
+	by = json_object_get(j, "acknowledged_by");
+	if (by == NULL || !json_is_string(by)) {
+		snprintf(err, errlen, "the answer's \"acknowledged_by\" is %s, not a string",
+		    by == NULL ? "missing" : "of another type");
+		goto done;
+	}
+	if (st->acknowledged) {
+		if (json_string_length(by) != RECEIPT_KEY_LEN ||
+		    !alnum_id(json_string_value(by), RECEIPT_KEY_LEN)) {
+			snprintf(err, errlen, "acknowledged, but \"acknowledged_by\" is not a user key");
+			goto done;
+		}
+		snprintf(st->acknowledged_by, sizeof(st->acknowledged_by), "%s",
+		    json_string_value(by));
+	}
+	rc = 0;
+done:
+	if (rc < 0)
+		memset(st, 0, sizeof(*st));   /* refused: nothing of it is believed */
+	json_decref(j);
+	return rc;
+}
+
+enum receipt_verdict
+pushover_receipt_poll(const struct srv_conf *cf, const char *receipt,
+    struct receipt_status *st, int64_t *pause_until, char *err, size_t errlen)
+{
+	struct poll_hdrs hd = { 0 };
+	struct httpc_opts o = {
+		.name = "custos-serverd", .total_ms = cf->pushover_timeout_s * 1000,
+		.max_answer = RECEIPT_ANSWER_MAX, .cut_answer = 0, .on_header = poll_header,
+		.ud = &hd,
+	};
+	struct httpc h;
+	struct buf url;
+	enum receipt_verdict v = RECEIPT_ERROR;
+	struct http_reply rep = { 0, -1, 0, 0 };
+
+	*pause_until = 0;
+	err[0] = '\0';
+	buf_init(&url, 1024);
+	if (cf->pushover_token == NULL || *cf->pushover_token == '\0') {
+		snprintf(err, errlen, "pushover_token is not configured");
+		goto out;
+	}
+	/* both go into the URL: only Pushover's alphabet (a stored receipt came
+	 * from an answer too) */
+	if (!alnum_id(receipt, 63) || !alnum_id(cf->pushover_token, 63)) {
+		snprintf(err, errlen, "the receipt or pushover_token is not [A-Za-z0-9]");
+		goto out;
+	}
+	if (pushover_base(cf->pushover_url, &url) < 0) {
+		snprintf(err, errlen, "pushover_url does not end in /1/messages.json");
+		goto out;
+	}
+	buf_addf(&url, "/1/receipts/%s.json?token=%s", receipt, cf->pushover_token);
+	if (url.ptr == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (httpc_init(&h, &o, err, errlen) < 0)
+		goto out;
+	if (httpc_request(&h, "GET", url.ptr, NULL, 0, NULL, err, errlen) < 0) {
+		/* no answer, or one over RECEIPT_ANSWER_MAX: err says which; a
+		 * token never shows in it (libcurl's messages name no URL) */
+		httpc_free(&h);
+		goto out;
+	}
+	rep.status = h.status;
+	if (h.status == 200) {
+		if (receipt_parse(h.resp.ptr, h.resp.len, st, err, errlen) == 0)
+			v = RECEIPT_OK;
+	} else if (h.status == 429) {
+		*pause_until = hd.limit_reset > (int64_t)time(NULL) ? hd.limit_reset :
+		    (int64_t)time(NULL) + PO_PAUSE_DEFAULT_S;
+		snprintf(err, errlen, "Pushover answered HTTP 429 Too Many Requests");
+		v = RECEIPT_PAUSE;
+	} else {
+		json_t *j = json_loadb(h.resp.ptr ? h.resp.ptr : "", h.resp.ptr ? h.resp.len : 0, 0, NULL);
+		json_t *r = j ? json_object_get(j, "receipt") : NULL;
+		if (h.status == 404 && r && json_is_string(r) &&
+		    strcmp(json_string_value(r), "not found") == 0)
+			v = RECEIPT_GONE;   /* Pushover's own 404, not a wrong address's */
+		json_decref(j);
+		http_error("Pushover", &rep, &h.resp, err, errlen);
+	}
+	httpc_free(&h);
+out:
+	buf_free(&url);
 	return v;
 }
 

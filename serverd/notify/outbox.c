@@ -117,6 +117,7 @@
 #include "log.h"
 #include "notify.h"
 #include "oncall.h"
+#include "receipt.h"
 #include "serverd.h"
 #include "strnum.h"
 #include "timeutil.h"
@@ -139,7 +140,7 @@ static pthread_cond_t cv;
 static unsigned long wake_gen;       /* bumped on every NOTIFY; guarded by mu */
 static int stopping;                 /* guarded by mu */
 static pthread_t sender_tid[COUNTERS_CHANNELS_MAX * OUTBOX_MAX_SENDERS];
-static int nsenders, holder_started;
+static int nsenders, holder_started, receipts_started;
 
 /*
  * The claim and the lease, in one statement and so one transaction (one
@@ -946,6 +947,10 @@ outbox_start(void)
 	if (holder_start(wake_all) < 0)
 		return -1;
 	holder_started = 1;
+	/* after the holder: a poll's lease names this instance */
+	if (receipt_start() < 0)
+		return -1;
+	receipts_started = 1;
 	seen_conf = conf_generation();
 	if (listen_subscribe(&outbox_sub) < 0)
 		return -1;
@@ -972,7 +977,11 @@ outbox_stop(void)
 	for (i = 0; i < nsenders; i++)
 		pthread_join(sender_tid[i], NULL);
 	nsenders = 0;
-	/* after the senders: no lease of ours is in flight when the lock goes */
+	if (receipts_started)
+		receipt_stop();
+	receipts_started = 0;
+	/* after the senders and the receipt polls: no lease of ours is in
+	 * flight when the lock goes */
 	if (holder_started)
 		holder_stop();
 	holder_started = 0;

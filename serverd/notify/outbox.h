@@ -1,7 +1,7 @@
 /*
  * outbox.h - the notification senders (see outbox.c): sender_threads
- * threads per channel that claim, send and record, and the holder thread
- * (holder.h). They are woken by NOTIFY custos_outbox through the LISTEN
+ * threads per channel that claim, send and record, the holder thread
+ * (holder.h) and the receipt thread (receipt.h). They are woken by NOTIFY custos_outbox through the LISTEN
  * thread (listen.h), to which outbox_start() subscribes.
  */
 #ifndef CUSTOS_OUTBOX_H

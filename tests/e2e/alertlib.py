@@ -196,6 +196,31 @@ class Pushover:
         """remaining messages until now+reset_in s (then 429 until that reset)."""
         self._control({"reset_in": reset_in, "limit_remaining": remaining})
 
+    def ack(self, receipt, user, device="phone"):
+        """receipt is acknowledged in the app as user key user (any key)."""
+        self._control({"ack": receipt, "user": user, "device": device})
+
+    def expire(self, receipt):
+        """receipt expires now, unacknowledged."""
+        self._control({"expire": receipt})
+
+    def min_poll(self, s):
+        """The fastest receipt poll the stand-in allows (Pushover's 5 s by default)."""
+        self._control({"min_poll_s": s})
+
+    def receipt_raw(self, body, code=200, times=1, receipt=None):
+        """The next times polls (of receipt, or any) are answered code with body as is."""
+        self._control({"receipt_raw": body, "receipt_code": code, "receipt_times": times,
+                       "receipt": receipt})
+
+    def hold_polls(self, on):
+        """Receipt polls wait unanswered (on), or are closed without an answer (off)."""
+        self._control({"hold_polls": on})
+
+    def state(self):
+        with urllib.request.urlopen("http://127.0.0.1:%d/control" % self.port, timeout=5) as r:
+            return json.loads(r.read())
+
     def receipts(self):
         with urllib.request.urlopen("http://127.0.0.1:%d/control" % self.port, timeout=5) as r:
             return json.loads(r.read())["receipts"]
@@ -218,7 +243,7 @@ class AlertEnv(Env):
     """Env + SMTP sink + Pushover stand-in + agent + contact."""
 
     def __init__(self, conf=None, starttls=False, auth=None, start_sink=True,
-                 contact=True, agent_interval=60):
+                 contact=True, agent_interval=60, env=None):
         import atexit
         import shutil
         import tempfile
@@ -249,7 +274,7 @@ class AlertEnv(Env):
         if start_sink:
             self.sink.start()
         self.po.start()
-        super().__init__(conf=settings)
+        super().__init__(conf=settings, env=env)
         atexit.register(self.sink.stop)
         atexit.register(self.po.stop)
         self.agent_id, self.agent_token = self.make_agent("web01", interval_s=agent_interval)

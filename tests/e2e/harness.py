@@ -314,12 +314,12 @@ class Server:
 class Env:
     """A cluster, a started serverd and an admin token: what most tests need."""
 
-    def __init__(self, conf=None, start=True):
+    def __init__(self, conf=None, start=True, env=None):
         self.tmp = tempfile.mkdtemp(prefix="custos-e2e-")
         os.chmod(self.tmp, 0o755)
         atexit.register(self.cleanup)
         self.cluster = Cluster(self.tmp)
-        self.server = Server(self.tmp, self.cluster, conf=conf)
+        self.server = Server(self.tmp, self.cluster, conf=conf, env=env)
         if start:
             self.server.start()
             self.admin = self.server.create_token("admin")

@@ -46,7 +46,29 @@ expires_at ...); POST /1/receipts/R/cancel.json and POST
 /1/receipts/cancel_by_tag/TAG.json, both with token=T in a form body,
 cancel (the latter answers "canceled": n). A bad token is 400, an unknown
 receipt 404. GET /control lists the receipts: {"held", "receipts": [{receipt,
-tags, cancelled, cancelled_by, ...}]}.
+tags, cancelled, cancelled_by, acknowledged, polls, poll_times, ...}]}.
+
+A receipt's status has every documented field (status, acknowledged,
+acknowledged_at, acknowledged_by, acknowledged_by_device, last_delivered_at,
+expired, expires_at, called_back, called_back_at, request), integers as
+integers. Pushover asks for no more than one poll of a receipt every 5
+seconds; what it answers to a faster one is not documented, so the stand-in
+answers it 429 (with the X-Limit-App-* headers, reset when the 5 s are up)
+and counts it ("too_fast" in GET /control): a client that breaks the rule is
+seen. Controls (POST /control):
+  {"ack": R, "user": KEY, "device": NAME}  R is acknowledged as user KEY (30
+      characters [A-Za-z0-9], any key: a group's page is acknowledged by one
+      of its members) on device NAME (default "phone"), now: it stops ringing
+  {"expire": R}          R expires now, unacknowledged
+  {"min_poll_s": S}      the fastest poll allowed per receipt (default 5; the
+      tests poll faster and lower it)
+  {"receipt_raw": BODY, "receipt_code": C, "receipt_times": N}  the next N
+      receipt polls (default 1) are answered C (default 200) with BODY as is
+      (garbled JSON, wrong types, a huge body) - only polls of receipt R with
+      "receipt": R; {"receipt_times": 0} clears it ("raw_left" in GET
+      /control: how many are left)
+  {"hold_polls": true|false}  receipt polls wait unanswered ("held_polls"),
+      then are closed without an answer
 
 Every request to /1/messages.json is appended to --log (JSONL): time
 received, the fields, the status answered. Prints "ready PORT" once
@@ -85,6 +107,14 @@ class State:
         self.reset = int(time.time()) + 30 * 86400
         self.reset_in = 2
         self.receipts = {}   # receipt -> dict
+        self.min_poll_s = 5.0
+        self.raw_body = None   # an injected receipt answer: (code, bytes)
+        self.raw_times = 0
+        self.raw_for = None    # ... for this receipt only (None: any)
+        self.too_fast = 0
+        self.hold_polls = threading.Event()
+        self.release_polls = threading.Event()
+        self.held_polls = 0
         self.tags = {}       # tag -> [receipt]
         self.cancels = []
 
@@ -164,7 +194,12 @@ class Handler(BaseHTTPRequestHandler):
                 held = self.state.held
                 held_cancels = self.state.held_cancels
                 receipts = [dict(r) for r in self.state.receipts.values()]
+                too_fast = self.state.too_fast
+                held_polls = self.state.held_polls
+                raw_left = self.state.raw_times
             self.answer(200, {"status": 1, "held": held, "held_cancels": held_cancels,
+                              "held_polls": held_polls, "too_fast": too_fast,
+                              "raw_left": raw_left,
                               "receipts": receipts})
             return
         u = urllib.parse.urlsplit(self.path)
@@ -180,21 +215,60 @@ class Handler(BaseHTTPRequestHandler):
 
     def receipt_status(self, receipt, token):
         req_id = str(uuid.uuid4())
+        st = self.state
         if not self.token_ok(token):
             self.answer(400, {"token": "invalid", "errors": ["application token is invalid"],
                               "status": 0, "request": req_id})
             return
-        with self.state.lock:
-            r = self.state.receipts.get(receipt)
+        now = time.time()
+        with st.lock:
+            r = st.receipts.get(receipt)
+            too_fast = False
+            if r is not None:
+                last = r["poll_times"][-1] if r["poll_times"] else None
+                r["polls"] += 1
+                r["poll_times"].append(now)
+                if last is not None and now - last < st.min_poll_s:
+                    too_fast = True
+                    st.too_fast += 1
+                    r["too_fast"] += 1
+            raw = None
+            if r is not None and st.raw_times > 0 and st.raw_for in (None, receipt):
+                st.raw_times -= 1
+                raw = st.raw_body
             r = dict(r) if r else None
+        if st.hold_polls.is_set():
+            with st.lock:
+                st.held_polls += 1
+            st.release_polls.wait()
+            with st.lock:
+                st.held_polls -= 1
+            self.close_connection = True
+            return
         if r is None:
             self.answer(404, {"receipt": "not found", "errors": ["receipt not found; may be invalid or expired"],
                               "status": 0, "request": req_id})
             return
-        now = int(time.time())
-        expired = 1 if r["cancelled"] or now >= r["expires_at"] else 0
-        self.answer(200, {"status": 1, "acknowledged": 0, "acknowledged_at": 0,
-                          "acknowledged_by": "", "acknowledged_by_device": "",
+        if too_fast:
+            self.answer(429, {"status": 0, "errors": ["receipts may be polled once every %g seconds"
+                                                      % st.min_poll_s], "request": req_id},
+                        [("X-Limit-App-Limit", st.limit), ("X-Limit-App-Remaining", max(st.remaining, 0)),
+                         ("X-Limit-App-Reset", int(now + st.min_poll_s) + 1)])
+            return
+        if raw is not None:
+            code, body = raw
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        expired = 1 if (r["cancelled"] or r["expired"] or now >= r["expires_at"]) \
+            and not r["acknowledged"] else 0
+        self.answer(200, {"status": 1, "acknowledged": 1 if r["acknowledged"] else 0,
+                          "acknowledged_at": r["acknowledged_at"],
+                          "acknowledged_by": r["acknowledged_by"],
+                          "acknowledged_by_device": r["acknowledged_by_device"],
                           "last_delivered_at": r["created_at"], "expired": expired,
                           "expires_at": r["expires_at"], "called_back": 0, "called_back_at": 0,
                           "request": req_id})
@@ -295,8 +369,36 @@ class Handler(BaseHTTPRequestHandler):
                     if "limit_remaining" in c:
                         st.remaining = int(c["limit_remaining"])
                         st.reset = int(time.time()) + st.reset_in
-                    if "fail" in c or not ({"hold", "hold_cancels", "delay_ms",
-                                             "limit_remaining", "reset_in"} & set(c)):
+                    if "ack" in c:
+                        r = st.receipts.get(c["ack"])
+                        if r is None or not KEY_RE.match(c.get("user", "")):
+                            raise ValueError("no such receipt, or user is not a key")
+                        r["acknowledged"] = True
+                        r["acknowledged_at"] = int(time.time())
+                        r["acknowledged_by"] = c["user"]
+                        r["acknowledged_by_device"] = str(c.get("device", "phone"))
+                    if "expire" in c:
+                        r = st.receipts.get(c["expire"])
+                        if r is None:
+                            raise ValueError("no such receipt")
+                        r["expired"] = True
+                    if "min_poll_s" in c:
+                        st.min_poll_s = float(c["min_poll_s"])
+                    if "receipt_times" in c or "receipt_raw" in c:
+                        st.raw_times = int(c.get("receipt_times", 1))
+                        st.raw_body = (int(c.get("receipt_code", 200)),
+                                       str(c.get("receipt_raw", "")).encode())
+                        st.raw_for = c.get("receipt")
+                    if "hold_polls" in c:
+                        if c["hold_polls"]:
+                            st.release_polls.clear()
+                            st.hold_polls.set()
+                        else:
+                            st.hold_polls.clear()
+                            st.release_polls.set()
+                    if "fail" in c or not ({"hold", "hold_cancels", "delay_ms", "limit_remaining",
+                                            "reset_in", "ack", "expire", "min_poll_s",
+                                            "receipt_times", "receipt_raw", "hold_polls"} & set(c)):
                         st.fail = int(c.get("fail", 0))
                         st.code = int(c.get("code", 500))
                 self.answer(200, {"status": 1})
@@ -370,7 +472,12 @@ class Handler(BaseHTTPRequestHandler):
                         st.receipts[rc] = {"receipt": rc, "tags": tags, "created_at": int(now),
                                            "expires_at": int(now) + int(fields["expire"]),
                                            "cancelled": False, "cancelled_by": None,
-                                           "title": fields.get("title", "")}
+                                           "title": fields.get("title", ""),
+                                           "user": fields.get("user", ""),
+                                           "acknowledged": False, "acknowledged_at": 0,
+                                           "acknowledged_by": "", "acknowledged_by_device": "",
+                                           "expired": False, "polls": 0, "poll_times": [],
+                                           "too_fast": 0}
                         for tg in tags:
                             st.tags.setdefault(tg, []).append(rc)
         with st.lock:

@@ -3,13 +3,22 @@ The demo's serverd.conf is read out of the script itself (its here-document,
 $top being this source tree), so a demo whose www_dir points nowhere fails
 here: GET / and the dashboard's files answer 200, and the link in a PROBLEM
 mail (public_url/checks/ID) opens the check's page (in headless Chromium,
-after the login form)."""
+after the login form).
+
+The demo shows every part a user has: scripts/demo-tour, which the demo
+runs, is run here against this serverd with this build's custos: a rotation
+of two people and who is on call, quiet hours on one of them, a weekly
+maintenance window, export then apply (nothing to do) and diff (nothing to
+change); run again, it makes nothing twice. The PROBLEM mail carries an
+acknowledgement link that acknowledges the check, and the demo's closing
+message says where each of these is to be seen."""
 import os
 import re
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SRCDIR, Tap  # noqa: E402
+from harness import BUILDDIR, SRCDIR, Tap  # noqa: E402
 from alertlib import AlertEnv  # noqa: E402
 
 t = Tap()
@@ -32,9 +41,66 @@ t.ok(re.search(r"make -C \"\$bin\" .*\bcustos\b", demo), "the demo builds the cu
 t.ok(re.search(r"dashboard:\s+\$url/", demo), "the demo prints the dashboard's address")
 t.ok(re.search(r"CUSTOS_URL=\$url", demo) and "CUSTOS_TOKEN" in demo,
      "and the lines that point the command line at it")
+t.ok(re.search(r'"\$top/scripts/demo-tour" "\$run" "\$host"', demo),
+     "the demo runs scripts/demo-tour with its run directory and agent")
+for what, pat in (("the mail's acknowledgement link", r"/ack/"),
+                  ("the mail sink's directory", r"\$run/mail/"),
+                  ("the dashboard's downtimes page", r"\$url/\?view=downtimes")):
+    t.ok(re.search(pat, demo), "the demo's message names %s" % what, pat)
 
 env = AlertEnv(conf={"www_dir": www})
 A = env.admin
+
+# scripts/demo-tour, as the demo runs it, with this build's custos
+aid, _ = env.make_agent("demo-host")
+env.make_check(aid, "swap", "swap", params={}, warning="50", critical="80")
+tour_env = dict(os.environ, CUSTOS_URL="http://127.0.0.1:%d" % env.server.port, CUSTOS_TOKEN=A,
+                PATH=BUILDDIR + os.pathsep + os.environ.get("PATH", ""))
+tour_dir = os.path.join(env.tmp, "tour")
+os.makedirs(tour_dir, exist_ok=True)
+
+
+def tour():
+    p = subprocess.run([os.path.join(SRCDIR, "scripts", "demo-tour"), tour_dir, "demo-host"],
+                       env=tour_env, capture_output=True, text=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+rc, out, err = tour()
+t.ok(rc == 0, "scripts/demo-tour runs", err or out)
+t.diag("scripts/demo-tour printed:\n" + out)
+lines = dict((ln.split(":", 1)[0].strip(), ln.split(":", 1)[1].strip()) for ln in out.splitlines()
+             if ":" in ln and re.match(r"  \S", ln))
+t.ok(re.match(r"(alice|bob) is on call for primary until \S+, then (alice|bob)$",
+              lines.get("on call", "")), "it shows who is on call (custos oncall)", out)
+st, rot, _ = env.api("GET", "/api/v1/rotations/primary", A)
+t.ok(st == 200 and rot.get("members") == ["alice", "bob"] and rot.get("shift") == "week",
+     "a weekly rotation of two people", rot)
+st, users, _ = env.api("GET", "/api/v1/users", A)
+alice = next((u for u in users.get("items", []) if u["name"] == "alice"), {})
+t.ok(alice.get("quiet_hours") and alice.get("tz") == "Europe/Berlin",
+     "quiet hours on alice, in her zone", alice)
+st, dts, _ = env.api("GET", "/api/v1/downtimes", A)
+weekly = [d for d in dts.get("items", []) if d.get("recurring")]
+t.ok(len(weekly) == 1 and weekly[0]["recurring"] == "sun 03:00-04:00"
+     and weekly[0].get("tz") == "Europe/Berlin", "a weekly maintenance window", dts)
+t.ok("swap" in lines.get("maintenance", ""), "and it says which check it holds", out)
+t.ok(os.path.isfile(os.path.join(tour_dir, "config", "checks.yaml")),
+     "the configuration is exported as YAML", os.listdir(tour_dir))
+apply_line = re.search(r"custos apply -f \S+:\s+(.*)", out)
+diff_line = re.search(r"custos diff -f \S+:\s+(.*)", out)
+t.ok(apply_line and re.match(r"0 to create, 0 to update, 0 to delete, \d+ unchanged.*nothing to do",
+                             apply_line.group(1)), "applying the export back: nothing to do", out)
+t.ok(diff_line and diff_line.group(1).startswith("0 to create, 0 to update, 0 to delete"),
+     "and diff: nothing to change", out)
+t.ok(len(out.splitlines()) <= 12, "its output is short (%d lines)" % len(out.splitlines()), out)
+n_users = len(users.get("items", []))
+rc, out2, err = tour()
+st, users, _ = env.api("GET", "/api/v1/users", A)
+st, dts, _ = env.api("GET", "/api/v1/downtimes", A)
+t.ok(rc == 0 and len(users["items"]) == n_users and
+     len([d for d in dts["items"] if d.get("recurring")]) == 1 and "is on call" in out2,
+     "run again, it makes nothing twice and shows the same", err or out2)
 for path, ctype in (("/", "text/html"), ("/ui/app.js", "text/javascript"),
                     ("/ui/style.css", "text/css"), ("/ui/favicon.svg", "image/svg+xml")):
     st, body, hdrs = env.server.request("GET", path, fresh=True)
@@ -77,4 +143,15 @@ if link:
                 "after the login, the link's check page: .../disk")
     t.ok(b.bad_hits() == [] and "CRITICAL" in b.text_of("#check-state"),
          "showing its CRITICAL state, no null or undefined", b.bad_hits())
+ack = next((x for x in links if "/ack/" in x), None)
+t.ok(ack, "the PROBLEM mail carries an acknowledgement link", body)
+if ack:
+    apath = "/" + ack.split("/", 3)[3]
+    st, page, _ = env.server.request("GET", apath, fresh=True)
+    t.ok(st == 200 and b"disk" in (page if isinstance(page, bytes) else page.encode()),
+         "the link answers a confirm page naming the check", (st, str(page)[:300]))
+    st, page, _ = env.server.request("POST", apath, fresh=True)
+    _, chk, _ = env.api("GET", "/api/v1/checks/%d" % c, A)
+    t.ok(st == 200 and chk["state"]["acknowledged"], "posting it acknowledges the check",
+         (st, chk.get("state")))
 t.done()

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Heartbeat checks (issue 20, the server side): ping URLs, the agent's
+"""Heartbeat checks (the server side; docs/heartbeats.md): ping URLs, the agent's
 --wrap route, results through the usual evaluation, and lateness.
 
 Deterministic: a deadline is moved to now in the database (never waited

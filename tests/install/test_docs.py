@@ -157,7 +157,7 @@ for rel in source_files():
     except (UnicodeDecodeError, OSError):
         continue
     for n, line in enumerate(text.splitlines(), 1):
-        if re.search(r"\.\./shared|/work/shared|(DESIGN|DASHBOARD)\.md|[Ii]ssue #\d", line):
+        if re.search(r"\.\./shared|/work/shared|(DESIGN|DASHBOARD)\.md|[Ii]ssue #?\d", line):
             outside.append("%s:%d: %s" % (rel, n, line.strip()))
 t.eq(outside, [], "nothing refers to files outside the repository (the shared folder, the "
      "old design file, issue numbers): docs/design.md and docs/decisions.md instead")

@@ -4,7 +4,8 @@
  * every row complete (the contacts' columns of the addresses are checked
  * against the schema by channels_register() at start, e2e), the lease each channel's time limit gives, each
  * channel's configuration check, and the send counters (serverd/counters.c)
- * /metrics reads. No network: nothing here sends. cmocka, TAP out.
+ * /metrics reads, and receipt_parse() (receipt.h): Pushover's receipt answer
+ * read strictly. No network: nothing here sends. cmocka, TAP out.
  */
 #include "config.h"
 
@@ -18,6 +19,7 @@
 
 #include "channel.h"
 #include "counters.h"
+#include "receipt.h"
 #include "serverd.h"
 
 static void
@@ -145,6 +147,67 @@ test_counters(void **ctx)
 	assert_int_equal(counters_send_read(COUNTERS_CHANNELS_MAX, COUNT_SENT), 0);
 }
 
+#define KEY "A1ice" "kkkkkkkkkkkkkkkkkkkkkkkkk"
+#define ANSWER(ack, at, by, exp) "{\"status\":1,\"acknowledged\":" ack ",\"acknowledged_at\":" \
+	at ",\"acknowledged_by\":" by ",\"acknowledged_by_device\":\"p\",\"last_delivered_at\":0," \
+	"\"expired\":" exp ",\"expires_at\":1900000000,\"called_back\":0,\"called_back_at\":0," \
+	"\"request\":\"r\"}"
+
+static int
+parse(const char *s, struct receipt_status *st)
+{
+	char err[256] = "";
+	int rc = receipt_parse(s, strlen(s), st, err, sizeof(err));
+
+	assert_true(rc == 0 ? err[0] == '\0' : err[0] != '\0');   /* an error always says why */
+	return rc;
+}
+
+static void
+test_receipt_parse(void **ctx)
+{
+	struct receipt_status st;
+	static const char *const bad[] = {
+		"", "{", "[]", "null", "1",
+		ANSWER("\"1\"", "1700000000", "\"" KEY "\"", "0"),    /* a string, not an integer */
+		ANSWER("2", "1700000000", "\"" KEY "\"", "0"),          /* not 0 or 1 */
+		ANSWER("1.0", "1700000000", "\"" KEY "\"", "0"),        /* a real */
+		ANSWER("true", "1700000000", "\"" KEY "\"", "0"),
+		ANSWER("1", "-5", "\"" KEY "\"", "0"),                  /* a time before 1970 */
+		ANSWER("1", "1700000000", "\"\"", "0"),                  /* acknowledged by nobody */
+		ANSWER("1", "1700000000", "\"" KEY "x\"", "0"),         /* 31 characters */
+		ANSWER("1", "1700000000", "\"<script>alert(1)</script>aaaaaa\"", "0"),
+		ANSWER("1", "1700000000", "null", "0"),
+		ANSWER("0", "0", "\"\"", "\"0\""),
+		"{\"status\":0,\"errors\":[\"x\"]}",
+		"{\"status\":1}",                                          /* members missing */
+		"{\"status\":1,\"acknowledged\":0,\"acknowledged\":1,\"acknowledged_at\":0,"
+		    "\"acknowledged_by\":\"\",\"expired\":0,\"expires_at\":1}",  /* twice */
+		NULL,
+	};
+	size_t i;
+
+	(void)ctx;
+	assert_int_equal(parse(ANSWER("0", "0", "\"\"", "0"), &st), 0);
+	assert_int_equal(st.acknowledged, 0);
+	assert_int_equal(st.expired, 0);
+	assert_string_equal(st.acknowledged_by, "");
+	assert_int_equal(parse(ANSWER("1", "1700000000", "\"" KEY "\"", "0"), &st), 0);
+	assert_int_equal(st.acknowledged, 1);
+	assert_int_equal(st.acknowledged_at, 1700000000);
+	assert_string_equal(st.acknowledged_by, KEY);
+	assert_int_equal(parse(ANSWER("0", "0", "\"\"", "1"), &st), 0);
+	assert_int_equal(st.expired, 1);
+	assert_int_equal(st.expires_at, 1900000000);
+	for (i = 0; bad[i]; i++) {
+		if (parse(bad[i], &st) != -1)
+			fail_msg("accepted: %s", bad[i]);
+		assert_int_equal(st.acknowledged, 0);   /* a refused answer acknowledges nothing */
+	}
+	/* a NUL inside the body is not the end of it */
+	assert_int_equal(receipt_parse("{\"status\":1}\0xx", 16, &st, (char[64]){ 0 }, 64), -1);
+}
+
 int
 main(void)
 {
@@ -156,6 +219,7 @@ main(void)
 		cmocka_unit_test(test_time_limits),
 		cmocka_unit_test(test_check_conf),
 		cmocka_unit_test(test_counters),
+		cmocka_unit_test(test_receipt_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,35 +17,7 @@
 #include <string.h>
 
 #include "oncall.h"
-#include "timeutil.h"
-#include "tz.h"
-
-static int64_t
-at(const char *s)
-{
-	int64_t us;
-
-	assert_int_equal(rfc3339_parse(s, &us), 0);
-	return us / 1000000;
-}
-
-static const char *
-fmt(int64_t t, char out[RFC3339_LEN])
-{
-	rfc3339_format(t * 1000000, out);
-	return out;
-}
-
-static const struct tz *
-zone(const char *name)
-{
-	char err[256];
-	const struct tz *z = tz_get(name, err, sizeof(err));
-
-	if (z == NULL)
-		fail_msg("%s: %s", name, err);
-	return z;
-}
+#include "tztest.h"
 
 static struct rotation
 rot(const char *shift, const char *handoff, const char *wday, int64_t y, unsigned m,

@@ -17,36 +17,23 @@
 #include <string.h>
 
 #include "schedule.h"
-#include "timeutil.h"
-#include "tz.h"
+#include "tztest.h"
 
-static int64_t
-at(const char *s)
-{
-	int64_t us;
-
-	assert_int_equal(rfc3339_parse(s, &us), 0);
-	return us / 1000000;
-}
-
-/* The next run of expr in zone after t, as RFC 3339 UTC text. */
+/* The next run of expr in zone zn after t, as RFC 3339 UTC text. */
 static const char *
-next(const char *expr, const char *zone, const char *after)
+next(const char *expr, const char *zn, const char *after)
 {
 	static char out[RFC3339_LEN];
 	struct schedule s;
 	char err[256];
-	const struct tz *z = tz_get(zone, err, sizeof(err));
 	int64_t n;
 
-	assert_non_null(z);
 	if (schedule_parse(expr, &s, err, sizeof(err)) < 0)
 		fail_msg("%s: %s", expr, err);
-	n = schedule_next(&s, z, at(after));
+	n = schedule_next(&s, zone(zn), at(after));
 	if (n < 0)
 		return "none";
-	rfc3339_format(n * 1000000, out);
-	return out;
+	return fmt(n, out);
 }
 
 static void
