@@ -53,9 +53,14 @@ BEGIN
 			ORDER BY n.contact_id, n.channel, n.step DESC;
 		END LOOP;
 		IF matched THEN
-			PERFORM event_route_add(e_id, 'policy', format('%s: to everyone told about the'
-				' problem (policy %s)', e_kind, (SELECT string_agg(x.policy, ', '
-				ORDER BY x.policy) FROM policy_open x WHERE x.check_id = e_check)));
+			-- replacing the contacts' decision the statement wrote (below)
+			UPDATE events SET route = (SELECT COALESCE(jsonb_agg(x ORDER BY i), '[]')
+				FROM jsonb_array_elements(route) WITH ORDINALITY AS r(x, i)
+				WHERE x->>'decision' <> 'contacts') || jsonb_build_array(route_entry('policy',
+				format('%s: to everyone told about the problem (policy %s)', e_kind,
+				(SELECT string_agg(x.policy, ', ' ORDER BY x.policy) FROM policy_open x
+				WHERE x.check_id = e_check))))
+			WHERE id = e_id;
 			IF e_kind = 'RECOVERY' THEN
 				DELETE FROM policy_open x WHERE x.check_id = e_check;
 			END IF;
