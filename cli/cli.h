@@ -67,6 +67,12 @@ enum cli_opt_id {
 	O_QUIET,                /* --quiet-hours "WINDOW;..." (users) */
 	O_WEEKLY,               /* --weekly "DAYS HH:MM-HH:MM" (a recurring downtime) */
 	O_PARENTS,              /* --parents AGENT/CHECK,... (agents, checks) */
+	O_MATCH,                /* --match SELECTOR (policies) */
+	O_STEP,                 /* --step STEP|JSON, again and again (policies; into params) */
+	O_CONTINUE,             /* --continue yes|no (policies) */
+	O_REPEAT,               /* --repeat SECONDS (policies; 0: never) */
+	O_URGENT,               /* --urgent STATUS (policies) */
+	O_POSITION,             /* --position N (policies) */
 	O_COUNT
 };
 _Static_assert(O_COUNT <= 64, "struct cli_cmd's opts holds one bit an option");
@@ -86,7 +92,7 @@ struct cli_args {
 	char **argv;
 	const char *val[O_COUNT];
 	long long num[O_COUNT];         /* a TIME is in microseconds since the epoch */
-	const char *params[MAX_PARAMS]; /* every --param, in order (the only repeated option) */
+	const char *params[MAX_PARAMS]; /* every --param (or --step), in order (the repeated ones) */
 	int nparams;
 	const char *files[MAX_FILES];   /* every -f PATH of apply and diff, in order */
 	int nfiles;
@@ -239,6 +245,14 @@ int cmd_rotations_edit(const struct cli_args *a);
 int cmd_rotations_delete(const struct cli_args *a);
 int cmd_rotations_override(const struct cli_args *a);
 int cmd_oncall(const struct cli_args *a);
+
+/* ---- policies.c: notification policies ---------------------------------------------- */
+
+int cmd_policies(const struct cli_args *a);
+int cmd_policies_show(const struct cli_args *a);
+int cmd_policies_create(const struct cli_args *a);
+int cmd_policies_edit(const struct cli_args *a);
+int cmd_policies_delete(const struct cli_args *a);
 
 /* ---- config.c: monitoring as code (files, plans, export) ------------------------- */
 

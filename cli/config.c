@@ -378,6 +378,7 @@ cmd_export(const struct cli_args *a)
 		{ "checks.yaml", { "check", "heartbeat", NULL } },
 		{ "templates.yaml", { "template", NULL, NULL } },
 		{ "downtimes.yaml", { "downtime", NULL, NULL } },
+		{ "policies.yaml", { "policy", NULL, NULL } },
 	};
 	const char *dir = a->val[O_DIR];
 	json_t *ans, *objects;

@@ -47,7 +47,7 @@ static int cmd_help(const struct cli_args *a);
 
 /* ---- the options --------------------------------------------------------------- */
 
-enum opt_kind { V_FLAG, V_TEXT, V_DURATION, V_NUMBER, V_TIME, V_PARAM, V_FILE };
+enum opt_kind { V_FLAG, V_TEXT, V_DURATION, V_NUMBER, V_TIME, V_PARAM, V_FILE, V_LIST };
 
 struct cli_opt {
 	enum cli_opt_id id;
@@ -109,6 +109,12 @@ static const struct cli_opt cli_opts[] = {
 	{ O_QUIET,    "--quiet-hours", NULL,       "WINDOW;...", V_TEXT,   0, 0 },
 	{ O_WEEKLY,   "--weekly",     "--recurring", "\"DAYS HH:MM-HH:MM\"", V_TEXT, 0, 0 },
 	{ O_PARENTS,  "--parents",    NULL,        "AGENT/CHECK,...", V_TEXT, 0, 0 },
+	{ O_MATCH,    "--match",      NULL,        "SELECTOR", V_TEXT,     0, 0 },
+	{ O_STEP,     "--step",       NULL,        "STEP",     V_LIST,     0, 0 },
+	{ O_CONTINUE, "--continue",   NULL,        "yes|no",   V_TEXT,     0, 0 },
+	{ O_REPEAT,   "--repeat",     NULL,        "SECONDS",  V_NUMBER,   0, 604800 },
+	{ O_URGENT,   "--urgent",     NULL,        "STATUS",   V_TEXT,     0, 0 },
+	{ O_POSITION, "--position",   NULL,        "N",        V_NUMBER,   0, 1000000 },
 };
 #define N_OPTS (sizeof(cli_opts) / sizeof(cli_opts[0]))
 #define OPTS_ALL (OPT(O_JSON) | OPT(O_CA_FILE))   /* taken by every command */
@@ -125,6 +131,8 @@ static const struct cli_opt cli_opts[] = {
 	OPT(O_PASSWORD_STDIN) | OPT(O_QUIET))
 #define ROTATION_OPTS (OPT(O_MEMBERS) | OPT(O_SHIFT) | OPT(O_HANDOFF) | OPT(O_HANDOFF_DAY) | \
 	OPT(O_TZ) | OPT(O_FIRST_DAY))
+#define POLICY_OPTS (OPT(O_MATCH) | OPT(O_STEP) | OPT(O_CONTINUE) | OPT(O_REPEAT) | \
+	OPT(O_URGENT) | OPT(O_POSITION))
 #define DOWNTIME_OPTS (OPT(O_FOR) | OPT(O_START) | OPT(O_END) | OPT(O_MESSAGE) | \
 	OPT(O_WEEKLY) | OPT(O_TZ))
 
@@ -255,6 +263,21 @@ const struct cli_cmd cli_cmds[] = {
 	                                                                     cmd_templates_edit },
 	{ "templates", "delete", "TEMPLATE",
 	                        "remove a template and the checks it made", 1, 1, 0, cmd_templates_delete },
+	{ "policies", NULL,     "",
+	                        "who is told about what, in order",    0, 0, 0, cmd_policies },
+	{ "policies", "list",   "",
+	                        "the same",                            0, 0, 0, cmd_policies },
+	{ "policies", "show",   "POLICY",
+	                        "one policy and its steps",            1, 1, 0, cmd_policies_show },
+	{ "policies", "create", "NAME --step STEP... [--match SELECTOR] [--continue yes|no] "
+	                        "[--repeat SECONDS] [--urgent STATUS] [--position N]",
+	                        "a new policy",                        1, 1, POLICY_OPTS,
+	                                                                     cmd_policies_create },
+	{ "policies", "edit",   "POLICY [--name NEW] [--step STEP...] [--match SELECTOR] ...",
+	                        "change a policy (--step replaces the steps)", 1, 1,
+	                        POLICY_OPTS | OPT(O_NAME),                   cmd_policies_edit },
+	{ "policies", "delete", "POLICY",
+	                        "remove a policy",                     1, 1, 0, cmd_policies_delete },
 	{ "rotations", NULL,    "",
 	                        "who takes turns on call",             0, 0, 0, cmd_rotations },
 	{ "rotations", "list",  "",
@@ -500,6 +523,11 @@ set_opt(struct cli_args *a, const struct cli_opt *o, const char *given, const ch
 	case V_PARAM:
 		if (strchr(v, '=') == NULL || v[0] == '=')
 			return usage("%s: \"%s\" is not KEY=VALUE (or KEY:=JSON)", given, v);
+		if (a->nparams >= MAX_PARAMS)
+			return usage("%s: at most %d", given, MAX_PARAMS);
+		a->params[a->nparams++] = v;
+		break;
+	case V_LIST:
 		if (a->nparams >= MAX_PARAMS)
 			return usage("%s: at most %d", given, MAX_PARAMS);
 		a->params[a->nparams++] = v;

@@ -924,6 +924,251 @@ BEGIN
 	END IF;
 END $$;
 
+CREATE FUNCTION policy_escalate() RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+	o record;
+	l record;
+	nsteps integer;
+	nxt integer;
+	ev bigint;
+	c integer;
+	made integer := 0;
+BEGIN
+	FOR o IN SELECT x.check_id, x.policy, x.event_id, x.step, p.steps, p.repeat_s,
+			p.match_sel, s.status, s.attempt, k.agent_id
+		FROM policy_open x
+		JOIN policies p ON p.name = x.policy
+		JOIN check_state s ON s.check_id = x.check_id
+		JOIN checks k ON k.id = x.check_id
+		JOIN agents a ON a.id = k.agent_id
+		WHERE k.enabled AND s.state_type = 'HARD' AND s.status > 0
+		  AND NOT s.acknowledged AND NOT s.flapping
+		  AND (a.state <> 'down' OR k.type = 'heartbeat')
+		  AND CASE WHEN x.step + 1 < jsonb_array_length(p.steps)
+			THEN x.began_at + make_interval(secs =>
+				(p.steps -> (x.step + 1) ->> 'after_s')::double precision) <= now()
+			ELSE p.repeat_s > 0 AND x.fired_at + make_interval(secs => p.repeat_s) <= now()
+			END
+		  AND NOT check_in_downtime(k.id, k.agent_id)
+		  AND ((k.parents = '{}' AND a.parents = '{}')
+		       OR check_suppressed_by(k.id, k.agent_id) IS NULL)
+		ORDER BY x.check_id, x.policy LIMIT 1000
+		FOR UPDATE OF x, s SKIP LOCKED
+	LOOP
+		SELECT * INTO l FROM policy_event_labels(o.agent_id, o.check_id, 'PROBLEM', o.status);
+		IF NOT policy_match(l.labels, l.facts, o.match_sel) THEN
+			-- the problem is no longer the policy's (CRITICAL fell to WARNING):
+			-- its escalation ends; a PROBLEM it matches again starts a new one
+			DELETE FROM policy_open x WHERE x.check_id = o.check_id AND x.policy = o.policy;
+			CONTINUE;
+		END IF;
+		nsteps := jsonb_array_length(o.steps);
+		IF o.step + 1 < nsteps THEN
+			nxt := o.step + 1;
+			INSERT INTO notifications (event_id, contact_id, channel, series, policy, step,
+				priority, route)
+			SELECT o.event_id, r.contact_id, r.channel, o.check_id, o.policy, nxt, r.priority,
+				jsonb_build_array(route_entry('escalated', format('from step %s: still open,'
+					' unacknowledged and not in downtime %s s after it began (policy %s'
+					' step %s%s)', nxt - 1, o.steps -> nxt ->> 'after_s', o.policy, nxt,
+					r.via)))
+			FROM policy_recipients(o.steps, nxt, nxt, now()) r
+			ON CONFLICT (event_id, contact_id, channel) DO NOTHING;
+			GET DIAGNOSTICS c = ROW_COUNT;
+			UPDATE policy_open x SET step = nxt, fired_at = now()
+			WHERE x.check_id = o.check_id AND x.policy = o.policy;
+		ELSE
+			INSERT INTO events (kind, agent_id, check_id, status, prev_status, state_type,
+				attempt, value, output, detail, notify, route)
+			SELECT 'RENOTIFY', o.agent_id, o.check_id, o.status, o.status, 'HARD', o.attempt,
+				lr.value, lr.output, jsonb_build_object('reason', 'policy repeat',
+					'policy', o.policy),
+				true, jsonb_build_array(route_entry('repeated', format('policy %s: still open'
+					' and unacknowledged, told again every %s s', o.policy, o.repeat_s)))
+			FROM (SELECT 1) one LEFT JOIN LATERAL check_last(o.check_id) lr ON true
+			RETURNING id INTO ev;
+			INSERT INTO notifications (event_id, contact_id, channel, series, policy, step,
+				priority, route)
+			SELECT ev, r.contact_id, r.channel, o.check_id, o.policy, r.step, r.priority,
+				jsonb_build_array(route_entry('repeated', format('policy %s repeats every %s s'
+					' after its last step (step %s%s)', o.policy, o.repeat_s, r.step, r.via)))
+			FROM policy_recipients(o.steps, 0, nsteps - 1, now()) r;
+			GET DIAGNOSTICS c = ROW_COUNT;
+			UPDATE policy_open x SET fired_at = now()
+			WHERE x.check_id = o.check_id AND x.policy = o.policy;
+			UPDATE check_state s SET last_notified_at = now() WHERE s.check_id = o.check_id;
+		END IF;
+		made := made + c;
+	END LOOP;
+	IF made > 0 THEN
+		PERFORM notify_or_defer('custos_outbox', '');
+	END IF;
+	RETURN made;
+END
+$$;
+
+CREATE FUNCTION policy_event_labels(e_agent bigint, e_check bigint, e_kind text, e_status smallint, OUT labels jsonb, OUT facts jsonb) RETURNS record
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+	SELECT COALESCE(a.agent_labels || a.labels, '{}') || COALESCE(c.labels, '{}')
+		|| jsonb_strip_nulls(jsonb_build_object('agent', a.name, 'check', c.name,
+			'kind', e_kind, 'status', status_name(e_status))),
+		COALESCE(a.facts, '{}')
+	INTO labels, facts
+	FROM (SELECT 1) one
+	LEFT JOIN checks c ON c.id = e_check
+	LEFT JOIN agents a ON a.id = COALESCE(c.agent_id, e_agent);
+END
+$$;
+
+CREATE FUNCTION policy_match(labels jsonb, facts jsonb, sel jsonb) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+DECLARE
+	r jsonb;
+	v text;
+	ok boolean;
+	n integer := jsonb_array_length(sel);
+BEGIN
+	FOR i IN 0 .. n - 1 LOOP
+		r := sel -> i;
+		IF (r ->> 'fact')::boolean THEN
+			-- the path, a JSON array of members, as a text[] for #>>
+			v := facts #>> ARRAY(SELECT jsonb_array_elements_text(r -> 'key'));
+		ELSE
+			v := labels ->> (r ->> 'key');
+		END IF;
+		ok := CASE r ->> 'op'
+			WHEN 'in' THEN v IS NOT NULL AND (r -> 'values') ? v
+			WHEN 'notin' THEN v IS NULL OR NOT (r -> 'values') ? v
+			WHEN 'exists' THEN v IS NOT NULL
+			WHEN '!exists' THEN v IS NULL
+		END;
+		IF NOT ok THEN
+			RETURN false;
+		END IF;
+	END LOOP;
+	RETURN true;
+END
+$$;
+
+CREATE FUNCTION policy_recipients(steps jsonb, first integer, last integer, at timestamp with time zone) RETURNS TABLE(contact_id bigint, channel text, step integer, priority smallint, via text)
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+	RETURN QUERY SELECT DISTINCT ON (ct.id, ch.name) ct.id, ch.name, (s.i - 1)::integer,
+		(s.st ->> 'priority')::smallint,
+		CASE WHEN w.who LIKE 'rotation:%' THEN ' (on call in rotation '
+			|| substr(w.who, 10) || ')' ELSE '' END
+	FROM jsonb_array_elements(steps) WITH ORDINALITY s(st, i)
+	CROSS JOIN LATERAL jsonb_array_elements_text(s.st -> 'notify') w(who)
+	JOIN contacts ct ON ct.id = CASE WHEN w.who LIKE 'rotation:%'
+		THEN rotation_oncall(substr(w.who, 10), at)
+		ELSE (SELECT u.id FROM contacts u WHERE u.name = w.who) END
+	CROSS JOIN LATERAL (SELECT c.name, to_jsonb(ct) ->> c.contact_column AS addr
+		FROM channels c) ch
+	WHERE s.i - 1 BETWEEN first AND last AND ch.addr IS NOT NULL AND ch.addr <> ''
+	  AND (s.st -> 'channels' IS NULL OR (s.st -> 'channels') ? ch.name)
+	ORDER BY ct.id, ch.name, s.i;
+END
+$$;
+
+CREATE FUNCTION policy_route(e_id bigint, e_kind text, e_agent bigint, e_check bigint, e_status smallint, e_prev smallint) RETURNS TABLE(r_contact bigint, r_channel text, r_policy text, r_step integer, r_priority smallint, r_route jsonb)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+	p policies;
+	o policy_open;
+	lab jsonb;
+	fac jsonb;
+	matched boolean := false;
+	last integer;
+	told integer;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM policies) THEN
+		RETURN;
+	END IF;
+	IF e_kind IN ('RECOVERY', 'ACKNOWLEDGEMENT') AND e_check IS NOT NULL THEN
+		FOR o IN SELECT * FROM policy_open x WHERE x.check_id = e_check ORDER BY x.policy LOOP
+			matched := true;
+			RETURN QUERY SELECT DISTINCT ON (n.contact_id, n.channel) n.contact_id, n.channel,
+				o.policy, n.step, NULL::smallint,
+				jsonb_build_array(route_entry('policy', format('%s: to everyone told about'
+					' the problem (policy %s, told at step %s)', e_kind, o.policy, n.step)))
+			FROM notifications n
+			WHERE n.series = e_check AND n.policy = o.policy
+			  AND n.event_id >= o.opened_event AND n.contact_id IS NOT NULL
+			ORDER BY n.contact_id, n.channel, n.step DESC;
+		END LOOP;
+		IF matched THEN
+			-- replacing the contacts' decision the statement wrote (below)
+			UPDATE events SET route = (SELECT COALESCE(jsonb_agg(x ORDER BY i), '[]')
+				FROM jsonb_array_elements(route) WITH ORDINALITY AS r(x, i)
+				WHERE x->>'decision' <> 'contacts') || jsonb_build_array(route_entry('policy',
+				format('%s: to everyone told about the problem (policy %s)', e_kind,
+				(SELECT string_agg(x.policy, ', ' ORDER BY x.policy) FROM policy_open x
+				WHERE x.check_id = e_check))))
+			WHERE id = e_id;
+			IF e_kind = 'RECOVERY' THEN
+				DELETE FROM policy_open x WHERE x.check_id = e_check;
+			END IF;
+			RETURN QUERY SELECT NULL::bigint, NULL::text, NULL::text, NULL::integer,
+				NULL::smallint, NULL::jsonb;
+			RETURN;
+		END IF;
+	END IF;
+	SELECT x.labels, x.facts INTO lab, fac
+	FROM policy_event_labels(e_agent, e_check, e_kind, e_status) x;
+	FOR p IN SELECT * FROM policies x ORDER BY x.position, x.name LOOP
+		CONTINUE WHEN NOT policy_match(lab, fac, p.match_sel);
+		matched := true;
+		last := 0;
+		IF e_kind = 'PROBLEM' AND e_check IS NOT NULL THEN
+			SELECT * INTO o FROM policy_open x WHERE x.check_id = e_check AND x.policy = p.name
+			FOR UPDATE;
+			IF FOUND AND COALESCE(e_prev, 0) > 0 THEN
+				-- the status of an open problem changed: it stays the same problem
+				last := o.step;
+				UPDATE policy_open x SET event_id = e_id
+				WHERE x.check_id = e_check AND x.policy = p.name;
+			ELSE
+				INSERT INTO policy_open AS x (check_id, policy, opened_event, event_id)
+				VALUES (e_check, p.name, e_id, e_id)
+				ON CONFLICT (check_id, policy) DO UPDATE SET opened_event = e_id,
+					event_id = e_id, began_at = now(), step = 0, fired_at = now();
+			END IF;
+		END IF;
+		RETURN QUERY SELECT r.contact_id, r.channel, p.name, r.step, r.priority,
+			jsonb_build_array(route_entry('policy', format('matched policy %s step %s%s',
+				p.name, r.step, r.via)))
+		FROM policy_recipients(p.steps, 0, last, now()) r;
+		GET DIAGNOSTICS told = ROW_COUNT;
+		-- on the event too: a policy that reached nobody leaves no row to say it
+		-- (event_route_add()'s append, written out: as an SQL function it was
+		-- planned anew at every call, the dearest part of routing an event)
+		-- the statement wrote the contacts' decision before any policy
+		-- was tried (alert.c); a policy took the event instead
+		UPDATE events SET route = (SELECT COALESCE(jsonb_agg(x ORDER BY i), '[]')
+			FROM jsonb_array_elements(route) WITH ORDINALITY AS r(x, i)
+			WHERE x->>'decision' <> 'contacts') || jsonb_build_array(route_entry('policy',
+			format('matched policy %s%s', p.name, CASE WHEN told = 0
+				THEN ': nobody to tell (no user of its steps has an address on their'
+				' channels, or no one is on call)'
+				ELSE format(' (%s notification%s)', told, CASE WHEN told = 1 THEN ''
+				ELSE 's' END) END)))
+		WHERE id = e_id;
+		EXIT WHEN NOT p.continue;
+	END LOOP;
+	IF matched THEN
+		RETURN QUERY SELECT NULL::bigint, NULL::text, NULL::text, NULL::integer,
+			NULL::smallint, NULL::jsonb;
+	END IF;
+END
+$$;
+
 CREATE FUNCTION rfc3339(t timestamp with time zone) RETURNS text
     LANGUAGE sql STABLE
     AS $_$
@@ -931,11 +1176,72 @@ CREATE FUNCTION rfc3339(t timestamp with time zone) RETURNS text
 		'\.000000$', '') || 'Z'
 $_$;
 
+CREATE FUNCTION rotation_oncall(rotation text, at timestamp with time zone) RETURNS bigint
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+	r rotations;
+	who bigint;
+	n integer;
+	day date;
+	wd integer;
+	lensec bigint;
+	base timestamp;
+	k bigint;
+	s0 timestamptz;
+	s1 timestamptz;
+BEGIN
+	SELECT * INTO r FROM rotations WHERE name = rotation;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	SELECT o.contact_id INTO who FROM rotation_overrides o
+	WHERE o.rotation_id = r.id AND o.start_at <= at AND o.end_at > at
+	ORDER BY o.id DESC LIMIT 1;
+	IF who IS NOT NULL THEN
+		RETURN who;
+	END IF;
+	SELECT count(*) INTO n FROM rotation_members WHERE rotation_id = r.id;
+	IF n = 0 THEN
+		RETURN NULL;
+	END IF;
+	day := r.start_date;
+	IF r.shift = 'week' THEN
+		wd := COALESCE(array_position(ARRAY['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'],
+			left(lower(r.handoff_day), 3)) - 1, extract(dow FROM day)::integer);
+		day := day + (((wd - extract(dow FROM day)::integer) % 7) + 7) % 7;
+		lensec := 7 * 86400;
+	ELSIF r.shift = 'day' THEN
+		lensec := 86400;
+	ELSE
+		lensec := split_part(r.shift, ':', 2)::integer * 3600;
+	END IF;
+	base := day + r.handoff::time;
+	k := floor(extract(epoch FROM (at AT TIME ZONE r.tz) - base) / lensec);
+	-- the wall clock repeats an hour in autumn and skips one in spring:
+	-- settle k on the instants, as rotation_at() does
+	s0 := tz_wall_instant(base + make_interval(secs => k * lensec), r.tz);
+	FOR i IN 1..4 LOOP
+		EXIT WHEN at >= s0;
+		k := k - 1;
+		s0 := tz_wall_instant(base + make_interval(secs => k * lensec), r.tz);
+	END LOOP;
+	s1 := tz_wall_instant(base + make_interval(secs => (k + 1) * lensec), r.tz);
+	FOR i IN 1..4 LOOP
+		EXIT WHEN at < s1;
+		k := k + 1;
+		s1 := tz_wall_instant(base + make_interval(secs => (k + 1) * lensec), r.tz);
+	END LOOP;
+	SELECT m.contact_id INTO who FROM rotation_members m WHERE m.rotation_id = r.id
+	ORDER BY m.pos OFFSET (((k % n) + n) % n) LIMIT 1;
+	RETURN who;
+END
+$$;
+
 CREATE FUNCTION route_entry(text, text) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $_$
-	SELECT jsonb_build_array(jsonb_build_object('at', rfc3339(now()), 'decision', $1,
-		'detail', $2))
+	SELECT jsonb_build_object('at', rfc3339(now()), 'decision', $1, 'detail', $2)
 $_$;
 
 CREATE FUNCTION selector_match(labels jsonb, facts jsonb, sel jsonb) RETURNS boolean
@@ -1076,6 +1382,49 @@ BEGIN
 	PERFORM template_sync(NULL, NEW.name);
 	RETURN NULL;
 END $$;
+
+CREATE FUNCTION tz_wall_instant(wall timestamp without time zone, zone text) RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+	u timestamptz := wall AT TIME ZONE zone;
+	ob interval := ((u - interval '1 day') AT TIME ZONE zone)
+		- ((u - interval '1 day') AT TIME ZONE 'UTC');
+	oa interval := ((u + interval '1 day') AT TIME ZONE zone)
+		- ((u + interval '1 day') AT TIME ZONE 'UTC');
+	cb timestamptz;
+	ca timestamptz;
+	lo timestamptz;
+	hi timestamptz;
+	mid timestamptz;
+BEGIN
+	IF ob = oa THEN
+		RETURN u;   -- no change of offset near: one reading
+	END IF;
+	cb := (wall - ob) AT TIME ZONE 'UTC';
+	ca := (wall - oa) AT TIME ZONE 'UTC';
+	IF (cb AT TIME ZONE zone) = wall AND (ca AT TIME ZONE zone) = wall THEN
+		RETURN least(cb, ca);
+	ELSIF (cb AT TIME ZONE zone) = wall THEN
+		RETURN cb;
+	ELSIF (ca AT TIME ZONE zone) = wall THEN
+		RETURN ca;
+	END IF;
+	-- in the gap: the change itself, found to the second
+	lo := least(cb, ca);
+	hi := greatest(cb, ca);
+	WHILE hi - lo > interval '1 second' LOOP
+		mid := lo + (hi - lo) / 2;
+		mid := date_trunc('second', mid);
+		IF (mid AT TIME ZONE zone) >= wall THEN
+			hi := mid;
+		ELSE
+			lo := mid;
+		END IF;
+	END LOOP;
+	RETURN hi;
+END
+$$;
 
 CREATE TABLE ack_links (
     token_hash bytea NOT NULL,
@@ -1341,6 +1690,7 @@ CREATE TABLE notifications (
     policy text,
     step integer,
     route jsonb DEFAULT '[]'::jsonb NOT NULL,
+    priority smallint,
     digest_id bigint,
     receipt_poll_due timestamp with time zone,
     receipt_poll_lease_until timestamp with time zone,
@@ -1351,6 +1701,7 @@ CREATE TABLE notifications (
     acknowledged_at timestamp with time zone,
     acknowledged_by text,
     receipt_expired_at timestamp with time zone,
+    CONSTRAINT notifications_priority_check CHECK (((priority >= '-2'::integer) AND (priority <= 2))),
     CONSTRAINT notifications_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'sending'::text, 'sent'::text, 'failed'::text, 'dropped'::text])))
 );
 
@@ -1362,6 +1713,45 @@ CREATE SEQUENCE notifications_id_seq
     CACHE 1;
 
 ALTER SEQUENCE notifications_id_seq OWNED BY notifications.id;
+
+CREATE TABLE policies (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    "position" integer DEFAULT 0 NOT NULL,
+    match text DEFAULT ''::text NOT NULL,
+    match_sel jsonb DEFAULT '[]'::jsonb NOT NULL,
+    continue boolean DEFAULT false NOT NULL,
+    steps jsonb NOT NULL,
+    repeat_s integer DEFAULT 0 NOT NULL,
+    urgent smallint DEFAULT 2 NOT NULL,
+    managed boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by text,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_by text,
+    CONSTRAINT policies_repeat_s_check CHECK ((repeat_s >= 0)),
+    CONSTRAINT policies_steps_check CHECK ((jsonb_typeof(steps) = 'array'::text)),
+    CONSTRAINT policies_urgent_check CHECK (((urgent >= 1) AND (urgent <= 3)))
+);
+
+CREATE SEQUENCE policies_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE policies_id_seq OWNED BY policies.id;
+
+CREATE TABLE policy_open (
+    check_id bigint NOT NULL,
+    policy text NOT NULL,
+    opened_event bigint NOT NULL,
+    event_id bigint NOT NULL,
+    began_at timestamp with time zone DEFAULT now() NOT NULL,
+    step integer DEFAULT 0 NOT NULL,
+    fired_at timestamp with time zone DEFAULT now() NOT NULL
+);
 
 CREATE TABLE receipt_poll_pause (
     one boolean DEFAULT true NOT NULL,
@@ -1547,6 +1937,8 @@ ALTER TABLE ONLY notification_attempts ALTER COLUMN id SET DEFAULT nextval('noti
 
 ALTER TABLE ONLY notifications ALTER COLUMN id SET DEFAULT nextval('notifications_id_seq'::regclass);
 
+ALTER TABLE ONLY policies ALTER COLUMN id SET DEFAULT nextval('policies_id_seq'::regclass);
+
 ALTER TABLE ONLY rotation_overrides ALTER COLUMN id SET DEFAULT nextval('rotation_overrides_id_seq'::regclass);
 
 ALTER TABLE ONLY rotations ALTER COLUMN id SET DEFAULT nextval('rotations_id_seq'::regclass);
@@ -1641,6 +2033,15 @@ ALTER TABLE ONLY notifications
 
 ALTER TABLE ONLY notifications
     ADD CONSTRAINT notifications_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY policies
+    ADD CONSTRAINT policies_name_key UNIQUE (name);
+
+ALTER TABLE ONLY policies
+    ADD CONSTRAINT policies_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY policy_open
+    ADD CONSTRAINT policy_open_pkey PRIMARY KEY (check_id, policy);
 
 ALTER TABLE ONLY receipt_poll_pause
     ADD CONSTRAINT receipt_poll_pause_pkey PRIMARY KEY (one);
@@ -1739,6 +2140,8 @@ CREATE INDEX notifications_series_idx ON notifications USING btree (contact_id, 
 
 CREATE INDEX notifications_window_idx ON notifications USING btree (contact_id, channel, created_at, id);
 
+CREATE INDEX policies_order_idx ON policies USING btree ("position", name);
+
 CREATE INDEX result_stamps_stamped_idx ON result_stamps USING brin (stamped_at);
 
 CREATE INDEX rollup_hour_start_idx ON rollup_hour USING brin (start);
@@ -1815,6 +2218,10 @@ CREATE TRIGGER events_stream AFTER INSERT ON events FOR EACH ROW WHEN ((current_
 
 CREATE TRIGGER events_stream_after AFTER INSERT ON events REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT WHEN ((current_setting('custos.after_commit'::text, true) = 'on'::text)) EXECUTE FUNCTION events_stream_after();
 
+CREATE TRIGGER policies_config AFTER INSERT OR DELETE ON policies FOR EACH ROW EXECUTE FUNCTION config_bump();
+
+CREATE TRIGGER policies_config_update AFTER UPDATE OF name, "position", match, continue, steps, repeat_s, urgent ON policies FOR EACH ROW WHEN ((((((((old.name IS DISTINCT FROM new.name) OR (old."position" IS DISTINCT FROM new."position")) OR (old.match IS DISTINCT FROM new.match)) OR (old.continue IS DISTINCT FROM new.continue)) OR (old.steps IS DISTINCT FROM new.steps)) OR (old.repeat_s IS DISTINCT FROM new.repeat_s)) OR (old.urgent IS DISTINCT FROM new.urgent))) EXECUTE FUNCTION config_bump();
+
 CREATE TRIGGER templates_config AFTER INSERT OR DELETE ON templates FOR EACH ROW EXECUTE FUNCTION config_bump();
 
 CREATE TRIGGER templates_config_update AFTER UPDATE OF name, selector, checks ON templates FOR EACH ROW WHEN ((((old.name IS DISTINCT FROM new.name) OR (old.selector IS DISTINCT FROM new.selector)) OR (old.checks IS DISTINCT FROM new.checks))) EXECUTE FUNCTION config_bump();
@@ -1886,6 +2293,12 @@ ALTER TABLE ONLY notifications
 
 ALTER TABLE ONLY notifications
     ADD CONSTRAINT notifications_event_id_fkey FOREIGN KEY (event_id) REFERENCES events(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY policy_open
+    ADD CONSTRAINT policy_open_check_id_fkey FOREIGN KEY (check_id) REFERENCES checks(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY policy_open
+    ADD CONSTRAINT policy_open_policy_fkey FOREIGN KEY (policy) REFERENCES policies(name) ON UPDATE CASCADE ON DELETE CASCADE;
 
 ALTER TABLE ONLY rotation_members
     ADD CONSTRAINT rotation_members_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES contacts(id) ON DELETE CASCADE;

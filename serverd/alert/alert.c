@@ -37,8 +37,8 @@ const struct db_stmt alert_q_record = { "alert_record",
 	/* the routing record (sql/033_routing.sql): told because a parent
 	 * recovered; then why it is not notified (suppressed by a parent,
 	 * downtime, agent down, acknowledged, flapping), else who is told */
-	"    CASE WHEN x.detail ? 'parent' THEN route_entry('parent recovered',"
-	"      x.detail ->> 'reason') ELSE '[]' END"
+	"    CASE WHEN x.detail ? 'parent' THEN jsonb_build_array(route_entry('parent recovered',"
+	"      x.detail ->> 'reason')) ELSE '[]' END"
 	"    || jsonb_build_array(COALESCE(g.why,"
 	"      event_contacts_told(x.kind, x.status, x.check_id, x.agent_id)))"
 	/* dependencies (sql/035_parents.sql): a parent's RECOVERY brings the
@@ -56,12 +56,23 @@ const struct db_stmt alert_q_record = { "alert_record",
 	"        ORDER BY check_id, id DESC) l"
 	"  WHERE s.check_id = l.check_id"
 	"  RETURNING 1"
+	/* the policies' rows (sql/functions/policy_route.sql); an event a
+	 * policy took is not its contacts' */
+	"), pr AS MATERIALIZED ("
+	"  SELECT ev.id, ev.check_id, ev.agent_id, r.* FROM ev CROSS JOIN LATERAL policy_route(ev.id,"
+	"    ev.kind, ev.agent_id, ev.check_id, ev.status, ev.prev_status) r WHERE ev.notify"
+	"), np AS ("
+	"  INSERT INTO notifications (event_id, contact_id, channel, series, policy, step, priority, route)"
+	"  SELECT pr.id, pr.r_contact, pr.r_channel, COALESCE(pr.check_id, -pr.agent_id), pr.r_policy,"
+	"    pr.r_step, pr.r_priority, pr.r_route FROM pr WHERE pr.r_contact IS NOT NULL"
+	"  ON CONFLICT (event_id, contact_id, channel) DO NOTHING"
+	"  RETURNING 1"
 	"), n AS ("
 	/* who and on which channel: sql/functions/event_contacts.sql */
 	"  INSERT INTO notifications (event_id, contact_id, channel, series)"
 	"  SELECT ev.id, t.contact_id, t.channel, COALESCE(ev.check_id, -ev.agent_id)"
 	"  FROM ev CROSS JOIN LATERAL event_contacts(ev.kind, ev.status, ev.check_id, ev.agent_id) t"
-	"  WHERE ev.notify"
+	"  WHERE ev.notify AND NOT EXISTS (SELECT 1 FROM pr WHERE pr.id = ev.id)"
 	"  RETURNING 1"
 	")"
 	"SELECT (SELECT count(*) FROM ev), c.n, (SELECT count(*) FROM st),"
@@ -79,7 +90,7 @@ const struct db_stmt alert_q_record = { "alert_record",
 	"   LEFT JOIN LATERAL (SELECT a.name FROM agents a WHERE a.id = ev.agent_id OFFSET 0) a ON true"
 	"   LEFT JOIN LATERAL (SELECT k.id, k.name, k.max_attempts FROM checks k"
 	"    WHERE k.id = ev.check_id OFFSET 0) k ON true)"
-	"  FROM (SELECT count(*) AS n FROM n) c", 1 };
+	"  FROM (SELECT (SELECT count(*) FROM n) + (SELECT count(*) FROM np) AS n) c", 1 };
 
 static const struct db_stmt q_paused = { "alert_channel_paused",
 	"INSERT INTO events (kind, notify, detail) VALUES (upper($1) || ' PAUSED', false,"

@@ -23,7 +23,12 @@
  *   renotify   every renotify_interval_s (0 = never) a RENOTIFY event for
  *              each HARD problem that was notified, is unacknowledged, not
  *              flapping, not in downtime, whose agent is not down and whose
- *              parents are not (check_suppressed_by()).
+ *              parents are not (check_suppressed_by()) - but for a problem
+ *              a policy took on, which repeats by its own repeat_s (below).
+ *   escalation the later steps of policies and their repeat_s, one SQL
+ *              statement (sql/functions/policy_escalate.sql): a step fires
+ *              when its after_s has passed since its problem began and the
+ *              problem is still open, unacknowledged and not in downtime.
  *
  * (History retention and roll-ups run on their own thread: store/history.c.)
  *
@@ -62,7 +67,7 @@
 
 /* advisory lock ids: 5 was the retention job (now store/history.c); kept unused */
 enum job_id { JOB_AGENTS = 1, JOB_DOWNTIMES, JOB_ACKS, JOB_RENOTIFY, JOB_UNTOLD = 6,
-	JOB_RECURRING };
+	JOB_RECURRING, JOB_ESCALATE };
 #define RECURRING_OCCURRENCES_MAX 64   /* a definition's per planning (a day of them) */
 
 
@@ -143,7 +148,11 @@ static const struct db_stmt q_renotify = { "jobs_renotify",
 	"   AND (a.state <> 'down' OR c.type = 'heartbeat')"
 	"   AND NOT check_in_downtime(c.id, c.agent_id)"
 	"   AND check_suppressed_by(c.id, c.agent_id) IS NULL"
+	"   AND NOT EXISTS (SELECT 1 FROM policy_open o WHERE o.check_id = s.check_id)"
 	" ORDER BY s.check_id LIMIT 1000 FOR UPDATE OF s SKIP LOCKED", 1 };
+
+static const struct db_stmt q_escalate = { "jobs_escalate",
+	"SELECT policy_escalate()", 0 };
 
 static int64_t
 val_i64(const PGresult *q, int row, int col)
@@ -482,6 +491,26 @@ job_renotify(PGconn *c)
 	return record_rows(c, &q_renotify, v, fill_renotify, NULL) == DB_OK ? 0 : -1;
 }
 
+static int
+job_escalate(PGconn *c)
+{
+	PGresult *q = db_exec(c, &q_escalate, NULL);
+	const char *n, *es;
+	long long made;
+
+	if (!db_ok(q, PGRES_TUPLES_OK)) {
+		(void)db_outcome(c, q);   /* a broken connection is marked for the next tick */
+		PQclear(q);
+		return -1;
+	}
+	n = PQgetvalue(q, 0, 0);
+	made = str_to_ll(n, 0, INT64_MAX, &es);
+	if (made > 0)
+		log_info("jobs: policies: %lld notification(s) escalated or repeated", made);
+	PQclear(q);
+	return 0;
+}
+
 /*
  * Runs fn in its own transaction under the job's advisory lock; another
  * instance holding it means this tick skips the job.
@@ -535,6 +564,7 @@ jobs_tick(struct ticker *t)
 	run_job(JOB_ACKS, "acknowledgement expiry", job_acks);
 	run_job(JOB_UNTOLD, "held-back notifications", job_untold);
 	run_job(JOB_RENOTIFY, "renotify", job_renotify);
+	run_job(JOB_ESCALATE, "escalation", job_escalate);
 }
 
 static struct ticker jobs = { .name = "jobs", .tick = jobs_tick, .period_ms = JOBS_TICK_MS };

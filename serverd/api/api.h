@@ -120,6 +120,13 @@ void api_config(struct req *r, struct resp *rs);
 void api_config_get(struct req *r, struct resp *rs);
 
 /* The operator's face: tokens, sessions, metrics, the dashboard. */
+/* api_policies.c */
+void api_policies_list(struct req *r, struct resp *rs);
+void api_policies_create(struct req *r, struct resp *rs);
+void api_policies_get(struct req *r, struct resp *rs);
+void api_policies_patch(struct req *r, struct resp *rs);
+void api_policies_delete(struct req *r, struct resp *rs);
+
 /* api_rotations.c */
 void api_rotations_list(struct req *r, struct resp *rs);
 void api_rotations_create(struct req *r, struct resp *rs);

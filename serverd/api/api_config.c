@@ -249,6 +249,27 @@ static const struct db_stmt q_update_recurring = { "config_update_recurring",
 	"  WHERE d.id = t.id RETURNING d.id),"
 	" f AS (DELETE FROM downtimes o USING u WHERE o.recurring_id = u.id AND o.start_at > now())"
 	" SELECT id FROM u", 1 };
+/* policies: their steps name users and rotations by name already */
+static const struct db_stmt q_load_policies = { "config_load_policies",
+	"SELECT id, managed, jsonb_build_object('name', name, 'position', position, 'match', match,"
+	" 'continue', continue, 'steps', steps, 'repeat_s', repeat_s,"
+	" 'urgent', status_name(urgent))::text, 'policy'"
+	" FROM policies ORDER BY position, name", 0 };
+#define POLICY_COLS "x(id bigint, name text, position integer, match text, match_sel jsonb," \
+	" continue boolean, steps jsonb, repeat_s integer, urgent text)"
+#define POLICY_URGENT "array_position(ARRAY['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'], x.urgent) - 1"
+static const struct db_stmt q_create_policies = { "config_create_policies",
+	"INSERT INTO policies (name, position, match, match_sel, continue, steps, repeat_s, urgent,"
+	" managed, created_by, updated_by)"
+	" SELECT x.name, x.position, x.match, x.match_sel, x.continue, x.steps, x.repeat_s,"
+	" " POLICY_URGENT ", true, $2, $2 FROM jsonb_to_recordset($1::jsonb) AS " POLICY_COLS, 2 };
+static const struct db_stmt q_update_policies = { "config_update_policies",
+	"UPDATE policies p SET position = x.position, match = x.match, match_sel = x.match_sel,"
+	" continue = x.continue, steps = x.steps, repeat_s = x.repeat_s, urgent = " POLICY_URGENT ","
+	" updated_at = now(), updated_by = $2"
+	" FROM jsonb_to_recordset($1::jsonb) AS " POLICY_COLS " WHERE p.id = x.id", 2 };
+static const struct db_stmt q_delete_policies = { "config_delete_policies",
+	"DELETE FROM policies WHERE id = ANY ($1::bigint[])", 1 };
 
 static const struct db_stmt q_lock = { "config_lock",
 	"SELECT version FROM config_version FOR UPDATE", 0 };
@@ -265,9 +286,11 @@ struct store {
 /*
  * In the order of creation; deletion goes the other way. Templates after
  * the checks: an agent's own check of a name wins over a template's
- * (template_sync()), so the set's are made first.
+ * (template_sync()), so the set's are made first. Policies last: their
+ * steps name users.
  */
-enum { ST_CONTACT, ST_AGENT, ST_CHECK, ST_TEMPLATE, ST_DOWNTIME, ST_RECURRING, ST_COUNT };
+enum { ST_CONTACT, ST_AGENT, ST_CHECK, ST_TEMPLATE, ST_DOWNTIME, ST_RECURRING, ST_POLICY,
+	ST_COUNT };
 static const struct store stores[ST_COUNT] = {
 	{ "contact", &q_load_contacts, &q_create_contacts, &q_update_contacts, &q_delete_contacts },
 	{ "agent", &q_load_agents, &q_create_agents, &q_update_agents, &q_delete_agents },
@@ -277,6 +300,7 @@ static const struct store stores[ST_COUNT] = {
 	{ "downtime", &q_load_downtimes, &q_create_downtimes, &q_update_downtimes, NULL },
 	/* kind "downtime" with "recurring": a weekly window (sql/031) */
 	{ "recurring downtime", &q_load_recurring, &q_create_recurring, &q_update_recurring, NULL },
+	{ "policy", &q_load_policies, &q_create_policies, &q_update_policies, &q_delete_policies },
 };
 
 /* ---- the plan ------------------------------------------------------------------- */
@@ -745,6 +769,30 @@ norm_template(const struct kind *k, json_t *in, json_t *out, struct resp *e)
 	return 0;
 }
 
+/*
+ * A policy as its route takes it (api_policies.c's rules); a position not
+ * given is 0 (policies of equal position go in name order), so a file's
+ * policy says all of its order.
+ */
+static int
+norm_policy(const struct kind *k, json_t *in, json_t *out, struct resp *e)
+{
+	json_t *body = json_deep_copy(in);
+	int rc;
+
+	(void)k;
+	if (body == NULL) {
+		resp_error(e, 500, NULL, "out of memory");
+		return -1;
+	}
+	json_object_del(body, "kind");
+	rc = policy_norm(body, out, e);
+	json_decref(body);
+	if (rc == 0 && json_is_null(json_object_get(out, "position")))
+		json_object_set_new(out, "position", json_integer(0));
+	return rc;
+}
+
 static const char *const agent_fields[] = { "kind", "name", "interval_s", "contacts", "labels",
 	"parents", NULL };
 static const char *const check_fields[] = { "kind", "agent", "name", "type", "params", "warning",
@@ -756,6 +804,8 @@ static const char *const user_fields[] = { "kind", "name", "email", "pushover_us
 static const char *const downtime_fields[] = { "kind", "name", "agent", "check", "start", "end",
 	"comment", "recurring", "tz", NULL };
 static const char *const template_fields[] = { "kind", "name", "selector", "checks", NULL };
+static const char *const policy_fields[] = { "kind", "name", "position", "match", "continue",
+	"steps", "repeat_s", "urgent", NULL };
 
 /* what a file's "kind:" may say; the first of a store is what export writes */
 static const struct kind kinds[] = {
@@ -766,6 +816,7 @@ static const struct kind kinds[] = {
 	{ "heartbeat", ST_CHECK, check_fields, norm_check },   /* a check of type heartbeat */
 	{ "template", ST_TEMPLATE, template_fields, norm_template },
 	{ "downtime", ST_DOWNTIME, downtime_fields, norm_downtime },
+	{ "policy", ST_POLICY, policy_fields, norm_policy },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -899,7 +950,7 @@ read_set(struct plan *p, json_t *objects, json_t *keys)
 		}
 		if (jv_str(in, "kind", 1, 32, &kn, &e) < 0 || (k = kind_find(kn)) == NULL) {
 			add_error(p, (int)i, NULL, nm, "kind", "%s", kn ? "unknown kind (agent, check, "
-			    "heartbeat, contact, user, template, downtime)" : "every object needs a kind");
+			    "heartbeat, contact, user, template, downtime, policy)" : "every object needs a kind");
 			json_decref(e.json);
 			continue;
 		}
@@ -1016,6 +1067,36 @@ need(struct plan *p, struct obj *o, int s, const char *field, const char *name)
 		    find(p, s, name) ? " (or is pruned)" : "");
 }
 
+/*
+ * What a policy's steps name: users in the set or on the server; rotations
+ * (not configuration files' objects) on the server.
+ */
+static void
+policy_needs(struct plan *p, struct obj *o)
+{
+	json_t *st, *w;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(o->want, "steps"), i, st)
+		json_array_foreach(json_object_get(st, "notify"), j, w) {
+			const char *who = json_string_value(w);
+			struct resp e;
+			json_t *one;
+
+			if (strncmp(who, "rotation:", 9) != 0) {
+				need(p, o, ST_CONTACT, "steps", who);
+				continue;
+			}
+			memset(&e, 0, sizeof(e));
+			one = json_pack("[{s:[s]}]", "notify", who);
+			if (policy_refs_check(p->r->db, one, &e) < 0)
+				add_error(p, o->index, "policy", o->key, "steps", "%s",
+				    json_string_value(json_object_get(e.json, "error")));
+			json_decref(one);
+			json_decref(e.json);
+		}
+}
+
 /* Actions, field changes, and what the set names that will not exist. */
 static void
 decide(struct plan *p)
@@ -1099,6 +1180,8 @@ decide(struct plan *p)
 				json_array_foreach(json_object_get(d, "contacts"), k2, c2)
 					need(p, o, ST_CONTACT, "checks.contacts", json_string_value(c2));
 		}
+		if (o->store == ST_POLICY)
+			policy_needs(p, o);
 	}
 }
 
@@ -1153,6 +1236,22 @@ run_store(struct plan *p, int s, enum action act, int *hb, struct resp *rs)
 			}
 			json_object_set_new(rec, "selector_json", json_loads(parsed, 0, NULL));
 			free(parsed);
+		}
+		if (s == ST_POLICY) {
+			struct resp e;
+			char *sel;
+
+			memset(&e, 0, sizeof(e));
+			sel = policy_match_sel(json_string_value(json_object_get(o->want, "match")), &e);
+			json_decref(e.json);
+			if (sel == NULL || json_object_set_new(rec, "match_sel",
+			    json_loads(sel, 0, NULL)) < 0) {
+				free(sel);
+				json_decref(rec);
+				resp_error(rs, 500, NULL, "out of memory");
+				goto done;
+			}
+			free(sel);
 		}
 		if ((s == ST_DOWNTIME || s == ST_RECURRING) &&
 		    json_is_string(json_object_get(o->want, "check"))) {

@@ -703,25 +703,33 @@ sel_req_json(const struct sel_req *rq)
 	    "values", vals);
 }
 
+json_t *
+api_selector_json(const struct selector *sel)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < sel->n; i++)
+		if (json_array_append_new(a, sel_req_json(&sel->reqs[i])) < 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	return a;
+}
+
 int
 selector_jsonb(const char *field, const char *s, char **out, struct resp *rs)
 {
 	struct selector sel;
 	char err[256];
 	json_t *a;
-	size_t i;
 
 	*out = NULL;
 	if (selector_parse(field, s, &sel, err, sizeof(err)) < 0) {
 		resp_error(rs, 400, field, "%s", err);
 		return -1;
 	}
-	a = json_array();
-	for (i = 0; a && i < sel.n; i++)
-		if (json_array_append_new(a, sel_req_json(&sel.reqs[i])) < 0) {
-			json_decref(a);
-			a = NULL;
-		}
+	a = api_selector_json(&sel);
 	selector_free(&sel);
 	if (a == NULL || (*out = json_dumps(a, JSON_COMPACT)) == NULL) {
 		json_decref(a);

@@ -112,6 +112,19 @@ int selector_jsonb(const char *field, const char *s, char **out, struct resp *rs
 int api_agent_arg(struct req *r, struct resp *rs, char out[24]);
 /* The same for ?check_id=ID or ?check=AGENT/CHECK. */
 int api_check_arg(struct req *r, struct resp *rs, char out[24]);
+struct selector;
+/* A parsed selector as that jsonb's array (new reference), NULL when out of memory or not UTF-8. */
+json_t *api_selector_json(const struct selector *sel);
+/*
+ * Policies (api_policies.c), for POST /api/v1/config too: policy_norm()
+ * validates a definition into its canonical object (position null when
+ * not given); policy_refs_check() refuses steps naming no user or
+ * rotation; policy_match_sel() is a match's parsed form (heap text, "[]"
+ * for ""). Each fills rs (422 and the field) when it fails.
+ */
+int policy_norm(json_t *in, json_t *out, struct resp *rs);
+int policy_refs_check(PGconn *db, json_t *steps, struct resp *rs);
+char *policy_match_sel(const char *match, struct resp *rs);
 /*
  * Lets an array of contact ids name contacts too ("contacts": ["alice", 3]):
  * replaces each string of o's key array by that contact's id, in place,

@@ -99,6 +99,13 @@ const struct route routes[] = {
 	{ "GET",    "/api/v1/rotations/{name}/oncall", api_rotations_oncall, NEED_READ,     BODY_JSON },
 	{ "POST",   "/api/v1/rotations/{name}/overrides", api_rotations_override, NEED_OPERATOR, BODY_JSON },
 
+	/* policies (api_policies.c): who is told about what, and when; by name */
+	{ "GET",    "/api/v1/policies",              api_policies_list,    NEED_READ,       BODY_JSON },
+	{ "POST",   "/api/v1/policies",              api_policies_create,  NEED_ADMIN,      BODY_JSON },
+	{ "GET",    "/api/v1/policies/{name}",       api_policies_get,     NEED_READ,       BODY_JSON },
+	{ "PATCH",  "/api/v1/policies/{name}",       api_policies_patch,   NEED_ADMIN,      BODY_JSON },
+	{ "DELETE", "/api/v1/policies/{name}",       api_policies_delete,  NEED_ADMIN,      BODY_JSON },
+
 	/* the operator's face */
 	{ "GET",    "/api/v1/tokens",                api_tokens_list,      NEED_ADMIN,      BODY_JSON },
 	{ "POST",   "/api/v1/tokens",                api_tokens_create,    NEED_ADMIN,      BODY_JSON },

@@ -81,6 +81,11 @@ struct notice {
 	int step;
 	const char *route;
 	/*
+	 * The Pushover priority the policy's step asks for ("-2".."2"), or
+	 * "" (or NULL) for the channel's own choice.
+	 */
+	const char *priority;
+	/*
 	 * An email's single-use acknowledgement link (acklink.h), set by
 	 * notify_email() for the one message; NULL or "" when none.
 	 */

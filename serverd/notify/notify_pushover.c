@@ -20,6 +20,9 @@
  * A digest (n->digest, digest.h) is one message: its title "37 problems
  * on 12 agents", its body the worst members first, its priority the
  * highest of its members' but never 2 (see digest_priority()).
+ * A notification a policy made goes at its step's "priority" when the step
+ * has one (problems and AGENT DOWN only; docs/alerting.md, "Policies and
+ * escalation").
  *
  * A resend of an attempt in doubt has a title ending in " (resent)". A
  * problem resolved by the time it is sent (notice_title(): " (resolved
@@ -116,6 +119,17 @@ pushover_priority(const struct notice *n)
 		p = -1;
 	else
 		p = 0;
+	if (p >= 0 && n->priority && *n->priority && (k == EV_PROBLEM || k == EV_RENOTIFY ||
+	    k == EV_AGENT_DOWN)) {
+		const char *es;
+		/* the policy's step says (api_policies.c checked -2..2) */
+		p = (int)str_to_ll(n->priority, -2, 2, &es);
+		if (es != NULL)
+			p = 0;
+		if (n->resolved_since && *n->resolved_since && p > 0)
+			p = 0;
+		return p;
+	}
 	if (n->resolved_since && *n->resolved_since && p > 0)
 		p = 0;   /* over already: tell, but neither alarm nor ring until acknowledged */
 	if (p == 1 && n->pushover_emergency)

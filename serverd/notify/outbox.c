@@ -229,7 +229,7 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	"  FROM a JOIN c ON c.id = a.notification_id WHERE n.id = a.notification_id"
 	"  RETURNING n.id, n.channel, n.attempts - 1 AS attempts, n.created_at, n.event_id,"
 	"   n.contact_id, c.in_doubt, a.id AS attempt_id, n.resend, n.series, n.held_until,"
-	"   n.policy, n.step, n.route"
+	"   n.policy, n.step, n.route, n.priority"
 	")"
 	"SELECT n.id, n.channel, n.attempts, n.created_at < now() - make_interval(hours => $1::int),"
 	"  e.id, e.kind, COALESCE(e.status, -1), COALESCE(e.prev_status, -1),"
@@ -266,7 +266,10 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	/* the routing record so far (41-43), for the webhook's JSON */
 	"  COALESCE(n.policy, ''), COALESCE(n.step, -1), n.route::text,"
 	/* grouping (44) */
-	"  COALESCE(n.contact_id, 0)"
+	"  COALESCE(n.contact_id, 0),"
+	/* the row's policy's urgent level (45; -1: none), its step's priority (46) */
+	"  COALESCE((SELECT pol.urgent FROM policies pol WHERE pol.name = n.policy), -1),"
+	"  COALESCE(n.priority::text, '')"
 	" FROM u n JOIN events e ON e.id = n.event_id"
 	" LEFT JOIN contacts ct ON ct.id = n.contact_id"
 	" LEFT JOIN agents ag ON ag.id = e.agent_id"
@@ -896,21 +899,32 @@ fail:
 
 /* ---- quiet hours ------------------------------------------------------------ */
 
+/* A status's severity: OK < WARNING < UNKNOWN < CRITICAL (policies' urgent). */
+static int
+severity(int status)
+{
+	static const int rank[4] = { 0, 1, 3, 2 };
+
+	return status >= 0 && status <= 3 ? rank[status] : -1;
+}
+
 /*
- * What a person's quiet hours let through at once. Without policies (the
- * urgent level is theirs to set) the default: a CRITICAL problem, an agent
- * down or up again, and the recovery of a CRITICAL one (whoever was woken
- * by the problem hears that it ended).
+ * What a person's quiet hours let through at once: an agent down or up
+ * again; a problem at or above the urgent level, and the recovery of one
+ * (whoever was woken by the problem hears that it ended). The level is
+ * the row's policy's `urgent` (level: a status, 1..3) when a policy made
+ * the row, else (level < 0) CRITICAL.
  */
 static int
-urgent(const struct notice *n)
+urgent(const struct notice *n, int level)
 {
+	int min = severity(level >= 0 ? level : 2);
+
 	if (strcmp(n->kind, "AGENT DOWN") == 0 || strcmp(n->kind, "AGENT UP") == 0)
 		return 1;
-	if ((strcmp(n->kind, "PROBLEM") == 0 || strcmp(n->kind, "RENOTIFY") == 0) &&
-	    n->status == 2)
-		return 1;
-	return strcmp(n->kind, "RECOVERY") == 0 && n->prev_status == 2;
+	if (strcmp(n->kind, "PROBLEM") == 0 || strcmp(n->kind, "RENOTIFY") == 0)
+		return severity(n->status) >= min;
+	return strcmp(n->kind, "RECOVERY") == 0 && severity(n->prev_status) >= min;
 }
 
 /* The end of the quiet time the person is in now (epoch s), or 0. */
@@ -982,7 +996,7 @@ quiet_gate(PGconn *c, PGresult *q, const struct notice *n, const char *chname,
 	else if (was_held && problem && *n->resolved_since)
 		snprintf(note, sizeof(note), "dropped: held by quiet hours, and resolved since %s",
 		    n->resolved_since);
-	else if (!urgent(n) && (until = quiet_now(PQgetvalue(q, 0, 36), PQgetvalue(q, 0, 37), id)) > 0) {
+	else if (!urgent(n, col_int(q, 45)) && (until = quiet_now(PQgetvalue(q, 0, 36), PQgetvalue(q, 0, 37), id)) > 0) {
 		rfc3339_format(until * 1000000, at);
 		snprintf(note, sizeof(note), "held by quiet hours until %s", at);
 	} else
@@ -1292,7 +1306,9 @@ digest_one(PGconn *c, const struct channel_type *ch, const struct srv_conf *cf)
 		t.kind = x.kind;
 		t.status = x.status;
 		t.prev_status = x.prev_status;
-		if (until > 0 && !urgent(&t)) {
+		/* the default urgent level: a digest's members are weighed at the
+		 * digest's own level, not each one's policy's (docs/alerting.md) */
+		if (until > 0 && !urgent(&t, -1)) {
 			buf_addf(&held, "%s%lld", nheld ? "," : "", (long long)x.notification_id);
 			nheld++;
 		} else {
@@ -1463,6 +1479,7 @@ send_one(const struct channel_type *ch, long long *next_ms)
 	attempt_id = PQgetvalue(q, 0, 32);
 	n.resent = PQgetvalue(q, 0, 33)[0] == 't';
 	n.resolved_since = PQgetvalue(q, 0, 35);
+	n.priority = PQgetvalue(q, 0, 46);
 	snprintf(id, sizeof(id), "%lld", (long long)n.id);
 	if (in_doubt)
 		log_warn("notification %s: the attempt before was interrupted (its serverd died,"

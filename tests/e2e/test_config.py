@@ -176,7 +176,8 @@ t.ok(rc == 0 and "token_file = " in out and "echo " in out, "agents token prints
 exp = os.path.join(env.tmp, "export")
 rc, out, err = run("export", "--dir", exp)
 t.ok(rc == 0 and sorted(os.listdir(exp)) == ["agents.yaml", "checks.yaml", "contacts.yaml",
-                                               "downtimes.yaml", "templates.yaml"], "export --dir: a file per kind", (rc, err))
+                                               "downtimes.yaml", "policies.yaml",
+                                               "templates.yaml"], "export --dir: a file per kind", (rc, err))
 t.eq(oct(os.stat(os.path.join(exp, "contacts.yaml")).st_mode & 0o777), "0o600",
      "exported files are the owner's only (they hold webhook URLs and keys)")
 rc, plan, err = jrun("apply", "-f", exp)
