@@ -2,7 +2,8 @@
 """test_receipt_ack.py - acknowledging from the phone (docs/alerting.md,
 "Acknowledging from the phone"): the receipt of an emergency page (priority
 2) is polled, and an acknowledgement in the Pushover app becomes a custos
-acknowledgement by the person whose pushover_user it is.
+acknowledgement by the person whose pushover_user it is, and that stops a
+policy's escalation (the next step is not sent).
 
 The Pushover stand-in enforces the receipts API (token, 404, every field,
 one poll per receipt per min_poll_s) and acknowledges or expires a receipt
@@ -275,6 +276,45 @@ r = [x for x in route(rc6) if x["decision"] == "acknowledged"]
 t.ok(r and r[0]["detail"].startswith("from Pushover by alice at ")
      and "an agent has no acknowledgement" in r[0]["detail"],
      "db01: the routing record says so, and that an agent has no acknowledgement", route(rc6))
+
+# ---- escalation stopped by an acknowledgement from the phone ------------------------
+# A policy pages alice at emergency priority, then tells dave after 300 s.
+# esc-a is acknowledged in the app, esc-b is not; both problems are then
+# made 301 s old (in the database: nothing sleeps for after_s). The job
+# escalates both in one statement, so dave told of esc-b shows it has run.
+st, _, _ = e.api("POST", "/api/v1/users", A, {"name": "dave", "email": "dave@example.test"})
+t.eq(st, 201, "escalation: dave, the next step")
+st, pol, _ = e.api("POST", "/api/v1/policies", A, {
+    "name": "phone", "match": "team=esc",
+    "steps": [{"after_s": 0, "notify": ["alice"], "channels": ["pushover"], "priority": 2},
+              {"after_s": 300, "notify": ["dave"], "channels": ["email"]}]})
+t.eq(st, 201, "escalation: a policy paging alice, then dave after 300 s")
+esc = {}
+for name in ("esc-a", "esc-b"):
+    esc[name] = e.check(name, max_attempts=1, labels={"team": "esc"})
+    e.post(esc[name], 2, "%s down" % name)
+pa = wait_for(lambda: page("esc-a"), 10)
+t.ok(pa and pa["fields"]["priority"] == "2", "escalation: esc-a pages alice at priority 2")
+rca = pa["response"]["receipt"] if pa else "none"
+t.ok(wait_for(lambda: row(rca).get("receipt") == rca, 5), "escalation: its receipt is stored")
+e.po.ack(rca, ALICE)
+t.ok(wait_for(lambda: state(esc["esc-a"]).get("acknowledged"), 15),
+     "escalation: esc-a acknowledged from the phone", state(esc["esc-a"]))
+t.eq(state(esc["esc-a"]).get("ack_by"), "alice", "escalation: ... by alice")
+
+
+def dave_rows(cid):
+    return e.cluster.psql("SELECT n.step, n.route->0->>'decision' FROM notifications n"
+                          " JOIN events v ON v.id = n.event_id JOIN contacts c ON c.id = n.contact_id"
+                          " WHERE v.check_id = %d AND c.name = 'dave'" % cid)
+
+
+e.cluster.psql("UPDATE policy_open SET began_at = now() - interval '301 seconds'"
+               " WHERE check_id IN (%d, %d)" % (esc["esc-a"], esc["esc-b"]))
+t.ok(wait_for(lambda: dave_rows(esc["esc-b"]), 15),
+     "escalation: esc-b, not acknowledged, went on to dave (step 1)", dave_rows(esc["esc-b"]))
+t.eq(dave_rows(esc["esc-b"])[:1], [["1", "escalated"]], "escalation: ... recorded as escalated")
+t.eq(dave_rows(esc["esc-a"]), [], "escalation: esc-a, acknowledged from the phone, did not")
 
 t.eq(e.sanitizer_reports(s2), [], "no sanitizer report")
 t.done()
