@@ -417,8 +417,17 @@ static const struct db_stmt q_group_probe = { "outbox_group_probe",
 	"   (SELECT max(d.due_at) FROM digests d"
 	"    WHERE d.contact_id = r.contact_id AND d.channel = r.channel"
 	"     AND d.due_at > r.created_at - make_interval(secs => $2::int)))"
-	"  + make_interval(secs => $2::int)"
-	" FROM notifications r WHERE r.id = $1::bigint", 3 };
+	"  + make_interval(secs => $2::int),"
+	/* the children a parent's recovery found still failing (alert.c:
+	 * their events say "parent recovered") are told as one digest at
+	 * once, whatever group_min (docs/alerting.md, "Dependencies"): how
+	 * many rows to this person on this channel that recovery made */
+	"  CASE WHEN e.route @> '[{\"decision\": \"parent recovered\"}]' THEN"
+	"   (SELECT count(*) FROM notifications p JOIN events pe ON pe.id = p.event_id"
+	"    WHERE p.contact_id = r.contact_id AND p.channel = r.channel"
+	"     AND p.created_at = r.created_at"
+	"     AND pe.route @> '[{\"decision\": \"parent recovered\"}]') ELSE 0 END"
+	" FROM notifications r JOIN events e ON e.id = r.event_id WHERE r.id = $1::bigint", 3 };
 
 /* The open digest of person $1 on channel $2, made when there is none, due at $3. */
 static const struct db_stmt q_digest_make = { "outbox_digest_make",
@@ -1086,11 +1095,16 @@ group_gate(PGconn *c, PGresult *q, const struct channel_type *ch, const struct s
 	v[2] = min;
 	if (exec_ok(c, &q_group_probe, v, PGRES_TUPLES_OK, &r, gone) < 0)
 		return -1;
-	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 1) || col_i64(r, 0) < cf->group_min) {
+	if (PQntuples(r) == 1 && col_i64r(r, 0, 2) >= 2) {
+		/* a parent's recovery: its children still failing, one digest now */
+		PQclear(r);
+		r = NULL;
+		snprintf(due, sizeof(due), "now");
+	} else if (PQntuples(r) != 1 || PQgetisnull(r, 0, 1) || col_i64(r, 0) < cf->group_min) {
 		PQclear(r);
 		return 0;   /* no storm: this one goes at once */
-	}
-	snprintf(due, sizeof(due), "%s", PQgetvalue(r, 0, 1));
+	} else
+		snprintf(due, sizeof(due), "%s", PQgetvalue(r, 0, 1));
 	PQclear(r);
 	r = NULL;
 	if (db_cmd(c, "BEGIN") < 0) {
