@@ -21,10 +21,10 @@ status, and - after `demo-tour ... down` - the dashboard's problems list
 decision line on the gateway's problem (notified, then escalated to carol
 after the policy's 5 s: the tour waits for that row) and on a job's
 (suppressed); and, when the gateway recovers, the jobs' one digest mail
-"[custos] 3 problems on 1 agent" in the SMTP sink. Grouping is on, as in
-the demo (serverd's defaults; the harness turns it off). Every wait is
-for a condition: the mail in the sink, the row in the record, the text in
-the page."""
+"[custos] 3 problems on 1 agent" in the SMTP sink. Grouping and the
+senders are set as in the demo's serverd.conf (the harness turns grouping
+off). Every wait is for a condition: the mail in the sink, the row in the
+record, the text in the page."""
 import os
 import re
 import subprocess
@@ -63,8 +63,13 @@ for what, pat in (("the mail's acknowledgement link", r"/ack/"),
                   ("how to see the outage again", r'scripts/demo-tour \$run \$host down')):
     t.ok(re.search(pat, demo), "the demo's message names %s" % what, pat)
 
-# grouping as in the demo, whose serverd.conf leaves serverd's defaults
-env = AlertEnv(conf={"www_dir": www, "group_window_s": "30", "group_min": "3"})
+# grouping and senders as in the demo's serverd.conf (the harness turns
+# grouping off and has two senders)
+for k in ("group_window_s", "group_min", "sender_threads"):
+    t.ok(k in conf, "the demo's serverd.conf sets %s" % k, sorted(conf))
+env = AlertEnv(conf=dict({"www_dir": www},
+                         **dict((k, conf[k]) for k in ("group_window_s", "group_min",
+                                                       "sender_threads") if k in conf)))
 A = env.admin
 
 # scripts/demo-tour, as the demo runs it, with this build's custos
