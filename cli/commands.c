@@ -448,30 +448,28 @@ cmd_events(const struct cli_args *a)
 
 /* ---- API tokens ------------------------------------------------------------------ */
 
+/* the table of `custos tokens` */
+static void
+tokens_rows(json_t *items)
+{
+	json_t *t;
+	size_t i;
+
+	printf("%-24s %-7s %-22s %s\n", "NAME", "ROLE", "CREATED", "LAST USED");
+	json_array_foreach(items, i, t) {
+		char ag[32];
+		printf("%-24s %-7s %-22s %s\n", jstr(t, "name", "?"), jstr(t, "role", "?"),
+		    jstr(t, "created_at", "?"),
+		    json_is_string(json_object_get(t, "last_used_at")) ?
+		    ago(jstr(t, "last_used_at", NULL), ag) : "never");
+	}
+}
+
 int
 cmd_tokens(const struct cli_args *a)
 {
-	json_t *items, *t;
-	size_t i;
-	int rc;
-
 	(void)a;
-	if ((rc = http_get_all("/api/v1/tokens", &items)) != 0)
-		return rc;
-	if (opt_json) {
-		print_json(items);
-	} else {
-		printf("%-24s %-7s %-22s %s\n", "NAME", "ROLE", "CREATED", "LAST USED");
-		json_array_foreach(items, i, t) {
-			char ag[32];
-			printf("%-24s %-7s %-22s %s\n", jstr(t, "name", "?"), jstr(t, "role", "?"),
-			    jstr(t, "created_at", "?"),
-			    json_is_string(json_object_get(t, "last_used_at")) ?
-			    ago(jstr(t, "last_used_at", NULL), ag) : "never");
-		}
-	}
-	json_decref(items);
-	return 0;
+	return print_list("/api/v1/tokens", tokens_rows);
 }
 
 int

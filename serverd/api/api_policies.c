@@ -344,7 +344,7 @@ write_policy(struct req *r, struct resp *rs, json_t *def, const char *path, int 
 {
 	json_t *out = json_object();
 	char *sel = NULL, *steps = NULL, pos[24], rep[24];
-	const char *v[10];
+	const char *v[10], **f;
 	PGresult *q = NULL;
 	json_t *p;
 	int over = 0;
@@ -366,30 +366,19 @@ write_policy(struct req *r, struct resp *rs, json_t *def, const char *path, int 
 	snprintf(pos, sizeof(pos), "%lld", (long long)json_integer_value(p));
 	snprintf(rep, sizeof(rep), "%lld",
 	    (long long)json_integer_value(json_object_get(out, "repeat_s")));
-	if (path == NULL) {
-		v[0] = json_string_value(json_object_get(out, "name"));
-		v[1] = json_is_null(p) ? NULL : pos;
-		v[2] = json_string_value(json_object_get(out, "match"));
-		v[3] = sel;
-		v[4] = json_is_true(json_object_get(out, "continue")) ? "true" : "false";
-		v[5] = steps;
-		v[6] = rep;
-		v[7] = json_string_value(json_object_get(out, "urgent"));
-		v[8] = r->who.name;
-		q = db_exec(r->db, &q_create, v);
-	} else {
-		v[0] = path;
-		v[1] = json_string_value(json_object_get(out, "name"));
-		v[2] = pos;
-		v[3] = json_string_value(json_object_get(out, "match"));
-		v[4] = sel;
-		v[5] = json_is_true(json_object_get(out, "continue")) ? "true" : "false";
-		v[6] = steps;
-		v[7] = rep;
-		v[8] = json_string_value(json_object_get(out, "urgent"));
-		v[9] = r->who.name;
-		q = db_exec(r->db, &q_patch, v);
-	}
+	/* the same columns in the same order; a patch's $1 is the name it had */
+	f = path == NULL ? v : v + 1;
+	v[0] = path;
+	f[0] = json_string_value(json_object_get(out, "name"));
+	f[1] = path == NULL && json_is_null(p) ? NULL : pos;   /* a new one's null: last */
+	f[2] = json_string_value(json_object_get(out, "match"));
+	f[3] = sel;
+	f[4] = json_is_true(json_object_get(out, "continue")) ? "true" : "false";
+	f[5] = steps;
+	f[6] = rep;
+	f[7] = json_string_value(json_object_get(out, "urgent"));
+	f[8] = r->who.name;
+	q = db_exec(r->db, path == NULL ? &q_create : &q_patch, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
 		byname_write_error(&policies, r, rs, q,
 		    json_string_value(json_object_get(out, "name")));

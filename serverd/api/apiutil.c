@@ -42,18 +42,31 @@ jv_known(json_t *o, const char *const *allowed, struct resp *rs)
 	return 0;
 }
 
+/*
+ * The member key of o, for the typed getters: 1 with *v, 0 when absent
+ * or null, -1 with a 422 "KEY is required" when it is absent but required.
+ */
+static int
+jv_member(json_t *o, const char *key, int required, json_t **v, struct resp *rs)
+{
+	*v = json_object_get(o, key);
+	if (*v != NULL && !json_is_null(*v))
+		return 1;
+	if (required) {
+		resp_error(rs, 422, key, "%s is required", key);
+		return -1;
+	}
+	return 0;
+}
+
 int
 jv_str(json_t *o, const char *key, int required, size_t maxlen, const char **out, struct resp *rs)
 {
-	json_t *v = json_object_get(o, key);
+	json_t *v;
+	int rc;
 
-	if (v == NULL || json_is_null(v)) {
-		if (required) {
-			resp_error(rs, 422, key, "%s is required", key);
-			return -1;
-		}
-		return 0;
-	}
+	if ((rc = jv_member(o, key, required, &v, rs)) <= 0)
+		return rc;
 	if (!json_is_string(v)) {
 		resp_error(rs, 400, key, "%s must be a string", key);
 		return -1;
@@ -146,15 +159,11 @@ int
 jv_int(json_t *o, const char *key, int required, long long min, long long max,
     long long *out, struct resp *rs)
 {
-	json_t *v = json_object_get(o, key);
+	json_t *v;
+	int rc;
 
-	if (v == NULL || json_is_null(v)) {
-		if (required) {
-			resp_error(rs, 422, key, "%s is required", key);
-			return -1;
-		}
-		return 0;
-	}
+	if ((rc = jv_member(o, key, required, &v, rs)) <= 0)
+		return rc;
 	if (!json_is_integer(v)) {
 		resp_error(rs, 400, key, "%s must be an integer", key);
 		return -1;
