@@ -359,10 +359,9 @@ downtime_weekly(const struct cli_args *a, const char *spec, const char *text)
 int
 cmd_downtime(const struct cli_args *a)
 {
-	const char *spec, *check, *text = a->val[O_MESSAGE];
-	long long aid = 0, id = 0;
+	const char *spec, *text = a->val[O_MESSAGE];
 	int64_t from, to;
-	char agent[256], start[RFC3339_LEN], end[RFC3339_LEN], msg[400], path[64];
+	char start[RFC3339_LEN], end[RFC3339_LEN], msg[400], path[64];
 	json_t *body, *out;
 	int rc;
 
@@ -393,19 +392,14 @@ cmd_downtime(const struct cli_args *a)
 	to = a->val[O_FOR] ? from + a->num[O_FOR] * 1000000 : a->num[O_END];
 	if (to <= from)
 		return usage("downtime: --end must be after the start");
-	if (strchr(spec, '/')) {
-		if (split_check(spec, agent, &check) < 0)
-			return usage("expected AGENT or AGENT/CHECK, got \"%s\"", spec);
-		if ((rc = check_id(agent, check, &aid, &id)) != 0)
-			return rc;
-	} else if ((rc = agent_id(spec, &aid)) != 0) {
-		return rc;
-	}
 	rfc3339_format(from, start);
 	rfc3339_format(to, end);
 	body = json_pack("{s:s, s:s, s:s}", "start", start, "end", end, "comment",
 	    text ? text : "");
-	json_object_set_new(body, id ? "check_id" : "agent_id", json_integer(id ? id : aid));
+	if ((rc = downtime_target(spec, body)) != 0) {
+		json_decref(body);
+		return rc;
+	}
 	rc = http_request("POST", "/api/v1/downtimes", body, &out);
 	json_decref(body);
 	snprintf(msg, sizeof(msg), "%s: in downtime until %s", spec, end);

@@ -410,14 +410,16 @@ static const struct opt_member agent_members[] = {
 	{ O_NAME, "name", M_STRING }, { O_INTERVAL, "interval_s", M_NUMBER }, { 0, NULL, 0 },
 };
 
-/* The members of an agent that create and edit share; 0 or an exit status. */
+/*
+ * --labels, --parents and --contacts, which agents and checks both take,
+ * into body; 0 or an exit status.
+ */
 static int
-agent_body(const struct cli_args *a, json_t *body)
+watch_members(const struct cli_args *a, json_t *body)
 {
 	json_t *ids;
 	int rc;
 
-	opt_members(a, agent_members, body);
 	if (a->val[O_LABELS] && (rc = labels_member(a->val[O_LABELS], body)) != 0)
 		return rc;
 	if (a->val[O_PARENTS] && (rc = parents_member(a->val[O_PARENTS], body)) != 0)
@@ -428,6 +430,14 @@ agent_body(const struct cli_args *a, json_t *body)
 		json_object_set_new(body, "contacts", ids);
 	}
 	return 0;
+}
+
+/* The members of an agent that create and edit share; 0 or an exit status. */
+static int
+agent_body(const struct cli_args *a, json_t *body)
+{
+	opt_members(a, agent_members, body);
+	return watch_members(a, body);
 }
 
 /* An answer holding an agent's new token: the agentd.conf lines (or the JSON). */
@@ -535,7 +545,6 @@ static const struct opt_member check_members[] = {
 static int
 check_body(const struct cli_args *a, json_t *body, json_t *params)
 {
-	json_t *ids;
 	int i, rc;
 
 	opt_members(a, check_members, body);
@@ -546,16 +555,7 @@ check_body(const struct cli_args *a, json_t *body, json_t *params)
 		json_object_set(body, "params", params);
 	if (a->val[O_ENABLE] || a->val[O_DISABLE])
 		json_object_set_new(body, "enabled", json_boolean(a->val[O_ENABLE] != NULL));
-	if (a->val[O_LABELS] && (rc = labels_member(a->val[O_LABELS], body)) != 0)
-		return rc;
-	if (a->val[O_PARENTS] && (rc = parents_member(a->val[O_PARENTS], body)) != 0)
-		return rc;
-	if (a->val[O_CONTACTS]) {
-		if ((rc = contact_ids(a->val[O_CONTACTS], &ids)) != 0)
-			return rc;
-		json_object_set_new(body, "contacts", ids);
-	}
-	return 0;
+	return watch_members(a, body);
 }
 
 /* What create and edit refuse before asking anything. */
