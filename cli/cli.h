@@ -271,11 +271,17 @@ int cmd_export(const struct cli_args *a);
  * first, a usage error otherwise).
  */
 enum named { N_AGENT, N_CHECK, N_CONTACT, N_USER, N_ROTATION, N_TEMPLATE, N_POLICY };
-/* The path of the object of kind k named word; verb ("edit") leads a usage message. 0 or an exit status. */
+/*
+ * The path of the object of kind k named word; verb ("edit") leads a
+ * usage message. 0 or an exit status.
+ */
 int named_path(enum named k, const char *verb, const char *word, char *path, size_t len);
 /* GET it and print it (key/value lines, or --json). */
 int show_named(enum named k, const char *word);
-/* POST body (borrowed) to kind k's list; prints "WHAT WORD created" (with "(id N)" where found by id). */
+/*
+ * POST body (borrowed) to kind k's list; prints "WHAT WORD created" (and
+ * "(id N)" for the kinds found by id).
+ */
 int create_named(enum named k, const char *word, json_t *body);
 /* PATCH body (borrowed) to path, or to the object named word; prints "WHAT WORD changed". */
 int patch_path(const char *path, json_t *body, enum named k, const char *word);

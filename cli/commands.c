@@ -71,34 +71,32 @@ cmd_problems(const struct cli_args *a)
 	return status(1);
 }
 
+/* the table of `custos agents` */
+static void
+agents_rows(json_t *items)
+{
+	json_t *ag;
+	size_t i;
+
+	printf("%-24s %-6s %-16s %-10s %s\n", "AGENT", "STATE", "LAST CHECKOUT", "INTERVAL", "VERSION");
+	json_array_foreach(items, i, ag) {
+		char t[32], iv[24];
+		const char *st = jstr(ag, "state", "?");
+		snprintf(iv, sizeof(iv), "%llds", (long long)json_integer_value(json_object_get(ag, "interval_s")));
+		printf("%-24s %s%-6s%s %-16s %-10s %s\n", jstr(ag, "name", "?"), col(st), st, reset(),
+		    json_is_string(json_object_get(ag, "last_checkout_at")) ?
+		    ago(jstr(ag, "last_checkout_at", NULL), t) : "never", iv, jstr(ag, "version", "-"));
+	}
+}
+
 int
 cmd_agents(const struct cli_args *a)
 {
-	json_t *items, *ag;
-	size_t i;
-	int rc;
-
 	char path[8192];
 
 	if (with_selector("/api/v1/agents", a->val[O_SELECTOR], path, sizeof(path)) < 0)
 		return usage("--selector: too long");
-	if ((rc = http_get_all(path, &items)) != 0)
-		return rc;
-	if (opt_json) {
-		print_json(items);
-	} else {
-		printf("%-24s %-6s %-16s %-10s %s\n", "AGENT", "STATE", "LAST CHECKOUT", "INTERVAL", "VERSION");
-		json_array_foreach(items, i, ag) {
-			char t[32], iv[24];
-			const char *st = jstr(ag, "state", "?");
-			snprintf(iv, sizeof(iv), "%llds", (long long)json_integer_value(json_object_get(ag, "interval_s")));
-			printf("%-24s %s%-6s%s %-16s %-10s %s\n", jstr(ag, "name", "?"), col(st), st, reset(),
-			    json_is_string(json_object_get(ag, "last_checkout_at")) ?
-			    ago(jstr(ag, "last_checkout_at", NULL), t) : "never", iv, jstr(ag, "version", "-"));
-		}
-	}
-	json_decref(items);
-	return 0;
+	return print_list(path, agents_rows);
 }
 
 int

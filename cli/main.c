@@ -10,7 +10,9 @@
  *   commands.c  the operator's commands (status, problems, history, events,
  *               why, ack, downtime, the lists of agents, checks and tokens)
  *   objects.c   show, create, edit and delete of agents, checks, contacts,
- *               downtimes and tokens (names resolved to ids)
+ *               users, downtimes, tokens, templates and rotations (names
+ *               resolved to ids), over one table of named objects
+ *   policies.c  the notification policies' commands
  *   http.c      HTTP, on lib/httpc.h: cli.conf and the environment, the
  *               URL's scheme check, the CA file, the token, requests,
  *               whole lists, names resolved to ids through the lists
