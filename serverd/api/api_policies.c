@@ -94,6 +94,7 @@ static const struct db_stmt q_refs = { "policies_refs",
 	"  ELSE EXISTS (SELECT 1 FROM contacts c WHERE c.name = w.who) END"
 	" ORDER BY s.i LIMIT 1", 1 };
 
+/* its by-name routes (byname.h) */
 static const struct byname policies = { POL_PREFIX, "policy", &q_get, &q_delete };
 
 static int

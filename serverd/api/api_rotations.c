@@ -111,6 +111,7 @@ static const struct db_stmt q_oncall = { "rotations_oncall",
 	"   ORDER BY x.id DESC LIMIT 1) o ON true"
 	" WHERE r.name = $1", 2 };
 
+/* its by-name routes (byname.h) */
 static const struct byname rotations = { ROT_PREFIX, "rotation", &q_get, &q_delete };
 
 /* An RFC 3339 member as seconds; 1 present, 0 absent, -1 error. */

@@ -58,6 +58,7 @@ static const struct db_stmt q_update = { "templates_update",
 static const struct db_stmt q_delete = { "templates_delete",
 	"DELETE FROM templates WHERE name = $1", 1 };
 
+/* its by-name routes (byname.h) */
 static const struct byname templates = { TPL_PREFIX, "template", &q_get, &q_delete };
 
 /* The error of checks[i] names it: field "checks[i].FIELD", "checks[i]: ..." */
