@@ -101,6 +101,22 @@ json_tty_clean(json_t *j, const char *key)
 
 /* ---- tables ----------------------------------------------------------------- */
 
+int
+print_list(const char *path, void (*rows)(json_t *items))
+{
+	json_t *items;
+	int rc;
+
+	if ((rc = http_get_all(path, &items)) != 0)
+		return rc;
+	if (opt_json)
+		print_json(items);
+	else
+		rows(items);
+	json_decref(items);
+	return 0;
+}
+
 void
 print_json(json_t *j)
 {
