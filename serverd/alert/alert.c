@@ -36,11 +36,12 @@ const struct db_stmt alert_q_record = { "alert_record",
 	"    g.why IS NULL,"
 	/* the routing record (sql/033_routing.sql): told because a parent
 	 * recovered; then why it is not notified (suppressed by a parent,
-	 * downtime, agent down, acknowledged, flapping), else who is told */
+	 * downtime, agent down, acknowledged, flapping). Who is told is
+	 * appended below, once known: a policy (policy_route()) or the
+	 * contacts (event_contacts_told()) */
 	"    CASE WHEN x.detail ? 'parent' THEN jsonb_build_array(route_entry('parent recovered',"
 	"      x.detail ->> 'reason')) ELSE '[]' END"
-	"    || jsonb_build_array(COALESCE(g.why,"
-	"      event_contacts_told(x.kind, x.status, x.check_id, x.agent_id)))"
+	"    || COALESCE(jsonb_build_array(g.why), '[]')"
 	/* dependencies (sql/035_parents.sql): a parent's RECOVERY brings the
 	 * events of its children that were suppressed meanwhile */
 	"  FROM (SELECT * FROM x UNION ALL SELECT r.* FROM x"
@@ -59,21 +60,33 @@ const struct db_stmt alert_q_record = { "alert_record",
 	/* the policies' rows (sql/functions/policy_route.sql); an event a
 	 * policy took is not its contacts' */
 	"), pr AS MATERIALIZED ("
-	"  SELECT ev.id, ev.check_id, ev.agent_id, r.* FROM ev CROSS JOIN LATERAL policy_route(ev.id,"
+	"  SELECT ev.id, ev.check_id, ev.agent_id,"
+	"    ev.route @> '[{\"decision\": \"parent recovered\"}]' AS parent_recovered, r.*"
+	"  FROM ev CROSS JOIN LATERAL policy_route(ev.id,"
 	"    ev.kind, ev.agent_id, ev.check_id, ev.status, ev.prev_status) r WHERE ev.notify"
 	"), np AS ("
-	"  INSERT INTO notifications (event_id, contact_id, channel, series, policy, step, priority, route)"
+	"  INSERT INTO notifications (event_id, contact_id, channel, series, policy, step, priority,"
+	"    route, parent_recovered)"
 	"  SELECT pr.id, pr.r_contact, pr.r_channel, COALESCE(pr.check_id, -pr.agent_id), pr.r_policy,"
-	"    pr.r_step, pr.r_priority, pr.r_route FROM pr WHERE pr.r_contact IS NOT NULL"
+	"    pr.r_step, pr.r_priority, pr.r_route, pr.parent_recovered FROM pr"
+	"  WHERE pr.r_contact IS NOT NULL"
 	"  ON CONFLICT (event_id, contact_id, channel) DO NOTHING"
 	"  RETURNING 1"
 	"), n AS ("
 	/* who and on which channel: sql/functions/event_contacts.sql */
-	"  INSERT INTO notifications (event_id, contact_id, channel, series)"
-	"  SELECT ev.id, t.contact_id, t.channel, COALESCE(ev.check_id, -ev.agent_id)"
+	"  INSERT INTO notifications (event_id, contact_id, channel, series, parent_recovered)"
+	"  SELECT ev.id, t.contact_id, t.channel, COALESCE(ev.check_id, -ev.agent_id),"
+	"    ev.route @> '[{\"decision\": \"parent recovered\"}]'"
 	"  FROM ev CROSS JOIN LATERAL event_contacts(ev.kind, ev.status, ev.check_id, ev.agent_id) t"
 	"  WHERE ev.notify AND NOT EXISTS (SELECT 1 FROM pr WHERE pr.id = ev.id)"
-	"  RETURNING 1"
+	"  RETURNING event_id"
+	"), ec AS ("
+	/* the contacts' decision, on the events no policy took only (a
+	 * SELECT: run because the result below reads it) */
+	"  SELECT event_contacts_told(ev.id, ev.check_id, ev.agent_id, COALESCE(k.n, 0)) AS ok"
+	"  FROM ev LEFT JOIN (SELECT event_id, count(*) AS n FROM n GROUP BY event_id) k"
+	"    ON k.event_id = ev.id"
+	"  WHERE ev.notify AND NOT EXISTS (SELECT 1 FROM pr WHERE pr.id = ev.id)"
 	")"
 	"SELECT (SELECT count(*) FROM ev), c.n, (SELECT count(*) FROM st),"
 	"  CASE WHEN c.n > 0 THEN notify_or_defer('custos_outbox', '') END,"
@@ -89,7 +102,9 @@ const struct db_stmt alert_q_record = { "alert_record",
 	"   FROM ev"
 	"   LEFT JOIN LATERAL (SELECT a.name FROM agents a WHERE a.id = ev.agent_id OFFSET 0) a ON true"
 	"   LEFT JOIN LATERAL (SELECT k.id, k.name, k.max_attempts FROM checks k"
-	"    WHERE k.id = ev.check_id OFFSET 0) k ON true)"
+	"    WHERE k.id = ev.check_id OFFSET 0) k ON true),"
+	/* read so that it runs (a CTE without INSERT or UPDATE runs when read) */
+	"  (SELECT count(ec.ok) FROM ec)"
 	"  FROM (SELECT (SELECT count(*) FROM n) + (SELECT count(*) FROM np) AS n) c", 1 };
 
 static const struct db_stmt q_paused = { "alert_channel_paused",
