@@ -41,7 +41,7 @@ const struct db_stmt alert_q_record = { "alert_record",
 	 * contacts (event_contacts_told()) */
 	"    CASE WHEN x.detail ? 'parent' THEN jsonb_build_array(route_entry('parent recovered',"
 	"      x.detail ->> 'reason')) ELSE '[]' END"
-	"    || COALESCE(jsonb_build_array(g.why), '[]')"
+	"    || CASE WHEN g.why IS NULL THEN '[]' ELSE jsonb_build_array(g.why) END"
 	/* dependencies (sql/035_parents.sql): a parent's RECOVERY brings the
 	 * events of its children that were suppressed meanwhile */
 	"  FROM (SELECT * FROM x UNION ALL SELECT r.* FROM x"
