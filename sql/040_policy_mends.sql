@@ -23,7 +23,3 @@ ALTER TABLE policy_open ADD CONSTRAINT policy_open_agent_key UNIQUE (agent_id, p
 -- before it are false: they were sent long ago.
 ALTER TABLE notifications ADD COLUMN parent_recovered boolean NOT NULL DEFAULT false;
 
--- event_contacts_told() appends the "contacts" decision to the event
--- itself now, for the events no policy took, and takes the count of rows
--- the statement made (sql/functions/event_contacts_told.sql).
-DROP FUNCTION IF EXISTS event_contacts_told(text, smallint, bigint, bigint);

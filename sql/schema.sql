@@ -552,11 +552,12 @@ CREATE FUNCTION event_contacts(kind text, status smallint, check_id bigint, agen
 	       OR ct.id = ANY (COALESCE(c.contacts, a.contacts)))
 $_$;
 
-CREATE FUNCTION event_contacts_told(ev_id bigint, ev_check bigint, ev_agent bigint, n bigint) RETURNS boolean
-    LANGUAGE plpgsql
+CREATE FUNCTION event_contacts_told(ev_kind text, ev_status smallint, ev_check bigint, ev_agent bigint) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
     AS $$
 DECLARE
 	whose text;
+	n bigint;
 BEGIN
 	SELECT CASE
 		WHEN (SELECT c.contacts FROM checks c WHERE c.id = ev_check) IS NOT NULL
@@ -564,11 +565,10 @@ BEGIN
 		WHEN (SELECT a.contacts FROM agents a WHERE a.id = ev_agent) IS NOT NULL
 			THEN 'the agent''s contacts'
 		ELSE 'every contact (none named)' END INTO whose;
-	UPDATE events SET route = route || jsonb_build_array(route_entry('contacts',
-		'no policy: ' || whose || ' were told: ' || n
-		|| CASE WHEN n = 1 THEN ' row' ELSE ' rows' END))
-	WHERE id = ev_id;
-	RETURN FOUND;
+	SELECT count(*) INTO n FROM event_contacts(ev_kind, ev_status, ev_check, ev_agent);
+	RETURN jsonb_build_object('at', rfc3339(now()), 'decision', 'contacts',
+		'detail', 'no policy: ' || whose || ' were told: ' || n
+		|| CASE WHEN n = 1 THEN ' row' ELSE ' rows' END);
 END
 $$;
 
@@ -1152,6 +1152,7 @@ DECLARE
 	matched boolean := false;
 	last integer;
 	told integer;
+	ev_route jsonb := '[]';
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM policies) THEN
 		RETURN;
@@ -1174,19 +1175,18 @@ BEGIN
 			ORDER BY n.contact_id, n.channel, n.step DESC;
 		END LOOP;
 		IF matched THEN
-			UPDATE events SET route = route || jsonb_build_array(route_entry('policy',
+			ev_route := jsonb_build_array(route_entry('policy',
 				format('%s: to everyone told about the problem (policy %s)', e_kind,
 				(SELECT string_agg(x.policy, ', ' ORDER BY x.policy) FROM policy_open x
 				WHERE (e_check IS NOT NULL AND x.check_id = e_check)
-				   OR (e_check IS NULL AND x.agent_id = e_agent)))))
-			WHERE id = e_id;
+				   OR (e_check IS NULL AND x.agent_id = e_agent)))));
 			IF e_kind = 'RECOVERY' THEN
 				DELETE FROM policy_open x WHERE x.check_id = e_check;
 			ELSIF e_kind = 'AGENT UP' THEN
 				DELETE FROM policy_open x WHERE x.agent_id = e_agent;
 			END IF;
 			RETURN QUERY SELECT NULL::bigint, NULL::text, NULL::text, NULL::integer,
-				NULL::smallint, NULL::jsonb;
+				NULL::smallint, ev_route;
 			RETURN;
 		END IF;
 	END IF;
@@ -1223,20 +1223,17 @@ BEGIN
 		FROM policy_recipients(p.steps, 0, last, now()) r;
 		GET DIAGNOSTICS told = ROW_COUNT;
 		-- on the event too: a policy that reached nobody leaves no row to say it
-		-- (event_route_add()'s append, written out: as an SQL function it was
-		-- planned anew at every call, the dearest part of routing an event)
-		UPDATE events SET route = route || jsonb_build_array(route_entry('policy',
+		ev_route := ev_route || jsonb_build_array(route_entry('policy',
 			format('matched policy %s%s', p.name, CASE WHEN told = 0
 				THEN ': nobody to tell (no user of its steps has an address on their'
 				' channels, or no one is on call)'
 				ELSE format(' (%s notification%s)', told, CASE WHEN told = 1 THEN ''
-				ELSE 's' END) END)))
-		WHERE id = e_id;
+				ELSE 's' END) END)));
 		EXIT WHEN NOT p.continue;
 	END LOOP;
 	IF matched THEN
 		RETURN QUERY SELECT NULL::bigint, NULL::text, NULL::text, NULL::integer,
-			NULL::smallint, NULL::jsonb;
+			NULL::smallint, ev_route;
 	END IF;
 END
 $$;

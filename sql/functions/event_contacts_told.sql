@@ -1,16 +1,16 @@
--- event_contacts_told(event, check_id, agent_id, rows) - appends the
--- routing record's decision for an event that is notified and that no
--- policy took (serverd/alert/alert.c calls it after policy_route() for
--- only those): "contacts", saying whose contacts were told and how many
--- notification rows that made (rows: the statement's count of what
--- event_contacts() gave it). Written once, never written and then taken
--- back. VOLATILE: it sees the event's row the calling statement inserted,
--- as policy_route() does; PL/pgSQL for its kept plans.
-CREATE OR REPLACE FUNCTION event_contacts_told(ev_id bigint, ev_check bigint,
-    ev_agent bigint, n bigint)
-RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+-- event_contacts_told(kind, status, check_id, agent_id) - the routing
+-- record's decision for an event that no policy routes and that is
+-- notified: "contacts", saying whose contacts were told and how many
+-- notification rows that made (event_contacts()). The alert's insert
+-- (serverd/alert/alert.c) asks for it only once policy_route() has said
+-- that no policy takes the event, so it is never written and then taken
+-- back. PL/pgSQL for its kept plans, as event_not_notified().
+CREATE OR REPLACE FUNCTION event_contacts_told(ev_kind text, ev_status smallint,
+    ev_check bigint, ev_agent bigint)
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	whose text;
+	n bigint;
 BEGIN
 	SELECT CASE
 		WHEN (SELECT c.contacts FROM checks c WHERE c.id = ev_check) IS NOT NULL
@@ -18,10 +18,9 @@ BEGIN
 		WHEN (SELECT a.contacts FROM agents a WHERE a.id = ev_agent) IS NOT NULL
 			THEN 'the agent''s contacts'
 		ELSE 'every contact (none named)' END INTO whose;
-	UPDATE events SET route = route || jsonb_build_array(route_entry('contacts',
-		'no policy: ' || whose || ' were told: ' || n
-		|| CASE WHEN n = 1 THEN ' row' ELSE ' rows' END))
-	WHERE id = ev_id;
-	RETURN FOUND;
+	SELECT count(*) INTO n FROM event_contacts(ev_kind, ev_status, ev_check, ev_agent);
+	RETURN jsonb_build_object('at', rfc3339(now()), 'decision', 'contacts',
+		'detail', 'no policy: ' || whose || ' were told: ' || n
+		|| CASE WHEN n = 1 THEN ' row' ELSE ' rows' END);
 END
 $$;

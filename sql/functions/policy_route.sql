@@ -6,8 +6,9 @@
 -- No rows: no policy took the event, and its contacts are told as
 -- before. Otherwise a row per person and channel told, with the policy,
 -- the step and the first routing decision, and one row with r_contact
--- NULL that only says a policy took it (so the contacts are not told,
--- even when no step reaches anybody now).
+-- NULL that says a policy took it (so the contacts are not told, even
+-- when no step reaches anybody now) and whose r_route is the event's own
+-- routing record's decisions (an array: one per policy that took it).
 --
 --   - the RECOVERY or ACKNOWLEDGEMENT of a problem a policy took on (the
 --     AGENT UP of an agent whose AGENT DOWN it took on) goes to everyone
@@ -22,11 +23,12 @@
 --     on) the policy's row in policy_open, from which policy_escalate()
 --     fires the later steps.
 --
--- It writes policy_open and the event's own routing record (the event's
--- row, inserted earlier in the calling statement, is there by then; the
--- statement wrote no decision of who is told into it: the contacts' is
--- written after this, for an event no policy took, event_contacts_told()):
--- it is VOLATILE, and the statement that calls it must not read policy_open.
+-- It is called before the event's row is written, with the id the row
+-- will have (alert.c takes it from the sequence first): the row is
+-- written once, with this decision or, when no policy took the event, the
+-- contacts' (event_contacts_told()) - never one written and then taken
+-- back. It writes policy_open: it is VOLATILE, and the statement that
+-- calls it must not read policy_open.
 CREATE OR REPLACE FUNCTION policy_route(e_id bigint, e_kind text, e_agent bigint,
 	e_check bigint, e_status smallint, e_prev smallint)
 RETURNS TABLE (r_contact bigint, r_channel text, r_policy text, r_step integer,
@@ -40,6 +42,7 @@ DECLARE
 	matched boolean := false;
 	last integer;
 	told integer;
+	ev_route jsonb := '[]';
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM policies) THEN
 		RETURN;
@@ -62,19 +65,18 @@ BEGIN
 			ORDER BY n.contact_id, n.channel, n.step DESC;
 		END LOOP;
 		IF matched THEN
-			UPDATE events SET route = route || jsonb_build_array(route_entry('policy',
+			ev_route := jsonb_build_array(route_entry('policy',
 				format('%s: to everyone told about the problem (policy %s)', e_kind,
 				(SELECT string_agg(x.policy, ', ' ORDER BY x.policy) FROM policy_open x
 				WHERE (e_check IS NOT NULL AND x.check_id = e_check)
-				   OR (e_check IS NULL AND x.agent_id = e_agent)))))
-			WHERE id = e_id;
+				   OR (e_check IS NULL AND x.agent_id = e_agent)))));
 			IF e_kind = 'RECOVERY' THEN
 				DELETE FROM policy_open x WHERE x.check_id = e_check;
 			ELSIF e_kind = 'AGENT UP' THEN
 				DELETE FROM policy_open x WHERE x.agent_id = e_agent;
 			END IF;
 			RETURN QUERY SELECT NULL::bigint, NULL::text, NULL::text, NULL::integer,
-				NULL::smallint, NULL::jsonb;
+				NULL::smallint, ev_route;
 			RETURN;
 		END IF;
 	END IF;
@@ -111,20 +113,17 @@ BEGIN
 		FROM policy_recipients(p.steps, 0, last, now()) r;
 		GET DIAGNOSTICS told = ROW_COUNT;
 		-- on the event too: a policy that reached nobody leaves no row to say it
-		-- (event_route_add()'s append, written out: as an SQL function it was
-		-- planned anew at every call, the dearest part of routing an event)
-		UPDATE events SET route = route || jsonb_build_array(route_entry('policy',
+		ev_route := ev_route || jsonb_build_array(route_entry('policy',
 			format('matched policy %s%s', p.name, CASE WHEN told = 0
 				THEN ': nobody to tell (no user of its steps has an address on their'
 				' channels, or no one is on call)'
 				ELSE format(' (%s notification%s)', told, CASE WHEN told = 1 THEN ''
-				ELSE 's' END) END)))
-		WHERE id = e_id;
+				ELSE 's' END) END)));
 		EXIT WHEN NOT p.continue;
 	END LOOP;
 	IF matched THEN
 		RETURN QUERY SELECT NULL::bigint, NULL::text, NULL::text, NULL::integer,
-			NULL::smallint, NULL::jsonb;
+			NULL::smallint, ev_route;
 	END IF;
 END
 $$;
