@@ -929,6 +929,7 @@ CREATE FUNCTION policy_escalate() RETURNS integer
     AS $$
 DECLARE
 	o record;
+	g record;
 	l record;
 	nsteps integer;
 	nxt integer;
@@ -967,14 +968,18 @@ BEGIN
 		nsteps := jsonb_array_length(o.steps);
 		IF o.step + 1 < nsteps THEN
 			nxt := o.step + 1;
+			-- a step telling of a PROBLEM its parent's recovery brought is one
+			-- of those rows too (parent_recovered, the outbox's storm test)
 			INSERT INTO notifications (event_id, contact_id, channel, series, policy, step,
-				priority, route)
+				priority, route, parent_recovered)
 			SELECT o.event_id, r.contact_id, r.channel, o.check_id, o.policy, nxt, r.priority,
 				jsonb_build_array(route_entry('escalated', format('from step %s: still open,'
 					' unacknowledged and not in downtime %s s after it began (policy %s'
 					' step %s%s)', nxt - 1, o.steps -> nxt ->> 'after_s', o.policy, nxt,
-					r.via)))
+					r.via))), COALESCE(pe.parent_recovered, false)
 			FROM policy_recipients(o.steps, nxt, nxt, now()) r
+			LEFT JOIN (SELECT e.route @> '[{"decision": "parent recovered"}]'
+				AS parent_recovered FROM events e WHERE e.id = o.event_id) pe ON true
 			ON CONFLICT (event_id, contact_id, channel) DO NOTHING;
 			GET DIAGNOSTICS c = ROW_COUNT;
 			UPDATE policy_open x SET step = nxt, fired_at = now()
@@ -999,6 +1004,66 @@ BEGIN
 			UPDATE policy_open x SET fired_at = now()
 			WHERE x.check_id = o.check_id AND x.policy = o.policy;
 			UPDATE check_state s SET last_notified_at = now() WHERE s.check_id = o.check_id;
+		END IF;
+		made := made + c;
+	END LOOP;
+	FOR g IN SELECT x.agent_id, x.policy, x.event_id, x.step, p.steps, p.repeat_s,
+			p.match_sel, a.state
+		FROM policy_open x
+		JOIN policies p ON p.name = x.policy
+		JOIN agents a ON a.id = x.agent_id
+		WHERE x.agent_id IS NOT NULL
+		  AND (a.state <> 'down' OR CASE WHEN x.step + 1 < jsonb_array_length(p.steps)
+			THEN x.began_at + make_interval(secs =>
+				(p.steps -> (x.step + 1) ->> 'after_s')::double precision) <= now()
+			ELSE p.repeat_s > 0 AND x.fired_at + make_interval(secs => p.repeat_s) <= now()
+			END)
+		ORDER BY x.agent_id, x.policy LIMIT 1000
+		FOR UPDATE OF x SKIP LOCKED FOR SHARE OF a SKIP LOCKED
+	LOOP
+		IF g.state <> 'down' THEN
+			-- up again without a notified AGENT UP: nothing left to escalate
+			DELETE FROM policy_open x WHERE x.agent_id = g.agent_id AND x.policy = g.policy;
+			CONTINUE;
+		END IF;
+		CONTINUE WHEN check_in_downtime(NULL, g.agent_id)
+			OR check_suppressed_by(NULL, g.agent_id) IS NOT NULL;
+		SELECT * INTO l FROM policy_event_labels(g.agent_id, NULL, 'AGENT DOWN', NULL);
+		IF NOT policy_match(l.labels, l.facts, g.match_sel) THEN
+			DELETE FROM policy_open x WHERE x.agent_id = g.agent_id AND x.policy = g.policy;
+			CONTINUE;
+		END IF;
+		nsteps := jsonb_array_length(g.steps);
+		IF g.step + 1 < nsteps THEN
+			nxt := g.step + 1;
+			INSERT INTO notifications (event_id, contact_id, channel, series, policy, step,
+				priority, route)
+			SELECT g.event_id, r.contact_id, r.channel, -g.agent_id, g.policy, nxt, r.priority,
+				jsonb_build_array(route_entry('escalated', format('from step %s: still down'
+					' and not in downtime %s s after it went down (policy %s step %s%s)',
+					nxt - 1, g.steps -> nxt ->> 'after_s', g.policy, nxt, r.via)))
+			FROM policy_recipients(g.steps, nxt, nxt, now()) r
+			ON CONFLICT (event_id, contact_id, channel) DO NOTHING;
+			GET DIAGNOSTICS c = ROW_COUNT;
+			UPDATE policy_open x SET step = nxt, fired_at = now()
+			WHERE x.agent_id = g.agent_id AND x.policy = g.policy;
+		ELSE
+			INSERT INTO events (kind, agent_id, status, output, detail, notify, route)
+			SELECT 'AGENT DOWN', g.agent_id, e.status, e.output,
+				jsonb_build_object('reason', 'policy repeat', 'policy', g.policy),
+				true, jsonb_build_array(route_entry('repeated', format('policy %s: still'
+					' down, told again every %s s', g.policy, g.repeat_s)))
+			FROM events e WHERE e.id = g.event_id
+			RETURNING id INTO ev;
+			INSERT INTO notifications (event_id, contact_id, channel, series, policy, step,
+				priority, route)
+			SELECT ev, r.contact_id, r.channel, -g.agent_id, g.policy, r.step, r.priority,
+				jsonb_build_array(route_entry('repeated', format('policy %s repeats every %s s'
+					' after its last step (step %s%s)', g.policy, g.repeat_s, r.step, r.via)))
+			FROM policy_recipients(g.steps, 0, nsteps - 1, now()) r;
+			GET DIAGNOSTICS c = ROW_COUNT;
+			UPDATE policy_open x SET fired_at = now()
+			WHERE x.agent_id = g.agent_id AND x.policy = g.policy;
 		END IF;
 		made := made + c;
 	END LOOP;
@@ -1087,36 +1152,41 @@ DECLARE
 	matched boolean := false;
 	last integer;
 	told integer;
+	ev_route jsonb := '[]';
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM policies) THEN
 		RETURN;
 	END IF;
-	IF e_kind IN ('RECOVERY', 'ACKNOWLEDGEMENT') AND e_check IS NOT NULL THEN
-		FOR o IN SELECT * FROM policy_open x WHERE x.check_id = e_check ORDER BY x.policy LOOP
+	IF (e_kind IN ('RECOVERY', 'ACKNOWLEDGEMENT') AND e_check IS NOT NULL)
+	   OR (e_kind = 'AGENT UP' AND e_check IS NULL) THEN
+		-- an agent's rows: series -agent (alert.c), policy_open.agent_id
+		FOR o IN SELECT * FROM policy_open x
+			WHERE (e_check IS NOT NULL AND x.check_id = e_check)
+			   OR (e_check IS NULL AND x.agent_id = e_agent)
+			ORDER BY x.policy LOOP
 			matched := true;
 			RETURN QUERY SELECT DISTINCT ON (n.contact_id, n.channel) n.contact_id, n.channel,
 				o.policy, n.step, NULL::smallint,
 				jsonb_build_array(route_entry('policy', format('%s: to everyone told about'
 					' the problem (policy %s, told at step %s)', e_kind, o.policy, n.step)))
 			FROM notifications n
-			WHERE n.series = e_check AND n.policy = o.policy
+			WHERE n.series = COALESCE(e_check, -e_agent) AND n.policy = o.policy
 			  AND n.event_id >= o.opened_event AND n.contact_id IS NOT NULL
 			ORDER BY n.contact_id, n.channel, n.step DESC;
 		END LOOP;
 		IF matched THEN
-			-- replacing the contacts' decision the statement wrote (below)
-			UPDATE events SET route = (SELECT COALESCE(jsonb_agg(x ORDER BY i), '[]')
-				FROM jsonb_array_elements(route) WITH ORDINALITY AS r(x, i)
-				WHERE x->>'decision' <> 'contacts') || jsonb_build_array(route_entry('policy',
+			ev_route := jsonb_build_array(route_entry('policy',
 				format('%s: to everyone told about the problem (policy %s)', e_kind,
 				(SELECT string_agg(x.policy, ', ' ORDER BY x.policy) FROM policy_open x
-				WHERE x.check_id = e_check))))
-			WHERE id = e_id;
+				WHERE (e_check IS NOT NULL AND x.check_id = e_check)
+				   OR (e_check IS NULL AND x.agent_id = e_agent)))));
 			IF e_kind = 'RECOVERY' THEN
 				DELETE FROM policy_open x WHERE x.check_id = e_check;
+			ELSIF e_kind = 'AGENT UP' THEN
+				DELETE FROM policy_open x WHERE x.agent_id = e_agent;
 			END IF;
 			RETURN QUERY SELECT NULL::bigint, NULL::text, NULL::text, NULL::integer,
-				NULL::smallint, NULL::jsonb;
+				NULL::smallint, ev_route;
 			RETURN;
 		END IF;
 	END IF;
@@ -1140,6 +1210,12 @@ BEGIN
 				ON CONFLICT (check_id, policy) DO UPDATE SET opened_event = e_id,
 					event_id = e_id, began_at = now(), step = 0, fired_at = now();
 			END IF;
+		ELSIF e_kind = 'AGENT DOWN' AND e_check IS NULL THEN
+			-- an agent that goes down (again) begins a new escalation
+			INSERT INTO policy_open AS x (agent_id, policy, opened_event, event_id)
+			VALUES (e_agent, p.name, e_id, e_id)
+			ON CONFLICT (agent_id, policy) DO UPDATE SET opened_event = e_id,
+				event_id = e_id, began_at = now(), step = 0, fired_at = now();
 		END IF;
 		RETURN QUERY SELECT r.contact_id, r.channel, p.name, r.step, r.priority,
 			jsonb_build_array(route_entry('policy', format('matched policy %s step %s%s',
@@ -1147,24 +1223,17 @@ BEGIN
 		FROM policy_recipients(p.steps, 0, last, now()) r;
 		GET DIAGNOSTICS told = ROW_COUNT;
 		-- on the event too: a policy that reached nobody leaves no row to say it
-		-- (event_route_add()'s append, written out: as an SQL function it was
-		-- planned anew at every call, the dearest part of routing an event)
-		-- the statement wrote the contacts' decision before any policy
-		-- was tried (alert.c); a policy took the event instead
-		UPDATE events SET route = (SELECT COALESCE(jsonb_agg(x ORDER BY i), '[]')
-			FROM jsonb_array_elements(route) WITH ORDINALITY AS r(x, i)
-			WHERE x->>'decision' <> 'contacts') || jsonb_build_array(route_entry('policy',
+		ev_route := ev_route || jsonb_build_array(route_entry('policy',
 			format('matched policy %s%s', p.name, CASE WHEN told = 0
 				THEN ': nobody to tell (no user of its steps has an address on their'
 				' channels, or no one is on call)'
 				ELSE format(' (%s notification%s)', told, CASE WHEN told = 1 THEN ''
-				ELSE 's' END) END)))
-		WHERE id = e_id;
+				ELSE 's' END) END)));
 		EXIT WHEN NOT p.continue;
 	END LOOP;
 	IF matched THEN
 		RETURN QUERY SELECT NULL::bigint, NULL::text, NULL::text, NULL::integer,
-			NULL::smallint, NULL::jsonb;
+			NULL::smallint, ev_route;
 	END IF;
 END
 $$;
@@ -1701,6 +1770,7 @@ CREATE TABLE notifications (
     acknowledged_at timestamp with time zone,
     acknowledged_by text,
     receipt_expired_at timestamp with time zone,
+    parent_recovered boolean DEFAULT false NOT NULL,
     CONSTRAINT notifications_priority_check CHECK (((priority >= '-2'::integer) AND (priority <= 2))),
     CONSTRAINT notifications_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'sending'::text, 'sent'::text, 'failed'::text, 'dropped'::text])))
 );
@@ -1744,13 +1814,15 @@ CREATE SEQUENCE policies_id_seq
 ALTER SEQUENCE policies_id_seq OWNED BY policies.id;
 
 CREATE TABLE policy_open (
-    check_id bigint NOT NULL,
+    check_id bigint,
     policy text NOT NULL,
     opened_event bigint NOT NULL,
     event_id bigint NOT NULL,
     began_at timestamp with time zone DEFAULT now() NOT NULL,
     step integer DEFAULT 0 NOT NULL,
-    fired_at timestamp with time zone DEFAULT now() NOT NULL
+    fired_at timestamp with time zone DEFAULT now() NOT NULL,
+    agent_id bigint,
+    CONSTRAINT policy_open_one CHECK (((check_id IS NULL) <> (agent_id IS NULL)))
 );
 
 CREATE TABLE receipt_poll_pause (
@@ -2041,7 +2113,10 @@ ALTER TABLE ONLY policies
     ADD CONSTRAINT policies_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY policy_open
-    ADD CONSTRAINT policy_open_pkey PRIMARY KEY (check_id, policy);
+    ADD CONSTRAINT policy_open_agent_key UNIQUE (agent_id, policy);
+
+ALTER TABLE ONLY policy_open
+    ADD CONSTRAINT policy_open_check_key UNIQUE (check_id, policy);
 
 ALTER TABLE ONLY receipt_poll_pause
     ADD CONSTRAINT receipt_poll_pause_pkey PRIMARY KEY (one);
@@ -2293,6 +2368,9 @@ ALTER TABLE ONLY notifications
 
 ALTER TABLE ONLY notifications
     ADD CONSTRAINT notifications_event_id_fkey FOREIGN KEY (event_id) REFERENCES events(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY policy_open
+    ADD CONSTRAINT policy_open_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES agents(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY policy_open
     ADD CONSTRAINT policy_open_check_id_fkey FOREIGN KEY (check_id) REFERENCES checks(id) ON DELETE CASCADE;

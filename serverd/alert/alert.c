@@ -22,32 +22,49 @@ const struct db_stmt alert_q_record = { "alert_record",
 	"  SELECT * FROM json_to_recordset($1::json) AS x(kind text, agent_id bigint,"
 	"    check_id bigint, status smallint, prev_status smallint, state_type text,"
 	"    attempt integer, value float8, output text, detail jsonb)"
-	"), ev AS ("
-	"  INSERT INTO events (kind, agent_id, check_id, status, prev_status, state_type,"
-	"    attempt, value, output, detail, notify, route)"
-	"  SELECT x.kind, x.agent_id, x.check_id, x.status, x.prev_status, x.state_type,"
-	"    x.attempt, x.value, x.output,"
-	/* a parent's problem counts what depends on it; the probes here, in
-	 * the plan, spare the other checks' events a function call */
-	"    CASE WHEN x.kind IN ('PROBLEM', 'RENOTIFY') AND (EXISTS (SELECT 1 FROM checks c"
-	"        WHERE c.parents <> '{}' AND c.parents @> ARRAY[x.check_id]) OR EXISTS (SELECT 1"
-	"        FROM agents a WHERE a.parents <> '{}' AND a.parents @> ARRAY[x.check_id]))"
-	"      THEN check_dependents_detail(x.kind, x.check_id, x.detail) ELSE x.detail END,"
-	"    g.why IS NULL,"
-	/* the routing record (sql/033_routing.sql): told because a parent
-	 * recovered; then why it is not notified (suppressed by a parent,
-	 * downtime, agent down, acknowledged, flapping), else who is told */
-	"    CASE WHEN x.detail ? 'parent' THEN jsonb_build_array(route_entry('parent recovered',"
-	"      x.detail ->> 'reason')) ELSE '[]' END"
-	"    || jsonb_build_array(COALESCE(g.why,"
-	"      event_contacts_told(x.kind, x.status, x.check_id, x.agent_id)))"
-	/* dependencies (sql/035_parents.sql): a parent's RECOVERY brings the
-	 * events of its children that were suppressed meanwhile */
+	/* each event's id, taken first, and why it is not notified (suppressed
+	 * by a parent, downtime, agent down, acknowledged, flapping; NULL:
+	 * notified); dependencies (sql/035_parents.sql): a parent's RECOVERY
+	 * brings the events of its children that were suppressed meanwhile */
+	"), xe AS MATERIALIZED ("
+	"  SELECT nextval('events_id_seq') AS id, x.*, g.why"
 	"  FROM (SELECT * FROM x UNION ALL SELECT r.* FROM x"
 	"        CROSS JOIN LATERAL check_parent_recovered(x.check_id) r"
 	"        WHERE x.kind = 'RECOVERY') x"
 	"  CROSS JOIN LATERAL (SELECT event_not_notified(x.kind, x.agent_id, x.check_id)"
 	"    AS why) g"
+	/* the policies' rows (sql/functions/policy_route.sql), before the event
+	 * is written: its row is written once, with whoever took it; an event
+	 * a policy took is not its contacts' */
+	"), pr AS MATERIALIZED ("
+	"  SELECT xe.id, xe.check_id, xe.agent_id, COALESCE(xe.detail ? 'parent', false)"
+	"    AS parent_recovered, r.*"
+	"  FROM xe CROSS JOIN LATERAL policy_route(xe.id, xe.kind, xe.agent_id, xe.check_id,"
+	"    xe.status, xe.prev_status) r WHERE xe.why IS NULL"
+	"), ev AS ("
+	"  INSERT INTO events (id, kind, agent_id, check_id, status, prev_status, state_type,"
+	"    attempt, value, output, detail, notify, route)"
+	"  SELECT xe.id, xe.kind, xe.agent_id, xe.check_id, xe.status, xe.prev_status,"
+	"    xe.state_type, xe.attempt, xe.value, xe.output,"
+	/* a parent's problem counts what depends on it; the probes here, in
+	 * the plan, spare the other checks' events a function call */
+	"    CASE WHEN xe.kind IN ('PROBLEM', 'RENOTIFY') AND (EXISTS (SELECT 1 FROM checks c"
+	"        WHERE c.parents <> '{}' AND c.parents @> ARRAY[xe.check_id]) OR EXISTS (SELECT 1"
+	"        FROM agents a WHERE a.parents <> '{}' AND a.parents @> ARRAY[xe.check_id]))"
+	"      THEN check_dependents_detail(xe.kind, xe.check_id, xe.detail) ELSE xe.detail END,"
+	"    xe.why IS NULL,"
+	/* the routing record (sql/033_routing.sql): told because a parent
+	 * recovered; then why it is not notified, else the policies that took
+	 * it, else the contacts who are told */
+	"    CASE WHEN xe.detail ? 'parent' THEN jsonb_build_array(route_entry('parent recovered',"
+	"      xe.detail ->> 'reason')) ELSE '[]' END"
+	"    || CASE WHEN xe.why IS NOT NULL THEN jsonb_build_array(xe.why)"
+	"       WHEN p.route IS NOT NULL THEN p.route"
+	"       ELSE jsonb_build_array(event_contacts_told(xe.kind, xe.status, xe.check_id,"
+	"         xe.agent_id)) END"
+	"  FROM xe LEFT JOIN (SELECT pr.id, pr.r_route AS route FROM pr WHERE pr.r_contact IS NULL) p"
+	"    ON p.id = xe.id"
+	"  ORDER BY xe.id"
 	"  RETURNING *"
 	"), st AS ("
 	"  UPDATE check_state s SET last_notified_at = now(), notified_status = l.status"
@@ -56,21 +73,21 @@ const struct db_stmt alert_q_record = { "alert_record",
 	"        ORDER BY check_id, id DESC) l"
 	"  WHERE s.check_id = l.check_id"
 	"  RETURNING 1"
-	/* the policies' rows (sql/functions/policy_route.sql); an event a
-	 * policy took is not its contacts' */
-	"), pr AS MATERIALIZED ("
-	"  SELECT ev.id, ev.check_id, ev.agent_id, r.* FROM ev CROSS JOIN LATERAL policy_route(ev.id,"
-	"    ev.kind, ev.agent_id, ev.check_id, ev.status, ev.prev_status) r WHERE ev.notify"
+	/* (a row's event is written in this statement too: the foreign key is
+	 * checked at its end) */
 	"), np AS ("
-	"  INSERT INTO notifications (event_id, contact_id, channel, series, policy, step, priority, route)"
+	"  INSERT INTO notifications (event_id, contact_id, channel, series, policy, step, priority,"
+	"    route, parent_recovered)"
 	"  SELECT pr.id, pr.r_contact, pr.r_channel, COALESCE(pr.check_id, -pr.agent_id), pr.r_policy,"
-	"    pr.r_step, pr.r_priority, pr.r_route FROM pr WHERE pr.r_contact IS NOT NULL"
+	"    pr.r_step, pr.r_priority, pr.r_route, pr.parent_recovered FROM pr"
+	"  WHERE pr.r_contact IS NOT NULL"
 	"  ON CONFLICT (event_id, contact_id, channel) DO NOTHING"
 	"  RETURNING 1"
 	"), n AS ("
 	/* who and on which channel: sql/functions/event_contacts.sql */
-	"  INSERT INTO notifications (event_id, contact_id, channel, series)"
-	"  SELECT ev.id, t.contact_id, t.channel, COALESCE(ev.check_id, -ev.agent_id)"
+	"  INSERT INTO notifications (event_id, contact_id, channel, series, parent_recovered)"
+	"  SELECT ev.id, t.contact_id, t.channel, COALESCE(ev.check_id, -ev.agent_id),"
+	"    ev.route @> '[{\"decision\": \"parent recovered\"}]'"
 	"  FROM ev CROSS JOIN LATERAL event_contacts(ev.kind, ev.status, ev.check_id, ev.agent_id) t"
 	"  WHERE ev.notify AND NOT EXISTS (SELECT 1 FROM pr WHERE pr.id = ev.id)"
 	"  RETURNING 1"

@@ -28,7 +28,8 @@
  *   escalation the later steps of policies and their repeat_s, one SQL
  *              statement (sql/functions/policy_escalate.sql): a step fires
  *              when its after_s has passed since its problem began and the
- *              problem is still open, unacknowledged and not in downtime.
+ *              problem is still open, unacknowledged and not in downtime
+ *              (an agent's AGENT DOWN: while the agent is still down).
  *
  * (History retention and roll-ups run on their own thread: store/history.c.)
  *

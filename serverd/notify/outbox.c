@@ -87,7 +87,8 @@
  *   digest's outcome (OPEN_BEFORE); the message lists a series' members
  *   together, in event order (digest.h). Quiet hours still apply per
  *   member: when the digest goes out inside its person's quiet hours, its
- *   members that are not urgent leave it, held until the quiet time ends.
+ *   members that are not urgent - each at its own policy's urgent level,
+ *   as it would be alone - leave it, held until the quiet time ends.
  *
  *   Channels never wait for each other. Each channel has its own threads
  *   and its own time limit (its time_limit_s); the lease is that limit
@@ -421,15 +422,16 @@ static const struct db_stmt q_group_probe = { "outbox_group_probe",
 	"     AND d.due_at > r.created_at - make_interval(secs => $2::int)))"
 	"  + make_interval(secs => $2::int),"
 	/* the children a parent's recovery found still failing (alert.c:
-	 * their events say "parent recovered") are told as one digest at
-	 * once, whatever group_min (docs/alerting.md, "Dependencies"): how
-	 * many rows to this person on this channel that recovery made */
-	"  CASE WHEN e.route @> '[{\"decision\": \"parent recovered\"}]' THEN"
-	"   (SELECT count(*) FROM notifications p JOIN events pe ON pe.id = p.event_id"
+	 * their events say "parent recovered", and their rows were made with
+	 * parent_recovered set, sql/040_policy_mends.sql) are told as one
+	 * digest at once, whatever group_min (docs/alerting.md,
+	 * "Dependencies"): how many rows to this person on this channel that
+	 * recovery made - read from the rows alone, no event joined */
+	"  CASE WHEN r.parent_recovered THEN"
+	"   (SELECT count(*) FROM notifications p"
 	"    WHERE p.contact_id = r.contact_id AND p.channel = r.channel"
-	"     AND p.created_at = r.created_at"
-	"     AND pe.route @> '[{\"decision\": \"parent recovered\"}]') ELSE 0 END"
-	" FROM notifications r JOIN events e ON e.id = r.event_id WHERE r.id = $1::bigint", 3 };
+	"     AND p.created_at = r.created_at AND p.parent_recovered) ELSE 0 END"
+	" FROM notifications r WHERE r.id = $1::bigint", 3 };
 
 /* The open digest of person $1 on channel $2, made when there is none, due at $3. */
 static const struct db_stmt q_digest_make = { "outbox_digest_make",
@@ -539,12 +541,16 @@ static const struct db_stmt q_digest_contact = { "outbox_digest_contact",
 	"  COALESCE(ct.tz, 'UTC'), COALESCE(array_to_json(ct.quiet_hours)::text, '[]')"
 	" FROM digests d LEFT JOIN contacts ct ON ct.id = d.contact_id WHERE d.id = $1::bigint", 1 };
 
-/* The members of digest $1 leased by claim $2, in event order. */
+/*
+ * The members of digest $1 leased by claim $2, in event order; the last
+ * column is the member's policy's urgent level (-1: none), as q_claim's 45.
+ */
 static const struct db_stmt q_digest_members = { "outbox_digest_members",
 	"SELECT n.id, e.id, COALESCE(n.series, 0), COALESCE(e.check_id, 0), COALESCE(e.agent_id, 0),"
 	"  e.kind, COALESCE(e.status, -1), COALESCE(e.prev_status, -1),"
 	"  COALESCE(ag.name, 'agent ' || e.agent_id), COALESCE(ch.name, 'check ' || e.check_id),"
-	"  COALESCE(e.output, '')"
+	"  COALESCE(e.output, ''),"
+	"  COALESCE((SELECT pol.urgent FROM policies pol WHERE pol.name = n.policy), -1)"
 	" FROM notifications n JOIN events e ON e.id = n.event_id"
 	" JOIN digests d ON d.id = n.digest_id AND d.attempt = $2::int"
 	" LEFT JOIN agents ag ON ag.id = e.agent_id LEFT JOIN checks ch ON ch.id = e.check_id"
@@ -1322,9 +1328,9 @@ digest_one(PGconn *c, const struct channel_type *ch, const struct srv_conf *cf)
 		t.kind = x.kind;
 		t.status = x.status;
 		t.prev_status = x.prev_status;
-		/* the default urgent level: a digest's members are weighed at the
-		 * digest's own level, not each one's policy's (docs/alerting.md) */
-		if (until > 0 && !urgent(&t, -1)) {
+		/* each member at its own policy's urgent level (the default when
+		 * no policy made it), as the row would be sent alone */
+		if (until > 0 && !urgent(&t, (int)col_i64r(mq, i, 11))) {
 			buf_addf(&held, "%s%lld", nheld ? "," : "", (long long)x.notification_id);
 			nheld++;
 		} else {

@@ -1,8 +1,10 @@
 -- event_contacts_told(kind, status, check_id, agent_id) - the routing
 -- record's decision for an event that no policy routes and that is
 -- notified: "contacts", saying whose contacts were told and how many
--- notification rows that made (event_contacts()). PL/pgSQL for its kept
--- plans, as event_not_notified().
+-- notification rows that made (event_contacts()). The alert's insert
+-- (serverd/alert/alert.c) asks for it only once policy_route() has said
+-- that no policy takes the event, so it is never written and then taken
+-- back. PL/pgSQL for its kept plans, as event_not_notified().
 CREATE OR REPLACE FUNCTION event_contacts_told(ev_kind text, ev_status smallint,
     ev_check bigint, ev_agent bigint)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$

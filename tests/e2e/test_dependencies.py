@@ -232,6 +232,14 @@ t.eq(sql("SELECT count(*) FROM events WHERE kind = 'PROBLEM' AND check_id IN (%s
      "each a fresh PROBLEM event: 'parent web01/switch recovered; still failing'")
 t.eq(sql("SELECT count(*) FROM events WHERE check_id IN (%s) AND notify" % rids), [["0"]],
      "the 10 that recovered meanwhile: nothing notified")
+# the storm test reads the row alone: each was made marked as a parent's recovery's
+t.eq(sql("SELECT n.parent_recovered, count(*) FROM notifications n JOIN events e"
+         " ON e.id = n.event_id WHERE e.check_id IN (%s) AND n.contact_id = %d GROUP BY 1"
+         % (sids, ONCALL)), [["t", "40"]],
+     "the children's 40 rows are marked parent_recovered when they are made")
+t.eq(sql("SELECT DISTINCT n.parent_recovered FROM notifications n JOIN events e"
+         " ON e.id = n.event_id WHERE e.check_id = %d" % switch), [["f"]],
+     "the switch's own rows are not")
 digest = lambda m: m["subject"].startswith("[custos] 20 problems on ")  # noqa: E731
 t.ok(env.wait_mail(digest), "the children's digest arrives", env.sink.subjects())
 t.ok(len(mails(lambda m: m["subject"].startswith("[custos] PROBLEM app"))) == 0,

@@ -250,6 +250,50 @@ order = [m["subject"] for m in mails_to("oncall@")]
 t.ok(order.index(rec[0]["subject"]) > order.index("[custos] %d problems on 1 agent" % (50 - GMIN)),
      "after the problems' digest", order)
 
+# ---- quiet hours weigh each member at its own policy's urgent level -----------------------
+# qp hears from two policies: qd-warn (urgent WARNING) and qd-crit (the default, CRITICAL).
+# Their WARNINGs join qp's digest while qp is not quiet; qp's quiet hours begin before the
+# window ends. Sent alone, a qd-warn WARNING would pass them: in the digest it does too,
+# and only the qd-crit ones leave it, held.
+st, qp, _ = e.api("POST", "/api/v1/users", A, {"name": "qp", "email": "qp@example.test"})
+if st != 201:
+    t.bail("user qp: %s %s" % (st, qp))
+for pname, extra in (("qd-warn", {"urgent": "WARNING"}), ("qd-crit", {})):
+    st, pol, _ = e.api("POST", "/api/v1/policies", A, dict({
+        "name": pname, "match": "team=" + pname,
+        "steps": [{"after_s": 0, "notify": ["qp"], "channels": ["email"]}]}, **extra))
+    if st != 201:
+        t.bail("policy %s: %s %s" % (pname, st, pol))
+qwarn = [e.check("qw%d" % i, labels={"team": "qd-warn"}) for i in range(GMIN + 2)]
+qcrit = [e.check("qc%d" % i, labels={"team": "qd-crit"}) for i in range(2)]
+st, _, _ = e.post_results(e.agent_token, [{"check_id": c, "status": 1, "output": "w"}
+                                          for c in qwarn[:GMIN]])
+t.ok(st == 201 and wait_for(lambda: len(mails_to("qp@")) == GMIN, 15),
+     "qp: the first %d WARNINGs go one by one" % GMIN, [m["subject"] for m in mails_to("qp@")])
+st, _, _ = e.post_results(e.agent_token, [{"check_id": c, "status": 1, "output": "w"}
+                                          for c in qwarn[GMIN:] + qcrit])
+QROWS = ("SELECT c.name, n.status, n.digest_id IS NOT NULL, n.held_until IS NOT NULL"
+         " FROM notifications n JOIN events e ON e.id = n.event_id JOIN checks c"
+         " ON c.id = e.check_id WHERE n.contact_id = %d AND e.check_id IN (%s) ORDER BY c.name"
+         % (qp["id"], ",".join(map(str, qwarn[GMIN:] + qcrit))))
+t.ok(wait_for(lambda: sql(QROWS) == [[n, "pending", "t", "f"] for n in ("qc0", "qc1", "qw3", "qw4")],
+              15), "the next 2 of each policy wait in qp's digest", sql(QROWS))
+st, u, _ = e.api("PATCH", "/api/v1/users/%d" % qp["id"], A, {"quiet_hours": ["daily 00:00-00:00"]})
+t.eq(st, 200, "qp's quiet hours begin (always quiet)")
+e.server.proc.send_signal(signal.SIGHUP)
+t.ok(wait_for(lambda: sql(QROWS) == [["qc0", "pending", "f", "t"], ["qc1", "pending", "f", "t"],
+                                     ["qw3", "sent", "t", "f"], ["qw4", "sent", "t", "f"]], 20),
+     "the digest goes with the qd-warn WARNINGs (urgent WARNING); the qd-crit ones left it,"
+     " held by the quiet hours", sql(QROWS))
+qd = [m for m in mails_to("qp@") if re.match(r"\[custos\] \d+ problems on", m["subject"])]
+qbody = e.sink.body(qd[0]) if len(qd) == 1 else ""
+t.ok(len(qd) == 1 and "qw3" in qbody and "qw4" in qbody and "qc0" not in qbody,
+     "one digest mail to qp: qw3 and qw4, not qc0", [m["subject"] for m in mails_to("qp@")])
+held = sql("SELECT DISTINCT n.route->-1->>'detail' FROM notifications n WHERE n.contact_id = %d"
+           " AND n.held_until IS NOT NULL" % qp["id"])
+t.ok(len(held) == 1 and held[0][0].startswith("held by quiet hours until") and
+     "(left digest" in held[0][0], "their record: held by quiet hours (left digest N)", held)
+
 # ---- a digest in flight when its serverd is killed: the other one resends it, marked -----
 more = [e.check("k%d" % i, contacts=[c1]) for i in range(10)]
 st, _, _ = e.post_results(e.agent_token, [{"check_id": c, "status": 2, "output": "again"} for c in more])
@@ -283,8 +327,9 @@ logs = sql("SELECT DISTINCT (SELECT string_agg(COALESCE(t.ok::text, 'null') || '
            " WHERE t.notification_id = n.id) FROM notifications n WHERE n.digest_id = %d" % did)
 t.eq(logs, [["null:interrupted,true:"]],
      "every member's attempt log: the interrupted attempt, then the resend")
-t.ok(wait_for(lambda: sql("SELECT count(*) FROM notifications WHERE status NOT IN ('sent')")
-              == [["0"]], 15), "every row is sent in the end")
+t.ok(wait_for(lambda: sql("SELECT count(*) FROM notifications WHERE status NOT IN ('sent')"
+                          " AND held_until IS NULL") == [["0"]], 15),
+     "every row is sent in the end (but qp's, held by quiet hours)")
 t.eq(sql("SELECT count(*) FROM digests WHERE status <> 'sent'"), [["0"]], "every digest is sent")
 t.eq(e.sanitizer_reports(s2), [], "no sanitizer report")
 t.done()

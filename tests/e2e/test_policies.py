@@ -123,6 +123,23 @@ t.eq([p["name"] for p in api("GET", "/api/v1/policies")[1]["items"]],
      "GET /api/v1/policies lists them in order")
 
 
+# a witness of the routing record's writes (test-only): an event's "contacts" decision
+# written and then taken back again, as when a policy took the event after it was written
+env.cluster.psql_script("""
+CREATE TABLE route_taken_back (event_id bigint, old jsonb, new jsonb);
+CREATE FUNCTION route_taken_back() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO route_taken_back VALUES (NEW.id, OLD.route, NEW.route);
+	RETURN NULL;
+END $$;
+CREATE TRIGGER route_taken_back AFTER UPDATE OF route ON events FOR EACH ROW
+	WHEN (OLD.route @> '[{"decision": "contacts"}]' AND NOT NEW.route @> '[{"decision": "contacts"}]')
+	EXECUTE FUNCTION route_taken_back();
+""")
+t.eq(sql("SELECT count(*) FROM pg_trigger WHERE tgname = 'route_taken_back'"), [["1"]],
+     "(the witness is in place)")
+
+
 def rows(check_id):
     """(user name, channel, kind, policy, step, status) of a check's rows."""
     return sql("SELECT COALESCE(c.name, '-'), n.channel, e.kind, COALESCE(n.policy, '-'),"
@@ -248,6 +265,9 @@ env.post(dbw, 1, "disk 85%")
 t.ok(wait_for(lambda: "oncall" in told(dbw, "PROBLEM")),
      "a db WARNING matches no policy: the check's contacts are told as before", rows(dbw))
 t.ok(all(r[3] == "-" for r in rows(dbw)), "those rows have no policy", rows(dbw))
+er = sql("SELECT r->>'decision' FROM events e, jsonb_array_elements(e.route) r"
+         " WHERE e.check_id = %d AND e.kind = 'PROBLEM'" % dbw)
+t.eq(er, [["contacts"]], "its record: the contacts' decision, once")
 
 # ---- urgent: a WARNING passes quiet hours under urgent=WARNING --------------------------
 qw = env.check("quiet-warn", labels={"team": "quiet"})
@@ -275,6 +295,72 @@ push = env.wait_push(lambda r: "prio-check" in r["fields"].get("title", "") and
 t.ok(push and push[0]["fields"].get("priority") == "-1",
      "a CRITICAL told at a step with priority -1 is pushed at -1 (not 1)",
      push[0]["fields"] if push else env.po.requests())
+
+# ---- an agent that stays down escalates; its AGENT UP goes to everyone told ------------------
+st, p, _ = api("POST", "/api/v1/policies", {
+    "name": "edge-down", "position": 8, "match": 'team=edge,kind="AGENT DOWN"', "repeat_s": 600,
+    "steps": [{"after_s": 0, "notify": ["alice"], "channels": ["email"]},
+              {"after_s": 300, "notify": ["dave"], "channels": ["email"]}]})
+assert st == 201, (st, p)
+edge = {}
+for name in ("edge01", "edge02"):
+    aid, atok = env.make_agent(name, labels={"team": "edge"})
+    st, _, _ = api("PUT", "/api/v1/agent/self/checkout", body={"duration_ms": 3, "results": 0,
+                                                               "version": "test"}, token=atok)
+    assert st == 200, st
+    edge[name] = (aid, atok)
+E1, E2 = edge["edge01"][0], edge["edge02"][0]
+
+
+def agent_rows(aid):
+    """(user name, kind, policy, step, first decision) of an agent's own rows."""
+    return sql("SELECT c.name, e.kind, n.policy, n.step, n.route->0->>'decision'"
+               " FROM notifications n JOIN events e ON e.id = n.event_id JOIN contacts c"
+               " ON c.id = n.contact_id WHERE e.agent_id = %d AND e.check_id IS NULL"
+               " ORDER BY n.id" % aid)
+
+
+# both miss their checkout: the agents job marks them down (nothing waits for a clock)
+sql("UPDATE agents SET next_checkout_by = now() - interval '1 hour' WHERE id IN (%d, %d)"
+    % (E1, E2))
+t.ok(wait_for(lambda: all(agent_rows(a) == [["alice", "AGENT DOWN", "edge-down", "0", "policy"]]
+                          for a in (E1, E2)), 15),
+     "AGENT DOWN of both: step 0 told alice", [agent_rows(E1), agent_rows(E2)])
+t.eq(sql("SELECT agent_id, check_id IS NULL, step FROM policy_open WHERE agent_id IN (%d, %d)"
+         " ORDER BY agent_id" % (E1, E2)), [[str(E1), "t", "0"], [str(E2), "t", "0"]],
+     "each opened the policy's escalation, as a check's problem does")
+st, dt, _ = api("POST", "/api/v1/downtimes", {"agent_id": E2, "end": "2099-01-01T00:00:00Z",
+                                              "comment": "edge02 moves racks"})
+t.eq(st, 201, "edge02 is put in downtime")
+# both went down 301 s ago: step 1 is due for both, in the same job run
+sql("UPDATE policy_open SET began_at = now() - interval '301 seconds' WHERE agent_id IN (%d, %d)"
+    % (E1, E2))
+t.ok(wait_for(lambda: ["dave", "AGENT DOWN", "edge-down", "1", "escalated"] in agent_rows(E1)),
+     "edge01 still down after step 1's after_s: dave told (escalated)", agent_rows(E1))
+t.ok(wait_for(lambda: mail_to("dave", lambda m: "AGENT DOWN edge01" in m["subject"])),
+     "dave got the AGENT DOWN mail", env.sink.subjects())
+t.eq(agent_rows(E2), [["alice", "AGENT DOWN", "edge-down", "0", "policy"]],
+     "edge02, in downtime, did not escalate (passed over in the same job run)")
+sql("UPDATE policy_open SET fired_at = now() - interval '601 seconds' WHERE agent_id = %d" % E1)
+t.ok(wait_for(lambda: sorted(r[0] for r in agent_rows(E1) if r[4] == "repeated") ==
+              ["alice", "dave"]), "after repeat_s: alice and dave told again", agent_rows(E1))
+rep = sql("SELECT e.kind, e.detail->>'reason', e.route->0->>'decision' FROM events e"
+          " WHERE e.agent_id = %d AND e.detail->>'reason' = 'policy repeat'" % E1)
+t.eq(rep, [["AGENT DOWN", "policy repeat", "repeated"]],
+     "the repeat is an AGENT DOWN saying so (an agent has no RENOTIFY)")
+st, _, _ = api("PUT", "/api/v1/agent/self/checkout", body={"duration_ms": 3, "results": 0,
+                                                           "version": "test"},
+               token=edge["edge01"][1])
+t.eq(st, 200, "edge01 checks out again")
+t.ok(wait_for(lambda: sorted(r[0] for r in agent_rows(E1) if r[1] == "AGENT UP") ==
+              ["alice", "dave"]), "its AGENT UP went to everyone told (steps 0 and 1)",
+     agent_rows(E1))
+t.eq(sql("SELECT count(*) FROM policy_open WHERE agent_id = %d" % E1), [["0"]],
+     "and ended its escalation")
+er = sql("SELECT r->>'decision', r->>'detail' FROM events e, jsonb_array_elements(e.route) r"
+         " WHERE e.agent_id = %d AND e.kind = 'AGENT UP'" % E1)
+t.eq(er, [["policy", "AGENT UP: to everyone told about the problem (policy edge-down)"]],
+     "the AGENT UP's record says so, with no contacts' decision written and taken back")
 
 # ---- the CLI ------------------------------------------------------------------------------
 e = {"HOME": env.tmp, "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -356,5 +442,9 @@ got = api("GET", "/api/v1/policies/from-file")[1]
 t.ok(st == 200 and got.get("managed") is True and got["position"] == 0,
      "apply creates a policy (managed, position 0)", (st, cfg, got))
 
+t.ok(int(sql("SELECT count(*) FROM events WHERE route @> '[{\"decision\": \"policy\"}]'")[0][0])
+     >= 5, "many events were taken by a policy")
+t.eq(sql("SELECT event_id, new FROM route_taken_back"), [],
+     "no event's contacts' decision was written and then taken back")
 t.eq(env.sanitizer_reports(), [], "no sanitizer report in serverd's log")
 t.done()
