@@ -165,6 +165,7 @@
 #define OUTBOX_MIN_WAIT_MS 20        /* a due row another sender is claiming */
 #define CANCEL_RETRY_S "30"          /* a failed receipt cancel is tried again */
 #define CANCEL_LOOK_US 5000000       /* a busy sender looks for cancels this often */
+#define DIGEST_GATHER_US 2000000     /* a parent recovery's children are gathered this long */
 #define OUTBOX_STATS_US 2000000      /* how often a sender looks at the outbox's statistics */
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -1104,10 +1105,17 @@ group_gate(PGconn *c, PGresult *q, const struct channel_type *ch, const struct s
 	if (exec_ok(c, &q_group_probe, v, PGRES_TUPLES_OK, &r, gone) < 0)
 		return -1;
 	if (PQntuples(r) == 1 && col_i64r(r, 0, 2) >= 2) {
-		/* a parent's recovery: its children still failing, one digest now */
+		/*
+		 * A parent's recovery: its children still failing, one digest
+		 * at once - gathered for DIGEST_GATHER_US first. Each sender
+		 * claims one row: a digest due now could be claimed and sent
+		 * before another sender, holding a sibling it had claimed
+		 * meanwhile, came to join it, and that sibling then made a
+		 * digest of its own ("2 problems", then "1 problem").
+		 */
 		PQclear(r);
 		r = NULL;
-		snprintf(due, sizeof(due), "now");
+		rfc3339_format(time_now_us() + DIGEST_GATHER_US, due);
 	} else if (PQntuples(r) != 1 || PQgetisnull(r, 0, 1) || col_i64(r, 0) < cf->group_min) {
 		PQclear(r);
 		return 0;   /* no storm: this one goes at once */
