@@ -225,6 +225,24 @@ static const struct db_stmt q_parents_checks = { "config_parents_checks",
 static const struct db_stmt q_parents_cycle = { "config_parents_cycle",
 	"SELECT parents_cycle()", 0 };
 
+/*
+ * The check names the set points at (a downtime's "check", a "parents"
+ * entry) that are neither the set's checks nor stored checks of their own:
+ * those a template makes. The load leaves a template's checks out (they
+ * are its configuration), so they are looked for here, after the apply:
+ * $1 [{v: "AGENT/CHECK", agent, check, labels: the agent's labels once
+ * applied}], $2 [{sel: a parsed selector, checks: [names]}] the templates
+ * once applied. An agent's labels from its file and its facts are the
+ * stored ones (none for an agent the set makes), as template_sync() sees
+ * them. Answers the names some template makes.
+ */
+static const struct db_stmt q_template_made = { "config_template_made",
+	"SELECT n.v FROM jsonb_to_recordset($1::jsonb) AS n(v text, agent text, \"check\" text,"
+	" labels jsonb) LEFT JOIN agents a ON a.name = n.agent"
+	" WHERE EXISTS (SELECT FROM jsonb_to_recordset($2::jsonb) AS t(sel jsonb, checks jsonb)"
+	"  WHERE t.checks ? n.\"check\" AND selector_match(COALESCE(a.agent_labels, '{}')"
+	"  || COALESCE(n.labels, '{}'), a.facts, t.sel))", 2 };
+
 /* recurring downtimes (downtime_recurring): named ones only, as downtimes */
 static const struct db_stmt q_load_recurring = { "config_load_recurring",
 	"SELECT d.id, d.managed, jsonb_build_object('name', d.name, 'agent', a.name,"
@@ -328,6 +346,7 @@ struct plan {
 	size_t n, cap;
 	json_t *where;                  /* "store:key" -> position in o */
 	json_t *errors;
+	json_t *pending;                /* [position in o, field, check name]: template_made() */
 	int prune;
 };
 
@@ -1059,12 +1078,110 @@ will_exist(struct plan *p, int s, const char *name)
 }
 
 static void
+need_error(struct plan *p, struct obj *o, int s, const char *field, const char *name)
+{
+	add_error(p, o->index, o->kind->name, o->key, field,
+	    "%s \"%s\" is neither in the set nor on the server%s", stores[s].name, name,
+	    find(p, s, name) ? " (or is pruned)" : s == ST_CHECK ? " (nor made by a template)" : "");
+}
+
+/* A check no set's or stored check of its own: a template's, perhaps (template_made()). */
+static void
 need(struct plan *p, struct obj *o, int s, const char *field, const char *name)
 {
-	if (name && !will_exist(p, s, name))
-		add_error(p, o->index, o->kind->name, o->key, field,
-		    "%s \"%s\" is neither in the set nor on the server%s", stores[s].name, name,
-		    find(p, s, name) ? " (or is pruned)" : "");
+	if (name == NULL || will_exist(p, s, name))
+		return;
+	if (s == ST_CHECK && find(p, s, name) == NULL)
+		json_array_append_new(p->pending, json_pack("[I, s, s]", (json_int_t)(o - p->o),
+		    field, name));
+	else
+		need_error(p, o, s, field, name);
+}
+
+/* What a store's object will be once applied (want, or have when kept), or NULL. */
+static json_t *
+after(struct obj *o)
+{
+	return o->want ? o->want : o->have && o->act != ACT_DELETE ? o->have : NULL;
+}
+
+/*
+ * The pending check names (need()) a template makes once the plan is
+ * carried out (q_template_made); the others are errors. The agents and
+ * the templates as they will be come from the plan. 0, or -1 with rs filled.
+ */
+static int
+template_made(struct plan *p, struct resp *rs)
+{
+	json_t *names = json_array(), *tpls = json_array(), *made = json_object(), *x;
+	char *t1 = NULL, *t2 = NULL;
+	const char *v[2];
+	PGresult *q = NULL;
+	size_t i;
+	int rc = -1, row;
+
+	if (json_array_size(p->pending) == 0) {
+		rc = 0;
+		goto done;
+	}
+	json_array_foreach(p->pending, i, x) {
+		const char *nm = json_string_value(json_array_get(x, 2)), *slash = strchr(nm, '/');
+		char agent[NAME_MAX_LEN + 1];
+		struct obj *a;
+
+		snprintf(agent, sizeof(agent), "%.*s", (int)(slash - nm), nm);
+		a = find(p, ST_AGENT, agent);
+		if (a && after(a))
+			json_array_append_new(names, json_pack("{s:s, s:s, s:s, s:O}", "v", nm,
+			    "agent", agent, "check", slash + 1, "labels",
+			    json_object_get(after(a), "labels")));
+	}
+	for (i = 0; i < p->n; i++) {
+		json_t *t = p->o[i].store == ST_TEMPLATE ? after(&p->o[i]) : NULL, *d, *cn;
+		char *parsed = NULL;
+		size_t j;
+
+		if (t == NULL)
+			continue;
+		if (selector_jsonb("selector", json_string_value(json_object_get(t, "selector")),
+		    &parsed, rs) < 0)
+			goto done;
+		cn = json_array();
+		json_array_foreach(json_object_get(t, "checks"), j, d)
+			json_array_append(cn, json_object_get(d, "name"));
+		json_array_append_new(tpls, json_pack("{s:o, s:o}", "sel", json_loads(parsed, 0, NULL),
+		    "checks", cn));
+		free(parsed);
+	}
+	if (json_array_size(names) > 0 && json_array_size(tpls) > 0) {
+		if ((v[0] = t1 = json_dumps(names, JSON_COMPACT)) == NULL ||
+		    (v[1] = t2 = json_dumps(tpls, JSON_COMPACT)) == NULL) {
+			resp_error(rs, 500, NULL, "out of memory");
+			goto done;
+		}
+		q = db_exec(p->r->db, &q_template_made, v);
+		if (!db_ok(q, PGRES_TUPLES_OK)) {
+			resp_db_error(rs, p->r->db, q);
+			goto done;
+		}
+		for (row = 0; row < PQntuples(q); row++)
+			json_object_set_new(made, PQgetvalue(q, row, 0), json_true());
+	}
+	json_array_foreach(p->pending, i, x) {
+		const char *nm = json_string_value(json_array_get(x, 2));
+		if (json_object_get(made, nm) == NULL)
+			need_error(p, &p->o[json_integer_value(json_array_get(x, 0))], ST_CHECK,
+			    json_string_value(json_array_get(x, 1)), nm);
+	}
+	rc = 0;
+done:
+	PQclear(q);
+	free(t1);
+	free(t2);
+	json_decref(names);
+	json_decref(tpls);
+	json_decref(made);
+	return rc;
 }
 
 /*
@@ -1513,6 +1630,7 @@ api_config(struct req *r, struct resp *rs)
 	p.r = r;
 	p.where = json_object();
 	p.errors = json_array();
+	p.pending = json_array();
 	if (flag(r, rs, "dry_run", &dry_run) < 0 || flag(r, rs, "prune", &p.prune) < 0)
 		goto done;
 	if (ex && (expect = str_to_ll(ex, 0, INT64_MAX, &es), es)) {
@@ -1549,6 +1667,8 @@ api_config(struct req *r, struct resp *rs)
 	if (read_db(&p, keys, rs) < 0)
 		goto done;
 	decide(&p);
+	if (template_made(&p, rs) < 0)
+		goto done;
 	if (json_array_size(p.errors) > 0) {
 		answer_errors(&p, rs);
 		goto done;
@@ -1590,6 +1710,7 @@ done:
 	free(p.o);
 	json_decref(p.where);
 	json_decref(p.errors);
+	json_decref(p.pending);
 	json_decref(keys);
 }
 
