@@ -36,6 +36,7 @@
 #include "strnum.h"
 #include "timeutil.h"
 #include "tz.h"
+#include "urlredact.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -1524,55 +1525,133 @@ carry_out(struct plan *p, int *hb, struct resp *rs)
 
 /* ---- the answer ---------------------------------------------------------------------- */
 
-/* {"field": {"after"|"before": v}} of a whole object, nulls left out */
-static json_t *
-whole(json_t *o, const char *side)
+/*
+ * The answer is written as text, not built as a jansson tree then dumped:
+ * a plan of 10,000 creates is 120,000 {"after": v} members, and the tree
+ * was most of the plan's memory (and, touched for the first time, of its
+ * CPU: bench/README.md). The same JSON a tree would give.
+ */
+static int
+dump_cb(const char *s, size_t n, void *b)
 {
-	json_t *f = json_object(), *v;
-	const char *k;
-
-	json_object_foreach(o, k, v)
-		if (!json_is_null(v))
-			json_object_set_new(f, k, json_pack("{s:O}", side, v));
-	return f;
+	return buf_add(b, s, n);
 }
 
-static json_t *
-answer(struct plan *p, long long version, int dry_run)
+/* v as JSON text (any value) */
+static void
+add_json(struct buf *b, json_t *v)
 {
-	json_t *a = json_object(), *ch = json_array(), *counts;
-	long long c[5] = { 0 };
-	size_t i;
+	if (json_dump_callback(v, dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY) < 0)
+		b->failed = 1;
+}
 
+/* s as a JSON string */
+static void
+add_str(struct buf *b, const char *s)
+{
+	json_t *v = json_string(s);
+
+	if (v == NULL)
+		b->failed = 1;
+	else
+		add_json(b, v);
+	json_decref(v);
+}
+
+/* {"field": {"after"|"before": v}, ...} of a whole object, nulls left out */
+static void
+add_whole(struct buf *b, json_t *o, const char *side)
+{
+	json_t *v;
+	const char *k;
+	int first = 1;
+
+	buf_adds(b, "{");
+	json_object_foreach(o, k, v) {
+		if (json_is_null(v))
+			continue;
+		if (!first)
+			buf_adds(b, ",");
+		first = 0;
+		add_str(b, k);
+		buf_addf(b, ":{\"%s\":", side);
+		add_json(b, v);
+		buf_adds(b, "}");
+	}
+	buf_adds(b, "}");
+}
+
+/* The plan's answer (200) into rs as text; a 500 when out of memory. */
+static void
+answer(struct plan *p, long long version, int dry_run, struct resp *rs)
+{
+	struct MHD_Response *mr;
+	struct buf b;
+	long long c[5] = { 0 };
+	size_t i, len;
+	int first = 1;
+	char *text;
+
+	buf_init(&b, (size_t)1 << 31);
+	buf_adds(&b, "{\"changes\":[");
 	for (i = 0; i < p->n; i++) {
 		struct obj *o = &p->o[i];
-		json_t *e;
 
 		if (o->act == ACT_NONE)
 			continue;
 		c[o->act]++;
-		e = json_pack("{s:s, s:s, s:s, s:b}", "kind", o->kind ? o->kind->name :
-		    stores[o->store].name, "name", o->key, "action", action_names[o->act],
-		    "managed", o->act == ACT_CREATE || o->managed);
+		buf_adds(&b, first ? "{\"kind\":" : ",{\"kind\":");
+		first = 0;
+		add_str(&b, o->kind ? o->kind->name : stores[o->store].name);
+		buf_adds(&b, ",\"name\":");
+		add_str(&b, o->key);
+		buf_addf(&b, ",\"action\":\"%s\",\"managed\":%s", action_names[o->act],
+		    o->act == ACT_CREATE || o->managed ? "true" : "false");
 		if (o->index >= 0)
-			json_object_set_new(e, "index", json_integer(o->index));
-		if (o->act == ACT_CREATE)
-			json_object_set_new(e, "fields", whole(o->want, "after"));
-		else if (o->act == ACT_DELETE)
-			json_object_set_new(e, "fields", whole(o->have, "before"));
-		else if (o->act == ACT_UPDATE)
-			json_object_set(e, "fields", o->changes);
-		json_array_append_new(ch, e);
+			buf_addf(&b, ",\"index\":%d", o->index);
+		if (o->act == ACT_CREATE || o->act == ACT_DELETE) {
+			buf_adds(&b, ",\"fields\":");
+			add_whole(&b, o->act == ACT_CREATE ? o->want : o->have,
+			    o->act == ACT_CREATE ? "after" : "before");
+		} else if (o->act == ACT_UPDATE) {
+			buf_adds(&b, ",\"fields\":");
+			add_json(&b, o->changes);
+		}
+		buf_adds(&b, "}");
 	}
-	counts = json_pack("{s:I, s:I, s:I, s:I}", "create", c[ACT_CREATE], "update",
-	    c[ACT_UPDATE], "delete", c[ACT_DELETE], "unchanged", c[ACT_UNCHANGED]);
-	json_object_set_new(a, "version", json_integer(version));
-	json_object_set_new(a, "dry_run", json_boolean(dry_run));
-	json_object_set_new(a, "applied", json_boolean(!dry_run && (c[ACT_CREATE] ||
-	    c[ACT_UPDATE] || c[ACT_DELETE])));
-	json_object_set_new(a, "counts", counts);
-	json_object_set_new(a, "changes", ch);
-	return a;
+	buf_addf(&b, "],\"version\":%lld,\"dry_run\":%s,\"applied\":%s,\"counts\":{\"create\":%lld,"
+	    "\"update\":%lld,\"delete\":%lld,\"unchanged\":%lld}}\n", version, dry_run ? "true" :
+	    "false", !dry_run && (c[ACT_CREATE] || c[ACT_UPDATE] || c[ACT_DELETE]) ? "true" : "false",
+	    c[ACT_CREATE], c[ACT_UPDATE], c[ACT_DELETE], c[ACT_UNCHANGED]);
+	if (b.failed) {
+		buf_free(&b);
+		resp_error(rs, 500, NULL, "out of memory");
+		return;
+	}
+	len = b.len;
+	text = buf_take(&b);
+	if (text && rs->redact_urls) {
+		/* an operator's or a viewer's answer loses its URLs' user:password@ */
+		char *red;
+		size_t rlen;
+		int rc = url_redact(text, len, &red, &rlen);
+		if (rc != 0) {
+			free(text);
+			text = rc > 0 ? red : NULL;
+			len = rlen;
+		}
+	}
+	if (text == NULL ||
+	    (mr = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE)) == NULL) {
+		free(text);
+		resp_error(rs, 500, NULL, "out of memory");
+		return;
+	}
+	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	json_decref(rs->json);
+	rs->json = NULL;
+	rs->status = 200;
+	rs->raw = mr;
 }
 
 static void
@@ -1701,7 +1780,7 @@ api_config(struct req *r, struct resp *rs)
 		if (hb)
 			hbeat_wake();
 	}
-	resp_json(rs, 200, answer(&p, version, dry_run));
+	answer(&p, version, dry_run, rs);
 done:
 	if (in_tx)
 		api_rollback(r);
