@@ -96,6 +96,7 @@ struct cli_args {
 	int nparams;
 	const char *files[MAX_FILES];   /* every -f PATH of apply and diff, in order */
 	int nfiles;
+	const struct cli_cmd *cmd;      /* the row of cli_cmds[] being run */
 };
 
 /*
@@ -210,6 +211,12 @@ void print_problems(json_t *problems);
 /* One "key  value" line per member; a nested object's as "key.member". */
 void print_object(json_t *o);
 void print_event(json_t *e);    /* one line (one JSON object with --json), flushed */
+/*
+ * A list command: every page of path (http_get_all()), as JSON with
+ * --json, else rows() prints its table (header and rows; items borrowed).
+ * 0 or the request's exit status.
+ */
+int print_list(const char *path, void (*rows)(json_t *items));
 
 const char *col(const char *status);    /* the colour of a status ("" without) */
 const char *reset(void);
@@ -234,15 +241,11 @@ int cmd_tokens_create(const struct cli_args *a);
 int cmd_tokens_revoke(const struct cli_args *a);
 int cmd_backtest(const struct cli_args *a);
 int cmd_templates(const struct cli_args *a);
-int cmd_templates_show(const struct cli_args *a);
 int cmd_templates_create(const struct cli_args *a);
 int cmd_templates_edit(const struct cli_args *a);
-int cmd_templates_delete(const struct cli_args *a);
 int cmd_rotations(const struct cli_args *a);
-int cmd_rotations_show(const struct cli_args *a);
 int cmd_rotations_create(const struct cli_args *a);
 int cmd_rotations_edit(const struct cli_args *a);
-int cmd_rotations_delete(const struct cli_args *a);
 int cmd_rotations_override(const struct cli_args *a);
 int cmd_oncall(const struct cli_args *a);
 
@@ -252,7 +255,6 @@ int cmd_policies(const struct cli_args *a);
 int cmd_policies_show(const struct cli_args *a);
 int cmd_policies_create(const struct cli_args *a);
 int cmd_policies_edit(const struct cli_args *a);
-int cmd_policies_delete(const struct cli_args *a);
 
 /* ---- config.c: monitoring as code (files, plans, export) ------------------------- */
 
@@ -262,33 +264,72 @@ int cmd_export(const struct cli_args *a);
 
 /* ---- objects.c: show, create, edit, delete of each object ---------------------- */
 
+/*
+ * The objects the commands name. An agent, check, contact or user is found
+ * by name through its list (the API takes its id); a rotation, template or
+ * policy is named in its path (the name checked against the API's rule
+ * first, a usage error otherwise).
+ */
+enum named { N_AGENT, N_CHECK, N_CONTACT, N_USER, N_ROTATION, N_TEMPLATE, N_POLICY };
+/*
+ * The path of the object of kind k named word; verb ("edit") leads a
+ * usage message. 0 or an exit status.
+ */
+int named_path(enum named k, const char *verb, const char *word, char *path, size_t len);
+/* GET it and print it (key/value lines, or --json). */
+int show_named(enum named k, const char *word);
+/*
+ * POST body (borrowed) to kind k's list; prints "WHAT WORD created" (and
+ * "(id N)" for the kinds found by id).
+ */
+int create_named(enum named k, const char *word, json_t *body);
+/* PATCH body (borrowed) to path, or to the object named word; prints "WHAT WORD changed". */
+int patch_path(const char *path, json_t *body, enum named k, const char *word);
+int patch_named(enum named k, const char *word, json_t *body);
+/* DELETE the object named word; prints "WHAT WORD deleted" and what went with it. */
+int delete_named(enum named k, const char *word);
+/*
+ * show and delete of the object a command names (agents, checks, contacts,
+ * users, templates, rotations; policies delete): one function each for
+ * every such row of main.c's table, the kind taken from the row's name.
+ */
+int cmd_show(const struct cli_args *a);
+int cmd_delete(const struct cli_args *a);
+/*
+ * An option given becomes a member of a create's or an edit's body, one
+ * row a member: M_STRING its text, M_CLEARABLE its text or null for ""
+ * (clears the member), M_NUMBER its parsed number (a->num), M_CSV "a,b"
+ * as ["a","b"]. opt_members() sets the given ones of list (ended by a row
+ * with member NULL) into body; what needs more (checks, a reply) stays in
+ * each *_body().
+ */
+enum member_kind { M_STRING, M_CLEARABLE, M_NUMBER, M_CSV };
+struct opt_member {
+	enum cli_opt_id opt;
+	const char *member;
+	enum member_kind kind;
+};
+void opt_members(const struct cli_args *a, const struct opt_member *list, json_t *body);
+
 /* --labels k=v,... as the API's labels object into body; 0 or EXIT_USAGE */
 int labels_member(const char *text, json_t *body);
 /* --parents a/b,c/d as the API's "parents" list ("" clears); 0 or an exit status. */
 int parents_member(const char *text, json_t *body);
 
-int cmd_agents_show(const struct cli_args *a);
 int cmd_agents_create(const struct cli_args *a);
 int cmd_agents_token(const struct cli_args *a);
 int cmd_agents_edit(const struct cli_args *a);
-int cmd_agents_delete(const struct cli_args *a);
-int cmd_checks_show(const struct cli_args *a);
 int cmd_checks_create(const struct cli_args *a);
 int cmd_checks_edit(const struct cli_args *a);
-int cmd_checks_delete(const struct cli_args *a);
 int cmd_contacts(const struct cli_args *a);
-int cmd_contacts_show(const struct cli_args *a);
 int cmd_contacts_create(const struct cli_args *a);
 int cmd_contacts_edit(const struct cli_args *a);
-int cmd_contacts_delete(const struct cli_args *a);
 int cmd_downtimes(const struct cli_args *a);
 int cmd_downtimes_show(const struct cli_args *a);
 int cmd_downtimes_delete(const struct cli_args *a);
 int cmd_tokens_show(const struct cli_args *a);
 int cmd_users(const struct cli_args *a);
-int cmd_users_show(const struct cli_args *a);
 int cmd_users_create(const struct cli_args *a);
 int cmd_users_edit(const struct cli_args *a);
-int cmd_users_delete(const struct cli_args *a);
 
 #endif

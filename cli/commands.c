@@ -71,34 +71,32 @@ cmd_problems(const struct cli_args *a)
 	return status(1);
 }
 
+/* the table of `custos agents` */
+static void
+agents_rows(json_t *items)
+{
+	json_t *ag;
+	size_t i;
+
+	printf("%-24s %-6s %-16s %-10s %s\n", "AGENT", "STATE", "LAST CHECKOUT", "INTERVAL", "VERSION");
+	json_array_foreach(items, i, ag) {
+		char t[32], iv[24];
+		const char *st = jstr(ag, "state", "?");
+		snprintf(iv, sizeof(iv), "%llds", (long long)json_integer_value(json_object_get(ag, "interval_s")));
+		printf("%-24s %s%-6s%s %-16s %-10s %s\n", jstr(ag, "name", "?"), col(st), st, reset(),
+		    json_is_string(json_object_get(ag, "last_checkout_at")) ?
+		    ago(jstr(ag, "last_checkout_at", NULL), t) : "never", iv, jstr(ag, "version", "-"));
+	}
+}
+
 int
 cmd_agents(const struct cli_args *a)
 {
-	json_t *items, *ag;
-	size_t i;
-	int rc;
-
 	char path[8192];
 
 	if (with_selector("/api/v1/agents", a->val[O_SELECTOR], path, sizeof(path)) < 0)
 		return usage("--selector: too long");
-	if ((rc = http_get_all(path, &items)) != 0)
-		return rc;
-	if (opt_json) {
-		print_json(items);
-	} else {
-		printf("%-24s %-6s %-16s %-10s %s\n", "AGENT", "STATE", "LAST CHECKOUT", "INTERVAL", "VERSION");
-		json_array_foreach(items, i, ag) {
-			char t[32], iv[24];
-			const char *st = jstr(ag, "state", "?");
-			snprintf(iv, sizeof(iv), "%llds", (long long)json_integer_value(json_object_get(ag, "interval_s")));
-			printf("%-24s %s%-6s%s %-16s %-10s %s\n", jstr(ag, "name", "?"), col(st), st, reset(),
-			    json_is_string(json_object_get(ag, "last_checkout_at")) ?
-			    ago(jstr(ag, "last_checkout_at", NULL), t) : "never", iv, jstr(ag, "version", "-"));
-		}
-	}
-	json_decref(items);
-	return 0;
+	return print_list(path, agents_rows);
 }
 
 int
@@ -359,10 +357,9 @@ downtime_weekly(const struct cli_args *a, const char *spec, const char *text)
 int
 cmd_downtime(const struct cli_args *a)
 {
-	const char *spec, *check, *text = a->val[O_MESSAGE];
-	long long aid = 0, id = 0;
+	const char *spec, *text = a->val[O_MESSAGE];
 	int64_t from, to;
-	char agent[256], start[RFC3339_LEN], end[RFC3339_LEN], msg[400], path[64];
+	char start[RFC3339_LEN], end[RFC3339_LEN], msg[400], path[64];
 	json_t *body, *out;
 	int rc;
 
@@ -393,19 +390,14 @@ cmd_downtime(const struct cli_args *a)
 	to = a->val[O_FOR] ? from + a->num[O_FOR] * 1000000 : a->num[O_END];
 	if (to <= from)
 		return usage("downtime: --end must be after the start");
-	if (strchr(spec, '/')) {
-		if (split_check(spec, agent, &check) < 0)
-			return usage("expected AGENT or AGENT/CHECK, got \"%s\"", spec);
-		if ((rc = check_id(agent, check, &aid, &id)) != 0)
-			return rc;
-	} else if ((rc = agent_id(spec, &aid)) != 0) {
-		return rc;
-	}
 	rfc3339_format(from, start);
 	rfc3339_format(to, end);
 	body = json_pack("{s:s, s:s, s:s}", "start", start, "end", end, "comment",
 	    text ? text : "");
-	json_object_set_new(body, id ? "check_id" : "agent_id", json_integer(id ? id : aid));
+	if ((rc = downtime_target(spec, body)) != 0) {
+		json_decref(body);
+		return rc;
+	}
 	rc = http_request("POST", "/api/v1/downtimes", body, &out);
 	json_decref(body);
 	snprintf(msg, sizeof(msg), "%s: in downtime until %s", spec, end);
@@ -448,30 +440,28 @@ cmd_events(const struct cli_args *a)
 
 /* ---- API tokens ------------------------------------------------------------------ */
 
+/* the table of `custos tokens` */
+static void
+tokens_rows(json_t *items)
+{
+	json_t *t;
+	size_t i;
+
+	printf("%-24s %-7s %-22s %s\n", "NAME", "ROLE", "CREATED", "LAST USED");
+	json_array_foreach(items, i, t) {
+		char ag[32];
+		printf("%-24s %-7s %-22s %s\n", jstr(t, "name", "?"), jstr(t, "role", "?"),
+		    jstr(t, "created_at", "?"),
+		    json_is_string(json_object_get(t, "last_used_at")) ?
+		    ago(jstr(t, "last_used_at", NULL), ag) : "never");
+	}
+}
+
 int
 cmd_tokens(const struct cli_args *a)
 {
-	json_t *items, *t;
-	size_t i;
-	int rc;
-
 	(void)a;
-	if ((rc = http_get_all("/api/v1/tokens", &items)) != 0)
-		return rc;
-	if (opt_json) {
-		print_json(items);
-	} else {
-		printf("%-24s %-7s %-22s %s\n", "NAME", "ROLE", "CREATED", "LAST USED");
-		json_array_foreach(items, i, t) {
-			char ag[32];
-			printf("%-24s %-7s %-22s %s\n", jstr(t, "name", "?"), jstr(t, "role", "?"),
-			    jstr(t, "created_at", "?"),
-			    json_is_string(json_object_get(t, "last_used_at")) ?
-			    ago(jstr(t, "last_used_at", NULL), ag) : "never");
-		}
-	}
-	json_decref(items);
-	return 0;
+	return print_list("/api/v1/tokens", tokens_rows);
 }
 
 int

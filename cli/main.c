@@ -10,7 +10,9 @@
  *   commands.c  the operator's commands (status, problems, history, events,
  *               why, ack, downtime, the lists of agents, checks and tokens)
  *   objects.c   show, create, edit and delete of agents, checks, contacts,
- *               downtimes and tokens (names resolved to ids)
+ *               users, downtimes, tokens, templates and rotations (names
+ *               resolved to ids), over one table of named objects
+ *   policies.c  the notification policies' commands
  *   http.c      HTTP, on lib/httpc.h: cli.conf and the environment, the
  *               URL's scheme check, the CA file, the token, requests,
  *               whole lists, names resolved to ids through the lists
@@ -176,7 +178,7 @@ const struct cli_cmd cli_cmds[] = {
 	{ "agents",   "list",   "[--selector SELECTOR]",
 	                        "the same",                            0, 0, OPT(O_SELECTOR), cmd_agents },
 	{ "agents",   "show",   "AGENT",
-	                        "one agent, its facts and state",      1, 1, 0, cmd_agents_show },
+	                        "one agent, its facts and state",      1, 1, 0, cmd_show },
 	{ "agents",   "create", "NAME [--interval SECONDS] [--contacts NAME,...] [--labels K=V,...] "
 	                        "[--parents AGENT/CHECK,...]",
 	                        "a new agent: its token and agentd.conf lines, once",
@@ -190,7 +192,7 @@ const struct cli_cmd cli_cmds[] = {
 	                                                                     cmd_agents_edit },
 	{ "agents",   "delete", "AGENT",
 	                        "remove an agent, its checks and their history",
-	                                                               1, 1, 0, cmd_agents_delete },
+	                                                               1, 1, 0, cmd_delete },
 
 	{ "checks",   NULL,     "[AGENT] [--selector SELECTOR]",
 	                        "checks (of one agent, or selected) with their state",
@@ -198,7 +200,7 @@ const struct cli_cmd cli_cmds[] = {
 	{ "checks",   "list",   "[AGENT] [--selector SELECTOR]",
 	                        "the same",                            0, 1, OPT(O_SELECTOR), cmd_checks },
 	{ "checks",   "show",   "AGENT/CHECK",
-	                        "one check, its parameters and state", 1, 1, 0, cmd_checks_show },
+	                        "one check, its parameters and state", 1, 1, 0, cmd_show },
 	{ "checks",   "create", "AGENT/CHECK --type TYPE [--param KEY=VALUE]... [--warning RANGE] "
 	                        "[--critical RANGE] [--attempts N] [--contacts NAME,...] [--labels K=V,...] "
 	                        "[--parents AGENT/CHECK,...] [--disable]",
@@ -210,14 +212,14 @@ const struct cli_cmd cli_cmds[] = {
 	                        "change a check",                      1, 1, CHECK_OPTS | OPT(O_NAME),
 	                                                                     cmd_checks_edit },
 	{ "checks",   "delete", "AGENT/CHECK",
-	                        "remove a check and its history",      1, 1, 0, cmd_checks_delete },
+	                        "remove a check and its history",      1, 1, 0, cmd_delete },
 
 	{ "contacts", NULL,     "",
 	                        "who is told, and how",                0, 0, 0, cmd_contacts },
 	{ "contacts", "list",   "",
 	                        "the same",                            0, 0, 0, cmd_contacts },
 	{ "contacts", "show",   "CONTACT",
-	                        "one contact",                         1, 1, 0, cmd_contacts_show },
+	                        "one contact",                         1, 1, 0, cmd_show },
 	{ "contacts", "create", "NAME [--email ADDRESS] [--pushover-user KEY] [--pushover-device NAME] "
 	                        "[--webhook-url URL] [--notify-on KIND,...]",
 	                        "a new contact",                       1, 1, CONTACT_OPTS, cmd_contacts_create },
@@ -226,14 +228,14 @@ const struct cli_cmd cli_cmds[] = {
 	                        "change a contact (\"\" clears a field)", 1, 1, CONTACT_OPTS | OPT(O_NAME),
 	                                                                     cmd_contacts_edit },
 	{ "contacts", "delete", "CONTACT",
-	                        "remove a contact",                    1, 1, 0, cmd_contacts_delete },
+	                        "remove a contact",                    1, 1, 0, cmd_delete },
 
 	{ "users",    NULL,     "",
 	                        "the people: role, time zone, channels", 0, 0, 0, cmd_users },
 	{ "users",    "list",   "",
 	                        "the same",                            0, 0, 0, cmd_users },
 	{ "users",    "show",   "USER",
-	                        "one user",                            1, 1, 0, cmd_users_show },
+	                        "one user",                            1, 1, 0, cmd_show },
 	{ "users",    "create", "NAME [--role ROLE] [--tz ZONE] [--email ADDRESS] [--pushover-user KEY] "
 	                        "[--quiet-hours WINDOW;...] [--password-stdin]",
 	                        "a new user (a contact who may log in)", 1, 1, USER_OPTS, cmd_users_create },
@@ -244,14 +246,14 @@ const struct cli_cmd cli_cmds[] = {
 	                                                               USER_OPTS | OPT(O_NAME) | OPT(O_NO_PASSWORD),
 	                                                                     cmd_users_edit },
 	{ "users",    "delete", "USER",
-	                        "remove a user (and the contact)",     1, 1, 0, cmd_users_delete },
+	                        "remove a user (and the contact)",     1, 1, 0, cmd_delete },
 
 	{ "templates", NULL,    "",
 	                        "checks for every agent a selector picks", 0, 0, 0, cmd_templates },
 	{ "templates", "list",  "",
 	                        "the same",                            0, 0, 0, cmd_templates },
 	{ "templates", "show",  "TEMPLATE",
-	                        "one template, its selector and checks", 1, 1, 0, cmd_templates_show },
+	                        "one template, its selector and checks", 1, 1, 0, cmd_show },
 	{ "templates", "create", "NAME --selector SELECTOR -f CHECKS.yaml",
 	                        "a new template: its checks are the file's (YAML or JSON, one "
 	                        "check definition a document or a list)",
@@ -262,7 +264,7 @@ const struct cli_cmd cli_cmds[] = {
 	                                                               OPT(O_SELECTOR) | OPT(O_FILE),
 	                                                                     cmd_templates_edit },
 	{ "templates", "delete", "TEMPLATE",
-	                        "remove a template and the checks it made", 1, 1, 0, cmd_templates_delete },
+	                        "remove a template and the checks it made", 1, 1, 0, cmd_delete },
 	{ "policies", NULL,     "",
 	                        "who is told about what, in order",    0, 0, 0, cmd_policies },
 	{ "policies", "list",   "",
@@ -277,13 +279,13 @@ const struct cli_cmd cli_cmds[] = {
 	                        "change a policy (--step replaces the steps)", 1, 1,
 	                        POLICY_OPTS | OPT(O_NAME),                   cmd_policies_edit },
 	{ "policies", "delete", "POLICY",
-	                        "remove a policy",                     1, 1, 0, cmd_policies_delete },
+	                        "remove a policy",                     1, 1, 0, cmd_delete },
 	{ "rotations", NULL,    "",
 	                        "who takes turns on call",             0, 0, 0, cmd_rotations },
 	{ "rotations", "list",  "",
 	                        "the same",                            0, 0, 0, cmd_rotations },
 	{ "rotations", "show",  "ROTATION",
-	                        "one rotation, its members and overrides", 1, 1, 0, cmd_rotations_show },
+	                        "one rotation, its members and overrides", 1, 1, 0, cmd_show },
 	{ "rotations", "create", "NAME --members USER,... --shift day|week|hours:N [--handoff HH:MM] "
 	                        "[--handoff-day DAY] [--tz ZONE] [--first-day YYYY-MM-DD]",
 	                        "a new rotation",                      1, 1, ROTATION_OPTS, cmd_rotations_create },
@@ -292,7 +294,7 @@ const struct cli_cmd cli_cmds[] = {
 	                        "change a rotation",                   1, 1, ROTATION_OPTS | OPT(O_NAME),
 	                                                                     cmd_rotations_edit },
 	{ "rotations", "delete", "ROTATION",
-	                        "remove a rotation",                   1, 1, 0, cmd_rotations_delete },
+	                        "remove a rotation",                   1, 1, 0, cmd_delete },
 	{ "rotations", "override", "ROTATION USER [--start TIME] --end TIME|--for DURATION",
 	                        "put USER on call for a while",        2, 2,
 	                                                               OPT(O_START) | OPT(O_END) | OPT(O_FOR),
@@ -690,6 +692,7 @@ main(int argc, char **argv)
 	opt_json = a.val[O_JSON] != NULL;
 	colour = isatty(1) && getenv("NO_COLOR") == NULL && !opt_json;
 	http_init(a.val[O_CA_FILE]);
+	a.cmd = c;
 	rc = c->fn(&a);
 	http_close();
 	return rc;

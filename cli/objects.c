@@ -1,8 +1,10 @@
 /*
  * objects.c - show, create, edit and delete for each object of the API
- * (agents, checks, contacts, users, downtimes; tokens' show: the rest of tokens
- * and the lists of agents and checks are in commands.c). One function per
- * row of the table in main.c, as there.
+ * (agents, checks, contacts, users, downtimes, templates, rotations;
+ * tokens' show: the rest of tokens and the lists of agents and checks are
+ * in commands.c). One function per row of the table in main.c, as there;
+ * the verbs themselves are one each, over the table of named objects
+ * (named[] below; policies.c uses them too).
  *
  * The API takes ids; these commands take names (an agent's, AGENT/CHECK,
  * a contact's, in --contacts too), resolved to ids here through the list
@@ -63,6 +65,32 @@ csv_array(const char *csv)
 			p++;
 	}
 	return arr;
+}
+
+void
+opt_members(const struct cli_args *a, const struct opt_member *list, json_t *body)
+{
+	const struct opt_member *m;
+	const char *v;
+
+	for (m = list; m->member; m++) {
+		if ((v = a->val[m->opt]) == NULL)
+			continue;
+		switch (m->kind) {
+		case M_STRING:
+			json_object_set_new(body, m->member, json_string(v));
+			break;
+		case M_CLEARABLE:
+			set_text(body, m->member, v);
+			break;
+		case M_NUMBER:
+			json_object_set_new(body, m->member, json_integer(a->num[m->opt]));
+			break;
+		case M_CSV:
+			json_object_set_new(body, m->member, csv_array(v));
+			break;
+		}
+	}
 }
 
 /*
@@ -174,34 +202,55 @@ delete(const char *path, const char *msg)
 }
 
 /*
- * The objects the commands name, and what deleting one takes with it. The
- * API takes ids: a name is resolved through the object's list (object_id()),
- * a check's AGENT/CHECK through its agent; a rotation is named in its path.
+ * The objects the commands name (enum named, cli.h), and what deleting one
+ * takes with it. Most are found by id: a name is resolved through the
+ * object's list (object_id()), a check's AGENT/CHECK through its agent. A
+ * rotation, a template and a policy are named in their path (in_path),
+ * and their "created" line has no id.
  */
-enum named { N_AGENT, N_CHECK, N_CONTACT, N_USER, N_ROTATION };
 static const struct {
-	const char *list, *what, *gone;
+	const char *cmd, *list, *what, *gone;
+	int in_path;
 } named[] = {
-	[N_AGENT] = { "/api/v1/agents", "agent", ", with its checks" },
-	[N_CHECK] = { "/api/v1/checks", "check", ", with its history" },
-	[N_CONTACT] = { "/api/v1/contacts", "contact", "" },
-	[N_USER] = { "/api/v1/users", "user", "" },
-	[N_ROTATION] = { "/api/v1/rotations", "rotation", "" },
+	[N_AGENT] = { "agents", "/api/v1/agents", "agent", ", with its checks", 0 },
+	[N_CHECK] = { "checks", "/api/v1/checks", "check", ", with its history", 0 },
+	[N_CONTACT] = { "contacts", "/api/v1/contacts", "contact", "", 0 },
+	[N_USER] = { "users", "/api/v1/users", "user", "", 0 },
+	[N_ROTATION] = { "rotations", "/api/v1/rotations", "rotation", "", 1 },
+	[N_TEMPLATE] = { "templates", "/api/v1/templates", "template", ", and its checks", 1 },
+	[N_POLICY] = { "policies", "/api/v1/policies", "policy", "", 1 },
 };
+#define N_NAMED (sizeof(named) / sizeof(named[0]))
 
-static int rotation_path(const char *name, const char *tail, char *out, size_t len);
 static int check_spec(const char *what, const char *spec, long long *aid, long long *id);
 
-/* The path of the object of kind k named word; verb ("edit") leads a usage message. */
+/*
+ * LIST/NAME then tail, for a kind named in its path: the API's rule for
+ * the name (1-63 of A-Z a-z 0-9 _ . -), so nothing needs escaping; a
+ * usage error otherwise.
+ */
 static int
+name_in_path(enum named k, const char *name, const char *tail, char *out, size_t len)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 63 || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_.-") != n)
+		return usage("\"%s\" is not a %s's name (1-63 letters, digits, '_', '.', '-')",
+		    name, named[k].what);
+	snprintf(out, len, "%s/%s%s", named[k].list, name, tail);
+	return 0;
+}
+
+int
 named_path(enum named k, const char *verb, const char *word, char *path, size_t len)
 {
 	char cmd[32];
 	long long aid, id;
 	int rc;
 
-	if (k == N_ROTATION)
-		return rotation_path(word, "", path, len);
+	if (named[k].in_path)
+		return name_in_path(k, word, "", path, len);
 	if (k == N_CHECK) {
 		snprintf(cmd, sizeof(cmd), "checks %s", verb);
 		rc = check_spec(cmd, word, &aid, &id);
@@ -213,7 +262,7 @@ named_path(enum named k, const char *verb, const char *word, char *path, size_t 
 	return rc;
 }
 
-static int
+int
 show_named(enum named k, const char *word)
 {
 	char path[128];
@@ -224,9 +273,8 @@ show_named(enum named k, const char *word)
 	return show(path);
 }
 
-/* PATCH body (borrowed) to path; prints "WHAT WORD changed" (or the JSON answer). */
-static int
-patch(const char *path, json_t *body, enum named k, const char *word)
+int
+patch_path(const char *path, json_t *body, enum named k, const char *word)
 {
 	char msg[400];
 	json_t *out = NULL;
@@ -238,9 +286,8 @@ patch(const char *path, json_t *body, enum named k, const char *word)
 	return print_done(out, msg);
 }
 
-/* POST body (borrowed) to kind k's list; prints "WHAT WORD created (id N)" (or the JSON answer). */
-static int
-create(enum named k, const char *word, json_t *body)
+int
+create_named(enum named k, const char *word, json_t *body)
 {
 	char msg[400];
 	json_t *out = NULL;
@@ -248,13 +295,15 @@ create(enum named k, const char *word, json_t *body)
 
 	if ((rc = http_request("POST", named[k].list, body, &out)) != 0)
 		return rc;
-	snprintf(msg, sizeof(msg), "%s %s created (id %lld)", named[k].what, word,
-	    (long long)json_integer_value(json_object_get(out, "id")));
+	if (named[k].in_path)
+		snprintf(msg, sizeof(msg), "%s %s created", named[k].what, word);
+	else
+		snprintf(msg, sizeof(msg), "%s %s created (id %lld)", named[k].what, word,
+		    (long long)json_integer_value(json_object_get(out, "id")));
 	return print_done(out, msg);
 }
 
-/* PATCH, the object found by its name. */
-static int
+int
 patch_named(enum named k, const char *word, json_t *body)
 {
 	char path[128];
@@ -262,11 +311,10 @@ patch_named(enum named k, const char *word, json_t *body)
 
 	if ((rc = named_path(k, "edit", word, path, sizeof(path))) != 0)
 		return rc;
-	return patch(path, body, k, word);
+	return patch_path(path, body, k, word);
 }
 
-/* DELETE the object named word; prints "WHAT WORD deleted" and what went with it. */
-static int
+int
 delete_named(enum named k, const char *word)
 {
 	char path[128], msg[400];
@@ -276,6 +324,30 @@ delete_named(enum named k, const char *word)
 		return rc;
 	snprintf(msg, sizeof(msg), "%s %s deleted%s", named[k].what, word, named[k].gone);
 	return delete(path, msg);
+}
+
+/* The kind a command names: its row's name is named[].cmd (main.c's table). */
+static enum named
+kind_of(const struct cli_args *a)
+{
+	size_t k;
+
+	for (k = 0; k < N_NAMED - 1; k++)
+		if (strcmp(named[k].cmd, a->cmd->name) == 0)
+			break;
+	return (enum named)k;
+}
+
+int
+cmd_show(const struct cli_args *a)
+{
+	return show_named(kind_of(a), a->argv[0]);
+}
+
+int
+cmd_delete(const struct cli_args *a)
+{
+	return delete_named(kind_of(a), a->argv[0]);
 }
 
 /* ---- labels ----------------------------------------------------------------------- */
@@ -334,17 +406,20 @@ parents_member(const char *text, json_t *body)
 
 /* ---- agents ----------------------------------------------------------------------- */
 
-/* The members of an agent that create and edit share; 0 or an exit status. */
+static const struct opt_member agent_members[] = {
+	{ O_NAME, "name", M_STRING }, { O_INTERVAL, "interval_s", M_NUMBER }, { 0, NULL, 0 },
+};
+
+/*
+ * --labels, --parents and --contacts, which agents and checks both take,
+ * into body; 0 or an exit status.
+ */
 static int
-agent_body(const struct cli_args *a, json_t *body)
+watch_members(const struct cli_args *a, json_t *body)
 {
 	json_t *ids;
 	int rc;
 
-	if (a->val[O_NAME])
-		json_object_set_new(body, "name", json_string(a->val[O_NAME]));
-	if (a->val[O_INTERVAL])
-		json_object_set_new(body, "interval_s", json_integer(a->num[O_INTERVAL]));
 	if (a->val[O_LABELS] && (rc = labels_member(a->val[O_LABELS], body)) != 0)
 		return rc;
 	if (a->val[O_PARENTS] && (rc = parents_member(a->val[O_PARENTS], body)) != 0)
@@ -357,10 +432,12 @@ agent_body(const struct cli_args *a, json_t *body)
 	return 0;
 }
 
-int
-cmd_agents_show(const struct cli_args *a)
+/* The members of an agent that create and edit share; 0 or an exit status. */
+static int
+agent_body(const struct cli_args *a, json_t *body)
 {
-	return show_named(N_AGENT, a->argv[0]);
+	opt_members(a, agent_members, body);
+	return watch_members(a, body);
 }
 
 /* An answer holding an agent's new token: the agentd.conf lines (or the JSON). */
@@ -436,15 +513,9 @@ cmd_agents_edit(const struct cli_args *a)
 		return rc;
 	body = json_object();
 	if ((rc = agent_body(a, body)) == 0)
-		rc = patch(path, body, N_AGENT, a->argv[0]);
+		rc = patch_path(path, body, N_AGENT, a->argv[0]);
 	json_decref(body);
 	return rc;
-}
-
-int
-cmd_agents_delete(const struct cli_args *a)
-{
-	return delete_named(N_AGENT, a->argv[0]);
 }
 
 /* ---- checks ----------------------------------------------------------------------- */
@@ -461,6 +532,12 @@ check_spec(const char *what, const char *spec, long long *aid, long long *id)
 	return check_id(agent, check, aid, id);
 }
 
+static const struct opt_member check_members[] = {
+	{ O_NAME, "name", M_STRING }, { O_TYPE, "type", M_STRING },
+	{ O_WARNING, "warning", M_CLEARABLE }, { O_CRITICAL, "critical", M_CLEARABLE },
+	{ O_ATTEMPTS, "max_attempts", M_NUMBER }, { 0, NULL, 0 },
+};
+
 /*
  * The members of a check that create and edit share, into body; params
  * (borrowed) is what --param is merged into. 0 or an exit status.
@@ -468,36 +545,17 @@ check_spec(const char *what, const char *spec, long long *aid, long long *id)
 static int
 check_body(const struct cli_args *a, json_t *body, json_t *params)
 {
-	json_t *ids;
 	int i, rc;
 
-	if (a->val[O_NAME])
-		json_object_set_new(body, "name", json_string(a->val[O_NAME]));
-	if (a->val[O_TYPE])
-		json_object_set_new(body, "type", json_string(a->val[O_TYPE]));
+	opt_members(a, check_members, body);
 	for (i = 0; i < a->nparams; i++)
 		if ((rc = set_param(params, a->params[i])) != 0)
 			return rc;
 	if (a->nparams)
 		json_object_set(body, "params", params);
-	if (a->val[O_WARNING])
-		set_text(body, "warning", a->val[O_WARNING]);
-	if (a->val[O_CRITICAL])
-		set_text(body, "critical", a->val[O_CRITICAL]);
-	if (a->val[O_ATTEMPTS])
-		json_object_set_new(body, "max_attempts", json_integer(a->num[O_ATTEMPTS]));
 	if (a->val[O_ENABLE] || a->val[O_DISABLE])
 		json_object_set_new(body, "enabled", json_boolean(a->val[O_ENABLE] != NULL));
-	if (a->val[O_LABELS] && (rc = labels_member(a->val[O_LABELS], body)) != 0)
-		return rc;
-	if (a->val[O_PARENTS] && (rc = parents_member(a->val[O_PARENTS], body)) != 0)
-		return rc;
-	if (a->val[O_CONTACTS]) {
-		if ((rc = contact_ids(a->val[O_CONTACTS], &ids)) != 0)
-			return rc;
-		json_object_set_new(body, "contacts", ids);
-	}
-	return 0;
+	return watch_members(a, body);
 }
 
 /* What create and edit refuse before asking anything. */
@@ -513,12 +571,6 @@ check_flags(const char *what, const struct cli_args *a)
 		rc = set_param(scratch, a->params[i]);
 	json_decref(scratch);
 	return rc;
-}
-
-int
-cmd_checks_show(const struct cli_args *a)
-{
-	return show_named(N_CHECK, a->argv[0]);
 }
 
 int
@@ -541,7 +593,7 @@ cmd_checks_create(const struct cli_args *a)
 	body = json_pack("{s:I, s:s}", "agent_id", (json_int_t)aid, "name", check);
 	params = json_object();
 	if ((rc = check_body(a, body, params)) == 0)
-		rc = create(N_CHECK, a->argv[0], body);
+		rc = create_named(N_CHECK, a->argv[0], body);
 	json_decref(params);
 	json_decref(body);
 	return rc;
@@ -574,76 +626,54 @@ cmd_checks_edit(const struct cli_args *a)
 	json_decref(cur);
 	body = json_object();
 	if ((rc = check_body(a, body, params)) == 0)
-		rc = patch(path, body, N_CHECK, a->argv[0]);
+		rc = patch_path(path, body, N_CHECK, a->argv[0]);
 	json_decref(params);
 	json_decref(body);
 	return rc;
 }
 
-int
-cmd_checks_delete(const struct cli_args *a)
-{
-	return delete_named(N_CHECK, a->argv[0]);
-}
-
 /* ---- contacts ------------------------------------------------------------------- */
 
+/* The members of a contact that create and edit share. */
+static const struct opt_member contact_members[] = {
+	{ O_NAME, "name", M_STRING }, { O_EMAIL, "email", M_CLEARABLE },
+	{ O_PUSHOVER_USER, "pushover_user", M_CLEARABLE },
+	{ O_PUSHOVER_DEVICE, "pushover_device", M_CLEARABLE },
+	{ O_WEBHOOK_URL, "webhook_url", M_CLEARABLE }, { O_NOTIFY_ON, "notify_on", M_CSV },
+	{ 0, NULL, 0 },
+};
+
+/* the table of `custos contacts` */
 static void
-contact_body(const struct cli_args *a, json_t *body)
+contacts_rows(json_t *items)
 {
-	if (a->val[O_NAME])
-		json_object_set_new(body, "name", json_string(a->val[O_NAME]));
-	if (a->val[O_EMAIL])
-		set_text(body, "email", a->val[O_EMAIL]);
-	if (a->val[O_PUSHOVER_USER])
-		set_text(body, "pushover_user", a->val[O_PUSHOVER_USER]);
-	if (a->val[O_PUSHOVER_DEVICE])
-		set_text(body, "pushover_device", a->val[O_PUSHOVER_DEVICE]);
-	if (a->val[O_WEBHOOK_URL])
-		set_text(body, "webhook_url", a->val[O_WEBHOOK_URL]);
-	if (a->val[O_NOTIFY_ON])
-		json_object_set_new(body, "notify_on", csv_array(a->val[O_NOTIFY_ON]));
+	json_t *c;
+	size_t i;
+
+	printf("%-20s %-32s %-9s %-8s %s\n", "CONTACT", "EMAIL", "PUSHOVER", "WEBHOOK", "NOTIFY ON");
+	json_array_foreach(items, i, c) {
+		json_t *on = json_object_get(c, "notify_on"), *k;
+		size_t j;
+		/* a viewer sees which secrets a contact has, not them */
+		int po = json_is_string(json_object_get(c, "pushover_user")),
+		    wh = json_is_string(json_object_get(c, "webhook_url"));
+		json_array_foreach(json_object_get(c, "redacted"), j, k) {
+			po |= strcmp(json_string_value(k) ? json_string_value(k) : "", "pushover_user") == 0;
+			wh |= strcmp(json_string_value(k) ? json_string_value(k) : "", "webhook_url") == 0;
+		}
+		printf("%-20s %-32s %-9s %-8s ", jstr(c, "name", "?"), jstr(c, "email", "-"),
+		    po ? "yes" : "-", wh ? "yes" : "-");
+		json_array_foreach(on, j, k)
+			printf("%s%s", j ? "," : "", json_string_value(k) ? json_string_value(k) : "?");
+		putchar('\n');
+	}
 }
 
 int
 cmd_contacts(const struct cli_args *a)
 {
-	json_t *items, *c;
-	size_t i;
-	int rc;
-
 	(void)a;
-	if ((rc = http_get_all("/api/v1/contacts", &items)) != 0)
-		return rc;
-	if (opt_json) {
-		print_json(items);
-	} else {
-		printf("%-20s %-32s %-9s %-8s %s\n", "CONTACT", "EMAIL", "PUSHOVER", "WEBHOOK", "NOTIFY ON");
-		json_array_foreach(items, i, c) {
-			json_t *on = json_object_get(c, "notify_on"), *k;
-			size_t j;
-			/* a viewer sees which secrets a contact has, not them */
-			int po = json_is_string(json_object_get(c, "pushover_user")),
-			    wh = json_is_string(json_object_get(c, "webhook_url"));
-			json_array_foreach(json_object_get(c, "redacted"), j, k) {
-				po |= strcmp(json_string_value(k) ? json_string_value(k) : "", "pushover_user") == 0;
-				wh |= strcmp(json_string_value(k) ? json_string_value(k) : "", "webhook_url") == 0;
-			}
-			printf("%-20s %-32s %-9s %-8s ", jstr(c, "name", "?"), jstr(c, "email", "-"),
-			    po ? "yes" : "-", wh ? "yes" : "-");
-			json_array_foreach(on, j, k)
-				printf("%s%s", j ? "," : "", json_string_value(k) ? json_string_value(k) : "?");
-			putchar('\n');
-		}
-	}
-	json_decref(items);
-	return 0;
-}
-
-int
-cmd_contacts_show(const struct cli_args *a)
-{
-	return show_named(N_CONTACT, a->argv[0]);
+	return print_list("/api/v1/contacts", contacts_rows);
 }
 
 int
@@ -652,8 +682,8 @@ cmd_contacts_create(const struct cli_args *a)
 	json_t *body = json_pack("{s:s}", "name", a->argv[0]);
 	int rc;
 
-	contact_body(a, body);
-	rc = create(N_CONTACT, a->argv[0], body);
+	opt_members(a, contact_members, body);
+	rc = create_named(N_CONTACT, a->argv[0], body);
 	json_decref(body);
 	return rc;
 }
@@ -664,7 +694,7 @@ cmd_contacts_edit(const struct cli_args *a)
 	json_t *body = json_object();
 	int rc;
 
-	contact_body(a, body);
+	opt_members(a, contact_members, body);
 	if (json_object_size(body) == 0) {
 		json_decref(body);
 		return usage("contacts edit: nothing to change");
@@ -672,12 +702,6 @@ cmd_contacts_edit(const struct cli_args *a)
 	rc = patch_named(N_CONTACT, a->argv[0], body);
 	json_decref(body);
 	return rc;
-}
-
-int
-cmd_contacts_delete(const struct cli_args *a)
-{
-	return delete_named(N_CONTACT, a->argv[0]);
 }
 
 /* ---- users ----------------------------------------------------------------------- */
@@ -711,20 +735,17 @@ read_password(json_t *body)
 	return rc;
 }
 
+static const struct opt_member user_members[] = {
+	{ O_NAME, "name", M_STRING }, { O_EMAIL, "email", M_CLEARABLE },
+	{ O_PUSHOVER_USER, "pushover_user", M_CLEARABLE }, { O_ROLE, "role", M_STRING },
+	{ O_TZ, "tz", M_STRING }, { 0, NULL, 0 },
+};
+
 /* The members of a user that create and edit share; 0 or an exit status. */
 static int
 user_body(const struct cli_args *a, json_t *body)
 {
-	if (a->val[O_NAME])
-		json_object_set_new(body, "name", json_string(a->val[O_NAME]));
-	if (a->val[O_EMAIL])
-		set_text(body, "email", a->val[O_EMAIL]);
-	if (a->val[O_PUSHOVER_USER])
-		set_text(body, "pushover_user", a->val[O_PUSHOVER_USER]);
-	if (a->val[O_ROLE])
-		json_object_set_new(body, "role", json_string(a->val[O_ROLE]));
-	if (a->val[O_TZ])
-		json_object_set_new(body, "tz", json_string(a->val[O_TZ]));
+	opt_members(a, user_members, body);
 	if (a->val[O_QUIET]) {
 		/* "mon-fri 22:00-07:00;sat,sun 00:00-00:00"; "" clears them */
 		json_t *w = json_array();
@@ -746,41 +767,33 @@ user_body(const struct cli_args *a, json_t *body)
 	return 0;
 }
 
-int
-cmd_users(const struct cli_args *a)
+/* the table of `custos users` */
+static void
+users_rows(json_t *items)
 {
-	json_t *items, *u, *k;
+	json_t *u, *k;
 	size_t i, j;
-	int rc;
 
-	(void)a;
-	if ((rc = http_get_all("/api/v1/users", &items)) != 0)
-		return rc;
-	if (opt_json) {
-		print_json(items);
-	} else {
-		printf("%-20s %-9s %-20s %-32s %-9s %s\n", "USER", "ROLE", "TZ", "EMAIL", "PUSHOVER",
-		    "PASSWORD");
-		json_array_foreach(items, i, u) {
-			/* a non-admin sees that a user has a Pushover key, not the key */
-			int po = json_is_string(json_object_get(u, "pushover_user"));
-			json_array_foreach(json_object_get(u, "redacted"), j, k)
-				po |= strcmp(json_string_value(k) ? json_string_value(k) : "",
-				    "pushover_user") == 0;
-			printf("%-20s %-9s %-20s %-32s %-9s %s\n", jstr(u, "name", "?"),
-			    jstr(u, "role", "?"), jstr(u, "tz", "?"), jstr(u, "email", "-"),
-			    po ? "yes" : "-",
-			    json_is_true(json_object_get(u, "has_password")) ? "yes" : "-");
-		}
+	printf("%-20s %-9s %-20s %-32s %-9s %s\n", "USER", "ROLE", "TZ", "EMAIL", "PUSHOVER",
+	    "PASSWORD");
+	json_array_foreach(items, i, u) {
+		/* a non-admin sees that a user has a Pushover key, not the key */
+		int po = json_is_string(json_object_get(u, "pushover_user"));
+		json_array_foreach(json_object_get(u, "redacted"), j, k)
+			po |= strcmp(json_string_value(k) ? json_string_value(k) : "",
+			    "pushover_user") == 0;
+		printf("%-20s %-9s %-20s %-32s %-9s %s\n", jstr(u, "name", "?"),
+		    jstr(u, "role", "?"), jstr(u, "tz", "?"), jstr(u, "email", "-"),
+		    po ? "yes" : "-",
+		    json_is_true(json_object_get(u, "has_password")) ? "yes" : "-");
 	}
-	json_decref(items);
-	return 0;
 }
 
 int
-cmd_users_show(const struct cli_args *a)
+cmd_users(const struct cli_args *a)
 {
-	return show_named(N_USER, a->argv[0]);
+	(void)a;
+	return print_list("/api/v1/users", users_rows);
 }
 
 int
@@ -790,7 +803,7 @@ cmd_users_create(const struct cli_args *a)
 	int rc;
 
 	if ((rc = user_body(a, body)) == 0)
-		rc = create(N_USER, a->argv[0], body);
+		rc = create_named(N_USER, a->argv[0], body);
 	json_decref(body);
 	return rc;
 }
@@ -812,12 +825,6 @@ cmd_users_edit(const struct cli_args *a)
 	rc = patch_named(N_USER, a->argv[0], body);
 	json_decref(body);
 	return rc;
-}
-
-int
-cmd_users_delete(const struct cli_args *a)
-{
-	return delete_named(N_USER, a->argv[0]);
 }
 
 /* ---- downtimes ----------------------------------------------------------------- */
@@ -942,20 +949,6 @@ cmd_downtimes_delete(const struct cli_args *a)
 
 /* ---- templates ----------------------------------------------------------------- */
 
-/* A template's name in a path: the API's rule, so nothing needs escaping. */
-static int
-template_path(const char *name, char *out, size_t len)
-{
-	size_t n = strlen(name);
-
-	if (n == 0 || n > 63 || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_.-") != n)
-		return usage("\"%s\" is not a template's name (1-63 letters, digits, '_', '.', '-')",
-		    name);
-	snprintf(out, len, "/api/v1/templates/%s", name);
-	return 0;
-}
-
 /*
  * The -f files as the template's checks (*out): every object they hold is
  * a check definition ("kind: check" allowed, and dropped). 0, or an exit
@@ -993,49 +986,36 @@ template_checks(const struct cli_args *a, json_t **out)
 	return 0;
 }
 
-int
-cmd_templates(const struct cli_args *a)
+/* the table of `custos templates` */
+static void
+templates_rows(json_t *items)
 {
-	json_t *items, *r;
+	json_t *r;
 	size_t i;
-	int rc;
 
-	(void)a;
-	if ((rc = http_get_all("/api/v1/templates", &items)) != 0)
-		return rc;
-	if (opt_json) {
-		print_json(items);
-	} else {
-		printf("%-24s %6s %6s  %s\n", "TEMPLATE", "CHECKS", "AGENTS", "SELECTOR");
-		json_array_foreach(items, i, r)
-			printf("%-24s %6zu %6lld  %s\n", jstr(r, "name", "?"),
-			    json_array_size(json_object_get(r, "checks")),
-			    (long long)json_integer_value(json_object_get(r, "agents")),
-			    jstr(r, "selector", ""));
-	}
-	json_decref(items);
-	return 0;
+	printf("%-24s %6s %6s  %s\n", "TEMPLATE", "CHECKS", "AGENTS", "SELECTOR");
+	json_array_foreach(items, i, r)
+		printf("%-24s %6zu %6lld  %s\n", jstr(r, "name", "?"),
+		    json_array_size(json_object_get(r, "checks")),
+		    (long long)json_integer_value(json_object_get(r, "agents")),
+		    jstr(r, "selector", ""));
 }
 
 int
-cmd_templates_show(const struct cli_args *a)
+cmd_templates(const struct cli_args *a)
 {
-	char path[128];
-	int rc;
-
-	if ((rc = template_path(a->argv[0], path, sizeof(path))) != 0)
-		return rc;
-	return show(path);
+	(void)a;
+	return print_list("/api/v1/templates", templates_rows);
 }
 
 int
 cmd_templates_create(const struct cli_args *a)
 {
-	json_t *body, *checks = NULL, *out = NULL;
-	char path[128], msg[300];
+	json_t *body, *checks = NULL;
+	char path[128];
 	int rc;
 
-	if ((rc = template_path(a->argv[0], path, sizeof(path))) != 0)
+	if ((rc = named_path(N_TEMPLATE, "create", a->argv[0], path, sizeof(path))) != 0)
 		return rc;
 	if (!a->val[O_SELECTOR] || a->nfiles == 0)
 		return usage("templates create: --selector and -f CHECKS.yaml are needed");
@@ -1043,20 +1023,19 @@ cmd_templates_create(const struct cli_args *a)
 		return rc;
 	body = json_pack("{s:s,s:s,s:o}", "name", a->argv[0], "selector", a->val[O_SELECTOR],
 	    "checks", checks);
-	rc = http_request("POST", "/api/v1/templates", body, &out);
+	rc = create_named(N_TEMPLATE, a->argv[0], body);
 	json_decref(body);
-	snprintf(msg, sizeof(msg), "template %s created", a->argv[0]);
-	return rc ? rc : print_done(out, msg);
+	return rc;
 }
 
 int
 cmd_templates_edit(const struct cli_args *a)
 {
-	json_t *body, *checks = NULL, *out = NULL;
-	char path[128], msg[300];
+	json_t *body, *checks = NULL;
+	char path[128];
 	int rc;
 
-	if ((rc = template_path(a->argv[0], path, sizeof(path))) != 0)
+	if ((rc = named_path(N_TEMPLATE, "edit", a->argv[0], path, sizeof(path))) != 0)
 		return rc;
 	if (!a->val[O_SELECTOR] && a->nfiles == 0)
 		return usage("templates edit: nothing to change (--selector, -f CHECKS.yaml)");
@@ -1067,110 +1046,61 @@ cmd_templates_edit(const struct cli_args *a)
 		json_object_set_new(body, "selector", json_string(a->val[O_SELECTOR]));
 	if (checks)
 		json_object_set_new(body, "checks", checks);
-	rc = http_request("PATCH", path, body, &out);
+	rc = patch_path(path, body, N_TEMPLATE, a->argv[0]);
 	json_decref(body);
-	snprintf(msg, sizeof(msg), "template %s changed", a->argv[0]);
-	return rc ? rc : print_done(out, msg);
-}
-
-int
-cmd_templates_delete(const struct cli_args *a)
-{
-	char path[128], msg[300];
-	int rc;
-
-	if ((rc = template_path(a->argv[0], path, sizeof(path))) != 0)
-		return rc;
-	snprintf(msg, sizeof(msg), "template %s deleted, and its checks", a->argv[0]);
-	return delete(path, msg);
+	return rc;
 }
 
 /* ---- rotations and who is on call ------------------------------------------------ */
 
-/* A rotation's name in a path: the API's rule, so nothing needs escaping. */
-static int
-rotation_path(const char *name, const char *tail, char *out, size_t len)
-{
-	size_t n = strlen(name);
-
-	if (n == 0 || n > 63 || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_.-") != n)
-		return usage("\"%s\" is not a rotation's name (1-63 letters, digits, '_', '.', '-')",
-		    name);
-	snprintf(out, len, "/api/v1/rotations/%s%s", name, tail);
-	return 0;
-}
-
 /* The members of a rotation that create and edit share. */
+static const struct opt_member rotation_members[] = {
+	{ O_NAME, "name", M_STRING }, { O_MEMBERS, "members", M_CSV }, { O_SHIFT, "shift", M_STRING },
+	{ O_HANDOFF, "handoff", M_STRING }, { O_HANDOFF_DAY, "handoff_day", M_CLEARABLE },
+	{ O_TZ, "tz", M_STRING }, { O_FIRST_DAY, "start", M_STRING }, { 0, NULL, 0 },
+};
+
+/* the table of `custos rotations` */
 static void
-rotation_body(const struct cli_args *a, json_t *body)
+rotations_rows(json_t *items)
 {
-	if (a->val[O_NAME])
-		json_object_set_new(body, "name", json_string(a->val[O_NAME]));
-	if (a->val[O_MEMBERS])
-		json_object_set_new(body, "members", csv_array(a->val[O_MEMBERS]));
-	if (a->val[O_SHIFT])
-		json_object_set_new(body, "shift", json_string(a->val[O_SHIFT]));
-	if (a->val[O_HANDOFF])
-		json_object_set_new(body, "handoff", json_string(a->val[O_HANDOFF]));
-	if (a->val[O_HANDOFF_DAY])
-		set_text(body, "handoff_day", a->val[O_HANDOFF_DAY]);
-	if (a->val[O_TZ])
-		json_object_set_new(body, "tz", json_string(a->val[O_TZ]));
-	if (a->val[O_FIRST_DAY])
-		json_object_set_new(body, "start", json_string(a->val[O_FIRST_DAY]));
+	json_t *r, *m;
+	size_t i, j;
+
+	printf("%-20s %-9s %-8s %-4s %-20s %s\n", "ROTATION", "SHIFT", "HANDOFF", "DAY", "TZ",
+	    "MEMBERS");
+	json_array_foreach(items, i, r) {
+		printf("%-20s %-9s %-8s %-4s %-20s ", jstr(r, "name", "?"), jstr(r, "shift", "?"),
+		    jstr(r, "handoff", "?"), jstr(r, "handoff_day", "-"), jstr(r, "tz", "?"));
+		json_array_foreach(json_object_get(r, "members"), j, m)
+			printf("%s%s", j ? "," : "", json_string_value(m) ? json_string_value(m) : "?");
+		printf("\n");
+	}
 }
 
 int
 cmd_rotations(const struct cli_args *a)
 {
-	json_t *items, *r, *m;
-	size_t i, j;
-	int rc;
-
 	(void)a;
-	if ((rc = http_get_all("/api/v1/rotations", &items)) != 0)
-		return rc;
-	if (opt_json) {
-		print_json(items);
-	} else {
-		printf("%-20s %-9s %-8s %-4s %-20s %s\n", "ROTATION", "SHIFT", "HANDOFF", "DAY", "TZ",
-		    "MEMBERS");
-		json_array_foreach(items, i, r) {
-			printf("%-20s %-9s %-8s %-4s %-20s ", jstr(r, "name", "?"), jstr(r, "shift", "?"),
-			    jstr(r, "handoff", "?"), jstr(r, "handoff_day", "-"), jstr(r, "tz", "?"));
-			json_array_foreach(json_object_get(r, "members"), j, m)
-				printf("%s%s", j ? "," : "", json_string_value(m) ? json_string_value(m) : "?");
-			printf("\n");
-		}
-	}
-	json_decref(items);
-	return 0;
-}
-
-int
-cmd_rotations_show(const struct cli_args *a)
-{
-	return show_named(N_ROTATION, a->argv[0]);
+	return print_list("/api/v1/rotations", rotations_rows);
 }
 
 int
 cmd_rotations_create(const struct cli_args *a)
 {
-	json_t *body, *out = NULL;
-	char msg[300], path[128];
+	json_t *body;
+	char path[128];
 	int rc;
 
-	if ((rc = rotation_path(a->argv[0], "", path, sizeof(path))) != 0)
+	if ((rc = named_path(N_ROTATION, "create", a->argv[0], path, sizeof(path))) != 0)
 		return rc;
 	if (!a->val[O_MEMBERS] || !a->val[O_SHIFT])
 		return usage("rotations create: --members and --shift are needed");
 	body = json_pack("{s:s}", "name", a->argv[0]);
-	rotation_body(a, body);
-	rc = http_request("POST", "/api/v1/rotations", body, &out);
+	opt_members(a, rotation_members, body);
+	rc = create_named(N_ROTATION, a->argv[0], body);
 	json_decref(body);
-	snprintf(msg, sizeof(msg), "rotation %s created", a->argv[0]);
-	return rc ? rc : print_done(out, msg);
+	return rc;
 }
 
 int
@@ -1183,20 +1113,14 @@ cmd_rotations_edit(const struct cli_args *a)
 	if ((rc = named_path(N_ROTATION, "edit", a->argv[0], path, sizeof(path))) != 0)
 		return rc;
 	body = json_object();
-	rotation_body(a, body);
+	opt_members(a, rotation_members, body);
 	if (json_object_size(body) == 0) {
 		json_decref(body);
 		return usage("rotations edit: nothing to change");
 	}
-	rc = patch(path, body, N_ROTATION, a->argv[0]);
+	rc = patch_path(path, body, N_ROTATION, a->argv[0]);
 	json_decref(body);
 	return rc;
-}
-
-int
-cmd_rotations_delete(const struct cli_args *a)
-{
-	return delete_named(N_ROTATION, a->argv[0]);
 }
 
 int
@@ -1207,7 +1131,7 @@ cmd_rotations_override(const struct cli_args *a)
 	json_t *body, *out = NULL;
 	int rc;
 
-	if ((rc = rotation_path(a->argv[0], "/overrides", path, sizeof(path))) != 0)
+	if ((rc = name_in_path(N_ROTATION, a->argv[0], "/overrides", path, sizeof(path))) != 0)
 		return rc;
 	if (!!a->val[O_END] == !!a->val[O_FOR])
 		return usage("rotations override: --end TIME or --for DURATION (one of them)");
@@ -1233,7 +1157,8 @@ cmd_oncall(const struct cli_args *a)
 		rfc3339_format(a->num[O_AT], at);
 		snprintf(q, sizeof(q), "?at=%s", at);
 	}
-	if ((rc = rotation_path(a->argv[0], "/oncall", path, sizeof(path) - sizeof(q))) != 0)
+	if ((rc = name_in_path(N_ROTATION, a->argv[0], "/oncall", path,
+	    sizeof(path) - sizeof(q))) != 0)
 		return rc;
 	memcpy(path + strlen(path), q, strlen(q) + 1);   /* room kept above */
 	if ((rc = http_request("GET", path, NULL, &o)) != 0)

@@ -18,22 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POLICY_NAME_MAX 63
-
-/* A policy's name in a path: the API's rule, so nothing needs escaping. */
-static int
-policy_path(const char *name, char *out, size_t len)
-{
-	size_t n = strlen(name);
-
-	if (n == 0 || n > POLICY_NAME_MAX || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") != n)
-		return usage("\"%s\" is not a policy's name (1-63 letters, digits, '_', '.', '-')",
-		    name);
-	snprintf(out, len, "/api/v1/policies/%s", name);
-	return 0;
-}
-
 /* "a|b|c" as a JSON array of strings (empty parts left out). */
 static json_t *
 bar_list(const char *s, size_t n)
@@ -99,22 +83,19 @@ step_parse(const char *text, json_t *steps)
 	return 0;
 }
 
+static const struct opt_member policy_members[] = {
+	{ O_NAME, "name", M_STRING }, { O_MATCH, "match", M_STRING },
+	{ O_POSITION, "position", M_NUMBER }, { O_REPEAT, "repeat_s", M_NUMBER },
+	{ O_URGENT, "urgent", M_STRING }, { 0, NULL, 0 },
+};
+
 /* The members create and edit share, from the options; 0 or a usage error. */
 static int
 policy_body(const struct cli_args *a, json_t *body)
 {
 	int i;
 
-	if (a->val[O_NAME])
-		json_object_set_new(body, "name", json_string(a->val[O_NAME]));
-	if (a->val[O_MATCH])
-		json_object_set_new(body, "match", json_string(a->val[O_MATCH]));
-	if (a->val[O_POSITION])
-		json_object_set_new(body, "position", json_integer(a->num[O_POSITION]));
-	if (a->val[O_REPEAT])
-		json_object_set_new(body, "repeat_s", json_integer(a->num[O_REPEAT]));
-	if (a->val[O_URGENT])
-		json_object_set_new(body, "urgent", json_string(a->val[O_URGENT]));
+	opt_members(a, policy_members, body);
 	if (a->val[O_CONTINUE]) {
 		const char *c = a->val[O_CONTINUE];
 		if (strcmp(c, "yes") != 0 && strcmp(c, "no") != 0)
@@ -159,34 +140,32 @@ print_names(json_t *arr, const char *sep)
 		printf("%s%s", i ? sep : "", json_string_value(v) ? json_string_value(v) : "?");
 }
 
+/* the table of `custos policies` */
+static void
+policies_rows(json_t *items)
+{
+	json_t *p;
+	size_t i;
+
+	printf("%-4s %-20s %-5s %-6s %-8s %-8s %s\n", "POS", "POLICY", "STEPS", "REPEAT",
+	    "URGENT", "CONTINUE", "MATCH");
+	json_array_foreach(items, i, p) {
+		const char *m = jstr(p, "match", "");
+		printf("%-4lld %-20s %-5zu %-6lld %-8s %-8s %s\n",
+		    (long long)json_integer_value(json_object_get(p, "position")),
+		    jstr(p, "name", "?"), json_array_size(json_object_get(p, "steps")),
+		    (long long)json_integer_value(json_object_get(p, "repeat_s")),
+		    jstr(p, "urgent", "?"),
+		    json_is_true(json_object_get(p, "continue")) ? "yes" : "no",
+		    *m ? m : "(everything)");
+	}
+}
+
 int
 cmd_policies(const struct cli_args *a)
 {
-	json_t *items, *p;
-	size_t i;
-	int rc;
-
 	(void)a;
-	if ((rc = http_get_all("/api/v1/policies", &items)) != 0)
-		return rc;
-	if (opt_json) {
-		print_json(items);
-	} else {
-		printf("%-4s %-20s %-5s %-6s %-8s %-8s %s\n", "POS", "POLICY", "STEPS", "REPEAT",
-		    "URGENT", "CONTINUE", "MATCH");
-		json_array_foreach(items, i, p) {
-			const char *m = jstr(p, "match", "");
-			printf("%-4lld %-20s %-5zu %-6lld %-8s %-8s %s\n",
-			    (long long)json_integer_value(json_object_get(p, "position")),
-			    jstr(p, "name", "?"), json_array_size(json_object_get(p, "steps")),
-			    (long long)json_integer_value(json_object_get(p, "repeat_s")),
-			    jstr(p, "urgent", "?"),
-			    json_is_true(json_object_get(p, "continue")) ? "yes" : "no",
-			    *m ? m : "(everything)");
-		}
-	}
-	json_decref(items);
-	return 0;
+	return print_list("/api/v1/policies", policies_rows);
 }
 
 int
@@ -197,7 +176,7 @@ cmd_policies_show(const struct cli_args *a)
 	size_t i;
 	int rc;
 
-	if ((rc = policy_path(a->argv[0], path, sizeof(path))) != 0)
+	if ((rc = named_path(N_POLICY, "show", a->argv[0], path, sizeof(path))) != 0)
 		return rc;
 	if ((rc = http_request("GET", path, NULL, &p)) != 0)
 		return rc;
@@ -236,11 +215,11 @@ cmd_policies_show(const struct cli_args *a)
 int
 cmd_policies_create(const struct cli_args *a)
 {
-	json_t *body, *out = NULL;
-	char msg[300], path[128];
+	json_t *body;
+	char path[128];
 	int rc;
 
-	if ((rc = policy_path(a->argv[0], path, sizeof(path))) != 0)
+	if ((rc = named_path(N_POLICY, "create", a->argv[0], path, sizeof(path))) != 0)
 		return rc;
 	if (a->nparams == 0)
 		return usage("policies create: --step is needed (one a step, or a JSON array)");
@@ -249,20 +228,19 @@ cmd_policies_create(const struct cli_args *a)
 		json_decref(body);
 		return rc;
 	}
-	rc = http_request("POST", "/api/v1/policies", body, &out);
+	rc = create_named(N_POLICY, a->argv[0], body);
 	json_decref(body);
-	snprintf(msg, sizeof(msg), "policy %s created", a->argv[0]);
-	return rc ? rc : print_done(out, msg);
+	return rc;
 }
 
 int
 cmd_policies_edit(const struct cli_args *a)
 {
-	json_t *body = json_object(), *out = NULL;
-	char path[128], msg[300];
+	json_t *body = json_object();
+	char path[128];
 	int rc;
 
-	if ((rc = policy_path(a->argv[0], path, sizeof(path))) != 0 ||
+	if ((rc = named_path(N_POLICY, "edit", a->argv[0], path, sizeof(path))) != 0 ||
 	    (rc = policy_body(a, body)) != 0) {
 		json_decref(body);
 		return rc;
@@ -271,23 +249,8 @@ cmd_policies_edit(const struct cli_args *a)
 		json_decref(body);
 		return usage("policies edit: nothing to change");
 	}
-	rc = http_request("PATCH", path, body, &out);
+	rc = patch_path(path, body, N_POLICY, a->argv[0]);
 	json_decref(body);
-	snprintf(msg, sizeof(msg), "policy %s changed", a->argv[0]);
-	return rc ? rc : print_done(out, msg);
+	return rc;
 }
 
-int
-cmd_policies_delete(const struct cli_args *a)
-{
-	char path[128], msg[300];
-	json_t *out;
-	int rc;
-
-	if ((rc = policy_path(a->argv[0], path, sizeof(path))) != 0)
-		return rc;
-	if ((rc = http_request("DELETE", path, NULL, &out)) != 0)
-		return rc;
-	snprintf(msg, sizeof(msg), "policy %s deleted", a->argv[0]);
-	return print_done(out, msg);
-}

@@ -101,6 +101,22 @@ json_tty_clean(json_t *j, const char *key)
 
 /* ---- tables ----------------------------------------------------------------- */
 
+int
+print_list(const char *path, void (*rows)(json_t *items))
+{
+	json_t *items;
+	int rc;
+
+	if ((rc = http_get_all(path, &items)) != 0)
+		return rc;
+	if (opt_json)
+		print_json(items);
+	else
+		rows(items);
+	json_decref(items);
+	return 0;
+}
+
 void
 print_json(json_t *j)
 {
@@ -213,13 +229,20 @@ print_problems(json_t *problems)
 	json_array_foreach(problems, i, c) {
 		json_t *s = json_object_get(c, "state");
 		const char *st = jstr(s, "status", "PENDING");
-		char name[256], marks[64], t[32], out[OUT_WIDTH + 8];
+		const char *sup = jstr(c, "suppressed_by", NULL);
+		char name[256], marks[384], t[32], out[OUT_WIDTH + 8];
 		snprintf(name, sizeof(name), "%s/%s", jstr(c, "agent_name", "?"), jstr(c, "name", "?"));
-		snprintf(marks, sizeof(marks), "%s%s%s%s",
+		/* "suppressed by AGENT/CHECK": a parent is a HARD problem, so this
+		 * one is recorded, not notified (as the dashboard's SUPPRESSED mark) */
+		snprintf(marks, sizeof(marks), "%s%s%s%s%s%s",
 		    json_is_true(json_object_get(s, "acknowledged")) ? "ack " : "",
 		    json_is_true(json_object_get(s, "in_downtime")) ? "downtime " : "",
 		    json_is_true(json_object_get(s, "flapping")) ? "flapping " : "",
-		    strcmp(jstr(s, "state_type", ""), "SOFT") == 0 ? "soft" : "");
+		    strcmp(jstr(s, "state_type", ""), "SOFT") == 0 ? "soft " : "",
+		    sup ? "suppressed by " : "", sup ? sup : "");
+		/* the marks' last space goes: "-" when there is none */
+		if (marks[0] && marks[strlen(marks) - 1] == ' ')
+			marks[strlen(marks) - 1] = '\0';
 		printf("%s%-9s%s %-32s %-14s %-22s %s\n", col(st), st, reset(), name,
 		    ago(jstr(s, "since", NULL), t), marks[0] ? marks : "-",
 		    first_line(jstr(s, "output", ""), out));

@@ -39,8 +39,6 @@ void api_templates_create(struct req *r, struct resp *rs);
 void api_templates_get(struct req *r, struct resp *rs);
 void api_templates_patch(struct req *r, struct resp *rs);
 void api_templates_delete(struct req *r, struct resp *rs);
-/* 1 when s is a template's name ([A-Za-z0-9_.-]{1,63}) */
-int template_name_valid(const char *s);
 /* A template's checks array validated into canonical JSON text (heap), or NULL with rs filled. */
 char *template_checks_canon(struct req *r, json_t *arr, struct resp *rs);
 

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "api.h"
 #include "apiutil.h"
+#include "byname.h"
 #include "auth.h"
 #include "buf.h"
 #include "check.h"
@@ -730,7 +731,7 @@ norm_template(const struct kind *k, json_t *in, json_t *out, struct resp *e)
 	if (jv_str(in, "name", 1, NAME_MAX_LEN, &name, e) < 0 ||
 	    jv_str(in, "selector", 1, 4096, &sel, e) < 0)
 		return -1;
-	if (!template_name_valid(name)) {
+	if (!byname_valid(name)) {
 		resp_error(e, 422, "name", "name must be 1 to 63 of A-Z a-z 0-9 _ . -");
 		return -1;
 	}

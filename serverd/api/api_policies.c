@@ -29,6 +29,7 @@
 #include "config.h"
 #include "api.h"
 #include "apiutil.h"
+#include "byname.h"
 #include "db.h"
 #include "selector.h"
 
@@ -38,7 +39,6 @@
 #include <string.h>
 
 #define POL_PREFIX "/api/v1/policies/"
-#define POL_NAME_MAX 63
 #define POLICY_STEPS_MAX 10
 #define POLICY_NOTIFY_MAX 20
 #define POLICY_AFTER_MAX (7 * 86400)
@@ -94,6 +94,9 @@ static const struct db_stmt q_refs = { "policies_refs",
 	"  ELSE EXISTS (SELECT 1 FROM contacts c WHERE c.name = w.who) END"
 	" ORDER BY s.i LIMIT 1", 1 };
 
+/* its by-name routes (byname.h) */
+static const struct byname policies = { POL_PREFIX, "policy", &q_get, &q_delete };
+
 static int
 in_list(const char *const *list, const char *s)
 {
@@ -101,15 +104,6 @@ in_list(const char *const *list, const char *s)
 		if (strcmp(*list, s) == 0)
 			return 1;
 	return 0;
-}
-
-static int
-valid_policy_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= POL_NAME_MAX &&
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
 }
 
 /*
@@ -249,11 +243,11 @@ policy_norm(json_t *in, json_t *out, struct resp *rs)
 	size_t i;
 	char *sel;
 
-	if (jv_name(in, "name", 1, POL_NAME_MAX, &name, rs) < 0)
+	if (jv_name(in, "name", 1, BYNAME_MAX, &name, rs) < 0)
 		return -1;
-	if (!valid_policy_name(name)) {
+	if (!byname_valid(name)) {
 		resp_error(rs, 422, "name", "a policy's name is 1-%d letters, digits, '_', '.' or '-'",
-		    POL_NAME_MAX);
+		    BYNAME_MAX);
 		return -1;
 	}
 	json_object_set_new(out, "name", json_string(name));
@@ -340,22 +334,6 @@ policy_refs_check(PGconn *db, json_t *steps, struct resp *rs)
 	return rc;
 }
 
-/* The {name} of the path into buf; 0, or -1 with a 404. */
-static int
-path_name(struct req *r, struct resp *rs, char buf[POL_NAME_MAX + 1])
-{
-	const char *p = r->path + strlen(POL_PREFIX);
-	size_t n = strcspn(p, "/");
-
-	if (n == 0 || n > POL_NAME_MAX) {
-		resp_error(rs, 404, NULL, "no such policy");
-		return -1;
-	}
-	memcpy(buf, p, n);
-	buf[n] = '\0';
-	return 0;
-}
-
 /*
  * Validates def (a whole definition) and writes it in the caller's
  * transaction: a new policy (path NULL), or the one named path. Answers
@@ -367,7 +345,7 @@ write_policy(struct req *r, struct resp *rs, json_t *def, const char *path, int 
 {
 	json_t *out = json_object();
 	char *sel = NULL, *steps = NULL, pos[24], rep[24];
-	const char *v[10];
+	const char *v[10], **f;
 	PGresult *q = NULL;
 	json_t *p;
 	int over = 0;
@@ -389,40 +367,26 @@ write_policy(struct req *r, struct resp *rs, json_t *def, const char *path, int 
 	snprintf(pos, sizeof(pos), "%lld", (long long)json_integer_value(p));
 	snprintf(rep, sizeof(rep), "%lld",
 	    (long long)json_integer_value(json_object_get(out, "repeat_s")));
-	if (path == NULL) {
-		v[0] = json_string_value(json_object_get(out, "name"));
-		v[1] = json_is_null(p) ? NULL : pos;
-		v[2] = json_string_value(json_object_get(out, "match"));
-		v[3] = sel;
-		v[4] = json_is_true(json_object_get(out, "continue")) ? "true" : "false";
-		v[5] = steps;
-		v[6] = rep;
-		v[7] = json_string_value(json_object_get(out, "urgent"));
-		v[8] = r->who.name;
-		q = db_exec(r->db, &q_create, v);
-	} else {
-		v[0] = path;
-		v[1] = json_string_value(json_object_get(out, "name"));
-		v[2] = pos;
-		v[3] = json_string_value(json_object_get(out, "match"));
-		v[4] = sel;
-		v[5] = json_is_true(json_object_get(out, "continue")) ? "true" : "false";
-		v[6] = steps;
-		v[7] = rep;
-		v[8] = json_string_value(json_object_get(out, "urgent"));
-		v[9] = r->who.name;
-		q = db_exec(r->db, &q_patch, v);
-	}
+	/* the same columns in the same order; a patch's $1 is the name it had */
+	f = path == NULL ? v : v + 1;
+	v[0] = path;
+	f[0] = json_string_value(json_object_get(out, "name"));
+	f[1] = path == NULL && json_is_null(p) ? NULL : pos;   /* a new one's null: last */
+	f[2] = json_string_value(json_object_get(out, "match"));
+	f[3] = sel;
+	f[4] = json_is_true(json_object_get(out, "continue")) ? "true" : "false";
+	f[5] = steps;
+	f[6] = rep;
+	f[7] = json_string_value(json_object_get(out, "urgent"));
+	f[8] = r->who.name;
+	q = db_exec(r->db, path == NULL ? &q_create : &q_patch, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
-		if (strcmp(db_sqlstate(q), "23505") == 0)
-			resp_error(rs, 409, "name", "a policy named \"%s\" exists",
-			    json_string_value(json_object_get(out, "name")));
-		else
-			resp_db_error(rs, r->db, q);
+		byname_write_error(&policies, r, rs, q,
+		    json_string_value(json_object_get(out, "name")));
 		goto done;
 	}
 	if (PQntuples(q) == 0) {
-		resp_error(rs, 404, NULL, "no policy \"%s\"", path);
+		byname_missing(&policies, rs, path);
 		goto done;
 	}
 	over = 1;   /* a failed COMMIT ends the transaction too */
@@ -451,20 +415,7 @@ api_policies_list(struct req *r, struct resp *rs)
 void
 api_policies_get(struct req *r, struct resp *rs)
 {
-	char name[POL_NAME_MAX + 1];
-	const char *v[1] = { name };
-	PGresult *q;
-
-	if (path_name(r, rs, name) < 0)
-		return;
-	q = db_exec(r->db, &q_get, v);
-	if (!db_ok(q, PGRES_TUPLES_OK))
-		resp_db_error(rs, r->db, q);
-	else if (PQntuples(q) == 0)
-		resp_error(rs, 404, NULL, "no policy \"%s\"", name);
-	else
-		api_one(rs, 200, q, 0);
-	PQclear(q);
+	byname_get(&policies, r, rs);
 }
 
 void
@@ -480,13 +431,13 @@ api_policies_create(struct req *r, struct resp *rs)
 void
 api_policies_patch(struct req *r, struct resp *rs)
 {
-	char name[POL_NAME_MAX + 1];
+	char name[BYNAME_MAX + 1];
 	const char *v[1] = { name }, *k;
 	json_t *def = NULL, *val;
 	PGresult *q = NULL;
 	int over = 0;
 
-	if (path_name(r, rs, name) < 0 || jv_object(r, rs) < 0 ||
+	if (byname_path(&policies, r, rs, name) < 0 || jv_object(r, rs) < 0 ||
 	    jv_known(r->body, policy_fields, rs) < 0 || api_begin(r, rs) < 0)
 		return;
 	q = db_exec(r->db, &q_def, v);
@@ -495,7 +446,7 @@ api_policies_patch(struct req *r, struct resp *rs)
 		goto done;
 	}
 	if (PQntuples(q) == 0) {
-		resp_error(rs, 404, NULL, "no policy \"%s\"", name);
+		byname_missing(&policies, rs, name);
 		goto done;
 	}
 	if ((def = json_loads(PQgetvalue(q, 0, 0), 0, NULL)) == NULL) {
@@ -522,18 +473,5 @@ done:
 void
 api_policies_delete(struct req *r, struct resp *rs)
 {
-	char name[POL_NAME_MAX + 1];
-	const char *v[1] = { name };
-	PGresult *q;
-
-	if (path_name(r, rs, name) < 0)
-		return;
-	q = db_exec(r->db, &q_delete, v);
-	if (!db_ok(q, PGRES_COMMAND_OK))
-		resp_db_error(rs, r->db, q);
-	else if (strcmp(PQcmdTuples(q), "0") == 0)
-		resp_error(rs, 404, NULL, "no policy \"%s\"", name);
-	else
-		rs->status = 204;
-	PQclear(q);
+	byname_delete(&policies, r, rs);
 }

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "api.h"
 #include "apiutil.h"
+#include "byname.h"
 #include "db.h"
 #include "oncall.h"
 #include "strnum.h"
@@ -36,7 +37,6 @@
 #include <string.h>
 
 #define ROT_PREFIX "/api/v1/rotations/"
-#define ROT_NAME_MAX 63
 #define OVERRIDES_MAX 200
 
 static const char *const rotation_fields[] = { "name", "members", "shift", "handoff",
@@ -111,31 +111,8 @@ static const struct db_stmt q_oncall = { "rotations_oncall",
 	"   ORDER BY x.id DESC LIMIT 1) o ON true"
 	" WHERE r.name = $1", 2 };
 
-/* The {name} of the path into buf; 0, or -1 with a 404. */
-static int
-path_name(struct req *r, struct resp *rs, char buf[ROT_NAME_MAX + 1])
-{
-	const char *p = r->path + strlen(ROT_PREFIX);
-	size_t n = strcspn(p, "/");
-
-	if (n == 0 || n > ROT_NAME_MAX) {
-		resp_error(rs, 404, NULL, "no such rotation");
-		return -1;
-	}
-	memcpy(buf, p, n);
-	buf[n] = '\0';
-	return 0;
-}
-
-static int
-valid_rotation_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > ROT_NAME_MAX)
-		return 0;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
-}
+/* its by-name routes (byname.h) */
+static const struct byname rotations = { ROT_PREFIX, "rotation", &q_get, &q_delete };
 
 /* An RFC 3339 member as seconds; 1 present, 0 absent, -1 error. */
 static int
@@ -186,15 +163,15 @@ parse_rotation(struct req *r, json_t *o, int creating, struct rotation_in *in, s
 
 	memset(in, 0, sizeof(*in));
 	if (jv_known(o, rotation_fields, rs) < 0 ||
-	    jv_name(o, "name", creating, ROT_NAME_MAX, &in->name, rs) < 0 ||
+	    jv_name(o, "name", creating, BYNAME_MAX, &in->name, rs) < 0 ||
 	    jv_str(o, "shift", creating, 16, &in->shift, rs) < 0 ||
 	    jv_str(o, "handoff", 0, 8, &in->handoff, rs) < 0 ||
 	    jv_str(o, "tz", 0, TZ_NAME_MAX, &in->tz, rs) < 0 ||
 	    jv_str(o, "start", 0, 16, &in->start, rs) < 0)
 		return -1;
-	if (in->name && !valid_rotation_name(in->name)) {
+	if (in->name && !byname_valid(in->name)) {
 		resp_error(rs, 422, "name", "a rotation's name is 1-%d letters, digits, '_', '.' "
-		    "or '-'", ROT_NAME_MAX);
+		    "or '-'", BYNAME_MAX);
 		return -1;
 	}
 	if (in->shift && shift_parse(in->shift, &rot, err, sizeof(err)) < 0) {
@@ -389,20 +366,7 @@ api_rotations_list(struct req *r, struct resp *rs)
 void
 api_rotations_get(struct req *r, struct resp *rs)
 {
-	char name[ROT_NAME_MAX + 1];
-	const char *v[1] = { name };
-	PGresult *q;
-
-	if (path_name(r, rs, name) < 0)
-		return;
-	q = db_exec(r->db, &q_get, v);
-	if (!db_ok(q, PGRES_TUPLES_OK))
-		resp_db_error(rs, r->db, q);
-	else if (PQntuples(q) == 0)
-		resp_error(rs, 404, NULL, "no rotation \"%s\"", name);
-	else
-		api_one(rs, 200, q, 0);
-	PQclear(q);
+	byname_get(&rotations, r, rs);
 }
 
 void
@@ -432,10 +396,7 @@ api_rotations_create(struct req *r, struct resp *rs)
 	v[6] = r->who.name;
 	q = db_exec(r->db, &q_create, v);
 	if (!db_ok(q, PGRES_TUPLES_OK)) {
-		if (strcmp(db_sqlstate(q), "23505") == 0)
-			resp_error(rs, 409, "name", "a rotation named \"%s\" exists", in.name);
-		else
-			resp_db_error(rs, r->db, q);
+		byname_write_error(&rotations, r, rs, q, in.name);
 		goto done;
 	}
 	write_rest(r, rs, PQgetvalue(q, 0, 0), &in, 201, &in_tx);
@@ -457,7 +418,7 @@ lock_rotation(struct req *r, struct resp *rs, const char *name, char id[24])
 	if (!db_ok(q, PGRES_TUPLES_OK))
 		resp_db_error(rs, r->db, q);
 	else if (PQntuples(q) == 0)
-		resp_error(rs, 404, NULL, "no rotation \"%s\"", name);
+		byname_missing(&rotations, rs, name);
 	else {
 		snprintf(id, 24, "%s", PQgetvalue(q, 0, 0));
 		rc = 0;
@@ -469,14 +430,14 @@ lock_rotation(struct req *r, struct resp *rs, const char *name, char id[24])
 void
 api_rotations_patch(struct req *r, struct resp *rs)
 {
-	char name[ROT_NAME_MAX + 1], id[24];
+	char name[BYNAME_MAX + 1], id[24];
 	struct rotation_in in;
 	const char *v[8];
 	PGresult *q = NULL;
 	int in_tx = 0;
 
 	memset(&in, 0, sizeof(in));
-	if (path_name(r, rs, name) < 0 || jv_object(r, rs) < 0 ||
+	if (byname_path(&rotations, r, rs, name) < 0 || jv_object(r, rs) < 0 ||
 	    parse_rotation(r, r->body, 0, &in, rs) < 0 || api_begin(r, rs) < 0)
 		goto done;
 	in_tx = 1;
@@ -492,10 +453,7 @@ api_rotations_patch(struct req *r, struct resp *rs)
 	v[7] = in.start;
 	q = db_exec(r->db, &q_patch, v);
 	if (!db_ok(q, PGRES_COMMAND_OK)) {
-		if (strcmp(db_sqlstate(q), "23505") == 0)
-			resp_error(rs, 409, "name", "a rotation named \"%s\" exists", in.name);
-		else
-			resp_db_error(rs, r->db, q);
+		byname_write_error(&rotations, r, rs, q, in.name);
 		goto done;
 	}
 	write_rest(r, rs, id, &in, 200, &in_tx);
@@ -509,11 +467,11 @@ done:
 void
 api_rotations_override(struct req *r, struct resp *rs)
 {
-	char name[ROT_NAME_MAX + 1], id[24];
+	char name[BYNAME_MAX + 1], id[24];
 	json_t *made = NULL;
 	int in_tx = 0;
 
-	if (path_name(r, rs, name) < 0 || jv_object(r, rs) < 0 || api_begin(r, rs) < 0)
+	if (byname_path(&rotations, r, rs, name) < 0 || jv_object(r, rs) < 0 || api_begin(r, rs) < 0)
 		return;
 	in_tx = 1;
 	if (lock_rotation(r, rs, name, id) < 0 || add_override(r, rs, id, r->body, &made) < 0)
@@ -536,26 +494,13 @@ done:
 void
 api_rotations_delete(struct req *r, struct resp *rs)
 {
-	char name[ROT_NAME_MAX + 1];
-	const char *v[1] = { name };
-	PGresult *q;
-
-	if (path_name(r, rs, name) < 0)
-		return;
-	q = db_exec(r->db, &q_delete, v);
-	if (!db_ok(q, PGRES_COMMAND_OK))
-		resp_db_error(rs, r->db, q);
-	else if (strcmp(PQcmdTuples(q), "0") == 0)
-		resp_error(rs, 404, NULL, "no rotation \"%s\"", name);
-	else
-		rs->status = 204;
-	PQclear(q);
+	byname_delete(&rotations, r, rs);
 }
 
 void
 api_rotations_oncall(struct req *r, struct resp *rs)
 {
-	char name[ROT_NAME_MAX + 1], ts[24], err[256], buf[RFC3339_LEN];
+	char name[BYNAME_MAX + 1], ts[24], err[256], buf[RFC3339_LEN];
 	json_t *members = NULL;
 	const char *v[2] = { name, ts }, *s, *es;
 	struct rotation rot;
@@ -566,7 +511,7 @@ api_rotations_oncall(struct req *r, struct resp *rs)
 	PGresult *q = NULL;
 	json_t *o;
 
-	if (path_name(r, rs, name) < 0)
+	if (byname_path(&rotations, r, rs, name) < 0)
 		return;
 	if ((s = req_arg(r, "at")) != NULL) {
 		if (rfc3339_parse(s, &us) < 0) {
@@ -582,7 +527,7 @@ api_rotations_oncall(struct req *r, struct resp *rs)
 		goto done;
 	}
 	if (PQntuples(q) == 0) {
-		resp_error(rs, 404, NULL, "no rotation \"%s\"", name);
+		byname_missing(&rotations, rs, name);
 		goto done;
 	}
 	memset(&rot, 0, sizeof(rot));

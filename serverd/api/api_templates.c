@@ -17,6 +17,7 @@
 #include "config.h"
 #include "api.h"
 #include "apiutil.h"
+#include "byname.h"
 #include "db.h"
 
 #include <stdio.h>
@@ -24,7 +25,6 @@
 #include <string.h>
 
 #define TPL_PREFIX "/api/v1/templates/"
-#define TPL_NAME_MAX 63
 #define TPL_SELECTOR_MAX 4096
 #define TPL_CHECKS_MAX 200
 
@@ -58,30 +58,8 @@ static const struct db_stmt q_update = { "templates_update",
 static const struct db_stmt q_delete = { "templates_delete",
 	"DELETE FROM templates WHERE name = $1", 1 };
 
-/* The {name} of the path into buf; 0, or -1 with a 404. */
-static int
-path_name(struct req *r, struct resp *rs, char buf[TPL_NAME_MAX + 1])
-{
-	const char *p = r->path + strlen(TPL_PREFIX);
-	size_t n = strcspn(p, "/");
-
-	if (n == 0 || n > TPL_NAME_MAX) {
-		resp_error(rs, 404, NULL, "no such template");
-		return -1;
-	}
-	memcpy(buf, p, n);
-	buf[n] = '\0';
-	return 0;
-}
-
-int
-template_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= TPL_NAME_MAX &&
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
-}
+/* its by-name routes (byname.h) */
+static const struct byname templates = { TPL_PREFIX, "template", &q_get, &q_delete };
 
 /* The error of checks[i] names it: field "checks[i].FIELD", "checks[i]: ..." */
 static void
@@ -159,21 +137,6 @@ selector_member(json_t *o, int req, const char **text, char **parsed, struct res
 	return selector_jsonb("selector", *text, parsed, rs) < 0 ? -1 : 1;
 }
 
-static void
-answer(struct req *r, struct resp *rs, int status, const char *name)
-{
-	const char *v[1] = { name };
-	PGresult *q = db_exec(r->db, &q_get, v);
-
-	if (!db_ok(q, PGRES_TUPLES_OK))
-		resp_db_error(rs, r->db, q);
-	else if (PQntuples(q) == 0)
-		resp_error(rs, 404, NULL, "no template \"%s\"", name);
-	else
-		api_one(rs, status, q, 0);
-	PQclear(q);
-}
-
 void
 api_templates_list(struct req *r, struct resp *rs)
 {
@@ -183,20 +146,7 @@ api_templates_list(struct req *r, struct resp *rs)
 void
 api_templates_get(struct req *r, struct resp *rs)
 {
-	char name[TPL_NAME_MAX + 1];
-
-	if (path_name(r, rs, name) == 0)
-		answer(r, rs, 200, name);
-}
-
-/* A unique violation is the name; any other failure the database's. */
-static void
-write_error(struct req *r, struct resp *rs, PGresult *q, const char *name)
-{
-	if (strcmp(db_sqlstate(q), "23505") == 0)
-		resp_error(rs, 409, "name", "a template named \"%s\" exists", name);
-	else
-		resp_db_error(rs, r->db, q);
+	byname_get(&templates, r, rs);
 }
 
 void
@@ -208,11 +158,11 @@ api_templates_create(struct req *r, struct resp *rs)
 	int in_tx = 0;
 
 	if (jv_object(r, rs) < 0 || jv_known(r->body, template_fields, rs) < 0 ||
-	    jv_str(r->body, "name", 1, TPL_NAME_MAX, &name, rs) < 0 ||
+	    jv_str(r->body, "name", 1, BYNAME_MAX, &name, rs) < 0 ||
 	    selector_member(r->body, 1, &sel, &parsed, rs) < 0)
 		goto done;
-	if (!template_name_valid(name)) {
-		resp_error(rs, 422, "name", "name must be 1 to %d of A-Z a-z 0-9 _ . -", TPL_NAME_MAX);
+	if (!byname_valid(name)) {
+		resp_error(rs, 422, "name", "name must be 1 to %d of A-Z a-z 0-9 _ . -", BYNAME_MAX);
 		goto done;
 	}
 	if (json_object_get(r->body, "checks") == NULL) {
@@ -231,14 +181,14 @@ api_templates_create(struct req *r, struct resp *rs)
 	/* the trigger makes the checks (template_sync()) in this transaction */
 	q = db_exec(r->db, &q_create, v);
 	if (!db_ok(q, PGRES_COMMAND_OK)) {
-		write_error(r, rs, q, name);
+		byname_write_error(&templates, r, rs, q, name);
 		goto done;
 	}
 	in_tx = 0;
 	if (api_commit(r, rs) < 0)
 		goto done;
 	snprintf(rs->location, sizeof(rs->location), TPL_PREFIX "%s", name);
-	answer(r, rs, 201, name);
+	byname_answer(&templates, r, rs, name, 201);
 done:
 	if (in_tx)
 		api_rollback(r);
@@ -251,12 +201,12 @@ void
 api_templates_patch(struct req *r, struct resp *rs)
 {
 	static const char *const patch_fields[] = { "selector", "checks", NULL };
-	char name[TPL_NAME_MAX + 1], *parsed = NULL, *checks = NULL;
+	char name[BYNAME_MAX + 1], *parsed = NULL, *checks = NULL;
 	const char *sel = NULL, *v[4];
 	PGresult *q = NULL;
 	int in_tx = 0, has_sel;
 
-	if (path_name(r, rs, name) < 0 || jv_object(r, rs) < 0)
+	if (byname_path(&templates, r, rs, name) < 0 || jv_object(r, rs) < 0)
 		goto done;
 	if (json_object_get(r->body, "name")) {
 		resp_error(rs, 422, "name", "a template is not renamed: create the new one, "
@@ -279,7 +229,7 @@ api_templates_patch(struct req *r, struct resp *rs)
 		goto done;
 	}
 	if (PQntuples(q) == 0) {
-		resp_error(rs, 404, NULL, "no template \"%s\"", name);
+		byname_missing(&templates, rs, name);
 		goto done;
 	}
 	if (!has_sel) {
@@ -307,7 +257,7 @@ api_templates_patch(struct req *r, struct resp *rs)
 	in_tx = 0;
 	if (api_commit(r, rs) < 0)
 		goto done;
-	answer(r, rs, 200, name);
+	byname_answer(&templates, r, rs, name, 200);
 done:
 	if (in_tx)
 		api_rollback(r);
@@ -319,19 +269,6 @@ done:
 void
 api_templates_delete(struct req *r, struct resp *rs)
 {
-	char name[TPL_NAME_MAX + 1];
-	const char *v[1] = { name };
-	PGresult *q;
-
-	if (path_name(r, rs, name) < 0)
-		return;
 	/* its checks go with it (checks.template ON DELETE CASCADE) */
-	q = db_exec(r->db, &q_delete, v);
-	if (!db_ok(q, PGRES_COMMAND_OK))
-		resp_db_error(rs, r->db, q);
-	else if (strcmp(PQcmdTuples(q), "0") == 0)
-		resp_error(rs, 404, NULL, "no template \"%s\"", name);
-	else
-		rs->status = 204;
-	PQclear(q);
+	byname_delete(&templates, r, rs);
 }

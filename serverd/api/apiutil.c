@@ -42,18 +42,31 @@ jv_known(json_t *o, const char *const *allowed, struct resp *rs)
 	return 0;
 }
 
+/*
+ * The member key of o, for the typed getters: 1 with *v, 0 when absent
+ * or null, -1 with a 422 "KEY is required" when it is absent but required.
+ */
+static int
+jv_member(json_t *o, const char *key, int required, json_t **v, struct resp *rs)
+{
+	*v = json_object_get(o, key);
+	if (*v != NULL && !json_is_null(*v))
+		return 1;
+	if (required) {
+		resp_error(rs, 422, key, "%s is required", key);
+		return -1;
+	}
+	return 0;
+}
+
 int
 jv_str(json_t *o, const char *key, int required, size_t maxlen, const char **out, struct resp *rs)
 {
-	json_t *v = json_object_get(o, key);
+	json_t *v;
+	int rc;
 
-	if (v == NULL || json_is_null(v)) {
-		if (required) {
-			resp_error(rs, 422, key, "%s is required", key);
-			return -1;
-		}
-		return 0;
-	}
+	if ((rc = jv_member(o, key, required, &v, rs)) <= 0)
+		return rc;
 	if (!json_is_string(v)) {
 		resp_error(rs, 400, key, "%s must be a string", key);
 		return -1;
@@ -146,15 +159,11 @@ int
 jv_int(json_t *o, const char *key, int required, long long min, long long max,
     long long *out, struct resp *rs)
 {
-	json_t *v = json_object_get(o, key);
+	json_t *v;
+	int rc;
 
-	if (v == NULL || json_is_null(v)) {
-		if (required) {
-			resp_error(rs, 422, key, "%s is required", key);
-			return -1;
-		}
-		return 0;
-	}
+	if ((rc = jv_member(o, key, required, &v, rs)) <= 0)
+		return rc;
 	if (!json_is_integer(v)) {
 		resp_error(rs, 400, key, "%s must be an integer", key);
 		return -1;
@@ -336,32 +345,48 @@ name_to_id(struct req *r, json_t *o, const char *key, const char *idkey, struct 
 	return 0;
 }
 
-int
-api_agent_arg(struct req *r, struct resp *rs, char out[24])
+/*
+ * ?WHAT_id=ID or ?WHAT=NAME (what: "agent" or "check"), the part both
+ * lists' arguments share: 1 with out the id when ID was given, 0 with
+ * *name the NAME (NULL when neither was), -1 with rs filled (both given,
+ * a bad ID).
+ */
+static int
+id_or_name_arg(struct req *r, struct resp *rs, const char *what, const char **name, char out[24])
 {
-	const char *ids = req_arg(r, "agent_id"), *name = req_arg(r, "agent"), *es, *nv[1];
+	char key[16];
+	const char *ids, *es;
 	long long id;
 
-	if (ids && name) {
-		resp_error(rs, 422, "agent", "give agent or agent_id, not both");
+	snprintf(key, sizeof(key), "%s_id", what);
+	ids = req_arg(r, key);
+	*name = req_arg(r, what);
+	if (ids && *name) {
+		resp_error(rs, 422, what, "give %s or %s, not both", what, key);
 		return -1;
 	}
-	if (ids) {
-		id = str_to_ll(ids, 1, INT64_MAX, &es);
-		if (es) {
-			resp_error(rs, 400, "agent_id", "agent_id must be a positive integer");
-			return -1;
-		}
-		id_text(id, out);
-		return 1;
-	}
-	if (name == NULL)
+	if (ids == NULL)
 		return 0;
-	nv[0] = name;
-	if ((id = id_by_name(r, &q_agent_named, nv, rs)) < 0)
+	id = str_to_ll(ids, 1, INT64_MAX, &es);
+	if (es) {
+		resp_error(rs, 400, key, "%s must be a positive integer", key);
+		return -1;
+	}
+	id_text(id, out);
+	return 1;
+}
+
+/* The id st finds for nv into out: 1, or -1 with a 422 "no WHAT named \"SHOWN\"". */
+static int
+named_id_arg(struct req *r, struct resp *rs, const char *what, const struct db_stmt *st,
+    const char *const *nv, const char *shown, char out[24])
+{
+	long long id = id_by_name(r, st, nv, rs);
+
+	if (id < 0)
 		return -1;
 	if (id == 0) {
-		resp_error(rs, 422, "agent", "no agent named \"%.200s\"", name);
+		resp_error(rs, 422, what, "no %s named \"%.200s\"", what, shown);
 		return -1;
 	}
 	id_text(id, out);
@@ -369,27 +394,26 @@ api_agent_arg(struct req *r, struct resp *rs, char out[24])
 }
 
 int
+api_agent_arg(struct req *r, struct resp *rs, char out[24])
+{
+	const char *name, *nv[1];
+	int rc = id_or_name_arg(r, rs, "agent", &name, out);
+
+	if (rc != 0 || name == NULL)
+		return rc;
+	nv[0] = name;
+	return named_id_arg(r, rs, "agent", &q_agent_named, nv, name, out);
+}
+
+int
 api_check_arg(struct req *r, struct resp *rs, char out[24])
 {
-	const char *ids = req_arg(r, "check_id"), *spec = req_arg(r, "check"), *es, *slash, *nv[2];
+	const char *spec, *slash, *nv[2];
 	char agent[256];
-	long long id;
+	int rc = id_or_name_arg(r, rs, "check", &spec, out);
 
-	if (ids && spec) {
-		resp_error(rs, 422, "check", "give check or check_id, not both");
-		return -1;
-	}
-	if (ids) {
-		id = str_to_ll(ids, 1, INT64_MAX, &es);
-		if (es) {
-			resp_error(rs, 400, "check_id", "check_id must be a positive integer");
-			return -1;
-		}
-		id_text(id, out);
-		return 1;
-	}
-	if (spec == NULL)
-		return 0;
+	if (rc != 0 || spec == NULL)
+		return rc;
 	if ((slash = strchr(spec, '/')) == NULL || (size_t)(slash - spec) >= sizeof(agent)) {
 		resp_error(rs, 422, "check", "check must be \"agent/check\", as \"web01/nginx\"");
 		return -1;
@@ -398,14 +422,7 @@ api_check_arg(struct req *r, struct resp *rs, char out[24])
 	agent[slash - spec] = '\0';
 	nv[0] = agent;
 	nv[1] = slash + 1;
-	if ((id = id_by_name(r, &q_check_named, nv, rs)) < 0)
-		return -1;
-	if (id == 0) {
-		resp_error(rs, 422, "check", "no check named \"%.200s\"", spec);
-		return -1;
-	}
-	id_text(id, out);
-	return 1;
+	return named_id_arg(r, rs, "check", &q_check_named, nv, spec, out);
 }
 
 int
