@@ -479,11 +479,15 @@ CREATE FUNCTION checks_bump_revision() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-	IF TG_OP IN ('UPDATE', 'DELETE') THEN
-		UPDATE agents SET checks_revision = checks_revision + 1 WHERE id = OLD.agent_id;
-	END IF;
-	IF TG_OP IN ('INSERT', 'UPDATE') AND (TG_OP = 'INSERT' OR NEW.agent_id <> OLD.agent_id) THEN
-		UPDATE agents SET checks_revision = checks_revision + 1 WHERE id = NEW.agent_id;
+	IF TG_OP = 'INSERT' THEN
+		UPDATE agents SET checks_revision = checks_revision + 1
+		WHERE id IN (SELECT agent_id FROM new_checks);
+	ELSIF TG_OP = 'UPDATE' THEN
+		UPDATE agents SET checks_revision = checks_revision + 1
+		WHERE id IN (SELECT agent_id FROM old_checks UNION SELECT agent_id FROM new_checks);
+	ELSE
+		UPDATE agents SET checks_revision = checks_revision + 1
+		WHERE id IN (SELECT agent_id FROM old_checks);
 	END IF;
 	RETURN NULL;
 END $$;
@@ -492,8 +496,8 @@ CREATE FUNCTION checks_create_state() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-	IF TG_OP = 'INSERT' THEN
-		INSERT INTO check_state (check_id, agent_id) VALUES (NEW.id, NEW.agent_id);
+	IF TG_LEVEL = 'STATEMENT' THEN
+		INSERT INTO check_state (check_id, agent_id) SELECT id, agent_id FROM new_checks;
 	ELSE
 		UPDATE check_state SET agent_id = NEW.agent_id WHERE check_id = NEW.id;
 	END IF;
@@ -503,20 +507,34 @@ END $$;
 CREATE FUNCTION checks_delete_history() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
+DECLARE
+	ids bigint[] := ARRAY(SELECT id FROM old_checks);
 BEGIN
-	DELETE FROM check_history WHERE check_id = OLD.id;
-	DELETE FROM rollup_minute WHERE check_id = OLD.id;
-	DELETE FROM rollup_hour WHERE check_id = OLD.id;
-	DELETE FROM rollup_day WHERE check_id = OLD.id;
+	IF ids = '{}' THEN
+		RETURN NULL;
+	END IF;
+	DELETE FROM check_history WHERE check_id = ANY (ids);
+	DELETE FROM rollup_minute WHERE check_id = ANY (ids);
+	DELETE FROM rollup_hour WHERE check_id = ANY (ids);
+	DELETE FROM rollup_day WHERE check_id = ANY (ids);
 	RETURN NULL;
 END $$;
 
 CREATE FUNCTION checks_drop_parent() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
+DECLARE
+	ids bigint[] := ARRAY(SELECT id FROM old_checks);
 BEGIN
-	UPDATE checks SET parents = array_remove(parents, OLD.id) WHERE parents <> '{}' AND parents @> ARRAY[OLD.id];
-	UPDATE agents SET parents = array_remove(parents, OLD.id) WHERE parents <> '{}' AND parents @> ARRAY[OLD.id];
+	IF ids = '{}' THEN
+		RETURN NULL;
+	END IF;
+	UPDATE checks SET parents = ARRAY(SELECT v FROM unnest(parents) WITH ORDINALITY n(v, i)
+		WHERE v <> ALL (ids) ORDER BY i)
+	WHERE parents <> '{}' AND parents && ids;
+	UPDATE agents SET parents = ARRAY(SELECT v FROM unnest(parents) WITH ORDINALITY n(v, i)
+		WHERE v <> ALL (ids) ORDER BY i)
+	WHERE parents <> '{}' AND parents && ids;
 	RETURN NULL;
 END $$;
 
@@ -2259,13 +2277,17 @@ CREATE TRIGGER checks_config AFTER INSERT OR DELETE ON checks FOR EACH ROW EXECU
 
 CREATE TRIGGER checks_config_update AFTER UPDATE OF agent_id, name, type, params, warning, critical, max_attempts, enabled, contacts, labels ON checks FOR EACH ROW WHEN (((((((((((old.agent_id IS DISTINCT FROM new.agent_id) OR (old.name IS DISTINCT FROM new.name)) OR (old.type IS DISTINCT FROM new.type)) OR (old.params IS DISTINCT FROM new.params)) OR (old.warning IS DISTINCT FROM new.warning)) OR (old.critical IS DISTINCT FROM new.critical)) OR (old.max_attempts IS DISTINCT FROM new.max_attempts)) OR (old.enabled IS DISTINCT FROM new.enabled)) OR (old.contacts IS DISTINCT FROM new.contacts)) OR (old.labels IS DISTINCT FROM new.labels))) EXECUTE FUNCTION config_bump();
 
-CREATE TRIGGER checks_drop_parent AFTER DELETE ON checks FOR EACH ROW EXECUTE FUNCTION checks_drop_parent();
+CREATE TRIGGER checks_drop_parent AFTER DELETE ON checks REFERENCING OLD TABLE AS old_checks FOR EACH STATEMENT EXECUTE FUNCTION checks_drop_parent();
 
-CREATE TRIGGER checks_history AFTER DELETE ON checks FOR EACH ROW EXECUTE FUNCTION checks_delete_history();
+CREATE TRIGGER checks_history AFTER DELETE ON checks REFERENCING OLD TABLE AS old_checks FOR EACH STATEMENT EXECUTE FUNCTION checks_delete_history();
 
-CREATE TRIGGER checks_revision AFTER INSERT OR DELETE OR UPDATE ON checks FOR EACH ROW EXECUTE FUNCTION checks_bump_revision();
+CREATE TRIGGER checks_revision_delete AFTER DELETE ON checks REFERENCING OLD TABLE AS old_checks FOR EACH STATEMENT EXECUTE FUNCTION checks_bump_revision();
 
-CREATE TRIGGER checks_state AFTER INSERT ON checks FOR EACH ROW EXECUTE FUNCTION checks_create_state();
+CREATE TRIGGER checks_revision_insert AFTER INSERT ON checks REFERENCING NEW TABLE AS new_checks FOR EACH STATEMENT EXECUTE FUNCTION checks_bump_revision();
+
+CREATE TRIGGER checks_revision_update AFTER UPDATE ON checks REFERENCING OLD TABLE AS old_checks NEW TABLE AS new_checks FOR EACH STATEMENT EXECUTE FUNCTION checks_bump_revision();
+
+CREATE TRIGGER checks_state AFTER INSERT ON checks REFERENCING NEW TABLE AS new_checks FOR EACH STATEMENT EXECUTE FUNCTION checks_create_state();
 
 CREATE TRIGGER checks_state_agent AFTER UPDATE OF agent_id ON checks FOR EACH ROW WHEN ((old.agent_id IS DISTINCT FROM new.agent_id)) EXECUTE FUNCTION checks_create_state();
 

@@ -37,6 +37,7 @@
 #include "strnum.h"
 #include "timeutil.h"
 #include "tz.h"
+#include "urlredact.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,6 +59,10 @@
 	"CASE WHEN " x " IS NULL THEN NULL ELSE COALESCE((SELECT jsonb_agg(ct.name ORDER BY n.i)" \
 	" FROM unnest(" x ") WITH ORDINALITY n(id, i) JOIN contacts ct ON ct.id = n.id), '[]') END"
 
+/* parents as names; most lists are empty, and a call a row cost the load most of its time */
+#define PARENT_NAMES(x) \
+	"CASE WHEN " x " = '{}' THEN '[]'::jsonb ELSE check_parent_names(" x ") END"
+
 /* each load: id, managed, the canonical object, the kind export writes */
 static const struct db_stmt q_load_contacts = { "config_load_contacts",
 	"SELECT id, managed, jsonb_build_object('name', name, 'email', NULLIF(email, ''),"
@@ -71,14 +76,14 @@ static const struct db_stmt q_load_contacts = { "config_load_contacts",
 static const struct db_stmt q_load_agents = { "config_load_agents",
 	"SELECT a.id, a.managed, jsonb_build_object('name', a.name, 'interval_s', a.interval_s,"
 	" 'contacts', " NAMES_OF("a.contacts") ", 'labels', a.labels,"
-	" 'parents', check_parent_names(a.parents))::text, 'agent'"
+	" 'parents', " PARENT_NAMES("a.parents") ")::text, 'agent'"
 	" FROM agents a ORDER BY a.name", 0 };
 static const struct db_stmt q_load_checks = { "config_load_checks",
 	"SELECT c.id, c.managed, jsonb_build_object('agent', a.name, 'name', c.name, 'type', c.type,"
 	" 'params', c.params, 'warning', c.warning, 'critical', c.critical,"
 	" 'max_attempts', c.max_attempts, 'enabled', c.enabled,"
 	" 'contacts', " NAMES_OF("c.contacts") ", 'labels', c.labels,"
-	" 'parents', check_parent_names(c.parents))::text, 'check'"
+	" 'parents', " PARENT_NAMES("c.parents") ")::text, 'check'"
 	" FROM checks c JOIN agents a ON a.id = c.agent_id"
 	/* a template's checks are its template's configuration, not their own */
 	" WHERE c.template IS NULL ORDER BY a.name, c.name", 0 };
@@ -226,6 +231,24 @@ static const struct db_stmt q_parents_checks = { "config_parents_checks",
 static const struct db_stmt q_parents_cycle = { "config_parents_cycle",
 	"SELECT parents_cycle()", 0 };
 
+/*
+ * The check names the set points at (a downtime's "check", a "parents"
+ * entry) that are neither the set's checks nor stored checks of their own:
+ * those a template makes. The load leaves a template's checks out (they
+ * are its configuration), so they are looked for here, after the apply:
+ * $1 [{v: "AGENT/CHECK", agent, check, labels: the agent's labels once
+ * applied}], $2 [{sel: a parsed selector, checks: [names]}] the templates
+ * once applied. An agent's labels from its file and its facts are the
+ * stored ones (none for an agent the set makes), as template_sync() sees
+ * them. Answers the names some template makes.
+ */
+static const struct db_stmt q_template_made = { "config_template_made",
+	"SELECT n.v FROM jsonb_to_recordset($1::jsonb) AS n(v text, agent text, \"check\" text,"
+	" labels jsonb) LEFT JOIN agents a ON a.name = n.agent"
+	" WHERE EXISTS (SELECT FROM jsonb_to_recordset($2::jsonb) AS t(sel jsonb, checks jsonb)"
+	"  WHERE t.checks ? n.\"check\" AND selector_match(COALESCE(a.agent_labels, '{}')"
+	"  || COALESCE(n.labels, '{}'), a.facts, t.sel))", 2 };
+
 /* recurring downtimes (downtime_recurring): named ones only, as downtimes */
 static const struct db_stmt q_load_recurring = { "config_load_recurring",
 	"SELECT d.id, d.managed, jsonb_build_object('name', d.name, 'agent', a.name,"
@@ -329,6 +352,7 @@ struct plan {
 	size_t n, cap;
 	json_t *where;                  /* "store:key" -> position in o */
 	json_t *errors;
+	json_t *pending;                /* [position in o, field, check name]: template_made() */
 	int prune;
 };
 
@@ -1060,12 +1084,110 @@ will_exist(struct plan *p, int s, const char *name)
 }
 
 static void
+need_error(struct plan *p, struct obj *o, int s, const char *field, const char *name)
+{
+	add_error(p, o->index, o->kind->name, o->key, field,
+	    "%s \"%s\" is neither in the set nor on the server%s", stores[s].name, name,
+	    find(p, s, name) ? " (or is pruned)" : s == ST_CHECK ? " (nor made by a template)" : "");
+}
+
+/* A check no set's or stored check of its own: a template's, perhaps (template_made()). */
+static void
 need(struct plan *p, struct obj *o, int s, const char *field, const char *name)
 {
-	if (name && !will_exist(p, s, name))
-		add_error(p, o->index, o->kind->name, o->key, field,
-		    "%s \"%s\" is neither in the set nor on the server%s", stores[s].name, name,
-		    find(p, s, name) ? " (or is pruned)" : "");
+	if (name == NULL || will_exist(p, s, name))
+		return;
+	if (s == ST_CHECK && find(p, s, name) == NULL)
+		json_array_append_new(p->pending, json_pack("[I, s, s]", (json_int_t)(o - p->o),
+		    field, name));
+	else
+		need_error(p, o, s, field, name);
+}
+
+/* What a store's object will be once applied (want, or have when kept), or NULL. */
+static json_t *
+after(struct obj *o)
+{
+	return o->want ? o->want : o->have && o->act != ACT_DELETE ? o->have : NULL;
+}
+
+/*
+ * The pending check names (need()) a template makes once the plan is
+ * carried out (q_template_made); the others are errors. The agents and
+ * the templates as they will be come from the plan. 0, or -1 with rs filled.
+ */
+static int
+template_made(struct plan *p, struct resp *rs)
+{
+	json_t *names = json_array(), *tpls = json_array(), *made = json_object(), *x;
+	char *t1 = NULL, *t2 = NULL;
+	const char *v[2];
+	PGresult *q = NULL;
+	size_t i;
+	int rc = -1, row;
+
+	if (json_array_size(p->pending) == 0) {
+		rc = 0;
+		goto done;
+	}
+	json_array_foreach(p->pending, i, x) {
+		const char *nm = json_string_value(json_array_get(x, 2)), *slash = strchr(nm, '/');
+		char agent[NAME_MAX_LEN + 1];
+		struct obj *a;
+
+		snprintf(agent, sizeof(agent), "%.*s", (int)(slash - nm), nm);
+		a = find(p, ST_AGENT, agent);
+		if (a && after(a))
+			json_array_append_new(names, json_pack("{s:s, s:s, s:s, s:O}", "v", nm,
+			    "agent", agent, "check", slash + 1, "labels",
+			    json_object_get(after(a), "labels")));
+	}
+	for (i = 0; i < p->n; i++) {
+		json_t *t = p->o[i].store == ST_TEMPLATE ? after(&p->o[i]) : NULL, *d, *cn;
+		char *parsed = NULL;
+		size_t j;
+
+		if (t == NULL)
+			continue;
+		if (selector_jsonb("selector", json_string_value(json_object_get(t, "selector")),
+		    &parsed, rs) < 0)
+			goto done;
+		cn = json_array();
+		json_array_foreach(json_object_get(t, "checks"), j, d)
+			json_array_append(cn, json_object_get(d, "name"));
+		json_array_append_new(tpls, json_pack("{s:o, s:o}", "sel", json_loads(parsed, 0, NULL),
+		    "checks", cn));
+		free(parsed);
+	}
+	if (json_array_size(names) > 0 && json_array_size(tpls) > 0) {
+		if ((v[0] = t1 = json_dumps(names, JSON_COMPACT)) == NULL ||
+		    (v[1] = t2 = json_dumps(tpls, JSON_COMPACT)) == NULL) {
+			resp_error(rs, 500, NULL, "out of memory");
+			goto done;
+		}
+		q = db_exec(p->r->db, &q_template_made, v);
+		if (!db_ok(q, PGRES_TUPLES_OK)) {
+			resp_db_error(rs, p->r->db, q);
+			goto done;
+		}
+		for (row = 0; row < PQntuples(q); row++)
+			json_object_set_new(made, PQgetvalue(q, row, 0), json_true());
+	}
+	json_array_foreach(p->pending, i, x) {
+		const char *nm = json_string_value(json_array_get(x, 2));
+		if (json_object_get(made, nm) == NULL)
+			need_error(p, &p->o[json_integer_value(json_array_get(x, 0))], ST_CHECK,
+			    json_string_value(json_array_get(x, 1)), nm);
+	}
+	rc = 0;
+done:
+	PQclear(q);
+	free(t1);
+	free(t2);
+	json_decref(names);
+	json_decref(tpls);
+	json_decref(made);
+	return rc;
 }
 
 /*
@@ -1404,55 +1526,133 @@ carry_out(struct plan *p, int *hb, struct resp *rs)
 
 /* ---- the answer ---------------------------------------------------------------------- */
 
-/* {"field": {"after"|"before": v}} of a whole object, nulls left out */
-static json_t *
-whole(json_t *o, const char *side)
+/*
+ * The answer is written as text, not built as a jansson tree then dumped:
+ * a plan of 10,000 creates is 120,000 {"after": v} members, and the tree
+ * was most of the plan's memory (and, touched for the first time, of its
+ * CPU: bench/README.md). The same JSON a tree would give.
+ */
+static int
+dump_cb(const char *s, size_t n, void *b)
 {
-	json_t *f = json_object(), *v;
-	const char *k;
-
-	json_object_foreach(o, k, v)
-		if (!json_is_null(v))
-			json_object_set_new(f, k, json_pack("{s:O}", side, v));
-	return f;
+	return buf_add(b, s, n);
 }
 
-static json_t *
-answer(struct plan *p, long long version, int dry_run)
+/* v as JSON text (any value) */
+static void
+add_json(struct buf *b, json_t *v)
 {
-	json_t *a = json_object(), *ch = json_array(), *counts;
-	long long c[5] = { 0 };
-	size_t i;
+	if (json_dump_callback(v, dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY) < 0)
+		b->failed = 1;
+}
 
+/* s as a JSON string */
+static void
+add_str(struct buf *b, const char *s)
+{
+	json_t *v = json_string(s);
+
+	if (v == NULL)
+		b->failed = 1;
+	else
+		add_json(b, v);
+	json_decref(v);
+}
+
+/* {"field": {"after"|"before": v}, ...} of a whole object, nulls left out */
+static void
+add_whole(struct buf *b, json_t *o, const char *side)
+{
+	json_t *v;
+	const char *k;
+	int first = 1;
+
+	buf_adds(b, "{");
+	json_object_foreach(o, k, v) {
+		if (json_is_null(v))
+			continue;
+		if (!first)
+			buf_adds(b, ",");
+		first = 0;
+		add_str(b, k);
+		buf_addf(b, ":{\"%s\":", side);
+		add_json(b, v);
+		buf_adds(b, "}");
+	}
+	buf_adds(b, "}");
+}
+
+/* The plan's answer (200) into rs as text; a 500 when out of memory. */
+static void
+answer(struct plan *p, long long version, int dry_run, struct resp *rs)
+{
+	struct MHD_Response *mr;
+	struct buf b;
+	long long c[5] = { 0 };
+	size_t i, len;
+	int first = 1;
+	char *text;
+
+	buf_init(&b, (size_t)1 << 31);
+	buf_adds(&b, "{\"changes\":[");
 	for (i = 0; i < p->n; i++) {
 		struct obj *o = &p->o[i];
-		json_t *e;
 
 		if (o->act == ACT_NONE)
 			continue;
 		c[o->act]++;
-		e = json_pack("{s:s, s:s, s:s, s:b}", "kind", o->kind ? o->kind->name :
-		    stores[o->store].name, "name", o->key, "action", action_names[o->act],
-		    "managed", o->act == ACT_CREATE || o->managed);
+		buf_adds(&b, first ? "{\"kind\":" : ",{\"kind\":");
+		first = 0;
+		add_str(&b, o->kind ? o->kind->name : stores[o->store].name);
+		buf_adds(&b, ",\"name\":");
+		add_str(&b, o->key);
+		buf_addf(&b, ",\"action\":\"%s\",\"managed\":%s", action_names[o->act],
+		    o->act == ACT_CREATE || o->managed ? "true" : "false");
 		if (o->index >= 0)
-			json_object_set_new(e, "index", json_integer(o->index));
-		if (o->act == ACT_CREATE)
-			json_object_set_new(e, "fields", whole(o->want, "after"));
-		else if (o->act == ACT_DELETE)
-			json_object_set_new(e, "fields", whole(o->have, "before"));
-		else if (o->act == ACT_UPDATE)
-			json_object_set(e, "fields", o->changes);
-		json_array_append_new(ch, e);
+			buf_addf(&b, ",\"index\":%d", o->index);
+		if (o->act == ACT_CREATE || o->act == ACT_DELETE) {
+			buf_adds(&b, ",\"fields\":");
+			add_whole(&b, o->act == ACT_CREATE ? o->want : o->have,
+			    o->act == ACT_CREATE ? "after" : "before");
+		} else if (o->act == ACT_UPDATE) {
+			buf_adds(&b, ",\"fields\":");
+			add_json(&b, o->changes);
+		}
+		buf_adds(&b, "}");
 	}
-	counts = json_pack("{s:I, s:I, s:I, s:I}", "create", c[ACT_CREATE], "update",
-	    c[ACT_UPDATE], "delete", c[ACT_DELETE], "unchanged", c[ACT_UNCHANGED]);
-	json_object_set_new(a, "version", json_integer(version));
-	json_object_set_new(a, "dry_run", json_boolean(dry_run));
-	json_object_set_new(a, "applied", json_boolean(!dry_run && (c[ACT_CREATE] ||
-	    c[ACT_UPDATE] || c[ACT_DELETE])));
-	json_object_set_new(a, "counts", counts);
-	json_object_set_new(a, "changes", ch);
-	return a;
+	buf_addf(&b, "],\"version\":%lld,\"dry_run\":%s,\"applied\":%s,\"counts\":{\"create\":%lld,"
+	    "\"update\":%lld,\"delete\":%lld,\"unchanged\":%lld}}\n", version, dry_run ? "true" :
+	    "false", !dry_run && (c[ACT_CREATE] || c[ACT_UPDATE] || c[ACT_DELETE]) ? "true" : "false",
+	    c[ACT_CREATE], c[ACT_UPDATE], c[ACT_DELETE], c[ACT_UNCHANGED]);
+	if (b.failed) {
+		buf_free(&b);
+		resp_error(rs, 500, NULL, "out of memory");
+		return;
+	}
+	len = b.len;
+	text = buf_take(&b);
+	if (text && rs->redact_urls) {
+		/* an operator's or a viewer's answer loses its URLs' user:password@ */
+		char *red;
+		size_t rlen;
+		int rc = url_redact(text, len, &red, &rlen);
+		if (rc != 0) {
+			free(text);
+			text = rc > 0 ? red : NULL;
+			len = rlen;
+		}
+	}
+	if (text == NULL ||
+	    (mr = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE)) == NULL) {
+		free(text);
+		resp_error(rs, 500, NULL, "out of memory");
+		return;
+	}
+	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	json_decref(rs->json);
+	rs->json = NULL;
+	rs->status = 200;
+	rs->raw = mr;
 }
 
 static void
@@ -1514,6 +1714,7 @@ api_config(struct req *r, struct resp *rs)
 	p.r = r;
 	p.where = json_object();
 	p.errors = json_array();
+	p.pending = json_array();
 	if (flag(r, rs, "dry_run", &dry_run) < 0 || flag(r, rs, "prune", &p.prune) < 0)
 		goto done;
 	if (ex && (expect = str_to_ll(ex, 0, INT64_MAX, &es), es)) {
@@ -1550,6 +1751,8 @@ api_config(struct req *r, struct resp *rs)
 	if (read_db(&p, keys, rs) < 0)
 		goto done;
 	decide(&p);
+	if (template_made(&p, rs) < 0)
+		goto done;
 	if (json_array_size(p.errors) > 0) {
 		answer_errors(&p, rs);
 		goto done;
@@ -1578,7 +1781,7 @@ api_config(struct req *r, struct resp *rs)
 		if (hb)
 			hbeat_wake();
 	}
-	resp_json(rs, 200, answer(&p, version, dry_run));
+	answer(&p, version, dry_run, rs);
 done:
 	if (in_tx)
 		api_rollback(r);
@@ -1591,6 +1794,7 @@ done:
 	free(p.o);
 	json_decref(p.where);
 	json_decref(p.errors);
+	json_decref(p.pending);
 	json_decref(keys);
 }
 

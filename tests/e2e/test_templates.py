@@ -430,4 +430,75 @@ rc, out, err = run("apply", "-f", empty, "--prune", "--dry-run")
 t.ok(rc == 0 and "- downtime patch-night" in out and "- template" not in out.replace(
      "- template db", ""), "prune would delete the managed recurring downtime", (rc, out[-800:]))
 
+
+# ---- a template's checks as a downtime's target and as parents ----------------------
+# (the plan finds them as they will be once applied: the set's templates and
+# agents' labels, the stored agents' labels from their files and facts)
+soon = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 7200))
+EDGE = [{"kind": "template", "name": "edge", "selector": "role=edge",
+         "checks": [{"name": "proxy", "type": "load"}]},
+        {"kind": "agent", "name": "edge01", "labels": {"role": "edge"}},
+        {"kind": "check", "agent": "edge01", "name": "app", "type": "load",
+         "parents": ["edge01/proxy"]},
+        {"kind": "agent", "name": "edge02", "parents": ["edge01/proxy"]},
+        {"kind": "downtime", "name": "proxy-maint", "check": "edge01/proxy",
+         "start": soon, "end": later}]
+
+
+def config(objs, q=""):
+    return api("POST", "/api/v1/config" + q, A, {"objects": objs})
+
+
+st, b, _ = config(EDGE, "?dry_run=1")
+t.ok(st == 200 and b["counts"]["create"] == 5, "plan: a downtime and parents naming a check "
+     "the template of the same set makes", (st, b))
+t.eq(psql("SELECT count(*) FROM agents WHERE name LIKE 'edge%'"), [["0"]], "the plan changes nothing")
+st, b, _ = config(EDGE)
+t.ok(st == 200 and b["applied"], "applied in one request", (st, b))
+proxy = psql("SELECT c.id FROM checks c JOIN agents a ON a.id = c.agent_id"
+             " WHERE a.name = 'edge01' AND c.name = 'proxy' AND c.template = 'edge'")
+t.ok(len(proxy) == 1, "the template made edge01/proxy", proxy)
+pid = proxy[0][0] if proxy else "0"
+t.eq(psql("SELECT (SELECT check_id FROM downtimes WHERE name = 'proxy-maint'),"
+          " (SELECT parents FROM checks WHERE name = 'app'),"
+          " (SELECT parents FROM agents WHERE name = 'edge02')"),
+     [[pid, "{%s}" % pid, "{%s}" % pid]], "the downtime and both parents point at it")
+st, b, _ = config(EDGE, "?dry_run=1")
+t.ok(st == 200 and b["counts"]["unchanged"] == 5 and b["counts"]["create"] == 0
+     and b["counts"]["update"] == 0, "the same set again: all unchanged", (st, b))
+# a stored one, of an agent whose labels come from its agentd.conf (real01)
+stored = psql("SELECT a.name || '/' || c.name, c.template FROM checks c"
+              " JOIN agents a ON a.id = c.agent_id WHERE c.template IS NOT NULL"
+              " AND a.agent_labels <> '{}' AND a.labels = '{}' ORDER BY 1 LIMIT 1")
+t.ok(len(stored) == 1, "a template-made check of an agent labelled by its agentd.conf", stored)
+target, tname = stored[0] if stored else ("?/?", "?")
+one = [{"kind": "downtime", "name": "tpl-maint", "check": target, "start": soon, "end": later}]
+st, b, _ = config(one)
+t.ok(st == 200 and b["counts"]["create"] == 1, "a set of one downtime naming a stored "
+     "template-made check (%s)" % target, (st, b))
+t.eq(psql("SELECT c.template FROM downtimes d JOIN checks c ON c.id = d.check_id"
+          " WHERE d.name = 'tpl-maint'"), [[tname]], "its target is the template's check")
+v0 = psql("SELECT version FROM config_version")
+# the agent relabelled in the same set: the template no longer makes it
+moved = [dict(EDGE[1], labels={"role": "other"})] + EDGE[2:]
+st, b, _ = config(EDGE[:1] + moved)
+errs = b.get("errors", []) if isinstance(b, dict) else []
+t.ok(st == 422 and sorted((e.get("index"), e.get("field")) for e in errs)
+     == [(2, "parents"), (3, "parents"), (4, "check")]
+     and "edge01/proxy" in errs[0]["error"] and "template" in errs[0]["error"],
+     "edge01 relabelled in the set: its template check named three times -> 422, each "
+     "by index and field", (st, b))
+st, b, _ = config(one + [{"kind": "downtime", "name": "x", "check": "edge01/nope",
+                          "start": soon, "end": later}])
+t.ok(st == 422 and b.get("index") == 1 and b.get("field") == "check"
+     and "edge01/nope" in b.get("error", ""), "a name no template makes -> 422", (st, b))
+t.eq(psql("SELECT version FROM config_version"), v0, "the refused sets changed nothing")
+badd = write(os.path.join(env.tmp, "bad-target.yaml"),
+             "kind: downtime\nname: bad-target\ncheck: edge01/nope\nstart: %s\nend: %s\n"
+             % (soon, later))
+rc, out, err = run("apply", "-f", badd)
+t.ok(rc == 1 and "bad-target.yaml:3:" in err and "edge01/nope" in err,
+     "custos apply: an unknown check names file:line:column", (rc, err))
+
 t.done()
