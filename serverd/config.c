@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,7 @@ static const struct conf_key srv_keys[] = {
 	{ I(flap_low_pct, 0, 100) },
 	{ I(flap_high_pct, 1, 100) },
 	{ I(sender_threads, 1, 64) },
+	{ I(bulk_threads, 0, 64) },
 	{ I(group_window_s, 0, 86400) },
 	{ I(group_min, 1, 1000000) },
 	{ I(takeover_grace_s, 1, 3600) },
@@ -94,6 +96,12 @@ set_defaults(struct srv_conf *c)
 	c->flap_low_pct = 25;
 	c->flap_high_pct = 50;
 	c->sender_threads = 2;
+	/* one per CPU, at least 2: as many batches at once as can be stored
+	 * at once, the rest wait asleep (http.c, "bulk") */
+	{
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		c->bulk_threads = ncpu < 2 ? 2 : ncpu > 64 ? 64 : ncpu;
+	}
 	c->group_window_s = 30;
 	c->group_min = 3;
 	c->takeover_grace_s = 2;

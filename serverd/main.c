@@ -100,8 +100,10 @@ reload(const char *path)
 	if (strcmp(next->listen, start_conf->listen) != 0 ||
 	    strcmp(next->database, start_conf->database) != 0 ||
 	    next->threads != start_conf->threads ||
+	    next->bulk_threads != start_conf->bulk_threads ||
 	    next->max_connections != start_conf->max_connections)
-		log_warn("reload: listen, database, threads and max_connections change only on restart");
+		log_warn("reload: listen, database, threads, bulk_threads and max_connections change"
+		    " only on restart");
 	log_set_level((enum log_level)next->log_level);
 	/* readers of the previous snapshot keep it until they drop it */
 	conf_install(next);

@@ -40,6 +40,7 @@ struct srv_conf {
 	long long agent_grace_s;    /* 0 = one more interval */
 	long long flap_low_pct, flap_high_pct;
 	long long sender_threads;   /* per channel: each channel has its own */
+	long long bulk_threads;     /* large ingest batches and applies (http.c); 0: none */
 	long long group_window_s;   /* grouping into digests (notify/outbox.c); 0 = off */
 	long long group_min;        /* sent one by one in a window before the rest is grouped */
 	long long takeover_grace_s; /* lock held this long before judging others dead (holder.h) */

@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "db.h"
 #include "edge.h"
+#include "invariant.h"
 #include "log.h"
 #include "metrics.h"
 #include "serverd.h"
@@ -32,6 +33,7 @@
 #include "urlredact.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -64,6 +66,13 @@ struct conn_ctx {
 	long long max_body;   /* max_body_bytes of the snapshot the request started with */
 	int authed;           /* the token was checked at the door (gate()) */
 	struct principal who; /* ... and stands for this principal */
+	/* a bulk request (see "bulk" below): run by a bulk thread while its
+	 * connection is suspended; answered from done_rs once resumed */
+	struct MHD_Connection *mc;
+	const char *method, *url;   /* MHD's, valid until the request completes */
+	struct conn_ctx *next;      /* in the bulk queue */
+	int offloaded, done;
+	struct resp done_rs;
 };
 
 static char *pem_cert, *pem_key;   /* TLS material, owned here */
@@ -76,6 +85,7 @@ static uint16_t listen_port;
 static unsigned pool_threads, pool_max_conns;
 static struct MHD_Daemon *mhd;
 static const char *listen_addr;     /* cf->listen: the start snapshot lives to exit */
+static unsigned bulk_nthreads;      /* bulk_threads of the start snapshot */
 
 /* ---- routing ------------------------------------------------------------ */
 
@@ -419,6 +429,123 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 	json_decref(r.body);
 }
 
+/* ---- bulk: large bodies run on threads of their own ------------------------ */
+
+/*
+ * A connection belongs to the MHD pool thread that accepted it, and that
+ * thread serves its connections one request at a time: an agent's one
+ * result waited behind another agent's batch of hundreds (or an apply of
+ * a whole fleet) that happened to share its thread, for as long as that
+ * took. So a request whose body is BULK_MIN_BYTES or more on a route that
+ * takes batches (BODY_RAW: ingest; BODY_JSON_BIG: the configuration) is
+ * handed to one of bulk_threads threads, its connection suspended
+ * meanwhile, and the pool thread goes on serving its other connections.
+ * The bulk threads are also how many such requests reach PostgreSQL at
+ * once: more agents posting batches than that queue here, asleep, instead
+ * of crowding the CPUs on which an alert has to be evaluated and sent.
+ * Each bulk thread has its own database connection (db.c).
+ */
+#define BULK_MIN_BYTES 4096          /* some 40 results; an alert's single one is far below */
+#define BULK_MAX_THREADS 64
+
+static pthread_mutex_t bulk_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t bulk_cv = PTHREAD_COND_INITIALIZER;
+static struct conn_ctx *bulk_head, *bulk_tail;   /* guarded by bulk_mu */
+static int bulk_stopping;                        /* guarded by bulk_mu */
+static pthread_t bulk_tid[BULK_MAX_THREADS];
+static unsigned bulk_running;
+static atomic_uint bulk_queued;                  /* waiting for a bulk thread (/metrics) */
+
+unsigned
+http_bulk_queued(void)
+{
+	return atomic_load(&bulk_queued);
+}
+
+static int
+is_bulk(const struct conn_ctx *cx)
+{
+	return bulk_running > 0 && cx->body.len >= BULK_MIN_BYTES &&
+	    (cx->route->body == BODY_RAW || cx->route->body == BODY_JSON_BIG);
+}
+
+static void
+bulk_push(struct conn_ctx *cx)
+{
+	pthread_mutex_lock(&bulk_mu);
+	cx->next = NULL;
+	if (bulk_tail)
+		bulk_tail->next = cx;
+	else
+		bulk_head = cx;
+	bulk_tail = cx;
+	atomic_fetch_add(&bulk_queued, 1);
+	pthread_cond_signal(&bulk_cv);
+	pthread_mutex_unlock(&bulk_mu);
+}
+
+static void *
+bulk_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct conn_ctx *cx;
+		struct resp rs;
+
+		pthread_mutex_lock(&bulk_mu);
+		while (bulk_head == NULL && !bulk_stopping)
+			pthread_cond_wait(&bulk_cv, &bulk_mu);
+		cx = bulk_head;
+		if (cx == NULL) {   /* stopping, and nothing queued */
+			pthread_mutex_unlock(&bulk_mu);
+			break;
+		}
+		bulk_head = cx->next;
+		if (bulk_head == NULL)
+			bulk_tail = NULL;
+		atomic_fetch_sub(&bulk_queued, 1);
+		pthread_mutex_unlock(&bulk_mu);
+		memset(&rs, 0, sizeof(rs));
+		dispatch(cx, cx->mc, cx->method, cx->url, &rs);
+		cx->done_rs = rs;
+		cx->done = 1;
+		/* MHD calls on_request() again on its own thread, which answers */
+		MHD_resume_connection(cx->mc);
+	}
+	db_close();
+	return NULL;
+}
+
+static int
+bulk_start(void)
+{
+	unsigned i;
+
+	bulk_stopping = 0;
+	for (i = 0; i < bulk_nthreads && i < BULK_MAX_THREADS; i++) {
+		if (pthread_create(&bulk_tid[i], NULL, bulk_main, NULL) != 0)
+			return -1;   /* bulk_stop() joins the ones started */
+		bulk_running++;
+	}
+	return 0;
+}
+
+/* Runs what is queued still, then ends the threads (before MHD stops:
+ * it may not stop with a connection suspended). */
+static void
+bulk_stop(void)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&bulk_mu);
+	bulk_stopping = 1;
+	pthread_cond_broadcast(&bulk_cv);
+	pthread_mutex_unlock(&bulk_mu);
+	for (i = 0; i < bulk_running; i++)
+		pthread_join(bulk_tid[i], NULL);
+	bulk_running = 0;
+}
+
 /* the configuration key that capped cx's body, for a 413's message */
 static const char *
 limit_name(const struct conn_ctx *cx)
@@ -501,6 +628,19 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 		} else {
 			resp_error(&rs, 404, NULL, "no such route: %s", url);
 		}
+	} else if (cx->offloaded) {
+		/* resumed: a bulk thread answered (or the stop did) */
+		CUSTOS_ASSERT(cx->done);
+		rs = cx->done_rs;
+		memset(&cx->done_rs, 0, sizeof(cx->done_rs));
+	} else if (is_bulk(cx)) {
+		cx->mc = mc;
+		cx->method = method;
+		cx->url = url;
+		cx->offloaded = 1;
+		MHD_suspend_connection(mc);
+		bulk_push(cx);
+		return MHD_YES;
 	} else {
 		dispatch(cx, mc, method, url, &rs);
 	}
@@ -521,6 +661,10 @@ on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	edge_request_end(mc);
 	if (cx == NULL)
 		return;
+	/* a bulk answer MHD never asked for (the client left meanwhile) */
+	json_decref(cx->done_rs.json);
+	if (cx->done_rs.raw)
+		MHD_destroy_response(cx->done_rs.raw);
 	buf_free(&cx->body);
 	free(cx);
 	atomic_fetch_sub(&in_flight, 1);
@@ -658,6 +802,7 @@ http_open(const struct srv_conf *cf, char *err, size_t errlen)
 	listen_port = (uint16_t)port;
 	pool_threads = (unsigned)cf->threads;
 	pool_max_conns = (unsigned)cf->max_connections;
+	bulk_nthreads = (unsigned)cf->bulk_threads;
 	return 0;
 }
 
@@ -669,6 +814,11 @@ http_start(char *err, size_t errlen)
 
 	if (tls_on)
 		flags |= MHD_USE_TLS;
+	if (bulk_start() < 0) {
+		bulk_stop();
+		snprintf(err, errlen, "cannot start the bulk request threads");
+		return -1;
+	}
 	/*
 	 * The idle timeout stays for answers a client does not read; what a
 	 * request may take to arrive is edge.h's deadline, and who may hold a
@@ -688,6 +838,7 @@ http_start(char *err, size_t errlen)
 	    MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
 	    MHD_OPTION_END);
 	if (mhd == NULL) {
+		bulk_stop();
 		snprintf(err, errlen, "cannot serve on %s (TLS setup failed?)", listen_addr);
 		return -1;
 	}
@@ -754,6 +905,8 @@ http_stop(void)
 	stream_end_all();
 	for (i = 0; i < 500 && atomic_load(&in_flight) > 0; i++)
 		nanosleep(&ts, NULL);
+	/* the bulk requests queued still are run and resumed first */
+	bulk_stop();
 	MHD_stop_daemon(mhd);
 	mhd = NULL;
 	served_fd = -1;

@@ -115,6 +115,8 @@ int http_open(const struct srv_conf *cf, char *err, size_t errlen);
 int http_start(char *err, size_t errlen);
 void http_stop(void);
 void http_close(void);
+/* Large requests waiting for a bulk thread now (bulk_threads; /metrics). */
+unsigned http_bulk_queued(void);
 
 /* Looks r->token up and checks it against need; 0, or -1 with rs filled. */
 int http_authenticate(struct req *r, enum need need, struct resp *rs);

@@ -114,7 +114,8 @@
  *   Emergency pages end. A priority-2 page's receipt is stored with its row.
  *   The senders of a channel that can cancel (its cancel: Pushover),
  *   whenever woken (a RECOVERY or ACKNOWLEDGEMENT event NOTIFYs
- *   custos_outbox: trigger in sql/004_delivery.sql), look for receipts not
+ *   custos_outbox: trigger in sql/004_delivery.sql) and nothing is due to
+ *   send - or, while sends keep coming, every CANCEL_LOOK_US - look for receipts not
  *   yet cancelled whose check is now OK or acknowledged (or whose agent is
  *   up again) and cancel them by tag - under the same
  *   lease-then-call-then-record rule - recording when and why
@@ -162,6 +163,7 @@
 #define OUTBOX_SAFETY_MS 15000       /* longest sleep without a NOTIFY */
 #define OUTBOX_MIN_WAIT_MS 20        /* a due row another sender is claiming */
 #define CANCEL_RETRY_S "30"          /* a failed receipt cancel is tried again */
+#define CANCEL_LOOK_US 5000000       /* a busy sender looks for cancels this often */
 #define OUTBOX_STATS_US 2000000      /* how often a sender looks at the outbox's statistics */
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -1429,6 +1431,37 @@ fail:
 }
 
 /*
+ * Whether this sender looks for emergency pages to cancel now: always when
+ * it found nothing to send (idle), else when it has not looked for
+ * CANCEL_LOOK_US (a stream of sends). The cancel's look is a transaction of
+ * three round trips; before every claim it stood between a NOTIFY and the
+ * page that NOTIFY was for.
+ */
+static _Thread_local int64_t cancel_looked_us;
+
+static int
+cancel_due(int idle)
+{
+	int64_t now = mono_now_us();
+
+	if (!idle && now - cancel_looked_us < CANCEL_LOOK_US)
+		return 0;
+	cancel_looked_us = now;
+	return 1;
+}
+
+/* Every cancel waiting, one after the other: 0, or -1 when the database failed. */
+static int
+cancels(PGconn *c, const struct channel_type *ch, const struct srv_conf *cf)
+{
+	int r;
+
+	while ((r = cancel_one(c, ch, cf)) == 1)
+		;
+	return r < 0 ? -1 : 0;
+}
+
+/*
  * Claims, leases, sends and records one due row of ch. Returns 1 when it
  * handled one, 0 when none was due (*next_ms: the wait until something of
  * ch is due, or -1), -1 when the database is unavailable.
@@ -1453,11 +1486,9 @@ send_one(const struct channel_type *ch, long long *next_ms)
 		return -1;
 	outbox_stats(c);
 	cf = conf_hold();   /* held from the lease to the outcome; dropped at done: */
-	if (ch->cancel != NULL) {
-		int r;
-		while ((r = cancel_one(c, ch, cf)) == 1)
-			;
-		if (r < 0)
+	if (ch->cancel != NULL && cancel_due(0)) {
+		/* a stream of sends does not keep the cancels waiting longer */
+		if (cancels(c, ch, cf) < 0)
 			goto done;
 	}
 	{
@@ -1480,6 +1511,10 @@ send_one(const struct channel_type *ch, long long *next_ms)
 	if (exec_ok(c, &q_claim, v, PGRES_TUPLES_OK, &q, &gone) < 0)
 		goto done;
 	if (PQntuples(q) == 0) {
+		/* nothing to send now: the cancels' turn (after the sends, whose
+		 * page is the one someone waits for) */
+		if (ch->cancel != NULL && cancel_due(1) && cancels(c, ch, cf) < 0)
+			goto done;
 		*next_ms = next_due_ms(c, ch);
 		rc = 0;
 		goto done;

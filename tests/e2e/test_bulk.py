@@ -1,0 +1,150 @@
+"""End-to-end: a large batch runs on a bulk thread (bulk_threads, http.c),
+so an agent's single result is not stuck behind another agent's batch that
+happens to share its HTTP thread; the batches beyond bulk_threads queue.
+
+One HTTP thread (threads = 1) makes the sharing certain. The window is
+held, not waited for: the first batch waits inside its transaction for its
+agent's ingest lock, which this test holds from a session of its own."""
+import json
+import os
+import http.client
+import socket
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Env, Tap, wait_for  # noqa: E402
+
+LOCK = 1668642164   # serverd/alert/state.h: ALERT_LOCK_CLASS
+
+
+def batch(cid, prefix, n=100):
+    return json.dumps([{"check_id": cid, "status": 0, "result_id": "%s%d" % (prefix, i),
+                        "output": "a result long enough to make the body a bulk one"}
+                       for i in range(n)])
+
+
+def post(port, tok, body, out, key, timeout=30):
+    """POST body as tok on a connection of its own; out[key] = status or the error."""
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        c.request("POST", "/api/v1/check_history", body,
+                  {"Authorization": "Bearer " + tok, "Content-Type": "application/json"})
+        r = c.getresponse()
+        out[key] = (r.status, json.loads(r.read() or b"null"))
+        c.close()
+    except (OSError, socket.timeout) as e:
+        out[key] = ("error", str(e))
+
+
+def hold(env, agent_id):
+    s = env.cluster.session()
+    s.stdin.write("SELECT pg_advisory_lock(%d, %d);\nSELECT 'locked';\n" % (LOCK, agent_id))
+    s.stdin.flush()
+    s.stdout.readline()
+    return s.stdout.readline().strip() == "locked", s
+
+
+def release(s):
+    s.stdin.write("SELECT pg_advisory_unlock_all();\n\\q\n")
+    s.stdin.flush()
+    s.wait(10)
+
+
+def waiting(env, n):
+    return env.cluster.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                            " AND NOT granted")[0][0] == str(n)
+
+
+def stored(env, cid):
+    return int(env.cluster.psql("SELECT count(*) FROM check_history WHERE check_id = %d"
+                                % cid)[0][0])
+
+
+def queued(env):
+    c = http.client.HTTPConnection("127.0.0.1", env.server.port, timeout=10)
+    c.request("GET", "/metrics", headers={"Authorization": "Bearer " + env.admin})
+    text = c.getresponse().read().decode()
+    c.close()
+    for line in text.splitlines():
+        if line.startswith("custos_http_bulk_queued "):
+            return int(line.split()[1])
+    return -1
+
+
+t = Tap()
+
+# ---- bulk_threads = 1: the batch runs aside --------------------------------
+env = Env(conf={"threads": "1", "bulk_threads": "1"})
+a_id, a_tok = env.make_agent("bulk-a")
+b_id, b_tok = env.make_agent("bulk-b")
+c_id, c_tok = env.make_agent("bulk-c")
+a_chk = env.make_check(a_id, "load")
+b_chk = env.make_check(b_id, "load")
+c_chk = env.make_check(c_id, "load")
+held, holder = hold(env, a_id)
+t.ok(held, "bulk-a's ingest lock is held by the test")
+res = {}
+ta = threading.Thread(target=post, args=(env.server.port, a_tok, batch(a_chk, "a"), res, "a"))
+ta.start()
+t.ok(wait_for(lambda: waiting(env, 1), 10), "bulk-a's batch waits inside its transaction")
+
+# the one HTTP thread is free: a single result and a health check are answered
+post(env.server.port, b_tok, json.dumps({"check_id": b_chk, "status": 0, "result_id": "b0"}),
+     res, "b1", timeout=10)
+t.eq(res.get("b1"), (201, {"accepted": 1, "duplicates": 0}),
+     "bulk-b's single result is answered while bulk-a's batch is held")
+st, _, _ = env.api("GET", "/healthz")
+t.eq(st, 200, "/healthz too")
+
+# a second batch queues behind the first (one bulk thread); its client
+# may leave meanwhile: the batch, read whole, is still stored
+tc = threading.Thread(target=post, args=(env.server.port, c_tok, batch(c_chk, "c"), res, "c"))
+tc.start()
+gone = socket.create_connection(("127.0.0.1", env.server.port), timeout=10)
+body = batch(b_chk, "g").encode()
+gone.sendall(("POST /api/v1/check_history HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+              "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+              % (b_tok, len(body))).encode() + body)
+t.ok(wait_for(lambda: queued(env) == 2, 10),
+   "both later batches wait for the one bulk thread (custos_http_bulk_queued 2)")
+post(env.server.port, b_tok, json.dumps({"check_id": b_chk, "status": 0, "result_id": "b1"}),
+     res, "b2", timeout=10)
+t.eq(res.get("b2", (None,))[0], 201, "a single result is answered with two batches queued")
+gone.close()
+t.ok("c" not in res and stored(env, c_chk) == 0,
+     "bulk-c's batch waits for the bulk thread (nothing stored, no answer)")
+t.eq(stored(env, a_chk), 0, "bulk-a's batch is not stored while held")
+release(holder)
+ta.join(30)
+tc.join(30)
+t.eq(res.get("a"), (201, {"accepted": 100, "duplicates": 0}), "bulk-a's batch is answered 201")
+t.eq(res.get("c"), (201, {"accepted": 100, "duplicates": 0}), "bulk-c's batch after it")
+t.ok(wait_for(lambda: stored(env, b_chk) == 102, 10),
+     "the batch whose client left is stored all the same (2 singles + 100)")
+t.eq((stored(env, a_chk), stored(env, c_chk)), (100, 100), "every result of both batches")
+t.eq(queued(env), 0, "nothing waits for a bulk thread any more")
+t.ok(env.server.proc.poll() is None, "serverd is up")
+env.server.stop()
+
+# ---- bulk_threads = 0: every request on its HTTP thread, as before --------
+env = Env(conf={"threads": "1", "bulk_threads": "0"})
+a_id, a_tok = env.make_agent("inline-a")
+b_id, b_tok = env.make_agent("inline-b")
+a_chk = env.make_check(a_id, "load")
+b_chk = env.make_check(b_id, "load")
+held, holder = hold(env, a_id)
+res = {}
+ta = threading.Thread(target=post, args=(env.server.port, a_tok, batch(a_chk, "a"), res, "a"))
+ta.start()
+t.ok(wait_for(lambda: waiting(env, 1), 10), "inline: the batch waits inside its transaction")
+post(env.server.port, b_tok, json.dumps({"check_id": b_chk, "status": 0, "result_id": "b0"}),
+     res, "b1", timeout=2)
+t.eq(res.get("b1", ("",))[0], "error",
+     "inline: the single result waits behind the held batch on the one thread")
+release(holder)
+ta.join(30)
+t.eq(res.get("a"), (201, {"accepted": 100, "duplicates": 0}), "inline: the batch is answered")
+t.ok(wait_for(lambda: stored(env, b_chk) == 1, 10), "inline: the single result is stored after it")
+env.server.stop()
+t.done()
