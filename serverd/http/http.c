@@ -452,6 +452,7 @@ static pthread_mutex_t bulk_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t bulk_cv = PTHREAD_COND_INITIALIZER;
 static struct conn_ctx *bulk_head, *bulk_tail;   /* guarded by bulk_mu */
 static int bulk_stopping;                        /* guarded by bulk_mu */
+static unsigned bulk_alive;                      /* threads not ending yet (bulk_mu) */
 static pthread_t bulk_tid[BULK_MAX_THREADS];
 static unsigned bulk_running;
 static atomic_uint bulk_queued;                  /* waiting for a bulk thread (/metrics) */
@@ -469,10 +470,19 @@ is_bulk(const struct conn_ctx *cx)
 	    (cx->route->body == BODY_RAW || cx->route->body == BODY_JSON_BIG);
 }
 
-static void
+/*
+ * Queues cx for a bulk thread: 0, or -1 when no thread is left to run it
+ * (serverd is stopping and bulk_stop() has ended them). Decided under
+ * bulk_mu, where a thread decides to end, so what is queued is run.
+ */
+static int
 bulk_push(struct conn_ctx *cx)
 {
 	pthread_mutex_lock(&bulk_mu);
+	if (bulk_alive == 0) {
+		pthread_mutex_unlock(&bulk_mu);
+		return -1;
+	}
 	cx->next = NULL;
 	if (bulk_tail)
 		bulk_tail->next = cx;
@@ -482,6 +492,7 @@ bulk_push(struct conn_ctx *cx)
 	atomic_fetch_add(&bulk_queued, 1);
 	pthread_cond_signal(&bulk_cv);
 	pthread_mutex_unlock(&bulk_mu);
+	return 0;
 }
 
 static void *
@@ -497,6 +508,7 @@ bulk_main(void *arg)
 			pthread_cond_wait(&bulk_cv, &bulk_mu);
 		cx = bulk_head;
 		if (cx == NULL) {   /* stopping, and nothing queued */
+			bulk_alive--;
 			pthread_mutex_unlock(&bulk_mu);
 			break;
 		}
@@ -523,8 +535,15 @@ bulk_start(void)
 
 	bulk_stopping = 0;
 	for (i = 0; i < bulk_nthreads && i < BULK_MAX_THREADS; i++) {
-		if (pthread_create(&bulk_tid[i], NULL, bulk_main, NULL) != 0)
+		pthread_mutex_lock(&bulk_mu);
+		bulk_alive++;
+		pthread_mutex_unlock(&bulk_mu);
+		if (pthread_create(&bulk_tid[i], NULL, bulk_main, NULL) != 0) {
+			pthread_mutex_lock(&bulk_mu);
+			bulk_alive--;
+			pthread_mutex_unlock(&bulk_mu);
 			return -1;   /* bulk_stop() joins the ones started */
+		}
 		bulk_running++;
 	}
 	return 0;
@@ -639,7 +658,15 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 		cx->url = url;
 		cx->offloaded = 1;
 		MHD_suspend_connection(mc);
-		bulk_push(cx);
+		if (bulk_push(cx) < 0) {
+			/* a request that came on a kept-alive connection after the
+			 * bulk threads ended (serverd is stopping): answered at once,
+			 * for MHD may not stop with its connection suspended */
+			memset(&cx->done_rs, 0, sizeof(cx->done_rs));
+			resp_error(&cx->done_rs, 503, NULL, "the server is stopping");
+			cx->done = 1;
+			MHD_resume_connection(mc);
+		}
 		return MHD_YES;
 	} else {
 		dispatch(cx, mc, method, url, &rs);
