@@ -35,6 +35,7 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -79,6 +80,7 @@ static int tls_on;                  /* served over TLS: every answer says so (HS
 static atomic_int in_flight;        /* requests between first call and completion */
 /* http_open()'s, for http_start(); the daemon's from then on */
 static int listen_fd = -1;
+static int served_fd = -1;          /* its number while the daemon has it */
 static uint16_t listen_port;
 static unsigned pool_threads, pool_max_conns;
 static struct MHD_Daemon *mhd;
@@ -450,6 +452,7 @@ static pthread_mutex_t bulk_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t bulk_cv = PTHREAD_COND_INITIALIZER;
 static struct conn_ctx *bulk_head, *bulk_tail;   /* guarded by bulk_mu */
 static int bulk_stopping;                        /* guarded by bulk_mu */
+static unsigned bulk_alive;                      /* threads not ending yet (bulk_mu) */
 static pthread_t bulk_tid[BULK_MAX_THREADS];
 static unsigned bulk_running;
 static atomic_uint bulk_queued;                  /* waiting for a bulk thread (/metrics) */
@@ -467,10 +470,19 @@ is_bulk(const struct conn_ctx *cx)
 	    (cx->route->body == BODY_RAW || cx->route->body == BODY_JSON_BIG);
 }
 
-static void
+/*
+ * Queues cx for a bulk thread: 0, or -1 when no thread is left to run it
+ * (serverd is stopping and bulk_stop() has ended them). Decided under
+ * bulk_mu, where a thread decides to end, so what is queued is run.
+ */
+static int
 bulk_push(struct conn_ctx *cx)
 {
 	pthread_mutex_lock(&bulk_mu);
+	if (bulk_alive == 0) {
+		pthread_mutex_unlock(&bulk_mu);
+		return -1;
+	}
 	cx->next = NULL;
 	if (bulk_tail)
 		bulk_tail->next = cx;
@@ -480,6 +492,7 @@ bulk_push(struct conn_ctx *cx)
 	atomic_fetch_add(&bulk_queued, 1);
 	pthread_cond_signal(&bulk_cv);
 	pthread_mutex_unlock(&bulk_mu);
+	return 0;
 }
 
 static void *
@@ -495,6 +508,7 @@ bulk_main(void *arg)
 			pthread_cond_wait(&bulk_cv, &bulk_mu);
 		cx = bulk_head;
 		if (cx == NULL) {   /* stopping, and nothing queued */
+			bulk_alive--;
 			pthread_mutex_unlock(&bulk_mu);
 			break;
 		}
@@ -521,8 +535,15 @@ bulk_start(void)
 
 	bulk_stopping = 0;
 	for (i = 0; i < bulk_nthreads && i < BULK_MAX_THREADS; i++) {
-		if (pthread_create(&bulk_tid[i], NULL, bulk_main, NULL) != 0)
+		pthread_mutex_lock(&bulk_mu);
+		bulk_alive++;
+		pthread_mutex_unlock(&bulk_mu);
+		if (pthread_create(&bulk_tid[i], NULL, bulk_main, NULL) != 0) {
+			pthread_mutex_lock(&bulk_mu);
+			bulk_alive--;
+			pthread_mutex_unlock(&bulk_mu);
 			return -1;   /* bulk_stop() joins the ones started */
+		}
 		bulk_running++;
 	}
 	return 0;
@@ -637,7 +658,15 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 		cx->url = url;
 		cx->offloaded = 1;
 		MHD_suspend_connection(mc);
-		bulk_push(cx);
+		if (bulk_push(cx) < 0) {
+			/* a request that came on a kept-alive connection after the
+			 * bulk threads ended (serverd is stopping): answered at once,
+			 * for MHD may not stop with its connection suspended */
+			memset(&cx->done_rs, 0, sizeof(cx->done_rs));
+			resp_error(&cx->done_rs, 503, NULL, "the server is stopping");
+			cx->done = 1;
+			MHD_resume_connection(mc);
+		}
 		return MHD_YES;
 	} else {
 		dispatch(cx, mc, method, url, &rs);
@@ -840,7 +869,48 @@ http_start(char *err, size_t errlen)
 		snprintf(err, errlen, "cannot serve on %s (TLS setup failed?)", listen_addr);
 		return -1;
 	}
-	listen_fd = -1;   /* the daemon's now: MHD_quiesce_daemon() hands it back */
+	served_fd = listen_fd;
+	listen_fd = -1;   /* the daemon's now: MHD_stop_daemon() closes it */
+	return 0;
+}
+
+/*
+ * Stops new connections without MHD_quiesce_daemon(). On an epoll daemon
+ * with threads of its own (MHD_USE_AUTO is epoll on Linux), quiescing
+ * races with libmicrohttpd's own loop, an open defect of 0.9.75 and later:
+ * the quiescing thread and a worker that sees the daemon quiesced both
+ * remove the listening socket from the worker's epoll set, and whichever
+ * comes second gets ENOENT and MHD_PANIC()s, an abort() (serverd died of
+ * SIGABRT at a SIGTERM, with no sanitizer report, once in a whole run).
+ * Instead a stand-in takes the listening socket's descriptor number:
+ * dup3() closes the real socket in one step, so the port refuses new
+ * connections at once and the kernel drops that socket from every epoll
+ * set by itself. The stand-in listens on a loopback port nobody is told
+ * (never in an epoll set, never readable, non-blocking should a worker
+ * still call accept() on the number) and MHD_stop_daemon() closes it as
+ * its own. 0, or -1 with nothing changed.
+ */
+static int
+stop_accepting(void)
+{
+	struct sockaddr_in lo;
+	int s;
+
+	memset(&lo, 0, sizeof(lo));
+	lo.sin_family = AF_INET;
+	lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	errno = EBADF;
+	if (served_fd < 0 ||
+	    (s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (bind(s, (struct sockaddr *)&lo, sizeof(lo)) < 0 || listen(s, 1) < 0 ||
+	    dup3(s, served_fd, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(s);
+		errno = e;
+		return -1;
+	}
+	close(s);
 	return 0;
 }
 
@@ -851,23 +921,22 @@ http_stop(void)
 	 * then close idle keep-alive connections and join the threads */
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
 	int i;
-	MHD_socket s;
 
 	if (mhd == NULL)
 		return;
-	s = MHD_quiesce_daemon(mhd);
+	/* new connections are refused rather than left in the backlog */
+	if (stop_accepting() < 0)
+		log_warn("http: %s: new connections are still accepted until the requests"
+		    " in flight finish", strerror(errno));
 	/* open event streams end now (MHD may not stop with one suspended) */
 	stream_end_all();
-	/* MHD hands the listening socket back: close it so that new
-	 * connections are refused rather than left in the backlog */
-	if (s != MHD_INVALID_SOCKET)
-		close(s);
 	for (i = 0; i < 500 && atomic_load(&in_flight) > 0; i++)
 		nanosleep(&ts, NULL);
 	/* the bulk requests queued still are run and resumed first */
 	bulk_stop();
 	MHD_stop_daemon(mhd);
 	mhd = NULL;
+	served_fd = -1;
 }
 
 void

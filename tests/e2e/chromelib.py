@@ -33,6 +33,10 @@ SHOTS = os.path.join(BUILDDIR, "tests", "e2e", "screenshots")
 # what no page may ever show (issue: "null" on every unacknowledged check page)
 BAD_TEXT = re.compile(r"\bnull\b|\bundefined\b|\bNaN\b|\[object")
 RETRY = (StaleElementReferenceException, IndexError)
+# how often a wait looks again: selenium's default, half a second, was most
+# of the dashboard suites' time (a page is seldom ready at the first look,
+# and every page of every mode and role paid up to 0.5 s for it)
+POLL_S = 0.05
 
 
 def options(width=1280, height=900):
@@ -56,7 +60,8 @@ class Browser:
         self.t, self.env, self.prefix = t, env, prefix
         self.base = "http://127.0.0.1:%d" % env.server.port
         self.drv = chrome()
-        self.wait = WebDriverWait(self.drv, timeout, ignored_exceptions=RETRY)
+        self.wait = WebDriverWait(self.drv, timeout, poll_frequency=POLL_S,
+                                  ignored_exceptions=RETRY)
         os.makedirs(SHOTS, exist_ok=True)
 
     # ---- finding and reading ------------------------------------------------
@@ -92,8 +97,8 @@ class Browser:
 
     def wait_true(self, fn, desc, timeout=None):
         try:
-            w = self.wait if timeout is None else WebDriverWait(self.drv, timeout,
-                                                                 ignored_exceptions=RETRY)
+            w = self.wait if timeout is None else WebDriverWait(
+                self.drv, timeout, poll_frequency=POLL_S, ignored_exceptions=RETRY)
             w.until(lambda d: fn())
             return self.t.ok(True, desc)
         except Exception as e:  # noqa: BLE001

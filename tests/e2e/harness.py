@@ -34,6 +34,9 @@ BUILDDIR = os.environ.get("CUSTOS_BUILDDIR") or SRCDIR
 SERVERD = os.path.join(BUILDDIR, "custos-serverd")
 AGENTD = os.path.join(BUILDDIR, "custos-agentd")
 PGCTL = os.path.join(SRCDIR, "scripts", "pgctl")
+# every suite's cluster is a copy of one initdb (scripts/pgctl): made by the
+# first suite, in the build tree (make clean removes it)
+os.environ.setdefault("PGCTL_TEMPLATE", os.path.join(BUILDDIR, "tests", "e2e", "pg-template"))
 
 
 class Tap:
@@ -136,10 +139,11 @@ class Cluster:
         if out.returncode != 0:
             raise RuntimeError("pgctl start failed: " + out.stderr)
         self.conninfo = out.stdout.strip()
-        atexit.register(self.stop)
+        # at the end the cluster is deleted: no shutdown checkpoint to wait for
+        atexit.register(self.stop, True)
 
-    def stop(self):
-        subprocess.run([PGCTL, "stop", self.dir], capture_output=True)
+    def stop(self, now=False):
+        subprocess.run([PGCTL, "stop", self.dir] + (["now"] if now else []), capture_output=True)
 
     def start(self):
         out = subprocess.run([PGCTL, "start", self.dir, str(self.port), "fast"],

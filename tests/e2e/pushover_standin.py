@@ -504,7 +504,9 @@ def main():
     open(a.log, "a").close()
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    # shutdown() waits for the loop's next look (0.5 s by default): at every
+    # suite's end
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     t.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
