@@ -463,10 +463,12 @@ http_bulk_queued(void)
 	return atomic_load(&bulk_queued);
 }
 
+/* (bulk_nthreads is fixed before the daemon starts; whether a thread is
+ * still there to take it is bulk_push()'s to say, under bulk_mu) */
 static int
 is_bulk(const struct conn_ctx *cx)
 {
-	return bulk_running > 0 && cx->body.len >= BULK_MIN_BYTES &&
+	return bulk_nthreads > 0 && cx->body.len >= BULK_MIN_BYTES &&
 	    (cx->route->body == BODY_RAW || cx->route->body == BODY_JSON_BIG);
 }
 
