@@ -37,7 +37,6 @@
 #include "strnum.h"
 #include "timeutil.h"
 #include "tz.h"
-#include "urlredact.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -1586,12 +1585,10 @@ add_whole(struct buf *b, json_t *o, const char *side)
 static void
 answer(struct plan *p, long long version, int dry_run, struct resp *rs)
 {
-	struct MHD_Response *mr;
 	struct buf b;
 	long long c[5] = { 0 };
-	size_t i, len;
+	size_t i;
 	int first = 1;
-	char *text;
 
 	buf_init(&b, (size_t)1 << 31);
 	buf_adds(&b, "{\"changes\":[");
@@ -1624,35 +1621,7 @@ answer(struct plan *p, long long version, int dry_run, struct resp *rs)
 	    "\"update\":%lld,\"delete\":%lld,\"unchanged\":%lld}}\n", version, dry_run ? "true" :
 	    "false", !dry_run && (c[ACT_CREATE] || c[ACT_UPDATE] || c[ACT_DELETE]) ? "true" : "false",
 	    c[ACT_CREATE], c[ACT_UPDATE], c[ACT_DELETE], c[ACT_UNCHANGED]);
-	if (b.failed) {
-		buf_free(&b);
-		resp_error(rs, 500, NULL, "out of memory");
-		return;
-	}
-	len = b.len;
-	text = buf_take(&b);
-	if (text && rs->redact_urls) {
-		/* an operator's or a viewer's answer loses its URLs' user:password@ */
-		char *red;
-		size_t rlen;
-		int rc = url_redact(text, len, &red, &rlen);
-		if (rc != 0) {
-			free(text);
-			text = rc > 0 ? red : NULL;
-			len = rlen;
-		}
-	}
-	if (text == NULL ||
-	    (mr = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE)) == NULL) {
-		free(text);
-		resp_error(rs, 500, NULL, "out of memory");
-		return;
-	}
-	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	json_decref(rs->json);
-	rs->json = NULL;
-	rs->status = 200;
-	rs->raw = mr;
+	resp_json_buf(rs, 200, &b);
 }
 
 static void

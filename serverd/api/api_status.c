@@ -14,7 +14,6 @@
 #include "stream.h"
 #include "strnum.h"
 #include "timeutil.h"
-#include "urlredact.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -444,7 +443,6 @@ api_status(struct req *r, struct resp *rs)
 	size_t len = 0;
 	int mine;
 	struct buf b;
-	struct MHD_Response *mr;
 	PGresult *q;
 
 	if (api_selector(r, rs, &sel) < 0)
@@ -488,37 +486,9 @@ api_status(struct req *r, struct resp *rs)
 	buf_add(&b, text + 1, len - 1);
 	buf_adds(&b, "\n");
 	free(text);
-	if (b.failed) {
-		buf_free(&b);
-		resp_error(rs, 500, NULL, "out of memory");
-		return;
-	}
-	len = b.len;
-	text = buf_take(&b);
-	if (text && rs->redact_urls) {
-		/* the cached text is everyone's; an operator's or a viewer's copy
-		 * loses its URLs' user:password@ (urlredact.h) */
-		char *red;
-		size_t rlen;
-		int rc = url_redact(text, len, &red, &rlen);
-		if (rc != 0) {
-			free(text);
-			if (rc < 0) {
-				resp_error(rs, 500, NULL, "out of memory");
-				return;
-			}
-			text = red;
-			len = rlen;
-		}
-	}
-	if ((mr = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE)) == NULL) {
-		free(text);
-		resp_error(rs, 500, NULL, "out of memory");
-		return;
-	}
-	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	rs->status = 200;
-	rs->raw = mr;
+	/* the cached text is everyone's; an operator's or a viewer's copy
+	 * loses its URLs' user:password@ (resp_json_buf()) */
+	resp_json_buf(rs, 200, &b);
 }
 
 void

@@ -429,6 +429,42 @@ dispatch(struct conn_ctx *cx, struct MHD_Connection *mc, const char *method,
 	json_decref(r.body);
 }
 
+void
+resp_json_buf(struct resp *rs, int status, struct buf *b)
+{
+	struct MHD_Response *mr;
+	size_t len = b->len;
+	char *text;
+
+	if (b->failed) {
+		buf_free(b);
+		resp_error(rs, 500, NULL, "out of memory");
+		return;
+	}
+	text = buf_take(b);
+	if (text && rs->redact_urls) {
+		char *red;
+		size_t rlen;
+		int rc = url_redact(text, len, &red, &rlen);
+		if (rc != 0) {
+			free(text);
+			text = rc > 0 ? red : NULL;   /* out of memory: no answer, not the secret */
+			len = rlen;
+		}
+	}
+	if (text == NULL ||
+	    (mr = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE)) == NULL) {
+		free(text);
+		resp_error(rs, 500, NULL, "out of memory");
+		return;
+	}
+	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	json_decref(rs->json);
+	rs->json = NULL;
+	rs->status = status;
+	rs->raw = mr;
+}
+
 /* ---- bulk: large bodies run on threads of their own ------------------------ */
 
 /*

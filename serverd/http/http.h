@@ -123,6 +123,15 @@ int http_authenticate(struct req *r, enum need need, struct resp *rs);
 
 /* Steals j; a NULL j (allocation failed) becomes a 500. */
 void resp_json(struct resp *rs, int status, json_t *j);
+/*
+ * The answer as JSON text a handler wrote itself into b (a large answer
+ * jansson would build value by value: the status, a plan): taken (b is
+ * empty after), its URLs' user:password@ hidden for an operator or a
+ * viewer as send_resp() does for rs->json, and queued as is; b's failure
+ * is a 500.
+ */
+struct buf;
+void resp_json_buf(struct resp *rs, int status, struct buf *b);
 void resp_error(struct resp *rs, int status, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Maps a failed query to 503/409/500 with a message. */
