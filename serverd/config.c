@@ -96,13 +96,15 @@ set_defaults(struct srv_conf *c)
 	c->flap_low_pct = 25;
 	c->flap_high_pct = 50;
 	c->sender_threads = 2;
-	/* two per CPU, at least 4: a batch waits for PostgreSQL about half
-	 * its time, so one per CPU left CPUs idle (bench/ingest, batched:
-	 * -14 to -28 % with 2 on 2 CPUs, -4 to -8 % with 4; bench/README.md);
-	 * the rest wait asleep (http.c, "bulk") */
+	/* two per CPU, 4 to 16: a batch waits for PostgreSQL about half its
+	 * time, so one per CPU left CPUs idle (bench/ingest, batched: -14 to
+	 * -28 % with 2 on 2 CPUs, -4 to -8 % with 4; bench/README.md); at most
+	 * 16, for each holds a PostgreSQL connection (max_connections is 100
+	 * by default, for every serverd on the database); the rest wait
+	 * asleep (http.c, "bulk") */
 	{
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		c->bulk_threads = ncpu < 2 ? 4 : ncpu > 32 ? 64 : 2 * ncpu;
+		c->bulk_threads = ncpu < 2 ? 4 : ncpu > 8 ? 16 : 2 * ncpu;
 	}
 	c->group_window_s = 30;
 	c->group_min = 3;
