@@ -4,6 +4,7 @@ answer or in the stream; every JSON answer says nosniff and no-store; the
 pages keep their CSP (no inline script, frame-ancestors 'none');
 /ui/app.js/ is a 404, not a 500 in the log."""
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -172,7 +173,11 @@ for path in ("/ui/x", "/ui/x/", "/ui/App.js", "/ui/app.js.bak", "/ui/..%2Fserver
     st, b, h = env.server.request("GET", path, fresh=True)
     t.ok(st == 404 and isinstance(b, dict) and "error" in b, "GET %s: 404" % path, (st, b))
 after = log_since(before)
-bad = [x for x in after.splitlines() if " error: " in x or " warning: " in x]
+# (not the outbox's lines: the problem posted at the top is retried to an
+# SMTP relay that refuses, 1, 2, 4 ... s apart, and a retry's warning may
+# fall in this window - it says nothing of the requests above)
+bad = [x for x in after.splitlines() if (" error: " in x or " warning: " in x) and
+       not re.search(r" notification \d+: ", x)]
 t.ok(not bad, "and nothing logged as an error", "\n".join(bad[:10]))
 
 t.done()
