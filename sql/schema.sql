@@ -3,11 +3,13 @@
 -- (sql/functions/); do not edit: change those and run scripts/gen-schema.
 
 CREATE FUNCTION after_commit_add(payload text) RETURNS void
-    LANGUAGE sql
+    LANGUAGE plpgsql
     AS $$
-	SELECT set_config('custos.after_commit_pending',
+BEGIN
+	PERFORM set_config('custos.after_commit_pending',
 	  COALESCE(NULLIF(current_setting('custos.after_commit_pending', true), '') || ',', '')
-	  || payload, false)
+	  || payload, false);
+END
 $$;
 
 CREATE FUNCTION after_commit_notify(checks bigint[]) RETURNS void
@@ -595,9 +597,8 @@ CREATE FUNCTION event_not_notified(ev_kind text, ev_agent bigint, ev_check bigin
     AS $$
 DECLARE
 	d record;
-	a record;
+	k record;
 	p record;
-	s record;
 	why text;
 	detail text;
 BEGIN
@@ -605,11 +606,17 @@ BEGIN
 		why := 'downtime';
 		detail := 'the start or end of a downtime is recorded, not notified';
 	END IF;
+	-- what the steps below read of the check, its agent and its state
+	SELECT COALESCE(c.parents <> '{}', false) AS check_parents,
+	       COALESCE(ag.parents <> '{}', false) AS agent_parents, ag.name, ag.state,
+	       cs.acknowledged, cs.ack_by, cs.flapping
+	INTO k FROM (VALUES (1)) one(x)
+	LEFT JOIN checks c ON c.id = ev_check
+	LEFT JOIN agents ag ON ag.id = ev_agent
+	LEFT JOIN check_state cs ON cs.check_id = ev_check;
 	-- the probes first: most checks and agents have no parents, and spare
 	-- the walk (check_parent_ids())
-	IF why IS NULL AND ev_kind <> 'ACKNOWLEDGEMENT'
-	   AND (EXISTS (SELECT 1 FROM checks c WHERE c.id = ev_check AND c.parents <> '{}')
-	        OR EXISTS (SELECT 1 FROM agents ag WHERE ag.id = ev_agent AND ag.parents <> '{}')) THEN
+	IF why IS NULL AND ev_kind <> 'ACKNOWLEDGEMENT' AND (k.check_parents OR k.agent_parents) THEN
 		SELECT pd.name, pd.status INTO p FROM check_parents_down(ev_check, ev_agent) pd LIMIT 1;
 		IF FOUND THEN
 			why := 'suppressed';
@@ -632,18 +639,15 @@ BEGIN
 		END IF;
 	END IF;
 	IF why IS NULL THEN
-		SELECT ag.name, ag.state INTO a FROM agents ag WHERE ag.id = ev_agent;
-		IF a.state = 'down' AND NOT EXISTS (SELECT 1 FROM heartbeats hb
+		IF k.state = 'down' AND NOT EXISTS (SELECT 1 FROM heartbeats hb
 		    WHERE hb.check_id = ev_check) THEN
 			why := 'agent down';
-			detail := 'agent ' || a.name || ' is down';
+			detail := 'agent ' || k.name || ' is down';
 		ELSE
-			SELECT cs.acknowledged, cs.ack_by, cs.flapping INTO s
-			FROM check_state cs WHERE cs.check_id = ev_check;
-			IF ev_kind IN ('PROBLEM', 'RENOTIFY') AND s.acknowledged THEN
+			IF ev_kind IN ('PROBLEM', 'RENOTIFY') AND k.acknowledged THEN
 				why := 'acknowledged';
-				detail := 'check acknowledged by ' || COALESCE(s.ack_by, 'someone');
-			ELSIF ev_kind IN ('PROBLEM', 'RECOVERY', 'RENOTIFY') AND s.flapping THEN
+				detail := 'check acknowledged by ' || COALESCE(k.ack_by, 'someone');
+			ELSIF ev_kind IN ('PROBLEM', 'RECOVERY', 'RENOTIFY') AND k.flapping THEN
 				why := 'flapping';
 				detail := 'the check is flapping';
 			ELSE
@@ -777,24 +781,30 @@ BEGIN
 	END IF;
 END $$;
 
-CREATE FUNCTION ingest_check_recent(c bigint, after timestamp with time zone, skew_s integer, n integer, OUT flap text, OUT newest_us bigint) RETURNS record
-    LANGUAGE plpgsql STABLE
+CREATE FUNCTION ingest_checks_recent(ids bigint[], after timestamp with time zone[], skew_s integer, n integer) RETURNS TABLE(check_id bigint, flap text, newest_us bigint)
+    LANGUAGE plpgsql STABLE ROWS 10
     SET enable_sort TO 'off'
     AS $$
+DECLARE
+	first_after timestamptz := (SELECT min(a) FROM unnest(after) a);
 BEGIN
-	SELECT string_agg(r.status::text, '' ORDER BY r.observed_at, r.id)
-	         FILTER (WHERE r.observed_at > now() - interval '2 days'),
-	       COALESCE((array_agg(r.us ORDER BY r.observed_at DESC, r.id DESC)
-	         FILTER (WHERE r.observed_at > after))[1], 0)
-	INTO flap, newest_us
-	FROM (SELECT h.status, h.observed_at, h.id,
-	             (extract(epoch FROM LEAST(h.observed_at, h.received_at + interval '5 minutes'))
-	              * 1000000)::bigint AS us
-	      FROM check_history h
-	      WHERE h.check_id = c
-	        AND h.observed_at > LEAST(now() - interval '2 days', after)
-	        AND h.observed_at <= now() + skew_s * interval '1 second'
-	      ORDER BY h.observed_at DESC, h.id DESC LIMIT n) r;
+	RETURN QUERY
+	SELECT u.id, r.flap, r.newest_us
+	FROM unnest(ids, after) u(id, after)
+	CROSS JOIN LATERAL (
+		SELECT string_agg(h.status::text, '' ORDER BY h.observed_at, h.id)
+		         FILTER (WHERE h.observed_at > now() - interval '2 days') AS flap,
+		       COALESCE((array_agg(h.us ORDER BY h.observed_at DESC, h.id DESC)
+		         FILTER (WHERE h.observed_at > u.after))[1], 0)::bigint AS newest_us
+		FROM (SELECT h.status, h.observed_at, h.id,
+		             (extract(epoch FROM LEAST(h.observed_at, h.received_at + interval '5 minutes'))
+		              * 1000000)::bigint AS us
+		      FROM check_history h
+		      WHERE h.check_id = u.id
+		        AND h.observed_at > LEAST(now() - interval '2 days', first_after)
+		        AND h.observed_at > LEAST(now() - interval '2 days', u.after)
+		        AND h.observed_at <= now() + skew_s * interval '1 second'
+		      ORDER BY h.observed_at DESC, h.id DESC LIMIT n) h) r;
 END
 $$;
 
@@ -839,12 +849,14 @@ CREATE TABLE events (
 );
 
 CREATE FUNCTION outbox_page_ringing(ev events) RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-	SELECT EXISTS (SELECT 1 FROM notifications n JOIN events e ON e.id = n.event_id
+BEGIN
+	RETURN EXISTS (SELECT 1 FROM notifications n JOIN events e ON e.id = n.event_id
 	               WHERE n.receipt IS NOT NULL AND n.receipt_cancelled_at IS NULL
 	                 AND (e.check_id = ev.check_id
-	                      OR (ev.check_id IS NULL AND e.agent_id = ev.agent_id)))
+	                      OR (ev.check_id IS NULL AND e.agent_id = ev.agent_id)));
+END
 $$;
 
 CREATE FUNCTION outbox_wake() RETURNS trigger

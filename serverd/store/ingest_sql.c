@@ -26,7 +26,14 @@
 	"  WHERE (SELECT ok FROM mine) AND (u.st IS DISTINCT FROM ks.status" \
 	"   OR ks.state_type <> 'HARD' OR ks.flapping))," \
 	" ahead AS (SELECT EXISTS (SELECT 1 FROM agents a" \
-	"   WHERE a.id = " AG " AND a.clock_skew_s > " SKEW ") AS yes)"
+	"   WHERE a.id = " AG " AND a.clock_skew_s > " SKEW ") AS yes)," \
+	" mvc AS MATERIALIZED (SELECT mv.*, c.max_attempts, c.enabled FROM mv" \
+	"   JOIN LATERAL (SELECT c.max_attempts, c.enabled FROM checks c" \
+	"   WHERE c.id = mv.check_id OFFSET 0) c ON c.enabled)," \
+	" rc AS MATERIALIZED (SELECT * FROM ingest_checks_recent(" \
+	"   (SELECT array_agg(mvc.check_id) FROM mvc)," \
+	"   (SELECT array_agg('epoch'::timestamptz + mvc.first * interval '1 microsecond')" \
+	"    FROM mvc), " SKEW ", " FLAP_RESULTS "))"
 
 #define TEXT_(x) #x
 #define TEXT(x) TEXT_(x)
@@ -34,18 +41,15 @@
 
 /*
  * The rows: 'k' per enabled check that may change, with what
- * ingest_check_recent() reads of its history (a disabled check's results
+ * ingest_checks_recent() reads of its history (a disabled check's results
  * are history only: no row, nothing read); 'k' per check that is foreign
  * or unknown; 'a' when the agent's clock was last seen ahead.
  */
 #define STATES_ROWS(AG, IDS, SKEW) \
-	" SELECT 'k', NULL::bigint, NULL::text, mv.check_id, mv.agent_id, c.max_attempts, mv.status," \
+	" SELECT 'k', NULL::bigint, NULL::text, mv.check_id, mv.agent_id, mv.max_attempts, mv.status," \
 	"  mv.state_type, mv.attempt, mv.hard_status, mv.acknowledged, mv.ack_sticky, mv.flapping," \
-	"  mv.flap_pct, c.enabled, r.newest_us, r.flap" \
-	" FROM mv JOIN LATERAL (SELECT c.max_attempts, c.enabled FROM checks c" \
-	"   WHERE c.id = mv.check_id OFFSET 0) c ON c.enabled" \
-	" CROSS JOIN LATERAL ingest_check_recent(mv.check_id," \
-	"   'epoch'::timestamptz + mv.first * interval '1 microsecond', " SKEW ", " FLAP_RESULTS ") r" \
+	"  mv.flap_pct, mv.enabled, r.newest_us, r.flap" \
+	" FROM mvc mv JOIN rc r ON r.check_id = mv.check_id" \
 	" UNION ALL SELECT 'k', NULL, NULL, u.id, ks.agent_id, NULL, NULL, NULL, NULL, NULL, NULL," \
 	"  NULL, NULL, NULL, NULL, NULL, NULL" \
 	" FROM unnest(" IDS ") u(id) LEFT JOIN ks ON ks.check_id = u.id" \

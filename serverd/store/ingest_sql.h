@@ -7,7 +7,7 @@
  * partitions (docs/decisions.md, "No ingest statement is planned on a
  * partition's statistics"): check_state and checks are probed by key per
  * check (unnest(ids) CROSS JOIN LATERAL (... WHERE key = id OFFSET 0)); the
- * history a check in motion needs is read by ingest_check_recent()
+ * history a check in motion needs is read by ingest_checks_recent()
  * (sql/functions/, planned without sorting: the check's index from its
  * newest end, in the partitions its range names); a result the server stamps is de-duplicated
  * by claiming its result_id in result_stamps (INSERT ... ON CONFLICT on the

@@ -11,14 +11,16 @@
 --
 -- PL/pgSQL, not SQL: a SQL function this size is not inlined, and its body
 -- would be planned again on every alert; PL/pgSQL keeps its plans for the
--- connection (bench/routing-cost).
+-- connection (bench/routing-cost). The check's, its agent's and its state's
+-- rows are read by one statement first (three key probes), the downtimes
+-- by a second: it runs for every event, and each statement of a PL/pgSQL
+-- function costs its own executor start (bench/README.md, churn).
 CREATE OR REPLACE FUNCTION event_not_notified(ev_kind text, ev_agent bigint, ev_check bigint)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	d record;
-	a record;
+	k record;
 	p record;
-	s record;
 	why text;
 	detail text;
 BEGIN
@@ -26,11 +28,17 @@ BEGIN
 		why := 'downtime';
 		detail := 'the start or end of a downtime is recorded, not notified';
 	END IF;
+	-- what the steps below read of the check, its agent and its state
+	SELECT COALESCE(c.parents <> '{}', false) AS check_parents,
+	       COALESCE(ag.parents <> '{}', false) AS agent_parents, ag.name, ag.state,
+	       cs.acknowledged, cs.ack_by, cs.flapping
+	INTO k FROM (VALUES (1)) one(x)
+	LEFT JOIN checks c ON c.id = ev_check
+	LEFT JOIN agents ag ON ag.id = ev_agent
+	LEFT JOIN check_state cs ON cs.check_id = ev_check;
 	-- the probes first: most checks and agents have no parents, and spare
 	-- the walk (check_parent_ids())
-	IF why IS NULL AND ev_kind <> 'ACKNOWLEDGEMENT'
-	   AND (EXISTS (SELECT 1 FROM checks c WHERE c.id = ev_check AND c.parents <> '{}')
-	        OR EXISTS (SELECT 1 FROM agents ag WHERE ag.id = ev_agent AND ag.parents <> '{}')) THEN
+	IF why IS NULL AND ev_kind <> 'ACKNOWLEDGEMENT' AND (k.check_parents OR k.agent_parents) THEN
 		SELECT pd.name, pd.status INTO p FROM check_parents_down(ev_check, ev_agent) pd LIMIT 1;
 		IF FOUND THEN
 			why := 'suppressed';
@@ -53,18 +61,15 @@ BEGIN
 		END IF;
 	END IF;
 	IF why IS NULL THEN
-		SELECT ag.name, ag.state INTO a FROM agents ag WHERE ag.id = ev_agent;
-		IF a.state = 'down' AND NOT EXISTS (SELECT 1 FROM heartbeats hb
+		IF k.state = 'down' AND NOT EXISTS (SELECT 1 FROM heartbeats hb
 		    WHERE hb.check_id = ev_check) THEN
 			why := 'agent down';
-			detail := 'agent ' || a.name || ' is down';
+			detail := 'agent ' || k.name || ' is down';
 		ELSE
-			SELECT cs.acknowledged, cs.ack_by, cs.flapping INTO s
-			FROM check_state cs WHERE cs.check_id = ev_check;
-			IF ev_kind IN ('PROBLEM', 'RENOTIFY') AND s.acknowledged THEN
+			IF ev_kind IN ('PROBLEM', 'RENOTIFY') AND k.acknowledged THEN
 				why := 'acknowledged';
-				detail := 'check acknowledged by ' || COALESCE(s.ack_by, 'someone');
-			ELSIF ev_kind IN ('PROBLEM', 'RECOVERY', 'RENOTIFY') AND s.flapping THEN
+				detail := 'check acknowledged by ' || COALESCE(k.ack_by, 'someone');
+			ELSIF ev_kind IN ('PROBLEM', 'RECOVERY', 'RENOTIFY') AND k.flapping THEN
 				why := 'flapping';
 				detail := 'the check is flapping';
 			ELSE
