@@ -56,9 +56,11 @@
 #include <libesmtp.h>
 
 #include <arpa/inet.h>
+#include <pthread.h>
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -179,6 +181,76 @@ tls_ctx(const char *host, int verify, const char *ca_file)
 	}
 	return ctx;
 }
+
+/*
+ * The TLS context is made once and kept while the settings it was made
+ * from (host, verification, CA file) stay the same, for at most
+ * TLS_CTX_KEEP_S (a CA file or system store changed on disk is read again
+ * by then). Making one (SSL_CTX_new, and the CA store: OpenSSL 3 decodes
+ * the whole system bundle) costs milliseconds of CPU, and every attempt
+ * paid it before connecting - also every retry to a relay that refuses the
+ * connection (under churn a third of serverd's CPU: bench/README.md). A
+ * context is not changed after it is made, so sessions on several threads
+ * share it; each session holds its own reference (tls_ctx_get() takes one
+ * for the caller), so a context replaced meanwhile lives until its last
+ * session ends.
+ */
+#define TLS_CTX_KEEP_S 300
+static pthread_mutex_t tls_kept_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	SSL_CTX *ctx;      /* NULL: none kept */
+	char *host;
+	char *ca_file;     /* "" for the system store */
+	int verify;
+	time_t made;
+} tls_kept;
+
+static void
+tls_kept_drop(void)
+{
+	SSL_CTX_free(tls_kept.ctx);
+	free(tls_kept.host);
+	free(tls_kept.ca_file);
+	memset(&tls_kept, 0, sizeof(tls_kept));
+}
+
+/* tls_ctx() through the kept context: a reference for the caller (who
+ * frees it with SSL_CTX_free()), or NULL as tls_ctx(). */
+static SSL_CTX *
+tls_ctx_get(const char *host, int verify, const char *ca_file)
+{
+	const char *ca = ca_file ? ca_file : "";
+	time_t now = time(NULL);
+	SSL_CTX *ctx = NULL;
+	char *h, *c;
+
+	pthread_mutex_lock(&tls_kept_mu);
+	if (tls_kept.ctx && tls_kept.verify == verify && strcmp(tls_kept.host, host) == 0 &&
+	    strcmp(tls_kept.ca_file, ca) == 0 && now >= tls_kept.made &&
+	    now - tls_kept.made < TLS_CTX_KEEP_S && SSL_CTX_up_ref(tls_kept.ctx) == 1)
+		ctx = tls_kept.ctx;
+	pthread_mutex_unlock(&tls_kept_mu);
+	if (ctx != NULL || (ctx = tls_ctx(host, verify, ca_file)) == NULL)
+		return ctx;
+	/* keep it (when it cannot be kept, the caller's is all there is) */
+	h = strdup(host);
+	c = strdup(ca);
+	if (h == NULL || c == NULL || SSL_CTX_up_ref(ctx) != 1) {
+		free(h);
+		free(c);
+		return ctx;
+	}
+	pthread_mutex_lock(&tls_kept_mu);
+	tls_kept_drop();
+	tls_kept.ctx = ctx;
+	tls_kept.host = h;
+	tls_kept.ca_file = c;
+	tls_kept.verify = verify;
+	tls_kept.made = now;
+	pthread_mutex_unlock(&tls_kept_mu);
+	return ctx;
+}
+
 
 /* The first OpenSSL error of this thread, for a reason worth reading. */
 static void
@@ -394,9 +466,13 @@ notify_global_init(void)
 void
 notify_global_cleanup(void)
 {
+	pthread_mutex_lock(&tls_kept_mu);
+	tls_kept_drop();
+	pthread_mutex_unlock(&tls_kept_mu);
 	auth_client_exit();
 	curl_global_cleanup();
 }
+
 
 static enum send_verdict
 email_send(const struct notice *n, struct send_result *res, char *err, size_t errlen)
@@ -460,7 +536,7 @@ email_send(const struct notice *n, struct send_result *res, char *err, size_t er
 	smtp_starttls_enable(session, cf->smtp_starttls == STARTTLS_OFF ? Starttls_DISABLED :
 	    cf->smtp_starttls == STARTTLS_REQUIRE ? Starttls_REQUIRED : Starttls_ENABLED);
 	if (cf->smtp_starttls != STARTTLS_OFF) {
-		if ((ctx = tls_ctx(cf->smtp_host, cf->smtp_verify_cert, cf->smtp_ca_file)) == NULL) {
+		if ((ctx = tls_ctx_get(cf->smtp_host, cf->smtp_verify_cert, cf->smtp_ca_file)) == NULL) {
 			tls_reason(tlsr, sizeof(tlsr));
 			snprintf(err, errlen, "OpenSSL: cannot create a TLS context%s%s%s", tlsr,
 			    cf->smtp_ca_file && *cf->smtp_ca_file ? "; smtp_ca_file " : "",
