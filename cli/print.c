@@ -249,6 +249,47 @@ print_problems(json_t *problems)
 	}
 }
 
+static void print_members(json_t *o, const char *prefix);
+
+static int
+has_object(json_t *arr)
+{
+	json_t *x;
+	size_t i;
+
+	json_array_foreach(arr, i, x)
+		if (json_is_object(x))
+			return 1;
+	return 0;
+}
+
+/* a list of objects (a template's checks, a fact's disks): each element's
+ * members under "key[i]", as an object's are, rather than a line of JSON
+ * that shows every unset field as null */
+static void
+print_elements(json_t *arr, const char *key)
+{
+	json_t *x;
+	size_t i;
+
+	json_array_foreach(arr, i, x) {
+		char sub[192];
+		snprintf(sub, sizeof(sub), "%s[%zu]", key, i);
+		if (json_is_object(x) && json_object_size(x) > 0) {
+			print_members(x, sub);
+			continue;
+		}
+		printf("%-24s ", sub);
+		if (json_is_null(x))
+			fputs("-", stdout);
+		else if (json_is_string(x))
+			fputs(json_string_value(x), stdout);
+		else
+			json_dumpf(x, stdout, JSON_COMPACT | JSON_ENCODE_ANY);
+		putchar('\n');
+	}
+}
+
 static void
 print_members(json_t *o, const char *prefix)
 {
@@ -256,10 +297,14 @@ print_members(json_t *o, const char *prefix)
 	json_t *v;
 
 	json_object_foreach(o, k, v) {
-		char key[128];
+		char key[160];
 		snprintf(key, sizeof(key), "%s%s%s", prefix, prefix[0] ? "." : "", k);
 		if (json_is_object(v) && json_object_size(v) > 0) {
 			print_members(v, key);
+			continue;
+		}
+		if (json_is_array(v) && has_object(v)) {
+			print_elements(v, key);
 			continue;
 		}
 		printf("%-24s ", key);
