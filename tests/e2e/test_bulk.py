@@ -160,13 +160,8 @@ def send(port, tok, body):
 
 def answer(s):
     """the status and JSON body of the answer on s (read to its end)"""
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
+    with s, s.makefile("rb") as f:
+        data = f.read()
     head, _, body = data.partition(b"\r\n\r\n")
     try:
         return int(head.split()[1]), json.loads(body or b"null")
