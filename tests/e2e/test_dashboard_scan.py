@@ -22,7 +22,9 @@ events; notifications; every check's page with the "why" of each of its
 events opened and, on one, the threshold editor's backtest; every agent's
 page; an unknown check and agent), each dialog (acknowledge, downtime for
 a check, an agent, a host row, the selected problems; the keys' help) and
-the page a mail's acknowledgement link opens. On each, the visible text
+the page a mail's acknowledgement link opens; then a viewer, logged in by
+name and password, on the overview, hosts, downtimes, a check and an agent.
+Every view app.js routes to must have been drawn. On each, the visible text
 (document.body.innerText), the document's title and every element's
 title, aria-label, placeholder, alt, href and datetime, and every input's,
 select's and option's value.
