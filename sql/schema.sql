@@ -786,8 +786,12 @@ CREATE FUNCTION ingest_checks_recent(ids bigint[], after timestamp with time zon
     SET enable_sort TO 'off'
     AS $$
 DECLARE
-	first_after timestamptz := (SELECT min(a) FROM unnest(after) a);
+	first_after timestamptz;
 BEGIN
+	IF ids IS NULL OR cardinality(ids) = 0 THEN
+		RETURN;
+	END IF;
+	first_after := (SELECT min(a) FROM unnest(after) a);
 	RETURN QUERY
 	SELECT u.id, r.flap, r.newest_us
 	FROM unnest(ids, after) u(id, after)

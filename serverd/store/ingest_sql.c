@@ -11,7 +11,10 @@
  * planned, generic, as a scan of the whole table comparing every row with
  * every id; check_state.agent_id is the check's, kept by a trigger).
  * mine: every check named exists and is this agent's. mv: the checks that
- * may change (ingest_sql.h), with their FIRST.
+ * may change (ingest_sql.h), with their FIRST; mvc: those enabled, with
+ * their check's max_attempts. rc: what ingest_checks_recent() reads of
+ * their history, in one call for the batch (none when no check may change:
+ * a steady batch reads no history).
  */
 #define STATES_CTES(AG, IDS, STS, FIRST, SKEW) \
 	"ks AS (SELECT s.* FROM unnest(" IDS ") k(id) CROSS JOIN LATERAL" \
@@ -30,10 +33,10 @@
 	" mvc AS MATERIALIZED (SELECT mv.*, c.max_attempts, c.enabled FROM mv" \
 	"   JOIN LATERAL (SELECT c.max_attempts, c.enabled FROM checks c" \
 	"   WHERE c.id = mv.check_id OFFSET 0) c ON c.enabled)," \
-	" rc AS MATERIALIZED (SELECT * FROM ingest_checks_recent(" \
-	"   (SELECT array_agg(mvc.check_id) FROM mvc)," \
-	"   (SELECT array_agg('epoch'::timestamptz + mvc.first * interval '1 microsecond')" \
-	"    FROM mvc), " SKEW ", " FLAP_RESULTS "))"
+	" rc AS MATERIALIZED (SELECT r.* FROM (SELECT array_agg(mvc.check_id) AS ids," \
+	"   array_agg('epoch'::timestamptz + mvc.first * interval '1 microsecond') AS af" \
+	"   FROM mvc) a CROSS JOIN LATERAL ingest_checks_recent(a.ids, a.af, " SKEW ", " \
+	"   " FLAP_RESULTS ") r WHERE a.ids IS NOT NULL)"
 
 #define TEXT_(x) #x
 #define TEXT(x) TEXT_(x)

@@ -28,8 +28,12 @@ CREATE OR REPLACE FUNCTION ingest_checks_recent(ids bigint[], after timestamptz[
 RETURNS TABLE (check_id bigint, flap text, newest_us bigint)
 LANGUAGE plpgsql STABLE ROWS 10 SET enable_sort = off AS $$
 DECLARE
-	first_after timestamptz := (SELECT min(a) FROM unnest(after) a);
+	first_after timestamptz;
 BEGIN
+	IF ids IS NULL OR cardinality(ids) = 0 THEN
+		RETURN;
+	END IF;
+	first_after := (SELECT min(a) FROM unnest(after) a);
 	RETURN QUERY
 	SELECT u.id, r.flap, r.newest_us
 	FROM unnest(ids, after) u(id, after)
