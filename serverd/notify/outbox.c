@@ -1908,6 +1908,10 @@ sender_main(void *arg)
 		else
 			wait_ms = OUTBOX_SAFETY_MS;
 		w = wait_for(ci, gen, wait_ms);
+		if (w == WOKEN_ROWS)
+			log_debug("outbox: %s sender woken: rows notified", sd.ch->name);
+		else if (w == WOKEN_ALL)
+			log_debug("outbox: %s sender woken: everyone looks", sd.ch->name);
 		sd.for_rows = w == WOKEN_ROWS;
 		if (w != WOKEN_ROWS)
 			sd.digests = -1;
