@@ -129,9 +129,10 @@
  * channels and how many ("email:1,pushover:1", alert_record()): as many
  * senders of each named channel are woken (pthread_cond_signal on the
  * channel's own condition), at most all of them, and each runs one claim
- * - not every sender of every channel, each a claim and the look at the
- * clock after it (measured: 6 senders, 20 statements for one event's mail
- * and page; bench/README.md). A NOTIFY without channels (a recovery that
+ * - not every sender of every channel, each a claim, a digest probe and
+ * the look at the clock after it (measured for one problem mailed and
+ * paged: about 40 statements before, 16 now, ingest's own included;
+ * bench/README.md, QUERIES=1). A NOTIFY without channels (a recovery that
  * may end a page, an escalation, released quiet hours), a reconnect of the
  * LISTEN (what was notified meanwhile is found by the rescan that
  * follows), a SIGHUP and a holder that died wake every sender. No wake-up
