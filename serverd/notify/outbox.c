@@ -114,9 +114,11 @@
  *
  *   Emergency pages end. A priority-2 page's receipt is stored with its row.
  *   The senders of a channel that can cancel (its cancel: Pushover),
- *   whenever woken (a RECOVERY or ACKNOWLEDGEMENT event NOTIFYs
- *   custos_outbox: trigger in sql/004_delivery.sql) and nothing is due to
- *   send - or, while sends keep coming, every CANCEL_LOOK_US - look for receipts not
+ *   whenever woken for anything but new rows of their channel (a RECOVERY
+ *   or ACKNOWLEDGEMENT event NOTIFYs custos_outbox without channels:
+ *   trigger in sql/004_delivery.sql; so does an AGENT UP that notifies),
+ *   or after sending a page, and nothing is due to send - or, while sends
+ *   keep coming, every CANCEL_LOOK_US - look for receipts not
  *   yet cancelled whose check is now OK or acknowledged (or whose agent is
  *   up again) and cancel them by tag - under the same
  *   lease-then-call-then-record rule - recording when and why
@@ -1633,7 +1635,9 @@ fail:
  * it found nothing to send (idle), else when it has not looked for
  * CANCEL_LOOK_US (a stream of sends). The cancel's look is a transaction of
  * three round trips; before every claim it stood between a NOTIFY and the
- * page that NOTIFY was for.
+ * page that NOTIFY was for, so it comes after a round (send_one()'s end),
+ * and an idle look is owed only when something other than new rows of the
+ * channel woke the sender (struct sender's for_rows).
  */
 static _Thread_local int64_t cancel_looked_us;
 
@@ -1719,14 +1723,7 @@ send_one(struct sender *sd, long long *next_ms)
 	buf_init(&link, 1024);
 	if (c == NULL)
 		return -1;
-	outbox_stats(c);
 	cf = conf_hold();   /* held from the lease to the outcome; dropped at done: */
-	if (ch->cancel != NULL && cancel_due(0)) {
-		/* a stream of sends does not keep the cancels waiting longer */
-		sd->paged = 0;
-		if (cancels(c, ch, cf) < 0)
-			goto done;
-	}
 	{
 		/* a digest due goes first: its members wait for nothing else */
 		int r = digest_one(c, ch, cf, sd->digests);
@@ -1868,6 +1865,19 @@ send_one(struct sender *sd, long long *next_ms)
 		sd->paged = 1;
 	rc = 1;
 done:
+	/*
+	 * After the round, not before its claim: nothing stands between a
+	 * NOTIFY and its send but the claim. A stream of sends does not keep
+	 * the cancels waiting longer than CANCEL_LOOK_US; the statistics are
+	 * looked at every OUTBOX_STATS_US by one sender.
+	 */
+	if (rc > 0 && ch->cancel != NULL && cancel_due(0)) {
+		sd->paged = 0;
+		if (cancels(c, ch, cf) < 0)
+			rc = -1;
+	}
+	if (rc >= 0)
+		outbox_stats(c);
 	if (rc < 0)
 		sd->digests = -1;
 	PQclear(q);

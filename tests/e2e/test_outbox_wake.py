@@ -73,6 +73,8 @@ merge = sql("SELECT outbox_wake_merge('email:1', 'pushover:2,email:3'),"
             " outbox_wake_merge('email:999', 'email:999')")[0]
 t.eq(merge, ["email:4,pushover:2", "email:1", "*", "*", "*", "email:1000"],
      "outbox_wake_merge(): counts added per channel; '' or anything else: everyone")
+CHANNELS = ("email", "pushover", "webhook")
+alls0 = [log_count("%s sender woken: everyone looks" % ch) for ch in CHANNELS]
 out = e.cluster.psql_script("""LISTEN custos_outbox;
 BEGIN;
 SELECT set_config('custos.after_commit', 'on', true);
@@ -97,6 +99,11 @@ t.ok(len(got) == 2 and 'payload "email:3,pushover:1"' in got[0]
      "after the COMMIT, one NOTIFY: email:3,pushover:1", out)
 t.ok(len(got) == 2 and "payload" not in got[1],   # psql names no empty payload
      "a wake-up without channels: everyone (an empty payload)", out)
+
+# serverd hears these too: its senders' wake-ups settle before the counting below
+# (two senders of each channel: sender_threads = 2)
+wait_for(lambda: all(log_count("%s sender woken: everyone looks" % ch) >= n + 2
+                     for ch, n in zip(CHANNELS, alls0)), 10)
 
 # ---- 3. pushover named alone: the email row goes by the safety net ------------------------
 c3 = e.check("silent")
