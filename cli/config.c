@@ -248,6 +248,11 @@ emit_value(struct emit *e, json_t *v)
 		yaml_mapping_start_event_initialize(&e->ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
 		emit(e);
 		json_object_foreach(v, k, x) {
+			/* a member without a value (a template check's warning,
+			 * contacts ...) is its default: left out, as apply reads it,
+			 * rather than written "null" */
+			if (json_is_null(x))
+				continue;
 			emit_scalar(e, k, looks_typed(k));
 			emit_value(e, x);
 		}

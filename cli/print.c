@@ -215,37 +215,113 @@ jstr(json_t *o, const char *key, const char *dflt)
 	return s ? s : dflt;
 }
 
+/* The marks of one problem: "ack downtime flapping soft suppressed by
+ * AGENT/CHECK", or "" when there is none. "suppressed by": a parent is a
+ * HARD problem, so this one is recorded, not notified (as the dashboard's
+ * SUPPRESSED mark). */
+static const char *
+problem_marks(json_t *c, char marks[384])
+{
+	json_t *s = json_object_get(c, "state");
+	const char *sup = jstr(c, "suppressed_by", NULL);
+	size_t n;
+
+	snprintf(marks, 384, "%s%s%s%s%s%s",
+	    json_is_true(json_object_get(s, "acknowledged")) ? "ack " : "",
+	    json_is_true(json_object_get(s, "in_downtime")) ? "downtime " : "",
+	    json_is_true(json_object_get(s, "flapping")) ? "flapping " : "",
+	    strcmp(jstr(s, "state_type", ""), "SOFT") == 0 ? "soft " : "",
+	    sup ? "suppressed by " : "", sup ? sup : "");
+	n = strlen(marks);
+	if (n && marks[n - 1] == ' ')
+		marks[n - 1] = '\0';
+	return marks;
+}
+
+/* A column as wide as its widest cell (at least its heading, at most 48):
+ * a long check name or "suppressed by AGENT/CHECK" must not run into the
+ * next column. */
+static int
+col_width(size_t w, size_t heading)
+{
+	if (w < heading)
+		w = heading;
+	return w > 48 ? 48 : (int)w;
+}
+
 void
 print_problems(json_t *problems)
 {
-	size_t i;
+	size_t i, wname = 0, wmarks = 0;
 	json_t *c;
+	int cn, cm;
 
 	if (json_array_size(problems) == 0) {
 		printf("No problems.\n");
 		return;
 	}
-	printf("%-9s %-32s %-14s %-22s %s\n", "STATUS", "CHECK", "FOR", "MARKS", "OUTPUT");
+	json_array_foreach(problems, i, c) {
+		char marks[384];
+		size_t n = strlen(jstr(c, "agent_name", "?")) + 1 + strlen(jstr(c, "name", "?"));
+		if (n > wname)
+			wname = n;
+		n = strlen(problem_marks(c, marks));
+		if (n > wmarks)
+			wmarks = n;
+	}
+	cn = col_width(wname, 32);
+	cm = col_width(wmarks, 5);
+	printf("%-9s %-*s %-14s %-*s %s\n", "STATUS", cn, "CHECK", "FOR", cm, "MARKS", "OUTPUT");
 	json_array_foreach(problems, i, c) {
 		json_t *s = json_object_get(c, "state");
 		const char *st = jstr(s, "status", "PENDING");
-		const char *sup = jstr(c, "suppressed_by", NULL);
 		char name[256], marks[384], t[32], out[OUT_WIDTH + 8];
 		snprintf(name, sizeof(name), "%s/%s", jstr(c, "agent_name", "?"), jstr(c, "name", "?"));
-		/* "suppressed by AGENT/CHECK": a parent is a HARD problem, so this
-		 * one is recorded, not notified (as the dashboard's SUPPRESSED mark) */
-		snprintf(marks, sizeof(marks), "%s%s%s%s%s%s",
-		    json_is_true(json_object_get(s, "acknowledged")) ? "ack " : "",
-		    json_is_true(json_object_get(s, "in_downtime")) ? "downtime " : "",
-		    json_is_true(json_object_get(s, "flapping")) ? "flapping " : "",
-		    strcmp(jstr(s, "state_type", ""), "SOFT") == 0 ? "soft " : "",
-		    sup ? "suppressed by " : "", sup ? sup : "");
-		/* the marks' last space goes: "-" when there is none */
-		if (marks[0] && marks[strlen(marks) - 1] == ' ')
-			marks[strlen(marks) - 1] = '\0';
-		printf("%s%-9s%s %-32s %-14s %-22s %s\n", col(st), st, reset(), name,
-		    ago(jstr(s, "since", NULL), t), marks[0] ? marks : "-",
+		problem_marks(c, marks);
+		printf("%s%-9s%s %-*s %-14s %-*s %s\n", col(st), st, reset(), cn, name,
+		    ago(jstr(s, "since", NULL), t), cm, marks[0] ? marks : "-",
 		    first_line(jstr(s, "output", ""), out));
+	}
+}
+
+static void print_members(json_t *o, const char *prefix);
+
+static int
+has_object(json_t *arr)
+{
+	json_t *x;
+	size_t i;
+
+	json_array_foreach(arr, i, x)
+		if (json_is_object(x))
+			return 1;
+	return 0;
+}
+
+/* a list of objects (a template's checks, a fact's disks): each element's
+ * members under "key[i]", as an object's are, rather than a line of JSON
+ * that shows every unset field as null */
+static void
+print_elements(json_t *arr, const char *key)
+{
+	json_t *x;
+	size_t i;
+
+	json_array_foreach(arr, i, x) {
+		char sub[192];
+		snprintf(sub, sizeof(sub), "%s[%zu]", key, i);
+		if (json_is_object(x) && json_object_size(x) > 0) {
+			print_members(x, sub);
+			continue;
+		}
+		printf("%-24s ", sub);
+		if (json_is_null(x))
+			fputs("-", stdout);
+		else if (json_is_string(x))
+			fputs(json_string_value(x), stdout);
+		else
+			json_dumpf(x, stdout, JSON_COMPACT | JSON_ENCODE_ANY);
+		putchar('\n');
 	}
 }
 
@@ -256,10 +332,14 @@ print_members(json_t *o, const char *prefix)
 	json_t *v;
 
 	json_object_foreach(o, k, v) {
-		char key[128];
+		char key[160];
 		snprintf(key, sizeof(key), "%s%s%s", prefix, prefix[0] ? "." : "", k);
 		if (json_is_object(v) && json_object_size(v) > 0) {
 			print_members(v, key);
+			continue;
+		}
+		if (json_is_array(v) && has_object(v)) {
+			print_elements(v, key);
 			continue;
 		}
 		printf("%-24s ", key);

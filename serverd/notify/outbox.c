@@ -72,7 +72,12 @@
  *   same person and channel, into their open digest (table digests, one
  *   'open' per person and channel, found or made under its row lock),
  *   due when the window that began with the storm's first row ends; each
- *   row's route records "merged into digest N". Rows of a digest are
+ *   row's route records "merged into digest N". The rows a parent's
+ *   recovery made for one person on one channel (parent_recovered) go as
+ *   one digest at once, whatever group_min: they are claimed through their
+ *   first row only (GROUP_TURN), and its sender puts the whole group into
+ *   the digest in one statement (q_digest_join), so no other sender holds
+ *   a sibling alone, however long that one stalls. Rows of a digest are
  *   never claimed one by one: digest_one() claims the due digest under
  *   its row lock (SKIP LOCKED: one sender of all serverd takes it), leases
  *   it and every member (each 'sending' with an attempt of its own, the
@@ -183,7 +188,7 @@
 #define OUTBOX_MIN_WAIT_MS 20        /* a due row another sender is claiming */
 #define CANCEL_RETRY_S "30"          /* a failed receipt cancel is tried again */
 #define CANCEL_LOOK_US 5000000       /* a busy sender looks for cancels this often */
-#define DIGEST_GATHER_US 2000000     /* a parent recovery's children are gathered this long */
+#define HELD_GATHER_US 2000000       /* recovery rows released by quiet hours, gathered */
 #define OUTBOX_STATS_US 2000000      /* how often a sender looks at the outbox's statistics */
 
 /*
@@ -233,6 +238,28 @@ static int64_t stats_next_us;        /* the next look at the statistics; guarded
 	"  AND p.series = " n ".series AND p.event_id < " n ".event_id" \
 	"  AND (p.held_until IS NULL OR p.held_until <= now() OR p.status <> 'pending'))"
 
+/*
+ * The turn of a parent's recovery's group (see "Storms go as one digest"
+ * at the top of this file): the rows that recovery made for one person on
+ * one channel (parent_recovered: one transaction, so one created_at) are
+ * claimed through their first row only. Row n, fresh, waits while an
+ * earlier row of its group is still to be grouped: fresh and pending (not
+ * held by quiet hours, not itself waiting for its order), or 'sending'
+ * outside any digest (claimed, on its way into one). So the one sender that
+ * claims the first row (SKIP LOCKED: one of all senders and all serverd)
+ * takes the whole group into one digest (q_digest_join), and no sender can
+ * claim a sibling alone meanwhile, however long that one stalls. $on: the
+ * grouping is on (group_window_s > 0); off, the rows go one by one, as any.
+ */
+#define GROUP_TURN(n, on) \
+	" (NOT " n ".parent_recovered OR NOT " on "::boolean OR " n ".attempts > 0" \
+	"  OR " n ".contact_id IS NULL OR NOT EXISTS (SELECT 1 FROM notifications g" \
+	"   WHERE g.contact_id = " n ".contact_id AND g.channel = " n ".channel" \
+	"    AND g.created_at = " n ".created_at AND g.id < " n ".id AND g.parent_recovered" \
+	"    AND g.digest_id IS NULL AND (g.status = 'sending'" \
+	"     OR (g.status = 'pending' AND g.attempts = 0 AND g.held_until IS NULL" \
+	"         AND g.next_attempt_at <= now() AND" OPEN_BEFORE("g") "))))"
+
 static const struct db_stmt q_claim = { "outbox_claim",
 	"WITH live AS MATERIALIZED (SELECT l.id FROM serverd_live() AS l(id)),"
 	" c AS ("
@@ -245,6 +272,7 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	"                AND NOT EXISTS (SELECT 1 FROM live WHERE live.id = n.holder)))))"
 	"   AND NOT EXISTS (SELECT 1 FROM channel_pauses p WHERE p.channel = $2 AND p.until > now())"
 	"   AND" OPEN_BEFORE("n")
+	"   AND" GROUP_TURN("n", "$6")
 	"  ORDER BY n.next_attempt_at, n.id LIMIT 1"
 	"  FOR UPDATE OF n SKIP LOCKED"
 	"), i AS ("
@@ -267,20 +295,20 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	"  RETURNING n.id, n.channel, n.attempts - 1 AS attempts, n.created_at, n.event_id,"
 	"   n.contact_id, c.in_doubt, a.id AS attempt_id, n.resend, n.series, n.held_until,"
 	"   n.policy, n.step, n.route, n.priority"
-	/* the acknowledgement link's row (acklink.c): $6 the token of a
+	/* the acknowledgement link's row (acklink.c): $7 the token of a
 	 * channel with ack_link, NULL for none; a problem of a check to a
 	 * person, not resolved since. Long-expired links go on the way (a
 	 * week past expiry, kept for the record). */
 	"), k AS ("
-	"  DELETE FROM ack_links WHERE $6::text IS NOT NULL AND EXISTS (SELECT 1 FROM u)"
+	"  DELETE FROM ack_links WHERE $7::text IS NOT NULL AND EXISTS (SELECT 1 FROM u)"
 	"   AND expires_at < now() - interval '7 days'"
 	"), l AS ("
 	"  INSERT INTO ack_links (token_hash, check_id, contact_id, event_id, notification_id,"
 	"   expires_at)"
-	"  SELECT sha256(convert_to($6::text, 'UTF8')), e.check_id, u.contact_id, u.event_id, u.id,"
-	"   now() + make_interval(hours => $7::int)"
+	"  SELECT sha256(convert_to($7::text, 'UTF8')), e.check_id, u.contact_id, u.event_id, u.id,"
+	"   now() + make_interval(hours => $8::int)"
 	"  FROM u JOIN events e ON e.id = u.event_id"
-	"  WHERE $6::text IS NOT NULL AND u.contact_id IS NOT NULL AND e.check_id IS NOT NULL"
+	"  WHERE $7::text IS NOT NULL AND u.contact_id IS NOT NULL AND e.check_id IS NOT NULL"
 	"   AND e.kind IN ('PROBLEM', 'RENOTIFY') AND NOT EXISTS (SELECT 1 FROM events r"
 	"    WHERE r.check_id = e.check_id AND r.id > e.id AND r.kind = 'RECOVERY')"
 	"  RETURNING 1"
@@ -332,7 +360,7 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	" LEFT JOIN contacts ct ON ct.id = n.contact_id"
 	" LEFT JOIN agents ag ON ag.id = e.agent_id"
 	" LEFT JOIN checks ch ON ch.id = e.check_id"
-	" LEFT JOIN check_state s ON s.check_id = e.check_id", 7 };
+	" LEFT JOIN check_state s ON s.check_id = e.check_id", 8 };
 
 /*
  * The link made by a claim whose mail was not sent after all (held by
@@ -389,8 +417,10 @@ static const struct db_stmt q_unsend = { "outbox_unsend",
  * channel has a digest not finished (q_digest_any's question). A
  * pending row behind an earlier open one of its check, contact and channel
  * is not counted: it becomes due when that one's outcome is recorded, by a
- * sender that then claims again at once. A lease of a holder that died is
- * announced by the holder thread (holder.c).
+ * sender that then claims again at once; nor is a row waiting for its
+ * group's turn ($2, GROUP_TURN): it goes into a digest with its group's
+ * first row, or is due when that one's outcome is recorded. A lease of a
+ * holder that died is announced by the holder thread (holder.c).
  */
 static const struct db_stmt q_next_due = { "outbox_next_due",
 	"SELECT CASE WHEN m.t IS NULL THEN -1 ELSE ceil(extract(epoch FROM"
@@ -400,12 +430,12 @@ static const struct db_stmt q_next_due = { "outbox_next_due",
 	" FROM (SELECT min(t) AS t FROM ("
 	"  SELECT min(n.next_attempt_at) AS t FROM notifications n"
 	"   WHERE n.status = 'pending' AND n.channel = $1 AND n.digest_id IS NULL AND"
-	OPEN_BEFORE("n")
+	OPEN_BEFORE("n") " AND" GROUP_TURN("n", "$2")
 	"  UNION ALL SELECT min(lease_until) FROM notifications"
 	"   WHERE status = 'sending' AND channel = $1"
 	"  UNION ALL SELECT min(CASE status WHEN 'open' THEN due_at"
 	"    WHEN 'pending' THEN next_attempt_at ELSE lease_until END) FROM digests"
-	"   WHERE channel = $1 AND status IN ('open', 'pending', 'sending')) x) m", 1 };
+	"   WHERE channel = $1 AND status IN ('open', 'pending', 'sending')) x) m", 2 };
 
 /* A pause of channel $1 until $2 (epoch s): true when none was in force. */
 static const struct db_stmt q_pause = { "outbox_pause",
@@ -517,19 +547,31 @@ static const struct db_stmt q_digest_lock = { "outbox_digest_lock",
  * of person $5 on channel $6 join digest $1, due at $4; a row only when no
  * earlier row of its series to this person on this channel is open outside
  * the digest (the order rule, OPEN_BEFORE). Rows another sender is claiming
- * this moment are skipped (it groups them itself). The claim's attempt is
- * removed: nothing was tried. $7 is the routing record's detail (the
- * record written as notification_route_add() writes it).
+ * this moment are skipped (it groups them itself). So are the rows of a
+ * parent's recovery (parent_recovered), but those of row $2's own group:
+ * a group goes into a digest whole, with its first row (GROUP_TURN), and
+ * this statement waits for a sibling someone holds rather than leave it
+ * behind (nobody claims one: none is claimable before the group's first
+ * row is in a digest). The claim's attempt is removed: nothing was tried.
+ * $7 is the routing record's detail (the record written as
+ * notification_route_add() writes it).
  */
 static const struct db_stmt q_digest_join = { "outbox_digest_join",
-	"WITH r AS (SELECT id, series, event_id FROM notifications"
+	"WITH r AS (SELECT id, series, event_id, parent_recovered, created_at FROM notifications"
 	"   WHERE id = $2::bigint AND status = 'sending' AND attempt_id = $3::bigint),"
 	" cand AS (SELECT n.id, n.series, n.event_id FROM notifications n"
 	"   WHERE n.contact_id = $5::bigint AND n.channel = $6 AND n.status = 'pending'"
 	"    AND n.digest_id IS NULL AND n.attempts = 0 AND n.held_until IS NULL"
-	"    AND n.id > $2::bigint AND n.next_attempt_at <= now()"
+	"    AND n.id > $2::bigint AND n.next_attempt_at <= now() AND NOT n.parent_recovered"
 	"   FOR UPDATE SKIP LOCKED),"
-	" allc AS (SELECT * FROM r UNION ALL SELECT * FROM cand),"
+	" sib AS (SELECT n.id, n.series, n.event_id FROM notifications n JOIN r"
+	"    ON r.parent_recovered AND n.created_at = r.created_at"
+	"   WHERE n.contact_id = $5::bigint AND n.channel = $6 AND n.parent_recovered"
+	"    AND n.status = 'pending' AND n.digest_id IS NULL AND n.attempts = 0"
+	"    AND n.held_until IS NULL AND n.id <> $2::bigint AND n.next_attempt_at <= now()"
+	"   ORDER BY n.id FOR UPDATE OF n),"
+	" allc AS (SELECT id, series, event_id FROM r"
+	"   UNION ALL SELECT * FROM cand UNION ALL SELECT * FROM sib),"
 	" ok AS (SELECT c.id FROM allc c WHERE NOT EXISTS (SELECT 1 FROM notifications p"
 	"   WHERE p.status IN ('pending', 'sending') AND p.contact_id = $5::bigint"
 	"    AND p.channel = $6 AND p.series = c.series AND p.event_id < c.event_id"
@@ -988,9 +1030,9 @@ commit(PGconn *c, int *gone)
  * -1; *digests: whether ch has a digest not finished (-1: unknown).
  */
 static long long
-next_due_ms(PGconn *c, const struct channel_type *ch, int *digests)
+next_due_ms(PGconn *c, const struct channel_type *ch, const struct srv_conf *cf, int *digests)
 {
-	const char *v[1] = { ch->name };
+	const char *v[2] = { ch->name, cf->group_window_s > 0 ? "true" : "false" };
 	PGresult *q = db_exec(c, &q_next_due, v);
 	long long ms = -1;
 
@@ -1286,15 +1328,19 @@ group_gate(PGconn *c, PGresult *q, const struct channel_type *ch, const struct s
 	if (PQntuples(r) == 1 && col_i64r(r, 0, 2) >= 2) {
 		/*
 		 * A parent's recovery: its children still failing, one digest
-		 * at once - gathered for DIGEST_GATHER_US first. Each sender
-		 * claims one row: a digest due now could be claimed and sent
-		 * before another sender, holding a sibling it had claimed
-		 * meanwhile, came to join it, and that sibling then made a
-		 * digest of its own ("2 problems", then "1 problem").
+		 * at once. This row is its group's first (GROUP_TURN: no sender
+		 * claims another before it is in a digest), and q_digest_join
+		 * takes the whole group with it; nothing to wait for. Due at
+		 * PostgreSQL's own now() ('now': the transaction's start).
+		 * But rows held by quiet hours are no group: each is due again
+		 * at the quiet time's end, claimed on its own (its quiet_gate()
+		 * may drop it), and those are gathered for HELD_GATHER_US into
+		 * the digest the first of them makes.
 		 */
-		PQclear(r);
-		r = NULL;
-		rfc3339_format(time_now_us() + DIGEST_GATHER_US, due);
+		if (PQgetvalue(q, 0, 38)[0] == 't')
+			rfc3339_format(time_now_us() + HELD_GATHER_US, due);
+		else
+			snprintf(due, sizeof(due), "now");
 	} else if (PQntuples(r) != 1 || PQgetisnull(r, 0, 1) || col_i64(r, 0) < cf->group_min) {
 		PQclear(r);
 		return 0;   /* no storm: this one goes at once */
@@ -1711,7 +1757,7 @@ send_one(struct sender *sd, long long *next_ms)
 	struct send_result res = { "", 0, "" };
 	char err[NOTIFY_ERR_MAX] = "", secs[24], id[24], hours[24], lease[24], me[24], ttl[24];
 	char token[ACK_TOKEN_LEN + 1] = "";
-	const char *status, *v[7], *attempt_id;
+	const char *status, *v[8], *attempt_id;
 	const struct srv_conf *cf = NULL;
 	enum send_verdict verdict;
 	int attempts, rc = -1, gone = 0, in_doubt, my_id, judge, doubt = 0, linked = 0;
@@ -1746,8 +1792,9 @@ send_one(struct sender *sd, long long *next_ms)
 	v[2] = lease;
 	v[3] = judge ? "true" : "false";
 	v[4] = my_id ? me : NULL;   /* no lock held now: a lease that only runs out */
-	v[5] = token[0] ? token : NULL;
-	v[6] = ttl;
+	v[5] = cf->group_window_s > 0 ? "true" : "false";   /* GROUP_TURN */
+	v[6] = token[0] ? token : NULL;
+	v[7] = ttl;
 	if (exec_ok(c, &q_claim, v, PGRES_TUPLES_OK, &q, &gone) < 0)
 		goto done;
 	if (PQntuples(q) == 0) {
@@ -1758,7 +1805,7 @@ send_one(struct sender *sd, long long *next_ms)
 			if (cancels(c, ch, cf) < 0)
 				goto done;
 		}
-		*next_ms = next_due_ms(c, ch, &sd->digests);
+		*next_ms = next_due_ms(c, ch, cf, &sd->digests);
 		rc = 0;
 		goto done;
 	}

@@ -30,8 +30,9 @@ from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 SHOTS = os.path.join(BUILDDIR, "tests", "e2e", "screenshots")
-# what no page may ever show (issue: "null" on every unacknowledged check page)
-BAD_TEXT = re.compile(r"\bnull\b|\bundefined\b|\bNaN\b|\[object")
+# what no page may ever show (issue: "null" on every unacknowledged check page;
+# "[object HTMLElement]"; a date that did not parse)
+BAD_TEXT = re.compile(r"\bnull\b|\bundefined\b|\bNaN\b|\[object|Invalid Date")
 RETRY = (StaleElementReferenceException, IndexError)
 # how often a wait looks again: selenium's default, half a second, was most
 # of the dashboard suites' time (a page is seldom ready at the first look,
@@ -141,5 +142,5 @@ class Browser:
         return [text[max(0, m.start() - 40):m.end() + 20] for m in BAD_TEXT.finditer(text)]
 
     def clean_text(self, desc):
-        """a test: the page shows no null, undefined, NaN or [object"""
+        """a test: the page shows no null, undefined, NaN, [object or Invalid Date"""
         return self.t.eq(self.bad_hits(), [], desc)

@@ -10,7 +10,10 @@ with suppressed_by; 10 children recover meanwhile (not notified either);
 when the switch recovers, the 20 still failing are told then (a PROBLEM
 row per child per channel, reason "parent web01/switch recovered; still
 failing", sent as one digest per channel at once, whatever group_min),
-the 10 recovered ones not. An unknown parent, a check as its own
+the 10 recovered ones not. A sibling held (the test holds its row lock
+while 3 webhook senders run) does not split a recovery's digest: the
+first row's sender waits for it, no other sender claims a sibling alone,
+and one digest carries all the children. An unknown parent, a check as its own
 parent and a cycle are refused and change nothing. The CLI sets parents by
 name, and apply/export carry them (export, then apply of that export,
 changes nothing). Results are posted directly, with max_attempts 1, so
@@ -31,7 +34,7 @@ t = Tap()
 # grouping on (the harness turns it off): the children still failing when
 # their parent recovers go as one digest per person and channel
 env = AlertEnv(conf={"www_dir": os.path.join(SRCDIR, "serverd", "www"),
-                     "group_window_s": "30", "group_min": "3"})
+                     "group_window_s": "30", "group_min": "3", "sender_threads": "3"})
 A = env.admin
 S = env.server
 ONCALL = env.contact_id
@@ -346,6 +349,109 @@ t.ok(r.returncode != 0 and "cycle" in r.stderr, "apply of a cycle is refused",
      (r.stdout, r.stderr))
 t.eq(snapshot(), before, "and changes nothing")
 os.unlink(f.name)
+
+# ---- one digest per person and channel, however long a sender stalls -----------------
+# What a parent's recovery makes for one person on one channel is claimed through its first
+# row only, and that row's sender takes the whole group into one digest in one statement.
+# The test holds a sibling's row lock from its own session while 3 webhook senders run:
+# the first row's sender waits for it, the others claim no sibling alone (they send the
+# parent's RECOVERY meanwhile); released, the group goes as one digest. (Each sender used
+# to claim a row of its own, gathered for 2 s before the digest was due: a sibling held
+# longer than that made a second digest, "2 problems" then "1 problem".)
+# a person of their own (no storm of the rest of this suite in their window), by email and
+# webhook, the only contact of these checks
+st, dc, _ = api("POST", "/api/v1/contacts", {
+    "name": "dig", "email": "dig@example.test",
+    "webhook_url": "http://127.0.0.1:%d/dig" % hs.server_address[1]})
+t.eq(st, 201, "a contact of its own, by email and webhook")
+DIG = dc["id"]
+core = env.check("core", contacts=[DIG])
+kids = [env.check("k%d" % i, parents=["web01/core"], contacts=[DIG]) for i in range(3)]
+kid_names = {"k%d" % i for i in range(3)}
+env.post(core, 2, "core down")
+t.ok(wait_for(lambda: sql("SELECT count(*) FROM events WHERE kind = 'PROBLEM' AND notify"
+                          " AND check_id = %d" % core) == [["1"]]), "core fails")
+for k in kids:
+    env.post(k, 2, "no route")
+kids_sql = ",".join(str(k) for k in kids)
+t.ok(wait_for(lambda: sql("SELECT count(*) FROM events WHERE kind = 'PROBLEM' AND NOT notify"
+                          " AND check_id IN (%s)" % kids_sql) == [["3"]]),
+     "its 3 children fail, suppressed")
+t.ok(env.settle(), "the outbox settles")
+# the webhook's senders wait (a pause, as a provider's) until the test holds its lock
+sql("INSERT INTO channel_pauses (channel, until, reason) VALUES ('webhook',"
+    " now() + interval '1 hour', 'the test holds the senders')")
+env.post(core, 0, "core back")
+
+
+def hook_rows():
+    return [int(r[0]) for r in sql(
+        "SELECT n.id FROM notifications n JOIN events e ON e.id = n.event_id"
+        " WHERE e.check_id IN (%s) AND e.kind = 'PROBLEM' AND n.contact_id = %d"
+        " AND n.channel = 'webhook' ORDER BY n.id" % (kids_sql, DIG))]
+
+
+t.ok(wait_for(lambda: len(hook_rows()) == 3), "core recovers: 3 webhook rows, one per child",
+     hook_rows())
+rows = hook_rows()
+rows_sql = ",".join(str(r) for r in rows)
+holder = env.cluster.session()
+holder.stdin.write("SELECT pg_backend_pid();\nBEGIN;\n"
+                   "SELECT id FROM notifications WHERE id = %d FOR UPDATE;\n" % rows[-1])
+holder.stdin.flush()
+holder_pid = int(holder.stdout.readline())
+t.eq(int(holder.stdout.readline()), rows[-1], "the test holds the last sibling's row lock")
+sql("DELETE FROM channel_pauses WHERE channel = 'webhook'; NOTIFY custos_outbox")
+
+
+def blocked():
+    return sql("SELECT count(*) FROM pg_stat_activity WHERE %d = ANY (pg_blocking_pids(pid))"
+               % holder_pid) != [["0"]]
+
+
+def core_recovery():
+    return [x for x in hooks if x.get("check") and x["check"]["name"] == "core"
+            and x["event"]["kind"] == "RECOVERY"]
+
+
+def kid_digests():
+    return [x for x in hooks if x.get("kind") == "DIGEST"
+            and {m["check"] for m in x["members"]} & kid_names]
+
+
+# the new rule shows as a sender waiting for the test; the old one as a digest sent
+t.ok(wait_for(lambda: (blocked() and core_recovery()) or kid_digests(), 15),
+     "woken, the webhook's senders go on")
+t.ok(blocked(), "the first row's sender waits for the sibling the test holds")
+t.ok(core_recovery(), "the other senders went on: core's RECOVERY went out meanwhile",
+     [x.get("title") for x in hooks])
+t.eq(sql("SELECT status, attempts, digest_id IS NULL FROM notifications WHERE id IN (%s)"
+         " ORDER BY id" % rows_sql)[1:], [["pending", "0", "t"], ["pending", "0", "t"]],
+     "no sender claimed a sibling alone meanwhile")
+t.eq(kid_digests(), [], "no digest went out without the held sibling")
+holder.stdin.write("ROLLBACK;\n\\q\n")
+holder.stdin.flush()
+holder.wait(10)
+t.ok(wait_for(kid_digests), "released: the children's digest is sent")
+t.ok(env.settle(15), "the outbox settles")
+d = kid_digests()
+t.ok(len(d) == 1 and sorted(m["notification_id"] for m in d[0]["members"]) == rows,
+     "exactly one digest on the webhook, with the 3 children",
+     [(x.get("title"), [m["notification_id"] for m in x["members"]]) for x in d])
+did = d[0]["digest_id"] if d else 0
+t.eq(sql("SELECT count(*) FROM notifications WHERE id IN (%s) AND digest_id = %d"
+         " AND route @> '[{\"decision\": \"digest\", \"detail\": \"merged into digest %d\"}]'"
+         % (rows_sql, did, did)), [["3"]],
+     "each child's row is in that digest, and its routing record says so")
+
+def dig_mails():
+    return [m["subject"] for m in mails(lambda m: "dig@example.test" in json.dumps(m))]
+
+
+t.ok(wait_for(lambda: "[custos] 3 problems on 1 agent" in dig_mails()), "one digest mail")
+t.eq(sorted(x for x in dig_mails() if "web01/k" in x or "problem" in x),
+     ["[custos] 3 problems on 1 agent"], "only that one for the children by email (the email"
+     " senders were not held)")
 
 hs.shutdown()
 t.eq(env.sanitizer_reports(), [], "no sanitizer report")
