@@ -17,15 +17,18 @@ CREATE FUNCTION after_commit_notify(checks bigint[]) RETURNS void
     AS $$
 DECLARE
 	p text := current_setting('custos.after_commit_pending', true);
+	w text;
 BEGIN
 	PERFORM set_config('synchronous_commit', 'off', true);
 	IF p IS NOT NULL AND p <> '' THEN
 		PERFORM set_config('custos.after_commit_pending', '', false);
 		PERFORM pg_notify('custos_stream', x) FROM unnest(string_to_array(p, ',')) x;
 	END IF;
-	IF current_setting('custos.after_commit_wake', true) = 'on' THEN
+	w := current_setting('custos.after_commit_wake', true);
+	IF w IS NOT NULL AND w <> '' THEN
+		-- '*' (or 'on', as kept before): everyone looks
 		PERFORM set_config('custos.after_commit_wake', '', false);
-		PERFORM pg_notify('custos_outbox', '');
+		PERFORM pg_notify('custos_outbox', CASE WHEN w IN ('*', 'on') THEN '' ELSE w END);
 	END IF;
 	PERFORM pg_notify('custos_stream', 'c' || id) FROM unnest(checks) id;
 END
@@ -828,7 +831,8 @@ BEGIN
 	IF current_setting('custos.after_commit', true) IS DISTINCT FROM 'on' THEN
 		PERFORM pg_notify(channel, payload);
 	ELSIF channel = 'custos_outbox' THEN
-		PERFORM set_config('custos.after_commit_wake', 'on', false);
+		PERFORM set_config('custos.after_commit_wake',
+			outbox_wake_merge(current_setting('custos.after_commit_wake', true), payload), false);
 	ELSE
 		PERFORM after_commit_add(payload);
 	END IF;
@@ -873,6 +877,20 @@ BEGIN
 	RETURN NULL;
 END
 $$;
+
+CREATE FUNCTION outbox_wake_merge(kept text, asked text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $_$
+	SELECT CASE
+		WHEN asked IS NULL OR asked = '' OR asked = '*' THEN '*'
+		WHEN kept IS NULL OR kept = '' THEN asked
+		WHEN kept !~ '^[a-z]+:[0-9]+(,[a-z]+:[0-9]+)*$'
+		  OR asked !~ '^[a-z]+:[0-9]+(,[a-z]+:[0-9]+)*$' THEN '*'
+		ELSE (SELECT string_agg(k || ':' || LEAST(s, 1000), ',' ORDER BY k)
+		      FROM (SELECT split_part(x, ':', 1) AS k, sum(split_part(x, ':', 2)::numeric) AS s
+		            FROM unnest(string_to_array(kept || ',' || asked, ',')) x GROUP BY 1) y)
+	END
+$_$;
 
 CREATE FUNCTION parents_cycle() RETURNS text
     LANGUAGE sql STABLE

@@ -87,7 +87,7 @@ const struct db_stmt alert_q_record = { "alert_record",
 	"    pr.r_step, pr.r_priority, pr.r_route, pr.parent_recovered FROM pr"
 	"  WHERE pr.r_contact IS NOT NULL"
 	"  ON CONFLICT (event_id, contact_id, channel) DO NOTHING"
-	"  RETURNING 1"
+	"  RETURNING channel"
 	"), n AS ("
 	/* who and on which channel: sql/functions/event_contacts.sql */
 	"  INSERT INTO notifications (event_id, contact_id, channel, series, parent_recovered)"
@@ -95,10 +95,17 @@ const struct db_stmt alert_q_record = { "alert_record",
 	"    ev.route @> '[{\"decision\": \"parent recovered\"}]'"
 	"  FROM ev CROSS JOIN LATERAL event_contacts(ev.kind, ev.status, ev.check_id, ev.agent_id) t"
 	"  WHERE ev.notify AND NOT EXISTS (SELECT 1 FROM pr WHERE pr.id = ev.id)"
-	"  RETURNING 1"
+	"  RETURNING channel"
 	")"
 	"SELECT (SELECT count(*) FROM ev), c.n, (SELECT count(*) FROM st),"
-	"  CASE WHEN c.n > 0 THEN notify_or_defer('custos_outbox', '') END,"
+	/* the senders' wake-up names the channels and their rows, so that
+	 * only as many senders of those channels look (outbox.c, "Waking");
+	 * an agent up again may end a page: everyone looks */
+	"  CASE WHEN c.n > 0 THEN notify_or_defer('custos_outbox',"
+	"   CASE WHEN EXISTS (SELECT 1 FROM ev WHERE ev.kind = 'AGENT UP') THEN ''"
+	"   ELSE (SELECT string_agg(w.channel || ':' || w.k, ',' ORDER BY w.channel)"
+	"    FROM (SELECT x.channel, count(*) AS k FROM (SELECT channel FROM n"
+	"     UNION ALL SELECT channel FROM np) x GROUP BY x.channel) w) END) END,"
 	/* one log line per event, by name: "PROBLEM web01/sshd CRITICAL (HARD 3/3)" */
 	"  (SELECT string_agg(ev.kind || ' ' || COALESCE(a.name, 'agent ' || ev.agent_id)"
 	"     || COALESCE('/' || k.name, '') || COALESCE(' ' || status_name(ev.status), '')"

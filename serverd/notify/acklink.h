@@ -1,23 +1,20 @@
 /*
  * acklink.h - the single-use acknowledgement link of a problem mail
- * (acklink.c makes it, serverd/api/api_acklink.c answers it).
+ * (acklink.c makes its token, the outbox's claim its row - outbox.c,
+ * serverd/api/api_acklink.c answers it).
  */
 #ifndef CUSTOS_ACKLINK_H
 #define CUSTOS_ACKLINK_H
-
-#include "buf.h"
-#include "notify.h"
 
 #define ACK_TOKEN_BYTES 32      /* random bytes of a token */
 #define ACK_TOKEN_LEN   43      /* its base64url text, no padding */
 #define ACK_LINK_TTL_H  24      /* hours a link works */
 
 /*
- * For a PROBLEM or RENOTIFY of a check (not resolved since) to a person,
- * with public_url set: makes a link's row and appends
- * "<public_url>/ack/<token>" to url; 1. Otherwise, or when the database
- * refuses (logged), 0 and url unchanged.
+ * A fresh token into out: ACK_TOKEN_BYTES random bytes (libsodium),
+ * base64url without padding. The caller wipes it (sodium_memzero) when
+ * done: only its SHA-256 is ever stored.
  */
-int ack_link_issue(const struct notice *n, struct buf *url);
+void ack_token_new(char out[ACK_TOKEN_LEN + 1]);
 
 #endif

@@ -71,6 +71,13 @@ struct channel_type {
 	void (*tag)(int64_t check_id, int64_t agent_id, char *out, size_t outlen);
 	enum send_verdict (*cancel)(const struct srv_conf *cf, const char *tag,
 	    char *err, size_t errlen);
+	/*
+	 * 1: a PROBLEM or RENOTIFY of a check to a person carries a
+	 * single-use acknowledgement link (acklink.h) when public_url is set.
+	 * The outbox's claim makes the link's row and hands the send its URL
+	 * in n->ack_url (the send itself never touches the database).
+	 */
+	int ack_link;
 	/* limits of SEND_RETRY: the waits are 1, 2, 4 ... s, at most
 	 * backoff_max_s; after give_up_h hours the row fails */
 	int backoff_max_s;

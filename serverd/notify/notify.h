@@ -86,8 +86,9 @@ struct notice {
 	 */
 	const char *priority;
 	/*
-	 * An email's single-use acknowledgement link (acklink.h), set by
-	 * notify_email() for the one message; NULL or "" when none.
+	 * The single-use acknowledgement link (acklink.h) of a channel with
+	 * ack_link (email), made by the outbox's claim for this one attempt;
+	 * NULL or "" when none.
 	 */
 	const char *ack_url;
 	/* the configuration snapshot the sender holds for this one send */

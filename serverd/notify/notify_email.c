@@ -42,7 +42,6 @@
  * is freed by smtp_destroy_session(), so reasons are copied into err first.
  */
 #include "config.h"
-#include "acklink.h"
 #include "channel.h"
 #include "notify.h"
 #include "serverd.h"
@@ -499,16 +498,9 @@ email_send(const struct notice *n, struct send_result *res, char *err, size_t er
 		goto done;
 	}
 	bare_address(cf->smtp_from, from_addr, sizeof(from_addr));
-	{
-		/* a problem mail carries its own acknowledgement link (acklink.c) */
-		struct notice m = *n;
-		struct buf link;
-		buf_init(&link, 1024);
-		if (n->digest == NULL && ack_link_issue(n, &link) && !link.failed)
-			m.ack_url = link.ptr;
-		build_message(&m, cf->smtp_from, from_addr, &msg);
-		buf_free(&link);
-	}
+	/* a problem mail carries its own acknowledgement link: n->ack_url,
+	 * made by the outbox's claim (acklink.c) */
+	build_message(n, cf->smtp_from, from_addr, &msg);
 	if (msg.failed || msg.ptr == NULL) {
 		snprintf(err, errlen, "message too large or out of memory");
 		goto done;
@@ -652,6 +644,7 @@ const struct channel_type channel_email = {
 	.send = email_send,
 	.time_limit_s = email_time_limit_s,
 	.check_conf = email_check_conf,
+	.ack_link = 1,           /* problem mails: "Acknowledge: <public_url>/ack/<token>" */
 	.backoff_max_s = 600,    /* retry at least every 10 minutes */
 	.give_up_h = 24,         /* transient failures: give up after a day */
 };

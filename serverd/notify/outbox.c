@@ -119,9 +119,11 @@
  *
  *   Emergency pages end. A priority-2 page's receipt is stored with its row.
  *   The senders of a channel that can cancel (its cancel: Pushover),
- *   whenever woken (a RECOVERY or ACKNOWLEDGEMENT event NOTIFYs
- *   custos_outbox: trigger in sql/004_delivery.sql) and nothing is due to
- *   send - or, while sends keep coming, every CANCEL_LOOK_US - look for receipts not
+ *   whenever woken for anything but new rows of their channel (a RECOVERY
+ *   or ACKNOWLEDGEMENT event NOTIFYs custos_outbox without channels:
+ *   trigger in sql/004_delivery.sql; so does an AGENT UP that notifies),
+ *   or after sending a page, and nothing is due to send - or, while sends
+ *   keep coming, every CANCEL_LOOK_US - look for receipts not
  *   yet cancelled whose check is now OK or acknowledged (or whose agent is
  *   up again) and cancel them by tag - under the same
  *   lease-then-call-then-record rule - recording when and why
@@ -129,12 +131,26 @@
  *   holder (receipt_holder) and is taken over at once when that died, as
  *   a send's is: a page does not ring on for a lease after a kill -9.
  *
- * Waking: this file subscribes to custos_outbox on the LISTEN thread, which
- * wakes every sender the moment a NOTIFY arrives, and again after each
- * reconnect (what was notified meanwhile is found by the rescan that
- * follows); nothing polls for fresh rows. Between wake-ups a
- * sender sleeps until its channel's earliest retry, lease end or pause end,
- * at most OUTBOX_SAFETY_MS. A SIGHUP makes every waiting row due at once
+ * Waking: this file subscribes to custos_outbox on the LISTEN thread;
+ * nothing polls for fresh rows. The NOTIFY of new rows names their
+ * channels and how many ("email:1,pushover:1", alert_record()): as many
+ * senders of each named channel are woken (pthread_cond_signal on the
+ * channel's own condition), at most all of them, and each runs one claim
+ * - not every sender of every channel, each a claim, a digest probe and
+ * the look at the clock after it (measured for one problem mailed and
+ * paged: about 40 statements before, 16 now, ingest's own included;
+ * bench/README.md, QUERIES=1). A NOTIFY without channels (a recovery that
+ * may end a page, an escalation, released quiet hours), a reconnect of the
+ * LISTEN (what was notified meanwhile is found by the rescan that
+ * follows), a SIGHUP and a holder that died wake every sender. No wake-up
+ * is lost: a claim owed to a channel is taken by the next of its senders
+ * to start a claim, whether one that slept or one busy meanwhile; a sender
+ * that handled a row claims again at once; and between wake-ups a sender
+ * sleeps until its channel's earliest retry, lease end, pause end or
+ * digest due, at most OUTBOX_SAFETY_MS, then looks on its own. Whether
+ * the channel has a digest to look at, and the mail's acknowledgement
+ * link, ride on the claim itself (one round trip between the NOTIFY and
+ * the send). A SIGHUP makes every waiting row due at once
  * (the admin may just have fixed the relay's address or password), and
  * ends every open digest's window (group_window_s may have changed). Each
  * send holds one configuration snapshot (conf_hold()) from its claim to
@@ -142,6 +158,7 @@
  */
 #include "config.h"
 #include "outbox.h"
+#include "acklink.h"
 #include "alert.h"
 #include "channel.h"
 #include "counters.h"
@@ -160,6 +177,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,9 +191,24 @@
 #define HELD_GATHER_US 2000000       /* recovery rows released by quiet hours, gathered */
 #define OUTBOX_STATS_US 2000000      /* how often a sender looks at the outbox's statistics */
 
+/*
+ * Waking, per channel of the registry (see "Waking" at the top), all
+ * guarded by mu. gen moves on a wake of every sender (wake_all(): a
+ * NOTIFY that names no channel, a reconnect, a SIGHUP, a holder that
+ * died); wakes counts the claims owed to the rows a NOTIFY named for this
+ * channel, at most its senders: each is taken by the next sender of the
+ * channel to start a claim, so a row committed before its NOTIFY is
+ * looked for by a claim that starts after it - whether by a sleeper this
+ * wakes or by a sender busy meanwhile, which claims again anyway.
+ */
+struct chan_wake {
+	pthread_cond_t cv;
+	unsigned long gen;
+	int wakes;
+};
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv;
-static unsigned long wake_gen;       /* bumped on every NOTIFY; guarded by mu */
+static struct chan_wake cw[COUNTERS_CHANNELS_MAX];
+static int per_channel;              /* sender threads of each channel */
 static int stopping;                 /* guarded by mu */
 static pthread_t sender_tid[COUNTERS_CHANNELS_MAX * OUTBOX_MAX_SENDERS];
 static int nsenders, holder_started, receipts_started;
@@ -262,6 +295,23 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	"  RETURNING n.id, n.channel, n.attempts - 1 AS attempts, n.created_at, n.event_id,"
 	"   n.contact_id, c.in_doubt, a.id AS attempt_id, n.resend, n.series, n.held_until,"
 	"   n.policy, n.step, n.route, n.priority"
+	/* the acknowledgement link's row (acklink.c): $7 the token of a
+	 * channel with ack_link, NULL for none; a problem of a check to a
+	 * person, not resolved since. Long-expired links go on the way (a
+	 * week past expiry, kept for the record). */
+	"), k AS ("
+	"  DELETE FROM ack_links WHERE $7::text IS NOT NULL AND EXISTS (SELECT 1 FROM u)"
+	"   AND expires_at < now() - interval '7 days'"
+	"), l AS ("
+	"  INSERT INTO ack_links (token_hash, check_id, contact_id, event_id, notification_id,"
+	"   expires_at)"
+	"  SELECT sha256(convert_to($7::text, 'UTF8')), e.check_id, u.contact_id, u.event_id, u.id,"
+	"   now() + make_interval(hours => $8::int)"
+	"  FROM u JOIN events e ON e.id = u.event_id"
+	"  WHERE $7::text IS NOT NULL AND u.contact_id IS NOT NULL AND e.check_id IS NOT NULL"
+	"   AND e.kind IN ('PROBLEM', 'RENOTIFY') AND NOT EXISTS (SELECT 1 FROM events r"
+	"    WHERE r.check_id = e.check_id AND r.id > e.id AND r.kind = 'RECOVERY')"
+	"  RETURNING 1"
 	")"
 	"SELECT n.id, n.channel, n.attempts, n.created_at < now() - make_interval(hours => $1::int),"
 	"  e.id, e.kind, COALESCE(e.status, -1), COALESCE(e.prev_status, -1),"
@@ -301,12 +351,23 @@ static const struct db_stmt q_claim = { "outbox_claim",
 	"  COALESCE(n.contact_id, 0),"
 	/* the row's policy's urgent level (45; -1: none), its step's priority (46) */
 	"  COALESCE((SELECT pol.urgent FROM policies pol WHERE pol.name = n.policy), -1),"
-	"  COALESCE(n.priority::text, '')"
+	"  COALESCE(n.priority::text, ''),"
+	/* the link made (47); whether the channel has a digest not finished
+	 * (48: q_digest_any's question, asked here for the next round) */
+	"  EXISTS (SELECT 1 FROM l),"
+	"  EXISTS (SELECT 1 FROM digests WHERE channel = $2 AND status IN ('open', 'sending', 'pending'))"
 	" FROM u n JOIN events e ON e.id = n.event_id"
 	" LEFT JOIN contacts ct ON ct.id = n.contact_id"
 	" LEFT JOIN agents ag ON ag.id = e.agent_id"
 	" LEFT JOIN checks ch ON ch.id = e.check_id"
-	" LEFT JOIN check_state s ON s.check_id = e.check_id", 6 };
+	" LEFT JOIN check_state s ON s.check_id = e.check_id", 8 };
+
+/*
+ * The link made by a claim whose mail was not sent after all (held by
+ * quiet hours, merged into a digest): nobody holds its token ($1).
+ */
+static const struct db_stmt q_ack_forget = { "outbox_ack_forget",
+	"DELETE FROM ack_links WHERE token_hash = sha256(convert_to($1::text, 'UTF8'))", 1 };
 
 /*
  * The outcome, if the lease is still ours ($5 = our attempt). $7: the
@@ -352,7 +413,8 @@ static const struct db_stmt q_unsend = { "outbox_unsend",
 
 /*
  * When something of channel $1 is due: a retry, a lease end, a pause end,
- * a digest's window end (or its retry, or its lease end). A
+ * a digest's window end (or its retry, or its lease end); and whether the
+ * channel has a digest not finished (q_digest_any's question). A
  * pending row behind an earlier open one of its check, contact and channel
  * is not counted: it becomes due when that one's outcome is recorded, by a
  * sender that then claims again at once; nor is a row waiting for its
@@ -363,7 +425,8 @@ static const struct db_stmt q_unsend = { "outbox_unsend",
 static const struct db_stmt q_next_due = { "outbox_next_due",
 	"SELECT CASE WHEN m.t IS NULL THEN -1 ELSE ceil(extract(epoch FROM"
 	"  GREATEST(m.t, (SELECT until FROM channel_pauses WHERE channel = $1)) - now()) * 1000)"
-	"  END::bigint"
+	"  END::bigint,"
+	"  EXISTS (SELECT 1 FROM digests WHERE channel = $1 AND status IN ('open', 'sending', 'pending'))"
 	" FROM (SELECT min(t) AS t FROM ("
 	"  SELECT min(n.next_attempt_at) AS t FROM notifications n"
 	"   WHERE n.status = 'pending' AND n.channel = $1 AND n.digest_id IS NULL AND"
@@ -641,23 +704,65 @@ static const struct db_stmt q_digest_result = { "outbox_digest_result",
 
 /* ---- waking ------------------------------------------------------------- */
 
+/* Every sender of every channel looks again. */
 static void
 wake_all(void)
 {
+	size_t i;
+
 	pthread_mutex_lock(&mu);
-	wake_gen++;
-	pthread_cond_broadcast(&cv);
+	for (i = 0; i < channel_count(); i++) {
+		cw[i].gen++;
+		pthread_cond_broadcast(&cw[i].cv);
+	}
 	pthread_mutex_unlock(&mu);
 }
 
 /*
- * Sleeps until stopped, ms pass, or - when by_notify - a NOTIFY arrives
- * (wake_gen moves past gen).
+ * k rows of channel i are due: k claims are owed (at most one per sender
+ * of the channel), and as many sleepers are woken - one, for one row.
+ * With mu held.
  */
 static void
-wait_for(unsigned long gen, long long ms, int by_notify)
+wake_channel_locked(size_t i, long long k)
+{
+	long long j;
+
+	if (k >= per_channel) {
+		cw[i].wakes = per_channel;
+		pthread_cond_broadcast(&cw[i].cv);
+		return;
+	}
+	cw[i].wakes = cw[i].wakes + k > per_channel ? per_channel : cw[i].wakes + (int)k;
+	for (j = 0; j < k; j++)
+		pthread_cond_signal(&cw[i].cv);
+}
+
+/*
+ * Takes the claim owed to channel i, if any (mu held): its taker is about
+ * to claim, which is what the NOTIFY asked for. 1 when there was one.
+ */
+static int
+take_wake_locked(size_t i)
+{
+	if (cw[i].wakes == 0)
+		return 0;
+	cw[i].wakes--;
+	return 1;
+}
+
+/* How a sender's sleep ended (wait_for()). */
+enum woken { WOKEN_TIME, WOKEN_ALL, WOKEN_ROWS };
+
+/*
+ * Sleeps until stopped, ms pass, every sender is woken (cw[i].gen moves
+ * past gen), or a claim is owed to channel i - which it then takes.
+ */
+static enum woken
+wait_for(size_t i, unsigned long gen, long long ms)
 {
 	struct timespec ts;
+	enum woken w = WOKEN_TIME;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += (time_t)(ms / 1000);
@@ -667,10 +772,22 @@ wait_for(unsigned long gen, long long ms, int by_notify)
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&mu);
-	while (!stopping && (!by_notify || wake_gen == gen))
-		if (pthread_cond_timedwait(&cv, &mu, &ts) == ETIMEDOUT)
+	for (;;) {
+		if (stopping)
 			break;
+		if (cw[i].gen != gen) {
+			w = WOKEN_ALL;
+			break;
+		}
+		if (take_wake_locked(i)) {
+			w = WOKEN_ROWS;
+			break;
+		}
+		if (pthread_cond_timedwait(&cw[i].cv, &mu, &ts) == ETIMEDOUT)
+			break;
+	}
 	pthread_mutex_unlock(&mu);
+	return w;
 }
 
 /* ---- the LISTEN thread's subscriber (listen.h) ---------------------------- */
@@ -704,12 +821,67 @@ retry_now_after_reload(PGconn *c)
 	wake_all();
 }
 
-/* custos_outbox: a row was written, or an outcome asks for a look (sql/004). */
+/*
+ * The payload of custos_outbox: "" (everyone looks), or the channels that
+ * have new rows and how many, "email:2,pushover:1" (alert_record(),
+ * sql/functions/outbox_wake_merge.sql). Into k[] by registry row; -1 when
+ * it is not such a list (a channel this serverd does not know included):
+ * then everyone looks, as for "".
+ */
+static int
+wake_parse(const char *payload, long long k[COUNTERS_CHANNELS_MAX])
+{
+	const char *p = payload;
+	size_t i;
+
+	for (i = 0; i < COUNTERS_CHANNELS_MAX; i++)
+		k[i] = 0;
+	if (*p == '\0')
+		return -1;
+	while (*p) {
+		const char *colon = strchr(p, ':'), *end = strchr(p, ','), *es;
+		const struct channel_type *ch;
+		char name[32], num[24];
+		size_t nlen, dlen;
+		long long v;
+
+		if (end == NULL)
+			end = p + strlen(p);
+		if (colon == NULL || colon > end)
+			return -1;
+		nlen = (size_t)(colon - p);
+		dlen = (size_t)(end - colon - 1);
+		if (nlen == 0 || nlen >= sizeof(name) || dlen == 0 || dlen >= sizeof(num))
+			return -1;
+		memcpy(name, p, nlen);
+		name[nlen] = '\0';
+		memcpy(num, colon + 1, dlen);
+		num[dlen] = '\0';
+		v = str_to_ll(num, 1, INT32_MAX, &es);
+		if (es || (ch = channel_find(name)) == NULL)
+			return -1;
+		k[channel_index(ch)] += v;
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+/* custos_outbox: rows were written, or an outcome asks for a look (sql/004). */
 static void
 on_outbox(const char *payload)
 {
-	(void)payload;
-	wake_all();
+	long long k[COUNTERS_CHANNELS_MAX];
+	size_t i;
+
+	if (wake_parse(payload, k) < 0) {
+		wake_all();
+		return;
+	}
+	pthread_mutex_lock(&mu);
+	for (i = 0; i < channel_count(); i++)
+		if (k[i] > 0)
+			wake_channel_locked(i, k[i]);
+	pthread_mutex_unlock(&mu);
 }
 
 /* (Re)connected: whatever was queued while nobody listened is looked for. */
@@ -853,16 +1025,23 @@ commit(PGconn *c, int *gone)
 	return ok ? 0 : -1;
 }
 
-/* The wait until ch has something due (lease ends and a pause included), or -1. */
+/*
+ * The wait until ch has something due (lease ends and a pause included), or
+ * -1; *digests: whether ch has a digest not finished (-1: unknown).
+ */
 static long long
-next_due_ms(PGconn *c, const struct channel_type *ch, const struct srv_conf *cf)
+next_due_ms(PGconn *c, const struct channel_type *ch, const struct srv_conf *cf, int *digests)
 {
 	const char *v[2] = { ch->name, cf->group_window_s > 0 ? "true" : "false" };
 	PGresult *q = db_exec(c, &q_next_due, v);
 	long long ms = -1;
 
-	if (db_ok(q, PGRES_TUPLES_OK) && PQntuples(q) == 1 && !PQgetisnull(q, 0, 0))
-		ms = col_i64(q, 0);
+	*digests = -1;
+	if (db_ok(q, PGRES_TUPLES_OK) && PQntuples(q) == 1) {
+		if (!PQgetisnull(q, 0, 0))
+			ms = col_i64(q, 0);
+		*digests = PQgetvalue(q, 0, 1)[0] == 't';
+	}
 	PQclear(q);
 	if (ms >= 0 && ms < OUTBOX_MIN_WAIT_MS)
 		ms = OUTBOX_MIN_WAIT_MS;   /* due but claimed by another sender this moment */
@@ -1283,10 +1462,13 @@ digest_record(PGconn *c, const char *did, const char *status, const char *err,
 
 /*
  * Claims, leases, sends and records one due digest of ch: 1 when it handled
- * one, 0 when none was due, -1 when the database failed.
+ * one, 0 when none was due, -1 when the database failed. any: whether ch
+ * has a digest not finished, as the sender's last claim or look at the
+ * clock answered it (1 yes, 0 no), or -1 when unknown: then q_digest_any
+ * asks first.
  */
 static int
-digest_one(PGconn *c, const struct channel_type *ch, const struct srv_conf *cf)
+digest_one(PGconn *c, const struct channel_type *ch, const struct srv_conf *cf, int any)
 {
 	PGresult *q = NULL, *ct = NULL, *mq = NULL;
 	struct digest_member *m = NULL;
@@ -1303,15 +1485,19 @@ digest_one(PGconn *c, const struct channel_type *ch, const struct srv_conf *cf)
 	int64_t until = 0, t0;
 	long long delay = 0;
 
-	v[0] = ch->name;
-	if (exec_ok(c, &q_digest_any, v, PGRES_TUPLES_OK, &q, &gone) < 0)
-		return -1;
-	if (PQntuples(q) != 1 || PQgetvalue(q, 0, 0)[0] != 't') {
-		PQclear(q);
+	if (any == 0)
 		return 0;
+	v[0] = ch->name;
+	if (any < 0) {
+		if (exec_ok(c, &q_digest_any, v, PGRES_TUPLES_OK, &q, &gone) < 0)
+			return -1;
+		if (PQntuples(q) != 1 || PQgetvalue(q, 0, 0)[0] != 't') {
+			PQclear(q);
+			return 0;
+		}
+		PQclear(q);
+		q = NULL;
 	}
-	PQclear(q);
-	q = NULL;
 	snprintf(hours, sizeof(hours), "%d", ch->give_up_h);
 	v[1] = holder_now(&my_id) ? "true" : "false";
 	snprintf(me, sizeof(me), "%d", my_id);
@@ -1495,7 +1681,9 @@ fail:
  * it found nothing to send (idle), else when it has not looked for
  * CANCEL_LOOK_US (a stream of sends). The cancel's look is a transaction of
  * three round trips; before every claim it stood between a NOTIFY and the
- * page that NOTIFY was for.
+ * page that NOTIFY was for, so it comes after a round (send_one()'s end),
+ * and an idle look is owed only when something other than new rows of the
+ * channel woke the sender (struct sender's for_rows).
  */
 static _Thread_local int64_t cancel_looked_us;
 
@@ -1522,61 +1710,102 @@ cancels(PGconn *c, const struct channel_type *ch, const struct srv_conf *cf)
 }
 
 /*
- * Claims, leases, sends and records one due row of ch. Returns 1 when it
- * handled one, 0 when none was due (*next_ms: the wait until something of
- * ch is due, or -1), -1 when the database is unavailable.
+ * What a sender knows from one round to the next (sender_main()).
+ *   digests   whether its channel has a digest not finished, as its last
+ *             claim or look at the clock answered it: 1, 0, or -1 unknown
+ *             (after a wake of everyone, a timeout, a failure): then
+ *             digest_one() asks first.
+ *   for_rows  the rounds since the last sleep follow a NOTIFY of new rows
+ *             of its channel: with nothing (left) to send, the idle look
+ *             for pages to cancel is not owed then (an event that may end
+ *             a page wakes everyone: sql/functions/outbox_wake.sql); the
+ *             look every CANCEL_LOOK_US stays.
+ *   paged     a send left a receipt (an emergency page) since its last
+ *             look for cancels: the next idle look is made, whatever woke
+ *             it (the page's check may have recovered while it was being
+ *             sent, and that recovery found no page ringing to wake for).
+ */
+struct sender {
+	const struct channel_type *ch;
+	int digests, for_rows, paged;
+};
+
+/* The link of a claimed mail that is not sent after all goes (acklink.c). */
+static void
+ack_forget(PGconn *c, const char *token)
+{
+	const char *v[1] = { token };
+	int gone = 0;
+
+	if (exec_ok(c, &q_ack_forget, v, PGRES_COMMAND_OK, NULL, &gone) < 0)
+		log_warn("outbox: an unsent mail's acknowledgement link stays until it expires");
+}
+
+/*
+ * Claims, leases, sends and records one due row of sd's channel. Returns 1
+ * when it handled one, 0 when none was due (*next_ms: the wait until
+ * something of the channel is due, or -1), -1 when the database is
+ * unavailable.
  */
 static int
-send_one(const struct channel_type *ch, long long *next_ms)
+send_one(struct sender *sd, long long *next_ms)
 {
+	const struct channel_type *ch = sd->ch;
 	PGconn *c = db_conn();
 	PGresult *q = NULL;
 	struct notice n = { 0 };
 	struct send_result res = { "", 0, "" };
-	char err[NOTIFY_ERR_MAX] = "", secs[24], id[24], hours[24], lease[24], me[24];
-	const char *status, *v[7], *attempt_id;
+	char err[NOTIFY_ERR_MAX] = "", secs[24], id[24], hours[24], lease[24], me[24], ttl[24];
+	char token[ACK_TOKEN_LEN + 1] = "";
+	const char *status, *v[8], *attempt_id;
 	const struct srv_conf *cf = NULL;
 	enum send_verdict verdict;
-	int attempts, rc = -1, gone = 0, in_doubt, my_id, judge, doubt = 0;
+	int attempts, rc = -1, gone = 0, in_doubt, my_id, judge, doubt = 0, linked = 0;
 	int64_t t0;
 	long long delay;
+	struct buf link;
 
 	*next_ms = -1;
+	buf_init(&link, 1024);
 	if (c == NULL)
 		return -1;
-	outbox_stats(c);
 	cf = conf_hold();   /* held from the lease to the outcome; dropped at done: */
-	if (ch->cancel != NULL && cancel_due(0)) {
-		/* a stream of sends does not keep the cancels waiting longer */
-		if (cancels(c, ch, cf) < 0)
-			goto done;
-	}
 	{
 		/* a digest due goes first: its members wait for nothing else */
-		int r = digest_one(c, ch, cf);
+		int r = digest_one(c, ch, cf, sd->digests);
 		if (r != 0) {
+			sd->digests = -1;   /* another may be due: asked again */
 			rc = r;
 			goto done;
 		}
 	}
 	snprintf(hours, sizeof(hours), "%d", ch->give_up_h);
 	snprintf(lease, sizeof(lease), "%lld", lease_s(ch, cf));
+	snprintf(ttl, sizeof(ttl), "%d", ACK_LINK_TTL_H);
 	judge = holder_now(&my_id);
 	snprintf(me, sizeof(me), "%d", my_id);
+	/* the claim makes the acknowledgement link's row too (acklink.c) */
+	if (ch->ack_link && cf->public_url != NULL && *cf->public_url != '\0')
+		ack_token_new(token);
 	v[0] = hours;
 	v[1] = ch->name;
 	v[2] = lease;
 	v[3] = judge ? "true" : "false";
 	v[4] = my_id ? me : NULL;   /* no lock held now: a lease that only runs out */
 	v[5] = cf->group_window_s > 0 ? "true" : "false";   /* GROUP_TURN */
+	v[6] = token[0] ? token : NULL;
+	v[7] = ttl;
 	if (exec_ok(c, &q_claim, v, PGRES_TUPLES_OK, &q, &gone) < 0)
 		goto done;
 	if (PQntuples(q) == 0) {
 		/* nothing to send now: the cancels' turn (after the sends, whose
 		 * page is the one someone waits for) */
-		if (ch->cancel != NULL && cancel_due(1) && cancels(c, ch, cf) < 0)
-			goto done;
-		*next_ms = next_due_ms(c, ch, cf);
+		if (ch->cancel != NULL && cancel_due(!sd->for_rows || sd->paged)) {
+			sd->paged = 0;
+			if (cancels(c, ch, cf) < 0)
+				goto done;
+		}
+		*next_ms = next_due_ms(c, ch, cf, &sd->digests);
 		rc = 0;
 		goto done;
 	}
@@ -1584,6 +1813,12 @@ send_one(const struct channel_type *ch, long long *next_ms)
 	fill_notice(q, &n);
 	n.conf = cf;
 	n.in_doubt = &doubt;
+	sd->digests = PQgetvalue(q, 0, 48)[0] == 't';
+	if (token[0] && PQgetvalue(q, 0, 47)[0] == 't') {
+		linked = 1;
+		if (buf_addf(&link, "%s/ack/%s", cf->public_url, token) == 0 && !link.failed)
+			n.ack_url = link.ptr;
+	}
 	attempts = col_int(q, 2);
 	in_doubt = PQgetvalue(q, 0, 31)[0] == 't';
 	attempt_id = PQgetvalue(q, 0, 32);
@@ -1599,6 +1834,8 @@ send_one(const struct channel_type *ch, long long *next_ms)
 		    n.resolved_since);
 	if (PQgetvalue(q, 0, 17)[0] == 't') {
 		int g = quiet_gate(c, q, &n, ch->name, id, attempt_id, &gone);
+		if (g > 0 && linked)
+			ack_forget(c, token);
 		if (g != 0) {
 			rc = g;   /* held or dropped: claim the next; or the database failed */
 			goto done;
@@ -1606,7 +1843,10 @@ send_one(const struct channel_type *ch, long long *next_ms)
 	}
 	if (PQgetvalue(q, 0, 17)[0] == 't' && attempts == 0 && !in_doubt) {
 		int g = group_gate(c, q, ch, cf, id, attempt_id, &gone);
+		if (g > 0 && linked)
+			ack_forget(c, token);
 		if (g != 0) {
+			sd->digests = -1;   /* it may have made one */
 			rc = g;   /* merged into a digest: claim the next; or the database failed */
 			goto done;
 		}
@@ -1668,21 +1908,42 @@ send_one(const struct channel_type *ch, long long *next_ms)
 	if (res.pause_until > 0)
 		record_pause(c, ch, res.pause_until, res.pause_reason[0] ? res.pause_reason :
 		    "the provider asked for a pause");
+	if (res.receipt[0])
+		sd->paged = 1;
 	rc = 1;
 done:
+	/*
+	 * After the round, not before its claim: nothing stands between a
+	 * NOTIFY and its send but the claim. A stream of sends does not keep
+	 * the cancels waiting longer than CANCEL_LOOK_US; the statistics are
+	 * looked at every OUTBOX_STATS_US by one sender.
+	 */
+	if (rc > 0 && ch->cancel != NULL && cancel_due(0)) {
+		sd->paged = 0;
+		if (cancels(c, ch, cf) < 0)
+			rc = -1;
+	}
+	if (rc >= 0)
+		outbox_stats(c);
+	if (rc < 0)
+		sd->digests = -1;
 	PQclear(q);
 	conf_drop(cf);
+	sodium_memzero(token, sizeof(token));
+	buf_free(&link);
 	return rc;
 }
 
 static void *
 sender_main(void *arg)
 {
-	const struct channel_type *ch = arg;
+	struct sender sd = { arg, -1, 0, 0 };
+	size_t ci = channel_index(sd.ch);
 
 	for (;;) {
 		unsigned long gen;
 		long long next_ms, wait_ms;
+		enum woken w;
 		int r;
 
 		pthread_mutex_lock(&mu);
@@ -1690,9 +1951,12 @@ sender_main(void *arg)
 			pthread_mutex_unlock(&mu);
 			break;
 		}
-		gen = wake_gen;
+		gen = cw[ci].gen;
+		/* the claim this round starts is one a NOTIFY may have asked for:
+		 * taken here, a sleeper is not woken for it too */
+		take_wake_locked(ci);
 		pthread_mutex_unlock(&mu);
-		r = send_one(ch, &next_ms);
+		r = send_one(&sd, &next_ms);
 		if (r == 1)
 			continue;
 		if (r < 0)
@@ -1701,7 +1965,14 @@ sender_main(void *arg)
 			wait_ms = next_ms;
 		else
 			wait_ms = OUTBOX_SAFETY_MS;
-		wait_for(gen, wait_ms, 1);
+		w = wait_for(ci, gen, wait_ms);
+		if (w == WOKEN_ROWS)
+			log_debug("outbox: %s sender woken: rows notified", sd.ch->name);
+		else if (w == WOKEN_ALL)
+			log_debug("outbox: %s sender woken: everyone looks", sd.ch->name);
+		sd.for_rows = w == WOKEN_ROWS;
+		if (w != WOKEN_ROWS)
+			sd.digests = -1;
 	}
 	db_close();
 	return NULL;
@@ -1719,9 +1990,13 @@ outbox_start(void)
 		n = 1;
 	if (n > OUTBOX_MAX_SENDERS)
 		n = OUTBOX_MAX_SENDERS;
+	per_channel = n;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&cv, &ca);
+	for (i = 0; i < (int)channel_count(); i++) {
+		pthread_cond_init(&cw[i].cv, &ca);
+		cw[i].wakes = 0;
+	}
 	pthread_condattr_destroy(&ca);
 	stopping = 0;
 	if (holder_start(wake_all) < 0)
@@ -1752,7 +2027,8 @@ outbox_stop(void)
 
 	pthread_mutex_lock(&mu);
 	stopping = 1;
-	pthread_cond_broadcast(&cv);
+	for (i = 0; i < (int)channel_count(); i++)
+		pthread_cond_broadcast(&cw[i].cv);
 	pthread_mutex_unlock(&mu);
 	for (i = 0; i < nsenders; i++)
 		pthread_join(sender_tid[i], NULL);
@@ -1765,5 +2041,6 @@ outbox_stop(void)
 	if (holder_started)
 		holder_stop();
 	holder_started = 0;
-	pthread_cond_destroy(&cv);
+	for (i = 0; i < (int)channel_count(); i++)
+		pthread_cond_destroy(&cw[i].cv);
 }

@@ -11,15 +11,18 @@ CREATE OR REPLACE FUNCTION after_commit_notify(checks bigint[]) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
 	p text := current_setting('custos.after_commit_pending', true);
+	w text;
 BEGIN
 	PERFORM set_config('synchronous_commit', 'off', true);
 	IF p IS NOT NULL AND p <> '' THEN
 		PERFORM set_config('custos.after_commit_pending', '', false);
 		PERFORM pg_notify('custos_stream', x) FROM unnest(string_to_array(p, ',')) x;
 	END IF;
-	IF current_setting('custos.after_commit_wake', true) = 'on' THEN
+	w := current_setting('custos.after_commit_wake', true);
+	IF w IS NOT NULL AND w <> '' THEN
+		-- '*' (or 'on', as kept before): everyone looks
 		PERFORM set_config('custos.after_commit_wake', '', false);
-		PERFORM pg_notify('custos_outbox', '');
+		PERFORM pg_notify('custos_outbox', CASE WHEN w IN ('*', 'on') THEN '' ELSE w END);
 	END IF;
 	PERFORM pg_notify('custos_stream', 'c' || id) FROM unnest(checks) id;
 END
