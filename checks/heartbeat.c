@@ -25,7 +25,7 @@ int
 heartbeat_params_parse(json_t *params, struct heartbeat_params *hp, char *err, size_t errlen,
     const char **field)
 {
-	const char *sched, *tzname;
+	const char *sched, *zone;
 	char why[256];
 	long long v;
 
@@ -33,11 +33,11 @@ heartbeat_params_parse(json_t *params, struct heartbeat_params *hp, char *err, s
 	if (params_allowed(params, hb_keys, err, errlen, field) < 0 ||
 	    params_string(params, "schedule", 1, SCHEDULE_TEXT_MAX - 1, &sched, err, errlen,
 	    field) < 0 ||
-	    params_string(params, "tz", 0, TZ_NAME_MAX - 1, &tzname, err, errlen, field) < 0)
+	    params_string(params, "tz", 0, TZ_NAME_MAX - 1, &zone, err, errlen, field) < 0)
 		return -1;
 	if (schedule_parse(sched, &hp->sched, why, sizeof(why)) < 0)
 		return params_error("schedule", err, errlen, field, "%s", why);
-	if ((hp->tz = tz_get(tzname ? tzname : "UTC", why, sizeof(why))) == NULL)
+	if ((hp->tz = tz_get(zone ? zone : "UTC", why, sizeof(why))) == NULL)
 		return params_error("tz", err, errlen, field, "%s", why);
 	if (params_int(params, "grace_s", 0, 0, HEARTBEAT_GRACE_MAX, HEARTBEAT_GRACE_DEFAULT, &v,
 	    err, errlen, field) < 0)

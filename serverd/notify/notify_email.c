@@ -250,7 +250,6 @@ tls_ctx_get(const char *host, int verify, const char *ca_file)
 	return ctx;
 }
 
-
 /* The first OpenSSL error of this thread, for a reason worth reading. */
 static void
 tls_reason(char *out, size_t outlen)
@@ -471,7 +470,6 @@ notify_global_cleanup(void)
 	auth_client_exit();
 	curl_global_cleanup();
 }
-
 
 static enum send_verdict
 email_send(const struct notice *n, struct send_result *res, char *err, size_t errlen)

@@ -1168,7 +1168,7 @@ urgent(const struct notice *n, int level)
 
 /* The end of the quiet time the person is in now (epoch s), or 0. */
 static int64_t
-quiet_now(const char *tzname, const char *windows, const char *id)
+quiet_now(const char *zone, const char *windows, const char *id)
 {
 	struct quiet_window w[QUIET_WINDOWS_MAX];
 	char err[256];
@@ -1179,8 +1179,8 @@ quiet_now(const char *tzname, const char *windows, const char *id)
 
 	if (strcmp(windows, "[]") == 0)
 		return 0;
-	if ((z = tz_get(tzname, err, sizeof(err))) == NULL) {
-		log_warn("notification %s: quiet hours not applied: zone %s: %s", id, tzname, err);
+	if ((z = tz_get(zone, err, sizeof(err))) == NULL) {
+		log_warn("notification %s: quiet hours not applied: zone %s: %s", id, zone, err);
 		return 0;
 	}
 	if ((arr = json_loads(windows, 0, NULL)) == NULL)
