@@ -191,7 +191,8 @@ api_metrics(struct req *r, struct resp *rs)
 		help(&b, "custos_http_connections_closed_total", "counter",
 		    "Connections serverd closed itself: over request_timeout_s (deadline), to make "
 		    "room for a known token (room), over max_connections_per_ip (per_ip; behind "
-		    "a trusted proxy, requests answered 429).");
+		    "a trusted proxy, requests answered 429), a kept-alive connection idle over "
+		    "request_timeout_s after an answer (idle).");
 		for (i = 0; i < EDGE_NREASONS; i++)
 			buf_addf(&b, "custos_http_connections_closed_total{reason=\"%s\"} %lu\n",
 			    edge_reason_names[i], closed[i]);

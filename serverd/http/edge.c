@@ -35,9 +35,10 @@
 #define WATCH_MS 250          /* how often the deadline is looked at */
 #define REPORT_EVERY_S 10     /* cuts are logged at most this often */
 
-const char *const edge_reason_names[EDGE_NREASONS] = { "deadline", "room", "per_ip" };
+const char *const edge_reason_names[EDGE_NREASONS] = { "deadline", "room", "per_ip", "idle" };
 static const char *const cut_names[EDGE_NREASONS] = { "over request_timeout_s",
-	"to make room (max_connections)", "over max_connections_per_ip" };
+	"to make room (max_connections)", "over max_connections_per_ip",
+	"idle after an answer, over request_timeout_s" };
 
 struct edge_conn {
 	struct edge_conn *prev, *next;
@@ -122,12 +123,11 @@ cut_locked(struct edge_conn *e, enum edge_reason why)
 	cuts[why]++;
 	/*
 	 * The 408 only for a late first request: a kept-alive connection that
-	 * is idle is closed without a word, as any idle keep-alive, because a
-	 * client may be sending its next request this very moment and would
-	 * take the 408 for that request's answer.
+	 * is idle (EDGE_IDLE) is closed without a word, as any idle
+	 * keep-alive, because a client may be sending its next request this
+	 * very moment and would take the 408 for that request's answer.
 	 */
-	if (why == EDGE_DEADLINE && !tls_on && !atomic_load(&e->serving) &&
-	    !atomic_load(&e->answered))
+	if (why == EDGE_DEADLINE && !tls_on)
 		(void)!send(e->fd, r408, sizeof(r408) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (shutdown(e->fd, SHUT_RDWR) < 0 && errno != ENOTCONN)
 		log_debug("http: shutdown: %s", strerror(errno));
@@ -402,11 +402,13 @@ watcher_main(void *arg)
 		for (e = head; e; e = e->next)
 			if (!e->cut && !atomic_load(&e->serving) &&
 			    now - (int64_t)atomic_load(&e->since_us) > limit_us)
-				cut_locked(e, EDGE_DEADLINE);
+				cut_locked(e, atomic_load(&e->answered) ? EDGE_IDLE : EDGE_DEADLINE);
 		if (now >= next_report) {
 			next_report = now + REPORT_EVERY_S * 1000000LL;
+			/* an idle keep-alive's end is no warning: every browser
+			 * left open on the dashboard would log one (edge.h) */
 			for (i = 0; i < EDGE_NREASONS; i++)
-				if (cuts[i] != told[i]) {
+				if (i != EDGE_IDLE && cuts[i] != told[i]) {
 					log_warn("http: %lu connection(s) closed %s in the last %d s",
 					    cuts[i] - told[i], cut_names[i], REPORT_EVERY_S);
 					told[i] = cuts[i];

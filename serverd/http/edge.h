@@ -84,8 +84,13 @@ void edge_request_end(struct MHD_Connection *mc);
 /*
  * For /metrics: open connections in the book (those being closed by us not
  * counted) and, since start, the connections closed for each reason.
+ * EDGE_IDLE is the deadline met by a kept-alive connection after an
+ * answer, with no new request whole since: how a browser's idle
+ * keep-alive usually ends (or a slow next request: the edge cannot tell
+ * the two apart). It is counted, closed without a word and not logged;
+ * the other three are logged as warnings.
  */
-enum edge_reason { EDGE_DEADLINE, EDGE_ROOM, EDGE_PER_IP, EDGE_NREASONS };
+enum edge_reason { EDGE_DEADLINE, EDGE_ROOM, EDGE_PER_IP, EDGE_IDLE, EDGE_NREASONS };
 extern const char *const edge_reason_names[EDGE_NREASONS];   /* "deadline", ... */
 void edge_stats(long long *open, unsigned long closed[EDGE_NREASONS]);
 

@@ -185,6 +185,40 @@ t.ok(cut and sent < 20, "a client sending one header line every 0.5 s is cut at 
 t.ok(answer.startswith(b"HTTP/1.1 408"), "and told 408 first", answer[:80])
 t.ok(px.healthy(), "the server answers others meanwhile")
 
+
+def px_closed(reason):
+    st, m, _ = px.request("GET", "/metrics", A, fresh=True)
+    m = m.decode() if isinstance(m, bytes) else m if isinstance(m, str) else ""
+    for ln in m.split("\n"):
+        if ln.startswith('custos_http_connections_closed_total{reason="%s"}' % reason):
+            return int(ln.split()[-1])
+    return None
+
+
+# a kept-alive connection left idle after its answer (a browser's, say) is
+# closed at the same deadline, without a 408 and counted as "idle", not as
+# a deadline cut: that is what the warning in the log counts
+deadline0, idle0 = px_closed("deadline"), px_closed("idle")
+s = socket.create_connection(("127.0.0.1", px.port), timeout=15)
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+got = b""
+while b"\r\n\r\n" not in got:
+    got += s.recv(4096)
+t.ok(got.startswith(b"HTTP/1.1 200"), "a request on a kept-alive connection is answered", got[:40])
+rest = got.split(b"\r\n\r\n", 1)[1]
+try:
+    while True:                      # blocks until serverd closes it (the deadline, 2 s)
+        data = s.recv(4096)
+        if not data:
+            break
+        rest += data
+except OSError:
+    pass
+s.close()
+t.ok(b"408" not in rest, "left idle, it is closed without a 408", rest[:80])
+t.eq((px_closed("deadline") - deadline0, px_closed("idle") - idle0 >= 1), (0, True),
+     "and counted as idle (/metrics reason=\"idle\"), not as a deadline cut (which is logged)")
+
 held = [SSE(px.port, A, {"X-Forwarded-For": "203.0.113.5"}) for i in range(2)]
 t.eq([h.status for h in held], [200, 200], "two streams for forwarded client 203.0.113.5")
 st, body, hd = px.request("GET", "/api/v1/agents", A, headers={"X-Forwarded-For": "203.0.113.5"},
