@@ -33,6 +33,18 @@ def _start_child(cmd, log_path):
     return p
 
 
+def read_jsonl(path):
+    """The records of a JSON-lines file another process appends to, oldest
+    first: only whole lines (ending in a newline). A reader can meet the
+    writer's last line half written, and must not take it for a bad one."""
+    try:
+        with open(path) as f:
+            data = f.read()
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in data.split("\n")[:-1] if line.strip()]
+
+
 class SmtpSink:
     def __init__(self, tmp, starttls=False, auth=None, name="mail", delay_ms=0):
         self.dir = os.path.join(tmp, name)
@@ -106,19 +118,11 @@ class SmtpSink:
 
     def messages(self):
         """Index records of the stored messages, oldest first."""
-        try:
-            with open(os.path.join(self.dir, "index.jsonl")) as f:
-                return [json.loads(line) for line in f if line.strip()]
-        except FileNotFoundError:
-            return []
+        return read_jsonl(os.path.join(self.dir, "index.jsonl"))
 
     def held_messages(self):
         """Subject and Message-ID of every message that was held."""
-        try:
-            with open(os.path.join(self.dir, "held.jsonl")) as f:
-                return [json.loads(line) for line in f if line.strip()]
-        except FileNotFoundError:
-            return []
+        return read_jsonl(os.path.join(self.dir, "held.jsonl"))
 
     def subjects(self):
         return [m["subject"] for m in self.messages()]
@@ -226,11 +230,7 @@ class Pushover:
             return json.loads(r.read())["receipts"]
 
     def requests(self):
-        try:
-            with open(self.log) as f:
-                return [json.loads(line) for line in f if line.strip()]
-        except FileNotFoundError:
-            return []
+        return read_jsonl(self.log)
 
     def accepted(self):
         return [r for r in self.requests() if r["status"] == 200]
