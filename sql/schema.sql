@@ -465,10 +465,21 @@ BEGIN
 	  ack_expires_at = CASE WHEN x.ack_cleared OR x.status = 0 THEN NULL
 	   ELSE s.ack_expires_at END,
 	  flapping = x.flapping, flap_pct = x.flap_pct,
+	  flap_window = CASE WHEN w.keep AND (s.flap_window IS NOT NULL OR NOT w.kept)
+	   THEN x.win END,
+	  flap_from = CASE WHEN w.keep AND (s.flap_window IS NOT NULL OR NOT w.kept)
+	   THEN 'epoch'::timestamptz + x.win_from * interval '1 microsecond' END,
+	  flap_last = CASE WHEN w.keep AND (s.flap_window IS NOT NULL OR NOT w.kept)
+	   THEN 'epoch'::timestamptz + x.win_last * interval '1 microsecond' END,
 	  updated_at = now()
 	 FROM json_to_recordset(j) AS x(check_id bigint, status smallint,
 	  state_type text, attempt integer, hard_status smallint, since bigint,
-	  ack_cleared boolean, flapping boolean, flap_pct real)
+	  ack_cleared boolean, flapping boolean, flap_pct real,
+	  win text, win_from bigint, win_last bigint, win_kept boolean)
+	 CROSS JOIN LATERAL (SELECT x.win IS NOT NULL AND x.win_from IS NOT NULL
+	  AND x.win_last IS NOT NULL
+	  AND 'epoch'::timestamptz + x.win_last * interval '1 microsecond'
+	   <= now() + interval '5 minutes' AS keep, COALESCE(x.win_kept, false) AS kept) w
 	 WHERE s.check_id = x.check_id;
 END
 $$;
@@ -504,7 +515,8 @@ BEGIN
 	IF TG_LEVEL = 'STATEMENT' THEN
 		INSERT INTO check_state (check_id, agent_id) SELECT id, agent_id FROM new_checks;
 	ELSE
-		UPDATE check_state SET agent_id = NEW.agent_id WHERE check_id = NEW.id;
+		UPDATE check_state SET agent_id = NEW.agent_id, flap_window = NULL, flap_from = NULL,
+		  flap_last = NULL WHERE check_id = NEW.id;
 	END IF;
 	RETURN NULL;
 END $$;
@@ -784,7 +796,7 @@ BEGIN
 	END IF;
 END $$;
 
-CREATE FUNCTION ingest_checks_recent(ids bigint[], after timestamp with time zone[], skew_s integer, n integer) RETURNS TABLE(check_id bigint, flap text, newest_us bigint)
+CREATE FUNCTION ingest_checks_recent(ids bigint[], after timestamp with time zone[], skew_s integer, n integer) RETURNS TABLE(check_id bigint, flap text, newest_us bigint, from_us bigint, last_us bigint)
     LANGUAGE plpgsql STABLE ROWS 10
     SET enable_sort TO 'off'
     AS $$
@@ -796,13 +808,19 @@ BEGIN
 	END IF;
 	first_after := (SELECT min(a) FROM unnest(after) a);
 	RETURN QUERY
-	SELECT u.id, r.flap, r.newest_us
+	SELECT u.id, r.flap, r.newest_us,
+	       (extract(epoch FROM r.w_from) * 1000000)::bigint,
+	       (extract(epoch FROM r.w_last) * 1000000)::bigint
 	FROM unnest(ids, after) u(id, after)
 	CROSS JOIN LATERAL (
 		SELECT string_agg(h.status::text, '' ORDER BY h.observed_at, h.id)
 		         FILTER (WHERE h.observed_at > now() - interval '2 days') AS flap,
 		       COALESCE((array_agg(h.us ORDER BY h.observed_at DESC, h.id DESC)
-		         FILTER (WHERE h.observed_at > u.after))[1], 0)::bigint AS newest_us
+		         FILTER (WHERE h.observed_at > u.after))[1], 0)::bigint AS newest_us,
+		       min(h.observed_at) FILTER (WHERE h.observed_at > now() - interval '2 days')
+		         AS w_from,
+		       max(h.observed_at) FILTER (WHERE h.observed_at > now() - interval '2 days')
+		         AS w_last
 		FROM (SELECT h.status, h.observed_at, h.id,
 		             (extract(epoch FROM LEAST(h.observed_at, h.received_at + interval '5 minutes'))
 		              * 1000000)::bigint AS us

@@ -50,6 +50,65 @@ check_of(struct eval_check *cs, size_t ncs, int64_t check_id)
 	return lo < ncs && cs[lo].check_id == check_id ? &cs[lo] : NULL;
 }
 
+void
+eval_window_set(struct eval_window *w, const char *digits, int64_t from_us, int64_t last_us,
+    int kept, int ok)
+{
+	size_t n = digits ? strlen(digits) : 0;
+
+	memset(w, 0, sizeof(*w));
+	if (n > ENGINE_FLAP_WINDOW) {   /* only the newest count (never more is read) */
+		digits += n - ENGINE_FLAP_WINDOW;
+		n = ENGINE_FLAP_WINDOW;
+	}
+	if (n > 0)
+		memcpy(w->st, digits, n);
+	w->st[n] = '\0';
+	w->from_us = from_us;
+	w->last_us = last_us;
+	w->kept = kept;
+	w->ok = ok;
+}
+
+/*
+ * One result stepped: its status joins the window (the newest
+ * ENGINE_FLAP_WINDOW kept). The history holds a check's results by
+ * (observed_at, the order they were stored); the engine steps them by
+ * (observed_us, position in the request). The two agree but where a result
+ * is stored before one already in the window (a stamp older than the
+ * window's newest as stored: a server-stamped result takes its stamp when
+ * stored, after the stamps of the request it came in) or ties with one of
+ * the same batch stamped the other way (their order in the batch is then
+ * not the one stored): then the window is no longer the history's.
+ */
+static void
+window_push(struct eval_window *w, const struct eval_result *x, int status)
+{
+	size_t n = strlen(w->st);
+
+	if (w->last_us && (x->stored_us < w->last_us ||
+	    (x->stored_us == w->last_us && w->moved && x->stamped != w->last_stamped)))
+		w->broken = 1;
+	if (n == ENGINE_FLAP_WINDOW) {
+		memmove(w->st, w->st + 1, n);   /* the NUL too */
+		n--;
+	}
+	w->st[n++] = (char)('0' + status);
+	w->st[n] = '\0';
+	if (w->from_us == 0 || x->stored_us < w->from_us)
+		w->from_us = x->stored_us;
+	w->last_us = x->stored_us;
+	w->last_stamped = x->stamped;
+	w->moved = 1;
+}
+
+int
+eval_window_keep(const struct eval_check *c)
+{
+	return c->w.ok && c->enabled && !c->w.broken && c->w.st[0] && c->w.from_us &&
+	    c->w.last_us && (!c->s.hard || c->s.flapping);
+}
+
 size_t
 eval_batch(struct eval_check *cs, size_t ncs, const struct eval_result *res, size_t n,
     struct alert_event *evs)
@@ -64,10 +123,13 @@ eval_batch(struct eval_check *cs, size_t ncs, const struct eval_result *res, siz
 
 		if (c == NULL || !c->enabled)
 			continue;   /* steady, or disabled (history only, no state, no event) */
-		if (x->stamped && x->observed_us < c->last_us)
-			continue;   /* late result: history only */
+		if (x->stamped && x->observed_us < c->last_us) {
+			c->w.broken = 1;   /* history only: the window misses it */
+			continue;          /* late result */
+		}
 		prev = c->s.status;
 		ne = engine_step(&c->s, &c->p, x->status, ek);
+		window_push(&c->w, x, c->s.status);
 		c->last_us = x->observed_us;
 		if (c->s.status_changed)
 			c->since_us = x->observed_us;
@@ -91,8 +153,8 @@ eval_batch(struct eval_check *cs, size_t ncs, const struct eval_result *res, siz
 
 /*
  * JSON written straight into one buffer (every value is a number, a
- * boolean, or engine-made text of '0' and '1', so nothing needs escaping;
- * a jansson object per state cost ~30 allocations each).
+ * boolean, or engine-made text of digits, so nothing needs escaping; a
+ * jansson object per state cost ~30 allocations each).
  */
 int
 eval_changed(const struct eval_check *cs, size_t ncs, char **states, char **shown)
@@ -107,17 +169,27 @@ eval_changed(const struct eval_check *cs, size_t ncs, char **states, char **show
 	for (j = 0; j < ncs; j++) {
 		const struct eval_check *c = &cs[j];
 		char since[24] = "null";
-		if (!eng_state_changed(&c->before, &c->s))
-			continue;   /* the common case: nothing to write */
+		int keep = eval_window_keep(c);
+		/* the common case: nothing to write (a window kept moves only
+		 * when a result was stepped; one no longer kept is cleared) */
+		if (!eng_state_changed(&c->before, &c->s) && !(keep && c->w.moved) &&
+		    !(c->w.kept && !keep))
+			continue;
 		if (c->since_us)
 			snprintf(since, sizeof(since), "%lld", (long long)c->since_us);
 		buf_addf(&t, "%s{\"check_id\":%lld,\"status\":%d,\"state_type\":\"%s\","
 		    "\"attempt\":%d,\"hard_status\":%d,\"since\":%s,\"ack_cleared\":%s,"
-		    "\"flapping\":%s,\"flap_pct\":%.17g}",
+		    "\"flapping\":%s,\"flap_pct\":%.17g",
 		    n++ ? "," : "[", (long long)c->check_id, c->s.status, c->s.hard ? "HARD" : "SOFT",
 		    c->s.attempt, c->s.hard_status, since,
 		    c->before.acknowledged && !c->s.acknowledged ? "true" : "false",
 		    c->s.flapping ? "true" : "false", c->s.flap_pct);
+		if (keep)
+			buf_addf(&t, ",\"win\":\"%s\",\"win_from\":%lld,\"win_last\":%lld,"
+			    "\"win_kept\":%s}", c->w.st, (long long)c->w.from_us,
+			    (long long)c->w.last_us, c->w.kept ? "true" : "false");
+		else
+			buf_addf(&t, ",\"win\":null}");
 		if (state_shown_changed(&c->before, &c->s))
 			buf_addf(&ids, "%s%lld", nid++ ? "," : "{", (long long)c->check_id);
 	}

@@ -214,6 +214,7 @@ struct batch {
 	int in_tx;
 	size_t accepted, dups, expired;
 	int64_t now_us, max_skew_us, ahead_us;
+	int64_t stamp_us;           /* the stamp stored on results without their own */
 	char **esc;                 /* escaped outputs and perfdata (heap), or NULL */
 	size_t nesc;
 };
@@ -619,10 +620,17 @@ read_states(struct batch *b, PGresult *q, int64_t *foreign, size_t *nf)
 		c->s.ack_sticky = PQgetvalue(q, row, C_ACK_STICKY)[0] == 't';
 		c->s.flapping = PQgetvalue(q, row, C_FLAPPING)[0] == 't';
 		c->s.flap_pct = str_to_double(PQgetvalue(q, row, C_FLAP_PCT), &es);
-		/* the flap window from the check's newest stored results (a
-		 * HARD check that is not flapping is not read while its results
-		 * repeat its status, so no stored window could be current) */
-		engine_flap_replay(PQgetvalue(q, row, C_FLAP), c->s.flap_history);
+		/* the flap window: kept in check_state, or read from the check's
+		 * newest stored results (a HARD check that is not flapping is not
+		 * read while its results repeat its status, so check_state keeps
+		 * no window for it: alert/eval.h) */
+		eval_window_set(&c->w, PQgetisnull(q, row, C_FLAP) ? NULL : PQgetvalue(q, row, C_FLAP),
+		    PQgetisnull(q, row, C_WIN_FROM) ? 0 :
+		    str_to_ll(PQgetvalue(q, row, C_WIN_FROM), INT64_MIN, INT64_MAX, &es),
+		    PQgetisnull(q, row, C_WIN_LAST) ? 0 :
+		    str_to_ll(PQgetvalue(q, row, C_WIN_LAST), INT64_MIN, INT64_MAX, &es),
+		    PQgetvalue(q, row, C_WIN_KEPT)[0] == 't', PQgetvalue(q, row, C_WIN_OK)[0] == 't');
+		engine_flap_replay(c->w.st, c->s.flap_history);
 		c->enabled = PQgetvalue(q, row, C_ENABLED)[0] == 't';
 		c->last_us = str_to_ll(PQgetvalue(q, row, C_NEWEST_US), INT64_MIN, INT64_MAX, &es);
 		c->before = c->s;
@@ -726,6 +734,7 @@ copy_results(struct batch *b)
 	size_t i;
 	int rc = -1;
 
+	b->stamp_us = now;
 	db_copy_begin(&rows);
 	for (i = 0; i < b->n; i++) {
 		if (b->order[i]->inserted == RES_DUPLICATE)
@@ -827,7 +836,8 @@ store_by_insert(struct batch *b, int64_t *foreign, size_t *nf)
 	}
 	for (i = 0; i < b->n; i++)
 		b->res[i].inserted = RES_PENDING;   /* again, after a COPY's roll-back */
-	snprintf(b->now_us_text, sizeof(b->now_us_text), "%lld", (long long)time_now_us());
+	b->stamp_us = time_now_us();
+	snprintf(b->now_us_text, sizeof(b->now_us_text), "%lld", (long long)b->stamp_us);
 	if (db_pipeline_bin(b->r->db, 3, pst, vals, lens, fmts, b->pr) < 0) {
 		/* a failed statement leaves the transaction open: roll it back */
 		b->in_tx = b->pr[0] && PQresultStatus(b->pr[0]) == PGRES_COMMAND_OK;
@@ -895,6 +905,7 @@ evaluate(struct batch *b)
 		er[m].check_id = x->check_id;
 		er[m].observed_us = x->observed_us;
 		er[m].stamped = x->observed_given;
+		er[m].stored_us = x->observed_given ? x->observed_us : b->stamp_us;
 		er[m].status = x->status;
 		er[m].has_value = x->has_value;
 		er[m].value = x->value;

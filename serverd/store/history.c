@@ -105,6 +105,23 @@ static const struct db_stmt q_session_trylock = { "history_session_trylock",
 	"SELECT pg_try_advisory_lock($1::integer, $2::integer)", 2 };
 static const struct db_stmt q_session_unlock = { "history_session_unlock",
 	"SELECT pg_advisory_unlock($1::integer, $2::integer)", 2 };
+/*
+ * The flap windows check_state keeps (sql/042_flap_window.sql) that hold a
+ * result of the day $1 retired (days since the epoch): the history no
+ * longer has it, so the next ingest of such a check reads what is left.
+ * Only a window still within the two days it is used in can (with
+ * history_retention_days 1): with a longer retention this finds nothing.
+ * The rows are locked in check_id order, as ingest's write-back locks
+ * them, so the two cannot deadlock; an ingest that read such a window
+ * before this and writes it back after leaves it cleared
+ * (check_state_write()'s win_kept).
+ */
+static const struct db_stmt q_forget_windows = { "history_forget_windows",
+	"UPDATE check_state SET flap_window = NULL, flap_from = NULL, flap_last = NULL"
+	" WHERE check_id IN (SELECT check_id FROM check_state"
+	"  WHERE flap_window IS NOT NULL AND flap_from > now() - interval '2 days'"
+	"   AND flap_from < 'epoch'::timestamptz + ($1::integer + 1) * interval '1 day'"
+	"  ORDER BY check_id FOR UPDATE)", 1 };
 /* an agent's facts changes older than the window, but never its newest */
 static const struct db_stmt q_trim_facts = { "history_trim_facts",
 	"DELETE FROM agent_facts_history WHERE id = ANY (ARRAY(SELECT f.id FROM agent_facts_history f"
@@ -333,13 +350,34 @@ cmd_ident(PGconn *c, const char *head, const char *ident, const char *tail)
 	return rc;
 }
 
+/* q_forget_windows for the day retired; 0 or -1 */
+static int
+forget_windows(PGconn *c, int64_t day)
+{
+	char d[24];
+	const char *v[1] = { d };
+	PGresult *q;
+	int rc = 0;
+
+	snprintf(d, sizeof(d), "%lld", (long long)day);
+	q = db_exec(c, &q_forget_windows, v);
+	if (!db_ok(q, PGRES_COMMAND_OK)) {
+		log_error("history: clearing the flap windows of a retired day: %s",
+		    PQresultErrorMessage(q));
+		rc = -1;
+	}
+	PQclear(q);
+	return rc;
+}
+
 /*
  * Retires one expired day table in the state history_retention_list()
  * gives: "attached" is detached CONCURRENTLY (no transaction block; the
  * parent's SHARE UPDATE EXCLUSIVE lock, which neither ingest nor readers
  * wait for), "pending" (an interrupted DETACH ... CONCURRENTLY) is
- * finished with FINALIZE; then history_tops() is remade without it and
- * the now detached table is dropped (its own lock only). An interruption
+ * finished with FINALIZE; then the flap windows that hold one of its
+ * results are cleared (q_forget_windows), history_tops() is remade without
+ * it and the now detached table is dropped (its own lock only). An interruption
  * anywhere leaves a state the next run goes on from. 0 or -1.
  */
 static int
@@ -361,7 +399,7 @@ retire_table(PGconn *c, const char *name, int64_t day, const char *state)
 	}
 	cache_set(day, 0);
 	t1 = mono_now_ms();
-	if (db_cmd(c, "SELECT history_tops_make()") < 0)
+	if (forget_windows(c, day) < 0 || db_cmd(c, "SELECT history_tops_make()") < 0)
 		goto done;
 	if (db_cmd(c, "BEGIN") < 0)
 		goto done;

@@ -12,14 +12,19 @@
  * every id; check_state.agent_id is the check's, kept by a trigger).
  * mine: every check named exists and is this agent's. mv: the checks that
  * may change (ingest_sql.h), with their FIRST; mvc: those enabled, with
- * their check's max_attempts. rc: what ingest_checks_recent() reads of
- * their history, in one call for the batch (none when no check may change:
- * a steady batch reads no history).
+ * their check's max_attempts, whether check_state keeps their flap window
+ * (kept: stored, and within the two days the read looks at; sql/042) and
+ * whether it may (win_ok: not a heartbeat, whose results the watcher
+ * stores). rc: what ingest_checks_recent() reads of the history of those
+ * whose window is not kept, in one call for the batch (none when every
+ * check in motion has its window kept, or none may change: a steady batch,
+ * or a flapping fleet's, reads no history).
  */
 #define STATES_CTES(AG, IDS, STS, FIRST, SKEW) \
 	"ks AS (SELECT s.* FROM unnest(" IDS ") k(id) CROSS JOIN LATERAL" \
 	"  (SELECT s.check_id, s.agent_id, s.status, s.state_type, s.attempt," \
-	"   s.hard_status, s.acknowledged, s.ack_sticky, s.flapping, s.flap_pct" \
+	"   s.hard_status, s.acknowledged, s.ack_sticky, s.flapping, s.flap_pct," \
+	"   s.flap_window, s.flap_from, s.flap_last" \
 	"   FROM check_state s WHERE s.check_id = k.id OFFSET 0) s)," \
 	" mine AS (SELECT count(*) FILTER (WHERE ks.agent_id = " AG ")" \
 	"   = cardinality(" IDS ") AS ok FROM ks)," \
@@ -30,12 +35,15 @@
 	"   OR ks.state_type <> 'HARD' OR ks.flapping))," \
 	" ahead AS (SELECT EXISTS (SELECT 1 FROM agents a" \
 	"   WHERE a.id = " AG " AND a.clock_skew_s > " SKEW ") AS yes)," \
-	" mvc AS MATERIALIZED (SELECT mv.*, c.max_attempts, c.enabled FROM mv" \
-	"   JOIN LATERAL (SELECT c.max_attempts, c.enabled FROM checks c" \
-	"   WHERE c.id = mv.check_id OFFSET 0) c ON c.enabled)," \
+	" mvc AS MATERIALIZED (SELECT mv.*, c.max_attempts, c.enabled, c.win_ok," \
+	"   c.win_ok AND mv.flap_window IS NOT NULL" \
+	"    AND mv.flap_from > now() - interval '2 days' AS kept FROM mv" \
+	"   JOIN LATERAL (SELECT c.max_attempts, c.enabled, c.type <> 'heartbeat' AS win_ok" \
+	"   FROM checks c WHERE c.id = mv.check_id OFFSET 0) c ON c.enabled)," \
 	" rc AS MATERIALIZED (SELECT r.* FROM (SELECT array_agg(mvc.check_id) AS ids," \
 	"   array_agg('epoch'::timestamptz + mvc.first * interval '1 microsecond') AS af" \
-	"   FROM mvc) a CROSS JOIN LATERAL ingest_checks_recent(a.ids, a.af, " SKEW ", " \
+	"   FROM mvc WHERE NOT mvc.kept) a" \
+	"   CROSS JOIN LATERAL ingest_checks_recent(a.ids, a.af, " SKEW ", " \
 	"   " FLAP_RESULTS ") r WHERE a.ids IS NOT NULL)"
 
 #define TEXT_(x) #x
@@ -43,22 +51,29 @@
 #define FLAP_RESULTS TEXT(INGEST_FLAP_RESULTS)
 
 /*
- * The rows: 'k' per enabled check that may change, with what
- * ingest_checks_recent() reads of its history (a disabled check's results
- * are history only: no row, nothing read); 'k' per check that is foreign
- * or unknown; 'a' when the agent's clock was last seen ahead.
+ * The rows: 'k' per enabled check that may change, with its flap window
+ * and newest stamp as check_state keeps them or as ingest_checks_recent()
+ * reads them from its history (a disabled check's results are history
+ * only: no row, nothing read); 'k' per check that is foreign or unknown;
+ * 'a' when the agent's clock was last seen ahead.
  */
+#define US_(t) "(extract(epoch FROM " t ") * 1000000)::bigint"
 #define STATES_ROWS(AG, IDS, SKEW) \
 	" SELECT 'k', NULL::bigint, NULL::text, mv.check_id, mv.agent_id, mv.max_attempts, mv.status," \
 	"  mv.state_type, mv.attempt, mv.hard_status, mv.acknowledged, mv.ack_sticky, mv.flapping," \
-	"  mv.flap_pct, mv.enabled, r.newest_us, r.flap" \
-	" FROM mvc mv JOIN rc r ON r.check_id = mv.check_id" \
+	"  mv.flap_pct, mv.enabled," \
+	"  CASE WHEN mv.kept THEN " US_("mv.flap_last") " ELSE r.newest_us END," \
+	"  CASE WHEN mv.kept THEN mv.flap_window ELSE r.flap END," \
+	"  CASE WHEN mv.kept THEN " US_("mv.flap_from") " ELSE r.from_us END," \
+	"  CASE WHEN mv.kept THEN " US_("mv.flap_last") " ELSE r.last_us END," \
+	"  mv.kept, mv.win_ok" \
+	" FROM mvc mv LEFT JOIN rc r ON r.check_id = mv.check_id" \
 	" UNION ALL SELECT 'k', NULL, NULL, u.id, ks.agent_id, NULL, NULL, NULL, NULL, NULL, NULL," \
-	"  NULL, NULL, NULL, NULL, NULL, NULL" \
+	"  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL" \
 	" FROM unnest(" IDS ") u(id) LEFT JOIN ks ON ks.check_id = u.id" \
 	" WHERE NOT (SELECT ok FROM mine) AND ks.agent_id IS DISTINCT FROM " AG \
 	" UNION ALL SELECT 'a', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL," \
-	"  NULL, NULL, NULL, NULL, NULL FROM ahead WHERE ahead.yes"
+	"  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM ahead WHERE ahead.yes"
 
 const struct db_stmt ingest_q_states = { "ingest_states",
 	"WITH " STATES_CTES("$1::bigint", "$2::bigint[]", "$3::smallint[]", "$4::bigint[]",
@@ -96,7 +111,7 @@ const struct db_stmt ingest_q_insert = { "ingest_insert",
 	"  RETURNING id, result_id)"
 	STATES_ROWS("$9::bigint", "$10::bigint[]", "$13::integer")
 	" UNION ALL SELECT 'i', id, result_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
-	"  NULL, NULL, NULL, NULL, NULL, NULL FROM ins", 14 };
+	"  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM ins", 14 };
 
 const char ingest_copy_sql[] = "COPY check_history (check_id, agent_id, status, value,"
 	" output, perfdata, observed_at, duration_ms, result_id) FROM STDIN (FORMAT binary)";

@@ -6,8 +6,11 @@
  * Every statement is planned the same whatever the statistics of the day
  * partitions (docs/decisions.md, "No ingest statement is planned on a
  * partition's statistics"): check_state and checks are probed by key per
- * check (unnest(ids) CROSS JOIN LATERAL (... WHERE key = id OFFSET 0)); the
- * history a check in motion needs is read by ingest_checks_recent()
+ * check (unnest(ids) CROSS JOIN LATERAL (... WHERE key = id OFFSET 0)); a
+ * check in motion takes its flap window from check_state where that keeps
+ * it (sql/042_flap_window.sql: a SOFT or flapping check whose every stored
+ * result went through the engine); the history any other needs is read by
+ * ingest_checks_recent()
  * (sql/functions/, planned without sorting: the check's index from its
  * newest end, in the partitions its range names); a result the server stamps is de-duplicated
  * by claiming its result_id in result_stamps (INSERT ... ON CONFLICT on the
@@ -44,6 +47,10 @@ enum ingest_col {
 	C_FLAPPING, C_FLAP_PCT, C_ENABLED,
 	C_NEWEST_US,     /* the newest result stored after FIRST (µs), or 0 */
 	C_FLAP,          /* the flap window's statuses, oldest first, or NULL */
+	C_WIN_FROM,      /* a stamp (µs) at or before the window's oldest, or NULL */
+	C_WIN_LAST,      /* the stamp (µs) of the window's newest, or NULL */
+	C_WIN_KEPT,      /* the window is check_state's (sql/042), not read */
+	C_WIN_OK,        /* check_state may keep the check's window */
 	C_NCOLS
 };
 /*
