@@ -426,6 +426,9 @@ CREATE TABLE check_state (
     notified_status smallint,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     ack_by text,
+    flap_window text,
+    flap_from timestamp with time zone,
+    flap_last timestamp with time zone,
     CONSTRAINT check_state_state_type_check CHECK ((state_type = ANY (ARRAY['SOFT'::text, 'HARD'::text]))),
     CONSTRAINT check_state_status_check CHECK (((status >= 0) AND (status <= 3)))
 );
@@ -2341,7 +2344,7 @@ CREATE TRIGGER checks_revision_update AFTER UPDATE ON checks REFERENCING OLD TAB
 
 CREATE TRIGGER checks_state AFTER INSERT ON checks REFERENCING NEW TABLE AS new_checks FOR EACH STATEMENT EXECUTE FUNCTION checks_create_state();
 
-CREATE TRIGGER checks_state_agent AFTER UPDATE OF agent_id ON checks FOR EACH ROW WHEN ((old.agent_id IS DISTINCT FROM new.agent_id)) EXECUTE FUNCTION checks_create_state();
+CREATE TRIGGER checks_state_agent AFTER UPDATE OF agent_id, enabled, type ON checks FOR EACH ROW WHEN (((old.agent_id IS DISTINCT FROM new.agent_id) OR (old.enabled IS DISTINCT FROM new.enabled) OR (old.type IS DISTINCT FROM new.type))) EXECUTE FUNCTION checks_create_state();
 
 CREATE TRIGGER checks_stream AFTER UPDATE OF enabled ON checks FOR EACH ROW WHEN ((old.enabled IS DISTINCT FROM new.enabled)) EXECUTE FUNCTION stream_notify();
 

@@ -56,9 +56,11 @@ struct eng_state {
 	 * The last 20 transitions between consecutive results, oldest first:
 	 * '1' a change of status, '0' none, with leading '0's dropped (a
 	 * missing transition counts as no change anyway). Held only while a
-	 * batch is evaluated: check_state no longer stores it (sql/014), so
-	 * ingest rebuilds it from the check's newest stored results
-	 * (engine_flap_replay()) and writes back flap_pct alone.
+	 * batch is evaluated: ingest rebuilds it (engine_flap_replay()) from
+	 * the status digits of the check's newest results, which check_state
+	 * keeps while the check is SOFT or flapping and every result stored
+	 * went through the engine (sql/042, alert/eval.h: struct eval_window),
+	 * and which are read from its stored results otherwise.
 	 */
 	char flap_history[ENGINE_FLAP_WINDOW + 1];   /* 20 flags, one being pushed, NUL */
 	int status_changed;   /* out: this step changed status (for "since") */
