@@ -21,7 +21,10 @@
  *                     checks that may change (a check whose results all
  *                     repeat its status while it is HARD and not flapping
  *                     is neither read nor evaluated: in a steady fleet a
- *                     check costs its row and nothing more), the claims of
+ *                     check costs its row and nothing more; a check in
+ *                     motion takes its flap window from check_state where
+ *                     that keeps it, and from its history otherwise:
+ *                     store/ingest_sql.h), the claims of
  *                     the result_ids the server stamps (result_stamps: a
  *                     resend of such a result is found by its key, not
  *                     looked for in every day partition), and the results.
