@@ -211,31 +211,39 @@ cache_set(int64_t day, int on)
 	pthread_mutex_unlock(&cache_mu);
 }
 
-/* Makes day's partition unless known; 0 or -1 (the statement failed). */
-static int
-ensure_day(PGconn *c, int64_t day)
+/* st run for day (days since the epoch, its one parameter): its result, or
+ * NULL when it failed ("history: <what> of day N: why" logged) */
+static PGresult *
+exec_day(PGconn *c, const struct db_stmt *st, int64_t day, ExecStatusType want, const char *what)
 {
 	char d[24];
 	const char *v[1] = { d };
 	PGresult *q;
-	int rc = 0;
+
+	snprintf(d, sizeof(d), "%lld", (long long)day);
+	q = db_exec(c, st, v);
+	if (db_ok(q, want))
+		return q;
+	log_error("history: %s of day %lld: %s", what, (long long)day, PQresultErrorMessage(q));
+	PQclear(q);
+	return NULL;
+}
+
+/* Makes day's partition unless known; 0 or -1 (the statement failed). */
+static int
+ensure_day(PGconn *c, int64_t day)
+{
+	PGresult *q;
 
 	if (cache_has(day))
 		return 0;
-	snprintf(d, sizeof(d), "%lld", (long long)day);
-	q = db_exec(c, &q_ensure, v);
-	if (!db_ok(q, PGRES_TUPLES_OK)) {
-		log_error("history: cannot make the partition of day %lld: %s", (long long)day,
-		    PQresultErrorMessage(q));
-		rc = -1;
-		goto done;
-	}
+	if ((q = exec_day(c, &q_ensure, day, PGRES_TUPLES_OK, "cannot make the partition")) == NULL)
+		return -1;
 	if (PQgetvalue(q, 0, 0)[0] == 't')
 		log_info("history: made the partition of day %lld", (long long)day);
 	cache_set(day, 1);
-done:
 	PQclear(q);
-	return rc;
+	return 0;
 }
 
 int
@@ -354,20 +362,13 @@ cmd_ident(PGconn *c, const char *head, const char *ident, const char *tail)
 static int
 forget_windows(PGconn *c, int64_t day)
 {
-	char d[24];
-	const char *v[1] = { d };
-	PGresult *q;
-	int rc = 0;
+	PGresult *q = exec_day(c, &q_forget_windows, day, PGRES_COMMAND_OK,
+	    "cannot clear the flap windows holding the results");
 
-	snprintf(d, sizeof(d), "%lld", (long long)day);
-	q = db_exec(c, &q_forget_windows, v);
-	if (!db_ok(q, PGRES_COMMAND_OK)) {
-		log_error("history: clearing the flap windows of a retired day: %s",
-		    PQresultErrorMessage(q));
-		rc = -1;
-	}
+	if (q == NULL)
+		return -1;
 	PQclear(q);
-	return rc;
+	return 0;
 }
 
 /*

@@ -16,10 +16,12 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, Tap  # noqa: E402
+from harness import Env, Tap, wait_for  # noqa: E402
 
 t = Tap()
-env = Env()
+# a retention of one day: the retention may then retire a day a kept window
+# still holds (the last case)
+env = Env(conf={"history_retention_days": "1"})
 A = env.admin
 psql = env.cluster.psql
 aid, tok = env.make_agent("flaphost")
@@ -239,4 +241,24 @@ env.post_results(tok, [{"check_id": hb["id"], "status": s, "observed_at": stamp(
 t.eq(window(hb["id"]), "-", "nor an agent's results for a heartbeat check")
 
 t.eq(psql(WRONG), [], "every window kept is the history's")
+
+# ---- the retention retires a day a kept window holds -----------------------------
+# With history_retention_days 1 the day before yesterday goes, while a window
+# may hold results of it (the read looks back two days): such windows are
+# cleared when the day is retired; one that holds none stays. The day's
+# partition is made here; serverd's retention at its start retires it.
+R = twins("ret", 1, max_attempts=3)
+batch(R, [[2, 0, 2]])
+inday = ("now() - interval '48 hours' + (((now() AT TIME ZONE 'UTC')::date - 1)"
+         " AT TIME ZONE 'UTC' - (now() - interval '48 hours')) / 2")
+psql("SELECT history_partition_ensure((now() AT TIME ZONE 'UTC')::date - 2);"
+     "UPDATE check_state SET flap_from = %s WHERE check_id = %d" % (inday, R[0][0]))
+t.ok(window(R[0][0]) != "-" and window(R[0][1]) != "-", "two windows kept")
+env.server.stop()
+env.server.start()
+gone = wait_for(lambda: psql("SELECT to_regclass(history_partition_name("
+                             "(now() AT TIME ZONE 'UTC')::date - 2)) IS NULL")[0][0] == "t", 30)
+t.ok(gone, "the retention retired the day before yesterday")
+t.eq((window(R[0][0]), window(R[0][1]) != "-"), ("-", True),
+     "a window holding a result of the retired day is cleared; one that holds none stays")
 t.done()
