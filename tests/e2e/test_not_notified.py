@@ -111,8 +111,8 @@ e.api("POST", "/api/v1/downtimes", A, {"agent_id": lone, "end": until, "comment"
 
 
 def why(kind, agent, check):
-    r = sql("SELECT why->>'decision', why->>'detail', (SELECT count(*) FROM"
-            " event_not_notified('%s', %d, %s)) FROM event_not_notified('%s', %d, %s)"
+    r = sql("SELECT f.why->>'decision', f.why->>'detail', (SELECT count(*) FROM"
+            " event_not_notified('%s', %d, %s)) FROM event_not_notified('%s', %d, %s) f(why)"
             % (kind, agent, check or "NULL", kind, agent, check or "NULL"))
     return (r[0][0] or None, r[0][1] or None) if r and r[0][2] == "1" else ("rows", r)
 
