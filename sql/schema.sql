@@ -624,12 +624,14 @@ CREATE FUNCTION event_not_notified(ev_kind text, ev_agent bigint, ev_check bigin
 		WHERE ev_kind NOT IN ('ACKNOWLEDGEMENT', 'DOWNTIME START', 'DOWNTIME END')
 		  AND (c.parents <> '{}' OR ag.parents <> '{}')
 		LIMIT 1) p ON true
-	LEFT JOIN LATERAL (SELECT true AS hit, dt.check_id, dt.end_at,
+	LEFT JOIN LATERAL (SELECT * FROM (SELECT true AS hit, dt.check_id, dt.end_at,
 			COALESCE(NULLIF(dt.name, ''), NULLIF(dt.comment, ''), '#' || dt.id) AS name
 		FROM downtimes dt
 		WHERE (dt.check_id = ev_check OR dt.agent_id = ev_agent)
 		  AND dt.start_at <= now() AND dt.end_at > now()
-		ORDER BY dt.end_at DESC LIMIT 1) d ON true
+		ORDER BY dt.end_at DESC LIMIT 1) d0
+		WHERE EXISTS (SELECT 1 FROM downtimes dn
+		              WHERE dn.start_at <= now() AND dn.end_at > now())) d ON true
 	OFFSET 0) r
 $$;
 

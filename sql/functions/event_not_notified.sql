@@ -18,11 +18,13 @@
 -- per event, ~46 µs an event under churn (bench/README.md, "The alert's
 -- decision in its statement"). OFFSET 0 keeps it a subquery of its own, run
 -- per event by key: the check's, its agent's and its state's rows (three
--- key probes), the downtimes; the parents' walk (check_parents_down()) only
--- when the check or its agent names a parent (most name none), behind a
--- one-time filter. Not STRICT, no SET, not VOLATILE: each would stop the
--- inlining. (The PL/pgSQL one returned a value, not a table: a change of
--- return type is a DROP first.)
+-- key probes); the parents' walk (check_parents_down()) only when the check
+-- or its agent names a parent (most name none), behind a one-time filter;
+-- the event's downtimes only when a downtime is on at all (mostly none is),
+-- asked once for the statement (an uncorrelated EXISTS: an InitPlan), where
+-- a read and a sort for each event were. Not STRICT, no SET, not VOLATILE:
+-- each would stop the inlining. (The PL/pgSQL one returned a value, not a
+-- table: a change of return type is a DROP first.)
 DO $$
 BEGIN
 	IF EXISTS (SELECT 1 FROM pg_proc
@@ -60,11 +62,13 @@ RETURNS TABLE (why jsonb) LANGUAGE sql STABLE ROWS 1 AS $$
 		WHERE ev_kind NOT IN ('ACKNOWLEDGEMENT', 'DOWNTIME START', 'DOWNTIME END')
 		  AND (c.parents <> '{}' OR ag.parents <> '{}')
 		LIMIT 1) p ON true
-	LEFT JOIN LATERAL (SELECT true AS hit, dt.check_id, dt.end_at,
+	LEFT JOIN LATERAL (SELECT * FROM (SELECT true AS hit, dt.check_id, dt.end_at,
 			COALESCE(NULLIF(dt.name, ''), NULLIF(dt.comment, ''), '#' || dt.id) AS name
 		FROM downtimes dt
 		WHERE (dt.check_id = ev_check OR dt.agent_id = ev_agent)
 		  AND dt.start_at <= now() AND dt.end_at > now()
-		ORDER BY dt.end_at DESC LIMIT 1) d ON true
+		ORDER BY dt.end_at DESC LIMIT 1) d0
+		WHERE EXISTS (SELECT 1 FROM downtimes dn
+		              WHERE dn.start_at <= now() AND dn.end_at > now())) d ON true
 	OFFSET 0) r
 $$;
