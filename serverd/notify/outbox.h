@@ -8,6 +8,15 @@
 #define CUSTOS_OUTBOX_H
 
 /*
+ * CUSTOS_TEST_OUTBOX_SAFETY_MS in serverd's environment replaces the
+ * senders' safety net, the longest sleep without a NOTIFY (15,000 ms; 100
+ * to 15,000): a test of a row due without any NOTIFY sees it go in that
+ * time, not in 15 s. A bad value is logged and ignored. Never for
+ * production (every sender of every channel looks that often).
+ */
+#define OUTBOX_TEST_SAFETY_ENV "CUSTOS_TEST_OUTBOX_SAFETY_MS"
+
+/*
  * Starts the holder and the senders and subscribes to custos_outbox; 0 or
  * -1 (outbox_stop() then joins what started). Before listen_start().
  */
