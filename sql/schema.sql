@@ -610,71 +610,44 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION event_not_notified(ev_kind text, ev_agent bigint, ev_check bigint) RETURNS jsonb
-    LANGUAGE plpgsql STABLE
+CREATE FUNCTION event_not_notified(ev_kind text, ev_agent bigint, ev_check bigint) RETURNS TABLE(why jsonb)
+    LANGUAGE sql STABLE ROWS 1
     AS $$
-DECLARE
-	d record;
-	k record;
-	p record;
-	why text;
-	detail text;
-BEGIN
-	IF ev_kind IN ('DOWNTIME START', 'DOWNTIME END') THEN
-		why := 'downtime';
-		detail := 'the start or end of a downtime is recorded, not notified';
-	END IF;
-	-- what the steps below read of the check, its agent and its state
-	SELECT COALESCE(c.parents <> '{}', false) AS check_parents,
-	       COALESCE(ag.parents <> '{}', false) AS agent_parents, ag.name, ag.state,
-	       cs.acknowledged, cs.ack_by, cs.flapping
-	INTO k FROM (VALUES (1)) one(x)
+	SELECT CASE WHEN r.why IS NOT NULL THEN route_entry(r.why[1], r.why[2]) END
+	FROM (SELECT CASE
+		WHEN ev_kind IN ('DOWNTIME START', 'DOWNTIME END')
+			THEN ARRAY['downtime', 'the start or end of a downtime is recorded, not notified']
+		WHEN p.hit THEN ARRAY['suppressed', 'parent ' || p.name || ' is ' || status_name(p.status)]
+		WHEN d.hit THEN ARRAY['downtime',
+			CASE WHEN d.check_id IS NULL THEN 'agent in downtime ' ELSE 'in downtime ' END
+			|| quote_literal(d.name) || ' until ' || rfc3339(d.end_at)]
+		WHEN ev_check IS NULL THEN NULL
+		WHEN ag.state = 'down' AND NOT EXISTS (SELECT 1 FROM heartbeats hb
+		    WHERE hb.check_id = ev_check)
+			THEN ARRAY['agent down', 'agent ' || ag.name || ' is down']
+		WHEN ev_kind IN ('PROBLEM', 'RENOTIFY') AND cs.acknowledged
+			THEN ARRAY['acknowledged', 'check acknowledged by ' || COALESCE(cs.ack_by, 'someone')]
+		WHEN ev_kind IN ('PROBLEM', 'RECOVERY', 'RENOTIFY') AND cs.flapping
+			THEN ARRAY['flapping', 'the check is flapping']
+		END AS why
+	FROM (VALUES (1)) one(x)
 	LEFT JOIN checks c ON c.id = ev_check
 	LEFT JOIN agents ag ON ag.id = ev_agent
-	LEFT JOIN check_state cs ON cs.check_id = ev_check;
-	-- the probes first: most checks and agents have no parents, and spare
-	-- the walk (check_parent_ids())
-	IF why IS NULL AND ev_kind <> 'ACKNOWLEDGEMENT' AND (k.check_parents OR k.agent_parents) THEN
-		SELECT pd.name, pd.status INTO p FROM check_parents_down(ev_check, ev_agent) pd LIMIT 1;
-		IF FOUND THEN
-			why := 'suppressed';
-			detail := 'parent ' || p.name || ' is ' || status_name(p.status);
-		END IF;
-	END IF;
-	IF why IS NULL THEN
-		SELECT dt.id, dt.check_id, dt.end_at,
+	LEFT JOIN check_state cs ON cs.check_id = ev_check
+	LEFT JOIN LATERAL (SELECT true AS hit, pd.name, pd.status
+		FROM check_parents_down(ev_check, ev_agent) pd
+		WHERE ev_kind NOT IN ('ACKNOWLEDGEMENT', 'DOWNTIME START', 'DOWNTIME END')
+		  AND (c.parents <> '{}' OR ag.parents <> '{}')
+		LIMIT 1) p ON true
+	LEFT JOIN LATERAL (SELECT * FROM (SELECT true AS hit, dt.check_id, dt.end_at,
 			COALESCE(NULLIF(dt.name, ''), NULLIF(dt.comment, ''), '#' || dt.id) AS name
-		INTO d FROM downtimes dt
+		FROM downtimes dt
 		WHERE (dt.check_id = ev_check OR dt.agent_id = ev_agent)
 		  AND dt.start_at <= now() AND dt.end_at > now()
-		ORDER BY dt.end_at DESC LIMIT 1;
-		IF FOUND THEN
-			why := 'downtime';
-			detail := CASE WHEN d.check_id IS NULL THEN 'agent in downtime ' ELSE 'in downtime ' END
-				|| quote_literal(d.name) || ' until ' || rfc3339(d.end_at);
-		ELSIF ev_check IS NULL THEN
-			RETURN NULL;
-		END IF;
-	END IF;
-	IF why IS NULL THEN
-		IF k.state = 'down' AND NOT EXISTS (SELECT 1 FROM heartbeats hb
-		    WHERE hb.check_id = ev_check) THEN
-			why := 'agent down';
-			detail := 'agent ' || k.name || ' is down';
-		ELSE
-			IF ev_kind IN ('PROBLEM', 'RENOTIFY') AND k.acknowledged THEN
-				why := 'acknowledged';
-				detail := 'check acknowledged by ' || COALESCE(k.ack_by, 'someone');
-			ELSIF ev_kind IN ('PROBLEM', 'RECOVERY', 'RENOTIFY') AND k.flapping THEN
-				why := 'flapping';
-				detail := 'the check is flapping';
-			ELSE
-				RETURN NULL;
-			END IF;
-		END IF;
-	END IF;
-	RETURN jsonb_build_object('at', rfc3339(now()), 'decision', why, 'detail', detail);
-END
+		ORDER BY dt.end_at DESC LIMIT 1) d0
+		WHERE EXISTS (SELECT 1 FROM downtimes dn
+		              WHERE dn.start_at <= now() AND dn.end_at > now())) d ON true
+	OFFSET 0) r
 $$;
 
 CREATE FUNCTION event_route_add(bigint, text, text) RETURNS boolean

@@ -36,8 +36,8 @@ const struct db_stmt alert_q_record = { "alert_record",
 	"          AND (EXISTS (SELECT 1 FROM checks c WHERE c.parents <> '{}'"
 	"               AND c.parents @> ARRAY[x.check_id]) OR EXISTS (SELECT 1 FROM agents a"
 	"               WHERE a.parents <> '{}' AND a.parents @> ARRAY[x.check_id]))) x"
-	"  CROSS JOIN LATERAL (SELECT event_not_notified(x.kind, x.agent_id, x.check_id)"
-	"    AS why) g"
+	/* in FROM: inlined into this plan (sql/functions/event_not_notified.sql) */
+	"  CROSS JOIN LATERAL event_not_notified(x.kind, x.agent_id, x.check_id) g"
 	/* the policies' rows (sql/functions/policy_route.sql), before the event
 	 * is written: its row is written once, with whoever took it; an event
 	 * a policy took is not its contacts' */

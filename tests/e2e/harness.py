@@ -120,6 +120,12 @@ def wait_for(fn, timeout=10.0, step=0.02):
         time.sleep(step)
 
 
+# the clusters' mode: "fast" (fsync off: a test's cluster is thrown away)
+# unless CUSTOS_PG_DURABLE=1 (the benches that measure a commit: fsync on,
+# as an install runs)
+PG_MODE = [] if os.environ.get("CUSTOS_PG_DURABLE") == "1" else ["fast"]
+
+
 class Cluster:
     """A private PostgreSQL cluster in a temp dir."""
 
@@ -131,7 +137,7 @@ class Cluster:
         # PostgreSQL cannot bind; start again, afresh, on another port.
         for attempt in range(5):
             self.port = free_port()
-            out = subprocess.run([PGCTL, "start", self.dir, str(self.port), "fast"],
+            out = subprocess.run([PGCTL, "start", self.dir, str(self.port)] + PG_MODE,
                                  capture_output=True, text=True)
             if out.returncode == 0 or "already in use" not in out.stderr or attempt == 4:
                 break
@@ -146,7 +152,7 @@ class Cluster:
         subprocess.run([PGCTL, "stop", self.dir] + (["now"] if now else []), capture_output=True)
 
     def start(self):
-        out = subprocess.run([PGCTL, "start", self.dir, str(self.port), "fast"],
+        out = subprocess.run([PGCTL, "start", self.dir, str(self.port)] + PG_MODE,
                              capture_output=True, text=True)
         if out.returncode != 0:
             raise RuntimeError("pgctl start failed: " + out.stderr)
