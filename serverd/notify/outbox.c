@@ -1357,6 +1357,40 @@ backoff_s(const struct channel_type *ch, int attempts)
 /* ---- grouping into digests ---------------------------------------------------- */
 
 /*
+ * Row id (attempt attempt_id) and the fresh rows after it join digest did
+ * (due at due) of contact on ch, each recorded "merged into digest N", in
+ * the caller's transaction, which holds the digest's lock: 1 when row id
+ * is among them, 0 when an earlier row of its check keeps it out, -1 when
+ * the database failed (*gone). *joined gets how many rows joined.
+ */
+static int
+digest_join(PGconn *c, const struct channel_type *ch, const char *contact, const char *id,
+    const char *attempt_id, const char *did, const char *due, int *joined, int *gone)
+{
+	char detail[64];
+	const char *v[7];
+	PGresult *r = NULL;
+	int i, mine = 0;
+
+	snprintf(detail, sizeof(detail), "merged into digest %s", did);
+	v[0] = did;
+	v[1] = id;
+	v[2] = attempt_id;
+	v[3] = due;
+	v[4] = contact;
+	v[5] = ch->name;
+	v[6] = detail;
+	if (exec_ok(c, &q_digest_join, v, PGRES_TUPLES_OK, &r, gone) < 0)
+		return -1;
+	*joined = PQntuples(r);
+	for (i = 0; i < *joined; i++)
+		if (PQgetvalue(r, i, 0)[0] == 't')
+			mine = 1;
+	PQclear(r);
+	return mine;
+}
+
+/*
  * Row id (attempt attempt_id) came to join the open digest of an earlier
  * row of its series (q_claim's 49): it joins it (with the fresh rows after
  * it), whatever the storm test would say - grouping may even have been
@@ -1369,10 +1403,10 @@ static int
 join_behind(PGconn *c, const struct channel_type *ch, const char *contact, const char *id,
     const char *attempt_id, int *gone)
 {
-	char did[24] = "", due[64] = "", detail[64];
-	const char *v[7];
+	char did[24] = "", due[64] = "";
+	const char *v[2];
 	PGresult *r = NULL;
-	int i, joined = 0, mine = 0;
+	int joined = 0, mine = 0;
 
 	if (db_cmd(c, "BEGIN") < 0) {
 		*gone = PQstatus(c) != CONNECTION_OK;
@@ -1388,24 +1422,9 @@ join_behind(PGconn *c, const struct channel_type *ch, const char *contact, const
 	}
 	PQclear(r);
 	r = NULL;
-	if (did[0] != '\0') {
-		snprintf(detail, sizeof(detail), "merged into digest %s", did);
-		v[0] = did;
-		v[1] = id;
-		v[2] = attempt_id;
-		v[3] = due;
-		v[4] = contact;
-		v[5] = ch->name;
-		v[6] = detail;
-		if (exec_ok(c, &q_digest_join, v, PGRES_TUPLES_OK, &r, gone) < 0)
-			goto fail;
-		joined = PQntuples(r);
-		for (i = 0; i < joined; i++)
-			if (PQgetvalue(r, i, 0)[0] == 't')
-				mine = 1;
-		PQclear(r);
-		r = NULL;
-	}
+	if (did[0] != '\0' &&
+	    (mine = digest_join(c, ch, contact, id, attempt_id, did, due, &joined, gone)) < 0)
+		goto fail;
 	if (mine) {
 		if (commit(c, gone) < 0)
 			return -1;
@@ -1440,7 +1459,7 @@ static int
 group_gate(PGconn *c, PGresult *q, const struct channel_type *ch, const struct srv_conf *cf,
     const char *id, const char *attempt_id, int *gone)
 {
-	char win[24], min[24], did[24], detail[64], due[64];
+	char win[24], min[24], did[24], due[64];
 	const char *contact = PQgetvalue(q, 0, 44), *v[7];
 	PGresult *r = NULL;
 	int i, joined = 0, mine = 0, made = 0;
@@ -1506,22 +1525,8 @@ group_gate(PGconn *c, PGresult *q, const struct channel_type *ch, const struct s
 	}
 	if (did[0] == '\0')
 		goto individual;
-	snprintf(detail, sizeof(detail), "merged into digest %s", did);
-	v[0] = did;
-	v[1] = id;
-	v[2] = attempt_id;
-	v[3] = due;
-	v[4] = contact;
-	v[5] = ch->name;
-	v[6] = detail;
-	if (exec_ok(c, &q_digest_join, v, PGRES_TUPLES_OK, &r, gone) < 0)
+	if ((mine = digest_join(c, ch, contact, id, attempt_id, did, due, &joined, gone)) < 0)
 		goto fail;
-	joined = PQntuples(r);
-	for (i = 0; i < joined; i++)
-		if (PQgetvalue(r, i, 0)[0] == 't')
-			mine = 1;
-	PQclear(r);
-	r = NULL;
 	if (!mine)
 		goto individual;   /* an earlier row of its check is open: it goes on its own, in turn */
 	if (commit(c, gone) < 0)
