@@ -1391,6 +1391,32 @@ digest_join(PGconn *c, const struct channel_type *ch, const char *contact, const
 }
 
 /*
+ * The open digest of person contact on ch, locked to the COMMIT
+ * (q_digest_lock): its id into did and its due time into due, or did
+ * left empty when the person has none open. 0, or -1 the database
+ * failed (*gone).
+ */
+static int
+digest_lock(PGconn *c, const struct channel_type *ch, const char *contact, char did[24],
+    char due[64], int *gone)
+{
+	const char *v[2];
+	PGresult *r = NULL;
+
+	v[0] = contact;
+	v[1] = ch->name;
+	did[0] = '\0';
+	if (exec_ok(c, &q_digest_lock, v, PGRES_TUPLES_OK, &r, gone) < 0)
+		return -1;
+	if (PQntuples(r) == 1) {
+		snprintf(did, 24, "%s", PQgetvalue(r, 0, 0));
+		snprintf(due, 64, "%s", PQgetvalue(r, 0, 1));
+	}
+	PQclear(r);
+	return 0;
+}
+
+/*
  * Row id (attempt attempt_id) came to join the open digest of an earlier
  * row of its series (q_claim's 49): it joins it (with the fresh rows after
  * it), whatever the storm test would say - grouping may even have been
@@ -1405,23 +1431,14 @@ join_behind(PGconn *c, const struct channel_type *ch, const char *contact, const
 {
 	char did[24] = "", due[64] = "";
 	const char *v[2];
-	PGresult *r = NULL;
 	int joined = 0, mine = 0;
 
 	if (db_cmd(c, "BEGIN") < 0) {
 		*gone = PQstatus(c) != CONNECTION_OK;
 		return -1;
 	}
-	v[0] = contact;
-	v[1] = ch->name;
-	if (exec_ok(c, &q_digest_lock, v, PGRES_TUPLES_OK, &r, gone) < 0)
+	if (digest_lock(c, ch, contact, did, due, gone) < 0)
 		goto fail;
-	if (PQntuples(r) == 1) {
-		snprintf(did, sizeof(did), "%s", PQgetvalue(r, 0, 0));
-		snprintf(due, sizeof(due), "%s", PQgetvalue(r, 0, 1));
-	}
-	PQclear(r);
-	r = NULL;
 	if (did[0] != '\0' &&
 	    (mine = digest_join(c, ch, contact, id, attempt_id, did, due, &joined, gone)) < 0)
 		goto fail;
@@ -1441,7 +1458,6 @@ join_behind(PGconn *c, const struct channel_type *ch, const char *contact, const
 	    " out as it came to join it: it waits for that one's outcome", id, ch->name);
 	return 1;
 fail:
-	PQclear(r);
 	if (!*gone && PQstatus(c) == CONNECTION_OK)
 		db_cmd(c, "ROLLBACK");
 	return -1;
@@ -1514,14 +1530,8 @@ group_gate(PGconn *c, PGresult *q, const struct channel_type *ch, const struct s
 		made |= strcmp(PQcmdTuples(r), "1") == 0;
 		PQclear(r);
 		r = NULL;
-		if (exec_ok(c, &q_digest_lock, v, PGRES_TUPLES_OK, &r, gone) < 0)
+		if (digest_lock(c, ch, contact, did, due, gone) < 0)
 			goto fail;
-		if (PQntuples(r) == 1) {
-			snprintf(did, sizeof(did), "%s", PQgetvalue(r, 0, 0));
-			snprintf(due, sizeof(due), "%s", PQgetvalue(r, 0, 1));
-		}
-		PQclear(r);
-		r = NULL;
 	}
 	if (did[0] == '\0')
 		goto individual;
