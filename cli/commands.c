@@ -410,7 +410,7 @@ int
 cmd_events(const struct cli_args *a)
 {
 	int follow_it = a->val[O_FOLLOW] != NULL, rc;
-	json_t *st, *j, *items;
+	json_t *st, *j, *items, *ev;
 	char path[96];
 	long long last;
 	size_t i;
@@ -433,6 +433,14 @@ cmd_events(const struct cli_args *a)
 		json_array_foreach(items, i, e)
 			print_event(e);
 	}
+	/*
+	 * The stream goes on after the newest event printed: one written
+	 * between the two requests above is in the list, and a stream from
+	 * the status's id would print it again.
+	 */
+	json_array_foreach(items, i, ev)
+		if (json_integer_value(json_object_get(ev, "id")) > last)
+			last = (long long)json_integer_value(json_object_get(ev, "id"));
 	json_decref(j);
 	fflush(stdout);
 	return follow_it ? http_follow(last) : 0;

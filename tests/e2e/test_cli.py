@@ -7,6 +7,7 @@ import json
 import os
 import re
 import queue
+import socket
 import subprocess
 import sys
 import threading
@@ -137,7 +138,77 @@ t.ok(rc == 0 and "PROBLEM" in out and "web01/sshd" in out, "events: the recent o
 rc, out, err = run("events", "--json")
 t.ok(any(e["kind"] == "PROBLEM" for e in json.loads(out)["items"]), "events --json")
 
-e = {"HOME": HOME, "CUSTOS_URL": URL, "CUSTOS_TOKEN": V, "PATH": os.environ.get("PATH", "")}
+# the two downtimes' DOWNTIME START events come from the jobs' tick, a
+# moment after the downtimes were made: wait for them, so that no event but
+# the test's own is written while events -f starts
+t.ok(wait_for(lambda: sum(x["kind"] == "DOWNTIME START" for x in
+                          env.api("GET", "/api/v1/events?limit=1000", A)[1]["items"]) == 2, 30),
+     "both downtimes have started (their events written)")
+
+
+def relay(on_request):
+    """A TCP relay in front of serverd, one request a connection: it calls
+    on_request(request line) before it forwards a request, so the test can
+    write an event inside a window of the client's own."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(16)
+
+    def pump(a, b):
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                b.sendall(d)
+        except OSError:
+            pass
+        for x in (a, b):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def serve(c):
+        head = b""
+        while b"\r\n\r\n" not in head:
+            d = c.recv(65536)
+            if not d:
+                c.close()
+                return
+            head += d
+        h, rest = head.split(b"\r\n\r\n", 1)
+        lines = [x for x in h.split(b"\r\n") if not x.lower().startswith(b"connection:")]
+        on_request(lines[0].decode("latin-1"))
+        u = socket.create_connection(("127.0.0.1", env.server.port))
+        u.sendall(b"\r\n".join(lines) + b"\r\nConnection: close\r\n\r\n" + rest)
+        threading.Thread(target=pump, args=(c, u), daemon=True).start()
+        pump(u, c)
+        c.close()
+        u.close()
+
+    def accept():
+        while True:
+            c, _ = ls.accept()
+            threading.Thread(target=serve, args=(c,), daemon=True).start()
+    threading.Thread(target=accept, daemon=True).start()
+    return ls.getsockname()[1]
+
+
+# the window between events -f's two requests (the status's newest id, then
+# the list from there), held open: sshd recovers in it, so its RECOVERY is
+# in the list, and the stream must go on after it, not print it again
+written = threading.Event()
+
+
+def between(line):
+    if line.startswith("GET /api/v1/events?since_id=") and not written.is_set():
+        env.post_results(atok, [{"check_id": sshd, "status": 0, "output": "sshd back"}])
+        written.set()
+
+
+e = {"HOME": HOME, "CUSTOS_URL": "http://127.0.0.1:%d" % relay(between), "CUSTOS_TOKEN": V,
+     "PATH": os.environ.get("PATH", "")}
 for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
     if k in os.environ:
         e[k] = os.environ[k]
@@ -156,12 +227,7 @@ def next_line(timeout=20):
         return None
 
 
-# the two downtimes' DOWNTIME START events come from the jobs' tick, a
-# moment after the downtimes were made: wait for them, or one could arrive
-# in the middle of what follows (it did, under valgrind)
-t.ok(wait_for(lambda: sum(x["kind"] == "DOWNTIME START" for x in
-                          env.api("GET", "/api/v1/events?limit=1000", A)[1]["items"]) == 2, 30),
-     "both downtimes have started (their events written)")
+t.ok(wait_for(written.is_set, 30), "sshd recovered between events -f's status read and its list")
 known = [x["id"] for x in env.api("GET", "/api/v1/events?limit=1000", A)[1]["items"]]
 before = []
 while len(before) < len(known):
@@ -169,12 +235,14 @@ while len(before) < len(known):
     if ln is None:
         break
     before.append(json.loads(ln)["id"])
-t.eq(before, known, "events -f prints the recent events first")
-env.post_results(atok, [{"check_id": sshd, "status": 0, "output": "sshd back"}])
+t.eq(before, known, "events -f prints the recent events first, the RECOVERY written between"
+     " its two requests included")
+env.post_results(atok, [{"check_id": sshd, "status": 2, "output": "sshd is gone again"}])
 ln = next_line()
 ev = json.loads(ln) if ln else None
-t.ok(ev and ev["kind"] == "RECOVERY" and ev["check_id"] == sshd,
-     "events -f: a new event arrives from the stream", ev)
+t.ok(ev and ev["kind"] == "PROBLEM" and ev["check_id"] == sshd,
+     "events -f: the next event comes from the stream (the RECOVERY in the list is not"
+     " printed again)", ev)
 p.terminate()
 p.wait(10)
 p.stderr.close()
