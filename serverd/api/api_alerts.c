@@ -118,17 +118,29 @@ api_ack_delete(struct req *r, struct resp *rs)
 
 /* ---- events --------------------------------------------------------------- */
 
-static const struct db_stmt q_events = { "events_list",
-	"SELECT jsonb_build_object('id', e.id, 'created_at', rfc3339(e.created_at), 'kind', e.kind,"
-	"  'agent_id', e.agent_id, 'agent', a.name, 'check_id', e.check_id, 'check', c.name,"
-	"  'status', status_name(e.status), 'prev_status', status_name(e.prev_status),"
-	"  'state_type', e.state_type, 'attempt', e.attempt, 'value', e.value, 'output', e.output,"
-	"  'notify', e.notify, 'detail', e.detail,"
-	"  'notifications', (SELECT count(*) FROM notifications n WHERE n.event_id = e.id)), e.id"
+#define EVENT_ROW \
+	"SELECT jsonb_build_object('id', e.id, 'created_at', rfc3339(e.created_at), 'kind', e.kind," \
+	"  'agent_id', e.agent_id, 'agent', a.name, 'check_id', e.check_id, 'check', c.name," \
+	"  'status', status_name(e.status), 'prev_status', status_name(e.prev_status)," \
+	"  'state_type', e.state_type, 'attempt', e.attempt, 'value', e.value, 'output', e.output," \
+	"  'notify', e.notify, 'detail', e.detail," \
+	"  'notifications', (SELECT count(*) FROM notifications n WHERE n.event_id = e.id)), e.id" \
 	" FROM events e LEFT JOIN agents a ON a.id = e.agent_id LEFT JOIN checks c ON c.id = e.check_id"
-	" WHERE e.id > $1 AND ($3::bigint IS NULL OR e.check_id = $3)"
+#define EVENT_FILTERS \
+	"  AND ($3::bigint IS NULL OR e.check_id = $3)" \
 	"  AND ($4::bigint IS NULL OR e.agent_id = $4) AND ($5::text IS NULL OR e.kind = $5)"
-	" ORDER BY e.id LIMIT $2", 5 };
+
+/* oldest first after since_id $1 (a poll, or paging forwards) */
+static const struct db_stmt q_events = { "events_list",
+	EVENT_ROW " WHERE e.id > $1" EVENT_FILTERS " ORDER BY e.id LIMIT $2", 5 };
+
+/*
+ * newest first before before_id $1: a check's or an agent's last events
+ * (the check page), however many it had before them (events_check_idx
+ * reads them backwards)
+ */
+static const struct db_stmt q_events_before = { "events_list_before",
+	EVENT_ROW " WHERE e.id < $1" EVENT_FILTERS " ORDER BY e.id DESC LIMIT $2", 5 };
 
 /* An optional id argument >= min: 0 absent, 1 present, -1 error. */
 static int
@@ -157,25 +169,35 @@ id_arg(struct req *r, const char *key, char buf[24], struct resp *rs)
 void
 api_events_list(struct req *r, struct resp *rs)
 {
-	char since[24] = "0", lim[24], check[24], agent[24];
+	char since[24] = "0", before[24], lim[24], check[24], agent[24];
 	const char *v[5], *kind = req_arg(r, "kind");
-	int hc, ha;
+	int hb, hc, ha;
 	long limit;
 
 	if ((limit = api_limit(r, rs)) < 0)
 		return;
-	/* since_id (or cursor, the "next" of the previous page): ids after it */
-	if (id_arg_min(r, req_arg(r, "since_id") ? "since_id" : "cursor", 0, since, rs) < 0 ||
+	/*
+	 * since_id (or cursor, the "next" of the previous page): ids after it;
+	 * or before_id (its "next" is the before_id of the page after): ids
+	 * before it, newest first. One direction a request.
+	 */
+	if ((hb = id_arg(r, "before_id", before, rs)) < 0)
+		return;
+	if (hb && (req_arg(r, "since_id") || req_arg(r, "cursor"))) {
+		resp_error(rs, 400, "before_id", "before_id pages backwards: not with since_id or cursor");
+		return;
+	}
+	if ((!hb && id_arg_min(r, req_arg(r, "since_id") ? "since_id" : "cursor", 0, since, rs) < 0) ||
 	    (hc = api_check_arg(r, rs, check)) < 0 || (ha = api_agent_arg(r, rs, agent)) < 0)
 		return;
 	if (kind && *kind == '\0')
 		kind = NULL;
-	v[0] = since;
+	v[0] = hb ? before : since;
 	v[1] = id_text(limit + 1, lim);
 	v[2] = hc ? check : NULL;
 	v[3] = ha ? agent : NULL;
 	v[4] = kind;
-	api_query_list(r, rs, &q_events, v, limit);
+	api_query_list(r, rs, hb ? &q_events_before : &q_events, v, limit);
 }
 
 /* ---- why an event was, or was not, notified ------------------------------------- */

@@ -7,7 +7,7 @@ import { api } from "/ui/api.js";
 import { $, absTime, age, firstLine, h, localTime, main, now, pct, put, qget, stBadge, str } from "/ui/dom.js";
 import { drawChart, fmtLocal, fmtValue } from "/ui/chart.js";
 import { ackDialog, downtimeDialog } from "/ui/dialogs.js";
-import { agentDown, dtEnd, loadDowntimes, renderEvents } from "/ui/overview.js";
+import { agentDown, dtEnd, loadDowntimes, mergeEvents, renderEvents } from "/ui/overview.js";
 import { thresholdEditor, thresholdLine } from "/ui/backtest.js";
 
 // "value 91, warning outside 85, critical outside 95", in words
@@ -218,7 +218,7 @@ export async function renderCheckPage(id) {
   const [hist, notes, evs] = await Promise.all([
     api("GET", "/api/v1/checks/" + id + "/history?limit=50"),
     api("GET", "/api/v1/notifications?check_id=" + id + "&limit=50"),
-    api("GET", "/api/v1/events?check_id=" + id + "&limit=1000"),
+    api("GET", "/api/v1/events?check_id=" + id + "&before_id=" + Number.MAX_SAFE_INTEGER + "&limit=50"),
     loadChart(c, range0, null, pre).catch((x) => { $("#check-chart").textContent = x.message; })]);
   put($("#check-history"), hist.items.length ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "State"), h("th", {}, "Observed"),
     h("th", {}, "Value"), h("th", { class: "hide-s" }, "Output"))),
@@ -232,7 +232,8 @@ export async function renderCheckPage(id) {
     h("td", {}, str(n.kind)), h("td", {}, str(n.channel)), h("td", { class: "hide-s" }, str(n.contact, "—")),
     h("td", {}, str(n.status) + (n.last_error ? ": " + str(n.last_error) : "")),
     h("td", { class: "hide-s" }, str(n.attempts, "0")))))) : h("p", { class: "muted" }, "None sent."));
-  S.events = evs.items.reverse().slice(0, 50);
+  // newest first, with what the stream brought while the pages loaded
+  S.events = mergeEvents(evs.items, S.events).slice(0, 50);
   const ack = S.events.find((e) => e.kind === "ACKNOWLEDGEMENT");
   S.ackInfo = ack ? ack.detail : null;
   renderCheckState(S.check);

@@ -32,11 +32,13 @@ export async function eventsPage(first) {
   let before = S.eventsBefore;
   const kind = q.kind ? "&kind=" + encodeURIComponent(q.kind) : "";
   let windows = 0;
+  // the stream's frames may have brought some of these already
+  const have = new Set(S.eventsBuf.map((e) => e.id));
   while (S.eventsBuf.length < want && before > 0 && windows < 40) {
     const from = Math.max(0, before - 1000);
     const j = await api("GET", "/api/v1/events?since_id=" + from + "&limit=1000" + kind);
     const got = j.items.filter((e) => e.id <= before).reverse();
-    for (const e of got) if (eventPasses(e)) S.eventsBuf.push(e);
+    for (const e of got) if (eventPasses(e) && !have.has(e.id)) S.eventsBuf.push(e);
     before = from;
     windows++;
     if (q.from && got.length && Date.parse(got[got.length - 1].created_at) < q.from) { before = 0; break; }

@@ -478,6 +478,23 @@ function toggleWhy(id) {
   });
 }
 
+// A list of events read for a view (newest first) with the ones the stream
+// brought while it was read (S.events, newest first): one written after
+// the list was read is kept, and one in both is shown once.
+export function mergeEvents(list, streamed) {
+  const top = list.length ? list[0].id : 0;
+  const have = new Set(list.map((e) => e.id));
+  return streamed.filter((e) => e.id > top && !have.has(e.id)).concat(list);
+}
+
+// The stream's event at the top of a view's list, unless the list has it
+// (read after the event was written, before its frame came).
+export function addEvent(list, e) {
+  if (list.some((x) => x.id === e.id)) return false;
+  list.unshift(e);
+  return true;
+}
+
 export function renderEvents() {
   const el = $("#events");
   if (!el) return;
@@ -560,7 +577,7 @@ export async function loadOverviewData(first) {
   renderBulk();
   if (evp) {
     const ev = await evp;
-    S.events = ev.items.reverse();
+    S.events = mergeEvents(ev.items.reverse(), S.events);
     renderEvents();
   }
 }

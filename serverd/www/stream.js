@@ -8,7 +8,7 @@ import { S } from "/ui/state.js";
 import { api } from "/ui/api.js";
 import { $, dur } from "/ui/dom.js";
 import { showLogin } from "/ui/login.js";
-import { agentDown, agentName, loadDownChecks, loadOverviewData, renderAgents, renderCounts, renderEvents, renderProblems } from "/ui/overview.js";
+import { addEvent, agentDown, agentName, loadDownChecks, loadOverviewData, renderAgents, renderCounts, renderEvents, renderProblems } from "/ui/overview.js";
 import { loadHosts } from "/ui/hosts.js";
 import { loadCheck, renderCheckState } from "/ui/check.js";
 import { renderAgentPage } from "/ui/agent.js";
@@ -151,19 +151,18 @@ export function onAgent(a) {
 
 export function onEvent(e) {
   if (S.view === "check" && e.check_id === S.viewId) {
+    if (!addEvent(S.events, e)) return;
     if (e.kind === "ACKNOWLEDGEMENT") S.ackInfo = e.detail;
-    S.events.unshift(e);
     renderEvents();
     if (S.check) renderCheckState(S.check);
   }
-  if (S.view === "overview") {
-    S.events.unshift(e);
+  if (S.view === "overview" && addEvent(S.events, e)) {
     if (S.events.length > 500) S.events.length = 500;
     renderEvents();
   }
-  if (S.view === "events" && eventPasses(e) && !S.eventsQuery.to && (!S.eventsQuery.kind || e.kind === S.eventsQuery.kind)) {
+  if (S.view === "events" && eventPasses(e) && !S.eventsQuery.to && (!S.eventsQuery.kind || e.kind === S.eventsQuery.kind) &&
+      addEvent(S.eventsBuf, e)) {
     S.events.unshift(e);
-    S.eventsBuf.unshift(e);
     renderEvents();
   }
 }

@@ -268,6 +268,20 @@ t.ok(st == 200 and r2["items"][0]["id"] == int(r["next"]) + 1 or r2["items"][0][
      "since_id continues after the last seen id")
 st, r, _ = e.api("GET", "/api/v1/events?since_id=abc", A)
 t.eq(st, 400, "since_id must be a number")
+# before_id: newest first, and its next pages on to older ones
+st, every, _ = e.api("GET", "/api/v1/events?limit=1000", A)
+ids = [x["id"] for x in every["items"]]
+st, r, _ = e.api("GET", "/api/v1/events?before_id=9007199254740991&limit=3", A)
+t.eq((st, [x["id"] for x in r.get("items", [])]), (200, ids[::-1][:3]), "before_id: the newest, newest first")
+st, r2, _ = e.api("GET", "/api/v1/events?before_id=%s&limit=3" % r["next"], A)
+t.eq([x["id"] for x in r2["items"]], ids[::-1][3:6], "before_id's next: the three before those")
+st, r, _ = e.api("GET", "/api/v1/events?check_id=%d&before_id=9007199254740991&limit=2" % c, A)
+st, mine, _ = e.api("GET", "/api/v1/events?check_id=%d&limit=1000" % c, A)
+t.eq([x["id"] for x in r["items"]], [x["id"] for x in mine["items"]][::-1][:2],
+     "before_id with check_id: that check's newest")
+for q in ("before_id=0", "before_id=x", "before_id=5&since_id=1", "before_id=5&cursor=1"):
+    st, r, _ = e.api("GET", "/api/v1/events?" + q, A)
+    t.eq((st, r.get("field")), (400, "before_id"), "events?%s -> 400 naming before_id" % q)
 ns = e.notifications(check_id=c)
 t.ok(ns and all(n["status"] == "sent" and n["attempts"] == 1 for n in ns), "delivery log: sent, 1 attempt", ns)
 t.eq(sorted(n["channel"] for n in ns), ["email", "pushover"], "one row per channel")

@@ -7,13 +7,13 @@ import json
 import os
 import re
 import queue
-import socket
 import subprocess
 import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BUILDDIR, SRCDIR, Env, Tap, wait_for  # noqa: E402
+from relaylib import Relay  # noqa: E402
 
 t = Tap()
 env = Env()
@@ -146,55 +146,6 @@ t.ok(wait_for(lambda: sum(x["kind"] == "DOWNTIME START" for x in
      "both downtimes have started (their events written)")
 
 
-def relay(on_request):
-    """A TCP relay in front of serverd, one request a connection: it calls
-    on_request(request line) before it forwards a request, so the test can
-    write an event inside a window of the client's own."""
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(16)
-
-    def pump(a, b):
-        try:
-            while True:
-                d = a.recv(65536)
-                if not d:
-                    break
-                b.sendall(d)
-        except OSError:
-            pass
-        for x in (a, b):
-            try:
-                x.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def serve(c):
-        head = b""
-        while b"\r\n\r\n" not in head:
-            d = c.recv(65536)
-            if not d:
-                c.close()
-                return
-            head += d
-        h, rest = head.split(b"\r\n\r\n", 1)
-        lines = [x for x in h.split(b"\r\n") if not x.lower().startswith(b"connection:")]
-        on_request(lines[0].decode("latin-1"))
-        u = socket.create_connection(("127.0.0.1", env.server.port))
-        u.sendall(b"\r\n".join(lines) + b"\r\nConnection: close\r\n\r\n" + rest)
-        threading.Thread(target=pump, args=(c, u), daemon=True).start()
-        pump(u, c)
-        c.close()
-        u.close()
-
-    def accept():
-        while True:
-            c, _ = ls.accept()
-            threading.Thread(target=serve, args=(c,), daemon=True).start()
-    threading.Thread(target=accept, daemon=True).start()
-    return ls.getsockname()[1]
-
-
 # the window between events -f's two requests (the status's newest id, then
 # the list from there), held open: sshd recovers in it, so its RECOVERY is
 # in the list, and the stream must go on after it, not print it again
@@ -207,7 +158,7 @@ def between(line):
         written.set()
 
 
-e = {"HOME": HOME, "CUSTOS_URL": "http://127.0.0.1:%d" % relay(between), "CUSTOS_TOKEN": V,
+e = {"HOME": HOME, "CUSTOS_URL": Relay(env.server.port, before=between).url, "CUSTOS_TOKEN": V,
      "PATH": os.environ.get("PATH", "")}
 for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
     if k in os.environ:
