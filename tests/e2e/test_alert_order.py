@@ -4,7 +4,7 @@ notifications of one check to one contact on one channel go in event order
 (docs/alerting-delivery.md, "Takeover" and "Order"):
   - kill -9 while the SMTP sink and the Pushover stand-in hold the mail and
     the page unanswered; restart: both are resent, marked, long before
-    their leases (123 s and 33 s here) would have run out - the delay after
+    their leases (123 s and 63 s here) would have run out - the delay after
     the restart is printed;
   - the same with a second serverd up and the first killed: the second
     sends them;
@@ -29,8 +29,12 @@ from harness import Server, Tap, wait_for
 
 t = Tap()
 # long time limits, so the leases of a killed serverd (email 30 s x 4 + 3,
-# Pushover 30 + 3) cannot be what ends them within this test's waits
-e = AlertEnv(conf={"smtp_timeout_s": "30", "pushover_timeout_s": "30"})
+# Pushover 60 + 3) cannot be what ends them within this test's waits, and a
+# held attempt is ended by what the test does (a kill, a drop), not by its
+# own time limit. Pushover's is the longer: its held attempt below spans a
+# PostgreSQL restart, which a sanitizer build on a loaded host takes long to
+# come back from.
+e = AlertEnv(conf={"smtp_timeout_s": "30", "pushover_timeout_s": "60"})
 
 
 def ts(s):
@@ -121,12 +125,17 @@ with open(e.server.conf_path) as f:
         k, _, v = line.partition(" = ")
         if k not in ("listen", "public_url"):
             settings[k] = v.strip()
+# The second serverd is started before the page is held, and stopped while
+# the first claims it: its start (slow in a sanitizer build on a loaded
+# host) is kept out of the held attempts' time, so what ends them is the kill.
+s2 = Server(e.tmp, e.cluster, name="serverd2", conf=settings).start()
+s2.proc.send_signal(signal.SIGSTOP)
 b = e.check("bravo")
 e.po.hold()
 e.sink.hold()
 e.post(b, 2, "bravo down")
 leased = in_flight(b)           # leased by the only serverd running: the first
-s2 = Server(e.tmp, e.cluster, name="serverd2", conf=settings).start()
+s2.proc.send_signal(signal.SIGCONT)
 e.server.kill9()
 t0 = time.monotonic()
 drop_held()
@@ -217,6 +226,10 @@ t.eq(titles("delta"), ["PROBLEM web01/delta is CRITICAL", "RECOVERY web01/delta 
 # The page in flight stays with its live holder, and is resent (marked) only
 # when its lease runs out: its holder could not record the outcome over the
 # connection the restart broke.
+# serverd3 is started before the page is held and stopped while the first
+# claims it, as serverd2 above.
+s3 = Server(e.tmp, e.cluster, name="serverd3", conf=dict(settings, takeover_grace_s="10")).start()
+s3.proc.send_signal(signal.SIGSTOP)
 e.po.hold()
 x = e.check("echo")
 e.post(x, 2, "echo down")
@@ -224,7 +237,7 @@ t.ok(wait_for(lambda: e.po.held() >= 1, 10), "the page is in flight (held by the
 p0 = row(x, "pushover")
 t.ok(p0.get("status") == "sending" and isinstance(p0.get("holder"), int),
      "leased by the first serverd (the only one running)", p0)
-s3 = Server(e.tmp, e.cluster, name="serverd3", conf=dict(settings, takeover_grace_s="10")).start()
+s3.proc.send_signal(signal.SIGCONT)
 f = e.check("foxtrot")          # a marker, posted while the first serverd is stopped
 
 
@@ -252,7 +265,7 @@ t.ok(wait_for(lambda: live() == 2, 10), "... and the first, let go, holds its ow
 t.eq((log_of(wait_for(lambda: row(x, "pushover", srv=s3), 10) or {}), e.po.held()), ([(None, None)], 2),
      "no takeover: the lease stays with its live holder, the page is not sent twice")
 e.po.release()
-t.ok(wait_for(lambda: row(x, "pushover").get("status") == "sent", 60),
+t.ok(wait_for(lambda: row(x, "pushover").get("status") == "sent", 120),
      "after the lease ran out the page is resent", row(x, "pushover"))
 t.eq((log_of(row(x, "pushover")), titles("echo")),
      ([(None, "interrupted"), (True, None)], ["PROBLEM web01/echo is CRITICAL (resent)"]), "marked")
