@@ -57,27 +57,6 @@ api_agent_self(struct req *r, struct resp *rs)
 	PQclear(q);
 }
 
-/* 1 when an If-None-Match list names etag (or is "*"). */
-static int
-etag_matches(const char *inm, const char *etag)
-{
-	size_t el = strlen(etag);
-	const char *p = inm;
-
-	while (p && *p) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		if (strncmp(p, "W/", 2) == 0)
-			p += 2;
-		if (*p == '*')
-			return 1;
-		if (strncmp(p, etag, el) == 0 && (p[el] == '\0' || p[el] == ',' || p[el] == ' '))
-			return 1;
-		p = strchr(p, ',');
-	}
-	return 0;
-}
-
 void
 api_agent_checks(struct req *r, struct resp *rs)
 {
@@ -88,7 +67,7 @@ api_agent_checks(struct req *r, struct resp *rs)
 
 	/* the revision came with the token lookup: an unchanged set needs no query */
 	snprintf(rs->etag, sizeof(rs->etag), "\"%lld\"", r->who.checks_revision);
-	if (inm && etag_matches(inm, rs->etag)) {
+	if (req_etag_matches(inm, rs->etag)) {
 		rs->status = 304;
 		return;
 	}
@@ -189,7 +168,7 @@ api_agent_checks_post(struct req *r, struct resp *rs)
 	if (api_commit(r, rs) < 0)
 		goto done;
 	snprintf(rs->etag, sizeof(rs->etag), "\"%s\"", PQgetvalue(q, 0, 1));
-	if (inm && etag_matches(inm, rs->etag))
+	if (req_etag_matches(inm, rs->etag))
 		rs->status = 304;
 	else
 		api_one(rs, 200, q, 0);

@@ -142,6 +142,9 @@ void resp_db_outcome(struct resp *rs, enum db_outcome o, const char *what);
 const char *req_arg(struct req *r, const char *key);
 /* A request header, or NULL. */
 const char *req_header(struct req *r, const char *key);
+/* 1 when an If-None-Match value (inm, may be NULL) names etag, weak or
+ * strong, or is "*". */
+int req_etag_matches(const char *inm, const char *etag);
 /* The client's address as text (out, INET6_ADDRSTRLEN bytes), "?" if unknown. */
 const char *req_client(struct req *r, char out[INET6_ADDRSTRLEN]);
 

@@ -92,6 +92,26 @@ req_header(struct req *r, const char *key)
 	return MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, key);
 }
 
+int
+req_etag_matches(const char *inm, const char *etag)
+{
+	size_t el = strlen(etag);
+	const char *p = inm;
+
+	while (p && *p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (*p == '*')
+			return 1;
+		if (strncmp(p, etag, el) == 0 && (p[el] == '\0' || p[el] == ',' || p[el] == ' '))
+			return 1;
+		p = strchr(p, ',');
+	}
+	return 0;
+}
+
 const char *
 req_client(struct req *r, char out[INET6_ADDRSTRLEN])
 {

@@ -2,17 +2,26 @@
 A viewer reads no secret (a contact's webhook_url and pushover_user) in any
 answer or in the stream; every JSON answer says nosniff and no-store; the
 pages keep their CSP (no inline script, frame-ancestors 'none');
-/ui/app.js/ is a 404, not a 500 in the log."""
+/ui/app.js/ is a 404, not a 500 in the log; the pages' files carry an
+ETag of their bytes, an unchanged one is a 304 with no body, a changed one
+a 200 with a new ETag."""
 import os
 import re
+import shutil
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import SRCDIR, Env, Tap  # noqa: E402
 from sselib import SSE  # noqa: E402
 
 t = Tap()
-env = Env(conf={"www_dir": os.path.join(SRCDIR, "serverd", "www"), "stream_heartbeat_s": "1"})
+# a copy of serverd/www, so the test can change a file under serverd
+WWW = os.path.join(tempfile.mkdtemp(prefix="custos-www-"), "www")
+shutil.copytree(os.path.join(SRCDIR, "serverd", "www"), WWW)
+# and a file beside it, as serverd.h is beside serverd/www: never served
+shutil.copy(os.path.join(SRCDIR, "serverd", "serverd.h"), os.path.dirname(WWW))
+env = Env(conf={"www_dir": WWW, "stream_heartbeat_s": "1"})
 A = env.admin
 V = env.api("POST", "/api/v1/tokens", A, {"name": "viewer", "role": "viewer"})[1]["token"]
 HOOK = "https://chat.example.com/hooks/T0SECRET/B0SECRET/xoxSECRETwebhook"
@@ -167,6 +176,24 @@ mods = sorted(x for x in names if x.endswith(".js") and x != "stream-worker.js")
 t.ok('<script type="module" src="/ui/app.js">' in html and
      all('href="/ui/%s"' % m in html for m in mods if m != "app.js"),
      "index.html loads app.js as a module and preloads the other %d modules" % (len(mods) - 1))
+# revalidation: the ETag of the file's bytes, 304 while they are the same
+st, body, h = env.server.request("GET", "/ui/check.js", fresh=True)
+tag = h.get("etag", "")
+t.ok(st == 200 and re.fullmatch(r'"[0-9a-f]{16}"', tag) and h.get("cache-control") == "no-cache",
+     "a file carries an ETag and Cache-Control: no-cache", (st, h))
+for inm in (tag, "W/" + tag, '"x", ' + tag, "*"):
+    st, _, h2 = env.server.request("GET", "/ui/check.js", headers={"If-None-Match": inm}, fresh=True)
+    t.ok(st == 304 and h2.get("etag") == tag and h2.get("content-length", "0") == "0",
+         "If-None-Match: %s is a 304 with the ETag and no body" % inm, (st, h2))
+st, _, h2 = env.server.request("GET", "/", headers={"If-None-Match": tag}, fresh=True)
+t.ok(st == 200 and h2.get("etag") not in (None, tag), "another file's ETag does not match it", (st, h2))
+st, _, h2 = env.server.request("GET", "/", headers={"If-None-Match": h2.get("etag", "")}, fresh=True)
+t.eq(st, 304, "index.html revalidates too")
+with open(os.path.join(WWW, "check.js"), "a") as fh:
+    fh.write("\n// changed by an upgrade\n")
+st, _, h2 = env.server.request("GET", "/ui/check.js", headers={"If-None-Match": tag}, fresh=True)
+t.ok(st == 200 and h2.get("etag") not in (None, tag),
+     "a file changed under a running serverd is a 200 with a new ETag", (st, h2))
 # serverd/serverd.h is beside www_dir (../serverd.h from it): never served
 for path in ("/ui/x", "/ui/x/", "/ui/App.js", "/ui/app.js.bak", "/ui/..%2Fserverd.h",
              "/ui/%2e%2e/serverd.h", "/ui/..", "/ui/.", "/ui/app.js/x", "/ui/index.html/"):
@@ -180,4 +207,5 @@ bad = [x for x in after.splitlines() if (" error: " in x or " warning: " in x) a
        not re.search(r" notification \d+: ", x)]
 t.ok(not bad, "and nothing logged as an error", "\n".join(bad[:10]))
 
+shutil.rmtree(os.path.dirname(WWW), ignore_errors=True)
 t.done()
