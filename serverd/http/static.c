@@ -13,9 +13,9 @@
  * an unchanged file is a 304 with no body, so a page load over a slow link
  * does not download the fifteen ES modules again; a file changed by an
  * upgrade has another ETag, so it is never stale. (On one machine it saves
- * nothing measurable: bench/README.md, "The dashboard's files
- * revalidated".) A new file of the dashboard is added here and to
- * Makefile.am's dist_www_DATA.
+ * nothing measurable: bench/README.md, "The ES modules against one app.js,
+ * and the files revalidated".) A new file of the dashboard is added here
+ * and to Makefile.am's dist_www_DATA.
  */
 #include "config.h"
 #include "static.h"
