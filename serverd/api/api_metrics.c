@@ -198,7 +198,7 @@ api_metrics(struct req *r, struct resp *rs)
 			    edge_reason_names[i], closed[i]);
 	}
 	help(&b, "custos_http_bulk_queued", "gauge",
-	    "Large requests (ingest batches, applies) waiting for one of bulk_threads.");
+	    "Large requests (ingest batches, applies) and long reads waiting for one of bulk_threads.");
 	buf_addf(&b, "custos_http_bulk_queued %u\n", http_bulk_queued());
 	help(&b, "custos_http_request_duration_seconds", "histogram",
 	    "Time from a request's arrival to its answer, by route.");

@@ -480,13 +480,24 @@ resp_json_buf(struct resp *rs, int status, struct buf *b)
  * once: more agents posting batches than that queue here, asleep, instead
  * of crowding the CPUs on which an alert has to be evaluated and sent.
  * Each bulk thread has its own database connection (db.c).
+ *
+ * A route marked RUN_ASIDE (routes.c: the long reads, such as the agent
+ * list with every agent's availability, a check's history or a backtest)
+ * goes the same way whatever its size: it held its pool thread for as long
+ * as PostgreSQL took, and every other connection of that thread waited,
+ * an agent's result and the dashboard's files among them (a check page's
+ * modules waited a quarter of a second behind the agent list of the page
+ * before). Those reads have a queue of their own, taken first: a person
+ * waiting for a page waits for at most the batches already running, not
+ * for the ones queued behind them.
  */
 #define BULK_MIN_BYTES 4096          /* some 40 results; an alert's single one is far below */
 #define BULK_MAX_THREADS 64
 
 static pthread_mutex_t bulk_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t bulk_cv = PTHREAD_COND_INITIALIZER;
-static struct conn_ctx *bulk_head, *bulk_tail;   /* guarded by bulk_mu */
+/* the queues, guarded by bulk_mu: the RUN_ASIDE reads, then the batches */
+static struct cxq { struct conn_ctx *head, *tail; } bulk_reads, bulk_batches;
 static int bulk_stopping;                        /* guarded by bulk_mu */
 static unsigned bulk_alive;                      /* threads not ending yet (bulk_mu) */
 static pthread_t bulk_tid[BULK_MAX_THREADS];
@@ -504,8 +515,9 @@ http_bulk_queued(void)
 static int
 is_bulk(const struct conn_ctx *cx)
 {
-	return bulk_nthreads > 0 && cx->body.len >= BULK_MIN_BYTES &&
-	    (cx->route->body == BODY_RAW || cx->route->body == BODY_JSON_BIG);
+	return bulk_nthreads > 0 && (cx->route->run == RUN_ASIDE ||
+	    (cx->body.len >= BULK_MIN_BYTES &&
+	    (cx->route->body == BODY_RAW || cx->route->body == BODY_JSON_BIG)));
 }
 
 /*
@@ -516,17 +528,20 @@ is_bulk(const struct conn_ctx *cx)
 static int
 bulk_push(struct conn_ctx *cx)
 {
+	struct cxq *q;
+
 	pthread_mutex_lock(&bulk_mu);
 	if (bulk_alive == 0) {
 		pthread_mutex_unlock(&bulk_mu);
 		return -1;
 	}
+	q = cx->route->run == RUN_ASIDE ? &bulk_reads : &bulk_batches;
 	cx->next = NULL;
-	if (bulk_tail)
-		bulk_tail->next = cx;
+	if (q->tail)
+		q->tail->next = cx;
 	else
-		bulk_head = cx;
-	bulk_tail = cx;
+		q->head = cx;
+	q->tail = cx;
 	atomic_fetch_add(&bulk_queued, 1);
 	pthread_cond_signal(&bulk_cv);
 	pthread_mutex_unlock(&bulk_mu);
@@ -539,20 +554,22 @@ bulk_main(void *arg)
 	(void)arg;
 	for (;;) {
 		struct conn_ctx *cx;
+		struct cxq *q;
 		struct resp rs;
 
 		pthread_mutex_lock(&bulk_mu);
-		while (bulk_head == NULL && !bulk_stopping)
+		while (bulk_reads.head == NULL && bulk_batches.head == NULL && !bulk_stopping)
 			pthread_cond_wait(&bulk_cv, &bulk_mu);
-		cx = bulk_head;
+		q = bulk_reads.head ? &bulk_reads : &bulk_batches;
+		cx = q->head;
 		if (cx == NULL) {   /* stopping, and nothing queued */
 			bulk_alive--;
 			pthread_mutex_unlock(&bulk_mu);
 			break;
 		}
-		bulk_head = cx->next;
-		if (bulk_head == NULL)
-			bulk_tail = NULL;
+		q->head = cx->next;
+		if (q->head == NULL)
+			q->tail = NULL;
 		atomic_fetch_sub(&bulk_queued, 1);
 		pthread_mutex_unlock(&bulk_mu);
 		memset(&rs, 0, sizeof(rs));

@@ -79,6 +79,16 @@ typedef void (*handler_fn)(struct req *r, struct resp *rs);
  */
 enum body { BODY_JSON, BODY_RAW, BODY_JSON_BIG };
 
+/*
+ * Where http.c runs a route's handler: RUN_HERE on the pool thread that
+ * holds the connection (the default: most answers take a millisecond or
+ * two), RUN_ASIDE on one of the bulk threads, the connection suspended
+ * meanwhile, for a read that may take PostgreSQL a long while and would
+ * otherwise hold up every other connection of its pool thread (http.c,
+ * "A connection belongs to the MHD pool thread").
+ */
+enum run { RUN_HERE, RUN_ASIDE };
+
 struct route {
 	const char *method;
 	const char *pattern;        /* "/api/v1/checks/{id}/history"; {id} is a
@@ -88,6 +98,7 @@ struct route {
 	handler_fn fn;
 	enum need need;
 	enum body body;
+	enum run run;               /* RUN_HERE when left out */
 };
 
 extern const struct route routes[];   /* routes.c; ends with NULL method */

@@ -59,21 +59,7 @@ export async function route() {
   S.sel = -1;
   delete main().dataset.ready;
   document.body.classList.toggle("wall", isOverviewRoute() && qget("wall") === "1");
-  if (!isOverviewRoute()) {
-    S.prefetch = null;
-    // the header's counts on every page: from the last /status, or a fresh one
-    if (S.status) renderCounts();
-    else {
-      // with the agents: a DOWN agent's checks count as UNKNOWN here too
-      Promise.all([api("GET", "/api/v1/status"), S.agentsLoaded ? null : loadAgents()]).then(([st]) => {
-        if (S.status) return;
-        S.status = st;
-        S.clockOffset = Date.parse(st.server_time) - Date.now();
-        S.problems = new Map(st.problems.map((c) => [c.id, c]));
-        renderCounts();
-      }, () => {});
-    }
-  }
+  if (!isOverviewRoute()) S.prefetch = null;
   $("#filter").value = qget("q");
   S.filter = qget("q").trim();
   for (const a of document.querySelectorAll("#bar .views a[data-view]")) {
@@ -90,13 +76,30 @@ export async function route() {
     S.prefetch = null;
     ready(S.view);
   } catch (x) {
-    if (x.status === 401) { S.me = null; streamStop(); showLogin("Your session ended; log in again."); }
-    else {
-      main().append(h("p", { class: "error", role: "alert" }, x.message));
-      // a wall screen does not wait for a click: try again
-      if (isWall()) setTimeout(() => { if (isWall()) route(); }, 5000);
-    }
+    if (x.status === 401) { S.me = null; streamStop(); showLogin("Your session ended; log in again."); return; }
+    main().append(h("p", { class: "error", role: "alert" }, x.message));
+    // a wall screen does not wait for a click: try again
+    if (isWall()) setTimeout(() => { if (isWall()) route(); }, 5000);
   }
+  if (!isOverviewRoute()) headerCounts();
+}
+
+// The header's counts on every page but the overview (which has its own
+// /status): from the last /status, or a fresh one with the agents (a DOWN
+// agent's checks count as UNKNOWN here too). Asked for after the view is
+// on screen, not beside its requests: the agent list is the heaviest read
+// of the API (every agent's availability), and a check page opened from a
+// mail would otherwise wait for it (bench/dashboard's chart, part 6); the
+// hosts and downtimes views have loaded the agents by then.
+function headerCounts() {
+  if (S.status) { renderCounts(); return; }
+  Promise.all([api("GET", "/api/v1/status"), S.agentsLoaded ? null : loadAgents()]).then(([st]) => {
+    if (S.status) return;
+    S.status = st;
+    S.clockOffset = Date.parse(st.server_time) - Date.now();
+    S.problems = new Map(st.problems.map((c) => [c.id, c]));
+    renderCounts();
+  }, () => {});
 }
 
 export function markSel() {

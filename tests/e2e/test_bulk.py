@@ -1,6 +1,8 @@
 """End-to-end: a large batch runs on a bulk thread (bulk_threads, http.c),
 so an agent's single result is not stuck behind another agent's batch that
 happens to share its HTTP thread; the batches beyond bulk_threads queue.
+A long read (a route marked RUN_ASIDE) runs there too, ahead of the
+queued batches.
 
 One HTTP thread (threads = 1) makes the sharing certain. The window is
 held, not waited for: the first batch waits inside its transaction for its
@@ -16,7 +18,7 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, Tap, wait_for  # noqa: E402
+from harness import SRCDIR, Env, Tap, wait_for  # noqa: E402
 
 LOCK = 1668642164   # serverd/alert/state.h: ALERT_LOCK_CLASS
 
@@ -130,6 +132,70 @@ t.eq(queued(env), 0, "nothing waits for a bulk thread any more")
 t.ok(env.server.proc.poll() is None, "serverd is up")
 # (left running: Tap.done() stops it and checks its exit - a sanitizer's or
 # valgrind's report fails the suite)
+
+# ---- a long read runs aside too, and before the queued batches -----------
+# GET /api/v1/agents is RUN_ASIDE (routes.c): held here inside PostgreSQL
+# (every agent's availability reads rollup_day, locked by the test), it
+# must not hold up the one HTTP thread; and a read queued after a batch is
+# run before it (the batch, held on its agent's ingest lock, would keep the
+# one bulk thread from the read for as long as it is held).
+env = Env(conf={"threads": "1", "bulk_threads": "1",
+                "www_dir": os.path.join(SRCDIR, "serverd", "www")})
+a_id, a_tok = env.make_agent("aside-a")
+b_id, b_tok = env.make_agent("aside-b")
+a_chk = env.make_check(a_id, "load")
+b_chk = env.make_check(b_id, "load")
+rl = env.cluster.session()
+rl.stdin.write("BEGIN;\nLOCK TABLE rollup_day IN ACCESS EXCLUSIVE MODE;\nSELECT 'locked';\n")
+rl.stdin.flush()
+t.eq(rl.stdout.readline().strip(), "locked", "aside: rollup_day is locked by the test")
+held, holder = hold(env, a_id)
+t.ok(held, "aside: aside-a's ingest lock is held by the test")
+
+
+def get(path, out, key, timeout=30):
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", env.server.port, timeout=timeout)
+        c.request("GET", path, headers={"Authorization": "Bearer " + env.admin})
+        r = c.getresponse()
+        out[key] = (r.status, r.read())
+        c.close()
+    except (OSError, socket.timeout) as e:
+        out[key] = ("error", str(e))
+
+
+res = {}
+tl = threading.Thread(target=get, args=("/api/v1/agents", res, "list"))
+tl.start()
+t.ok(wait_for(lambda: env.cluster.psql("SELECT count(*) FROM pg_locks l JOIN pg_class c"
+                                       " ON c.oid = l.relation WHERE c.relname = 'rollup_day'"
+                                       " AND NOT l.granted")[0][0] == "1", 10),
+     "aside: the agent list waits inside PostgreSQL for rollup_day")
+get("/ui/app.js", res, "file", timeout=10)
+t.eq(res.get("file", (None,))[0], 200, "aside: a dashboard file is answered meanwhile")
+post(env.server.port, b_tok, json.dumps({"check_id": b_chk, "status": 0, "result_id": "b0"}),
+     res, "b1", timeout=10)
+t.eq(res.get("b1"), (201, {"accepted": 1, "duplicates": 0}),
+     "aside: so is an agent's single result")
+ta = threading.Thread(target=post, args=(env.server.port, a_tok, batch(a_chk, "a"), res, "a"))
+ta.start()
+t.ok(wait_for(lambda: queued(env) == 1, 10), "aside: a batch queues for the bulk thread")
+tc = threading.Thread(target=get, args=("/api/v1/checks?agent_id=%d" % b_id, res, "checks"))
+tc.start()
+t.ok(wait_for(lambda: queued(env) == 2, 10), "aside: a check list queues after it")
+rl.stdin.write("COMMIT;\n\\q\n")
+rl.stdin.flush()
+rl.wait(10)
+tl.join(30)
+t.eq(res.get("list", (None,))[0], 200, "aside: the agent list is answered once rollup_day is free")
+tc.join(30)
+t.ok(res.get("checks", (None,))[0] == 200 and json.loads(res["checks"][1])["items"][0]["id"] == b_chk,
+     "aside: the check list queued after the batch is answered before it", repr(res.get("checks"))[:300])
+t.ok("a" not in res and stored(env, a_chk) == 0, "aside: the batch is still held (not run, not stored)")
+release(holder)
+ta.join(30)
+t.eq(res.get("a"), (201, {"accepted": 100, "duplicates": 0}), "aside: then the batch is stored")
+t.eq(queued(env), 0, "aside: nothing waits for the bulk thread any more")
 
 # ---- bulk_threads = 0: every request on its HTTP thread, as before --------
 # Proved by the order of the answers, not by a client giving up: the batch
