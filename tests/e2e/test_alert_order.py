@@ -72,6 +72,36 @@ def in_flight(check_id, srv=None):
     return rows
 
 
+def in_xact():
+    """(pid, xact_start) of the backends inside a transaction that wait for
+    their client: idle in it, or writing an answer nobody reads"""
+    return set(tuple(r) for r in e.cluster.psql(
+        "SELECT pid, xact_start FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+        " AND (state LIKE 'idle in transaction%' OR wait_event = 'ClientWrite')"))
+
+
+def stop_between_transactions(srv):
+    """SIGSTOPs srv at a moment when none of its connections is inside a
+    transaction. Stopped inside one, it would keep that transaction's locks
+    (its ticker's, or its roll-ups', taken a moment after its start) for as
+    long as it is stopped, and the first serverd's next result could wait
+    for them (a suite run saw that POST time out). A transaction still open
+    half a second after the stop, the same one, is the stopped serverd's: it
+    is let go on, and stopped again."""
+    for _ in range(50):
+        srv.proc.send_signal(signal.SIGSTOP)
+        before = in_xact()
+        if not before:
+            return True
+        time.sleep(0.5)
+        if not before & in_xact():
+            return True   # the running serverd's, ended meanwhile
+        srv.proc.send_signal(signal.SIGCONT)
+        time.sleep(0.05)
+    return False
+
+
 def drop_held():
     e.po.release()
     e.sink.release(drop=True)
@@ -129,7 +159,7 @@ with open(e.server.conf_path) as f:
 # the first claims it: its start (slow in a sanitizer build on a loaded
 # host) is kept out of the held attempts' time, so what ends them is the kill.
 s2 = Server(e.tmp, e.cluster, name="serverd2", conf=settings).start()
-s2.proc.send_signal(signal.SIGSTOP)
+t.ok(stop_between_transactions(s2), "serverd2 is stopped outside any transaction")
 b = e.check("bravo")
 e.po.hold()
 e.sink.hold()
@@ -229,7 +259,7 @@ t.eq(titles("delta"), ["PROBLEM web01/delta is CRITICAL", "RECOVERY web01/delta 
 # serverd3 is started before the page is held and stopped while the first
 # claims it, as serverd2 above.
 s3 = Server(e.tmp, e.cluster, name="serverd3", conf=dict(settings, takeover_grace_s="10")).start()
-s3.proc.send_signal(signal.SIGSTOP)
+t.ok(stop_between_transactions(s3), "serverd3 is stopped outside any transaction")
 e.po.hold()
 x = e.check("echo")
 e.post(x, 2, "echo down")
