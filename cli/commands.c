@@ -134,7 +134,8 @@ cmd_checks(const struct cli_args *args)
 	if (opt_json) {
 		print_json(items);
 	} else {
-		printf("%-32s %-8s %-9s %-14s %s\n", "CHECK", "TYPE", "STATUS", "FOR", "OUTPUT");
+		/* TYPE is as wide as the longest type name, "heartbeat" */
+		printf("%-32s %-9s %-9s %-14s %s\n", "CHECK", "TYPE", "STATUS", "FOR", "OUTPUT");
 		json_array_foreach(items, i, c) {
 			json_t *s = json_object_get(c, "state");
 			const char *st = jstr(s, "status", "PENDING"), *an = "?";
@@ -146,7 +147,7 @@ cmd_checks(const struct cli_args *args)
 					an = jstr(a, "name", "?");
 			snprintf(name, sizeof(name), "%s/%s%s", an, jstr(c, "name", "?"),
 			    json_is_false(json_object_get(c, "enabled")) ? " (off)" : "");
-			printf("%-32s %-8s %s%-9s%s %-14s %s\n", name, jstr(c, "type", "?"), col(st), st,
+			printf("%-32s %-9s %s%-9s%s %-14s %s\n", name, jstr(c, "type", "?"), col(st), st,
 			    reset(), ago(jstr(s, "since", NULL), t), first_line(jstr(s, "output", ""), out));
 		}
 	}

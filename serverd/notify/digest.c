@@ -132,9 +132,28 @@ distinct_agents(const struct notice_digest *d)
 void
 digest_title(const struct notice_digest *d, struct buf *out)
 {
-	size_t i, prob = 0, rec = 0, other = 0, agents = distinct_agents(d);
+	size_t i, prob = 0, rec = 0, other = 0, agents;
 	const char *sep = "";
 
+	/* A digest of one is titled as its notification would have been: the
+	 * storm that held it back ended before another joined, and "1 problem
+	 * on 1 agent" would hide what the subject line can say. */
+	if (d->n == 1) {
+		const struct digest_member *m = &d->m[0];
+		struct notice t;
+
+		memset(&t, 0, sizeof(t));
+		t.kind = m->kind;
+		t.status = m->status;
+		t.prev_status = m->prev_status;
+		t.agent_id = m->agent_id;
+		t.agent = m->agent;
+		t.check_id = m->check_id;
+		t.check = m->check;
+		notice_title(&t, out);
+		return;
+	}
+	agents = distinct_agents(d);
 	for (i = 0; i < d->n; i++) {
 		if (is_problem(&d->m[i]))
 			prob++;
@@ -232,8 +251,12 @@ digest_body(const struct notice *n, struct buf *out)
 	if (shown < d->n)
 		buf_addf(out, "\n... and %zu more: %s/\n", d->n - shown,
 		    n->conf && n->conf->public_url ? n->conf->public_url : "");
-	buf_addf(out, "\nDigest %lld: %zu notification%s held back in a storm and sent as one"
-	    " message.\n", (long long)d->id, d->n, d->n == 1 ? "" : "s");
+	if (d->n == 1)
+		buf_addf(out, "\nDigest %lld: held back in a storm of notifications to you;"
+		    " no other was due when its window ended.\n", (long long)d->id);
+	else
+		buf_addf(out, "\nDigest %lld: %zu notifications held back in a storm and sent"
+		    " as one message.\n", (long long)d->id, d->n);
 }
 
 json_t *

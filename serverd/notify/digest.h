@@ -56,7 +56,9 @@ struct notice_digest {
  * never tells a check's story backwards.
  */
 void digest_sort(struct digest_member *m, size_t n);
-/* "37 problems on 12 agents" (", 3 recoveries", ", 2 other notifications"). */
+/* "37 problems on 12 agents" (", 3 recoveries", ", 2 other notifications");
+ * a digest of one: its notification's own title ("PROBLEM web01/disk is
+ * WARNING"). */
 void digest_title(const struct notice_digest *d, struct buf *out);
 /* The plain-text body, lines ending in "\n"; links use n->conf's public_url. */
 void digest_body(const struct notice *n, struct buf *out);

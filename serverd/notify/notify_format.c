@@ -20,6 +20,8 @@
 #include "serverd.h"
 
 #include <jansson.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 const char *
@@ -134,6 +136,32 @@ add_detail(struct buf *out, const char *detail)
 	json_decref(d);
 }
 
+/*
+ * A value as the dashboard shows it (chart.js's fmtValue): three decimals,
+ * one from 100 up, trailing zeros dropped, and an exponent for the very
+ * large and the very small: "Value: 22.055", not 22.0545945537162.
+ */
+static void
+value_text(double v, char *out, size_t len)
+{
+	double a = fabs(v);
+	char *e;
+
+	if (!isfinite(v) || a >= 1e6 || (a > 0 && a < 1e-3)) {
+		snprintf(out, len, "%.2e", v);
+		return;
+	}
+	snprintf(out, len, "%.*f", a >= 100 ? 1 : 3, v);
+	if (strchr(out, '.')) {
+		for (e = out + strlen(out) - 1; *e == '0'; e--)
+			*e = '\0';
+		if (*e == '.')
+			*e = '\0';
+	}
+	if (strcmp(out, "-0") == 0)
+		strcpy(out, "0");   /* a value rounded to zero has no sign */
+}
+
 void
 notice_body(const struct notice *n, struct buf *out)
 {
@@ -169,7 +197,9 @@ notice_body(const struct notice *n, struct buf *out)
 			buf_adds(out, "\n");
 		}
 		if (n->has_value) {
-			buf_addf(out, "%-10s %.15g", "Value:", n->value);
+			char v[40];
+			value_text(n->value, v, sizeof(v));
+			buf_addf(out, "%-10s %s", "Value:", v);
 			if (*n->warning || *n->critical)
 				buf_addf(out, " (warning %s, critical %s)",
 				    *n->warning ? n->warning : "none",

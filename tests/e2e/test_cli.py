@@ -435,6 +435,18 @@ t.ok(rc == 0 and c["params"]["path"] == "/var" and c["enabled"] is True, "checks
      (err, c))
 rc, out, err = run("checks", "list", "web02")
 t.ok(rc == 0 and "web02/root" in out and "web01/sshd" not in out, "checks list AGENT", out)
+# the columns hold the longest type name ("heartbeat"): every row's STATUS
+# starts where the header's does
+rc, out, err = run("checks", "create", "web02/beat", "--type", "heartbeat", "--param", "schedule=every 1m")
+t.ok(rc == 0, "checks create --type heartbeat", out + err)
+rc, out, err = run("checks", "list", "web02")
+rows = out.splitlines()
+col = rows[0].find("STATUS") if rows else -1
+t.ok(rc == 0 and col > 0 and len(rows) == 3 and
+     all(r[col - 1] == " " and r[col:col + 2] in ("OK", "PE", "CR", "WA", "UN") for r in rows[1:]),
+     "checks list: the STATUS column lines up under a heartbeat check's type", out)
+rc, out, err = run("checks", "delete", "web02/beat")
+t.ok(rc == 0, "checks delete web02/beat", out + err)
 rc, out, err = run("checks", "create", "web02/x", "--type", "nosuchtype")
 t.ok(rc == 1 and "(HTTP 422)" in err, "checks create of an unknown type: exit 1, the API's error", err)
 for args, why in ((("checks", "create", "web02/x"), "without --type"),

@@ -97,8 +97,12 @@ test_title(void **ctx)
 	buf_reset(&b);
 	d.m = m + 3;
 	d.n = 1;
+	digest_title(&d, &b);   /* a digest of one: its notification's own title */
+	assert_string_equal(b.ptr, "RECOVERY db01/ping is OK");
+	buf_reset(&b);
+	d.m = m + 1;
 	digest_title(&d, &b);
-	assert_string_equal(b.ptr, "1 recovery on 1 agent");
+	assert_string_equal(b.ptr, "PROBLEM web01/load is WARNING");
 	buf_free(&b);
 }
 
@@ -132,6 +136,12 @@ test_body(void **ctx)
 	assert_non_null(warn);
 	assert_true(crit < down && down < warn);
 	assert_non_null(strstr(b.ptr, "Digest 42: 3 notifications"));
+	buf_reset(&b);
+	d.n = 1;   /* the worst alone: titled as itself, and not "1 notifications" */
+	notice_body(&n, &b);
+	assert_int_equal(strncmp(b.ptr, "PROBLEM db01/ping is CRITICAL\n", 30), 0);
+	assert_non_null(strstr(b.ptr, "Digest 42: held back in a storm of notifications to you;"));
+	assert_null(strstr(b.ptr, "1 notification"));
 	buf_reset(&b);
 	notice_link(&n, &b);
 	assert_string_equal(b.ptr, "https://custos.example/");

@@ -285,6 +285,22 @@ test_body(void **ctx)
 	assert_non_null(strstr(b.ptr, "Since:     2026-11-25T05:58:00Z\n"));
 	assert_non_null(strstr(b.ptr, "Output:    DISK CRITICAL - 97.5% used\n"));
 	assert_non_null(strstr(b.ptr, "https://mon.example.com/checks/12\n"));
+	/* the value as the dashboard shows it, not to 15 digits */
+	{
+		static const struct { double v; const char *want; } vs[] = {
+			{ 22.0545945537162, "Value:     22.055 (" }, { 1234.5678, "Value:     1234.6 (" },
+			{ 100, "Value:     100 (" }, { 0, "Value:     0 (" }, { -0.0001, "Value:     -1.00e-04 (" },
+			{ 5e6, "Value:     5.00e+06 (" }, { 0.25, "Value:     0.25 (" }, { -0.0004999, "Value:     -5.00e-04 (" },
+			{ -3.0002, "Value:     -3 (" },
+		};
+		for (size_t i = 0; i < sizeof(vs) / sizeof(vs[0]); i++) {
+			n.value = vs[i].v;
+			buf_reset(&b);
+			notice_body(&n, &b);
+			if (strstr(b.ptr, vs[i].want) == NULL)
+				fail_msg("%.17g: want \"%s\" in:\n%s", vs[i].v, vs[i].want, b.ptr);
+		}
+	}
 	buf_free(&b);
 }
 
