@@ -159,7 +159,7 @@ value_text(double v, char *out, size_t len)
 			*e = '\0';
 	}
 	if (strcmp(out, "-0") == 0)
-		strcpy(out, "0");   /* a value rounded to zero has no sign */
+		snprintf(out, len, "0");   /* a value rounded to zero has no sign */
 }
 
 void
