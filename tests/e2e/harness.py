@@ -36,7 +36,7 @@ AGENTD = os.path.join(BUILDDIR, "custos-agentd")
 PGCTL = os.path.join(SRCDIR, "scripts", "pgctl")
 # every suite's cluster is a copy of one initdb (scripts/pgctl): made by the
 # first suite, in the build tree (make clean removes it)
-os.environ.setdefault("PGCTL_TEMPLATE", os.path.join(BUILDDIR, "tests", "e2e", "pg-template"))
+os.environ.setdefault("PGCTL_TEMPLATE", os.path.abspath(os.path.join(BUILDDIR, "tests", "e2e", "pg-template")))
 
 
 class Tap:
