@@ -35,10 +35,12 @@
  *                     result not refused in one COPY (binary), the cheapest
  *                     way into PostgreSQL. When a result with its own stamp
  *                     is already stored (a resend: the COPY meets the unique
- *                     key, which holds observed_at), the transaction is
- *                     rolled back and the batch goes in by the INSERT (ON
- *                     CONFLICT DO NOTHING, whose RETURNING says which
- *                     results went in): the one place the way changes.
+ *                     key, which holds observed_at), or a result_id we stamp
+ *                     was claimed before (the claims go in all or nothing),
+ *                     the transaction is rolled back and the batch goes in
+ *                     by the INSERT (ON CONFLICT DO NOTHING, whose RETURNING
+ *                     says which results went in): the one place the way
+ *                     changes.
  *   evaluate          alert/eval.h steps each new result of the checks read,
  *                     in observed order
  *   write_and_commit  the last round trip: the changed states through
@@ -771,15 +773,15 @@ copy_results(struct batch *b)
 
 /*
  * By COPY: BEGIN, the lock, the states (ingest_q_states) and the claims of
- * the result_ids we stamp (ingest_q_claim) in one round trip; the claims
- * of an agent seen ahead; the COPY. 0, 1 (a result was already stored:
- * rolled back, take the INSERT), -1 (answered).
+ * the result_ids we stamp (ingest_q_claim_all: all or nothing) in one round
+ * trip; the claims of an agent seen ahead; the COPY. 0, 1 (a result was
+ * already stored or claimed: rolled back, take the INSERT), -1 (answered).
  */
 static int
 store_by_copy(struct batch *b, int64_t *foreign, size_t *nf)
 {
 	const struct db_stmt *const pst[4] = { &q_begin, &alert_q_lock_ingest, &ingest_q_states,
-		&ingest_q_claim };
+		&ingest_q_claim_all };
 	const char *const av[1] = { b->lock_id };
 	const char *const sv[5] = { b->agent_id, b->ins_vals[INS_COLS + 1],
 		b->ins_vals[INS_COLS + 2], b->ins_vals[INS_COLS + 3], b->skew_s };
@@ -807,14 +809,25 @@ store_by_copy(struct batch *b, int64_t *foreign, size_t *nf)
 		db_array_free(&claims);
 	if (rc < 0) {
 		b->in_tx = b->pr[0] && PQresultStatus(b->pr[0]) == PGRES_COMMAND_OK;
+		/* a result_id claimed before (a resend) or named twice: the
+		 * INSERT's claim says which (a foreign check is refused there) */
+		if (n == 4 && b->in_tx && b->pr[3] != NULL &&
+		    PQresultStatus(b->pr[3]) == PGRES_FATAL_ERROR &&
+		    strcmp(db_sqlstate(b->pr[3]), "23505") == 0) {
+			if (db_cmd(b->r->db, "ROLLBACK") < 0) {
+				resp_db_error(b->rs, b->r->db, NULL);
+				return -1;
+			}
+			b->in_tx = 0;
+			return 1;
+		}
 		return pipeline_failed(b, n);
 	}
 	b->in_tx = 1;
 	read_states(b, b->pr[2], foreign, nf);
 	if (*nf > 0)
 		return 0;
-	if (n == 4)
-		mark_claimed(b, b->pr[3], stamped_by_us);
+	/* (every result_id of ours is claimed: the claim would have failed) */
 	if (b->ahead && b->nrid > b->nrid_ours && claim_agent_stamped(b) < 0)
 		return -1;
 	return copy_results(b);

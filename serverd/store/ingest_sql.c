@@ -85,6 +85,10 @@ const struct db_stmt ingest_q_claim = { "ingest_claim",
 	" SELECT $1::bigint, r FROM unnest($2::text[]) r WHERE r IS NOT NULL"
 	" ON CONFLICT DO NOTHING RETURNING result_id", 2 };
 
+const struct db_stmt ingest_q_claim_all = { "ingest_claim_all",
+	"INSERT INTO result_stamps (agent_id, result_id)"
+	" SELECT $1::bigint, r FROM unnest($2::text[]) r WHERE r IS NOT NULL", 2 };
+
 /*
  * cl: the result_ids claimed now (those the server stamps; every one when
  * the agent's clock was last seen ahead). ins: the results, but those

@@ -77,6 +77,16 @@ extern const struct db_stmt ingest_q_states;
  */
 extern const struct db_stmt ingest_q_claim;
 /*
+ * The same claims on the COPY way, all or nothing: $1 AGENT, $2 text[].
+ * No ON CONFLICT: one that was claimed before (a resend) or named twice in
+ * the batch fails the statement (unique_violation), and ingest.c takes the
+ * INSERT way, whose claim says which ones. Resends are rare and a
+ * speculative insertion per result (ON CONFLICT's probe, its token and the
+ * WAL record confirming it, and the RETURNING) cost a passive result's
+ * batch a third of its claims' time (bench/README.md).
+ */
+extern const struct db_stmt ingest_q_claim_all;
+/*
  * The careful way in, in one statement: $1..$8 the results' columns in
  * request order (check_id, status, value, output, perfdata, observed_at or
  * NULL: the server stamps it, duration_ms, result_id), $9 AGENT, $10 IDS[],

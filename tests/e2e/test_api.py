@@ -202,6 +202,20 @@ t.eq(env.cluster.psql("SELECT count(*), count(DISTINCT result_id) FROM check_his
 t.eq(env.cluster.psql("SELECT count(*) FROM result_stamps WHERE result_id LIKE 'u-%'"
                       " OR result_id LIKE 'm-%' OR result_id = 's-1'"), [["36"]],
      "the result_ids the server stamped are claimed, not the agent's own")
+# a COPY-sized batch of unstamped results with a resend among them and a
+# foreign check: its claims go in all or nothing (a resend sends the batch
+# to the INSERT), and the foreign check still refuses it whole
+st, b, _ = env.post_results(atok, [uns[0]] + [
+    {"check_id": load, "status": 0, "output": "x", "result_id": "f-%d" % i} for i in range(16)] + [
+    {"check_id": foreign, "status": 2, "output": "x", "result_id": "f-x"}])
+t.eq((st, b.get("check_ids")), (403, [foreign]),
+     "a resend and a foreign check in a COPY-sized batch -> 403, the foreign check named")
+t.eq(env.cluster.psql("SELECT (SELECT count(*) FROM check_history WHERE result_id LIKE 'f-%'),"
+                      " (SELECT count(*) FROM result_stamps WHERE result_id LIKE 'f-%')"), [["0", "0"]],
+     "nothing of the refused batch stored or claimed")
+st, b, _ = env.post_results(atok, [uns[0]] + [
+    {"check_id": load, "status": 0, "output": "x", "result_id": "f-%d" % i} for i in range(16)])
+t.eq((st, b), (201, {"accepted": 16, "duplicates": 1}), "the same batch without it: 16 stored, the resend a duplicate")
 n0 = env.cluster.psql("SELECT count(*) FROM check_history")[0][0]
 st, b, _ = env.post_results(atok, [
     {"check_id": load, "status": 0, "output": "x", "result_id": "r-2"},
