@@ -12,6 +12,13 @@ local last = {}
 -- phase: its stamps cross the next UTC day boundary)
 local stamped = (os.getenv("STAMPED") or "1") ~= "0"
 local shift = tonumber(os.getenv("SHIFT_S") or "0")
+-- RUN: part of every result_id, so that one wrk run's results are not
+-- resends of another's (the counter below starts at 1 in every run: the
+-- unstamped midnight run resent the unstamped churn's result_ids, and its
+-- first half was all duplicates); RESEND=1: every request repeats the
+-- first batch (after it, all duplicates: an agent's spool replaying)
+local run = os.getenv("RUN") or ""
+local resend = os.getenv("RESEND") == "1"
 
 function setup(thread)
    local i = #threads + 1
@@ -47,10 +54,10 @@ function request()
       -- script posts them, with a result_id all the same
       parts[k] = string.format(
          '{"check_id":%d,"status":%d,"output":"LOAD OK - 0.42 (warn 5, crit 10)","value":0.42,' ..
-         '"perfdata":"load1=0.42;5;10","duration_ms":1,"result_id":"w%d-%d-%d"%s}',
-         cid, st, tid, counter, k, stamped and (',"observed_at":"' .. stamp .. '"') or "")
+         '"perfdata":"load1=0.42;5;10","duration_ms":1,"result_id":"w%s%d-%d-%d"%s}',
+         cid, st, run, tid, counter, k, stamped and (',"observed_at":"' .. stamp .. '"') or "")
    end
-   counter = counter + 1
+   if not resend then counter = counter + 1 end
    return wrk.format(nil, "/api/v1/check_history", nil, "[" .. table.concat(parts, ",") .. "]")
 end
 
