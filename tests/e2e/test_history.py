@@ -217,6 +217,28 @@ t.ok(st == 200 and abs(c["availability"]["24h"] - want) < 1e-9
 st, a, _ = api("GET", "/api/v1/agents/%d" % aid, A)
 t.ok(st == 200 and set(a["availability"]) == {"24h", "7d", "30d"}
      and 0 < a["availability"]["24h"] < 1, "availability of an agent", a.get("availability"))
+# 7d reads hours up to its window's first UTC midnight and whole days after
+# it: over eight days of hour rows (and day rows that are their sums, as the
+# roll-up makes them), the same share as the 168 hour rows of the window,
+# at every hour of the day the window may start (checks of their own,
+# roll-up rows written here, with a mix of statuses that differs per hour)
+psql("INSERT INTO checks (agent_id, name, type, params) SELECT %d, 'av' || g, 'load', '{}'"
+     " FROM generate_series(1, 3) g" % aid)
+psql("INSERT INTO rollup_hour (check_id, start, count, nvalues, vsum, ok, warning, critical, unknown)"
+     " SELECT c.id, date_trunc('hour', now()) - g * interval '1 hour', 60, 0, 0,"
+     "  40 + (c.id + g * 7) %% 19, 20 - (c.id + g * 7) %% 19, 0, 0"
+     " FROM checks c, generate_series(0, 24 * 8) g WHERE c.agent_id = %d AND c.name LIKE 'av%%'" % aid)
+psql("INSERT INTO rollup_day (check_id, start, count, nvalues, vsum, ok, warning, critical, unknown)"
+     " SELECT check_id, date_trunc('day', start, 'UTC'), sum(count), 0, 0, sum(ok), sum(warning), 0, 0"
+     " FROM rollup_hour WHERE check_id IN (SELECT id FROM checks WHERE name LIKE 'av%' AND agent_id = "
+     + str(aid) + ") GROUP BY 1, 2")
+got = psql("SELECT round((check_availability(array_agg(id)) ->> '7d')::numeric, 12),"
+           " round((SELECT sum(ok)::numeric / sum(count) FROM rollup_hour WHERE check_id = ANY (array_agg(c.id))"
+           "   AND start >= now() - interval '7 days'), 12)"
+           " FROM checks c WHERE c.name LIKE 'av%' AND c.agent_id = " + str(aid))
+t.ok(len(got) == 1 and got[0][0] == got[0][1] and got[0][0] != "", "7d from hours and whole days:"
+     " the share of the window's 168 hour rows", got)
+psql("DELETE FROM checks WHERE name LIKE 'av%' AND agent_id = " + str(aid))
 
 # ---- expired results and partitions on demand --------------------------------------------
 old = now - dt.timedelta(days=40)
