@@ -207,6 +207,8 @@ void json_tty_clean(json_t *j, const char *key);
 void print_json(json_t *j);
 /* j as JSON with --json, else msg; consumes j; 0. */
 int print_done(json_t *j, const char *msg);
+/* A column's width: its widest cell, at least heading, at most 48. */
+int col_width(size_t w, size_t heading);
 void print_problems(json_t *problems);
 /* One "key  value" line per member; a nested object's as "key.member". */
 void print_object(json_t *o);

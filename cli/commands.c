@@ -99,6 +99,23 @@ cmd_agents(const struct cli_args *a)
 	return print_list(path, agents_rows);
 }
 
+/* "AGENT/CHECK", and " (off)" for a disabled check, into buf: buf. */
+static const char *
+check_label(json_t *agents, json_t *c, char *buf, size_t size)
+{
+	const char *an = "?";
+	json_t *a;
+	size_t j;
+
+	json_array_foreach(agents, j, a)
+		if (json_integer_value(json_object_get(a, "id")) ==
+		    json_integer_value(json_object_get(c, "agent_id")))
+			an = jstr(a, "name", "?");
+	snprintf(buf, size, "%s/%s%s", an, jstr(c, "name", "?"),
+	    json_is_false(json_object_get(c, "enabled")) ? " (off)" : "");
+	return buf;
+}
+
 int
 cmd_checks(const struct cli_args *args)
 {
@@ -134,20 +151,24 @@ cmd_checks(const struct cli_args *args)
 	if (opt_json) {
 		print_json(items);
 	} else {
-		/* TYPE is as wide as the longest type name, "heartbeat" */
-		printf("%-32s %-9s %-9s %-14s %s\n", "CHECK", "TYPE", "STATUS", "FOR", "OUTPUT");
+		/* CHECK as wide as its widest name (as the problems list); TYPE
+		 * as wide as the longest type name, "heartbeat" */
+		size_t wname = 0;
+		int cn;
+		char name[256];
+		json_array_foreach(items, i, c) {
+			size_t n = strlen(check_label(agents, c, name, sizeof(name)));
+			if (n > wname)
+				wname = n;
+		}
+		cn = col_width(wname, 32);
+		printf("%-*s %-9s %-9s %-14s %s\n", cn, "CHECK", "TYPE", "STATUS", "FOR", "OUTPUT");
 		json_array_foreach(items, i, c) {
 			json_t *s = json_object_get(c, "state");
-			const char *st = jstr(s, "status", "PENDING"), *an = "?";
-			char name[256], t[32], out[OUT_WIDTH + 8];
-			size_t j;
-			json_array_foreach(agents, j, a)
-				if (json_integer_value(json_object_get(a, "id")) ==
-				    json_integer_value(json_object_get(c, "agent_id")))
-					an = jstr(a, "name", "?");
-			snprintf(name, sizeof(name), "%s/%s%s", an, jstr(c, "name", "?"),
-			    json_is_false(json_object_get(c, "enabled")) ? " (off)" : "");
-			printf("%-32s %-9s %s%-9s%s %-14s %s\n", name, jstr(c, "type", "?"), col(st), st,
+			const char *st = jstr(s, "status", "PENDING");
+			char t[32], out[OUT_WIDTH + 8];
+			check_label(agents, c, name, sizeof(name));
+			printf("%-*s %-9s %s%-9s%s %-14s %s\n", cn, name, jstr(c, "type", "?"), col(st), st,
 			    reset(), ago(jstr(s, "since", NULL), t), first_line(jstr(s, "output", ""), out));
 		}
 	}

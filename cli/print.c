@@ -241,7 +241,7 @@ problem_marks(json_t *c, char marks[384])
 /* A column as wide as its widest cell (at least its heading, at most 48):
  * a long check name or "suppressed by AGENT/CHECK" must not run into the
  * next column. */
-static int
+int
 col_width(size_t w, size_t heading)
 {
 	if (w < heading)

@@ -445,6 +445,19 @@ col = rows[0].find("STATUS") if rows else -1
 t.ok(rc == 0 and col > 0 and len(rows) == 3 and
      all(r[col - 1] == " " and r[col:col + 2] in ("OK", "PE", "CR", "WA", "UN") for r in rows[1:]),
      "checks list: the STATUS column lines up under a heartbeat check's type", out)
+# a name longer than the 32 columns CHECK starts with widens it (as the
+# problems list does): TYPE still lines up
+long = "a-check-with-a-name-of-forty-chars-x"   # 36 characters
+rc, out, err = run("checks", "create", "web02/" + long, "--type", "heartbeat", "--param", "schedule=every 1m")
+t.ok(rc == 0, "checks create with a 36-character name", out + err)
+rc, out, err = run("checks", "list", "web02")
+rows = out.splitlines()
+col = rows[0].find("TYPE") if rows else -1
+t.ok(rc == 0 and col == len("web02/" + long) + 1 and len(rows) == 4 and
+     all(r[col - 1] == " " and r[col:col + 4] in ("hear", "disk") for r in rows[1:]),
+     "checks list: CHECK as wide as its longest name, TYPE lined up under it", out)
+rc, out, err = run("checks", "delete", "web02/" + long)
+t.ok(rc == 0, "checks delete the long one", out + err)
 rc, out, err = run("checks", "delete", "web02/beat")
 t.ok(rc == 0, "checks delete web02/beat", out + err)
 rc, out, err = run("checks", "create", "web02/x", "--type", "nosuchtype")
