@@ -124,8 +124,16 @@ CREATE FUNCTION check_availability(check_ids bigint[]) RETURNS jsonb
 	SELECT jsonb_build_object(
 		'24h', (SELECT sum(ok)::float8 / NULLIF(sum(count), 0) FROM rollup_hour
 		        WHERE check_id = ANY ($1) AND start >= now() - interval '24 hours'),
-		'7d', (SELECT sum(ok)::float8 / NULLIF(sum(count), 0) FROM rollup_hour
-		       WHERE check_id = ANY ($1) AND start >= now() - interval '7 days'),
+		'7d', (SELECT sum(x.ok)::float8 / NULLIF(sum(x.count), 0) FROM (
+		        SELECT h.ok, h.count FROM rollup_hour h
+		        WHERE h.check_id = ANY ($1) AND h.start >= now() - interval '7 days'
+		          AND h.start < date_trunc('day', now() - interval '7 days', 'UTC')
+		                        + interval '1 day'
+		        UNION ALL
+		        SELECT d.ok, d.count FROM rollup_day d
+		        WHERE d.check_id = ANY ($1)
+		          AND d.start >= date_trunc('day', now() - interval '7 days', 'UTC')
+		                         + interval '1 day') x),
 		'30d', (SELECT sum(ok)::float8 / NULLIF(sum(count), 0) FROM rollup_day
 		        WHERE check_id = ANY ($1)
 		          AND start >= date_trunc('day', now(), 'UTC') - interval '29 days'))
