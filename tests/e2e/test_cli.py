@@ -447,7 +447,7 @@ t.ok(rc == 0 and col > 0 and len(rows) == 3 and
      "checks list: the STATUS column lines up under a heartbeat check's type", out)
 # a name longer than the 32 columns CHECK starts with widens it (as the
 # problems list does): TYPE still lines up
-long = "a-check-with-a-name-of-forty-chars-x"   # 36 characters
+long = "a-check-with-a-long-name-0123456789a"   # 36 characters
 rc, out, err = run("checks", "create", "web02/" + long, "--type", "heartbeat", "--param", "schedule=every 1m")
 t.ok(rc == 0, "checks create with a 36-character name", out + err)
 rc, out, err = run("checks", "list", "web02")

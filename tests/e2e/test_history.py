@@ -220,8 +220,9 @@ t.ok(st == 200 and set(a["availability"]) == {"24h", "7d", "30d"}
 # 7d reads hours up to its window's first UTC midnight and whole days after
 # it: over eight days of hour rows (and day rows that are their sums, as the
 # roll-up makes them), the same share as the 168 hour rows of the window,
-# at every hour of the day the window may start (checks of their own,
-# roll-up rows written here, with a mix of statuses that differs per hour)
+# whatever the hour of the day the suite runs at, which moves the window's
+# start (checks of their own, roll-up rows written here, with a mix of
+# statuses that differs per hour)
 psql("INSERT INTO checks (agent_id, name, type, params) SELECT %d, 'av' || g, 'load', '{}'"
      " FROM generate_series(1, 3) g" % aid)
 psql("INSERT INTO rollup_hour (check_id, start, count, nvalues, vsum, ok, warning, critical, unknown)"
