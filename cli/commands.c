@@ -99,19 +99,17 @@ cmd_agents(const struct cli_args *a)
 	return print_list(path, agents_rows);
 }
 
-/* "AGENT/CHECK", and " (off)" for a disabled check, into buf: buf. */
+/* "AGENT/CHECK", and " (off)" for a disabled check, into buf: buf.
+ * names: the agents' names by id (as text). */
 static const char *
-check_label(json_t *agents, json_t *c, char *buf, size_t size)
+check_label(json_t *names, json_t *c, char *buf, size_t size)
 {
-	const char *an = "?";
-	json_t *a;
-	size_t j;
+	char id[24];
+	const char *an;
 
-	json_array_foreach(agents, j, a)
-		if (json_integer_value(json_object_get(a, "id")) ==
-		    json_integer_value(json_object_get(c, "agent_id")))
-			an = jstr(a, "name", "?");
-	snprintf(buf, size, "%s/%s%s", an, jstr(c, "name", "?"),
+	snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(c, "agent_id")));
+	an = json_string_value(json_object_get(names, id));
+	snprintf(buf, size, "%s/%s%s", an ? an : "?", jstr(c, "name", "?"),
 	    json_is_false(json_object_get(c, "enabled")) ? " (off)" : "");
 	return buf;
 }
@@ -153,11 +151,17 @@ cmd_checks(const struct cli_args *args)
 	} else {
 		/* CHECK as wide as its widest name (as the problems list); TYPE
 		 * as wide as the longest type name, "heartbeat" */
+		json_t *names = json_object();
 		size_t wname = 0;
 		int cn;
 		char name[256];
+		json_array_foreach(agents, i, a) {
+			char id[24];
+			snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(a, "id")));
+			json_object_set_new(names, id, json_string(jstr(a, "name", "?")));
+		}
 		json_array_foreach(items, i, c) {
-			size_t n = strlen(check_label(agents, c, name, sizeof(name)));
+			size_t n = strlen(check_label(names, c, name, sizeof(name)));
 			if (n > wname)
 				wname = n;
 		}
@@ -167,10 +171,11 @@ cmd_checks(const struct cli_args *args)
 			json_t *s = json_object_get(c, "state");
 			const char *st = jstr(s, "status", "PENDING");
 			char t[32], out[OUT_WIDTH + 8];
-			check_label(agents, c, name, sizeof(name));
+			check_label(names, c, name, sizeof(name));
 			printf("%-*s %-9s %s%-9s%s %-14s %s\n", cn, name, jstr(c, "type", "?"), col(st), st,
 			    reset(), ago(jstr(s, "since", NULL), t), first_line(jstr(s, "output", ""), out));
 		}
+		json_decref(names);
 	}
 	json_decref(items);
 	json_decref(agents);

@@ -70,14 +70,16 @@ enum ingest_col {
 /* $1 AGENT, $2 IDS[], $3 STS[], $4 FIRST[], $5 SKEW: the 'k' and 'a' rows. */
 extern const struct db_stmt ingest_q_states;
 /*
- * Claims result_ids the server stamps: $1 AGENT, $2 text[] the result_ids.
+ * Claims result_ids one by one: $1 AGENT, $2 text[] the result_ids.
  * Answers the result_ids claimed now (one column); one not answered was
  * claimed before: a duplicate. Runs in the batch's transaction, under the
- * agent's lock, before the COPY.
+ * agent's lock, before the COPY; used there for the result_ids an agent
+ * seen ahead stamped itself (those the server stamps: ingest_q_claim_all).
  */
 extern const struct db_stmt ingest_q_claim;
 /*
- * The same claims on the COPY way, all or nothing: $1 AGENT, $2 text[].
+ * The claims of the result_ids the server stamps on the COPY way, all or
+ * nothing: $1 AGENT, $2 text[].
  * No ON CONFLICT: one that was claimed before (a resend) or named twice in
  * the batch fails the statement (unique_violation), and ingest.c takes the
  * INSERT way, whose claim says which ones. Resends are rare, and a
