@@ -1,0 +1,13 @@
+-- 043_wake_local.sql - after_commit_notify() returns the senders' wake-up
+-- it sent.
+--
+-- Ingest wakes the senders of its own serverd itself, right after its
+-- COMMIT, with the wake-up its transaction kept (serverd/notify/outbox.h,
+-- outbox_wake_local()); the NOTIFY still goes to every serverd on the
+-- database, marked with the sending process's marker (custos.wake_marker,
+-- set by the statement that calls the function) so that the sender's own
+-- LISTEN thread skips it. The function's result type changes from void to
+-- text, which CREATE OR REPLACE cannot do: the old one goes here, the new
+-- one is sql/functions/after_commit_notify.sql, applied after the
+-- migrations.
+DROP FUNCTION IF EXISTS after_commit_notify(bigint[]);
