@@ -12,7 +12,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION after_commit_notify(checks bigint[]) RETURNS text
+CREATE FUNCTION after_commit_notify(checks bigint[]) RETURNS void
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -28,14 +28,9 @@ BEGIN
 	IF w IS NOT NULL AND w <> '' THEN
 		-- '*' (or 'on', as kept before): everyone looks
 		PERFORM set_config('custos.after_commit_wake', '', false);
-		w := CASE WHEN w IN ('*', 'on') THEN '' ELSE w END;
-		PERFORM pg_notify('custos_outbox', COALESCE('@' || NULLIF(current_setting('custos.wake_marker',
-		    true), '') || ';', '') || w);
-	ELSE
-		w := NULL;
+		PERFORM pg_notify('custos_outbox', CASE WHEN w IN ('*', 'on') THEN '' ELSE w END);
 	END IF;
 	PERFORM pg_notify('custos_stream', 'c' || id) FROM unnest(checks) id;
-	RETURN w;
 END
 $$;
 

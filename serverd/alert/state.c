@@ -18,10 +18,8 @@ const struct db_stmt alert_q_lock_ingest = { "alert_lock_ingest",
 	"SELECT pg_advisory_xact_lock(" ALERT_LOCK_CLASS ", $1::integer),"
 	"  set_config('custos.after_commit', 'on', true)", 1 };
 
-/* the marker is set in FROM, so before the function runs (in its own
- * transaction: set_config(..., true) ends with it) */
 const struct db_stmt alert_q_after_commit = { "alert_after_commit",
-	"SELECT after_commit_notify($1::bigint[]) FROM set_config('custos.wake_marker', $2::text, true)", 2 };
+	"SELECT after_commit_notify($1::bigint[])", 1 };
 
 /* the UPDATE itself is check_state_write() (sql/functions/): a
  * function, so that its plan can be pinned to key lookups */

@@ -44,12 +44,7 @@ extern const struct db_stmt alert_q_lock_agent;
  * transaction of its own (sql/013_stream_after_commit.sql says why).
  */
 extern const struct db_stmt alert_q_lock_ingest;
-/*
- * $1: '{check_id,...}' whose state the committed transaction changed, or
- * NULL; $2: outbox_wake_marker() (outbox.h), put in front of the senders'
- * NOTIFY. Its one value: the wake-up it sent ('' for everyone, NULL none),
- * for outbox_wake_local().
- */
+/* $1: '{check_id,...}' whose state the committed transaction changed, or NULL */
 extern const struct db_stmt alert_q_after_commit;
 /*
  * Writes back the states the engine changed: $1 a JSON array of

@@ -51,9 +51,7 @@
  *                     stream is told which checks changed, and the events'
  *                     notifications go out (alert_q_after_commit: a NOTIFY
  *                     inside the batch's transaction would hold a
- *                     cluster-wide lock across its commit's flush); this
- *                     serverd's own senders are woken from here, not
- *                     through the NOTIFY (outbox.h, outbox_wake_local()).
+ *                     cluster-wide lock across its commit's flush).
  * Four round trips for a batch (the pipeline, COPY's two, the pipeline that
  * commits), two for a small one; one more when an agent whose clock was
  * last seen ahead sends result_ids with stamps of its own (they are claimed
@@ -73,7 +71,6 @@
 #include "ingest_sql.h"
 #include "log.h"
 #include "metrics.h"
-#include "outbox.h"
 #include "serverd.h"
 #include "strnum.h"
 #include "timeutil.h"
@@ -944,19 +941,15 @@ evaluate(struct batch *b)
  * (alert_q_after_commit: the checks changed, the events, the senders'
  * wake-up). A failure up to the COMMIT leaves the transaction open (in_tx)
  * and batch_free() rolls it back; one after it is only logged: the batch
- * is stored, and the stream shows the checks at their next change (or a
- * reconnecting page reads them afresh). This serverd's senders are woken
- * here, once the COMMIT is known, with the wake-up the NOTIFY carried -
- * or, when the notifications failed, every sender of every channel: the
- * NOTIFY (marked as ours, so skipped by our LISTEN thread) may have gone
- * out all the same. Another serverd's senders miss a NOTIFY that failed
- * and look at the outbox within OUTBOX_SAFETY_MS.
+ * is stored, the senders look at the outbox within OUTBOX_SAFETY_MS anyway,
+ * and the stream shows the checks at their next change (or a reconnecting
+ * page reads them afresh).
  */
 static int
 write_and_commit(struct batch *b)
 {
 	const struct db_stmt *pst[4];
-	const char *uv[1], *ev[1], *sv[2];
+	const char *uv[1], *ev[1], *sv[1];
 	const char *const *vals[4];
 	int n = 0, k, rec = -1, shown = -1;
 	enum db_outcome st;
@@ -972,7 +965,6 @@ write_and_commit(struct batch *b)
 	uv[0] = b->upd_text;
 	ev[0] = b->ev_text;
 	sv[0] = b->shown_text;
-	sv[1] = outbox_wake_marker();
 	if (b->upd_text) {
 		pst[n] = &alert_q_write_states;
 		vals[n++] = uv;
@@ -1003,10 +995,8 @@ write_and_commit(struct batch *b)
 			db_outcome(b->r->db, b->pr[k]);
 			log_warn("ingest: %s: results stored, but their notifications were not sent"
 			    " (the live stream misses the changes of checks %s; the senders look"
-			    " at the outbox now, another serverd's within 15 s)", b->r->who.name,
+			    " at the outbox within 15 s)", b->r->who.name,
 			    b->shown_text ? b->shown_text : "{}");
-			if (b->ev_text)
-				outbox_wake_local("");
 		} else {
 			if (k == rec && (st = alert_record_done(b->r->db, b->pr[k], NULL)) != DB_OK)
 				resp_db_outcome(b->rs, st, "could not record events");
@@ -1016,9 +1006,6 @@ write_and_commit(struct batch *b)
 		}
 	}
 	b->in_tx = 0;
-	if (shown >= 0 && PQresultStatus(b->pr[shown]) == PGRES_TUPLES_OK &&
-	    PQntuples(b->pr[shown]) == 1 && !PQgetisnull(b->pr[shown], 0, 0))
-		outbox_wake_local(PQgetvalue(b->pr[shown], 0, 0));
 	if (rec >= 0)
 		alert_record_done(b->r->db, b->pr[rec], NULL);   /* logs the events */
 	return 0;

@@ -1,8 +1,7 @@
 /*
  * outbox.c - delivering the notifications outbox: per channel of the
  * registry (channel.h: email, Pushover, webhook), sender_threads sender
- * threads, woken through the LISTEN thread (listen.h) and, for the rows
- * its own ingest wrote, by that ingest (outbox_wake_local()). Nothing here names
+ * threads, woken through the LISTEN thread (listen.h). Nothing here names
  * a channel: what differs between them (the send, the time limit, the
  * retry limits, a cancel) is in their struct channel_type.
  *
@@ -198,7 +197,6 @@
 #define CANCEL_RETRY_S "30"          /* a failed receipt cancel is tried again */
 #define CANCEL_LOOK_US 5000000       /* a busy sender looks for cancels this often */
 #define HELD_GATHER_US 2000000       /* recovery rows released by quiet hours, gathered */
-#define OUTBOX_MARKER_BYTES 8        /* outbox_wake_marker(): 16 hex digits */
 #define OUTBOX_STATS_US 2000000      /* how often a sender looks at the outbox's statistics */
 
 /*
@@ -223,10 +221,6 @@ static int stopping;                 /* guarded by mu */
 static pthread_t sender_tid[COUNTERS_CHANNELS_MAX * OUTBOX_MAX_SENDERS];
 static int nsenders, holder_started, receipts_started;
 static int64_t stats_next_us;        /* the next look at the statistics; guarded by mu */
-static int waking;                   /* outbox_wake_local() may wake: guarded by mu */
-/* outbox.h, outbox_wake_marker(): set by outbox_start() before any sender
- * or the LISTEN thread runs, and never again while they run */
-static char wake_marker[2 * OUTBOX_MARKER_BYTES + 1];
 static long long safety_ms = OUTBOX_SAFETY_MS;   /* set before the senders start */
 
 /*
@@ -880,8 +874,7 @@ retry_now_after_reload(PGconn *c)
 }
 
 /*
- * The payload of custos_outbox (its marker taken off: unmarked()): ""
- * (everyone looks), or the channels that
+ * The payload of custos_outbox: "" (everyone looks), or the channels that
  * have new rows and how many, "email:2,pushover:1" (alert_record(),
  * sql/functions/outbox_wake_merge.sql). Into k[] by registry row; -1 when
  * it is not such a list (a channel this serverd does not know included):
@@ -925,27 +918,9 @@ wake_parse(const char *payload, long long k[COUNTERS_CHANNELS_MAX])
 	return 0;
 }
 
-/*
- * payload without its marker ("@<marker>;" in front: ingest's NOTIFY, see
- * outbox.h), or NULL when the marker is this process's own: its ingest
- * woke the senders already (outbox_wake_local()).
- */
-static const char *
-unmarked(const char *payload)
-{
-	const char *semi;
-
-	if (payload[0] != '@' || (semi = strchr(payload, ';')) == NULL)
-		return payload;
-	if (wake_marker[0] != '\0' && (size_t)(semi - payload - 1) == strlen(wake_marker) &&
-	    memcmp(payload + 1, wake_marker, strlen(wake_marker)) == 0)
-		return NULL;
-	return semi + 1;
-}
-
-/* the wake-up of payload (wake_parse()): the channels named, or everyone */
+/* custos_outbox: rows were written, or an outcome asks for a look (sql/004). */
 static void
-wake_for(const char *payload)
+on_outbox(const char *payload)
 {
 	long long k[COUNTERS_CHANNELS_MAX];
 	size_t i;
@@ -959,39 +934,6 @@ wake_for(const char *payload)
 		if (k[i] > 0)
 			wake_channel_locked(i, k[i]);
 	pthread_mutex_unlock(&mu);
-}
-
-/* custos_outbox: rows were written, or an outcome asks for a look (sql/004). */
-static void
-on_outbox(const char *payload)
-{
-	const char *p = unmarked(payload);
-
-	if (p == NULL) {
-		log_debug("outbox: NOTIFY of this serverd's ingest skipped (it woke the senders)");
-		return;
-	}
-	wake_for(p);
-}
-
-const char *
-outbox_wake_marker(void)
-{
-	return wake_marker;
-}
-
-void
-outbox_wake_local(const char *payload)
-{
-	int on;
-
-	pthread_mutex_lock(&mu);
-	on = waking;
-	pthread_mutex_unlock(&mu);
-	if (on) {
-		log_debug("outbox: woken by this serverd's ingest: \"%s\"", payload);
-		wake_for(payload);
-	}
 }
 
 /* (Re)connected: whatever was queued while nobody listened is looked for. */
@@ -2248,18 +2190,6 @@ outbox_start(void)
 	}
 	pthread_condattr_destroy(&ca);
 	stopping = 0;
-	{
-		/* tells this process's NOTIFYs from another serverd's (outbox.h) */
-		unsigned char raw[OUTBOX_MARKER_BYTES];
-		size_t j;
-
-		randombytes_buf(raw, sizeof(raw));
-		for (j = 0; j < sizeof(raw); j++)
-			snprintf(wake_marker + 2 * j, 3, "%02x", raw[j]);
-	}
-	pthread_mutex_lock(&mu);
-	waking = 1;
-	pthread_mutex_unlock(&mu);
 	if (holder_start(wake_all) < 0)
 		return -1;
 	holder_started = 1;
@@ -2288,7 +2218,6 @@ outbox_stop(void)
 
 	pthread_mutex_lock(&mu);
 	stopping = 1;
-	waking = 0;
 	for (i = 0; i < (int)channel_count(); i++)
 		pthread_cond_broadcast(&cw[i].cv);
 	pthread_mutex_unlock(&mu);

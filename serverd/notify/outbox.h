@@ -1,10 +1,8 @@
 /*
  * outbox.h - the notification senders (see outbox.c): sender_threads
  * threads per channel that claim, send and record, the holder thread
- * (holder.h) and the receipt thread (receipt.h). They are woken by NOTIFY
- * custos_outbox through the LISTEN thread (listen.h), to which
- * outbox_start() subscribes, and by this serverd's ingest directly
- * (outbox_wake_local() below).
+ * (holder.h) and the receipt thread (receipt.h). They are woken by NOTIFY custos_outbox through the LISTEN
+ * thread (listen.h), to which outbox_start() subscribes.
  */
 #ifndef CUSTOS_OUTBOX_H
 #define CUSTOS_OUTBOX_H
@@ -25,28 +23,5 @@
 int outbox_start(void);
 /* Lets in-flight sends finish, then joins every thread. After listen_stop(). */
 void outbox_stop(void);
-
-/*
- * The wake-up from this process, without the round through PostgreSQL.
- * Ingest's transaction leaves its NOTIFY custos_outbox for after its
- * COMMIT (sql/functions/notify_or_defer.sql); the LISTEN thread hands it
- * to the senders only after the database forwarded it to the LISTEN
- * connection's backend and that to us: two more processes to schedule on
- * a busy machine, between a page's COMMIT and its send. So ingest wakes
- * the senders of its own serverd itself, right after the COMMIT, and
- * marks its NOTIFY with outbox_wake_marker(): on_outbox() skips a
- * notification that carries this process's marker (the wake came
- * already); every other serverd on the database strips the marker and
- * wakes as before (one older than the marker does not parse it and wakes
- * every sender: slower, never missed).
- *
- * outbox_wake_marker(): this process's marker ("" until outbox_start():
- * a NOTIFY without one is handled by everyone, this process included).
- * outbox_wake_local(payload): wakes as the NOTIFY of that payload would
- * ("email:2,pushover:1"; "" or anything else: every sender); nothing
- * before outbox_start() or after outbox_stop().
- */
-const char *outbox_wake_marker(void);
-void outbox_wake_local(const char *payload);
 
 #endif

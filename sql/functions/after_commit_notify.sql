@@ -7,11 +7,7 @@
 -- is still stored: serverd logs it, the senders look at the outbox within
 -- 15 s anyway (OUTBOX_SAFETY_MS), and the stream shows the checks at their
 -- next change.
--- Returns the senders' wake-up it sent on custos_outbox ('' for everyone;
--- NULL: none), for serverd to wake its own senders with (sql/043). The
--- NOTIFY carries '@' || custos.wake_marker || ';' in front when that is
--- set: that serverd's LISTEN thread skips its own (serverd/notify/outbox.h).
-CREATE OR REPLACE FUNCTION after_commit_notify(checks bigint[]) RETURNS text
+CREATE OR REPLACE FUNCTION after_commit_notify(checks bigint[]) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
 	p text := current_setting('custos.after_commit_pending', true);
@@ -26,13 +22,8 @@ BEGIN
 	IF w IS NOT NULL AND w <> '' THEN
 		-- '*' (or 'on', as kept before): everyone looks
 		PERFORM set_config('custos.after_commit_wake', '', false);
-		w := CASE WHEN w IN ('*', 'on') THEN '' ELSE w END;
-		PERFORM pg_notify('custos_outbox', COALESCE('@' || NULLIF(current_setting('custos.wake_marker',
-		    true), '') || ';', '') || w);
-	ELSE
-		w := NULL;
+		PERFORM pg_notify('custos_outbox', CASE WHEN w IN ('*', 'on') THEN '' ELSE w END);
 	END IF;
 	PERFORM pg_notify('custos_stream', 'c' || id) FROM unnest(checks) id;
-	RETURN w;
 END
 $$;

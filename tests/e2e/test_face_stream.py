@@ -231,7 +231,7 @@ t.ok(wait_for(cookie_stream, 15), "a session cookie opens a stream")
 # fails, the batch is stored and answered 201 all the same, and the log
 # says which checks the stream missed
 env.cluster.psql("ALTER FUNCTION after_commit_notify(bigint[]) RENAME TO saved_notify;"
-                 " CREATE FUNCTION after_commit_notify(ids bigint[]) RETURNS text"
+                 " CREATE FUNCTION after_commit_notify(ids bigint[]) RETURNS void"
                  " LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'test: no notifications'; END $$")
 before = env.api("GET", "/api/v1/checks/%d" % soft, A)[1]["state"]
 st, body, _ = env.api("POST", "/api/v1/check_history", atok,

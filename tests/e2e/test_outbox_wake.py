@@ -9,13 +9,7 @@ without a NOTIFY of its own is still sent, by the sender's own clock
 test knob CUSTOS_TEST_OUTBOX_SAFETY_MS (outbox.h), so that section 3 does
 not wait 15 s.
 
-1. A HARD change's NOTIFY names its rows' channels: 'email:1,pushover:1',
-   behind the marker of the serverd whose ingest sent it ('@<marker>;'):
-   that serverd woke its own senders itself, right after the COMMIT
-   (outbox.h, outbox_wake_local()), and its LISTEN thread skips it; a
-   NOTIFY with another marker wakes the senders it names. When the
-   notifications fail after the COMMIT (the NOTIFY may or may not have
-   gone), ingest wakes every sender of its serverd.
+1. A HARD change's NOTIFY names its rows' channels: 'email:1,pushover:1'.
 2. The payload kept by an ingest transaction (notify_or_defer() with
    custos.after_commit on) adds up per channel and is sent once;
    anything without channels makes it "everyone".
@@ -27,7 +21,6 @@ not wait 15 s.
    behind (the claim made it; nobody holds its token).
 The senders' wake-ups are read from serverd's debug log."""
 import os
-import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -62,9 +55,6 @@ ps.stdin.write("LISTEN custos_outbox;\nSELECT 'listening';\n")
 ps.stdin.flush()
 t.ok(wait_for(lambda: ps.stdout.readline().strip() == "listening", 10),
      "a psql session listens on custos_outbox")
-skipped0 = log_count("NOTIFY of this serverd's ingest skipped")
-local0 = log_count('woken by this serverd\'s ingest: "email:1,pushover:1"')
-rows0 = [log_count("%s sender woken: rows notified" % ch) for ch in ("email", "pushover")]
 e.post(c1, 2)
 t.ok(e.wait_mail(lambda m: m["subject"] == subject("payload"), 10), "the mail went")
 # psql prints a notification that came while it was idle after its next command
@@ -79,30 +69,8 @@ while True:
 ps.stdin.close()
 ps.wait()
 woken = [x for x in seen if 'notification "custos_outbox"' in x]
-marked = re.search(r'payload "@([0-9a-f]{16});email:1,pushover:1"', woken[0]) if len(woken) == 1 else None
-t.ok(marked, "one NOTIFY, naming the rows' channels behind serverd's marker:"
-     " @<16 hex digits>;email:1,pushover:1", seen)
-t.ok(wait_for(lambda: log_count("NOTIFY of this serverd's ingest skipped") == skipped0 + 1, 10),
-     "serverd's LISTEN thread skipped its own NOTIFY")
-t.eq(log_count('woken by this serverd\'s ingest: "email:1,pushover:1"') - local0, 1,
-     "the ingest that committed the rows woke the senders itself, once")
-t.ok(all(log_count("%s sender woken: rows notified" % ch) > n
-         for ch, n in zip(("email", "pushover"), rows0)),
-     "an email and a pushover sender were woken for the rows (by ingest: the NOTIFY was skipped)")
-
-# the notifications failing after the COMMIT: every sender of this serverd looks
-sql("ALTER FUNCTION after_commit_notify(bigint[]) RENAME TO saved_notify;"
-    " CREATE FUNCTION after_commit_notify(ids bigint[]) RETURNS text"
-    " LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'test: no notifications'; END $$")
-all_local0 = log_count('woken by this serverd\'s ingest: ""')
-c1b = e.check("failed-after")
-e.post(c1b, 2)
-t.ok(e.wait_mail(lambda m: m["subject"] == subject("failed-after"), 10),
-     "notifications failing after the COMMIT: the mail still goes")
-t.eq(log_count('woken by this serverd\'s ingest: ""') - all_local0, 1,
-     "ingest woke every sender of its serverd")
-sql("DROP FUNCTION after_commit_notify(bigint[]);"
-    " ALTER FUNCTION saved_notify(bigint[]) RENAME TO after_commit_notify")
+t.ok(len(woken) == 1 and 'payload "email:1,pushover:1"' in woken[0],
+     "one NOTIFY, naming the rows' channels: email:1,pushover:1", seen)
 
 # ---- 2. kept by an ingest transaction, sent once -----------------------------------------
 merge = sql("SELECT outbox_wake_merge('email:1', 'pushover:2,email:3'),"
@@ -173,18 +141,6 @@ t.ok(log_count("pushover sender woken: rows notified") - push_rows0 <= 1,
 t.eq((log_count("email sender woken: rows notified") - mail_rows0,
       log_count("email sender woken: everyone looks") - mail_all0), (0, 0),
      "no email sender was woken by it")
-
-# another serverd's marker: the senders it names are woken (the marker is stripped)
-c3b = e.check("foreign")
-push_rows0 = log_count("pushover sender woken: rows notified")
-mail_all0 = log_count("email sender woken: everyone looks")
-silent_rows(c3b, ["pushover"])
-sql("SELECT pg_notify('custos_outbox', '@00000000deadbeef;pushover:1')")
-t.ok(e.wait_push(lambda r: r["fields"].get("title") == subject("foreign")[len("[custos] "):], 10),
-     "NOTIFY '@<another serverd>;pushover:1': the page goes")
-t.ok(log_count("pushover sender woken: rows notified") > push_rows0
-     and log_count("email sender woken: everyone looks") == mail_all0,
-     "a pushover sender was woken for it, not everyone")
 
 # ---- 4. a payload serverd cannot read wakes everyone ------------------------------------
 c4 = e.check("unread")
