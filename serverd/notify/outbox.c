@@ -9,7 +9,11 @@
  *
  *   Never lost. alert_record() inserts outbox rows in the transaction that
  *   changed a state; a row leaves 'pending'/'sending' only for 'sent' or
- *   'failed', each committed after the outcome is known.
+ *   'failed', each committed after the outcome is known. An outcome the
+ *   database could not take (it went away during the send) is recorded
+ *   again every OUTCOME_RETRY_MS on a new connection until the lease would
+ *   run out (exec_outcome()): the row is not left in doubt, holding its
+ *   series behind it, because of a restart.
  *
  *   Never repeated silently. A sender
  *     1. claims the oldest due row of its channel (SELECT ... FOR UPDATE OF
@@ -195,6 +199,7 @@
 #define OUTBOX_SAFETY_MS 15000       /* longest sleep without a NOTIFY (OUTBOX_TEST_SAFETY_ENV) */
 #define OUTBOX_MIN_WAIT_MS 20        /* a due row another sender is claiming */
 #define CANCEL_RETRY_S "30"          /* a failed receipt cancel is tried again */
+#define OUTCOME_RETRY_MS 1000        /* an outcome the database did not take, tried again */
 #define CANCEL_LOOK_US 5000000       /* a busy sender looks for cancels this often */
 #define HELD_GATHER_US 2000000       /* recovery rows released by quiet hours, gathered */
 #define OUTBOX_STATS_US 2000000      /* how often a sender looks at the outbox's statistics */
@@ -1077,6 +1082,61 @@ commit(PGconn *c, int *gone)
 	return ok ? 0 : -1;
 }
 
+/* Whether outbox_stop() began (the senders' waits end at once then). */
+static int
+stop_requested(void)
+{
+	int st;
+
+	pthread_mutex_lock(&mu);
+	st = stopping;
+	pthread_mutex_unlock(&mu);
+	return st;
+}
+
+/*
+ * Records an outcome: st (q_result, q_digest_result; guarded by the
+ * attempt, so it changes nothing once the lease was taken over) on *cp.
+ * A send whose outcome is not recorded leaves its row 'sending' until its
+ * lease runs out (63 s for email by default), and the order rule holds
+ * every later row of its series behind it: in bench/chaos a PostgreSQL
+ * restart during a send held one check's mails for 51 s. So while the
+ * database is unavailable the outcome is tried again, on a new connection
+ * (*cp follows it), every OUTCOME_RETRY_MS until lease_end_us (monotonic:
+ * when the lease runs out; after it the row is someone else's to take) or
+ * serverd stops. what names the row in the log. 0 with *out set, or -1:
+ * the statement failed on its own, or the database stayed away (the lease
+ * runs out and the row is sent again, marked as a resend).
+ */
+static int
+exec_outcome(PGconn **cp, const struct db_stmt *st, const char *const *v, PGresult **out,
+    int64_t lease_end_us, const char *what)
+{
+	int gone = 0, tries = 0;
+
+	for (;;) {
+		if (*cp != NULL && exec_ok(*cp, st, v, PGRES_TUPLES_OK, out, &gone) == 0) {
+			if (tries > 0)
+				log_info("outbox: %s: the outcome is recorded (the database is back)", what);
+			return 0;
+		}
+		if (*cp != NULL && !gone)
+			return -1;
+		if (mono_now_us() + OUTCOME_RETRY_MS * 1000LL >= lease_end_us || stop_requested())
+			return -1;
+		if (tries++ == 0)
+			log_warn("outbox: %s: the database is unavailable; recording the outcome again"
+			    " every %d ms until the lease runs out", what, OUTCOME_RETRY_MS);
+		{
+			int k;
+			/* in steps, so that a stop does not wait a whole step */
+			for (k = 0; k < 10 && !stop_requested(); k++)
+				sleep_ms(OUTCOME_RETRY_MS / 10);
+		}
+		*cp = db_conn();
+	}
+}
+
 /*
  * The wait until ch has something due (lease ends and a pause included), or
  * -1; *digests: whether ch has a digest not finished (-1: unknown).
@@ -1577,12 +1637,16 @@ notice_empty(struct notice *n)
 	n->status = n->prev_status = -1;
 }
 
-/* Records digest did's outcome (claim attempt); 0, or -1 (*gone). */
+/*
+ * Records digest did's outcome (claim attempt), trying again until
+ * lease_end_us while the database is away (exec_outcome(): *cp may be a
+ * new connection then); 0, or -1 (*gone).
+ */
 static int
-digest_record(PGconn *c, const char *did, const char *status, const char *err,
-    long long delay, const char *attempt, int doubt, int *gone)
+digest_record(PGconn **cp, const char *did, const char *status, const char *err,
+    long long delay, const char *attempt, int doubt, int64_t lease_end_us, int *gone)
 {
-	char secs[24];
+	char secs[24], what[48];
 	const char *v[6];
 	PGresult *u = NULL;
 
@@ -1593,7 +1657,9 @@ digest_record(PGconn *c, const char *did, const char *status, const char *err,
 	v[3] = secs;
 	v[4] = attempt;
 	v[5] = doubt ? "true" : "false";
-	if (exec_ok(c, &q_digest_result, v, PGRES_TUPLES_OK, &u, gone) < 0) {
+	snprintf(what, sizeof(what), "digest %s", did);
+	if (exec_outcome(cp, &q_digest_result, v, &u, lease_end_us, what) < 0) {
+		*gone = *cp == NULL || PQstatus(*cp) != CONNECTION_OK;
 		log_error("outbox: digest %s: the outcome (%s) is not recorded; the lease runs out"
 		    " and it is sent again, marked as a resend", did, status);
 		return -1;
@@ -1614,8 +1680,9 @@ digest_record(PGconn *c, const char *did, const char *status, const char *err,
  * asks first.
  */
 static int
-digest_one(PGconn *c, const struct channel_type *ch, const struct srv_conf *cf, int any)
+digest_one(PGconn **cp, const struct channel_type *ch, const struct srv_conf *cf, int any)
 {
+	PGconn *c = *cp;   /* *cp follows it when an outcome's retry reconnects */
 	PGresult *q = NULL, *ct = NULL, *mq = NULL;
 	struct digest_member *m = NULL;
 	struct notice_digest dg = { 0, 0, NULL };
@@ -1628,7 +1695,7 @@ digest_one(PGconn *c, const struct channel_type *ch, const struct srv_conf *cf, 
 	enum send_verdict verdict;
 	int gone = 0, my_id, has_contact, too_old, resent, doubt = 0, rc = -1, i, nrows;
 	size_t nheld = 0;
-	int64_t until = 0, t0;
+	int64_t until = 0, t0, lease_end = 0;
 	long long delay = 0;
 
 	if (any == 0)
@@ -1664,6 +1731,9 @@ digest_one(PGconn *c, const struct channel_type *ch, const struct srv_conf *cf, 
 	PQclear(q);
 	q = NULL;
 	snprintf(lease, sizeof(lease), "%lld", lease_s(ch, cf));
+	/* (the lease counts from the transaction's start, a little earlier:
+	 * a retry past its end finds it taken over and changes nothing) */
+	lease_end = mono_now_us() + lease_s(ch, cf) * 1000000LL;
 	v[0] = did;
 	v[1] = lease;
 	v[2] = my_id ? me : NULL;
@@ -1684,7 +1754,9 @@ digest_one(PGconn *c, const struct channel_type *ch, const struct srv_conf *cf, 
 		goto out;
 	nrows = PQntuples(mq);
 	if (nrows == 0) {
-		rc = digest_record(c, did, "dropped", "no members left", 0, attempt, 0, &gone) < 0 ? -1 : 1;
+		rc = digest_record(&c, did, "dropped", "no members left", 0, attempt, 0, lease_end,
+		    &gone) < 0 ? -1 : 1;
+		*cp = c;
 		goto out;
 	}
 	held.toobig = (size_t)nrows * 24 + 16;
@@ -1742,8 +1814,9 @@ digest_one(PGconn *c, const struct channel_type *ch, const struct srv_conf *cf, 
 			goto out;
 		log_info("digest %s: %zu member(s) %s", did, nheld, note);
 		if (dg.n == 0) {
-			rc = digest_record(c, did, "dropped", "every member held by quiet hours", 0,
-			    attempt, 0, &gone) < 0 ? -1 : 1;
+			rc = digest_record(&c, did, "dropped", "every member held by quiet hours", 0,
+			    attempt, 0, lease_end, &gone) < 0 ? -1 : 1;
+			*cp = c;
 			goto out;
 		}
 	}
@@ -1802,8 +1875,10 @@ digest_one(PGconn *c, const struct channel_type *ch, const struct srv_conf *cf, 
 		    " resend)" : "");
 	counters_send(channel_index(ch), verdict == SEND_OK ? COUNT_SENT :
 	    verdict == SEND_FAIL ? COUNT_FAILED : COUNT_RETRIED);
-	if (digest_record(c, did, status, verdict == SEND_OK ? NULL : err, delay, attempt,
-	    verdict == SEND_RETRY && doubt, &gone) < 0)
+	rc = digest_record(&c, did, status, verdict == SEND_OK ? NULL : err, delay, attempt,
+	    verdict == SEND_RETRY && doubt, lease_end, &gone);
+	*cp = c;
+	if (rc < 0)
 		goto out;
 	if (res.pause_until > 0)
 		record_pause(c, ch, res.pause_until, res.pause_reason[0] ? res.pause_reason :
@@ -1914,7 +1989,7 @@ send_one(struct sender *sd, long long *next_ms)
 	const struct srv_conf *cf = NULL;
 	enum send_verdict verdict;
 	int attempts, rc = -1, gone = 0, in_doubt, my_id, judge, doubt = 0, linked = 0;
-	int64_t t0;
+	int64_t t0, lease_end;
 	long long delay;
 	struct buf link;
 
@@ -1925,7 +2000,7 @@ send_one(struct sender *sd, long long *next_ms)
 	cf = conf_hold();   /* held from the lease to the outcome; dropped at done: */
 	{
 		/* a digest due goes first: its members wait for nothing else */
-		int r = digest_one(c, ch, cf, sd->digests);
+		int r = digest_one(&c, ch, cf, sd->digests);
 		if (r != 0) {
 			sd->digests = -1;   /* another may be due: asked again */
 			rc = r;
@@ -1948,6 +2023,8 @@ send_one(struct sender *sd, long long *next_ms)
 	v[5] = cf->group_window_s > 0 ? "true" : "false";   /* GROUP_TURN */
 	v[6] = token[0] ? token : NULL;
 	v[7] = ttl;
+	/* (the lease counts from the claim's start: no earlier than this) */
+	lease_end = mono_now_us() + lease_s(ch, cf) * 1000000LL;
 	if (exec_ok(c, &q_claim, v, PGRES_TUPLES_OK, &q, &gone) < 0)
 		goto done;
 	if (PQntuples(q) == 0) {
@@ -2050,7 +2127,10 @@ send_one(struct sender *sd, long long *next_ms)
 	v[6] = verdict == SEND_RETRY && doubt ? "true" : "false";
 	{
 		PGresult *u = NULL;
-		if (exec_ok(c, &q_result, v, PGRES_TUPLES_OK, &u, &gone) < 0) {
+		char what[48];
+
+		snprintf(what, sizeof(what), "notification %s", id);
+		if (exec_outcome(&c, &q_result, v, &u, lease_end, what) < 0) {
 			log_error("outbox: notification %s: the outcome (%s) is not recorded; the"
 			    " lease runs out and it is sent again, marked as a resend", id, status);
 			goto done;

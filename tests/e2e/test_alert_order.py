@@ -15,7 +15,11 @@ notifications of one check to one contact on one channel go in event order
     not overtake it, and the late PROBLEM says it was resolved since;
   - a PostgreSQL restart with a page in flight and its holder slow to come
     back: every lock is gone for a moment, and still nobody takes the live
-    holder's lease over (takeover_grace_s);
+    holder's lease over (takeover_grace_s); the holder records its
+    attempt's failure over a new connection, and the retry is marked;
+  - a mail accepted by the relay while PostgreSQL is down: its outcome is
+    recorded once the database is back (sent once, unmarked), and the
+    check's RECOVERY does not wait for the lease to run out;
   - a page and a mail that went out whole and got no answer: the retries
     are marked as resends (they may have arrived).
 Every window is held open by the test (the sink, the stand-in, a 451), not
@@ -253,9 +257,10 @@ t.eq(titles("delta"), ["PROBLEM web01/delta is CRITICAL", "RECOVERY web01/delta 
 # restart and let go only once the other serverd holds its lock again; that
 # one's grace (10 s here) is what keeps it from judging the holder dead
 # meanwhile, however slowly a loaded host lets the holder reconnect.
-# The page in flight stays with its live holder, and is resent (marked) only
-# when its lease runs out: its holder could not record the outcome over the
-# connection the restart broke.
+# The page in flight stays with its live holder. Its answer never comes
+# (the stand-in closes it): the holder records that on a new connection -
+# the restart broke its own - and the page is resent, marked, at its
+# retry's time, not when its lease (63 s) runs out.
 # serverd3 is started before the page is held and stopped while the first
 # claims it, as serverd2 above.
 s3 = Server(e.tmp, e.cluster, name="serverd3", conf=dict(settings, takeover_grace_s="10")).start()
@@ -295,16 +300,47 @@ t.ok(wait_for(lambda: live() == 2, 10), "... and the first, let go, holds its ow
 t.eq((log_of(wait_for(lambda: row(x, "pushover", srv=s3), 10) or {}), e.po.held()), ([(None, None)], 2),
      "no takeover: the lease stays with its live holder, the page is not sent twice")
 e.po.release()
-t.ok(wait_for(lambda: row(x, "pushover").get("status") == "sent", 120),
-     "after the lease ran out the page is resent", row(x, "pushover"))
-t.eq((log_of(row(x, "pushover")), titles("echo")),
-     ([(None, "interrupted"), (True, None)], ["PROBLEM web01/echo is CRITICAL (resent)"]), "marked")
+t.ok(wait_for(lambda: row(x, "pushover").get("status") == "sent", 30),
+     "the holder records the failed attempt over a new connection, and the page is resent"
+     " (well before its 63 s lease would have run out)", row(x, "pushover"))
+lx = log_of(row(x, "pushover"))
+t.ok(len(lx) == 2 and lx[0][0] is False and lx[0][1] and lx[1] == (True, None)
+     and titles("echo") == ["PROBLEM web01/echo is CRITICAL (resent)"],
+     "the first attempt's failure recorded, the retry marked", (lx, titles("echo")))
 t.ok(wait_for(lambda: row(f, "pushover", srv=s3).get("status") == "sent", 30),
      "the marker's page, dropped unanswered with its holder alive, is sent again",
      row(f, "pushover", srv=s3))
 t.eq(titles("foxtrot"), ["PROBLEM web01/foxtrot is CRITICAL (resent)"],
      "... marked: it went out and no answer came, so it may have arrived")
 s3.stop()
+
+# ---- the outcome of a send that ended while PostgreSQL was down ------------------------------
+# The relay holds the mail after its data; PostgreSQL stops; the relay
+# accepts. The sender cannot record "sent" then, and tries again on a new
+# connection until the database is back: the row is sent once, unmarked,
+# and the check's RECOVERY is not kept behind a row 'sending' until its
+# lease (30 s x 4 + 3 here) runs out.
+hx = e.check("hotel")
+e.sink.hold()
+e.post(hx, 2, "hotel down")
+t.ok(wait_for(lambda: e.sink.held() >= 1 and row(hx, "email").get("status") == "sending", 10),
+     "the mail is out whole, unanswered")
+t.ok(wait_for(lambda: row(hx, "pushover").get("status") == "sent", 10), "(the page went)")
+e.cluster.stop()
+e.sink.release()                # the relay accepts while the database is down
+t.ok(wait_for(lambda: len(subjects("hotel")) == 1, 10), "the relay has the mail")
+t.ok(wait_for(lambda: "the database is unavailable; recording the outcome again"
+              in e.server.log(), 10),
+     "serverd says it will record the outcome when the database is back")
+e.cluster.start()
+t.ok(wait_for(lambda: row(hx, "email").get("status") == "sent", 20),
+     "the outcome is recorded once the database is back: sent", row(hx, "email"))
+t.eq((log_of(row(hx, "email")), subjects("hotel")),
+     ([(True, None)], ["[custos] PROBLEM web01/hotel is CRITICAL"]),
+     "one attempt, one copy, not marked as a resend")
+e.post(hx, 0, "hotel up")
+t.ok(wait_for(lambda: len(subjects("hotel")) == 2, 20),
+     "its RECOVERY goes at once, not after the lease", subjects("hotel"))
 
 # ---- an answer that never comes: the retry is marked -----------------------------------------
 # The page and the mail go out whole and the other side goes away without
