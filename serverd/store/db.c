@@ -226,6 +226,19 @@ db_conn(void)
 		db_close();
 		return NULL;
 	}
+	/*
+	 * No JIT. PostgreSQL compiles a statement whose estimated cost passes
+	 * jit_above_cost (100,000; on by default where LLVM is installed, as in
+	 * Debian's packages) at every execution: a cached plan does not keep
+	 * its code. Our statements run in milliseconds, and the compile takes
+	 * about a second: in a storm of 40,000 pending notifications the
+	 * senders' claim is estimated at millions and each one spent ~0.9 s of
+	 * its 1-3 s compiling (bench/README.md, "bench/digest-storm").
+	 */
+	if (db_cmd(dbt.conn, "SET jit = off") < 0) {
+		db_close();
+		return NULL;
+	}
 	if (dbt.worker)
 		db_warm_conn(dbt.conn);
 	pthread_once(&db_key_once, db_key_create);
