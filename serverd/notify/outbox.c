@@ -203,6 +203,7 @@
 #define CANCEL_LOOK_US 5000000       /* a busy sender looks for cancels this often */
 #define HELD_GATHER_US 2000000       /* recovery rows released by quiet hours, gathered */
 #define OUTBOX_STATS_US 2000000      /* how often a sender looks at the outbox's statistics */
+#define OUTBOX_STORM_ROWS 1000       /* rows named by wake-ups that may be a storm's start */
 
 /*
  * Waking, per channel of the registry (see "Waking" at the top), all
@@ -226,6 +227,15 @@ static int stopping;                 /* guarded by mu */
 static pthread_t sender_tid[COUNTERS_CHANNELS_MAX * OUTBOX_MAX_SENDERS];
 static int nsenders, holder_started, receipts_started;
 static int64_t stats_next_us;        /* the next look at the statistics; guarded by mu */
+/*
+ * The rows the wake-ups named since this serverd last analyzed the outbox,
+ * and how many rows it held then (0 until the first analysis here); one
+ * sender analyzes at a time, the others wait for it (stats_cv): all guarded
+ * by mu. See outbox_storm_stats().
+ */
+static long long stats_woken, stats_held;
+static int stats_running;
+static pthread_cond_t stats_cv = PTHREAD_COND_INITIALIZER;
 static long long safety_ms = OUTBOX_SAFETY_MS;   /* set before the senders start */
 
 /*
@@ -246,11 +256,30 @@ static long long safety_ms = OUTBOX_SAFETY_MS;   /* set before the senders start
  * resolved since (the first RECOVERY of its check, AGENT UP of its agent,
  * after it).
  */
+/*
+ * The order tests below look up, for each candidate row, the rows before
+ * it in its series: a probe of notifications_open_idx on the whole key
+ * (contact, channel, series, event), a few pages, however many rows the
+ * outbox holds. ROW_PROBE ("OFFSET 0") keeps each test a probe per
+ * candidate: without it PostgreSQL may turn NOT EXISTS into an anti-join,
+ * and with statistics taken before a storm - a grown install's, whose
+ * outbox holds 100,000 sent rows and next to nothing pending - it plans
+ * that join with an inner scan of the channel's whole open set for each
+ * candidate: quadratic in the storm, measured at 137 s for one claim at
+ * 40,000 pending rows (bench/README.md, "bench/digest-storm"); with the
+ * probe, 91 ms, and 74 ms against 67 ms on fresh statistics. A table
+ * whose statistics say it is empty (a fresh install's) plans even the
+ * probe as a scan: outbox_storm_stats() analyzes it before such a storm's
+ * claims.
+ */
+#define ROW_PROBE "OFFSET 0"
+
 #define OPEN_BEFORE(n) \
 	" NOT EXISTS (SELECT 1 FROM notifications p WHERE p.status IN ('pending', 'sending')" \
 	"  AND p.contact_id = " n ".contact_id AND p.channel = " n ".channel" \
 	"  AND p.series = " n ".series AND p.event_id < " n ".event_id" \
-	"  AND (p.held_until IS NULL OR p.held_until <= now() OR p.status <> 'pending'))"
+	"  AND (p.held_until IS NULL OR p.held_until <= now() OR p.status <> 'pending')" \
+	"  " ROW_PROBE ")"
 
 /*
  * Row p waits in an open digest (a window not yet ended): pending, its
@@ -273,7 +302,8 @@ static long long safety_ms = OUTBOX_SAFETY_MS;   /* set before the senders start
 	"  AND p.contact_id = " n ".contact_id AND p.channel = " n ".channel" \
 	"  AND p.series = " n ".series AND p.event_id < " n ".event_id" \
 	"  AND (p.held_until IS NULL OR p.held_until <= now() OR p.status <> 'pending')" \
-	"  AND NOT (" n ".status = 'pending' AND " n ".attempts = 0 AND" IN_OPEN_DIGEST("p") "))"
+	"  AND NOT (" n ".status = 'pending' AND " n ".attempts = 0 AND" IN_OPEN_DIGEST("p") ")" \
+	"  " ROW_PROBE ")"
 
 /*
  * The turn of a parent's recovery's group (see "Storms go as one digest"
@@ -295,7 +325,8 @@ static long long safety_ms = OUTBOX_SAFETY_MS;   /* set before the senders start
 	"    AND g.created_at = " n ".created_at AND g.id < " n ".id AND g.parent_recovered" \
 	"    AND g.digest_id IS NULL AND (g.status = 'sending'" \
 	"     OR (g.status = 'pending' AND g.attempts = 0 AND g.held_until IS NULL" \
-	"         AND g.next_attempt_at <= now() AND" OPEN_BEFORE("g") "))))"
+	"         AND g.next_attempt_at <= now() AND" OPEN_BEFORE("g") "))" \
+	"   " ROW_PROBE "))"
 
 static const struct db_stmt q_claim = { "outbox_claim",
 	"WITH live AS MATERIALIZED (SELECT l.id FROM serverd_live() AS l(id)),"
@@ -533,6 +564,10 @@ static const struct db_stmt q_stats = { "outbox_stats",
 	"SELECT COALESCE((SELECT s.n_mod_since_analyze > GREATEST(1000, c.reltuples)"
 	"  FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid"
 	"  WHERE s.relid = 'notifications'::regclass), false)", 0 };
+
+/* How many rows the outbox held when last analyzed (outbox_storm_stats()). */
+static const struct db_stmt q_held = { "outbox_held",
+	"SELECT reltuples::bigint FROM pg_class WHERE oid = 'notifications'::regclass", 0 };
 
 /* ---- grouping into digests (see "Storms go as one digest" above) --------- */
 
@@ -936,8 +971,10 @@ on_outbox(const char *payload)
 	}
 	pthread_mutex_lock(&mu);
 	for (i = 0; i < channel_count(); i++)
-		if (k[i] > 0)
+		if (k[i] > 0) {
 			wake_channel_locked(i, k[i]);
+			stats_woken += k[i];
+		}
 	pthread_mutex_unlock(&mu);
 }
 
@@ -1402,6 +1439,59 @@ outbox_stats(PGconn *c)
 		if (db_cmd(c, "ANALYZE notifications") < 0)
 			log_warn("outbox: ANALYZE notifications failed: %s", PQerrorMessage(c));
 	}
+}
+
+/*
+ * Before a round: a storm's first rows, on an outbox whose statistics are
+ * older than them. The order tests are probes (ROW_PROBE), whatever the
+ * statistics - but a table analyzed when it held next to nothing (a fresh
+ * install's) is planned as a scan even there, and a claim in flight keeps
+ * its plan however long it runs (measured: 24-47 s per claim at the start
+ * of bench/digest-storm; outbox_stats() looks only after a round, and the
+ * cumulative statistics reach it a second or more late). The wake-ups name
+ * every row as it is committed (wake_parse()), in every serverd: once they
+ * named OUTBOX_STORM_ROWS, and more than the table held when this serverd
+ * last analyzed it, the first sender to start a round analyzes, and the
+ * others wait for it rather than claim on the old plans (an ANALYZE of a
+ * few hundred milliseconds; cached plans are made again on the new
+ * statistics). A grown install analyzes once, at its first storm, and
+ * learns its size; a fresh one at 1,000 rows, 2,000, 4,000... A failed
+ * ANALYZE is logged and the round goes on, as before it.
+ */
+static void
+outbox_storm_stats(PGconn *c)
+{
+	PGresult *q;
+	long long held = -1;
+	int run;
+
+	pthread_mutex_lock(&mu);
+	while (stats_running && !stopping)
+		pthread_cond_wait(&stats_cv, &mu);
+	run = !stopping && stats_woken >= OUTBOX_STORM_ROWS && stats_woken > stats_held;
+	if (run) {
+		stats_running = 1;
+		log_info("outbox: %lld rows to send since the outbox was analyzed here (it held %lld):"
+		    " analyzing it before claiming", stats_woken, stats_held);
+		stats_woken = 0;
+	}
+	pthread_mutex_unlock(&mu);
+	if (!run)
+		return;
+	if (db_cmd(c, "ANALYZE notifications") < 0) {
+		log_warn("outbox: ANALYZE notifications failed: %s", PQerrorMessage(c));
+	} else {
+		q = db_exec(c, &q_held, NULL);
+		if (db_ok(q, PGRES_TUPLES_OK) && PQntuples(q) == 1)
+			held = atoll(PQgetvalue(q, 0, 0));
+		PQclear(q);
+	}
+	pthread_mutex_lock(&mu);
+	if (held >= 0)
+		stats_held = held;
+	stats_running = 0;
+	pthread_cond_broadcast(&stats_cv);
+	pthread_mutex_unlock(&mu);
 }
 
 /* The backoff of ch after attempts attempts, in seconds. */
@@ -1997,6 +2087,7 @@ send_one(struct sender *sd, long long *next_ms)
 	buf_init(&link, 1024);
 	if (c == NULL)
 		return -1;
+	outbox_storm_stats(c);
 	cf = conf_hold();   /* held from the lease to the outcome; dropped at done: */
 	{
 		/* a digest due goes first: its members wait for nothing else */
@@ -2300,6 +2391,7 @@ outbox_stop(void)
 	stopping = 1;
 	for (i = 0; i < (int)channel_count(); i++)
 		pthread_cond_broadcast(&cw[i].cv);
+	pthread_cond_broadcast(&stats_cv);
 	pthread_mutex_unlock(&mu);
 	for (i = 0; i < nsenders; i++)
 		pthread_join(sender_tid[i], NULL);
