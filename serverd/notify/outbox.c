@@ -1482,8 +1482,12 @@ outbox_storm_stats(PGconn *c)
 		log_warn("outbox: ANALYZE notifications failed: %s", PQerrorMessage(c));
 	} else {
 		q = db_exec(c, &q_held, NULL);
-		if (db_ok(q, PGRES_TUPLES_OK) && PQntuples(q) == 1)
-			held = atoll(PQgetvalue(q, 0, 0));
+		if (db_ok(q, PGRES_TUPLES_OK) && PQntuples(q) == 1) {
+			const char *es;
+			long long v = str_to_ll(PQgetvalue(q, 0, 0), -1, INT64_MAX, &es);
+			if (es == NULL)
+				held = v < 0 ? 0 : v;   /* -1: never analyzed (cannot be, just done) */
+		}
 		PQclear(q);
 	}
 	pthread_mutex_lock(&mu);
