@@ -239,24 +239,6 @@ static pthread_cond_t stats_cv = PTHREAD_COND_INITIALIZER;
 static long long safety_ms = OUTBOX_SAFETY_MS;   /* set before the senders start */
 
 /*
- * The claim and the lease, in one statement and so one transaction (one
- * round trip, committed before the send): the oldest due row of channel $2
- * is locked (SKIP LOCKED: another sender, here or in another serverd, takes
- * the next). Due is: pending and its time come; or 'sending' (in doubt)
- * with its lease run out, or - when $4, this instance has held its own
- * lock for the grace (holder.h) - with a holder whose lock is gone (that
- * serverd died). A row waits while an earlier one of the same check (of
- * the same agent, for agent events), contact and channel is still pending
- * or sending (the same series: the order rule, see the top of this file).
- * The attempt before, when in doubt, becomes 'interrupted'; a new attempt
- * is recorded with no outcome yet; the row is 'sending' until now() + $3 s,
- * held by $5 (NULL when this instance does not hold its lock). Returns
- * what the channels need, whether the row was in doubt, the attempt's id,
- * whether this send is a resend, and when the problem it tells of was
- * resolved since (the first RECOVERY of its check, AGENT UP of its agent,
- * after it).
- */
-/*
  * The order tests below look up, for each candidate row, the rows before
  * it in its series: a probe of notifications_open_idx on the whole key
  * (contact, channel, series, event), a few pages, however many rows the
@@ -274,6 +256,24 @@ static long long safety_ms = OUTBOX_SAFETY_MS;   /* set before the senders start
  */
 #define ROW_PROBE "OFFSET 0"
 
+/*
+ * The claim and the lease, in one statement and so one transaction (one
+ * round trip, committed before the send): the oldest due row of channel $2
+ * is locked (SKIP LOCKED: another sender, here or in another serverd, takes
+ * the next). Due is: pending and its time come; or 'sending' (in doubt)
+ * with its lease run out, or - when $4, this instance has held its own
+ * lock for the grace (holder.h) - with a holder whose lock is gone (that
+ * serverd died). A row waits while an earlier one of the same check (of
+ * the same agent, for agent events), contact and channel is still pending
+ * or sending (the same series: the order rule, see the top of this file).
+ * The attempt before, when in doubt, becomes 'interrupted'; a new attempt
+ * is recorded with no outcome yet; the row is 'sending' until now() + $3 s,
+ * held by $5 (NULL when this instance does not hold its lock). Returns
+ * what the channels need, whether the row was in doubt, the attempt's id,
+ * whether this send is a resend, and when the problem it tells of was
+ * resolved since (the first RECOVERY of its check, AGENT UP of its agent,
+ * after it).
+ */
 #define OPEN_BEFORE(n) \
 	" NOT EXISTS (SELECT 1 FROM notifications p WHERE p.status IN ('pending', 'sending')" \
 	"  AND p.contact_id = " n ".contact_id AND p.channel = " n ".channel" \
@@ -1407,8 +1407,8 @@ quiet_gate(PGconn *c, PGresult *q, const struct notice *n, const char *chname,
 }
 
 /*
- * ANALYZE notifications, and how many rows it holds now (-1: failed,
- * logged as what's). Every analysis here counts: the rows the wake-ups
+ * ANALYZE notifications, and how many rows it holds now (-1: it failed,
+ * logged under what). Every analysis here counts: the rows the wake-ups
  * named before it are in its statistics (stats_woken starts again), and
  * outbox_storm_stats() compares the next ones with this size.
  */
@@ -1494,20 +1494,22 @@ outbox_stats(PGconn *c)
 static void
 outbox_storm_stats(PGconn *c)
 {
+	long long woken, held;
 	int run;
 
 	pthread_mutex_lock(&mu);
 	while (stats_running && !stopping)
 		pthread_cond_wait(&stats_cv, &mu);
-	run = !stopping && stats_woken >= OUTBOX_STORM_ROWS && stats_woken > stats_held;
-	if (run) {
+	woken = stats_woken;
+	held = stats_held;
+	run = !stopping && woken >= OUTBOX_STORM_ROWS && woken > held;
+	if (run)
 		stats_running = 1;
-		log_info("outbox: %lld rows to send since the outbox was analyzed here (it held %lld):"
-		    " analyzing it before claiming", stats_woken, stats_held);
-	}
 	pthread_mutex_unlock(&mu);
 	if (!run)
 		return;
+	log_info("outbox: %lld rows to send since the outbox was analyzed here (it held %lld):"
+	    " analyzing it before claiming", woken, held);
 	analyze_outbox(c, "outbox");
 	pthread_mutex_lock(&mu);
 	stats_running = 0;
