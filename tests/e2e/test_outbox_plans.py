@@ -9,8 +9,9 @@ storm's pending rows, minutes per claim at 40,000:
 
 1. A fresh install: the outbox analyzed while it held nothing. A storm's
    first rows, named by the wake-up, make the first sender analyze the
-   outbox before it claims - seen here in serverd's log, before any send,
-   and in PostgreSQL's own record of the analysis.
+   outbox before it claims - seen here in serverd's log before the storm's
+   sends (but for one per sender that happened to be awake already), and
+   in PostgreSQL's own record of the analysis.
 2. A grown install: 20,000 rows sent long ago, analyzed, next to nothing
    pending. Every claim and next-due look made in the storm is logged with
    its plan (auto_explain): the order test is a probe of the row's own
@@ -67,9 +68,14 @@ an = [i for i, x in enumerate(log) if "analyzing it before claiming" in x]
 sends = [i for i, x in enumerate(log) if re.search(r"notification \d+: PROBLEM \w+ to .* sent", x)]
 t.ok(an and re.search(r": 1200 rows to send since the outbox was analyzed here", log[an[0]]),
      "the wake-up's 1,200 rows make a sender analyze the outbox", log[an[0]] if an else log[-20:])
-t.ok(an and sends and an[0] < sends[0],
-     "before the first claim: the analysis comes before the storm's first send",
-     (an[:1], sends[:1]))
+# A sender already awake when the rows came (its own clock) may claim one
+# before the wake-up is read; then its next round waits for the analysis.
+# So at most one send per sender (2 per channel here) comes before it; in
+# practice none.
+early = [i for i in sends if an and i < an[0]]
+t.ok(an and sends and len(early) <= 4,
+     "before the claims: at most one send per sender (4) precedes the analysis (%d did)"
+     % len(early), [log[i] for i in early])
 after = sql("SELECT last_analyze IS NOT NULL AND last_analyze IS DISTINCT FROM %s"
             " FROM pg_stat_user_tables WHERE relname = 'notifications'"
             % ("NULL" if not before or not before[0][0] else "'%s'" % before[0][0]))
