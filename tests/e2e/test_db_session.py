@@ -9,7 +9,12 @@ each execution compiling: bench/README.md). Here the cluster compiles
 everything it may (jit_above_cost = 0) and counts it (pg_stat_statements):
 a psql session's statement is compiled (this PostgreSQL can JIT), and
 none of serverd's statements of a whole HARD change is - the ingest, the
-alert, the senders' claims and outcomes."""
+alert, the senders' claims and outcomes.
+
+And the cluster itself, as scripts/pgctl makes it for the demo, the tests
+and the benchmarks: a new WAL file is not filled with zeros first
+(wal_init_zero off), a flush every COMMIT waited for (docs/operations.md,
+"PostgreSQL's settings")."""
 import os
 import sys
 
@@ -51,6 +56,9 @@ total = sql("SELECT count(*) FROM pg_stat_statements WHERE jit_functions > 0"
             " AND query NOT LIKE 'SELECT count(*) FROM generate_series%'"
             " AND query NOT LIKE '%pg_stat_statements%'")[0][0]
 t.eq(total, "0", "no other statement was compiled either")
+
+t.eq(sql("SHOW wal_init_zero"), [["off"]],
+     "the private cluster makes a new WAL file without zero-filling it (scripts/pgctl)")
 
 t.eq(e.sanitizer_reports(), [], "no sanitizer report")
 t.eq(e.server.stop(), 0, "serverd exits cleanly")
