@@ -1,8 +1,12 @@
 """End-to-end: /api/v1/stream - check, agent and event frames driven by
 LISTEN/NOTIFY, Last-Event-ID resume, the reset when the gap is too old,
-the heartbeat (stream_heartbeat_s = 1 here), the cap on open streams, and
-a clean shutdown with streams open."""
+the heartbeat (stream_heartbeat_s = 1 here), the cap on open streams (a
+stream closed or reset by its client frees its place, and a reset is no
+warning in serverd's log), and a clean shutdown with streams open."""
 import os
+import re
+import socket
+import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -207,6 +211,24 @@ def reopened():
 
 
 t.ok(wait_for(reopened, 15), "a closed stream frees its place")
+
+
+def http_warnings():
+    with open(env.server.log_path, errors="replace") as f:
+        return [x for x in f if re.search(r"\] (warning|error): http:", x)]
+
+
+# a client that vanishes with a reset (a killed browser, a phone off the
+# network: SO_LINGER 0 sends RST, not FIN) frees its place too, and the
+# stream's last write, which finds the socket reset (libmicrohttpd: "The
+# connection was forcibly closed by remote peer"), is no warning: the
+# client left, the server is fine (http.c, peer_gone). The place is freed
+# after that write failed, so the log is complete once it is.
+before = http_warnings()
+streams[0].sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+streams[0].close()
+t.ok(wait_for(reopened, 15), "a stream its client reset frees its place")
+t.eq(http_warnings()[len(before):], [], "and logs no warning in serverd")
 
 # a cookie session streams too
 st, _, h = env.server.request("POST", "/api/v1/session", body={"token": V}, fresh=True)
