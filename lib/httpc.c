@@ -76,6 +76,35 @@ on_head(char *p, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+#if LIBCURL_VERSION_NUM >= 0x075000
+/*
+ * Called before each try of a request, on the connection it is about to go
+ * out on. A second try in one request is libcurl sending it again on a new
+ * connection after a kept one closed with no answer: refused under
+ * opts.once (httpc.h).
+ */
+static int
+on_prereq(void *ud, char *ip, char *local_ip, int port, int local_port)
+{
+	struct httpc *c = ud;
+
+	(void)ip;
+	(void)local_ip;
+	(void)port;
+	(void)local_port;
+	return c->tries++ > 0 ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+}
+#endif
+
+void
+httpc_set_total(struct httpc *c, long total_ms)
+{
+	c->o.total_ms = total_ms;
+	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, total_ms > 0 ? total_ms : 0L);
+	if (c->o.connect_ms <= 0 && total_ms > 0)
+		curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, total_ms);
+}
+
 int
 httpc_init(struct httpc *c, const struct httpc_opts *o, char *err, size_t errlen)
 {
@@ -129,6 +158,22 @@ httpc_init(struct httpc *c, const struct httpc_opts *o, char *err, size_t errlen
 	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, c);
 	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->errbuf);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+	if (o->keep_idle_s > 0) {
+		curl_easy_setopt(c->curl, CURLOPT_MAXCONNECTS, 1L);
+		curl_easy_setopt(c->curl, CURLOPT_MAXAGE_CONN, o->keep_idle_s);
+#if LIBCURL_VERSION_NUM >= 0x075000
+		curl_easy_setopt(c->curl, CURLOPT_MAXLIFETIME_CONN, 600L);
+#endif
+	}
+	if (o->once) {
+#if LIBCURL_VERSION_NUM >= 0x075000
+		curl_easy_setopt(c->curl, CURLOPT_PREREQFUNCTION, on_prereq);
+		curl_easy_setopt(c->curl, CURLOPT_PREREQDATA, c);
+#else
+		/* no way to see a second try: no connection is kept at all */
+		curl_easy_setopt(c->curl, CURLOPT_FORBID_REUSE, 1L);
+#endif
+	}
 	return 0;
 }
 
@@ -194,6 +239,7 @@ httpc_request(struct httpc *c, const char *method, const char *url,
 	buf_free(&c->resp);
 	c->status = 0;
 	c->cut = c->over = c->stopped = 0;
+	c->tries = 0;
 	c->errbuf[0] = '\0';
 	if (!httpc_scheme_ok(url)) {
 		sep = strstr(url, "://");
@@ -240,7 +286,12 @@ httpc_request(struct httpc *c, const char *method, const char *url,
 	}
 	if (rc == CURLE_OK)
 		return 0;
-	if (c->over || rc == CURLE_FILESIZE_EXCEEDED)
+	if (c->o.once && c->tries > 1) {
+		/* the first try went out (whole or in part) and no answer came */
+		c->sent = 1;
+		snprintf(err, errlen, "the kept connection closed with no answer: not sent again "
+		    "(the other side may have it)");
+	} else if (c->over || rc == CURLE_FILESIZE_EXCEEDED)
 		snprintf(err, errlen, "the answer is larger than %zu bytes: refused", c->o.max_answer);
 	else if (c->stopped)
 		snprintf(err, errlen, "the stream was stopped");

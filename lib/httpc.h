@@ -51,6 +51,23 @@ struct httpc_opts {
 	 */
 	int (*on_body)(void *ud, const char *data, size_t len);
 	void *ud;                   /* for on_header and on_body */
+	/*
+	 * A sender's connection, kept between requests: at most one connection
+	 * is kept open, for at most keep_idle_s seconds idle and 10 minutes in
+	 * all (so a moved host's new address is found). 0: libcurl's defaults
+	 * (up to 5 kept, 118 s idle), as the agent and the CLI use them.
+	 */
+	long keep_idle_s;
+	/*
+	 * 1: a request is sent at most once. libcurl sends a request again, on
+	 * a new connection, when a kept connection closes before any answer
+	 * (the server may have closed it idle just as the request left), but
+	 * the other side may also have taken it and then died: a page would
+	 * come twice, the second unmarked. With once, such a request fails
+	 * instead, with sent set (in doubt): a sender's retry of it is marked
+	 * as a resend.
+	 */
+	int once;
 };
 
 struct httpc {
@@ -66,6 +83,8 @@ struct httpc {
 	int sent;                   /* the last request went out whole (a failure after
 	                               it leaves the other side in doubt: a sender's
 	                               retry is then marked as a resend) */
+	int tries;                  /* connections the last request was about to go out
+	                               on (opts.once: a second one is refused) */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -77,6 +96,12 @@ void httpc_free(struct httpc *c);
  * line is copied. 0, or -1 when out of memory.
  */
 int httpc_header(struct httpc *c, const char *line);
+/*
+ * The time limit of c's next requests (as opts.total_ms; the connect
+ * limit too when opts.connect_ms is 0): a kept client's settings may
+ * change between requests (a SIGHUP).
+ */
+void httpc_set_total(struct httpc *c, long total_ms);
 
 /*
  * One request: method to url (http:// or https://), body (len bytes, not

@@ -71,11 +71,13 @@ edge_mhd_limit(unsigned max_connections, unsigned threads)
 }
 
 unsigned long
-edge_fds_needed(unsigned max_connections, unsigned threads)
+edge_fds_needed(unsigned max_connections, unsigned threads, unsigned senders)
 {
 	/* the connections, those cut and not yet closed, one database
-	 * connection per thread and the senders', jobs', logs' and a margin */
-	return (unsigned long)max_connections + 16UL * threads + 256;
+	 * connection per thread; per sender its database connection and the
+	 * connection it keeps to its provider (notify_webhook.c); the jobs',
+	 * logs' and a margin */
+	return (unsigned long)max_connections + 16UL * threads + 2UL * senders + 256;
 }
 
 static int

@@ -55,8 +55,11 @@ void edge_stop(void);
 /* What libmicrohttpd's own connection limit is set to (see above). */
 unsigned edge_mhd_limit(unsigned max_connections, unsigned threads);
 
-/* The file descriptors max_connections needs (checked at start). */
-unsigned long edge_fds_needed(unsigned max_connections, unsigned threads);
+/*
+ * The file descriptors max_connections needs (checked at start); senders:
+ * the notification senders of all channels (sender_threads each).
+ */
+unsigned long edge_fds_needed(unsigned max_connections, unsigned threads, unsigned senders);
 
 /* MHD_OPTION_NOTIFY_CONNECTION. */
 void edge_notify(void *cls, struct MHD_Connection *mc, void **socket_context,

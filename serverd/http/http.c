@@ -20,6 +20,7 @@
 #include "auth.h"
 #include "authcache.h"
 #include "buf.h"
+#include "channel.h"
 #include "db.h"
 #include "edge.h"
 #include "invariant.h"
@@ -822,9 +823,9 @@ slurp(const char *path, char *err, size_t errlen)
  * under load with EMFILE.
  */
 static int
-check_fds(unsigned max_conns, unsigned threads, char *err, size_t errlen)
+check_fds(unsigned max_conns, unsigned threads, unsigned senders, char *err, size_t errlen)
 {
-	unsigned long need = edge_fds_needed(max_conns, threads);
+	unsigned long need = edge_fds_needed(max_conns, threads, senders);
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
@@ -871,7 +872,8 @@ http_open(const struct srv_conf *cf, char *err, size_t errlen)
 		snprintf(err, errlen, "listen: \"%s\" is not IPV4:PORT", addr);
 		return -1;
 	}
-	if (check_fds((unsigned)cf->max_connections, (unsigned)cf->threads, err, errlen) < 0)
+	if (check_fds((unsigned)cf->max_connections, (unsigned)cf->threads,
+	    (unsigned)(cf->sender_threads * (long long)channel_count()), err, errlen) < 0)
 		return -1;
 	if (tls_cert) {
 		if ((pem_cert = slurp(tls_cert, err, errlen)) == NULL ||

@@ -152,6 +152,12 @@ struct http_reply {
 int notify_http_post(const char *url, const char *content_type, const char *idem_key,
     const char *body, size_t len, long timeout_ms, struct http_reply *rep, struct buf *resp,
     char *err, size_t errlen);
+/*
+ * notify_http_post() keeps each thread's connection open between sends
+ * (notify_webhook.c); it is closed when the thread ends, or now by this
+ * (the calling thread's; a thread that never sent has none).
+ */
+void notify_http_close(void);
 
 /*
  * The senders themselves are reached through the registry only: each

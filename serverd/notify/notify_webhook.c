@@ -32,6 +32,7 @@
 #include "serverd.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,51 @@ on_header(void *ud, const char *name, const char *value)
 		rep->limit_reset = header_num(value);
 }
 
+/*
+ * Each sender thread keeps its client, and so its connection, from one send
+ * to the next: a burst of pages to Pushover, or to one webhook, pays one
+ * TCP and TLS handshake, not one each (a TLS handshake with a distant
+ * provider is most of a send). One connection per thread, closed after
+ * KEEP_IDLE_S idle (below the 60-75 s most servers keep one), so a thread
+ * holds at most one descriptor more. Never sent twice (httpc.h, once): a
+ * kept connection that closes with no answer leaves the send in doubt, and
+ * its retry is marked as a resend, as after any other lost answer. The
+ * client is freed when its thread ends (kept_free); a thread that cannot
+ * keep one (no key) uses a client per send, as before.
+ */
+#define KEEP_IDLE_S 30
+
+static pthread_key_t kept_key;
+static pthread_once_t kept_once = PTHREAD_ONCE_INIT;
+static int kept_ok;
+
+static void
+kept_free(void *p)
+{
+	if (p) {
+		httpc_free(p);
+		free(p);
+	}
+}
+
+static void
+kept_init(void)
+{
+	kept_ok = pthread_key_create(&kept_key, kept_free) == 0;
+}
+
+void
+notify_http_close(void)
+{
+	struct httpc *h;
+
+	pthread_once(&kept_once, kept_init);
+	if (kept_ok && (h = pthread_getspecific(kept_key)) != NULL) {
+		pthread_setspecific(kept_key, NULL);
+		kept_free(h);
+	}
+}
+
 int
 notify_http_post(const char *url, const char *content_type, const char *idem_key,
     const char *body, size_t len, long timeout_ms, struct http_reply *rep, struct buf *resp,
@@ -74,12 +120,13 @@ notify_http_post(const char *url, const char *content_type, const char *idem_key
 {
 	struct httpc_opts o = {
 		.name = "custos-serverd", .total_ms = timeout_ms,
-		.max_answer = HTTP_RESPONSE_MAX, .cut_answer = 1, .on_header = on_header, .ud = rep,
+		.max_answer = HTTP_RESPONSE_MAX, .cut_answer = 1, .on_header = on_header,
+		.keep_idle_s = KEEP_IDLE_S, .once = 1,
 	};
-	struct httpc h;
+	struct httpc *h;
 	char ctype[256], idem[256];
 	const char *extra[3] = { ctype, NULL, NULL };
-	int rc = -1;
+	int rc = -1, kept = 0;
 
 	rep->status = 0;
 	rep->in_doubt = 0;
@@ -90,19 +137,35 @@ notify_http_post(const char *url, const char *content_type, const char *idem_key
 		snprintf(idem, sizeof(idem), "Idempotency-Key: %s", idem_key);
 		extra[1] = idem;
 	}
-	if (httpc_init(&h, &o, err, errlen) < 0)
-		return -1;
-	if (httpc_request(&h, "POST", url, body, len, extra, err, errlen) == 0) {
-		rep->status = h.status;
+	pthread_once(&kept_once, kept_init);
+	if (kept_ok && (h = pthread_getspecific(kept_key)) != NULL) {
+		kept = 1;
+		httpc_set_total(h, timeout_ms);
+	} else {
+		if ((h = malloc(sizeof(*h))) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		if (httpc_init(h, &o, err, errlen) < 0) {
+			free(h);
+			return -1;
+		}
+		kept = kept_ok && pthread_setspecific(kept_key, h) == 0;
+	}
+	h->o.ud = rep;   /* this send's (on_header) */
+	if (httpc_request(h, "POST", url, body, len, extra, err, errlen) == 0) {
+		rep->status = h->status;
 		/* the answer's body changes hands */
 		buf_free(resp);
-		*resp = h.resp;
-		buf_init(&h.resp, 1);
+		*resp = h->resp;
+		buf_init(&h->resp, h->o.max_answer + 1);   /* as httpc_init() left it */
 		rc = 0;
-	} else if (h.sent) {
+	} else if (h->sent) {
 		rep->in_doubt = 1;   /* sent whole, no answer: the other side may have it */
 	}
-	httpc_free(&h);
+	h->o.ud = NULL;
+	if (!kept)
+		kept_free(h);
 	return rc;
 }
 

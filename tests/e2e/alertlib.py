@@ -221,6 +221,13 @@ class Pushover:
         """Receipt polls wait unanswered (on), or are closed without an answer (off)."""
         self._control({"hold_polls": on})
 
+    def close_idle(self):
+        """Closes the connections kept open between requests; how many it closed."""
+        req = urllib.request.Request("http://127.0.0.1:%d/control" % self.port,
+                                     data=b'{"close_idle": true}', method="POST")
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.loads(r.read())["closed"]
+
     def state(self):
         with urllib.request.urlopen("http://127.0.0.1:%d/control" % self.port, timeout=5) as r:
             return json.loads(r.read())

@@ -70,14 +70,21 @@ seen. Controls (POST /control):
   {"hold_polls": true|false}  receipt polls wait unanswered ("held_polls"),
       then are closed without an answer
 
+Connections: the stand-in speaks HTTP/1.1 and keeps a connection open
+between requests, as Pushover does. Each connection has a serial number,
+logged with every message ("conn"); GET /control has "connections" (open
+now, but the one asking). {"close_idle": true} closes every connection waiting for its next
+request (not the one asking), as a server closes idle ones.
+
 Every request to /1/messages.json is appended to --log (JSONL): time
-received, the fields, the status answered. Prints "ready PORT" once
+received, the connection, the fields, the status answered. Prints "ready PORT" once
 listening; stops on SIGTERM/SIGINT.
 """
 import argparse
 import json
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -117,6 +124,8 @@ class State:
         self.held_polls = 0
         self.tags = {}       # tag -> [receipt]
         self.cancels = []
+        self.conns = {}      # serial -> Handler, each open connection
+        self.next_conn = 0
 
 
 def validate(f, want_token):
@@ -173,6 +182,43 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
+    def setup(self):
+        super().setup()
+        self.busy = False      # in a request (not waiting for the next one)
+        with self.state.lock:
+            self.state.next_conn += 1
+            self.conn_id = self.state.next_conn
+            self.state.conns[self.conn_id] = self
+
+    def finish(self):
+        with self.state.lock:
+            self.state.conns.pop(self.conn_id, None)
+        super().finish()
+
+    def handle_one_request(self):
+        try:
+            super().handle_one_request()
+        finally:
+            self.busy = False
+
+    def parse_request(self):
+        self.busy = True       # a request line came: no longer idle
+        return super().parse_request()
+
+    def close_idle(self):
+        """Closes the connections waiting for their next request (not this one)."""
+        n = 0
+        with self.state.lock:
+            for h in list(self.state.conns.values()):
+                if h is self or h.busy:
+                    continue
+                try:
+                    h.connection.shutdown(socket.SHUT_RDWR)
+                    n += 1
+                except OSError:
+                    pass
+        return n
+
     def answer(self, code, obj, limits=None):
         body = json.dumps(obj).encode()
         self.send_response(code)
@@ -197,7 +243,9 @@ class Handler(BaseHTTPRequestHandler):
                 too_fast = self.state.too_fast
                 held_polls = self.state.held_polls
                 raw_left = self.state.raw_times
+                conns = len(self.state.conns) - 1   # not this one
             self.answer(200, {"status": 1, "held": held, "held_cancels": held_cancels,
+                              "connections": conns,
                               "held_polls": held_polls, "too_fast": too_fast,
                               "raw_left": raw_left,
                               "receipts": receipts})
@@ -336,8 +384,9 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             st.held -= 1
             with open(st.log_path, "a") as f:
-                f.write(json.dumps({"received_at": received, "fields": fields,
-                                    "status": 0, "response": "dropped"}) + "\n")
+                f.write(json.dumps({"received_at": received, "conn": self.conn_id,
+                                    "fields": fields, "status": 0,
+                                    "response": "dropped"}) + "\n")
         self.close_connection = True
 
     def do_POST(self):
@@ -347,6 +396,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/control":
             try:
                 c = json.loads(raw or b"{}")
+                if c.get("close_idle"):
+                    self.answer(200, {"status": 1, "closed": self.close_idle()})
+                    return
                 with st.lock:
                     if "hold" in c:
                         if c["hold"]:
@@ -484,8 +536,9 @@ class Handler(BaseHTTPRequestHandler):
             limits = [("X-Limit-App-Limit", st.limit), ("X-Limit-App-Remaining", max(st.remaining, 0)),
                       ("X-Limit-App-Reset", st.reset)]
             with open(st.log_path, "a") as f:
-                f.write(json.dumps({"received_at": received, "fields": fields,
-                                    "status": code, "response": resp}) + "\n")
+                f.write(json.dumps({"received_at": received, "conn": self.conn_id,
+                                    "fields": fields, "status": code,
+                                    "response": resp}) + "\n")
             delay = st.delay if code == 200 else 0
         if delay:
             time.sleep(delay)
