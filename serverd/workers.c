@@ -6,6 +6,7 @@
 #include "config.h"
 #include "workers.h"
 #include "authcache.h"
+#include "channel.h"
 #include "dbwatch.h"
 #include "edge.h"
 #include "hbeat.h"
@@ -29,7 +30,9 @@ socket_open(void)
 {
 	char err[512];
 
-	if (http_open(cf, err, sizeof(err)) < 0) {
+	/* every channel's senders (outbox.c starts sender_threads each) */
+	if (http_open(cf, (unsigned)(cf->sender_threads * (long long)channel_count()), err,
+	    sizeof(err)) < 0) {
 		log_error("%s", err);
 		return -1;
 	}

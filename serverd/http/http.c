@@ -20,7 +20,6 @@
 #include "auth.h"
 #include "authcache.h"
 #include "buf.h"
-#include "channel.h"
 #include "db.h"
 #include "edge.h"
 #include "invariant.h"
@@ -847,7 +846,7 @@ check_fds(unsigned max_conns, unsigned threads, unsigned senders, char *err, siz
 }
 
 int
-http_open(const struct srv_conf *cf, char *err, size_t errlen)
+http_open(const struct srv_conf *cf, unsigned senders, char *err, size_t errlen)
 {
 	const char *addr = cf->listen, *tls_cert = cf->tls_cert, *tls_key = cf->tls_key;
 	int one = 1;
@@ -872,8 +871,8 @@ http_open(const struct srv_conf *cf, char *err, size_t errlen)
 		snprintf(err, errlen, "listen: \"%s\" is not IPV4:PORT", addr);
 		return -1;
 	}
-	if (check_fds((unsigned)cf->max_connections, (unsigned)cf->threads,
-	    (unsigned)(cf->sender_threads * (long long)channel_count()), err, errlen) < 0)
+	if (check_fds((unsigned)cf->max_connections, (unsigned)cf->threads, senders, err,
+	    errlen) < 0)
 		return -1;
 	if (tls_cert) {
 		if ((pem_cert = slurp(tls_cert, err, errlen)) == NULL ||

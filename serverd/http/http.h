@@ -109,9 +109,10 @@ extern const struct route routes[];   /* routes.c; ends with NULL method */
  *   http_open()   binds cf->listen (refused, with the reason, when the
  *                 address is in use: no SO_REUSEPORT) and reads the TLS
  *                 files; refuses when the process may not open the file
- *                 descriptors max_connections needs. No thread yet:
- *                 connections wait in the backlog. cf is the snapshot
- *                 held until exit. 0, or -1 with err.
+ *                 descriptors max_connections needs (beside those of
+ *                 senders notification senders: edge_fds_needed()). No
+ *                 thread yet: connections wait in the backlog. cf is the
+ *                 snapshot held until exit. 0, or -1 with err.
  *   http_start()  starts libmicrohttpd's pool (cf->threads) on that
  *                 socket; the connection limits and the request deadline
  *                 are edge.h's (edge_start() first). 0, or -1 with err.
@@ -122,7 +123,7 @@ extern const struct route routes[];   /* routes.c; ends with NULL method */
  *                 TLS material.
  */
 struct srv_conf;
-int http_open(const struct srv_conf *cf, char *err, size_t errlen);
+int http_open(const struct srv_conf *cf, unsigned senders, char *err, size_t errlen);
 int http_start(char *err, size_t errlen);
 void http_stop(void);
 void http_close(void);

@@ -348,6 +348,9 @@ t.ok(wait_for(lambda: len(subjects("hotel")) == 2, 20),
 # holds the mail after its data): they may have arrived, so each retry is
 # marked as a resend - never an unmarked second copy.
 g = e.check("golf")
+# nothing else in flight (hotel's RECOVERY page may still be): the request
+# held below is golf's, and golf's page cannot slip past the release
+t.ok(e.settle(20), "nothing else is pending or sending", e.notifications()[:3])
 e.po.hold()
 e.sink.hold()
 e.post(g, 2, "golf down")
