@@ -147,17 +147,12 @@ struct http_reply {
  * only, no redirects, TLS verified), the whole request within timeout_ms;
  * rep gets the status and the rate-limit headers, resp the answer's first
  * 16 KiB. idem_key may be NULL. 0, or -1 with err on a network failure or
- * a timeout.
+ * a timeout. Each thread keeps its connection open between sends
+ * (notify_webhook.c): it is closed after 30 s idle or when the thread ends.
  */
 int notify_http_post(const char *url, const char *content_type, const char *idem_key,
     const char *body, size_t len, long timeout_ms, struct http_reply *rep, struct buf *resp,
     char *err, size_t errlen);
-/*
- * notify_http_post() keeps each thread's connection open between sends
- * (notify_webhook.c); it is closed when the thread ends, or now by this
- * (the calling thread's; a thread that never sent has none).
- */
-void notify_http_close(void);
 
 /*
  * The senders themselves are reached through the registry only: each

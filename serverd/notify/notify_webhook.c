@@ -73,8 +73,9 @@ on_header(void *ud, const char *name, const char *value)
  * to the next: a burst of pages to Pushover, or to one webhook, pays one
  * TCP and TLS handshake, not one each (a TLS handshake with a distant
  * provider is most of a send). One connection per thread, closed after
- * KEEP_IDLE_S idle (below the 60-75 s most servers keep one), so a thread
- * holds at most one descriptor more. Never sent twice (httpc.h, once): a
+ * KEEP_IDLE_S idle (nginx keeps one 75 s; a server that closes sooner
+ * costs a new connection, not a send), so a thread holds at most one
+ * descriptor more. Never sent twice (httpc.h, once): a
  * kept connection that closes with no answer leaves the send in doubt, and
  * its retry is marked as a resend, as after any other lost answer. The
  * client is freed when its thread ends (kept_free); a thread that cannot
@@ -99,18 +100,6 @@ static void
 kept_init(void)
 {
 	kept_ok = pthread_key_create(&kept_key, kept_free) == 0;
-}
-
-void
-notify_http_close(void)
-{
-	struct httpc *h;
-
-	pthread_once(&kept_once, kept_init);
-	if (kept_ok && (h = pthread_getspecific(kept_key)) != NULL) {
-		pthread_setspecific(kept_key, NULL);
-		kept_free(h);
-	}
 }
 
 int
