@@ -3,8 +3,9 @@
  * a tiny HTTP server on 127.0.0.1 in a thread of the test: an answer and
  * its headers, the size cap (refused, or cut when asked), the time limit
  * (the server holds the request until the client gives up), schemes
- * refused before anything is sent, redirects not followed, and headers of
- * one request not sent with the next. cmocka, TAP out.
+ * refused before anything is sent, redirects not followed, headers of one
+ * request not sent with the next, and a request sent at most once (once)
+ * when a kept connection closes with no answer. cmocka, TAP out.
  */
 #include "config.h"
 
@@ -31,6 +32,8 @@ enum mode {
 	M_BIG_CLOSE,    /* 200, no length, BIG bytes, then close */
 	M_STALL,        /* reads the request, answers nothing until the client leaves */
 	M_REDIRECT,     /* 302 to /elsewhere */
+	M_KEEP_DROP,    /* answers a connection's first request and keeps it open; reads
+	                   the second one and closes with no answer */
 };
 
 #define BIG 100000
@@ -54,8 +57,9 @@ send_all(int fd, const char *p, size_t n)
 	}
 }
 
-/* Reads one request (head and a Content-Length body) into last. */
-static void
+/* Reads one request (head and a Content-Length body) into last; 0 when the
+ * client closed before sending anything (not counted). */
+static size_t
 read_request(int fd)
 {
 	char buf[8192];
@@ -79,10 +83,13 @@ read_request(int fd)
 			break;
 	}
 	buf[got] = '\0';
+	if (got == 0)
+		return 0;
 	pthread_mutex_lock(&mu);
 	memcpy(last, buf, got + 1);
 	requests++;
 	pthread_mutex_unlock(&mu);
+	return got;
 }
 
 static void *
@@ -126,6 +133,11 @@ serve(void *arg)
 			snprintf(head, sizeof(head), "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%d"
 			    "/elsewhere\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", port);
 			send_all(fd, head, strlen(head));
+			break;
+		case M_KEEP_DROP:
+			snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+			send_all(fd, head, strlen(head));
+			(void)read_request(fd);   /* taken, never answered */
 			break;
 		}
 		close(fd);
@@ -246,6 +258,44 @@ test_answer(void **state)
 	assert_non_null(strstr(last, "\r\nContent-Length: 0\r\n"));
 	pthread_mutex_unlock(&mu);
 	httpc_free(&h);
+}
+
+/*
+ * A kept connection that closes after the request and before any answer:
+ * libcurl sends the request again on a new connection (the server sees it
+ * twice); with once it fails instead, sent (in doubt), seen once.
+ */
+static void
+test_once(void **state)
+{
+	struct httpc_opts o = base;
+	struct httpc h;
+	char err[256];
+	int once, before, rc;
+
+	(void)state;
+	o.keep_idle_s = 30;
+	set_mode(M_KEEP_DROP);
+	for (once = 1; once >= 0; once--) {
+		o.once = once;
+		assert_int_equal(httpc_init(&h, &o, err, sizeof(err)), 0);
+		before = served();
+		assert_int_equal(httpc_request(&h, "POST", url_of("/first"), "1", 1, NULL,
+		    err, sizeof(err)), 0);
+		assert_int_equal(h.status, 200);
+		rc = httpc_request(&h, "POST", url_of("/second"), "2", 1, NULL, err, sizeof(err));
+		if (once) {
+			assert_int_equal(rc, -1);
+			assert_int_equal(h.sent, 1);
+			assert_non_null(strstr(err, "closed with no answer"));
+			assert_int_equal(served() - before, 2);
+		} else {
+			/* what once prevents: the second POST went out twice */
+			assert_int_equal(rc, 0);
+			assert_int_equal(served() - before, 3);
+		}
+		httpc_free(&h);
+	}
 }
 
 static void
@@ -388,6 +438,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_answer),
+		cmocka_unit_test(test_once),
 		cmocka_unit_test(test_size_cap),
 		cmocka_unit_test(test_size_cap_cut),
 		cmocka_unit_test(test_time_limit),
