@@ -12,8 +12,10 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness import Env, Server, free_port, wait_for  # noqa: F401
 
@@ -244,6 +246,40 @@ class Pushover:
 
     def titles(self):
         return [r["fields"].get("title") for r in self.accepted()]
+
+
+class Webhooks:
+    """A webhook receiver on 127.0.0.1 (HTTP/1.1: connections are kept).
+    Every POST's JSON body is appended to .bodies, and {"port" (the client's),
+    "key" (Idempotency-Key), "body"} to .calls; each is answered 200."""
+
+    def __init__(self):
+        self.bodies = []
+        self.calls = []
+        outer = self
+
+        class Hook(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.calls.append({"port": self.client_address[1],
+                                    "key": self.headers.get("Idempotency-Key"), "body": body})
+                outer.bodies.append(body)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.srv = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        self.srv.daemon_threads = True
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+        self.url = "http://127.0.0.1:%d/alerts" % self.srv.server_address[1]
+
+    def stop(self):
+        self.srv.shutdown()
 
 
 class AlertEnv(Env):

@@ -14,12 +14,10 @@ fits every channel (docs/design.md, invariants):
 (Pushover 400 -> failed at once and 500 -> retried: test_alert_delivery.py.)
 Every window is held open by the test (a stalled socket, a refusal, the
 stand-in's quota), never by a sleep."""
-import json
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from alertlib import AlertEnv
+from alertlib import AlertEnv, Webhooks
 from harness import Tap, wait_for
 
 t = Tap()
@@ -129,27 +127,9 @@ t.eq([x["status"] for x in e.po.requests() if x["fields"].get("title", "").start
      [200], "and was never refused (no request during the pause)")
 
 # ---- huge and non-ASCII outputs fit every channel ---------------------------------------------
-hooks = []
-
-
-class Hook(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        hooks.append(json.loads(body))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
-hs = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-threading.Thread(target=hs.serve_forever, daemon=True).start()
-st, hc, _ = e.api("POST", "/api/v1/contacts", A, {
-    "name": "hook", "webhook_url": "http://127.0.0.1:%d/alerts" % hs.server_address[1]})
+wh = Webhooks()
+hooks = wh.bodies
+st, hc, _ = e.api("POST", "/api/v1/contacts", A, {"name": "hook", "webhook_url": wh.url})
 t.eq(st, 201, "webhook contact")
 for name, out in (("unicode", "é€✓" * 8000), ("ascii", "y" * 65000)):
     cid = e.check(name, max_attempts=1, contacts=[e.contact_id, hc["id"]])
@@ -168,6 +148,6 @@ for name, out in (("unicode", "é€✓" * 8000), ("ascii", "y" * 65000)):
     t.ok(wait_for(lambda: all(row(cid, ch).get("status") == "sent"
                               for ch in ("email", "pushover", "webhook")), 10),
          "%s: every row sent" % name, [row(cid, ch) for ch in ("email", "pushover", "webhook")])
-hs.shutdown()
+wh.stop()
 t.eq(e.sanitizer_reports(), [], "no sanitizer report in serverd's log")
 t.done()

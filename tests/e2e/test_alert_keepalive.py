@@ -12,11 +12,7 @@ sends a page twice unmarked (docs/alerting-delivery.md, "Connections kept"):
 One sender per channel (sender_threads = 1), so the pages of the test are
 the one thread's. Every window is held by the stand-in (hold, close), not by
 a sleep."""
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-from alertlib import AlertEnv
+from alertlib import AlertEnv, Webhooks
 from harness import Tap, wait_for
 
 t = Tap()
@@ -78,38 +74,18 @@ t.ok("no answer" in (log[0].get("error") or ""), "the first one says why", log[:
 t.eq(row(c, "pushover").get("resent"), True, "the row says it was resent")
 
 # ---- webhooks keep their connection too -------------------------------------------------------
-hooks = []
-
-
-class Hook(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        hooks.append((self.client_address[1], json.loads(body)))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
-hs = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-hs.daemon_threads = True
-threading.Thread(target=hs.serve_forever, daemon=True).start()
-st, hc, _ = e.api("POST", "/api/v1/contacts", A, {
-    "name": "hook", "webhook_url": "http://127.0.0.1:%d/alerts" % hs.server_address[1]})
+wh = Webhooks()
+st, hc, _ = e.api("POST", "/api/v1/contacts", A, {"name": "hook", "webhook_url": wh.url})
 t.eq(st, 201, "a webhook contact")
 for name in ("cron", "queue"):
     cid = e.check(name, max_attempts=1, contacts=[hc["id"]])
     e.post(cid, 2, "%s down" % name)
-    t.ok(wait_for(lambda: [h for h in hooks if h[1]["check"]["name"] == name], 10),
+    t.ok(wait_for(lambda: [b for b in wh.bodies if b["check"]["name"] == name], 10),
          "the webhook for %s arrives" % name)
-ports = [h[0] for h in hooks]
+ports = [c["port"] for c in wh.calls]
 t.eq(len(ports), 2, "two webhooks")
 t.ok(len(set(ports)) == 1, "both on one connection", ports)
-hs.shutdown()
+wh.stop()
 
 t.eq(e.sanitizer_reports(), [], "no sanitizer report in serverd's log")
 t.done()

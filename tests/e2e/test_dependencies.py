@@ -23,11 +23,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from alertlib import AlertEnv, PO_USER  # noqa: E402
+from alertlib import AlertEnv, PO_USER, Webhooks  # noqa: E402
 from harness import BUILDDIR, SRCDIR, Tap, wait_for  # noqa: E402
 
 t = Tap()
@@ -112,26 +110,9 @@ t.eq(sql("SELECT count(*) FROM checks WHERE name = 'new'") +
      "nor made a check or an agent")
 
 # ---- the switch goes down: one notification, which counts its dependents -------------
-hooks = []
-
-
-class Hook(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def do_POST(self):
-        hooks.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
-hs = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-threading.Thread(target=hs.serve_forever, daemon=True).start()
-st, hc, _ = api("POST", "/api/v1/contacts", {
-    "name": "hook", "webhook_url": "http://127.0.0.1:%d/alerts" % hs.server_address[1]})
+wh = Webhooks()
+hooks = wh.bodies
+st, hc, _ = api("POST", "/api/v1/contacts", {"name": "hook", "webhook_url": wh.url})
 t.eq(st, 201, "a webhook contact")
 
 
@@ -362,7 +343,7 @@ os.unlink(f.name)
 # webhook, the only contact of these checks
 st, dc, _ = api("POST", "/api/v1/contacts", {
     "name": "dig", "email": "dig@example.test",
-    "webhook_url": "http://127.0.0.1:%d/dig" % hs.server_address[1]})
+    "webhook_url": "http://127.0.0.1:%d/dig" % wh.srv.server_address[1]})
 t.eq(st, 201, "a contact of its own, by email and webhook")
 DIG = dc["id"]
 core = env.check("core", contacts=[DIG])
@@ -453,6 +434,6 @@ t.eq(sorted(x for x in dig_mails() if "web01/k" in x or "problem" in x),
      ["[custos] 3 problems on 1 agent"], "only that one for the children by email (the email"
      " senders were not held)")
 
-hs.shutdown()
+wh.stop()
 t.eq(env.sanitizer_reports(), [], "no sanitizer report")
 t.done()
