@@ -72,13 +72,13 @@ seen. Controls (POST /control):
 
 Connections: the stand-in speaks HTTP/1.1 and keeps a connection open
 between requests, as Pushover does. Each connection has a serial number,
-logged with every message ("conn"); GET /control has "connections" (open
-now, but the one asking). {"close_idle": true} closes every connection waiting for its next
-request (not the one asking), as a server closes idle ones.
+logged with every message ("conn"); GET /control has "connections" (kept
+open now, but the one asking). {"close_idle": true} closes every kept
+connection waiting for its next request, as a server closes idle ones.
 
 Every request to /1/messages.json is appended to --log (JSONL): time
-received, the connection, the fields, the status answered. Prints "ready PORT" once
-listening; stops on SIGTERM/SIGINT.
+received, the connection, the fields, the status answered. Prints "ready
+PORT" once listening; stops on SIGTERM/SIGINT.
 """
 import argparse
 import json
@@ -205,12 +205,18 @@ class Handler(BaseHTTPRequestHandler):
         self.busy = True       # a request line came: no longer idle
         return super().parse_request()
 
+    def kept(self):
+        """The other connections kept open: not this one, and not one that is
+        ending (its client asked Connection: close, or a request failed) but
+        has not left the table yet."""
+        return [h for h in self.state.conns.values() if h is not self and not h.close_connection]
+
     def close_idle(self):
-        """Closes the connections waiting for their next request (not this one)."""
+        """Closes the kept connections waiting for their next request."""
         n = 0
         with self.state.lock:
-            for h in list(self.state.conns.values()):
-                if h is self or h.busy:
+            for h in self.kept():
+                if h.busy:
                     continue
                 try:
                     h.connection.shutdown(socket.SHUT_RDWR)
@@ -243,7 +249,7 @@ class Handler(BaseHTTPRequestHandler):
                 too_fast = self.state.too_fast
                 held_polls = self.state.held_polls
                 raw_left = self.state.raw_times
-                conns = len(self.state.conns) - 1   # not this one
+                conns = len(self.kept())
             self.answer(200, {"status": 1, "held": held, "held_cancels": held_cancels,
                               "connections": conns,
                               "held_polls": held_polls, "too_fast": too_fast,
