@@ -15,6 +15,14 @@ $$;
 CREATE FUNCTION after_commit_notify(checks bigint[]) RETURNS void
     LANGUAGE plpgsql
     AS $$
+BEGIN
+	PERFORM after_commit_notify(checks, NULL);
+END
+$$;
+
+CREATE FUNCTION after_commit_notify(checks bigint[], tag text) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
 DECLARE
 	p text := current_setting('custos.after_commit_pending', true);
 	w text;
@@ -28,9 +36,13 @@ BEGIN
 	IF w IS NOT NULL AND w <> '' THEN
 		-- '*' (or 'on', as kept before): everyone looks
 		PERFORM set_config('custos.after_commit_wake', '', false);
-		PERFORM pg_notify('custos_outbox', CASE WHEN w IN ('*', 'on') THEN '' ELSE w END);
+		w := CASE WHEN w IN ('*', 'on') THEN '' ELSE w END;
+		PERFORM pg_notify('custos_outbox', CASE WHEN tag IS NULL THEN w ELSE tag || '/' || w END);
+	ELSE
+		w := NULL;
 	END IF;
 	PERFORM pg_notify('custos_stream', 'c' || id) FROM unnest(checks) id;
+	RETURN w;
 END
 $$;
 

@@ -19,7 +19,7 @@ const struct db_stmt alert_q_lock_ingest = { "alert_lock_ingest",
 	"  set_config('custos.after_commit', 'on', true)", 1 };
 
 const struct db_stmt alert_q_after_commit = { "alert_after_commit",
-	"SELECT after_commit_notify($1::bigint[])", 1 };
+	"SELECT after_commit_notify($1::bigint[], $2)", 2 };
 
 /* the UPDATE itself is check_state_write() (sql/functions/): a
  * function, so that its plan can be pinned to key lookups */

@@ -44,7 +44,12 @@ extern const struct db_stmt alert_q_lock_agent;
  * transaction of its own (sql/013_stream_after_commit.sql says why).
  */
 extern const struct db_stmt alert_q_lock_ingest;
-/* $1: '{check_id,...}' whose state the committed transaction changed, or NULL */
+/*
+ * $1: '{check_id,...}' whose state the committed transaction changed, or
+ * NULL; $2: the caller's tag for the senders' wake-up, or NULL (sql/
+ * functions/after_commit_notify.sql). One row: the wake-up's payload, NULL
+ * when the transaction queued no notification.
+ */
 extern const struct db_stmt alert_q_after_commit;
 /*
  * Writes back the states the engine changed: $1 a JSON array of

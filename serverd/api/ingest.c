@@ -71,6 +71,7 @@
 #include "ingest_sql.h"
 #include "log.h"
 #include "metrics.h"
+#include "outbox.h"
 #include "serverd.h"
 #include "strnum.h"
 #include "timeutil.h"
@@ -941,17 +942,24 @@ evaluate(struct batch *b)
  * (alert_q_after_commit: the checks changed, the events, the senders'
  * wake-up). A failure up to the COMMIT leaves the transaction open (in_tx)
  * and batch_free() rolls it back; one after it is only logged: the batch
- * is stored, the senders look at the outbox within OUTBOX_SAFETY_MS anyway,
- * and the stream shows the checks at their next change (or a reconnecting
- * page reads them afresh).
+ * is stored, and the stream shows the checks at their next change (or a
+ * reconnecting page reads them afresh).
+ *
+ * The senders' wake-up carries this process's tag, and its payload comes
+ * back in the same pipeline: this thread wakes its own senders from it
+ * (outbox_wake_local(), outbox.h), and the LISTEN thread skips the NOTIFY.
+ * When the COMMIT's or that call's answer is lost, whether they went
+ * through is not known, and every sender looks once (the batch had
+ * events): a look that finds nothing costs one claim, and rows committed
+ * with no wake-up would otherwise wait for the senders' safety clock.
  */
 static int
 write_and_commit(struct batch *b)
 {
 	const struct db_stmt *pst[4];
-	const char *uv[1], *ev[1], *sv[1];
+	const char *uv[1], *ev[1], *sv[2];
 	const char *const *vals[4];
-	int n = 0, k, rec = -1, shown = -1;
+	int n = 0, k, rec = -1, shown = -1, commit;
 	enum db_outcome st;
 
 	if (eval_changed(b->cs, b->ncs, &b->upd_text, &b->shown_text) < 0) {
@@ -965,6 +973,7 @@ write_and_commit(struct batch *b)
 	uv[0] = b->upd_text;
 	ev[0] = b->ev_text;
 	sv[0] = b->shown_text;
+	sv[1] = outbox_tag()[0] ? outbox_tag() : NULL;
 	if (b->upd_text) {
 		pst[n] = &alert_q_write_states;
 		vals[n++] = uv;
@@ -974,6 +983,7 @@ write_and_commit(struct batch *b)
 		pst[n] = &alert_q_record;
 		vals[n++] = ev;
 	}
+	commit = n;
 	pst[n] = &q_commit;
 	vals[n++] = NULL;
 	/* only events leave notifications pending (sql/013): a batch that
@@ -989,13 +999,14 @@ write_and_commit(struct batch *b)
 			if (PQresultStatus(b->pr[k]) != PGRES_COMMAND_OK &&
 			    PQresultStatus(b->pr[k]) != PGRES_TUPLES_OK)
 				break;
+		if (b->ev_text && k >= commit)
+			outbox_wake_local("");
 		if (k == shown) {
 			/* committed: only the notifications failed (the cause is
 			 * logged by db_outcome(), on its own line) */
 			db_outcome(b->r->db, b->pr[k]);
 			log_warn("ingest: %s: results stored, but their notifications were not sent"
-			    " (the live stream misses the changes of checks %s; the senders look"
-			    " at the outbox within 15 s)", b->r->who.name,
+			    " (the live stream misses the changes of checks %s)", b->r->who.name,
 			    b->shown_text ? b->shown_text : "{}");
 		} else {
 			if (k == rec && (st = alert_record_done(b->r->db, b->pr[k], NULL)) != DB_OK)
@@ -1006,6 +1017,9 @@ write_and_commit(struct batch *b)
 		}
 	}
 	b->in_tx = 0;
+	if (shown >= 0 && PQresultStatus(b->pr[shown]) == PGRES_TUPLES_OK &&
+	    PQntuples(b->pr[shown]) == 1 && !PQgetisnull(b->pr[shown], 0, 0))
+		outbox_wake_local(PQgetvalue(b->pr[shown], 0, 0));
 	if (rec >= 0)
 		alert_record_done(b->r->db, b->pr[rec], NULL);   /* logs the events */
 	return 0;

@@ -958,9 +958,19 @@ wake_parse(const char *payload, long long k[COUNTERS_CHANNELS_MAX])
 	return 0;
 }
 
-/* custos_outbox: rows were written, or an outcome asks for a look (sql/004). */
+/* this process's tag: OUTBOX_TAG_LEN hex digits, set once by outbox_start()
+ * before any thread reads it */
+#define OUTBOX_TAG_LEN 16
+static char self_tag[OUTBOX_TAG_LEN + 1];
+
+const char *
+outbox_tag(void)
+{
+	return self_tag;
+}
+
 static void
-on_outbox(const char *payload)
+wake_payload(const char *payload)
 {
 	long long k[COUNTERS_CHANNELS_MAX];
 	size_t i;
@@ -976,6 +986,34 @@ on_outbox(const char *payload)
 			stats_woken += k[i];
 		}
 	pthread_mutex_unlock(&mu);
+}
+
+void
+outbox_wake_local(const char *payload)
+{
+	wake_payload(payload);
+}
+
+/*
+ * custos_outbox: rows were written, or an outcome asks for a look (sql/004).
+ * An ingest's wake-up comes as "tag/payload" (after_commit_notify()): this
+ * process's own was handed to outbox_wake_local() already; another
+ * serverd's is read without its tag. A tag of another form is read as a
+ * payload, and so wakes everyone.
+ */
+static void
+on_outbox(const char *payload)
+{
+	const char *slash = strchr(payload, '/');
+
+	if (slash != NULL && slash - payload == OUTBOX_TAG_LEN) {
+		if (self_tag[0] != '\0' && memcmp(payload, self_tag, OUTBOX_TAG_LEN) == 0) {
+			log_debug("outbox: a wake-up of this serverd's own, woken at its commit: skipped");
+			return;
+		}
+		payload = slash + 1;
+	}
+	wake_payload(payload);
 }
 
 /* (Re)connected: whatever was queued while nobody listened is looked for. */
@@ -2379,6 +2417,12 @@ outbox_start(void)
 		n = OUTBOX_MAX_SENDERS;
 	per_channel = n;
 	safety_from_env();
+	if (self_tag[0] == '\0') {
+		unsigned char raw[OUTBOX_TAG_LEN / 2];
+
+		randombytes_buf(raw, sizeof(raw));
+		sodium_bin2hex(self_tag, sizeof(self_tag), raw, sizeof(raw));
+	}
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	for (i = 0; i < (int)channel_count(); i++) {

@@ -24,4 +24,20 @@ int outbox_start(void);
 /* Lets in-flight sends finish, then joins every thread. After listen_stop(). */
 void outbox_stop(void);
 
+/*
+ * The waking of this serverd's own commits (outbox.c, "Waking"). Ingest
+ * sends its senders' wake-up after its COMMIT (sql/functions/
+ * after_commit_notify.sql) tagged with outbox_tag(), a name of this
+ * process (16 hex digits, random at start; "" before outbox_start()), and
+ * gets the payload back in the same pipeline: it hands that to
+ * outbox_wake_local(), which wakes the senders as the NOTIFY would, at
+ * once, and the LISTEN thread skips the NOTIFY that carries this tag. So
+ * the wake-up does not wait for PostgreSQL to pass it to the LISTEN
+ * connection and that thread to run (a page's latency: bench/README.md,
+ * "bench/alert-latency"), and the senders are not woken twice for it.
+ * Any thread; payload as custos_outbox's ("" everyone looks).
+ */
+const char *outbox_tag(void);
+void outbox_wake_local(const char *payload);
+
 #endif

@@ -252,8 +252,8 @@ t.ok(wait_for(cookie_stream, 15), "a session cookie opens a stream")
 # ingest sends its notifications after its COMMIT (sql/013): when that
 # fails, the batch is stored and answered 201 all the same, and the log
 # says which checks the stream missed
-env.cluster.psql("ALTER FUNCTION after_commit_notify(bigint[]) RENAME TO saved_notify;"
-                 " CREATE FUNCTION after_commit_notify(ids bigint[]) RETURNS void"
+env.cluster.psql("ALTER FUNCTION after_commit_notify(bigint[], text) RENAME TO saved_notify;"
+                 " CREATE FUNCTION after_commit_notify(ids bigint[], tag text) RETURNS text"
                  " LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'test: no notifications'; END $$")
 before = env.api("GET", "/api/v1/checks/%d" % soft, A)[1]["state"]
 st, body, _ = env.api("POST", "/api/v1/check_history", atok,
@@ -266,8 +266,8 @@ t.ok(after["status"] != before["status"] or after["attempt"] != before["attempt"
      "and the state change is stored", (before, after))
 t.ok(wait_for(lambda: "the live stream misses the changes of checks {%d}" % soft
               in env.server.log(), 5), "and logged, naming the check")
-env.cluster.psql("DROP FUNCTION after_commit_notify(bigint[]);"
-                 " ALTER FUNCTION saved_notify(bigint[]) RENAME TO after_commit_notify")
+env.cluster.psql("DROP FUNCTION after_commit_notify(bigint[], text);"
+                 " ALTER FUNCTION saved_notify(bigint[], text) RENAME TO after_commit_notify")
 
 # the deferral itself (sql/013), on one connection: inside a transaction
 # marked custos.after_commit nothing is notified, not even at its COMMIT;

@@ -9,18 +9,24 @@ without a NOTIFY of its own is still sent, by the sender's own clock
 test knob CUSTOS_TEST_OUTBOX_SAFETY_MS (outbox.h), so that section 3 does
 not wait 15 s.
 
-1. A HARD change's NOTIFY names its rows' channels: 'email:1,pushover:1'.
+1. A HARD change's NOTIFY names its rows' channels, tagged with the
+   serverd that committed it: '<tag>/email:1,pushover:1'. That serverd
+   woke its own senders from the commit's answer and skips the NOTIFY.
 2. The payload kept by an ingest transaction (notify_or_defer() with
    custos.after_commit on) adds up per channel and is sent once;
    anything without channels makes it "everyone".
 3. A NOTIFY naming pushover alone, with a pushover row and an email row
    due (both written without a NOTIFY): a pushover sender is woken, no
    email sender is - and the mail still goes, by the safety net.
+   Another serverd's tagged NOTIFY is read like an untagged one; one
+   with this serverd's tag is not acted on. When ingest's call that sends
+   the wake-up fails after its COMMIT, ingest wakes every sender itself.
 4. A payload serverd cannot read wakes everyone: the mail goes at once.
 5. A claimed mail held by quiet hours leaves no acknowledgement link
    behind (the claim made it; nobody holds its token).
 The senders' wake-ups are read from serverd's debug log."""
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -69,8 +75,26 @@ while True:
 ps.stdin.close()
 ps.wait()
 woken = [x for x in seen if 'notification "custos_outbox"' in x]
-t.ok(len(woken) == 1 and 'payload "email:1,pushover:1"' in woken[0],
-     "one NOTIFY, naming the rows' channels: email:1,pushover:1", seen)
+m = re.search(r'payload "([0-9a-f]{16})/email:1,pushover:1"', woken[0]) if len(woken) == 1 else None
+t.ok(m is not None, "one NOTIFY, tagged with the serverd and naming the rows' channels:"
+     " <tag>/email:1,pushover:1", seen)
+tag = m.group(1) if m else "0" * 16
+
+# ---- 1b. its own senders are woken at its commit; its own NOTIFY is skipped -------------
+SKIP = "a wake-up of this serverd's own, woken at its commit: skipped"
+skips0 = log_count(SKIP)
+rows0 = {ch: log_count("%s sender woken: rows notified" % ch) for ch in ("email", "pushover")}
+c1b = e.check("own")
+e.post(c1b, 2)
+t.ok(e.wait_mail(lambda m: m["subject"] == subject("own"), 10)
+     and e.wait_push(lambda r: r["fields"].get("title") == subject("own")[len("[custos] "):], 10),
+     "a HARD change: the mail and the page go")
+t.ok(wait_for(lambda: log_count(SKIP) == skips0 + 1, 10),
+     "its NOTIFY, carrying this serverd's tag, is skipped by the LISTEN thread",
+     (skips0, log_count(SKIP)))
+t.ok(all(log_count("%s sender woken: rows notified" % ch) > rows0[ch] for ch in rows0),
+     "so the senders were woken by ingest itself, from the answer at the commit",
+     {ch: (rows0[ch], log_count("%s sender woken: rows notified" % ch)) for ch in rows0})
 
 # ---- 2. kept by an ingest transaction, sent once -----------------------------------------
 merge = sql("SELECT outbox_wake_merge('email:1', 'pushover:2,email:3'),"
@@ -141,6 +165,42 @@ t.ok(log_count("pushover sender woken: rows notified") - push_rows0 <= 1,
 t.eq((log_count("email sender woken: rows notified") - mail_rows0,
       log_count("email sender woken: everyone looks") - mail_all0), (0, 0),
      "no email sender was woken by it")
+
+# ---- 3b. another serverd's tagged wake-up is read; this serverd's own is not acted on ----
+c3b = e.check("tagged")
+mail_rows0 = log_count("email sender woken: rows notified")
+silent_rows(c3b, ["pushover"])
+sql("SELECT pg_notify('custos_outbox', 'feedfacefeedface/pushover:1')")
+t.ok(e.wait_push(lambda r: r["fields"].get("title") == subject("tagged")[len("[custos] "):], 10),
+     "NOTIFY 'feedfacefeedface/pushover:1' (another serverd's): the page goes")
+t.eq(log_count("email sender woken: rows notified"), mail_rows0,
+     "and no email sender was woken by it")
+c3c = e.check("forged")
+skips0 = log_count(SKIP)
+all0 = log_count("email sender woken: everyone looks")
+rows0 = log_count("email sender woken: rows notified")
+silent_rows(c3c, ["email"])
+sql("SELECT pg_notify('custos_outbox', '%s/email:1')" % tag)
+t.ok(wait_for(lambda: log_count(SKIP) == skips0 + 1, 10),
+     "a NOTIFY with this serverd's tag that it did not send: skipped")
+t.eq(log_count("email sender woken: rows notified"), rows0, "no email sender woken by it")
+t.ok(e.wait_mail(lambda m: m["subject"] == subject("forged"), 15),
+     "the row still goes, by the senders' own clock")
+
+# ---- 3c. ingest's wake-up lost after the COMMIT: every sender looks -----------------------
+sql("ALTER FUNCTION after_commit_notify(bigint[], text) RENAME TO saved_notify;"
+    " CREATE FUNCTION after_commit_notify(ids bigint[], tag text) RETURNS text"
+    " LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'test: no notifications'; END $$")
+c3d = e.check("lost")
+all0 = log_count("email sender woken: everyone looks")
+e.post(c3d, 2)
+t.ok(wait_for(lambda: "results stored, but their notifications were not sent"
+              in e.server.log(), 10), "after_commit_notify() failing: logged")
+t.ok(wait_for(lambda: log_count("email sender woken: everyone looks") > all0, 10),
+     "and ingest wakes every sender itself")
+t.ok(e.wait_mail(lambda m: m["subject"] == subject("lost"), 10), "the mail goes")
+sql("DROP FUNCTION after_commit_notify(bigint[], text);"
+    " ALTER FUNCTION saved_notify(bigint[], text) RENAME TO after_commit_notify")
 
 # ---- 4. a payload serverd cannot read wakes everyone ------------------------------------
 c4 = e.check("unread")
