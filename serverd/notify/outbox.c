@@ -144,7 +144,10 @@
  *
  * Waking: this file subscribes to custos_outbox on the LISTEN thread;
  * nothing polls for fresh rows. The NOTIFY of new rows names their
- * channels and how many ("email:1,pushover:1", alert_record()): as many
+ * channels and how many ("email:1,pushover:1", alert_record()); ingest's
+ * comes tagged with the serverd that committed it ("tag/email:1"), which
+ * woke its own senders already from the commit's answer
+ * (outbox_wake_local(), outbox.h) and skips it here. As many
  * senders of each named channel are woken (pthread_cond_signal on the
  * channel's own condition), at most all of them, and each runs one claim
  * - not every sender of every channel, each a claim, a digest probe and
