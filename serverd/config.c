@@ -55,6 +55,7 @@ static const struct conf_key srv_keys[] = {
 	{ I(flap_high_pct, 1, 100) },
 	{ I(sender_threads, 1, 64) },
 	{ I(bulk_threads, 0, 64) },
+	{ I(bulk_yield_ms, 0, 10000) },
 	{ I(group_window_s, 0, 86400) },
 	{ I(group_min, 1, 1000000) },
 	{ I(takeover_grace_s, 1, 3600) },
@@ -106,6 +107,10 @@ set_defaults(struct srv_conf *c)
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		c->bulk_threads = ncpu < 2 ? 4 : ncpu > 8 ? 16 : 2 * ncpu;
 	}
+	/* a batch waits this long at most while a page is being made
+	 * (urgent.h): a page's statements and SMTP session take a few ms
+	 * each, and a bulk thread never waits more than half its time */
+	c->bulk_yield_ms = 50;
 	c->group_window_s = 30;
 	c->group_min = 3;
 	c->takeover_grace_s = 2;

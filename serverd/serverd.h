@@ -41,6 +41,7 @@ struct srv_conf {
 	long long flap_low_pct, flap_high_pct;
 	long long sender_threads;   /* per channel: each channel has its own */
 	long long bulk_threads;     /* large ingest batches and applies (http.c); 0: none */
+	long long bulk_yield_ms;    /* a batch waits at most this while a page is made (urgent.h); 0: never */
 	long long group_window_s;   /* grouping into digests (notify/outbox.c); 0 = off */
 	long long group_min;        /* sent one by one in a window before the rest is grouped */
 	long long takeover_grace_s; /* lock held this long before judging others dead (holder.h) */

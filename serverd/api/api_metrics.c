@@ -22,6 +22,7 @@
 #include "db.h"
 #include "edge.h"
 #include "metrics.h"
+#include "urgent.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -200,6 +201,20 @@ api_metrics(struct req *r, struct resp *rs)
 	help(&b, "custos_http_bulk_queued", "gauge",
 	    "Large requests (ingest batches, applies) and long reads waiting for one of bulk_threads.");
 	buf_addf(&b, "custos_http_bulk_queued %u\n", http_bulk_queued());
+	{
+		struct urgent_stats us;
+
+		urgent_stats(&us);
+		help(&b, "custos_bulk_yield_waiting", "gauge",
+		    "Ingest batches on bulk threads waiting now while a page is being made (bulk_yield_ms).");
+		buf_addf(&b, "custos_bulk_yield_waiting %lld\n", us.waiting);
+		help(&b, "custos_bulk_yields_total", "counter",
+		    "Ingest batches that waited while a page was being made.");
+		buf_addf(&b, "custos_bulk_yields_total %lld\n", us.yields);
+		help(&b, "custos_bulk_yield_seconds_total", "counter",
+		    "Time those batches waited, all together.");
+		buf_addf(&b, "custos_bulk_yield_seconds_total %.6f\n", (double)us.waited_us / 1e6);
+	}
 	help(&b, "custos_http_request_duration_seconds", "histogram",
 	    "Time from a request's arrival to its answer, by route.");
 	for (n = 0; n < METRICS_ROUTES && routes[n].method; n++) {

@@ -72,6 +72,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
+#include "urgent.h"
+#include "http.h"
 #include "serverd.h"
 #include "strnum.h"
 #include "timeutil.h"
@@ -1034,14 +1036,28 @@ void
 api_check_history_post(struct req *r, struct resp *rs)
 {
 	struct batch b;
+	int urg, rc;
 
 	memset(&b, 0, sizeof(b));
+	/* a batch aside waits while a page is being made (urgent.h): before
+	 * it holds anything */
+	if (http_on_bulk_thread())
+		urgent_yield();
 	b.r = r;
 	b.rs = rs;
 	b.now_us = time_now_us();
 	b.max_skew_us = CONF_VALUE(max_clock_skew_s) * 1000000LL;
-	if (parse_batch(&b) != 0 || build_params(&b) < 0 || store(&b) < 0 || evaluate(&b) < 0 ||
-	    write_and_commit(&b) < 0)
+	if (parse_batch(&b) != 0 || build_params(&b) < 0 || store(&b) < 0 || evaluate(&b) < 0)
+		goto done;
+	/* events made here, on an HTTP worker: a page may be on its way, and
+	 * batches wait until its senders are woken (and then for them) */
+	urg = b.nev > 0 && !http_on_bulk_thread();
+	if (urg)
+		urgent_enter();
+	rc = write_and_commit(&b);
+	if (urg)
+		urgent_leave();
+	if (rc < 0)
 		goto done;
 	if (b.ahead_us > 0)
 		note_clock_ahead(r, b.ahead_us);

@@ -548,10 +548,19 @@ bulk_push(struct conn_ctx *cx)
 	return 0;
 }
 
+static _Thread_local int on_bulk;
+
+int
+http_on_bulk_thread(void)
+{
+	return on_bulk;
+}
+
 static void *
 bulk_main(void *arg)
 {
 	(void)arg;
+	on_bulk = 1;
 	for (;;) {
 		struct conn_ctx *cx;
 		struct cxq *q;

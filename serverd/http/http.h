@@ -129,6 +129,8 @@ void http_stop(void);
 void http_close(void);
 /* Large requests waiting for a bulk thread now (bulk_threads; /metrics). */
 unsigned http_bulk_queued(void);
+/* 1 on one of the bulk threads (a large request's handler), else 0. */
+int http_on_bulk_thread(void);
 
 /* Looks r->token up and checks it against need; 0, or -1 with rs filled. */
 int http_authenticate(struct req *r, enum need need, struct resp *rs);

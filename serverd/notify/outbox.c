@@ -188,6 +188,7 @@
 #include "serverd.h"
 #include "strnum.h"
 #include "timeutil.h"
+#include "urgent.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -2248,7 +2249,13 @@ send_one(struct sender *sd, long long *next_ms)
 		snprintf(err, sizeof(err), "the contact was deleted");
 		verdict = SEND_FAIL;
 	} else {
+		/* a first send is a page on its way, however this sender woke
+		 * (urgent.h); a retry is not */
+		if (attempts == 0)
+			urgent_enter();
 		verdict = ch->send(&n, &res, err, sizeof(err));
+		if (attempts == 0)
+			urgent_leave();
 	}
 	if (verdict == SEND_RETRY && PQgetvalue(q, 0, 3)[0] == 't') {
 		size_t len = strlen(err);
@@ -2363,7 +2370,12 @@ sender_main(void *arg)
 		 * taken here, a sleeper is not woken for it too */
 		take_wake_locked(ci);
 		pthread_mutex_unlock(&mu);
+		/* new rows: their claims and sends go before bulk history (urgent.h) */
+		if (sd.for_rows)
+			urgent_enter();
 		r = send_one(&sd, &next_ms);
+		if (sd.for_rows)
+			urgent_leave();
 		if (r == 1)
 			continue;
 		if (r < 0)
