@@ -4,8 +4,8 @@
  * On a busy machine a page's few statements and its SMTP session queue for
  * the CPUs behind whatever else runs, and bulk ingest - an agent's batch of
  * hundreds of results, its COPY and its PostgreSQL backend - is most of
- * that: beside full batched ingest on 2 CPUs a page took 28-34 ms from its
- * result's POST to the relay, against 10-12 ms idle (bench/README.md,
+ * that: beside full batched ingest on 2 CPUs a page took 27-40 ms from its
+ * result's POST to the relay, against 10-16 ms idle (bench/README.md,
  * "bench/alert-latency", "A page goes before bulk history"). So while a
  * page is being made, a batch about to start waits:
  *
