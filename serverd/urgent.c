@@ -11,6 +11,7 @@
 #include <time.h>
 
 static _Atomic int urgent;              /* pages being made now */
+static _Atomic int64_t since_us;        /* when urgent last went from 0 to 1 (monotonic) */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv;               /* urgent went to 0 (CLOCK_MONOTONIC) */
 static pthread_once_t cv_once = PTHREAD_ONCE_INIT;
@@ -32,7 +33,11 @@ cv_init(void)
 void
 urgent_enter(void)
 {
-	atomic_fetch_add(&urgent, 1);
+	/* an episode: from the first page to the moment none is being made;
+	 * two that overlap make one (the stamp of a racing pair may be the
+	 * later one's: an episode then holds a little longer) */
+	if (atomic_fetch_add(&urgent, 1) == 0)
+		atomic_store(&since_us, mono_now_us());
 }
 
 void
@@ -49,11 +54,13 @@ urgent_leave(void)
 }
 
 int64_t
-urgent_may_wait_us(int64_t now_us, int64_t free_at, long long limit_ms)
+urgent_may_wait_us(int64_t now_us, int64_t since, int64_t free_at, long long limit_ms)
 {
-	if (limit_ms <= 0 || now_us < free_at)
+	int64_t left = since + (int64_t)limit_ms * 1000 - now_us;
+
+	if (limit_ms <= 0 || now_us < free_at || left <= 0)
 		return 0;
-	return (int64_t)limit_ms * 1000;
+	return left;
 }
 
 int64_t
@@ -71,7 +78,8 @@ urgent_yield(void)
 	if (atomic_load(&urgent) == 0)
 		return;
 	start = mono_now_us();
-	if ((may = urgent_may_wait_us(start, free_at_us, CONF_VALUE(bulk_yield_ms))) == 0)
+	may = urgent_may_wait_us(start, atomic_load(&since_us), free_at_us, CONF_VALUE(bulk_yield_ms));
+	if (may == 0)
 		return;
 	pthread_once(&cv_once, cv_init);
 	ts.tv_sec = (time_t)((start + may) / 1000000);

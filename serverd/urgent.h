@@ -17,13 +17,16 @@
  *             thread; they cost an atomic each.
  *   yield     a batch on a bulk thread (api/ingest.c), before it parses or
  *             takes its agent's lock (nothing is held while it waits),
- *             waits while anything is urgent: at most bulk_yield_ms
- *             (serverd.conf; 0 never waits), and a bulk thread that waited
- *             runs unheld for as long as it waited before it waits again,
- *             so bulk ingest keeps at least half of its time however many
- *             pages go out (a storm of them, a relay slow to answer).
- *             Batches already storing finish; small requests (an agent's
- *             few results, the dashboard, the API) never wait.
+ *             waits while anything is urgent, until bulk_yield_ms after the
+ *             episode began (serverd.conf; 0 never waits): the episode
+ *             runs from the first page to the moment none is being made,
+ *             so a relay that hangs, or a storm of pages back to back,
+ *             holds batches for its first bulk_yield_ms only. And a bulk
+ *             thread that waited runs unheld for as long as it waited
+ *             before it waits again, so bulk ingest keeps at least half of
+ *             its time however the pages come. Batches already storing
+ *             finish; small requests (an agent's few results, the
+ *             dashboard, the API) never wait.
  *
  * Per process: a page sent by another serverd on the database does not
  * hold this one's batches.
@@ -45,12 +48,13 @@ struct urgent_stats {
 void urgent_stats(struct urgent_stats *out);
 
 /*
- * The budget rule alone (for the unit test): a thread whose last wait ended
- * at *free_at_us may wait now (0, or the µs it may wait, at most limit_ms)
- * only when now_us >= *free_at_us; urgent_waited() sets *free_at_us to the
- * end of a wait plus its length.
+ * The rules alone (for the unit test): how long a batch may wait at now_us
+ * (0: not at all) in an episode that began at since_us, on a thread that
+ * may wait again from free_at_us on; urgent_waited() is that time after a
+ * wait of waited_us that ended at end_us.
  */
-int64_t urgent_may_wait_us(int64_t now_us, int64_t free_at_us, long long limit_ms);
+int64_t urgent_may_wait_us(int64_t now_us, int64_t since_us, int64_t free_at_us,
+    long long limit_ms);
 int64_t urgent_waited(int64_t end_us, int64_t waited_us);
 
 #endif

@@ -12,7 +12,8 @@ The window is held by the sink, not waited for:
 2. The sink accepts the mail: the batch goes at once, 201, all stored;
    custos_bulk_yields_total counts it.
 3. bulk_yield_ms = 200 (SIGHUP): a page held longer than that does not hold
-   the batch - it is answered while the mail is still held.
+   the batch - it is answered while the mail is still held (the wait ends
+   that long after the page began).
 4. bulk_yield_ms = 0: a batch never waits, the mail held or not.
 5. No page being made: a batch does not wait."""
 import http.client

@@ -50,16 +50,19 @@ stats(void)
 	return s;
 }
 
-/* the budget: a thread that waited w runs w unheld before it may wait again */
+/* the rules: until limit after the episode began; a thread that waited w
+ * runs w unheld before it may wait again */
 static void
-test_budget(void **state)
+test_rules(void **state)
 {
 	(void)state;
-	assert_int_equal(urgent_may_wait_us(1000, 0, 50), 50000);
-	assert_int_equal(urgent_may_wait_us(1000, 0, 0), 0);
+	assert_int_equal(urgent_may_wait_us(1000, 1000, 0, 50), 50000);
+	assert_int_equal(urgent_may_wait_us(21000, 1000, 0, 50), 30000);
+	assert_int_equal(urgent_may_wait_us(51000, 1000, 0, 50), 0);
+	assert_int_equal(urgent_may_wait_us(1000, 1000, 0, 0), 0);
 	assert_int_equal(urgent_waited(5000, 3000), 8000);
-	assert_int_equal(urgent_may_wait_us(7999, 8000, 50), 0);
-	assert_int_equal(urgent_may_wait_us(8000, 8000, 50), 50000);
+	assert_int_equal(urgent_may_wait_us(7999, 7000, 8000, 50), 0);
+	assert_int_equal(urgent_may_wait_us(8000, 7000, 8000, 50), 49000);
 }
 
 /* nothing urgent, or bulk_yield_ms 0: a batch goes at once */
@@ -105,29 +108,35 @@ test_wait_until_left(void **state)
 	assert_true(stats().waited_us - s0.waited_us >= 20000);
 }
 
-/* a page that takes longer than bulk_yield_ms: the batch goes at the limit */
+/* a page that takes longer than bulk_yield_ms: the batch goes at the limit,
+ * and one that comes later in that episode does not wait at all */
 static void
 test_limit(void **state)
 {
 	struct urgent_stats s0 = stats();
 	pthread_t t;
-	int64_t took = -1;
+	int64_t took = -1, t0;
 
 	(void)state;
 	atomic_store(&limit_ms, 30);
+	t0 = mono_now_us();
 	urgent_enter();
 	assert_int_equal(pthread_create(&t, NULL, yielder, &took), 0);
 	assert_int_equal(pthread_join(t, NULL), 0);   /* returns with the page still urgent */
+	assert_true(mono_now_us() - t0 >= 30000);
+	assert_true(stats().yields <= s0.yields + 1);
+	s0 = stats();
+	assert_int_equal(pthread_create(&t, NULL, yielder, &took), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(stats().yields, s0.yields);   /* the episode is older than the limit */
 	urgent_leave();
-	assert_int_equal(stats().yields, s0.yields + 1);
-	assert_true(took >= 30000);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_no_wait),
 		cmocka_unit_test(test_wait_until_left),
 		cmocka_unit_test(test_limit),
