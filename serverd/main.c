@@ -210,6 +210,8 @@ main(int argc, char **argv)
 		}
 		if (migrate_run(c) < 0)
 			goto done;
+		if (!token_name)
+			db_advise(c);
 		if (token_name && auth_create_token(c, token_name, role) < 0)
 			goto done;
 		rc = 0;
@@ -237,6 +239,7 @@ main(int argc, char **argv)
 	}
 	if (migrate_run(c) < 0 || channels_register(c) < 0)
 		goto done;
+	db_advise(c);
 	db_close();   /* the main thread needs no connection while running */
 	/* what every worker's connection prepares and plans when it opens */
 	api_status_warm();

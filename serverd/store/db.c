@@ -482,6 +482,23 @@ fallback:
 	return 0;
 }
 
+void
+db_advise(PGconn *c)
+{
+	PGresult *r = db_query(c, "SELECT current_setting('wal_init_zero', true)");
+
+	/* every WAL file made is zero-filled and flushed first, and every
+	 * commit meanwhile waits: at full ingest twice a second on a new or
+	 * long-quiet cluster (bench/README.md, "WAL files made at full ingest") */
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+	    !PQgetisnull(r, 0, 0) && strcmp(PQgetvalue(r, 0, 0), "on") == 0)
+		log_warn("database: PostgreSQL's wal_init_zero is on: at full ingest every commit,"
+		    " a page's included, waits while a new WAL file is zero-filled; turn it off"
+		    " (ALTER SYSTEM SET wal_init_zero = off; SELECT pg_reload_conf(): docs/operations.md,"
+		    " \"PostgreSQL's settings\")");
+	PQclear(r);
+}
+
 int
 db_cmd(PGconn *c, const char *sql)
 {

@@ -117,6 +117,14 @@ PGresult *db_copy_in(PGconn *c, const char *sql, const struct db_array *a);
 
 /* Plain one-off statement without parameters (BEGIN, COMMIT, ...). */
 int db_cmd(PGconn *c, const char *sql);
+/*
+ * The server's settings an install should change (docs/operations.md,
+ * "PostgreSQL's settings"): each one found at its default is logged once,
+ * with why and how, at start and by --migrate. Nothing is refused - custos
+ * runs on PostgreSQL's defaults - and a setting that cannot be read (an
+ * older server) is passed over.
+ */
+void db_advise(PGconn *c);
 /* PQexec(c, sql) under the answer deadline below; never NULL. */
 PGresult *db_query(PGconn *c, const char *sql);
 

@@ -504,6 +504,21 @@ t.ok(out.returncode != 0 and "bad.conf:2" in out.stderr and "unknown key" in out
 out = subprocess.run([SERVERD, "-c", env.server.conf_path, "--migrate"], capture_output=True,
                      text=True)
 t.eq(out.returncode, 0, "--migrate again is a no-op")
+t.ok("wal_init_zero" not in out.stderr, "the tests' cluster runs with wal_init_zero off: no advice",
+     out.stderr)
+# PostgreSQL's default: serverd says once, at start and by --migrate, to turn it off
+env.cluster.psql("ALTER SYSTEM SET wal_init_zero = on")
+env.cluster.psql("SELECT pg_reload_conf()")
+t.ok(wait_for(lambda: env.cluster.psql("SHOW wal_init_zero") == [["on"]], 10), "wal_init_zero on")
+out = subprocess.run([SERVERD, "-c", env.server.conf_path, "--migrate"], capture_output=True,
+                     text=True)
+t.ok(out.returncode == 0 and out.stderr.count("wal_init_zero is on") == 1
+     and "ALTER SYSTEM SET wal_init_zero = off" in out.stderr,
+     "wal_init_zero on: --migrate advises turning it off, once, and how", out.stderr)
+env.cluster.psql("ALTER SYSTEM RESET wal_init_zero")
+env.cluster.psql("SELECT pg_reload_conf()")
+t.ok(wait_for(lambda: env.cluster.psql("SHOW wal_init_zero") == [["off"]], 10),
+     "wal_init_zero back to the cluster's setting")
 nmig = str(len([f for f in os.listdir(os.path.join(os.environ.get("CUSTOS_SRCDIR", "."), "sql"))
                 if f[:1].isdigit() and f.endswith(".sql")]))
 t.eq(env.cluster.psql("SELECT count(*), count(DISTINCT version) FROM schema_migrations"), [[nmig, nmig]],
