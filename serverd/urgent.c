@@ -34,8 +34,9 @@ void
 urgent_enter(void)
 {
 	/* an episode: from the first page to the moment none is being made;
-	 * two that overlap make one (the stamp of a racing pair may be the
-	 * later one's: an episode then holds a little longer) */
+	 * two that overlap make one. When one ends just as another begins,
+	 * either's stamp may stay: that episode's waits end a little sooner
+	 * or later, never beyond bulk_yield_ms from a page's start */
 	if (atomic_fetch_add(&urgent, 1) == 0)
 		atomic_store(&since_us, mono_now_us());
 }
