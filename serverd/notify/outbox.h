@@ -33,8 +33,9 @@ void outbox_stop(void);
  * outbox_wake_local(), which wakes the senders as the NOTIFY would, at
  * once, and the LISTEN thread skips the NOTIFY that carries this tag. So
  * the wake-up does not wait for PostgreSQL to pass it to the LISTEN
- * connection and that thread to run (a page's latency: bench/README.md,
- * "bench/alert-latency"), and the senders are not woken twice for it.
+ * connection and that thread to run (a fraction of a millisecond, too
+ * little for bench/alert-latency to show), the senders are not woken twice
+ * for it, and a wake-up whose NOTIFY failed after the COMMIT is not lost.
  * Any thread; payload as custos_outbox's ("" everyone looks).
  */
 const char *outbox_tag(void);
