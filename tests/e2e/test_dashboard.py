@@ -100,8 +100,12 @@ env.post_results(atok, [{"check_id": disk, "status": 1, "output": "91% used", "v
 click("a.brand")
 wait_css('#problems tr[data-check-id="%d"] button.act-dt' % disk, "the overview lists the new problem with actions")
 wait_css('#problems tr[data-check-id="%d"] .mark-ack' % sshd, "the acknowledged row carries its mark")
-rows = [r.get_attribute("data-check-id") for r in css("#problems tbody tr")]
-t.eq(rows, [str(sshd), str(disk)], "CRITICAL before WARNING")
+# the rows read in one script: a live update re-draws the table between a
+# find and a read otherwise (StaleElementReferenceException, fresh-clone
+# run 10780)
+wait_true(lambda: b.js("return [...document.querySelectorAll('#problems tbody tr')]"
+                       ".map((r) => r.dataset.checkId)") == [str(sshd), str(disk)],
+          "CRITICAL before WARNING")
 click('#problems tr[data-check-id="%d"] button.act-dt' % disk)
 wait_css("#dt-for", "the downtime dialog opens")
 t.eq(css("#dt-for")[0].get_attribute("value"), "2", "'for 2 h' is the default")

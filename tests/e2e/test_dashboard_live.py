@@ -189,7 +189,8 @@ n1 = len(css("#events tbody tr"))
 t.eq(n1, 100, "the events page shows the newest 100")
 click("#events-older")
 wait_true(lambda: len(css("#events tbody tr")) > 100, "'Older events' pages back")
-ids_shown = [int(r.get_attribute("data-event-id")) for r in css("#events tbody tr")]
+ids_shown = [int(x) for x in b.js("return [...document.querySelectorAll('#events tbody tr')]"
+                                  ".map((r) => r.dataset.eventId)")]
 t.ok(ids_shown == sorted(ids_shown, reverse=True) and len(set(ids_shown)) == len(ids_shown),
      "newest first, none twice")
 drv.get(base + "/?view=events&check=after-restart")
