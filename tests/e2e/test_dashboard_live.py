@@ -179,7 +179,8 @@ t.eq([d for d in dts["items"] if d.get("recurring")], [], "and from the API")
 # 5. events: filters and paging back
 drv.get(base + "/?view=events&kind=ACKNOWLEDGEMENT")
 wait.until(lambda d: css("#main[data-ready=events]"))
-kinds = {e.text for e in css("#events tbody td:nth-child(2)")}
+kinds = set(b.js("return [...document.querySelectorAll('#events tbody td:nth-child(2)')]"
+                 ".map((e) => e.innerText)"))
 t.eq(kinds, {"ACKNOWLEDGEMENT"}, "kind=ACKNOWLEDGEMENT (from the URL) lists only those")
 t.ok("by " in css("#events tbody tr")[0].text and "mass outage" in css("#events tbody tr")[0].text,
      "with the author and the comment", css("#events tbody tr")[0].text)
@@ -195,6 +196,7 @@ t.ok(ids_shown == sorted(ids_shown, reverse=True) and len(set(ids_shown)) == len
      "newest first, none twice")
 drv.get(base + "/?view=events&check=after-restart")
 wait.until(lambda d: css("#main[data-ready=events]"))
-t.ok(css("#events tbody tr") and all("after-restart" in r.text for r in css("#events tbody tr")),
-     "check=after-restart lists only its events")
+texts = b.js("return [...document.querySelectorAll('#events tbody tr')].map((r) => r.innerText)")
+t.ok(texts and all("after-restart" in x for x in texts), "check=after-restart lists only its events",
+     texts)
 t.done()
