@@ -995,6 +995,7 @@ wake_payload(const char *payload)
 void
 outbox_wake_local(const char *payload)
 {
+	log_debug("outbox: senders woken by ingest at its commit: \"%s\"", payload);
 	wake_payload(payload);
 }
 
