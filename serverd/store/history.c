@@ -86,7 +86,6 @@
 #define HISTORY_RETRY_MS (60 * 1000LL) /* after a failed maintenance */
 #define HISTORY_TICK_MS 1000
 #define HISTORY_ROLLUP_CHUNK 500000    /* ids per roll-up transaction */
-#define HISTORY_ROLLUP_WORK_MEM "64MB" /* its buckets' memory: q_rollup */
 #define HISTORY_TRIM_BATCH "50000"     /* roll-up rows per trimming DELETE */
 #define HISTORY_CACHE_DAYS 65536       /* days since 1970 remembered (to 2149) */
 #define HISTORY_DETACH_LOCK_TIMEOUT "5s" /* DETACH CONCURRENTLY's lock and wait */
@@ -608,10 +607,8 @@ rollup_step(PGconn *c, int64_t upto, int64_t *done_to)
 	}
 	snprintf(from, sizeof(from), "%lld", (long long)wm);
 	snprintf(to, sizeof(to), "%lld", (long long)upto);
-	/* hash the buckets, never sort the rows; room for them in memory
-	 * (q_rollup) */
-	if (db_cmd(c, "SET LOCAL enable_sort = off") < 0 ||
-	    db_cmd(c, "SET LOCAL work_mem = '" HISTORY_ROLLUP_WORK_MEM "'") < 0)
+	/* hash the buckets, never sort the rows (q_rollup) */
+	if (db_cmd(c, "SET LOCAL enable_sort = off") < 0)
 		goto done;
 	{
 		const char *v[4] = { from, to, keep[0], keep[1] };
