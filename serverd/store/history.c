@@ -151,65 +151,31 @@ static const struct db_stmt q_watermark = { "history_watermark",
 static const struct db_stmt q_watermark_set = { "history_watermark_set",
 	"UPDATE rollup_watermark SET last_id = $1::bigint, updated_at = now()", 1 };
 /*
- * Adds the rows with $1 < id <= $2 into the three levels, in one statement
- * that reads them once: m is the minute buckets (a few rows per check), and
- * the hour and day buckets are summed from m (count, nvalues, the state
- * counts and vsum add up; vmin and vmax are the extremes of the extremes).
- * $3 and $4 are the minute and hour levels' retentions in days: buckets
- * starting before now() minus that are not built there (a late result still
- * counts in its hour and day); the day level keeps every bucket. A bucket's
- * start is on its unit's edge, so "the minute (hour) starts after the edge"
- * is the same test as "the result was observed after it".
- *
- * It was one statement per level, each reading the rows again and sorting
- * them for its GROUP BY (spilling to disk at work_mem): 3.1 s of PostgreSQL
- * for a roll-up of 920,000 rows, against 0.66 s now (bench/README.md, "The
- * roll-up reads its rows once"). At 45,000 results/s a roll-up each minute
- * reads 2.7 million rows, so that was a tenth of a 2-core machine. The
- * transaction runs with enable_sort off (rollup_step()): the plan is made
- * once per connection, often while today's partition has no statistics,
- * and with them the planner guesses (check, minute) groups by the million
- * and sorts; the real groups are the checks times the minutes of the range.
+ * Adds the rows with $1 < id <= $2 into one level; $3 > 0: only buckets
+ * starting after now() - $3 days (the level's retention), 0: every bucket.
  */
-#define ROLLUP_SET \
-	" count = r.count + EXCLUDED.count, nvalues = r.nvalues + EXCLUDED.nvalues," \
-	"  vmin = LEAST(r.vmin, EXCLUDED.vmin), vmax = GREATEST(r.vmax, EXCLUDED.vmax)," \
-	"  vsum = r.vsum + EXCLUDED.vsum, ok = r.ok + EXCLUDED.ok," \
-	"  warning = r.warning + EXCLUDED.warning, critical = r.critical + EXCLUDED.critical," \
-	"  unknown = r.unknown + EXCLUDED.unknown"
-#define ROLLUP_COLS "(check_id, start, count, nvalues, vmin, vmax, vsum, ok, warning, critical," \
-	" unknown)"
-#define ROLLUP_SUMS(unit) \
-	" SELECT check_id, date_trunc('" unit "', start, 'UTC'), sum(count), sum(nvalues)," \
-	"  min(vmin), max(vmax), sum(vsum), sum(ok), sum(warning), sum(critical), sum(unknown)" \
-	" FROM m"
-static const struct db_stmt q_rollup = { "history_rollup",
-	"WITH m AS MATERIALIZED ("
-	" SELECT check_id, date_trunc('minute', observed_at, 'UTC') AS start, count(*) AS count,"
-	"  count(value) AS nvalues, min(value) AS vmin, max(value) AS vmax,"
-	"  COALESCE(sum(value), 0) AS vsum,"
-	"  count(*) FILTER (WHERE status = 0) AS ok, count(*) FILTER (WHERE status = 1) AS warning,"
-	"  count(*) FILTER (WHERE status = 2) AS critical,"
-	"  count(*) FILTER (WHERE status = 3) AS unknown"
-	" FROM check_history WHERE id > $1::bigint AND id <= $2::bigint GROUP BY 1, 2"
-	"), mi AS ("
-	" INSERT INTO rollup_minute AS r " ROLLUP_COLS
-	" SELECT * FROM m WHERE m.start >= date_trunc('minute',"
-	"  now() - make_interval(days => $3::integer), 'UTC')"
-	" ON CONFLICT (check_id, start) DO UPDATE SET" ROLLUP_SET
-	" RETURNING 1"
-	"), hi AS ("
-	" INSERT INTO rollup_hour AS r " ROLLUP_COLS
-	ROLLUP_SUMS("hour")
-	" WHERE m.start >= date_trunc('hour', now() - make_interval(days => $4::integer), 'UTC')"
-	" GROUP BY 1, 2"
-	" ON CONFLICT (check_id, start) DO UPDATE SET" ROLLUP_SET
-	" RETURNING 1"
-	")"
-	" INSERT INTO rollup_day AS r " ROLLUP_COLS
-	ROLLUP_SUMS("day")
-	" GROUP BY 1, 2"
-	" ON CONFLICT (check_id, start) DO UPDATE SET" ROLLUP_SET, 4 };
+#define ROLLUP_SQL(t, unit) \
+	"INSERT INTO " t " AS r (check_id, start, count, nvalues, vmin, vmax, vsum," \
+	"  ok, warning, critical, unknown)" \
+	" SELECT check_id, date_trunc('" unit "', observed_at, 'UTC'), count(*), count(value)," \
+	"  min(value), max(value), COALESCE(sum(value), 0)," \
+	"  count(*) FILTER (WHERE status = 0), count(*) FILTER (WHERE status = 1)," \
+	"  count(*) FILTER (WHERE status = 2), count(*) FILTER (WHERE status = 3)" \
+	" FROM check_history WHERE id > $1::bigint AND id <= $2::bigint" \
+	"  AND ($3::integer = 0 OR observed_at >= date_trunc('" unit "'," \
+	"   now() - make_interval(days => $3::integer), 'UTC'))" \
+	" GROUP BY 1, 2" \
+	" ON CONFLICT (check_id, start) DO UPDATE SET count = r.count + EXCLUDED.count," \
+	"  nvalues = r.nvalues + EXCLUDED.nvalues, vmin = LEAST(r.vmin, EXCLUDED.vmin)," \
+	"  vmax = GREATEST(r.vmax, EXCLUDED.vmax), vsum = r.vsum + EXCLUDED.vsum," \
+	"  ok = r.ok + EXCLUDED.ok, warning = r.warning + EXCLUDED.warning," \
+	"  critical = r.critical + EXCLUDED.critical, unknown = r.unknown + EXCLUDED.unknown"
+static const struct db_stmt q_rollup_minute = { "history_rollup_minute",
+	ROLLUP_SQL("rollup_minute", "minute"), 3 };
+static const struct db_stmt q_rollup_hour = { "history_rollup_hour",
+	ROLLUP_SQL("rollup_hour", "hour"), 3 };
+static const struct db_stmt q_rollup_day = { "history_rollup_day",
+	ROLLUP_SQL("rollup_day", "day"), 3 };
 
 /* ---- the partition cache -------------------------------------------------- */
 
@@ -582,14 +548,17 @@ done:
 static int
 rollup_step(PGconn *c, int64_t upto, int64_t *done_to)
 {
-	char from[24], to[24], keep[2][24];
+	static const struct db_stmt *const levels[3] = { &q_rollup_minute, &q_rollup_hour,
+		&q_rollup_day };
+	char from[24], to[24], keep[3][24];
 	PGresult *q = NULL;
 	const char *es;
 	int64_t wm;
-	int held, rc = -1;
+	int held, k, rc = -1;
 
 	snprintf(keep[0], sizeof(keep[0]), "%lld", CONF_VALUE(rollup_minute_days));
 	snprintf(keep[1], sizeof(keep[1]), "%lld", CONF_VALUE(rollup_hour_days));
+	snprintf(keep[2], sizeof(keep[2]), "0");
 	if ((held = begin_locked(c, HISTORY_LOCK_ROLLUP)) <= 0)
 		return held;
 	q = db_exec(c, &q_watermark, NULL);
@@ -607,13 +576,10 @@ rollup_step(PGconn *c, int64_t upto, int64_t *done_to)
 	}
 	snprintf(from, sizeof(from), "%lld", (long long)wm);
 	snprintf(to, sizeof(to), "%lld", (long long)upto);
-	/* hash the buckets, never sort the rows (q_rollup) */
-	if (db_cmd(c, "SET LOCAL enable_sort = off") < 0)
-		goto done;
-	{
-		const char *v[4] = { from, to, keep[0], keep[1] };
+	for (k = 0; k < 3; k++) {
+		const char *v[3] = { from, to, keep[k] };
 
-		q = db_exec(c, &q_rollup, v);
+		q = db_exec(c, levels[k], v);
 		if (!db_ok(q, PGRES_COMMAND_OK)) {
 			log_error("history: roll-up: %s", PQresultErrorMessage(q));
 			goto done;
