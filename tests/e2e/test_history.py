@@ -182,6 +182,13 @@ held_rollup.wait()
 t.ok(wait_for(rolled_up, 30), "roll-ups caught up with the late past results")
 st, items = summary(path, "hour", *mspan)
 t.eq(items, expected(posted, "hour", *mspan), "the late past results counted once from the roll-ups")
+# the roll-up builds the minute level only within rollup_minute_days (2 here), the hour and day
+# levels whatever the result's age
+t.eq(psql("SELECT (SELECT count(*) FROM rollup_minute WHERE check_id = %d AND start < now() - interval"
+          " '13 days'), (SELECT sum(count) FROM rollup_hour WHERE check_id = %d AND start >= '%s'"
+          " AND start < '%s'), (SELECT sum(count) FROM rollup_day WHERE check_id = %d AND start = '%s')"
+          % (ca, ca, iso(P - 3600 * S), iso(P + 2 * 3600 * S), ca, iso(P.replace(hour=0)))),
+     [["0", "4", "4"]], "a late result older than the minute retention: hour and day rows, no minute row")
 
 # a result posted now (no observed_at) is visible at once in the default window
 st, b, _ = env.post_results(atok, {"check_id": cb, "status": 2, "value": 91.5})
